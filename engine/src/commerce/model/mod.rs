@@ -1,0 +1,62 @@
+//! The commerce model of seed 001 as it is written in configuration: one `CommerceConfig`
+//! per commerce, deserialised from TOML and then validated as a whole.
+
+mod catalog;
+mod geography;
+mod operations;
+mod organisation;
+
+pub use catalog::{Product, QuantityRules, StockPolicy};
+pub use geography::{
+    Address, Area, AreaMember, CommerceVersion, Country, Currency, Domain, Language, OutOfArea,
+    OutOfAreaFallback, Place,
+};
+pub use operations::{
+    Carrier, LogisticCenter, MultiShipment, OfflineMethod, PaymentSystem, PhysicalLocation,
+    RateBasis, RateRange, RateTable, ShipmentPreference, ShipmentStatus, ShippingType, Warehouse,
+    WarehouseKind,
+};
+pub use organisation::{
+    ApiKey, ApiRole, Channel, ChannelCriteria, Device, InvoiceSeries, InvoicingCompany, Merchant,
+    MerchantStatus, TaxRate, User, UserGroup, UserRole,
+};
+
+use serde::{Deserialize, Serialize};
+
+/// One commerce: the principal entity and everything it relates to. Every field has a
+/// default so that an incomplete file still deserialises and validation can name every
+/// missing piece at once.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CommerceConfig {
+    /// The commerce's code: the `{c}` of every route.
+    pub code: String,
+    pub name: String,
+    pub default_language: String,
+    pub main_currency: String,
+    /// The country assumed when a visitor's country is neither given nor implied by the
+    /// domain; none means the visitor must say.
+    pub default_country: Option<String>,
+    pub out_of_area: OutOfArea,
+    pub multi_shipment: MultiShipment,
+    pub tax_classes: Vec<String>,
+    pub shipping_classes: Vec<String>,
+    pub families: Vec<String>,
+    pub languages: Vec<Language>,
+    pub currencies: Vec<Currency>,
+    pub countries: Vec<Country>,
+    pub domains: Vec<Domain>,
+    pub areas: Vec<Area>,
+    pub channels: Vec<Channel>,
+    pub invoicing_companies: Vec<InvoicingCompany>,
+    pub warehouses: Vec<Warehouse>,
+    pub logistic_centers: Vec<LogisticCenter>,
+    pub payment_systems: Vec<PaymentSystem>,
+    pub physical_locations: Vec<PhysicalLocation>,
+    pub carriers: Vec<Carrier>,
+    pub user_groups: Vec<UserGroup>,
+    pub users: Vec<User>,
+    pub merchants: Vec<Merchant>,
+    pub products: Vec<Product>,
+    pub api_keys: Vec<ApiKey>,
+}

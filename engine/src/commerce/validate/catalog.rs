@@ -1,0 +1,177 @@
+//! Rules for products and their classes.
+
+use rust_decimal::Decimal;
+
+use super::{entity, is_sku, Declared, Report};
+use crate::commerce::model::{CommerceConfig, Product, StockPolicy};
+
+/// Ten years: a lead time or longer is a typo, not a supplier.
+const LEAD_TIME_DAYS_MAX: u32 = 3_650;
+
+pub(super) fn check(c: &CommerceConfig, d: &Declared, report: &mut Report) {
+    for product in &c.products {
+        let at = entity("product", &product.sku);
+        if !is_sku(&product.sku) {
+            report.push(
+                &at,
+                "invalid_format",
+                format!(
+                    "sku \"{}\" must be 1 to 64 of A-Z, a-z, 0-9, '-', '_', '.'",
+                    product.sku
+                ),
+            );
+        }
+        names(c, product, &at, report);
+        report.refs(&at, "tax class", [&product.tax_class], &d.tax_classes);
+        report.refs(
+            &at,
+            "shipping class",
+            [&product.shipping_class],
+            &d.shipping_classes,
+        );
+        if let Some(family) = &product.family {
+            report.refs(&at, "family", [family], &d.families);
+        }
+        if let Some(merchant) = &product.merchant {
+            report.refs(&at, "merchant", [merchant], &d.merchants);
+        }
+        prices(c, product, d, &at, report);
+        stock_policy(&product.stock_policy, &at, "stock_policy", report);
+        for (warehouse, policy) in &product.stock_policy_overrides {
+            report.refs(&at, "warehouse", [warehouse], &d.warehouses);
+            stock_policy(
+                policy,
+                &at,
+                &format!("override for \"{warehouse}\""),
+                report,
+            );
+        }
+        quantity(product, &at, report);
+        report.refs(&at, "related product", &product.related, &d.products);
+        report.no_repeats(&at, "related product", &product.related);
+        if product.related.contains(&product.sku) {
+            report.push(
+                &at,
+                "conflict",
+                "a product cannot be related to itself".into(),
+            );
+        }
+    }
+}
+
+/// Every content element has a version in every language of the commerce.
+fn names(c: &CommerceConfig, product: &Product, at: &str, report: &mut Report) {
+    for language in &c.languages {
+        match product.names.get(&language.code) {
+            Some(name) if !name.trim().is_empty() => {}
+            _ => report.push(
+                at,
+                "missing",
+                format!("name in language \"{}\" is required", language.code),
+            ),
+        }
+    }
+    for language in product.names.keys() {
+        if !c.languages.iter().any(|l| &l.code == language) {
+            report.push(
+                at,
+                "undefined_reference",
+                format!("language \"{language}\" is not defined"),
+            );
+        }
+    }
+}
+
+fn prices(c: &CommerceConfig, product: &Product, d: &Declared, at: &str, report: &mut Report) {
+    if !c.main_currency.is_empty() && !product.prices.contains_key(&c.main_currency) {
+        report.push(
+            at,
+            "missing",
+            format!(
+                "a price in the main currency \"{}\" is required",
+                c.main_currency
+            ),
+        );
+    }
+    for (currency, price) in &product.prices {
+        report.refs(at, "currency", [currency], &d.currencies);
+        if *price < Decimal::ZERO {
+            report.push(
+                at,
+                "invalid_value",
+                format!("price {price} {currency} is negative"),
+            );
+        }
+    }
+}
+
+fn stock_policy(policy: &StockPolicy, at: &str, what: &str, report: &mut Report) {
+    match *policy {
+        StockPolicy::BackorderLeadTime { days, cap } => {
+            if days == 0 || days > LEAD_TIME_DAYS_MAX {
+                report.push(
+                    at,
+                    "invalid_value",
+                    format!(
+                        "{what} lead time {days} days must be between 1 and {LEAD_TIME_DAYS_MAX}"
+                    ),
+                );
+            }
+            if cap == Some(0) {
+                report.push(
+                    at,
+                    "invalid_value",
+                    format!("{what} cap 0 would sell nothing; omit it for no cap"),
+                );
+            }
+        }
+        StockPolicy::Preorder { cap: 0, .. } => {
+            report.push(
+                at,
+                "invalid_value",
+                format!("{what} preorder cap 0 would sell nothing"),
+            );
+        }
+        _ => {}
+    }
+}
+
+fn quantity(product: &Product, at: &str, report: &mut Report) {
+    let rules = product.quantity;
+    if rules.min == 0 || rules.multiple_of == 0 {
+        report.push(
+            at,
+            "invalid_value",
+            "quantity min and multiple_of must be at least 1".into(),
+        );
+        return;
+    }
+    if !rules.min.is_multiple_of(rules.multiple_of) {
+        report.push(
+            at,
+            "conflict",
+            format!(
+                "quantity min {} is not a multiple of {}",
+                rules.min, rules.multiple_of
+            ),
+        );
+    }
+    if let Some(max) = rules.max {
+        if max < rules.min {
+            report.push(
+                at,
+                "conflict",
+                format!("quantity max {max} is below min {}", rules.min),
+            );
+        } else if !max.is_multiple_of(rules.multiple_of) {
+            report.push(
+                at,
+                "conflict",
+                format!(
+                    "quantity max {max} is not a multiple of {}",
+                    rules.multiple_of
+                ),
+            );
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! Rules for warehouses, logistic centers, payment systems, physical locations and carriers.
+
+use rust_decimal::Decimal;
+
+use super::{entity, is_code, Declared, Report};
+use crate::commerce::model::{CommerceConfig, RateTable, ShippingType, WarehouseKind};
+
+/// No carrier quotes transit beyond a year; a larger number is a typo.
+const TRANSIT_DAYS_MAX: u32 = 365;
+/// Half the Earth's circumference, the farthest two points can be.
+const RADIUS_KM_MAX: u32 = 20_038;
+
+pub(super) fn check(
+    c: &CommerceConfig,
+    d: &Declared,
+    known_gateways: &[&str],
+    report: &mut Report,
+) {
+    warehouses(c, d, report);
+    logistic_centers(c, d, report);
+    payment_systems(c, known_gateways, report);
+    physical_locations(c, d, report);
+    carriers(c, d, report);
+}
+
+fn warehouses(c: &CommerceConfig, d: &Declared, report: &mut Report) {
+    for warehouse in &c.warehouses {
+        let at = entity("warehouse", &warehouse.code);
+        if !is_code(&warehouse.code) {
+            report.push(
+                &at,
+                "invalid_format",
+                format!(
+                    "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
+                    warehouse.code
+                ),
+            );
+        }
+        report.refs(
+            &at,
+            "logistic center",
+            [&warehouse.logistic_center],
+            &d.logistic_centers,
+        );
+        if let Some(area) = &warehouse.area {
+            report.refs(&at, "area", [area], &d.areas);
+        }
+        if let Some(merchant) = &warehouse.merchant {
+            report.refs(&at, "merchant", [merchant], &d.merchants);
+        }
+        match (&warehouse.kind, &warehouse.address) {
+            (WarehouseKind::Physical, None) => {
+                report.push(
+                    &at,
+                    "missing",
+                    "a physical warehouse needs an address".into(),
+                );
+            }
+            (_, Some(address)) => report.refs(&at, "country", [&address.country], &d.countries),
+            (WarehouseKind::Virtual, None) => {}
+        }
+    }
+}
+
+fn logistic_centers(c: &CommerceConfig, d: &Declared, report: &mut Report) {
+    for center in &c.logistic_centers {
+        let at = entity("logistic center", &center.code);
+        if !is_code(&center.code) {
+            report.push(
+                &at,
+                "invalid_format",
+                format!(
+                    "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
+                    center.code
+                ),
+            );
+        }
+        report.refs(&at, "country", [&center.address.country], &d.countries);
+        report.refs(&at, "area", [&center.area], &d.areas);
+        if !c
+            .warehouses
+            .iter()
+            .any(|w| w.logistic_center == center.code)
+        {
+            report.push(&at, "unused", "it groups no warehouse".into());
+        }
+    }
+}
+
+fn payment_systems(c: &CommerceConfig, known_gateways: &[&str], report: &mut Report) {
+    for system in &c.payment_systems {
+        let at = entity("payment system", &system.code);
+        if !is_code(&system.code) {
+            report.push(
+                &at,
+                "invalid_format",
+                format!(
+                    "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
+                    system.code
+                ),
+            );
+        }
+        match (&system.gateway, &system.offline) {
+            (Some(gateway), None) => {
+                if !known_gateways.contains(&gateway.as_str()) {
+                    let known = known_gateways.join(", ");
+                    report.push(
+                        &at,
+                        "undefined_reference",
+                        format!("gateway \"{gateway}\" is not provided (known: {known})"),
+                    );
+                }
+            }
+            (None, Some(_)) => {}
+            _ => report.push(
+                &at,
+                "conflict",
+                "exactly one of gateway (online) and offline is required".into(),
+            ),
+        }
+    }
+}
+
+fn physical_locations(c: &CommerceConfig, d: &Declared, report: &mut Report) {
+    for location in &c.physical_locations {
+        let at = entity("physical location", &location.code);
+        if !is_code(&location.code) {
+            report.push(
+                &at,
+                "invalid_format",
+                format!(
+                    "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
+                    location.code
+                ),
+            );
+        }
+        if !(location.latitude.is_finite() && (-90.0..=90.0).contains(&location.latitude)) {
+            report.push(
+                &at,
+                "invalid_value",
+                format!("latitude {} must be between -90 and 90", location.latitude),
+            );
+        }
+        if !(location.longitude.is_finite() && (-180.0..=180.0).contains(&location.longitude)) {
+            report.push(
+                &at,
+                "invalid_value",
+                format!(
+                    "longitude {} must be between -180 and 180",
+                    location.longitude
+                ),
+            );
+        }
+        if location.radius_km == 0 || location.radius_km > RADIUS_KM_MAX {
+            report.push(
+                &at,
+                "invalid_value",
+                format!(
+                    "radius_km {} must be between 1 and {RADIUS_KM_MAX}",
+                    location.radius_km
+                ),
+            );
+        }
+        if let Some(area) = &location.area {
+            report.refs(&at, "area", [area], &d.areas);
+        }
+        if let Some(address) = &location.address {
+            report.refs(&at, "country", [&address.country], &d.countries);
+        }
+    }
+}
+
+fn carriers(c: &CommerceConfig, d: &Declared, report: &mut Report) {
+    for carrier in &c.carriers {
+        let at = entity("carrier", &carrier.code);
+        if !is_code(&carrier.code) {
+            report.push(
+                &at,
+                "invalid_format",
+                format!(
+                    "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
+                    carrier.code
+                ),
+            );
+        }
+        if carrier.shipping_types.is_empty() {
+            report.push(
+                &at,
+                "missing",
+                "at least one shipping type is required".into(),
+            );
+        }
+        let codes: Vec<String> = carrier
+            .shipping_types
+            .iter()
+            .map(|t| t.code.clone())
+            .collect();
+        report.no_repeats(&at, "shipping type", &codes);
+        for shipping_type in &carrier.shipping_types {
+            let at = format!(
+                "carrier \"{}\" shipping type \"{}\"",
+                carrier.code, shipping_type.code
+            );
+            shipping_type_rules(shipping_type, d, &at, report);
+        }
+        for carrier_status in carrier.status_map.keys() {
+            if carrier_status.is_empty() {
+                report.push(
+                    &at,
+                    "invalid_value",
+                    "status_map has an empty carrier status".into(),
+                );
+            }
+        }
+    }
+}
+
+fn shipping_type_rules(shipping_type: &ShippingType, d: &Declared, at: &str, report: &mut Report) {
+    if !is_code(&shipping_type.code) {
+        report.push(
+            at,
+            "invalid_format",
+            format!(
+                "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
+                shipping_type.code
+            ),
+        );
+    }
+    if shipping_type.areas.is_empty() {
+        report.push(
+            at,
+            "missing",
+            "at least one delivery area is required".into(),
+        );
+    }
+    report.refs(at, "area", &shipping_type.areas, &d.areas);
+    if shipping_type.shipping_classes.is_empty() {
+        report.push(
+            at,
+            "missing",
+            "at least one accepted shipping class is required".into(),
+        );
+    }
+    report.refs(
+        at,
+        "shipping class",
+        &shipping_type.shipping_classes,
+        &d.shipping_classes,
+    );
+    if shipping_type.transit_days > TRANSIT_DAYS_MAX {
+        report.push(
+            at,
+            "invalid_value",
+            format!(
+                "transit_days {} exceeds {TRANSIT_DAYS_MAX}",
+                shipping_type.transit_days
+            ),
+        );
+    }
+    rate_table(&shipping_type.rates, at, report);
+}
+
+/// Ranges must exist, rise strictly, have non-negative prices, and only the last may be
+/// open-ended.
+fn rate_table(rates: &RateTable, at: &str, report: &mut Report) {
+    if rates.ranges.is_empty() {
+        report.push(at, "missing", "at least one rate range is required".into());
+    }
+    let mut previous: Option<Decimal> = None;
+    let last = rates.ranges.len().saturating_sub(1);
+    for (index, range) in rates.ranges.iter().enumerate() {
+        if range.price < Decimal::ZERO {
+            report.push(
+                at,
+                "invalid_value",
+                format!("rate range {} price {} is negative", index + 1, range.price),
+            );
+        }
+        match range.up_to {
+            None if index != last => {
+                report.push(
+                    at,
+                    "invalid_value",
+                    format!("rate range {} has no up_to but is not the last", index + 1),
+                );
+            }
+            Some(bound) if bound <= Decimal::ZERO || previous.is_some_and(|p| bound <= p) => {
+                report.push(at, "invalid_value", format!("rate range {} up_to {bound} must be positive and above the previous range's", index + 1));
+            }
+            _ => {}
+        }
+        previous = range.up_to.or(previous);
+    }
+}

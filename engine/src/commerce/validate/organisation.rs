@@ -1,0 +1,417 @@
+//! Rules for channels, invoicing companies, users, merchants and API keys.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use rust_decimal::Decimal;
+
+use super::{entity, is_code, Declared, Report};
+use crate::commerce::area::compatible;
+use crate::commerce::model::{ApiRole, Area, Channel, ChannelCriteria, CommerceConfig};
+
+/// The shortest bearer key accepted: 8 characters keeps a typo or a placeholder from being
+/// a working key.
+const API_KEY_LEN_MIN: usize = 8;
+
+pub(super) fn check(c: &CommerceConfig, d: &Declared, report: &mut Report) {
+    let areas: HashMap<&str, &Area> = c.areas.iter().map(|a| (a.code.as_str(), a)).collect();
+    channels(c, d, &areas, report);
+    invoicing_companies(c, d, report);
+    users_and_merchants(c, d, report);
+    api_keys(c, d, report);
+}
+
+fn channels(c: &CommerceConfig, d: &Declared, areas: &HashMap<&str, &Area>, report: &mut Report) {
+    let defaults: Vec<&str> = c
+        .channels
+        .iter()
+        .filter(|ch| ch.default)
+        .map(|ch| ch.code.as_str())
+        .collect();
+    if !c.channels.is_empty() && defaults.len() != 1 {
+        let found = if defaults.is_empty() {
+            "none".to_owned()
+        } else {
+            defaults.join(", ")
+        };
+        report.push(
+            "commerce",
+            "conflict",
+            format!("exactly one channel must be the default (found: {found})"),
+        );
+    }
+    let mut criteria_seen: HashMap<String, &str> = HashMap::new();
+    for channel in &c.channels {
+        let at = entity("channel", &channel.code);
+        if !is_code(&channel.code) {
+            report.push(
+                &at,
+                "invalid_format",
+                format!(
+                    "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
+                    channel.code
+                ),
+            );
+        }
+        channel_criteria(channel, d, &at, report);
+        // A channel without criteria is either the default or already reported above.
+        if channel.criteria.specificity() > 0 {
+            let key = criteria_key(&channel.criteria);
+            if let Some(other) = criteria_seen.insert(key, &channel.code) {
+                report.push(
+                    &at,
+                    "conflict",
+                    format!("its criteria are the same as channel \"{other}\"'s"),
+                );
+            }
+        }
+        channel_members(channel, c, d, areas, &at, report);
+    }
+    for company in &c.invoicing_companies {
+        if !c
+            .channels
+            .iter()
+            .any(|ch| ch.invoicing_companies.contains(&company.code))
+        {
+            let at = entity("invoicing company", &company.code);
+            report.push(
+                &at,
+                "unused",
+                "it must be associated with at least one channel".into(),
+            );
+        }
+    }
+}
+
+fn channel_criteria(channel: &Channel, d: &Declared, at: &str, report: &mut Report) {
+    let criteria = &channel.criteria;
+    if !channel.default && criteria.specificity() == 0 {
+        report.push(
+            at,
+            "missing",
+            "a channel that is not the default needs at least one criterion".into(),
+        );
+    }
+    report.refs(at, "domain", &criteria.domains, &d.domains);
+    report.refs(at, "country", &criteria.countries, &d.countries);
+    report.refs(at, "user group", &criteria.user_groups, &d.user_groups);
+    report.no_repeats(at, "domain", &criteria.domains);
+    report.no_repeats(at, "country", &criteria.countries);
+    report.no_repeats(at, "user group", &criteria.user_groups);
+    let devices: Vec<String> = criteria
+        .devices
+        .iter()
+        .map(|x| x.as_str().to_owned())
+        .collect();
+    report.no_repeats(at, "device", &devices);
+}
+
+/// A canonical form of a channel's criteria: two channels with the same one can never be
+/// told apart.
+fn criteria_key(criteria: &ChannelCriteria) -> String {
+    let sorted = |values: Vec<&str>| {
+        values
+            .into_iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    format!(
+        "d[{}] h[{}] c[{}] g[{}]",
+        sorted(criteria.devices.iter().map(|x| x.as_str()).collect()),
+        sorted(criteria.domains.iter().map(String::as_str).collect()),
+        sorted(criteria.countries.iter().map(String::as_str).collect()),
+        sorted(criteria.user_groups.iter().map(String::as_str).collect()),
+    )
+}
+
+/// Warehouses, invoicing companies, physical locations and payment systems of a channel:
+/// defined, listed once, and at least one warehouse and one company qualified by area.
+fn channel_members(
+    channel: &Channel,
+    c: &CommerceConfig,
+    d: &Declared,
+    areas: &HashMap<&str, &Area>,
+    at: &str,
+    report: &mut Report,
+) {
+    if let Some(area) = &channel.area {
+        report.refs(at, "area", [area], &d.areas);
+    }
+    let channel_area = channel.area.as_deref().and_then(|a| areas.get(a).copied());
+    let area_of = |code: Option<&String>| code.and_then(|a| areas.get(a.as_str()).copied());
+
+    if channel.warehouses.is_empty() {
+        report.push(at, "missing", "at least one warehouse is required".into());
+    }
+    report.refs(at, "warehouse", &channel.warehouses, &d.warehouses);
+    report.no_repeats(at, "warehouse", &channel.warehouses);
+    let qualified_warehouses = c
+        .warehouses
+        .iter()
+        .filter(|w| channel.warehouses.contains(&w.code))
+        .filter(|w| compatible(area_of(w.area.as_ref()), channel_area))
+        .count();
+    if !channel.warehouses.is_empty() && qualified_warehouses == 0 {
+        report.push(
+            at,
+            "disqualified",
+            "none of its warehouses has an area compatible with the channel's".into(),
+        );
+    }
+
+    if channel.invoicing_companies.is_empty() {
+        report.push(
+            at,
+            "missing",
+            "at least one invoicing company is required".into(),
+        );
+    }
+    report.refs(
+        at,
+        "invoicing company",
+        &channel.invoicing_companies,
+        &d.invoicing_companies,
+    );
+    report.no_repeats(at, "invoicing company", &channel.invoicing_companies);
+    let qualified_companies = c
+        .invoicing_companies
+        .iter()
+        .filter(|ic| channel.invoicing_companies.contains(&ic.code))
+        .filter(|ic| compatible(area_of(ic.area.as_ref()), channel_area))
+        .count();
+    if !channel.invoicing_companies.is_empty() && qualified_companies == 0 {
+        report.push(
+            at,
+            "disqualified",
+            "none of its invoicing companies has an area compatible with the channel's".into(),
+        );
+    }
+
+    report.refs(
+        at,
+        "physical location",
+        &channel.physical_locations,
+        &d.physical_locations,
+    );
+    report.no_repeats(at, "physical location", &channel.physical_locations);
+    report.refs(
+        at,
+        "payment system",
+        &channel.payment_systems,
+        &d.payment_systems,
+    );
+    report.no_repeats(at, "payment system", &channel.payment_systems);
+}
+
+fn invoicing_companies(c: &CommerceConfig, d: &Declared, report: &mut Report) {
+    let mut prefixes: HashMap<&str, &str> = HashMap::new();
+    for company in &c.invoicing_companies {
+        let at = entity("invoicing company", &company.code);
+        if company.legal_name.is_empty() || company.tax_id.is_empty() {
+            report.push(&at, "missing", "legal_name and tax_id are required".into());
+        }
+        report.refs(&at, "country", [&company.address.country], &d.countries);
+        if company.accounting_currencies.is_empty() {
+            report.push(
+                &at,
+                "missing",
+                "at least one accounting currency is required".into(),
+            );
+        }
+        report.refs(
+            &at,
+            "currency",
+            &company.accounting_currencies,
+            &d.currencies,
+        );
+        report.no_repeats(&at, "accounting currency", &company.accounting_currencies);
+        if let Some(area) = &company.area {
+            report.refs(&at, "area", [area], &d.areas);
+        }
+        taxes(company, d, &at, report);
+        let series = &company.invoice_series;
+        for prefix in [&series.prefix, &series.corrective_prefix] {
+            let well_formed = (1..=10).contains(&prefix.len())
+                && prefix
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            if !well_formed {
+                report.push(
+                    &at,
+                    "invalid_format",
+                    format!("series prefix \"{prefix}\" must be 1 to 10 of A-Z, 0-9"),
+                );
+            } else if let Some(other) = prefixes.insert(prefix, &company.code) {
+                report.push(
+                    &at,
+                    "conflict",
+                    format!("series prefix \"{prefix}\" is already used by \"{other}\""),
+                );
+            }
+        }
+    }
+}
+
+fn taxes(
+    company: &crate::commerce::model::InvoicingCompany,
+    d: &Declared,
+    at: &str,
+    report: &mut Report,
+) {
+    if company.taxes.is_empty() {
+        report.push(at, "missing", "at least one tax is required".into());
+    }
+    let mut seen: HashSet<(&str, &str)> = HashSet::new();
+    for tax in &company.taxes {
+        report.refs(at, "tax class", [&tax.tax_class], &d.tax_classes);
+        report.refs(at, "country", &tax.countries, &d.countries);
+        if tax.rate < Decimal::ZERO || tax.rate > Decimal::ONE_HUNDRED {
+            report.push(
+                at,
+                "invalid_value",
+                format!(
+                    "tax \"{}\" rate {} must be between 0 and 100",
+                    tax.name, tax.rate
+                ),
+            );
+        }
+        let scopes: Vec<&str> = if tax.countries.is_empty() {
+            vec!["*"]
+        } else {
+            tax.countries.iter().map(String::as_str).collect()
+        };
+        for scope in scopes {
+            if !seen.insert((tax.tax_class.as_str(), scope)) {
+                let place = if scope == "*" {
+                    "by default".to_owned()
+                } else {
+                    format!("for \"{scope}\"")
+                };
+                report.push(
+                    at,
+                    "duplicate",
+                    format!("tax class \"{}\" has two rates {place}", tax.tax_class),
+                );
+            }
+        }
+    }
+    let mut classes: Vec<&&str> = d.tax_classes.iter().collect();
+    classes.sort();
+    for class in classes {
+        if !seen.contains(&(*class, "*")) {
+            report.push(
+                at,
+                "missing",
+                format!("tax class \"{class}\" needs a default rate (one without countries)"),
+            );
+        }
+    }
+}
+
+fn users_and_merchants(c: &CommerceConfig, d: &Declared, report: &mut Report) {
+    let mut ids = HashSet::new();
+    for user in &c.users {
+        let at = entity("user", &user.id);
+        if user.id.is_empty() {
+            report.push("user", "missing", "a user has an empty id".into());
+        } else if !ids.insert(user.id.as_str()) {
+            report.push(
+                &at,
+                "duplicate",
+                format!("user \"{}\" is defined twice", user.id),
+            );
+        }
+        if !user.email.contains('@') {
+            report.push(
+                &at,
+                "invalid_format",
+                format!("email \"{}\" is not an address", user.email),
+            );
+        }
+        report.refs(&at, "user group", &user.groups, &d.user_groups);
+    }
+    for merchant in &c.merchants {
+        let at = entity("merchant", &merchant.code);
+        if !is_code(&merchant.code) {
+            report.push(
+                &at,
+                "invalid_format",
+                format!(
+                    "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
+                    merchant.code
+                ),
+            );
+        }
+        if merchant.commission_percent < Decimal::ZERO
+            || merchant.commission_percent > Decimal::ONE_HUNDRED
+        {
+            report.push(
+                &at,
+                "invalid_value",
+                format!(
+                    "commission_percent {} must be between 0 and 100",
+                    merchant.commission_percent
+                ),
+            );
+        }
+    }
+}
+
+fn api_keys(c: &CommerceConfig, d: &Declared, report: &mut Report) {
+    let mut secrets = HashSet::new();
+    for key in &c.api_keys {
+        let at = entity("api key", &key.name);
+        match (&key.key, &key.key_sha256) {
+            (Some(plain), None) => {
+                if plain.len() < API_KEY_LEN_MIN || plain.chars().any(char::is_whitespace) {
+                    report.push(
+                        &at,
+                        "invalid_value",
+                        format!("key must be at least {API_KEY_LEN_MIN} characters without spaces"),
+                    );
+                }
+                if !secrets.insert(plain.as_str()) {
+                    report.push(&at, "duplicate", "the same key is configured twice".into());
+                }
+            }
+            (None, Some(hash)) => {
+                if hash.len() != 64
+                    || !hash
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                {
+                    report.push(
+                        &at,
+                        "invalid_format",
+                        "key_sha256 must be 64 lowercase hex digits".into(),
+                    );
+                }
+                if !secrets.insert(hash.as_str()) {
+                    report.push(&at, "duplicate", "the same key is configured twice".into());
+                }
+            }
+            _ => report.push(
+                &at,
+                "conflict",
+                "exactly one of key and key_sha256 is required".into(),
+            ),
+        }
+        match (key.role, &key.merchant) {
+            (ApiRole::Merchant, Some(merchant)) => {
+                report.refs(&at, "merchant", [merchant], &d.merchants)
+            }
+            (ApiRole::Merchant, None) => report.push(
+                &at,
+                "missing",
+                "a merchant key must name its merchant".into(),
+            ),
+            (role, Some(_)) => report.push(
+                &at,
+                "conflict",
+                format!("a {} key cannot name a merchant", role.as_str()),
+            ),
+            (_, None) => {}
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! Mercato's engine: the pure domain of an order processing engine for online commerces and
+//! marketplaces. It has no async, no I/O, no clock and no randomness: time and ids come in
+//! as arguments, so every decision can be replayed and tested without a runtime. Nothing
+//! here panics on user input; rejections are `DomainError`s with stable codes.
+//!
+//! # Layout
+//! - `commerce`: the commerce model of seed 001 (`model`), its configuration rules
+//!   (`validate`, reporting every violation at once), area geometry (`area`), and
+//!   `Commerce`, the validated and indexed form.
+//! - `resolution`: from a visitor's domain, device, country and wishes to a channel,
+//!   language, currency, country and access (full, browse only, blocked, redirect).
+//! - `error`: `DomainError`, the business rejections, each with a stable code.
+
+#![forbid(unsafe_code)]
+
+pub mod commerce;
+pub mod error;
+pub mod resolution;
+
+pub use commerce::{Commerce, ConfigError, Violation};
+pub use error::{DomainError, ErrorKind};
+
+/// The online payment gateway plugins this build provides; configuration naming another
+/// is refused.
+pub const KNOWN_GATEWAYS: &[&str] = &["sandbox"];

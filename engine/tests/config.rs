@@ -1,0 +1,316 @@
+//! Configuration loading: the demo is valid, and every rule of the commerce model reports
+//! its violation, all of them at once, each naming the entity.
+
+use expect_test::{expect, Expect};
+use mercato_engine::{Commerce, ConfigError, KNOWN_GATEWAYS};
+
+const DEMO: &str = include_str!("../../config/demo.toml");
+const MINIMAL: &str = include_str!("data/minimal.toml");
+
+/// Loads `text` and renders the outcome: `ok` plus a count, or one violation per line.
+fn render(text: &str) -> String {
+    match Commerce::from_toml(text, KNOWN_GATEWAYS) {
+        Ok(commerce) => format!("ok: {} products\n", commerce.config().products.len()),
+        Err(ConfigError::Syntax { message }) => format!("syntax: {message}\n"),
+        Err(ConfigError::Invalid { violations }) => {
+            violations.iter().map(|v| format!("{v}\n")).collect()
+        }
+    }
+}
+
+/// The minimal valid commerce with `edits` applied: each `(from, to)` replaces text once,
+/// and `extra` is appended.
+fn check(edits: &[(&str, &str)], extra: &str, expect: Expect) {
+    let mut text = MINIMAL.to_owned();
+    for (from, to) in edits {
+        assert!(text.contains(from), "fixture lacks {from:?}");
+        text = text.replacen(from, to, 1);
+    }
+    text.push_str(extra);
+    expect.assert_eq(&render(&text));
+}
+
+// Proves the embedded demo configuration is valid and as rich as the issue asks.
+#[test]
+fn demo_is_valid() {
+    let commerce = Commerce::from_toml(DEMO, KNOWN_GATEWAYS).expect("demo config is valid");
+    let c = commerce.config();
+    assert_eq!(c.code, "demo");
+    assert!(c.languages.len() >= 2 && c.currencies.len() >= 2 && c.domains.len() >= 2);
+    assert!(c.countries.iter().filter(|x| !x.sales_area).count() >= 1);
+    assert!(c.channels.len() >= 2 && c.invoicing_companies.len() >= 2);
+    assert!(c.warehouses.len() >= 3 && c.logistic_centers.len() >= 2);
+    assert!(c.carriers.len() >= 2 && c.carriers.iter().all(|x| x.shipping_types.len() >= 2));
+    assert!(c.physical_locations.iter().filter(|x| x.pickup).count() >= 2);
+    assert!(c
+        .payment_systems
+        .iter()
+        .any(|p| p.gateway.as_deref() == Some("sandbox")));
+    assert!(c.payment_systems.iter().any(|p| p.offline.is_some()));
+    assert!(c.products.len() >= 50);
+    let policies: std::collections::BTreeSet<&str> =
+        c.products.iter().map(|p| p.stock_policy.name()).collect();
+    expect![[r#"{"backorder_incoming", "backorder_lead_time", "preorder", "stock_only"}"#]]
+        .assert_eq(&format!("{policies:?}"));
+    for class in &c.shipping_classes {
+        assert!(
+            c.products.iter().any(|p| &p.shipping_class == class),
+            "no product of class {class}"
+        );
+    }
+    assert!(c.products.iter().any(|p| p.quantity.min > 1));
+    assert!(c.products.iter().any(|p| p.quantity.max.is_some()));
+    assert!(c.products.iter().any(|p| p.quantity.multiple_of > 1));
+    let keys: Vec<(&str, &str)> = c
+        .api_keys
+        .iter()
+        .filter_map(|k| Some((k.key.as_deref()?, k.role.as_str())))
+        .collect();
+    assert!(
+        keys.contains(&("demo-admin", "admin"))
+            && keys.contains(&("demo-storefront", "storefront"))
+    );
+}
+
+// Proves the minimal fixture the rule cases start from is itself valid.
+#[test]
+fn minimal_is_valid() {
+    check(
+        &[],
+        "",
+        expect![[r#"
+        ok: 1 products
+    "#]],
+    );
+}
+
+// Proves an empty document names every missing entity kind at once.
+#[test]
+fn empty_document_names_every_missing_kind() {
+    expect![[r#"
+        commerce: at least one language is required [missing]
+        commerce: at least one currency is required [missing]
+        commerce: at least one country is required [missing]
+        commerce: at least one domain is required [missing]
+        commerce: at least one channel is required [missing]
+        commerce: at least one invoicing company is required [missing]
+        commerce: at least one warehouse is required [missing]
+        commerce: at least one logistic center is required [missing]
+        commerce: at least one payment system is required [missing]
+        commerce: at least one carrier is required [missing]
+        commerce: at least one product is required [missing]
+        commerce: at least one tax class is required [missing]
+        commerce: at least one super-administrator user is required [missing]
+        commerce: at least one shipping class is required [missing]
+        commerce: code is required [missing]
+        commerce: name is required [missing]
+        commerce: default_language is required [missing]
+        commerce: main_currency is required [missing]
+    "#]]
+    .assert_eq(&render(""));
+}
+
+// Proves malformed TOML is a syntax error that says where.
+#[test]
+fn syntax_error_names_the_place() {
+    let rendered = render("code = \"demo\"\nlanguages = [ oops ]\n");
+    assert!(
+        rendered.starts_with("syntax: TOML parse error at line 2"),
+        "{rendered}"
+    );
+}
+
+// Proves unknown fields anywhere are violations naming the path, alongside other rules.
+#[test]
+fn unknown_fields_are_reported() {
+    check(
+        &[
+            ("weight_grams = 500", "weight_grams = 500\ncolour = \"red\""),
+            ("code = \"mini\"", "surprise = true\ncode = \"mini\""),
+        ],
+        "",
+        expect![[r#"
+            commerce: unknown field "products.0.colour" [unknown_field]
+            commerce: unknown field "surprise" [unknown_field]
+        "#]],
+    );
+}
+
+// Proves an unknown field inside a tagged stock policy is refused rather than ignored.
+#[test]
+fn unknown_field_in_stock_policy_is_refused() {
+    let rendered = render(&MINIMAL.replace(
+        "weight_grams = 500",
+        "weight_grams = 500\nstock_policy = { kind = \"preorder\", release_date = \"2027-01-01\", cap = 5, capp = 6 }",
+    ));
+    assert!(rendered.contains("unknown field `capp`"), "{rendered}");
+}
+
+// Proves dangling references are named with the referring entity.
+#[test]
+fn dangling_references() {
+    check(
+        &[
+            (
+                "warehouses = [\"wh-1\"]",
+                "warehouses = [\"wh-1\", \"wh-missing\"]",
+            ),
+            (
+                "logistic_center = \"lc-1\"",
+                "logistic_center = \"lc-nowhere\"",
+            ),
+            ("shipping_class = \"parcel\"", "shipping_class = \"pallet\""),
+        ],
+        "",
+        expect![[r#"
+            channel "web": warehouse "wh-missing" is not defined [undefined_reference]
+            warehouse "wh-1": logistic center "lc-nowhere" is not defined [undefined_reference]
+            logistic center "lc-1": it groups no warehouse [unused]
+            product "P-1": shipping class "pallet" is not defined [undefined_reference]
+        "#]],
+    );
+}
+
+// Proves channel rules: one default, criteria required off the default, no twins, and
+// area disqualification of every warehouse.
+#[test]
+fn channel_rules() {
+    check(
+        &[
+            (
+                "area = \"everywhere\"\nwarehouses",
+                "area = \"nowhere\"\nwarehouses",
+            ),
+            (
+                "logistic_center = \"lc-1\"",
+                "logistic_center = \"lc-1\"\narea = \"everywhere\"",
+            ),
+            (
+                "accounting_currencies = [\"EUR\"]",
+                "accounting_currencies = [\"EUR\"]\narea = \"everywhere\"",
+            ),
+        ],
+        r#"
+[[channels]]
+code = "mobile"
+default = true
+criteria = { devices = ["mobile"] }
+warehouses = ["wh-1"]
+invoicing_companies = ["co-1"]
+
+[[channels]]
+code = "mobile-2"
+criteria = { devices = ["mobile"] }
+warehouses = ["wh-1"]
+invoicing_companies = ["co-1"]
+
+[[channels]]
+code = "loose"
+warehouses = ["wh-1"]
+invoicing_companies = ["co-1"]
+
+[[areas]]
+code = "nowhere"
+members = [{ country = "FR" }]
+
+[[countries]]
+code = "FR"
+name = "France"
+"#,
+        expect![[r#"
+            commerce: exactly one channel must be the default (found: web, mobile) [conflict]
+            channel "web": none of its warehouses has an area compatible with the channel's [disqualified]
+            channel "web": none of its invoicing companies has an area compatible with the channel's [disqualified]
+            channel "mobile-2": its criteria are the same as channel "mobile"'s [conflict]
+            channel "loose": a channel that is not the default needs at least one criterion [missing]
+        "#]],
+    );
+}
+
+// Proves geography rules: code formats, rates, language links, out-of-area redirects.
+#[test]
+fn geography_rules() {
+    check(
+        &[
+            ("code = \"EUR\"\nminor_units = 2", "code = \"EUR\"\nminor_units = 7"),
+            ("behaviour = \"block\"", "behaviour = \"redirect\"\notherwise = \"block\"\nversions = [{ commerce = \"other\", url = \"ftp://x\", countries = [\"ES\"] }]"),
+        ],
+        r#"
+[[currencies]]
+code = "usd"
+minor_units = 2
+
+[[domains]]
+host = "Shop.Example:8080"
+language = "en"
+
+[[countries]]
+code = "PT"
+name = "Portugal"
+languages = ["en"]
+default_language = "de"
+"#,
+        expect![[r#"
+            currency "EUR": minor_units 7 exceeds 4 [invalid_value]
+            currency "usd": code "usd" must be three uppercase letters (ISO 4217) [invalid_format]
+            currency "usd": rate to the main currency is required [missing]
+            country "PT": default_language "de" is not defined [undefined_reference]
+            domain "Shop.Example:8080": host "Shop.Example:8080" must be a lowercase host name without port [invalid_format]
+            domain "Shop.Example:8080": language "en" is already linked to domain "shop.example" [conflict]
+            out_of_area version "other": url "ftp://x" must be an http(s) URL [invalid_format]
+            out_of_area version "other": country "ES" is in this commerce's sales areas [conflict]
+        "#]],
+    );
+}
+
+// Proves invoicing, payment, carrier, key and product rules each report their violation.
+#[test]
+fn operational_rules() {
+    check(
+        &[
+            ("rate = \"21\"", "rate = \"121\""),
+            ("gateway = \"sandbox\"", "gateway = \"stripe\""),
+            (
+                "{ up_to = \"1000\", price = \"3.90\" },",
+                "{ price = \"3.90\" },",
+            ),
+            ("key = \"test-storefront\"", "key = \"short\""),
+            (
+                "quantity = { min = 1 }",
+                "quantity = { min = 3, multiple_of = 2, max = 1 }",
+            ),
+            (
+                "names = { en = \"Product one\" }",
+                "names = { en = \" \", de = \"Produkt\" }",
+            ),
+        ],
+        "",
+        expect![[r#"
+            invoicing company "co-1": tax "VAT" rate 121 must be between 0 and 100 [invalid_value]
+            api key "storefront": key must be at least 8 characters without spaces [invalid_value]
+            payment system "card": gateway "stripe" is not provided (known: sandbox) [undefined_reference]
+            carrier "carrier" shipping type "standard": rate range 1 has no up_to but is not the last [invalid_value]
+            product "P-1": name in language "en" is required [missing]
+            product "P-1": language "de" is not defined [undefined_reference]
+            product "P-1": quantity min 3 is not a multiple of 2 [conflict]
+            product "P-1": quantity max 1 is below min 3 [conflict]
+        "#]],
+    );
+}
+
+// Proves duplicates of one kind are named.
+#[test]
+fn duplicates_are_named() {
+    check(
+        &[],
+        r#"
+[[warehouses]]
+code = "wh-1"
+kind = "virtual"
+logistic_center = "lc-1"
+"#,
+        expect![[r#"
+            warehouse "wh-1": warehouse "wh-1" is defined twice [duplicate]
+        "#]],
+    );
+}
