@@ -1,1 +1,35 @@
+//! Shared fixtures for Mercato's benchmarks. Each benchmark file measures one layer; the
+//! figures and the commands that produced them are in `RESULTS.md`.
 
+use mercato_engine::resolution::ContextRequest;
+use mercato_engine::{Commerce, KNOWN_GATEWAYS};
+
+/// The demo commerce's configuration text.
+pub const DEMO_CONFIG: &str = include_str!("../config/demo.toml");
+
+pub fn demo() -> Commerce {
+    Commerce::from_toml(DEMO_CONFIG, KNOWN_GATEWAYS)
+        .unwrap_or_else(|error| panic!("demo config: {error}"))
+}
+
+/// A mix of visits that exercises every branch of resolution: default and criteria
+/// channels, domain versions, out-of-area outcomes and language fallbacks.
+pub fn visit_mix() -> Vec<ContextRequest> {
+    let visit = |domain: Option<&str>, country: &str, language: Option<&str>, groups: &[&str]| {
+        ContextRequest {
+            domain: domain.map(Into::into),
+            country: Some(country.into()),
+            language: language.map(Into::into),
+            user_groups: groups.iter().map(|g| g.to_string()).collect(),
+            ..ContextRequest::default()
+        }
+    };
+    vec![
+        visit(None, "ES", None, &[]),
+        visit(Some("demo.fr"), "FR", None, &[]),
+        visit(Some("demo.es"), "FR", Some("en"), &[]),
+        visit(None, "US", None, &[]),
+        visit(None, "ES", Some("fr"), &["wholesale"]),
+        visit(Some("demo.example"), "PT", None, &["staff"]),
+    ]
+}

@@ -1,1 +1,23 @@
+//! Mercato's shell: everything that talks to the outside. It parses configuration files,
+//! starts the actors, serves the HTTP/JSON API with actix-web, exports Prometheus metrics,
+//! and is the `mercato` binary. It moves data in and out of the engine and holds no domain
+//! rule of its own.
+//!
+//! # Layout
+//! - `cli`: the `mercato` command line (`serve`, `check`) and its environment overrides.
+//! - `configs`: reading commerce files (or the embedded demo) and node-wide rules across
+//!   them.
+//! - `server`: boot: data folder, actors, metrics, HTTP listener, readiness.
+//! - `http`: the API: `problem` (RFC 9457 errors), `auth` (bearer keys and roles),
+//!   `metrics` (Prometheus recorder and per-route request metrics), `routes/` (one file
+//!   per route group).
 
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod configs;
+pub mod http;
+pub mod server;
+
+/// The demo configuration, embedded so that `mercato` runs from any folder.
+pub const DEMO_CONFIG: &str = include_str!("../../config/demo.toml");

@@ -1,1 +1,66 @@
-fn main() {}
+//! The `mercato` binary: `mercato` serves (the embedded demo by default), `mercato check
+//! FILE...` validates configuration.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use mercato_adapters::cli::{Cli, Command};
+use mercato_adapters::configs::{check_node, load_file, summary, LoadError};
+use mercato_adapters::server;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Check { files }) => check(&files),
+        Some(Command::Serve) | None => {
+            server::init_tracing();
+            match server::run(cli.serve) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    tracing::error!("{error}");
+                    eprintln!("mercato: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+/// Validates each file on its own, then the node-wide rules across the valid ones.
+fn check(files: &[std::path::PathBuf]) -> ExitCode {
+    let mut valid = Vec::new();
+    let mut failed = false;
+    for path in files {
+        match load_file(path) {
+            Ok(commerce) => {
+                println!("{}: ok: {}", path.display(), summary(&commerce));
+                valid.push(commerce);
+            }
+            Err(LoadError::Config {
+                source_name,
+                error: mercato_engine::ConfigError::Invalid { violations },
+            }) => {
+                failed = true;
+                println!("{source_name}: {} violation(s)", violations.len());
+                for violation in violations {
+                    println!("  {violation}");
+                }
+            }
+            Err(error) => {
+                failed = true;
+                println!("{error}");
+            }
+        }
+    }
+    if !failed {
+        if let Err(error) = check_node(valid.iter()) {
+            failed = true;
+            println!("node: {error}");
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

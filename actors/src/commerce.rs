@@ -1,0 +1,99 @@
+//! `CommerceActor`: the owner of one commerce's configuration. Changes arrive as messages
+//! and are applied in order; every change publishes a new immutable snapshot, which
+//! readers (context resolution, prices) load without a round trip through the mailbox.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use arc_swap::ArcSwap;
+use mercato_engine::resolution::{resolve, ContextRequest, ResolvedContext};
+use mercato_engine::{Commerce, DomainError};
+
+/// Messages a commerce actor may queue. Configuration changes are rare; the bound keeps a
+/// runaway client from growing the mailbox without limit.
+pub const COMMERCE_MAILBOX_CAPACITY_MAX: usize = 256;
+
+pub struct CommerceActor {
+    published: Arc<ArcSwap<Commerce>>,
+}
+
+impl Actor for CommerceActor {
+    type Context = Context<Self>;
+}
+
+/// Replaces the configuration with a newly validated one for the same commerce.
+#[derive(Message)]
+#[rtype(result = "Result<(), ReplaceError>")]
+pub struct ReplaceConfig(pub Commerce);
+
+/// Asks the actor for the configuration it owns (the same one it publishes).
+#[derive(Message)]
+#[rtype(result = "Arc<Commerce>")]
+pub struct CurrentConfig;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplaceError {
+    #[error("configuration for commerce \"{given}\" cannot replace commerce \"{current}\"")]
+    WrongCommerce { current: String, given: String },
+}
+
+impl Handler<ReplaceConfig> for CommerceActor {
+    type Result = Result<(), ReplaceError>;
+
+    fn handle(&mut self, message: ReplaceConfig, _: &mut Self::Context) -> Self::Result {
+        let current = self.published.load();
+        if current.code() != message.0.code() {
+            return Err(ReplaceError::WrongCommerce {
+                current: current.code().to_owned(),
+                given: message.0.code().to_owned(),
+            });
+        }
+        tracing::info!(commerce = current.code(), "configuration replaced");
+        self.published.store(Arc::new(message.0));
+        Ok(())
+    }
+}
+
+impl Handler<CurrentConfig> for CommerceActor {
+    type Result = MessageResult<CurrentConfig>;
+
+    fn handle(&mut self, _: CurrentConfig, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.published.load_full())
+    }
+}
+
+/// What the rest of the node holds of a commerce: its actor's address and the snapshot the
+/// actor publishes.
+#[derive(Clone)]
+pub struct CommerceHandle {
+    addr: Addr<CommerceActor>,
+    published: Arc<ArcSwap<Commerce>>,
+}
+
+impl CommerceHandle {
+    /// Starts the actor on the current arbiter.
+    pub fn start(commerce: Commerce) -> Self {
+        let published = Arc::new(ArcSwap::from_pointee(commerce));
+        // The capacity is set before the actor runs, so it bounds the very first messages.
+        let mut context = Context::new();
+        context.set_mailbox_capacity(COMMERCE_MAILBOX_CAPACITY_MAX);
+        let addr = context.run(CommerceActor {
+            published: Arc::clone(&published),
+        });
+        Self { addr, published }
+    }
+
+    pub fn addr(&self) -> &Addr<CommerceActor> {
+        &self.addr
+    }
+
+    /// The configuration as last published; never waits for the actor.
+    pub fn snapshot(&self) -> Arc<Commerce> {
+        self.published.load_full()
+    }
+
+    /// Resolves a visit against the current snapshot.
+    pub fn resolve(&self, request: &ContextRequest) -> Result<ResolvedContext, DomainError> {
+        resolve(&self.published.load(), request)
+    }
+}

@@ -1,0 +1,64 @@
+//! The node's commerces. A node may own any number of whole commerces; nothing here
+//! assumes one.
+
+use std::collections::BTreeMap;
+
+use mercato_engine::Commerce;
+
+use crate::commerce::CommerceHandle;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    #[error("commerce \"{code}\" is configured twice")]
+    DuplicateCommerce { code: String },
+    #[error("no commerce is configured")]
+    Empty,
+}
+
+/// The commerces this node owns, by code.
+#[derive(Clone)]
+pub struct Registry {
+    commerces: BTreeMap<String, CommerceHandle>,
+}
+
+impl Registry {
+    /// Checks that codes are unique, then starts one `CommerceActor` per commerce on the
+    /// current arbiter.
+    pub fn start(commerces: Vec<Commerce>) -> Result<Self, RegistryError> {
+        Self::check(commerces.iter().map(Commerce::code))?;
+        let commerces = commerces
+            .into_iter()
+            .map(|commerce| (commerce.code().to_owned(), CommerceHandle::start(commerce)))
+            .collect();
+        Ok(Self { commerces })
+    }
+
+    /// The rules a set of commerces must keep to share a node, without starting anything.
+    pub fn check<'a>(codes: impl IntoIterator<Item = &'a str>) -> Result<(), RegistryError> {
+        let mut seen = std::collections::HashSet::new();
+        let mut any = false;
+        for code in codes {
+            any = true;
+            if !seen.insert(code) {
+                return Err(RegistryError::DuplicateCommerce {
+                    code: code.to_owned(),
+                });
+            }
+        }
+        if any {
+            Ok(())
+        } else {
+            Err(RegistryError::Empty)
+        }
+    }
+
+    pub fn get(&self, code: &str) -> Option<&CommerceHandle> {
+        self.commerces.get(code)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &CommerceHandle)> {
+        self.commerces
+            .iter()
+            .map(|(code, handle)| (code.as_str(), handle))
+    }
+}

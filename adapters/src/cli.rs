@@ -1,0 +1,52 @@
+//! The `mercato` command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Mercato: an in-memory order processing engine for online commerces and marketplaces.
+#[derive(Debug, Parser)]
+#[command(name = "mercato", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default when no command is given).
+    Serve,
+    /// Validate configuration files: print every violation and exit 1, or print a one-line
+    /// summary per commerce and exit 0.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Commerce configuration files, one commerce each; repeat the flag or separate with
+    /// commas. None serves the embedded demo.
+    #[arg(
+        long = "config",
+        env = "MERCATO_CONFIG",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub configs: Vec<PathBuf>,
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "MERCATO_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen: SocketAddr,
+    /// Folder for the node's data (log segments, snapshots).
+    #[arg(long, env = "MERCATO_DATA", default_value = "./data", global = true)]
+    pub data: PathBuf,
+}

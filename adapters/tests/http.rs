@@ -1,0 +1,241 @@
+//! The HTTP adapter in process: health and readiness, metrics, context resolution, and
+//! each error class (401, 403, 404, 400, 413, 422) as RFC 9457 problems.
+
+use std::sync::atomic::Ordering;
+
+use actix_web::http::StatusCode;
+use actix_web::test::{self, TestRequest};
+use actix_web::web;
+use mercato_adapters::http::{app, AppState, REQUEST_BODY_BYTES_MAX};
+use mercato_adapters::server::build_state;
+use mercato_adapters::DEMO_CONFIG;
+use mercato_engine::{Commerce, KNOWN_GATEWAYS};
+use serde_json::{json, Value};
+
+fn demo_state() -> web::Data<AppState> {
+    let demo = Commerce::from_toml(DEMO_CONFIG, KNOWN_GATEWAYS).expect("demo is valid");
+    let state = build_state(vec![demo]).expect("state builds");
+    state.ready.store(true, Ordering::Release);
+    state
+}
+
+/// Sends `request` to a fresh app and returns the status, content type and JSON body.
+async fn call(state: web::Data<AppState>, request: TestRequest) -> (StatusCode, String, Value) {
+    let service = test::init_service(app(state)).await;
+    let response = test::call_service(&service, request.to_request()).await;
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let bytes = test::read_body(response).await;
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, content_type, body)
+}
+
+fn context(commerce: &str, key: Option<&str>, body: Value) -> TestRequest {
+    let request = TestRequest::post()
+        .uri(&format!("/v1/commerces/{commerce}/context"))
+        .set_json(body);
+    match key {
+        Some(key) => request.insert_header(("Authorization", format!("Bearer {key}"))),
+        None => request,
+    }
+}
+
+// Proves a storefront key resolves the channel, language, currency, country and access.
+#[actix_rt::test]
+async fn context_resolves_for_a_storefront_key() {
+    let body = json!({"country": "fr", "device": "mobile", "language": "en"});
+    let (status, _, body) =
+        call(demo_state(), context("demo", Some("demo-storefront"), body)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["channel"], "mobile");
+    assert_eq!(body["language"], "en");
+    assert_eq!(body["currency"], "EUR");
+    assert_eq!(body["country"], "FR");
+    assert_eq!(body["access"], json!({"outcome": "full"}));
+}
+
+// Proves the redirect and browse-only outcomes reach the client.
+#[actix_rt::test]
+async fn context_reports_out_of_area_outcomes() {
+    let (_, _, us) = call(
+        demo_state(),
+        context("demo", Some("demo-admin"), json!({"country": "US"})),
+    )
+    .await;
+    assert_eq!(
+        us["access"],
+        json!({"outcome": "redirect", "commerce": "demo-americas", "url": "https://americas.demo.example/"})
+    );
+    let (_, _, gb) = call(
+        demo_state(),
+        context("demo", Some("demo-admin"), json!({"country": "GB"})),
+    )
+    .await;
+    assert_eq!(gb["access"], json!({"outcome": "browse_only"}));
+}
+
+// Proves each authentication and authorisation failure has its status and code.
+#[actix_rt::test]
+async fn keys_and_roles() {
+    let cases = [
+        (
+            context("demo", None, json!({})),
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+        ),
+        (
+            context("demo", Some("not-a-key"), json!({})),
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+        ),
+        (
+            context("demo", None, json!({})).insert_header(("Authorization", "Basic abc")),
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+        ),
+        (
+            context("demo", Some("demo-merchant-artisan"), json!({})),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        ),
+        (
+            context("elsewhere", Some("demo-storefront"), json!({})),
+            StatusCode::NOT_FOUND,
+            "commerce_not_found",
+        ),
+    ];
+    for (request, expected_status, expected_code) in cases {
+        let (status, content_type, body) = call(demo_state(), request).await;
+        assert_eq!(status, expected_status, "{body}");
+        assert_eq!(content_type, "application/problem+json");
+        assert_eq!(body["code"], expected_code);
+        assert_eq!(body["status"], expected_status.as_u16());
+    }
+}
+
+// Proves malformed input is refused with a problem naming what is wrong.
+#[actix_rt::test]
+async fn bad_input() {
+    let key = Some("demo-storefront");
+    let (status, _, body) =
+        call(demo_state(), context("demo", key, json!({"colour": "red"}))).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_body"))
+    );
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("colour"),
+        "{body}"
+    );
+
+    let (status, _, body) = call(
+        demo_state(),
+        context("demo", key, json!({"device": "fridge"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("fridge"),
+        "{body}"
+    );
+
+    let (status, _, body) = call(
+        demo_state(),
+        context("demo", key, json!({"country": "Spain"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_country"))
+    );
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Spain"),
+        "{body}"
+    );
+
+    let (status, _, body) = call(
+        demo_state(),
+        context("demo", key, json!({"domain": "evil.example"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_domain"))
+    );
+
+    // At the limit the body is read and judged on its content; one byte over, refused.
+    let padding = REQUEST_BODY_BYTES_MAX - r#"{"domain":""}"#.len();
+    let at_limit = json!({ "domain": "x".repeat(padding) });
+    assert_eq!(at_limit.to_string().len(), REQUEST_BODY_BYTES_MAX);
+    let (status, _, body) = call(demo_state(), context("demo", key, at_limit)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_domain"))
+    );
+    let oversized = json!({ "domain": "x".repeat(padding + 1) });
+    let (status, _, body) = call(demo_state(), context("demo", key, oversized)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("body_too_large"))
+    );
+
+    let (status, _, body) = call(demo_state(), TestRequest::get().uri("/v1/nowhere")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("route_not_found"))
+    );
+}
+
+// Proves health always answers and readiness waits for the ready flag.
+#[actix_rt::test]
+async fn health_and_readiness() {
+    let state = demo_state();
+    state.ready.store(false, Ordering::Release);
+    let (status, _, body) = call(state.clone(), TestRequest::get().uri("/readyz")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("not_ready"))
+    );
+    let (status, _, _) = call(state.clone(), TestRequest::get().uri("/healthz")).await;
+    assert_eq!(status, StatusCode::OK);
+    state.ready.store(true, Ordering::Release);
+    let (status, _, _) = call(state, TestRequest::get().uri("/readyz")).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+// Proves requests are counted and timed per route pattern and status in /metrics.
+#[actix_rt::test]
+async fn metrics_count_requests_per_route() {
+    let state = demo_state();
+    let service = test::init_service(app(state)).await;
+    let request = context("demo", Some("demo-storefront"), json!({"country": "ES"})).to_request();
+    assert_eq!(
+        test::call_service(&service, request).await.status(),
+        StatusCode::OK
+    );
+    let response =
+        test::call_service(&service, TestRequest::get().uri("/metrics").to_request()).await;
+    let text = String::from_utf8(test::read_body(response).await.to_vec()).expect("utf-8");
+    assert!(
+        text.contains(r#"mercato_http_requests_total{route="/v1/commerces/{commerce}/context",method="POST",status="200"}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("mercato_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+}
