@@ -2,7 +2,7 @@
 //! first). Every goose option applies, for example:
 //!
 //! `cargo run --release -p mercato-loadtests -- --host http://127.0.0.1:8080 --users 64 \
-//!  --hatch-rate 64 --run-time 30s --scenarios context --report-file report.html`
+//!  --increase-rate 64 --run-time 30s --scenarios context --report-file report.html`
 //!
 //! Scenarios:
 //! - `context`: storefront visits resolving their context, a mix of countries, devices,
