@@ -117,6 +117,17 @@ fn http(
     Some((status, body))
 }
 
+/// Starts `mercato` as `configure` sets it up, with output discarded, and waits until it
+/// is ready on `address`.
+fn serve(address: SocketAddr, configure: impl FnOnce(&mut Command)) -> Served {
+    let mut command = Command::new(BIN);
+    command.stdout(Stdio::null()).stderr(Stdio::null());
+    configure(&mut command);
+    let served = Served(command.spawn().expect("spawn"));
+    wait_ready(address);
+    served
+}
+
 fn wait_ready(address: SocketAddr) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
@@ -135,20 +146,16 @@ fn serves_the_embedded_demo() {
     let dir = temp_dir("serve");
     let data = dir.join("data");
     let address = free_port();
-    let child = Command::new(BIN)
-        .args([
-            "--listen",
-            &address.to_string(),
-            "--data",
-            data.to_str().expect("utf-8"),
-        ])
-        .env_remove("MERCATO_CONFIG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let _served = Served(child);
-    wait_ready(address);
+    let _served = serve(address, |command| {
+        command
+            .args([
+                "--listen",
+                &address.to_string(),
+                "--data",
+                data.to_str().expect("utf-8"),
+            ])
+            .env_remove("MERCATO_CONFIG");
+    });
     assert!(data.is_dir());
     let context = r#"{"country":"ES","device":"mobile"}"#;
     let (status, body) = http(
@@ -181,16 +188,12 @@ fn environment_overrides() {
     .expect("write");
     let data = dir.join("state");
     let address = free_port();
-    let child = Command::new(BIN)
-        .env("MERCATO_CONFIG", &config)
-        .env("MERCATO_LISTEN", address.to_string())
-        .env("MERCATO_DATA", &data)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let _served = Served(child);
-    wait_ready(address);
+    let _served = serve(address, |command| {
+        command
+            .env("MERCATO_CONFIG", &config)
+            .env("MERCATO_LISTEN", address.to_string())
+            .env("MERCATO_DATA", &data);
+    });
     assert!(data.is_dir());
     let (status, body) = http(
         address,
