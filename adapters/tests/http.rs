@@ -200,6 +200,42 @@ async fn bad_input() {
     );
 }
 
+// Proves tenants are isolated on a shared node: a key of one commerce gets 404 for the
+// other, exactly as for a commerce that does not exist, even when its body is malformed.
+#[actix_rt::test]
+async fn tenants_are_isolated() {
+    let demo = Commerce::from_toml(DEMO_CONFIG, KNOWN_GATEWAYS).expect("demo is valid");
+    let shop_text = DEMO_CONFIG
+        .replacen("code = \"demo\"", "code = \"shop\"", 1)
+        .replace("key = \"demo-", "key = \"shop-");
+    let shop = Commerce::from_toml(&shop_text, KNOWN_GATEWAYS).expect("shop is valid");
+    let state = build_state(vec![demo, shop]).expect("two commerces share a node");
+
+    let (status, _, body) = call(
+        state.clone(),
+        context("shop", Some("shop-storefront"), json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["commerce"], "shop");
+    for (commerce, body) in [
+        ("shop", json!({})),
+        ("shop", json!({"bogus": 1})),
+        ("nowhere", json!({})),
+    ] {
+        let (status, _, problem) = call(
+            state.clone(),
+            context(commerce, Some("demo-storefront"), body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
+        assert_eq!(
+            problem["detail"],
+            format!("commerce \"{commerce}\" not found")
+        );
+    }
+}
+
 // Proves health always answers and readiness waits for the ready flag.
 #[actix_rt::test]
 async fn health_and_readiness() {
@@ -238,4 +274,17 @@ async fn metrics_count_requests_per_route() {
         text.contains("mercato_http_request_duration_seconds_bucket"),
         "{text}"
     );
+
+    // Invented methods share one label value instead of a series each.
+    let brew = actix_web::http::Method::from_bytes(b"BREW").expect("method");
+    let invented = TestRequest::default()
+        .method(brew)
+        .uri("/healthz")
+        .to_request();
+    let _ = test::call_service(&service, invented).await;
+    let response =
+        test::call_service(&service, TestRequest::get().uri("/metrics").to_request()).await;
+    let text = String::from_utf8(test::read_body(response).await.to_vec()).expect("utf-8");
+    assert!(!text.contains("BREW"), "{text}");
+    assert!(text.contains(r#"method="other""#), "{text}");
 }

@@ -64,8 +64,9 @@ fn demo() -> Commerce {
     Commerce::from_toml(DEMO, KNOWN_GATEWAYS).expect("demo config is valid")
 }
 
-// Proves each channel criterion, that all criteria must match, that the most specific
-// channel wins, that ties go to the channel declared first, and the default otherwise.
+// Proves each channel criterion, that all criteria must match, that a channel's area must
+// reach the visitor's country, that the most specific channel wins, that ties go to the
+// channel declared first, and the default otherwise.
 #[test]
 fn channel_selection() {
     check(
@@ -80,6 +81,7 @@ fn channel_selection() {
             "country=ES group=wholesale",
             "country=ES group=wholesale device=app",
             "country=ES group=staff",
+            "country=FR group=wholesale",
         ],
         expect![[r#"
             country=ES                                    => channel=web lang=es of [es,en] cur=EUR country=ES domain=demo.es access=full
@@ -91,6 +93,7 @@ fn channel_selection() {
             country=ES group=wholesale                    => channel=wholesale lang=es of [es,en] cur=EUR country=ES domain=demo.es access=full
             country=ES group=wholesale device=app         => channel=mobile lang=es of [es,en] cur=EUR country=ES domain=demo.es access=full
             country=ES group=staff                        => channel=web lang=es of [es,en] cur=EUR country=ES domain=demo.es access=full
+            country=FR group=wholesale                    => channel=web lang=fr of [fr,en] cur=EUR country=FR domain=demo.fr access=full
         "#]],
     );
 }
@@ -145,10 +148,10 @@ fn out_of_area_in_demo() {
         expect![[r#"
             country=US                                    => channel=web lang=en of [en,es,fr] cur=USD country=US domain=demo.example access=redirect(demo-americas https://americas.demo.example/)
             country=JP                                    => channel=web lang=en of [en,es,fr] cur=EUR country=JP domain=demo.example access=browse_only
-            country=us device=mobile                      => channel=mobile lang=en of [en,es,fr] cur=USD country=US domain=demo.example access=redirect(demo-americas https://americas.demo.example/)
+            country=us device=mobile                      => channel=web lang=en of [en,es,fr] cur=USD country=US domain=demo.example access=redirect(demo-americas https://americas.demo.example/)
             domain=demo.es country=PT                     => channel=web lang=es of [es,en] cur=EUR country=PT domain=demo.es access=full
             domain=demo.es country=FR                     => channel=web lang=es of [es,en] cur=EUR country=FR domain=demo.es access=redirect(demo https://demo.fr/)
-            domain=demo.fr country=PT                     => channel=web lang=fr of [fr,en] cur=EUR country=PT domain=demo.fr access=browse_only
+            domain=demo.fr country=PT                     => channel=web lang=fr of [fr,en] cur=EUR country=PT domain=demo.fr access=redirect(demo https://demo.example/)
         "#]],
     );
 }

@@ -9,22 +9,41 @@ use serde::Serialize;
 use crate::error::PersistenceError;
 
 /// The largest record payload: 16 MiB holds any one actor's batch of events many times
-/// over, while a corrupt length field cannot make decoding allocate more.
+/// over. `encode` refuses to produce more and `decode` to read more, so the log never
+/// writes a record it could not read back.
 pub const RECORD_PAYLOAD_BYTES_MAX: usize = 16 * 1024 * 1024;
 
-type Config = Configuration<LittleEndian, Varint, Limit<RECORD_PAYLOAD_BYTES_MAX>>;
+/// bincode's own limit counts what a value claims to allocate (a length prefix counts as 8
+/// bytes whatever its encoding), so it cannot state the payload edge exactly. It stays as
+/// the guard that keeps a corrupt length from allocating more than twice the payload cap.
+const CLAIMED_BYTES_MAX: usize = 2 * RECORD_PAYLOAD_BYTES_MAX;
+
+type Config = Configuration<LittleEndian, Varint, Limit<CLAIMED_BYTES_MAX>>;
 
 fn config() -> Config {
-    bincode::config::standard().with_limit::<RECORD_PAYLOAD_BYTES_MAX>()
+    bincode::config::standard().with_limit::<CLAIMED_BYTES_MAX>()
+}
+
+fn too_large(len: usize) -> PersistenceError {
+    PersistenceError::Codec(format!(
+        "a payload of {len} bytes exceeds {RECORD_PAYLOAD_BYTES_MAX}"
+    ))
 }
 
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, PersistenceError> {
-    bincode::serde::encode_to_vec(value, config())
-        .map_err(|e| PersistenceError::Codec(e.to_string()))
+    let bytes = bincode::serde::encode_to_vec(value, config())
+        .map_err(|e| PersistenceError::Codec(e.to_string()))?;
+    if bytes.len() > RECORD_PAYLOAD_BYTES_MAX {
+        return Err(too_large(bytes.len()));
+    }
+    Ok(bytes)
 }
 
 /// Decodes exactly one value; trailing bytes are an error, not ignored.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, PersistenceError> {
+    if bytes.len() > RECORD_PAYLOAD_BYTES_MAX {
+        return Err(too_large(bytes.len()));
+    }
     let (value, read) = bincode::serde::decode_from_slice(bytes, config())
         .map_err(|e| PersistenceError::Codec(e.to_string()))?;
     if read != bytes.len() {
@@ -88,11 +107,37 @@ mod tests {
         );
     }
 
-    // Proves a huge declared length is refused rather than allocated.
+    // Proves the payload limit holds at its edge: exactly RECORD_PAYLOAD_BYTES_MAX bytes
+    // encode and decode, one byte more is refused both ways, and a length far beyond the
+    // limit is refused before anything is allocated.
     #[test]
-    fn oversized_length_is_refused() {
-        // Variant 0, then a string length of u64::MAX in varint form (0xFF marker + 8 bytes).
-        let bytes = [0u8, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
-        assert!(decode::<Sample>(&bytes).is_err());
+    fn payload_limit_at_its_edge() {
+        // A string's encoding is a 5-byte varint length (0xFC marker + u32) plus its bytes.
+        let at_limit = "a".repeat(RECORD_PAYLOAD_BYTES_MAX - 5);
+        let bytes = encode(&at_limit).expect("encodes at the limit");
+        assert_eq!(bytes.len(), RECORD_PAYLOAD_BYTES_MAX);
+        assert_eq!(
+            decode::<String>(&bytes)
+                .expect("decodes at the limit")
+                .len(),
+            at_limit.len()
+        );
+
+        let over = "a".repeat(RECORD_PAYLOAD_BYTES_MAX - 4);
+        assert!(matches!(encode(&over), Err(PersistenceError::Codec(m)) if m.contains("exceeds")));
+        let mut bytes = bytes;
+        bytes.push(b'a');
+        assert!(
+            matches!(decode::<String>(&bytes), Err(PersistenceError::Codec(m)) if m.contains("exceeds"))
+        );
+
+        // 0xFD marks a u64 length: u64::MAX bytes claimed by a 9-byte input.
+        let mut claim = vec![0xFD];
+        claim.extend_from_slice(&u64::MAX.to_le_bytes());
+        let error = decode::<String>(&claim).expect_err("refused");
+        assert!(
+            error.to_string().to_lowercase().contains("limit"),
+            "{error}"
+        );
     }
 }

@@ -47,9 +47,11 @@ impl KeyTable {
                     (None, Some(digest)) => digest.clone(),
                     (None, None) => continue,
                 };
+                // Validation refused keys without a role.
+                let Some(role) = key.role else { continue };
                 let principal = Principal {
                     name: key.name.clone(),
-                    role: key.role,
+                    role,
                     commerce: commerce.code().to_owned(),
                     merchant: key.merchant.clone(),
                 };
@@ -116,11 +118,19 @@ fn principal_of(request: &HttpRequest) -> Result<Principal, Problem> {
     let state = request
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| Problem::unauthenticated("no key table is configured"))?;
-    state
+    let principal = state
         .keys
         .lookup(token)
         .cloned()
-        .ok_or_else(|| Problem::unauthenticated("the API key is not known"))
+        .ok_or_else(|| Problem::unauthenticated("the API key is not known"))?;
+    // Tenant scoping happens here, before any body is read: another tenant's commerce
+    // answers 404 whatever the request carries.
+    if let Some(commerce) = request.match_info().get("commerce") {
+        if commerce != principal.commerce {
+            return Err(Problem::commerce_not_found(commerce));
+        }
+    }
+    Ok(principal)
 }
 
 impl FromRequest for Principal {

@@ -59,8 +59,24 @@ fn describe() {
     metrics::describe_histogram!(
         "mercato_http_request_duration_seconds",
         metrics::Unit::Seconds,
-        "HTTP request latency, by route and method"
+        "HTTP request latency, by route, method and status"
     );
+}
+
+/// The standard methods by name, anything else as `other`: a client inventing methods must
+/// not create a series per invention.
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// Counts each request and records its latency under its route pattern (never the raw
@@ -73,12 +89,16 @@ pub async fn record_request(
     let route = request
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let response = next.call(request).await?;
     let status = response.status().as_u16().to_string();
-    metrics::counter!("mercato_http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status)
-        .increment(1);
-    metrics::histogram!("mercato_http_request_duration_seconds", "route" => route, "method" => method)
+    let labels = [
+        ("route", route),
+        ("method", method.to_owned()),
+        ("status", status),
+    ];
+    metrics::counter!("mercato_http_requests_total", &labels).increment(1);
+    metrics::histogram!("mercato_http_request_duration_seconds", &labels)
         .record(started.elapsed().as_secs_f64());
     Ok(response)
 }

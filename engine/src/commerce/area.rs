@@ -1,7 +1,7 @@
 //! Area membership and compatibility. An area is a union of members; a member is a whole
 //! country or the listed regions and postal-code prefixes of one country.
 
-use super::model::{Area, AreaMember, Place};
+use super::model::{Area, AreaMember, Channel, CommerceConfig, Place};
 
 impl AreaMember {
     fn is_whole_country(&self) -> bool {
@@ -77,6 +77,85 @@ pub fn compatible(entity_area: Option<&Area>, channel_area: Option<&Area>) -> bo
         (Some(entity), Some(channel)) => entity.overlaps(channel),
         _ => true,
     }
+}
+
+/// The members of a channel its area of influence qualifies, in the channel's order. A
+/// warehouse qualifies when its own area and its logistic center's delivery area are both
+/// compatible with the channel's: a warehouse whose center cannot deliver anywhere the
+/// channel works could never serve it. Unknown codes never qualify.
+pub fn qualified_members(config: &CommerceConfig, channel: &Channel) -> QualifiedMembers {
+    let area =
+        |code: Option<&String>| code.and_then(|code| config.areas.iter().find(|a| &a.code == code));
+    let channel_area = area(channel.area.as_ref());
+    let fits = |code: Option<&String>| compatible(area(code), channel_area);
+    let warehouse_fits = |code: &String| {
+        config
+            .warehouses
+            .iter()
+            .find(|w| &w.code == code)
+            .is_some_and(|warehouse| {
+                let center = config
+                    .logistic_centers
+                    .iter()
+                    .find(|lc| lc.code == warehouse.logistic_center);
+                // An undefined center is reported as such; it does not also disqualify.
+                fits(warehouse.area.as_ref())
+                    && center.is_none_or(|center| fits(Some(&center.area)))
+            })
+    };
+    let company_fits = |code: &String| {
+        config
+            .invoicing_companies
+            .iter()
+            .find(|x| &x.code == code)
+            .is_some_and(|x| fits(x.area.as_ref()))
+    };
+    let location_fits = |code: &String| {
+        config
+            .physical_locations
+            .iter()
+            .find(|x| &x.code == code)
+            .is_some_and(|x| fits(x.area.as_ref()))
+    };
+    QualifiedMembers {
+        warehouses: channel
+            .warehouses
+            .iter()
+            .filter(|c| warehouse_fits(c))
+            .cloned()
+            .collect(),
+        invoicing_companies: channel
+            .invoicing_companies
+            .iter()
+            .filter(|c| company_fits(c))
+            .cloned()
+            .collect(),
+        physical_locations: channel
+            .physical_locations
+            .iter()
+            .filter(|c| location_fits(c))
+            .cloned()
+            .collect(),
+        payment_systems: if channel.payment_systems.is_empty() {
+            config
+                .payment_systems
+                .iter()
+                .map(|p| p.code.clone())
+                .collect()
+        } else {
+            channel.payment_systems.clone()
+        },
+    }
+}
+
+/// The members of one channel that its area of influence does not disqualify, in the
+/// channel's order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QualifiedMembers {
+    pub warehouses: Vec<String>,
+    pub invoicing_companies: Vec<String>,
+    pub physical_locations: Vec<String>,
+    pub payment_systems: Vec<String>,
 }
 
 #[cfg(test)]

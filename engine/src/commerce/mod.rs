@@ -12,9 +12,11 @@ use std::fmt;
 pub(crate) use validate::is_country_code;
 pub use validate::Violation;
 
-use area::compatible;
+use area::qualified_members;
+pub use area::QualifiedMembers;
 use model::{
-    Area, Channel, CommerceConfig, Country, Currency, Domain, Language, Product, Warehouse,
+    Area, Channel, CommerceConfig, Country, Currency, Domain, Language, Product, StockPolicy,
+    Warehouse,
 };
 
 /// Why a configuration document was refused.
@@ -56,14 +58,53 @@ pub struct Commerce {
     default_channel: usize,
 }
 
-/// The members of one channel that its area of influence does not disqualify, in the
-/// channel's order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct QualifiedMembers {
-    pub warehouses: Vec<String>,
-    pub invoicing_companies: Vec<String>,
-    pub physical_locations: Vec<String>,
-    pub payment_systems: Vec<String>,
+/// Splits a path to an unknown field (`products.3.colour`) into the entity it belongs to
+/// (`product "TSHIRT-RED-M"`) and the field's path within it (`colour`).
+fn entity_of_path(config: &CommerceConfig, path: &str) -> (String, String) {
+    let c = config;
+    let mut parts = path.splitn(3, '.');
+    let top = parts.next().unwrap_or_default();
+    let index = parts.next().and_then(|p| p.parse::<usize>().ok());
+    let rest = parts.next().unwrap_or_default();
+    let code: Option<(&str, &str)> = index.and_then(|i| match top {
+        "languages" => c.languages.get(i).map(|x| ("language", x.code.as_str())),
+        "currencies" => c.currencies.get(i).map(|x| ("currency", x.code.as_str())),
+        "countries" => c.countries.get(i).map(|x| ("country", x.code.as_str())),
+        "domains" => c.domains.get(i).map(|x| ("domain", x.host.as_str())),
+        "areas" => c.areas.get(i).map(|x| ("area", x.code.as_str())),
+        "channels" => c.channels.get(i).map(|x| ("channel", x.code.as_str())),
+        "invoicing_companies" => c
+            .invoicing_companies
+            .get(i)
+            .map(|x| ("invoicing company", x.code.as_str())),
+        "warehouses" => c.warehouses.get(i).map(|x| ("warehouse", x.code.as_str())),
+        "logistic_centers" => c
+            .logistic_centers
+            .get(i)
+            .map(|x| ("logistic center", x.code.as_str())),
+        "payment_systems" => c
+            .payment_systems
+            .get(i)
+            .map(|x| ("payment system", x.code.as_str())),
+        "physical_locations" => c
+            .physical_locations
+            .get(i)
+            .map(|x| ("physical location", x.code.as_str())),
+        "carriers" => c.carriers.get(i).map(|x| ("carrier", x.code.as_str())),
+        "user_groups" => c
+            .user_groups
+            .get(i)
+            .map(|x| ("user group", x.code.as_str())),
+        "users" => c.users.get(i).map(|x| ("user", x.id.as_str())),
+        "merchants" => c.merchants.get(i).map(|x| ("merchant", x.code.as_str())),
+        "products" => c.products.get(i).map(|x| ("product", x.sku.as_str())),
+        "api_keys" => c.api_keys.get(i).map(|x| ("api key", x.name.as_str())),
+        _ => None,
+    });
+    match code {
+        Some((kind, code)) if !rest.is_empty() => (format!("{kind} \"{code}\""), rest.to_owned()),
+        _ => ("commerce".to_owned(), path.to_owned()),
+    }
 }
 
 fn index<T>(items: &[T], key: impl Fn(&T) -> &str) -> HashMap<String, usize> {
@@ -90,11 +131,16 @@ impl Commerce {
             message: error.to_string(),
         })?;
         let mut violations: Vec<Violation> = unknown
-            .into_iter()
-            .map(|path| Violation {
-                entity: "commerce".into(),
-                rule: "unknown_field",
-                message: format!("unknown field \"{path}\""),
+            .iter()
+            .map(|path| {
+                // serde_ignored writes `?` for the inside of an `Option`; it is no key.
+                let path = path.replace(".?", "");
+                let (entity, field) = entity_of_path(&config, &path);
+                Violation {
+                    entity,
+                    rule: "unknown_field",
+                    message: format!("unknown field \"{field}\""),
+                }
             })
             .collect();
         violations.extend(validate::validate(&config, known_gateways));
@@ -129,65 +175,9 @@ impl Commerce {
             .config
             .channels
             .iter()
-            .map(|ch| commerce.qualify(ch))
+            .map(|ch| qualified_members(&commerce.config, ch))
             .collect();
         commerce
-    }
-
-    fn qualify(&self, channel: &Channel) -> QualifiedMembers {
-        let c = &self.config;
-        let channel_area = channel.area.as_deref().and_then(|code| self.area(code));
-        QualifiedMembers {
-            warehouses: self.keep_compatible(&channel.warehouses, channel_area, |code| {
-                c.warehouses
-                    .iter()
-                    .find(|x| x.code == code)
-                    .map(|x| x.area.as_deref())
-            }),
-            invoicing_companies: self.keep_compatible(
-                &channel.invoicing_companies,
-                channel_area,
-                |code| {
-                    c.invoicing_companies
-                        .iter()
-                        .find(|x| x.code == code)
-                        .map(|x| x.area.as_deref())
-                },
-            ),
-            physical_locations: self.keep_compatible(
-                &channel.physical_locations,
-                channel_area,
-                |code| {
-                    c.physical_locations
-                        .iter()
-                        .find(|x| x.code == code)
-                        .map(|x| x.area.as_deref())
-                },
-            ),
-            payment_systems: if channel.payment_systems.is_empty() {
-                c.payment_systems.iter().map(|p| p.code.clone()).collect()
-            } else {
-                channel.payment_systems.clone()
-            },
-        }
-    }
-
-    /// The codes, in order, of the entities whose area (looked up by `area_of`) is
-    /// compatible with the channel's.
-    fn keep_compatible<'a>(
-        &'a self,
-        codes: &[String],
-        channel_area: Option<&Area>,
-        area_of: impl Fn(&str) -> Option<Option<&'a str>>,
-    ) -> Vec<String> {
-        codes
-            .iter()
-            .filter(|code| {
-                area_of(code)
-                    .is_some_and(|area| compatible(area.and_then(|a| self.area(a)), channel_area))
-            })
-            .cloned()
-            .collect()
     }
 
     pub fn config(&self) -> &CommerceConfig {
@@ -234,6 +224,18 @@ impl Commerce {
         self.products.get(sku).map(|&i| &self.config.products[i])
     }
 
+    /// The stock policy of a product in a warehouse: the warehouse's override if there is
+    /// one, else the product's own, else `stock_only`.
+    pub fn stock_policy(&self, sku: &str, warehouse: &str) -> Option<StockPolicy> {
+        let product = self.product(sku)?;
+        let config = product
+            .stock_policy_overrides
+            .get(warehouse)
+            .or(product.stock_policy.as_ref());
+        // Validation refused every table that describes no policy.
+        Some(config.and_then(|c| c.policy().ok()).unwrap_or_default())
+    }
+
     /// The members of a channel that its area of influence qualifies.
     pub fn qualified(&self, channel_code: &str) -> Option<&QualifiedMembers> {
         self.channels.get(channel_code).map(|&i| &self.qualified[i])
@@ -267,5 +269,22 @@ impl Commerce {
             .iter()
             .filter(|c| c.sales_area)
             .map(|c| c.code.as_str())
+    }
+
+    /// The countries the version of the commerce seen through `domain` sells to: the
+    /// linked country's `sellable_countries` when it restricts them, else every sales
+    /// country.
+    pub fn sellable_countries<'a>(
+        &'a self,
+        domain: Option<&Domain>,
+    ) -> Box<dyn Iterator<Item = &'a str> + 'a> {
+        let restricted = domain
+            .and_then(|d| d.country.as_deref())
+            .and_then(|code| self.country(code))
+            .filter(|country| !country.sellable_countries.is_empty());
+        match restricted {
+            Some(country) => Box::new(country.sellable_countries.iter().map(String::as_str)),
+            None => Box::new(self.sales_countries()),
+        }
     }
 }

@@ -1,5 +1,5 @@
-//! Channel selection: a channel applies when every criterion it sets matches the visitor;
-//! of those, the one setting the most kinds of criteria wins, ties going to the one declared
+//! Channel selection: a channel applies when every criterion it sets matches the visitor
+//! and its area of influence (if any) reaches the visitor's country; of those, the one setting the most kinds of criteria wins, ties going to the one declared
 //! first; when none applies, the default channel.
 
 use crate::commerce::model::{Channel, Device};
@@ -14,7 +14,13 @@ pub struct Visitor<'a> {
     pub user_groups: &'a [String],
 }
 
-fn matches(channel: &Channel, visitor: &Visitor) -> bool {
+fn matches(commerce: &Commerce, channel: &Channel, visitor: &Visitor) -> bool {
+    // A channel works only where its area of influence reaches.
+    let area_ok = channel
+        .area
+        .as_deref()
+        .and_then(|code| commerce.area(code))
+        .is_none_or(|area| area.touches_country(visitor.country));
     let criteria = &channel.criteria;
     let device_ok = criteria.devices.is_empty()
         || visitor
@@ -31,13 +37,13 @@ fn matches(channel: &Channel, visitor: &Visitor) -> bool {
             .user_groups
             .iter()
             .any(|group| criteria.user_groups.contains(group));
-    device_ok && domain_ok && country_ok && group_ok
+    area_ok && device_ok && domain_ok && country_ok && group_ok
 }
 
 pub fn select_channel<'c>(commerce: &'c Commerce, visitor: &Visitor) -> &'c Channel {
     let mut best: Option<&Channel> = None;
     for channel in &commerce.config().channels {
-        if channel.criteria.specificity() == 0 || !matches(channel, visitor) {
+        if channel.criteria.specificity() == 0 || !matches(commerce, channel, visitor) {
             continue;
         }
         // Strictly greater: an equally specific channel declared later never displaces one

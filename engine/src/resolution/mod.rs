@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 pub use channel::{select_channel, Visitor};
 
-use crate::commerce::model::{Device, OutOfArea, OutOfAreaFallback};
+use crate::commerce::model::{Device, Domain, OutOfAreaBehaviour, OutOfAreaFallback};
 use crate::commerce::Commerce;
 use crate::error::DomainError;
 
@@ -96,16 +96,11 @@ pub fn resolve(
         .and_then(|d| d.country.as_deref())
         .or(Some(country.as_str()))
         .and_then(|code| commerce.country(code));
-    let sellable_countries: Vec<String> = match settings_country {
-        Some(version)
-            if domain.is_some_and(|d| d.country.is_some())
-                && !version.sellable_countries.is_empty() =>
-        {
-            version.sellable_countries.clone()
-        }
-        _ => commerce.sales_countries().map(str::to_owned).collect(),
-    };
-    let access = access(commerce, &country, &sellable_countries);
+    let sellable_countries: Vec<String> = commerce
+        .sellable_countries(domain)
+        .map(str::to_owned)
+        .collect();
+    let access = access(commerce, domain, &country, &sellable_countries);
 
     let languages: Vec<String> = match settings_country {
         Some(c) if !c.languages.is_empty() => c.languages.clone(),
@@ -174,40 +169,55 @@ pub fn resolve(
 }
 
 /// Whether a visitor from `country` may shop in this version, and if not, what happens.
-fn access(commerce: &Commerce, country: &str, sellable_countries: &[String]) -> Access {
+fn access(
+    commerce: &Commerce,
+    current: Option<&Domain>,
+    country: &str,
+    sellable_countries: &[String],
+) -> Access {
     if sellable_countries.iter().any(|c| c == country) {
         return Access::Full;
     }
-    // Another domain version of this same commerce may sell there.
+    // Another domain version of this same commerce may sell there: the one linked to the
+    // visitor's country first, then any other that sells there, in declaration order.
     if commerce.sales_countries().any(|c| c == country) {
-        if let Some(domain) = commerce.domain_of_country(country) {
+        let others = || {
+            commerce
+                .config()
+                .domains
+                .iter()
+                .filter(|d| Some(d.host.as_str()) != current.map(|c| c.host.as_str()))
+        };
+        let sells = |d: &&Domain| commerce.sellable_countries(Some(d)).any(|c| c == country);
+        let target = others()
+            .filter(|d| d.country.as_deref() == Some(country))
+            .find(sells)
+            .or_else(|| others().find(sells));
+        if let Some(domain) = target {
             return Access::Redirect {
                 commerce: commerce.code().to_owned(),
                 url: format!("https://{}/", domain.host),
             };
         }
     }
-    match &commerce.config().out_of_area {
-        OutOfArea::Block => Access::Blocked,
-        OutOfArea::BrowseOnly => Access::BrowseOnly,
-        OutOfArea::Redirect {
-            versions,
-            otherwise,
-        } => {
-            match versions
-                .iter()
-                .find(|v| v.countries.iter().any(|c| c == country))
-            {
-                Some(version) => Access::Redirect {
-                    commerce: version.commerce.clone(),
-                    url: version.url.clone(),
-                },
-                None => match otherwise {
-                    OutOfAreaFallback::Block => Access::Blocked,
-                    OutOfAreaFallback::BrowseOnly => Access::BrowseOnly,
-                },
-            }
-        }
+    let policy = &commerce.config().out_of_area;
+    match policy.behaviour {
+        OutOfAreaBehaviour::Block => Access::Blocked,
+        OutOfAreaBehaviour::BrowseOnly => Access::BrowseOnly,
+        OutOfAreaBehaviour::Redirect => match policy
+            .versions
+            .iter()
+            .find(|v| v.countries.iter().any(|c| c == country))
+        {
+            Some(version) => Access::Redirect {
+                commerce: version.commerce.clone(),
+                url: version.url.clone(),
+            },
+            None => match policy.otherwise.unwrap_or(OutOfAreaFallback::Block) {
+                OutOfAreaFallback::Block => Access::Blocked,
+                OutOfAreaFallback::BrowseOnly => Access::BrowseOnly,
+            },
+        },
     }
 }
 

@@ -8,36 +8,32 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// A product on sale.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Product {
     pub sku: String,
     /// Name per language code; every language of the commerce must have one.
     pub names: BTreeMap<String, String>,
     pub tax_class: String,
-    pub weight_grams: u32,
-    #[serde(default)]
+    /// Required; 0 for goods that weigh nothing (gift cards, downloads).
+    pub weight_grams: Option<u32>,
     pub family: Option<String>,
     /// The "shipping calculation type": carriers' shipping types accept some classes.
     pub shipping_class: String,
     /// The merchant that sells it (marketplace); none means the commerce itself.
-    #[serde(default)]
     pub merchant: Option<String>,
     /// Base price per currency code; the main currency's is required.
     pub prices: BTreeMap<String, Decimal>,
-    #[serde(default)]
-    pub stock_policy: StockPolicy,
+    /// None means `stock_only`.
+    pub stock_policy: Option<StockPolicyConfig>,
     /// Per-warehouse overrides of `stock_policy`, by warehouse code.
-    #[serde(default)]
-    pub stock_policy_overrides: BTreeMap<String, StockPolicy>,
-    #[serde(default)]
+    pub stock_policy_overrides: BTreeMap<String, StockPolicyConfig>,
     pub quantity: QuantityRules,
-    #[serde(default)]
     pub related: Vec<String>,
 }
 
 /// How a product may be sold beyond what is on hand now.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum StockPolicy {
     /// Sell only what is available now.
     #[default]
@@ -47,11 +43,7 @@ pub enum StockPolicy {
     BackorderIncoming,
     /// Made to order or bought from a supplier: delivery is today plus `days`; unlimited
     /// unless capped.
-    BackorderLeadTime {
-        days: u32,
-        #[serde(default)]
-        cap: Option<u32>,
-    },
+    BackorderLeadTime { days: u32, cap: Option<u32> },
     /// Not released yet: sells up to `cap` units, ships on `release_date`.
     Preorder { release_date: NaiveDate, cap: u32 },
 }
@@ -67,13 +59,84 @@ impl StockPolicy {
     }
 }
 
+/// A stock policy as written: `kind` and the fields that kind takes
+/// (`{ kind = "preorder", release_date = "2027-03-15", cap = 500 }`). A flat table rather
+/// than a tagged enum, so that a field the kind does not take is reported, never dropped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StockPolicyConfig {
+    pub kind: Option<StockPolicyKind>,
+    pub days: Option<u32>,
+    pub cap: Option<u32>,
+    pub release_date: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StockPolicyKind {
+    StockOnly,
+    BackorderIncoming,
+    BackorderLeadTime,
+    Preorder,
+}
+
+impl StockPolicyConfig {
+    /// The policy this table describes, or why it describes none.
+    pub fn policy(&self) -> Result<StockPolicy, String> {
+        let Some(kind) = self.kind else {
+            return Err("kind is required".into());
+        };
+        let unexpected = |field: &str, present: bool| {
+            if present {
+                Err(format!("{field} does not apply to {}", kind_name(kind)))
+            } else {
+                Ok(())
+            }
+        };
+        match kind {
+            StockPolicyKind::StockOnly | StockPolicyKind::BackorderIncoming => {
+                unexpected("days", self.days.is_some())?;
+                unexpected("cap", self.cap.is_some())?;
+                unexpected("release_date", self.release_date.is_some())?;
+                Ok(if kind == StockPolicyKind::StockOnly {
+                    StockPolicy::StockOnly
+                } else {
+                    StockPolicy::BackorderIncoming
+                })
+            }
+            StockPolicyKind::BackorderLeadTime => {
+                unexpected("release_date", self.release_date.is_some())?;
+                let days = self.days.ok_or("days is required")?;
+                Ok(StockPolicy::BackorderLeadTime {
+                    days,
+                    cap: self.cap,
+                })
+            }
+            StockPolicyKind::Preorder => {
+                unexpected("days", self.days.is_some())?;
+                let release_date = self.release_date.ok_or("release_date is required")?;
+                let cap = self.cap.ok_or("cap is required")?;
+                Ok(StockPolicy::Preorder { release_date, cap })
+            }
+        }
+    }
+}
+
+fn kind_name(kind: StockPolicyKind) -> &'static str {
+    match kind {
+        StockPolicyKind::StockOnly => "stock_only",
+        StockPolicyKind::BackorderIncoming => "backorder_incoming",
+        StockPolicyKind::BackorderLeadTime => "backorder_lead_time",
+        StockPolicyKind::Preorder => "preorder",
+    }
+}
+
 /// The quantities a cart line may hold: at least `min`, at most `max`, a multiple of
 /// `multiple_of`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuantityRules {
     #[serde(default = "one")]
     pub min: u32,
-    #[serde(default)]
     pub max: Option<u32>,
     #[serde(default = "one")]
     pub multiple_of: u32,

@@ -6,10 +6,10 @@ mod geography;
 mod operations;
 mod organisation;
 
-pub use catalog::{Product, QuantityRules, StockPolicy};
+pub use catalog::{Product, QuantityRules, StockPolicy, StockPolicyConfig, StockPolicyKind};
 pub use geography::{
     Address, Area, AreaMember, CommerceVersion, Country, Currency, Domain, Language, OutOfArea,
-    OutOfAreaFallback, Place,
+    OutOfAreaBehaviour, OutOfAreaFallback, Place,
 };
 pub use operations::{
     Carrier, LogisticCenter, MultiShipment, OfflineMethod, PaymentSystem, PhysicalLocation,

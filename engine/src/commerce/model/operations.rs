@@ -7,18 +7,18 @@ use serde::{Deserialize, Serialize};
 use super::geography::Address;
 
 /// A stock-holding place, physical (with an address) or virtual, in one logistic center.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Warehouse {
     pub code: String,
-    pub kind: WarehouseKind,
+    /// Required; optional here only so that its absence is reported with every other
+    /// violation.
+    pub kind: Option<WarehouseKind>,
     pub logistic_center: String,
-    #[serde(default)]
     pub address: Option<Address>,
     /// Area of influence; none means unrestricted.
-    #[serde(default)]
     pub area: Option<String>,
     /// The merchant that owns it (marketplace); none means the commerce itself.
-    #[serde(default)]
     pub merchant: Option<String>,
 }
 
@@ -30,7 +30,8 @@ pub enum WarehouseKind {
 }
 
 /// A group of warehouses sharing one origin address: the source of shipments.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LogisticCenter {
     pub code: String,
     pub address: Address,
@@ -40,13 +41,12 @@ pub struct LogisticCenter {
 
 /// A means of payment: an online gateway plugin (`gateway`) or an offline method an
 /// administrator confirms (`offline`). Exactly one of the two is set; validation checks it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PaymentSystem {
     pub code: String,
     pub name: String,
-    #[serde(default)]
     pub gateway: Option<String>,
-    #[serde(default)]
     pub offline: Option<OfflineMethod>,
 }
 
@@ -65,52 +65,55 @@ pub enum OfflineMethod {
 }
 
 /// A store, franchise or point on the map; may serve as pick-up and/or return point.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PhysicalLocation {
     pub code: String,
     pub name: String,
-    pub latitude: f64,
-    pub longitude: f64,
-    #[serde(default)]
+    /// Required (degrees, -90 to 90).
+    pub latitude: Option<f64>,
+    /// Required (degrees, -180 to 180).
+    pub longitude: Option<f64>,
     pub address: Option<Address>,
-    #[serde(default)]
     pub pickup: bool,
-    #[serde(default)]
     pub returns: bool,
     /// Customers within this distance of the location are offered it.
     pub radius_km: u32,
-    #[serde(default)]
     pub area: Option<String>,
 }
 
 /// A company that delivers shipments, with its shipping types.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Carrier {
     pub code: String,
     pub name: String,
     pub shipping_types: Vec<ShippingType>,
     /// The carrier's own status names mapped to the commerce's shipment statuses.
-    #[serde(default)]
     pub status_map: std::collections::BTreeMap<String, ShipmentStatus>,
 }
 
 /// One service of a carrier (standard, express, ...).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ShippingType {
     pub code: String,
     /// Areas it delivers to.
     pub areas: Vec<String>,
     /// Shipping classes it accepts.
     pub shipping_classes: Vec<String>,
-    pub transit_days: u32,
+    /// Required; 0 is same-day delivery.
+    pub transit_days: Option<u32>,
     pub rates: RateTable,
 }
 
 /// The price of a shipment by total weight or total value; the first range whose bound
 /// the order does not exceed applies. Prices are in the main currency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RateTable {
-    pub basis: RateBasis,
+    /// Required.
+    pub basis: Option<RateBasis>,
     pub ranges: Vec<RateRange>,
 }
 
@@ -123,12 +126,13 @@ pub enum RateBasis {
     Value,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RateRange {
     /// Inclusive upper bound; none on the last range means open-ended.
-    #[serde(default)]
     pub up_to: Option<Decimal>,
-    pub price: Decimal,
+    /// Required.
+    pub price: Option<Decimal>,
 }
 
 /// The commerce's shipment statuses; carrier statuses map onto these.
@@ -144,10 +148,9 @@ pub enum ShipmentStatus {
 
 /// Whether and how a delivery may split into several shipments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MultiShipment {
-    #[serde(default)]
     pub enabled: bool,
-    #[serde(default)]
     pub default_preference: ShipmentPreference,
 }
 

@@ -7,41 +7,33 @@ use serde::{Deserialize, Serialize};
 use super::geography::Address;
 
 /// A line of business. Selected automatically by criteria, never chosen by the customer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Channel {
     pub code: String,
     /// The channel used when no other channel's criteria all match. Exactly one.
-    #[serde(default)]
     pub default: bool,
-    #[serde(default)]
     pub criteria: ChannelCriteria,
     /// Whether displayed prices include taxes.
-    #[serde(default)]
     pub tax_inclusive: bool,
     /// Area of influence; none means everywhere.
-    #[serde(default)]
     pub area: Option<String>,
     /// Warehouses that may supply this channel, in priority order.
     pub warehouses: Vec<String>,
-    #[serde(default)]
     pub physical_locations: Vec<String>,
     pub invoicing_companies: Vec<String>,
     /// Payment systems offered in this channel; empty means all of the commerce's.
-    #[serde(default)]
     pub payment_systems: Vec<String>,
 }
 
 /// What a visitor must match for a channel to apply. Every non-empty criterion must match;
 /// within one criterion, any listed value matches.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ChannelCriteria {
-    #[serde(default)]
     pub devices: Vec<Device>,
-    #[serde(default)]
     pub domains: Vec<String>,
-    #[serde(default)]
     pub countries: Vec<String>,
-    #[serde(default)]
     pub user_groups: Vec<String>,
 }
 
@@ -82,7 +74,8 @@ impl Device {
 }
 
 /// A fiscal entity that issues invoices and applies taxes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct InvoicingCompany {
     pub code: String,
     pub legal_name: String,
@@ -91,37 +84,38 @@ pub struct InvoicingCompany {
     /// Currencies it invoices in, highest priority first.
     pub accounting_currencies: Vec<String>,
     /// Area of influence: destinations outside it cannot be invoiced by this company.
-    #[serde(default)]
     pub area: Option<String>,
     pub taxes: Vec<TaxRate>,
     pub invoice_series: InvoiceSeries,
 }
 
 /// A tax rate for a tax class, for some destination countries or (none listed) by default.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TaxRate {
     pub name: String,
     pub tax_class: String,
-    /// Percent, 0 to 100.
-    pub rate: Decimal,
-    #[serde(default)]
+    /// Percent, 0 to 100. Required.
+    pub rate: Option<Decimal>,
     pub countries: Vec<String>,
 }
 
 /// Prefixes of the gapless number series: `{prefix}-{year}-{seq:06}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct InvoiceSeries {
     pub prefix: String,
     pub corrective_prefix: String,
 }
 
 /// A back-office or customer account known from configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct User {
     pub id: String,
     pub email: String,
-    pub role: UserRole,
-    #[serde(default)]
+    /// Required.
+    pub role: Option<UserRole>,
     pub groups: Vec<String>,
 }
 
@@ -134,21 +128,23 @@ pub enum UserRole {
 }
 
 /// A group of users that channels and prices can filter by (wholesale, staff, ...).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct UserGroup {
     pub code: String,
-    #[serde(default)]
     pub name: String,
 }
 
 /// A seller on a marketplace commerce.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Merchant {
     pub code: String,
     pub name: String,
-    pub status: MerchantStatus,
-    /// The commerce's commission on the merchant's sales, percent.
-    pub commission_percent: Decimal,
+    /// Required.
+    pub status: Option<MerchantStatus>,
+    /// The commerce's commission on the merchant's sales, percent. Required.
+    pub commission_percent: Option<Decimal>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,16 +158,15 @@ pub enum MerchantStatus {
 
 /// A bearer key and what it may do. Either the key itself (`key`, fine for demos) or its
 /// SHA-256 in lowercase hex (`key_sha256`, for real deployments) is configured.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ApiKey {
     pub name: String,
-    #[serde(default)]
     pub key: Option<String>,
-    #[serde(default)]
     pub key_sha256: Option<String>,
-    pub role: ApiRole,
+    /// Required.
+    pub role: Option<ApiRole>,
     /// For the `merchant` role: the merchant it acts for.
-    #[serde(default)]
     pub merchant: Option<String>,
 }
 

@@ -3,7 +3,7 @@
 use rust_decimal::Decimal;
 
 use super::{entity, is_sku, Declared, Report};
-use crate::commerce::model::{CommerceConfig, Product, StockPolicy};
+use crate::commerce::model::{CommerceConfig, Product, StockPolicy, StockPolicyConfig};
 
 /// Ten years: a lead time or longer is a typo, not a supplier.
 const LEAD_TIME_DAYS_MAX: u32 = 3_650;
@@ -12,16 +12,14 @@ pub(super) fn check(c: &CommerceConfig, d: &Declared, report: &mut Report) {
     for product in &c.products {
         let at = entity("product", &product.sku);
         if !is_sku(&product.sku) {
-            report.push(
-                &at,
-                "invalid_format",
-                format!(
-                    "sku \"{}\" must be 1 to 64 of A-Z, a-z, 0-9, '-', '_', '.'",
-                    product.sku
-                ),
+            let message = format!(
+                "sku \"{}\" must be 1 to 64 of A-Z, a-z, 0-9, '-', '_', '.'",
+                product.sku
             );
+            report.push(&at, "invalid_format", message);
         }
         names(c, product, &at, report);
+        report.required(&at, "weight_grams", &product.weight_grams);
         report.refs(&at, "tax class", [&product.tax_class], &d.tax_classes);
         report.refs(
             &at,
@@ -29,6 +27,7 @@ pub(super) fn check(c: &CommerceConfig, d: &Declared, report: &mut Report) {
             [&product.shipping_class],
             &d.shipping_classes,
         );
+        shippable(c, product, &at, report);
         if let Some(family) = &product.family {
             report.refs(&at, "family", [family], &d.families);
         }
@@ -36,13 +35,15 @@ pub(super) fn check(c: &CommerceConfig, d: &Declared, report: &mut Report) {
             report.refs(&at, "merchant", [merchant], &d.merchants);
         }
         prices(c, product, d, &at, report);
-        stock_policy(&product.stock_policy, &at, "stock_policy", report);
+        if let Some(policy) = &product.stock_policy {
+            stock_policy(policy, &at, "stock_policy", report);
+        }
         for (warehouse, policy) in &product.stock_policy_overrides {
             report.refs(&at, "warehouse", [warehouse], &d.warehouses);
             stock_policy(
                 policy,
                 &at,
-                &format!("override for \"{warehouse}\""),
+                &format!("stock policy override for \"{warehouse}\""),
                 report,
             );
         }
@@ -56,6 +57,29 @@ pub(super) fn check(c: &CommerceConfig, d: &Declared, report: &mut Report) {
                 "a product cannot be related to itself".into(),
             );
         }
+    }
+}
+
+/// A product no carrier's shipping type accepts could be sold but never delivered.
+fn shippable(c: &CommerceConfig, product: &Product, at: &str, report: &mut Report) {
+    if product.shipping_class.is_empty() || c.carriers.is_empty() {
+        return;
+    }
+    let accepted = c
+        .carriers
+        .iter()
+        .flat_map(|carrier| &carrier.shipping_types)
+        .any(|shipping_type| {
+            shipping_type
+                .shipping_classes
+                .contains(&product.shipping_class)
+        });
+    if !accepted {
+        let message = format!(
+            "no carrier's shipping type accepts shipping class \"{}\"",
+            product.shipping_class
+        );
+        report.push(at, "undeliverable", message);
     }
 }
 
@@ -105,34 +129,32 @@ fn prices(c: &CommerceConfig, product: &Product, d: &Declared, at: &str, report:
     }
 }
 
-fn stock_policy(policy: &StockPolicy, at: &str, what: &str, report: &mut Report) {
-    match *policy {
-        StockPolicy::BackorderLeadTime { days, cap } => {
+fn stock_policy(config: &StockPolicyConfig, at: &str, what: &str, report: &mut Report) {
+    match config.policy() {
+        Err(reason) => report.push(at, "invalid_value", format!("{what}: {reason}")),
+        Ok(StockPolicy::BackorderLeadTime { days, cap }) => {
             if days == 0 || days > LEAD_TIME_DAYS_MAX {
-                report.push(
-                    at,
-                    "invalid_value",
-                    format!(
-                        "{what} lead time {days} days must be between 1 and {LEAD_TIME_DAYS_MAX}"
-                    ),
+                let message = format!(
+                    "{what}: lead time {days} days must be between 1 and {LEAD_TIME_DAYS_MAX}"
                 );
+                report.push(at, "invalid_value", message);
             }
             if cap == Some(0) {
                 report.push(
                     at,
                     "invalid_value",
-                    format!("{what} cap 0 would sell nothing; omit it for no cap"),
+                    format!("{what}: cap 0 would sell nothing; omit it for no cap"),
                 );
             }
         }
-        StockPolicy::Preorder { cap: 0, .. } => {
+        Ok(StockPolicy::Preorder { cap: 0, .. }) => {
             report.push(
                 at,
                 "invalid_value",
-                format!("{what} preorder cap 0 would sell nothing"),
+                format!("{what}: preorder cap 0 would sell nothing"),
             );
         }
-        _ => {}
+        Ok(_) => {}
     }
 }
 

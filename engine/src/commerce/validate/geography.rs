@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use rust_decimal::Decimal;
 
 use super::{entity, Declared, Report};
-use crate::commerce::model::{CommerceConfig, OutOfArea};
+use crate::commerce::model::{CommerceConfig, OutOfAreaBehaviour};
 
 /// The largest minor unit ISO 4217 uses (4, for the Chilean UF).
 const MINOR_UNITS_MAX: u32 = 4;
@@ -65,15 +65,14 @@ fn languages_and_currencies(c: &CommerceConfig, report: &mut Report) {
                 ),
             );
         }
-        if currency.minor_units > MINOR_UNITS_MAX {
-            report.push(
-                &at,
-                "invalid_value",
-                format!(
-                    "minor_units {} exceeds {MINOR_UNITS_MAX}",
-                    currency.minor_units
-                ),
-            );
+        if let Some(&minor_units) = report.required(&at, "minor_units", &currency.minor_units) {
+            if minor_units > MINOR_UNITS_MAX {
+                report.push(
+                    &at,
+                    "invalid_value",
+                    format!("minor_units {minor_units} exceeds {MINOR_UNITS_MAX}"),
+                );
+            }
         }
         let is_main = currency.code == c.main_currency;
         match currency.rate {
@@ -136,6 +135,23 @@ fn countries(c: &CommerceConfig, d: &Declared, report: &mut Report) {
         if let Some(currency) = &country.default_currency {
             report.refs(&at, "currency", [currency], &d.currencies);
         }
+        if !country.sellable_countries.is_empty() {
+            let linked = c
+                .domains
+                .iter()
+                .any(|domain| domain.country.as_ref() == Some(&country.code));
+            if !linked {
+                let message =
+                    "sellable_countries applies only to a country a domain is linked to".into();
+                report.push(&at, "unused", message);
+            } else if !country.sellable_countries.contains(&country.code) {
+                let message = format!(
+                    "sellable_countries must include \"{}\" itself",
+                    country.code
+                );
+                report.push(&at, "conflict", message);
+            }
+        }
         for sellable in &country.sellable_countries {
             if !d.sales_countries.contains(sellable.as_str()) {
                 report.push(
@@ -160,33 +176,35 @@ fn domains(c: &CommerceConfig, d: &Declared, report: &mut Report) {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
         if !host_ok {
-            report.push(
-                &at,
-                "invalid_format",
-                format!(
-                    "host \"{}\" must be a lowercase host name without port",
-                    domain.host
-                ),
+            let message = format!(
+                "host \"{}\" must be a lowercase host name without port",
+                domain.host
             );
+            report.push(&at, "invalid_format", message);
         }
         if let Some(language) = &domain.language {
             report.refs(&at, "language", [language], &d.languages);
             if let Some(other) = by_language.insert(language, &domain.host) {
-                report.push(
-                    &at,
-                    "conflict",
-                    format!("language \"{language}\" is already linked to domain \"{other}\""),
-                );
+                let message =
+                    format!("language \"{language}\" is already linked to domain \"{other}\"");
+                report.push(&at, "conflict", message);
             }
         }
         if let Some(country) = &domain.country {
             report.refs(&at, "country", [country], &d.countries);
             if let Some(other) = by_country.insert(country, &domain.host) {
-                report.push(
-                    &at,
-                    "conflict",
-                    format!("country \"{country}\" is already linked to domain \"{other}\""),
-                );
+                let message =
+                    format!("country \"{country}\" is already linked to domain \"{other}\"");
+                report.push(&at, "conflict", message);
+            }
+            // The linked country's language list applies on this domain: its own language
+            // must be among them, or resolution could never use it.
+            let linked = c.countries.iter().find(|x| &x.code == country);
+            if let (Some(language), Some(linked)) = (&domain.language, linked) {
+                if !linked.languages.is_empty() && !linked.languages.contains(language) {
+                    let message = format!("language \"{language}\" is not among the languages of country \"{country}\"");
+                    report.push(&at, "conflict", message);
+                }
             }
         }
     }
@@ -224,10 +242,15 @@ fn areas(c: &CommerceConfig, d: &Declared, report: &mut Report) {
 }
 
 fn out_of_area(c: &CommerceConfig, d: &Declared, report: &mut Report) {
-    let OutOfArea::Redirect { versions, .. } = &c.out_of_area else {
+    let policy = &c.out_of_area;
+    if policy.behaviour != OutOfAreaBehaviour::Redirect {
+        if !policy.versions.is_empty() || policy.otherwise.is_some() {
+            let message = "versions and otherwise apply only to behaviour \"redirect\"";
+            report.push("out_of_area", "conflict", message.into());
+        }
         return;
-    };
-    if versions.is_empty() {
+    }
+    if policy.versions.is_empty() {
         report.push(
             "out_of_area",
             "missing",
@@ -235,7 +258,7 @@ fn out_of_area(c: &CommerceConfig, d: &Declared, report: &mut Report) {
         );
     }
     let mut seen = HashMap::new();
-    for version in versions {
+    for version in &policy.versions {
         let at = format!("out_of_area version \"{}\"", version.commerce);
         if version.commerce.is_empty() || version.commerce == c.code {
             report.push(

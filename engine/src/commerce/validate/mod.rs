@@ -44,7 +44,21 @@ impl Report {
         });
     }
 
-    /// Records one `undefined_reference` per name of `refs` that `declared` lacks.
+    /// Returns the value of a required field, recording `missing` when it is absent.
+    pub(crate) fn required<'v, T>(
+        &mut self,
+        entity: &str,
+        field: &str,
+        value: &'v Option<T>,
+    ) -> Option<&'v T> {
+        if value.is_none() {
+            self.push(entity, "missing", format!("{field} is required"));
+        }
+        value.as_ref()
+    }
+
+    /// Records one `undefined_reference` per name of `refs` that `declared` lacks, or
+    /// `missing` for an empty name.
     pub(crate) fn refs<'a>(
         &mut self,
         entity: &str,
@@ -53,7 +67,9 @@ impl Report {
         declared: &HashSet<&str>,
     ) {
         for name in refs {
-            if !declared.contains(name.as_str()) {
+            if name.is_empty() {
+                self.push(entity, "missing", format!("{kind} is required"));
+            } else if !declared.contains(name.as_str()) {
                 self.push(
                     entity,
                     "undefined_reference",
@@ -252,7 +268,7 @@ fn required_kinds(c: &CommerceConfig, report: &mut Report) {
     let super_admins = c
         .users
         .iter()
-        .filter(|u| u.role == super::model::UserRole::SuperAdmin);
+        .filter(|u| u.role == Some(super::model::UserRole::SuperAdmin));
     if super_admins.count() == 0 {
         report.push(
             "commerce",

@@ -21,20 +21,18 @@ pub(super) fn check(
     payment_systems(c, known_gateways, report);
     physical_locations(c, d, report);
     carriers(c, d, report);
+    coverage(c, report);
 }
 
 fn warehouses(c: &CommerceConfig, d: &Declared, report: &mut Report) {
     for warehouse in &c.warehouses {
         let at = entity("warehouse", &warehouse.code);
         if !is_code(&warehouse.code) {
-            report.push(
-                &at,
-                "invalid_format",
-                format!(
-                    "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
-                    warehouse.code
-                ),
+            let message = format!(
+                "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
+                warehouse.code
             );
+            report.push(&at, "invalid_format", message);
         }
         report.refs(
             &at,
@@ -48,16 +46,16 @@ fn warehouses(c: &CommerceConfig, d: &Declared, report: &mut Report) {
         if let Some(merchant) = &warehouse.merchant {
             report.refs(&at, "merchant", [merchant], &d.merchants);
         }
-        match (&warehouse.kind, &warehouse.address) {
-            (WarehouseKind::Physical, None) => {
-                report.push(
-                    &at,
-                    "missing",
-                    "a physical warehouse needs an address".into(),
-                );
-            }
-            (_, Some(address)) => report.refs(&at, "country", [&address.country], &d.countries),
-            (WarehouseKind::Virtual, None) => {}
+        if let Some(address) = &warehouse.address {
+            report.refs(&at, "country", [&address.country], &d.countries);
+        }
+        let kind = report.required(&at, "kind", &warehouse.kind);
+        if kind == Some(&WarehouseKind::Physical) && warehouse.address.is_none() {
+            report.push(
+                &at,
+                "missing",
+                "a physical warehouse needs an address".into(),
+            );
         }
     }
 }
@@ -125,41 +123,29 @@ fn physical_locations(c: &CommerceConfig, d: &Declared, report: &mut Report) {
     for location in &c.physical_locations {
         let at = entity("physical location", &location.code);
         if !is_code(&location.code) {
-            report.push(
-                &at,
-                "invalid_format",
-                format!(
-                    "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
-                    location.code
-                ),
+            let message = format!(
+                "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
+                location.code
             );
+            report.push(&at, "invalid_format", message);
         }
-        if !(location.latitude.is_finite() && (-90.0..=90.0).contains(&location.latitude)) {
-            report.push(
-                &at,
-                "invalid_value",
-                format!("latitude {} must be between -90 and 90", location.latitude),
-            );
-        }
-        if !(location.longitude.is_finite() && (-180.0..=180.0).contains(&location.longitude)) {
-            report.push(
-                &at,
-                "invalid_value",
-                format!(
-                    "longitude {} must be between -180 and 180",
-                    location.longitude
-                ),
-            );
+        for (field, value, limit) in [
+            ("latitude", &location.latitude, 90.0),
+            ("longitude", &location.longitude, 180.0),
+        ] {
+            if let Some(&degrees) = report.required(&at, field, value) {
+                if !(degrees.is_finite() && (-limit..=limit).contains(&degrees)) {
+                    let message = format!("{field} {degrees} must be between -{limit} and {limit}");
+                    report.push(&at, "invalid_value", message);
+                }
+            }
         }
         if location.radius_km == 0 || location.radius_km > RADIUS_KM_MAX {
-            report.push(
-                &at,
-                "invalid_value",
-                format!(
-                    "radius_km {} must be between 1 and {RADIUS_KM_MAX}",
-                    location.radius_km
-                ),
+            let message = format!(
+                "radius_km {} must be between 1 and {RADIUS_KM_MAX}",
+                location.radius_km
             );
+            report.push(&at, "invalid_value", message);
         }
         if let Some(area) = &location.area {
             report.refs(&at, "area", [area], &d.areas);
@@ -217,14 +203,11 @@ fn carriers(c: &CommerceConfig, d: &Declared, report: &mut Report) {
 
 fn shipping_type_rules(shipping_type: &ShippingType, d: &Declared, at: &str, report: &mut Report) {
     if !is_code(&shipping_type.code) {
-        report.push(
-            at,
-            "invalid_format",
-            format!(
-                "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
-                shipping_type.code
-            ),
+        let message = format!(
+            "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
+            shipping_type.code
         );
+        report.push(at, "invalid_format", message);
     }
     if shipping_type.areas.is_empty() {
         report.push(
@@ -247,48 +230,87 @@ fn shipping_type_rules(shipping_type: &ShippingType, d: &Declared, at: &str, rep
         &shipping_type.shipping_classes,
         &d.shipping_classes,
     );
-    if shipping_type.transit_days > TRANSIT_DAYS_MAX {
-        report.push(
-            at,
-            "invalid_value",
-            format!(
-                "transit_days {} exceeds {TRANSIT_DAYS_MAX}",
-                shipping_type.transit_days
-            ),
-        );
+    if let Some(&days) = report.required(at, "transit_days", &shipping_type.transit_days) {
+        if days > TRANSIT_DAYS_MAX {
+            report.push(
+                at,
+                "invalid_value",
+                format!("transit_days {days} exceeds {TRANSIT_DAYS_MAX}"),
+            );
+        }
     }
     rate_table(&shipping_type.rates, at, report);
 }
 
-/// Ranges must exist, rise strictly, have non-negative prices, and only the last may be
-/// open-ended.
 fn rate_table(rates: &RateTable, at: &str, report: &mut Report) {
+    report.required(at, "rates basis", &rates.basis);
     if rates.ranges.is_empty() {
         report.push(at, "missing", "at least one rate range is required".into());
     }
     let mut previous: Option<Decimal> = None;
     let last = rates.ranges.len().saturating_sub(1);
     for (index, range) in rates.ranges.iter().enumerate() {
-        if range.price < Decimal::ZERO {
-            report.push(
-                at,
-                "invalid_value",
-                format!("rate range {} price {} is negative", index + 1, range.price),
-            );
+        let number = index + 1;
+        if let Some(price) =
+            report.required(at, &format!("rate range {number} price"), &range.price)
+        {
+            if *price < Decimal::ZERO {
+                report.push(
+                    at,
+                    "invalid_value",
+                    format!("rate range {number} price {price} is negative"),
+                );
+            }
         }
         match range.up_to {
             None if index != last => {
                 report.push(
                     at,
                     "invalid_value",
-                    format!("rate range {} has no up_to but is not the last", index + 1),
+                    format!("rate range {number} has no up_to but is not the last"),
                 );
             }
             Some(bound) if bound <= Decimal::ZERO || previous.is_some_and(|p| bound <= p) => {
-                report.push(at, "invalid_value", format!("rate range {} up_to {bound} must be positive and above the previous range's", index + 1));
+                let message = format!("rate range {number} up_to {bound} must be positive and above the previous range's");
+                report.push(at, "invalid_value", message);
             }
             _ => {}
         }
         previous = range.up_to.or(previous);
+    }
+}
+
+/// Every country the commerce sells to must be reachable: some logistic center delivers
+/// there and some shipping type carries there. Otherwise orders could be taken that no
+/// shipment can fulfil.
+fn coverage(c: &CommerceConfig, report: &mut Report) {
+    let area = |code: &String| c.areas.iter().find(|a| &a.code == code);
+    for country in c.countries.iter().filter(|x| x.sales_area) {
+        let at = entity("country", &country.code);
+        let center_delivers = c
+            .logistic_centers
+            .iter()
+            .filter_map(|center| area(&center.area))
+            .any(|a| a.touches_country(&country.code));
+        if !c.logistic_centers.is_empty() && !center_delivers {
+            report.push(
+                &at,
+                "undeliverable",
+                "no logistic center's area delivers to this sales country".into(),
+            );
+        }
+        let carried = c
+            .carriers
+            .iter()
+            .flat_map(|carrier| &carrier.shipping_types)
+            .flat_map(|shipping_type| shipping_type.areas.iter().filter_map(area))
+            .any(|a| a.touches_country(&country.code));
+        if !c.carriers.is_empty() && !carried {
+            report.push(
+                &at,
+                "undeliverable",
+                "no carrier's shipping type delivers to this sales country".into(),
+            );
+        }
     }
 }

@@ -5,22 +5,21 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use rust_decimal::Decimal;
 
 use super::{entity, is_code, Declared, Report};
-use crate::commerce::area::compatible;
-use crate::commerce::model::{ApiRole, Area, Channel, ChannelCriteria, CommerceConfig};
+use crate::commerce::area::qualified_members;
+use crate::commerce::model::{ApiRole, Channel, ChannelCriteria, CommerceConfig, InvoicingCompany};
 
 /// The shortest bearer key accepted: 8 characters keeps a typo or a placeholder from being
 /// a working key.
 const API_KEY_LEN_MIN: usize = 8;
 
 pub(super) fn check(c: &CommerceConfig, d: &Declared, report: &mut Report) {
-    let areas: HashMap<&str, &Area> = c.areas.iter().map(|a| (a.code.as_str(), a)).collect();
-    channels(c, d, &areas, report);
+    channels(c, d, report);
     invoicing_companies(c, d, report);
     users_and_merchants(c, d, report);
     api_keys(c, d, report);
 }
 
-fn channels(c: &CommerceConfig, d: &Declared, areas: &HashMap<&str, &Area>, report: &mut Report) {
+fn channels(c: &CommerceConfig, d: &Declared, report: &mut Report) {
     let defaults: Vec<&str> = c
         .channels
         .iter()
@@ -64,19 +63,26 @@ fn channels(c: &CommerceConfig, d: &Declared, areas: &HashMap<&str, &Area>, repo
                 );
             }
         }
-        channel_members(channel, c, d, areas, &at, report);
+        channel_members(channel, c, d, &at, report);
     }
+    // A company must be able to invoice in at least one channel: listed there and not
+    // disqualified by the channel's area.
+    let qualified: Vec<_> = c
+        .channels
+        .iter()
+        .map(|ch| qualified_members(c, ch))
+        .collect();
     for company in &c.invoicing_companies {
-        if !c
-            .channels
+        if !qualified
             .iter()
-            .any(|ch| ch.invoicing_companies.contains(&company.code))
+            .any(|q| q.invoicing_companies.contains(&company.code))
         {
-            let at = entity("invoicing company", &company.code);
+            let message =
+                "it must be associated with at least one channel whose area it is compatible with";
             report.push(
-                &at,
+                &entity("invoicing company", &company.code),
                 "unused",
-                "it must be associated with at least one channel".into(),
+                message.into(),
             );
         }
     }
@@ -125,41 +131,21 @@ fn criteria_key(criteria: &ChannelCriteria) -> String {
     )
 }
 
-/// Warehouses, invoicing companies, physical locations and payment systems of a channel:
-/// defined, listed once, and at least one warehouse and one company qualified by area.
 fn channel_members(
     channel: &Channel,
     c: &CommerceConfig,
     d: &Declared,
-    areas: &HashMap<&str, &Area>,
     at: &str,
     report: &mut Report,
 ) {
     if let Some(area) = &channel.area {
         report.refs(at, "area", [area], &d.areas);
     }
-    let channel_area = channel.area.as_deref().and_then(|a| areas.get(a).copied());
-    let area_of = |code: Option<&String>| code.and_then(|a| areas.get(a.as_str()).copied());
-
     if channel.warehouses.is_empty() {
         report.push(at, "missing", "at least one warehouse is required".into());
     }
     report.refs(at, "warehouse", &channel.warehouses, &d.warehouses);
     report.no_repeats(at, "warehouse", &channel.warehouses);
-    let qualified_warehouses = c
-        .warehouses
-        .iter()
-        .filter(|w| channel.warehouses.contains(&w.code))
-        .filter(|w| compatible(area_of(w.area.as_ref()), channel_area))
-        .count();
-    if !channel.warehouses.is_empty() && qualified_warehouses == 0 {
-        report.push(
-            at,
-            "disqualified",
-            "none of its warehouses has an area compatible with the channel's".into(),
-        );
-    }
-
     if channel.invoicing_companies.is_empty() {
         report.push(
             at,
@@ -174,20 +160,6 @@ fn channel_members(
         &d.invoicing_companies,
     );
     report.no_repeats(at, "invoicing company", &channel.invoicing_companies);
-    let qualified_companies = c
-        .invoicing_companies
-        .iter()
-        .filter(|ic| channel.invoicing_companies.contains(&ic.code))
-        .filter(|ic| compatible(area_of(ic.area.as_ref()), channel_area))
-        .count();
-    if !channel.invoicing_companies.is_empty() && qualified_companies == 0 {
-        report.push(
-            at,
-            "disqualified",
-            "none of its invoicing companies has an area compatible with the channel's".into(),
-        );
-    }
-
     report.refs(
         at,
         "physical location",
@@ -202,6 +174,16 @@ fn channel_members(
         &d.payment_systems,
     );
     report.no_repeats(at, "payment system", &channel.payment_systems);
+
+    let qualified = qualified_members(c, channel);
+    if !channel.warehouses.is_empty() && qualified.warehouses.is_empty() {
+        let message = "none of its warehouses fits the channel's area (by its own area and its logistic center's)";
+        report.push(at, "disqualified", message.into());
+    }
+    if !channel.invoicing_companies.is_empty() && qualified.invoicing_companies.is_empty() {
+        let message = "none of its invoicing companies has an area compatible with the channel's";
+        report.push(at, "disqualified", message.into());
+    }
 }
 
 fn invoicing_companies(c: &CommerceConfig, d: &Declared, report: &mut Report) {
@@ -253,12 +235,7 @@ fn invoicing_companies(c: &CommerceConfig, d: &Declared, report: &mut Report) {
     }
 }
 
-fn taxes(
-    company: &crate::commerce::model::InvoicingCompany,
-    d: &Declared,
-    at: &str,
-    report: &mut Report,
-) {
+fn taxes(company: &InvoicingCompany, d: &Declared, at: &str, report: &mut Report) {
     if company.taxes.is_empty() {
         report.push(at, "missing", "at least one tax is required".into());
     }
@@ -266,15 +243,11 @@ fn taxes(
     for tax in &company.taxes {
         report.refs(at, "tax class", [&tax.tax_class], &d.tax_classes);
         report.refs(at, "country", &tax.countries, &d.countries);
-        if tax.rate < Decimal::ZERO || tax.rate > Decimal::ONE_HUNDRED {
-            report.push(
-                at,
-                "invalid_value",
-                format!(
-                    "tax \"{}\" rate {} must be between 0 and 100",
-                    tax.name, tax.rate
-                ),
-            );
+        if let Some(rate) = report.required(at, &format!("tax \"{}\" rate", tax.name), &tax.rate) {
+            if *rate < Decimal::ZERO || *rate > Decimal::ONE_HUNDRED {
+                let message = format!("tax \"{}\" rate {rate} must be between 0 and 100", tax.name);
+                report.push(at, "invalid_value", message);
+            }
         }
         let scopes: Vec<&str> = if tax.countries.is_empty() {
             vec!["*"]
@@ -300,16 +273,27 @@ fn taxes(
     classes.sort();
     for class in classes {
         if !seen.contains(&(*class, "*")) {
-            report.push(
-                at,
-                "missing",
-                format!("tax class \"{class}\" needs a default rate (one without countries)"),
-            );
+            let message =
+                format!("tax class \"{class}\" needs a default rate (one without countries)");
+            report.push(at, "missing", message);
         }
     }
 }
 
 fn users_and_merchants(c: &CommerceConfig, d: &Declared, report: &mut Report) {
+    for group in &c.user_groups {
+        if !is_code(&group.code) {
+            let message = format!(
+                "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
+                group.code
+            );
+            report.push(
+                &entity("user group", &group.code),
+                "invalid_format",
+                message,
+            );
+        }
+    }
     let mut ids = HashSet::new();
     for user in &c.users {
         let at = entity("user", &user.id);
@@ -329,47 +313,50 @@ fn users_and_merchants(c: &CommerceConfig, d: &Declared, report: &mut Report) {
                 format!("email \"{}\" is not an address", user.email),
             );
         }
+        report.required(&at, "role", &user.role);
         report.refs(&at, "user group", &user.groups, &d.user_groups);
     }
     for merchant in &c.merchants {
         let at = entity("merchant", &merchant.code);
         if !is_code(&merchant.code) {
-            report.push(
-                &at,
-                "invalid_format",
-                format!(
-                    "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
-                    merchant.code
-                ),
+            let message = format!(
+                "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
+                merchant.code
             );
+            report.push(&at, "invalid_format", message);
         }
-        if merchant.commission_percent < Decimal::ZERO
-            || merchant.commission_percent > Decimal::ONE_HUNDRED
+        report.required(&at, "status", &merchant.status);
+        if let Some(commission) =
+            report.required(&at, "commission_percent", &merchant.commission_percent)
         {
-            report.push(
-                &at,
-                "invalid_value",
-                format!(
-                    "commission_percent {} must be between 0 and 100",
-                    merchant.commission_percent
-                ),
-            );
+            if *commission < Decimal::ZERO || *commission > Decimal::ONE_HUNDRED {
+                let message = format!("commission_percent {commission} must be between 0 and 100");
+                report.push(&at, "invalid_value", message);
+            }
         }
     }
 }
 
 fn api_keys(c: &CommerceConfig, d: &Declared, report: &mut Report) {
     let mut secrets = HashSet::new();
+    let mut names = HashSet::new();
     for key in &c.api_keys {
         let at = entity("api key", &key.name);
+        if key.name.trim().is_empty() {
+            report.push("api key", "missing", "an api key has an empty name".into());
+        } else if !names.insert(key.name.as_str()) {
+            report.push(
+                &at,
+                "duplicate",
+                format!("api key name \"{}\" is used twice", key.name),
+            );
+        }
         match (&key.key, &key.key_sha256) {
             (Some(plain), None) => {
                 if plain.len() < API_KEY_LEN_MIN || plain.chars().any(char::is_whitespace) {
-                    report.push(
-                        &at,
-                        "invalid_value",
-                        format!("key must be at least {API_KEY_LEN_MIN} characters without spaces"),
-                    );
+                    let message =
+                        format!("key must be at least {API_KEY_LEN_MIN} characters without spaces");
+                    report.push(&at, "invalid_value", message);
                 }
                 if !secrets.insert(plain.as_str()) {
                     report.push(&at, "duplicate", "the same key is configured twice".into());
@@ -397,21 +384,25 @@ fn api_keys(c: &CommerceConfig, d: &Declared, report: &mut Report) {
                 "exactly one of key and key_sha256 is required".into(),
             ),
         }
-        match (key.role, &key.merchant) {
-            (ApiRole::Merchant, Some(merchant)) => {
+        match (report.required(&at, "role", &key.role), &key.merchant) {
+            (Some(ApiRole::Merchant), Some(merchant)) => {
                 report.refs(&at, "merchant", [merchant], &d.merchants)
             }
-            (ApiRole::Merchant, None) => report.push(
-                &at,
-                "missing",
-                "a merchant key must name its merchant".into(),
-            ),
-            (role, Some(_)) => report.push(
-                &at,
-                "conflict",
-                format!("a {} key cannot name a merchant", role.as_str()),
-            ),
-            (_, None) => {}
+            (Some(ApiRole::Merchant), None) => {
+                report.push(
+                    &at,
+                    "missing",
+                    "a merchant key must name its merchant".into(),
+                );
+            }
+            (Some(role), Some(_)) => {
+                report.push(
+                    &at,
+                    "conflict",
+                    format!("a {} key cannot name a merchant", role.as_str()),
+                );
+            }
+            _ => {}
         }
     }
 }
