@@ -26,6 +26,41 @@ pub enum DomainError {
     UnknownCurrency { code: String },
     #[error("user group \"{code}\" is not defined")]
     UnknownUserGroup { code: String },
+    #[error("product \"{sku}\" is not sold by this commerce")]
+    UnknownSku { sku: String },
+    #[error("quantity {quantity} is not valid: {reason}")]
+    InvalidQuantity { quantity: i64, reason: &'static str },
+    #[error("insufficient stock of \"{sku}\": {requested} requested, {available} available")]
+    InsufficientStock {
+        sku: String,
+        requested: u32,
+        available: u32,
+    },
+    #[error("reservation \"{id}\" does not exist")]
+    UnknownReservation { id: String },
+    #[error("reservation \"{id}\" already exists")]
+    DuplicateReservation { id: String },
+    #[error("batch \"{id}\" of \"{sku}\" does not exist")]
+    UnknownBatch { sku: String, id: String },
+    #[error("batch \"{id}\" of \"{sku}\" already exists")]
+    DuplicateBatch { sku: String, id: String },
+    #[error("date {date} is in the past (today is {today})")]
+    DateInPast {
+        date: chrono::NaiveDate,
+        today: chrono::NaiveDate,
+    },
+    #[error("batch \"{id}\" cannot shrink to {quantity}: {committed} units are already reserved or promised against it")]
+    BatchBelowCommitted {
+        id: String,
+        quantity: u32,
+        committed: u32,
+    },
+    #[error("an adjustment of {delta} would leave {on_hand_after} on hand, below the {committed} units reserved or allocated")]
+    AdjustmentBelowCommitted {
+        delta: i64,
+        on_hand_after: i64,
+        committed: u32,
+    },
 }
 
 impl DomainError {
@@ -38,6 +73,16 @@ impl DomainError {
             DomainError::UnknownLanguage { .. } => "unknown_language",
             DomainError::UnknownCurrency { .. } => "unknown_currency",
             DomainError::UnknownUserGroup { .. } => "unknown_user_group",
+            DomainError::UnknownSku { .. } => "unknown_sku",
+            DomainError::InvalidQuantity { .. } => "invalid_quantity",
+            DomainError::InsufficientStock { .. } => "insufficient_stock",
+            DomainError::UnknownReservation { .. } => "unknown_reservation",
+            DomainError::DuplicateReservation { .. } => "duplicate_reservation",
+            DomainError::UnknownBatch { .. } => "unknown_batch",
+            DomainError::DuplicateBatch { .. } => "duplicate_batch",
+            DomainError::DateInPast { .. } => "date_in_past",
+            DomainError::BatchBelowCommitted { .. } => "batch_below_committed",
+            DomainError::AdjustmentBelowCommitted { .. } => "adjustment_below_committed",
         }
     }
 
@@ -48,7 +93,18 @@ impl DomainError {
             | DomainError::CountryRequired
             | DomainError::UnknownLanguage { .. }
             | DomainError::UnknownCurrency { .. }
-            | DomainError::UnknownUserGroup { .. } => ErrorKind::Invalid,
+            | DomainError::UnknownUserGroup { .. }
+            | DomainError::UnknownSku { .. }
+            | DomainError::InvalidQuantity { .. }
+            | DomainError::DateInPast { .. } => ErrorKind::Invalid,
+            DomainError::UnknownReservation { .. } | DomainError::UnknownBatch { .. } => {
+                ErrorKind::NotFound
+            }
+            DomainError::InsufficientStock { .. }
+            | DomainError::DuplicateReservation { .. }
+            | DomainError::DuplicateBatch { .. }
+            | DomainError::BatchBelowCommitted { .. }
+            | DomainError::AdjustmentBelowCommitted { .. } => ErrorKind::Conflict,
         }
     }
 }

@@ -9,12 +9,15 @@
 //!   `Commerce`, the validated and indexed form.
 //! - `resolution`: from a visitor's domain, device, country and wishes to a channel,
 //!   language, currency, country and access (full, browse only, blocked, redirect).
+//! - `inventory`: one warehouse's stock records, incoming batches and cart reservations
+//!   under the four stock policies, as `decide`/`apply` with its invariants.
 //! - `error`: `DomainError`, the business rejections, each with a stable code.
 
 #![forbid(unsafe_code)]
 
 pub mod commerce;
 pub mod error;
+pub mod inventory;
 pub mod resolution;
 
 pub use commerce::{Commerce, ConfigError, Violation};

@@ -1,0 +1,77 @@
+//! The rules every inventory state keeps. Tests check them after every event; a violation
+//! names the SKU and the rule.
+
+use std::collections::BTreeMap;
+
+use super::record::Source;
+use super::WarehouseStock;
+use crate::commerce::model::StockPolicy;
+use crate::commerce::Commerce;
+
+/// Every broken rule of the state, empty when all hold:
+/// - `reserved + allocated <= on_hand` (units held from on-hand exist);
+/// - for every batch, `reserved + promised <= quantity` (never promise more than is coming);
+/// - preorder and capped lead-time commitments stay within their caps;
+/// - each source's `reserved` counter equals the units the reservations hold from it.
+pub fn check_invariants(stock: &WarehouseStock, commerce: &Commerce) -> Vec<String> {
+    let mut broken = Vec::new();
+    let mut held: BTreeMap<(&str, &Source), u64> = BTreeMap::new();
+    for reservation in stock.reservations() {
+        for part in &reservation.parts {
+            *held
+                .entry((reservation.sku.as_str(), &part.source))
+                .or_default() += u64::from(part.quantity);
+        }
+    }
+    for (sku, record) in stock.records() {
+        let committed = u64::from(record.reserved) + u64::from(record.allocated);
+        if committed > u64::from(record.on_hand) {
+            broken.push(format!(
+                "{sku}: reserved + allocated {committed} exceeds on-hand {}",
+                record.on_hand
+            ));
+        }
+        let mut counters = vec![
+            (Source::OnHand, record.reserved),
+            (Source::LeadTime, record.lead_time.reserved),
+            (Source::Preorder, record.preorder.reserved),
+        ];
+        for batch in &record.batches {
+            counters.push((Source::Batch(batch.id.clone()), batch.committed.reserved));
+            if batch.committed.total() > u64::from(batch.quantity) {
+                broken.push(format!(
+                    "{sku}: batch {} commits {} of {}",
+                    batch.id,
+                    batch.committed.total(),
+                    batch.quantity
+                ));
+            }
+        }
+        for (source, counter) in counters {
+            let sum = held.get(&(sku, &source)).copied().unwrap_or(0);
+            if sum != u64::from(counter) {
+                broken.push(format!(
+                    "{sku}: {source:?} reserved counter {counter} but reservations hold {sum}"
+                ));
+            }
+        }
+        match commerce.stock_policy(sku, &stock.warehouse) {
+            Some(StockPolicy::Preorder { cap, .. }) if record.preorder.total() > u64::from(cap) => {
+                broken.push(format!(
+                    "{sku}: preorder commits {} over cap {cap}",
+                    record.preorder.total()
+                ));
+            }
+            Some(StockPolicy::BackorderLeadTime { cap: Some(cap), .. })
+                if record.lead_time.total() > u64::from(cap) =>
+            {
+                broken.push(format!(
+                    "{sku}: lead time commits {} over cap {cap}",
+                    record.lead_time.total()
+                ));
+            }
+            _ => {}
+        }
+    }
+    broken
+}

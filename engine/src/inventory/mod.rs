@@ -1,0 +1,532 @@
+//! Inventory (IMS) for one warehouse: stock records per SKU, incoming batches, and the
+//! reservations carts hold, under the four stock policies.
+//!
+//! Every change follows one shape: `decide` validates a command against the state and
+//! returns the events it causes (changing nothing); `apply` folds an event into the state
+//! (infallible, deterministic). Replaying the events onto an empty state rebuilds it.
+//!
+//! # Layout
+//! - `record`: `StockRecord`, `Batch`, `Reservation` and the quantities they hold.
+//! - `supply`: which sources serve a quantity under a policy, and their ready dates.
+//! - `invariants`: the rules every state must keep, checked after every event in tests.
+
+mod invariants;
+mod record;
+mod supply;
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+pub use invariants::check_invariants;
+pub use record::{Batch, Commitments, Reservation, Source, StockRecord, SupplyPart, Timestamp};
+pub use supply::{plan, ready_date};
+
+use crate::commerce::Commerce;
+use crate::error::DomainError;
+
+/// What a decision may read: the commerce (products and their policies) and the time.
+pub struct InventoryCtx<'a> {
+    pub commerce: &'a Commerce,
+    pub now: Timestamp,
+    pub today: NaiveDate,
+}
+
+/// Why on-hand was corrected by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdjustmentReason {
+    CountCorrection,
+    Damage,
+    Loss,
+    Found,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InventoryCommand {
+    /// Units received outside any announced batch.
+    ReceiveStock {
+        sku: String,
+        quantity: u32,
+    },
+    AnnounceBatch {
+        sku: String,
+        batch: String,
+        quantity: u32,
+        expected_date: NaiveDate,
+    },
+    ChangeBatch {
+        sku: String,
+        batch: String,
+        quantity: u32,
+        expected_date: NaiveDate,
+    },
+    AdjustStock {
+        sku: String,
+        delta: i64,
+        reason: AdjustmentReason,
+    },
+    Reserve {
+        reservation: String,
+        sku: String,
+        quantity: u32,
+        expires_at: Timestamp,
+    },
+    RenewReservation {
+        reservation: String,
+        expires_at: Timestamp,
+    },
+    ReleaseReservation {
+        reservation: String,
+    },
+    /// Expires every reservation whose time has come (`expires_at <= now`).
+    ExpireReservations,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InventoryEvent {
+    StockReceived {
+        sku: String,
+        quantity: u32,
+    },
+    BatchAnnounced {
+        sku: String,
+        batch: String,
+        quantity: u32,
+        expected_date: NaiveDate,
+    },
+    BatchChanged {
+        sku: String,
+        batch: String,
+        quantity: u32,
+        expected_date: NaiveDate,
+    },
+    StockAdjusted {
+        sku: String,
+        delta: i64,
+        reason: AdjustmentReason,
+    },
+    StockReserved {
+        reservation: Reservation,
+    },
+    ReservationRenewed {
+        reservation: String,
+        expires_at: Timestamp,
+    },
+    ReservationReleased {
+        reservation: String,
+    },
+    ReservationExpired {
+        reservation: String,
+    },
+}
+
+/// The inventory of one warehouse.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarehouseStock {
+    pub warehouse: String,
+    records: BTreeMap<String, StockRecord>,
+    reservations: BTreeMap<String, Reservation>,
+}
+
+fn positive(quantity: u32) -> Result<(), DomainError> {
+    if quantity == 0 {
+        return Err(DomainError::InvalidQuantity {
+            quantity: 0,
+            reason: "it must be at least 1",
+        });
+    }
+    Ok(())
+}
+
+impl WarehouseStock {
+    pub fn new(warehouse: impl Into<String>) -> Self {
+        Self {
+            warehouse: warehouse.into(),
+            ..Self::default()
+        }
+    }
+
+    pub fn record(&self, sku: &str) -> Option<&StockRecord> {
+        self.records.get(sku)
+    }
+
+    pub fn records(&self) -> impl Iterator<Item = (&str, &StockRecord)> {
+        self.records
+            .iter()
+            .map(|(sku, record)| (sku.as_str(), record))
+    }
+
+    pub fn reservation(&self, id: &str) -> Option<&Reservation> {
+        self.reservations.get(id)
+    }
+
+    pub fn reservations(&self) -> impl Iterator<Item = &Reservation> {
+        self.reservations.values()
+    }
+
+    /// Validates a command; returns the events it causes. Changes nothing.
+    pub fn decide(
+        &self,
+        command: &InventoryCommand,
+        ctx: &InventoryCtx,
+    ) -> Result<Vec<InventoryEvent>, DomainError> {
+        match command {
+            InventoryCommand::ReceiveStock { sku, quantity } => {
+                self.decide_receive(sku, *quantity, ctx)
+            }
+            InventoryCommand::AnnounceBatch {
+                sku,
+                batch,
+                quantity,
+                expected_date,
+            } => self.decide_announce(sku, batch, *quantity, *expected_date, ctx),
+            InventoryCommand::ChangeBatch {
+                sku,
+                batch,
+                quantity,
+                expected_date,
+            } => self.decide_change_batch(sku, batch, *quantity, *expected_date, ctx),
+            InventoryCommand::AdjustStock { sku, delta, reason } => {
+                self.decide_adjust(sku, *delta, *reason, ctx)
+            }
+            InventoryCommand::Reserve {
+                reservation,
+                sku,
+                quantity,
+                expires_at,
+            } => self.decide_reserve(reservation, sku, *quantity, *expires_at, ctx),
+            InventoryCommand::RenewReservation {
+                reservation,
+                expires_at,
+            } => {
+                self.existing(reservation)?;
+                Ok(vec![InventoryEvent::ReservationRenewed {
+                    reservation: reservation.clone(),
+                    expires_at: *expires_at,
+                }])
+            }
+            InventoryCommand::ReleaseReservation { reservation } => {
+                self.existing(reservation)?;
+                Ok(vec![InventoryEvent::ReservationReleased {
+                    reservation: reservation.clone(),
+                }])
+            }
+            InventoryCommand::ExpireReservations => Ok(self
+                .reservations
+                .values()
+                .filter(|r| r.expires_at <= ctx.now)
+                .map(|r| InventoryEvent::ReservationExpired {
+                    reservation: r.id.clone(),
+                })
+                .collect()),
+        }
+    }
+
+    fn existing(&self, reservation: &str) -> Result<&Reservation, DomainError> {
+        self.reservations
+            .get(reservation)
+            .ok_or_else(|| DomainError::UnknownReservation {
+                id: reservation.to_owned(),
+            })
+    }
+
+    fn known_sku(&self, sku: &str, ctx: &InventoryCtx) -> Result<(), DomainError> {
+        match ctx.commerce.product(sku) {
+            Some(_) => Ok(()),
+            None => Err(DomainError::UnknownSku {
+                sku: sku.to_owned(),
+            }),
+        }
+    }
+
+    fn decide_receive(
+        &self,
+        sku: &str,
+        quantity: u32,
+        ctx: &InventoryCtx,
+    ) -> Result<Vec<InventoryEvent>, DomainError> {
+        self.known_sku(sku, ctx)?;
+        positive(quantity)?;
+        let on_hand = self.records.get(sku).map_or(0, |r| r.on_hand);
+        if on_hand.checked_add(quantity).is_none() {
+            return Err(DomainError::InvalidQuantity {
+                quantity: i64::from(quantity),
+                reason: "on-hand would exceed the largest quantity",
+            });
+        }
+        Ok(vec![InventoryEvent::StockReceived {
+            sku: sku.to_owned(),
+            quantity,
+        }])
+    }
+
+    fn decide_announce(
+        &self,
+        sku: &str,
+        batch: &str,
+        quantity: u32,
+        expected_date: NaiveDate,
+        ctx: &InventoryCtx,
+    ) -> Result<Vec<InventoryEvent>, DomainError> {
+        self.known_sku(sku, ctx)?;
+        positive(quantity)?;
+        if expected_date < ctx.today {
+            return Err(DomainError::DateInPast {
+                date: expected_date,
+                today: ctx.today,
+            });
+        }
+        if batch.is_empty()
+            || self
+                .records
+                .get(sku)
+                .is_some_and(|r| r.batch(batch).is_some())
+        {
+            return Err(DomainError::DuplicateBatch {
+                sku: sku.to_owned(),
+                id: batch.to_owned(),
+            });
+        }
+        Ok(vec![InventoryEvent::BatchAnnounced {
+            sku: sku.to_owned(),
+            batch: batch.to_owned(),
+            quantity,
+            expected_date,
+        }])
+    }
+
+    fn decide_change_batch(
+        &self,
+        sku: &str,
+        batch: &str,
+        quantity: u32,
+        expected_date: NaiveDate,
+        ctx: &InventoryCtx,
+    ) -> Result<Vec<InventoryEvent>, DomainError> {
+        self.known_sku(sku, ctx)?;
+        let unknown = || DomainError::UnknownBatch {
+            sku: sku.to_owned(),
+            id: batch.to_owned(),
+        };
+        let current = self
+            .records
+            .get(sku)
+            .and_then(|r| r.batch(batch))
+            .ok_or_else(unknown)?;
+        positive(quantity)?;
+        if expected_date < ctx.today {
+            return Err(DomainError::DateInPast {
+                date: expected_date,
+                today: ctx.today,
+            });
+        }
+        // Never promise more than is coming: a batch cannot shrink below what it backs.
+        if u64::from(quantity) < current.committed.total() {
+            return Err(DomainError::BatchBelowCommitted {
+                id: batch.to_owned(),
+                quantity,
+                committed: u32::try_from(current.committed.total()).unwrap_or(u32::MAX),
+            });
+        }
+        Ok(vec![InventoryEvent::BatchChanged {
+            sku: sku.to_owned(),
+            batch: batch.to_owned(),
+            quantity,
+            expected_date,
+        }])
+    }
+
+    fn decide_adjust(
+        &self,
+        sku: &str,
+        delta: i64,
+        reason: AdjustmentReason,
+        ctx: &InventoryCtx,
+    ) -> Result<Vec<InventoryEvent>, DomainError> {
+        self.known_sku(sku, ctx)?;
+        if delta == 0 {
+            return Err(DomainError::InvalidQuantity {
+                quantity: 0,
+                reason: "an adjustment must change on-hand",
+            });
+        }
+        let (on_hand, committed) = self.records.get(sku).map_or((0, 0), |r| {
+            (r.on_hand, u64::from(r.reserved) + u64::from(r.allocated))
+        });
+        // i64 holds any u32 plus any delta that leaves a u32, so overflow means "too large".
+        let after = i64::from(on_hand).checked_add(delta);
+        match after {
+            Some(after) if after > i64::from(u32::MAX) => Err(DomainError::InvalidQuantity {
+                quantity: delta,
+                reason: "on-hand would exceed the largest quantity",
+            }),
+            None => Err(DomainError::InvalidQuantity {
+                quantity: delta,
+                reason: "on-hand would exceed the largest quantity",
+            }),
+            Some(after) if after < 0 || after.unsigned_abs() < committed => {
+                Err(DomainError::AdjustmentBelowCommitted {
+                    delta,
+                    on_hand_after: after,
+                    committed: u32::try_from(committed).unwrap_or(u32::MAX),
+                })
+            }
+            Some(_) => Ok(vec![InventoryEvent::StockAdjusted {
+                sku: sku.to_owned(),
+                delta,
+                reason,
+            }]),
+        }
+    }
+
+    fn decide_reserve(
+        &self,
+        reservation: &str,
+        sku: &str,
+        quantity: u32,
+        expires_at: Timestamp,
+        ctx: &InventoryCtx,
+    ) -> Result<Vec<InventoryEvent>, DomainError> {
+        let policy = ctx
+            .commerce
+            .stock_policy(sku, &self.warehouse)
+            .ok_or_else(|| DomainError::UnknownSku {
+                sku: sku.to_owned(),
+            })?;
+        positive(quantity)?;
+        if reservation.is_empty() || self.reservations.contains_key(reservation) {
+            return Err(DomainError::DuplicateReservation {
+                id: reservation.to_owned(),
+            });
+        }
+        let empty = StockRecord::default();
+        let record = self.records.get(sku).unwrap_or(&empty);
+        let parts = plan(record, policy, quantity, ctx.today).map_err(|available| {
+            DomainError::InsufficientStock {
+                sku: sku.to_owned(),
+                requested: quantity,
+                available,
+            }
+        })?;
+        Ok(vec![InventoryEvent::StockReserved {
+            reservation: Reservation {
+                id: reservation.to_owned(),
+                sku: sku.to_owned(),
+                expires_at,
+                parts,
+            },
+        }])
+    }
+
+    /// Folds one event into the state. Events come from `decide` (or the log, which only
+    /// holds what `decide` produced), so a violated precondition is a programmer error.
+    pub fn apply(&mut self, event: &InventoryEvent) {
+        match event {
+            InventoryEvent::StockReceived { sku, quantity } => {
+                let record = self.records.entry(sku.clone()).or_default();
+                record.on_hand = record
+                    .on_hand
+                    .checked_add(*quantity)
+                    .expect("decide bounds on-hand");
+            }
+            InventoryEvent::BatchAnnounced {
+                sku,
+                batch,
+                quantity,
+                expected_date,
+            } => {
+                let record = self.records.entry(sku.clone()).or_default();
+                record.batches.push(Batch {
+                    id: batch.clone(),
+                    quantity: *quantity,
+                    expected_date: *expected_date,
+                    committed: Commitments::default(),
+                });
+                record.sort_batches();
+            }
+            InventoryEvent::BatchChanged {
+                sku,
+                batch,
+                quantity,
+                expected_date,
+            } => {
+                let record = self
+                    .records
+                    .get_mut(sku)
+                    .expect("decide checked the record");
+                let target = record.batch_mut(batch).expect("decide checked the batch");
+                target.quantity = *quantity;
+                target.expected_date = *expected_date;
+                record.sort_batches();
+            }
+            InventoryEvent::StockAdjusted { sku, delta, .. } => {
+                let record = self.records.entry(sku.clone()).or_default();
+                let after = i64::from(record.on_hand) + delta;
+                record.on_hand = u32::try_from(after).expect("decide bounds the adjustment");
+            }
+            InventoryEvent::StockReserved { reservation } => {
+                let record = self.records.entry(reservation.sku.clone()).or_default();
+                for part in &reservation.parts {
+                    hold(record, part, Direction::Add);
+                }
+                self.reservations
+                    .insert(reservation.id.clone(), reservation.clone());
+            }
+            InventoryEvent::ReservationRenewed {
+                reservation,
+                expires_at,
+            } => {
+                let held = self
+                    .reservations
+                    .get_mut(reservation)
+                    .expect("decide checked the reservation");
+                held.expires_at = *expires_at;
+            }
+            InventoryEvent::ReservationReleased { reservation }
+            | InventoryEvent::ReservationExpired { reservation } => {
+                let held = self
+                    .reservations
+                    .remove(reservation)
+                    .expect("decide checked the reservation");
+                let record = self
+                    .records
+                    .get_mut(&held.sku)
+                    .expect("a reservation's record exists");
+                for part in &held.parts {
+                    hold(record, part, Direction::Remove);
+                }
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Direction {
+    Add,
+    Remove,
+}
+
+/// Adds or removes a reservation part's units on its source's `reserved` counter.
+fn hold(record: &mut StockRecord, part: &SupplyPart, direction: Direction) {
+    let change = |counter: &mut u32| {
+        *counter = match direction {
+            Direction::Add => counter.checked_add(part.quantity),
+            Direction::Remove => counter.checked_sub(part.quantity),
+        }
+        .expect("reservation counters stay within their sources");
+    };
+    match &part.source {
+        Source::OnHand => change(&mut record.reserved),
+        Source::Batch(id) => change(
+            &mut record
+                .batch_mut(id)
+                .expect("a reserved batch exists")
+                .committed
+                .reserved,
+        ),
+        Source::LeadTime => change(&mut record.lead_time.reserved),
+        Source::Preorder => change(&mut record.preorder.reserved),
+    }
+}

@@ -1,0 +1,118 @@
+//! The state of one SKU in one warehouse, and the reservations that hold its units.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch. The engine never reads a clock: the actor passes the
+/// current time in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Timestamp(pub i64);
+
+/// Units held against a source of supply that is not on hand yet: a batch, the lead-time
+/// backlog or the preorder allowance. `reserved` is for carts (expiring), `promised` for
+/// placed orders.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Commitments {
+    pub reserved: u32,
+    pub promised: u32,
+}
+
+impl Commitments {
+    pub fn total(&self) -> u64 {
+        u64::from(self.reserved) + u64::from(self.promised)
+    }
+}
+
+/// Announced incoming stock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batch {
+    pub id: String,
+    pub quantity: u32,
+    pub expected_date: NaiveDate,
+    pub committed: Commitments,
+}
+
+impl Batch {
+    /// Units of the batch not yet reserved or promised.
+    pub fn free(&self) -> u32 {
+        free_of(u64::from(self.quantity), self.committed.total())
+    }
+}
+
+/// One SKU in one warehouse. `available = on_hand - reserved - allocated`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockRecord {
+    pub on_hand: u32,
+    /// Units of on-hand held by carts.
+    pub reserved: u32,
+    /// Units of on-hand allocated to placed orders not yet shipped.
+    pub allocated: u32,
+    /// Incoming batches, earliest expected date first (ties by id).
+    pub batches: Vec<Batch>,
+    pub lead_time: Commitments,
+    pub preorder: Commitments,
+}
+
+impl StockRecord {
+    /// Units on hand that nobody holds.
+    pub fn available(&self) -> u32 {
+        free_of(
+            u64::from(self.on_hand),
+            u64::from(self.reserved) + u64::from(self.allocated),
+        )
+    }
+
+    pub fn batch(&self, id: &str) -> Option<&Batch> {
+        self.batches.iter().find(|b| b.id == id)
+    }
+
+    pub(crate) fn batch_mut(&mut self, id: &str) -> Option<&mut Batch> {
+        self.batches.iter_mut().find(|b| b.id == id)
+    }
+
+    /// Keeps batches earliest first, ties by id, so supply is always planned in one order.
+    pub(crate) fn sort_batches(&mut self) {
+        self.batches.sort_by(|a, b| {
+            a.expected_date
+                .cmp(&b.expected_date)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+    }
+}
+
+/// `capacity - used`, never below zero, as a quantity.
+pub(crate) fn free_of(capacity: u64, used: u64) -> u32 {
+    u32::try_from(capacity.saturating_sub(used)).unwrap_or(u32::MAX)
+}
+
+/// Where reserved units come from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Source {
+    OnHand,
+    Batch(String),
+    LeadTime,
+    Preorder,
+}
+
+/// Some units of a reservation and where they come from. The delivery date is not stored:
+/// it follows from the source's current state (a batch's date may change).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplyPart {
+    pub source: Source,
+    pub quantity: u32,
+}
+
+/// Units held for a cart until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reservation {
+    pub id: String,
+    pub sku: String,
+    pub expires_at: Timestamp,
+    pub parts: Vec<SupplyPart>,
+}
+
+impl Reservation {
+    pub fn quantity(&self) -> u64 {
+        self.parts.iter().map(|p| u64::from(p.quantity)).sum()
+    }
+}

@@ -1,0 +1,408 @@
+//! Inventory scenarios on the demo commerce: each command's outcome and the resulting stock,
+//! with the invariants checked after every event and the whole history replayed onto an
+//! empty state to prove it rebuilds the same one.
+
+use chrono::NaiveDate;
+use expect_test::{expect, Expect};
+use mercato_engine::inventory::{
+    check_invariants, AdjustmentReason, InventoryCommand as Cmd, InventoryCtx, InventoryEvent,
+    Source, Timestamp, WarehouseStock,
+};
+use mercato_engine::{Commerce, KNOWN_GATEWAYS};
+
+const DEMO: &str = include_str!("../../config/demo.toml");
+
+fn date(text: &str) -> NaiveDate {
+    text.parse().expect("a date")
+}
+
+/// A step: the day and time it runs at, and the command.
+struct Step {
+    today: NaiveDate,
+    now: Timestamp,
+    command: Cmd,
+}
+
+fn at(today: &str, now: i64, command: Cmd) -> Step {
+    Step {
+        today: date(today),
+        now: Timestamp(now),
+        command,
+    }
+}
+
+fn on(today: &str, command: Cmd) -> Step {
+    at(today, 0, command)
+}
+
+fn receive(sku: &str, quantity: u32) -> Cmd {
+    Cmd::ReceiveStock {
+        sku: sku.into(),
+        quantity,
+    }
+}
+
+fn announce(sku: &str, batch: &str, quantity: u32, expected: &str) -> Cmd {
+    Cmd::AnnounceBatch {
+        sku: sku.into(),
+        batch: batch.into(),
+        quantity,
+        expected_date: date(expected),
+    }
+}
+
+fn reserve(id: &str, sku: &str, quantity: u32, expires_at: i64) -> Cmd {
+    Cmd::Reserve {
+        reservation: id.into(),
+        sku: sku.into(),
+        quantity,
+        expires_at: Timestamp(expires_at),
+    }
+}
+
+fn render_parts(stock: &WarehouseStock, id: &str) -> String {
+    let Some(reservation) = stock.reservation(id) else {
+        return String::new();
+    };
+    let parts: Vec<String> = reservation
+        .parts
+        .iter()
+        .map(|part| {
+            let source = match &part.source {
+                Source::OnHand => "on_hand".to_owned(),
+                Source::Batch(batch) => format!("batch {batch}"),
+                Source::LeadTime => "lead_time".to_owned(),
+                Source::Preorder => "preorder".to_owned(),
+            };
+            format!("{} from {source}", part.quantity)
+        })
+        .collect();
+    format!(" [{}]", parts.join(", "))
+}
+
+fn render_stock(stock: &WarehouseStock) -> String {
+    let mut out = String::new();
+    for (sku, r) in stock.records() {
+        let batches: Vec<String> = r
+            .batches
+            .iter()
+            .map(|b| {
+                format!(
+                    "{}:{}@{} r{}",
+                    b.id, b.quantity, b.expected_date, b.committed.reserved
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "  {sku}: on_hand {} reserved {} allocated {} available {} batches [{}] lead_time r{} preorder r{}\n",
+            r.on_hand,
+            r.reserved,
+            r.allocated,
+            r.available(),
+            batches.join(" "),
+            r.lead_time.reserved,
+            r.preorder.reserved
+        ));
+    }
+    out
+}
+
+/// Runs the steps in `warehouse`, rendering each outcome and the final stock. Checks the
+/// invariants after every event and that replaying every event rebuilds the same state.
+fn check(warehouse: &str, steps: Vec<Step>, expect: Expect) {
+    let commerce = Commerce::from_toml(DEMO, KNOWN_GATEWAYS).expect("demo is valid");
+    let mut stock = WarehouseStock::new(warehouse);
+    let mut history: Vec<InventoryEvent> = Vec::new();
+    let mut out = String::new();
+    for step in steps {
+        let ctx = InventoryCtx {
+            commerce: &commerce,
+            now: step.now,
+            today: step.today,
+        };
+        match stock.decide(&step.command, &ctx) {
+            Ok(events) => {
+                for event in &events {
+                    stock.apply(event);
+                    let broken = check_invariants(&stock, &commerce);
+                    assert!(broken.is_empty(), "after {event:?}: {broken:?}");
+                }
+                let names: Vec<String> = events.iter().map(event_name).collect();
+                let parts = match &step.command {
+                    Cmd::Reserve { reservation, .. } => render_parts(&stock, reservation),
+                    _ => String::new(),
+                };
+                let names = if names.is_empty() {
+                    "no events".to_owned()
+                } else {
+                    names.join(", ")
+                };
+                out.push_str(&format!("ok: {names}{parts}\n"));
+                history.extend(events);
+            }
+            Err(error) => out.push_str(&format!("error {}: {error}\n", error.code())),
+        }
+    }
+    out.push_str(&render_stock(&stock));
+    let mut replayed = WarehouseStock::new(warehouse);
+    for event in &history {
+        replayed.apply(event);
+    }
+    assert_eq!(replayed, stock, "replaying the events rebuilds the state");
+    expect.assert_eq(&out);
+}
+
+fn event_name(event: &InventoryEvent) -> String {
+    let debug = format!("{event:?}");
+    debug
+        .split([' ', '{'])
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+// Proves stock_only sells exactly what is available and never more, across carts.
+#[test]
+fn stock_only_never_oversells() {
+    check(
+        "wh-madrid",
+        vec![
+            on("2026-11-21", receive("MOUSE", 5)),
+            on("2026-11-21", reserve("cart-1", "MOUSE", 3, 1_000)),
+            on("2026-11-21", reserve("cart-2", "MOUSE", 3, 1_000)),
+            on("2026-11-21", reserve("cart-2", "MOUSE", 2, 1_000)),
+            on("2026-11-21", reserve("cart-3", "MOUSE", 1, 1_000)),
+        ],
+        expect![[r#"
+            ok: StockReceived
+            ok: StockReserved [3 from on_hand]
+            error insufficient_stock: insufficient stock of "MOUSE": 3 requested, 2 available
+            ok: StockReserved [2 from on_hand]
+            error insufficient_stock: insufficient stock of "MOUSE": 1 requested, 0 available
+              MOUSE: on_hand 5 reserved 5 allocated 0 available 0 batches [] lead_time r0 preorder r0
+        "#]],
+    );
+}
+
+// Proves backorder_incoming sells on-hand first, then batches earliest first, never more
+// than each batch brings.
+#[test]
+fn backorder_against_incoming_batches() {
+    check(
+        "wh-madrid",
+        vec![
+            on("2026-11-21", receive("HEADPHONES", 2)),
+            on(
+                "2026-11-21",
+                announce("HEADPHONES", "po-2", 5, "2026-12-01"),
+            ),
+            on(
+                "2026-11-21",
+                announce("HEADPHONES", "po-1", 3, "2026-11-25"),
+            ),
+            on("2026-11-21", reserve("cart-1", "HEADPHONES", 6, 1_000)),
+            on("2026-11-21", reserve("cart-2", "HEADPHONES", 5, 1_000)),
+            on("2026-11-21", reserve("cart-2", "HEADPHONES", 4, 1_000)),
+            on(
+                "2026-11-21",
+                Cmd::ChangeBatch {
+                    sku: "HEADPHONES".into(),
+                    batch: "po-2".into(),
+                    quantity: 4,
+                    expected_date: date("2026-12-03"),
+                },
+            ),
+            on(
+                "2026-11-21",
+                Cmd::ChangeBatch {
+                    sku: "HEADPHONES".into(),
+                    batch: "po-2".into(),
+                    quantity: 5,
+                    expected_date: date("2026-12-03"),
+                },
+            ),
+        ],
+        expect![[r#"
+            ok: StockReceived
+            ok: BatchAnnounced
+            ok: BatchAnnounced
+            ok: StockReserved [2 from on_hand, 3 from batch po-1, 1 from batch po-2]
+            error insufficient_stock: insufficient stock of "HEADPHONES": 5 requested, 4 available
+            ok: StockReserved [4 from batch po-2]
+            error batch_below_committed: batch "po-2" cannot shrink to 4: 5 units are already reserved or promised against it
+            ok: BatchChanged
+              HEADPHONES: on_hand 2 reserved 2 allocated 0 available 0 batches [po-1:3@2026-11-25 r3 po-2:5@2026-12-03 r5] lead_time r0 preorder r0
+        "#]],
+    );
+}
+
+// Proves lead-time backorders respect an optional cap, preorders sell only their cap before
+// release and only on-hand after it, and a warehouse override changes the policy there.
+#[test]
+fn lead_time_preorder_and_overrides() {
+    check(
+        "wh-madrid",
+        vec![
+            on("2026-11-21", reserve("a", "TABLE-OAK", 20, 1_000)),
+            on("2026-11-21", reserve("b", "TABLE-OAK", 1, 1_000)),
+            on("2026-11-21", reserve("c", "SOFA-3", 1_000, 1_000)),
+            on("2026-11-21", receive("BOOK-NEXT-ED", 10)),
+            on("2026-11-21", reserve("d", "BOOK-NEXT-ED", 500, 1_000)),
+            on("2026-11-21", reserve("e", "BOOK-NEXT-ED", 1, 1_000)),
+            on("2027-03-15", reserve("f", "BOOK-NEXT-ED", 10, 1_000)),
+            on("2026-11-21", reserve("g", "CERAMIC-MUG", 1, 1_000)),
+        ],
+        expect![[r#"
+            ok: StockReserved [20 from lead_time]
+            error insufficient_stock: insufficient stock of "TABLE-OAK": 1 requested, 0 available
+            ok: StockReserved [1000 from lead_time]
+            ok: StockReceived
+            ok: StockReserved [500 from preorder]
+            error insufficient_stock: insufficient stock of "BOOK-NEXT-ED": 1 requested, 0 available
+            ok: StockReserved [10 from on_hand]
+            error insufficient_stock: insufficient stock of "CERAMIC-MUG": 1 requested, 0 available
+              BOOK-NEXT-ED: on_hand 10 reserved 10 allocated 0 available 0 batches [] lead_time r0 preorder r500
+              SOFA-3: on_hand 0 reserved 0 allocated 0 available 0 batches [] lead_time r1000 preorder r0
+              TABLE-OAK: on_hand 0 reserved 0 allocated 0 available 0 batches [] lead_time r20 preorder r0
+        "#]],
+    );
+    check(
+        "wh-dropship",
+        vec![
+            on("2026-11-21", reserve("g", "CERAMIC-MUG", 100, 1_000)),
+            on("2026-11-21", reserve("h", "CERAMIC-MUG", 1, 1_000)),
+        ],
+        expect![[r#"
+            ok: StockReserved [100 from lead_time]
+            error insufficient_stock: insufficient stock of "CERAMIC-MUG": 1 requested, 0 available
+              CERAMIC-MUG: on_hand 0 reserved 0 allocated 0 available 0 batches [] lead_time r100 preorder r0
+        "#]],
+    );
+}
+
+// Proves reservations expire exactly once, at their time, and renewal moves that time.
+#[test]
+fn expiry_is_exactly_once() {
+    check(
+        "wh-madrid",
+        vec![
+            on("2026-11-21", receive("KEYBOARD", 4)),
+            at("2026-11-21", 0, reserve("cart-1", "KEYBOARD", 1, 1_000)),
+            at("2026-11-21", 0, reserve("cart-2", "KEYBOARD", 2, 2_000)),
+            at(
+                "2026-11-21",
+                500,
+                Cmd::RenewReservation {
+                    reservation: "cart-1".into(),
+                    expires_at: Timestamp(3_000),
+                },
+            ),
+            at("2026-11-21", 999, Cmd::ExpireReservations),
+            at("2026-11-21", 2_000, Cmd::ExpireReservations),
+            at("2026-11-21", 2_000, Cmd::ExpireReservations),
+            at(
+                "2026-11-21",
+                2_001,
+                Cmd::ReleaseReservation {
+                    reservation: "cart-2".into(),
+                },
+            ),
+            at(
+                "2026-11-21",
+                2_001,
+                Cmd::ReleaseReservation {
+                    reservation: "cart-1".into(),
+                },
+            ),
+            at("2026-11-21", 3_000, Cmd::ExpireReservations),
+        ],
+        expect![[r#"
+            ok: StockReceived
+            ok: StockReserved [1 from on_hand]
+            ok: StockReserved [2 from on_hand]
+            ok: ReservationRenewed
+            ok: no events
+            ok: ReservationExpired
+            ok: no events
+            error unknown_reservation: reservation "cart-2" does not exist
+            ok: ReservationReleased
+            ok: no events
+              KEYBOARD: on_hand 4 reserved 0 allocated 0 available 4 batches [] lead_time r0 preorder r0
+        "#]],
+    );
+}
+
+// Proves bad input is refused with a clear error and changes nothing.
+#[test]
+fn bad_input_changes_nothing() {
+    check(
+        "wh-madrid",
+        vec![
+            on("2026-11-21", receive("NOPE", 1)),
+            on("2026-11-21", receive("MOUSE", 0)),
+            on("2026-11-21", receive("MOUSE", 3)),
+            on("2026-11-21", receive("MOUSE", u32::MAX)),
+            on("2026-11-21", announce("MOUSE", "po-1", 5, "2026-11-20")),
+            on("2026-11-21", announce("MOUSE", "po-1", 5, "2026-11-21")),
+            on("2026-11-21", announce("MOUSE", "po-1", 5, "2026-11-22")),
+            on("2026-11-21", reserve("cart", "MOUSE", 2, 1_000)),
+            on("2026-11-21", reserve("cart", "MOUSE", 1, 1_000)),
+            on(
+                "2026-11-21",
+                Cmd::AdjustStock {
+                    sku: "MOUSE".into(),
+                    delta: -2,
+                    reason: AdjustmentReason::Damage,
+                },
+            ),
+            on(
+                "2026-11-21",
+                Cmd::AdjustStock {
+                    sku: "MOUSE".into(),
+                    delta: -1,
+                    reason: AdjustmentReason::Damage,
+                },
+            ),
+            on(
+                "2026-11-21",
+                Cmd::AdjustStock {
+                    sku: "MOUSE".into(),
+                    delta: 0,
+                    reason: AdjustmentReason::Found,
+                },
+            ),
+            on(
+                "2026-11-21",
+                Cmd::ChangeBatch {
+                    sku: "MOUSE".into(),
+                    batch: "po-9".into(),
+                    quantity: 1,
+                    expected_date: date("2026-12-01"),
+                },
+            ),
+            on(
+                "2026-11-21",
+                Cmd::ReleaseReservation {
+                    reservation: "other".into(),
+                },
+            ),
+        ],
+        expect![[r#"
+            error unknown_sku: product "NOPE" is not sold by this commerce
+            error invalid_quantity: quantity 0 is not valid: it must be at least 1
+            ok: StockReceived
+            error invalid_quantity: quantity 4294967295 is not valid: on-hand would exceed the largest quantity
+            error date_in_past: date 2026-11-20 is in the past (today is 2026-11-21)
+            ok: BatchAnnounced
+            error duplicate_batch: batch "po-1" of "MOUSE" already exists
+            ok: StockReserved [2 from on_hand]
+            error duplicate_reservation: reservation "cart" already exists
+            error adjustment_below_committed: an adjustment of -2 would leave 1 on hand, below the 2 units reserved or allocated
+            ok: StockAdjusted
+            error invalid_quantity: quantity 0 is not valid: an adjustment must change on-hand
+            error unknown_batch: batch "po-9" of "MOUSE" does not exist
+            error unknown_reservation: reservation "other" does not exist
+              MOUSE: on_hand 2 reserved 2 allocated 0 available 0 batches [po-1:5@2026-11-21 r0] lead_time r0 preorder r0
+        "#]],
+    );
+}
