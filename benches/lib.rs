@@ -8,21 +8,18 @@ use mercato_engine::{Commerce, KNOWN_GATEWAYS};
 pub const DEMO_CONFIG: &str = include_str!("../config/demo.toml");
 
 pub fn demo() -> Commerce {
-    Commerce::from_toml(DEMO_CONFIG, KNOWN_GATEWAYS)
-        .unwrap_or_else(|error| panic!("demo config: {error}"))
+    Commerce::from_toml(DEMO_CONFIG, KNOWN_GATEWAYS).unwrap_or_else(|error| panic!("demo config: {error}"))
 }
 
 /// A mix of visits that exercises every branch of resolution: default and criteria
 /// channels, domain versions, out-of-area outcomes and language fallbacks.
 pub fn visit_mix() -> Vec<ContextRequest> {
-    let visit = |domain: Option<&str>, country: &str, language: Option<&str>, groups: &[&str]| {
-        ContextRequest {
-            domain: domain.map(Into::into),
-            country: Some(country.into()),
-            language: language.map(Into::into),
-            user_groups: groups.iter().map(|g| g.to_string()).collect(),
-            ..ContextRequest::default()
-        }
+    let visit = |domain: Option<&str>, country: &str, language: Option<&str>, groups: &[&str]| ContextRequest {
+        domain: domain.map(Into::into),
+        country: Some(country.into()),
+        language: language.map(Into::into),
+        user_groups: groups.iter().map(|g| g.to_string()).collect(),
+        ..ContextRequest::default()
     };
     vec![
         visit(None, "ES", None, &[]),

@@ -77,9 +77,7 @@ impl CommerceHandle {
         // The capacity is set before the actor runs, so it bounds the very first messages.
         let mut context = Context::new();
         context.set_mailbox_capacity(COMMERCE_MAILBOX_CAPACITY_MAX);
-        let addr = context.run(CommerceActor {
-            published: Arc::clone(&published),
-        });
+        let addr = context.run(CommerceActor { published: Arc::clone(&published) });
         Self { addr, published }
     }
 

@@ -40,9 +40,7 @@ impl Registry {
         for code in codes {
             any = true;
             if !seen.insert(code) {
-                return Err(RegistryError::DuplicateCommerce {
-                    code: code.to_owned(),
-                });
+                return Err(RegistryError::DuplicateCommerce { code: code.to_owned() });
             }
         }
         if any {
@@ -57,8 +55,6 @@ impl Registry {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &CommerceHandle)> {
-        self.commerces
-            .iter()
-            .map(|(code, handle)| (code.as_str(), handle))
+        self.commerces.iter().map(|(code, handle)| (code.as_str(), handle))
     }
 }

@@ -13,10 +13,7 @@ fn demo() -> Commerce {
 }
 
 fn country(code: &str) -> ContextRequest {
-    ContextRequest {
-        country: Some(code.into()),
-        ..ContextRequest::default()
-    }
+    ContextRequest { country: Some(code.into()), ..ContextRequest::default() }
 }
 
 // Proves a replaced configuration is what the actor answers and what readers resolve
@@ -25,44 +22,20 @@ fn country(code: &str) -> ContextRequest {
 async fn replace_publishes_a_new_snapshot() {
     let registry = Registry::start(vec![demo()]).expect("one commerce");
     let handle = registry.get("demo").expect("demo is registered");
-    assert_eq!(
-        handle.resolve(&country("ES")).expect("resolves").channel,
-        "web"
-    );
+    assert_eq!(handle.resolve(&country("ES")).expect("resolves").channel, "web");
 
     // Make "mobile" the only channel matching Spanish visitors by rewriting its criteria.
-    let changed = DEMO.replace(
-        "criteria = { devices = [\"mobile\", \"app\"] }",
-        "criteria = { countries = [\"ES\"] }",
-    );
+    let changed = DEMO.replace("criteria = { devices = [\"mobile\", \"app\"] }", "criteria = { countries = [\"ES\"] }");
     let changed = Commerce::from_toml(&changed, KNOWN_GATEWAYS).expect("still valid");
-    handle
-        .addr()
-        .send(ReplaceConfig(changed))
-        .await
-        .expect("delivered")
-        .expect("accepted");
-    assert_eq!(
-        handle.resolve(&country("ES")).expect("resolves").channel,
-        "mobile"
-    );
+    handle.addr().send(ReplaceConfig(changed)).await.expect("delivered").expect("accepted");
+    assert_eq!(handle.resolve(&country("ES")).expect("resolves").channel, "mobile");
     let owned = handle.addr().send(CurrentConfig).await.expect("delivered");
     assert!(std::sync::Arc::ptr_eq(&owned, &handle.snapshot()));
 
     let other = DEMO.replacen("code = \"demo\"", "code = \"other\"", 1);
     let other = Commerce::from_toml(&other, KNOWN_GATEWAYS).expect("valid");
-    let refused = handle
-        .addr()
-        .send(ReplaceConfig(other))
-        .await
-        .expect("delivered");
-    assert_eq!(
-        refused,
-        Err(ReplaceError::WrongCommerce {
-            current: "demo".into(),
-            given: "other".into()
-        })
-    );
+    let refused = handle.addr().send(ReplaceConfig(other)).await.expect("delivered");
+    assert_eq!(refused, Err(ReplaceError::WrongCommerce { current: "demo".into(), given: "other".into() }));
     assert_eq!(handle.snapshot().code(), "demo");
 }
 
@@ -71,9 +44,7 @@ async fn replace_publishes_a_new_snapshot() {
 async fn registry_rules() {
     assert_eq!(
         Registry::start(vec![demo(), demo()]).err(),
-        Some(RegistryError::DuplicateCommerce {
-            code: "demo".into()
-        })
+        Some(RegistryError::DuplicateCommerce { code: "demo".into() })
     );
     assert_eq!(Registry::start(vec![]).err(), Some(RegistryError::Empty));
 }
@@ -85,9 +56,7 @@ async fn mailbox_is_bounded() {
     let registry = Registry::start(vec![demo()]).expect("one commerce");
     let addr = registry.get("demo").expect("registered").addr().clone();
     // The actor cannot run while this loop holds the thread, so nothing is drained.
-    let accepted = (0..COMMERCE_MAILBOX_CAPACITY_MAX * 2)
-        .filter(|_| addr.try_send(CurrentConfig).is_ok())
-        .count();
+    let accepted = (0..COMMERCE_MAILBOX_CAPACITY_MAX * 2).filter(|_| addr.try_send(CurrentConfig).is_ok()).count();
     assert!(
         (COMMERCE_MAILBOX_CAPACITY_MAX..=COMMERCE_MAILBOX_CAPACITY_MAX + 1).contains(&accepted),
         "accepted {accepted} messages"

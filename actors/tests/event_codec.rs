@@ -2,9 +2,7 @@
 //! money are the values serde codecs get wrong, so every variant is encoded and decoded.
 
 use chrono::NaiveDate;
-use mercato_engine::inventory::{
-    AdjustmentReason, InventoryEvent, Reservation, Source, SupplyPart, Timestamp,
-};
+use mercato_engine::inventory::{AdjustmentReason, InventoryEvent, Reservation, Source, SupplyPart, Timestamp};
 use mercato_persistence::codec::{decode, encode};
 
 fn every_inventory_event() -> Vec<InventoryEvent> {
@@ -14,57 +12,29 @@ fn every_inventory_event() -> Vec<InventoryEvent> {
         sku: "HEADPHONES".into(),
         expires_at: Timestamp(1_795_000_000_000),
         parts: vec![
-            SupplyPart {
-                source: Source::OnHand,
-                quantity: 2,
-            },
-            SupplyPart {
-                source: Source::Batch("po-1".into()),
-                quantity: 3,
-            },
-            SupplyPart {
-                source: Source::LeadTime,
-                quantity: 4,
-            },
-            SupplyPart {
-                source: Source::Preorder,
-                quantity: 5,
-            },
+            SupplyPart { source: Source::OnHand, quantity: 2 },
+            SupplyPart { source: Source::Batch("po-1".into()), quantity: 3 },
+            SupplyPart { source: Source::LeadTime, quantity: 4 },
+            SupplyPart { source: Source::Preorder, quantity: 5 },
         ],
     };
     vec![
-        InventoryEvent::StockReceived {
-            sku: "MOUSE".into(),
-            quantity: 7,
-        },
-        InventoryEvent::BatchAnnounced {
-            sku: "MOUSE".into(),
-            batch: "po-1".into(),
-            quantity: 9,
-            expected_date: date,
-        },
-        InventoryEvent::BatchChanged {
-            sku: "MOUSE".into(),
-            batch: "po-1".into(),
-            quantity: 8,
-            expected_date: date,
-        },
-        InventoryEvent::StockAdjusted {
-            sku: "MOUSE".into(),
-            delta: -3,
-            reason: AdjustmentReason::Damage,
-        },
+        InventoryEvent::StockReceived { sku: "MOUSE".into(), quantity: 7 },
+        InventoryEvent::BatchAnnounced { sku: "MOUSE".into(), batch: "po-1".into(), quantity: 9, expected_date: date },
+        InventoryEvent::BatchChanged { sku: "MOUSE".into(), batch: "po-1".into(), quantity: 8, expected_date: date },
+        InventoryEvent::StockAdjusted { sku: "MOUSE".into(), delta: -3, reason: AdjustmentReason::Damage },
         InventoryEvent::StockReserved { reservation },
-        InventoryEvent::ReservationRenewed {
+        InventoryEvent::ReservationRenewed { reservation: "cart-1/line-2".into(), expires_at: Timestamp(-1) },
+        InventoryEvent::ReservationReleased { reservation: "cart-1/line-2".into() },
+        InventoryEvent::ReservationExpired { reservation: "cart-1/line-2".into() },
+        InventoryEvent::ReservationCommitted {
             reservation: "cart-1/line-2".into(),
-            expires_at: Timestamp(-1),
+            order_line: "order-9/1".into(),
+            placed_at: Timestamp(1_795_000_000_001),
         },
-        InventoryEvent::ReservationReleased {
-            reservation: "cart-1/line-2".into(),
-        },
-        InventoryEvent::ReservationExpired {
-            reservation: "cart-1/line-2".into(),
-        },
+        InventoryEvent::OrderLineShipped { order_line: "order-9/1".into(), quantity: 2 },
+        InventoryEvent::OrderLineCancelled { order_line: "order-9/1".into() },
+        InventoryEvent::ReturnRestocked { sku: "MOUSE".into(), quantity: 1 },
     ]
 }
 
@@ -79,7 +49,7 @@ fn inventory_events_round_trip() {
     // Every variant appears: `variant` matches without a wildcard, so a new variant fails
     // to compile until it is added there and to the list above.
     let seen: std::collections::BTreeSet<usize> = events.iter().map(variant).collect();
-    assert_eq!(seen, (0..8).collect());
+    assert_eq!(seen, (0..12).collect());
 }
 
 fn variant(event: &InventoryEvent) -> usize {
@@ -92,5 +62,9 @@ fn variant(event: &InventoryEvent) -> usize {
         InventoryEvent::ReservationRenewed { .. } => 5,
         InventoryEvent::ReservationReleased { .. } => 6,
         InventoryEvent::ReservationExpired { .. } => 7,
+        InventoryEvent::ReservationCommitted { .. } => 8,
+        InventoryEvent::OrderLineShipped { .. } => 9,
+        InventoryEvent::OrderLineCancelled { .. } => 10,
+        InventoryEvent::ReturnRestocked { .. } => 11,
     }
 }

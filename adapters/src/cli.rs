@@ -31,20 +31,10 @@ pub enum Command {
 pub struct ServeArgs {
     /// Commerce configuration files, one commerce each; repeat the flag or separate with
     /// commas. None serves the embedded demo.
-    #[arg(
-        long = "config",
-        env = "MERCATO_CONFIG",
-        value_delimiter = ',',
-        global = true
-    )]
+    #[arg(long = "config", env = "MERCATO_CONFIG", value_delimiter = ',', global = true)]
     pub configs: Vec<PathBuf>,
     /// Address to listen on.
-    #[arg(
-        long,
-        env = "MERCATO_LISTEN",
-        default_value = "127.0.0.1:8080",
-        global = true
-    )]
+    #[arg(long, env = "MERCATO_LISTEN", default_value = "127.0.0.1:8080", global = true)]
     pub listen: SocketAddr,
     /// Folder for the node's data (log segments, snapshots).
     #[arg(long, env = "MERCATO_DATA", default_value = "./data", global = true)]

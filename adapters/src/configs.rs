@@ -27,15 +27,9 @@ impl std::fmt::Display for Source {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("{source_name}: cannot read: {error}")]
-    Read {
-        source_name: String,
-        error: std::io::Error,
-    },
+    Read { source_name: String, error: std::io::Error },
     #[error("{source_name}: {error}")]
-    Config {
-        source_name: String,
-        error: ConfigError,
-    },
+    Config { source_name: String, error: ConfigError },
     #[error("{0}")]
     Node(String),
 }
@@ -43,24 +37,17 @@ pub enum LoadError {
 /// Parses and validates one file.
 pub fn load_file(path: &Path) -> Result<Commerce, LoadError> {
     let source_name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|error| LoadError::Read {
-        source_name: source_name.clone(),
-        error,
-    })?;
-    Commerce::from_toml(&text, KNOWN_GATEWAYS)
-        .map_err(|error| LoadError::Config { source_name, error })
+    let text =
+        std::fs::read_to_string(path).map_err(|error| LoadError::Read { source_name: source_name.clone(), error })?;
+    Commerce::from_toml(&text, KNOWN_GATEWAYS).map_err(|error| LoadError::Config { source_name, error })
 }
 
 /// Loads every file (the embedded demo when none is given) and checks the node-wide
 /// rules. Stops at the first file that fails; `mercato check` reports per file instead.
 pub fn load_all(paths: &[PathBuf]) -> Result<Vec<(Source, Commerce)>, LoadError> {
     let loaded = if paths.is_empty() {
-        let demo = Commerce::from_toml(crate::DEMO_CONFIG, KNOWN_GATEWAYS).map_err(|error| {
-            LoadError::Config {
-                source_name: Source::EmbeddedDemo.to_string(),
-                error,
-            }
-        })?;
+        let demo = Commerce::from_toml(crate::DEMO_CONFIG, KNOWN_GATEWAYS)
+            .map_err(|error| LoadError::Config { source_name: Source::EmbeddedDemo.to_string(), error })?;
         vec![(Source::EmbeddedDemo, demo)]
     } else {
         paths
@@ -73,11 +60,8 @@ pub fn load_all(paths: &[PathBuf]) -> Result<Vec<(Source, Commerce)>, LoadError>
 }
 
 /// Rules across the commerces of one node.
-pub fn check_node<'a>(
-    commerces: impl Iterator<Item = &'a Commerce> + Clone,
-) -> Result<(), LoadError> {
-    Registry::check(commerces.clone().map(Commerce::code))
-        .map_err(|e| LoadError::Node(e.to_string()))?;
+pub fn check_node<'a>(commerces: impl Iterator<Item = &'a Commerce> + Clone) -> Result<(), LoadError> {
+    Registry::check(commerces.clone().map(Commerce::code)).map_err(|e| LoadError::Node(e.to_string()))?;
     KeyTable::build(commerces).map_err(LoadError::Node)?;
     Ok(())
 }

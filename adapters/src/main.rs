@@ -36,10 +36,7 @@ fn check(files: &[std::path::PathBuf]) -> ExitCode {
                 println!("{}: ok: {}", path.display(), summary(&commerce));
                 valid.push(commerce);
             }
-            Err(LoadError::Config {
-                source_name,
-                error: mercato_engine::ConfigError::Invalid { violations },
-            }) => {
+            Err(LoadError::Config { source_name, error: mercato_engine::ConfigError::Invalid { violations } }) => {
                 failed = true;
                 println!("{source_name}: {} violation(s)", violations.len());
                 for violation in violations {

@@ -47,10 +47,7 @@ fn check_empty_file_names_every_missing_kind() {
         "product",
         "super-administrator user",
     ] {
-        assert!(
-            stdout.contains(&format!("at least one {kind} is required")),
-            "{kind} missing from:\n{stdout}"
-        );
+        assert!(stdout.contains(&format!("at least one {kind} is required")), "{kind} missing from:\n{stdout}");
     }
 }
 
@@ -90,18 +87,10 @@ impl Drop for Served {
 
 /// A minimal HTTP/1.1 client: the binary is tested over a real socket without pulling an
 /// HTTP client into the build.
-fn http(
-    address: SocketAddr,
-    method: &str,
-    path: &str,
-    key: Option<&str>,
-    body: &str,
-) -> Option<(u16, String)> {
+fn http(address: SocketAddr, method: &str, path: &str, key: Option<&str>, body: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let auth = key
-        .map(|k| format!("Authorization: Bearer {k}\r\n"))
-        .unwrap_or_default();
+    let auth = key.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
@@ -110,10 +99,7 @@ fn http(
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let status = response.split_whitespace().nth(1)?.parse().ok()?;
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     Some((status, body))
 }
 
@@ -148,28 +134,16 @@ fn serves_the_embedded_demo() {
     let address = free_port();
     let _served = serve(address, |command| {
         command
-            .args([
-                "--listen",
-                &address.to_string(),
-                "--data",
-                data.to_str().expect("utf-8"),
-            ])
+            .args(["--listen", &address.to_string(), "--data", data.to_str().expect("utf-8")])
             .env_remove("MERCATO_CONFIG");
     });
     assert!(data.is_dir());
     let context = r#"{"country":"ES","device":"mobile"}"#;
-    let (status, body) = http(
-        address,
-        "POST",
-        "/v1/commerces/demo/context",
-        Some("demo-storefront"),
-        context,
-    )
-    .expect("answer");
+    let (status, body) =
+        http(address, "POST", "/v1/commerces/demo/context", Some("demo-storefront"), context).expect("answer");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(r#""channel":"mobile""#), "{body}");
-    let (status, body) =
-        http(address, "POST", "/v1/commerces/demo/context", None, context).expect("answer");
+    let (status, body) = http(address, "POST", "/v1/commerces/demo/context", None, context).expect("answer");
     assert_eq!(status, 401, "{body}");
     let (status, _) = http(address, "GET", "/healthz", None, "").expect("answer");
     assert_eq!(status, 200);
@@ -181,37 +155,17 @@ fn environment_overrides() {
     let dir = temp_dir("env");
     let config = dir.join("shop.toml");
     let demo = std::fs::read_to_string(demo_path()).expect("demo");
-    std::fs::write(
-        &config,
-        demo.replacen("code = \"demo\"", "code = \"shop\"", 1),
-    )
-    .expect("write");
+    std::fs::write(&config, demo.replacen("code = \"demo\"", "code = \"shop\"", 1)).expect("write");
     let data = dir.join("state");
     let address = free_port();
     let _served = serve(address, |command| {
-        command
-            .env("MERCATO_CONFIG", &config)
-            .env("MERCATO_LISTEN", address.to_string())
-            .env("MERCATO_DATA", &data);
+        command.env("MERCATO_CONFIG", &config).env("MERCATO_LISTEN", address.to_string()).env("MERCATO_DATA", &data);
     });
     assert!(data.is_dir());
-    let (status, body) = http(
-        address,
-        "POST",
-        "/v1/commerces/shop/context",
-        Some("demo-admin"),
-        r#"{"country":"PT"}"#,
-    )
-    .expect("answer");
+    let (status, body) =
+        http(address, "POST", "/v1/commerces/shop/context", Some("demo-admin"), r#"{"country":"PT"}"#).expect("answer");
     assert_eq!(status, 200, "{body}");
-    let (status, _) = http(
-        address,
-        "POST",
-        "/v1/commerces/demo/context",
-        Some("demo-admin"),
-        "{}",
-    )
-    .expect("answer");
+    let (status, _) = http(address, "POST", "/v1/commerces/demo/context", Some("demo-admin"), "{}").expect("answer");
     assert_eq!(status, 404);
 }
 
@@ -223,12 +177,7 @@ fn refuses_to_serve_a_bad_config() {
     let config = dir.join("bad.toml");
     std::fs::write(&config, "code = \"bad\"\n").expect("write");
     let output = Command::new(BIN)
-        .args([
-            "--config",
-            config.to_str().expect("utf-8"),
-            "--listen",
-            &free_port().to_string(),
-        ])
+        .args(["--config", config.to_str().expect("utf-8"), "--listen", &free_port().to_string()])
         .output()
         .expect("runs");
     assert_eq!(output.status.code(), Some(1));

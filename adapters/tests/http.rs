@@ -24,21 +24,15 @@ async fn call(state: web::Data<AppState>, request: TestRequest) -> (StatusCode, 
     let service = test::init_service(app(state)).await;
     let response = test::call_service(&service, request.to_request()).await;
     let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let bytes = test::read_body(response).await;
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     (status, content_type, body)
 }
 
 fn context(commerce: &str, key: Option<&str>, body: Value) -> TestRequest {
-    let request = TestRequest::post()
-        .uri(&format!("/v1/commerces/{commerce}/context"))
-        .set_json(body);
+    let request = TestRequest::post().uri(&format!("/v1/commerces/{commerce}/context")).set_json(body);
     match key {
         Some(key) => request.insert_header(("Authorization", format!("Bearer {key}"))),
         None => request,
@@ -49,8 +43,7 @@ fn context(commerce: &str, key: Option<&str>, body: Value) -> TestRequest {
 #[actix_rt::test]
 async fn context_resolves_for_a_storefront_key() {
     let body = json!({"country": "fr", "device": "mobile", "language": "en"});
-    let (status, _, body) =
-        call(demo_state(), context("demo", Some("demo-storefront"), body)).await;
+    let (status, _, body) = call(demo_state(), context("demo", Some("demo-storefront"), body)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["channel"], "mobile");
     assert_eq!(body["language"], "en");
@@ -62,20 +55,12 @@ async fn context_resolves_for_a_storefront_key() {
 // Proves the redirect and browse-only outcomes reach the client.
 #[actix_rt::test]
 async fn context_reports_out_of_area_outcomes() {
-    let (_, _, us) = call(
-        demo_state(),
-        context("demo", Some("demo-admin"), json!({"country": "US"})),
-    )
-    .await;
+    let (_, _, us) = call(demo_state(), context("demo", Some("demo-admin"), json!({"country": "US"}))).await;
     assert_eq!(
         us["access"],
         json!({"outcome": "redirect", "commerce": "demo-americas", "url": "https://americas.demo.example/"})
     );
-    let (_, _, gb) = call(
-        demo_state(),
-        context("demo", Some("demo-admin"), json!({"country": "GB"})),
-    )
-    .await;
+    let (_, _, gb) = call(demo_state(), context("demo", Some("demo-admin"), json!({"country": "GB"}))).await;
     assert_eq!(gb["access"], json!({"outcome": "browse_only"}));
 }
 
@@ -83,31 +68,15 @@ async fn context_reports_out_of_area_outcomes() {
 #[actix_rt::test]
 async fn keys_and_roles() {
     let cases = [
-        (
-            context("demo", None, json!({})),
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-        ),
-        (
-            context("demo", Some("not-a-key"), json!({})),
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-        ),
+        (context("demo", None, json!({})), StatusCode::UNAUTHORIZED, "unauthenticated"),
+        (context("demo", Some("not-a-key"), json!({})), StatusCode::UNAUTHORIZED, "unauthenticated"),
         (
             context("demo", None, json!({})).insert_header(("Authorization", "Basic abc")),
             StatusCode::UNAUTHORIZED,
             "unauthenticated",
         ),
-        (
-            context("demo", Some("demo-merchant-artisan"), json!({})),
-            StatusCode::FORBIDDEN,
-            "forbidden",
-        ),
-        (
-            context("elsewhere", Some("demo-storefront"), json!({})),
-            StatusCode::NOT_FOUND,
-            "commerce_not_found",
-        ),
+        (context("demo", Some("demo-merchant-artisan"), json!({})), StatusCode::FORBIDDEN, "forbidden"),
+        (context("elsewhere", Some("demo-storefront"), json!({})), StatusCode::NOT_FOUND, "commerce_not_found"),
     ];
     for (request, expected_status, expected_code) in cases {
         let (status, content_type, body) = call(demo_state(), request).await;
@@ -122,82 +91,33 @@ async fn keys_and_roles() {
 #[actix_rt::test]
 async fn bad_input() {
     let key = Some("demo-storefront");
-    let (status, _, body) =
-        call(demo_state(), context("demo", key, json!({"colour": "red"}))).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_body"))
-    );
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("colour"),
-        "{body}"
-    );
+    let (status, _, body) = call(demo_state(), context("demo", key, json!({"colour": "red"}))).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_body")));
+    assert!(body["detail"].as_str().unwrap_or_default().contains("colour"), "{body}");
 
-    let (status, _, body) = call(
-        demo_state(),
-        context("demo", key, json!({"device": "fridge"})),
-    )
-    .await;
+    let (status, _, body) = call(demo_state(), context("demo", key, json!({"device": "fridge"}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("fridge"),
-        "{body}"
-    );
+    assert!(body["detail"].as_str().unwrap_or_default().contains("fridge"), "{body}");
 
-    let (status, _, body) = call(
-        demo_state(),
-        context("demo", key, json!({"country": "Spain"})),
-    )
-    .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_country"))
-    );
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("Spain"),
-        "{body}"
-    );
+    let (status, _, body) = call(demo_state(), context("demo", key, json!({"country": "Spain"}))).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_country")));
+    assert!(body["detail"].as_str().unwrap_or_default().contains("Spain"), "{body}");
 
-    let (status, _, body) = call(
-        demo_state(),
-        context("demo", key, json!({"domain": "evil.example"})),
-    )
-    .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_domain"))
-    );
+    let (status, _, body) = call(demo_state(), context("demo", key, json!({"domain": "evil.example"}))).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_domain")));
 
     // At the limit the body is read and judged on its content; one byte over, refused.
     let padding = REQUEST_BODY_BYTES_MAX - r#"{"domain":""}"#.len();
     let at_limit = json!({ "domain": "x".repeat(padding) });
     assert_eq!(at_limit.to_string().len(), REQUEST_BODY_BYTES_MAX);
     let (status, _, body) = call(demo_state(), context("demo", key, at_limit)).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_domain"))
-    );
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_domain")));
     let oversized = json!({ "domain": "x".repeat(padding + 1) });
     let (status, _, body) = call(demo_state(), context("demo", key, oversized)).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::PAYLOAD_TOO_LARGE, Some("body_too_large"))
-    );
+    assert_eq!((status, body["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("body_too_large")));
 
     let (status, _, body) = call(demo_state(), TestRequest::get().uri("/v1/nowhere")).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("route_not_found"))
-    );
+    assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("route_not_found")));
 }
 
 // Proves tenants are isolated on a shared node: a key of one commerce gets 404 for the
@@ -205,34 +125,18 @@ async fn bad_input() {
 #[actix_rt::test]
 async fn tenants_are_isolated() {
     let demo = Commerce::from_toml(DEMO_CONFIG, KNOWN_GATEWAYS).expect("demo is valid");
-    let shop_text = DEMO_CONFIG
-        .replacen("code = \"demo\"", "code = \"shop\"", 1)
-        .replace("key = \"demo-", "key = \"shop-");
+    let shop_text =
+        DEMO_CONFIG.replacen("code = \"demo\"", "code = \"shop\"", 1).replace("key = \"demo-", "key = \"shop-");
     let shop = Commerce::from_toml(&shop_text, KNOWN_GATEWAYS).expect("shop is valid");
     let state = build_state(vec![demo, shop]).expect("two commerces share a node");
 
-    let (status, _, body) = call(
-        state.clone(),
-        context("shop", Some("shop-storefront"), json!({})),
-    )
-    .await;
+    let (status, _, body) = call(state.clone(), context("shop", Some("shop-storefront"), json!({}))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["commerce"], "shop");
-    for (commerce, body) in [
-        ("shop", json!({})),
-        ("shop", json!({"bogus": 1})),
-        ("nowhere", json!({})),
-    ] {
-        let (status, _, problem) = call(
-            state.clone(),
-            context(commerce, Some("demo-storefront"), body),
-        )
-        .await;
+    for (commerce, body) in [("shop", json!({})), ("shop", json!({"bogus": 1})), ("nowhere", json!({}))] {
+        let (status, _, problem) = call(state.clone(), context(commerce, Some("demo-storefront"), body)).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
-        assert_eq!(
-            problem["detail"],
-            format!("commerce \"{commerce}\" not found")
-        );
+        assert_eq!(problem["detail"], format!("commerce \"{commerce}\" not found"));
     }
 }
 
@@ -242,10 +146,7 @@ async fn health_and_readiness() {
     let state = demo_state();
     state.ready.store(false, Ordering::Release);
     let (status, _, body) = call(state.clone(), TestRequest::get().uri("/readyz")).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::SERVICE_UNAVAILABLE, Some("not_ready"))
-    );
+    assert_eq!((status, body["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("not_ready")));
     let (status, _, _) = call(state.clone(), TestRequest::get().uri("/healthz")).await;
     assert_eq!(status, StatusCode::OK);
     state.ready.store(true, Ordering::Release);
@@ -259,31 +160,22 @@ async fn metrics_count_requests_per_route() {
     let state = demo_state();
     let service = test::init_service(app(state)).await;
     let request = context("demo", Some("demo-storefront"), json!({"country": "ES"})).to_request();
-    assert_eq!(
-        test::call_service(&service, request).await.status(),
-        StatusCode::OK
-    );
-    let response =
-        test::call_service(&service, TestRequest::get().uri("/metrics").to_request()).await;
+    assert_eq!(test::call_service(&service, request).await.status(), StatusCode::OK);
+    let response = test::call_service(&service, TestRequest::get().uri("/metrics").to_request()).await;
     let text = String::from_utf8(test::read_body(response).await.to_vec()).expect("utf-8");
     assert!(
-        text.contains(r#"mercato_http_requests_total{route="/v1/commerces/{commerce}/context",method="POST",status="200"}"#),
+        text.contains(
+            r#"mercato_http_requests_total{route="/v1/commerces/{commerce}/context",method="POST",status="200"}"#
+        ),
         "{text}"
     );
-    assert!(
-        text.contains("mercato_http_request_duration_seconds_bucket"),
-        "{text}"
-    );
+    assert!(text.contains("mercato_http_request_duration_seconds_bucket"), "{text}");
 
     // Invented methods share one label value instead of a series each.
     let brew = actix_web::http::Method::from_bytes(b"BREW").expect("method");
-    let invented = TestRequest::default()
-        .method(brew)
-        .uri("/healthz")
-        .to_request();
+    let invented = TestRequest::default().method(brew).uri("/healthz").to_request();
     let _ = test::call_service(&service, invented).await;
-    let response =
-        test::call_service(&service, TestRequest::get().uri("/metrics").to_request()).await;
+    let response = test::call_service(&service, TestRequest::get().uri("/metrics").to_request()).await;
     let text = String::from_utf8(test::read_body(response).await.to_vec()).expect("utf-8");
     assert!(!text.contains("BREW"), "{text}");
     assert!(text.contains(r#"method="other""#), "{text}");

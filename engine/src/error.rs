@@ -31,11 +31,7 @@ pub enum DomainError {
     #[error("quantity {quantity} is not valid: {reason}")]
     InvalidQuantity { quantity: i64, reason: &'static str },
     #[error("insufficient stock of \"{sku}\": {requested} requested, {available} available")]
-    InsufficientStock {
-        sku: String,
-        requested: u32,
-        available: u32,
-    },
+    InsufficientStock { sku: String, requested: u32, available: u32 },
     #[error("reservation \"{id}\" does not exist")]
     UnknownReservation { id: String },
     #[error("reservation \"{id}\" already exists")]
@@ -44,23 +40,20 @@ pub enum DomainError {
     UnknownBatch { sku: String, id: String },
     #[error("batch \"{id}\" of \"{sku}\" already exists")]
     DuplicateBatch { sku: String, id: String },
+    #[error("order line \"{id}\" has no stock in this warehouse")]
+    UnknownOrderLine { id: String },
+    #[error("order line \"{id}\" already holds stock in this warehouse")]
+    DuplicateOrderLine { id: String },
+    #[error("order line \"{id}\" has no allocated units to ship yet")]
+    NothingToShip { id: String },
     #[error("date {date} is in the past (today is {today})")]
-    DateInPast {
-        date: chrono::NaiveDate,
-        today: chrono::NaiveDate,
-    },
-    #[error("batch \"{id}\" cannot shrink to {quantity}: {committed} units are already reserved or promised against it")]
-    BatchBelowCommitted {
-        id: String,
-        quantity: u32,
-        committed: u32,
-    },
+    DateInPast { date: chrono::NaiveDate, today: chrono::NaiveDate },
+    #[error(
+        "batch \"{id}\" cannot shrink to {quantity}: {committed} units are already reserved or promised against it"
+    )]
+    BatchBelowCommitted { id: String, quantity: u32, committed: u32 },
     #[error("an adjustment of {delta} would leave {on_hand_after} on hand, below the {committed} units reserved or allocated")]
-    AdjustmentBelowCommitted {
-        delta: i64,
-        on_hand_after: i64,
-        committed: u32,
-    },
+    AdjustmentBelowCommitted { delta: i64, on_hand_after: i64, committed: u32 },
 }
 
 impl DomainError {
@@ -81,6 +74,9 @@ impl DomainError {
             DomainError::UnknownBatch { .. } => "unknown_batch",
             DomainError::DuplicateBatch { .. } => "duplicate_batch",
             DomainError::DateInPast { .. } => "date_in_past",
+            DomainError::UnknownOrderLine { .. } => "unknown_order_line",
+            DomainError::DuplicateOrderLine { .. } => "duplicate_order_line",
+            DomainError::NothingToShip { .. } => "nothing_to_ship",
             DomainError::BatchBelowCommitted { .. } => "batch_below_committed",
             DomainError::AdjustmentBelowCommitted { .. } => "adjustment_below_committed",
         }
@@ -97,12 +93,14 @@ impl DomainError {
             | DomainError::UnknownSku { .. }
             | DomainError::InvalidQuantity { .. }
             | DomainError::DateInPast { .. } => ErrorKind::Invalid,
-            DomainError::UnknownReservation { .. } | DomainError::UnknownBatch { .. } => {
-                ErrorKind::NotFound
-            }
+            DomainError::UnknownReservation { .. }
+            | DomainError::UnknownBatch { .. }
+            | DomainError::UnknownOrderLine { .. } => ErrorKind::NotFound,
             DomainError::InsufficientStock { .. }
             | DomainError::DuplicateReservation { .. }
             | DomainError::DuplicateBatch { .. }
+            | DomainError::DuplicateOrderLine { .. }
+            | DomainError::NothingToShip { .. }
             | DomainError::BatchBelowCommitted { .. }
             | DomainError::AdjustmentBelowCommitted { .. } => ErrorKind::Conflict,
         }

@@ -12,9 +12,7 @@ fn render(text: &str) -> String {
     match Commerce::from_toml(text, KNOWN_GATEWAYS) {
         Ok(commerce) => format!("ok: {} products\n", commerce.config().products.len()),
         Err(ConfigError::Syntax { message }) => format!("syntax: {message}\n"),
-        Err(ConfigError::Invalid { violations }) => {
-            violations.iter().map(|v| format!("{v}\n")).collect()
-        }
+        Err(ConfigError::Invalid { violations }) => violations.iter().map(|v| format!("{v}\n")).collect(),
     }
 }
 
@@ -42,10 +40,7 @@ fn demo_is_valid() {
     assert!(c.warehouses.len() >= 3 && c.logistic_centers.len() >= 2);
     assert!(c.carriers.len() >= 2 && c.carriers.iter().all(|x| x.shipping_types.len() >= 2));
     assert!(c.physical_locations.iter().filter(|x| x.pickup).count() >= 2);
-    assert!(c
-        .payment_systems
-        .iter()
-        .any(|p| p.gateway.as_deref() == Some("sandbox")));
+    assert!(c.payment_systems.iter().any(|p| p.gateway.as_deref() == Some("sandbox")));
     assert!(c.payment_systems.iter().any(|p| p.offline.is_some()));
     assert!(c.products.len() >= 50);
     let policies: std::collections::BTreeSet<&str> = c
@@ -57,23 +52,14 @@ fn demo_is_valid() {
     expect![[r#"{"backorder_incoming", "backorder_lead_time", "preorder", "stock_only"}"#]]
         .assert_eq(&format!("{policies:?}"));
     for class in &c.shipping_classes {
-        assert!(
-            c.products.iter().any(|p| &p.shipping_class == class),
-            "no product of class {class}"
-        );
+        assert!(c.products.iter().any(|p| &p.shipping_class == class), "no product of class {class}");
     }
     assert!(c.products.iter().any(|p| p.quantity.min > 1));
     assert!(c.products.iter().any(|p| p.quantity.max.is_some()));
     assert!(c.products.iter().any(|p| p.quantity.multiple_of > 1));
-    let keys: Vec<(&str, &str)> = c
-        .api_keys
-        .iter()
-        .filter_map(|k| Some((k.key.as_deref()?, k.role?.as_str())))
-        .collect();
-    assert!(
-        keys.contains(&("demo-admin", "admin"))
-            && keys.contains(&("demo-storefront", "storefront"))
-    );
+    let keys: Vec<(&str, &str)> =
+        c.api_keys.iter().filter_map(|k| Some((k.key.as_deref()?, k.role?.as_str()))).collect();
+    assert!(keys.contains(&("demo-admin", "admin")) && keys.contains(&("demo-storefront", "storefront")));
 }
 
 // Proves the minimal fixture the rule cases start from is itself valid.
@@ -118,10 +104,7 @@ fn empty_document_names_every_missing_kind() {
 #[test]
 fn syntax_error_names_the_place() {
     let rendered = render("code = \"demo\"\nlanguages = [ oops ]\n");
-    assert!(
-        rendered.starts_with("syntax: TOML parse error at line 2"),
-        "{rendered}"
-    );
+    assert!(rendered.starts_with("syntax: TOML parse error at line 2"), "{rendered}");
 }
 
 // Proves unknown fields anywhere are violations naming the path, alongside other rules.
@@ -145,10 +128,7 @@ fn unknown_fields_are_reported() {
 #[test]
 fn stock_policy_fields() {
     check(
-        &[(
-            "weight_grams = 500",
-            "weight_grams = 500\nstock_policy = { kind = \"stock_only\", cap = 5, capp = 6 }",
-        )],
+        &[("weight_grams = 500", "weight_grams = 500\nstock_policy = { kind = \"stock_only\", cap = 5, capp = 6 }")],
         "",
         expect![[r#"
             product "P-1": unknown field "stock_policy.capp" [unknown_field]
@@ -186,10 +166,7 @@ fn missing_nested_fields_are_all_reported() {
 #[test]
 fn version_and_coverage_rules() {
     check(
-        &[(
-            "sales_area = true",
-            "sales_area = true\nlanguages = [\"en\"]\nsellable_countries = [\"PT\"]",
-        )],
+        &[("sales_area = true", "sales_area = true\nlanguages = [\"en\"]\nsellable_countries = [\"PT\"]")],
         r#"
 [[domains]]
 host = "shop.es"
@@ -226,14 +203,8 @@ code = "VIP"
 fn dangling_references() {
     check(
         &[
-            (
-                "warehouses = [\"wh-1\"]",
-                "warehouses = [\"wh-1\", \"wh-missing\"]",
-            ),
-            (
-                "logistic_center = \"lc-1\"",
-                "logistic_center = \"lc-nowhere\"",
-            ),
+            ("warehouses = [\"wh-1\"]", "warehouses = [\"wh-1\", \"wh-missing\"]"),
+            ("logistic_center = \"lc-1\"", "logistic_center = \"lc-nowhere\""),
             ("shipping_class = \"parcel\"", "shipping_class = \"pallet\""),
         ],
         "",
@@ -253,18 +224,9 @@ fn dangling_references() {
 fn channel_rules() {
     check(
         &[
-            (
-                "area = \"everywhere\"\nwarehouses",
-                "area = \"nowhere\"\nwarehouses",
-            ),
-            (
-                "logistic_center = \"lc-1\"",
-                "logistic_center = \"lc-1\"\narea = \"everywhere\"",
-            ),
-            (
-                "accounting_currencies = [\"EUR\"]",
-                "accounting_currencies = [\"EUR\"]\narea = \"everywhere\"",
-            ),
+            ("area = \"everywhere\"\nwarehouses", "area = \"nowhere\"\nwarehouses"),
+            ("logistic_center = \"lc-1\"", "logistic_center = \"lc-1\"\narea = \"everywhere\""),
+            ("accounting_currencies = [\"EUR\"]", "accounting_currencies = [\"EUR\"]\narea = \"everywhere\""),
         ],
         r#"
 [[channels]]
@@ -346,19 +308,10 @@ fn operational_rules() {
         &[
             ("rate = \"21\"", "rate = \"121\""),
             ("gateway = \"sandbox\"", "gateway = \"stripe\""),
-            (
-                "{ up_to = \"1000\", price = \"3.90\" },",
-                "{ price = \"3.90\" },",
-            ),
+            ("{ up_to = \"1000\", price = \"3.90\" },", "{ price = \"3.90\" },"),
             ("key = \"test-storefront\"", "key = \"short\""),
-            (
-                "quantity = { min = 1 }",
-                "quantity = { min = 3, multiple_of = 2, max = 1 }",
-            ),
-            (
-                "names = { en = \"Product one\" }",
-                "names = { en = \" \", de = \"Produkt\" }",
-            ),
+            ("quantity = { min = 1 }", "quantity = { min = 3, multiple_of = 2, max = 1 }"),
+            ("names = { en = \"Product one\" }", "names = { en = \" \", de = \"Produkt\" }"),
         ],
         "",
         expect![[r#"

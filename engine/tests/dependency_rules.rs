@@ -32,18 +32,11 @@ const FORBIDDEN_UNDER_ENGINE: &[&str] = &[
 /// resolve of `cargo metadata`, which unifies features across members).
 fn closure(crate_name: &str) -> BTreeSet<String> {
     let output = Command::new(env!("CARGO"))
-        .args([
-            "tree", "--locked", "-p", crate_name, "-e", "normal", "--prefix", "none", "--format",
-            "{p}",
-        ])
+        .args(["tree", "--locked", "-p", crate_name, "-e", "normal", "--prefix", "none", "--format", "{p}"])
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .output()
         .expect("cargo tree runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .skip(1) // the crate itself
@@ -56,10 +49,7 @@ fn closure(crate_name: &str) -> BTreeSet<String> {
 #[test]
 fn engine_is_pure() {
     let under_engine = closure("mercato-engine");
-    let found: Vec<&&str> = FORBIDDEN_UNDER_ENGINE
-        .iter()
-        .filter(|name| under_engine.contains(**name))
-        .collect();
+    let found: Vec<&&str> = FORBIDDEN_UNDER_ENGINE.iter().filter(|name| under_engine.contains(**name)).collect();
     assert!(found.is_empty(), "the engine depends on {found:?}");
 }
 
@@ -67,23 +57,14 @@ fn engine_is_pure() {
 #[test]
 fn arrows_point_down() {
     let rules: [(&str, &[&str]); 3] = [
-        (
-            "mercato-persistence",
-            &["mercato-engine", "mercato-actors", "mercato-adapters"],
-        ),
+        ("mercato-persistence", &["mercato-engine", "mercato-actors", "mercato-adapters"]),
         ("mercato-actors", &["mercato-adapters"]),
-        (
-            "mercato-engine",
-            &["mercato-actors", "mercato-persistence", "mercato-adapters"],
-        ),
+        ("mercato-engine", &["mercato-actors", "mercato-persistence", "mercato-adapters"]),
     ];
     for (crate_name, forbidden) in rules {
         let deps = closure(crate_name);
         for name in forbidden {
-            assert!(
-                !deps.contains(*name),
-                "{crate_name} must not depend on {name}"
-            );
+            assert!(!deps.contains(*name), "{crate_name} must not depend on {name}");
         }
     }
 }

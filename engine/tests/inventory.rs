@@ -5,8 +5,8 @@
 use chrono::NaiveDate;
 use expect_test::{expect, Expect};
 use mercato_engine::inventory::{
-    check_invariants, AdjustmentReason, InventoryCommand as Cmd, InventoryCtx, InventoryEvent,
-    Source, Timestamp, WarehouseStock,
+    check_invariants, AdjustmentReason, InventoryCommand as Cmd, InventoryCtx, InventoryEvent, Source, Timestamp,
+    WarehouseStock,
 };
 use mercato_engine::{Commerce, KNOWN_GATEWAYS};
 
@@ -24,11 +24,7 @@ struct Step {
 }
 
 fn at(today: &str, now: i64, command: Cmd) -> Step {
-    Step {
-        today: date(today),
-        now: Timestamp(now),
-        command,
-    }
+    Step { today: date(today), now: Timestamp(now), command }
 }
 
 fn on(today: &str, command: Cmd) -> Step {
@@ -36,28 +32,15 @@ fn on(today: &str, command: Cmd) -> Step {
 }
 
 fn receive(sku: &str, quantity: u32) -> Cmd {
-    Cmd::ReceiveStock {
-        sku: sku.into(),
-        quantity,
-    }
+    Cmd::ReceiveStock { sku: sku.into(), quantity }
 }
 
 fn announce(sku: &str, batch: &str, quantity: u32, expected: &str) -> Cmd {
-    Cmd::AnnounceBatch {
-        sku: sku.into(),
-        batch: batch.into(),
-        quantity,
-        expected_date: date(expected),
-    }
+    Cmd::AnnounceBatch { sku: sku.into(), batch: batch.into(), quantity, expected_date: date(expected) }
 }
 
 fn reserve(id: &str, sku: &str, quantity: u32, expires_at: i64) -> Cmd {
-    Cmd::Reserve {
-        reservation: id.into(),
-        sku: sku.into(),
-        quantity,
-        expires_at: Timestamp(expires_at),
-    }
+    Cmd::Reserve { reservation: id.into(), sku: sku.into(), quantity, expires_at: Timestamp(expires_at) }
 }
 
 fn render_parts(stock: &WarehouseStock, id: &str) -> String {
@@ -82,26 +65,32 @@ fn render_parts(stock: &WarehouseStock, id: &str) -> String {
 
 fn render_stock(stock: &WarehouseStock) -> String {
     let mut out = String::new();
+    for line in stock.order_lines() {
+        let parts: Vec<String> = line.parts.iter().map(|p| format!("{} from {:?}", p.quantity, p.source)).collect();
+        out.push_str(&format!("  order line {} ({}): {}\n", line.order_line, line.sku, parts.join(", ")));
+    }
     for (sku, r) in stock.records() {
         let batches: Vec<String> = r
             .batches
             .iter()
             .map(|b| {
                 format!(
-                    "{}:{}@{} r{}",
-                    b.id, b.quantity, b.expected_date, b.committed.reserved
+                    "{}:{}@{} r{} p{}",
+                    b.id, b.quantity, b.expected_date, b.committed.reserved, b.committed.promised
                 )
             })
             .collect();
         out.push_str(&format!(
-            "  {sku}: on_hand {} reserved {} allocated {} available {} batches [{}] lead_time r{} preorder r{}\n",
+            "  {sku}: on_hand {} reserved {} allocated {} available {} batches [{}] lead_time r{} p{} preorder r{} p{}\n",
             r.on_hand,
             r.reserved,
             r.allocated,
             r.available(),
             batches.join(" "),
             r.lead_time.reserved,
-            r.preorder.reserved
+            r.lead_time.promised,
+            r.preorder.reserved,
+            r.preorder.promised
         ));
     }
     out
@@ -115,11 +104,7 @@ fn check(warehouse: &str, steps: Vec<Step>, expect: Expect) {
     let mut history: Vec<InventoryEvent> = Vec::new();
     let mut out = String::new();
     for step in steps {
-        let ctx = InventoryCtx {
-            commerce: &commerce,
-            now: step.now,
-            today: step.today,
-        };
+        let ctx = InventoryCtx { commerce: &commerce, now: step.now, today: step.today };
         match stock.decide(&step.command, &ctx) {
             Ok(events) => {
                 for event in &events {
@@ -132,11 +117,7 @@ fn check(warehouse: &str, steps: Vec<Step>, expect: Expect) {
                     Cmd::Reserve { reservation, .. } => render_parts(&stock, reservation),
                     _ => String::new(),
                 };
-                let names = if names.is_empty() {
-                    "no events".to_owned()
-                } else {
-                    names.join(", ")
-                };
+                let names = if names.is_empty() { "no events".to_owned() } else { names.join(", ") };
                 out.push_str(&format!("ok: {names}{parts}\n"));
                 history.extend(events);
             }
@@ -154,11 +135,7 @@ fn check(warehouse: &str, steps: Vec<Step>, expect: Expect) {
 
 fn event_name(event: &InventoryEvent) -> String {
     let debug = format!("{event:?}");
-    debug
-        .split([' ', '{'])
-        .next()
-        .unwrap_or_default()
-        .to_owned()
+    debug.split([' ', '{']).next().unwrap_or_default().to_owned()
 }
 
 // Proves stock_only sells exactly what is available and never more, across carts.
@@ -179,7 +156,7 @@ fn stock_only_never_oversells() {
             error insufficient_stock: insufficient stock of "MOUSE": 3 requested, 2 available
             ok: StockReserved [2 from on_hand]
             error insufficient_stock: insufficient stock of "MOUSE": 1 requested, 0 available
-              MOUSE: on_hand 5 reserved 5 allocated 0 available 0 batches [] lead_time r0 preorder r0
+              MOUSE: on_hand 5 reserved 5 allocated 0 available 0 batches [] lead_time r0 p0 preorder r0 p0
         "#]],
     );
 }
@@ -192,14 +169,8 @@ fn backorder_against_incoming_batches() {
         "wh-madrid",
         vec![
             on("2026-11-21", receive("HEADPHONES", 2)),
-            on(
-                "2026-11-21",
-                announce("HEADPHONES", "po-2", 5, "2026-12-01"),
-            ),
-            on(
-                "2026-11-21",
-                announce("HEADPHONES", "po-1", 3, "2026-11-25"),
-            ),
+            on("2026-11-21", announce("HEADPHONES", "po-2", 5, "2026-12-01")),
+            on("2026-11-21", announce("HEADPHONES", "po-1", 3, "2026-11-25")),
             on("2026-11-21", reserve("cart-1", "HEADPHONES", 6, 1_000)),
             on("2026-11-21", reserve("cart-2", "HEADPHONES", 5, 1_000)),
             on("2026-11-21", reserve("cart-2", "HEADPHONES", 4, 1_000)),
@@ -231,7 +202,7 @@ fn backorder_against_incoming_batches() {
             ok: StockReserved [4 from batch po-2]
             error batch_below_committed: batch "po-2" cannot shrink to 4: 5 units are already reserved or promised against it
             ok: BatchChanged
-              HEADPHONES: on_hand 2 reserved 2 allocated 0 available 0 batches [po-1:3@2026-11-25 r3 po-2:5@2026-12-03 r5] lead_time r0 preorder r0
+              HEADPHONES: on_hand 2 reserved 2 allocated 0 available 0 batches [po-1:3@2026-11-25 r3 p0 po-2:5@2026-12-03 r5 p0] lead_time r0 p0 preorder r0 p0
         "#]],
     );
 }
@@ -261,9 +232,9 @@ fn lead_time_preorder_and_overrides() {
             error insufficient_stock: insufficient stock of "BOOK-NEXT-ED": 1 requested, 0 available
             ok: StockReserved [10 from on_hand]
             error insufficient_stock: insufficient stock of "CERAMIC-MUG": 1 requested, 0 available
-              BOOK-NEXT-ED: on_hand 10 reserved 10 allocated 0 available 0 batches [] lead_time r0 preorder r500
-              SOFA-3: on_hand 0 reserved 0 allocated 0 available 0 batches [] lead_time r1000 preorder r0
-              TABLE-OAK: on_hand 0 reserved 0 allocated 0 available 0 batches [] lead_time r20 preorder r0
+              BOOK-NEXT-ED: on_hand 10 reserved 10 allocated 0 available 0 batches [] lead_time r0 p0 preorder r500 p0
+              SOFA-3: on_hand 0 reserved 0 allocated 0 available 0 batches [] lead_time r1000 p0 preorder r0 p0
+              TABLE-OAK: on_hand 0 reserved 0 allocated 0 available 0 batches [] lead_time r20 p0 preorder r0 p0
         "#]],
     );
     check(
@@ -275,7 +246,7 @@ fn lead_time_preorder_and_overrides() {
         expect![[r#"
             ok: StockReserved [100 from lead_time]
             error insufficient_stock: insufficient stock of "CERAMIC-MUG": 1 requested, 0 available
-              CERAMIC-MUG: on_hand 0 reserved 0 allocated 0 available 0 batches [] lead_time r100 preorder r0
+              CERAMIC-MUG: on_hand 0 reserved 0 allocated 0 available 0 batches [] lead_time r100 p0 preorder r0 p0
         "#]],
     );
 }
@@ -289,31 +260,12 @@ fn expiry_is_exactly_once() {
             on("2026-11-21", receive("KEYBOARD", 4)),
             at("2026-11-21", 0, reserve("cart-1", "KEYBOARD", 1, 1_000)),
             at("2026-11-21", 0, reserve("cart-2", "KEYBOARD", 2, 2_000)),
-            at(
-                "2026-11-21",
-                500,
-                Cmd::RenewReservation {
-                    reservation: "cart-1".into(),
-                    expires_at: Timestamp(3_000),
-                },
-            ),
+            at("2026-11-21", 500, Cmd::RenewReservation { reservation: "cart-1".into(), expires_at: Timestamp(3_000) }),
             at("2026-11-21", 999, Cmd::ExpireReservations),
             at("2026-11-21", 2_000, Cmd::ExpireReservations),
             at("2026-11-21", 2_000, Cmd::ExpireReservations),
-            at(
-                "2026-11-21",
-                2_001,
-                Cmd::ReleaseReservation {
-                    reservation: "cart-2".into(),
-                },
-            ),
-            at(
-                "2026-11-21",
-                2_001,
-                Cmd::ReleaseReservation {
-                    reservation: "cart-1".into(),
-                },
-            ),
+            at("2026-11-21", 2_001, Cmd::ReleaseReservation { reservation: "cart-2".into() }),
+            at("2026-11-21", 2_001, Cmd::ReleaseReservation { reservation: "cart-1".into() }),
             at("2026-11-21", 3_000, Cmd::ExpireReservations),
         ],
         expect![[r#"
@@ -327,7 +279,7 @@ fn expiry_is_exactly_once() {
             error unknown_reservation: reservation "cart-2" does not exist
             ok: ReservationReleased
             ok: no events
-              KEYBOARD: on_hand 4 reserved 0 allocated 0 available 4 batches [] lead_time r0 preorder r0
+              KEYBOARD: on_hand 4 reserved 0 allocated 0 available 4 batches [] lead_time r0 p0 preorder r0 p0
         "#]],
     );
 }
@@ -347,30 +299,9 @@ fn bad_input_changes_nothing() {
             on("2026-11-21", announce("MOUSE", "po-1", 5, "2026-11-22")),
             on("2026-11-21", reserve("cart", "MOUSE", 2, 1_000)),
             on("2026-11-21", reserve("cart", "MOUSE", 1, 1_000)),
-            on(
-                "2026-11-21",
-                Cmd::AdjustStock {
-                    sku: "MOUSE".into(),
-                    delta: -2,
-                    reason: AdjustmentReason::Damage,
-                },
-            ),
-            on(
-                "2026-11-21",
-                Cmd::AdjustStock {
-                    sku: "MOUSE".into(),
-                    delta: -1,
-                    reason: AdjustmentReason::Damage,
-                },
-            ),
-            on(
-                "2026-11-21",
-                Cmd::AdjustStock {
-                    sku: "MOUSE".into(),
-                    delta: 0,
-                    reason: AdjustmentReason::Found,
-                },
-            ),
+            on("2026-11-21", Cmd::AdjustStock { sku: "MOUSE".into(), delta: -2, reason: AdjustmentReason::Damage }),
+            on("2026-11-21", Cmd::AdjustStock { sku: "MOUSE".into(), delta: -1, reason: AdjustmentReason::Damage }),
+            on("2026-11-21", Cmd::AdjustStock { sku: "MOUSE".into(), delta: 0, reason: AdjustmentReason::Found }),
             on(
                 "2026-11-21",
                 Cmd::ChangeBatch {
@@ -380,12 +311,7 @@ fn bad_input_changes_nothing() {
                     expected_date: date("2026-12-01"),
                 },
             ),
-            on(
-                "2026-11-21",
-                Cmd::ReleaseReservation {
-                    reservation: "other".into(),
-                },
-            ),
+            on("2026-11-21", Cmd::ReleaseReservation { reservation: "other".into() }),
         ],
         expect![[r#"
             error unknown_sku: product "NOPE" is not sold by this commerce
@@ -402,7 +328,50 @@ fn bad_input_changes_nothing() {
             error invalid_quantity: quantity 0 is not valid: an adjustment must change on-hand
             error unknown_batch: batch "po-9" of "MOUSE" does not exist
             error unknown_reservation: reservation "other" does not exist
-              MOUSE: on_hand 2 reserved 2 allocated 0 available 0 batches [po-1:5@2026-11-21 r0] lead_time r0 preorder r0
+              MOUSE: on_hand 2 reserved 2 allocated 0 available 0 batches [po-1:5@2026-11-21 r0 p0] lead_time r0 p0 preorder r0 p0
+        "#]],
+    );
+}
+
+// Proves checkout turns a reservation into an order line (allocated from on-hand, promised
+// from a batch), shipping removes only the allocated units, cancelling releases the rest,
+// and an accepted return restocks.
+#[test]
+fn commit_ship_cancel_restock() {
+    let commit = |reservation: &str, line: &str| Cmd::CommitReservation {
+        reservation: reservation.into(),
+        order_line: line.into(),
+    };
+    check(
+        "wh-madrid",
+        vec![
+            on("2026-11-21", receive("WEBCAM", 2)),
+            on("2026-11-21", announce("WEBCAM", "po-1", 4, "2026-12-01")),
+            on("2026-11-21", reserve("cart-1", "WEBCAM", 3, 1_000)),
+            at("2026-11-21", 10, commit("cart-1", "order-1/1")),
+            on("2026-11-21", commit("cart-1", "order-1/2")),
+            on("2026-11-21", reserve("cart-2", "WEBCAM", 1, 1_000)),
+            on("2026-11-21", commit("cart-2", "order-1/1")),
+            on("2026-11-21", Cmd::ShipOrderLine { order_line: "order-1/1".into() }),
+            on("2026-11-21", Cmd::ShipOrderLine { order_line: "order-1/1".into() }),
+            on("2026-11-21", Cmd::CancelOrderLine { order_line: "order-1/1".into() }),
+            on("2026-11-21", Cmd::CancelOrderLine { order_line: "order-1/1".into() }),
+            on("2026-11-21", Cmd::RestockReturn { sku: "WEBCAM".into(), quantity: 1 }),
+        ],
+        expect![[r#"
+            ok: StockReceived
+            ok: BatchAnnounced
+            ok: StockReserved [2 from on_hand, 1 from batch po-1]
+            ok: ReservationCommitted
+            error unknown_reservation: reservation "cart-1" does not exist
+            ok: StockReserved [1 from batch po-1]
+            error duplicate_order_line: order line "order-1/1" already holds stock in this warehouse
+            ok: OrderLineShipped
+            error nothing_to_ship: order line "order-1/1" has no allocated units to ship yet
+            ok: OrderLineCancelled
+            error unknown_order_line: order line "order-1/1" has no stock in this warehouse
+            ok: ReturnRestocked
+              WEBCAM: on_hand 1 reserved 0 allocated 0 available 1 batches [po-1:4@2026-12-01 r1 p0] lead_time r0 p0 preorder r0 p0
         "#]],
     );
 }

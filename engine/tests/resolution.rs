@@ -16,10 +16,7 @@ fn request(query: &str) -> ContextRequest {
         let value = value.to_owned();
         match key {
             "domain" => request.domain = Some(value),
-            "device" => {
-                request.device =
-                    Some(serde_json::from_value(serde_json::json!(value)).expect("device"))
-            }
+            "device" => request.device = Some(serde_json::from_value(serde_json::json!(value)).expect("device")),
             "country" => request.country = Some(value),
             "lang" => request.language = Some(value),
             "cur" => request.currency = Some(value),
@@ -163,13 +160,7 @@ fn block_and_errors() {
     let minimal = Commerce::from_toml(MINIMAL, KNOWN_GATEWAYS).expect("minimal config is valid");
     check(
         &minimal,
-        &[
-            "country=FR",
-            "",
-            "domain=elsewhere.example country=ES",
-            "country=ESP",
-            "country=ES group=vip",
-        ],
+        &["country=FR", "", "domain=elsewhere.example country=ES", "country=ESP", "country=ES group=vip"],
         expect![[r#"
             country=FR                                    => channel=web lang=en of [en] cur=EUR country=FR domain=shop.example access=blocked
                                                           => error country_required: a country is required: neither the request, its domain nor the commerce gives one
@@ -186,25 +177,13 @@ fn block_and_errors() {
 fn area_compatibility_disqualifies_members() {
     let commerce = demo();
     let wholesale = commerce.qualified("wholesale").expect("channel exists");
-    assert_eq!(
-        wholesale.warehouses,
-        ["wh-madrid"],
-        "wh-lyon (France) is outside Iberia"
-    );
+    assert_eq!(wholesale.warehouses, ["wh-madrid"], "wh-lyon (France) is outside Iberia");
     let web = commerce.qualified("web").expect("channel exists");
     assert_eq!(web.warehouses, ["wh-madrid", "wh-dropship", "wh-lyon"]);
     assert_eq!(web.physical_locations, ["store-madrid", "store-lyon"]);
     let france = commerce.qualified("france").expect("channel exists");
     assert_eq!(france.invoicing_companies, ["demo-fr"]);
-    assert_eq!(
-        france.warehouses,
-        ["wh-lyon", "wh-madrid"],
-        "wh-madrid has no area: unrestricted"
-    );
+    assert_eq!(france.warehouses, ["wh-lyon", "wh-madrid"], "wh-madrid has no area: unrestricted");
     assert_eq!(wholesale.payment_systems, ["bank-transfer"]);
-    assert_eq!(
-        web.payment_systems,
-        ["card", "bank-transfer", "cod"],
-        "no list means all"
-    );
+    assert_eq!(web.payment_systems, ["card", "bank-transfer", "cod"], "no list means all");
 }

@@ -46,12 +46,7 @@ async fn resolve_context(user: &mut GooseUser) -> TransactionResult {
     };
     let parsed: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     if parsed["channel"].as_str().is_none() {
-        return user.set_failure(
-            "answer has no channel",
-            &mut goose.request,
-            None,
-            Some(&body),
-        );
+        return user.set_failure("answer has no channel", &mut goose.request, None, Some(&body));
     }
     Ok(())
 }

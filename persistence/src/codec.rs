@@ -25,14 +25,11 @@ fn config() -> Config {
 }
 
 fn too_large(len: usize) -> PersistenceError {
-    PersistenceError::Codec(format!(
-        "a payload of {len} bytes exceeds {RECORD_PAYLOAD_BYTES_MAX}"
-    ))
+    PersistenceError::Codec(format!("a payload of {len} bytes exceeds {RECORD_PAYLOAD_BYTES_MAX}"))
 }
 
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, PersistenceError> {
-    let bytes = bincode::serde::encode_to_vec(value, config())
-        .map_err(|e| PersistenceError::Codec(e.to_string()))?;
+    let bytes = bincode::serde::encode_to_vec(value, config()).map_err(|e| PersistenceError::Codec(e.to_string()))?;
     if bytes.len() > RECORD_PAYLOAD_BYTES_MAX {
         return Err(too_large(bytes.len()));
     }
@@ -44,8 +41,8 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, PersistenceError> 
     if bytes.len() > RECORD_PAYLOAD_BYTES_MAX {
         return Err(too_large(bytes.len()));
     }
-    let (value, read) = bincode::serde::decode_from_slice(bytes, config())
-        .map_err(|e| PersistenceError::Codec(e.to_string()))?;
+    let (value, read) =
+        bincode::serde::decode_from_slice(bytes, config()).map_err(|e| PersistenceError::Codec(e.to_string()))?;
     if read != bytes.len() {
         return Err(PersistenceError::Codec(format!(
             "{} trailing bytes after a {read}-byte value",
@@ -77,11 +74,7 @@ mod tests {
     #[test]
     fn round_trip() {
         let values = [
-            Sample::Priced {
-                sku: "SKU-1".into(),
-                price: Decimal::new(1990, 2),
-                quantities: vec![1, 6, 600],
-            },
+            Sample::Priced { sku: "SKU-1".into(), price: Decimal::new(1990, 2), quantities: vec![1, 6, 600] },
             Sample::Nothing,
         ];
         for value in values {
@@ -93,18 +86,12 @@ mod tests {
     // Proves truncated input and trailing bytes are codec errors, never a wrong value.
     #[test]
     fn truncated_and_trailing_bytes_are_errors() {
-        let bytes = encode(&Sample::Priced {
-            sku: "A".into(),
-            price: Decimal::ONE,
-            quantities: vec![],
-        })
-        .expect("encodes");
+        let bytes =
+            encode(&Sample::Priced { sku: "A".into(), price: Decimal::ONE, quantities: vec![] }).expect("encodes");
         assert!(decode::<Sample>(&bytes[..bytes.len() - 1]).is_err());
         let mut longer = bytes.clone();
         longer.push(0);
-        assert!(
-            matches!(decode::<Sample>(&longer), Err(PersistenceError::Codec(m)) if m.contains("trailing"))
-        );
+        assert!(matches!(decode::<Sample>(&longer), Err(PersistenceError::Codec(m)) if m.contains("trailing")));
     }
 
     // Proves the payload limit holds at its edge: exactly RECORD_PAYLOAD_BYTES_MAX bytes
@@ -116,28 +103,18 @@ mod tests {
         let at_limit = "a".repeat(RECORD_PAYLOAD_BYTES_MAX - 5);
         let bytes = encode(&at_limit).expect("encodes at the limit");
         assert_eq!(bytes.len(), RECORD_PAYLOAD_BYTES_MAX);
-        assert_eq!(
-            decode::<String>(&bytes)
-                .expect("decodes at the limit")
-                .len(),
-            at_limit.len()
-        );
+        assert_eq!(decode::<String>(&bytes).expect("decodes at the limit").len(), at_limit.len());
 
         let over = "a".repeat(RECORD_PAYLOAD_BYTES_MAX - 4);
         assert!(matches!(encode(&over), Err(PersistenceError::Codec(m)) if m.contains("exceeds")));
         let mut bytes = bytes;
         bytes.push(b'a');
-        assert!(
-            matches!(decode::<String>(&bytes), Err(PersistenceError::Codec(m)) if m.contains("exceeds"))
-        );
+        assert!(matches!(decode::<String>(&bytes), Err(PersistenceError::Codec(m)) if m.contains("exceeds")));
 
         // 0xFD marks a u64 length: u64::MAX bytes claimed by a 9-byte input.
         let mut claim = vec![0xFD];
         claim.extend_from_slice(&u64::MAX.to_le_bytes());
         let error = decode::<String>(&claim).expect_err("refused");
-        assert!(
-            error.to_string().to_lowercase().contains("limit"),
-            "{error}"
-        );
+        assert!(error.to_string().to_lowercase().contains("limit"), "{error}");
     }
 }

@@ -7,11 +7,7 @@ pub enum PersistenceError {
     Io(#[from] std::io::Error),
     /// Bytes that fail their checksum or framing, at this position of this file.
     #[error("corruption in {file} at offset {offset}: {reason}")]
-    Corruption {
-        file: String,
-        offset: u64,
-        reason: String,
-    },
+    Corruption { file: String, offset: u64, reason: String },
     #[error("codec error: {0}")]
     Codec(String),
 }

@@ -29,10 +29,7 @@ pub struct KeyTable {
 }
 
 fn sha256_hex(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    Sha256::digest(secret.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 impl KeyTable {
@@ -97,32 +94,17 @@ fn principal_of(request: &HttpRequest) -> Result<Principal, Problem> {
     let header = request
         .headers()
         .get(header::AUTHORIZATION)
-        .ok_or_else(|| {
-            Problem::unauthenticated("an Authorization: Bearer <key> header is required")
-        })?;
-    let value = header
-        .to_str()
-        .map_err(|_| Problem::unauthenticated("the Authorization header is not text"))?;
+        .ok_or_else(|| Problem::unauthenticated("an Authorization: Bearer <key> header is required"))?;
+    let value = header.to_str().map_err(|_| Problem::unauthenticated("the Authorization header is not text"))?;
     let token = match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            token.trim()
-        }
-        _ => {
-            return Err(Problem::unauthenticated(
-                "the Authorization header must be \"Bearer <key>\"",
-            ))
-        }
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
+        _ => return Err(Problem::unauthenticated("the Authorization header must be \"Bearer <key>\"")),
     };
     let state = request
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| Problem::unauthenticated("no key table is configured"))?;
-    let principal = state
-        .keys
-        .lookup(token)
-        .cloned()
-        .ok_or_else(|| Problem::unauthenticated("the API key is not known"))?;
+    let principal =
+        state.keys.lookup(token).cloned().ok_or_else(|| Problem::unauthenticated("the API key is not known"))?;
     // Tenant scoping happens here, before any body is read: another tenant's commerce
     // answers 404 whatever the request carries.
     if let Some(commerce) = request.match_info().get("commerce") {

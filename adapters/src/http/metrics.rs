@@ -10,10 +10,8 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Request latency buckets in seconds: 50 µs to 2.5 s, dense below 10 ms where the
 /// engine's answers fall.
-const REQUEST_SECONDS_BUCKETS: &[f64] = &[
-    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-    1.0, 2.5,
-];
+const REQUEST_SECONDS_BUCKETS: &[f64] =
+    &[0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
 
 /// How often histogram samples are folded into buckets when nobody scrapes: every few
 /// seconds keeps their memory bounded.
@@ -36,12 +34,10 @@ pub fn handle() -> PrometheusHandle {
                 tracing::warn!("a metrics recorder was already installed");
             }
             let upkeep = handle.clone();
-            let spawned = std::thread::Builder::new()
-                .name("metrics-upkeep".into())
-                .spawn(move || loop {
-                    std::thread::sleep(UPKEEP_INTERVAL);
-                    upkeep.run_upkeep();
-                });
+            let spawned = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || loop {
+                std::thread::sleep(UPKEEP_INTERVAL);
+                upkeep.run_upkeep();
+            });
             if let Err(error) = spawned {
                 tracing::warn!("metrics upkeep thread not started: {error}");
             }
@@ -52,10 +48,7 @@ pub fn handle() -> PrometheusHandle {
 }
 
 fn describe() {
-    metrics::describe_counter!(
-        "mercato_http_requests_total",
-        "HTTP requests answered, by route, method and status"
-    );
+    metrics::describe_counter!("mercato_http_requests_total", "HTTP requests answered, by route, method and status");
     metrics::describe_histogram!(
         "mercato_http_request_duration_seconds",
         metrics::Unit::Seconds,
@@ -86,19 +79,12 @@ pub async fn record_request(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let route = request
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let route = request.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let method = method_label(request.method());
     let response = next.call(request).await?;
     let status = response.status().as_u16().to_string();
-    let labels = [
-        ("route", route),
-        ("method", method.to_owned()),
-        ("status", status),
-    ];
+    let labels = [("route", route), ("method", method.to_owned()), ("status", status)];
     metrics::counter!("mercato_http_requests_total", &labels).increment(1);
-    metrics::histogram!("mercato_http_request_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
+    metrics::histogram!("mercato_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
     Ok(response)
 }

@@ -43,28 +43,20 @@ impl AppState {
 /// anything else 400 with serde's message, which names the offending field.
 fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
     let problem = match &error {
-        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-            Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!("the request body exceeds {REQUEST_BODY_BYTES_MAX} bytes"),
-            )
-        }
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the request body exceeds {REQUEST_BODY_BYTES_MAX} bytes"),
+        ),
         JsonPayloadError::ContentType => Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "the request body must be application/json",
         ),
-        JsonPayloadError::Deserialize(inner) => Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            format!("invalid JSON body: {inner}"),
-        ),
-        other => Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            format!("invalid JSON body: {other}"),
-        ),
+        JsonPayloadError::Deserialize(inner) => {
+            Problem::new(StatusCode::BAD_REQUEST, "invalid_body", format!("invalid JSON body: {inner}"))
+        }
+        other => Problem::new(StatusCode::BAD_REQUEST, "invalid_body", format!("invalid JSON body: {other}")),
     };
     problem.into()
 }
@@ -83,11 +75,7 @@ pub fn app(
 > {
     App::new()
         .app_data(state)
-        .app_data(
-            web::JsonConfig::default()
-                .limit(REQUEST_BODY_BYTES_MAX)
-                .error_handler(json_error),
-        )
+        .app_data(web::JsonConfig::default().limit(REQUEST_BODY_BYTES_MAX).error_handler(json_error))
         .app_data(web::PayloadConfig::default().limit(REQUEST_BODY_BYTES_MAX))
         .wrap(middleware::from_fn(metrics::record_request))
         .configure(routes::configure)

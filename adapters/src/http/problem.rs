@@ -40,11 +40,7 @@ impl Problem {
     }
 
     pub fn commerce_not_found(code: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "commerce_not_found",
-            format!("commerce \"{code}\" not found"),
-        )
+        Self::new(StatusCode::NOT_FOUND, "commerce_not_found", format!("commerce \"{code}\" not found"))
     }
 }
 

@@ -17,15 +17,11 @@ impl AreaMember {
         if self.is_whole_country() {
             return true;
         }
-        let in_region = place
-            .region
+        let in_region = place.region.as_deref().is_some_and(|region| self.regions.iter().any(|r| r == region));
+        let in_postal = place
+            .postal_code
             .as_deref()
-            .is_some_and(|region| self.regions.iter().any(|r| r == region));
-        let in_postal = place.postal_code.as_deref().is_some_and(|postal| {
-            self.postal_prefixes
-                .iter()
-                .any(|prefix| postal.starts_with(prefix.as_str()))
-        });
+            .is_some_and(|postal| self.postal_prefixes.iter().any(|prefix| postal.starts_with(prefix.as_str())));
         in_region || in_postal
     }
 
@@ -40,12 +36,10 @@ impl AreaMember {
             return true;
         }
         let shared_region = self.regions.iter().any(|r| other.regions.contains(r));
-        let nested_prefix = self.postal_prefixes.iter().any(|a| {
-            other
-                .postal_prefixes
-                .iter()
-                .any(|b| a.starts_with(b.as_str()) || b.starts_with(a.as_str()))
-        });
+        let nested_prefix = self
+            .postal_prefixes
+            .iter()
+            .any(|a| other.postal_prefixes.iter().any(|b| a.starts_with(b.as_str()) || b.starts_with(a.as_str())));
         let incomparable = (!self.regions.is_empty() && !other.postal_prefixes.is_empty())
             || (!self.postal_prefixes.is_empty() && !other.regions.is_empty());
         shared_region || nested_prefix || incomparable
@@ -59,9 +53,7 @@ impl Area {
 
     /// Whether the areas share at least one place.
     pub fn overlaps(&self, other: &Area) -> bool {
-        self.members
-            .iter()
-            .any(|a| other.members.iter().any(|b| a.overlaps(b)))
+        self.members.iter().any(|a| other.members.iter().any(|b| a.overlaps(b)))
     }
 
     /// Whether any part of the country belongs to the area.
@@ -84,64 +76,28 @@ pub fn compatible(entity_area: Option<&Area>, channel_area: Option<&Area>) -> bo
 /// compatible with the channel's: a warehouse whose center cannot deliver anywhere the
 /// channel works could never serve it. Unknown codes never qualify.
 pub fn qualified_members(config: &CommerceConfig, channel: &Channel) -> QualifiedMembers {
-    let area =
-        |code: Option<&String>| code.and_then(|code| config.areas.iter().find(|a| &a.code == code));
+    let area = |code: Option<&String>| code.and_then(|code| config.areas.iter().find(|a| &a.code == code));
     let channel_area = area(channel.area.as_ref());
     let fits = |code: Option<&String>| compatible(area(code), channel_area);
     let warehouse_fits = |code: &String| {
-        config
-            .warehouses
-            .iter()
-            .find(|w| &w.code == code)
-            .is_some_and(|warehouse| {
-                let center = config
-                    .logistic_centers
-                    .iter()
-                    .find(|lc| lc.code == warehouse.logistic_center);
-                // An undefined center is reported as such; it does not also disqualify.
-                fits(warehouse.area.as_ref())
-                    && center.is_none_or(|center| fits(Some(&center.area)))
-            })
+        config.warehouses.iter().find(|w| &w.code == code).is_some_and(|warehouse| {
+            let center = config.logistic_centers.iter().find(|lc| lc.code == warehouse.logistic_center);
+            // An undefined center is reported as such; it does not also disqualify.
+            fits(warehouse.area.as_ref()) && center.is_none_or(|center| fits(Some(&center.area)))
+        })
     };
     let company_fits = |code: &String| {
-        config
-            .invoicing_companies
-            .iter()
-            .find(|x| &x.code == code)
-            .is_some_and(|x| fits(x.area.as_ref()))
+        config.invoicing_companies.iter().find(|x| &x.code == code).is_some_and(|x| fits(x.area.as_ref()))
     };
     let location_fits = |code: &String| {
-        config
-            .physical_locations
-            .iter()
-            .find(|x| &x.code == code)
-            .is_some_and(|x| fits(x.area.as_ref()))
+        config.physical_locations.iter().find(|x| &x.code == code).is_some_and(|x| fits(x.area.as_ref()))
     };
     QualifiedMembers {
-        warehouses: channel
-            .warehouses
-            .iter()
-            .filter(|c| warehouse_fits(c))
-            .cloned()
-            .collect(),
-        invoicing_companies: channel
-            .invoicing_companies
-            .iter()
-            .filter(|c| company_fits(c))
-            .cloned()
-            .collect(),
-        physical_locations: channel
-            .physical_locations
-            .iter()
-            .filter(|c| location_fits(c))
-            .cloned()
-            .collect(),
+        warehouses: channel.warehouses.iter().filter(|c| warehouse_fits(c)).cloned().collect(),
+        invoicing_companies: channel.invoicing_companies.iter().filter(|c| company_fits(c)).cloned().collect(),
+        physical_locations: channel.physical_locations.iter().filter(|c| location_fits(c)).cloned().collect(),
         payment_systems: if channel.payment_systems.is_empty() {
-            config
-                .payment_systems
-                .iter()
-                .map(|p| p.code.clone())
-                .collect()
+            config.payment_systems.iter().map(|p| p.code.clone()).collect()
         } else {
             channel.payment_systems.clone()
         },
@@ -171,18 +127,11 @@ mod tests {
     }
 
     fn area(members: Vec<AreaMember>) -> Area {
-        Area {
-            code: "a".into(),
-            members,
-        }
+        Area { code: "a".into(), members }
     }
 
     fn place(country: &str, region: Option<&str>, postal: Option<&str>) -> Place {
-        Place {
-            country: country.into(),
-            region: region.map(Into::into),
-            postal_code: postal.map(Into::into),
-        }
+        Place { country: country.into(), region: region.map(Into::into), postal_code: postal.map(Into::into) }
     }
 
     // Proves membership by whole country, by region and by postal prefix, and that a
@@ -213,10 +162,7 @@ mod tests {
         assert!(spain.overlaps(&madrid));
         assert!(!madrid.overlaps(&catalonia));
         assert!(barcelona_postal.overlaps(&province_postal));
-        assert!(
-            madrid.overlaps(&barcelona_postal),
-            "regions and prefixes are incomparable"
-        );
+        assert!(madrid.overlaps(&barcelona_postal), "regions and prefixes are incomparable");
         assert!(!spain.overlaps(&portugal));
         assert!(compatible(None, Some(&portugal)));
         assert!(compatible(Some(&portugal), None));

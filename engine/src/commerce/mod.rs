@@ -14,10 +14,7 @@ pub use validate::Violation;
 
 use area::qualified_members;
 pub use area::QualifiedMembers;
-use model::{
-    Area, Channel, CommerceConfig, Country, Currency, Domain, Language, Product, StockPolicy,
-    Warehouse,
-};
+use model::{Area, Channel, CommerceConfig, Country, Currency, Domain, Language, Product, StockPolicy, Warehouse};
 
 /// Why a configuration document was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,28 +70,13 @@ fn entity_of_path(config: &CommerceConfig, path: &str) -> (String, String) {
         "domains" => c.domains.get(i).map(|x| ("domain", x.host.as_str())),
         "areas" => c.areas.get(i).map(|x| ("area", x.code.as_str())),
         "channels" => c.channels.get(i).map(|x| ("channel", x.code.as_str())),
-        "invoicing_companies" => c
-            .invoicing_companies
-            .get(i)
-            .map(|x| ("invoicing company", x.code.as_str())),
+        "invoicing_companies" => c.invoicing_companies.get(i).map(|x| ("invoicing company", x.code.as_str())),
         "warehouses" => c.warehouses.get(i).map(|x| ("warehouse", x.code.as_str())),
-        "logistic_centers" => c
-            .logistic_centers
-            .get(i)
-            .map(|x| ("logistic center", x.code.as_str())),
-        "payment_systems" => c
-            .payment_systems
-            .get(i)
-            .map(|x| ("payment system", x.code.as_str())),
-        "physical_locations" => c
-            .physical_locations
-            .get(i)
-            .map(|x| ("physical location", x.code.as_str())),
+        "logistic_centers" => c.logistic_centers.get(i).map(|x| ("logistic center", x.code.as_str())),
+        "payment_systems" => c.payment_systems.get(i).map(|x| ("payment system", x.code.as_str())),
+        "physical_locations" => c.physical_locations.get(i).map(|x| ("physical location", x.code.as_str())),
         "carriers" => c.carriers.get(i).map(|x| ("carrier", x.code.as_str())),
-        "user_groups" => c
-            .user_groups
-            .get(i)
-            .map(|x| ("user group", x.code.as_str())),
+        "user_groups" => c.user_groups.get(i).map(|x| ("user group", x.code.as_str())),
         "users" => c.users.get(i).map(|x| ("user", x.id.as_str())),
         "merchants" => c.merchants.get(i).map(|x| ("merchant", x.code.as_str())),
         "products" => c.products.get(i).map(|x| ("product", x.sku.as_str())),
@@ -108,11 +90,7 @@ fn entity_of_path(config: &CommerceConfig, path: &str) -> (String, String) {
 }
 
 fn index<T>(items: &[T], key: impl Fn(&T) -> &str) -> HashMap<String, usize> {
-    items
-        .iter()
-        .enumerate()
-        .map(|(position, item)| (key(item).to_owned(), position))
-        .collect()
+    items.iter().enumerate().map(|(position, item)| (key(item).to_owned(), position)).collect()
 }
 
 impl Commerce {
@@ -120,27 +98,19 @@ impl Commerce {
     /// in a key is never silently ignored.
     pub fn from_toml(text: &str, known_gateways: &[&str]) -> Result<Self, ConfigError> {
         let deserializer =
-            toml::Deserializer::parse(text).map_err(|error| ConfigError::Syntax {
-                message: error.to_string(),
-            })?;
+            toml::Deserializer::parse(text).map_err(|error| ConfigError::Syntax { message: error.to_string() })?;
         let mut unknown = Vec::new();
         let config: CommerceConfig = serde_ignored::deserialize(deserializer, |path| {
             unknown.push(path.to_string());
         })
-        .map_err(|error| ConfigError::Syntax {
-            message: error.to_string(),
-        })?;
+        .map_err(|error| ConfigError::Syntax { message: error.to_string() })?;
         let mut violations: Vec<Violation> = unknown
             .iter()
             .map(|path| {
                 // serde_ignored writes `?` for the inside of an `Option`; it is no key.
                 let path = path.replace(".?", "");
                 let (entity, field) = entity_of_path(&config, &path);
-                Violation {
-                    entity,
-                    rule: "unknown_field",
-                    message: format!("unknown field \"{field}\""),
-                }
+                Violation { entity, rule: "unknown_field", message: format!("unknown field \"{field}\"") }
             })
             .collect();
         violations.extend(validate::validate(&config, known_gateways));
@@ -164,19 +134,11 @@ impl Commerce {
             products: index(&config.products, |x| &x.sku),
             qualified: Vec::new(),
             // Validation guarantees exactly one default channel.
-            default_channel: config
-                .channels
-                .iter()
-                .position(|ch| ch.default)
-                .unwrap_or(0),
+            default_channel: config.channels.iter().position(|ch| ch.default).unwrap_or(0),
             config,
         };
-        commerce.qualified = commerce
-            .config
-            .channels
-            .iter()
-            .map(|ch| qualified_members(&commerce.config, ch))
-            .collect();
+        commerce.qualified =
+            commerce.config.channels.iter().map(|ch| qualified_members(&commerce.config, ch)).collect();
         commerce
     }
 
@@ -193,9 +155,7 @@ impl Commerce {
     }
 
     pub fn currency(&self, code: &str) -> Option<&Currency> {
-        self.currencies
-            .get(code)
-            .map(|&i| &self.config.currencies[i])
+        self.currencies.get(code).map(|&i| &self.config.currencies[i])
     }
 
     pub fn country(&self, code: &str) -> Option<&Country> {
@@ -215,9 +175,7 @@ impl Commerce {
     }
 
     pub fn warehouse(&self, code: &str) -> Option<&Warehouse> {
-        self.warehouses
-            .get(code)
-            .map(|&i| &self.config.warehouses[i])
+        self.warehouses.get(code).map(|&i| &self.config.warehouses[i])
     }
 
     pub fn product(&self, sku: &str) -> Option<&Product> {
@@ -228,10 +186,7 @@ impl Commerce {
     /// one, else the product's own, else `stock_only`.
     pub fn stock_policy(&self, sku: &str, warehouse: &str) -> Option<StockPolicy> {
         let product = self.product(sku)?;
-        let config = product
-            .stock_policy_overrides
-            .get(warehouse)
-            .or(product.stock_policy.as_ref());
+        let config = product.stock_policy_overrides.get(warehouse).or(product.stock_policy.as_ref());
         // Validation refused every table that describes no policy.
         Some(config.and_then(|c| c.policy().ok()).unwrap_or_default())
     }
@@ -243,18 +198,12 @@ impl Commerce {
 
     /// The domain a language is linked to, if any (the language determines the domain).
     pub fn domain_of_language(&self, language: &str) -> Option<&Domain> {
-        self.config
-            .domains
-            .iter()
-            .find(|d| d.language.as_deref() == Some(language))
+        self.config.domains.iter().find(|d| d.language.as_deref() == Some(language))
     }
 
     /// The domain a country is linked to, if any.
     pub fn domain_of_country(&self, country: &str) -> Option<&Domain> {
-        self.config
-            .domains
-            .iter()
-            .find(|d| d.country.as_deref() == Some(country))
+        self.config.domains.iter().find(|d| d.country.as_deref() == Some(country))
     }
 
     /// The default channel; validation guarantees exactly one.
@@ -264,20 +213,13 @@ impl Commerce {
 
     /// The countries the commerce sells to.
     pub fn sales_countries(&self) -> impl Iterator<Item = &str> {
-        self.config
-            .countries
-            .iter()
-            .filter(|c| c.sales_area)
-            .map(|c| c.code.as_str())
+        self.config.countries.iter().filter(|c| c.sales_area).map(|c| c.code.as_str())
     }
 
     /// The countries the version of the commerce seen through `domain` sells to: the
     /// linked country's `sellable_countries` when it restricts them, else every sales
     /// country.
-    pub fn sellable_countries<'a>(
-        &'a self,
-        domain: Option<&Domain>,
-    ) -> Box<dyn Iterator<Item = &'a str> + 'a> {
+    pub fn sellable_countries<'a>(&'a self, domain: Option<&Domain>) -> Box<dyn Iterator<Item = &'a str> + 'a> {
         let restricted = domain
             .and_then(|d| d.country.as_deref())
             .and_then(|code| self.country(code))

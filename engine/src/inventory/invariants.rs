@@ -12,32 +12,34 @@ use crate::commerce::Commerce;
 /// - `reserved + allocated <= on_hand` (units held from on-hand exist);
 /// - for every batch, `reserved + promised <= quantity` (never promise more than is coming);
 /// - preorder and capped lead-time commitments stay within their caps;
-/// - each source's `reserved` counter equals the units the reservations hold from it.
+/// - each source's `reserved` counter equals the units the reservations hold from it, and
+///   each `allocated` or `promised` counter the units the order lines hold from it.
 pub fn check_invariants(stock: &WarehouseStock, commerce: &Commerce) -> Vec<String> {
     let mut broken = Vec::new();
-    let mut held: BTreeMap<(&str, &Source), u64> = BTreeMap::new();
+    let mut reserved: BTreeMap<(&str, &Source), u64> = BTreeMap::new();
     for reservation in stock.reservations() {
         for part in &reservation.parts {
-            *held
-                .entry((reservation.sku.as_str(), &part.source))
-                .or_default() += u64::from(part.quantity);
+            *reserved.entry((reservation.sku.as_str(), &part.source)).or_default() += u64::from(part.quantity);
+        }
+    }
+    let mut promised: BTreeMap<(&str, &Source), u64> = BTreeMap::new();
+    for line in stock.order_lines() {
+        for part in &line.parts {
+            *promised.entry((line.sku.as_str(), &part.source)).or_default() += u64::from(part.quantity);
         }
     }
     for (sku, record) in stock.records() {
         let committed = u64::from(record.reserved) + u64::from(record.allocated);
         if committed > u64::from(record.on_hand) {
-            broken.push(format!(
-                "{sku}: reserved + allocated {committed} exceeds on-hand {}",
-                record.on_hand
-            ));
+            broken.push(format!("{sku}: reserved + allocated {committed} exceeds on-hand {}", record.on_hand));
         }
         let mut counters = vec![
-            (Source::OnHand, record.reserved),
-            (Source::LeadTime, record.lead_time.reserved),
-            (Source::Preorder, record.preorder.reserved),
+            (Source::OnHand, record.reserved, record.allocated),
+            (Source::LeadTime, record.lead_time.reserved, record.lead_time.promised),
+            (Source::Preorder, record.preorder.reserved, record.preorder.promised),
         ];
         for batch in &record.batches {
-            counters.push((Source::Batch(batch.id.clone()), batch.committed.reserved));
+            counters.push((Source::Batch(batch.id.clone()), batch.committed.reserved, batch.committed.promised));
             if batch.committed.total() > u64::from(batch.quantity) {
                 broken.push(format!(
                     "{sku}: batch {} commits {} of {}",
@@ -47,28 +49,26 @@ pub fn check_invariants(stock: &WarehouseStock, commerce: &Commerce) -> Vec<Stri
                 ));
             }
         }
-        for (source, counter) in counters {
-            let sum = held.get(&(sku, &source)).copied().unwrap_or(0);
-            if sum != u64::from(counter) {
+        for (source, reserved_counter, promised_counter) in counters {
+            let held = reserved.get(&(sku, &source)).copied().unwrap_or(0);
+            if held != u64::from(reserved_counter) {
+                broken.push(format!("{sku}: {source:?} reserved {reserved_counter} but reservations hold {held}"));
+            }
+            let held = promised.get(&(sku, &source)).copied().unwrap_or(0);
+            if held != u64::from(promised_counter) {
                 broken.push(format!(
-                    "{sku}: {source:?} reserved counter {counter} but reservations hold {sum}"
+                    "{sku}: {source:?} allocated/promised {promised_counter} but order lines hold {held}"
                 ));
             }
         }
         match commerce.stock_policy(sku, &stock.warehouse) {
             Some(StockPolicy::Preorder { cap, .. }) if record.preorder.total() > u64::from(cap) => {
-                broken.push(format!(
-                    "{sku}: preorder commits {} over cap {cap}",
-                    record.preorder.total()
-                ));
+                broken.push(format!("{sku}: preorder commits {} over cap {cap}", record.preorder.total()));
             }
             Some(StockPolicy::BackorderLeadTime { cap: Some(cap), .. })
                 if record.lead_time.total() > u64::from(cap) =>
             {
-                broken.push(format!(
-                    "{sku}: lead time commits {} over cap {cap}",
-                    record.lead_time.total()
-                ));
+                broken.push(format!("{sku}: lead time commits {} over cap {cap}", record.lead_time.total()));
             }
             _ => {}
         }

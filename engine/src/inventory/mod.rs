@@ -20,7 +20,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 pub use invariants::check_invariants;
-pub use record::{Batch, Commitments, Reservation, Source, StockRecord, SupplyPart, Timestamp};
+pub use record::{Batch, Commitments, OrderLineStock, Reservation, Source, StockRecord, SupplyPart, Timestamp};
 pub use supply::{plan, ready_date};
 
 use crate::commerce::Commerce;
@@ -82,44 +82,41 @@ pub enum InventoryCommand {
     },
     /// Expires every reservation whose time has come (`expires_at <= now`).
     ExpireReservations,
+    /// Checkout: the reservation's units become the order line's, allocated from on-hand or
+    /// promised from their other sources.
+    CommitReservation {
+        reservation: String,
+        order_line: String,
+    },
+    /// The order line's allocated units leave the warehouse.
+    ShipOrderLine {
+        order_line: String,
+    },
+    /// The order line is cancelled: its allocations and promises are released.
+    CancelOrderLine {
+        order_line: String,
+    },
+    /// Units of an accepted return go back on hand.
+    RestockReturn {
+        sku: String,
+        quantity: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InventoryEvent {
-    StockReceived {
-        sku: String,
-        quantity: u32,
-    },
-    BatchAnnounced {
-        sku: String,
-        batch: String,
-        quantity: u32,
-        expected_date: NaiveDate,
-    },
-    BatchChanged {
-        sku: String,
-        batch: String,
-        quantity: u32,
-        expected_date: NaiveDate,
-    },
-    StockAdjusted {
-        sku: String,
-        delta: i64,
-        reason: AdjustmentReason,
-    },
-    StockReserved {
-        reservation: Reservation,
-    },
-    ReservationRenewed {
-        reservation: String,
-        expires_at: Timestamp,
-    },
-    ReservationReleased {
-        reservation: String,
-    },
-    ReservationExpired {
-        reservation: String,
-    },
+    StockReceived { sku: String, quantity: u32 },
+    BatchAnnounced { sku: String, batch: String, quantity: u32, expected_date: NaiveDate },
+    BatchChanged { sku: String, batch: String, quantity: u32, expected_date: NaiveDate },
+    StockAdjusted { sku: String, delta: i64, reason: AdjustmentReason },
+    StockReserved { reservation: Reservation },
+    ReservationRenewed { reservation: String, expires_at: Timestamp },
+    ReservationReleased { reservation: String },
+    ReservationExpired { reservation: String },
+    ReservationCommitted { reservation: String, order_line: String, placed_at: Timestamp },
+    OrderLineShipped { order_line: String, quantity: u32 },
+    OrderLineCancelled { order_line: String },
+    ReturnRestocked { sku: String, quantity: u32 },
 }
 
 /// The inventory of one warehouse.
@@ -128,24 +125,22 @@ pub struct WarehouseStock {
     pub warehouse: String,
     records: BTreeMap<String, StockRecord>,
     reservations: BTreeMap<String, Reservation>,
+    order_lines: BTreeMap<String, OrderLineStock>,
 }
+
+/// The events a command causes, or why it is refused.
+type DecideResult = Result<Vec<InventoryEvent>, DomainError>;
 
 fn positive(quantity: u32) -> Result<(), DomainError> {
     if quantity == 0 {
-        return Err(DomainError::InvalidQuantity {
-            quantity: 0,
-            reason: "it must be at least 1",
-        });
+        return Err(DomainError::InvalidQuantity { quantity: 0, reason: "it must be at least 1" });
     }
     Ok(())
 }
 
 impl WarehouseStock {
     pub fn new(warehouse: impl Into<String>) -> Self {
-        Self {
-            warehouse: warehouse.into(),
-            ..Self::default()
-        }
+        Self { warehouse: warehouse.into(), ..Self::default() }
     }
 
     pub fn record(&self, sku: &str) -> Option<&StockRecord> {
@@ -153,9 +148,7 @@ impl WarehouseStock {
     }
 
     pub fn records(&self) -> impl Iterator<Item = (&str, &StockRecord)> {
-        self.records
-            .iter()
-            .map(|(sku, record)| (sku.as_str(), record))
+        self.records.iter().map(|(sku, record)| (sku.as_str(), record))
     }
 
     pub fn reservation(&self, id: &str) -> Option<&Reservation> {
@@ -166,41 +159,29 @@ impl WarehouseStock {
         self.reservations.values()
     }
 
+    pub fn order_line(&self, id: &str) -> Option<&OrderLineStock> {
+        self.order_lines.get(id)
+    }
+
+    pub fn order_lines(&self) -> impl Iterator<Item = &OrderLineStock> {
+        self.order_lines.values()
+    }
+
     /// Validates a command; returns the events it causes. Changes nothing.
-    pub fn decide(
-        &self,
-        command: &InventoryCommand,
-        ctx: &InventoryCtx,
-    ) -> Result<Vec<InventoryEvent>, DomainError> {
+    pub fn decide(&self, command: &InventoryCommand, ctx: &InventoryCtx) -> Result<Vec<InventoryEvent>, DomainError> {
         match command {
-            InventoryCommand::ReceiveStock { sku, quantity } => {
-                self.decide_receive(sku, *quantity, ctx)
+            InventoryCommand::ReceiveStock { sku, quantity } => self.decide_receive(sku, *quantity, ctx),
+            InventoryCommand::AnnounceBatch { sku, batch, quantity, expected_date } => {
+                self.decide_announce(sku, batch, *quantity, *expected_date, ctx)
             }
-            InventoryCommand::AnnounceBatch {
-                sku,
-                batch,
-                quantity,
-                expected_date,
-            } => self.decide_announce(sku, batch, *quantity, *expected_date, ctx),
-            InventoryCommand::ChangeBatch {
-                sku,
-                batch,
-                quantity,
-                expected_date,
-            } => self.decide_change_batch(sku, batch, *quantity, *expected_date, ctx),
-            InventoryCommand::AdjustStock { sku, delta, reason } => {
-                self.decide_adjust(sku, *delta, *reason, ctx)
+            InventoryCommand::ChangeBatch { sku, batch, quantity, expected_date } => {
+                self.decide_change_batch(sku, batch, *quantity, *expected_date, ctx)
             }
-            InventoryCommand::Reserve {
-                reservation,
-                sku,
-                quantity,
-                expires_at,
-            } => self.decide_reserve(reservation, sku, *quantity, *expires_at, ctx),
-            InventoryCommand::RenewReservation {
-                reservation,
-                expires_at,
-            } => {
+            InventoryCommand::AdjustStock { sku, delta, reason } => self.decide_adjust(sku, *delta, *reason, ctx),
+            InventoryCommand::Reserve { reservation, sku, quantity, expires_at } => {
+                self.decide_reserve(reservation, sku, *quantity, *expires_at, ctx)
+            }
+            InventoryCommand::RenewReservation { reservation, expires_at } => {
                 self.existing(reservation)?;
                 Ok(vec![InventoryEvent::ReservationRenewed {
                     reservation: reservation.clone(),
@@ -209,44 +190,69 @@ impl WarehouseStock {
             }
             InventoryCommand::ReleaseReservation { reservation } => {
                 self.existing(reservation)?;
-                Ok(vec![InventoryEvent::ReservationReleased {
-                    reservation: reservation.clone(),
-                }])
+                Ok(vec![InventoryEvent::ReservationReleased { reservation: reservation.clone() }])
             }
             InventoryCommand::ExpireReservations => Ok(self
                 .reservations
                 .values()
                 .filter(|r| r.expires_at <= ctx.now)
-                .map(|r| InventoryEvent::ReservationExpired {
-                    reservation: r.id.clone(),
-                })
+                .map(|r| InventoryEvent::ReservationExpired { reservation: r.id.clone() })
                 .collect()),
+            InventoryCommand::CommitReservation { reservation, order_line } => {
+                self.decide_commit(reservation, order_line, ctx)
+            }
+            InventoryCommand::ShipOrderLine { order_line } => self.decide_ship(order_line),
+            InventoryCommand::CancelOrderLine { order_line } => self.decide_cancel(order_line),
+            InventoryCommand::RestockReturn { sku, quantity } => self.decide_restock(sku, *quantity, ctx),
         }
     }
 
     fn existing(&self, reservation: &str) -> Result<&Reservation, DomainError> {
-        self.reservations
-            .get(reservation)
-            .ok_or_else(|| DomainError::UnknownReservation {
-                id: reservation.to_owned(),
-            })
+        self.reservations.get(reservation).ok_or_else(|| DomainError::UnknownReservation { id: reservation.to_owned() })
+    }
+
+    fn existing_line(&self, order_line: &str) -> Result<&OrderLineStock, DomainError> {
+        self.order_lines.get(order_line).ok_or_else(|| DomainError::UnknownOrderLine { id: order_line.to_owned() })
+    }
+
+    fn decide_commit(&self, reservation: &str, order_line: &str, ctx: &InventoryCtx) -> DecideResult {
+        self.existing(reservation)?;
+        if order_line.is_empty() || self.order_lines.contains_key(order_line) {
+            return Err(DomainError::DuplicateOrderLine { id: order_line.to_owned() });
+        }
+        Ok(vec![InventoryEvent::ReservationCommitted {
+            reservation: reservation.to_owned(),
+            order_line: order_line.to_owned(),
+            placed_at: ctx.now,
+        }])
+    }
+
+    fn decide_ship(&self, order_line: &str) -> DecideResult {
+        let quantity = self.existing_line(order_line)?.allocated();
+        if quantity == 0 {
+            return Err(DomainError::NothingToShip { id: order_line.to_owned() });
+        }
+        Ok(vec![InventoryEvent::OrderLineShipped { order_line: order_line.to_owned(), quantity }])
+    }
+
+    fn decide_cancel(&self, order_line: &str) -> DecideResult {
+        self.existing_line(order_line)?;
+        Ok(vec![InventoryEvent::OrderLineCancelled { order_line: order_line.to_owned() }])
+    }
+
+    fn decide_restock(&self, sku: &str, quantity: u32, ctx: &InventoryCtx) -> DecideResult {
+        self.decide_receive(sku, quantity, ctx)?;
+        Ok(vec![InventoryEvent::ReturnRestocked { sku: sku.to_owned(), quantity }])
     }
 
     fn known_sku(&self, sku: &str, ctx: &InventoryCtx) -> Result<(), DomainError> {
         match ctx.commerce.product(sku) {
             Some(_) => Ok(()),
-            None => Err(DomainError::UnknownSku {
-                sku: sku.to_owned(),
-            }),
+            None => Err(DomainError::UnknownSku { sku: sku.to_owned() }),
         }
     }
 
-    fn decide_receive(
-        &self,
-        sku: &str,
-        quantity: u32,
-        ctx: &InventoryCtx,
-    ) -> Result<Vec<InventoryEvent>, DomainError> {
+    fn decide_receive(&self, sku: &str, quantity: u32, ctx: &InventoryCtx) -> Result<Vec<InventoryEvent>, DomainError> {
         self.known_sku(sku, ctx)?;
         positive(quantity)?;
         let on_hand = self.records.get(sku).map_or(0, |r| r.on_hand);
@@ -256,10 +262,7 @@ impl WarehouseStock {
                 reason: "on-hand would exceed the largest quantity",
             });
         }
-        Ok(vec![InventoryEvent::StockReceived {
-            sku: sku.to_owned(),
-            quantity,
-        }])
+        Ok(vec![InventoryEvent::StockReceived { sku: sku.to_owned(), quantity }])
     }
 
     fn decide_announce(
@@ -273,21 +276,10 @@ impl WarehouseStock {
         self.known_sku(sku, ctx)?;
         positive(quantity)?;
         if expected_date < ctx.today {
-            return Err(DomainError::DateInPast {
-                date: expected_date,
-                today: ctx.today,
-            });
+            return Err(DomainError::DateInPast { date: expected_date, today: ctx.today });
         }
-        if batch.is_empty()
-            || self
-                .records
-                .get(sku)
-                .is_some_and(|r| r.batch(batch).is_some())
-        {
-            return Err(DomainError::DuplicateBatch {
-                sku: sku.to_owned(),
-                id: batch.to_owned(),
-            });
+        if batch.is_empty() || self.records.get(sku).is_some_and(|r| r.batch(batch).is_some()) {
+            return Err(DomainError::DuplicateBatch { sku: sku.to_owned(), id: batch.to_owned() });
         }
         Ok(vec![InventoryEvent::BatchAnnounced {
             sku: sku.to_owned(),
@@ -306,21 +298,11 @@ impl WarehouseStock {
         ctx: &InventoryCtx,
     ) -> Result<Vec<InventoryEvent>, DomainError> {
         self.known_sku(sku, ctx)?;
-        let unknown = || DomainError::UnknownBatch {
-            sku: sku.to_owned(),
-            id: batch.to_owned(),
-        };
-        let current = self
-            .records
-            .get(sku)
-            .and_then(|r| r.batch(batch))
-            .ok_or_else(unknown)?;
+        let unknown = || DomainError::UnknownBatch { sku: sku.to_owned(), id: batch.to_owned() };
+        let current = self.records.get(sku).and_then(|r| r.batch(batch)).ok_or_else(unknown)?;
         positive(quantity)?;
         if expected_date < ctx.today {
-            return Err(DomainError::DateInPast {
-                date: expected_date,
-                today: ctx.today,
-            });
+            return Err(DomainError::DateInPast { date: expected_date, today: ctx.today });
         }
         // Never promise more than is coming: a batch cannot shrink below what it backs.
         if u64::from(quantity) < current.committed.total() {
@@ -330,12 +312,7 @@ impl WarehouseStock {
                 committed: u32::try_from(current.committed.total()).unwrap_or(u32::MAX),
             });
         }
-        Ok(vec![InventoryEvent::BatchChanged {
-            sku: sku.to_owned(),
-            batch: batch.to_owned(),
-            quantity,
-            expected_date,
-        }])
+        Ok(vec![InventoryEvent::BatchChanged { sku: sku.to_owned(), batch: batch.to_owned(), quantity, expected_date }])
     }
 
     fn decide_adjust(
@@ -347,14 +324,10 @@ impl WarehouseStock {
     ) -> Result<Vec<InventoryEvent>, DomainError> {
         self.known_sku(sku, ctx)?;
         if delta == 0 {
-            return Err(DomainError::InvalidQuantity {
-                quantity: 0,
-                reason: "an adjustment must change on-hand",
-            });
+            return Err(DomainError::InvalidQuantity { quantity: 0, reason: "an adjustment must change on-hand" });
         }
-        let (on_hand, committed) = self.records.get(sku).map_or((0, 0), |r| {
-            (r.on_hand, u64::from(r.reserved) + u64::from(r.allocated))
-        });
+        let (on_hand, committed) =
+            self.records.get(sku).map_or((0, 0), |r| (r.on_hand, u64::from(r.reserved) + u64::from(r.allocated)));
         // i64 holds any u32 plus any delta that leaves a u32, so overflow means "too large".
         let after = i64::from(on_hand).checked_add(delta);
         match after {
@@ -373,11 +346,7 @@ impl WarehouseStock {
                     committed: u32::try_from(committed).unwrap_or(u32::MAX),
                 })
             }
-            Some(_) => Ok(vec![InventoryEvent::StockAdjusted {
-                sku: sku.to_owned(),
-                delta,
-                reason,
-            }]),
+            Some(_) => Ok(vec![InventoryEvent::StockAdjusted { sku: sku.to_owned(), delta, reason }]),
         }
     }
 
@@ -392,31 +361,20 @@ impl WarehouseStock {
         let policy = ctx
             .commerce
             .stock_policy(sku, &self.warehouse)
-            .ok_or_else(|| DomainError::UnknownSku {
-                sku: sku.to_owned(),
-            })?;
+            .ok_or_else(|| DomainError::UnknownSku { sku: sku.to_owned() })?;
         positive(quantity)?;
         if reservation.is_empty() || self.reservations.contains_key(reservation) {
-            return Err(DomainError::DuplicateReservation {
-                id: reservation.to_owned(),
-            });
+            return Err(DomainError::DuplicateReservation { id: reservation.to_owned() });
         }
         let empty = StockRecord::default();
         let record = self.records.get(sku).unwrap_or(&empty);
-        let parts = plan(record, policy, quantity, ctx.today).map_err(|available| {
-            DomainError::InsufficientStock {
-                sku: sku.to_owned(),
-                requested: quantity,
-                available,
-            }
+        let parts = plan(record, policy, quantity, ctx.today).map_err(|available| DomainError::InsufficientStock {
+            sku: sku.to_owned(),
+            requested: quantity,
+            available,
         })?;
         Ok(vec![InventoryEvent::StockReserved {
-            reservation: Reservation {
-                id: reservation.to_owned(),
-                sku: sku.to_owned(),
-                expires_at,
-                parts,
-            },
+            reservation: Reservation { id: reservation.to_owned(), sku: sku.to_owned(), expires_at, parts },
         }])
     }
 
@@ -424,19 +382,11 @@ impl WarehouseStock {
     /// holds what `decide` produced), so a violated precondition is a programmer error.
     pub fn apply(&mut self, event: &InventoryEvent) {
         match event {
-            InventoryEvent::StockReceived { sku, quantity } => {
+            InventoryEvent::StockReceived { sku, quantity } | InventoryEvent::ReturnRestocked { sku, quantity } => {
                 let record = self.records.entry(sku.clone()).or_default();
-                record.on_hand = record
-                    .on_hand
-                    .checked_add(*quantity)
-                    .expect("decide bounds on-hand");
+                record.on_hand = record.on_hand.checked_add(*quantity).expect("decide bounds on-hand");
             }
-            InventoryEvent::BatchAnnounced {
-                sku,
-                batch,
-                quantity,
-                expected_date,
-            } => {
+            InventoryEvent::BatchAnnounced { sku, batch, quantity, expected_date } => {
                 let record = self.records.entry(sku.clone()).or_default();
                 record.batches.push(Batch {
                     id: batch.clone(),
@@ -446,16 +396,8 @@ impl WarehouseStock {
                 });
                 record.sort_batches();
             }
-            InventoryEvent::BatchChanged {
-                sku,
-                batch,
-                quantity,
-                expected_date,
-            } => {
-                let record = self
-                    .records
-                    .get_mut(sku)
-                    .expect("decide checked the record");
+            InventoryEvent::BatchChanged { sku, batch, quantity, expected_date } => {
+                let record = self.records.get_mut(sku).expect("decide checked the record");
                 let target = record.batch_mut(batch).expect("decide checked the batch");
                 target.quantity = *quantity;
                 target.expected_date = *expected_date;
@@ -471,31 +413,50 @@ impl WarehouseStock {
                 for part in &reservation.parts {
                     hold(record, part, Direction::Add);
                 }
-                self.reservations
-                    .insert(reservation.id.clone(), reservation.clone());
+                self.reservations.insert(reservation.id.clone(), reservation.clone());
             }
-            InventoryEvent::ReservationRenewed {
-                reservation,
-                expires_at,
-            } => {
-                let held = self
-                    .reservations
-                    .get_mut(reservation)
-                    .expect("decide checked the reservation");
+            InventoryEvent::ReservationRenewed { reservation, expires_at } => {
+                let held = self.reservations.get_mut(reservation).expect("decide checked the reservation");
                 held.expires_at = *expires_at;
             }
             InventoryEvent::ReservationReleased { reservation }
             | InventoryEvent::ReservationExpired { reservation } => {
-                let held = self
-                    .reservations
-                    .remove(reservation)
-                    .expect("decide checked the reservation");
-                let record = self
-                    .records
-                    .get_mut(&held.sku)
-                    .expect("a reservation's record exists");
+                let held = self.reservations.remove(reservation).expect("decide checked the reservation");
+                let record = self.records.get_mut(&held.sku).expect("a reservation's record exists");
                 for part in &held.parts {
                     hold(record, part, Direction::Remove);
+                }
+            }
+            InventoryEvent::ReservationCommitted { reservation, order_line, placed_at } => {
+                let held = self.reservations.remove(reservation).expect("decide checked the reservation");
+                let record = self.records.get_mut(&held.sku).expect("a reservation's record exists");
+                for part in &held.parts {
+                    hold(record, part, Direction::Remove);
+                    promise(record, part, Direction::Add);
+                }
+                let line = OrderLineStock {
+                    order_line: order_line.clone(),
+                    sku: held.sku,
+                    placed_at: *placed_at,
+                    parts: held.parts,
+                };
+                self.order_lines.insert(order_line.clone(), line);
+            }
+            InventoryEvent::OrderLineShipped { order_line, quantity } => {
+                let line = self.order_lines.get_mut(order_line).expect("decide checked the order line");
+                let record = self.records.get_mut(&line.sku).expect("an order line's record exists");
+                record.allocated = record.allocated.checked_sub(*quantity).expect("shipped units were allocated");
+                record.on_hand = record.on_hand.checked_sub(*quantity).expect("allocated units are on hand");
+                line.parts.retain(|part| part.source != Source::OnHand);
+                if line.parts.is_empty() {
+                    self.order_lines.remove(order_line);
+                }
+            }
+            InventoryEvent::OrderLineCancelled { order_line } => {
+                let line = self.order_lines.remove(order_line).expect("decide checked the order line");
+                let record = self.records.get_mut(&line.sku).expect("an order line's record exists");
+                for part in &line.parts {
+                    promise(record, part, Direction::Remove);
                 }
             }
         }
@@ -519,14 +480,26 @@ fn hold(record: &mut StockRecord, part: &SupplyPart, direction: Direction) {
     };
     match &part.source {
         Source::OnHand => change(&mut record.reserved),
-        Source::Batch(id) => change(
-            &mut record
-                .batch_mut(id)
-                .expect("a reserved batch exists")
-                .committed
-                .reserved,
-        ),
+        Source::Batch(id) => change(&mut record.batch_mut(id).expect("a reserved batch exists").committed.reserved),
         Source::LeadTime => change(&mut record.lead_time.reserved),
         Source::Preorder => change(&mut record.preorder.reserved),
+    }
+}
+
+/// Adds or removes an order line part's units: `allocated` for on-hand, `promised` for the
+/// other sources.
+fn promise(record: &mut StockRecord, part: &SupplyPart, direction: Direction) {
+    let change = |counter: &mut u32| {
+        *counter = match direction {
+            Direction::Add => counter.checked_add(part.quantity),
+            Direction::Remove => counter.checked_sub(part.quantity),
+        }
+        .expect("order line counters stay within their sources");
+    };
+    match &part.source {
+        Source::OnHand => change(&mut record.allocated),
+        Source::Batch(id) => change(&mut record.batch_mut(id).expect("a promised batch exists").committed.promised),
+        Source::LeadTime => change(&mut record.lead_time.promised),
+        Source::Preorder => change(&mut record.preorder.promised),
     }
 }

@@ -56,10 +56,7 @@ pub struct StockRecord {
 impl StockRecord {
     /// Units on hand that nobody holds.
     pub fn available(&self) -> u32 {
-        free_of(
-            u64::from(self.on_hand),
-            u64::from(self.reserved) + u64::from(self.allocated),
-        )
+        free_of(u64::from(self.on_hand), u64::from(self.reserved) + u64::from(self.allocated))
     }
 
     pub fn batch(&self, id: &str) -> Option<&Batch> {
@@ -72,11 +69,7 @@ impl StockRecord {
 
     /// Keeps batches earliest first, ties by id, so supply is always planned in one order.
     pub(crate) fn sort_batches(&mut self) {
-        self.batches.sort_by(|a, b| {
-            a.expected_date
-                .cmp(&b.expected_date)
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        self.batches.sort_by(|a, b| a.expected_date.cmp(&b.expected_date).then_with(|| a.id.cmp(&b.id)));
     }
 }
 
@@ -114,5 +107,23 @@ pub struct Reservation {
 impl Reservation {
     pub fn quantity(&self) -> u64 {
         self.parts.iter().map(|p| u64::from(p.quantity)).sum()
+    }
+}
+
+/// The stock side of a placed order line in this warehouse: where its units come from.
+/// On-hand units are allocated; units from a batch, the lead-time backlog or the preorder
+/// allowance are promised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLineStock {
+    pub order_line: String,
+    pub sku: String,
+    /// When the order was placed: arriving stock serves the oldest order first.
+    pub placed_at: Timestamp,
+    pub parts: Vec<SupplyPart>,
+}
+
+impl OrderLineStock {
+    pub fn allocated(&self) -> u32 {
+        self.parts.iter().filter(|p| p.source == Source::OnHand).map(|p| p.quantity).sum()
     }
 }

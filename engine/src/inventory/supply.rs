@@ -19,16 +19,12 @@ pub fn plan(
     let mut take = |source: Source, free: u32, parts: &mut Vec<SupplyPart>| {
         let taken = remaining.min(free);
         if taken > 0 {
-            parts.push(SupplyPart {
-                source,
-                quantity: taken,
-            });
+            parts.push(SupplyPart { source, quantity: taken });
             remaining -= taken;
         }
     };
     // A product not released yet sells only against its preorder allowance.
-    let unreleased =
-        matches!(policy, StockPolicy::Preorder { release_date, .. } if today < release_date);
+    let unreleased = matches!(policy, StockPolicy::Preorder { release_date, .. } if today < release_date);
     if !unreleased {
         take(Source::OnHand, record.available(), &mut parts);
     }
@@ -40,18 +36,12 @@ pub fn plan(
             }
         }
         StockPolicy::BackorderLeadTime { cap, .. } => {
-            let free = cap.map_or(u32::MAX, |cap| {
-                free_of(u64::from(cap), record.lead_time.total())
-            });
+            let free = cap.map_or(u32::MAX, |cap| free_of(u64::from(cap), record.lead_time.total()));
             take(Source::LeadTime, free, &mut parts);
         }
         StockPolicy::Preorder { cap, .. } => {
             if unreleased {
-                take(
-                    Source::Preorder,
-                    free_of(u64::from(cap), record.preorder.total()),
-                    &mut parts,
-                );
+                take(Source::Preorder, free_of(u64::from(cap), record.preorder.total()), &mut parts);
             }
         }
     }
@@ -63,19 +53,12 @@ pub fn plan(
 }
 
 /// The date units from `source` can leave the warehouse.
-pub fn ready_date(
-    record: &StockRecord,
-    policy: StockPolicy,
-    source: &Source,
-    today: NaiveDate,
-) -> NaiveDate {
+pub fn ready_date(record: &StockRecord, policy: StockPolicy, source: &Source, today: NaiveDate) -> NaiveDate {
     match (source, policy) {
-        (Source::Batch(id), _) => record
-            .batch(id)
-            .map_or(today, |b| b.expected_date.max(today)),
-        (Source::LeadTime, StockPolicy::BackorderLeadTime { days, .. }) => today
-            .checked_add_days(chrono::Days::new(u64::from(days)))
-            .unwrap_or(NaiveDate::MAX),
+        (Source::Batch(id), _) => record.batch(id).map_or(today, |b| b.expected_date.max(today)),
+        (Source::LeadTime, StockPolicy::BackorderLeadTime { days, .. }) => {
+            today.checked_add_days(chrono::Days::new(u64::from(days))).unwrap_or(NaiveDate::MAX)
+        }
         (Source::Preorder, StockPolicy::Preorder { release_date, .. }) => release_date.max(today),
         _ => today,
     }

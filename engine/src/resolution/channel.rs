@@ -22,21 +22,13 @@ fn matches(commerce: &Commerce, channel: &Channel, visitor: &Visitor) -> bool {
         .and_then(|code| commerce.area(code))
         .is_none_or(|area| area.touches_country(visitor.country));
     let criteria = &channel.criteria;
-    let device_ok = criteria.devices.is_empty()
-        || visitor
-            .device
-            .is_some_and(|device| criteria.devices.contains(&device));
-    let domain_ok = criteria.domains.is_empty()
-        || visitor
-            .domain
-            .is_some_and(|host| criteria.domains.iter().any(|d| d == host));
-    let country_ok =
-        criteria.countries.is_empty() || criteria.countries.iter().any(|c| c == visitor.country);
-    let group_ok = criteria.user_groups.is_empty()
-        || visitor
-            .user_groups
-            .iter()
-            .any(|group| criteria.user_groups.contains(group));
+    let device_ok =
+        criteria.devices.is_empty() || visitor.device.is_some_and(|device| criteria.devices.contains(&device));
+    let domain_ok =
+        criteria.domains.is_empty() || visitor.domain.is_some_and(|host| criteria.domains.iter().any(|d| d == host));
+    let country_ok = criteria.countries.is_empty() || criteria.countries.iter().any(|c| c == visitor.country);
+    let group_ok =
+        criteria.user_groups.is_empty() || visitor.user_groups.iter().any(|group| criteria.user_groups.contains(group));
     area_ok && device_ok && domain_ok && country_ok && group_ok
 }
 

@@ -65,19 +65,12 @@ pub enum Access {
 /// Resolves a visit. Unknown domains, malformed countries and values the commerce does not
 /// have are errors; a language the visitor's country does not offer falls back to that
 /// country's default.
-pub fn resolve(
-    commerce: &Commerce,
-    request: &ContextRequest,
-) -> Result<ResolvedContext, DomainError> {
+pub fn resolve(commerce: &Commerce, request: &ContextRequest) -> Result<ResolvedContext, DomainError> {
     let config = commerce.config();
     let domain = match request.domain.as_deref() {
         Some(raw) => {
             let host = normalize_host(raw);
-            Some(
-                commerce
-                    .domain(&host)
-                    .ok_or(DomainError::UnknownDomain { host })?,
-            )
+            Some(commerce.domain(&host).ok_or(DomainError::UnknownDomain { host })?)
         }
         None => None,
     };
@@ -92,14 +85,9 @@ pub fn resolve(
 
     // A domain linked to a country makes a version of the commerce: that country's settings
     // (languages, sellable countries) apply to everyone browsing it.
-    let settings_country = domain
-        .and_then(|d| d.country.as_deref())
-        .or(Some(country.as_str()))
-        .and_then(|code| commerce.country(code));
-    let sellable_countries: Vec<String> = commerce
-        .sellable_countries(domain)
-        .map(str::to_owned)
-        .collect();
+    let settings_country =
+        domain.and_then(|d| d.country.as_deref()).or(Some(country.as_str())).and_then(|code| commerce.country(code));
+    let sellable_countries: Vec<String> = commerce.sellable_countries(domain).map(str::to_owned).collect();
     let access = access(commerce, domain, &country, &sellable_countries);
 
     let languages: Vec<String> = match settings_country {
@@ -109,9 +97,7 @@ pub fn resolve(
     let requested_language = match request.language.as_deref() {
         Some(raw) => {
             let code = normalize_language(raw);
-            commerce
-                .language(&code)
-                .ok_or(DomainError::UnknownLanguage { code: code.clone() })?;
+            commerce.language(&code).ok_or(DomainError::UnknownLanguage { code: code.clone() })?;
             Some(code)
         }
         None => None,
@@ -131,14 +117,12 @@ pub fn resolve(
     let currency = match request.currency.as_deref() {
         Some(raw) => {
             let code = raw.trim().to_ascii_uppercase();
-            commerce
-                .currency(&code)
-                .ok_or(DomainError::UnknownCurrency { code: code.clone() })?;
+            commerce.currency(&code).ok_or(DomainError::UnknownCurrency { code: code.clone() })?;
             code
         }
-        None => settings_country
-            .and_then(|c| c.default_currency.clone())
-            .unwrap_or_else(|| config.main_currency.clone()),
+        None => {
+            settings_country.and_then(|c| c.default_currency.clone()).unwrap_or_else(|| config.main_currency.clone())
+        }
     };
 
     let visitor = Visitor {
@@ -148,10 +132,7 @@ pub fn resolve(
         user_groups: &user_groups,
     };
     let channel = select_channel(commerce, &visitor);
-    let browse_domain = commerce
-        .domain_of_language(&language)
-        .or(domain)
-        .map(|d| d.host.clone());
+    let browse_domain = commerce.domain_of_language(&language).or(domain).map(|d| d.host.clone());
 
     Ok(ResolvedContext {
         commerce: config.code.clone(),
@@ -169,50 +150,29 @@ pub fn resolve(
 }
 
 /// Whether a visitor from `country` may shop in this version, and if not, what happens.
-fn access(
-    commerce: &Commerce,
-    current: Option<&Domain>,
-    country: &str,
-    sellable_countries: &[String],
-) -> Access {
+fn access(commerce: &Commerce, current: Option<&Domain>, country: &str, sellable_countries: &[String]) -> Access {
     if sellable_countries.iter().any(|c| c == country) {
         return Access::Full;
     }
     // Another domain version of this same commerce may sell there: the one linked to the
     // visitor's country first, then any other that sells there, in declaration order.
     if commerce.sales_countries().any(|c| c == country) {
-        let others = || {
-            commerce
-                .config()
-                .domains
-                .iter()
-                .filter(|d| Some(d.host.as_str()) != current.map(|c| c.host.as_str()))
-        };
+        let others =
+            || commerce.config().domains.iter().filter(|d| Some(d.host.as_str()) != current.map(|c| c.host.as_str()));
         let sells = |d: &&Domain| commerce.sellable_countries(Some(d)).any(|c| c == country);
-        let target = others()
-            .filter(|d| d.country.as_deref() == Some(country))
-            .find(sells)
-            .or_else(|| others().find(sells));
+        let target =
+            others().filter(|d| d.country.as_deref() == Some(country)).find(sells).or_else(|| others().find(sells));
         if let Some(domain) = target {
-            return Access::Redirect {
-                commerce: commerce.code().to_owned(),
-                url: format!("https://{}/", domain.host),
-            };
+            return Access::Redirect { commerce: commerce.code().to_owned(), url: format!("https://{}/", domain.host) };
         }
     }
     let policy = &commerce.config().out_of_area;
     match policy.behaviour {
         OutOfAreaBehaviour::Block => Access::Blocked,
         OutOfAreaBehaviour::BrowseOnly => Access::BrowseOnly,
-        OutOfAreaBehaviour::Redirect => match policy
-            .versions
-            .iter()
-            .find(|v| v.countries.iter().any(|c| c == country))
+        OutOfAreaBehaviour::Redirect => match policy.versions.iter().find(|v| v.countries.iter().any(|c| c == country))
         {
-            Some(version) => Access::Redirect {
-                commerce: version.commerce.clone(),
-                url: version.url.clone(),
-            },
+            Some(version) => Access::Redirect { commerce: version.commerce.clone(), url: version.url.clone() },
             None => match policy.otherwise.unwrap_or(OutOfAreaFallback::Block) {
                 OutOfAreaFallback::Block => Access::Blocked,
                 OutOfAreaFallback::BrowseOnly => Access::BrowseOnly,
@@ -240,9 +200,7 @@ fn known_groups(commerce: &Commerce, groups: &[String]) -> Result<Vec<String>, D
 fn normalize_host(raw: &str) -> String {
     let host = raw.trim().to_ascii_lowercase();
     match host.rsplit_once(':') {
-        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
-            name.to_owned()
-        }
+        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name.to_owned(),
         _ => host,
     }
 }
@@ -252,9 +210,7 @@ fn normalize_country(raw: &str) -> Result<String, DomainError> {
     if crate::commerce::is_country_code(&code) {
         Ok(code)
     } else {
-        Err(DomainError::InvalidCountry {
-            value: raw.to_owned(),
-        })
+        Err(DomainError::InvalidCountry { value: raw.to_owned() })
     }
 }
 
@@ -262,11 +218,7 @@ fn normalize_country(raw: &str) -> Result<String, DomainError> {
 fn normalize_language(raw: &str) -> String {
     let trimmed = raw.trim().replace('_', "-");
     match trimmed.split_once('-') {
-        Some((language, region)) => format!(
-            "{}-{}",
-            language.to_ascii_lowercase(),
-            region.to_ascii_uppercase()
-        ),
+        Some((language, region)) => format!("{}-{}", language.to_ascii_lowercase(), region.to_ascii_uppercase()),
         None => trimmed.to_ascii_lowercase(),
     }
 }

@@ -100,10 +100,7 @@ pub async fn resolve_context(
     body: web::Json<ContextBody>,
 ) -> Result<HttpResponse, Problem> {
     principal.authorize(&commerce, &[ApiRole::Storefront, ApiRole::Admin])?;
-    let handle = state
-        .registry
-        .get(&commerce)
-        .ok_or_else(|| Problem::commerce_not_found(&commerce))?;
+    let handle = state.registry.get(&commerce).ok_or_else(|| Problem::commerce_not_found(&commerce))?;
     let body = body.into_inner();
     let request = ContextRequest {
         domain: body.domain,

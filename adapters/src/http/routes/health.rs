@@ -18,17 +18,11 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, Problem>
     if state.is_ready() {
         Ok(HttpResponse::Ok().json(json!({ "status": "ready" })))
     } else {
-        Err(Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_ready",
-            "the node is still recovering",
-        ))
+        Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the node is still recovering"))
     }
 }
 
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render())
 }

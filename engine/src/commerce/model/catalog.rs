@@ -107,10 +107,7 @@ impl StockPolicyConfig {
             StockPolicyKind::BackorderLeadTime => {
                 unexpected("release_date", self.release_date.is_some())?;
                 let days = self.days.ok_or("days is required")?;
-                Ok(StockPolicy::BackorderLeadTime {
-                    days,
-                    cap: self.cap,
-                })
+                Ok(StockPolicy::BackorderLeadTime { days, cap: self.cap })
             }
             StockPolicyKind::Preorder => {
                 unexpected("days", self.days.is_some())?;
@@ -148,10 +145,6 @@ fn one() -> u32 {
 
 impl Default for QuantityRules {
     fn default() -> Self {
-        Self {
-            min: 1,
-            max: None,
-            multiple_of: 1,
-        }
+        Self { min: 1, max: None, multiple_of: 1 }
     }
 }

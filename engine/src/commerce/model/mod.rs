@@ -8,17 +8,16 @@ mod organisation;
 
 pub use catalog::{Product, QuantityRules, StockPolicy, StockPolicyConfig, StockPolicyKind};
 pub use geography::{
-    Address, Area, AreaMember, CommerceVersion, Country, Currency, Domain, Language, OutOfArea,
-    OutOfAreaBehaviour, OutOfAreaFallback, Place,
+    Address, Area, AreaMember, CommerceVersion, Country, Currency, Domain, Language, OutOfArea, OutOfAreaBehaviour,
+    OutOfAreaFallback, Place,
 };
 pub use operations::{
-    Carrier, LogisticCenter, MultiShipment, OfflineMethod, PaymentSystem, PhysicalLocation,
-    RateBasis, RateRange, RateTable, ShipmentPreference, ShipmentStatus, ShippingType, Warehouse,
-    WarehouseKind,
+    Carrier, LogisticCenter, MultiShipment, OfflineMethod, PaymentSystem, PhysicalLocation, RateBasis, RateRange,
+    RateTable, ShipmentPreference, ShipmentStatus, ShippingType, Warehouse, WarehouseKind,
 };
 pub use organisation::{
-    ApiKey, ApiRole, Channel, ChannelCriteria, Device, InvoiceSeries, InvoicingCompany, Merchant,
-    MerchantStatus, TaxRate, User, UserGroup, UserRole,
+    ApiKey, ApiRole, Channel, ChannelCriteria, Device, InvoiceSeries, InvoicingCompany, Merchant, MerchantStatus,
+    TaxRate, User, UserGroup, UserRole,
 };
 
 use serde::{Deserialize, Serialize};

@@ -156,10 +156,7 @@ pub struct MultiShipment {
 
 impl Default for MultiShipment {
     fn default() -> Self {
-        Self {
-            enabled: false,
-            default_preference: ShipmentPreference::AsAvailable,
-        }
+        Self { enabled: false, default_preference: ShipmentPreference::AsAvailable }
     }
 }
 

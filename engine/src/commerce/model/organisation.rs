@@ -40,15 +40,10 @@ pub struct ChannelCriteria {
 impl ChannelCriteria {
     /// How many kinds of criteria are set: the more, the more specific the channel.
     pub fn specificity(&self) -> usize {
-        [
-            self.devices.is_empty(),
-            self.domains.is_empty(),
-            self.countries.is_empty(),
-            self.user_groups.is_empty(),
-        ]
-        .iter()
-        .filter(|empty| !**empty)
-        .count()
+        [self.devices.is_empty(), self.domains.is_empty(), self.countries.is_empty(), self.user_groups.is_empty()]
+            .iter()
+            .filter(|empty| !**empty)
+            .count()
     }
 }
 

@@ -12,21 +12,13 @@ pub(super) fn check(c: &CommerceConfig, d: &Declared, report: &mut Report) {
     for product in &c.products {
         let at = entity("product", &product.sku);
         if !is_sku(&product.sku) {
-            let message = format!(
-                "sku \"{}\" must be 1 to 64 of A-Z, a-z, 0-9, '-', '_', '.'",
-                product.sku
-            );
+            let message = format!("sku \"{}\" must be 1 to 64 of A-Z, a-z, 0-9, '-', '_', '.'", product.sku);
             report.push(&at, "invalid_format", message);
         }
         names(c, product, &at, report);
         report.required(&at, "weight_grams", &product.weight_grams);
         report.refs(&at, "tax class", [&product.tax_class], &d.tax_classes);
-        report.refs(
-            &at,
-            "shipping class",
-            [&product.shipping_class],
-            &d.shipping_classes,
-        );
+        report.refs(&at, "shipping class", [&product.shipping_class], &d.shipping_classes);
         shippable(c, product, &at, report);
         if let Some(family) = &product.family {
             report.refs(&at, "family", [family], &d.families);
@@ -40,22 +32,13 @@ pub(super) fn check(c: &CommerceConfig, d: &Declared, report: &mut Report) {
         }
         for (warehouse, policy) in &product.stock_policy_overrides {
             report.refs(&at, "warehouse", [warehouse], &d.warehouses);
-            stock_policy(
-                policy,
-                &at,
-                &format!("stock policy override for \"{warehouse}\""),
-                report,
-            );
+            stock_policy(policy, &at, &format!("stock policy override for \"{warehouse}\""), report);
         }
         quantity(product, &at, report);
         report.refs(&at, "related product", &product.related, &d.products);
         report.no_repeats(&at, "related product", &product.related);
         if product.related.contains(&product.sku) {
-            report.push(
-                &at,
-                "conflict",
-                "a product cannot be related to itself".into(),
-            );
+            report.push(&at, "conflict", "a product cannot be related to itself".into());
         }
     }
 }
@@ -69,16 +52,9 @@ fn shippable(c: &CommerceConfig, product: &Product, at: &str, report: &mut Repor
         .carriers
         .iter()
         .flat_map(|carrier| &carrier.shipping_types)
-        .any(|shipping_type| {
-            shipping_type
-                .shipping_classes
-                .contains(&product.shipping_class)
-        });
+        .any(|shipping_type| shipping_type.shipping_classes.contains(&product.shipping_class));
     if !accepted {
-        let message = format!(
-            "no carrier's shipping type accepts shipping class \"{}\"",
-            product.shipping_class
-        );
+        let message = format!("no carrier's shipping type accepts shipping class \"{}\"", product.shipping_class);
         report.push(at, "undeliverable", message);
     }
 }
@@ -88,43 +64,24 @@ fn names(c: &CommerceConfig, product: &Product, at: &str, report: &mut Report) {
     for language in &c.languages {
         match product.names.get(&language.code) {
             Some(name) if !name.trim().is_empty() => {}
-            _ => report.push(
-                at,
-                "missing",
-                format!("name in language \"{}\" is required", language.code),
-            ),
+            _ => report.push(at, "missing", format!("name in language \"{}\" is required", language.code)),
         }
     }
     for language in product.names.keys() {
         if !c.languages.iter().any(|l| &l.code == language) {
-            report.push(
-                at,
-                "undefined_reference",
-                format!("language \"{language}\" is not defined"),
-            );
+            report.push(at, "undefined_reference", format!("language \"{language}\" is not defined"));
         }
     }
 }
 
 fn prices(c: &CommerceConfig, product: &Product, d: &Declared, at: &str, report: &mut Report) {
     if !c.main_currency.is_empty() && !product.prices.contains_key(&c.main_currency) {
-        report.push(
-            at,
-            "missing",
-            format!(
-                "a price in the main currency \"{}\" is required",
-                c.main_currency
-            ),
-        );
+        report.push(at, "missing", format!("a price in the main currency \"{}\" is required", c.main_currency));
     }
     for (currency, price) in &product.prices {
         report.refs(at, "currency", [currency], &d.currencies);
         if *price < Decimal::ZERO {
-            report.push(
-                at,
-                "invalid_value",
-                format!("price {price} {currency} is negative"),
-            );
+            report.push(at, "invalid_value", format!("price {price} {currency} is negative"));
         }
     }
 }
@@ -134,25 +91,15 @@ fn stock_policy(config: &StockPolicyConfig, at: &str, what: &str, report: &mut R
         Err(reason) => report.push(at, "invalid_value", format!("{what}: {reason}")),
         Ok(StockPolicy::BackorderLeadTime { days, cap }) => {
             if days == 0 || days > LEAD_TIME_DAYS_MAX {
-                let message = format!(
-                    "{what}: lead time {days} days must be between 1 and {LEAD_TIME_DAYS_MAX}"
-                );
+                let message = format!("{what}: lead time {days} days must be between 1 and {LEAD_TIME_DAYS_MAX}");
                 report.push(at, "invalid_value", message);
             }
             if cap == Some(0) {
-                report.push(
-                    at,
-                    "invalid_value",
-                    format!("{what}: cap 0 would sell nothing; omit it for no cap"),
-                );
+                report.push(at, "invalid_value", format!("{what}: cap 0 would sell nothing; omit it for no cap"));
             }
         }
         Ok(StockPolicy::Preorder { cap: 0, .. }) => {
-            report.push(
-                at,
-                "invalid_value",
-                format!("{what}: preorder cap 0 would sell nothing"),
-            );
+            report.push(at, "invalid_value", format!("{what}: preorder cap 0 would sell nothing"));
         }
         Ok(_) => {}
     }
@@ -161,39 +108,17 @@ fn stock_policy(config: &StockPolicyConfig, at: &str, what: &str, report: &mut R
 fn quantity(product: &Product, at: &str, report: &mut Report) {
     let rules = product.quantity;
     if rules.min == 0 || rules.multiple_of == 0 {
-        report.push(
-            at,
-            "invalid_value",
-            "quantity min and multiple_of must be at least 1".into(),
-        );
+        report.push(at, "invalid_value", "quantity min and multiple_of must be at least 1".into());
         return;
     }
     if !rules.min.is_multiple_of(rules.multiple_of) {
-        report.push(
-            at,
-            "conflict",
-            format!(
-                "quantity min {} is not a multiple of {}",
-                rules.min, rules.multiple_of
-            ),
-        );
+        report.push(at, "conflict", format!("quantity min {} is not a multiple of {}", rules.min, rules.multiple_of));
     }
     if let Some(max) = rules.max {
         if max < rules.min {
-            report.push(
-                at,
-                "conflict",
-                format!("quantity max {max} is below min {}", rules.min),
-            );
+            report.push(at, "conflict", format!("quantity max {max} is below min {}", rules.min));
         } else if !max.is_multiple_of(rules.multiple_of) {
-            report.push(
-                at,
-                "conflict",
-                format!(
-                    "quantity max {max} is not a multiple of {}",
-                    rules.multiple_of
-                ),
-            );
+            report.push(at, "conflict", format!("quantity max {max} is not a multiple of {}", rules.multiple_of));
         }
     }
 }

@@ -37,20 +37,11 @@ pub(crate) struct Report {
 
 impl Report {
     pub(crate) fn push(&mut self, entity: &str, rule: &'static str, message: String) {
-        self.violations.push(Violation {
-            entity: entity.to_owned(),
-            rule,
-            message,
-        });
+        self.violations.push(Violation { entity: entity.to_owned(), rule, message });
     }
 
     /// Returns the value of a required field, recording `missing` when it is absent.
-    pub(crate) fn required<'v, T>(
-        &mut self,
-        entity: &str,
-        field: &str,
-        value: &'v Option<T>,
-    ) -> Option<&'v T> {
+    pub(crate) fn required<'v, T>(&mut self, entity: &str, field: &str, value: &'v Option<T>) -> Option<&'v T> {
         if value.is_none() {
             self.push(entity, "missing", format!("{field} is required"));
         }
@@ -70,30 +61,17 @@ impl Report {
             if name.is_empty() {
                 self.push(entity, "missing", format!("{kind} is required"));
             } else if !declared.contains(name.as_str()) {
-                self.push(
-                    entity,
-                    "undefined_reference",
-                    format!("{kind} \"{name}\" is not defined"),
-                );
+                self.push(entity, "undefined_reference", format!("{kind} \"{name}\" is not defined"));
             }
         }
     }
 
     /// Records a `duplicate` for each name listed more than once in one list.
-    pub(crate) fn no_repeats<'a>(
-        &mut self,
-        entity: &str,
-        kind: &str,
-        names: impl IntoIterator<Item = &'a String>,
-    ) {
+    pub(crate) fn no_repeats<'a>(&mut self, entity: &str, kind: &str, names: impl IntoIterator<Item = &'a String>) {
         let mut seen = HashSet::new();
         for name in names {
             if !seen.insert(name.as_str()) {
-                self.push(
-                    entity,
-                    "duplicate",
-                    format!("{kind} \"{name}\" is listed twice"),
-                );
+                self.push(entity, "duplicate", format!("{kind} \"{name}\" is listed twice"));
             }
         }
     }
@@ -121,21 +99,13 @@ pub(crate) struct Declared<'a> {
 }
 
 /// Collects the codes of one kind, reporting empty and repeated ones.
-fn declare<'a>(
-    report: &mut Report,
-    kind: &str,
-    codes: impl IntoIterator<Item = &'a str>,
-) -> HashSet<&'a str> {
+fn declare<'a>(report: &mut Report, kind: &str, codes: impl IntoIterator<Item = &'a str>) -> HashSet<&'a str> {
     let mut declared = HashSet::new();
     for code in codes {
         if code.is_empty() {
             report.push(kind, "missing", format!("a {kind} has an empty code"));
         } else if !declared.insert(code) {
-            report.push(
-                &format!("{kind} \"{code}\""),
-                "duplicate",
-                format!("{kind} \"{code}\" is defined twice"),
-            );
+            report.push(&format!("{kind} \"{code}\""), "duplicate", format!("{kind} \"{code}\" is defined twice"));
         }
     }
     declared
@@ -146,33 +116,12 @@ impl<'a> Declared<'a> {
         let c = config;
         let strs = |v: &'a [String]| v.iter().map(String::as_str);
         // Nothing refers to channels; declaring them still reports duplicates.
-        declare(
-            report,
-            "channel",
-            c.channels.iter().map(|x| x.code.as_str()),
-        );
+        declare(report, "channel", c.channels.iter().map(|x| x.code.as_str()));
         Declared {
-            languages: declare(
-                report,
-                "language",
-                c.languages.iter().map(|x| x.code.as_str()),
-            ),
-            currencies: declare(
-                report,
-                "currency",
-                c.currencies.iter().map(|x| x.code.as_str()),
-            ),
-            countries: declare(
-                report,
-                "country",
-                c.countries.iter().map(|x| x.code.as_str()),
-            ),
-            sales_countries: c
-                .countries
-                .iter()
-                .filter(|x| x.sales_area)
-                .map(|x| x.code.as_str())
-                .collect(),
+            languages: declare(report, "language", c.languages.iter().map(|x| x.code.as_str())),
+            currencies: declare(report, "currency", c.currencies.iter().map(|x| x.code.as_str())),
+            countries: declare(report, "country", c.countries.iter().map(|x| x.code.as_str())),
+            sales_countries: c.countries.iter().filter(|x| x.sales_area).map(|x| x.code.as_str()).collect(),
             areas: declare(report, "area", c.areas.iter().map(|x| x.code.as_str())),
             domains: declare(report, "domain", c.domains.iter().map(|x| x.host.as_str())),
             invoicing_companies: declare(
@@ -180,36 +129,16 @@ impl<'a> Declared<'a> {
                 "invoicing company",
                 c.invoicing_companies.iter().map(|x| x.code.as_str()),
             ),
-            warehouses: declare(
-                report,
-                "warehouse",
-                c.warehouses.iter().map(|x| x.code.as_str()),
-            ),
-            logistic_centers: declare(
-                report,
-                "logistic center",
-                c.logistic_centers.iter().map(|x| x.code.as_str()),
-            ),
-            payment_systems: declare(
-                report,
-                "payment system",
-                c.payment_systems.iter().map(|x| x.code.as_str()),
-            ),
+            warehouses: declare(report, "warehouse", c.warehouses.iter().map(|x| x.code.as_str())),
+            logistic_centers: declare(report, "logistic center", c.logistic_centers.iter().map(|x| x.code.as_str())),
+            payment_systems: declare(report, "payment system", c.payment_systems.iter().map(|x| x.code.as_str())),
             physical_locations: declare(
                 report,
                 "physical location",
                 c.physical_locations.iter().map(|x| x.code.as_str()),
             ),
-            user_groups: declare(
-                report,
-                "user group",
-                c.user_groups.iter().map(|x| x.code.as_str()),
-            ),
-            merchants: declare(
-                report,
-                "merchant",
-                c.merchants.iter().map(|x| x.code.as_str()),
-            ),
+            user_groups: declare(report, "user group", c.user_groups.iter().map(|x| x.code.as_str())),
+            merchants: declare(report, "merchant", c.merchants.iter().map(|x| x.code.as_str())),
             products: declare(report, "product", c.products.iter().map(|x| x.sku.as_str())),
             tax_classes: declare(report, "tax class", strs(&c.tax_classes)),
             shipping_classes: declare(report, "shipping class", strs(&c.shipping_classes)),
@@ -251,37 +180,18 @@ fn required_kinds(c: &CommerceConfig, report: &mut Report) {
     ];
     for (kind, missing) in kinds {
         if missing {
-            report.push(
-                "commerce",
-                "missing",
-                format!("at least one {kind} is required"),
-            );
+            report.push("commerce", "missing", format!("at least one {kind} is required"));
         }
     }
     if !c.countries.is_empty() && !c.countries.iter().any(|country| country.sales_area) {
-        report.push(
-            "commerce",
-            "missing",
-            "at least one country must be in the sales areas".into(),
-        );
+        report.push("commerce", "missing", "at least one country must be in the sales areas".into());
     }
-    let super_admins = c
-        .users
-        .iter()
-        .filter(|u| u.role == Some(super::model::UserRole::SuperAdmin));
+    let super_admins = c.users.iter().filter(|u| u.role == Some(super::model::UserRole::SuperAdmin));
     if super_admins.count() == 0 {
-        report.push(
-            "commerce",
-            "missing",
-            "at least one super-administrator user is required".into(),
-        );
+        report.push("commerce", "missing", "at least one super-administrator user is required".into());
     }
     if c.shipping_classes.is_empty() {
-        report.push(
-            "commerce",
-            "missing",
-            "at least one shipping class is required".into(),
-        );
+        report.push("commerce", "missing", "at least one shipping class is required".into());
     }
 }
 
@@ -289,11 +199,7 @@ fn commerce_fields(c: &CommerceConfig, d: &Declared, report: &mut Report) {
     if c.code.is_empty() {
         report.push("commerce", "missing", "code is required".into());
     } else if !is_code(&c.code) {
-        report.push(
-            "commerce",
-            "invalid_format",
-            format!("code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'", c.code),
-        );
+        report.push("commerce", "invalid_format", format!("code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'", c.code));
     }
     if c.name.is_empty() {
         report.push("commerce", "missing", "name is required".into());
@@ -310,19 +216,11 @@ fn commerce_fields(c: &CommerceConfig, d: &Declared, report: &mut Report) {
     if c.main_currency.is_empty() {
         report.push("commerce", "missing", "main_currency is required".into());
     } else if !d.currencies.contains(c.main_currency.as_str()) {
-        report.push(
-            "commerce",
-            "undefined_reference",
-            format!("main_currency \"{}\" is not defined", c.main_currency),
-        );
+        report.push("commerce", "undefined_reference", format!("main_currency \"{}\" is not defined", c.main_currency));
     }
     if let Some(country) = &c.default_country {
         if !d.countries.contains(country.as_str()) {
-            report.push(
-                "commerce",
-                "undefined_reference",
-                format!("default_country \"{country}\" is not defined"),
-            );
+            report.push("commerce", "undefined_reference", format!("default_country \"{country}\" is not defined"));
         }
     }
 }
@@ -331,16 +229,12 @@ fn commerce_fields(c: &CommerceConfig, d: &Declared, report: &mut Report) {
 /// uppercase for SKUs, see `is_sku`).
 pub(crate) fn is_code(value: &str) -> bool {
     (1..=64).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 pub(crate) fn is_sku(value: &str) -> bool {
     (1..=64).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 pub(crate) fn entity(kind: &str, code: &str) -> String {

@@ -10,12 +10,7 @@ const TRANSIT_DAYS_MAX: u32 = 365;
 /// Half the Earth's circumference, the farthest two points can be.
 const RADIUS_KM_MAX: u32 = 20_038;
 
-pub(super) fn check(
-    c: &CommerceConfig,
-    d: &Declared,
-    known_gateways: &[&str],
-    report: &mut Report,
-) {
+pub(super) fn check(c: &CommerceConfig, d: &Declared, known_gateways: &[&str], report: &mut Report) {
     warehouses(c, d, report);
     logistic_centers(c, d, report);
     payment_systems(c, known_gateways, report);
@@ -28,18 +23,10 @@ fn warehouses(c: &CommerceConfig, d: &Declared, report: &mut Report) {
     for warehouse in &c.warehouses {
         let at = entity("warehouse", &warehouse.code);
         if !is_code(&warehouse.code) {
-            let message = format!(
-                "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
-                warehouse.code
-            );
+            let message = format!("code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'", warehouse.code);
             report.push(&at, "invalid_format", message);
         }
-        report.refs(
-            &at,
-            "logistic center",
-            [&warehouse.logistic_center],
-            &d.logistic_centers,
-        );
+        report.refs(&at, "logistic center", [&warehouse.logistic_center], &d.logistic_centers);
         if let Some(area) = &warehouse.area {
             report.refs(&at, "area", [area], &d.areas);
         }
@@ -51,11 +38,7 @@ fn warehouses(c: &CommerceConfig, d: &Declared, report: &mut Report) {
         }
         let kind = report.required(&at, "kind", &warehouse.kind);
         if kind == Some(&WarehouseKind::Physical) && warehouse.address.is_none() {
-            report.push(
-                &at,
-                "missing",
-                "a physical warehouse needs an address".into(),
-            );
+            report.push(&at, "missing", "a physical warehouse needs an address".into());
         }
     }
 }
@@ -67,19 +50,12 @@ fn logistic_centers(c: &CommerceConfig, d: &Declared, report: &mut Report) {
             report.push(
                 &at,
                 "invalid_format",
-                format!(
-                    "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
-                    center.code
-                ),
+                format!("code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'", center.code),
             );
         }
         report.refs(&at, "country", [&center.address.country], &d.countries);
         report.refs(&at, "area", [&center.area], &d.areas);
-        if !c
-            .warehouses
-            .iter()
-            .any(|w| w.logistic_center == center.code)
-        {
+        if !c.warehouses.iter().any(|w| w.logistic_center == center.code) {
             report.push(&at, "unused", "it groups no warehouse".into());
         }
     }
@@ -92,10 +68,7 @@ fn payment_systems(c: &CommerceConfig, known_gateways: &[&str], report: &mut Rep
             report.push(
                 &at,
                 "invalid_format",
-                format!(
-                    "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
-                    system.code
-                ),
+                format!("code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'", system.code),
             );
         }
         match (&system.gateway, &system.offline) {
@@ -110,11 +83,7 @@ fn payment_systems(c: &CommerceConfig, known_gateways: &[&str], report: &mut Rep
                 }
             }
             (None, Some(_)) => {}
-            _ => report.push(
-                &at,
-                "conflict",
-                "exactly one of gateway (online) and offline is required".into(),
-            ),
+            _ => report.push(&at, "conflict", "exactly one of gateway (online) and offline is required".into()),
         }
     }
 }
@@ -123,16 +92,11 @@ fn physical_locations(c: &CommerceConfig, d: &Declared, report: &mut Report) {
     for location in &c.physical_locations {
         let at = entity("physical location", &location.code);
         if !is_code(&location.code) {
-            let message = format!(
-                "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
-                location.code
-            );
+            let message = format!("code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'", location.code);
             report.push(&at, "invalid_format", message);
         }
-        for (field, value, limit) in [
-            ("latitude", &location.latitude, 90.0),
-            ("longitude", &location.longitude, 180.0),
-        ] {
+        for (field, value, limit) in [("latitude", &location.latitude, 90.0), ("longitude", &location.longitude, 180.0)]
+        {
             if let Some(&degrees) = report.required(&at, field, value) {
                 if !(degrees.is_finite() && (-limit..=limit).contains(&degrees)) {
                     let message = format!("{field} {degrees} must be between -{limit} and {limit}");
@@ -141,10 +105,7 @@ fn physical_locations(c: &CommerceConfig, d: &Declared, report: &mut Report) {
             }
         }
         if location.radius_km == 0 || location.radius_km > RADIUS_KM_MAX {
-            let message = format!(
-                "radius_km {} must be between 1 and {RADIUS_KM_MAX}",
-                location.radius_km
-            );
+            let message = format!("radius_km {} must be between 1 and {RADIUS_KM_MAX}", location.radius_km);
             report.push(&at, "invalid_value", message);
         }
         if let Some(area) = &location.area {
@@ -163,39 +124,21 @@ fn carriers(c: &CommerceConfig, d: &Declared, report: &mut Report) {
             report.push(
                 &at,
                 "invalid_format",
-                format!(
-                    "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
-                    carrier.code
-                ),
+                format!("code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'", carrier.code),
             );
         }
         if carrier.shipping_types.is_empty() {
-            report.push(
-                &at,
-                "missing",
-                "at least one shipping type is required".into(),
-            );
+            report.push(&at, "missing", "at least one shipping type is required".into());
         }
-        let codes: Vec<String> = carrier
-            .shipping_types
-            .iter()
-            .map(|t| t.code.clone())
-            .collect();
+        let codes: Vec<String> = carrier.shipping_types.iter().map(|t| t.code.clone()).collect();
         report.no_repeats(&at, "shipping type", &codes);
         for shipping_type in &carrier.shipping_types {
-            let at = format!(
-                "carrier \"{}\" shipping type \"{}\"",
-                carrier.code, shipping_type.code
-            );
+            let at = format!("carrier \"{}\" shipping type \"{}\"", carrier.code, shipping_type.code);
             shipping_type_rules(shipping_type, d, &at, report);
         }
         for carrier_status in carrier.status_map.keys() {
             if carrier_status.is_empty() {
-                report.push(
-                    &at,
-                    "invalid_value",
-                    "status_map has an empty carrier status".into(),
-                );
+                report.push(&at, "invalid_value", "status_map has an empty carrier status".into());
             }
         }
     }
@@ -203,40 +146,20 @@ fn carriers(c: &CommerceConfig, d: &Declared, report: &mut Report) {
 
 fn shipping_type_rules(shipping_type: &ShippingType, d: &Declared, at: &str, report: &mut Report) {
     if !is_code(&shipping_type.code) {
-        let message = format!(
-            "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
-            shipping_type.code
-        );
+        let message = format!("code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'", shipping_type.code);
         report.push(at, "invalid_format", message);
     }
     if shipping_type.areas.is_empty() {
-        report.push(
-            at,
-            "missing",
-            "at least one delivery area is required".into(),
-        );
+        report.push(at, "missing", "at least one delivery area is required".into());
     }
     report.refs(at, "area", &shipping_type.areas, &d.areas);
     if shipping_type.shipping_classes.is_empty() {
-        report.push(
-            at,
-            "missing",
-            "at least one accepted shipping class is required".into(),
-        );
+        report.push(at, "missing", "at least one accepted shipping class is required".into());
     }
-    report.refs(
-        at,
-        "shipping class",
-        &shipping_type.shipping_classes,
-        &d.shipping_classes,
-    );
+    report.refs(at, "shipping class", &shipping_type.shipping_classes, &d.shipping_classes);
     if let Some(&days) = report.required(at, "transit_days", &shipping_type.transit_days) {
         if days > TRANSIT_DAYS_MAX {
-            report.push(
-                at,
-                "invalid_value",
-                format!("transit_days {days} exceeds {TRANSIT_DAYS_MAX}"),
-            );
+            report.push(at, "invalid_value", format!("transit_days {days} exceeds {TRANSIT_DAYS_MAX}"));
         }
     }
     rate_table(&shipping_type.rates, at, report);
@@ -251,27 +174,18 @@ fn rate_table(rates: &RateTable, at: &str, report: &mut Report) {
     let last = rates.ranges.len().saturating_sub(1);
     for (index, range) in rates.ranges.iter().enumerate() {
         let number = index + 1;
-        if let Some(price) =
-            report.required(at, &format!("rate range {number} price"), &range.price)
-        {
+        if let Some(price) = report.required(at, &format!("rate range {number} price"), &range.price) {
             if *price < Decimal::ZERO {
-                report.push(
-                    at,
-                    "invalid_value",
-                    format!("rate range {number} price {price} is negative"),
-                );
+                report.push(at, "invalid_value", format!("rate range {number} price {price} is negative"));
             }
         }
         match range.up_to {
             None if index != last => {
-                report.push(
-                    at,
-                    "invalid_value",
-                    format!("rate range {number} has no up_to but is not the last"),
-                );
+                report.push(at, "invalid_value", format!("rate range {number} has no up_to but is not the last"));
             }
             Some(bound) if bound <= Decimal::ZERO || previous.is_some_and(|p| bound <= p) => {
-                let message = format!("rate range {number} up_to {bound} must be positive and above the previous range's");
+                let message =
+                    format!("rate range {number} up_to {bound} must be positive and above the previous range's");
                 report.push(at, "invalid_value", message);
             }
             _ => {}
@@ -287,17 +201,10 @@ fn coverage(c: &CommerceConfig, report: &mut Report) {
     let area = |code: &String| c.areas.iter().find(|a| &a.code == code);
     for country in c.countries.iter().filter(|x| x.sales_area) {
         let at = entity("country", &country.code);
-        let center_delivers = c
-            .logistic_centers
-            .iter()
-            .filter_map(|center| area(&center.area))
-            .any(|a| a.touches_country(&country.code));
+        let center_delivers =
+            c.logistic_centers.iter().filter_map(|center| area(&center.area)).any(|a| a.touches_country(&country.code));
         if !c.logistic_centers.is_empty() && !center_delivers {
-            report.push(
-                &at,
-                "undeliverable",
-                "no logistic center's area delivers to this sales country".into(),
-            );
+            report.push(&at, "undeliverable", "no logistic center's area delivers to this sales country".into());
         }
         let carried = c
             .carriers
@@ -306,11 +213,7 @@ fn coverage(c: &CommerceConfig, report: &mut Report) {
             .flat_map(|shipping_type| shipping_type.areas.iter().filter_map(area))
             .any(|a| a.touches_country(&country.code));
         if !c.carriers.is_empty() && !carried {
-            report.push(
-                &at,
-                "undeliverable",
-                "no carrier's shipping type delivers to this sales country".into(),
-            );
+            report.push(&at, "undeliverable", "no carrier's shipping type delivers to this sales country".into());
         }
     }
 }

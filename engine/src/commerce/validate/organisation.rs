@@ -20,23 +20,10 @@ pub(super) fn check(c: &CommerceConfig, d: &Declared, report: &mut Report) {
 }
 
 fn channels(c: &CommerceConfig, d: &Declared, report: &mut Report) {
-    let defaults: Vec<&str> = c
-        .channels
-        .iter()
-        .filter(|ch| ch.default)
-        .map(|ch| ch.code.as_str())
-        .collect();
+    let defaults: Vec<&str> = c.channels.iter().filter(|ch| ch.default).map(|ch| ch.code.as_str()).collect();
     if !c.channels.is_empty() && defaults.len() != 1 {
-        let found = if defaults.is_empty() {
-            "none".to_owned()
-        } else {
-            defaults.join(", ")
-        };
-        report.push(
-            "commerce",
-            "conflict",
-            format!("exactly one channel must be the default (found: {found})"),
-        );
+        let found = if defaults.is_empty() { "none".to_owned() } else { defaults.join(", ") };
+        report.push("commerce", "conflict", format!("exactly one channel must be the default (found: {found})"));
     }
     let mut criteria_seen: HashMap<String, &str> = HashMap::new();
     for channel in &c.channels {
@@ -45,10 +32,7 @@ fn channels(c: &CommerceConfig, d: &Declared, report: &mut Report) {
             report.push(
                 &at,
                 "invalid_format",
-                format!(
-                    "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
-                    channel.code
-                ),
+                format!("code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'", channel.code),
             );
         }
         channel_criteria(channel, d, &at, report);
@@ -56,34 +40,18 @@ fn channels(c: &CommerceConfig, d: &Declared, report: &mut Report) {
         if channel.criteria.specificity() > 0 {
             let key = criteria_key(&channel.criteria);
             if let Some(other) = criteria_seen.insert(key, &channel.code) {
-                report.push(
-                    &at,
-                    "conflict",
-                    format!("its criteria are the same as channel \"{other}\"'s"),
-                );
+                report.push(&at, "conflict", format!("its criteria are the same as channel \"{other}\"'s"));
             }
         }
         channel_members(channel, c, d, &at, report);
     }
     // A company must be able to invoice in at least one channel: listed there and not
     // disqualified by the channel's area.
-    let qualified: Vec<_> = c
-        .channels
-        .iter()
-        .map(|ch| qualified_members(c, ch))
-        .collect();
+    let qualified: Vec<_> = c.channels.iter().map(|ch| qualified_members(c, ch)).collect();
     for company in &c.invoicing_companies {
-        if !qualified
-            .iter()
-            .any(|q| q.invoicing_companies.contains(&company.code))
-        {
-            let message =
-                "it must be associated with at least one channel whose area it is compatible with";
-            report.push(
-                &entity("invoicing company", &company.code),
-                "unused",
-                message.into(),
-            );
+        if !qualified.iter().any(|q| q.invoicing_companies.contains(&company.code)) {
+            let message = "it must be associated with at least one channel whose area it is compatible with";
+            report.push(&entity("invoicing company", &company.code), "unused", message.into());
         }
     }
 }
@@ -91,11 +59,7 @@ fn channels(c: &CommerceConfig, d: &Declared, report: &mut Report) {
 fn channel_criteria(channel: &Channel, d: &Declared, at: &str, report: &mut Report) {
     let criteria = &channel.criteria;
     if !channel.default && criteria.specificity() == 0 {
-        report.push(
-            at,
-            "missing",
-            "a channel that is not the default needs at least one criterion".into(),
-        );
+        report.push(at, "missing", "a channel that is not the default needs at least one criterion".into());
     }
     report.refs(at, "domain", &criteria.domains, &d.domains);
     report.refs(at, "country", &criteria.countries, &d.countries);
@@ -103,25 +67,15 @@ fn channel_criteria(channel: &Channel, d: &Declared, at: &str, report: &mut Repo
     report.no_repeats(at, "domain", &criteria.domains);
     report.no_repeats(at, "country", &criteria.countries);
     report.no_repeats(at, "user group", &criteria.user_groups);
-    let devices: Vec<String> = criteria
-        .devices
-        .iter()
-        .map(|x| x.as_str().to_owned())
-        .collect();
+    let devices: Vec<String> = criteria.devices.iter().map(|x| x.as_str().to_owned()).collect();
     report.no_repeats(at, "device", &devices);
 }
 
 /// A canonical form of a channel's criteria: two channels with the same one can never be
 /// told apart.
 fn criteria_key(criteria: &ChannelCriteria) -> String {
-    let sorted = |values: Vec<&str>| {
-        values
-            .into_iter()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect::<Vec<_>>()
-            .join(",")
-    };
+    let sorted =
+        |values: Vec<&str>| values.into_iter().collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(",");
     format!(
         "d[{}] h[{}] c[{}] g[{}]",
         sorted(criteria.devices.iter().map(|x| x.as_str()).collect()),
@@ -131,13 +85,7 @@ fn criteria_key(criteria: &ChannelCriteria) -> String {
     )
 }
 
-fn channel_members(
-    channel: &Channel,
-    c: &CommerceConfig,
-    d: &Declared,
-    at: &str,
-    report: &mut Report,
-) {
+fn channel_members(channel: &Channel, c: &CommerceConfig, d: &Declared, at: &str, report: &mut Report) {
     if let Some(area) = &channel.area {
         report.refs(at, "area", [area], &d.areas);
     }
@@ -147,32 +95,13 @@ fn channel_members(
     report.refs(at, "warehouse", &channel.warehouses, &d.warehouses);
     report.no_repeats(at, "warehouse", &channel.warehouses);
     if channel.invoicing_companies.is_empty() {
-        report.push(
-            at,
-            "missing",
-            "at least one invoicing company is required".into(),
-        );
+        report.push(at, "missing", "at least one invoicing company is required".into());
     }
-    report.refs(
-        at,
-        "invoicing company",
-        &channel.invoicing_companies,
-        &d.invoicing_companies,
-    );
+    report.refs(at, "invoicing company", &channel.invoicing_companies, &d.invoicing_companies);
     report.no_repeats(at, "invoicing company", &channel.invoicing_companies);
-    report.refs(
-        at,
-        "physical location",
-        &channel.physical_locations,
-        &d.physical_locations,
-    );
+    report.refs(at, "physical location", &channel.physical_locations, &d.physical_locations);
     report.no_repeats(at, "physical location", &channel.physical_locations);
-    report.refs(
-        at,
-        "payment system",
-        &channel.payment_systems,
-        &d.payment_systems,
-    );
+    report.refs(at, "payment system", &channel.payment_systems, &d.payment_systems);
     report.no_repeats(at, "payment system", &channel.payment_systems);
 
     let qualified = qualified_members(c, channel);
@@ -195,18 +124,9 @@ fn invoicing_companies(c: &CommerceConfig, d: &Declared, report: &mut Report) {
         }
         report.refs(&at, "country", [&company.address.country], &d.countries);
         if company.accounting_currencies.is_empty() {
-            report.push(
-                &at,
-                "missing",
-                "at least one accounting currency is required".into(),
-            );
+            report.push(&at, "missing", "at least one accounting currency is required".into());
         }
-        report.refs(
-            &at,
-            "currency",
-            &company.accounting_currencies,
-            &d.currencies,
-        );
+        report.refs(&at, "currency", &company.accounting_currencies, &d.currencies);
         report.no_repeats(&at, "accounting currency", &company.accounting_currencies);
         if let Some(area) = &company.area {
             report.refs(&at, "area", [area], &d.areas);
@@ -215,21 +135,11 @@ fn invoicing_companies(c: &CommerceConfig, d: &Declared, report: &mut Report) {
         let series = &company.invoice_series;
         for prefix in [&series.prefix, &series.corrective_prefix] {
             let well_formed = (1..=10).contains(&prefix.len())
-                && prefix
-                    .bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+                && prefix.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
             if !well_formed {
-                report.push(
-                    &at,
-                    "invalid_format",
-                    format!("series prefix \"{prefix}\" must be 1 to 10 of A-Z, 0-9"),
-                );
+                report.push(&at, "invalid_format", format!("series prefix \"{prefix}\" must be 1 to 10 of A-Z, 0-9"));
             } else if let Some(other) = prefixes.insert(prefix, &company.code) {
-                report.push(
-                    &at,
-                    "conflict",
-                    format!("series prefix \"{prefix}\" is already used by \"{other}\""),
-                );
+                report.push(&at, "conflict", format!("series prefix \"{prefix}\" is already used by \"{other}\""));
             }
         }
     }
@@ -249,23 +159,12 @@ fn taxes(company: &InvoicingCompany, d: &Declared, at: &str, report: &mut Report
                 report.push(at, "invalid_value", message);
             }
         }
-        let scopes: Vec<&str> = if tax.countries.is_empty() {
-            vec!["*"]
-        } else {
-            tax.countries.iter().map(String::as_str).collect()
-        };
+        let scopes: Vec<&str> =
+            if tax.countries.is_empty() { vec!["*"] } else { tax.countries.iter().map(String::as_str).collect() };
         for scope in scopes {
             if !seen.insert((tax.tax_class.as_str(), scope)) {
-                let place = if scope == "*" {
-                    "by default".to_owned()
-                } else {
-                    format!("for \"{scope}\"")
-                };
-                report.push(
-                    at,
-                    "duplicate",
-                    format!("tax class \"{}\" has two rates {place}", tax.tax_class),
-                );
+                let place = if scope == "*" { "by default".to_owned() } else { format!("for \"{scope}\"") };
+                report.push(at, "duplicate", format!("tax class \"{}\" has two rates {place}", tax.tax_class));
             }
         }
     }
@@ -273,8 +172,7 @@ fn taxes(company: &InvoicingCompany, d: &Declared, at: &str, report: &mut Report
     classes.sort();
     for class in classes {
         if !seen.contains(&(*class, "*")) {
-            let message =
-                format!("tax class \"{class}\" needs a default rate (one without countries)");
+            let message = format!("tax class \"{class}\" needs a default rate (one without countries)");
             report.push(at, "missing", message);
         }
     }
@@ -283,15 +181,8 @@ fn taxes(company: &InvoicingCompany, d: &Declared, at: &str, report: &mut Report
 fn users_and_merchants(c: &CommerceConfig, d: &Declared, report: &mut Report) {
     for group in &c.user_groups {
         if !is_code(&group.code) {
-            let message = format!(
-                "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
-                group.code
-            );
-            report.push(
-                &entity("user group", &group.code),
-                "invalid_format",
-                message,
-            );
+            let message = format!("code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'", group.code);
+            report.push(&entity("user group", &group.code), "invalid_format", message);
         }
     }
     let mut ids = HashSet::new();
@@ -300,18 +191,10 @@ fn users_and_merchants(c: &CommerceConfig, d: &Declared, report: &mut Report) {
         if user.id.is_empty() {
             report.push("user", "missing", "a user has an empty id".into());
         } else if !ids.insert(user.id.as_str()) {
-            report.push(
-                &at,
-                "duplicate",
-                format!("user \"{}\" is defined twice", user.id),
-            );
+            report.push(&at, "duplicate", format!("user \"{}\" is defined twice", user.id));
         }
         if !user.email.contains('@') {
-            report.push(
-                &at,
-                "invalid_format",
-                format!("email \"{}\" is not an address", user.email),
-            );
+            report.push(&at, "invalid_format", format!("email \"{}\" is not an address", user.email));
         }
         report.required(&at, "role", &user.role);
         report.refs(&at, "user group", &user.groups, &d.user_groups);
@@ -319,16 +202,11 @@ fn users_and_merchants(c: &CommerceConfig, d: &Declared, report: &mut Report) {
     for merchant in &c.merchants {
         let at = entity("merchant", &merchant.code);
         if !is_code(&merchant.code) {
-            let message = format!(
-                "code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'",
-                merchant.code
-            );
+            let message = format!("code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'", merchant.code);
             report.push(&at, "invalid_format", message);
         }
         report.required(&at, "status", &merchant.status);
-        if let Some(commission) =
-            report.required(&at, "commission_percent", &merchant.commission_percent)
-        {
+        if let Some(commission) = report.required(&at, "commission_percent", &merchant.commission_percent) {
             if *commission < Decimal::ZERO || *commission > Decimal::ONE_HUNDRED {
                 let message = format!("commission_percent {commission} must be between 0 and 100");
                 report.push(&at, "invalid_value", message);
@@ -345,17 +223,12 @@ fn api_keys(c: &CommerceConfig, d: &Declared, report: &mut Report) {
         if key.name.trim().is_empty() {
             report.push("api key", "missing", "an api key has an empty name".into());
         } else if !names.insert(key.name.as_str()) {
-            report.push(
-                &at,
-                "duplicate",
-                format!("api key name \"{}\" is used twice", key.name),
-            );
+            report.push(&at, "duplicate", format!("api key name \"{}\" is used twice", key.name));
         }
         match (&key.key, &key.key_sha256) {
             (Some(plain), None) => {
                 if plain.len() < API_KEY_LEN_MIN || plain.chars().any(char::is_whitespace) {
-                    let message =
-                        format!("key must be at least {API_KEY_LEN_MIN} characters without spaces");
+                    let message = format!("key must be at least {API_KEY_LEN_MIN} characters without spaces");
                     report.push(&at, "invalid_value", message);
                 }
                 if !secrets.insert(plain.as_str()) {
@@ -363,44 +236,22 @@ fn api_keys(c: &CommerceConfig, d: &Declared, report: &mut Report) {
                 }
             }
             (None, Some(hash)) => {
-                if hash.len() != 64
-                    || !hash
-                        .bytes()
-                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-                {
-                    report.push(
-                        &at,
-                        "invalid_format",
-                        "key_sha256 must be 64 lowercase hex digits".into(),
-                    );
+                if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+                    report.push(&at, "invalid_format", "key_sha256 must be 64 lowercase hex digits".into());
                 }
                 if !secrets.insert(hash.as_str()) {
                     report.push(&at, "duplicate", "the same key is configured twice".into());
                 }
             }
-            _ => report.push(
-                &at,
-                "conflict",
-                "exactly one of key and key_sha256 is required".into(),
-            ),
+            _ => report.push(&at, "conflict", "exactly one of key and key_sha256 is required".into()),
         }
         match (report.required(&at, "role", &key.role), &key.merchant) {
-            (Some(ApiRole::Merchant), Some(merchant)) => {
-                report.refs(&at, "merchant", [merchant], &d.merchants)
-            }
+            (Some(ApiRole::Merchant), Some(merchant)) => report.refs(&at, "merchant", [merchant], &d.merchants),
             (Some(ApiRole::Merchant), None) => {
-                report.push(
-                    &at,
-                    "missing",
-                    "a merchant key must name its merchant".into(),
-                );
+                report.push(&at, "missing", "a merchant key must name its merchant".into());
             }
             (Some(role), Some(_)) => {
-                report.push(
-                    &at,
-                    "conflict",
-                    format!("a {} key cannot name a merchant", role.as_str()),
-                );
+                report.push(&at, "conflict", format!("a {} key cannot name a merchant", role.as_str()));
             }
             _ => {}
         }
