@@ -56,6 +56,7 @@ fn render_parts(stock: &WarehouseStock, id: &str) -> String {
                 Source::Batch(batch) => format!("batch {batch}"),
                 Source::LeadTime => "lead_time".to_owned(),
                 Source::Preorder => "preorder".to_owned(),
+                Source::AtRisk => "nowhere (at risk)".to_owned(),
             };
             format!("{} from {source}", part.quantity)
         })
@@ -372,6 +373,80 @@ fn commit_ship_cancel_restock() {
             error unknown_order_line: order line "order-1/1" has no stock in this warehouse
             ok: ReturnRestocked
               WEBCAM: on_hand 1 reserved 0 allocated 0 available 1 batches [po-1:4@2026-12-01 r1 p0] lead_time r0 p0 preorder r0 p0
+        "#]],
+    );
+}
+
+fn commit(reservation: &str, line: &str) -> Cmd {
+    Cmd::CommitReservation { reservation: reservation.into(), order_line: line.into() }
+}
+
+fn arrive(sku: &str, batch: &str, quantity: u32) -> Cmd {
+    Cmd::ReceiveBatch { sku: sku.into(), batch: batch.into(), quantity }
+}
+
+// Proves automatic allocation on arrival: promised order lines are served oldest first, a
+// short delivery moves the unserved remainder to the next batch with room, carts come after
+// orders and lose what nobody can serve, and the next arrival completes the moved promise.
+#[test]
+fn arrival_allocates_oldest_first_and_moves_the_shortfall() {
+    check(
+        "wh-madrid",
+        vec![
+            on("2026-11-21", announce("HEADPHONES", "po-1", 6, "2026-12-01")),
+            on("2026-11-21", announce("HEADPHONES", "po-2", 3, "2026-12-10")),
+            at("2026-11-21", 20, reserve("cart-b", "HEADPHONES", 2, 9_000)),
+            at("2026-11-21", 10, reserve("cart-a", "HEADPHONES", 3, 9_000)),
+            at("2026-11-21", 30, commit("cart-b", "order-b/1")),
+            at("2026-11-21", 10, commit("cart-a", "order-a/1")),
+            on("2026-11-21", reserve("cart-c", "HEADPHONES", 1, 9_000)),
+            on("2026-11-21", reserve("cart-d", "HEADPHONES", 2, 9_000)),
+            on("2026-12-01", arrive("HEADPHONES", "po-1", 4)),
+            on("2026-12-10", arrive("HEADPHONES", "po-2", 3)),
+            on("2026-12-10", arrive("HEADPHONES", "po-2", 3)),
+        ],
+        expect![[r#"
+            ok: BatchAnnounced
+            ok: BatchAnnounced
+            ok: StockReserved [2 from batch po-1]
+            ok: StockReserved [3 from batch po-1]
+            ok: ReservationCommitted
+            ok: ReservationCommitted
+            ok: StockReserved [1 from batch po-1]
+            ok: StockReserved [2 from batch po-2]
+            ok: BatchArrived, PromiseAllocated, PromiseAllocated, PromiseMoved, ReservationShortened, BatchClosed
+            ok: BatchArrived, PromiseAllocated, ReservationSourced, BatchClosed
+            error unknown_batch: batch "po-2" of "HEADPHONES" does not exist
+              order line order-a/1 (HEADPHONES): 3 from OnHand
+              order line order-b/1 (HEADPHONES): 2 from OnHand
+              HEADPHONES: on_hand 7 reserved 2 allocated 5 available 0 batches [] lead_time r0 p0 preorder r0 p0
+        "#]],
+    );
+}
+
+// Proves a shortfall with no later batch leaves the promise at risk, and an over-delivery
+// becomes free stock.
+#[test]
+fn arrival_at_risk_and_over_delivery() {
+    check(
+        "wh-madrid",
+        vec![
+            on("2026-11-21", announce("WEBCAM", "po-1", 3, "2026-12-01")),
+            on("2026-11-21", reserve("cart-a", "WEBCAM", 3, 9_000)),
+            on("2026-11-21", commit("cart-a", "order-a/1")),
+            on("2026-12-01", arrive("WEBCAM", "po-1", 1)),
+            on("2026-12-01", announce("WEBCAM", "po-2", 2, "2026-12-05")),
+            on("2026-12-05", arrive("WEBCAM", "po-2", 5)),
+        ],
+        expect![[r#"
+            ok: BatchAnnounced
+            ok: StockReserved [3 from batch po-1]
+            ok: ReservationCommitted
+            ok: BatchArrived, PromiseAllocated, PromiseAtRisk, BatchClosed
+            ok: BatchAnnounced
+            ok: BatchArrived, BatchClosed
+              order line order-a/1 (WEBCAM): 1 from OnHand, 2 from AtRisk
+              WEBCAM: on_hand 6 reserved 0 allocated 1 available 5 batches [] lead_time r0 p0 preorder r0 p0
         "#]],
     );
 }

@@ -8,8 +8,10 @@
 //! # Layout
 //! - `record`: `StockRecord`, `Batch`, `Reservation` and the quantities they hold.
 //! - `supply`: which sources serve a quantity under a policy, and their ready dates.
+//! - `arrival`: batch arrival and automatic allocation (oldest order first, then carts).
 //! - `invariants`: the rules every state must keep, checked after every event in tests.
 
+mod arrival;
 mod invariants;
 mod record;
 mod supply;
@@ -101,22 +103,115 @@ pub enum InventoryCommand {
         sku: String,
         quantity: u32,
     },
+    /// An announced batch arrives with `quantity` units (fewer than announced is a short
+    /// delivery, more is extra stock); what counted on it is served or moved.
+    ReceiveBatch {
+        sku: String,
+        batch: String,
+        quantity: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InventoryEvent {
-    StockReceived { sku: String, quantity: u32 },
-    BatchAnnounced { sku: String, batch: String, quantity: u32, expected_date: NaiveDate },
-    BatchChanged { sku: String, batch: String, quantity: u32, expected_date: NaiveDate },
-    StockAdjusted { sku: String, delta: i64, reason: AdjustmentReason },
-    StockReserved { reservation: Reservation },
-    ReservationRenewed { reservation: String, expires_at: Timestamp },
-    ReservationReleased { reservation: String },
-    ReservationExpired { reservation: String },
-    ReservationCommitted { reservation: String, order_line: String, placed_at: Timestamp },
-    OrderLineShipped { order_line: String, quantity: u32 },
-    OrderLineCancelled { order_line: String },
-    ReturnRestocked { sku: String, quantity: u32 },
+    StockReceived {
+        sku: String,
+        quantity: u32,
+    },
+    BatchAnnounced {
+        sku: String,
+        batch: String,
+        quantity: u32,
+        expected_date: NaiveDate,
+    },
+    BatchChanged {
+        sku: String,
+        batch: String,
+        quantity: u32,
+        expected_date: NaiveDate,
+    },
+    StockAdjusted {
+        sku: String,
+        delta: i64,
+        reason: AdjustmentReason,
+    },
+    StockReserved {
+        reservation: Reservation,
+    },
+    ReservationRenewed {
+        reservation: String,
+        expires_at: Timestamp,
+    },
+    ReservationReleased {
+        reservation: String,
+    },
+    ReservationExpired {
+        reservation: String,
+    },
+    ReservationCommitted {
+        reservation: String,
+        order_line: String,
+        placed_at: Timestamp,
+    },
+    OrderLineShipped {
+        order_line: String,
+        quantity: u32,
+    },
+    OrderLineCancelled {
+        order_line: String,
+    },
+    ReturnRestocked {
+        sku: String,
+        quantity: u32,
+    },
+    BatchArrived {
+        sku: String,
+        batch: String,
+        quantity: u32,
+    },
+    /// Promised units of an order line are now allocated from on-hand, ready `ready_date`.
+    PromiseAllocated {
+        order_line: String,
+        batch: String,
+        quantity: u32,
+        ready_date: NaiveDate,
+    },
+    /// A short delivery moved promised units of an order line to a later batch.
+    PromiseMoved {
+        order_line: String,
+        from: String,
+        to: String,
+        quantity: u32,
+        ready_date: NaiveDate,
+    },
+    /// A short delivery left promised units of an order line with no source.
+    PromiseAtRisk {
+        order_line: String,
+        batch: String,
+        quantity: u32,
+    },
+    /// Reserved units of a cart now come from on-hand.
+    ReservationSourced {
+        reservation: String,
+        batch: String,
+        quantity: u32,
+    },
+    ReservationMoved {
+        reservation: String,
+        from: String,
+        to: String,
+        quantity: u32,
+    },
+    /// A short delivery took units away from a cart.
+    ReservationShortened {
+        reservation: String,
+        batch: String,
+        quantity: u32,
+    },
+    BatchClosed {
+        sku: String,
+        batch: String,
+    },
 }
 
 /// The inventory of one warehouse.
@@ -204,6 +299,9 @@ impl WarehouseStock {
             InventoryCommand::ShipOrderLine { order_line } => self.decide_ship(order_line),
             InventoryCommand::CancelOrderLine { order_line } => self.decide_cancel(order_line),
             InventoryCommand::RestockReturn { sku, quantity } => self.decide_restock(sku, *quantity, ctx),
+            InventoryCommand::ReceiveBatch { sku, batch, quantity } => {
+                self.decide_receive_batch(sku, batch, *quantity, ctx)
+            }
         }
     }
 
@@ -238,6 +336,13 @@ impl WarehouseStock {
     fn decide_cancel(&self, order_line: &str) -> DecideResult {
         self.existing_line(order_line)?;
         Ok(vec![InventoryEvent::OrderLineCancelled { order_line: order_line.to_owned() }])
+    }
+
+    fn decide_receive_batch(&self, sku: &str, batch: &str, quantity: u32, ctx: &InventoryCtx) -> DecideResult {
+        self.decide_receive(sku, quantity, ctx)?;
+        let unknown = || DomainError::UnknownBatch { sku: sku.to_owned(), id: batch.to_owned() };
+        let record = self.records.get(sku).filter(|r| r.batch(batch).is_some()).ok_or_else(unknown)?;
+        Ok(arrival::arrival_events(self, record, sku, batch, quantity, ctx.today))
     }
 
     fn decide_restock(&self, sku: &str, quantity: u32, ctx: &InventoryCtx) -> DecideResult {
@@ -459,6 +564,59 @@ impl WarehouseStock {
                     promise(record, part, Direction::Remove);
                 }
             }
+            InventoryEvent::BatchArrived { sku, quantity, .. } => {
+                let record = self.records.get_mut(sku).expect("decide checked the record");
+                record.on_hand = record.on_hand.checked_add(*quantity).expect("decide bounds on-hand");
+            }
+            InventoryEvent::PromiseAllocated { order_line, batch, quantity, .. } => {
+                self.shift_line(order_line, batch, Source::OnHand, *quantity);
+            }
+            InventoryEvent::PromiseMoved { order_line, from, to, quantity, .. } => {
+                self.shift_line(order_line, from, Source::Batch(to.clone()), *quantity);
+            }
+            InventoryEvent::PromiseAtRisk { order_line, batch, quantity } => {
+                self.shift_line(order_line, batch, Source::AtRisk, *quantity);
+            }
+            InventoryEvent::ReservationSourced { reservation, batch, quantity } => {
+                self.shift_reservation(reservation, batch, Some(Source::OnHand), *quantity);
+            }
+            InventoryEvent::ReservationMoved { reservation, from, to, quantity } => {
+                self.shift_reservation(reservation, from, Some(Source::Batch(to.clone())), *quantity);
+            }
+            InventoryEvent::ReservationShortened { reservation, batch, quantity } => {
+                self.shift_reservation(reservation, batch, None, *quantity);
+            }
+            InventoryEvent::BatchClosed { sku, batch } => {
+                let record = self.records.get_mut(sku).expect("decide checked the record");
+                let closing = record.batch(batch).expect("decide checked the batch");
+                assert_eq!(closing.committed.total(), 0, "a batch closes only when nothing counts on it");
+                record.batches.retain(|b| &b.id != batch);
+            }
+        }
+    }
+
+    /// Moves an order line's units from a batch to another source, keeping the counters.
+    fn shift_line(&mut self, order_line: &str, batch: &str, to: Source, quantity: u32) {
+        let line = self.order_lines.get_mut(order_line).expect("decide named an existing order line");
+        let record = self.records.get_mut(&line.sku).expect("an order line's record exists");
+        let from = Source::Batch(batch.to_owned());
+        promise(record, &SupplyPart { source: from.clone(), quantity }, Direction::Remove);
+        promise(record, &SupplyPart { source: to.clone(), quantity }, Direction::Add);
+        record::shift(&mut line.parts, &from, Some(to), quantity);
+    }
+
+    /// Moves a reservation's units from a batch to another source, or drops them.
+    fn shift_reservation(&mut self, reservation: &str, batch: &str, to: Option<Source>, quantity: u32) {
+        let held = self.reservations.get_mut(reservation).expect("decide named an existing reservation");
+        let record = self.records.get_mut(&held.sku).expect("a reservation's record exists");
+        let from = Source::Batch(batch.to_owned());
+        hold(record, &SupplyPart { source: from.clone(), quantity }, Direction::Remove);
+        if let Some(to) = &to {
+            hold(record, &SupplyPart { source: to.clone(), quantity }, Direction::Add);
+        }
+        record::shift(&mut held.parts, &from, to, quantity);
+        if held.parts.is_empty() {
+            self.reservations.remove(reservation);
         }
     }
 }
@@ -483,6 +641,7 @@ fn hold(record: &mut StockRecord, part: &SupplyPart, direction: Direction) {
         Source::Batch(id) => change(&mut record.batch_mut(id).expect("a reserved batch exists").committed.reserved),
         Source::LeadTime => change(&mut record.lead_time.reserved),
         Source::Preorder => change(&mut record.preorder.reserved),
+        Source::AtRisk => unreachable!("reservations never hold at-risk units"),
     }
 }
 
@@ -501,5 +660,7 @@ fn promise(record: &mut StockRecord, part: &SupplyPart, direction: Direction) {
         Source::Batch(id) => change(&mut record.batch_mut(id).expect("a promised batch exists").committed.promised),
         Source::LeadTime => change(&mut record.lead_time.promised),
         Source::Preorder => change(&mut record.preorder.promised),
+        // At-risk units are promised against nothing.
+        Source::AtRisk => {}
     }
 }

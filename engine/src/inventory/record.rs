@@ -85,6 +85,9 @@ pub enum Source {
     Batch(String),
     LeadTime,
     Preorder,
+    /// Promised units a short delivery left without a source: counted against nothing, and
+    /// named in a `PromiseAtRisk` event so the customer can be told.
+    AtRisk,
 }
 
 /// Some units of a reservation and where they come from. The delivery date is not stored:
@@ -125,5 +128,26 @@ pub struct OrderLineStock {
 impl OrderLineStock {
     pub fn allocated(&self) -> u32 {
         self.parts.iter().filter(|p| p.source == Source::OnHand).map(|p| p.quantity).sum()
+    }
+}
+
+/// Moves `quantity` units of `parts` from `from` to `to` (dropped when `to` is none),
+/// removing a part that reaches zero and merging into an existing part of `to`.
+pub(crate) fn shift(parts: &mut Vec<SupplyPart>, from: &Source, to: Option<Source>, quantity: u32) {
+    let part = parts.iter_mut().find(|p| &p.source == from).expect("the part to shift exists");
+    part.quantity = part.quantity.checked_sub(quantity).expect("a part shifts at most what it holds");
+    parts.retain(|p| p.quantity > 0);
+    if let Some(to) = to {
+        match parts.iter_mut().find(|p| p.source == to) {
+            Some(existing) => existing.quantity = existing.quantity.checked_add(quantity).expect("bounded by sources"),
+            None => parts.push(SupplyPart { source: to, quantity }),
+        }
+    }
+}
+
+impl SupplyPart {
+    /// The units of `parts` held from `source`.
+    pub fn held_from(parts: &[SupplyPart], source: &Source) -> u32 {
+        parts.iter().filter(|p| &p.source == source).map(|p| p.quantity).sum()
     }
 }
