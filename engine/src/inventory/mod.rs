@@ -516,7 +516,7 @@ impl WarehouseStock {
             InventoryEvent::StockReserved { reservation } => {
                 let record = self.records.entry(reservation.sku.clone()).or_default();
                 for part in &reservation.parts {
-                    hold(record, part, Direction::Add);
+                    count(record, part, Holder::Cart, Direction::Add);
                 }
                 self.reservations.insert(reservation.id.clone(), reservation.clone());
             }
@@ -529,15 +529,15 @@ impl WarehouseStock {
                 let held = self.reservations.remove(reservation).expect("decide checked the reservation");
                 let record = self.records.get_mut(&held.sku).expect("a reservation's record exists");
                 for part in &held.parts {
-                    hold(record, part, Direction::Remove);
+                    count(record, part, Holder::Cart, Direction::Remove);
                 }
             }
             InventoryEvent::ReservationCommitted { reservation, order_line, placed_at } => {
                 let held = self.reservations.remove(reservation).expect("decide checked the reservation");
                 let record = self.records.get_mut(&held.sku).expect("a reservation's record exists");
                 for part in &held.parts {
-                    hold(record, part, Direction::Remove);
-                    promise(record, part, Direction::Add);
+                    count(record, part, Holder::Cart, Direction::Remove);
+                    count(record, part, Holder::Order, Direction::Add);
                 }
                 let line = OrderLineStock {
                     order_line: order_line.clone(),
@@ -561,7 +561,7 @@ impl WarehouseStock {
                 let line = self.order_lines.remove(order_line).expect("decide checked the order line");
                 let record = self.records.get_mut(&line.sku).expect("an order line's record exists");
                 for part in &line.parts {
-                    promise(record, part, Direction::Remove);
+                    count(record, part, Holder::Order, Direction::Remove);
                 }
             }
             InventoryEvent::BatchArrived { sku, quantity, .. } => {
@@ -600,8 +600,8 @@ impl WarehouseStock {
         let line = self.order_lines.get_mut(order_line).expect("decide named an existing order line");
         let record = self.records.get_mut(&line.sku).expect("an order line's record exists");
         let from = Source::Batch(batch.to_owned());
-        promise(record, &SupplyPart { source: from.clone(), quantity }, Direction::Remove);
-        promise(record, &SupplyPart { source: to.clone(), quantity }, Direction::Add);
+        count(record, &SupplyPart { source: from.clone(), quantity }, Holder::Order, Direction::Remove);
+        count(record, &SupplyPart { source: to.clone(), quantity }, Holder::Order, Direction::Add);
         record::shift(&mut line.parts, &from, Some(to), quantity);
     }
 
@@ -610,9 +610,9 @@ impl WarehouseStock {
         let held = self.reservations.get_mut(reservation).expect("decide named an existing reservation");
         let record = self.records.get_mut(&held.sku).expect("a reservation's record exists");
         let from = Source::Batch(batch.to_owned());
-        hold(record, &SupplyPart { source: from.clone(), quantity }, Direction::Remove);
+        count(record, &SupplyPart { source: from.clone(), quantity }, Holder::Cart, Direction::Remove);
         if let Some(to) = &to {
-            hold(record, &SupplyPart { source: to.clone(), quantity }, Direction::Add);
+            count(record, &SupplyPart { source: to.clone(), quantity }, Holder::Cart, Direction::Add);
         }
         record::shift(&mut held.parts, &from, to, quantity);
         if held.parts.is_empty() {
@@ -627,40 +627,37 @@ enum Direction {
     Remove,
 }
 
-/// Adds or removes a reservation part's units on its source's `reserved` counter.
-fn hold(record: &mut StockRecord, part: &SupplyPart, direction: Direction) {
-    let change = |counter: &mut u32| {
-        *counter = match direction {
-            Direction::Add => counter.checked_add(part.quantity),
-            Direction::Remove => counter.checked_sub(part.quantity),
-        }
-        .expect("reservation counters stay within their sources");
-    };
-    match &part.source {
-        Source::OnHand => change(&mut record.reserved),
-        Source::Batch(id) => change(&mut record.batch_mut(id).expect("a reserved batch exists").committed.reserved),
-        Source::LeadTime => change(&mut record.lead_time.reserved),
-        Source::Preorder => change(&mut record.preorder.reserved),
-        Source::AtRisk => unreachable!("reservations never hold at-risk units"),
-    }
+/// Who holds units, and so which counter of their source they count on: a cart's
+/// reservation (`reserved`) or a placed order line (`allocated` on-hand, else `promised`).
+#[derive(Clone, Copy)]
+enum Holder {
+    Cart,
+    Order,
 }
 
-/// Adds or removes an order line part's units: `allocated` for on-hand, `promised` for the
-/// other sources.
-fn promise(record: &mut StockRecord, part: &SupplyPart, direction: Direction) {
-    let change = |counter: &mut u32| {
-        *counter = match direction {
-            Direction::Add => counter.checked_add(part.quantity),
-            Direction::Remove => counter.checked_sub(part.quantity),
+/// Adds or removes a part's units on the counter its source keeps for `holder`.
+fn count(record: &mut StockRecord, part: &SupplyPart, holder: Holder, direction: Direction) {
+    let counter = match (&part.source, holder) {
+        (Source::OnHand, Holder::Cart) => &mut record.reserved,
+        (Source::OnHand, Holder::Order) => &mut record.allocated,
+        (Source::Batch(id), holder) => {
+            let committed = &mut record.batch_mut(id).expect("a held batch exists").committed;
+            match holder {
+                Holder::Cart => &mut committed.reserved,
+                Holder::Order => &mut committed.promised,
+            }
         }
-        .expect("order line counters stay within their sources");
-    };
-    match &part.source {
-        Source::OnHand => change(&mut record.allocated),
-        Source::Batch(id) => change(&mut record.batch_mut(id).expect("a promised batch exists").committed.promised),
-        Source::LeadTime => change(&mut record.lead_time.promised),
-        Source::Preorder => change(&mut record.preorder.promised),
+        (Source::LeadTime, Holder::Cart) => &mut record.lead_time.reserved,
+        (Source::LeadTime, Holder::Order) => &mut record.lead_time.promised,
+        (Source::Preorder, Holder::Cart) => &mut record.preorder.reserved,
+        (Source::Preorder, Holder::Order) => &mut record.preorder.promised,
         // At-risk units are promised against nothing.
-        Source::AtRisk => {}
+        (Source::AtRisk, Holder::Order) => return,
+        (Source::AtRisk, Holder::Cart) => unreachable!("reservations never hold at-risk units"),
+    };
+    *counter = match direction {
+        Direction::Add => counter.checked_add(part.quantity),
+        Direction::Remove => counter.checked_sub(part.quantity),
     }
+    .expect("held units stay within their sources");
 }
