@@ -226,6 +226,15 @@ pub struct WarehouseStock {
 /// The events a command causes, or why it is refused.
 type DecideResult = Result<Vec<InventoryEvent>, DomainError>;
 
+/// A batch brings at least one unit and is not expected before today.
+fn batch_terms(quantity: u32, expected_date: NaiveDate, ctx: &InventoryCtx) -> Result<(), DomainError> {
+    positive(quantity)?;
+    if expected_date < ctx.today {
+        return Err(DomainError::DateInPast { date: expected_date, today: ctx.today });
+    }
+    Ok(())
+}
+
 fn positive(quantity: u32) -> Result<(), DomainError> {
     if quantity == 0 {
         return Err(DomainError::InvalidQuantity { quantity: 0, reason: "it must be at least 1" });
@@ -379,10 +388,7 @@ impl WarehouseStock {
         ctx: &InventoryCtx,
     ) -> Result<Vec<InventoryEvent>, DomainError> {
         self.known_sku(sku, ctx)?;
-        positive(quantity)?;
-        if expected_date < ctx.today {
-            return Err(DomainError::DateInPast { date: expected_date, today: ctx.today });
-        }
+        batch_terms(quantity, expected_date, ctx)?;
         if batch.is_empty() || self.records.get(sku).is_some_and(|r| r.batch(batch).is_some()) {
             return Err(DomainError::DuplicateBatch { sku: sku.to_owned(), id: batch.to_owned() });
         }
@@ -405,10 +411,7 @@ impl WarehouseStock {
         self.known_sku(sku, ctx)?;
         let unknown = || DomainError::UnknownBatch { sku: sku.to_owned(), id: batch.to_owned() };
         let current = self.records.get(sku).and_then(|r| r.batch(batch)).ok_or_else(unknown)?;
-        positive(quantity)?;
-        if expected_date < ctx.today {
-            return Err(DomainError::DateInPast { date: expected_date, today: ctx.today });
-        }
+        batch_terms(quantity, expected_date, ctx)?;
         // Never promise more than is coming: a batch cannot shrink below what it backs.
         if u64::from(quantity) < current.committed.total() {
             return Err(DomainError::BatchBelowCommitted {
