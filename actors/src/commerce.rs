@@ -9,6 +9,9 @@ use arc_swap::ArcSwap;
 use mercato_engine::resolution::{resolve, ContextRequest, ResolvedContext};
 use mercato_engine::{Commerce, DomainError};
 
+use crate::clock::Clock;
+use crate::warehouse::{WarehouseActor, Warehouses};
+
 /// Messages a commerce actor may queue. Configuration changes are rare; the bound keeps a
 /// runaway client from growing the mailbox without limit.
 pub const COMMERCE_MAILBOX_CAPACITY_MAX: usize = 256;
@@ -62,27 +65,46 @@ impl Handler<CurrentConfig> for CommerceActor {
     }
 }
 
-/// What the rest of the node holds of a commerce: its actor's address and the snapshot the
-/// actor publishes.
+/// What the rest of the node holds of a commerce: its actor's address, the snapshot the
+/// actor publishes, and the commerce's warehouse actors.
 #[derive(Clone)]
 pub struct CommerceHandle {
     addr: Addr<CommerceActor>,
     published: Arc<ArcSwap<Commerce>>,
+    warehouses: Warehouses,
+    clock: Clock,
 }
 
 impl CommerceHandle {
-    /// Starts the actor on the current arbiter.
-    pub fn start(commerce: Commerce) -> Self {
+    /// Starts the commerce actor and one `WarehouseActor` per configured warehouse on the
+    /// current arbiter.
+    pub fn start(commerce: Commerce, clock: Clock) -> Self {
+        let codes: Vec<String> = commerce.config().warehouses.iter().map(|w| w.code.clone()).collect();
         let published = Arc::new(ArcSwap::from_pointee(commerce));
         // The capacity is set before the actor runs, so it bounds the very first messages.
         let mut context = Context::new();
         context.set_mailbox_capacity(COMMERCE_MAILBOX_CAPACITY_MAX);
         let addr = context.run(CommerceActor { published: Arc::clone(&published) });
-        Self { addr, published }
+        let warehouses = codes
+            .into_iter()
+            .map(|code| {
+                let actor = WarehouseActor::new(&code, Arc::clone(&published), clock).start_bounded();
+                (code, actor)
+            })
+            .collect();
+        Self { addr, published, warehouses: Warehouses::new(warehouses), clock }
     }
 
     pub fn addr(&self) -> &Addr<CommerceActor> {
         &self.addr
+    }
+
+    pub fn warehouses(&self) -> &Warehouses {
+        &self.warehouses
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.clock
     }
 
     /// The configuration as last published; never waits for the actor.

@@ -5,12 +5,20 @@
 //! # Layout
 //! - `commerce`: `CommerceActor`, one per commerce: owns the validated configuration and
 //!   publishes it as an `Arc` snapshot that context resolution reads.
+//! - `warehouse`: `WarehouseActor`, one per warehouse: owns its stock, checks and reserves
+//!   in one synchronous step, expires reservations on its own timer; `Warehouses` reserves
+//!   across several in a fixed order with rollback.
+//! - `clock`: the node's clock, on the runtime's time so tests can pause and advance it.
 //! - `registry`: `Registry`, the node's commerces by code, started together.
 
 #![forbid(unsafe_code)]
 
+pub mod clock;
 pub mod commerce;
 pub mod registry;
+pub mod warehouse;
 
+pub use clock::Clock;
 pub use commerce::{CommerceActor, CommerceHandle, CurrentConfig, ReplaceConfig, ReplaceError};
 pub use registry::{Registry, RegistryError};
+pub use warehouse::{Execute, ReserveError, ReserveRequest, WarehouseActor, Warehouses};

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use mercato_engine::Commerce;
 
+use crate::clock::Clock;
 use crate::commerce::CommerceHandle;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,13 +23,13 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Checks that codes are unique, then starts one `CommerceActor` per commerce on the
-    /// current arbiter.
-    pub fn start(commerces: Vec<Commerce>) -> Result<Self, RegistryError> {
+    /// Checks that codes are unique, then starts each commerce's actors on the current
+    /// arbiter.
+    pub fn start(commerces: Vec<Commerce>, clock: Clock) -> Result<Self, RegistryError> {
         Self::check(commerces.iter().map(Commerce::code))?;
         let commerces = commerces
             .into_iter()
-            .map(|commerce| (commerce.code().to_owned(), CommerceHandle::start(commerce)))
+            .map(|commerce| (commerce.code().to_owned(), CommerceHandle::start(commerce, clock)))
             .collect();
         Ok(Self { commerces })
     }

@@ -2,7 +2,7 @@
 //! at once and never go through the mailbox.
 
 use mercato_actors::commerce::COMMERCE_MAILBOX_CAPACITY_MAX;
-use mercato_actors::{CurrentConfig, Registry, RegistryError, ReplaceConfig, ReplaceError};
+use mercato_actors::{Clock, CurrentConfig, Registry, RegistryError, ReplaceConfig, ReplaceError};
 use mercato_engine::resolution::ContextRequest;
 use mercato_engine::{Commerce, KNOWN_GATEWAYS};
 
@@ -20,7 +20,7 @@ fn country(code: &str) -> ContextRequest {
 // against, and that a configuration for another commerce is refused without effect.
 #[actix_rt::test]
 async fn replace_publishes_a_new_snapshot() {
-    let registry = Registry::start(vec![demo()]).expect("one commerce");
+    let registry = Registry::start(vec![demo()], Clock::system()).expect("one commerce");
     let handle = registry.get("demo").expect("demo is registered");
     assert_eq!(handle.resolve(&country("ES")).expect("resolves").channel, "web");
 
@@ -43,17 +43,17 @@ async fn replace_publishes_a_new_snapshot() {
 #[actix_rt::test]
 async fn registry_rules() {
     assert_eq!(
-        Registry::start(vec![demo(), demo()]).err(),
+        Registry::start(vec![demo(), demo()], Clock::system()).err(),
         Some(RegistryError::DuplicateCommerce { code: "demo".into() })
     );
-    assert_eq!(Registry::start(vec![]).err(), Some(RegistryError::Empty));
+    assert_eq!(Registry::start(vec![], Clock::system()).err(), Some(RegistryError::Empty));
 }
 
 // Proves the mailbox is bounded: once it holds its capacity, `try_send` is refused instead
 // of queueing without limit.
 #[actix_rt::test]
 async fn mailbox_is_bounded() {
-    let registry = Registry::start(vec![demo()]).expect("one commerce");
+    let registry = Registry::start(vec![demo()], Clock::system()).expect("one commerce");
     let addr = registry.get("demo").expect("registered").addr().clone();
     // The actor cannot run while this loop holds the thread, so nothing is drained.
     let accepted = (0..COMMERCE_MAILBOX_CAPACITY_MAX * 2).filter(|_| addr.try_send(CurrentConfig).is_ok()).count();

@@ -36,7 +36,8 @@ pub fn init_tracing() {
 /// Builds the shared state: starts one actor per commerce on the current arbiter.
 pub fn build_state(commerces: Vec<mercato_engine::Commerce>) -> Result<web::Data<AppState>, ServerError> {
     let keys = KeyTable::build(commerces.iter()).map_err(ServerError::Start)?;
-    let registry = Registry::start(commerces).map_err(|e| ServerError::Start(e.to_string()))?;
+    let registry =
+        Registry::start(commerces, mercato_actors::Clock::system()).map_err(|e| ServerError::Start(e.to_string()))?;
     Ok(web::Data::new(AppState {
         registry,
         keys,

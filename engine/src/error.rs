@@ -34,6 +34,8 @@ pub enum DomainError {
     InsufficientStock { sku: String, requested: u32, available: u32 },
     #[error("reservation \"{id}\" does not exist")]
     UnknownReservation { id: String },
+    #[error("reservation \"{id}\" has expired")]
+    ReservationExpired { id: String },
     #[error("reservation \"{id}\" already exists")]
     DuplicateReservation { id: String },
     #[error("batch \"{id}\" of \"{sku}\" does not exist")]
@@ -71,6 +73,7 @@ impl DomainError {
             DomainError::InsufficientStock { .. } => "insufficient_stock",
             DomainError::UnknownReservation { .. } => "unknown_reservation",
             DomainError::DuplicateReservation { .. } => "duplicate_reservation",
+            DomainError::ReservationExpired { .. } => "reservation_expired",
             DomainError::UnknownBatch { .. } => "unknown_batch",
             DomainError::DuplicateBatch { .. } => "duplicate_batch",
             DomainError::DateInPast { .. } => "date_in_past",
@@ -98,6 +101,7 @@ impl DomainError {
             | DomainError::UnknownOrderLine { .. } => ErrorKind::NotFound,
             DomainError::InsufficientStock { .. }
             | DomainError::DuplicateReservation { .. }
+            | DomainError::ReservationExpired { .. }
             | DomainError::DuplicateBatch { .. }
             | DomainError::DuplicateOrderLine { .. }
             | DomainError::NothingToShip { .. }

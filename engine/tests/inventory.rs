@@ -252,6 +252,43 @@ fn lead_time_preorder_and_overrides() {
     );
 }
 
+// Proves a reservation past its time is gone for renewal and checkout even before the
+// expiry tick removes it; release is still accepted.
+#[test]
+fn a_reservation_past_its_time_cannot_be_renewed_or_committed() {
+    check(
+        "wh-madrid",
+        vec![
+            on("2026-11-21", receive("KEYBOARD", 2)),
+            at("2026-11-21", 0, reserve("cart-1", "KEYBOARD", 1, 1_000)),
+            at("2026-11-21", 0, reserve("cart-2", "KEYBOARD", 1, 1_000)),
+            at("2026-11-21", 999, Cmd::CommitReservation { reservation: "cart-1".into(), order_line: "o-1/1".into() }),
+            at(
+                "2026-11-21",
+                1_000,
+                Cmd::RenewReservation { reservation: "cart-2".into(), expires_at: Timestamp(9_000) },
+            ),
+            at(
+                "2026-11-21",
+                1_000,
+                Cmd::CommitReservation { reservation: "cart-2".into(), order_line: "o-2/1".into() },
+            ),
+            at("2026-11-21", 1_001, Cmd::ReleaseReservation { reservation: "cart-2".into() }),
+        ],
+        expect![[r#"
+            ok: StockReceived
+            ok: StockReserved [1 from on_hand]
+            ok: StockReserved [1 from on_hand]
+            ok: ReservationCommitted
+            error reservation_expired: reservation "cart-2" has expired
+            error reservation_expired: reservation "cart-2" has expired
+            ok: ReservationReleased
+              order line o-1/1 (KEYBOARD): 1 from OnHand
+              KEYBOARD: on_hand 2 reserved 0 allocated 1 available 1 batches [] lead_time r0 p0 preorder r0 p0
+        "#]],
+    );
+}
+
 // Proves reservations expire exactly once, at their time, and renewal moves that time.
 #[test]
 fn expiry_is_exactly_once() {

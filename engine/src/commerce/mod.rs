@@ -14,7 +14,10 @@ pub use validate::Violation;
 
 use area::qualified_members;
 pub use area::QualifiedMembers;
-use model::{Area, Channel, CommerceConfig, Country, Currency, Domain, Language, Product, StockPolicy, Warehouse};
+use model::{
+    Area, Channel, CommerceConfig, Country, Currency, Domain, Language, LogisticCenter, Place, Product, StockPolicy,
+    Warehouse,
+};
 
 /// Why a configuration document was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -189,6 +192,21 @@ impl Commerce {
         let config = product.stock_policy_overrides.get(warehouse).or(product.stock_policy.as_ref());
         // Validation refused every table that describes no policy.
         Some(config.and_then(|c| c.policy().ok()).unwrap_or_default())
+    }
+
+    pub fn logistic_center(&self, code: &str) -> Option<&LogisticCenter> {
+        self.config.logistic_centers.iter().find(|lc| lc.code == code)
+    }
+
+    /// Whether a logistic center delivers to `place`. A place known only by its country is
+    /// reachable when any part of that country is.
+    pub fn delivers_to(&self, center: &LogisticCenter, place: &Place) -> bool {
+        let Some(area) = self.area(&center.area) else { return false };
+        if place.region.is_none() && place.postal_code.is_none() {
+            area.touches_country(&place.country)
+        } else {
+            area.contains(place)
+        }
     }
 
     /// The members of a channel that its area of influence qualifies.

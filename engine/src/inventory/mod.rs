@@ -9,11 +9,15 @@
 //! - `record`: `StockRecord`, `Batch`, `Reservation` and the quantities they hold.
 //! - `supply`: which sources serve a quantity under a policy, and their ready dates.
 //! - `arrival`: batch arrival and automatic allocation (oldest order first, then carts).
+//! - `availability`: what a SKU can still be sold as, now and by date.
+//! - `selection`: which warehouses serve a cart (fewest logistic centers from on-hand first).
 //! - `invariants`: the rules every state must keep, checked after every event in tests.
 
 mod arrival;
+mod availability;
 mod invariants;
 mod record;
+mod selection;
 mod supply;
 
 use std::collections::BTreeMap;
@@ -21,8 +25,12 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+pub use availability::{availability, earliest_date_across, Availability, DatedSupply};
 pub use invariants::check_invariants;
 pub use record::{Batch, Commitments, OrderLineStock, Reservation, Source, StockRecord, SupplyPart, Timestamp};
+pub use selection::{
+    candidate_warehouses, select_sources, Candidate, SourceAssignment, SELECTION_CENTERS_SEARCHED_MAX,
+};
 pub use supply::{plan, ready_date};
 
 use crate::commerce::Commerce;
@@ -255,6 +263,14 @@ impl WarehouseStock {
         self.records.iter().map(|(sku, record)| (sku.as_str(), record))
     }
 
+    /// What `sku` can still be sold as here on `today`, or none for a SKU the commerce
+    /// does not sell.
+    pub fn availability_of(&self, sku: &str, commerce: &Commerce, today: NaiveDate) -> Option<Availability> {
+        let policy = commerce.stock_policy(sku, &self.warehouse)?;
+        let empty = StockRecord::default();
+        Some(availability(self.records.get(sku).unwrap_or(&empty), policy, today))
+    }
+
     pub fn reservation(&self, id: &str) -> Option<&Reservation> {
         self.reservations.get(id)
     }
@@ -286,7 +302,7 @@ impl WarehouseStock {
                 self.decide_reserve(reservation, sku, *quantity, *expires_at, ctx)
             }
             InventoryCommand::RenewReservation { reservation, expires_at } => {
-                self.existing(reservation)?;
+                self.unexpired(reservation, ctx)?;
                 Ok(vec![InventoryEvent::ReservationRenewed {
                     reservation: reservation.clone(),
                     expires_at: *expires_at,
@@ -318,12 +334,22 @@ impl WarehouseStock {
         self.reservations.get(reservation).ok_or_else(|| DomainError::UnknownReservation { id: reservation.to_owned() })
     }
 
+    /// A reservation that exists and whose time has not come. One past its expiry is gone
+    /// for every purpose but release, even before the expiry timer removes it.
+    fn unexpired(&self, reservation: &str, ctx: &InventoryCtx) -> Result<&Reservation, DomainError> {
+        let held = self.existing(reservation)?;
+        if held.expires_at <= ctx.now {
+            return Err(DomainError::ReservationExpired { id: reservation.to_owned() });
+        }
+        Ok(held)
+    }
+
     fn existing_line(&self, order_line: &str) -> Result<&OrderLineStock, DomainError> {
         self.order_lines.get(order_line).ok_or_else(|| DomainError::UnknownOrderLine { id: order_line.to_owned() })
     }
 
     fn decide_commit(&self, reservation: &str, order_line: &str, ctx: &InventoryCtx) -> DecideResult {
-        self.existing(reservation)?;
+        self.unexpired(reservation, ctx)?;
         if order_line.is_empty() || self.order_lines.contains_key(order_line) {
             return Err(DomainError::DuplicateOrderLine { id: order_line.to_owned() });
         }

@@ -23,8 +23,7 @@ pub fn plan(
             remaining -= taken;
         }
     };
-    // A product not released yet sells only against its preorder allowance.
-    let unreleased = matches!(policy, StockPolicy::Preorder { release_date, .. } if today < release_date);
+    let unreleased = unreleased(policy, today);
     if !unreleased {
         take(Source::OnHand, record.available(), &mut parts);
     }
@@ -50,6 +49,12 @@ pub fn plan(
     } else {
         Err(quantity - remaining)
     }
+}
+
+/// Whether the product is not released yet: it then sells only against its preorder
+/// allowance, never from on-hand.
+pub(crate) fn unreleased(policy: StockPolicy, today: NaiveDate) -> bool {
+    matches!(policy, StockPolicy::Preorder { release_date, .. } if today < release_date)
 }
 
 /// The date units from `source` can leave the warehouse.

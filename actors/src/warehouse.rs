@@ -1,0 +1,255 @@
+//! `WarehouseActor`: the owner of one warehouse's stock. Every change is one message
+//! handled synchronously: decide against the current state, apply the events, reply. There
+//! is no await between the check and the change, so two carts can never both take the
+//! last unit. Reservation expiry runs on the actor's own timer, on the same clock as every
+//! command, so a reservation expires once, at its time, whatever else is queued.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use arc_swap::ArcSwap;
+use mercato_engine::inventory::{
+    Availability, InventoryCommand, InventoryCtx, InventoryEvent, Reservation, StockRecord, Timestamp, WarehouseStock,
+};
+use mercato_engine::{Commerce, DomainError};
+
+use crate::clock::{date_of, Clock};
+
+/// Messages a warehouse actor may queue. Senders that find it full wait (or, on request
+/// paths, answer 503): the bound keeps a burst from growing memory without limit.
+pub const WAREHOUSE_MAILBOX_CAPACITY_MAX: usize = 4096;
+
+/// How often a warehouse looks for reservations whose time has come. Expiry is exact to
+/// within one tick.
+pub const EXPIRY_TICK: Duration = Duration::from_secs(1);
+
+pub struct WarehouseActor {
+    stock: WarehouseStock,
+    commerce: Arc<ArcSwap<Commerce>>,
+    clock: Clock,
+}
+
+impl WarehouseActor {
+    pub fn new(warehouse: &str, commerce: Arc<ArcSwap<Commerce>>, clock: Clock) -> Self {
+        Self { stock: WarehouseStock::new(warehouse), commerce, clock }
+    }
+
+    /// Starts the actor on the current arbiter with a bounded mailbox.
+    pub fn start_bounded(self) -> Addr<Self> {
+        // The capacity is set before the actor runs, so it bounds the very first messages.
+        let mut context = Context::new();
+        context.set_mailbox_capacity(WAREHOUSE_MAILBOX_CAPACITY_MAX);
+        context.run(self)
+    }
+
+    /// Starts the actor on another arbiter (thread) with a bounded mailbox.
+    pub fn start_bounded_in(self, arbiter: &ArbiterHandle) -> Addr<Self> {
+        Self::start_in_arbiter(arbiter, move |context| {
+            context.set_mailbox_capacity(WAREHOUSE_MAILBOX_CAPACITY_MAX);
+            self
+        })
+    }
+
+    /// Decides and applies one command at `now`, in one synchronous step.
+    fn execute(&mut self, command: &InventoryCommand, now: Timestamp) -> Result<Vec<InventoryEvent>, DomainError> {
+        let commerce = self.commerce.load();
+        let ctx = InventoryCtx { commerce: &commerce, now, today: date_of(now) };
+        let events = self.stock.decide(command, &ctx)?;
+        for event in &events {
+            self.stock.apply(event);
+        }
+        Ok(events)
+    }
+
+    fn expire_due(&mut self) {
+        let now = self.clock.now();
+        match self.execute(&InventoryCommand::ExpireReservations, now) {
+            Ok(events) if !events.is_empty() => {
+                tracing::debug!(warehouse = %self.stock.warehouse, expired = events.len(), "reservations expired");
+            }
+            Ok(_) => {}
+            // Expiry refuses nothing; a refusal here would be an engine defect worth a log line.
+            Err(error) => tracing::error!(warehouse = %self.stock.warehouse, %error, "expiry refused"),
+        }
+    }
+}
+
+impl Actor for WarehouseActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_interval(EXPIRY_TICK, |actor, _| actor.expire_due());
+    }
+}
+
+/// Runs one inventory command now; replies with the events it caused.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<InventoryEvent>, DomainError>")]
+pub struct Execute(pub InventoryCommand);
+
+impl Handler<Execute> for WarehouseActor {
+    type Result = Result<Vec<InventoryEvent>, DomainError>;
+
+    fn handle(&mut self, message: Execute, _: &mut Self::Context) -> Self::Result {
+        let now = self.clock.now();
+        self.execute(&message.0, now)
+    }
+}
+
+/// One SKU's record and what it can still be sold as; none for a SKU the commerce does not
+/// sell.
+#[derive(Message)]
+#[rtype(result = "Option<StockView>")]
+pub struct GetStock {
+    pub sku: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockView {
+    pub record: StockRecord,
+    pub availability: Availability,
+    /// The reservations holding units of this SKU.
+    pub reservations: usize,
+}
+
+impl Handler<GetStock> for WarehouseActor {
+    type Result = Option<StockView>;
+
+    fn handle(&mut self, message: GetStock, _: &mut Self::Context) -> Self::Result {
+        let commerce = self.commerce.load();
+        let availability = self.stock.availability_of(&message.sku, &commerce, self.clock.today())?;
+        let record = self.stock.record(&message.sku).cloned().unwrap_or_default();
+        let reservations = self.stock.reservations().filter(|r| r.sku == message.sku).count();
+        Some(StockView { record, availability, reservations })
+    }
+}
+
+/// What each of the SKUs can still be sold as here; SKUs the commerce does not sell are
+/// left out.
+#[derive(Message)]
+#[rtype(result = "BTreeMap<String, Availability>")]
+pub struct GetAvailability {
+    pub skus: Vec<String>,
+}
+
+impl Handler<GetAvailability> for WarehouseActor {
+    type Result = MessageResult<GetAvailability>;
+
+    fn handle(&mut self, message: GetAvailability, _: &mut Self::Context) -> Self::Result {
+        let commerce = self.commerce.load();
+        let today = self.clock.today();
+        MessageResult(
+            message
+                .skus
+                .into_iter()
+                .filter_map(|sku| self.stock.availability_of(&sku, &commerce, today).map(|a| (sku, a)))
+                .collect(),
+        )
+    }
+}
+
+/// A copy of the whole state, for tests and snapshots.
+#[derive(Message)]
+#[rtype(result = "WarehouseStock")]
+pub struct CopyState;
+
+impl Handler<CopyState> for WarehouseActor {
+    type Result = MessageResult<CopyState>;
+
+    fn handle(&mut self, _: CopyState, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.stock.clone())
+    }
+}
+
+/// Units one warehouse is asked to reserve for a holder (a cart).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReserveRequest {
+    pub warehouse: String,
+    pub reservation: String,
+    pub sku: String,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReserveError {
+    #[error("warehouse \"{warehouse}\": {error}")]
+    Refused { warehouse: String, error: DomainError },
+    #[error("warehouse \"{warehouse}\" is not running on this node")]
+    Unavailable { warehouse: String },
+}
+
+/// The warehouse actors of one commerce, by code.
+#[derive(Clone, Default)]
+pub struct Warehouses {
+    actors: Arc<BTreeMap<String, Addr<WarehouseActor>>>,
+}
+
+impl Warehouses {
+    pub fn new(actors: BTreeMap<String, Addr<WarehouseActor>>) -> Self {
+        Self { actors: Arc::new(actors) }
+    }
+
+    pub fn get(&self, code: &str) -> Option<&Addr<WarehouseActor>> {
+        self.actors.get(code)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Addr<WarehouseActor>)> {
+        self.actors.iter().map(|(code, addr)| (code.as_str(), addr))
+    }
+
+    /// Reserves every request or none. Requests run one at a time in a fixed order
+    /// (warehouse, then reservation id), so two holders wanting the same units always meet
+    /// in the same warehouse first; when one is refused, the ones already made are released
+    /// before the error returns, so no unit is left held.
+    pub async fn reserve_all(
+        &self,
+        mut requests: Vec<ReserveRequest>,
+        expires_at: Timestamp,
+    ) -> Result<Vec<Reservation>, ReserveError> {
+        requests.sort_by(|a, b| a.warehouse.cmp(&b.warehouse).then_with(|| a.reservation.cmp(&b.reservation)));
+        let mut made: Vec<(&Addr<WarehouseActor>, Reservation)> = Vec::new();
+        let mut failure = None;
+        for request in &requests {
+            let Some(addr) = self.get(&request.warehouse) else {
+                failure = Some(ReserveError::Unavailable { warehouse: request.warehouse.clone() });
+                break;
+            };
+            let command = InventoryCommand::Reserve {
+                reservation: request.reservation.clone(),
+                sku: request.sku.clone(),
+                quantity: request.quantity,
+                expires_at,
+            };
+            match addr.send(Execute(command)).await {
+                Ok(Ok(events)) => {
+                    let reservation = events.into_iter().find_map(|event| match event {
+                        InventoryEvent::StockReserved { reservation } => Some(reservation),
+                        _ => None,
+                    });
+                    made.extend(reservation.map(|r| (addr, r)));
+                }
+                Ok(Err(error)) => {
+                    failure = Some(ReserveError::Refused { warehouse: request.warehouse.clone(), error });
+                    break;
+                }
+                Err(_) => {
+                    failure = Some(ReserveError::Unavailable { warehouse: request.warehouse.clone() });
+                    break;
+                }
+            }
+        }
+        let Some(failure) = failure else {
+            return Ok(made.into_iter().map(|(_, reservation)| reservation).collect());
+        };
+        for (addr, reservation) in made.into_iter().rev() {
+            let release = InventoryCommand::ReleaseReservation { reservation: reservation.id.clone() };
+            // A reservation that expired meanwhile is already released; nothing else can fail.
+            if let Ok(Err(error)) = addr.send(Execute(release)).await {
+                tracing::debug!(reservation = %reservation.id, %error, "rollback found the reservation gone");
+            }
+        }
+        Err(failure)
+    }
+}
