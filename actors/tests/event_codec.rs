@@ -59,6 +59,13 @@ fn every_inventory_event() -> Vec<InventoryEvent> {
         },
         InventoryEvent::ReservationShortened { reservation: "cart-1".into(), batch: "po-1".into(), quantity: 1 },
         InventoryEvent::BatchClosed { sku: "MOUSE".into(), batch: "po-1".into() },
+        InventoryEvent::AtRiskAllocated { order_line: "order-9/1".into(), quantity: 1, ready_date: date },
+        InventoryEvent::AtRiskPromised {
+            order_line: "order-9/1".into(),
+            batch: "po-3".into(),
+            quantity: 1,
+            ready_date: date,
+        },
     ]
 }
 
@@ -73,7 +80,7 @@ fn inventory_events_round_trip() {
     // Every variant appears: `variant` matches without a wildcard, so a new variant fails
     // to compile until it is added there and to the list above.
     let seen: std::collections::BTreeSet<usize> = events.iter().map(variant).collect();
-    assert_eq!(seen, (0..20).collect());
+    assert_eq!(seen, (0..22).collect());
 }
 
 fn variant(event: &InventoryEvent) -> usize {
@@ -98,5 +105,7 @@ fn variant(event: &InventoryEvent) -> usize {
         InventoryEvent::ReservationMoved { .. } => 17,
         InventoryEvent::ReservationShortened { .. } => 18,
         InventoryEvent::BatchClosed { .. } => 19,
+        InventoryEvent::AtRiskAllocated { .. } => 20,
+        InventoryEvent::AtRiskPromised { .. } => 21,
     }
 }

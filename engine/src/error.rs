@@ -26,6 +26,8 @@ pub enum DomainError {
     UnknownCurrency { code: String },
     #[error("user group \"{code}\" is not defined")]
     UnknownUserGroup { code: String },
+    #[error("channel \"{code}\" is not a channel of this commerce")]
+    UnknownChannel { code: String },
     #[error("product \"{sku}\" is not sold by this commerce")]
     UnknownSku { sku: String },
     #[error("quantity {quantity} is not valid: {reason}")]
@@ -68,6 +70,7 @@ impl DomainError {
             DomainError::UnknownLanguage { .. } => "unknown_language",
             DomainError::UnknownCurrency { .. } => "unknown_currency",
             DomainError::UnknownUserGroup { .. } => "unknown_user_group",
+            DomainError::UnknownChannel { .. } => "unknown_channel",
             DomainError::UnknownSku { .. } => "unknown_sku",
             DomainError::InvalidQuantity { .. } => "invalid_quantity",
             DomainError::InsufficientStock { .. } => "insufficient_stock",
@@ -93,6 +96,7 @@ impl DomainError {
             | DomainError::UnknownLanguage { .. }
             | DomainError::UnknownCurrency { .. }
             | DomainError::UnknownUserGroup { .. }
+            | DomainError::UnknownChannel { .. }
             | DomainError::UnknownSku { .. }
             | DomainError::InvalidQuantity { .. }
             | DomainError::DateInPast { .. } => ErrorKind::Invalid,

@@ -461,8 +461,8 @@ fn arrival_allocates_oldest_first_and_moves_the_shortfall() {
     );
 }
 
-// Proves a shortfall with no later batch leaves the promise at risk, and an over-delivery
-// becomes free stock.
+// Proves a shortfall with no later batch leaves the promise at risk, a batch announced
+// later takes the at-risk units (with its date), and an over-delivery becomes free stock.
 #[test]
 fn arrival_at_risk_and_over_delivery() {
     check(
@@ -480,10 +480,50 @@ fn arrival_at_risk_and_over_delivery() {
             ok: StockReserved [3 from batch po-1]
             ok: ReservationCommitted
             ok: BatchArrived, PromiseAllocated, PromiseAtRisk, BatchClosed
+            ok: BatchAnnounced, AtRiskPromised
+            ok: BatchArrived, PromiseAllocated, BatchClosed
+              order line order-a/1 (WEBCAM): 3 from OnHand
+              WEBCAM: on_hand 6 reserved 0 allocated 3 available 3 batches [] lead_time r0 p0 preorder r0 p0
+        "#]],
+    );
+}
+
+// Proves at-risk units are served by stock that comes in later, oldest order first: a
+// later batch with room takes what it can at arrival, then
+// free receipts, restocked returns and positive adjustments allocate them before any cart
+// can reserve those units.
+#[test]
+fn at_risk_units_are_served_by_later_stock() {
+    check(
+        "wh-madrid",
+        vec![
+            on("2026-11-21", announce("WEBCAM", "po-1", 4, "2026-12-01")),
+            at("2026-11-21", 1, reserve("cart-a", "WEBCAM", 2, 9_000)),
+            at("2026-11-21", 1, commit("cart-a", "order-a/1")),
+            at("2026-11-21", 2, reserve("cart-b", "WEBCAM", 2, 9_000)),
+            at("2026-11-21", 2, commit("cart-b", "order-b/1")),
+            on("2026-11-22", announce("WEBCAM", "po-2", 1, "2026-12-10")),
+            on("2026-12-01", arrive("WEBCAM", "po-1", 1)),
+            on("2026-12-02", receive("WEBCAM", 1)),
+            on("2026-12-02", reserve("cart-c", "WEBCAM", 1, 9_000)),
+            on("2026-12-03", Cmd::RestockReturn { sku: "WEBCAM".into(), quantity: 2 }),
+            on("2026-12-03", Cmd::AdjustStock { sku: "WEBCAM".into(), delta: 5, reason: AdjustmentReason::Found }),
+        ],
+        expect![[r#"
             ok: BatchAnnounced
-            ok: BatchArrived, BatchClosed
-              order line order-a/1 (WEBCAM): 1 from OnHand, 2 from AtRisk
-              WEBCAM: on_hand 6 reserved 0 allocated 1 available 5 batches [] lead_time r0 p0 preorder r0 p0
+            ok: StockReserved [2 from batch po-1]
+            ok: ReservationCommitted
+            ok: StockReserved [2 from batch po-1]
+            ok: ReservationCommitted
+            ok: BatchAnnounced
+            ok: BatchArrived, PromiseAllocated, PromiseMoved, PromiseAtRisk, BatchClosed
+            ok: StockReceived, AtRiskAllocated
+            error insufficient_stock: insufficient stock of "WEBCAM": 1 requested, 0 available
+            ok: ReturnRestocked, AtRiskAllocated
+            ok: StockAdjusted
+              order line order-a/1 (WEBCAM): 1 from OnHand, 1 from Batch("po-2")
+              order line order-b/1 (WEBCAM): 2 from OnHand
+              WEBCAM: on_hand 9 reserved 0 allocated 3 available 6 batches [po-2:1@2026-12-10 r0 p1] lead_time r0 p0 preorder r0 p0
         "#]],
     );
 }

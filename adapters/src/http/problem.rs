@@ -6,6 +6,9 @@ use actix_web::{HttpResponse, ResponseError};
 use mercato_engine::{DomainError, ErrorKind};
 use serde::Serialize;
 
+/// What a 503 tells clients to wait before retrying.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
     #[serde(rename = "type")]
@@ -39,6 +42,11 @@ impl Problem {
         Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
     }
 
+    /// 503 with `Retry-After`: the node is up but cannot take this request now.
+    pub fn unavailable(detail: &str) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
+    }
+
     pub fn commerce_not_found(code: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, "commerce_not_found", format!("commerce \"{code}\" not found"))
     }
@@ -60,6 +68,9 @@ impl ResponseError for Problem {
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         if self.status == StatusCode::UNAUTHORIZED.as_u16() {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE.as_u16() {
+            response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string()));
         }
         response.body(serde_json::to_string(self).unwrap_or_default())
     }

@@ -36,6 +36,41 @@ fn serve(
     (now, moves, rest)
 }
 
+/// Order lines of `sku` holding at-risk units, oldest order first, served from `left`
+/// on-hand units and then from `later` batches' room: the events that say so.
+pub(super) fn at_risk_events(
+    stock: &WarehouseStock,
+    sku: &str,
+    mut left: u32,
+    later: &mut [(String, NaiveDate, u32)],
+    today: NaiveDate,
+) -> Vec<InventoryEvent> {
+    let mut lines: Vec<_> =
+        stock.order_lines().filter(|l| l.sku == sku && SupplyPart::held_from(&l.parts, &Source::AtRisk) > 0).collect();
+    lines.sort_by(|a, b| a.placed_at.cmp(&b.placed_at).then_with(|| a.order_line.cmp(&b.order_line)));
+    let mut events = Vec::new();
+    for line in lines {
+        let wanted = SupplyPart::held_from(&line.parts, &Source::AtRisk);
+        let (now, moves, _) = serve(wanted, &mut left, later);
+        if now > 0 {
+            events.push(InventoryEvent::AtRiskAllocated {
+                order_line: line.order_line.clone(),
+                quantity: now,
+                ready_date: today,
+            });
+        }
+        for (batch, date, quantity) in moves {
+            events.push(InventoryEvent::AtRiskPromised {
+                order_line: line.order_line.clone(),
+                batch,
+                quantity,
+                ready_date: date.max(today),
+            });
+        }
+    }
+    events
+}
+
 /// The events of `delivered` units of `batch` arriving, given the state before.
 pub(super) fn arrival_events(
     stock: &WarehouseStock,
@@ -82,6 +117,17 @@ pub(super) fn arrival_events(
             events.push(InventoryEvent::PromiseAtRisk { order_line, batch: batch.to_owned(), quantity: rest });
         }
     }
+
+    // Orders come before carts: at-risk lines take what is left before any cart does.
+    let at_risk = at_risk_events(stock, sku, left, &mut later, today);
+    left -= at_risk
+        .iter()
+        .map(|e| match e {
+            InventoryEvent::AtRiskAllocated { quantity, .. } => *quantity,
+            _ => 0,
+        })
+        .sum::<u32>();
+    events.extend(at_risk);
 
     let mut carts: Vec<_> = stock.reservations().filter(|r| r.sku == sku).collect();
     carts.sort_by(|a, b| a.expires_at.cmp(&b.expires_at).then_with(|| a.id.cmp(&b.id)));

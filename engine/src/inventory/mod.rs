@@ -53,6 +53,17 @@ pub enum AdjustmentReason {
     Found,
 }
 
+impl AdjustmentReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdjustmentReason::CountCorrection => "count_correction",
+            AdjustmentReason::Damage => "damage",
+            AdjustmentReason::Loss => "loss",
+            AdjustmentReason::Found => "found",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InventoryCommand {
     /// Units received outside any announced batch.
@@ -198,6 +209,20 @@ pub enum InventoryEvent {
         batch: String,
         quantity: u32,
     },
+    /// At-risk units of an order line are allocated from on-hand that came in later.
+    AtRiskAllocated {
+        order_line: String,
+        quantity: u32,
+        ready_date: NaiveDate,
+    },
+    /// At-risk units of an order line are promised against a batch announced or enlarged
+    /// later, ready `ready_date`.
+    AtRiskPromised {
+        order_line: String,
+        batch: String,
+        quantity: u32,
+        ready_date: NaiveDate,
+    },
     /// Reserved units of a cart now come from on-hand.
     ReservationSourced {
         reservation: String,
@@ -290,14 +315,26 @@ impl WarehouseStock {
     /// Validates a command; returns the events it causes. Changes nothing.
     pub fn decide(&self, command: &InventoryCommand, ctx: &InventoryCtx) -> Result<Vec<InventoryEvent>, DomainError> {
         match command {
-            InventoryCommand::ReceiveStock { sku, quantity } => self.decide_receive(sku, *quantity, ctx),
+            InventoryCommand::ReceiveStock { sku, quantity } => {
+                let events = self.decide_receive(sku, *quantity, ctx)?;
+                Ok(self.serve_at_risk(sku, events, *quantity, None, ctx.today))
+            }
             InventoryCommand::AnnounceBatch { sku, batch, quantity, expected_date } => {
-                self.decide_announce(sku, batch, *quantity, *expected_date, ctx)
+                let events = self.decide_announce(sku, batch, *quantity, *expected_date, ctx)?;
+                let room = (batch.clone(), *expected_date, *quantity);
+                Ok(self.serve_at_risk(sku, events, 0, Some(room), ctx.today))
             }
             InventoryCommand::ChangeBatch { sku, batch, quantity, expected_date } => {
-                self.decide_change_batch(sku, batch, *quantity, *expected_date, ctx)
+                let events = self.decide_change_batch(sku, batch, *quantity, *expected_date, ctx)?;
+                let committed = self.records.get(sku).and_then(|r| r.batch(batch)).map_or(0, |b| b.committed.total());
+                let room = (batch.clone(), *expected_date, record::free_of(u64::from(*quantity), committed));
+                Ok(self.serve_at_risk(sku, events, 0, Some(room), ctx.today))
             }
-            InventoryCommand::AdjustStock { sku, delta, reason } => self.decide_adjust(sku, *delta, *reason, ctx),
+            InventoryCommand::AdjustStock { sku, delta, reason } => {
+                let events = self.decide_adjust(sku, *delta, *reason, ctx)?;
+                let found = u32::try_from(*delta).unwrap_or(0);
+                Ok(self.serve_at_risk(sku, events, found, None, ctx.today))
+            }
             InventoryCommand::Reserve { reservation, sku, quantity, expires_at } => {
                 self.decide_reserve(reservation, sku, *quantity, *expires_at, ctx)
             }
@@ -373,8 +410,9 @@ impl WarehouseStock {
         Ok(vec![InventoryEvent::OrderLineCancelled { order_line: order_line.to_owned() }])
     }
 
+    /// Zero units is a batch that never came: everything counting on it moves or is at risk.
     fn decide_receive_batch(&self, sku: &str, batch: &str, quantity: u32, ctx: &InventoryCtx) -> DecideResult {
-        self.decide_receive(sku, quantity, ctx)?;
+        self.receivable(sku, quantity, ctx)?;
         let unknown = || DomainError::UnknownBatch { sku: sku.to_owned(), id: batch.to_owned() };
         let record = self.records.get(sku).filter(|r| r.batch(batch).is_some()).ok_or_else(unknown)?;
         Ok(arrival::arrival_events(self, record, sku, batch, quantity, ctx.today))
@@ -382,7 +420,26 @@ impl WarehouseStock {
 
     fn decide_restock(&self, sku: &str, quantity: u32, ctx: &InventoryCtx) -> DecideResult {
         self.decide_receive(sku, quantity, ctx)?;
-        Ok(vec![InventoryEvent::ReturnRestocked { sku: sku.to_owned(), quantity }])
+        let events = vec![InventoryEvent::ReturnRestocked { sku: sku.to_owned(), quantity }];
+        Ok(self.serve_at_risk(sku, events, quantity, None, ctx.today))
+    }
+
+    /// Appends to `events` what serves at-risk order lines of `sku`, oldest order first:
+    /// allocations from the on-hand nobody holds plus `arriving` units, then promises
+    /// against `room` (a batch announced or enlarged, with its free units).
+    fn serve_at_risk(
+        &self,
+        sku: &str,
+        mut events: Vec<InventoryEvent>,
+        arriving: u32,
+        room: Option<(String, NaiveDate, u32)>,
+        today: NaiveDate,
+    ) -> Vec<InventoryEvent> {
+        let Some(record) = self.records.get(sku) else { return events };
+        let left = record.available().saturating_add(arriving);
+        let mut later: Vec<_> = room.into_iter().collect();
+        events.extend(arrival::at_risk_events(self, sku, left, &mut later, today));
+        events
     }
 
     fn known_sku(&self, sku: &str, ctx: &InventoryCtx) -> Result<(), DomainError> {
@@ -393,8 +450,14 @@ impl WarehouseStock {
     }
 
     fn decide_receive(&self, sku: &str, quantity: u32, ctx: &InventoryCtx) -> Result<Vec<InventoryEvent>, DomainError> {
-        self.known_sku(sku, ctx)?;
         positive(quantity)?;
+        self.receivable(sku, quantity, ctx)?;
+        Ok(vec![InventoryEvent::StockReceived { sku: sku.to_owned(), quantity }])
+    }
+
+    /// Units of a SKU the commerce sells that on-hand can take in.
+    fn receivable(&self, sku: &str, quantity: u32, ctx: &InventoryCtx) -> Result<(), DomainError> {
+        self.known_sku(sku, ctx)?;
         let on_hand = self.records.get(sku).map_or(0, |r| r.on_hand);
         if on_hand.checked_add(quantity).is_none() {
             return Err(DomainError::InvalidQuantity {
@@ -402,7 +465,7 @@ impl WarehouseStock {
                 reason: "on-hand would exceed the largest quantity",
             });
         }
-        Ok(vec![InventoryEvent::StockReceived { sku: sku.to_owned(), quantity }])
+        Ok(())
     }
 
     fn decide_announce(
@@ -598,13 +661,19 @@ impl WarehouseStock {
                 record.on_hand = record.on_hand.checked_add(*quantity).expect("decide bounds on-hand");
             }
             InventoryEvent::PromiseAllocated { order_line, batch, quantity, .. } => {
-                self.shift_line(order_line, batch, Source::OnHand, *quantity);
+                self.shift_line(order_line, Source::Batch(batch.clone()), Source::OnHand, *quantity);
             }
             InventoryEvent::PromiseMoved { order_line, from, to, quantity, .. } => {
-                self.shift_line(order_line, from, Source::Batch(to.clone()), *quantity);
+                self.shift_line(order_line, Source::Batch(from.clone()), Source::Batch(to.clone()), *quantity);
             }
             InventoryEvent::PromiseAtRisk { order_line, batch, quantity } => {
-                self.shift_line(order_line, batch, Source::AtRisk, *quantity);
+                self.shift_line(order_line, Source::Batch(batch.clone()), Source::AtRisk, *quantity);
+            }
+            InventoryEvent::AtRiskAllocated { order_line, quantity, .. } => {
+                self.shift_line(order_line, Source::AtRisk, Source::OnHand, *quantity);
+            }
+            InventoryEvent::AtRiskPromised { order_line, batch, quantity, .. } => {
+                self.shift_line(order_line, Source::AtRisk, Source::Batch(batch.clone()), *quantity);
             }
             InventoryEvent::ReservationSourced { reservation, batch, quantity } => {
                 self.shift_reservation(reservation, batch, Some(Source::OnHand), *quantity);
@@ -624,11 +693,10 @@ impl WarehouseStock {
         }
     }
 
-    /// Moves an order line's units from a batch to another source, keeping the counters.
-    fn shift_line(&mut self, order_line: &str, batch: &str, to: Source, quantity: u32) {
+    /// Moves an order line's units from one source to another, keeping the counters.
+    fn shift_line(&mut self, order_line: &str, from: Source, to: Source, quantity: u32) {
         let line = self.order_lines.get_mut(order_line).expect("decide named an existing order line");
         let record = self.records.get_mut(&line.sku).expect("an order line's record exists");
-        let from = Source::Batch(batch.to_owned());
         count(record, &SupplyPart { source: from.clone(), quantity }, Holder::Order, Direction::Remove);
         count(record, &SupplyPart { source: to.clone(), quantity }, Holder::Order, Direction::Add);
         record::shift(&mut line.parts, &from, Some(to), quantity);

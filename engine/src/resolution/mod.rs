@@ -205,7 +205,8 @@ fn normalize_host(raw: &str) -> String {
     }
 }
 
-fn normalize_country(raw: &str) -> Result<String, DomainError> {
+/// An ISO 3166-1 alpha-2 code in upper case, or the error naming what was given.
+pub fn normalize_country(raw: &str) -> Result<String, DomainError> {
     let code = raw.trim().to_ascii_uppercase();
     if crate::commerce::is_country_code(&code) {
         Ok(code)

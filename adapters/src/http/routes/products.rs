@@ -1,0 +1,247 @@
+//! Product routes: the catalog listing and a SKU's availability for a channel and
+//! destination, per warehouse and in total, now and by date.
+
+use std::collections::BTreeMap;
+
+use actix_web::{get, web, HttpResponse};
+use chrono::NaiveDate;
+use mercato_actors::warehouse::GetAvailability;
+use mercato_engine::commerce::model::{ApiRole, Place, Product};
+use mercato_engine::inventory::{candidate_warehouses, earliest_date_across, Availability};
+use mercato_engine::resolution::normalize_country;
+use mercato_engine::DomainError;
+use serde::{Deserialize, Serialize};
+
+use super::stock_dto::{AvailabilityDto, PolicyDto};
+use super::warehouses::ask;
+use crate::http::auth::Principal;
+use crate::http::problem::Problem;
+use crate::http::AppState;
+
+/// The most products one listing page returns.
+pub const PRODUCT_PAGE_SIZE_MAX: usize = 500;
+const PRODUCT_PAGE_SIZE_DEFAULT: usize = 100;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Page size, 1 to 500 (default 100).
+    pub limit: Option<usize>,
+    /// The last SKU of the previous page: the listing continues after it.
+    pub after: Option<String>,
+    /// The language of the names (default: the commerce's).
+    pub language: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QuantityRulesDto {
+    pub min: u32,
+    pub max: Option<u32>,
+    pub multiple_of: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProductDto {
+    pub sku: String,
+    pub name: Option<String>,
+    pub family: Option<String>,
+    pub merchant: Option<String>,
+    pub tax_class: String,
+    pub shipping_class: String,
+    pub weight_grams: Option<u32>,
+    pub stock_policy: PolicyDto,
+    pub quantity: QuantityRulesDto,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProductPage {
+    pub products: Vec<ProductDto>,
+    /// Pass as `after` for the next page; null on the last page.
+    pub next_after: Option<String>,
+}
+
+fn product_dto(product: &Product, language: &str) -> ProductDto {
+    let policy = product.stock_policy.as_ref().and_then(|c| c.policy().ok()).unwrap_or_default();
+    ProductDto {
+        sku: product.sku.clone(),
+        name: product.names.get(language).cloned(),
+        family: product.family.clone(),
+        merchant: product.merchant.clone(),
+        tax_class: product.tax_class.clone(),
+        shipping_class: product.shipping_class.clone(),
+        weight_grams: product.weight_grams,
+        stock_policy: policy.into(),
+        quantity: QuantityRulesDto {
+            min: product.quantity.min,
+            max: product.quantity.max,
+            multiple_of: product.quantity.multiple_of,
+        },
+    }
+}
+
+/// Products in SKU order, a page at a time. A merchant key sees its own products only.
+#[get("/v1/commerces/{commerce}/products")]
+pub async fn list_products(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, Problem> {
+    let code = path.into_inner();
+    principal.authorize(&code, &[ApiRole::Admin, ApiRole::Storefront, ApiRole::Merchant])?;
+    let commerce = state.registry.get(&code).ok_or_else(|| Problem::commerce_not_found(&code))?.snapshot();
+    let query = query.into_inner();
+    let limit = query.limit.unwrap_or(PRODUCT_PAGE_SIZE_DEFAULT);
+    if !(1..=PRODUCT_PAGE_SIZE_MAX).contains(&limit) {
+        return Err(Problem::new(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_limit",
+            format!("limit {limit} is not valid: it must be from 1 to {PRODUCT_PAGE_SIZE_MAX}"),
+        ));
+    }
+    let language = match query.language {
+        Some(language) => {
+            commerce.language(&language).ok_or(DomainError::UnknownLanguage { code: language.clone() })?;
+            language
+        }
+        None => commerce.config().default_language.clone(),
+    };
+    let mut visible: Vec<&Product> = commerce
+        .config()
+        .products
+        .iter()
+        .filter(|p| principal.role != ApiRole::Merchant || p.merchant == principal.merchant)
+        .filter(|p| query.after.as_ref().is_none_or(|after| p.sku.as_str() > after.as_str()))
+        .collect();
+    visible.sort_by(|a, b| a.sku.cmp(&b.sku));
+    let more = visible.len() > limit;
+    visible.truncate(limit);
+    let next_after = if more { visible.last().map(|p| p.sku.clone()) } else { None };
+    let products = visible.into_iter().map(|p| product_dto(p, &language)).collect();
+    Ok(HttpResponse::Ok().json(ProductPage { products, next_after }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvailabilityQuery {
+    /// The destination country (ISO 3166-1 alpha-2); required.
+    pub country: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    /// The channel (default: the commerce's default channel).
+    pub channel: Option<String>,
+    /// The quantity to find the earliest date for (default 1).
+    pub qty: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WarehouseAvailabilityDto {
+    pub warehouse: String,
+    pub logistic_center: String,
+    #[serde(flatten)]
+    pub availability: AvailabilityDto,
+    pub policy: PolicyDto,
+    /// The earliest day this warehouse alone can supply `quantity`; null when it cannot.
+    pub earliest_date: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CumulativeDto {
+    pub date: String,
+    /// Units sellable by this date across warehouses; null means unlimited.
+    pub units: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AvailabilityResponse {
+    pub sku: String,
+    pub channel: String,
+    pub country: String,
+    pub quantity: u32,
+    /// Units on hand now across the warehouses that may serve this destination.
+    pub available_now: u64,
+    /// The earliest day `quantity` units can be ready, splitting across warehouses; null
+    /// when they cannot be had at all.
+    pub earliest_date: Option<String>,
+    pub by_date: Vec<CumulativeDto>,
+    pub warehouses: Vec<WarehouseAvailabilityDto>,
+}
+
+/// Units by each date a source becomes ready, across warehouses.
+fn cumulative(availabilities: &[&Availability], today: NaiveDate) -> Vec<CumulativeDto> {
+    let mut dates: Vec<NaiveDate> = vec![today];
+    dates.extend(availabilities.iter().flat_map(|a| a.later.iter().map(|s| s.date)));
+    dates.sort();
+    dates.dedup();
+    dates
+        .into_iter()
+        .map(|date| {
+            let units = availabilities.iter().map(|a| a.by(date)).try_fold(0u64, |sum, units| Some(sum + units?));
+            CumulativeDto { date: date.to_string(), units }
+        })
+        .collect()
+}
+
+#[get("/v1/commerces/{commerce}/products/{sku}/availability")]
+pub async fn get_availability(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    query: web::Query<AvailabilityQuery>,
+) -> Result<HttpResponse, Problem> {
+    let (code, sku) = path.into_inner();
+    principal.authorize(&code, &[ApiRole::Admin, ApiRole::Storefront])?;
+    let handle = state.registry.get(&code).ok_or_else(|| Problem::commerce_not_found(&code))?;
+    let commerce = handle.snapshot();
+    let query = query.into_inner();
+    if commerce.product(&sku).is_none() {
+        return Err(Problem::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "unknown_sku",
+            format!("product \"{sku}\" is not sold by this commerce"),
+        ));
+    }
+    let channel = match query.channel {
+        Some(channel) => commerce.channel(&channel).ok_or(DomainError::UnknownChannel { code: channel.clone() })?,
+        None => commerce.default_channel(),
+    };
+    let country = normalize_country(query.country.as_deref().ok_or(DomainError::CountryRequired)?)?;
+    let quantity = match query.qty {
+        None => 1,
+        Some(qty) if qty >= 1 => u32::try_from(qty)
+            .map_err(|_| DomainError::InvalidQuantity { quantity: qty, reason: "it exceeds the largest quantity" })?,
+        Some(qty) => return Err(DomainError::InvalidQuantity { quantity: qty, reason: "it must be at least 1" }.into()),
+    };
+    let destination = Place { country: country.clone(), region: query.region, postal_code: query.postal_code };
+    let today = handle.clock().today();
+
+    let mut found: Vec<(String, String, Availability)> = Vec::new();
+    for (warehouse, center) in candidate_warehouses(&commerce, &channel.code, &destination) {
+        let Some(addr) = handle.warehouses().get(&warehouse) else { continue };
+        let mut answer: BTreeMap<String, Availability> = ask(addr, GetAvailability { skus: vec![sku.clone()] }).await?;
+        if let Some(availability) = answer.remove(&sku) {
+            found.push((warehouse, center, availability));
+        }
+    }
+    let all: Vec<&Availability> = found.iter().map(|(_, _, a)| a).collect();
+    let response = AvailabilityResponse {
+        sku,
+        channel: channel.code.clone(),
+        country,
+        quantity,
+        available_now: all.iter().map(|a| u64::from(a.now)).sum(),
+        earliest_date: earliest_date_across(all.iter().copied(), quantity, today).map(|d| d.to_string()),
+        by_date: cumulative(&all, today),
+        warehouses: found
+            .iter()
+            .map(|(warehouse, center, availability)| WarehouseAvailabilityDto {
+                warehouse: warehouse.clone(),
+                logistic_center: center.clone(),
+                availability: availability.into(),
+                policy: availability.policy.into(),
+                earliest_date: availability.earliest_date(quantity, today).map(|d| d.to_string()),
+            })
+            .collect(),
+    };
+    Ok(HttpResponse::Ok().json(response))
+}

@@ -1,0 +1,312 @@
+//! Warehouse routes: the listing, one SKU's stock, and the back-office changes (receipts,
+//! batches, adjustments). Writes need an admin key, or a merchant key for the merchant's own
+//! warehouses; a warehouse the key may not see answers 404 like one that does not exist.
+
+use std::time::Duration;
+
+use actix::dev::ToEnvelope;
+use actix::{Actor, Addr, Handler, Message};
+use actix_web::http::StatusCode;
+use actix_web::{get, patch, post, web, HttpResponse};
+use chrono::NaiveDate;
+use mercato_actors::warehouse::GetStock;
+use mercato_actors::{CommerceHandle, Execute, WarehouseActor};
+use mercato_engine::commerce::model::{ApiRole, Warehouse};
+use mercato_engine::inventory::{AdjustmentReason, InventoryCommand};
+use mercato_engine::DomainError;
+use serde::{Deserialize, Serialize};
+
+use super::stock_dto::{EventDto, StockDto};
+use crate::http::auth::Principal;
+use crate::http::problem::Problem;
+use crate::http::AppState;
+
+/// How long a request waits for an actor's answer before giving up with 503.
+pub const ACTOR_REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Sends a message and waits for the answer, bounded; a full, stopped or slow actor
+/// answers 503 with `Retry-After`.
+pub async fn ask<A, M>(addr: &Addr<A>, message: M) -> Result<M::Result, Problem>
+where
+    A: Actor + Handler<M>,
+    A::Context: ToEnvelope<A, M>,
+    M: Message + Send + 'static,
+    M::Result: Send,
+{
+    addr.send(message).timeout(ACTOR_REPLY_TIMEOUT).await.map_err(|error| {
+        tracing::warn!(%error, "an actor did not answer");
+        Problem::unavailable("the service is busy; retry shortly")
+    })
+}
+
+/// The warehouse addressed by the path, if the key may see it.
+fn warehouse<'a>(
+    handle: &'a CommerceHandle,
+    commerce: &'a mercato_engine::Commerce,
+    principal: &Principal,
+    code: &str,
+) -> Result<(&'a Warehouse, &'a Addr<WarehouseActor>), Problem> {
+    let not_found =
+        || Problem::new(StatusCode::NOT_FOUND, "warehouse_not_found", format!("warehouse \"{code}\" not found"));
+    let config = commerce.warehouse(code).ok_or_else(not_found)?;
+    if principal.role == ApiRole::Merchant && config.merchant != principal.merchant {
+        return Err(not_found());
+    }
+    let addr = handle.warehouses().get(code).ok_or_else(not_found)?;
+    Ok((config, addr))
+}
+
+fn commerce_of<'a>(state: &'a AppState, code: &str) -> Result<&'a CommerceHandle, Problem> {
+    state.registry.get(code).ok_or_else(|| Problem::commerce_not_found(code))
+}
+
+/// A quantity from JSON: a whole number from 1 up, named in the error when it is not.
+fn quantity(value: i64) -> Result<u32, Problem> {
+    if value < 1 {
+        return Err(DomainError::InvalidQuantity { quantity: value, reason: "it must be at least 1" }.into());
+    }
+    u32::try_from(value)
+        .map_err(|_| DomainError::InvalidQuantity { quantity: value, reason: "it exceeds the largest quantity" }.into())
+}
+
+fn date(field: &str, value: &str) -> Result<NaiveDate, Problem> {
+    value.parse().map_err(|_| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_date",
+            format!("{field} \"{value}\" is not a date (YYYY-MM-DD)"),
+        )
+    })
+}
+
+#[derive(Debug, Serialize)]
+pub struct WarehouseDto {
+    pub code: String,
+    pub kind: Option<&'static str>,
+    pub logistic_center: String,
+    pub area: Option<String>,
+    pub merchant: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WarehouseList {
+    pub warehouses: Vec<WarehouseDto>,
+}
+
+#[get("/v1/commerces/{commerce}/warehouses")]
+pub async fn list_warehouses(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let code = path.into_inner();
+    principal.authorize(&code, &[ApiRole::Admin, ApiRole::Merchant])?;
+    let commerce = commerce_of(&state, &code)?.snapshot();
+    let warehouses = commerce
+        .config()
+        .warehouses
+        .iter()
+        .filter(|w| principal.role != ApiRole::Merchant || w.merchant == principal.merchant)
+        .map(|w| WarehouseDto {
+            code: w.code.clone(),
+            kind: w.kind.map(|k| match k {
+                mercato_engine::commerce::model::WarehouseKind::Physical => "physical",
+                mercato_engine::commerce::model::WarehouseKind::Virtual => "virtual",
+            }),
+            logistic_center: w.logistic_center.clone(),
+            area: w.area.clone(),
+            merchant: w.merchant.clone(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(WarehouseList { warehouses }))
+}
+
+#[get("/v1/commerces/{commerce}/warehouses/{warehouse}/stock/{sku}")]
+pub async fn get_stock(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let (code, warehouse_code, sku) = path.into_inner();
+    principal.authorize(&code, &[ApiRole::Admin, ApiRole::Merchant])?;
+    let handle = commerce_of(&state, &code)?;
+    let commerce = handle.snapshot();
+    let (_, addr) = warehouse(handle, &commerce, &principal, &warehouse_code)?;
+    let view = ask(addr, GetStock { sku: sku.clone() }).await?.ok_or_else(|| {
+        Problem::new(StatusCode::NOT_FOUND, "unknown_sku", format!("product \"{sku}\" is not sold by this commerce"))
+    })?;
+    Ok(HttpResponse::Ok().json(StockDto::new(
+        &warehouse_code,
+        &sku,
+        &view.record,
+        &view.availability,
+        view.reservations,
+    )))
+}
+
+/// What a change did: its events, then the SKU's stock after it.
+#[derive(Debug, Serialize)]
+pub struct ChangeResponse {
+    pub events: Vec<EventDto>,
+    pub stock: StockDto,
+}
+
+/// Runs a back-office command in the addressed warehouse and answers with its events and
+/// the resulting stock.
+async fn change(
+    state: &AppState,
+    principal: &Principal,
+    code: &str,
+    warehouse_code: &str,
+    sku: &str,
+    command: InventoryCommand,
+    status: StatusCode,
+) -> Result<HttpResponse, Problem> {
+    principal.authorize(code, &[ApiRole::Admin, ApiRole::Merchant])?;
+    let handle = commerce_of(state, code)?;
+    let commerce = handle.snapshot();
+    let (_, addr) = warehouse(handle, &commerce, principal, warehouse_code)?;
+    if principal.role == ApiRole::Merchant {
+        let owner = commerce.product(sku).and_then(|p| p.merchant.as_ref());
+        if owner != principal.merchant.as_ref() {
+            return Err(DomainError::UnknownSku { sku: sku.to_owned() }.into());
+        }
+    }
+    let events = ask(addr, Execute(command)).await??;
+    let view = ask(addr, GetStock { sku: sku.to_owned() })
+        .await?
+        .ok_or_else(|| Problem::from(DomainError::UnknownSku { sku: sku.to_owned() }))?;
+    let body = ChangeResponse {
+        events: events.iter().map(EventDto::from).collect(),
+        stock: StockDto::new(warehouse_code, sku, &view.record, &view.availability, view.reservations),
+    };
+    Ok(HttpResponse::build(status).json(body))
+}
+
+/// Stock in: free units, or the arrival of an announced batch (`batch`), which allocates
+/// the orders promised against it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptBody {
+    pub sku: String,
+    pub quantity: i64,
+    pub batch: Option<String>,
+}
+
+#[post("/v1/commerces/{commerce}/warehouses/{warehouse}/receipts")]
+pub async fn post_receipt(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    body: web::Json<ReceiptBody>,
+) -> Result<HttpResponse, Problem> {
+    let (code, warehouse_code) = path.into_inner();
+    let body = body.into_inner();
+    let command = match body.batch {
+        // A batch may arrive empty: everything counting on it then moves or is at risk.
+        Some(batch) => InventoryCommand::ReceiveBatch {
+            sku: body.sku.clone(),
+            batch,
+            quantity: if body.quantity == 0 { 0 } else { quantity(body.quantity)? },
+        },
+        None => InventoryCommand::ReceiveStock { sku: body.sku.clone(), quantity: quantity(body.quantity)? },
+    };
+    change(&state, &principal, &code, &warehouse_code, &body.sku, command, StatusCode::CREATED).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchBody {
+    pub sku: String,
+    pub batch: String,
+    pub quantity: i64,
+    pub expected_date: String,
+}
+
+#[post("/v1/commerces/{commerce}/warehouses/{warehouse}/batches")]
+pub async fn post_batch(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    body: web::Json<BatchBody>,
+) -> Result<HttpResponse, Problem> {
+    let (code, warehouse_code) = path.into_inner();
+    let body = body.into_inner();
+    let command = InventoryCommand::AnnounceBatch {
+        sku: body.sku.clone(),
+        batch: body.batch,
+        quantity: quantity(body.quantity)?,
+        expected_date: date("expected_date", &body.expected_date)?,
+    };
+    change(&state, &principal, &code, &warehouse_code, &body.sku, command, StatusCode::CREATED).await
+}
+
+/// A batch's new quantity and expected date (both required: the batch as it now stands).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchChangeBody {
+    pub sku: String,
+    pub quantity: i64,
+    pub expected_date: String,
+}
+
+#[patch("/v1/commerces/{commerce}/warehouses/{warehouse}/batches/{batch}")]
+pub async fn patch_batch(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String, String)>,
+    body: web::Json<BatchChangeBody>,
+) -> Result<HttpResponse, Problem> {
+    let (code, warehouse_code, batch) = path.into_inner();
+    let body = body.into_inner();
+    let command = InventoryCommand::ChangeBatch {
+        sku: body.sku.clone(),
+        batch,
+        quantity: quantity(body.quantity)?,
+        expected_date: date("expected_date", &body.expected_date)?,
+    };
+    change(&state, &principal, &code, &warehouse_code, &body.sku, command, StatusCode::OK).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustmentBody {
+    pub sku: String,
+    /// Units to add (positive) or remove (negative).
+    pub delta: i64,
+    pub reason: ReasonDto,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonDto {
+    CountCorrection,
+    Damage,
+    Loss,
+    Found,
+}
+
+impl From<ReasonDto> for AdjustmentReason {
+    fn from(reason: ReasonDto) -> Self {
+        match reason {
+            ReasonDto::CountCorrection => AdjustmentReason::CountCorrection,
+            ReasonDto::Damage => AdjustmentReason::Damage,
+            ReasonDto::Loss => AdjustmentReason::Loss,
+            ReasonDto::Found => AdjustmentReason::Found,
+        }
+    }
+}
+
+#[post("/v1/commerces/{commerce}/warehouses/{warehouse}/adjustments")]
+pub async fn post_adjustment(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    body: web::Json<AdjustmentBody>,
+) -> Result<HttpResponse, Problem> {
+    let (code, warehouse_code) = path.into_inner();
+    let body = body.into_inner();
+    let command =
+        InventoryCommand::AdjustStock { sku: body.sku.clone(), delta: body.delta, reason: body.reason.into() };
+    change(&state, &principal, &code, &warehouse_code, &body.sku, command, StatusCode::CREATED).await
+}

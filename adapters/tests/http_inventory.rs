@@ -1,0 +1,339 @@
+//! The inventory routes in process: back-office changes, stock and availability reads,
+//! listings, and every way a bad request is refused without changing anything.
+
+use std::sync::atomic::Ordering;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::test::{self, TestRequest};
+use actix_web::web;
+use chrono::{DateTime, Days, NaiveDate};
+use mercato_adapters::http::{app, AppState};
+use mercato_adapters::server::build_state;
+use mercato_adapters::DEMO_CONFIG;
+use mercato_engine::{Commerce, KNOWN_GATEWAYS};
+use serde_json::{json, Value};
+
+const ADMIN: &str = "demo-admin";
+const STOREFRONT: &str = "demo-storefront";
+const MERCHANT: &str = "demo-merchant-artisan";
+
+fn demo_state() -> web::Data<AppState> {
+    let demo = Commerce::from_toml(DEMO_CONFIG, KNOWN_GATEWAYS).expect("demo is valid");
+    let state = build_state(vec![demo]).expect("state builds");
+    state.ready.store(true, Ordering::Release);
+    state
+}
+
+/// Today in UTC, as the server's clock reads it.
+fn today() -> NaiveDate {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970");
+    DateTime::from_timestamp(i64::try_from(since_epoch.as_secs()).expect("in range"), 0).expect("a time").date_naive()
+}
+
+fn in_days(days: u64) -> String {
+    today().checked_add_days(Days::new(days)).expect("a date").to_string()
+}
+
+/// One app, called many times, so changes persist between requests.
+struct Api<S> {
+    service: S,
+}
+
+impl<S, B> Api<S>
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    async fn call(&self, key: &str, request: TestRequest) -> (StatusCode, Value) {
+        let request = request.insert_header(("Authorization", format!("Bearer {key}"))).to_request();
+        let response = test::call_service(&self.service, request).await;
+        let status = response.status();
+        let bytes = test::read_body(response).await;
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, key: &str, path: &str) -> (StatusCode, Value) {
+        self.call(key, TestRequest::get().uri(&format!("/v1/commerces/demo{path}"))).await
+    }
+
+    async fn post(&self, key: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(key, TestRequest::post().uri(&format!("/v1/commerces/demo{path}")).set_json(body)).await
+    }
+
+    async fn patch(&self, key: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(key, TestRequest::patch().uri(&format!("/v1/commerces/demo{path}")).set_json(body)).await
+    }
+
+    async fn stock(&self, warehouse: &str, sku: &str) -> Value {
+        let (status, body) = self.get(ADMIN, &format!("/warehouses/{warehouse}/stock/{sku}")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+}
+
+macro_rules! api {
+    () => {
+        Api { service: test::init_service(app(demo_state())).await }
+    };
+}
+
+// Proves the back-office flow end to end: receive, announce, change and adjust, each answer
+// carrying its events and the stock after it, and availability reflecting all of it.
+#[actix_rt::test]
+async fn back_office_changes_and_availability() {
+    let api = api!();
+    let (status, body) =
+        api.post(ADMIN, "/warehouses/wh-madrid/receipts", json!({"sku": "KEYBOARD", "quantity": 5})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["events"], json!([{"type": "stock_received", "sku": "KEYBOARD", "quantity": 5}]));
+    assert_eq!(body["stock"]["on_hand"], 5);
+    assert_eq!(body["stock"]["available"], 5);
+
+    let batch = json!({"sku": "HEADPHONES", "batch": "po-1", "quantity": 10, "expected_date": in_days(10)});
+    let (status, body) = api.post(ADMIN, "/warehouses/wh-madrid/batches", batch).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["stock"]["batches"][0]["free"], 10);
+    let change = json!({"sku": "HEADPHONES", "quantity": 12, "expected_date": in_days(12)});
+    let (status, body) = api.patch(ADMIN, "/warehouses/wh-madrid/batches/po-1", change).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["stock"]["batches"][0]["quantity"], 12);
+    assert_eq!(body["stock"]["batches"][0]["expected_date"], in_days(12));
+
+    let adjust = json!({"sku": "KEYBOARD", "delta": -2, "reason": "damage"});
+    let (status, body) = api.post(ADMIN, "/warehouses/wh-madrid/adjustments", adjust).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        body["events"][0],
+        json!({"type": "stock_adjusted", "sku": "KEYBOARD", "delta": -2, "reason": "damage"})
+    );
+    let stock = api.stock("wh-madrid", "KEYBOARD").await;
+    assert_eq!((stock["on_hand"].clone(), stock["policy"]["kind"].clone()), (json!(3), json!("stock_only")));
+
+    let (status, body) = api.get(STOREFRONT, "/products/KEYBOARD/availability?country=ES&qty=3").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["available_now"], 3);
+    assert_eq!(body["earliest_date"], today().to_string());
+    assert_eq!(body["channel"], "web");
+    let warehouses: Vec<&str> =
+        body["warehouses"].as_array().expect("a list").iter().map(|w| w["warehouse"].as_str().unwrap_or("")).collect();
+    // lc-france delivers to France only, so wh-lyon does not serve Spain.
+    assert_eq!(warehouses, ["wh-madrid", "wh-dropship"]);
+    let (_, body) = api.get(STOREFRONT, "/products/KEYBOARD/availability?country=ES&qty=4").await;
+    assert_eq!(body["earliest_date"], Value::Null);
+
+    let (_, body) = api.get(STOREFRONT, "/products/HEADPHONES/availability?country=es&qty=12").await;
+    assert_eq!(body["country"], "ES");
+    assert_eq!(body["available_now"], 0);
+    assert_eq!(body["earliest_date"], in_days(12));
+    assert_eq!(body["by_date"], json!([{"date": today().to_string(), "units": 0}, {"date": in_days(12), "units": 12}]));
+    assert_eq!(
+        body["warehouses"][0]["later"],
+        json!([{"source": "batch", "batch": "po-1", "date": in_days(12), "quantity": 12}])
+    );
+    let (_, body) = api.get(STOREFRONT, "/products/HEADPHONES/availability?country=ES&qty=13").await;
+    assert_eq!(body["earliest_date"], Value::Null);
+
+    // Uncapped lead time: unlimited, ready today plus its days.
+    let (_, body) = api.get(STOREFRONT, "/products/SOFA-3/availability?country=ES&qty=1000").await;
+    assert_eq!(body["earliest_date"], in_days(21));
+    assert_eq!(body["warehouses"][0]["total"], Value::Null);
+
+    // The batch arrives short: the receipt names the batch and closes it.
+    let (status, body) = api
+        .post(ADMIN, "/warehouses/wh-madrid/receipts", json!({"sku": "HEADPHONES", "quantity": 11, "batch": "po-1"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let types: Vec<&str> =
+        body["events"].as_array().expect("a list").iter().map(|e| e["type"].as_str().unwrap_or("")).collect();
+    assert_eq!(types, ["batch_arrived", "batch_closed"]);
+    assert_eq!((body["stock"]["on_hand"].clone(), body["stock"]["batches"].clone()), (json!(11), json!([])));
+}
+
+// Proves bad quantities, unknown SKUs, batches and warehouses, past or malformed dates,
+// unknown fields and over-large corrections get clear 4xx answers and change nothing.
+#[actix_rt::test]
+async fn bad_back_office_requests_change_nothing() {
+    let api = api!();
+    api.post(ADMIN, "/warehouses/wh-madrid/receipts", json!({"sku": "KEYBOARD", "quantity": 5})).await;
+    let yesterday = today().pred_opt().expect("a date").to_string();
+    let cases = [
+        (
+            "/warehouses/wh-madrid/receipts",
+            json!({"sku": "KEYBOARD", "quantity": 0}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_quantity",
+            "quantity 0",
+        ),
+        (
+            "/warehouses/wh-madrid/receipts",
+            json!({"sku": "KEYBOARD", "quantity": -3}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_quantity",
+            "quantity -3",
+        ),
+        (
+            "/warehouses/wh-madrid/receipts",
+            json!({"sku": "KEYBOARD", "quantity": 5_000_000_000_i64}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_quantity",
+            "5000000000",
+        ),
+        (
+            "/warehouses/wh-madrid/receipts",
+            json!({"sku": "NOPE", "quantity": 1}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_sku",
+            "\"NOPE\"",
+        ),
+        (
+            "/warehouses/wh-madrid/receipts",
+            json!({"sku": "KEYBOARD", "quantity": 1, "batch": "po-9"}),
+            StatusCode::NOT_FOUND,
+            "unknown_batch",
+            "\"po-9\"",
+        ),
+        (
+            "/warehouses/wh-nowhere/receipts",
+            json!({"sku": "KEYBOARD", "quantity": 1}),
+            StatusCode::NOT_FOUND,
+            "warehouse_not_found",
+            "\"wh-nowhere\"",
+        ),
+        (
+            "/warehouses/wh-madrid/receipts",
+            json!({"sku": "KEYBOARD", "quantity": 1, "colour": "red"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "colour",
+        ),
+        (
+            "/warehouses/wh-madrid/batches",
+            json!({"sku": "KEYBOARD", "batch": "b", "quantity": 1, "expected_date": yesterday}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "date_in_past",
+            &yesterday,
+        ),
+        (
+            "/warehouses/wh-madrid/batches",
+            json!({"sku": "KEYBOARD", "batch": "b", "quantity": 1, "expected_date": "next week"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_date",
+            "\"next week\"",
+        ),
+        (
+            "/warehouses/wh-madrid/adjustments",
+            json!({"sku": "KEYBOARD", "delta": -6, "reason": "loss"}),
+            StatusCode::CONFLICT,
+            "adjustment_below_committed",
+            "-6",
+        ),
+        (
+            "/warehouses/wh-madrid/adjustments",
+            json!({"sku": "KEYBOARD", "delta": 0, "reason": "loss"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_quantity",
+            "quantity 0",
+        ),
+        (
+            "/warehouses/wh-madrid/adjustments",
+            json!({"sku": "KEYBOARD", "delta": 1, "reason": "theft"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "theft",
+        ),
+    ];
+    for (path, body, status, code, named) in cases {
+        let (got, problem) = api.post(ADMIN, path, body.clone()).await;
+        assert_eq!((got, problem["code"].as_str()), (status, Some(code)), "{path} {body}: {problem}");
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(named), "{path} {body}: the detail {detail:?} names {named:?}");
+    }
+    let (status, problem) = api
+        .patch(
+            ADMIN,
+            "/warehouses/wh-madrid/batches/po-9",
+            json!({"sku": "KEYBOARD", "quantity": 1, "expected_date": in_days(1)}),
+        )
+        .await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_batch")));
+    let stock = api.stock("wh-madrid", "KEYBOARD").await;
+    assert_eq!((stock["on_hand"].clone(), stock["batches"].clone()), (json!(5), json!([])));
+    let (status, problem) = api.get(ADMIN, "/warehouses/wh-madrid/stock/NOPE").await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_sku")));
+
+    let availability = [
+        ("/products/KEYBOARD/availability", StatusCode::UNPROCESSABLE_ENTITY, "country_required"),
+        ("/products/KEYBOARD/availability?country=Spain", StatusCode::UNPROCESSABLE_ENTITY, "invalid_country"),
+        ("/products/KEYBOARD/availability?country=ES&channel=tv", StatusCode::UNPROCESSABLE_ENTITY, "unknown_channel"),
+        ("/products/KEYBOARD/availability?country=ES&qty=0", StatusCode::UNPROCESSABLE_ENTITY, "invalid_quantity"),
+        ("/products/NOPE/availability?country=ES", StatusCode::NOT_FOUND, "unknown_sku"),
+        ("/products?limit=0", StatusCode::UNPROCESSABLE_ENTITY, "invalid_limit"),
+        ("/products?language=de", StatusCode::UNPROCESSABLE_ENTITY, "unknown_language"),
+    ];
+    for (path, status, code) in availability {
+        let (got, problem) = api.get(STOREFRONT, path).await;
+        assert_eq!((got, problem["code"].as_str()), (status, Some(code)), "{path}: {problem}");
+    }
+}
+
+// Proves the roles: writes need admin (or a merchant on its own warehouse and products),
+// storefront keys read products and availability only, and a merchant sees only its own.
+#[actix_rt::test]
+async fn roles_and_listings() {
+    let api = api!();
+    let receipt = |sku: &str| json!({"sku": sku, "quantity": 2});
+    let (status, _) = api.post(STOREFRONT, "/warehouses/wh-madrid/receipts", receipt("KEYBOARD")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = api.post(MERCHANT, "/warehouses/wh-madrid/receipts", receipt("CERAMIC-MUG")).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("warehouse_not_found")));
+    let (status, body) = api.post(MERCHANT, "/warehouses/wh-dropship/receipts", receipt("KEYBOARD")).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_sku")));
+    let (status, body) = api.post(MERCHANT, "/warehouses/wh-dropship/receipts", receipt("CERAMIC-MUG")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["stock"]["on_hand"], 2);
+    let (status, _) = api.get(MERCHANT, "/warehouses/wh-madrid/stock/KEYBOARD").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, body) = api.get(ADMIN, "/warehouses").await;
+    assert_eq!(status, StatusCode::OK);
+    let codes: Vec<&str> =
+        body["warehouses"].as_array().expect("a list").iter().map(|w| w["code"].as_str().unwrap_or("")).collect();
+    assert_eq!(codes, ["wh-madrid", "wh-dropship", "wh-lyon"]);
+    let (_, body) = api.get(MERCHANT, "/warehouses").await;
+    assert_eq!(
+        body["warehouses"],
+        json!([{"code": "wh-dropship", "kind": "virtual", "logistic_center": "lc-iberia", "area": null, "merchant": "artisan-co"}])
+    );
+    let (status, _) = api.get(STOREFRONT, "/warehouses").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, page) = api.get(STOREFRONT, "/products?limit=20&language=es").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["products"].as_array().expect("a list").len(), 20);
+    let last = page["next_after"].as_str().expect("more pages").to_owned();
+    let mut seen = 20;
+    let mut after = last;
+    loop {
+        let (_, page) = api.get(STOREFRONT, &format!("/products?limit=20&after={after}")).await;
+        seen += page["products"].as_array().expect("a list").len();
+        match page["next_after"].as_str() {
+            Some(next) => after = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, 54, "every product once across pages");
+    let (_, page) = api.get(MERCHANT, "/products").await;
+    let skus: Vec<&str> =
+        page["products"].as_array().expect("a list").iter().map(|p| p["sku"].as_str().unwrap_or("")).collect();
+    assert_eq!(skus, ["CERAMIC-BOWL", "CERAMIC-MUG", "WOVEN-BASKET"]);
+    let (_, page) = api.get(STOREFRONT, "/products?limit=500&after=BOOK-SIGNED").await;
+    let book = &page["products"][0];
+    assert_eq!(book["sku"], "BOOK-SRE");
+    let (_, page) = api.get(STOREFRONT, "/products?limit=1&after=BOOK-RUST&language=fr").await;
+    assert_eq!(
+        page["products"][0]["stock_policy"],
+        json!({"kind": "preorder", "cap": 50, "release_date": "2027-01-20"})
+    );
+}
