@@ -6,7 +6,9 @@ pub mod area;
 pub mod model;
 mod validate;
 
-use std::collections::HashMap;
+// Fx hashing: the keys are configuration codes, not attacker-chosen, and product lookups
+// sit on the reserve path.
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 
 pub(crate) use validate::is_country_code;

@@ -22,6 +22,8 @@ mod supply;
 
 use std::collections::BTreeMap;
 
+use rustc_hash::FxHashMap;
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -252,7 +254,9 @@ pub enum InventoryEvent {
 pub struct WarehouseStock {
     pub warehouse: String,
     records: BTreeMap<String, StockRecord>,
-    reservations: BTreeMap<String, Reservation>,
+    /// Hashed, not ordered: reserve and release are the hottest path. Whatever iterates it
+    /// and emits events sorts first, so decisions stay deterministic.
+    reservations: FxHashMap<String, Reservation>,
     order_lines: BTreeMap<String, OrderLineStock>,
 }
 
@@ -349,12 +353,15 @@ impl WarehouseStock {
                 self.existing(reservation)?;
                 Ok(vec![InventoryEvent::ReservationReleased { reservation: reservation.clone() }])
             }
-            InventoryCommand::ExpireReservations => Ok(self
-                .reservations
-                .values()
-                .filter(|r| r.expires_at <= ctx.now)
-                .map(|r| InventoryEvent::ReservationExpired { reservation: r.id.clone() })
-                .collect()),
+            InventoryCommand::ExpireReservations => {
+                let mut due: Vec<&str> =
+                    self.reservations.values().filter(|r| r.expires_at <= ctx.now).map(|r| r.id.as_str()).collect();
+                due.sort_unstable();
+                Ok(due
+                    .into_iter()
+                    .map(|id| InventoryEvent::ReservationExpired { reservation: id.to_owned() })
+                    .collect())
+            }
             InventoryCommand::CommitReservation { reservation, order_line } => {
                 self.decide_commit(reservation, order_line, ctx)
             }
@@ -606,7 +613,10 @@ impl WarehouseStock {
                 record.on_hand = u32::try_from(after).expect("decide bounds the adjustment");
             }
             InventoryEvent::StockReserved { reservation } => {
-                let record = self.records.entry(reservation.sku.clone()).or_default();
+                let record = match self.records.get_mut(&reservation.sku) {
+                    Some(record) => record,
+                    None => self.records.entry(reservation.sku.clone()).or_default(),
+                };
                 for part in &reservation.parts {
                     count(record, part, Holder::Cart, Direction::Add);
                 }

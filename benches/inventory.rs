@@ -1,0 +1,199 @@
+//! Reserve and release: on the engine alone (decide + apply, one core), and through one
+//! `WarehouseActor` with replies, one round trip at a time and pipelined, with the caller
+//! on the actor's thread and on another thread.
+//!
+//! Run: `cargo bench -p mercato-benches --bench inventory`. Figures go to RESULTS.md.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use arc_swap::ArcSwap;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use mercato_actors::{Clock, Execute, WarehouseActor};
+use mercato_benches::demo as demo_commerce;
+use mercato_engine::inventory::{InventoryCommand as Cmd, InventoryCtx, Timestamp, WarehouseStock};
+
+const SKU: &str = "KEYBOARD";
+/// 2026-11-21T10:00:00Z.
+const NOW: Timestamp = Timestamp(1_795_255_200_000);
+const EXPIRES: Timestamp = Timestamp(NOW.0 + 15 * 60_000);
+/// Carts reserved before their releases in the reserve and release benchmarks.
+const ROUND: usize = 10_000;
+/// Requests in flight at once in the pipelined runs.
+const PIPELINE_DEPTH: usize = 1024;
+
+fn reserve(id: &str) -> Cmd {
+    Cmd::Reserve { reservation: id.to_owned(), sku: SKU.to_owned(), quantity: 1, expires_at: EXPIRES }
+}
+
+fn release(id: &str) -> Cmd {
+    Cmd::ReleaseReservation { reservation: id.to_owned() }
+}
+
+fn ids(count: usize) -> Vec<String> {
+    (0..count).map(|i| format!("cart-{i:08}/{SKU}")).collect()
+}
+
+fn engine(c: &mut Criterion) {
+    let commerce = demo_commerce();
+    let ctx = InventoryCtx {
+        commerce: &commerce,
+        now: NOW,
+        today: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).expect("a date"),
+    };
+    let mut stock = WarehouseStock::new("wh-madrid");
+    let receive = Cmd::ReceiveStock { sku: SKU.into(), quantity: 1_000_000_000 };
+    for event in stock.decide(&receive, &ctx).expect("received") {
+        stock.apply(&event);
+    }
+    // A warehouse that already holds 10,000 carts' reservations.
+    for id in ids(10_000) {
+        for event in stock.decide(&reserve(&format!("held/{id}")), &ctx).expect("reserved") {
+            stock.apply(&event);
+        }
+    }
+    let mut group = c.benchmark_group("inventory/engine");
+    group.throughput(Throughput::Elements(1));
+    let run = |stock: &mut WarehouseStock, command: &Cmd| {
+        for event in stock.decide(command, &ctx).expect("accepted") {
+            stock.apply(&event);
+        }
+    };
+    let one = reserve("cart-x/KEYBOARD");
+    let undo = release("cart-x/KEYBOARD");
+    group.bench_function("reserve_then_release", |b| {
+        b.iter(|| {
+            run(&mut stock, &one);
+            run(&mut stock, &undo);
+        })
+    });
+    // Reserve alone: each iteration reserves for a new cart, in rounds of `ROUND` carts so
+    // the warehouse holds a realistic number of live reservations; releases run untimed.
+    group.bench_function("reserve", |b| {
+        let names = ids(ROUND);
+        let reserves: Vec<Cmd> = names.iter().map(|id| reserve(id)).collect();
+        let releases: Vec<Cmd> = names.iter().map(|id| release(id)).collect();
+        b.iter_custom(|iterations| {
+            let mut elapsed = Duration::ZERO;
+            let mut left = usize::try_from(iterations).expect("fits");
+            while left > 0 {
+                let round = left.min(ROUND);
+                let start = Instant::now();
+                for command in &reserves[..round] {
+                    run(&mut stock, command);
+                }
+                elapsed += start.elapsed();
+                for command in &releases[..round] {
+                    run(&mut stock, command);
+                }
+                left -= round;
+            }
+            elapsed
+        })
+    });
+    group.bench_function("release", |b| {
+        let names = ids(ROUND);
+        let reserves: Vec<Cmd> = names.iter().map(|id| reserve(id)).collect();
+        let releases: Vec<Cmd> = names.iter().map(|id| release(id)).collect();
+        b.iter_custom(|iterations| {
+            let mut elapsed = Duration::ZERO;
+            let mut left = usize::try_from(iterations).expect("fits");
+            while left > 0 {
+                let round = left.min(ROUND);
+                for command in &reserves[..round] {
+                    run(&mut stock, command);
+                }
+                let start = Instant::now();
+                for command in &releases[..round] {
+                    run(&mut stock, command);
+                }
+                elapsed += start.elapsed();
+                left -= round;
+            }
+            elapsed
+        })
+    });
+    group.bench_function("decide_reserve_only", |b| b.iter(|| stock.decide(&one, &ctx).expect("accepted")));
+    group.finish();
+}
+
+/// A warehouse actor with a million keyboards, on `arbiter` (or the current thread).
+fn start_actor(arbiter: Option<&ArbiterHandle>) -> Addr<WarehouseActor> {
+    let commerce = Arc::new(ArcSwap::from_pointee(demo_commerce()));
+    let actor = WarehouseActor::new("wh-madrid", commerce, Clock::starting_at(NOW));
+    match arbiter {
+        Some(arbiter) => actor.start_bounded_in(arbiter),
+        None => actor.start_bounded(),
+    }
+}
+
+async fn stock_up(addr: &Addr<WarehouseActor>) {
+    let receive = Execute(Cmd::ReceiveStock { sku: SKU.into(), quantity: 1_000_000_000 });
+    addr.send(receive).await.expect("running").expect("received");
+}
+
+/// Reserve then release, awaiting each reply before the next request.
+async fn round_trips(addr: &Addr<WarehouseActor>, iterations: u64) -> Duration {
+    let one = reserve("cart-x/KEYBOARD");
+    let undo = release("cart-x/KEYBOARD");
+    let start = Instant::now();
+    for _ in 0..iterations {
+        addr.send(Execute(one.clone())).await.expect("running").expect("reserved");
+        addr.send(Execute(undo.clone())).await.expect("running").expect("released");
+    }
+    start.elapsed()
+}
+
+/// `iterations` reserves for distinct carts with up to `PIPELINE_DEPTH` in flight; the
+/// releases run afterwards, untimed.
+async fn pipelined(addr: &Addr<WarehouseActor>, iterations: u64) -> Duration {
+    let names = ids(usize::try_from(iterations).expect("fits"));
+    let start = Instant::now();
+    for chunk in names.chunks(PIPELINE_DEPTH) {
+        let requests: Vec<_> = chunk.iter().map(|id| addr.send(Execute(reserve(id)))).collect();
+        for request in requests {
+            request.await.expect("running").expect("reserved");
+        }
+    }
+    let elapsed = start.elapsed();
+    for chunk in names.chunks(PIPELINE_DEPTH) {
+        let requests: Vec<_> = chunk.iter().map(|id| addr.send(Execute(release(id)))).collect();
+        for request in requests {
+            request.await.expect("running").expect("released");
+        }
+    }
+    elapsed
+}
+
+fn actor(c: &mut Criterion) {
+    let system = System::new();
+    let other = Arbiter::new();
+    let (here, there) = system.block_on(async {
+        let here = start_actor(None);
+        let there = start_actor(Some(&other.handle()));
+        stock_up(&here).await;
+        stock_up(&there).await;
+        (here, there)
+    });
+    let mut group = c.benchmark_group("inventory/actor");
+    group.throughput(Throughput::Elements(2));
+    group.bench_function("reserve_release_round_trip_same_thread", |b| {
+        b.iter_custom(|iterations| system.block_on(round_trips(&here, iterations)))
+    });
+    group.bench_function("reserve_release_round_trip_cross_thread", |b| {
+        b.iter_custom(|iterations| system.block_on(round_trips(&there, iterations)))
+    });
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("reserve_pipelined_same_thread", |b| {
+        b.iter_custom(|iterations| system.block_on(pipelined(&here, iterations)))
+    });
+    group.bench_function("reserve_pipelined_cross_thread", |b| {
+        b.iter_custom(|iterations| system.block_on(pipelined(&there, iterations)))
+    });
+    group.finish();
+    other.stop();
+}
+
+criterion_group!(benches, engine, actor);
+criterion_main!(benches);
