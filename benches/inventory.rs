@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use arc_swap::ArcSwap;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use mercato_actors::warehouse::ExecuteAll;
 use mercato_actors::{Clock, Execute, WarehouseActor};
 use mercato_benches::demo as demo_commerce;
 use mercato_engine::inventory::{InventoryCommand as Cmd, InventoryCtx, Timestamp, WarehouseStock};
@@ -20,6 +21,8 @@ const NOW: Timestamp = Timestamp(1_795_255_200_000);
 const EXPIRES: Timestamp = Timestamp(NOW.0 + 15 * 60_000);
 /// Carts reserved before their releases in the reserve and release benchmarks.
 const ROUND: usize = 10_000;
+/// Commands per message in the batched runs: a large cart's lines in one warehouse.
+const BATCH: usize = 16;
 /// Requests in flight at once in the pipelined runs.
 const PIPELINE_DEPTH: usize = 1024;
 
@@ -145,23 +148,60 @@ async fn round_trips(addr: &Addr<WarehouseActor>, iterations: u64) -> Duration {
     start.elapsed()
 }
 
-/// `iterations` reserves for distinct carts with up to `PIPELINE_DEPTH` in flight; the
-/// releases run afterwards, untimed.
+/// `iterations` reserves for distinct carts with up to `PIPELINE_DEPTH` in flight, in
+/// rounds of `ROUND` carts; each round's releases run afterwards, untimed.
 async fn pipelined(addr: &Addr<WarehouseActor>, iterations: u64) -> Duration {
-    let names = ids(usize::try_from(iterations).expect("fits"));
-    let start = Instant::now();
+    let names = ids(ROUND);
+    let mut elapsed = Duration::ZERO;
+    let mut left = usize::try_from(iterations).expect("fits");
+    while left > 0 {
+        let round = &names[..left.min(ROUND)];
+        let start = Instant::now();
+        for chunk in round.chunks(PIPELINE_DEPTH) {
+            let requests: Vec<_> = chunk.iter().map(|id| addr.send(Execute(reserve(id)))).collect();
+            for request in requests {
+                request.await.expect("running").expect("reserved");
+            }
+        }
+        elapsed += start.elapsed();
+        release_all(addr, round).await;
+        left -= round.len();
+    }
+    elapsed
+}
+
+async fn release_all(addr: &Addr<WarehouseActor>, names: &[String]) {
     for chunk in names.chunks(PIPELINE_DEPTH) {
-        let requests: Vec<_> = chunk.iter().map(|id| addr.send(Execute(reserve(id)))).collect();
-        for request in requests {
-            request.await.expect("running").expect("reserved");
+        let releases = ExecuteAll(chunk.iter().map(|id| release(id)).collect());
+        for outcome in addr.send(releases).await.expect("running") {
+            outcome.expect("released");
         }
     }
-    let elapsed = start.elapsed();
-    for chunk in names.chunks(PIPELINE_DEPTH) {
-        let requests: Vec<_> = chunk.iter().map(|id| addr.send(Execute(release(id)))).collect();
-        for request in requests {
-            request.await.expect("running").expect("released");
+}
+
+/// `iterations` reserves for distinct carts sent `BATCH` commands per message, with up to
+/// `PIPELINE_DEPTH` commands in flight, in rounds of `ROUND` carts; releases are untimed.
+async fn batched(addr: &Addr<WarehouseActor>, iterations: u64) -> Duration {
+    let names = ids(ROUND);
+    let mut elapsed = Duration::ZERO;
+    let mut left = usize::try_from(iterations).expect("fits");
+    while left > 0 {
+        let round = &names[..left.min(ROUND)];
+        let start = Instant::now();
+        for window in round.chunks(PIPELINE_DEPTH) {
+            let requests: Vec<_> = window
+                .chunks(BATCH)
+                .map(|batch| addr.send(ExecuteAll(batch.iter().map(|id| reserve(id)).collect())))
+                .collect();
+            for request in requests {
+                for outcome in request.await.expect("running") {
+                    outcome.expect("reserved");
+                }
+            }
         }
+        elapsed += start.elapsed();
+        release_all(addr, round).await;
+        left -= round.len();
     }
     elapsed
 }
@@ -190,6 +230,12 @@ fn actor(c: &mut Criterion) {
     });
     group.bench_function("reserve_pipelined_cross_thread", |b| {
         b.iter_custom(|iterations| system.block_on(pipelined(&there, iterations)))
+    });
+    group.bench_function("reserve_batched_same_thread", |b| {
+        b.iter_custom(|iterations| system.block_on(batched(&here, iterations)))
+    });
+    group.bench_function("reserve_batched_cross_thread", |b| {
+        b.iter_custom(|iterations| system.block_on(batched(&there, iterations)))
     });
     group.finish();
     other.stop();

@@ -98,6 +98,22 @@ impl Handler<Execute> for WarehouseActor {
     }
 }
 
+/// Runs several commands in order, each decided against the state the previous one left,
+/// and replies with each one's outcome: one mailbox round trip for a whole cart's lines
+/// or a back-office file. A refusal affects only its own command.
+#[derive(Message)]
+#[rtype(result = "Vec<Result<Vec<InventoryEvent>, DomainError>>")]
+pub struct ExecuteAll(pub Vec<InventoryCommand>);
+
+impl Handler<ExecuteAll> for WarehouseActor {
+    type Result = MessageResult<ExecuteAll>;
+
+    fn handle(&mut self, message: ExecuteAll, _: &mut Self::Context) -> Self::Result {
+        let now = self.clock.now();
+        MessageResult(message.0.iter().map(|command| self.execute(command, now)).collect())
+    }
+}
+
 /// One SKU's record and what it can still be sold as; none for a SKU the commerce does not
 /// sell.
 #[derive(Message)]
