@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use arc_swap::ArcSwap;
-use mercato_actors::warehouse::{CopyState, GetStock, EXPIRY_TICK};
+use mercato_actors::warehouse::{CopyState, ExecuteAll, GetStock, EXPIRY_TICK, WAREHOUSE_MAILBOX_CAPACITY_MAX};
 use mercato_actors::{Clock, Execute, ReserveError, ReserveRequest, WarehouseActor, Warehouses};
 use mercato_engine::inventory::{check_invariants, InventoryCommand as Cmd, Timestamp};
 use mercato_engine::{Commerce, DomainError, KNOWN_GATEWAYS};
@@ -220,4 +220,41 @@ async fn carts_racing_across_warehouses_leak_no_units() {
         assert_eq!((view.record.reserved, view.reservations), (1, 1));
         assert_sound(addr, &commerce).await;
     }
+}
+
+// Proves `ExecuteAll` runs commands in order against the state each one leaves, with a
+// refusal affecting only its own command.
+#[actix_rt::test]
+async fn execute_all_runs_in_order_and_refuses_one_at_a_time() {
+    let commerce = demo();
+    let addr = WarehouseActor::new("wh-madrid", Arc::clone(&commerce), Clock::starting_at(START)).start_bounded();
+    let expires = Timestamp(START.0 + 15 * MINUTE);
+    let outcomes = addr
+        .send(ExecuteAll(vec![
+            Cmd::ReceiveStock { sku: "KEYBOARD".into(), quantity: 2 },
+            Cmd::Reserve { reservation: "a".into(), sku: "KEYBOARD".into(), quantity: 2, expires_at: expires },
+            Cmd::Reserve { reservation: "b".into(), sku: "KEYBOARD".into(), quantity: 1, expires_at: expires },
+            Cmd::ReleaseReservation { reservation: "a".into() },
+            Cmd::Reserve { reservation: "b".into(), sku: "KEYBOARD".into(), quantity: 1, expires_at: expires },
+        ]))
+        .await
+        .expect("running");
+    let codes: Vec<&str> = outcomes.iter().map(|o| o.as_ref().map_or_else(|e| e.code(), |_| "ok")).collect();
+    assert_eq!(codes, ["ok", "ok", "insufficient_stock", "ok", "ok"]);
+    let view = addr.send(GetStock { sku: "KEYBOARD".into() }).await.expect("running").expect("sold");
+    assert_eq!((view.record.reserved, view.reservations), (1, 1));
+    assert_sound(&addr, &commerce).await;
+}
+
+// Proves the mailbox bound: with the actor unable to run, the mailbox takes its capacity
+// and then refuses.
+#[actix_rt::test]
+async fn mailbox_is_bounded() {
+    let addr = WarehouseActor::new("wh-madrid", demo(), Clock::starting_at(START)).start_bounded();
+    let accepted = (0..WAREHOUSE_MAILBOX_CAPACITY_MAX * 2).filter(|_| addr.try_send(CopyState).is_ok()).count();
+    assert!(
+        (WAREHOUSE_MAILBOX_CAPACITY_MAX..=WAREHOUSE_MAILBOX_CAPACITY_MAX + 1).contains(&accepted),
+        "accepted {accepted} messages"
+    );
+    assert!(addr.try_send(CopyState).is_err());
 }
