@@ -34,6 +34,12 @@ fn release(id: &str) -> Cmd {
     Cmd::ReleaseReservation { reservation: id.to_owned() }
 }
 
+/// The sizes of the rounds `iterations` operations run in: `ROUND` each, the last shorter.
+fn rounds(iterations: u64) -> impl Iterator<Item = usize> {
+    let total = usize::try_from(iterations).expect("fits");
+    (0..total).step_by(ROUND).map(move |done| (total - done).min(ROUND))
+}
+
 fn ids(count: usize) -> Vec<String> {
     (0..count).map(|i| format!("cart-{i:08}/{SKU}")).collect()
 }
@@ -79,9 +85,7 @@ fn engine(c: &mut Criterion) {
         let releases: Vec<Cmd> = names.iter().map(|id| release(id)).collect();
         b.iter_custom(|iterations| {
             let mut elapsed = Duration::ZERO;
-            let mut left = usize::try_from(iterations).expect("fits");
-            while left > 0 {
-                let round = left.min(ROUND);
+            for round in rounds(iterations) {
                 let start = Instant::now();
                 for command in &reserves[..round] {
                     run(&mut stock, command);
@@ -90,7 +94,6 @@ fn engine(c: &mut Criterion) {
                 for command in &releases[..round] {
                     run(&mut stock, command);
                 }
-                left -= round;
             }
             elapsed
         })
@@ -101,9 +104,7 @@ fn engine(c: &mut Criterion) {
         let releases: Vec<Cmd> = names.iter().map(|id| release(id)).collect();
         b.iter_custom(|iterations| {
             let mut elapsed = Duration::ZERO;
-            let mut left = usize::try_from(iterations).expect("fits");
-            while left > 0 {
-                let round = left.min(ROUND);
+            for round in rounds(iterations) {
                 for command in &reserves[..round] {
                     run(&mut stock, command);
                 }
@@ -112,7 +113,6 @@ fn engine(c: &mut Criterion) {
                     run(&mut stock, command);
                 }
                 elapsed += start.elapsed();
-                left -= round;
             }
             elapsed
         })
@@ -153,9 +153,8 @@ async fn round_trips(addr: &Addr<WarehouseActor>, iterations: u64) -> Duration {
 async fn pipelined(addr: &Addr<WarehouseActor>, iterations: u64) -> Duration {
     let names = ids(ROUND);
     let mut elapsed = Duration::ZERO;
-    let mut left = usize::try_from(iterations).expect("fits");
-    while left > 0 {
-        let round = &names[..left.min(ROUND)];
+    for size in rounds(iterations) {
+        let round = &names[..size];
         let start = Instant::now();
         for chunk in round.chunks(PIPELINE_DEPTH) {
             let requests: Vec<_> = chunk.iter().map(|id| addr.send(Execute(reserve(id)))).collect();
@@ -165,7 +164,6 @@ async fn pipelined(addr: &Addr<WarehouseActor>, iterations: u64) -> Duration {
         }
         elapsed += start.elapsed();
         release_all(addr, round).await;
-        left -= round.len();
     }
     elapsed
 }
@@ -184,9 +182,8 @@ async fn release_all(addr: &Addr<WarehouseActor>, names: &[String]) {
 async fn batched(addr: &Addr<WarehouseActor>, iterations: u64) -> Duration {
     let names = ids(ROUND);
     let mut elapsed = Duration::ZERO;
-    let mut left = usize::try_from(iterations).expect("fits");
-    while left > 0 {
-        let round = &names[..left.min(ROUND)];
+    for size in rounds(iterations) {
+        let round = &names[..size];
         let start = Instant::now();
         for window in round.chunks(PIPELINE_DEPTH) {
             let requests: Vec<_> = window
@@ -201,7 +198,6 @@ async fn batched(addr: &Addr<WarehouseActor>, iterations: u64) -> Duration {
         }
         elapsed += start.elapsed();
         release_all(addr, round).await;
-        left -= round.len();
     }
     elapsed
 }

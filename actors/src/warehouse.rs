@@ -63,6 +63,16 @@ impl WarehouseActor {
         Ok(events)
     }
 
+    /// One SKU's record and availability now; none for a SKU the commerce does not sell.
+    /// Counting its reservations scans them all: a back-office read, not a cart path.
+    fn view(&self, sku: &str) -> Option<StockView> {
+        let commerce = self.commerce.load();
+        let availability = self.stock.availability_of(sku, &commerce, self.clock.today())?;
+        let record = self.stock.record(sku).cloned().unwrap_or_default();
+        let reservations = self.stock.reservations().filter(|r| r.sku == sku).count();
+        Some(StockView { record, availability, reservations })
+    }
+
     fn expire_due(&mut self) {
         let now = self.clock.now();
         match self.execute(&InventoryCommand::ExpireReservations, now) {
@@ -134,11 +144,25 @@ impl Handler<GetStock> for WarehouseActor {
     type Result = Option<StockView>;
 
     fn handle(&mut self, message: GetStock, _: &mut Self::Context) -> Self::Result {
-        let commerce = self.commerce.load();
-        let availability = self.stock.availability_of(&message.sku, &commerce, self.clock.today())?;
-        let record = self.stock.record(&message.sku).cloned().unwrap_or_default();
-        let reservations = self.stock.reservations().filter(|r| r.sku == message.sku).count();
-        Some(StockView { record, availability, reservations })
+        self.view(&message.sku)
+    }
+}
+
+/// Runs one command, then reads the SKU's stock in the same step, so the view shows
+/// exactly the state the command left (a back-office change answers with it).
+#[derive(Message)]
+#[rtype(result = "Result<(Vec<InventoryEvent>, Option<StockView>), DomainError>")]
+pub struct ExecuteAndView {
+    pub command: InventoryCommand,
+    pub sku: String,
+}
+
+impl Handler<ExecuteAndView> for WarehouseActor {
+    type Result = Result<(Vec<InventoryEvent>, Option<StockView>), DomainError>;
+
+    fn handle(&mut self, message: ExecuteAndView, _: &mut Self::Context) -> Self::Result {
+        let events = self.execute(&message.command, self.clock.now())?;
+        Ok((events, self.view(&message.sku)))
     }
 }
 

@@ -37,11 +37,12 @@ fn serve(
 }
 
 /// Order lines of `sku` holding at-risk units, oldest order first, served from `left`
-/// on-hand units and then from `later` batches' room: the events that say so.
+/// on-hand units (reduced by what they take) and then from `later` batches' room: the
+/// events that say so.
 pub(super) fn at_risk_events(
     stock: &WarehouseStock,
     sku: &str,
-    mut left: u32,
+    left: &mut u32,
     later: &mut [(String, NaiveDate, u32)],
     today: NaiveDate,
 ) -> Vec<InventoryEvent> {
@@ -51,7 +52,7 @@ pub(super) fn at_risk_events(
     let mut events = Vec::new();
     for line in lines {
         let wanted = SupplyPart::held_from(&line.parts, &Source::AtRisk);
-        let (now, moves, _) = serve(wanted, &mut left, later);
+        let (now, moves, _) = serve(wanted, left, later);
         if now > 0 {
             events.push(InventoryEvent::AtRiskAllocated {
                 order_line: line.order_line.clone(),
@@ -119,15 +120,7 @@ pub(super) fn arrival_events(
     }
 
     // Orders come before carts: at-risk lines take what is left before any cart does.
-    let at_risk = at_risk_events(stock, sku, left, &mut later, today);
-    left -= at_risk
-        .iter()
-        .map(|e| match e {
-            InventoryEvent::AtRiskAllocated { quantity, .. } => *quantity,
-            _ => 0,
-        })
-        .sum::<u32>();
-    events.extend(at_risk);
+    events.extend(at_risk_events(stock, sku, &mut left, &mut later, today));
 
     let mut carts: Vec<_> = stock.reservations().filter(|r| r.sku == sku).collect();
     carts.sort_by(|a, b| a.expires_at.cmp(&b.expires_at).then_with(|| a.id.cmp(&b.id)));

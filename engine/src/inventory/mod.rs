@@ -329,10 +329,7 @@ impl WarehouseStock {
                 Ok(self.serve_at_risk(sku, events, 0, Some(room), ctx.today))
             }
             InventoryCommand::ChangeBatch { sku, batch, quantity, expected_date } => {
-                let events = self.decide_change_batch(sku, batch, *quantity, *expected_date, ctx)?;
-                let committed = self.records.get(sku).and_then(|r| r.batch(batch)).map_or(0, |b| b.committed.total());
-                let room = (batch.clone(), *expected_date, record::free_of(u64::from(*quantity), committed));
-                Ok(self.serve_at_risk(sku, events, 0, Some(room), ctx.today))
+                self.decide_change_batch(sku, batch, *quantity, *expected_date, ctx)
             }
             InventoryCommand::AdjustStock { sku, delta, reason } => {
                 let events = self.decide_adjust(sku, *delta, *reason, ctx)?;
@@ -443,9 +440,9 @@ impl WarehouseStock {
         today: NaiveDate,
     ) -> Vec<InventoryEvent> {
         let Some(record) = self.records.get(sku) else { return events };
-        let left = record.available().saturating_add(arriving);
+        let mut left = record.available().saturating_add(arriving);
         let mut later: Vec<_> = room.into_iter().collect();
-        events.extend(arrival::at_risk_events(self, sku, left, &mut later, today));
+        events.extend(arrival::at_risk_events(self, sku, &mut left, &mut later, today));
         events
     }
 
@@ -516,7 +513,14 @@ impl WarehouseStock {
                 committed: u32::try_from(current.committed.total()).unwrap_or(u32::MAX),
             });
         }
-        Ok(vec![InventoryEvent::BatchChanged { sku: sku.to_owned(), batch: batch.to_owned(), quantity, expected_date }])
+        let events = vec![InventoryEvent::BatchChanged {
+            sku: sku.to_owned(),
+            batch: batch.to_owned(),
+            quantity,
+            expected_date,
+        }];
+        let room = (batch.to_owned(), expected_date, record::free_of(u64::from(quantity), current.committed.total()));
+        Ok(self.serve_at_risk(sku, events, 0, Some(room), ctx.today))
     }
 
     fn decide_adjust(

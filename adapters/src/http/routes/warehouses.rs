@@ -9,8 +9,8 @@ use actix::{Actor, Addr, Handler, Message};
 use actix_web::http::StatusCode;
 use actix_web::{get, patch, post, web, HttpResponse};
 use chrono::NaiveDate;
-use mercato_actors::warehouse::GetStock;
-use mercato_actors::{CommerceHandle, Execute, WarehouseActor};
+use mercato_actors::warehouse::{ExecuteAndView, GetStock};
+use mercato_actors::{CommerceHandle, WarehouseActor};
 use mercato_engine::commerce::model::{ApiRole, Warehouse};
 use mercato_engine::inventory::{AdjustmentReason, InventoryCommand};
 use mercato_engine::DomainError;
@@ -172,10 +172,8 @@ async fn change(
             return Err(DomainError::UnknownSku { sku: sku.to_owned() }.into());
         }
     }
-    let events = ask(addr, Execute(command)).await??;
-    let view = ask(addr, GetStock { sku: sku.to_owned() })
-        .await?
-        .ok_or_else(|| Problem::from(DomainError::UnknownSku { sku: sku.to_owned() }))?;
+    let (events, view) = ask(addr, ExecuteAndView { command, sku: sku.to_owned() }).await??;
+    let view = view.ok_or_else(|| Problem::from(DomainError::UnknownSku { sku: sku.to_owned() }))?;
     let body = ChangeResponse {
         events: events.iter().map(EventDto::from).collect(),
         stock: StockDto::new(warehouse_code, sku, &view.record, &view.availability, view.reservations),
