@@ -66,7 +66,7 @@ fn engine(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     let run = |stock: &mut WarehouseStock, command: &Cmd| {
         for event in stock.decide(command, &ctx).expect("accepted") {
-            stock.apply(&event);
+            stock.apply_owned(event);
         }
     };
     let one = reserve("cart-x/KEYBOARD");

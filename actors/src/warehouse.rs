@@ -69,7 +69,7 @@ impl WarehouseActor {
         let commerce = self.commerce.load();
         let availability = self.stock.availability_of(sku, &commerce, self.clock.today())?;
         let record = self.stock.record(sku).cloned().unwrap_or_default();
-        let reservations = self.stock.reservations().filter(|r| r.sku == sku).count();
+        let reservations = self.stock.reservations().filter(|r| &*r.sku == sku).count();
         Some(StockView { record, availability, reservations })
     }
 

@@ -16,7 +16,8 @@ fn every_inventory_event() -> Vec<InventoryEvent> {
             SupplyPart { source: Source::Batch("po-1".into()), quantity: 3 },
             SupplyPart { source: Source::LeadTime, quantity: 4 },
             SupplyPart { source: Source::Preorder, quantity: 5 },
-        ],
+        ]
+        .into(),
     };
     vec![
         InventoryEvent::StockReceived { sku: "MOUSE".into(), quantity: 7 },

@@ -173,10 +173,7 @@ async fn reserving_across_warehouses_rolls_back_a_partial_failure() {
         )
         .await
         .expect("both held");
-    assert_eq!(
-        held.iter().map(|r| (r.sku.as_str(), r.quantity())).collect::<Vec<_>>(),
-        [("SPEAKER", 1), ("KEYBOARD", 2)]
-    );
+    assert_eq!(held.iter().map(|r| (&*r.sku, r.quantity())).collect::<Vec<_>>(), [("SPEAKER", 1), ("KEYBOARD", 2)]);
 
     let unknown = warehouses.reserve_all(vec![request("wh-nowhere", "cart-2/X", "KEYBOARD", 1)], expires).await;
     assert_eq!(unknown, Err(ReserveError::Unavailable { warehouse: "wh-nowhere".into() }));

@@ -46,8 +46,10 @@ pub(super) fn at_risk_events(
     later: &mut [(String, NaiveDate, u32)],
     today: NaiveDate,
 ) -> Vec<InventoryEvent> {
-    let mut lines: Vec<_> =
-        stock.order_lines().filter(|l| l.sku == sku && SupplyPart::held_from(&l.parts, &Source::AtRisk) > 0).collect();
+    let mut lines: Vec<_> = stock
+        .order_lines()
+        .filter(|l| &*l.sku == sku && SupplyPart::held_from(&l.parts, &Source::AtRisk) > 0)
+        .collect();
     lines.sort_by(|a, b| a.placed_at.cmp(&b.placed_at).then_with(|| a.order_line.cmp(&b.order_line)));
     let mut events = Vec::new();
     for line in lines {
@@ -88,7 +90,7 @@ pub(super) fn arrival_events(
     let mut left = record.available().saturating_add(delivered);
     let mut later = later_capacity(record, batch);
 
-    let mut lines: Vec<_> = stock.order_lines().filter(|l| l.sku == sku).collect();
+    let mut lines: Vec<_> = stock.order_lines().filter(|l| &*l.sku == sku).collect();
     lines.sort_by(|a, b| a.placed_at.cmp(&b.placed_at).then_with(|| a.order_line.cmp(&b.order_line)));
     for line in lines {
         let wanted = SupplyPart::held_from(&line.parts, &arriving);
@@ -122,7 +124,7 @@ pub(super) fn arrival_events(
     // Orders come before carts: at-risk lines take what is left before any cart does.
     events.extend(at_risk_events(stock, sku, &mut left, &mut later, today));
 
-    let mut carts: Vec<_> = stock.reservations().filter(|r| r.sku == sku).collect();
+    let mut carts: Vec<_> = stock.reservations().filter(|r| &*r.sku == sku).collect();
     carts.sort_by(|a, b| a.expires_at.cmp(&b.expires_at).then_with(|| a.id.cmp(&b.id)));
     for cart in carts {
         let wanted = SupplyPart::held_from(&cart.parts, &arriving);

@@ -19,13 +19,13 @@ pub fn check_invariants(stock: &WarehouseStock, commerce: &Commerce) -> Vec<Stri
     let mut reserved: BTreeMap<(&str, &Source), u64> = BTreeMap::new();
     for reservation in stock.reservations() {
         for part in &reservation.parts {
-            *reserved.entry((reservation.sku.as_str(), &part.source)).or_default() += u64::from(part.quantity);
+            *reserved.entry((&*reservation.sku, &part.source)).or_default() += u64::from(part.quantity);
         }
     }
     let mut promised: BTreeMap<(&str, &Source), u64> = BTreeMap::new();
     for line in stock.order_lines() {
         for part in &line.parts {
-            *promised.entry((line.sku.as_str(), &part.source)).or_default() += u64::from(part.quantity);
+            *promised.entry((&*line.sku, &part.source)).or_default() += u64::from(part.quantity);
         }
     }
     for (sku, record) in stock.records() {

@@ -19,17 +19,17 @@ mod invariants;
 mod record;
 mod selection;
 mod supply;
+mod table;
 
 use std::collections::BTreeMap;
-
-use rustc_hash::FxHashMap;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 pub use availability::{availability, earliest_date_across, Availability, DatedSupply};
 pub use invariants::check_invariants;
-pub use record::{Batch, Commitments, OrderLineStock, Reservation, Source, StockRecord, SupplyPart, Timestamp};
+pub use record::{Batch, Commitments, OrderLineStock, Parts, Reservation, Source, StockRecord, SupplyPart, Timestamp};
 pub use selection::{
     candidate_warehouses, select_sources, Candidate, SourceAssignment, SELECTION_CENTERS_SEARCHED_MAX,
 };
@@ -37,6 +37,7 @@ pub use supply::{plan, ready_date};
 
 use crate::commerce::Commerce;
 use crate::error::DomainError;
+use table::ReservationTable;
 
 /// What a decision may read: the commerce (products and their policies) and the time.
 pub struct InventoryCtx<'a> {
@@ -253,10 +254,11 @@ pub enum InventoryEvent {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WarehouseStock {
     pub warehouse: String,
-    records: BTreeMap<String, StockRecord>,
+    /// Keyed by shared SKU strings that reservations reuse, so reserving copies no text.
+    records: BTreeMap<Arc<str>, StockRecord>,
     /// Hashed, not ordered: reserve and release are the hottest path. Whatever iterates it
     /// and emits events sorts first, so decisions stay deterministic.
-    reservations: FxHashMap<String, Reservation>,
+    reservations: ReservationTable,
     order_lines: BTreeMap<String, OrderLineStock>,
 }
 
@@ -289,7 +291,7 @@ impl WarehouseStock {
     }
 
     pub fn records(&self) -> impl Iterator<Item = (&str, &StockRecord)> {
-        self.records.iter().map(|(sku, record)| (sku.as_str(), record))
+        self.records.iter().map(|(sku, record)| (&**sku, record))
     }
 
     /// What `sku` can still be sold as here on `today`, or none for a SKU the commerce
@@ -571,19 +573,44 @@ impl WarehouseStock {
             .stock_policy(sku, &self.warehouse)
             .ok_or_else(|| DomainError::UnknownSku { sku: sku.to_owned() })?;
         positive(quantity)?;
-        if reservation.is_empty() || self.reservations.contains_key(reservation) {
+        if reservation.is_empty() || self.reservations.contains(reservation) {
             return Err(DomainError::DuplicateReservation { id: reservation.to_owned() });
         }
         let empty = StockRecord::default();
-        let record = self.records.get(sku).unwrap_or(&empty);
+        let (key, record) = match self.records.get_key_value(sku) {
+            Some((key, record)) => (Arc::clone(key), record),
+            None => (Arc::from(sku), &empty),
+        };
         let parts = plan(record, policy, quantity, ctx.today).map_err(|available| DomainError::InsufficientStock {
             sku: sku.to_owned(),
             requested: quantity,
             available,
         })?;
         Ok(vec![InventoryEvent::StockReserved {
-            reservation: Reservation { id: reservation.to_owned(), sku: sku.to_owned(), expires_at, parts },
+            reservation: Reservation { id: reservation.to_owned(), sku: key, expires_at, parts },
         }])
+    }
+
+    /// `apply` for an event the caller no longer needs: a reservation moves into the table
+    /// instead of being copied. The hot path (decide, log, apply) and replay use this.
+    pub fn apply_owned(&mut self, event: InventoryEvent) {
+        match event {
+            InventoryEvent::StockReserved { reservation } => self.hold(reservation),
+            other => self.apply(&other),
+        }
+    }
+
+    /// Counts a new reservation's parts on their sources and files it.
+    fn hold(&mut self, reservation: Reservation) {
+        let record = match self.records.get_mut(&reservation.sku) {
+            Some(record) => record,
+            None => self.records.entry(Arc::clone(&reservation.sku)).or_default(),
+        };
+        for part in &reservation.parts {
+            count(record, part, Holder::Cart, Direction::Add);
+        }
+        let filed = self.reservations.insert(reservation);
+        assert!(filed.is_ok(), "decide refused a duplicate reservation id");
     }
 
     /// Folds one event into the state. Events come from `decide` (or the log, which only
@@ -591,11 +618,11 @@ impl WarehouseStock {
     pub fn apply(&mut self, event: &InventoryEvent) {
         match event {
             InventoryEvent::StockReceived { sku, quantity } | InventoryEvent::ReturnRestocked { sku, quantity } => {
-                let record = self.records.entry(sku.clone()).or_default();
+                let record = self.record_mut(sku);
                 record.on_hand = record.on_hand.checked_add(*quantity).expect("decide bounds on-hand");
             }
             InventoryEvent::BatchAnnounced { sku, batch, quantity, expected_date } => {
-                let record = self.records.entry(sku.clone()).or_default();
+                let record = self.record_mut(sku);
                 record.batches.push(Batch {
                     id: batch.clone(),
                     quantity: *quantity,
@@ -605,41 +632,32 @@ impl WarehouseStock {
                 record.sort_batches();
             }
             InventoryEvent::BatchChanged { sku, batch, quantity, expected_date } => {
-                let record = self.records.get_mut(sku).expect("decide checked the record");
+                let record = self.records.get_mut(sku.as_str()).expect("decide checked the record");
                 let target = record.batch_mut(batch).expect("decide checked the batch");
                 target.quantity = *quantity;
                 target.expected_date = *expected_date;
                 record.sort_batches();
             }
             InventoryEvent::StockAdjusted { sku, delta, .. } => {
-                let record = self.records.entry(sku.clone()).or_default();
+                let record = self.record_mut(sku);
                 let after = i64::from(record.on_hand) + delta;
                 record.on_hand = u32::try_from(after).expect("decide bounds the adjustment");
             }
-            InventoryEvent::StockReserved { reservation } => {
-                let record = match self.records.get_mut(&reservation.sku) {
-                    Some(record) => record,
-                    None => self.records.entry(reservation.sku.clone()).or_default(),
-                };
-                for part in &reservation.parts {
-                    count(record, part, Holder::Cart, Direction::Add);
-                }
-                self.reservations.insert(reservation.id.clone(), reservation.clone());
-            }
+            InventoryEvent::StockReserved { reservation } => self.hold(reservation.clone()),
             InventoryEvent::ReservationRenewed { reservation, expires_at } => {
-                let held = self.reservations.get_mut(reservation).expect("decide checked the reservation");
+                let held = self.reservations.get_mut(reservation.as_str()).expect("decide checked the reservation");
                 held.expires_at = *expires_at;
             }
             InventoryEvent::ReservationReleased { reservation }
             | InventoryEvent::ReservationExpired { reservation } => {
-                let held = self.reservations.remove(reservation).expect("decide checked the reservation");
+                let held = self.reservations.remove(reservation.as_str()).expect("decide checked the reservation");
                 let record = self.records.get_mut(&held.sku).expect("a reservation's record exists");
                 for part in &held.parts {
                     count(record, part, Holder::Cart, Direction::Remove);
                 }
             }
             InventoryEvent::ReservationCommitted { reservation, order_line, placed_at } => {
-                let held = self.reservations.remove(reservation).expect("decide checked the reservation");
+                let held = self.reservations.remove(reservation.as_str()).expect("decide checked the reservation");
                 let record = self.records.get_mut(&held.sku).expect("a reservation's record exists");
                 for part in &held.parts {
                     count(record, part, Holder::Cart, Direction::Remove);
@@ -671,7 +689,7 @@ impl WarehouseStock {
                 }
             }
             InventoryEvent::BatchArrived { sku, quantity, .. } => {
-                let record = self.records.get_mut(sku).expect("decide checked the record");
+                let record = self.records.get_mut(sku.as_str()).expect("decide checked the record");
                 record.on_hand = record.on_hand.checked_add(*quantity).expect("decide bounds on-hand");
             }
             InventoryEvent::PromiseAllocated { order_line, batch, quantity, .. } => {
@@ -699,12 +717,20 @@ impl WarehouseStock {
                 self.shift_reservation(reservation, batch, None, *quantity);
             }
             InventoryEvent::BatchClosed { sku, batch } => {
-                let record = self.records.get_mut(sku).expect("decide checked the record");
+                let record = self.records.get_mut(sku.as_str()).expect("decide checked the record");
                 let closing = record.batch(batch).expect("decide checked the batch");
                 assert_eq!(closing.committed.total(), 0, "a batch closes only when nothing counts on it");
                 record.batches.retain(|b| &b.id != batch);
             }
         }
+    }
+
+    /// The record of `sku`, created empty on first use; no allocation when it exists.
+    fn record_mut(&mut self, sku: &str) -> &mut StockRecord {
+        if !self.records.contains_key(sku) {
+            self.records.insert(Arc::from(sku), StockRecord::default());
+        }
+        self.records.get_mut(sku).expect("inserted above")
     }
 
     /// Moves an order line's units from one source to another, keeping the counters.

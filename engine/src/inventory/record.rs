@@ -1,7 +1,10 @@
 //! The state of one SKU in one warehouse, and the reservations that hold its units.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 /// Milliseconds since the Unix epoch. The engine never reads a clock: the actor passes the
 /// current time in.
@@ -98,13 +101,18 @@ pub struct SupplyPart {
     pub quantity: u32,
 }
 
-/// Units held for a cart until `expires_at`.
+/// The sources of a reservation or an order line. Nearly always one or two, so they live
+/// inline and reserving allocates nothing for them.
+pub type Parts = SmallVec<[SupplyPart; 2]>;
+
+/// Units held for a cart until `expires_at`. The SKU is the stock record's own shared key,
+/// so reserving copies no SKU text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reservation {
     pub id: String,
-    pub sku: String,
+    pub sku: Arc<str>,
     pub expires_at: Timestamp,
-    pub parts: Vec<SupplyPart>,
+    pub parts: Parts,
 }
 
 impl Reservation {
@@ -119,10 +127,10 @@ impl Reservation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderLineStock {
     pub order_line: String,
-    pub sku: String,
+    pub sku: Arc<str>,
     /// When the order was placed: arriving stock serves the oldest order first.
     pub placed_at: Timestamp,
-    pub parts: Vec<SupplyPart>,
+    pub parts: Parts,
 }
 
 impl OrderLineStock {
@@ -133,7 +141,7 @@ impl OrderLineStock {
 
 /// Moves `quantity` units of `parts` from `from` to `to` (dropped when `to` is none),
 /// removing a part that reaches zero and merging into an existing part of `to`.
-pub(crate) fn shift(parts: &mut Vec<SupplyPart>, from: &Source, to: Option<Source>, quantity: u32) {
+pub(crate) fn shift(parts: &mut Parts, from: &Source, to: Option<Source>, quantity: u32) {
     let part = parts.iter_mut().find(|p| &p.source == from).expect("the part to shift exists");
     part.quantity = part.quantity.checked_sub(quantity).expect("a part shifts at most what it holds");
     parts.retain(|p| p.quantity > 0);

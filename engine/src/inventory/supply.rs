@@ -4,19 +4,14 @@
 
 use chrono::NaiveDate;
 
-use super::record::{free_of, Source, StockRecord, SupplyPart};
+use super::record::{free_of, Parts, Source, StockRecord, SupplyPart};
 use crate::commerce::model::StockPolicy;
 
 /// The plan for `quantity` units, or how many units could be served at most.
-pub fn plan(
-    record: &StockRecord,
-    policy: StockPolicy,
-    quantity: u32,
-    today: NaiveDate,
-) -> Result<Vec<SupplyPart>, u32> {
-    let mut parts = Vec::new();
+pub fn plan(record: &StockRecord, policy: StockPolicy, quantity: u32, today: NaiveDate) -> Result<Parts, u32> {
+    let mut parts = Parts::new();
     let mut remaining = quantity;
-    let mut take = |source: Source, free: u32, parts: &mut Vec<SupplyPart>| {
+    let mut take = |source: Source, free: u32, parts: &mut Parts| {
         let taken = remaining.min(free);
         if taken > 0 {
             parts.push(SupplyPart { source, quantity: taken });

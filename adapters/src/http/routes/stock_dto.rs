@@ -195,7 +195,7 @@ impl From<&InventoryEvent> for EventDto {
             E::StockReserved { reservation } => Self::StockReserved {
                 quantity: reservation.quantity(),
                 reservation: reservation.id,
-                sku: reservation.sku,
+                sku: reservation.sku.to_string(),
             },
             E::ReservationRenewed { reservation, .. } => Self::ReservationRenewed { reservation },
             E::ReservationReleased { reservation } => Self::ReservationReleased { reservation },
