@@ -5,10 +5,16 @@
 //! - `codec`: the one place values become bytes and back (bincode 2 through serde), with
 //!   a size limit so a corrupt length can never make it allocate without bound.
 //! - `error`: `PersistenceError`, the storage errors (`Io`, `Corruption`, `Codec`).
+//! - `log`: the write-ahead log (segments, group commit, recovery).
+//! - `storage`: the file operations the log uses (`OsStorage`), and `sim`, a simulated
+//!   disk that loses unsynced bytes on a crash and fails chosen operations, for tests.
 
 #![forbid(unsafe_code)]
 
 pub mod codec;
 pub mod error;
+pub mod log;
+pub mod sim;
+pub mod storage;
 
 pub use error::PersistenceError;

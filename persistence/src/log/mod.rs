@@ -1,0 +1,518 @@
+//! The write-ahead log: one ordered stream of records for the whole node, in segment files,
+//! written by one thread with group commit.
+//!
+//! Callers hand a record to [`LogHandle::append`], which never blocks: the record goes on a
+//! bounded crossbeam queue (a full queue is [`AppendError::Full`], for the caller to answer
+//! 503). The writer thread takes everything queued, numbers it, writes it with one write
+//! call and, in `sync` mode, one `fdatasync`, then acknowledges every record of the batch
+//! through its [`Receipt`]. In `async` mode it acknowledges after the write and syncs on an
+//! interval. A failed write or sync acknowledges nothing of its batch, fails every later
+//! append and stops the writer: the node must stop and recover from the log. An fsync is
+//! never retried.
+
+mod recovery;
+mod segment;
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
+use tokio::sync::oneshot;
+
+pub use recovery::{recover, Recovered, TruncatedTail};
+use segment::{encode_frame, segment_header, segment_name, FRAME_HEADER_BYTES};
+pub use segment::{Lsn, Record};
+
+use crate::codec::RECORD_PAYLOAD_BYTES_MAX;
+use crate::error::PersistenceError;
+use crate::storage::{AppendFile, Storage};
+
+/// Records the writer takes from the queue into one batch at most.
+pub const LOG_BATCH_RECORDS_MAX: usize = 16_384;
+/// Bytes of frames one batch holds at most (one record may exceed it alone).
+pub const LOG_BATCH_BYTES_MAX: usize = 8 * 1024 * 1024;
+/// After a batch of at least this many records, the next batch waits for as many again
+/// before it is written, for at most half the last sync's time and `LOG_GATHER_WAIT_MAX`.
+pub const LOG_GATHER_FROM_RECORDS: usize = 64;
+pub const LOG_GATHER_WAIT_MAX: Duration = Duration::from_millis(2);
+
+/// When a record counts as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMode {
+    /// Acknowledge after the batch is durable (the default).
+    Sync,
+    /// Acknowledge after the batch is written; sync at least every `interval`.
+    Async { interval: Duration },
+}
+
+#[derive(Debug, Clone)]
+pub struct LogOptions {
+    pub dir: PathBuf,
+    /// A segment is closed and a new one started once it reaches this size.
+    pub segment_bytes: u64,
+    pub mode: SyncMode,
+    /// Records waiting for the writer at most; beyond it appends are refused.
+    pub queue_capacity: usize,
+}
+
+impl LogOptions {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into(), segment_bytes: 64 * 1024 * 1024, mode: SyncMode::Sync, queue_capacity: 65_536 }
+    }
+}
+
+/// Why an append was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppendError {
+    #[error("the log queue is full ({capacity} records waiting)")]
+    Full { capacity: usize },
+    #[error("a record of {len} bytes exceeds the limit of {RECORD_PAYLOAD_BYTES_MAX}")]
+    TooLarge { len: usize },
+    #[error("the log has stopped: {reason}")]
+    Stopped { reason: String },
+}
+
+/// The log failed before the record became durable; the node must stop.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the log failed: {reason}")]
+pub struct LogFailure {
+    pub reason: String,
+}
+
+/// Resolves with the record's LSN once it is durable (or written, in `async` mode).
+#[derive(Debug)]
+pub struct Receipt(oneshot::Receiver<Result<Lsn, LogFailure>>);
+
+impl Receipt {
+    /// Waits on this thread (for callers outside an async runtime).
+    pub fn wait(self) -> Result<Lsn, LogFailure> {
+        self.0.blocking_recv().unwrap_or_else(|_| Err(stopped()))
+    }
+}
+
+fn stopped() -> LogFailure {
+    LogFailure { reason: "the log writer stopped".to_owned() }
+}
+
+impl Future for Receipt {
+    type Output = Result<Lsn, LogFailure>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx).map(|answer| answer.unwrap_or_else(|_| Err(stopped())))
+    }
+}
+
+enum Request {
+    Append {
+        kind: u8,
+        payload: Vec<u8>,
+        ack: oneshot::Sender<Result<Lsn, LogFailure>>,
+    },
+    /// Delete segments whose records are all below `below`.
+    Retain {
+        below: Lsn,
+        ack: oneshot::Sender<Result<usize, String>>,
+    },
+    /// Make everything written so far durable, then answer (any mode).
+    Sync {
+        ack: oneshot::Sender<Result<Lsn, LogFailure>>,
+    },
+    /// Write and sync what came before, then stop.
+    Close,
+}
+
+/// The writer has stopped (the reason is in `Shared::failure`).
+struct Stopped;
+
+struct Shared {
+    failure: OnceLock<String>,
+    durable: AtomicU64,
+    capacity: usize,
+}
+
+/// A cheap, clonable way to append. Appends never block.
+#[derive(Clone)]
+pub struct LogHandle {
+    queue: Sender<Request>,
+    shared: Arc<Shared>,
+}
+
+impl LogHandle {
+    pub fn append(&self, kind: u8, payload: Vec<u8>) -> Result<Receipt, AppendError> {
+        if payload.len() > RECORD_PAYLOAD_BYTES_MAX {
+            return Err(AppendError::TooLarge { len: payload.len() });
+        }
+        let (ack, receipt) = oneshot::channel();
+        self.send(Request::Append { kind, payload, ack })?;
+        Ok(Receipt(receipt))
+    }
+
+    /// Makes everything appended before it durable, in any mode.
+    pub fn sync(&self) -> Result<Receipt, AppendError> {
+        let (ack, receipt) = oneshot::channel();
+        self.send(Request::Sync { ack })?;
+        Ok(Receipt(receipt))
+    }
+
+    /// Deletes the segments whose records all lie below `below` (a snapshot covers them);
+    /// answers how many went. The newest segment always stays.
+    pub fn retain_from(&self, below: Lsn) -> Result<oneshot::Receiver<Result<usize, String>>, AppendError> {
+        let (ack, answer) = oneshot::channel();
+        self.send(Request::Retain { below, ack })?;
+        Ok(answer)
+    }
+
+    fn send(&self, request: Request) -> Result<(), AppendError> {
+        if let Some(reason) = self.shared.failure.get() {
+            return Err(AppendError::Stopped { reason: reason.clone() });
+        }
+        self.queue.try_send(request).map_err(|error| match error {
+            TrySendError::Full(_) => AppendError::Full { capacity: self.shared.capacity },
+            TrySendError::Disconnected(_) => AppendError::Stopped {
+                reason: self.shared.failure.get().cloned().unwrap_or_else(|| "the log is closed".to_owned()),
+            },
+        })
+    }
+
+    /// Why the log stopped, if it did.
+    pub fn failure(&self) -> Option<String> {
+        self.shared.failure.get().cloned()
+    }
+
+    /// The highest LSN known durable.
+    pub fn durable_lsn(&self) -> Lsn {
+        self.shared.durable.load(Ordering::Acquire)
+    }
+
+    /// Records waiting for the writer.
+    pub fn queue_depth(&self) -> usize {
+        self.queue.len()
+    }
+}
+
+/// The log: its handle and its writer thread. Dropping it (or [`Log::close`]) lets the
+/// writer finish what is queued, sync and stop.
+pub struct Log {
+    handle: Option<LogHandle>,
+    writer: Option<JoinHandle<()>>,
+}
+
+impl Log {
+    /// Recovers the log in `options.dir` (see [`recover`]), handing every record after
+    /// `after` to `visit`, then starts the writer on a fresh segment.
+    pub fn open(
+        storage: Arc<dyn Storage>,
+        options: LogOptions,
+        after: Lsn,
+        visit: impl FnMut(Lsn, u8, &[u8]) -> Result<(), PersistenceError>,
+    ) -> Result<(Log, Recovered), PersistenceError> {
+        let started = Instant::now();
+        let recovered = recover(storage.as_ref(), &options.dir, after, visit)?;
+        metrics::histogram!("mercato_log_recovery_seconds").record(started.elapsed().as_secs_f64());
+        metrics::counter!("mercato_log_records_replayed_total").increment(recovered.records_replayed);
+        if let Some(tail) = &recovered.truncated {
+            metrics::counter!("mercato_log_tails_truncated_total").increment(1);
+            tracing::warn!(segment = %tail.segment, offset = tail.offset, bytes = tail.bytes, "log: cut off a torn tail");
+        }
+        let next = recovered.next_lsn;
+        let shared = Arc::new(Shared {
+            failure: OnceLock::new(),
+            durable: AtomicU64::new(next - 1),
+            capacity: options.queue_capacity,
+        });
+        let mut segments: VecDeque<Lsn> = recovered.segments.iter().copied().collect();
+        let file = start_segment(storage.as_ref(), &options, next)?;
+        segments.push_back(next);
+        let (queue, requests) = crossbeam_channel::bounded(options.queue_capacity);
+        let writer = Writer {
+            storage,
+            options,
+            file,
+            segment_len: segment::SEGMENT_HEADER_BYTES as u64,
+            segments,
+            next_lsn: next,
+            synced_lsn: next - 1,
+            written_lsn: next - 1,
+            last_sync: Instant::now(),
+            last_batch: 0,
+            last_sync_took: Duration::ZERO,
+            shared: Arc::clone(&shared),
+        };
+        let thread = std::thread::Builder::new().name("mercato-log".into()).spawn(move || writer.run(&requests))?;
+        Ok((Log { handle: Some(LogHandle { queue, shared }), writer: Some(thread) }, recovered))
+    }
+
+    pub fn handle(&self) -> LogHandle {
+        self.handle.clone().expect("present until close")
+    }
+
+    /// Writes and syncs what is queued, stops the writer and waits for it. Appends after it
+    /// are refused.
+    pub fn close(mut self) {
+        self.shut();
+    }
+
+    fn shut(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            // Blocks only while the queue is full; fails only when the writer is gone.
+            let _ = handle.queue.send(Request::Close);
+        }
+        if let Some(writer) = self.writer.take() {
+            if writer.join().is_err() {
+                tracing::error!("log: the writer thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        self.shut();
+    }
+}
+
+/// Creates segment `first`: header written and synced, its name made durable.
+fn start_segment(
+    storage: &dyn Storage,
+    options: &LogOptions,
+    first: Lsn,
+) -> Result<Box<dyn AppendFile>, PersistenceError> {
+    let mut file = storage.create(&options.dir, &segment_name(first))?;
+    file.write_all(&segment_header(first))?;
+    file.sync_data()?;
+    storage.sync_dir(&options.dir)?;
+    Ok(file)
+}
+
+struct Writer {
+    storage: Arc<dyn Storage>,
+    options: LogOptions,
+    file: Box<dyn AppendFile>,
+    segment_len: u64,
+    /// First LSNs of the segments on disk, oldest first; the last is being written.
+    segments: VecDeque<Lsn>,
+    next_lsn: Lsn,
+    synced_lsn: Lsn,
+    written_lsn: Lsn,
+    last_sync: Instant,
+    /// Requests in the last batch.
+    last_batch: usize,
+    /// How long the last `fdatasync` took.
+    last_sync_took: Duration,
+    shared: Arc<Shared>,
+}
+
+type Ack = oneshot::Sender<Result<Lsn, LogFailure>>;
+
+impl Writer {
+    fn run(mut self, requests: &Receiver<Request>) {
+        let mut batch: Vec<Request> = Vec::new();
+        let mut frames: Vec<u8> = Vec::new();
+        loop {
+            let first = match self.options.mode {
+                SyncMode::Sync => requests.recv().ok(),
+                SyncMode::Async { interval } => {
+                    match requests.recv_timeout(interval.saturating_sub(self.last_sync.elapsed())) {
+                        Ok(request) => Some(request),
+                        Err(RecvTimeoutError::Timeout) => {
+                            if let Err(reason) = self.sync() {
+                                return self.fail(reason, Vec::new(), requests);
+                            }
+                            continue;
+                        }
+                        Err(RecvTimeoutError::Disconnected) => None,
+                    }
+                }
+            };
+            let Some(first) = first else {
+                // Every handle is gone: make what was written durable and stop.
+                if let Err(reason) = self.sync() {
+                    self.fail(reason, Vec::new(), requests);
+                }
+                return;
+            };
+            let mut closing = matches!(first, Request::Close);
+            if !closing {
+                batch.push(first);
+            }
+            let mut bytes = 0;
+            // Under load (the last batch was large) the writers acknowledged together come
+            // back together: gather them for a moment rather than sync a handful alone and
+            // make the rest wait a whole extra sync.
+            let gather = (self.last_batch >= LOG_GATHER_FROM_RECORDS)
+                .then(|| Instant::now() + (self.last_sync_took / 2).min(LOG_GATHER_WAIT_MAX));
+            while !closing && batch.len() < LOG_BATCH_RECORDS_MAX && bytes < LOG_BATCH_BYTES_MAX {
+                let next = match requests.try_recv() {
+                    Ok(request) => Some(request),
+                    Err(_) => match gather {
+                        Some(deadline) if batch.len() < self.last_batch => requests.recv_deadline(deadline).ok(),
+                        _ => None,
+                    },
+                };
+                match next {
+                    Some(Request::Close) => closing = true,
+                    Some(request) => {
+                        if let Request::Append { payload, .. } = &request {
+                            bytes += FRAME_HEADER_BYTES + payload.len();
+                        }
+                        batch.push(request);
+                    }
+                    None => break,
+                }
+            }
+            self.last_batch = batch.len();
+            if self.write_batch(&mut batch, &mut frames, requests).is_err() {
+                return;
+            }
+            if closing {
+                if let Err(reason) = self.sync() {
+                    self.fail(reason, Vec::new(), requests);
+                }
+                return;
+            }
+        }
+    }
+
+    /// Writes one batch, syncs it when the mode or a request asks, and answers it.
+    fn write_batch(
+        &mut self,
+        batch: &mut Vec<Request>,
+        frames: &mut Vec<u8>,
+        requests: &Receiver<Request>,
+    ) -> Result<(), Stopped> {
+        frames.clear();
+        let mut acks: Vec<(Ack, Lsn)> = Vec::new();
+        let mut syncs: Vec<Ack> = Vec::new();
+        let mut retains: Vec<(Lsn, oneshot::Sender<Result<usize, String>>)> = Vec::new();
+        for request in batch.drain(..) {
+            match request {
+                Request::Append { kind, payload, ack } => {
+                    encode_frame(frames, self.next_lsn, self.synced_lsn, kind, &payload);
+                    acks.push((ack, self.next_lsn));
+                    self.next_lsn += 1;
+                }
+                Request::Sync { ack } => syncs.push(ack),
+                Request::Retain { below, ack } => retains.push((below, ack)),
+                Request::Close => unreachable!("run cuts a batch at Close"),
+            }
+        }
+        if !frames.is_empty() {
+            if let Err(error) = self.file.write_all(frames) {
+                let reason = format!("writing {} bytes to segment {}: {error}", frames.len(), self.current_name());
+                self.fail(reason, acks.into_iter().map(|(ack, _)| ack).chain(syncs).collect(), requests);
+                return Err(Stopped);
+            }
+            self.segment_len += frames.len() as u64;
+            self.written_lsn = self.next_lsn - 1;
+            metrics::counter!("mercato_log_appends_total").increment(acks.len() as u64);
+            metrics::counter!("mercato_log_bytes_total").increment(frames.len() as u64);
+            metrics::histogram!("mercato_log_batch_records").record(acks.len() as f64);
+        }
+        let sync_now = self.options.mode == SyncMode::Sync || !syncs.is_empty();
+        if sync_now {
+            if let Err(reason) = self.sync() {
+                self.fail(reason, acks.into_iter().map(|(ack, _)| ack).chain(syncs).collect(), requests);
+                return Err(Stopped);
+            }
+        }
+        for (ack, lsn) in acks {
+            // A caller that stopped waiting is no error.
+            let _ = ack.send(Ok(lsn));
+        }
+        for ack in syncs {
+            let _ = ack.send(Ok(self.synced_lsn));
+        }
+        if self.segment_len >= self.options.segment_bytes {
+            if let Err(reason) = self.rotate() {
+                self.fail(reason, Vec::new(), requests);
+                return Err(Stopped);
+            }
+        }
+        for (below, ack) in retains {
+            let _ = ack.send(self.retain(below));
+        }
+        Ok(())
+    }
+
+    fn current_name(&self) -> String {
+        segment_name(*self.segments.back().expect("the current segment is listed"))
+    }
+
+    /// Makes everything written durable. The error is the reason the node stops.
+    fn sync(&mut self) -> Result<(), String> {
+        if self.written_lsn == self.synced_lsn {
+            self.last_sync = Instant::now();
+            return Ok(());
+        }
+        let started = Instant::now();
+        self.file.sync_data().map_err(|error| format!("syncing segment {}: {error}", self.current_name()))?;
+        self.last_sync_took = started.elapsed();
+        metrics::histogram!("mercato_log_fsync_seconds").record(self.last_sync_took.as_secs_f64());
+        self.synced_lsn = self.written_lsn;
+        self.shared.durable.store(self.synced_lsn, Ordering::Release);
+        self.last_sync = Instant::now();
+        Ok(())
+    }
+
+    /// Closes the full segment (synced) and starts the next.
+    fn rotate(&mut self) -> Result<(), String> {
+        self.sync()?;
+        let file = start_segment(self.storage.as_ref(), &self.options, self.next_lsn)
+            .map_err(|error| format!("starting segment {}: {error}", segment_name(self.next_lsn)))?;
+        self.file = file;
+        self.segments.push_back(self.next_lsn);
+        self.segment_len = segment::SEGMENT_HEADER_BYTES as u64;
+        Ok(())
+    }
+
+    /// Deletes segments wholly below `below`, oldest first. A failure is reported to the
+    /// caller and leaves the rest in place for a later try; it does not stop the log.
+    fn retain(&mut self, below: Lsn) -> Result<usize, String> {
+        let mut removed = 0;
+        while self.segments.len() > 1 && self.segments[1] <= below {
+            let name = segment_name(self.segments[0]);
+            self.storage.remove(&self.options.dir, &name).map_err(|error| format!("deleting {name}: {error}"))?;
+            self.segments.pop_front();
+            removed += 1;
+        }
+        if removed > 0 {
+            self.storage.sync_dir(&self.options.dir).map_err(|error| format!("syncing the log folder: {error}"))?;
+        }
+        Ok(removed)
+    }
+
+    /// Stops the log: `pending` and everything still queued get the failure, later appends
+    /// are refused.
+    fn fail(&self, reason: String, pending: Vec<Ack>, requests: &Receiver<Request>) {
+        let reason = match self.shared.failure.get() {
+            Some(first) => first.clone(),
+            None => {
+                tracing::error!(%reason, "log: stopping; the node must restart and recover");
+                let _ = self.shared.failure.set(reason.clone());
+                reason
+            }
+        };
+        let failure = LogFailure { reason };
+        for ack in pending {
+            let _ = ack.send(Err(failure.clone()));
+        }
+        while let Ok(request) = requests.try_recv() {
+            match request {
+                Request::Append { ack, .. } | Request::Sync { ack } => {
+                    let _ = ack.send(Err(failure.clone()));
+                }
+                Request::Retain { ack, .. } => {
+                    let _ = ack.send(Err(failure.reason.clone()));
+                }
+                Request::Close => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Reading the log back at start.
+//!
+//! Segments are read in LSN order from the one holding the first record after the state
+//! being recovered. Records must follow each other without gaps. A damaged frame in the
+//! newest segment is a torn tail, cut off durably, unless a later intact frame states that
+//! the damaged record had already been synced (`synced` in its header): that, or damage in
+//! any older segment (a segment is wholly synced before the next one starts), refuses the
+//! start with the segment and offset named.
+
+use std::path::Path;
+
+use super::segment::{
+    decode_frame, parse_segment_name, read_segment_header, Lsn, FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES,
+};
+use crate::codec::RECORD_PAYLOAD_BYTES_MAX;
+use crate::error::PersistenceError;
+use crate::storage::Storage;
+
+/// A torn tail recovery cut off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TruncatedTail {
+    pub segment: String,
+    pub offset: u64,
+    pub bytes: u64,
+}
+
+/// What recovery found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    /// The LSN the next record gets.
+    pub next_lsn: Lsn,
+    /// Records handed to the visitor (those after the recovered state).
+    pub records_replayed: u64,
+    pub truncated: Option<TruncatedTail>,
+    /// The segments kept, by first LSN, oldest first.
+    pub(crate) segments: Vec<Lsn>,
+}
+
+fn corruption(segment: &str, offset: usize, reason: impl Into<String>) -> PersistenceError {
+    PersistenceError::Corruption { file: segment.to_owned(), offset: offset as u64, reason: reason.into() }
+}
+
+/// Whether an intact frame after `from` says record `lsn` was already synced when it was
+/// written. Only frames numbered after `lsn` (and not absurdly far) are tried.
+fn synced_later(bytes: &[u8], from: usize, lsn: Lsn) -> bool {
+    let last_start = bytes.len().saturating_sub(FRAME_HEADER_BYTES);
+    (from..=last_start).any(|at| {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&bytes[at + 8..at + 16]);
+        let claimed = u64::from_le_bytes(word);
+        let mut length = [0u8; 4];
+        length.copy_from_slice(&bytes[at..at + 4]);
+        let plausible = claimed > lsn
+            && claimed - lsn < (1 << 32)
+            && usize::try_from(u32::from_le_bytes(length)).is_ok_and(|l| l <= RECORD_PAYLOAD_BYTES_MAX);
+        plausible && decode_frame(&bytes[at..]).is_ok_and(|frame| frame.synced >= lsn)
+    })
+}
+
+/// Reads every record after `after` (the LSN the recovered state already includes) in
+/// order, handing each to `visit` as (lsn, kind, payload); cuts off a torn tail. Segments
+/// wholly at or below `after` are skipped unread.
+pub fn recover(
+    storage: &dyn Storage,
+    dir: &Path,
+    after: Lsn,
+    mut visit: impl FnMut(Lsn, u8, &[u8]) -> Result<(), PersistenceError>,
+) -> Result<Recovered, PersistenceError> {
+    storage.create_dir(dir)?;
+    let mut firsts: Vec<Lsn> = storage.list(dir)?.iter().filter_map(|name| parse_segment_name(name)).collect();
+    firsts.sort_unstable();
+    // The newest segment whose first record is at or before the first one needed.
+    let start = firsts.iter().rposition(|&first| first <= after.saturating_add(1)).unwrap_or(0);
+    let mut recovered =
+        Recovered { next_lsn: after.saturating_add(1), records_replayed: 0, truncated: None, segments: Vec::new() };
+    recovered.segments.extend_from_slice(&firsts[..start]);
+    let mut expected: Option<Lsn> = None;
+    for (index, &first) in firsts.iter().enumerate().skip(start) {
+        let name = super::segment::segment_name(first);
+        let newest = index + 1 == firsts.len();
+        let bytes = storage.read(dir, &name)?;
+        let stated = match read_segment_header(&bytes) {
+            Ok(stated) => stated,
+            // A segment is created, its header synced and its name made durable before any
+            // record goes in: a newest segment without a valid header holds nothing.
+            Err(_) if newest => {
+                storage.remove(dir, &name)?;
+                storage.sync_dir(dir)?;
+                if !bytes.is_empty() {
+                    recovered.truncated = Some(TruncatedTail { segment: name, offset: 0, bytes: bytes.len() as u64 });
+                }
+                break;
+            }
+            Err(reason) => return Err(corruption(&name, 0, reason)),
+        };
+        if stated != first {
+            return Err(corruption(&name, 8, format!("the header says the segment starts at {stated}")));
+        }
+        match expected {
+            None if first > after.saturating_add(1) => {
+                return Err(corruption(
+                    &name,
+                    0,
+                    format!("the log starts at record {first} but records after {after} are needed"),
+                ));
+            }
+            Some(next) if first != next => {
+                return Err(corruption(&name, 0, format!("the segment starts at {first}, not at {next}")));
+            }
+            _ => {}
+        }
+        let mut lsn = first;
+        let mut offset = SEGMENT_HEADER_BYTES;
+        while offset < bytes.len() {
+            let damage = match decode_frame(&bytes[offset..]) {
+                Ok(frame) if frame.lsn == lsn => {
+                    if lsn > after {
+                        visit(lsn, frame.kind, frame.payload)?;
+                        recovered.records_replayed += 1;
+                    }
+                    lsn += 1;
+                    offset += frame.len;
+                    continue;
+                }
+                Ok(frame) => format!("record {} found where record {lsn} belongs", frame.lsn),
+                Err(reason) => reason.to_owned(),
+            };
+            if !newest || synced_later(&bytes, offset + 1, lsn) {
+                return Err(corruption(&name, offset, damage));
+            }
+            storage.truncate(dir, &name, offset as u64)?;
+            recovered.truncated = Some(TruncatedTail {
+                segment: name.clone(),
+                offset: offset as u64,
+                bytes: (bytes.len() - offset) as u64,
+            });
+            break;
+        }
+        if lsn == first && newest {
+            // Nothing in it: the writer starts a fresh segment with this name.
+            storage.remove(dir, &name)?;
+            storage.sync_dir(dir)?;
+        } else {
+            if newest {
+                // What was read may never have been synced (the last run may have stopped
+                // on a failed sync): make it durable before anything is built on it.
+                storage.sync_file(dir, &name)?;
+            }
+            recovered.segments.push(first);
+        }
+        expected = Some(lsn);
+    }
+    if let Some(next) = expected {
+        if next <= after {
+            return Err(PersistenceError::Corruption {
+                file: super::segment::segment_name(*recovered.segments.last().unwrap_or(&next)),
+                offset: 0,
+                reason: format!("the log ends at record {} but the recovered state includes {after}", next - 1),
+            });
+        }
+        recovered.next_lsn = next;
+    }
+    Ok(recovered)
+}
