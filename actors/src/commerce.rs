@@ -10,6 +10,7 @@ use mercato_engine::resolution::{resolve, ContextRequest, ResolvedContext};
 use mercato_engine::{Commerce, DomainError};
 
 use crate::clock::Clock;
+use crate::journal::{Journal, Recovered};
 use crate::warehouse::{WarehouseActor, Warehouses};
 
 /// Messages a commerce actor may queue. Configuration changes are rare; the bound keeps a
@@ -77,9 +78,16 @@ pub struct CommerceHandle {
 
 impl CommerceHandle {
     /// Starts the commerce actor and one `WarehouseActor` per configured warehouse on the
-    /// current arbiter.
+    /// current arbiter, in memory only.
     pub fn start(commerce: Commerce, clock: Clock) -> Self {
+        Self::start_durable(commerce, clock, &Journal::Memory, &mut Recovered::default())
+    }
+
+    /// As `start`, with each warehouse starting from its state in `recovered` and logging
+    /// every change to `journal`.
+    pub fn start_durable(commerce: Commerce, clock: Clock, journal: &Journal, recovered: &mut Recovered) -> Self {
         let codes: Vec<String> = commerce.config().warehouses.iter().map(|w| w.code.clone()).collect();
+        let commerce_code = commerce.code().to_owned();
         let published = Arc::new(ArcSwap::from_pointee(commerce));
         // The capacity is set before the actor runs, so it bounds the very first messages.
         let mut context = Context::new();
@@ -88,7 +96,9 @@ impl CommerceHandle {
         let warehouses = codes
             .into_iter()
             .map(|code| {
-                let actor = WarehouseActor::new(&code, Arc::clone(&published), clock).start_bounded();
+                let stock = recovered.take_warehouse(&commerce_code, &code);
+                let actor =
+                    WarehouseActor::recovered(stock, Arc::clone(&published), clock, journal.clone()).start_bounded();
                 (code, actor)
             })
             .collect();

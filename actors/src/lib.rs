@@ -8,6 +8,8 @@
 //! - `warehouse`: `WarehouseActor`, one per warehouse: owns its stock, checks and reserves
 //!   in one synchronous step, expires reservations on its own timer; `Warehouses` reserves
 //!   across several in a fixed order with rollback.
+//! - `journal`: how changes reach the write-ahead log (`Journal`) and how they come back
+//!   at start (`Recovered`).
 //! - `clock`: the node's clock, on the runtime's time so tests can pause and advance it.
 //! - `registry`: `Registry`, the node's commerces by code, started together.
 
@@ -15,10 +17,12 @@
 
 pub mod clock;
 pub mod commerce;
+pub mod journal;
 pub mod registry;
 pub mod warehouse;
 
 pub use clock::Clock;
 pub use commerce::{CommerceActor, CommerceHandle, CurrentConfig, ReplaceConfig, ReplaceError};
+pub use journal::{Journal, NotDurable, Recovered};
 pub use registry::{Registry, RegistryError};
-pub use warehouse::{Execute, ReserveError, ReserveRequest, WarehouseActor, Warehouses};
+pub use warehouse::{CommandError, Execute, ReserveError, ReserveRequest, WarehouseActor, Warehouses};

@@ -7,6 +7,7 @@ use mercato_engine::Commerce;
 
 use crate::clock::Clock;
 use crate::commerce::CommerceHandle;
+use crate::journal::{Journal, Recovered};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegistryError {
@@ -26,11 +27,29 @@ impl Registry {
     /// Checks that codes are unique, then starts each commerce's actors on the current
     /// arbiter.
     pub fn start(commerces: Vec<Commerce>, clock: Clock) -> Result<Self, RegistryError> {
+        Self::start_durable(commerces, clock, &Journal::Memory, Recovered::default())
+    }
+
+    /// As `start`, with the warehouses' states recovered from the log and every later
+    /// change logged to `journal`. Recovered state of a warehouse no longer configured is
+    /// left out (and named in a warning).
+    pub fn start_durable(
+        commerces: Vec<Commerce>,
+        clock: Clock,
+        journal: &Journal,
+        mut recovered: Recovered,
+    ) -> Result<Self, RegistryError> {
         Self::check(commerces.iter().map(Commerce::code))?;
         let commerces = commerces
             .into_iter()
-            .map(|commerce| (commerce.code().to_owned(), CommerceHandle::start(commerce, clock)))
+            .map(|commerce| {
+                let code = commerce.code().to_owned();
+                (code, CommerceHandle::start_durable(commerce, clock, journal, &mut recovered))
+            })
             .collect();
+        for (commerce, warehouse) in recovered.warehouses.keys() {
+            tracing::warn!(%commerce, %warehouse, "the log holds stock of a warehouse no longer configured; left out");
+        }
         Ok(Self { commerces })
     }
 

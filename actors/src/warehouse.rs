@@ -1,7 +1,8 @@
 //! `WarehouseActor`: the owner of one warehouse's stock. Every change is one message
-//! handled synchronously: decide against the current state, apply the events, reply. There
-//! is no await between the check and the change, so two carts can never both take the
-//! last unit. Reservation expiry runs on the actor's own timer, on the same clock as every
+//! handled synchronously: decide against the current state, queue the events on the log,
+//! apply them; the reply waits until the log says they are durable. There is no await
+//! between the check and the change, so two carts can never both take the last unit, and
+//! no client hears of a change before it is durable. Reservation expiry runs on the actor's own timer, on the same clock as every
 //! command, so a reservation expires once, at its time, whatever else is queued.
 
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ use mercato_engine::inventory::{
 use mercato_engine::{Commerce, DomainError};
 
 use crate::clock::{date_of, Clock};
+use crate::journal::{Journal, NotDurable, WarehouseEntry, RECORD_WAREHOUSE};
 
 /// Messages a warehouse actor may queue. Senders that find it full wait (or, on request
 /// paths, answer 503): the bound keeps a burst from growing memory without limit.
@@ -29,11 +31,51 @@ pub struct WarehouseActor {
     stock: WarehouseStock,
     commerce: Arc<ArcSwap<Commerce>>,
     clock: Clock,
+    journal: Journal,
+}
+
+/// Why a command made no change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    /// The engine refused it.
+    #[error(transparent)]
+    Refused(#[from] DomainError),
+    /// The log could not take it (full or stopped): nothing was applied. Or, once applied,
+    /// the log failed before it was durable: the node stops and recovers from the log.
+    #[error(transparent)]
+    NotDurable(#[from] NotDurable),
+}
+
+impl CommandError {
+    /// A stable code: the engine's for a refusal, `not_durable` otherwise.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CommandError::Refused(error) => error.code(),
+            CommandError::NotDurable(_) => "not_durable",
+        }
+    }
+}
+
+/// The events of one command, and the receipt that resolves once they are durable.
+type Executed = (Vec<InventoryEvent>, Option<mercato_persistence::log::Receipt>);
+
+/// Waits until a change is durable, then gives its result.
+async fn durable<T>(value: T, receipt: Option<mercato_persistence::log::Receipt>) -> Result<T, CommandError> {
+    if let Some(receipt) = receipt {
+        receipt.await.map_err(|failure| NotDurable { reason: failure.reason })?;
+    }
+    Ok(value)
 }
 
 impl WarehouseActor {
+    /// An actor whose changes live only in memory.
     pub fn new(warehouse: &str, commerce: Arc<ArcSwap<Commerce>>, clock: Clock) -> Self {
-        Self { stock: WarehouseStock::new(warehouse), commerce, clock }
+        Self { stock: WarehouseStock::new(warehouse), commerce, clock, journal: Journal::Memory }
+    }
+
+    /// An actor that starts from `stock` (recovered from the log) and logs every change.
+    pub fn recovered(stock: WarehouseStock, commerce: Arc<ArcSwap<Commerce>>, clock: Clock, journal: Journal) -> Self {
+        Self { stock, commerce, clock, journal }
     }
 
     /// Starts the actor on the current arbiter with a bounded mailbox.
@@ -52,15 +94,22 @@ impl WarehouseActor {
         })
     }
 
-    /// Decides and applies one command at `now`, in one synchronous step.
-    fn execute(&mut self, command: &InventoryCommand, now: Timestamp) -> Result<Vec<InventoryEvent>, DomainError> {
+    /// Decides one command at `now`, queues its events on the log and applies them, in one
+    /// synchronous step. A change the log cannot take is not applied.
+    fn execute(&mut self, command: &InventoryCommand, now: Timestamp) -> Result<Executed, CommandError> {
         let commerce = self.commerce.load();
         let ctx = InventoryCtx { commerce: &commerce, now, today: date_of(now) };
         let events = self.stock.decide(command, &ctx)?;
-        for event in &events {
+        if events.is_empty() {
+            return Ok((events, None));
+        }
+        let entry =
+            WarehouseEntry { commerce: commerce.code().to_owned(), warehouse: self.stock.warehouse.clone(), events };
+        let receipt = self.journal.record(RECORD_WAREHOUSE, &entry)?;
+        for event in &entry.events {
             self.stock.apply(event);
         }
-        Ok(events)
+        Ok((entry.events, receipt))
     }
 
     /// One SKU's record and availability now; none for a SKU the commerce does not sell.
@@ -75,8 +124,10 @@ impl WarehouseActor {
 
     fn expire_due(&mut self) {
         let now = self.clock.now();
+        // Nobody waits for an expiry to be durable; one the log cannot take now is retried
+        // at the next tick.
         match self.execute(&InventoryCommand::ExpireReservations, now) {
-            Ok(events) if !events.is_empty() => {
+            Ok((events, _)) if !events.is_empty() => {
                 tracing::debug!(warehouse = %self.stock.warehouse, expired = events.len(), "reservations expired");
             }
             Ok(_) => {}
@@ -94,17 +145,22 @@ impl Actor for WarehouseActor {
     }
 }
 
-/// Runs one inventory command now; replies with the events it caused.
+/// Runs one inventory command now; replies with the events it caused once they are
+/// durable.
 #[derive(Message)]
-#[rtype(result = "Result<Vec<InventoryEvent>, DomainError>")]
+#[rtype(result = "Result<Vec<InventoryEvent>, CommandError>")]
 pub struct Execute(pub InventoryCommand);
 
 impl Handler<Execute> for WarehouseActor {
-    type Result = Result<Vec<InventoryEvent>, DomainError>;
+    type Result = ResponseFuture<Result<Vec<InventoryEvent>, CommandError>>;
 
     fn handle(&mut self, message: Execute, _: &mut Self::Context) -> Self::Result {
         let now = self.clock.now();
-        self.execute(&message.0, now)
+        let executed = self.execute(&message.0, now);
+        Box::pin(async move {
+            let (events, receipt) = executed?;
+            durable(events, receipt).await
+        })
     }
 }
 
@@ -112,15 +168,25 @@ impl Handler<Execute> for WarehouseActor {
 /// and replies with each one's outcome: one mailbox round trip for a whole cart's lines
 /// or a back-office file. A refusal affects only its own command.
 #[derive(Message)]
-#[rtype(result = "Vec<Result<Vec<InventoryEvent>, DomainError>>")]
+#[rtype(result = "Vec<Result<Vec<InventoryEvent>, CommandError>>")]
 pub struct ExecuteAll(pub Vec<InventoryCommand>);
 
 impl Handler<ExecuteAll> for WarehouseActor {
-    type Result = MessageResult<ExecuteAll>;
+    type Result = ResponseFuture<Vec<Result<Vec<InventoryEvent>, CommandError>>>;
 
     fn handle(&mut self, message: ExecuteAll, _: &mut Self::Context) -> Self::Result {
         let now = self.clock.now();
-        MessageResult(message.0.iter().map(|command| self.execute(command, now)).collect())
+        let executed: Vec<_> = message.0.iter().map(|command| self.execute(command, now)).collect();
+        Box::pin(async move {
+            let mut outcomes = Vec::with_capacity(executed.len());
+            for outcome in executed {
+                outcomes.push(match outcome {
+                    Ok((events, receipt)) => durable(events, receipt).await,
+                    Err(error) => Err(error),
+                });
+            }
+            outcomes
+        })
     }
 }
 
@@ -151,18 +217,22 @@ impl Handler<GetStock> for WarehouseActor {
 /// Runs one command, then reads the SKU's stock in the same step, so the view shows
 /// exactly the state the command left (a back-office change answers with it).
 #[derive(Message)]
-#[rtype(result = "Result<(Vec<InventoryEvent>, Option<StockView>), DomainError>")]
+#[rtype(result = "Result<(Vec<InventoryEvent>, Option<StockView>), CommandError>")]
 pub struct ExecuteAndView {
     pub command: InventoryCommand,
     pub sku: String,
 }
 
 impl Handler<ExecuteAndView> for WarehouseActor {
-    type Result = Result<(Vec<InventoryEvent>, Option<StockView>), DomainError>;
+    type Result = ResponseFuture<Result<(Vec<InventoryEvent>, Option<StockView>), CommandError>>;
 
     fn handle(&mut self, message: ExecuteAndView, _: &mut Self::Context) -> Self::Result {
-        let events = self.execute(&message.command, self.clock.now())?;
-        Ok((events, self.view(&message.sku)))
+        let executed = self.execute(&message.command, self.clock.now());
+        let view = self.view(&message.sku);
+        Box::pin(async move {
+            let (events, receipt) = executed?;
+            durable((events, view), receipt).await
+        })
     }
 }
 
@@ -216,6 +286,8 @@ pub struct ReserveRequest {
 pub enum ReserveError {
     #[error("warehouse \"{warehouse}\": {error}")]
     Refused { warehouse: String, error: DomainError },
+    #[error("warehouse \"{warehouse}\": {error}")]
+    NotDurable { warehouse: String, error: NotDurable },
     #[error("warehouse \"{warehouse}\" is not running on this node")]
     Unavailable { warehouse: String },
 }
@@ -270,8 +342,12 @@ impl Warehouses {
                     });
                     made.extend(reservation.map(|r| (addr, r)));
                 }
-                Ok(Err(error)) => {
+                Ok(Err(CommandError::Refused(error))) => {
                     failure = Some(ReserveError::Refused { warehouse: request.warehouse.clone(), error });
+                    break;
+                }
+                Ok(Err(CommandError::NotDurable(error))) => {
+                    failure = Some(ReserveError::NotDurable { warehouse: request.warehouse.clone(), error });
                     break;
                 }
                 Err(_) => {

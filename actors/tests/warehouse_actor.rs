@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use arc_swap::ArcSwap;
 use mercato_actors::warehouse::{CopyState, ExecuteAll, GetStock, EXPIRY_TICK, WAREHOUSE_MAILBOX_CAPACITY_MAX};
-use mercato_actors::{Clock, Execute, ReserveError, ReserveRequest, WarehouseActor, Warehouses};
+use mercato_actors::{Clock, CommandError, Execute, ReserveError, ReserveRequest, WarehouseActor, Warehouses};
 use mercato_engine::inventory::{check_invariants, InventoryCommand as Cmd, Timestamp};
 use mercato_engine::{Commerce, DomainError, KNOWN_GATEWAYS};
 
@@ -59,7 +59,11 @@ fn last_unit_race_has_exactly_one_winner() {
                     for request in requests {
                         match request.await.expect("running") {
                             Ok(_) => won += 1,
-                            Err(DomainError::InsufficientStock { requested: 1, available: 0, .. }) => {}
+                            Err(CommandError::Refused(DomainError::InsufficientStock {
+                                requested: 1,
+                                available: 0,
+                                ..
+                            })) => {}
                             Err(other) => panic!("unexpected refusal: {other}"),
                         }
                     }
@@ -104,7 +108,7 @@ async fn reservations_expire_on_the_actor_timer_exactly_once() {
     assert_eq!(state.record("KEYBOARD").expect("a record").reserved, 1);
     // Released once: releasing again is refused, and later ticks change nothing.
     let again = addr.send(Execute(Cmd::ReleaseReservation { reservation: "a".into() })).await.expect("running");
-    assert_eq!(again, Err(DomainError::UnknownReservation { id: "a".into() }));
+    assert_eq!(again, Err(CommandError::Refused(DomainError::UnknownReservation { id: "a".into() })));
     tokio::time::sleep(EXPIRY_TICK * 5).await;
     assert_eq!(addr.send(CopyState).await.expect("running").record("KEYBOARD").expect("a record").reserved, 1);
 

@@ -39,4 +39,17 @@ pub struct ServeArgs {
     /// Folder for the node's data (log segments, snapshots).
     #[arg(long, env = "MERCATO_DATA", default_value = "./data", global = true)]
     pub data: PathBuf,
+    /// When a change is acknowledged: `sync` once its log batch is on disk (fdatasync),
+    /// `async` once it is written, with the disk synced every `--sync-interval-ms`.
+    #[arg(long, env = "MERCATO_DURABILITY", value_enum, default_value_t = Durability::Sync, global = true)]
+    pub durability: Durability,
+    /// In `async` mode, the longest time between two syncs of the log.
+    #[arg(long, env = "MERCATO_SYNC_INTERVAL_MS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60_000), global = true)]
+    pub sync_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Durability {
+    Sync,
+    Async,
 }

@@ -2,11 +2,14 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpServer};
-use mercato_actors::Registry;
+use mercato_actors::{Journal, Recovered, Registry};
+use mercato_persistence::log::{Log, LogHandle, LogOptions, SyncMode};
+use mercato_persistence::storage::OsStorage;
 
-use crate::cli::ServeArgs;
+use crate::cli::{Durability, ServeArgs};
 use crate::configs::{load_all, LoadError};
 use crate::http::auth::KeyTable;
 use crate::http::{self, AppState};
@@ -23,7 +26,14 @@ pub enum ServerError {
     Stopped(std::io::Error),
     #[error("{0}")]
     Start(String),
+    #[error("recovery from the log in {path} failed: {error}")]
+    Recovery { path: String, error: mercato_persistence::PersistenceError },
+    #[error("the log failed: {0}; restart the node to recover from the log")]
+    LogFailed(String),
 }
+
+/// How often the node checks that its log still runs.
+const LOG_WATCH_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Logs go to standard error; `MERCATO_LOG` filters them (default `info`).
 pub fn init_tracing() {
@@ -33,11 +43,22 @@ pub fn init_tracing() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
 }
 
-/// Builds the shared state: starts one actor per commerce on the current arbiter.
+/// Builds the shared state: starts one actor per commerce on the current arbiter, in
+/// memory only.
 pub fn build_state(commerces: Vec<mercato_engine::Commerce>) -> Result<web::Data<AppState>, ServerError> {
+    build_durable_state(commerces, &Journal::Memory, Recovered::default())
+}
+
+/// As `build_state`, with the actors starting from the recovered state and logging every
+/// change to `journal`.
+pub fn build_durable_state(
+    commerces: Vec<mercato_engine::Commerce>,
+    journal: &Journal,
+    recovered: Recovered,
+) -> Result<web::Data<AppState>, ServerError> {
     let keys = KeyTable::build(commerces.iter()).map_err(ServerError::Start)?;
-    let registry =
-        Registry::start(commerces, mercato_actors::Clock::system()).map_err(|e| ServerError::Start(e.to_string()))?;
+    let registry = Registry::start_durable(commerces, mercato_actors::Clock::system(), journal, recovered)
+        .map_err(|e| ServerError::Start(e.to_string()))?;
     Ok(web::Data::new(AppState {
         registry,
         keys,
@@ -55,8 +76,10 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
     std::fs::create_dir_all(&args.data)
         .map_err(|error| ServerError::DataFolder { path: args.data.display().to_string(), error })?;
     let commerces = loaded.into_iter().map(|(_, commerce)| commerce).collect();
-    actix_web::rt::System::new().block_on(async move {
-        let state = build_state(commerces)?;
+    let (log, recovered) = open_log(&args)?;
+    let handle = log.handle();
+    let outcome = actix_web::rt::System::new().block_on(async move {
+        let state = build_durable_state(commerces, &Journal::Log(handle.clone()), recovered)?;
         let factory_state = state.clone();
         let server = HttpServer::new(move || http::app(factory_state.clone()))
             .bind(args.listen)
@@ -64,8 +87,71 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
         for address in server.addrs() {
             tracing::info!("listening on http://{address}");
         }
-        // Nothing to recover yet: the node is ready as soon as it listens.
+        let server = server.run();
+        let watch = watch_log(handle, server.handle());
+        // Recovery is done and the actors hold its state: the node is ready. Reservations
+        // whose time passed while the node was down expire at each warehouse's first tick.
         state.ready.store(true, Ordering::Release);
-        server.run().await.map_err(ServerError::Stopped)
-    })
+        let (served, failure) = futures_join(server, watch).await;
+        match failure {
+            Some(reason) => Err(ServerError::LogFailed(reason)),
+            None => served.map_err(ServerError::Stopped),
+        }
+    });
+    // Whatever is queued is written and synced before the process ends.
+    log.close();
+    outcome
+}
+
+/// Recovers the log in the data folder: every warehouse's state as the log left it.
+fn open_log(args: &ServeArgs) -> Result<(Log, Recovered), ServerError> {
+    let dir = args.data.join("wal");
+    let mode = match args.durability {
+        Durability::Sync => SyncMode::Sync,
+        Durability::Async => SyncMode::Async { interval: Duration::from_millis(args.sync_interval_ms) },
+    };
+    let options = LogOptions { mode, ..LogOptions::new(&dir) };
+    let started = Instant::now();
+    let mut recovered = Recovered::default();
+    let (log, report) =
+        Log::open(Arc::new(OsStorage), options, 0, |lsn, kind, payload| recovered.apply(lsn, kind, payload))
+            .map_err(|error| ServerError::Recovery { path: dir.display().to_string(), error })?;
+    tracing::info!(
+        records = report.records_replayed,
+        next_lsn = report.next_lsn,
+        elapsed_ms = started.elapsed().as_millis(),
+        "recovered from the log"
+    );
+    Ok((log, recovered))
+}
+
+/// Stops the server when the log stops: the node must not go on answering from a state
+/// the log no longer follows. Returns the log's failure, or none when the server stopped
+/// first.
+async fn watch_log(log: LogHandle, server: actix_web::dev::ServerHandle) -> Option<String> {
+    let mut tick = actix_web::rt::time::interval(LOG_WATCH_INTERVAL);
+    loop {
+        tick.tick().await;
+        if let Some(reason) = log.failure() {
+            tracing::error!(%reason, "the log failed; stopping the node");
+            server.stop(false).await;
+            return Some(reason);
+        }
+    }
+}
+
+/// Runs the server and the log watch together; ends when the server ends.
+async fn futures_join(
+    server: actix_web::dev::Server,
+    watch: impl std::future::Future<Output = Option<String>>,
+) -> (std::io::Result<()>, Option<String>) {
+    tokio::pin!(watch);
+    tokio::pin!(server);
+    let mut failure = None;
+    loop {
+        tokio::select! {
+            served = &mut server => return (served, failure),
+            reason = &mut watch, if failure.is_none() => failure = reason,
+        }
+    }
 }

@@ -1,20 +1,11 @@
 //! The `mercato` binary itself: `check` on good and bad files, and `serve` answering over
 //! a real socket with its flags and environment overrides.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mercato");
+use std::process::{Command, Output};
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mercato-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
+use support::{free_port, http, serve, temp_dir, BIN};
 
 fn run(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().expect("mercato runs")
@@ -68,61 +59,6 @@ fn check_demo_and_node_rules() {
     let output = run(&["check", &demo_path(), &demo_path()]);
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stdout).contains("configured twice"));
-}
-
-fn free_port() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("address")
-}
-
-/// A served process, killed when dropped.
-struct Served(Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A minimal HTTP/1.1 client: the binary is tested over a real socket without pulling an
-/// HTTP client into the build.
-fn http(address: SocketAddr, method: &str, path: &str, key: Option<&str>, body: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let auth = key.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split_whitespace().nth(1)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    Some((status, body))
-}
-
-/// Starts `mercato` as `configure` sets it up, with output discarded, and waits until it
-/// is ready on `address`.
-fn serve(address: SocketAddr, configure: impl FnOnce(&mut Command)) -> Served {
-    let mut command = Command::new(BIN);
-    command.stdout(Stdio::null()).stderr(Stdio::null());
-    configure(&mut command);
-    let served = Served(command.spawn().expect("spawn"));
-    wait_ready(address);
-    served
-}
-
-fn wait_ready(address: SocketAddr) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if let Some((200, _)) = http(address, "GET", "/readyz", None, "") {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("server on {address} not ready in time");
 }
 
 // Proves `mercato` with no arguments but flags serves the embedded demo: readiness, a

@@ -86,3 +86,17 @@ impl From<DomainError> for Problem {
         Problem::new(status, error.code(), error.to_string())
     }
 }
+
+/// A change the log could not take or make durable answers 503: the client may retry (the
+/// node either refused it whole or stops and recovers).
+impl From<mercato_actors::CommandError> for Problem {
+    fn from(error: mercato_actors::CommandError) -> Self {
+        match error {
+            mercato_actors::CommandError::Refused(error) => error.into(),
+            mercato_actors::CommandError::NotDurable(error) => {
+                tracing::warn!(%error, "a change was not made durable");
+                Problem::unavailable("the change could not be recorded; retry shortly")
+            }
+        }
+    }
+}
