@@ -1,6 +1,7 @@
 //! Reserve and release: on the engine alone (decide + apply, one core), and through one
 //! `WarehouseActor` with replies, one round trip at a time and pipelined, with the caller
-//! on the actor's thread and on another thread.
+//! on the actor's thread and on another thread; and pipelined through an actor that logs
+//! every change durably before it replies.
 //!
 //! Run: `cargo bench -p mercato-benches --bench inventory`. Figures go to RESULTS.md.
 
@@ -11,9 +12,11 @@ use actix::prelude::*;
 use arc_swap::ArcSwap;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mercato_actors::warehouse::ExecuteAll;
-use mercato_actors::{Clock, Execute, WarehouseActor};
+use mercato_actors::{Clock, Execute, Journal, WarehouseActor};
 use mercato_benches::demo as demo_commerce;
 use mercato_engine::inventory::{InventoryCommand as Cmd, InventoryCtx, Timestamp, WarehouseStock};
+use mercato_persistence::log::{Log, LogOptions};
+use mercato_persistence::storage::OsStorage;
 
 const SKU: &str = "KEYBOARD";
 /// 2026-11-21T10:00:00Z.
@@ -202,15 +205,29 @@ async fn batched(addr: &Addr<WarehouseActor>, iterations: u64) -> Duration {
     elapsed
 }
 
+/// A warehouse actor on the current thread that logs every change to a fresh log on the
+/// project's disk (mode `sync`: each reply waits for its batch's `fdatasync`).
+fn start_durable_actor() -> (Addr<WarehouseActor>, Log) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("inventory-bench-wal");
+    let _ = std::fs::remove_dir_all(&dir);
+    let (log, _) = Log::open(Arc::new(OsStorage), LogOptions::new(&dir), 0, |_, _, _| Ok(())).expect("opens");
+    let commerce = Arc::new(ArcSwap::from_pointee(demo_commerce()));
+    let stock = WarehouseStock::new("wh-madrid");
+    let actor = WarehouseActor::recovered(stock, commerce, Clock::starting_at(NOW), Journal::Log(log.handle()));
+    (actor.start_bounded(), log)
+}
+
 fn actor(c: &mut Criterion) {
     let system = System::new();
     let other = Arbiter::new();
-    let (here, there) = system.block_on(async {
+    let (here, there, (durable, log)) = system.block_on(async {
         let here = start_actor(None);
         let there = start_actor(Some(&other.handle()));
+        let durable = start_durable_actor();
         stock_up(&here).await;
         stock_up(&there).await;
-        (here, there)
+        stock_up(&durable.0).await;
+        (here, there, durable)
     });
     let mut group = c.benchmark_group("inventory/actor");
     group.throughput(Throughput::Elements(2));
@@ -233,8 +250,12 @@ fn actor(c: &mut Criterion) {
     group.bench_function("reserve_batched_cross_thread", |b| {
         b.iter_custom(|iterations| system.block_on(batched(&there, iterations)))
     });
+    group.bench_function("reserve_pipelined_same_thread_durable", |b| {
+        b.iter_custom(|iterations| system.block_on(pipelined(&durable, iterations)))
+    });
     group.finish();
     other.stop();
+    log.close();
 }
 
 criterion_group!(benches, engine, actor);

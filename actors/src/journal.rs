@@ -17,12 +17,20 @@ use serde::{Deserialize, Serialize};
 /// The record kind of a warehouse's change.
 pub const RECORD_WAREHOUSE: u8 = 1;
 
-/// One warehouse's change: the events of one command.
+/// One warehouse's change: the events of one command, as read back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WarehouseEntry {
     pub commerce: String,
     pub warehouse: String,
     pub events: Vec<InventoryEvent>,
+}
+
+/// The same record as written, borrowing what it holds (it encodes to the same bytes).
+#[derive(Debug, Serialize)]
+pub struct WarehouseEntryRef<'a> {
+    pub commerce: &'a str,
+    pub warehouse: &'a str,
+    pub events: &'a [InventoryEvent],
 }
 
 /// Why a change could not be made durable.
@@ -95,5 +103,23 @@ impl Recovered {
         self.warehouses
             .remove(&(commerce.to_owned(), warehouse.to_owned()))
             .unwrap_or_else(|| WarehouseStock::new(warehouse))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mercato_engine::inventory::InventoryEvent;
+
+    use super::*;
+
+    // Proves the record as written (borrowed) and as read (owned) are the same bytes.
+    #[test]
+    fn written_and_read_entries_encode_alike() {
+        let events = vec![InventoryEvent::StockReceived { sku: "MOUSE".into(), quantity: 3 }];
+        let written = WarehouseEntryRef { commerce: "demo", warehouse: "wh-madrid", events: &events };
+        let bytes = codec::encode(&written).expect("encodes");
+        let read: WarehouseEntry = codec::decode(&bytes).expect("decodes");
+        assert_eq!(read, WarehouseEntry { commerce: "demo".into(), warehouse: "wh-madrid".into(), events });
+        assert_eq!(codec::encode(&read).expect("encodes"), bytes);
     }
 }

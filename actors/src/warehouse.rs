@@ -17,7 +17,7 @@ use mercato_engine::inventory::{
 use mercato_engine::{Commerce, DomainError};
 
 use crate::clock::{date_of, Clock};
-use crate::journal::{Journal, NotDurable, WarehouseEntry, RECORD_WAREHOUSE};
+use crate::journal::{Journal, NotDurable, WarehouseEntryRef, RECORD_WAREHOUSE};
 
 /// Messages a warehouse actor may queue. Senders that find it full wait (or, on request
 /// paths, answer 503): the bound keeps a burst from growing memory without limit.
@@ -58,6 +58,46 @@ impl CommandError {
 
 /// The events of one command, and the receipt that resolves once they are durable.
 type Executed = (Vec<InventoryEvent>, Option<mercato_persistence::log::Receipt>);
+
+/// A reply that is ready at once (memory mode, refusals, reads) or once the log says the
+/// change is durable. A ready reply goes straight back; only a pending one costs a task.
+pub enum Reply<T> {
+    Ready(T),
+    Durable(std::pin::Pin<Box<dyn std::future::Future<Output = T>>>),
+}
+
+impl<A, M, T> actix::dev::MessageResponse<A, M> for Reply<T>
+where
+    A: Actor,
+    M: Message<Result = T>,
+    T: 'static,
+{
+    fn handle(self, _: &mut A::Context, tx: Option<actix::dev::OneshotSender<T>>) {
+        let send = |value: T| {
+            if let Some(tx) = tx {
+                // A caller that stopped waiting is no error.
+                let _ = tx.send(value);
+            }
+        };
+        match self {
+            Reply::Ready(value) => send(value),
+            Reply::Durable(pending) => {
+                actix::spawn(async move { send(pending.await) });
+            }
+        }
+    }
+}
+
+/// The reply to one executed command: `value` once its events are durable.
+fn reply<T: 'static>(
+    executed: Result<(T, Option<mercato_persistence::log::Receipt>), CommandError>,
+) -> Reply<Result<T, CommandError>> {
+    match executed {
+        Err(error) => Reply::Ready(Err(error)),
+        Ok((value, None)) => Reply::Ready(Ok(value)),
+        Ok((value, receipt)) => Reply::Durable(Box::pin(durable(value, receipt))),
+    }
+}
 
 /// Waits until a change is durable, then gives its result.
 async fn durable<T>(value: T, receipt: Option<mercato_persistence::log::Receipt>) -> Result<T, CommandError> {
@@ -103,13 +143,12 @@ impl WarehouseActor {
         if events.is_empty() {
             return Ok((events, None));
         }
-        let entry =
-            WarehouseEntry { commerce: commerce.code().to_owned(), warehouse: self.stock.warehouse.clone(), events };
+        let entry = WarehouseEntryRef { commerce: commerce.code(), warehouse: &self.stock.warehouse, events: &events };
         let receipt = self.journal.record(RECORD_WAREHOUSE, &entry)?;
-        for event in &entry.events {
+        for event in &events {
             self.stock.apply(event);
         }
-        Ok((entry.events, receipt))
+        Ok((events, receipt))
     }
 
     /// One SKU's record and availability now; none for a SKU the commerce does not sell.
@@ -152,15 +191,11 @@ impl Actor for WarehouseActor {
 pub struct Execute(pub InventoryCommand);
 
 impl Handler<Execute> for WarehouseActor {
-    type Result = ResponseFuture<Result<Vec<InventoryEvent>, CommandError>>;
+    type Result = Reply<Result<Vec<InventoryEvent>, CommandError>>;
 
     fn handle(&mut self, message: Execute, _: &mut Self::Context) -> Self::Result {
         let now = self.clock.now();
-        let executed = self.execute(&message.0, now);
-        Box::pin(async move {
-            let (events, receipt) = executed?;
-            durable(events, receipt).await
-        })
+        reply(self.execute(&message.0, now))
     }
 }
 
@@ -172,12 +207,15 @@ impl Handler<Execute> for WarehouseActor {
 pub struct ExecuteAll(pub Vec<InventoryCommand>);
 
 impl Handler<ExecuteAll> for WarehouseActor {
-    type Result = ResponseFuture<Vec<Result<Vec<InventoryEvent>, CommandError>>>;
+    type Result = Reply<Vec<Result<Vec<InventoryEvent>, CommandError>>>;
 
     fn handle(&mut self, message: ExecuteAll, _: &mut Self::Context) -> Self::Result {
         let now = self.clock.now();
         let executed: Vec<_> = message.0.iter().map(|command| self.execute(command, now)).collect();
-        Box::pin(async move {
+        if executed.iter().all(|outcome| matches!(outcome, Err(_) | Ok((_, None)))) {
+            return Reply::Ready(executed.into_iter().map(|outcome| outcome.map(|(events, _)| events)).collect());
+        }
+        Reply::Durable(Box::pin(async move {
             let mut outcomes = Vec::with_capacity(executed.len());
             for outcome in executed {
                 outcomes.push(match outcome {
@@ -186,7 +224,7 @@ impl Handler<ExecuteAll> for WarehouseActor {
                 });
             }
             outcomes
-        })
+        }))
     }
 }
 
@@ -224,15 +262,12 @@ pub struct ExecuteAndView {
 }
 
 impl Handler<ExecuteAndView> for WarehouseActor {
-    type Result = ResponseFuture<Result<(Vec<InventoryEvent>, Option<StockView>), CommandError>>;
+    type Result = Reply<Result<(Vec<InventoryEvent>, Option<StockView>), CommandError>>;
 
     fn handle(&mut self, message: ExecuteAndView, _: &mut Self::Context) -> Self::Result {
         let executed = self.execute(&message.command, self.clock.now());
         let view = self.view(&message.sku);
-        Box::pin(async move {
-            let (events, receipt) = executed?;
-            durable((events, view), receipt).await
-        })
+        reply(executed.map(|(events, receipt)| ((events, view), receipt)))
     }
 }
 
