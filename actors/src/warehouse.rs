@@ -228,6 +228,22 @@ impl Handler<ExecuteAll> for WarehouseActor {
     }
 }
 
+/// Expires every reservation whose time has come, now, and replies once that is durable
+/// with how many went. At start it releases what expired while the node was down, before
+/// the node reports ready.
+#[derive(Message)]
+#[rtype(result = "Result<usize, CommandError>")]
+pub struct ExpireNow;
+
+impl Handler<ExpireNow> for WarehouseActor {
+    type Result = Reply<Result<usize, CommandError>>;
+
+    fn handle(&mut self, _: ExpireNow, _: &mut Self::Context) -> Self::Result {
+        let now = self.clock.now();
+        reply(self.execute(&InventoryCommand::ExpireReservations, now).map(|(events, receipt)| (events.len(), receipt)))
+    }
+}
+
 /// One SKU's record and what it can still be sold as; none for a SKU the commerce does not
 /// sell.
 #[derive(Message)]

@@ -114,3 +114,31 @@ fn a_record_that_does_not_apply_refuses_the_start() {
     .expect_err("refused");
     assert!(error.to_string().contains("record 1 does not apply to warehouse wh-madrid"), "{error}");
 }
+
+// Proves reservations whose time passed while the node was down are released at start by
+// `ExpireNow` (which answers how many), and that the release is itself durable.
+#[actix_rt::test]
+async fn reservations_expired_while_down_are_released_at_start() {
+    let sim = SimStorage::default();
+    let (log, mut recovered) = recover(&sim);
+    let addr = start(recovered.take_warehouse("demo", "wh-madrid"), &log);
+    addr.send(Execute(Cmd::ReceiveStock { sku: "KEYBOARD".into(), quantity: 4 })).await.expect("running").expect("ok");
+    addr.send(reserve("a", 3)).await.expect("running").expect("reserved");
+    sim.crash(|_, _| Vec::new());
+    drop(log);
+
+    let later = Clock::starting_at(Timestamp(EXPIRES.0 + 60_000));
+    let (log, mut recovered) = recover(&sim);
+    let stock = recovered.take_warehouse("demo", "wh-madrid");
+    assert!(stock.reservation("a").is_some(), "recovered as it was");
+    let addr = WarehouseActor::recovered(stock, demo(), later, Journal::Log(log.handle())).start_bounded();
+    let expired = addr.send(mercato_actors::warehouse::ExpireNow).await.expect("running").expect("durable");
+    assert_eq!(expired, 1);
+    sim.crash(|_, _| Vec::new());
+    drop(log);
+
+    let (_log, mut recovered) = recover(&sim);
+    let stock = recovered.take_warehouse("demo", "wh-madrid");
+    assert!(stock.reservation("a").is_none());
+    assert_eq!(stock.record("KEYBOARD").map(|r| (r.on_hand, r.reserved)), Some((4, 0)));
+}

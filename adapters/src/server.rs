@@ -89,8 +89,10 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
         }
         let server = server.run();
         let watch = watch_log(handle, server.handle());
-        // Recovery is done and the actors hold its state: the node is ready. Reservations
-        // whose time passed while the node was down expire at each warehouse's first tick.
+        // Recovery is done and the actors hold its state. Reservations whose time passed
+        // while the node was down are released (durably) before the node reports ready.
+        let expired = expire_while_down(&state.registry).await?;
+        tracing::info!(expired, "reservations that expired while the node was down released");
         state.ready.store(true, Ordering::Release);
         let (served, failure) = futures_join(server, watch).await;
         match failure {
@@ -101,6 +103,19 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
     // Whatever is queued is written and synced before the process ends.
     log.close();
     outcome
+}
+
+async fn expire_while_down(registry: &Registry) -> Result<usize, ServerError> {
+    let mut expired = 0;
+    for (_, commerce) in registry.iter() {
+        for (code, warehouse) in commerce.warehouses().iter() {
+            let outcome = warehouse.send(mercato_actors::warehouse::ExpireNow).await;
+            expired += outcome
+                .map_err(|error| ServerError::Start(format!("warehouse {code}: {error}")))?
+                .map_err(|error| ServerError::Start(format!("warehouse {code}: {error}")))?;
+        }
+    }
+    Ok(expired)
 }
 
 /// Recovers the log in the data folder: every warehouse's state as the log left it.
