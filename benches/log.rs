@@ -1,7 +1,8 @@
 //! The write-ahead log on this machine's disk: durable appends per second and commit
 //! latency with 1, 64 and 1,024 writers in flight (sync mode: each acknowledged after its
-//! batch's `fdatasync`), the same with every `fdatasync` slowed to at least 4 ms, and
-//! recovery time for a million records.
+//! batch's `fdatasync`), the same with every `fdatasync` slowed to at least 4 ms,
+//! recovery time for a million records, and a snapshot of a million stock records written
+//! to and loaded from sled.
 //!
 //! Run: `cargo bench -p mercato-benches --bench log`. Figures go to RESULTS.md. Data goes
 //! under cargo's target folder (the project's disk, not a tmpfs).
@@ -20,6 +21,7 @@ use mercato_persistence::PersistenceError;
 const PAYLOAD_BYTES: usize = 120;
 const RUN: Duration = Duration::from_secs(4);
 const RECOVERY_RECORDS: u64 = 1_000_000;
+const SNAPSHOT_RECORDS: u64 = 1_000_000;
 
 /// The real disk, recording how long each `fdatasync` takes, and making each take at
 /// least `floor` (zero: the disk as it is).
@@ -192,6 +194,48 @@ fn recovery() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Writes a warehouse of a million stock records as one snapshot generation, durably, then
+/// reopens the store and loads and decodes it.
+fn snapshots() {
+    use mercato_engine::inventory::{InventoryEvent, WarehouseStock};
+    use mercato_persistence::codec;
+    use mercato_persistence::snapshot::{Part, SnapshotOptions, SnapshotStore};
+
+    let mut stock = WarehouseStock::new("wh-bench");
+    for i in 0..SNAPSHOT_RECORDS {
+        stock.apply_owned(InventoryEvent::StockReceived { sku: format!("SKU-{i:07}"), quantity: 100 });
+    }
+    let options = SnapshotOptions { dir: fresh_dir("snapshot"), cache_capacity_bytes: 64 * 1024 * 1024 };
+    let started = Instant::now();
+    let bytes = codec::encode_part(&stock).expect("encodes");
+    let encoded = started.elapsed();
+    let size = bytes.len();
+    let store = SnapshotStore::open(&options).expect("opens");
+    let parts = [("bench/wh-bench".to_owned(), Part { lsn: 1, bytes })].into_iter().collect();
+    let started = Instant::now();
+    store.write(&parts).expect("written");
+    let written = started.elapsed();
+    drop(store);
+    let started = Instant::now();
+    let store = SnapshotStore::open(&options).expect("reopens");
+    let loaded = store.load().expect("loads").expect("a generation");
+    let read = started.elapsed();
+    let started = Instant::now();
+    let back: WarehouseStock = codec::decode_part(&loaded.parts["bench/wh-bench"].bytes).expect("decodes");
+    let decoded = started.elapsed();
+    assert_eq!(back, stock);
+    println!(
+        "snapshot: {SNAPSHOT_RECORDS} stock records, {:.1} MiB: encode {:.3} s, write+fsync {:.3} s, open+load+verify {:.3} s, decode {:.3} s",
+        size as f64 / (1024.0 * 1024.0),
+        encoded.as_secs_f64(),
+        written.as_secs_f64(),
+        read.as_secs_f64(),
+        decoded.as_secs_f64()
+    );
+    drop(store);
+    let _ = std::fs::remove_dir_all(&options.dir);
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument picks runs by label.
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with("--"));
@@ -210,5 +254,8 @@ fn main() {
     }
     if wanted("recovery") {
         recovery();
+    }
+    if wanted("snapshot") {
+        snapshots();
     }
 }

@@ -36,6 +36,48 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, PersistenceError> {
     Ok(bytes)
 }
 
+/// The largest snapshot part: one actor's whole state (a warehouse of millions of stock
+/// records runs to tens of MiB).
+pub const SNAPSHOT_PART_BYTES_MAX: usize = 1024 * 1024 * 1024;
+
+type LargeConfig = Configuration<LittleEndian, Varint, Limit<{ 2 * SNAPSHOT_PART_BYTES_MAX }>>;
+
+fn large_config() -> LargeConfig {
+    bincode::config::standard().with_limit::<{ 2 * SNAPSHOT_PART_BYTES_MAX }>()
+}
+
+/// `encode` for a snapshot part, under `SNAPSHOT_PART_BYTES_MAX`.
+pub fn encode_part<T: Serialize>(value: &T) -> Result<Vec<u8>, PersistenceError> {
+    let bytes =
+        bincode::serde::encode_to_vec(value, large_config()).map_err(|e| PersistenceError::Codec(e.to_string()))?;
+    if bytes.len() > SNAPSHOT_PART_BYTES_MAX {
+        return Err(PersistenceError::Codec(format!(
+            "a snapshot part of {} bytes exceeds {SNAPSHOT_PART_BYTES_MAX}",
+            bytes.len()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// `decode` for a snapshot part: exactly one value, under `SNAPSHOT_PART_BYTES_MAX`.
+pub fn decode_part<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, PersistenceError> {
+    if bytes.len() > SNAPSHOT_PART_BYTES_MAX {
+        return Err(PersistenceError::Codec(format!(
+            "a snapshot part of {} bytes exceeds {SNAPSHOT_PART_BYTES_MAX}",
+            bytes.len()
+        )));
+    }
+    let (value, read) =
+        bincode::serde::decode_from_slice(bytes, large_config()).map_err(|e| PersistenceError::Codec(e.to_string()))?;
+    if read != bytes.len() {
+        return Err(PersistenceError::Codec(format!(
+            "{} trailing bytes after a {read}-byte value",
+            bytes.len() - read
+        )));
+    }
+    Ok(value)
+}
+
 /// Decodes exactly one value; trailing bytes are an error, not ignored.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, PersistenceError> {
     if bytes.len() > RECORD_PAYLOAD_BYTES_MAX {

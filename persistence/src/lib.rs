@@ -6,6 +6,8 @@
 //!   a size limit so a corrupt length can never make it allocate without bound.
 //! - `error`: `PersistenceError`, the storage errors (`Io`, `Corruption`, `Codec`).
 //! - `log`: the write-ahead log (segments, group commit, recovery).
+//! - `snapshot`: generations of actor states in sled, made durable explicitly, with
+//!   fallback to the previous generation.
 //! - `storage`: the file operations the log uses (`OsStorage`), and `sim`, a simulated
 //!   disk that loses unsynced bytes on a crash and fails chosen operations, for tests.
 
@@ -15,6 +17,7 @@ pub mod codec;
 pub mod error;
 pub mod log;
 pub mod sim;
+pub mod snapshot;
 pub mod storage;
 
 pub use error::PersistenceError;

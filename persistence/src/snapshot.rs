@@ -1,0 +1,294 @@
+//! Snapshots in sled: each actor's state as bytes, with the LSN of the last log record it
+//! includes, taken together as one generation.
+//!
+//! A generation is written part by part (`g{generation}/p/{actor}`: CRC32C, LSN, bytes),
+//! then its manifest (`g{generation}/m`: every part's actor, LSN and CRC, itself checked),
+//! and only then made durable. sled 0.34's `flush` ends in `sync_file_range`, which does
+//! not make data durable, so after it every file of the store and its folder are
+//! `fsync`ed. A generation without a manifest (a crash while writing) or with a part that
+//! fails its check is skipped at load, which falls back to the generation before it; the
+//! log is therefore kept back to the previous generation (see [`Loaded::log_from`]).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::codec;
+use crate::error::PersistenceError;
+use crate::log::Lsn;
+
+/// How long `open` waits for a lock the previous holder has not released yet.
+pub const SNAPSHOT_OPEN_WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Generations kept: the newest and the one before it, to fall back on.
+pub const SNAPSHOT_GENERATIONS_KEPT: usize = 2;
+
+#[derive(Debug, Clone)]
+pub struct SnapshotOptions {
+    pub dir: PathBuf,
+    /// sled's page cache, in bytes. Its memory use can grow to several times this.
+    pub cache_capacity_bytes: u64,
+}
+
+/// The steps of writing a generation, where tests inject faults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotStep {
+    Part,
+    Manifest,
+    Flush,
+    Fsync,
+}
+
+/// One actor's state in a generation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    pub lsn: Lsn,
+    pub bytes: Vec<u8>,
+}
+
+/// The newest generation that loaded whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    pub generation: u64,
+    pub parts: BTreeMap<String, Part>,
+    /// Newer generations that were incomplete or damaged, with why.
+    pub skipped: Vec<(u64, String)>,
+    /// The first LSN the log must still hold: one past the lowest LSN of the generation
+    /// before this one (or of this one when it is the only one), so this generation can
+    /// itself be lost and the node still recover.
+    pub log_from: Lsn,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Manifest {
+    parts: Vec<(String, Lsn, u32)>,
+}
+
+pub struct SnapshotStore {
+    db: sled::Db,
+    dir: PathBuf,
+    fail_at: Mutex<Option<SnapshotStep>>,
+}
+
+fn sled_error(error: sled::Error) -> PersistenceError {
+    PersistenceError::Io(std::io::Error::other(error.to_string()))
+}
+
+fn prefix(generation: u64) -> String {
+    format!("g{generation:020}/")
+}
+
+fn part_key(generation: u64, actor: &str) -> String {
+    format!("{}p/{actor}", prefix(generation))
+}
+
+fn manifest_key(generation: u64) -> String {
+    format!("{}m", prefix(generation))
+}
+
+/// CRC32C, then the LSN, then the bytes.
+fn frame(lsn: Lsn, bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(12 + bytes.len());
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&lsn.to_le_bytes());
+    out.extend_from_slice(bytes);
+    let crc = crc32c::crc32c(&out[4..]);
+    out[..4].copy_from_slice(&crc.to_le_bytes());
+    out
+}
+
+fn unframe(framed: &[u8]) -> Result<(u32, Part), String> {
+    if framed.len() < 12 {
+        return Err("the part is shorter than its header".into());
+    }
+    let crc = crc32c::crc32c(&framed[4..]);
+    if framed[..4] != crc.to_le_bytes() {
+        return Err("the part fails its checksum".into());
+    }
+    let mut lsn = [0u8; 8];
+    lsn.copy_from_slice(&framed[4..12]);
+    Ok((crc, Part { lsn: u64::from_le_bytes(lsn), bytes: framed[12..].to_vec() }))
+}
+
+/// `fsync`s every file under `dir`, then `dir` and its subfolders.
+fn sync_tree(dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            sync_tree(&path)?;
+        } else {
+            File::open(&path)?.sync_all()?;
+        }
+    }
+    File::open(dir)?.sync_all()
+}
+
+impl SnapshotStore {
+    /// Opens (or creates) the store. sled releases its file lock from a background thread
+    /// after a store is dropped, so a lock still held is waited for, up to
+    /// `SNAPSHOT_OPEN_WAIT_MAX`.
+    pub fn open(options: &SnapshotOptions) -> Result<Self, PersistenceError> {
+        let config = sled::Config::new()
+            .path(&options.dir)
+            .cache_capacity(options.cache_capacity_bytes)
+            // Durability comes from `write`'s own flush and fsync, not from a timer.
+            .flush_every_ms(None);
+        let deadline = Instant::now() + SNAPSHOT_OPEN_WAIT_MAX;
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(error))
+                    if error.kind() == std::io::ErrorKind::WouldBlock && Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(error) => return Err(sled_error(error)),
+            }
+        };
+        Ok(Self { db, dir: options.dir.clone(), fail_at: Mutex::new(None) })
+    }
+
+    /// Makes the next write fail at `step` (tests).
+    pub fn fail_at(&self, step: SnapshotStep) {
+        *self.fail_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(step);
+    }
+
+    fn step(&self, step: SnapshotStep) -> Result<(), PersistenceError> {
+        let mut armed = self.fail_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *armed == Some(step) {
+            *armed = None;
+            return Err(PersistenceError::Io(std::io::Error::other(format!("injected fault at {step:?}"))));
+        }
+        Ok(())
+    }
+
+    /// Generations present, complete or not, oldest first.
+    fn generations(&self) -> Result<Vec<u64>, PersistenceError> {
+        let mut found = Vec::new();
+        for key in self.db.iter().keys() {
+            let key = key.map_err(sled_error)?;
+            let generation = std::str::from_utf8(&key)
+                .ok()
+                .and_then(|k| k.strip_prefix('g'))
+                .and_then(|k| k.get(..20))
+                .and_then(|digits| digits.parse::<u64>().ok());
+            if let Some(generation) = generation {
+                if found.last() != Some(&generation) {
+                    found.push(generation);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Writes a new generation and makes it durable; returns its number. On error the
+    /// generation is incomplete and loading skips it.
+    pub fn write(&self, parts: &BTreeMap<String, Part>) -> Result<u64, PersistenceError> {
+        let started = Instant::now();
+        let generation = self.generations()?.last().map_or(1, |g| g + 1);
+        let mut manifest = Manifest { parts: Vec::with_capacity(parts.len()) };
+        let mut bytes = 0u64;
+        for (actor, part) in parts {
+            self.step(SnapshotStep::Part)?;
+            let framed = frame(part.lsn, &part.bytes);
+            bytes += framed.len() as u64;
+            let crc = u32::from_le_bytes([framed[0], framed[1], framed[2], framed[3]]);
+            self.db.insert(part_key(generation, actor), framed).map_err(sled_error)?;
+            manifest.parts.push((actor.clone(), part.lsn, crc));
+        }
+        self.step(SnapshotStep::Manifest)?;
+        let encoded = codec::encode(&manifest)?;
+        self.db.insert(manifest_key(generation), frame(0, &encoded)).map_err(sled_error)?;
+        self.step(SnapshotStep::Flush)?;
+        self.db.flush().map_err(sled_error)?;
+        self.step(SnapshotStep::Fsync)?;
+        sync_tree(&self.dir)?;
+        metrics::histogram!("mercato_snapshot_write_seconds").record(started.elapsed().as_secs_f64());
+        metrics::gauge!("mercato_snapshot_bytes").set(bytes as f64);
+        Ok(generation)
+    }
+
+    /// Reads one generation whole, or says why it cannot be used.
+    fn read(&self, generation: u64) -> Result<BTreeMap<String, Part>, String> {
+        let manifest = self
+            .db
+            .get(manifest_key(generation))
+            .map_err(|e| e.to_string())?
+            .ok_or("it has no manifest (it was never finished)")?;
+        let (_, manifest) = unframe(&manifest).map_err(|reason| format!("manifest: {reason}"))?;
+        let manifest: Manifest = codec::decode(&manifest.bytes).map_err(|e| format!("manifest: {e}"))?;
+        let mut parts = BTreeMap::new();
+        for (actor, lsn, crc) in manifest.parts {
+            let framed = self
+                .db
+                .get(part_key(generation, &actor))
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("part {actor} is missing"))?;
+            let (found, part) = unframe(&framed).map_err(|reason| format!("part {actor}: {reason}"))?;
+            if found != crc || part.lsn != lsn {
+                return Err(format!("part {actor} is not the one the manifest names"));
+            }
+            parts.insert(actor, part);
+        }
+        Ok(parts)
+    }
+
+    /// The newest generation that reads whole, falling back on older ones; none when no
+    /// generation does (recovery then replays the whole log).
+    pub fn load(&self) -> Result<Option<Loaded>, PersistenceError> {
+        let started = Instant::now();
+        let generations = self.generations()?;
+        let mut skipped = Vec::new();
+        let mut found: Option<(u64, BTreeMap<String, Part>)> = None;
+        let mut earlier = generations.iter().rev();
+        for &generation in earlier.by_ref() {
+            match self.read(generation) {
+                Ok(parts) => {
+                    found = Some((generation, parts));
+                    break;
+                }
+                Err(reason) => {
+                    tracing::warn!(generation, %reason, "snapshot skipped");
+                    skipped.push((generation, reason));
+                }
+            }
+        }
+        let Some((generation, parts)) = found else { return Ok(None) };
+        let lowest = |parts: &BTreeMap<String, Part>| parts.values().map(|p| p.lsn).min().unwrap_or(0);
+        let previous = earlier.find_map(|&g| self.read(g).ok());
+        let log_from = lowest(previous.as_ref().unwrap_or(&parts)) + 1;
+        metrics::histogram!("mercato_snapshot_load_seconds").record(started.elapsed().as_secs_f64());
+        Ok(Some(Loaded { generation, parts, skipped, log_from }))
+    }
+
+    /// Deletes every generation but the newest `SNAPSHOT_GENERATIONS_KEPT` whole ones, and
+    /// any unfinished one older than the newest whole one.
+    pub fn prune(&self) -> Result<usize, PersistenceError> {
+        let generations = self.generations()?;
+        let whole: Vec<u64> = generations.iter().copied().filter(|&g| self.read(g).is_ok()).collect();
+        let keep: Vec<u64> = whole.iter().rev().take(SNAPSHOT_GENERATIONS_KEPT).copied().collect();
+        let newest_whole = keep.first().copied().unwrap_or(0);
+        let mut removed = 0;
+        for generation in generations {
+            if keep.contains(&generation) || generation > newest_whole {
+                continue;
+            }
+            for key in self.db.scan_prefix(prefix(generation)).keys() {
+                self.db.remove(key.map_err(sled_error)?).map_err(sled_error)?;
+            }
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
+    /// Overwrites a part's stored bytes (tests: a damaged snapshot).
+    pub fn damage(&self, generation: u64, actor: &str) -> Result<(), PersistenceError> {
+        self.db.insert(part_key(generation, actor), b"damaged".to_vec()).map_err(sled_error)?;
+        Ok(())
+    }
+}

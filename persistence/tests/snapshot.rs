@@ -1,0 +1,115 @@
+//! The sled snapshot store: generations round-trip, a damaged or unfinished newest
+//! generation falls back to the previous one, a fault at every step of a write leaves a
+//! loadable store, and pruning keeps the two newest whole generations.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use mercato_persistence::snapshot::{Part, SnapshotOptions, SnapshotStep, SnapshotStore};
+
+fn options(name: &str) -> SnapshotOptions {
+    let dir = std::env::temp_dir().join(format!("mercato-snapshot-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    SnapshotOptions { dir, cache_capacity_bytes: 8 * 1024 * 1024 }
+}
+
+fn parts(lsns: &[(&str, u64)]) -> BTreeMap<String, Part> {
+    lsns.iter()
+        .map(|&(actor, lsn)| (actor.to_owned(), Part { lsn, bytes: format!("{actor} at {lsn}").into_bytes() }))
+        .collect()
+}
+
+fn cleanup(dir: PathBuf) {
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// Proves a generation reads back whole after the store is reopened, and the log is kept
+// from one past the lowest LSN of the generation before it.
+#[test]
+fn generations_round_trip_and_name_the_log_to_keep() {
+    let options = options("round-trip");
+    {
+        let store = SnapshotStore::open(&options).expect("opens");
+        assert_eq!(store.load().expect("loads"), None);
+        assert_eq!(store.write(&parts(&[("demo/wh-a", 10), ("demo/wh-b", 7)])).expect("written"), 1);
+        assert_eq!(store.write(&parts(&[("demo/wh-a", 30), ("demo/wh-b", 25)])).expect("written"), 2);
+    }
+    let store = SnapshotStore::open(&options).expect("reopens");
+    let loaded = store.load().expect("loads").expect("a generation");
+    assert_eq!(loaded.generation, 2);
+    assert_eq!(loaded.parts, parts(&[("demo/wh-a", 30), ("demo/wh-b", 25)]));
+    assert_eq!(loaded.log_from, 8, "back to the previous generation's lowest LSN");
+    assert!(loaded.skipped.is_empty());
+    drop(store);
+    cleanup(options.dir);
+}
+
+// Proves a damaged newest generation is skipped, with the reason, and the previous one
+// loads; the log must then be kept from that one.
+#[test]
+fn a_damaged_newest_generation_falls_back_to_the_previous() {
+    let options = options("damaged");
+    let store = SnapshotStore::open(&options).expect("opens");
+    store.write(&parts(&[("demo/wh-a", 10)])).expect("written");
+    store.write(&parts(&[("demo/wh-a", 30)])).expect("written");
+    store.damage(2, "demo/wh-a").expect("damaged");
+    let loaded = store.load().expect("loads").expect("a generation");
+    assert_eq!((loaded.generation, loaded.log_from), (1, 11));
+    assert_eq!(loaded.skipped.len(), 1);
+    assert!(loaded.skipped[0].1.contains("part demo/wh-a"), "{:?}", loaded.skipped);
+    drop(store);
+    cleanup(options.dir);
+}
+
+// Proves a fault at any step of writing a generation fails the write, and the store still
+// loads: the previous generation when the new one was never finished, either one when only
+// the flush or fsync failed (a whole generation the log still covers is as good).
+#[test]
+fn a_fault_at_any_step_leaves_a_loadable_store() {
+    for step in [SnapshotStep::Part, SnapshotStep::Manifest, SnapshotStep::Flush, SnapshotStep::Fsync] {
+        let options = options(&format!("fault-{step:?}"));
+        {
+            let store = SnapshotStore::open(&options).expect("opens");
+            store.write(&parts(&[("demo/wh-a", 10), ("demo/wh-b", 12)])).expect("written");
+            store.fail_at(step);
+            let error = store.write(&parts(&[("demo/wh-a", 30), ("demo/wh-b", 31)])).expect_err("the fault");
+            assert!(error.to_string().contains("injected"), "{step:?}: {error}");
+        }
+        let store = SnapshotStore::open(&options).expect("reopens");
+        let loaded = store.load().expect("loads").expect("a generation");
+        match step {
+            // The first part failed: nothing of the new generation exists.
+            SnapshotStep::Part => assert_eq!((loaded.generation, loaded.skipped.len()), (1, 0)),
+            SnapshotStep::Manifest => {
+                assert_eq!(loaded.generation, 1);
+                assert_eq!(loaded.skipped.len(), 1, "the unfinished one is named");
+                assert!(loaded.skipped[0].1.contains("no manifest"), "{:?}", loaded.skipped);
+            }
+            SnapshotStep::Flush | SnapshotStep::Fsync => assert!(loaded.generation <= 2, "{step:?}"),
+        }
+        assert_eq!(loaded.log_from, 11, "{step:?}");
+        // The next write succeeds and becomes the newest.
+        let next = store.write(&parts(&[("demo/wh-a", 40), ("demo/wh-b", 41)])).expect("written");
+        assert_eq!(store.load().expect("loads").expect("a generation").generation, next, "{step:?}");
+        drop(store);
+        cleanup(options.dir);
+    }
+}
+
+// Proves pruning keeps the two newest whole generations and removes the rest.
+#[test]
+fn pruning_keeps_the_two_newest_whole_generations() {
+    let options = options("prune");
+    let store = SnapshotStore::open(&options).expect("opens");
+    for lsn in [10, 20, 30, 40] {
+        store.write(&parts(&[("demo/wh-a", lsn)])).expect("written");
+    }
+    assert_eq!(store.prune().expect("pruned"), 2);
+    let loaded = store.load().expect("loads").expect("a generation");
+    assert_eq!((loaded.generation, loaded.log_from), (4, 31));
+    store.damage(4, "demo/wh-a").expect("damaged");
+    let loaded = store.load().expect("loads").expect("a generation");
+    assert_eq!((loaded.generation, loaded.log_from), (3, 31));
+    drop(store);
+    cleanup(options.dir);
+}
