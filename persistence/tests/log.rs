@@ -290,3 +290,34 @@ fn a_full_queue_refuses_at_once() {
         receipt.wait().expect("durable");
     }
 }
+
+// Proves a damaged header on the newest segment, when records follow it, refuses the
+// start instead of deleting the records as if the segment were only torn at creation.
+#[test]
+fn a_damaged_header_with_records_after_it_refuses_to_start() {
+    let sim = SimStorage::default();
+    let options = sim_options(1 << 20);
+    let (log, _, _) = open(Arc::new(sim.clone()), &options, 0).expect("opens");
+    append_all(&log, 1, 3);
+    log.close();
+    sim.flip_bit(Path::new("/wal"), "00000000000000000001.wal", 2, 1);
+    let error = open(Arc::new(sim.clone()), &options, 0).map(|_| ()).expect_err("refused");
+    assert!(
+        matches!(&error, PersistenceError::Corruption { file, offset: 0, .. } if file == "00000000000000000001.wal"),
+        "{error}"
+    );
+}
+
+// Proves a sync or retention request with no records never rotates onto the same segment
+// name, even with a segment size below a header's.
+#[test]
+fn requests_without_records_do_not_rotate() {
+    let sim = SimStorage::default();
+    let (log, _, _) = open(Arc::new(sim.clone()), &sim_options(10), 0).expect("opens");
+    append_all(&log, 1, 1);
+    for _ in 0..3 {
+        log.handle().sync().expect("queued").wait().expect("synced");
+    }
+    assert_eq!(append_all(&log, 2, 2), vec![2, 3]);
+    assert!(log.handle().failure().is_none());
+}

@@ -42,6 +42,8 @@ pub const LOG_BATCH_BYTES_MAX: usize = 8 * 1024 * 1024;
 /// before it is written, for at most half the last sync's time and `LOG_GATHER_WAIT_MAX`.
 pub const LOG_GATHER_FROM_RECORDS: usize = 64;
 pub const LOG_GATHER_WAIT_MAX: Duration = Duration::from_millis(2);
+/// The shortest async sync interval: a shorter one would keep an idle writer spinning.
+pub const LOG_ASYNC_INTERVAL_MIN: Duration = Duration::from_millis(1);
 
 /// When a record counts as written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,7 +247,16 @@ impl Log {
             last_sync_took: Duration::ZERO,
             shared: Arc::clone(&shared),
         };
-        let thread = std::thread::Builder::new().name("mercato-log".into()).spawn(move || writer.run(&requests))?;
+        let watched = Arc::clone(&shared);
+        let thread = std::thread::Builder::new().name("mercato-log".into()).spawn(move || {
+            // A panic in the writer is a failure like any other: later appends are refused
+            // and the node's watch stops it.
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| writer.run(&requests)));
+            if ran.is_err() {
+                tracing::error!("log: the writer thread panicked; stopping");
+                let _ = watched.failure.set("the log writer panicked".to_owned());
+            }
+        })?;
         Ok((Log { handle: Some(LogHandle { queue, shared }), writer: Some(thread) }, recovered))
     }
 
@@ -319,6 +330,7 @@ impl Writer {
             let first = match self.options.mode {
                 SyncMode::Sync => requests.recv().ok(),
                 SyncMode::Async { interval } => {
+                    let interval = interval.max(LOG_ASYNC_INTERVAL_MIN);
                     match requests.recv_timeout(interval.saturating_sub(self.last_sync.elapsed())) {
                         Ok(request) => Some(request),
                         Err(RecvTimeoutError::Timeout) => {
@@ -415,7 +427,13 @@ impl Writer {
             metrics::counter!("mercato_log_bytes_total").increment(frames.len() as u64);
             metrics::histogram!("mercato_log_batch_records").record(acks.len() as f64);
         }
-        let sync_now = self.options.mode == SyncMode::Sync || !syncs.is_empty();
+        // In async mode a busy queue never lets the writer's wait time out: the interval is
+        // also kept here.
+        let due = match self.options.mode {
+            SyncMode::Sync => true,
+            SyncMode::Async { interval } => self.last_sync.elapsed() >= interval.max(LOG_ASYNC_INTERVAL_MIN),
+        };
+        let sync_now = due || !syncs.is_empty();
         if sync_now {
             if let Err(reason) = self.sync() {
                 self.fail(reason, acks.into_iter().map(|(ack, _)| ack).chain(syncs).collect(), requests);
@@ -429,7 +447,8 @@ impl Writer {
         for ack in syncs {
             let _ = ack.send(Ok(self.synced_lsn));
         }
-        if self.segment_len >= self.options.segment_bytes {
+        let holds_records = self.next_lsn > *self.segments.back().expect("the current segment is listed");
+        if self.segment_len >= self.options.segment_bytes && holds_records {
             if let Err(reason) = self.rotate() {
                 self.fail(reason, Vec::new(), requests);
                 return Err(Stopped);

@@ -41,7 +41,8 @@ pub(crate) fn parse_segment_name(name: &str) -> Option<Lsn> {
     if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    digits.parse().ok()
+    // Records are numbered from 1: a segment starting at 0 is not one of ours.
+    digits.parse().ok().filter(|&first| first > 0)
 }
 
 pub(crate) fn segment_header(first: Lsn) -> [u8; SEGMENT_HEADER_BYTES] {
@@ -157,6 +158,7 @@ mod tests {
     fn names_and_headers() {
         assert_eq!(segment_name(17), "00000000000000000017.wal");
         assert_eq!(parse_segment_name(&segment_name(17)), Some(17));
+        assert_eq!(parse_segment_name(&segment_name(0)), None, "records are numbered from 1");
         for other in ["17.wal", "0000000000000000001x.wal", "00000000000000000017.log", "snap"] {
             assert_eq!(parse_segment_name(other), None, "{other}");
         }
