@@ -64,6 +64,20 @@ impl Journal {
     }
 }
 
+impl Journal {
+    /// None when every change up to `lsn` is acknowledged (always, in memory); else what
+    /// resolves once it is, or with the failure when the log stops first.
+    pub fn unsettled(
+        &self,
+        lsn: mercato_persistence::log::Lsn,
+    ) -> Option<impl std::future::Future<Output = Result<(), mercato_persistence::log::LogFailure>> + 'static> {
+        match self {
+            Journal::Log(log) if log.progress().acknowledged < lsn => Some(log.reached(lsn, false)),
+            _ => None,
+        }
+    }
+}
+
 /// The warehouses' states rebuilt from the log, by (commerce, warehouse).
 #[derive(Debug, Default)]
 pub struct Recovered {

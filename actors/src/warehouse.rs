@@ -32,6 +32,8 @@ pub struct WarehouseActor {
     commerce: Arc<ArcSwap<Commerce>>,
     clock: Clock,
     journal: Journal,
+    /// The LSN of the last change this actor queued on the log (0: none yet).
+    last_lsn: mercato_persistence::log::Lsn,
 }
 
 /// Why a command made no change.
@@ -88,17 +90,6 @@ where
     }
 }
 
-/// The reply to one executed command: `value` once its events are durable.
-fn reply<T: 'static>(
-    executed: Result<(T, Option<mercato_persistence::log::Receipt>), CommandError>,
-) -> Reply<Result<T, CommandError>> {
-    match executed {
-        Err(error) => Reply::Ready(Err(error)),
-        Ok((value, None)) => Reply::Ready(Ok(value)),
-        Ok((value, receipt)) => Reply::Durable(Box::pin(durable(value, receipt))),
-    }
-}
-
 /// Waits until a change is durable, then gives its result.
 async fn durable<T>(value: T, receipt: Option<mercato_persistence::log::Receipt>) -> Result<T, CommandError> {
     if let Some(receipt) = receipt {
@@ -110,12 +101,46 @@ async fn durable<T>(value: T, receipt: Option<mercato_persistence::log::Receipt>
 impl WarehouseActor {
     /// An actor whose changes live only in memory.
     pub fn new(warehouse: &str, commerce: Arc<ArcSwap<Commerce>>, clock: Clock) -> Self {
-        Self { stock: WarehouseStock::new(warehouse), commerce, clock, journal: Journal::Memory }
+        Self { stock: WarehouseStock::new(warehouse), commerce, clock, journal: Journal::Memory, last_lsn: 0 }
     }
 
     /// An actor that starts from `stock` (recovered from the log) and logs every change.
     pub fn recovered(stock: WarehouseStock, commerce: Arc<ArcSwap<Commerce>>, clock: Clock, journal: Journal) -> Self {
-        Self { stock, commerce, clock, journal }
+        Self { stock, commerce, clock, journal, last_lsn: 0 }
+    }
+
+    /// The reply to one executed command: its value once its events are durable. A command
+    /// that changed nothing (or was refused) still answers only once every change it was
+    /// decided against is durable, so no answer rests on a change the log may lose.
+    fn answer<T: 'static>(
+        &self,
+        executed: Result<(T, Option<mercato_persistence::log::Receipt>), CommandError>,
+    ) -> Reply<Result<T, CommandError>> {
+        match executed {
+            Ok((value, receipt @ Some(_))) => Reply::Durable(Box::pin(durable(value, receipt))),
+            other => {
+                let outcome = other.map(|(value, _)| value);
+                match self.journal.unsettled(self.last_lsn) {
+                    None => Reply::Ready(outcome),
+                    Some(wait) => Reply::Durable(Box::pin(async move {
+                        wait.await.map_err(|failure| NotDurable { reason: failure.reason })?;
+                        outcome
+                    })),
+                }
+            }
+        }
+    }
+
+    /// A read's reply, once every change the state it shows includes is acknowledged.
+    fn settle<T: 'static>(&self, value: T) -> Reply<T> {
+        match self.journal.unsettled(self.last_lsn) {
+            None => Reply::Ready(value),
+            Some(wait) => Reply::Durable(Box::pin(async move {
+                // When the log fails the node stops; the read is answered either way.
+                let _ = wait.await;
+                value
+            })),
+        }
     }
 
     /// Starts the actor on the current arbiter with a bounded mailbox.
@@ -145,6 +170,9 @@ impl WarehouseActor {
         }
         let entry = WarehouseEntryRef { commerce: commerce.code(), warehouse: &self.stock.warehouse, events: &events };
         let receipt = self.journal.record(RECORD_WAREHOUSE, &entry)?;
+        if let Some(receipt) = &receipt {
+            self.last_lsn = receipt.lsn();
+        }
         for event in &events {
             self.stock.apply(event);
         }
@@ -195,7 +223,8 @@ impl Handler<Execute> for WarehouseActor {
 
     fn handle(&mut self, message: Execute, _: &mut Self::Context) -> Self::Result {
         let now = self.clock.now();
-        reply(self.execute(&message.0, now))
+        let executed = self.execute(&message.0, now);
+        self.answer(executed)
     }
 }
 
@@ -213,7 +242,7 @@ impl Handler<ExecuteAll> for WarehouseActor {
         let now = self.clock.now();
         let executed: Vec<_> = message.0.iter().map(|command| self.execute(command, now)).collect();
         if executed.iter().all(|outcome| matches!(outcome, Err(_) | Ok((_, None)))) {
-            return Reply::Ready(executed.into_iter().map(|outcome| outcome.map(|(events, _)| events)).collect());
+            return self.settle(executed.into_iter().map(|outcome| outcome.map(|(events, _)| events)).collect());
         }
         Reply::Durable(Box::pin(async move {
             let mut outcomes = Vec::with_capacity(executed.len());
@@ -240,7 +269,8 @@ impl Handler<ExpireNow> for WarehouseActor {
 
     fn handle(&mut self, _: ExpireNow, _: &mut Self::Context) -> Self::Result {
         let now = self.clock.now();
-        reply(self.execute(&InventoryCommand::ExpireReservations, now).map(|(events, receipt)| (events.len(), receipt)))
+        let executed = self.execute(&InventoryCommand::ExpireReservations, now);
+        self.answer(executed.map(|(events, receipt)| (events.len(), receipt)))
     }
 }
 
@@ -261,10 +291,10 @@ pub struct StockView {
 }
 
 impl Handler<GetStock> for WarehouseActor {
-    type Result = Option<StockView>;
+    type Result = Reply<Option<StockView>>;
 
     fn handle(&mut self, message: GetStock, _: &mut Self::Context) -> Self::Result {
-        self.view(&message.sku)
+        self.settle(self.view(&message.sku))
     }
 }
 
@@ -283,7 +313,7 @@ impl Handler<ExecuteAndView> for WarehouseActor {
     fn handle(&mut self, message: ExecuteAndView, _: &mut Self::Context) -> Self::Result {
         let executed = self.execute(&message.command, self.clock.now());
         let view = self.view(&message.sku);
-        reply(executed.map(|(events, receipt)| ((events, view), receipt)))
+        self.answer(executed.map(|(events, receipt)| ((events, view), receipt)))
     }
 }
 
@@ -296,31 +326,44 @@ pub struct GetAvailability {
 }
 
 impl Handler<GetAvailability> for WarehouseActor {
-    type Result = MessageResult<GetAvailability>;
+    type Result = Reply<BTreeMap<String, Availability>>;
 
     fn handle(&mut self, message: GetAvailability, _: &mut Self::Context) -> Self::Result {
         let commerce = self.commerce.load();
         let today = self.clock.today();
-        MessageResult(
-            message
-                .skus
-                .into_iter()
-                .filter_map(|sku| self.stock.availability_of(&sku, &commerce, today).map(|a| (sku, a)))
-                .collect(),
-        )
+        let found = message
+            .skus
+            .into_iter()
+            .filter_map(|sku| self.stock.availability_of(&sku, &commerce, today).map(|a| (sku, a)))
+            .collect();
+        self.settle(found)
     }
 }
 
-/// A copy of the whole state, for tests and snapshots.
+/// A copy of the whole state, for tests.
 #[derive(Message)]
 #[rtype(result = "WarehouseStock")]
 pub struct CopyState;
 
 impl Handler<CopyState> for WarehouseActor {
-    type Result = MessageResult<CopyState>;
+    type Result = Reply<WarehouseStock>;
 
     fn handle(&mut self, _: CopyState, _: &mut Self::Context) -> Self::Result {
-        MessageResult(self.stock.clone())
+        self.settle(self.stock.clone())
+    }
+}
+
+/// The state for a snapshot, with the LSN of the last change it includes (0: none). The
+/// caller waits until that LSN is durable before it writes the snapshot.
+#[derive(Message)]
+#[rtype(result = "(WarehouseStock, mercato_persistence::log::Lsn)")]
+pub struct TakeSnapshot;
+
+impl Handler<TakeSnapshot> for WarehouseActor {
+    type Result = MessageResult<TakeSnapshot>;
+
+    fn handle(&mut self, _: TakeSnapshot, _: &mut Self::Context) -> Self::Result {
+        MessageResult((self.stock.clone(), self.last_lsn))
     }
 }
 

@@ -18,13 +18,13 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 pub use recovery::{recover, Recovered, TruncatedTail};
 use segment::{encode_frame, segment_header, segment_name, FRAME_HEADER_BYTES};
@@ -88,11 +88,17 @@ pub struct LogFailure {
     pub reason: String,
 }
 
-/// Resolves with the record's LSN once it is durable (or written, in `async` mode).
+/// Resolves with the record's LSN once it is durable (or written, in `async` mode). The
+/// LSN is known from the moment the record is queued.
 #[derive(Debug)]
-pub struct Receipt(oneshot::Receiver<Result<Lsn, LogFailure>>);
+pub struct Receipt(oneshot::Receiver<Result<Lsn, LogFailure>>, Lsn);
 
 impl Receipt {
+    /// The record's LSN (for a sync request: none is assigned, 0).
+    pub fn lsn(&self) -> Lsn {
+        self.1
+    }
+
     /// Waits on this thread (for callers outside an async runtime).
     pub fn wait(self) -> Result<Lsn, LogFailure> {
         self.0.blocking_recv().unwrap_or_else(|_| Err(stopped()))
@@ -113,6 +119,7 @@ impl Future for Receipt {
 
 enum Request {
     Append {
+        lsn: Lsn,
         kind: u8,
         payload: Vec<u8>,
         ack: oneshot::Sender<Result<Lsn, LogFailure>>,
@@ -137,6 +144,29 @@ struct Shared {
     failure: OnceLock<String>,
     durable: AtomicU64,
     capacity: usize,
+    /// The LSN the next append gets. Held while the record is queued, so LSNs follow the
+    /// queue's order whichever thread appends.
+    next: Mutex<Lsn>,
+    /// What the writer has answered so far, for callers waiting on an LSN they know.
+    progress: watch::Sender<Progress>,
+}
+
+/// How far the log has got.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Highest LSN whose receipt was answered (durable in `sync` mode, written in `async`).
+    pub acknowledged: Lsn,
+    /// Highest LSN known durable.
+    pub durable: Lsn,
+    /// The log stopped: nothing further will be acknowledged.
+    pub failed: bool,
+}
+
+impl Shared {
+    fn record_failure(&self, reason: String) {
+        let _ = self.failure.set(reason);
+        self.progress.send_modify(|p| p.failed = true);
+    }
 }
 
 /// A cheap, clonable way to append. Appends never block.
@@ -152,15 +182,42 @@ impl LogHandle {
             return Err(AppendError::TooLarge { len: payload.len() });
         }
         let (ack, receipt) = oneshot::channel();
-        self.send(Request::Append { kind, payload, ack })?;
-        Ok(Receipt(receipt))
+        let mut next = self.shared.next.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let lsn = *next;
+        self.send(Request::Append { lsn, kind, payload, ack })?;
+        *next += 1;
+        Ok(Receipt(receipt, lsn))
     }
 
     /// Makes everything appended before it durable, in any mode.
     pub fn sync(&self) -> Result<Receipt, AppendError> {
         let (ack, receipt) = oneshot::channel();
         self.send(Request::Sync { ack })?;
-        Ok(Receipt(receipt))
+        Ok(Receipt(receipt, 0))
+    }
+
+    /// How far the log has got, now.
+    pub fn progress(&self) -> Progress {
+        *self.shared.progress.borrow()
+    }
+
+    /// Resolves once record `lsn` is acknowledged (or, with `durable`, durable), or with
+    /// the failure when the log stops first.
+    pub fn reached(&self, lsn: Lsn, durable: bool) -> impl Future<Output = Result<(), LogFailure>> + 'static {
+        let mut progress = self.shared.progress.subscribe();
+        let shared = Arc::clone(&self.shared);
+        async move {
+            let reached = |p: &Progress| p.failed || lsn <= if durable { p.durable } else { p.acknowledged };
+            let seen = progress
+                .wait_for(reached)
+                .await
+                .map(|p| *p)
+                .unwrap_or(Progress { failed: true, ..Progress::default() });
+            if seen.failed && lsn > if durable { seen.durable } else { seen.acknowledged } {
+                return Err(LogFailure { reason: shared.failure.get().cloned().unwrap_or_else(|| stopped().reason) });
+            }
+            Ok(())
+        }
     }
 
     /// Deletes the segments whose records all lie below `below` (a snapshot covers them);
@@ -228,6 +285,8 @@ impl Log {
             failure: OnceLock::new(),
             durable: AtomicU64::new(next - 1),
             capacity: options.queue_capacity,
+            next: Mutex::new(next),
+            progress: watch::Sender::new(Progress { acknowledged: next - 1, durable: next - 1, failed: false }),
         });
         let mut segments: VecDeque<Lsn> = recovered.segments.iter().copied().collect();
         let file = start_segment(storage.as_ref(), &options, next)?;
@@ -254,7 +313,7 @@ impl Log {
             let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| writer.run(&requests)));
             if ran.is_err() {
                 tracing::error!("log: the writer thread panicked; stopping");
-                let _ = watched.failure.set("the log writer panicked".to_owned());
+                watched.record_failure("the log writer panicked".to_owned());
             }
         })?;
         Ok((Log { handle: Some(LogHandle { queue, shared }), writer: Some(thread) }, recovered))
@@ -405,7 +464,9 @@ impl Writer {
         let mut retains: Vec<(Lsn, oneshot::Sender<Result<usize, String>>)> = Vec::new();
         for request in batch.drain(..) {
             match request {
-                Request::Append { kind, payload, ack } => {
+                Request::Append { lsn, kind, payload, ack } => {
+                    // LSNs are handed out in queue order under one lock.
+                    debug_assert_eq!(lsn, self.next_lsn, "records arrive in LSN order");
                     encode_frame(frames, self.next_lsn, self.synced_lsn, kind, &payload);
                     acks.push((ack, self.next_lsn));
                     self.next_lsn += 1;
@@ -440,6 +501,12 @@ impl Writer {
                 return Err(Stopped);
             }
         }
+        let acknowledged = self.written_lsn;
+        let durable = self.synced_lsn;
+        self.shared.progress.send_modify(|p| {
+            p.acknowledged = acknowledged;
+            p.durable = durable;
+        });
         for (ack, lsn) in acks {
             // A caller that stopped waiting is no error.
             let _ = ack.send(Ok(lsn));
@@ -476,6 +543,8 @@ impl Writer {
         metrics::histogram!("mercato_log_fsync_seconds").record(self.last_sync_took.as_secs_f64());
         self.synced_lsn = self.written_lsn;
         self.shared.durable.store(self.synced_lsn, Ordering::Release);
+        let durable = self.synced_lsn;
+        self.shared.progress.send_modify(|p| p.durable = durable);
         self.last_sync = Instant::now();
         Ok(())
     }
@@ -514,7 +583,7 @@ impl Writer {
             Some(first) => first.clone(),
             None => {
                 tracing::error!(%reason, "log: stopping; the node must restart and recover");
-                let _ = self.shared.failure.set(reason.clone());
+                self.shared.record_failure(reason.clone());
                 reason
             }
         };
