@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 
 use mercato_engine::inventory::{InventoryEvent, WarehouseStock};
 use mercato_persistence::codec;
-use mercato_persistence::log::{AppendError, LogHandle, Receipt};
+use mercato_persistence::log::{AppendError, LogHandle, Lsn, Receipt};
+use mercato_persistence::snapshot::Part;
 use mercato_persistence::PersistenceError;
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +66,15 @@ impl Journal {
 }
 
 impl Journal {
+    /// The last LSN handed out: every change an actor made so far has an LSN at or below
+    /// it, every later one above (0 in memory).
+    pub fn covers(&self) -> Lsn {
+        match self {
+            Journal::Memory => 0,
+            Journal::Log(log) => log.last_assigned(),
+        }
+    }
+
     /// None when every change up to `lsn` is acknowledged (always, in memory); else what
     /// resolves once it is, or with the failure when the log stops first.
     pub fn unsettled(
@@ -78,13 +88,48 @@ impl Journal {
     }
 }
 
-/// The warehouses' states rebuilt from the log, by (commerce, warehouse).
+/// A warehouse's state as a snapshot part holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarehouseSnapshot {
+    pub commerce: String,
+    pub warehouse: String,
+    pub stock: WarehouseStock,
+}
+
+/// The snapshot part key of a warehouse (the unit separator cannot appear in a code).
+pub fn warehouse_part_key(commerce: &str, warehouse: &str) -> String {
+    format!("warehouse\u{1f}{commerce}\u{1f}{warehouse}")
+}
+
+/// The warehouses' states rebuilt from a snapshot and the log, by (commerce, warehouse).
 #[derive(Debug, Default)]
 pub struct Recovered {
     pub warehouses: BTreeMap<(String, String), WarehouseStock>,
+    /// Per warehouse, the LSN its snapshot covers: log records at or below it are in the
+    /// state already and are skipped.
+    covered: BTreeMap<(String, String), Lsn>,
 }
 
 impl Recovered {
+    /// Starts from a snapshot generation; returns the states and the LSN the log must be
+    /// replayed after (the lowest any part covers).
+    pub fn from_snapshot(parts: &BTreeMap<String, Part>) -> Result<(Self, Lsn), PersistenceError> {
+        let mut recovered = Recovered::default();
+        let mut after: Option<Lsn> = None;
+        for (key, part) in parts {
+            if !key.starts_with("warehouse\u{1f}") {
+                return Err(PersistenceError::Codec(format!("snapshot part {key:?} is of no known kind")));
+            }
+            let snapshot: WarehouseSnapshot = codec::decode_part(&part.bytes)
+                .map_err(|error| PersistenceError::Codec(format!("snapshot part {key:?}: {error}")))?;
+            let id = (snapshot.commerce, snapshot.warehouse);
+            recovered.covered.insert(id.clone(), part.lsn);
+            recovered.warehouses.insert(id, snapshot.stock);
+            after = Some(after.map_or(part.lsn, |a| a.min(part.lsn)));
+        }
+        Ok((recovered, after.unwrap_or(0)))
+    }
+
     /// Folds one log record into the states. A record that does not decode is corruption
     /// the checksums missed (or a record from a newer version): recovery refuses it.
     pub fn apply(&mut self, lsn: u64, kind: u8, payload: &[u8]) -> Result<(), PersistenceError> {
@@ -92,6 +137,10 @@ impl Recovered {
             RECORD_WAREHOUSE => {
                 let entry: WarehouseEntry = codec::decode(payload)
                     .map_err(|error| PersistenceError::Codec(format!("record {lsn}: {error}")))?;
+                let id = (entry.commerce.clone(), entry.warehouse.clone());
+                if self.covered.get(&id).is_some_and(|&covered| lsn <= covered) {
+                    return Ok(());
+                }
                 let stock = self
                     .warehouses
                     .entry((entry.commerce, entry.warehouse.clone()))

@@ -353,8 +353,10 @@ impl Handler<CopyState> for WarehouseActor {
     }
 }
 
-/// The state for a snapshot, with the LSN of the last change it includes (0: none). The
-/// caller waits until that LSN is durable before it writes the snapshot.
+/// The state for a snapshot, with the LSN it covers: the last LSN the log had handed out
+/// when it was copied, so every change of this warehouse at or below it is in the state
+/// and every later one above it. The caller waits until that LSN is durable before it
+/// writes the snapshot, so the log can never lose (and reuse) an LSN a snapshot covers.
 #[derive(Message)]
 #[rtype(result = "(WarehouseStock, mercato_persistence::log::Lsn)")]
 pub struct TakeSnapshot;
@@ -363,7 +365,7 @@ impl Handler<TakeSnapshot> for WarehouseActor {
     type Result = MessageResult<TakeSnapshot>;
 
     fn handle(&mut self, _: TakeSnapshot, _: &mut Self::Context) -> Self::Result {
-        MessageResult((self.stock.clone(), self.last_lsn))
+        MessageResult((self.stock.clone(), self.journal.covers()))
     }
 }
 

@@ -46,6 +46,13 @@ pub struct ServeArgs {
     /// In `async` mode, the longest time between two syncs of the log.
     #[arg(long, env = "MERCATO_SYNC_INTERVAL_MS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60_000), global = true)]
     pub sync_interval_ms: u64,
+    /// How often every actor's state is written to the snapshot store (and the log before
+    /// the previous snapshot deleted). A snapshot is also taken at a clean shutdown.
+    #[arg(long, env = "MERCATO_SNAPSHOT_INTERVAL_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(100..=86_400_000), global = true)]
+    pub snapshot_interval_ms: u64,
+    /// The snapshot store's page cache (sled), in MiB. sled may use several times this.
+    #[arg(long, env = "MERCATO_SNAPSHOT_CACHE_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65_536), global = true)]
+    pub snapshot_cache_mb: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -5,8 +5,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpServer};
+use mercato_actors::journal::{warehouse_part_key, WarehouseSnapshot};
+use mercato_actors::warehouse::TakeSnapshot;
 use mercato_actors::{Journal, Recovered, Registry};
+use mercato_persistence::codec;
 use mercato_persistence::log::{Log, LogHandle, LogOptions, SyncMode};
+use mercato_persistence::snapshot::{Part, SnapshotOptions, SnapshotStore};
 use mercato_persistence::storage::OsStorage;
 
 use crate::cli::{Durability, ServeArgs};
@@ -76,8 +80,10 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
     std::fs::create_dir_all(&args.data)
         .map_err(|error| ServerError::DataFolder { path: args.data.display().to_string(), error })?;
     let commerces = loaded.into_iter().map(|(_, commerce)| commerce).collect();
-    let (log, recovered) = open_log(&args)?;
+    let store = Arc::new(open_snapshots(&args)?);
+    let (log, recovered) = open_log(&args, &store)?;
     let handle = log.handle();
+    let snapshot_every = Duration::from_millis(args.snapshot_interval_ms);
     let outcome = actix_web::rt::System::new().block_on(async move {
         let state = build_durable_state(commerces, &Journal::Log(handle.clone()), recovered)?;
         let factory_state = state.clone();
@@ -88,16 +94,29 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
             tracing::info!("listening on http://{address}");
         }
         let server = server.run();
-        let watch = watch_log(handle, server.handle());
+        let watch = watch_log(handle.clone(), server.handle());
         // Recovery is done and the actors hold its state. Reservations whose time passed
         // while the node was down are released (durably) before the node reports ready.
         let expired = expire_while_down(&state.registry).await?;
         tracing::info!(expired, "reservations that expired while the node was down released");
         state.ready.store(true, Ordering::Release);
+        let snapshots = actix_web::rt::spawn(snapshot_loop(
+            state.registry.clone(),
+            handle.clone(),
+            Arc::clone(&store),
+            snapshot_every,
+        ));
         let (served, failure) = futures_join(server, watch).await;
+        snapshots.abort();
         match failure {
             Some(reason) => Err(ServerError::LogFailed(reason)),
-            None => served.map_err(ServerError::Stopped),
+            None => {
+                // A clean stop: one last snapshot, so the next start replays little.
+                if let Err(reason) = take_snapshot(&state.registry, &handle, &store).await {
+                    tracing::warn!(%reason, "the shutdown snapshot failed; the next start replays the log");
+                }
+                served.map_err(ServerError::Stopped)
+            }
         }
     });
     // Whatever is queued is written and synced before the process ends.
@@ -118,8 +137,89 @@ async fn expire_while_down(registry: &Registry) -> Result<usize, ServerError> {
     Ok(expired)
 }
 
-/// Recovers the log in the data folder: every warehouse's state as the log left it.
-fn open_log(args: &ServeArgs) -> Result<(Log, Recovered), ServerError> {
+fn open_snapshots(args: &ServeArgs) -> Result<SnapshotStore, ServerError> {
+    let dir = args.data.join("snapshots");
+    let options = SnapshotOptions { dir: dir.clone(), cache_capacity_bytes: args.snapshot_cache_mb * 1024 * 1024 };
+    SnapshotStore::open(&options).map_err(|error| ServerError::Recovery { path: dir.display().to_string(), error })
+}
+
+/// Takes a snapshot every `every` while the node runs. A failed snapshot is logged and
+/// retried at the next turn: the log still holds everything.
+async fn snapshot_loop(registry: Registry, log: LogHandle, store: Arc<SnapshotStore>, every: Duration) {
+    let mut tick = actix_web::rt::time::interval(every);
+    tick.tick().await;
+    let mut taken_at = None;
+    loop {
+        tick.tick().await;
+        if log.failure().is_some() {
+            return;
+        }
+        // Nothing was logged since the last snapshot: it still stands.
+        if taken_at == Some(log.last_assigned()) {
+            continue;
+        }
+        let covers = log.last_assigned();
+        match take_snapshot(&registry, &log, &store).await {
+            Ok(_) => taken_at = Some(covers),
+            Err(reason) => tracing::warn!(%reason, "snapshot failed; the log keeps everything until the next one"),
+        }
+    }
+}
+
+/// Copies every warehouse's state with the LSN it covers, waits until those LSNs are
+/// durable, writes the generation (on a blocking thread), verifies it by loading, prunes
+/// old generations and deletes the log segments the previous generation no longer needs.
+async fn take_snapshot(registry: &Registry, log: &LogHandle, store: &Arc<SnapshotStore>) -> Result<u64, String> {
+    let started = Instant::now();
+    let mut states = Vec::new();
+    let mut covers_max = 0;
+    for (commerce, handle) in registry.iter() {
+        for (warehouse, addr) in handle.warehouses().iter() {
+            let (stock, covers) = addr.send(TakeSnapshot).await.map_err(|e| format!("warehouse {warehouse}: {e}"))?;
+            covers_max = covers_max.max(covers);
+            states.push((commerce.to_owned(), warehouse.to_owned(), stock, covers));
+        }
+    }
+    log.reached(covers_max, true).await.map_err(|failure| failure.to_string())?;
+    let writer = Arc::clone(store);
+    let written = actix_web::rt::task::spawn_blocking(move || -> Result<(u64, u64), String> {
+        let mut parts = std::collections::BTreeMap::new();
+        for (commerce, warehouse, stock, covers) in states {
+            let key = warehouse_part_key(&commerce, &warehouse);
+            let bytes =
+                codec::encode_part(&WarehouseSnapshot { commerce, warehouse, stock }).map_err(|e| e.to_string())?;
+            parts.insert(key, Part { lsn: covers, bytes });
+        }
+        let generation = writer.write(&parts).map_err(|e| e.to_string())?;
+        let loaded = writer.load().map_err(|e| e.to_string())?.ok_or("the snapshot just written does not load")?;
+        if loaded.generation != generation {
+            return Err(format!("snapshot {generation} does not load back ({:?})", loaded.skipped));
+        }
+        writer.prune().map_err(|e| e.to_string())?;
+        Ok((generation, loaded.log_from))
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    let (generation, log_from) = written;
+    let deleted = match log.retain_from(log_from) {
+        Ok(answer) => answer.await.map_err(|e| e.to_string())?.unwrap_or_else(|reason| {
+            tracing::warn!(%reason, "old log segments not deleted; retried after the next snapshot");
+            0
+        }),
+        Err(error) => return Err(error.to_string()),
+    };
+    tracing::info!(
+        generation,
+        covers = covers_max,
+        segments_deleted = deleted,
+        elapsed_ms = started.elapsed().as_millis(),
+        "snapshot taken"
+    );
+    Ok(generation)
+}
+
+/// Recovers the node: the newest whole snapshot generation, then the log after it.
+fn open_log(args: &ServeArgs, store: &SnapshotStore) -> Result<(Log, Recovered), ServerError> {
     let dir = args.data.join("wal");
     let mode = match args.durability {
         Durability::Sync => SyncMode::Sync,
@@ -127,9 +227,17 @@ fn open_log(args: &ServeArgs) -> Result<(Log, Recovered), ServerError> {
     };
     let options = LogOptions { mode, ..LogOptions::new(&dir) };
     let started = Instant::now();
-    let mut recovered = Recovered::default();
+    let snapshot_error =
+        |error| ServerError::Recovery { path: args.data.join("snapshots").display().to_string(), error };
+    let (mut recovered, after) = match store.load().map_err(snapshot_error)? {
+        Some(loaded) => {
+            tracing::info!(generation = loaded.generation, skipped = loaded.skipped.len(), "snapshot loaded");
+            Recovered::from_snapshot(&loaded.parts).map_err(snapshot_error)?
+        }
+        None => (Recovered::default(), 0),
+    };
     let (log, report) =
-        Log::open(Arc::new(OsStorage), options, 0, |lsn, kind, payload| recovered.apply(lsn, kind, payload))
+        Log::open(Arc::new(OsStorage), options, after, |lsn, kind, payload| recovered.apply(lsn, kind, payload))
             .map_err(|error| ServerError::Recovery { path: dir.display().to_string(), error })?;
     tracing::info!(
         records = report.records_replayed,

@@ -1,5 +1,5 @@
-//! Crash test: the real binary takes stock receipts over HTTP from several clients and is
-//! killed with SIGKILL at a random moment, again and again. After every restart each
+//! Crash test: the real binary takes stock receipts over HTTP from several clients, takes
+//! a snapshot every 100 ms, and is killed with SIGKILL at a random moment, again and again. After every restart each
 //! acknowledged receipt is counted exactly once; a receipt whose answer never came may
 //! or may not be there, and nothing else is.
 //!
@@ -75,6 +75,8 @@ fn subset_sums_to(unknown: &[u64], extra: u64) -> bool {
 fn start(address: SocketAddr, data: &std::path::Path) -> Served {
     let child = Command::new(BIN)
         .args(["--listen", &address.to_string(), "--data", data.to_str().expect("utf-8")])
+        // Snapshots (and the log deletions after them) run all through the kills.
+        .args(["--snapshot-interval-ms", "100"])
         .env_remove("MERCATO_CONFIG")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -196,6 +196,11 @@ impl LogHandle {
         Ok(Receipt(receipt, 0))
     }
 
+    /// The last LSN handed out (records up to it are queued, written or durable).
+    pub fn last_assigned(&self) -> Lsn {
+        *self.shared.next.lock().unwrap_or_else(std::sync::PoisonError::into_inner) - 1
+    }
+
     /// How far the log has got, now.
     pub fn progress(&self) -> Progress {
         *self.shared.progress.borrow()
