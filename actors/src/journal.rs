@@ -39,6 +39,20 @@ pub struct WarehouseEntryRef<'a> {
 #[error("the change was not made durable: {reason}")]
 pub struct NotDurable {
     pub reason: String,
+    /// Whether the record had reached the log's queue. When it had, the log failed after
+    /// taking it: the change may still come back at restart (its outcome is unknown, and a
+    /// retry needs its idempotency key). When it had not, nothing was applied.
+    pub queued: bool,
+}
+
+impl NotDurable {
+    pub(crate) fn refused(reason: String) -> Self {
+        Self { reason, queued: false }
+    }
+
+    pub(crate) fn unknown(reason: String) -> Self {
+        Self { reason, queued: true }
+    }
 }
 
 /// Where an actor's changes go: nowhere (tests and benchmarks of the in-memory core), or
@@ -55,12 +69,12 @@ impl Journal {
     /// queued in memory mode.
     pub fn record(&self, kind: u8, entry: &impl Serialize) -> Result<Option<Receipt>, NotDurable> {
         let Journal::Log(log) = self else { return Ok(None) };
-        let payload = codec::encode(entry).map_err(|error| NotDurable { reason: error.to_string() })?;
+        let payload = codec::encode(entry).map_err(|error| NotDurable::refused(error.to_string()))?;
         log.append(kind, payload).map(Some).map_err(|error| {
             if let AppendError::Stopped { .. } = &error {
                 tracing::error!(%error, "a change was refused: the log has stopped");
             }
-            NotDurable { reason: error.to_string() }
+            NotDurable::refused(error.to_string())
         })
     }
 }

@@ -49,11 +49,14 @@ pub enum CommandError {
 }
 
 impl CommandError {
-    /// A stable code: the engine's for a refusal, `not_durable` otherwise.
+    /// A stable code: the engine's for a refusal; `not_recorded` when the log did not take
+    /// the change (nothing applied, safe to retry); `outcome_unknown` when the log failed
+    /// after taking it.
     pub fn code(&self) -> &'static str {
         match self {
             CommandError::Refused(error) => error.code(),
-            CommandError::NotDurable(_) => "not_durable",
+            CommandError::NotDurable(NotDurable { queued: false, .. }) => "not_recorded",
+            CommandError::NotDurable(NotDurable { queued: true, .. }) => "outcome_unknown",
         }
     }
 }
@@ -93,7 +96,7 @@ where
 /// Waits until a change is durable, then gives its result.
 async fn durable<T>(value: T, receipt: Option<mercato_persistence::log::Receipt>) -> Result<T, CommandError> {
     if let Some(receipt) = receipt {
-        receipt.await.map_err(|failure| NotDurable { reason: failure.reason })?;
+        receipt.await.map_err(|failure| NotDurable::unknown(failure.reason))?;
     }
     Ok(value)
 }
@@ -123,7 +126,8 @@ impl WarehouseActor {
                 match self.journal.unsettled(self.last_lsn) {
                     None => Reply::Ready(outcome),
                     Some(wait) => Reply::Durable(Box::pin(async move {
-                        wait.await.map_err(|failure| NotDurable { reason: failure.reason })?;
+                        // What this answer rests on may or may not survive.
+                        wait.await.map_err(|failure| NotDurable::unknown(failure.reason))?;
                         outcome
                     })),
                 }

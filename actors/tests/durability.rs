@@ -75,7 +75,8 @@ async fn a_failed_sync_is_never_acknowledged_and_stops_later_changes() {
     addr.send(Execute(Cmd::ReceiveStock { sku: "KEYBOARD".into(), quantity: 5 })).await.expect("running").expect("ok");
     sim.fail(FaultPoint::Sync, 0);
     let failed = addr.send(reserve("a", 1)).await.expect("running");
-    assert!(matches!(failed, Err(CommandError::NotDurable(_))), "{failed:?}");
+    assert!(matches!(&failed, Err(CommandError::NotDurable(e)) if e.queued), "{failed:?}");
+    assert_eq!(failed.as_ref().map_err(CommandError::code).err(), Some("outcome_unknown"));
     let held = addr.send(CopyState).await.expect("running");
 
     let refused = addr.send(reserve("b", 1)).await.expect("running");
@@ -158,7 +159,7 @@ async fn a_refusal_waits_for_the_changes_it_was_decided_against() {
     let second = addr.send(reserve("b", 1));
     let (first, second) = (first.await.expect("running"), second.await.expect("running"));
     assert!(matches!(first, Err(CommandError::NotDurable(_))), "{first:?}");
-    assert!(matches!(second, Err(CommandError::NotDurable(_))), "not insufficient_stock: {second:?}");
+    assert!(matches!(&second, Err(CommandError::NotDurable(e)) if e.queued), "not insufficient_stock: {second:?}");
 }
 
 // Proves a warehouse recovered from a snapshot plus the log after it equals the one that

@@ -93,8 +93,16 @@ impl From<mercato_actors::CommandError> for Problem {
     fn from(error: mercato_actors::CommandError) -> Self {
         match error {
             mercato_actors::CommandError::Refused(error) => error.into(),
+            mercato_actors::CommandError::NotDurable(error) if error.queued => {
+                tracing::warn!(%error, "a change's outcome is unknown");
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "outcome_unknown",
+                    "the change may or may not have been recorded; retry with the same Idempotency-Key",
+                )
+            }
             mercato_actors::CommandError::NotDurable(error) => {
-                tracing::warn!(%error, "a change was not made durable");
+                tracing::warn!(%error, "a change was not recorded");
                 Problem::unavailable("the change could not be recorded; retry shortly")
             }
         }
