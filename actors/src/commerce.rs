@@ -10,6 +10,7 @@ use mercato_engine::resolution::{resolve, ContextRequest, ResolvedContext};
 use mercato_engine::{Commerce, DomainError};
 
 use crate::clock::Clock;
+use crate::idempotency::Idempotency;
 use crate::journal::{Journal, Recovered};
 use crate::warehouse::{WarehouseActor, Warehouses};
 
@@ -80,12 +81,18 @@ impl CommerceHandle {
     /// Starts the commerce actor and one `WarehouseActor` per configured warehouse on the
     /// current arbiter, in memory only.
     pub fn start(commerce: Commerce, clock: Clock) -> Self {
-        Self::start_durable(commerce, clock, &Journal::Memory, &mut Recovered::default())
+        Self::start_durable(commerce, clock, &Journal::Memory, &mut Recovered::default(), &Idempotency::default())
     }
 
     /// As `start`, with each warehouse starting from its state in `recovered` and logging
     /// every change to `journal`.
-    pub fn start_durable(commerce: Commerce, clock: Clock, journal: &Journal, recovered: &mut Recovered) -> Self {
+    pub fn start_durable(
+        commerce: Commerce,
+        clock: Clock,
+        journal: &Journal,
+        recovered: &mut Recovered,
+        idempotency: &Idempotency,
+    ) -> Self {
         let codes: Vec<String> = commerce.config().warehouses.iter().map(|w| w.code.clone()).collect();
         let commerce_code = commerce.code().to_owned();
         let published = Arc::new(ArcSwap::from_pointee(commerce));
@@ -97,8 +104,10 @@ impl CommerceHandle {
             .into_iter()
             .map(|code| {
                 let stock = recovered.take_warehouse(&commerce_code, &code);
-                let actor =
-                    WarehouseActor::recovered(stock, Arc::clone(&published), clock, journal.clone()).start_bounded();
+                let remembered = recovered.take_remembered(&commerce_code, &code);
+                let actor = WarehouseActor::recovered(stock, Arc::clone(&published), clock, journal.clone())
+                    .remembering(remembered, idempotency.clone())
+                    .start_bounded();
                 (code, actor)
             })
             .collect();

@@ -10,20 +10,24 @@ use std::collections::BTreeMap;
 
 use mercato_engine::inventory::{InventoryEvent, WarehouseStock};
 use mercato_persistence::codec;
-use mercato_persistence::log::{AppendError, LogHandle, Lsn, Receipt};
+use mercato_persistence::log::{AppendError, LogHandle, Lsn, Receipt, Slot};
 use mercato_persistence::snapshot::Part;
 use mercato_persistence::PersistenceError;
 use serde::{Deserialize, Serialize};
 
+use crate::idempotency::Remembered;
+
 /// The record kind of a warehouse's change.
 pub const RECORD_WAREHOUSE: u8 = 1;
 
-/// One warehouse's change: the events of one command, as read back.
+/// One warehouse's change: the events of one command, and the answer it gave when the
+/// request carried an idempotency key, as read back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WarehouseEntry {
     pub commerce: String,
     pub warehouse: String,
     pub events: Vec<InventoryEvent>,
+    pub remembered: Option<Remembered>,
 }
 
 /// The same record as written, borrowing what it holds (it encodes to the same bytes).
@@ -32,6 +36,7 @@ pub struct WarehouseEntryRef<'a> {
     pub commerce: &'a str,
     pub warehouse: &'a str,
     pub events: &'a [InventoryEvent],
+    pub remembered: Option<&'a Remembered>,
 }
 
 /// Why a change could not be made durable.
@@ -68,13 +73,38 @@ impl Journal {
     /// Queues a record on the log; the receipt resolves once it is durable. Nothing is
     /// queued in memory mode.
     pub fn record(&self, kind: u8, entry: &impl Serialize) -> Result<Option<Receipt>, NotDurable> {
+        let slot = self.slot()?;
+        self.record_in(slot, kind, entry)
+    }
+
+    /// Takes a place on the log's queue before a change is applied, so the record written
+    /// after it cannot be refused for a full queue (none in memory mode).
+    pub fn slot(&self) -> Result<Option<Slot>, NotDurable> {
         let Journal::Log(log) = self else { return Ok(None) };
-        let payload = codec::encode(entry).map_err(|error| NotDurable::refused(error.to_string()))?;
-        log.append(kind, payload).map(Some).map_err(|error| {
+        log.slot().map(Some).map_err(|error| {
             if let AppendError::Stopped { .. } = &error {
                 tracing::error!(%error, "a change was refused: the log has stopped");
             }
             NotDurable::refused(error.to_string())
+        })
+    }
+
+    /// Queues a record in a place taken by `slot`. Failing here, after the change was
+    /// applied, leaves a change without its record: the log is stopped, so the node stops
+    /// and recovers without it.
+    pub fn record_in(
+        &self,
+        slot: Option<Slot>,
+        kind: u8,
+        entry: &impl Serialize,
+    ) -> Result<Option<Receipt>, NotDurable> {
+        let (Journal::Log(log), Some(slot)) = (self, slot) else { return Ok(None) };
+        let appended = codec::encode(entry)
+            .map_err(|error| error.to_string())
+            .and_then(|payload| slot.append(kind, payload).map_err(|error| error.to_string()));
+        appended.map(Some).map_err(|reason| {
+            log.stop(format!("a change could not be recorded after it was applied: {reason}"));
+            NotDurable::unknown(reason)
         })
     }
 }
@@ -108,6 +138,8 @@ pub struct WarehouseSnapshot {
     pub commerce: String,
     pub warehouse: String,
     pub stock: WarehouseStock,
+    /// The answers this warehouse's changes gave under idempotency keys, still kept.
+    pub remembered: Vec<Remembered>,
 }
 
 /// The snapshot part key of a warehouse (the unit separator cannot appear in a code).
@@ -119,6 +151,8 @@ pub fn warehouse_part_key(commerce: &str, warehouse: &str) -> String {
 #[derive(Debug, Default)]
 pub struct Recovered {
     pub warehouses: BTreeMap<(String, String), WarehouseStock>,
+    /// Per warehouse, the answers it remembers under idempotency keys.
+    pub remembered: BTreeMap<(String, String), Vec<Remembered>>,
     /// Per warehouse, the LSN its snapshot covers: log records at or below it are in the
     /// state already and are skipped.
     covered: BTreeMap<(String, String), Lsn>,
@@ -138,6 +172,7 @@ impl Recovered {
                 .map_err(|error| PersistenceError::Codec(format!("snapshot part {key:?}: {error}")))?;
             let id = (snapshot.commerce, snapshot.warehouse);
             recovered.covered.insert(id.clone(), part.lsn);
+            recovered.remembered.insert(id.clone(), snapshot.remembered);
             recovered.warehouses.insert(id, snapshot.stock);
             after = Some(after.map_or(part.lsn, |a| a.min(part.lsn)));
         }
@@ -154,6 +189,9 @@ impl Recovered {
                 let id = (entry.commerce.clone(), entry.warehouse.clone());
                 if self.covered.get(&id).is_some_and(|&covered| lsn <= covered) {
                     return Ok(());
+                }
+                if let Some(remembered) = entry.remembered {
+                    self.remembered.entry(id).or_default().push(remembered);
                 }
                 let stock = self
                     .warehouses
@@ -181,6 +219,11 @@ impl Recovered {
             .remove(&(commerce.to_owned(), warehouse.to_owned()))
             .unwrap_or_else(|| WarehouseStock::new(warehouse))
     }
+
+    /// The answers a warehouse remembers, taken out.
+    pub fn take_remembered(&mut self, commerce: &str, warehouse: &str) -> Vec<Remembered> {
+        self.remembered.remove(&(commerce.to_owned(), warehouse.to_owned())).unwrap_or_default()
+    }
 }
 
 #[cfg(test)]
@@ -193,10 +236,13 @@ mod tests {
     #[test]
     fn written_and_read_entries_encode_alike() {
         let events = vec![InventoryEvent::StockReceived { sku: "MOUSE".into(), quantity: 3 }];
-        let written = WarehouseEntryRef { commerce: "demo", warehouse: "wh-madrid", events: &events };
+        let written = WarehouseEntryRef { commerce: "demo", warehouse: "wh-madrid", events: &events, remembered: None };
         let bytes = codec::encode(&written).expect("encodes");
         let read: WarehouseEntry = codec::decode(&bytes).expect("decodes");
-        assert_eq!(read, WarehouseEntry { commerce: "demo".into(), warehouse: "wh-madrid".into(), events });
+        assert_eq!(
+            read,
+            WarehouseEntry { commerce: "demo".into(), warehouse: "wh-madrid".into(), events, remembered: None }
+        );
         assert_eq!(codec::encode(&read).expect("encodes"), bytes);
     }
 }

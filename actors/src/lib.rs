@@ -8,6 +8,7 @@
 //! - `warehouse`: `WarehouseActor`, one per warehouse: owns its stock, checks and reserves
 //!   in one synchronous step, expires reservations on its own timer; `Warehouses` reserves
 //!   across several in a fixed order with rollback.
+//! - `idempotency`: answers remembered under idempotency keys, and the node's table of them.
 //! - `journal`: how changes reach the write-ahead log (`Journal`) and how they come back
 //!   at start (`Recovered`).
 //! - `clock`: the node's clock, on the runtime's time so tests can pause and advance it.
@@ -17,6 +18,7 @@
 
 pub mod clock;
 pub mod commerce;
+pub mod idempotency;
 pub mod journal;
 pub mod registry;
 pub mod warehouse;

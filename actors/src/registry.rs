@@ -7,6 +7,7 @@ use mercato_engine::Commerce;
 
 use crate::clock::Clock;
 use crate::commerce::CommerceHandle;
+use crate::idempotency::Idempotency;
 use crate::journal::{Journal, Recovered};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,7 +28,7 @@ impl Registry {
     /// Checks that codes are unique, then starts each commerce's actors on the current
     /// arbiter.
     pub fn start(commerces: Vec<Commerce>, clock: Clock) -> Result<Self, RegistryError> {
-        Self::start_durable(commerces, clock, &Journal::Memory, Recovered::default())
+        Self::start_durable(commerces, clock, &Journal::Memory, Recovered::default(), &Idempotency::default())
     }
 
     /// As `start`, with the warehouses' states recovered from the log and every later
@@ -38,13 +39,14 @@ impl Registry {
         clock: Clock,
         journal: &Journal,
         mut recovered: Recovered,
+        idempotency: &Idempotency,
     ) -> Result<Self, RegistryError> {
         Self::check(commerces.iter().map(Commerce::code))?;
         let commerces = commerces
             .into_iter()
             .map(|commerce| {
                 let code = commerce.code().to_owned();
-                (code, CommerceHandle::start_durable(commerce, clock, journal, &mut recovered))
+                (code, CommerceHandle::start_durable(commerce, clock, journal, &mut recovered, idempotency))
             })
             .collect();
         for (commerce, warehouse) in recovered.warehouses.keys() {

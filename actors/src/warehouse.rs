@@ -17,7 +17,9 @@ use mercato_engine::inventory::{
 use mercato_engine::{Commerce, DomainError};
 
 use crate::clock::{date_of, Clock};
+use crate::idempotency::{Answer, Idempotency, Remembered, Stamp};
 use crate::journal::{Journal, NotDurable, WarehouseEntryRef, RECORD_WAREHOUSE};
+use mercato_persistence::log::Receipt;
 
 /// Messages a warehouse actor may queue. Senders that find it full wait (or, on request
 /// paths, answer 503): the bound keeps a burst from growing memory without limit.
@@ -34,6 +36,10 @@ pub struct WarehouseActor {
     journal: Journal,
     /// The LSN of the last change this actor queued on the log (0: none yet).
     last_lsn: mercato_persistence::log::Lsn,
+    /// Answers given under idempotency keys, oldest first, kept for the retention.
+    remembered: std::collections::VecDeque<Remembered>,
+    /// The node's table of keys, told of each answer once its change is durable.
+    idempotency: Idempotency,
 }
 
 /// Why a command made no change.
@@ -62,7 +68,10 @@ impl CommandError {
 }
 
 /// The events of one command, and the receipt that resolves once they are durable.
-type Executed = (Vec<InventoryEvent>, Option<mercato_persistence::log::Receipt>);
+type Executed = (Vec<InventoryEvent>, Option<Receipt>);
+
+/// `Executed`, with the answer kept under an idempotency key.
+type ExecutedRemembering = (Vec<InventoryEvent>, Option<Receipt>, Option<Remembered>);
 
 /// A reply that is ready at once (memory mode, refusals, reads) or once the log says the
 /// change is durable. A ready reply goes straight back; only a pending one costs a task.
@@ -104,12 +113,32 @@ async fn durable<T>(value: T, receipt: Option<mercato_persistence::log::Receipt>
 impl WarehouseActor {
     /// An actor whose changes live only in memory.
     pub fn new(warehouse: &str, commerce: Arc<ArcSwap<Commerce>>, clock: Clock) -> Self {
-        Self { stock: WarehouseStock::new(warehouse), commerce, clock, journal: Journal::Memory, last_lsn: 0 }
+        Self::recovered(WarehouseStock::new(warehouse), commerce, clock, Journal::Memory)
     }
 
     /// An actor that starts from `stock` (recovered from the log) and logs every change.
     pub fn recovered(stock: WarehouseStock, commerce: Arc<ArcSwap<Commerce>>, clock: Clock, journal: Journal) -> Self {
-        Self { stock, commerce, clock, journal, last_lsn: 0 }
+        Self {
+            stock,
+            commerce,
+            clock,
+            journal,
+            last_lsn: 0,
+            remembered: std::collections::VecDeque::new(),
+            idempotency: Idempotency::default(),
+        }
+    }
+
+    /// Takes the answers this warehouse gave under idempotency keys (recovered), and the
+    /// node's table to tell of new ones; the table learns the recovered ones at once.
+    pub fn remembering(mut self, remembered: Vec<Remembered>, idempotency: Idempotency) -> Self {
+        let now = self.clock.now();
+        for answer in remembered.into_iter().filter(|r| !r.expired(now)) {
+            idempotency.remember(answer.clone());
+            self.remembered.push_back(answer);
+        }
+        self.idempotency = idempotency;
+        self
     }
 
     /// The reply to one executed command: its value once its events are durable. A command
@@ -163,24 +192,46 @@ impl WarehouseActor {
         })
     }
 
-    /// Decides one command at `now`, queues its events on the log and applies them, in one
-    /// synchronous step. A change the log cannot take is not applied.
+    /// Decides one command at `now`, takes a place on the log's queue, applies the events
+    /// and queues their record, in one synchronous step. A change the log has no room for
+    /// is not applied.
     fn execute(&mut self, command: &InventoryCommand, now: Timestamp) -> Result<Executed, CommandError> {
+        self.execute_then(command, now, |_, _| None).map(|(events, receipt, _)| (events, receipt))
+    }
+
+    /// `execute`, with `remember` building (from the state the change left) an answer to
+    /// keep in the same record.
+    fn execute_then(
+        &mut self,
+        command: &InventoryCommand,
+        now: Timestamp,
+        remember: impl FnOnce(&Self, &[InventoryEvent]) -> Option<Remembered>,
+    ) -> Result<ExecutedRemembering, CommandError> {
         let commerce = self.commerce.load();
         let ctx = InventoryCtx { commerce: &commerce, now, today: date_of(now) };
         let events = self.stock.decide(command, &ctx)?;
         if events.is_empty() {
-            return Ok((events, None));
+            return Ok((events, None, None));
         }
-        let entry = WarehouseEntryRef { commerce: commerce.code(), warehouse: &self.stock.warehouse, events: &events };
-        let receipt = self.journal.record(RECORD_WAREHOUSE, &entry)?;
-        if let Some(receipt) = &receipt {
-            self.last_lsn = receipt.lsn();
-        }
+        let slot = self.journal.slot()?;
         for event in &events {
             self.stock.apply(event);
         }
-        Ok((events, receipt))
+        let remembered = remember(self, &events);
+        let entry = WarehouseEntryRef {
+            commerce: commerce.code(),
+            warehouse: &self.stock.warehouse,
+            events: &events,
+            remembered: remembered.as_ref(),
+        };
+        let receipt = self.journal.record_in(slot, RECORD_WAREHOUSE, &entry)?;
+        if let Some(receipt) = &receipt {
+            self.last_lsn = receipt.lsn();
+        }
+        if let Some(remembered) = &remembered {
+            self.remembered.push_back(remembered.clone());
+        }
+        Ok((events, receipt, remembered))
     }
 
     /// One SKU's record and availability now; none for a SKU the commerce does not sell.
@@ -195,6 +246,9 @@ impl WarehouseActor {
 
     fn expire_due(&mut self) {
         let now = self.clock.now();
+        while self.remembered.front().is_some_and(|r| r.expired(now)) {
+            self.remembered.pop_front();
+        }
         // Nobody waits for an expiry to be durable; one the log cannot take now is retried
         // at the next tick.
         match self.execute(&InventoryCommand::ExpireReservations, now) {
@@ -302,22 +356,70 @@ impl Handler<GetStock> for WarehouseActor {
     }
 }
 
+/// Builds the answer to remember from a change's events and the stock it left.
+pub type Respond = Box<dyn FnOnce(&[InventoryEvent], Option<&StockView>) -> Answer + Send>;
+
+/// A request's idempotency key, and how to build the answer to keep under it.
+pub struct Remember {
+    pub stamp: Stamp,
+    pub respond: Respond,
+}
+
+/// What an `ExecuteAndView` did: the events, the SKU's stock after them, and the answer
+/// remembered under the request's idempotency key (when it carried one and the change
+/// was made).
+pub type Viewed = (Vec<InventoryEvent>, Option<StockView>, Option<Answer>);
+
 /// Runs one command, then reads the SKU's stock in the same step, so the view shows
-/// exactly the state the command left (a back-office change answers with it).
+/// exactly the state the command left (a back-office change answers with it). With
+/// `remember`, the answer is built from that and kept in the change's own log record.
 #[derive(Message)]
-#[rtype(result = "Result<(Vec<InventoryEvent>, Option<StockView>), CommandError>")]
+#[rtype(result = "Result<Viewed, CommandError>")]
 pub struct ExecuteAndView {
     pub command: InventoryCommand,
     pub sku: String,
+    pub remember: Option<Remember>,
 }
 
 impl Handler<ExecuteAndView> for WarehouseActor {
-    type Result = Reply<Result<(Vec<InventoryEvent>, Option<StockView>), CommandError>>;
+    type Result = Reply<Result<Viewed, CommandError>>;
 
     fn handle(&mut self, message: ExecuteAndView, _: &mut Self::Context) -> Self::Result {
-        let executed = self.execute(&message.command, self.clock.now());
-        let view = self.view(&message.sku);
-        self.answer(executed.map(|(events, receipt)| ((events, view), receipt)))
+        let now = self.clock.now();
+        let sku = message.sku;
+        let executed = match message.remember {
+            None => self.execute_then(&message.command, now, |_, _| None),
+            Some(Remember { stamp, respond }) => self.execute_then(&message.command, now, |actor, events| {
+                let answer = respond(events, actor.view(&sku).as_ref());
+                Some(Remembered { stamp, answer, at: now })
+            }),
+        };
+        let view = self.view(&sku);
+        let table = self.idempotency.clone();
+        match executed {
+            Ok((events, receipt, remembered)) => {
+                let answer = remembered.as_ref().map(|r| r.answer.clone());
+                let reply = self.answer(Ok(((events, view, answer), receipt)));
+                match (reply, remembered) {
+                    (reply, None) => reply,
+                    // The table learns the answer once the change is durable.
+                    (Reply::Ready(outcome), Some(remembered)) => {
+                        if outcome.is_ok() {
+                            table.remember(remembered);
+                        }
+                        Reply::Ready(outcome)
+                    }
+                    (Reply::Durable(pending), Some(remembered)) => Reply::Durable(Box::pin(async move {
+                        let outcome = pending.await;
+                        if outcome.is_ok() {
+                            table.remember(remembered);
+                        }
+                        outcome
+                    })),
+                }
+            }
+            Err(error) => self.answer(Err(error)),
+        }
     }
 }
 
@@ -362,14 +464,26 @@ impl Handler<CopyState> for WarehouseActor {
 /// and every later one above it. The caller waits until that LSN is durable before it
 /// writes the snapshot, so the log can never lose (and reuse) an LSN a snapshot covers.
 #[derive(Message)]
-#[rtype(result = "(WarehouseStock, mercato_persistence::log::Lsn)")]
+#[rtype(result = "SnapshotCopy")]
 pub struct TakeSnapshot;
+
+/// A warehouse's state as `TakeSnapshot` copies it.
+#[derive(Debug, Clone)]
+pub struct SnapshotCopy {
+    pub stock: WarehouseStock,
+    pub covers: mercato_persistence::log::Lsn,
+    pub remembered: Vec<Remembered>,
+}
 
 impl Handler<TakeSnapshot> for WarehouseActor {
     type Result = MessageResult<TakeSnapshot>;
 
     fn handle(&mut self, _: TakeSnapshot, _: &mut Self::Context) -> Self::Result {
-        MessageResult((self.stock.clone(), self.journal.covers()))
+        MessageResult(SnapshotCopy {
+            stock: self.stock.clone(),
+            covers: self.journal.covers(),
+            remembered: self.remembered.iter().cloned().collect(),
+        })
     }
 }
 

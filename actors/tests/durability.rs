@@ -103,6 +103,7 @@ fn a_record_that_does_not_apply_refuses_the_start() {
         commerce: "demo".into(),
         warehouse: "wh-madrid".into(),
         events: vec![mercato_engine::inventory::InventoryEvent::ReservationReleased { reservation: "ghost".into() }],
+        remembered: None,
     };
     let receipt = Journal::Log(log.handle()).record(mercato_actors::journal::RECORD_WAREHOUSE, &entry);
     receipt.expect("queued").expect("a receipt").wait().expect("durable");
@@ -176,7 +177,8 @@ async fn a_snapshot_plus_the_log_after_it_rebuilds_the_state() {
     let addr = start(recovered.take_warehouse("demo", "wh-madrid"), &log);
     addr.send(Execute(Cmd::ReceiveStock { sku: "KEYBOARD".into(), quantity: 10 })).await.expect("running").expect("ok");
     addr.send(reserve("a", 2)).await.expect("running").expect("reserved");
-    let (stock, covers) = addr.send(TakeSnapshot).await.expect("running");
+    let copy = addr.send(TakeSnapshot).await.expect("running");
+    let (stock, covers) = (copy.stock, copy.covers);
     assert_eq!(covers, 2);
     addr.send(reserve("b", 3)).await.expect("running").expect("reserved");
     addr.send(Execute(Cmd::ReleaseReservation { reservation: "a".into() })).await.expect("running").expect("released");
@@ -184,9 +186,13 @@ async fn a_snapshot_plus_the_log_after_it_rebuilds_the_state() {
     sim.crash(|_, _| Vec::new());
     drop(log);
 
-    let bytes =
-        codec::encode_part(&WarehouseSnapshot { commerce: "demo".into(), warehouse: "wh-madrid".into(), stock })
-            .expect("encodes");
+    let bytes = codec::encode_part(&WarehouseSnapshot {
+        commerce: "demo".into(),
+        warehouse: "wh-madrid".into(),
+        stock,
+        remembered: Vec::new(),
+    })
+    .expect("encodes");
     let parts = [(warehouse_part_key("demo", "wh-madrid"), Part { lsn: covers, bytes })].into_iter().collect();
     let (mut recovered, after) = Recovered::from_snapshot(&parts).expect("decodes");
     assert_eq!(after, 2);

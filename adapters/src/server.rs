@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpServer};
+use mercato_actors::idempotency::Idempotency;
 use mercato_actors::journal::{warehouse_part_key, WarehouseSnapshot};
 use mercato_actors::warehouse::TakeSnapshot;
 use mercato_actors::{Journal, Recovered, Registry};
@@ -61,10 +62,13 @@ pub fn build_durable_state(
     recovered: Recovered,
 ) -> Result<web::Data<AppState>, ServerError> {
     let keys = KeyTable::build(commerces.iter()).map_err(ServerError::Start)?;
-    let registry = Registry::start_durable(commerces, mercato_actors::Clock::system(), journal, recovered)
-        .map_err(|e| ServerError::Start(e.to_string()))?;
+    let idempotency = Idempotency::default();
+    let registry =
+        Registry::start_durable(commerces, mercato_actors::Clock::system(), journal, recovered, &idempotency)
+            .map_err(|e| ServerError::Start(e.to_string()))?;
     Ok(web::Data::new(AppState {
         registry,
+        idempotency,
         keys,
         ready: Arc::new(AtomicBool::new(false)),
         metrics: http::metrics::handle(),
@@ -102,6 +106,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
         state.ready.store(true, Ordering::Release);
         let snapshots = actix_web::rt::spawn(snapshot_loop(
             state.registry.clone(),
+            state.idempotency.clone(),
             handle.clone(),
             Arc::clone(&store),
             snapshot_every,
@@ -145,7 +150,13 @@ fn open_snapshots(args: &ServeArgs) -> Result<SnapshotStore, ServerError> {
 
 /// Takes a snapshot every `every` while the node runs. A failed snapshot is logged and
 /// retried at the next turn: the log still holds everything.
-async fn snapshot_loop(registry: Registry, log: LogHandle, store: Arc<SnapshotStore>, every: Duration) {
+async fn snapshot_loop(
+    registry: Registry,
+    idempotency: Idempotency,
+    log: LogHandle,
+    store: Arc<SnapshotStore>,
+    every: Duration,
+) {
     let mut tick = actix_web::rt::time::interval(every);
     tick.tick().await;
     let mut taken_at = None;
@@ -154,6 +165,7 @@ async fn snapshot_loop(registry: Registry, log: LogHandle, store: Arc<SnapshotSt
         if log.failure().is_some() {
             return;
         }
+        idempotency.purge(mercato_actors::Clock::system().now());
         // Nothing was logged since the last snapshot: it still stands.
         if taken_at == Some(log.last_assigned()) {
             continue;
@@ -175,20 +187,20 @@ async fn take_snapshot(registry: &Registry, log: &LogHandle, store: &Arc<Snapsho
     let mut covers_max = 0;
     for (commerce, handle) in registry.iter() {
         for (warehouse, addr) in handle.warehouses().iter() {
-            let (stock, covers) = addr.send(TakeSnapshot).await.map_err(|e| format!("warehouse {warehouse}: {e}"))?;
-            covers_max = covers_max.max(covers);
-            states.push((commerce.to_owned(), warehouse.to_owned(), stock, covers));
+            let copy = addr.send(TakeSnapshot).await.map_err(|e| format!("warehouse {warehouse}: {e}"))?;
+            covers_max = covers_max.max(copy.covers);
+            states.push((commerce.to_owned(), warehouse.to_owned(), copy));
         }
     }
     log.reached(covers_max, true).await.map_err(|failure| failure.to_string())?;
     let writer = Arc::clone(store);
     let written = actix_web::rt::task::spawn_blocking(move || -> Result<(u64, u64), String> {
         let mut parts = std::collections::BTreeMap::new();
-        for (commerce, warehouse, stock, covers) in states {
+        for (commerce, warehouse, copy) in states {
             let key = warehouse_part_key(&commerce, &warehouse);
-            let bytes =
-                codec::encode_part(&WarehouseSnapshot { commerce, warehouse, stock }).map_err(|e| e.to_string())?;
-            parts.insert(key, Part { lsn: covers, bytes });
+            let snapshot = WarehouseSnapshot { commerce, warehouse, stock: copy.stock, remembered: copy.remembered };
+            let bytes = codec::encode_part(&snapshot).map_err(|e| e.to_string())?;
+            parts.insert(key, Part { lsn: copy.covers, bytes });
         }
         let generation = writer.write(&parts).map_err(|e| e.to_string())?;
         let loaded = writer.load().map_err(|e| e.to_string())?.ok_or("the snapshot just written does not load")?;

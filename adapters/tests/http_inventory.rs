@@ -337,3 +337,62 @@ async fn roles_and_listings() {
         json!({"kind": "preorder", "cap": 50, "release_date": "2027-01-20"})
     );
 }
+
+impl<S, B> Api<S>
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    /// A POST with an `Idempotency-Key`, answered as raw bytes (a replay must match them).
+    async fn post_keyed(&self, key: &str, idempotency: &str, path: &str, body: Value) -> (StatusCode, Vec<u8>) {
+        let request = TestRequest::post()
+            .uri(&format!("/v1/commerces/demo{path}"))
+            .insert_header(("Authorization", format!("Bearer {key}")))
+            .insert_header(("Idempotency-Key", idempotency))
+            .set_json(body)
+            .to_request();
+        let response = test::call_service(&self.service, request).await;
+        let status = response.status();
+        (status, test::read_body(response).await.to_vec())
+    }
+}
+
+// Proves a retried change with the same Idempotency-Key is made once and answered with the
+// original status and body, byte for byte; the same key on another request answers 422 and
+// changes nothing; a refused request leaves its key free; a malformed key answers 400.
+#[actix_rt::test]
+async fn idempotency_keys_replay_and_refuse() {
+    let api = api!();
+    let receipt = json!({"sku": "KEYBOARD", "quantity": 5});
+    let first = api.post_keyed(ADMIN, "receipt-1", "/warehouses/wh-madrid/receipts", receipt.clone()).await;
+    assert_eq!(first.0, StatusCode::CREATED, "{}", String::from_utf8_lossy(&first.1));
+    let again = api.post_keyed(ADMIN, "receipt-1", "/warehouses/wh-madrid/receipts", receipt.clone()).await;
+    assert_eq!(again, first, "the original answer, byte for byte");
+    assert_eq!(api.stock("wh-madrid", "KEYBOARD").await["on_hand"], 5, "made once");
+
+    let other = json!({"sku": "KEYBOARD", "quantity": 6});
+    let (status, body) = api.post_keyed(ADMIN, "receipt-1", "/warehouses/wh-madrid/receipts", other).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = serde_json::from_slice(&body).expect("problem json");
+    assert_eq!(body["code"], "idempotency_key_reused");
+    assert!(body["detail"].as_str().expect("detail").contains("receipt-1"), "{body}");
+    assert_eq!(api.stock("wh-madrid", "KEYBOARD").await["on_hand"], 5);
+
+    // A refusal remembers nothing: the same key runs again (and is refused again).
+    let unknown = json!({"sku": "NO-SUCH-SKU", "quantity": 1});
+    for _ in 0..2 {
+        let (status, body) =
+            api.post_keyed(ADMIN, "receipt-2", "/warehouses/wh-madrid/receipts", unknown.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{}", String::from_utf8_lossy(&body));
+    }
+    let (status, _) = api.post_keyed(ADMIN, "receipt-2", "/warehouses/wh-madrid/receipts", receipt.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "a refused request leaves its key free");
+    assert_eq!(api.stock("wh-madrid", "KEYBOARD").await["on_hand"], 10);
+
+    let long = "k".repeat(256);
+    let (status, body) = api.post_keyed(ADMIN, &long, "/warehouses/wh-madrid/receipts", receipt).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let body: Value = serde_json::from_slice(&body).expect("problem json");
+    assert_eq!(body["code"], "invalid_idempotency_key");
+    assert_eq!(api.stock("wh-madrid", "KEYBOARD").await["on_hand"], 10);
+}

@@ -2,6 +2,7 @@
 //! every route shares.
 
 pub mod auth;
+pub mod idempotency;
 pub mod metrics;
 pub mod problem;
 pub mod routes;
@@ -27,6 +28,8 @@ pub const REQUEST_BODY_BYTES_MAX: usize = 64 * 1024;
 /// What every worker shares.
 pub struct AppState {
     pub registry: Registry,
+    /// The node's idempotency keys and the answers kept under them.
+    pub idempotency: mercato_actors::idempotency::Idempotency,
     pub keys: KeyTable,
     /// False until recovery has finished; `/readyz` answers 503 until then.
     pub ready: Arc<AtomicBool>,

@@ -34,11 +34,24 @@ impl Drop for Served {
 /// A minimal HTTP/1.1 client: the binary is tested over a real socket without pulling an
 /// HTTP client into the build.
 pub fn http(address: SocketAddr, method: &str, path: &str, key: Option<&str>, body: &str) -> Option<(u16, String)> {
+    http_keyed(address, method, path, key, None, body)
+}
+
+/// `http` with an `Idempotency-Key`.
+pub fn http_keyed(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    idempotency: Option<&str>,
+    body: &str,
+) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let auth = key.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
+    let idempotency = idempotency.map(|k| format!("Idempotency-Key: {k}\r\n")).unwrap_or_default();
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{auth}{idempotency}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).ok()?;

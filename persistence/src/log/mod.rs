@@ -17,13 +17,13 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use tokio::sync::{oneshot, watch};
 
 pub use recovery::{recover, Recovered, TruncatedTail};
@@ -144,6 +144,8 @@ struct Shared {
     failure: OnceLock<String>,
     durable: AtomicU64,
     capacity: usize,
+    /// Appends admitted (slots taken) that the writer has not taken yet.
+    queued: AtomicUsize,
     /// The LSN the next append gets. Held while the record is queued, so LSNs follow the
     /// queue's order whichever thread appends.
     next: Mutex<Lsn>,
@@ -178,15 +180,22 @@ pub struct LogHandle {
 
 impl LogHandle {
     pub fn append(&self, kind: u8, payload: Vec<u8>) -> Result<Receipt, AppendError> {
-        if payload.len() > RECORD_PAYLOAD_BYTES_MAX {
-            return Err(AppendError::TooLarge { len: payload.len() });
+        self.slot()?.append(kind, payload)
+    }
+
+    /// Takes a place in the queue, so that one later append cannot be refused for a full
+    /// queue: an actor takes one before it applies a change and appends the record after,
+    /// with what only the applied state can tell (an answer to remember). An unused slot
+    /// is given back when dropped.
+    pub fn slot(&self) -> Result<Slot, AppendError> {
+        if let Some(reason) = self.shared.failure.get() {
+            return Err(AppendError::Stopped { reason: reason.clone() });
         }
-        let (ack, receipt) = oneshot::channel();
-        let mut next = self.shared.next.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let lsn = *next;
-        self.send(Request::Append { lsn, kind, payload, ack })?;
-        *next += 1;
-        Ok(Receipt(receipt, lsn))
+        if self.shared.queued.fetch_add(1, Ordering::AcqRel) >= self.shared.capacity {
+            self.shared.queued.fetch_sub(1, Ordering::AcqRel);
+            return Err(AppendError::Full { capacity: self.shared.capacity });
+        }
+        Ok(Slot { log: self.clone(), taken: true })
     }
 
     /// Makes everything appended before it durable, in any mode.
@@ -233,16 +242,22 @@ impl LogHandle {
         Ok(answer)
     }
 
+    /// Sends a request. The queue itself is unbounded: appends are bounded by slots, and
+    /// the other requests are rare and small.
     fn send(&self, request: Request) -> Result<(), AppendError> {
         if let Some(reason) = self.shared.failure.get() {
             return Err(AppendError::Stopped { reason: reason.clone() });
         }
-        self.queue.try_send(request).map_err(|error| match error {
-            TrySendError::Full(_) => AppendError::Full { capacity: self.shared.capacity },
-            TrySendError::Disconnected(_) => AppendError::Stopped {
-                reason: self.shared.failure.get().cloned().unwrap_or_else(|| "the log is closed".to_owned()),
-            },
+        self.queue.send(request).map_err(|_| AppendError::Stopped {
+            reason: self.shared.failure.get().cloned().unwrap_or_else(|| "the log is closed".to_owned()),
         })
+    }
+
+    /// Stops the log from outside the writer: every later append is refused, and the
+    /// node's watch stops the node. For a change applied whose record could not be queued.
+    pub fn stop(&self, reason: String) {
+        tracing::error!(%reason, "log: stopped by its user; the node must restart and recover");
+        self.shared.record_failure(reason);
     }
 
     /// Why the log stopped, if it did.
@@ -255,9 +270,42 @@ impl LogHandle {
         self.shared.durable.load(Ordering::Acquire)
     }
 
-    /// Records waiting for the writer.
+    /// Records waiting for the writer (slots taken included).
     pub fn queue_depth(&self) -> usize {
-        self.queue.len()
+        self.shared.queued.load(Ordering::Acquire)
+    }
+}
+
+/// A place in the log's queue, taken by [`LogHandle::slot`].
+pub struct Slot {
+    log: LogHandle,
+    taken: bool,
+}
+
+impl Slot {
+    /// Appends a record in the place taken. Refused only when the record is too large or
+    /// the log has stopped.
+    pub fn append(mut self, kind: u8, payload: Vec<u8>) -> Result<Receipt, AppendError> {
+        if payload.len() > RECORD_PAYLOAD_BYTES_MAX {
+            return Err(AppendError::TooLarge { len: payload.len() });
+        }
+        let (ack, receipt) = oneshot::channel();
+        let shared = Arc::clone(&self.log.shared);
+        let mut next = shared.next.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let lsn = *next;
+        self.log.send(Request::Append { lsn, kind, payload, ack })?;
+        // The writer gives the place back when it takes the record.
+        self.taken = false;
+        *next += 1;
+        Ok(Receipt(receipt, lsn))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if self.taken {
+            self.log.shared.queued.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 }
 
@@ -291,12 +339,13 @@ impl Log {
             durable: AtomicU64::new(next - 1),
             capacity: options.queue_capacity,
             next: Mutex::new(next),
+            queued: AtomicUsize::new(0),
             progress: watch::Sender::new(Progress { acknowledged: next - 1, durable: next - 1, failed: false }),
         });
         let mut segments: VecDeque<Lsn> = recovered.segments.iter().copied().collect();
         let file = start_segment(storage.as_ref(), &options, next)?;
         segments.push_back(next);
-        let (queue, requests) = crossbeam_channel::bounded(options.queue_capacity);
+        let (queue, requests) = crossbeam_channel::unbounded();
         let writer = Writer {
             storage,
             options,
@@ -470,6 +519,7 @@ impl Writer {
         for request in batch.drain(..) {
             match request {
                 Request::Append { lsn, kind, payload, ack } => {
+                    self.shared.queued.fetch_sub(1, Ordering::AcqRel);
                     // LSNs are handed out in queue order under one lock.
                     debug_assert_eq!(lsn, self.next_lsn, "records arrive in LSN order");
                     encode_frame(frames, self.next_lsn, self.synced_lsn, kind, &payload);
@@ -597,6 +647,9 @@ impl Writer {
             let _ = ack.send(Err(failure.clone()));
         }
         while let Ok(request) = requests.try_recv() {
+            if let Request::Append { .. } = &request {
+                self.shared.queued.fetch_sub(1, Ordering::AcqRel);
+            }
             match request {
                 Request::Append { ack, .. } | Request::Sync { ack } => {
                     let _ = ack.send(Err(failure.clone()));

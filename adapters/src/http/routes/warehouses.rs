@@ -7,17 +7,19 @@ use std::time::Duration;
 use actix::dev::ToEnvelope;
 use actix::{Actor, Addr, Handler, Message};
 use actix_web::http::StatusCode;
-use actix_web::{get, patch, post, web, HttpResponse};
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
-use mercato_actors::warehouse::{ExecuteAndView, GetStock};
+use mercato_actors::idempotency::{Answer, Begin};
+use mercato_actors::warehouse::{ExecuteAndView, GetStock, Remember, Respond, StockView};
 use mercato_actors::{CommerceHandle, WarehouseActor};
 use mercato_engine::commerce::model::{ApiRole, Warehouse};
-use mercato_engine::inventory::{AdjustmentReason, InventoryCommand};
+use mercato_engine::inventory::{AdjustmentReason, InventoryCommand, InventoryEvent};
 use mercato_engine::DomainError;
 use serde::{Deserialize, Serialize};
 
 use super::stock_dto::{EventDto, StockDto};
 use crate::http::auth::Principal;
+use crate::http::idempotency;
 use crate::http::problem::Problem;
 use crate::http::AppState;
 
@@ -153,7 +155,9 @@ pub struct ChangeResponse {
 
 /// Runs a back-office command in the addressed warehouse and answers with its events and
 /// the resulting stock.
+#[allow(clippy::too_many_arguments)]
 async fn change(
+    request: &HttpRequest,
     state: &AppState,
     principal: &Principal,
     code: &str,
@@ -172,13 +176,63 @@ async fn change(
             return Err(DomainError::UnknownSku { sku: sku.to_owned() }.into());
         }
     }
-    let (events, view) = ask(addr, ExecuteAndView { command, sku: sku.to_owned() }).await??;
+    let stamp = idempotency::stamp(request, principal, &command)?;
+    if let Some(stamp) = &stamp {
+        match state.idempotency.begin(stamp, handle.clock().now()) {
+            Begin::Fresh => {}
+            Begin::Replay(answer) => return Ok(idempotency::replay(answer)),
+            Begin::InFlight => return Err(idempotency::in_flight(&stamp.key)),
+            Begin::Mismatch => return Err(idempotency::mismatch(&stamp.key)),
+        }
+    }
+    let remember = stamp
+        .clone()
+        .map(|stamp| Remember { stamp, respond: answer_with(warehouse_code.to_owned(), sku.to_owned(), status) });
+    let outcome = match ask(addr, ExecuteAndView { command, sku: sku.to_owned(), remember }).await {
+        Ok(Ok(done)) => Ok(done),
+        Ok(Err(error)) => Err(Problem::from(error)),
+        Err(problem) => Err(problem),
+    };
+    let (events, view, remembered) = match outcome {
+        Ok(done) => done,
+        Err(problem) => {
+            // Nothing was remembered under the key: a retry runs the request again.
+            if let Some(stamp) = &stamp {
+                state.idempotency.abandon(stamp);
+            }
+            return Err(problem);
+        }
+    };
+    if let Some(answer) = remembered {
+        return Ok(idempotency::replay(answer));
+    }
+    if let Some(stamp) = &stamp {
+        state.idempotency.abandon(stamp);
+    }
     let view = view.ok_or_else(|| Problem::from(DomainError::UnknownSku { sku: sku.to_owned() }))?;
-    let body = ChangeResponse {
+    Ok(HttpResponse::build(status).json(change_response(warehouse_code, sku, &events, &view)))
+}
+
+fn change_response(warehouse_code: &str, sku: &str, events: &[InventoryEvent], view: &StockView) -> ChangeResponse {
+    ChangeResponse {
         events: events.iter().map(EventDto::from).collect(),
         stock: StockDto::new(warehouse_code, sku, &view.record, &view.availability, view.reservations),
-    };
-    Ok(HttpResponse::build(status).json(body))
+    }
+}
+
+/// How the warehouse actor builds the answer it keeps under an idempotency key: the same
+/// body the route sends.
+fn answer_with(warehouse_code: String, sku: String, status: StatusCode) -> Respond {
+    Box::new(move |events, view| match view {
+        Some(view) => Answer {
+            status: status.as_u16(),
+            body: serde_json::to_vec(&change_response(&warehouse_code, &sku, events, view)).unwrap_or_default(),
+        },
+        None => {
+            let problem = Problem::from(DomainError::UnknownSku { sku: sku.clone() });
+            Answer { status: problem.status, body: serde_json::to_vec(&problem).unwrap_or_default() }
+        }
+    })
 }
 
 /// Stock in: free units, or the arrival of an announced batch (`batch`), which allocates
@@ -193,6 +247,7 @@ pub struct ReceiptBody {
 
 #[post("/v1/commerces/{commerce}/warehouses/{warehouse}/receipts")]
 pub async fn post_receipt(
+    request: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(String, String)>,
@@ -209,7 +264,7 @@ pub async fn post_receipt(
         },
         None => InventoryCommand::ReceiveStock { sku: body.sku.clone(), quantity: quantity(body.quantity)? },
     };
-    change(&state, &principal, &code, &warehouse_code, &body.sku, command, StatusCode::CREATED).await
+    change(&request, &state, &principal, &code, &warehouse_code, &body.sku, command, StatusCode::CREATED).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -223,6 +278,7 @@ pub struct BatchBody {
 
 #[post("/v1/commerces/{commerce}/warehouses/{warehouse}/batches")]
 pub async fn post_batch(
+    request: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(String, String)>,
@@ -236,7 +292,7 @@ pub async fn post_batch(
         quantity: quantity(body.quantity)?,
         expected_date: date("expected_date", &body.expected_date)?,
     };
-    change(&state, &principal, &code, &warehouse_code, &body.sku, command, StatusCode::CREATED).await
+    change(&request, &state, &principal, &code, &warehouse_code, &body.sku, command, StatusCode::CREATED).await
 }
 
 /// A batch's new quantity and expected date (both required: the batch as it now stands).
@@ -250,6 +306,7 @@ pub struct BatchChangeBody {
 
 #[patch("/v1/commerces/{commerce}/warehouses/{warehouse}/batches/{batch}")]
 pub async fn patch_batch(
+    request: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(String, String, String)>,
@@ -263,7 +320,7 @@ pub async fn patch_batch(
         quantity: quantity(body.quantity)?,
         expected_date: date("expected_date", &body.expected_date)?,
     };
-    change(&state, &principal, &code, &warehouse_code, &body.sku, command, StatusCode::OK).await
+    change(&request, &state, &principal, &code, &warehouse_code, &body.sku, command, StatusCode::OK).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -297,6 +354,7 @@ impl From<ReasonDto> for AdjustmentReason {
 
 #[post("/v1/commerces/{commerce}/warehouses/{warehouse}/adjustments")]
 pub async fn post_adjustment(
+    request: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(String, String)>,
@@ -306,5 +364,5 @@ pub async fn post_adjustment(
     let body = body.into_inner();
     let command =
         InventoryCommand::AdjustStock { sku: body.sku.clone(), delta: body.delta, reason: body.reason.into() };
-    change(&state, &principal, &code, &warehouse_code, &body.sku, command, StatusCode::CREATED).await
+    change(&request, &state, &principal, &code, &warehouse_code, &body.sku, command, StatusCode::CREATED).await
 }
