@@ -84,6 +84,8 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
     std::fs::create_dir_all(&args.data)
         .map_err(|error| ServerError::DataFolder { path: args.data.display().to_string(), error })?;
     let commerces = loaded.into_iter().map(|(_, commerce)| commerce).collect();
+    // The recorder is installed before recovery, so its figures are kept.
+    let _ = http::metrics::handle();
     let store = Arc::new(open_snapshots(&args)?);
     let (log, recovered) = open_log(&args, &store)?;
     let handle = log.handle();

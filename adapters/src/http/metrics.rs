@@ -13,6 +13,9 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 const REQUEST_SECONDS_BUCKETS: &[f64] =
     &[0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
 
+/// Record-count buckets (the log's batch sizes): powers of four up to its batch limit.
+const RECORDS_BUCKETS: &[f64] = &[1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0];
+
 /// How often histogram samples are folded into buckets when nobody scrapes: every few
 /// seconds keeps their memory bounded.
 const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
@@ -27,6 +30,7 @@ pub fn handle() -> PrometheusHandle {
         .get_or_init(|| {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), REQUEST_SECONDS_BUCKETS)
+                .and_then(|builder| builder.set_buckets_for_metric(Matcher::Suffix("_records".into()), RECORDS_BUCKETS))
                 .unwrap_or_else(|_| PrometheusBuilder::new())
                 .build_recorder();
             let handle = recorder.handle();
@@ -49,6 +53,20 @@ pub fn handle() -> PrometheusHandle {
 
 fn describe() {
     metrics::describe_counter!("mercato_http_requests_total", "HTTP requests answered, by route, method and status");
+    metrics::describe_counter!("mercato_log_appends_total", "Records appended to the write-ahead log");
+    metrics::describe_counter!("mercato_log_bytes_total", "Bytes of frames appended to the write-ahead log");
+    metrics::describe_histogram!("mercato_log_batch_records", "Records per group-commit batch");
+    metrics::describe_histogram!("mercato_log_fsync_seconds", metrics::Unit::Seconds, "Time of each log fdatasync");
+    metrics::describe_histogram!(
+        "mercato_log_recovery_seconds",
+        metrics::Unit::Seconds,
+        "Time to recover the log at start"
+    );
+    metrics::describe_counter!("mercato_log_records_replayed_total", "Log records replayed at start");
+    metrics::describe_counter!("mercato_log_tails_truncated_total", "Torn log tails cut off at start");
+    metrics::describe_histogram!("mercato_snapshot_write_seconds", metrics::Unit::Seconds, "Time to write a snapshot");
+    metrics::describe_histogram!("mercato_snapshot_load_seconds", metrics::Unit::Seconds, "Time to load a snapshot");
+    metrics::describe_gauge!("mercato_snapshot_bytes", metrics::Unit::Bytes, "Size of the last snapshot written");
     metrics::describe_histogram!(
         "mercato_http_request_duration_seconds",
         metrics::Unit::Seconds,
