@@ -70,8 +70,8 @@ impl Storage for Timed {
     fn read(&self, dir: &Path, name: &str) -> io::Result<Vec<u8>> {
         OsStorage.read(dir, name)
     }
-    fn sync_file(&self, dir: &Path, name: &str) -> io::Result<()> {
-        OsStorage.sync_file(dir, name)
+    fn rename(&self, dir: &Path, from: &str, to: &str) -> io::Result<()> {
+        OsStorage.rename(dir, from, to)
     }
     fn truncate(&self, dir: &Path, name: &str, len: u64) -> io::Result<()> {
         OsStorage.truncate(dir, name, len)

@@ -20,6 +20,7 @@ pub enum FaultPoint {
     Create,
     SyncDir,
     Remove,
+    Rename,
     Truncate,
     Read,
 }
@@ -198,11 +199,14 @@ impl Storage for SimStorage {
         disk.live.get(&key(dir, name)).map(|s| s.bytes.clone()).ok_or_else(|| not_found(name))
     }
 
-    fn sync_file(&self, dir: &Path, name: &str) -> io::Result<()> {
+    fn rename(&self, dir: &Path, from: &str, to: &str) -> io::Result<()> {
         let mut disk = self.disk();
-        disk.check(FaultPoint::Sync)?;
-        let state = disk.live.get_mut(&key(dir, name)).ok_or_else(|| not_found(name))?;
-        state.synced = state.bytes.len();
+        disk.check(FaultPoint::Rename)?;
+        let moved = disk.live.remove(&key(dir, from)).ok_or_else(|| not_found(from))?;
+        // Until the folder is synced, a crash may bring back what `to` held before.
+        if let Some(replaced) = disk.live.insert(key(dir, to), moved) {
+            disk.removed.insert(key(dir, to), replaced);
+        }
         Ok(())
     }
 

@@ -22,8 +22,8 @@ pub trait Storage: Send + Sync + 'static {
     /// The names of the files in `dir`, in no particular order.
     fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
     fn read(&self, dir: &Path, name: &str) -> io::Result<Vec<u8>>;
-    /// Makes a file's bytes durable (`fdatasync`), whoever wrote them.
-    fn sync_file(&self, dir: &Path, name: &str) -> io::Result<()>;
+    /// Renames a file over another (atomic); durable once the folder is synced.
+    fn rename(&self, dir: &Path, from: &str, to: &str) -> io::Result<()>;
     /// Cuts a file to `len` bytes and makes the cut durable.
     fn truncate(&self, dir: &Path, name: &str, len: u64) -> io::Result<()>;
     fn remove(&self, dir: &Path, name: &str) -> io::Result<()>;
@@ -78,8 +78,8 @@ impl Storage for OsStorage {
         fs::read(path(dir, name))
     }
 
-    fn sync_file(&self, dir: &Path, name: &str) -> io::Result<()> {
-        OpenOptions::new().write(true).open(path(dir, name))?.sync_data()
+    fn rename(&self, dir: &Path, from: &str, to: &str) -> io::Result<()> {
+        fs::rename(path(dir, from), path(dir, to))
     }
 
     fn truncate(&self, dir: &Path, name: &str, len: u64) -> io::Result<()> {

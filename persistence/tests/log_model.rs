@@ -48,6 +48,8 @@ fn point() -> impl Strategy<Value = FaultPoint> {
         Just(FaultPoint::Create),
         Just(FaultPoint::SyncDir),
         Just(FaultPoint::Remove),
+        Just(FaultPoint::Rename),
+        Just(FaultPoint::Truncate),
     ]
 }
 

@@ -61,6 +61,24 @@ fn synced_later(bytes: &[u8], from: usize, lsn: Lsn) -> bool {
     })
 }
 
+/// Writes `bytes` to a fresh file, syncs it and renames it over `name`. What recovery read
+/// of the newest segment may be a failed run's unsynced pages, which a new `fdatasync` of
+/// the same file can report as done without writing them; a new file's pages are written
+/// for certain, so nothing is built on bytes that are not on disk.
+fn rewrite(storage: &dyn Storage, dir: &Path, name: &str, bytes: &[u8]) -> Result<(), PersistenceError> {
+    let temporary = format!("{name}.rewrite");
+    // A leftover of a crash during the last rewrite.
+    if storage.list(dir)?.contains(&temporary) {
+        storage.remove(dir, &temporary)?;
+    }
+    let mut file = storage.create(dir, &temporary)?;
+    file.write_all(bytes)?;
+    file.sync_data()?;
+    storage.rename(dir, &temporary, name)?;
+    storage.sync_dir(dir)?;
+    Ok(())
+}
+
 /// Reads every record after `after` (the LSN the recovered state already includes) in
 /// order, handing each to `visit` as (lsn, kind, payload); cuts off a torn tail. Segments
 /// wholly at or below `after` are skipped unread.
@@ -147,9 +165,7 @@ pub fn recover(
             storage.sync_dir(dir)?;
         } else {
             if newest {
-                // What was read may never have been synced (the last run may have stopped
-                // on a failed sync): make it durable before anything is built on it.
-                storage.sync_file(dir, &name)?;
+                rewrite(storage, dir, &name, &bytes[..offset])?;
             }
             recovered.segments.push(first);
         }
