@@ -113,3 +113,121 @@ fn pruning_keeps_the_two_newest_whole_generations() {
     drop(store);
     cleanup(options.dir);
 }
+
+mod model {
+    //! A model test of the snapshot store: random writes (some failing at a step), damage,
+    //! pruning and reopening, against a reference list of generations.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Writes a generation of two parts at LSNs `base` and `base + 1`.
+        Write(u8),
+        /// The same, failing at a step.
+        WriteFailing(u8, u8),
+        /// Damages a part of the `n`th whole generation from the newest.
+        Damage(u8),
+        Prune,
+        Reopen,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => any::<u8>().prop_map(Op::Write),
+            2 => (any::<u8>(), 0u8..4).prop_map(|(b, s)| Op::WriteFailing(b, s)),
+            1 => (0u8..3).prop_map(Op::Damage),
+            1 => Just(Op::Prune),
+            1 => Just(Op::Reopen),
+        ]
+    }
+
+    #[derive(Debug, Clone)]
+    struct Generation {
+        number: u64,
+        lowest: u64,
+        /// Loads whole: finished and undamaged.
+        whole: bool,
+    }
+
+    fn step(s: u8) -> SnapshotStep {
+        [SnapshotStep::Part, SnapshotStep::Manifest, SnapshotStep::Flush, SnapshotStep::Fsync][usize::from(s % 4)]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        // Proves `load` always gives the newest whole generation, and `log_from` always
+        // reaches back to the whole generation before it, whatever writes failed, parts
+        // were damaged, generations pruned or the store reopened.
+        #[test]
+        fn load_gives_the_newest_whole_generation(ops in prop::collection::vec(op(), 1..16)) {
+            let options = options(&format!("model-{}", case_number()));
+            let mut store = Some(SnapshotStore::open(&options).expect("opens"));
+            let mut reference: Vec<Generation> = Vec::new();
+            let mut next = 1u64;
+            for op in ops {
+                let current = store.as_ref().expect("open");
+                match op {
+                    Op::Write(base) | Op::WriteFailing(base, _) => {
+                        let base = u64::from(base) * 10;
+                        if let Op::WriteFailing(_, s) = op {
+                            current.fail_at(step(s));
+                        }
+                        let failing = matches!(op, Op::WriteFailing(..));
+                        let written = current.write(&parts(&[("demo/wh-a", base + 1), ("demo/wh-b", base)]));
+                        prop_assert_eq!(written.is_err(), failing);
+                        let unfinished = matches!(op, Op::WriteFailing(_, s) if s % 4 < 2);
+                        // A fault before the first part leaves nothing behind.
+                        let nothing = matches!(op, Op::WriteFailing(_, s) if s % 4 == 0);
+                        if !nothing {
+                            reference.push(Generation { number: next, lowest: base, whole: !unfinished });
+                            next += 1;
+                        }
+                    }
+                    Op::Damage(n) => {
+                        let whole: Vec<usize> = (0..reference.len()).rev().filter(|&i| reference[i].whole).collect();
+                        if let Some(&i) = whole.get(usize::from(n)) {
+                            current.damage(reference[i].number, "demo/wh-a").expect("damaged");
+                            reference[i].whole = false;
+                        }
+                    }
+                    Op::Prune => {
+                        current.prune().expect("pruned");
+                        let whole: Vec<u64> = reference.iter().rev().filter(|g| g.whole).take(2).map(|g| g.number).collect();
+                        let newest_whole = whole.first().copied().unwrap_or(0);
+                        reference.retain(|g| whole.contains(&g.number) || g.number > newest_whole);
+                    }
+                    Op::Reopen => {
+                        drop(store.take());
+                        store = Some(SnapshotStore::open(&options).expect("reopens"));
+                    }
+                }
+                let loaded = store.as_ref().expect("open").load().expect("loads");
+                let mut whole = reference.iter().rev().filter(|g| g.whole);
+                match (loaded, whole.next()) {
+                    (None, None) => {}
+                    (Some(loaded), Some(newest)) => {
+                        prop_assert_eq!(loaded.generation, newest.number);
+                        let before = whole.next().unwrap_or(newest);
+                        prop_assert_eq!(loaded.log_from, before.lowest + 1);
+                    }
+                    (loaded, newest) => {
+                        return Err(TestCaseError::fail(format!("loaded {loaded:?}, expected {newest:?}")));
+                    }
+                }
+            }
+            drop(store);
+            cleanup(options.dir);
+        }
+    }
+
+    /// Distinct folders for the cases of one run.
+    fn case_number() -> u64 {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    }
+}
