@@ -16,6 +16,10 @@ use serde::{Deserialize, Serialize};
 pub const IDEMPOTENCY_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
 /// The longest key accepted.
 pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 255;
+/// How long a key may stay in flight. A request whose message never reached its actor (its
+/// caller gave up first) leaves its key in flight; past this it counts as never sent. Far
+/// beyond any reply timeout, so a change still on its way is never run twice.
+pub const IDEMPOTENCY_IN_FLIGHT_MAX_MS: i64 = 120_000;
 
 /// Who sent a request with which key, and a digest of what it asked.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -62,8 +66,18 @@ pub enum Begin {
 }
 
 enum Entry {
-    InFlight { request: [u8; 32] },
+    InFlight { request: [u8; 32], since: Timestamp },
     Done(Remembered),
+}
+
+impl Entry {
+    /// Whether the entry no longer counts at `now`.
+    fn stale(&self, now: Timestamp) -> bool {
+        match self {
+            Entry::InFlight { since, .. } => now.0.saturating_sub(since.0) >= IDEMPOTENCY_IN_FLIGHT_MAX_MS,
+            Entry::Done(done) => done.expired(now),
+        }
+    }
 }
 
 /// The node's keys, by (scope, key). Clones share one table.
@@ -80,23 +94,12 @@ impl Idempotency {
     pub fn begin(&self, stamp: &Stamp, now: Timestamp) -> Begin {
         let mut table = self.table();
         let id = (stamp.scope.clone(), stamp.key.clone());
-        match table.get(&id) {
-            Some(Entry::Done(done)) if !done.expired(now) => {
-                if done.stamp.request == stamp.request {
-                    Begin::Replay(done.answer.clone())
-                } else {
-                    Begin::Mismatch
-                }
-            }
-            Some(Entry::InFlight { request }) => {
-                if *request == stamp.request {
-                    Begin::InFlight
-                } else {
-                    Begin::Mismatch
-                }
-            }
-            _ => {
-                table.insert(id, Entry::InFlight { request: stamp.request });
+        match table.get(&id).filter(|entry| !entry.stale(now)) {
+            Some(Entry::Done(done)) if done.stamp.request == stamp.request => Begin::Replay(done.answer.clone()),
+            Some(Entry::InFlight { request, .. }) if *request == stamp.request => Begin::InFlight,
+            Some(_) => Begin::Mismatch,
+            None => {
+                table.insert(id, Entry::InFlight { request: stamp.request, since: now });
                 Begin::Fresh
             }
         }
@@ -117,11 +120,11 @@ impl Idempotency {
         }
     }
 
-    /// Drops answers older than the retention.
+    /// Drops answers older than the retention, and keys in flight for too long.
     pub fn purge(&self, now: Timestamp) -> usize {
         let mut table = self.table();
         let before = table.len();
-        table.retain(|_, entry| !matches!(entry, Entry::Done(done) if done.expired(now)));
+        table.retain(|_, entry| !entry.stale(now));
         before - table.len()
     }
 }
@@ -153,8 +156,12 @@ mod tests {
         table.abandon(&stamp("b", 1));
         assert_eq!(table.begin(&stamp("b", 1), now), Begin::Fresh, "abandoned keys run again");
 
+        assert_eq!(table.begin(&stamp("c", 1), now), Begin::Fresh);
+        let stuck = Timestamp(now.0 + IDEMPOTENCY_IN_FLIGHT_MAX_MS);
+        assert_eq!(table.begin(&stamp("c", 1), stuck), Begin::Fresh, "a key stuck in flight frees itself");
+
         let later = Timestamp(now.0 + IDEMPOTENCY_RETENTION_MS);
-        assert_eq!(table.purge(later), 1);
+        assert_eq!(table.purge(later), 4, "the answer and the three keys left in flight");
         assert_eq!(table.begin(&stamp("a", 2), later), Begin::Fresh, "an expired key is free");
     }
 }

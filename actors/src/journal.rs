@@ -1,10 +1,13 @@
 //! How actors' changes reach the write-ahead log, and how they come back at start.
 //!
 //! Every change an actor makes is one record: the events it decided, tagged with the
-//! actor they belong to. The record is queued on the log before the events are applied,
-//! so the log's order is the order changes were made; the client's reply waits until the
-//! record is durable. A change the log cannot take (its queue is full, or it has stopped)
-//! is not applied at all.
+//! actor they belong to (and the answer kept under an idempotency key). Before applying,
+//! the actor encodes the record and takes a place on the log's queue; a change that is
+//! too large or finds the log full or stopped is refused and not applied. It then applies
+//! the events and queues the record in the same synchronous step, so the log's order is
+//! the order changes were made; the client's reply waits until the record is durable. If
+//! queueing still fails (the log stopped in between), the log is stopped for good and the
+//! node recovers without the change.
 
 use std::collections::BTreeMap;
 
@@ -73,8 +76,17 @@ impl Journal {
     /// Queues a record on the log; the receipt resolves once it is durable. Nothing is
     /// queued in memory mode.
     pub fn record(&self, kind: u8, entry: &impl Serialize) -> Result<Option<Receipt>, NotDurable> {
+        let payload = self.encode(entry)?;
         let slot = self.slot()?;
-        self.record_in(slot, kind, entry)
+        self.append_in(slot, kind, payload)
+    }
+
+    /// A record's bytes (none in memory mode); one too large is refused.
+    pub fn encode(&self, entry: &impl Serialize) -> Result<Option<Vec<u8>>, NotDurable> {
+        match self {
+            Journal::Memory => Ok(None),
+            Journal::Log(_) => codec::encode(entry).map(Some).map_err(|error| NotDurable::refused(error.to_string())),
+        }
     }
 
     /// Takes a place on the log's queue before a change is applied, so the record written
@@ -89,20 +101,19 @@ impl Journal {
         })
     }
 
-    /// Queues a record in a place taken by `slot`. Failing here, after the change was
-    /// applied, leaves a change without its record: the log is stopped, so the node stops
-    /// and recovers without it.
-    pub fn record_in(
+    /// Queues an encoded record in a place taken by `slot`. Only a stopped log refuses it
+    /// (the size was checked by `encode`); failing here, after the change was applied,
+    /// leaves a change without its record, so the log is stopped for good and the node
+    /// stops and recovers without it.
+    pub fn append_in(
         &self,
         slot: Option<Slot>,
         kind: u8,
-        entry: &impl Serialize,
+        payload: Option<Vec<u8>>,
     ) -> Result<Option<Receipt>, NotDurable> {
-        let (Journal::Log(log), Some(slot)) = (self, slot) else { return Ok(None) };
-        let appended = codec::encode(entry)
-            .map_err(|error| error.to_string())
-            .and_then(|payload| slot.append(kind, payload).map_err(|error| error.to_string()));
-        appended.map(Some).map_err(|reason| {
+        let (Journal::Log(log), Some(slot), Some(payload)) = (self, slot, payload) else { return Ok(None) };
+        slot.append(kind, payload).map(Some).map_err(|error| {
+            let reason = error.to_string();
             log.stop(format!("a change could not be recorded after it was applied: {reason}"));
             NotDurable::unknown(reason)
         })
@@ -218,6 +229,19 @@ impl Recovered {
         self.warehouses
             .remove(&(commerce.to_owned(), warehouse.to_owned()))
             .unwrap_or_else(|| WarehouseStock::new(warehouse))
+    }
+
+    /// What is left after every configured warehouse took its state: warehouses no longer
+    /// configured, as snapshot parts to carry forward.
+    pub fn into_orphans(mut self) -> Vec<WarehouseSnapshot> {
+        let warehouses = std::mem::take(&mut self.warehouses);
+        warehouses
+            .into_iter()
+            .map(|((commerce, warehouse), stock)| {
+                let remembered = self.remembered.remove(&(commerce.clone(), warehouse.clone())).unwrap_or_default();
+                WarehouseSnapshot { commerce, warehouse, stock, remembered }
+            })
+            .collect()
     }
 
     /// The answers a warehouse remembers, taken out.

@@ -28,17 +28,18 @@ impl Registry {
     /// Checks that codes are unique, then starts each commerce's actors on the current
     /// arbiter.
     pub fn start(commerces: Vec<Commerce>, clock: Clock) -> Result<Self, RegistryError> {
-        Self::start_durable(commerces, clock, &Journal::Memory, Recovered::default(), &Idempotency::default())
+        Self::start_durable(commerces, clock, &Journal::Memory, &mut Recovered::default(), &Idempotency::default())
     }
 
     /// As `start`, with the warehouses' states recovered from the log and every later
     /// change logged to `journal`. Recovered state of a warehouse no longer configured is
-    /// left out (and named in a warning).
+    /// left in `recovered` (and named in a warning): the caller keeps it in its snapshots,
+    /// so configuring the warehouse again finds its stock.
     pub fn start_durable(
         commerces: Vec<Commerce>,
         clock: Clock,
         journal: &Journal,
-        mut recovered: Recovered,
+        recovered: &mut Recovered,
         idempotency: &Idempotency,
     ) -> Result<Self, RegistryError> {
         Self::check(commerces.iter().map(Commerce::code))?;
@@ -46,11 +47,11 @@ impl Registry {
             .into_iter()
             .map(|commerce| {
                 let code = commerce.code().to_owned();
-                (code, CommerceHandle::start_durable(commerce, clock, journal, &mut recovered, idempotency))
+                (code, CommerceHandle::start_durable(commerce, clock, journal, recovered, idempotency))
             })
             .collect();
         for (commerce, warehouse) in recovered.warehouses.keys() {
-            tracing::warn!(%commerce, %warehouse, "the log holds stock of a warehouse no longer configured; left out");
+            tracing::warn!(%commerce, %warehouse, "recovered stock of a warehouse no longer configured; kept, not served");
         }
         Ok(Self { commerces })
     }

@@ -1,6 +1,7 @@
 //! `WarehouseActor`: the owner of one warehouse's stock. Every change is one message
-//! handled synchronously: decide against the current state, queue the events on the log,
-//! apply them; the reply waits until the log says they are durable. There is no await
+//! handled synchronously: decide against the current state, take a place on the log's
+//! queue, apply the events and queue their record; the reply waits until the log says they
+//! are durable. There is no await
 //! between the check and the change, so two carts can never both take the last unit, and
 //! no client hears of a change before it is durable. Reservation expiry runs on the actor's own timer, on the same clock as every
 //! command, so a reservation expires once, at its time, whatever else is queued.
@@ -24,6 +25,9 @@ use mercato_persistence::log::Receipt;
 /// Messages a warehouse actor may queue. Senders that find it full wait (or, on request
 /// paths, answer 503): the bound keeps a burst from growing memory without limit.
 pub const WAREHOUSE_MAILBOX_CAPACITY_MAX: usize = 4096;
+
+/// What a replay answers in place of an answer too large to keep in its record.
+const ANSWER_TOO_LARGE: &[u8] = br#"{"detail":"the change was made; its answer was too large to keep for replays"}"#;
 
 /// How often a warehouse looks for reservations whose time has come. Expiry is exact to
 /// within one tick.
@@ -213,18 +217,31 @@ impl WarehouseActor {
         if events.is_empty() {
             return Ok((events, None, None));
         }
+        // Everything that can refuse the change does so before it is applied: the record
+        // (without an answer) must fit, and the log must have room for it.
+        let warehouse = self.stock.warehouse.clone();
+        let entry =
+            WarehouseEntryRef { commerce: commerce.code(), warehouse: &warehouse, events: &events, remembered: None };
+        let bare = self.journal.encode(&entry)?;
         let slot = self.journal.slot()?;
         for event in &events {
             self.stock.apply(event);
         }
-        let remembered = remember(self, &events);
-        let entry = WarehouseEntryRef {
-            commerce: commerce.code(),
-            warehouse: &self.stock.warehouse,
-            events: &events,
-            remembered: remembered.as_ref(),
+        let mut remembered = remember(self, &events);
+        let payload = match remembered.as_mut() {
+            None => bare,
+            Some(remembered) => match self.journal.encode(&WarehouseEntryRef { remembered: Some(remembered), ..entry })
+            {
+                Ok(payload) => payload,
+                // An answer too large to keep: the change is still made once, and a replay
+                // says so instead of repeating it.
+                Err(_) => {
+                    remembered.answer.body = ANSWER_TOO_LARGE.to_vec();
+                    self.journal.encode(&WarehouseEntryRef { remembered: Some(remembered), ..entry })?
+                }
+            },
         };
-        let receipt = self.journal.record_in(slot, RECORD_WAREHOUSE, &entry)?;
+        let receipt = self.journal.append_in(slot, RECORD_WAREHOUSE, payload)?;
         if let Some(receipt) = &receipt {
             self.last_lsn = receipt.lsn();
         }
@@ -387,6 +404,7 @@ impl Handler<ExecuteAndView> for WarehouseActor {
     fn handle(&mut self, message: ExecuteAndView, _: &mut Self::Context) -> Self::Result {
         let now = self.clock.now();
         let sku = message.sku;
+        let stamp = message.remember.as_ref().map(|r| r.stamp.clone());
         let executed = match message.remember {
             None => self.execute_then(&message.command, now, |_, _| None),
             Some(Remember { stamp, respond }) => self.execute_then(&message.command, now, |actor, events| {
@@ -396,6 +414,16 @@ impl Handler<ExecuteAndView> for WarehouseActor {
         };
         let view = self.view(&sku);
         let table = self.idempotency.clone();
+        // A key is freed only when the outcome is certainly "nothing changed"; when it is
+        // unknown, the key stays in flight until it is known (or times out).
+        let nothing_changed = match &executed {
+            Ok((_, _, remembered)) => remembered.is_none(),
+            Err(CommandError::Refused(_)) => true,
+            Err(CommandError::NotDurable(not_durable)) => !not_durable.queued,
+        };
+        if let (true, Some(stamp)) = (nothing_changed, &stamp) {
+            table.abandon(stamp);
+        }
         match executed {
             Ok((events, receipt, remembered)) => {
                 let answer = remembered.as_ref().map(|r| r.answer.clone());

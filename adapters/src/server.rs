@@ -51,7 +51,7 @@ pub fn init_tracing() {
 /// Builds the shared state: starts one actor per commerce on the current arbiter, in
 /// memory only.
 pub fn build_state(commerces: Vec<mercato_engine::Commerce>) -> Result<web::Data<AppState>, ServerError> {
-    build_durable_state(commerces, &Journal::Memory, Recovered::default())
+    build_durable_state(commerces, &Journal::Memory, &mut Recovered::default())
 }
 
 /// As `build_state`, with the actors starting from the recovered state and logging every
@@ -59,7 +59,7 @@ pub fn build_state(commerces: Vec<mercato_engine::Commerce>) -> Result<web::Data
 pub fn build_durable_state(
     commerces: Vec<mercato_engine::Commerce>,
     journal: &Journal,
-    recovered: Recovered,
+    recovered: &mut Recovered,
 ) -> Result<web::Data<AppState>, ServerError> {
     let keys = KeyTable::build(commerces.iter()).map_err(ServerError::Start)?;
     let idempotency = Idempotency::default();
@@ -87,11 +87,13 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
     // The recorder is installed before recovery, so its figures are kept.
     let _ = http::metrics::handle();
     let store = Arc::new(open_snapshots(&args)?);
-    let (log, recovered) = open_log(&args, &store)?;
+    let (log, mut recovered) = open_log(&args, &store)?;
     let handle = log.handle();
     let snapshot_every = Duration::from_millis(args.snapshot_interval_ms);
     let outcome = actix_web::rt::System::new().block_on(async move {
-        let state = build_durable_state(commerces, &Journal::Log(handle.clone()), recovered)?;
+        let state = build_durable_state(commerces, &Journal::Log(handle.clone()), &mut recovered)?;
+        // Warehouses no longer configured keep their stock in every snapshot.
+        let orphans = Arc::new(recovered.into_orphans());
         let factory_state = state.clone();
         let server = HttpServer::new(move || http::app(factory_state.clone()))
             .bind(args.listen)
@@ -106,20 +108,17 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
         let expired = expire_while_down(&state.registry).await?;
         tracing::info!(expired, "reservations that expired while the node was down released");
         state.ready.store(true, Ordering::Release);
-        let snapshots = actix_web::rt::spawn(snapshot_loop(
-            state.registry.clone(),
-            state.idempotency.clone(),
-            handle.clone(),
-            Arc::clone(&store),
-            snapshot_every,
-        ));
+        let snapshotter =
+            Snapshotter { registry: state.registry.clone(), log: handle.clone(), store: Arc::clone(&store), orphans };
+        let snapshots =
+            actix_web::rt::spawn(snapshot_loop(snapshotter.clone(), state.idempotency.clone(), snapshot_every));
         let (served, failure) = futures_join(server, watch).await;
         snapshots.abort();
         match failure {
             Some(reason) => Err(ServerError::LogFailed(reason)),
             None => {
                 // A clean stop: one last snapshot, so the next start replays little.
-                if let Err(reason) = take_snapshot(&state.registry, &handle, &store).await {
+                if let Err(reason) = snapshotter.take().await {
                     tracing::warn!(%reason, "the shutdown snapshot failed; the next start replays the log");
                 }
                 served.map_err(ServerError::Stopped)
@@ -152,13 +151,8 @@ fn open_snapshots(args: &ServeArgs) -> Result<SnapshotStore, ServerError> {
 
 /// Takes a snapshot every `every` while the node runs. A failed snapshot is logged and
 /// retried at the next turn: the log still holds everything.
-async fn snapshot_loop(
-    registry: Registry,
-    idempotency: Idempotency,
-    log: LogHandle,
-    store: Arc<SnapshotStore>,
-    every: Duration,
-) {
+async fn snapshot_loop(snapshotter: Snapshotter, idempotency: Idempotency, every: Duration) {
+    let log = &snapshotter.log;
     let mut tick = actix_web::rt::time::interval(every);
     tick.tick().await;
     let mut taken_at = None;
@@ -173,17 +167,39 @@ async fn snapshot_loop(
             continue;
         }
         let covers = log.last_assigned();
-        match take_snapshot(&registry, &log, &store).await {
+        match snapshotter.take().await {
             Ok(_) => taken_at = Some(covers),
             Err(reason) => tracing::warn!(%reason, "snapshot failed; the log keeps everything until the next one"),
         }
     }
 }
 
+/// What taking a snapshot needs.
+#[derive(Clone)]
+struct Snapshotter {
+    registry: Registry,
+    log: LogHandle,
+    store: Arc<SnapshotStore>,
+    /// Recovered warehouses no longer configured: carried into every generation as they
+    /// are (nothing changes them, so they cover any LSN).
+    orphans: Arc<Vec<WarehouseSnapshot>>,
+}
+
+impl Snapshotter {
+    async fn take(&self) -> Result<u64, String> {
+        take_snapshot(&self.registry, &self.log, &self.store, &self.orphans).await
+    }
+}
+
 /// Copies every warehouse's state with the LSN it covers, waits until those LSNs are
 /// durable, writes the generation (on a blocking thread), verifies it by loading, prunes
 /// old generations and deletes the log segments the previous generation no longer needs.
-async fn take_snapshot(registry: &Registry, log: &LogHandle, store: &Arc<SnapshotStore>) -> Result<u64, String> {
+async fn take_snapshot(
+    registry: &Registry,
+    log: &LogHandle,
+    store: &Arc<SnapshotStore>,
+    orphans: &Arc<Vec<WarehouseSnapshot>>,
+) -> Result<u64, String> {
     let started = Instant::now();
     let mut states = Vec::new();
     let mut covers_max = 0;
@@ -194,10 +210,20 @@ async fn take_snapshot(registry: &Registry, log: &LogHandle, store: &Arc<Snapsho
             states.push((commerce.to_owned(), warehouse.to_owned(), copy));
         }
     }
+    // A change applied whose record never reached the log stops the log before the actor
+    // answers anything else: a copy taken after that may hold it, so it is not written.
+    if let Some(reason) = log.failure() {
+        return Err(format!("the log has stopped ({reason}); no snapshot is taken"));
+    }
     log.reached(covers_max, true).await.map_err(|failure| failure.to_string())?;
     let writer = Arc::clone(store);
+    let orphans = Arc::clone(orphans);
     let written = actix_web::rt::task::spawn_blocking(move || -> Result<(u64, u64), String> {
         let mut parts = std::collections::BTreeMap::new();
+        for orphan in orphans.iter() {
+            let bytes = codec::encode_part(orphan).map_err(|e| e.to_string())?;
+            parts.insert(warehouse_part_key(&orphan.commerce, &orphan.warehouse), Part { lsn: covers_max, bytes });
+        }
         for (commerce, warehouse, copy) in states {
             let key = warehouse_part_key(&commerce, &warehouse);
             let snapshot = WarehouseSnapshot { commerce, warehouse, stock: copy.stock, remembered: copy.remembered };

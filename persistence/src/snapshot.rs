@@ -72,6 +72,8 @@ pub struct SnapshotStore {
     db: sled::Db,
     dir: PathBuf,
     fail_at: Mutex<Option<SnapshotStep>>,
+    /// One write or prune at a time: two writers would pick the same generation number.
+    writing: Mutex<()>,
 }
 
 fn sled_error(error: sled::Error) -> PersistenceError {
@@ -142,15 +144,18 @@ impl SnapshotStore {
         let db = loop {
             match config.open() {
                 Ok(db) => break db,
+                // sled reports a held lock as an `Other` error whose message names it.
                 Err(sled::Error::Io(error))
-                    if error.kind() == std::io::ErrorKind::WouldBlock && Instant::now() < deadline =>
+                    if (error.kind() == std::io::ErrorKind::WouldBlock
+                        || error.to_string().contains("could not acquire lock"))
+                        && Instant::now() < deadline =>
                 {
                     std::thread::sleep(std::time::Duration::from_millis(20));
                 }
                 Err(error) => return Err(sled_error(error)),
             }
         };
-        Ok(Self { db, dir: options.dir.clone(), fail_at: Mutex::new(None) })
+        Ok(Self { db, dir: options.dir.clone(), fail_at: Mutex::new(None), writing: Mutex::new(()) })
     }
 
     /// Makes the next write fail at `step` (tests).
@@ -189,6 +194,7 @@ impl SnapshotStore {
     /// Writes a new generation and makes it durable; returns its number. On error the
     /// generation is incomplete and loading skips it.
     pub fn write(&self, parts: &BTreeMap<String, Part>) -> Result<u64, PersistenceError> {
+        let _writing = self.writing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let started = Instant::now();
         let generation = self.generations()?.last().map_or(1, |g| g + 1);
         let mut manifest = Manifest { parts: Vec::with_capacity(parts.len()) };
@@ -269,6 +275,7 @@ impl SnapshotStore {
     /// Deletes every generation but the newest `SNAPSHOT_GENERATIONS_KEPT` whole ones, and
     /// any unfinished one older than the newest whole one.
     pub fn prune(&self) -> Result<usize, PersistenceError> {
+        let _writing = self.writing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let generations = self.generations()?;
         let whole: Vec<u64> = generations.iter().copied().filter(|&g| self.read(g).is_ok()).collect();
         let keep: Vec<u64> = whole.iter().rev().take(SNAPSHOT_GENERATIONS_KEPT).copied().collect();

@@ -2,12 +2,11 @@
 //! request from the same API key replays the original answer; the same key with another
 //! request answers 422; a duplicate still in flight answers 409.
 
-use std::fmt::Debug;
-
 use actix_web::http::header::{HeaderValue, CONTENT_TYPE};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use mercato_actors::idempotency::{Answer, Stamp, IDEMPOTENCY_KEY_BYTES_MAX};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::http::auth::Principal;
@@ -18,7 +17,7 @@ pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 /// The request's stamp, when it carries a key: the key is scoped to the API key that sent
 /// it, and the request is digested as method, path and the command it carries (so two
 /// bodies that say the same thing are the same request).
-pub fn stamp(request: &HttpRequest, principal: &Principal, command: &impl Debug) -> Result<Option<Stamp>, Problem> {
+pub fn stamp(request: &HttpRequest, principal: &Principal, command: &impl Serialize) -> Result<Option<Stamp>, Problem> {
     let Some(value) = request.headers().get(IDEMPOTENCY_HEADER) else { return Ok(None) };
     let key = value.to_str().ok().filter(|k| valid(k)).ok_or_else(|| {
         Problem::new(
@@ -35,7 +34,8 @@ pub fn stamp(request: &HttpRequest, principal: &Principal, command: &impl Debug)
     digest.update(b" ");
     digest.update(request.path());
     digest.update(b"\n");
-    digest.update(format!("{command:?}"));
+    // The command's serde form, not its `Debug` text: stable across versions.
+    digest.update(serde_json::to_vec(command).unwrap_or_default());
     Ok(Some(Stamp {
         scope: format!("{}/{}", principal.commerce, principal.name),
         key: key.to_owned(),

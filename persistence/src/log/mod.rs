@@ -1,11 +1,12 @@
 //! The write-ahead log: one ordered stream of records for the whole node, in segment files,
 //! written by one thread with group commit.
 //!
-//! Callers hand a record to [`LogHandle::append`], which never blocks: the record goes on a
-//! bounded crossbeam queue (a full queue is [`AppendError::Full`], for the caller to answer
-//! 503). The writer thread takes everything queued, numbers it, writes it with one write
-//! call and, in `sync` mode, one `fdatasync`, then acknowledges every record of the batch
-//! through its [`Receipt`]. In `async` mode it acknowledges after the write and syncs on an
+//! Callers hand a record to [`LogHandle::append`], which never blocks: it takes a place
+//! ([`LogHandle::slot`]; at most `queue_capacity` records wait, beyond that it is
+//! [`AppendError::Full`], for the caller to answer 503), numbers the record and queues it.
+//! The writer thread takes everything queued, writes it with one write call and, in `sync`
+//! mode, one `fdatasync`, then acknowledges every record of the batch through its
+//! [`Receipt`]. In `async` mode it acknowledges after the write and syncs on an
 //! interval. A failed write or sync acknowledges nothing of its batch, fails every later
 //! append and stops the writer: the node must stop and recover from the log. An fsync is
 //! never retried.
@@ -227,7 +228,9 @@ impl LogHandle {
                 .await
                 .map(|p| *p)
                 .unwrap_or(Progress { failed: true, ..Progress::default() });
-            if seen.failed && lsn > if durable { seen.durable } else { seen.acknowledged } {
+            // Asked for durability, a failed log answers no: it may not have synced what it
+            // says, and nothing should be built on it (a snapshot above all).
+            if seen.failed && (durable || lsn > seen.acknowledged) {
                 return Err(LogFailure { reason: shared.failure.get().cloned().unwrap_or_else(|| stopped().reason) });
             }
             Ok(())
@@ -293,10 +296,13 @@ impl Slot {
         let shared = Arc::clone(&self.log.shared);
         let mut next = shared.next.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let lsn = *next;
+        let Some(after) = lsn.checked_add(1) else {
+            return Err(AppendError::Stopped { reason: "the log has run out of record numbers".to_owned() });
+        };
         self.log.send(Request::Append { lsn, kind, payload, ack })?;
         // The writer gives the place back when it takes the record.
         self.taken = false;
-        *next += 1;
+        *next = after;
         Ok(Receipt(receipt, lsn))
     }
 }
@@ -385,7 +391,7 @@ impl Log {
 
     fn shut(&mut self) {
         if let Some(handle) = self.handle.take() {
-            // Blocks only while the queue is full; fails only when the writer is gone.
+            // The queue is unbounded: this never blocks; it fails only when the writer is gone.
             let _ = handle.queue.send(Request::Close);
         }
         if let Some(writer) = self.writer.take() {
@@ -458,9 +464,7 @@ impl Writer {
             };
             let Some(first) = first else {
                 // Every handle is gone: make what was written durable and stop.
-                if let Err(reason) = self.sync() {
-                    self.fail(reason, Vec::new(), requests);
-                }
+                self.finish(requests);
                 return;
             };
             let mut closing = matches!(first, Request::Close);
@@ -497,11 +501,18 @@ impl Writer {
                 return;
             }
             if closing {
-                if let Err(reason) = self.sync() {
-                    self.fail(reason, Vec::new(), requests);
-                }
+                self.finish(requests);
                 return;
             }
+        }
+    }
+
+    /// A clean stop: sync what was written, then refuse everything after (waiters on
+    /// records that will never be written learn it at once).
+    fn finish(&mut self, requests: &Receiver<Request>) {
+        match self.sync() {
+            Ok(()) => self.fail("the log is closed".to_owned(), Vec::new(), requests),
+            Err(reason) => self.fail(reason, Vec::new(), requests),
         }
     }
 

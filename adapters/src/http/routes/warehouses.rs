@@ -177,6 +177,7 @@ async fn change(
         }
     }
     let stamp = idempotency::stamp(request, principal, &command)?;
+
     if let Some(stamp) = &stamp {
         match state.idempotency.begin(stamp, handle.clock().now()) {
             Begin::Fresh => {}
@@ -188,26 +189,12 @@ async fn change(
     let remember = stamp
         .clone()
         .map(|stamp| Remember { stamp, respond: answer_with(warehouse_code.to_owned(), sku.to_owned(), status) });
-    let outcome = match ask(addr, ExecuteAndView { command, sku: sku.to_owned(), remember }).await {
-        Ok(Ok(done)) => Ok(done),
-        Ok(Err(error)) => Err(Problem::from(error)),
-        Err(problem) => Err(problem),
-    };
-    let (events, view, remembered) = match outcome {
-        Ok(done) => done,
-        Err(problem) => {
-            // Nothing was remembered under the key: a retry runs the request again.
-            if let Some(stamp) = &stamp {
-                state.idempotency.abandon(stamp);
-            }
-            return Err(problem);
-        }
-    };
+    // The warehouse settles the key: it remembers the answer once the change is durable,
+    // frees the key when nothing changed, and leaves it in flight while the outcome is
+    // unknown (a timeout here included), so a retry can never run the change twice.
+    let (events, view, remembered) = ask(addr, ExecuteAndView { command, sku: sku.to_owned(), remember }).await??;
     if let Some(answer) = remembered {
         return Ok(idempotency::replay(answer));
-    }
-    if let Some(stamp) = &stamp {
-        state.idempotency.abandon(stamp);
     }
     let view = view.ok_or_else(|| Problem::from(DomainError::UnknownSku { sku: sku.to_owned() }))?;
     Ok(HttpResponse::build(status).json(change_response(warehouse_code, sku, &events, &view)))
