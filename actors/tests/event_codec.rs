@@ -2,6 +2,7 @@
 //! money are the values serde codecs get wrong, so every variant is encoded and decoded.
 
 use chrono::NaiveDate;
+use mercato_engine::cart::{CartContext, CartEvent, Hold};
 use mercato_engine::inventory::{AdjustmentReason, InventoryEvent, Reservation, Source, SupplyPart, Timestamp};
 use mercato_persistence::codec::{decode, encode};
 
@@ -108,5 +109,51 @@ fn variant(event: &InventoryEvent) -> usize {
         InventoryEvent::BatchClosed { .. } => 19,
         InventoryEvent::AtRiskAllocated { .. } => 20,
         InventoryEvent::AtRiskPromised { .. } => 21,
+    }
+}
+
+fn every_cart_event() -> Vec<CartEvent> {
+    let holds = vec![
+        Hold { warehouse: "wh-madrid".into(), reservation: "cart-1/l1".into(), quantity: 2 },
+        Hold { warehouse: "wh-lyon".into(), reservation: "cart-1/l1".into(), quantity: 1 },
+    ];
+    let context = CartContext {
+        channel: "web".into(),
+        language: "en".into(),
+        currency: "EUR".into(),
+        country: "ES".into(),
+        user: Some("user-7".into()),
+        group: None,
+    };
+    vec![
+        CartEvent::CartCreated { id: "cart-1".into(), context, expires_at: Timestamp(1_795_000_000_000) },
+        CartEvent::LineAdded { line: "l1".into(), sku: "KEYBOARD".into(), quantity: 3, holds: holds.clone() },
+        CartEvent::LineChanged { line: "l1".into(), quantity: 3, holds },
+        CartEvent::LineRemoved { line: "l1".into() },
+        CartEvent::CartRenewed { expires_at: Timestamp(1_795_000_900_000) },
+        CartEvent::CartExpired,
+    ]
+}
+
+// Proves each cart event variant decodes to exactly what was encoded.
+#[test]
+fn cart_events_round_trip() {
+    let events = every_cart_event();
+    for event in &events {
+        let bytes = encode(event).expect("encodes");
+        assert_eq!(&decode::<CartEvent>(&bytes).expect("decodes"), event);
+    }
+    let seen: std::collections::BTreeSet<usize> = events.iter().map(cart_variant).collect();
+    assert_eq!(seen, (0..6).collect());
+}
+
+fn cart_variant(event: &CartEvent) -> usize {
+    match event {
+        CartEvent::CartCreated { .. } => 0,
+        CartEvent::LineAdded { .. } => 1,
+        CartEvent::LineChanged { .. } => 2,
+        CartEvent::LineRemoved { .. } => 3,
+        CartEvent::CartRenewed { .. } => 4,
+        CartEvent::CartExpired => 5,
     }
 }

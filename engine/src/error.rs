@@ -58,6 +58,22 @@ pub enum DomainError {
     BatchBelowCommitted { id: String, quantity: u32, committed: u32 },
     #[error("an adjustment of {delta} would leave {on_hand_after} on hand, below the {committed} units reserved or allocated")]
     AdjustmentBelowCommitted { delta: i64, on_hand_after: i64, committed: u32 },
+    #[error("{quantity} of \"{sku}\" is below the minimum of {min}")]
+    QuantityBelowMinimum { sku: String, quantity: u32, min: u32 },
+    #[error("{quantity} of \"{sku}\" is above the maximum of {max}")]
+    QuantityAboveMaximum { sku: String, quantity: u32, max: u32 },
+    #[error("{quantity} of \"{sku}\" is not a multiple of {multiple_of}: {allowed}")]
+    NotAMultiple { sku: String, quantity: u32, multiple_of: u32, allowed: String },
+    #[error("cart \"{id}\" is {status}: it takes no more changes")]
+    CartClosed { id: String, status: &'static str },
+    #[error("cart \"{id}\" has expired")]
+    CartExpired { id: String },
+    #[error("cart line \"{id}\" does not exist")]
+    UnknownCartLine { id: String },
+    #[error("cart line \"{id}\" already exists")]
+    DuplicateCartLine { id: String },
+    #[error("a cart holds at most {max} lines")]
+    CartLinesExceeded { max: usize },
 }
 
 impl DomainError {
@@ -85,6 +101,14 @@ impl DomainError {
             DomainError::NothingToShip { .. } => "nothing_to_ship",
             DomainError::BatchBelowCommitted { .. } => "batch_below_committed",
             DomainError::AdjustmentBelowCommitted { .. } => "adjustment_below_committed",
+            DomainError::QuantityBelowMinimum { .. } => "quantity_below_minimum",
+            DomainError::QuantityAboveMaximum { .. } => "quantity_above_maximum",
+            DomainError::NotAMultiple { .. } => "not_a_multiple",
+            DomainError::CartClosed { .. } => "cart_closed",
+            DomainError::CartExpired { .. } => "cart_expired",
+            DomainError::UnknownCartLine { .. } => "unknown_cart_line",
+            DomainError::DuplicateCartLine { .. } => "duplicate_cart_line",
+            DomainError::CartLinesExceeded { .. } => "cart_lines_exceeded",
         }
     }
 
@@ -99,10 +123,14 @@ impl DomainError {
             | DomainError::UnknownChannel { .. }
             | DomainError::UnknownSku { .. }
             | DomainError::InvalidQuantity { .. }
+            | DomainError::QuantityBelowMinimum { .. }
+            | DomainError::QuantityAboveMaximum { .. }
+            | DomainError::NotAMultiple { .. }
             | DomainError::DateInPast { .. } => ErrorKind::Invalid,
             DomainError::UnknownReservation { .. }
             | DomainError::UnknownBatch { .. }
-            | DomainError::UnknownOrderLine { .. } => ErrorKind::NotFound,
+            | DomainError::UnknownOrderLine { .. }
+            | DomainError::UnknownCartLine { .. } => ErrorKind::NotFound,
             DomainError::InsufficientStock { .. }
             | DomainError::DuplicateReservation { .. }
             | DomainError::ReservationExpired { .. }
@@ -110,7 +138,11 @@ impl DomainError {
             | DomainError::DuplicateOrderLine { .. }
             | DomainError::NothingToShip { .. }
             | DomainError::BatchBelowCommitted { .. }
-            | DomainError::AdjustmentBelowCommitted { .. } => ErrorKind::Conflict,
+            | DomainError::AdjustmentBelowCommitted { .. }
+            | DomainError::CartClosed { .. }
+            | DomainError::CartExpired { .. }
+            | DomainError::DuplicateCartLine { .. }
+            | DomainError::CartLinesExceeded { .. } => ErrorKind::Conflict,
         }
     }
 }

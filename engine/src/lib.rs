@@ -15,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cart;
 pub mod commerce;
 pub mod error;
 pub mod inventory;

@@ -143,6 +143,37 @@ fn one() -> u32 {
     1
 }
 
+impl QuantityRules {
+    /// Whether `quantity` of `sku` may be ordered; the refusal names the allowed values.
+    pub fn check(&self, sku: &str, quantity: u32) -> Result<(), crate::DomainError> {
+        if quantity < self.min.max(1) {
+            return Err(crate::DomainError::QuantityBelowMinimum {
+                sku: sku.to_owned(),
+                quantity,
+                min: self.min.max(1),
+            });
+        }
+        if let Some(max) = self.max.filter(|&max| quantity > max) {
+            return Err(crate::DomainError::QuantityAboveMaximum { sku: sku.to_owned(), quantity, max });
+        }
+        let step = self.multiple_of.max(1);
+        if !quantity.is_multiple_of(step) {
+            let lower = quantity - quantity % step;
+            let higher = lower.checked_add(step);
+            let fits = |q: &u32| *q >= self.min.max(1) && self.max.is_none_or(|max| *q <= max);
+            let allowed: Vec<String> =
+                [Some(lower), higher].into_iter().flatten().filter(fits).map(|q| q.to_string()).collect();
+            let allowed = if allowed.is_empty() {
+                format!("order a multiple of {step}")
+            } else {
+                format!("order {}", allowed.join(" or "))
+            };
+            return Err(crate::DomainError::NotAMultiple { sku: sku.to_owned(), quantity, multiple_of: step, allowed });
+        }
+        Ok(())
+    }
+}
+
 impl Default for QuantityRules {
     fn default() -> Self {
         Self { min: 1, max: None, multiple_of: 1 }

@@ -1,0 +1,255 @@
+//! A shopping cart: the context it was created in, its lines, and where each line's units
+//! are held. Reserving happens in the warehouses (their actors); the cart records the
+//! holds it got, so it can release them when a line shrinks or goes, or the cart expires.
+//!
+//! `decide` validates a command against the cart and the commerce and returns the events;
+//! `apply` folds them in. Holds arrive with the command: the cart actor reserves first and
+//! then decides with what it reserved, releasing it again when the cart refuses.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::commerce::Commerce;
+use crate::error::DomainError;
+use crate::inventory::Timestamp;
+
+/// Lines a cart may hold.
+pub const CART_LINES_MAX: usize = 200;
+
+/// What a cart was created for: resolved once, fixed for its life.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartContext {
+    pub channel: String,
+    pub language: String,
+    pub currency: String,
+    pub country: String,
+    pub user: Option<String>,
+    pub group: Option<String>,
+}
+
+/// Units of a line reserved in one warehouse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hold {
+    pub warehouse: String,
+    pub reservation: String,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartLine {
+    pub id: String,
+    pub sku: String,
+    pub quantity: u32,
+    pub holds: Vec<Hold>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CartStatus {
+    Open,
+    CheckedOut,
+    Expired,
+}
+
+impl CartStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CartStatus::Open => "open",
+            CartStatus::CheckedOut => "checked_out",
+            CartStatus::Expired => "expired",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CartCommand {
+    /// A new line of `quantity` units of `sku`, held by `holds`.
+    AddLine {
+        line: String,
+        sku: String,
+        quantity: u32,
+        holds: Vec<Hold>,
+    },
+    /// A line's new quantity, held by `holds` (which replace the line's holds).
+    ChangeLine {
+        line: String,
+        quantity: u32,
+        holds: Vec<Hold>,
+    },
+    RemoveLine {
+        line: String,
+    },
+    /// Keeps the cart (and its holds) until `expires_at`.
+    Renew {
+        expires_at: Timestamp,
+    },
+    /// The cart's time has come: it takes no more changes; its holds are to be released.
+    Expire,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CartEvent {
+    CartCreated { id: String, context: CartContext, expires_at: Timestamp },
+    LineAdded { line: String, sku: String, quantity: u32, holds: Vec<Hold> },
+    LineChanged { line: String, quantity: u32, holds: Vec<Hold> },
+    LineRemoved { line: String },
+    CartRenewed { expires_at: Timestamp },
+    CartExpired,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cart {
+    pub id: String,
+    pub context: CartContext,
+    pub lines: BTreeMap<String, CartLine>,
+    pub expires_at: Timestamp,
+    pub status: CartStatus,
+}
+
+/// The units `holds` cover must be exactly the line's quantity.
+fn covered(quantity: u32, holds: &[Hold]) -> Result<(), DomainError> {
+    let held: u64 = holds.iter().map(|h| u64::from(h.quantity)).sum();
+    if held != u64::from(quantity) {
+        return Err(DomainError::InvalidQuantity {
+            quantity: i64::from(quantity),
+            reason: "the units held for it do not add up to it",
+        });
+    }
+    Ok(())
+}
+
+impl Cart {
+    /// Validates a new cart's context against the commerce; returns its first event.
+    pub fn create(
+        id: &str,
+        context: CartContext,
+        commerce: &Commerce,
+        expires_at: Timestamp,
+    ) -> Result<CartEvent, DomainError> {
+        commerce
+            .channel(&context.channel)
+            .ok_or_else(|| DomainError::UnknownChannel { code: context.channel.clone() })?;
+        commerce
+            .language(&context.language)
+            .ok_or_else(|| DomainError::UnknownLanguage { code: context.language.clone() })?;
+        if !commerce.config().currencies.iter().any(|c| c.code == context.currency) {
+            return Err(DomainError::UnknownCurrency { code: context.currency.clone() });
+        }
+        Ok(CartEvent::CartCreated { id: id.to_owned(), context, expires_at })
+    }
+
+    /// The cart a `CartCreated` event starts.
+    pub fn from_created(event: &CartEvent) -> Option<Cart> {
+        match event {
+            CartEvent::CartCreated { id, context, expires_at } => Some(Cart {
+                id: id.clone(),
+                context: context.clone(),
+                lines: BTreeMap::new(),
+                expires_at: *expires_at,
+                status: CartStatus::Open,
+            }),
+            _ => None,
+        }
+    }
+
+    fn open(&self, now: Timestamp) -> Result<(), DomainError> {
+        if self.status != CartStatus::Open {
+            return Err(DomainError::CartClosed { id: self.id.clone(), status: self.status.as_str() });
+        }
+        if self.expires_at <= now {
+            return Err(DomainError::CartExpired { id: self.id.clone() });
+        }
+        Ok(())
+    }
+
+    fn line(&self, id: &str) -> Result<&CartLine, DomainError> {
+        self.lines.get(id).ok_or_else(|| DomainError::UnknownCartLine { id: id.to_owned() })
+    }
+
+    /// Validates a command at `now`; returns the events it causes. Changes nothing.
+    pub fn decide(
+        &self,
+        command: &CartCommand,
+        commerce: &Commerce,
+        now: Timestamp,
+    ) -> Result<Vec<CartEvent>, DomainError> {
+        match command {
+            CartCommand::AddLine { line, sku, quantity, holds } => {
+                self.open(now)?;
+                if line.is_empty() || self.lines.contains_key(line) {
+                    return Err(DomainError::DuplicateCartLine { id: line.clone() });
+                }
+                if self.lines.len() >= CART_LINES_MAX {
+                    return Err(DomainError::CartLinesExceeded { max: CART_LINES_MAX });
+                }
+                let product = commerce.product(sku).ok_or_else(|| DomainError::UnknownSku { sku: sku.clone() })?;
+                product.quantity.check(sku, *quantity)?;
+                covered(*quantity, holds)?;
+                Ok(vec![CartEvent::LineAdded {
+                    line: line.clone(),
+                    sku: sku.clone(),
+                    quantity: *quantity,
+                    holds: holds.clone(),
+                }])
+            }
+            CartCommand::ChangeLine { line, quantity, holds } => {
+                self.open(now)?;
+                let current = self.line(line)?;
+                let product = commerce
+                    .product(&current.sku)
+                    .ok_or_else(|| DomainError::UnknownSku { sku: current.sku.clone() })?;
+                product.quantity.check(&current.sku, *quantity)?;
+                covered(*quantity, holds)?;
+                Ok(vec![CartEvent::LineChanged { line: line.clone(), quantity: *quantity, holds: holds.clone() }])
+            }
+            CartCommand::RemoveLine { line } => {
+                self.open(now)?;
+                self.line(line)?;
+                Ok(vec![CartEvent::LineRemoved { line: line.clone() }])
+            }
+            CartCommand::Renew { expires_at } => {
+                self.open(now)?;
+                if *expires_at <= now {
+                    return Err(DomainError::CartExpired { id: self.id.clone() });
+                }
+                Ok(vec![CartEvent::CartRenewed { expires_at: *expires_at }])
+            }
+            CartCommand::Expire => {
+                if self.status != CartStatus::Open {
+                    return Err(DomainError::CartClosed { id: self.id.clone(), status: self.status.as_str() });
+                }
+                Ok(vec![CartEvent::CartExpired])
+            }
+        }
+    }
+
+    /// Folds one event in. Events come from `decide`, so a violated precondition is a
+    /// programmer error; an event that does not fit is ignored rather than trusted.
+    pub fn apply(&mut self, event: &CartEvent) {
+        match event {
+            CartEvent::CartCreated { .. } => {}
+            CartEvent::LineAdded { line, sku, quantity, holds } => {
+                self.lines.insert(
+                    line.clone(),
+                    CartLine { id: line.clone(), sku: sku.clone(), quantity: *quantity, holds: holds.clone() },
+                );
+            }
+            CartEvent::LineChanged { line, quantity, holds } => {
+                if let Some(current) = self.lines.get_mut(line) {
+                    current.quantity = *quantity;
+                    current.holds = holds.clone();
+                }
+            }
+            CartEvent::LineRemoved { line } => {
+                self.lines.remove(line);
+            }
+            CartEvent::CartRenewed { expires_at } => self.expires_at = *expires_at,
+            CartEvent::CartExpired => self.status = CartStatus::Expired,
+        }
+    }
+
+    /// Every hold of every line: what an expiring or emptied cart releases.
+    pub fn holds(&self) -> impl Iterator<Item = &Hold> {
+        self.lines.values().flat_map(|line| line.holds.iter())
+    }
+}
