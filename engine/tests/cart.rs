@@ -184,3 +184,37 @@ fn contexts_and_the_line_limit() {
     let one_more = CartCommand::AddLine { line: "extra".into(), sku: "KEYBOARD".into(), quantity: 1, holds: hold(1) };
     assert_eq!(cart.decide(&one_more, &commerce, NOW).expect_err("full").code(), "cart_lines_exceeded");
 }
+
+mod rules {
+    use mercato_engine::commerce::model::QuantityRules;
+    use mercato_engine::DomainError;
+    use proptest::prelude::*;
+
+    proptest! {
+        // Proves, for any rules and quantity, that `check` accepts exactly the quantities
+        // the rules allow, and every value a `not_a_multiple` refusal suggests is accepted.
+        #[test]
+        fn check_accepts_exactly_the_allowed_quantities(
+            min in 0u32..50, span in proptest::option::of(0u32..200), step in 0u32..12, quantity in 0u32..400,
+        ) {
+            let rules = QuantityRules { min, max: span.map(|s| min.max(1) + s), multiple_of: step };
+            let allowed = quantity >= min.max(1)
+                && rules.max.is_none_or(|max| quantity <= max)
+                && quantity % step.max(1) == 0;
+            match rules.check("SKU", quantity) {
+                Ok(()) => prop_assert!(allowed, "{quantity} accepted under {rules:?}"),
+                Err(DomainError::NotAMultiple { allowed: suggestion, .. }) => {
+                    prop_assert!(!allowed);
+                    for value in suggestion.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()) {
+                        let value: u32 = value.parse().expect("a number");
+                        if suggestion.starts_with("order a multiple") {
+                            continue;
+                        }
+                        prop_assert!(rules.check("SKU", value).is_ok(), "suggested {value} refused under {rules:?}");
+                    }
+                }
+                Err(_) => prop_assert!(!allowed, "{quantity} refused under {rules:?}"),
+            }
+        }
+    }
+}
