@@ -44,6 +44,76 @@ pub struct WarehouseActor {
     remembered: std::collections::VecDeque<Remembered>,
     /// The node's table of keys, told of each answer once its change is durable.
     idempotency: Idempotency,
+    meters: Meters,
+}
+
+/// This warehouse's metrics, with handles made once (the reserve path only increments).
+struct Meters {
+    created: metrics::Counter,
+    released: metrics::Counter,
+    expired: metrics::Counter,
+    converted: metrics::Counter,
+    active: metrics::Gauge,
+    oversold: metrics::Gauge,
+    /// A change happened since the last oversold count.
+    dirty: bool,
+}
+
+impl Meters {
+    fn new(commerce: &str, warehouse: &str) -> Self {
+        let labels = [("commerce", commerce.to_owned()), ("warehouse", warehouse.to_owned())];
+        Self {
+            created: metrics::counter!("mercato_reservations_created_total", &labels),
+            released: metrics::counter!("mercato_reservations_released_total", &labels),
+            expired: metrics::counter!("mercato_reservations_expired_total", &labels),
+            converted: metrics::counter!("mercato_reservations_converted_total", &labels),
+            active: metrics::gauge!("mercato_reservations_active", &labels),
+            oversold: metrics::gauge!("mercato_units_oversold", &labels),
+            dirty: false,
+        }
+    }
+
+    /// Counts a change's reservation events.
+    fn count(&mut self, events: &[InventoryEvent], stock: &WarehouseStock) {
+        for event in events {
+            match event {
+                InventoryEvent::StockReserved { .. } => self.created.increment(1),
+                InventoryEvent::ReservationReleased { .. } => self.released.increment(1),
+                InventoryEvent::ReservationExpired { .. } => self.expired.increment(1),
+                InventoryEvent::ReservationCommitted { .. } => self.converted.increment(1),
+                _ => {}
+            }
+        }
+        self.active.set(stock.reservation_count() as f64);
+        self.dirty = true;
+    }
+
+    /// Recounts units oversold (a scan of the records, once a tick, when anything changed).
+    fn check_oversold(&mut self, stock: &WarehouseStock) {
+        if !self.dirty {
+            return;
+        }
+        self.dirty = false;
+        let oversold = stock.oversold_units();
+        if oversold > 0 {
+            tracing::error!(warehouse = %stock.warehouse, oversold, "units oversold");
+        }
+        self.oversold.set(oversold as f64);
+    }
+}
+
+impl Default for Meters {
+    fn default() -> Self {
+        Self {
+            created: metrics::Counter::noop(),
+            released: metrics::Counter::noop(),
+            expired: metrics::Counter::noop(),
+            converted: metrics::Counter::noop(),
+            active: metrics::Gauge::noop(),
+            oversold: metrics::Gauge::noop(),
+            dirty: false,
+        }
+    }
 }
 
 /// Why a command made no change.
@@ -130,6 +200,7 @@ impl WarehouseActor {
             last_lsn: 0,
             remembered: std::collections::VecDeque::new(),
             idempotency: Idempotency::default(),
+            meters: Meters::default(),
         }
     }
 
@@ -248,6 +319,7 @@ impl WarehouseActor {
         if let Some(remembered) = &remembered {
             self.remembered.push_back(remembered.clone());
         }
+        self.meters.count(&events, &self.stock);
         Ok((events, receipt, remembered))
     }
 
@@ -283,7 +355,14 @@ impl Actor for WarehouseActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.run_interval(EXPIRY_TICK, |actor, _| actor.expire_due());
+        let commerce = self.commerce.load().code().to_owned();
+        self.meters = Meters::new(&commerce, &self.stock.warehouse);
+        self.meters.active.set(self.stock.reservation_count() as f64);
+        self.meters.oversold.set(self.stock.oversold_units() as f64);
+        ctx.run_interval(EXPIRY_TICK, |actor, _| {
+            actor.expire_due();
+            actor.meters.check_oversold(&actor.stock);
+        });
     }
 }
 

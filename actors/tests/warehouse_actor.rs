@@ -31,6 +31,7 @@ fn receive(sku: &str, quantity: u32) -> Execute {
 async fn assert_sound(addr: &Addr<WarehouseActor>, commerce: &Arc<ArcSwap<Commerce>>) {
     let state = addr.send(CopyState).await.expect("running");
     assert_eq!(check_invariants(&state, &commerce.load()), Vec::<String>::new());
+    assert_eq!(state.oversold_units(), 0, "no unit oversold");
 }
 
 // Proves check-and-reserve is one step: 1,000 carts on four threads race for the last unit
@@ -258,4 +259,51 @@ async fn mailbox_is_bounded() {
         "accepted {accepted} messages"
     );
     assert!(addr.try_send(CopyState).is_err());
+}
+
+// Proves the reservation metrics follow the changes: created, released, expired and
+// converted counts, the active gauge, and units oversold at 0.
+#[test]
+fn reservation_metrics_follow_the_changes() {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        let system = System::new();
+        system.block_on(async {
+            let commerce = demo();
+            let addr = WarehouseActor::new("wh-madrid", commerce, Clock::starting_at(START)).start_bounded();
+            let expires = Timestamp(START.0 + 15 * MINUTE);
+            addr.send(receive("KEYBOARD", 5)).await.expect("running").expect("received");
+            for cart in ["a", "b", "c"] {
+                addr.send(reserve(cart, "KEYBOARD", 1, expires)).await.expect("running").expect("reserved");
+            }
+            let release = Execute(Cmd::ReleaseReservation { reservation: "a".into() });
+            addr.send(release).await.expect("running").expect("released");
+            let commit = Execute(Cmd::CommitReservation { reservation: "b".into(), order_line: "o-1/1".into() });
+            addr.send(commit).await.expect("running").expect("committed");
+        });
+    });
+    let values: std::collections::BTreeMap<String, DebugValue> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(key, ..)| key.key().labels().any(|l| l.value() == "wh-madrid"))
+        .map(|(key, _, _, value)| (key.key().name().to_owned(), value))
+        .collect();
+    let count = |name: &str| match values.get(name) {
+        Some(DebugValue::Counter(n)) => *n,
+        other => panic!("{name}: {other:?}"),
+    };
+    let gauge = |name: &str| match values.get(name) {
+        Some(DebugValue::Gauge(g)) => g.into_inner(),
+        other => panic!("{name}: {other:?}"),
+    };
+    assert_eq!(count("mercato_reservations_created_total"), 3);
+    assert_eq!(count("mercato_reservations_released_total"), 1);
+    assert_eq!(count("mercato_reservations_converted_total"), 1);
+    assert_eq!(count("mercato_reservations_expired_total"), 0);
+    assert_eq!(gauge("mercato_reservations_active"), 1.0);
+    assert_eq!(gauge("mercato_units_oversold"), 0.0);
 }

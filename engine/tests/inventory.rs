@@ -527,3 +527,18 @@ fn at_risk_units_are_served_by_later_stock() {
         "#]],
     );
 }
+
+// Proves `oversold_units` counts units held beyond what exists (it never happens through
+// `decide`; here a crafted event forces it), so the metric built on it would show it.
+#[test]
+fn oversold_units_counts_what_is_held_beyond_stock() {
+    use mercato_engine::inventory::{Parts, Reservation, Source, SupplyPart};
+    let mut stock = WarehouseStock::new("wh-madrid");
+    stock.apply(&InventoryEvent::StockReceived { sku: "KEYBOARD".into(), quantity: 1 });
+    assert_eq!(stock.oversold_units(), 0);
+    let parts: Parts = [SupplyPart { source: Source::OnHand, quantity: 3 }].into_iter().collect();
+    let reservation = Reservation { id: "r".into(), sku: "KEYBOARD".into(), expires_at: Timestamp(1), parts };
+    stock.apply(&InventoryEvent::StockReserved { reservation });
+    assert_eq!(stock.oversold_units(), 2);
+    assert_eq!(stock.reservation_count(), 1);
+}

@@ -310,6 +310,27 @@ impl WarehouseStock {
         self.reservations.values()
     }
 
+    /// How many reservations carts hold here.
+    pub fn reservation_count(&self) -> usize {
+        self.reservations.len()
+    }
+
+    /// Units held beyond what exists: on-hand units reserved or allocated past on-hand,
+    /// and batch units reserved or promised past the batch. Must always be 0 (the
+    /// operators' alarm, and what every test of overselling checks).
+    pub fn oversold_units(&self) -> u64 {
+        self.records
+            .values()
+            .map(|record| {
+                let on_hand = (u64::from(record.reserved) + u64::from(record.allocated))
+                    .saturating_sub(u64::from(record.on_hand));
+                let batches: u64 =
+                    record.batches.iter().map(|b| b.committed.total().saturating_sub(u64::from(b.quantity))).sum();
+                on_hand + batches
+            })
+            .sum()
+    }
+
     pub fn order_line(&self, id: &str) -> Option<&OrderLineStock> {
         self.order_lines.get(id)
     }

@@ -50,6 +50,10 @@ impl ReservationTable {
         self.table.find_entry(hash(id), |r| &*r.id == id).ok().map(|entry| entry.remove().0)
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.table.len()
+    }
+
     /// In no particular order: whoever emits events from it sorts first.
     pub(crate) fn values(&self) -> impl Iterator<Item = &Reservation> {
         self.table.iter()
