@@ -7,11 +7,91 @@
 //! Scenarios:
 //! - `context`: storefront visits resolving their context, a mix of countries, devices,
 //!   domains and languages, each answer checked for a channel.
+//! - `back_office` (run it as `--scenarios backoffice`: goose drops the underscore): stock
+//!   receipts (each with its own `Idempotency-Key`, so every one is a durable change),
+//!   purchase orders announced and then received, and stock reads, in one warehouse with
+//!   the admin key; every answer is checked.
 //!
-//! The key defaults to the demo storefront key; set `MERCATO_KEY` for another.
+//! The storefront key defaults to the demo's; set `MERCATO_KEY` for another (and
+//! `MERCATO_ADMIN_KEY` for the back office).
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use goose::prelude::*;
 use serde_json::{json, Value};
+
+/// Numbers each back-office request, so keys and batch ids never repeat within a run.
+static SERIAL: AtomicU64 = AtomicU64::new(0);
+
+/// A run's own prefix, so a second run against the same data folder uses fresh keys.
+fn run_id() -> u64 {
+    static RUN: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *RUN.get_or_init(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()))
+}
+
+fn admin_key() -> String {
+    std::env::var("MERCATO_ADMIN_KEY").unwrap_or_else(|_| "demo-admin".to_owned())
+}
+
+/// Sends a JSON request with the admin key (and a fresh idempotency key on writes); fails
+/// the transaction on any status but `expected`.
+async fn back_office(
+    user: &mut GooseUser,
+    method: GooseMethod,
+    path: &str,
+    body: Option<Value>,
+    expected: u16,
+) -> TransactionResult {
+    let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
+    let mut builder = user
+        .get_request_builder(&method, path)?
+        .header("Authorization", format!("Bearer {}", admin_key()))
+        .header("Content-Type", "application/json");
+    if let Some(body) = body {
+        builder = builder.header("Idempotency-Key", format!("load-{}-{serial}", run_id())).body(body.to_string());
+    }
+    let request = GooseRequest::builder().set_request_builder(builder).build();
+    let mut goose = user.request(request).await?;
+    match goose.response {
+        Ok(response) if response.status().as_u16() == expected => Ok(()),
+        Ok(response) => {
+            let status = response.status().to_string();
+            let text = response.text().await.unwrap_or_default();
+            user.set_failure(&format!("status {status}"), &mut goose.request, None, Some(&text))
+        }
+        Err(_) => Ok(()),
+    }
+}
+
+const WAREHOUSE: &str = "/v1/commerces/demo/warehouses/wh-madrid";
+
+async fn receive_stock(user: &mut GooseUser) -> TransactionResult {
+    let body = json!({"sku": "KEYBOARD", "quantity": 1});
+    back_office(user, GooseMethod::Post, &format!("{WAREHOUSE}/receipts"), Some(body), 201).await
+}
+
+/// A purchase order's life: announced, then received (the arrival closes it), so batches
+/// do not pile up on one product over a long run.
+async fn batch_arrives(user: &mut GooseUser) -> TransactionResult {
+    let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
+    let batch = format!("po-{}-{serial}", run_id());
+    let announce = json!({"sku": "HEADPHONES", "batch": batch, "quantity": 10, "expected_date": date_in_days(30)});
+    back_office(user, GooseMethod::Post, &format!("{WAREHOUSE}/batches"), Some(announce), 201).await?;
+    let arrival = json!({"sku": "HEADPHONES", "batch": batch, "quantity": 10});
+    back_office(user, GooseMethod::Post, &format!("{WAREHOUSE}/receipts"), Some(arrival), 201).await
+}
+
+async fn read_stock(user: &mut GooseUser) -> TransactionResult {
+    back_office(user, GooseMethod::Get, &format!("{WAREHOUSE}/stock/KEYBOARD"), None, 200).await
+}
+
+/// `YYYY-MM-DD`, `days` from today (UTC).
+fn date_in_days(days: u64) -> String {
+    let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let today =
+        chrono::DateTime::from_timestamp(i64::try_from(seconds).unwrap_or(0), 0).unwrap_or_default().date_naive();
+    today.checked_add_days(chrono::Days::new(days)).unwrap_or(today).to_string()
+}
 
 /// Visits cycled through by each user: default and criteria channels, domain versions and
 /// out-of-area countries.
@@ -55,6 +135,12 @@ async fn resolve_context(user: &mut GooseUser) -> TransactionResult {
 async fn main() -> Result<(), GooseError> {
     GooseAttack::initialize()?
         .register_scenario(scenario!("context").register_transaction(transaction!(resolve_context)))
+        .register_scenario(
+            scenario!("back_office")
+                .register_transaction(transaction!(receive_stock).set_weight(8)?)
+                .register_transaction(transaction!(batch_arrives).set_weight(1)?)
+                .register_transaction(transaction!(read_stock).set_weight(1)?),
+        )
         .set_default(GooseDefault::Host, "http://127.0.0.1:8080")?
         .execute()
         .await?;
