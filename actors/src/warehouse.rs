@@ -7,6 +7,7 @@
 //! command, so a reservation expires once, at its time, whatever else is queued.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -613,23 +614,105 @@ pub enum ReserveError {
     Unavailable { warehouse: String },
 }
 
+/// A place in a warehouse's mailbox, held by a request from the moment it is sent until
+/// the actor takes it up (or drops it, when its caller gave up first).
+pub struct Ticket(Arc<AtomicUsize>);
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A request admitted through a warehouse's gate.
+pub struct Gated<M> {
+    pub message: M,
+    pub ticket: Ticket,
+}
+
+impl<M: Message> Message for Gated<M> {
+    type Result = M::Result;
+}
+
+/// Each request a route sends through the gate: its place is given back as the actor takes
+/// it up, then it is handled as itself.
+macro_rules! gated {
+    ($($message:ty),*) => {$(
+        impl Handler<Gated<$message>> for WarehouseActor {
+            type Result = <Self as Handler<$message>>::Result;
+
+            fn handle(&mut self, gated: Gated<$message>, ctx: &mut Self::Context) -> Self::Result {
+                let Gated { message, ticket } = gated;
+                drop(ticket);
+                <Self as Handler<$message>>::handle(self, message, ctx)
+            }
+        }
+    )*};
+}
+
+gated!(Execute, ExecuteAll, ExecuteAndView, GetStock, GetAvailability);
+
+/// The mailbox is full: the request was not sent (answer 503 and let the client retry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the warehouse's mailbox is full")]
+pub struct Busy;
+
+/// A warehouse actor with the gate that keeps requests within its mailbox: a request is
+/// refused at once (`Busy`) rather than queued to wait for room.
+#[derive(Clone)]
+pub struct WarehouseHandle {
+    pub addr: Addr<WarehouseActor>,
+    waiting: Arc<AtomicUsize>,
+}
+
+impl WarehouseHandle {
+    pub fn new(addr: Addr<WarehouseActor>) -> Self {
+        Self { addr, waiting: Arc::new(AtomicUsize::new(0)) }
+    }
+
+    /// Sends a request if the mailbox has room for it.
+    pub fn send<M>(&self, message: M) -> Result<actix::dev::Request<WarehouseActor, Gated<M>>, Busy>
+    where
+        M: Message + Send + 'static,
+        M::Result: Send,
+        WarehouseActor: Handler<Gated<M>>,
+    {
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= WAREHOUSE_MAILBOX_CAPACITY_MAX {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(Busy);
+        }
+        let ticket = Ticket(Arc::clone(&self.waiting));
+        Ok(self.addr.send(Gated { message, ticket }))
+    }
+
+    /// Requests sent and not yet taken up (the mailbox depth, as far as requests go).
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Acquire)
+    }
+}
+
 /// The warehouse actors of one commerce, by code.
 #[derive(Clone, Default)]
 pub struct Warehouses {
-    actors: Arc<BTreeMap<String, Addr<WarehouseActor>>>,
+    actors: Arc<BTreeMap<String, WarehouseHandle>>,
 }
 
 impl Warehouses {
     pub fn new(actors: BTreeMap<String, Addr<WarehouseActor>>) -> Self {
-        Self { actors: Arc::new(actors) }
+        Self { actors: Arc::new(actors.into_iter().map(|(code, addr)| (code, WarehouseHandle::new(addr))).collect()) }
     }
 
     pub fn get(&self, code: &str) -> Option<&Addr<WarehouseActor>> {
+        self.actors.get(code).map(|handle| &handle.addr)
+    }
+
+    /// The warehouse with its gate, for requests that must not wait for mailbox room.
+    pub fn handle(&self, code: &str) -> Option<&WarehouseHandle> {
         self.actors.get(code)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Addr<WarehouseActor>)> {
-        self.actors.iter().map(|(code, addr)| (code.as_str(), addr))
+        self.actors.iter().map(|(code, handle)| (code.as_str(), &handle.addr))
     }
 
     /// Reserves every request or none. Requests run one at a time in a fixed order

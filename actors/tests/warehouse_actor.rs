@@ -307,3 +307,28 @@ fn reservation_metrics_follow_the_changes() {
     assert_eq!(gauge("mercato_reservations_active"), 1.0);
     assert_eq!(gauge("mercato_units_oversold"), 0.0);
 }
+
+// Proves the gate refuses a request at once when the mailbox is full, instead of queueing
+// it to wait, and gives every place back as the actor takes its requests up.
+#[test]
+fn the_gate_refuses_at_once_when_the_mailbox_is_full() {
+    use mercato_actors::warehouse::{Busy, GetStock, WarehouseHandle};
+
+    let system = System::new();
+    system.block_on(async {
+        let addr = WarehouseActor::new("wh-madrid", demo(), Clock::starting_at(START)).start_bounded();
+        let handle = WarehouseHandle::new(addr);
+        // Nothing runs the actor until this task awaits: the requests pile up.
+        let pending: Vec<_> = (0..WAREHOUSE_MAILBOX_CAPACITY_MAX)
+            .map(|_| handle.send(GetStock { sku: "KEYBOARD".into() }).expect("room"))
+            .collect();
+        assert_eq!(handle.waiting(), WAREHOUSE_MAILBOX_CAPACITY_MAX);
+        assert!(matches!(handle.send(GetStock { sku: "KEYBOARD".into() }), Err(Busy)));
+        for request in pending {
+            request.await.expect("answered");
+        }
+        assert_eq!(handle.waiting(), 0, "every place given back");
+        let answer = handle.send(GetStock { sku: "KEYBOARD".into() }).expect("room again").await.expect("answered");
+        assert!(answer.is_some());
+    });
+}

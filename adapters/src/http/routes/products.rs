@@ -217,7 +217,7 @@ pub async fn get_availability(
 
     let mut found: Vec<(String, String, Availability)> = Vec::new();
     for (warehouse, center) in candidate_warehouses(&commerce, &channel.code, &destination) {
-        let Some(addr) = handle.warehouses().get(&warehouse) else { continue };
+        let Some(addr) = handle.warehouses().handle(&warehouse) else { continue };
         let mut answer: BTreeMap<String, Availability> = ask(addr, GetAvailability { skus: vec![sku.clone()] }).await?;
         if let Some(availability) = answer.remove(&sku) {
             found.push((warehouse, center, availability));

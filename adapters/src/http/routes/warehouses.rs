@@ -4,13 +4,12 @@
 
 use std::time::Duration;
 
-use actix::dev::ToEnvelope;
-use actix::{Actor, Addr, Handler, Message};
+use actix::{Handler, Message};
 use actix_web::http::StatusCode;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use mercato_actors::idempotency::{Answer, Begin};
-use mercato_actors::warehouse::{ExecuteAndView, GetStock, Remember, Respond, StockView};
+use mercato_actors::warehouse::{Busy, ExecuteAndView, Gated, GetStock, Remember, Respond, StockView, WarehouseHandle};
 use mercato_actors::{CommerceHandle, WarehouseActor};
 use mercato_engine::commerce::model::{ApiRole, Warehouse};
 use mercato_engine::inventory::{AdjustmentReason, InventoryCommand, InventoryEvent};
@@ -26,16 +25,20 @@ use crate::http::AppState;
 /// How long a request waits for an actor's answer before giving up with 503.
 pub const ACTOR_REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Sends a message and waits for the answer, bounded; a full, stopped or slow actor
-/// answers 503 with `Retry-After`.
-pub async fn ask<A, M>(addr: &Addr<A>, message: M) -> Result<M::Result, Problem>
+/// Sends a request through the warehouse's gate and waits for the answer, bounded: a full
+/// mailbox answers 503 at once, a stopped or slow actor after `ACTOR_REPLY_TIMEOUT`, both
+/// with `Retry-After`.
+pub async fn ask<M>(warehouse: &WarehouseHandle, message: M) -> Result<M::Result, Problem>
 where
-    A: Actor + Handler<M>,
-    A::Context: ToEnvelope<A, M>,
     M: Message + Send + 'static,
     M::Result: Send,
+    WarehouseActor: Handler<Gated<M>>,
 {
-    addr.send(message).timeout(ACTOR_REPLY_TIMEOUT).await.map_err(|error| {
+    let request = warehouse.send(message).map_err(|Busy| {
+        tracing::warn!("a warehouse's mailbox is full");
+        Problem::unavailable("the warehouse is busy; retry shortly")
+    })?;
+    request.timeout(ACTOR_REPLY_TIMEOUT).await.map_err(|error| {
         tracing::warn!(%error, "an actor did not answer");
         Problem::unavailable("the service is busy; retry shortly")
     })
@@ -47,14 +50,14 @@ fn warehouse<'a>(
     commerce: &'a mercato_engine::Commerce,
     principal: &Principal,
     code: &str,
-) -> Result<(&'a Warehouse, &'a Addr<WarehouseActor>), Problem> {
+) -> Result<(&'a Warehouse, &'a WarehouseHandle), Problem> {
     let not_found =
         || Problem::new(StatusCode::NOT_FOUND, "warehouse_not_found", format!("warehouse \"{code}\" not found"));
     let config = commerce.warehouse(code).ok_or_else(not_found)?;
     if principal.role == ApiRole::Merchant && config.merchant != principal.merchant {
         return Err(not_found());
     }
-    let addr = handle.warehouses().get(code).ok_or_else(not_found)?;
+    let addr = handle.warehouses().handle(code).ok_or_else(not_found)?;
     Ok((config, addr))
 }
 
