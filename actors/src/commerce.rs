@@ -108,7 +108,8 @@ impl CommerceHandle {
                 let actor = WarehouseActor::recovered(stock, Arc::clone(&published), clock, journal.clone())
                     .remembering(remembered, idempotency.clone())
                     .start_bounded();
-                (code, actor)
+                let handle = crate::warehouse::WarehouseHandle::metered(actor, &commerce_code, &code);
+                (code, handle)
             })
             .collect();
         Self { addr, published, warehouses: Warehouses::new(warehouses), clock }

@@ -616,11 +616,15 @@ pub enum ReserveError {
 
 /// A place in a warehouse's mailbox, held by a request from the moment it is sent until
 /// the actor takes it up (or drops it, when its caller gave up first).
-pub struct Ticket(Arc<AtomicUsize>);
+pub struct Ticket {
+    waiting: Arc<AtomicUsize>,
+    gauge: metrics::Gauge,
+}
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        self.gauge.decrement(1.0);
     }
 }
 
@@ -663,11 +667,20 @@ pub struct Busy;
 pub struct WarehouseHandle {
     pub addr: Addr<WarehouseActor>,
     waiting: Arc<AtomicUsize>,
+    /// `mercato_mailbox_waiting`: requests sent and not yet taken up.
+    gauge: metrics::Gauge,
 }
 
 impl WarehouseHandle {
+    /// A gate without a metric (tests).
     pub fn new(addr: Addr<WarehouseActor>) -> Self {
-        Self { addr, waiting: Arc::new(AtomicUsize::new(0)) }
+        Self { addr, waiting: Arc::new(AtomicUsize::new(0)), gauge: metrics::Gauge::noop() }
+    }
+
+    /// A gate whose depth is published as `mercato_mailbox_waiting{commerce, warehouse}`.
+    pub fn metered(addr: Addr<WarehouseActor>, commerce: &str, warehouse: &str) -> Self {
+        let labels = [("commerce", commerce.to_owned()), ("warehouse", warehouse.to_owned())];
+        Self { gauge: metrics::gauge!("mercato_mailbox_waiting", &labels), ..Self::new(addr) }
     }
 
     /// Sends a request if the mailbox has room for it.
@@ -681,7 +694,8 @@ impl WarehouseHandle {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(Busy);
         }
-        let ticket = Ticket(Arc::clone(&self.waiting));
+        self.gauge.increment(1.0);
+        let ticket = Ticket { waiting: Arc::clone(&self.waiting), gauge: self.gauge.clone() };
         Ok(self.addr.send(Gated { message, ticket }))
     }
 
@@ -698,8 +712,8 @@ pub struct Warehouses {
 }
 
 impl Warehouses {
-    pub fn new(actors: BTreeMap<String, Addr<WarehouseActor>>) -> Self {
-        Self { actors: Arc::new(actors.into_iter().map(|(code, addr)| (code, WarehouseHandle::new(addr))).collect()) }
+    pub fn new(actors: BTreeMap<String, WarehouseHandle>) -> Self {
+        Self { actors: Arc::new(actors) }
     }
 
     pub fn get(&self, code: &str) -> Option<&Addr<WarehouseActor>> {

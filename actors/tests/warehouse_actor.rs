@@ -126,7 +126,10 @@ fn two_warehouses(commerce: &Arc<ArcSwap<Commerce>>) -> Warehouses {
     Warehouses::new(
         ["wh-madrid", "wh-lyon"]
             .into_iter()
-            .map(|code| (code.to_owned(), WarehouseActor::new(code, Arc::clone(commerce), clock).start_bounded()))
+            .map(|code| {
+                let addr = WarehouseActor::new(code, Arc::clone(commerce), clock).start_bounded();
+                (code.to_owned(), mercato_actors::warehouse::WarehouseHandle::new(addr))
+            })
             .collect(),
     )
 }
