@@ -122,6 +122,66 @@ fn engine(c: &mut Criterion) {
     });
     group.bench_function("decide_reserve_only", |b| b.iter(|| stock.decide(&one, &ctx).expect("accepted")));
     group.finish();
+    catalogue(c);
+}
+
+/// SKUs in the large-catalogue warehouse.
+const CATALOGUE: usize = 100_000;
+
+/// Reserve in a warehouse holding stock of `CATALOGUE` SKUs, each cart on another SKU, so
+/// the record lookup is as costly as in a real warehouse (the runs above touch one SKU).
+fn catalogue(c: &mut Criterion) {
+    let commerce = mercato_benches::demo_with_products(CATALOGUE);
+    let ctx = InventoryCtx {
+        commerce: &commerce,
+        now: NOW,
+        today: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).expect("a date"),
+    };
+    let skus: Vec<String> = (0..CATALOGUE).map(|i| format!("GEN-{i:06}")).collect();
+    let mut stock = WarehouseStock::new("wh-madrid");
+    for sku in &skus {
+        for event in stock.decide(&Cmd::ReceiveStock { sku: sku.clone(), quantity: 1_000_000 }, &ctx).expect("received")
+        {
+            stock.apply_owned(event);
+        }
+    }
+    let run = |stock: &mut WarehouseStock, command: &Cmd| {
+        for event in stock.decide(command, &ctx).expect("accepted") {
+            stock.apply_owned(event);
+        }
+    };
+    // Carts on SKUs spread over the catalogue (a stride coprime with its size).
+    let order: Vec<&String> = (0..ROUND).map(|i| &skus[(i * 7_919) % CATALOGUE]).collect();
+    let reserves: Vec<Cmd> = order
+        .iter()
+        .enumerate()
+        .map(|(i, sku)| Cmd::Reserve {
+            reservation: format!("cart-{i:08}/{sku}"),
+            sku: (*sku).clone(),
+            quantity: 1,
+            expires_at: EXPIRES,
+        })
+        .collect();
+    let releases: Vec<Cmd> = order.iter().enumerate().map(|(i, sku)| release(&format!("cart-{i:08}/{sku}"))).collect();
+    let mut group = c.benchmark_group("inventory/engine");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("reserve_in_100k_skus", |b| {
+        b.iter_custom(|iterations| {
+            let mut elapsed = Duration::ZERO;
+            for round in rounds(iterations) {
+                let start = Instant::now();
+                for command in &reserves[..round] {
+                    run(&mut stock, command);
+                }
+                elapsed += start.elapsed();
+                for command in &releases[..round] {
+                    run(&mut stock, command);
+                }
+            }
+            elapsed
+        })
+    });
+    group.finish();
 }
 
 /// A warehouse actor with a million keyboards, on `arbiter` (or the current thread).

@@ -11,6 +11,19 @@ pub fn demo() -> Commerce {
     Commerce::from_toml(DEMO_CONFIG, KNOWN_GATEWAYS).unwrap_or_else(|error| panic!("demo config: {error}"))
 }
 
+/// The demo commerce with `count` more products (`GEN-000000`, ...), for benchmarks of a
+/// warehouse with a realistic catalogue.
+pub fn demo_with_products(count: usize) -> Commerce {
+    let mut config = DEMO_CONFIG.to_owned();
+    for i in 0..count {
+        config.push_str(&format!(
+            "\n[[products]]\nsku = \"GEN-{i:06}\"\nnames = {{ en = \"Generated {i}\", es = \"Generado {i}\", fr = \"Généré {i}\" }}\ntax_class = \"standard\"\n\
+             weight_grams = 100\nfamily = \"electronics\"\nshipping_class = \"parcel\"\nprices = {{ EUR = \"1.00\" }}\n"
+        ));
+    }
+    Commerce::from_toml(&config, KNOWN_GATEWAYS).unwrap_or_else(|error| panic!("generated config: {error}"))
+}
+
 /// A mix of visits that exercises every branch of resolution: default and criteria
 /// channels, domain versions, out-of-area outcomes and language fallbacks.
 pub fn visit_mix() -> Vec<ContextRequest> {
