@@ -56,6 +56,10 @@ pub struct Commerce {
     channels: HashMap<String, usize>,
     warehouses: HashMap<String, usize>,
     products: HashMap<String, usize>,
+    /// Each product's stock policy when no warehouse overrides it, resolved at load (by
+    /// the same index as `products`): the reserve path reads this small array instead of
+    /// the product itself.
+    product_policies: Vec<Option<StockPolicy>>,
     qualified: Vec<QualifiedMembers>,
     default_channel: usize,
 }
@@ -137,6 +141,15 @@ impl Commerce {
             channels: index(&config.channels, |x| &x.code),
             warehouses: index(&config.warehouses, |x| &x.code),
             products: index(&config.products, |x| &x.sku),
+            product_policies: config
+                .products
+                .iter()
+                .map(|p| {
+                    p.stock_policy_overrides
+                        .is_empty()
+                        .then(|| p.stock_policy.as_ref().and_then(|c| c.policy().ok()).unwrap_or_default())
+                })
+                .collect(),
             qualified: Vec::new(),
             // Validation guarantees exactly one default channel.
             default_channel: config.channels.iter().position(|ch| ch.default).unwrap_or(0),
@@ -190,7 +203,11 @@ impl Commerce {
     /// The stock policy of a product in a warehouse: the warehouse's override if there is
     /// one, else the product's own, else `stock_only`.
     pub fn stock_policy(&self, sku: &str, warehouse: &str) -> Option<StockPolicy> {
-        let product = self.product(sku)?;
+        let index = *self.products.get(sku)?;
+        if let Some(policy) = self.product_policies.get(index).copied().flatten() {
+            return Some(policy);
+        }
+        let product = &self.config.products[index];
         let config = product.stock_policy_overrides.get(warehouse).or(product.stock_policy.as_ref());
         // Validation refused every table that describes no policy.
         Some(config.and_then(|c| c.policy().ok()).unwrap_or_default())
