@@ -43,6 +43,29 @@ fn rounds(iterations: u64) -> impl Iterator<Item = usize> {
     (0..total).step_by(ROUND).map(move |done| (total - done).min(ROUND))
 }
 
+/// Which half of a round a benchmark times.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Timed {
+    Reserves,
+    Releases,
+}
+
+/// Runs `iterations` operations in rounds of up to `ROUND`: `step` reserves a round's carts,
+/// then releases them; only the half named by `timed` counts.
+fn timed_rounds(iterations: u64, timed: Timed, mut step: impl FnMut(Timed, usize)) -> Duration {
+    let mut elapsed = Duration::ZERO;
+    for round in rounds(iterations) {
+        for half in [Timed::Reserves, Timed::Releases] {
+            let start = Instant::now();
+            step(half, round);
+            if half == timed {
+                elapsed += start.elapsed();
+            }
+        }
+    }
+    elapsed
+}
+
 fn ids(count: usize) -> Vec<String> {
     (0..count).map(|i| format!("cart-{i:08}/{SKU}")).collect()
 }
@@ -87,18 +110,12 @@ fn engine(c: &mut Criterion) {
         let reserves: Vec<Cmd> = names.iter().map(|id| reserve(id)).collect();
         let releases: Vec<Cmd> = names.iter().map(|id| release(id)).collect();
         b.iter_custom(|iterations| {
-            let mut elapsed = Duration::ZERO;
-            for round in rounds(iterations) {
-                let start = Instant::now();
-                for command in &reserves[..round] {
+            timed_rounds(iterations, Timed::Reserves, |commands, round| {
+                let commands = if commands == Timed::Reserves { &reserves } else { &releases };
+                for command in &commands[..round] {
                     run(&mut stock, command);
                 }
-                elapsed += start.elapsed();
-                for command in &releases[..round] {
-                    run(&mut stock, command);
-                }
-            }
-            elapsed
+            })
         })
     });
     group.bench_function("release", |b| {
@@ -106,18 +123,12 @@ fn engine(c: &mut Criterion) {
         let reserves: Vec<Cmd> = names.iter().map(|id| reserve(id)).collect();
         let releases: Vec<Cmd> = names.iter().map(|id| release(id)).collect();
         b.iter_custom(|iterations| {
-            let mut elapsed = Duration::ZERO;
-            for round in rounds(iterations) {
-                for command in &reserves[..round] {
+            timed_rounds(iterations, Timed::Releases, |commands, round| {
+                let commands = if commands == Timed::Reserves { &reserves } else { &releases };
+                for command in &commands[..round] {
                     run(&mut stock, command);
                 }
-                let start = Instant::now();
-                for command in &releases[..round] {
-                    run(&mut stock, command);
-                }
-                elapsed += start.elapsed();
-            }
-            elapsed
+            })
         })
     });
     group.bench_function("decide_reserve_only", |b| b.iter(|| stock.decide(&one, &ctx).expect("accepted")));
@@ -167,18 +178,12 @@ fn catalogue(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.bench_function("reserve_in_100k_skus", |b| {
         b.iter_custom(|iterations| {
-            let mut elapsed = Duration::ZERO;
-            for round in rounds(iterations) {
-                let start = Instant::now();
-                for command in &reserves[..round] {
+            timed_rounds(iterations, Timed::Reserves, |commands, round| {
+                let commands = if commands == Timed::Reserves { &reserves } else { &releases };
+                for command in &commands[..round] {
                     run(&mut stock, command);
                 }
-                elapsed += start.elapsed();
-                for command in &releases[..round] {
-                    run(&mut stock, command);
-                }
-            }
-            elapsed
+            })
         })
     });
     group.finish();

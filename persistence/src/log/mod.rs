@@ -18,7 +18,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::thread::JoinHandle;
@@ -143,7 +143,6 @@ struct Stopped;
 
 struct Shared {
     failure: OnceLock<String>,
-    durable: AtomicU64,
     capacity: usize,
     /// Appends admitted (slots taken) that the writer has not taken yet.
     queued: AtomicUsize,
@@ -268,11 +267,6 @@ impl LogHandle {
         self.shared.failure.get().cloned()
     }
 
-    /// The highest LSN known durable.
-    pub fn durable_lsn(&self) -> Lsn {
-        self.shared.durable.load(Ordering::Acquire)
-    }
-
     /// Records waiting for the writer (slots taken included).
     pub fn queue_depth(&self) -> usize {
         self.shared.queued.load(Ordering::Acquire)
@@ -342,7 +336,6 @@ impl Log {
         let next = recovered.next_lsn;
         let shared = Arc::new(Shared {
             failure: OnceLock::new(),
-            durable: AtomicU64::new(next - 1),
             capacity: options.queue_capacity,
             next: Mutex::new(next),
             queued: AtomicUsize::new(0),
@@ -608,7 +601,6 @@ impl Writer {
         self.last_sync_took = started.elapsed();
         metrics::histogram!("mercato_log_fsync_seconds").record(self.last_sync_took.as_secs_f64());
         self.synced_lsn = self.written_lsn;
-        self.shared.durable.store(self.synced_lsn, Ordering::Release);
         let durable = self.synced_lsn;
         self.shared.progress.send_modify(|p| p.durable = durable);
         self.last_sync = Instant::now();
