@@ -9,6 +9,7 @@ use arc_swap::ArcSwap;
 use mercato_engine::resolution::{resolve, ContextRequest, ResolvedContext};
 use mercato_engine::{Commerce, DomainError};
 
+use crate::cart::{Carts, CartsSetup};
 use crate::clock::Clock;
 use crate::idempotency::Idempotency;
 use crate::journal::{Journal, Recovered};
@@ -74,6 +75,7 @@ pub struct CommerceHandle {
     addr: Addr<CommerceActor>,
     published: Arc<ArcSwap<Commerce>>,
     warehouses: Warehouses,
+    carts: Carts,
     clock: Clock,
 }
 
@@ -84,8 +86,8 @@ impl CommerceHandle {
         Self::start_durable(commerce, clock, &Journal::Memory, &mut Recovered::default(), &Idempotency::default())
     }
 
-    /// As `start`, with each warehouse starting from its state in `recovered` and logging
-    /// every change to `journal`.
+    /// As `start`, with each warehouse and cart starting from its state in `recovered` and
+    /// logging every change to `journal`.
     pub fn start_durable(
         commerce: Commerce,
         clock: Clock,
@@ -112,7 +114,23 @@ impl CommerceHandle {
                 (code, handle)
             })
             .collect();
-        Self { addr, published, warehouses: Warehouses::new(warehouses), clock }
+        let warehouses = Warehouses::new(warehouses);
+        let (open, answers) = recovered.take_carts(&commerce_code);
+        let carts = Carts::start(CartsSetup {
+            commerce: commerce_code,
+            published: Arc::clone(&published),
+            warehouses: warehouses.clone(),
+            clock,
+            journal: journal.clone(),
+            idempotency: idempotency.clone(),
+            recovered: open,
+            answers,
+        });
+        Self { addr, published, warehouses, carts, clock }
+    }
+
+    pub fn carts(&self) -> &Carts {
+        &self.carts
     }
 
     pub fn addr(&self) -> &Addr<CommerceActor> {

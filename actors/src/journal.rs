@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 
+use mercato_engine::cart::{Cart, CartEvent, CartStatus};
 use mercato_engine::inventory::{InventoryEvent, WarehouseStock};
 use mercato_persistence::codec;
 use mercato_persistence::log::{AppendError, LogHandle, Lsn, Receipt, Slot};
@@ -22,6 +23,49 @@ use crate::idempotency::Remembered;
 
 /// The record kind of a warehouse's change.
 pub const RECORD_WAREHOUSE: u8 = 1;
+/// The record kind of a cart's change.
+pub const RECORD_CART: u8 = 2;
+
+/// One cart's change: its events, and the answer kept under an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartEntry {
+    pub commerce: String,
+    pub cart: String,
+    pub events: Vec<CartEvent>,
+    pub remembered: Option<Remembered>,
+}
+
+/// The same record as written, borrowing what it holds.
+#[derive(Debug, Serialize)]
+pub struct CartEntryRef<'a> {
+    pub commerce: &'a str,
+    pub cart: &'a str,
+    pub events: &'a [CartEvent],
+    pub remembered: Option<&'a Remembered>,
+}
+
+/// A cart as a snapshot holds it: its state, and the last LSN the log had handed out when
+/// it was copied (every change of this cart at or below it is in the state).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartCopy {
+    pub cart: Cart,
+    pub covers: Lsn,
+}
+
+/// A commerce's open carts as a snapshot part holds them, with the answers their changes
+/// gave under idempotency keys, still kept (a cart that ended takes its answers with it
+/// only when they expire).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartsSnapshot {
+    pub commerce: String,
+    pub carts: Vec<CartCopy>,
+    pub remembered: Vec<Remembered>,
+}
+
+/// The snapshot part key of a commerce's carts.
+pub fn carts_part_key(commerce: &str) -> String {
+    format!("carts\u{1f}{commerce}")
+}
 
 /// One warehouse's change: the events of one command, and the answer it gave when the
 /// request carried an idempotency key, as read back.
@@ -167,6 +211,13 @@ pub struct Recovered {
     /// Per warehouse, the LSN its snapshot covers: log records at or below it are in the
     /// state already and are skipped.
     covered: BTreeMap<(String, String), Lsn>,
+    /// Carts by (commerce, cart id), with the LSN each one's state covers.
+    pub carts: BTreeMap<(String, String), CartCopy>,
+    /// Per commerce, the answers its carts gave under idempotency keys.
+    pub cart_answers: BTreeMap<String, Vec<Remembered>>,
+    /// Per commerce, the LSN its carts part covers: every cart change at or below it is in
+    /// the part (carts that had ended are left out of it).
+    carts_covered: BTreeMap<String, Lsn>,
 }
 
 impl Recovered {
@@ -176,6 +227,17 @@ impl Recovered {
         let mut recovered = Recovered::default();
         let mut after: Option<Lsn> = None;
         for (key, part) in parts {
+            after = Some(after.map_or(part.lsn, |a| a.min(part.lsn)));
+            if key.starts_with("carts\u{1f}") {
+                let snapshot: CartsSnapshot = codec::decode_part(&part.bytes)
+                    .map_err(|error| PersistenceError::Codec(format!("snapshot part {key:?}: {error}")))?;
+                recovered.carts_covered.insert(snapshot.commerce.clone(), part.lsn);
+                for copy in snapshot.carts {
+                    recovered.carts.insert((snapshot.commerce.clone(), copy.cart.id.clone()), copy);
+                }
+                recovered.cart_answers.insert(snapshot.commerce, snapshot.remembered);
+                continue;
+            }
             if !key.starts_with("warehouse\u{1f}") {
                 return Err(PersistenceError::Codec(format!("snapshot part {key:?} is of no known kind")));
             }
@@ -185,7 +247,6 @@ impl Recovered {
             recovered.covered.insert(id.clone(), part.lsn);
             recovered.remembered.insert(id.clone(), snapshot.remembered);
             recovered.warehouses.insert(id, snapshot.stock);
-            after = Some(after.map_or(part.lsn, |a| a.min(part.lsn)));
         }
         Ok((recovered, after.unwrap_or(0)))
     }
@@ -220,8 +281,61 @@ impl Recovered {
                     PersistenceError::Codec(format!("record {lsn} does not apply to warehouse {}", stock.warehouse))
                 })
             }
+            RECORD_CART => {
+                let entry: CartEntry = codec::decode(payload)
+                    .map_err(|error| PersistenceError::Codec(format!("record {lsn}: {error}")))?;
+                self.apply_cart(lsn, entry);
+                Ok(())
+            }
             other => Err(PersistenceError::Codec(format!("record {lsn} has unknown kind {other}"))),
         }
+    }
+
+    /// Folds a cart's record in, unless the snapshot holds it already: a record at or
+    /// below the part's LSN is in the part (or its cart had ended), and one at or below
+    /// the cart's own copy is in that copy.
+    fn apply_cart(&mut self, lsn: Lsn, entry: CartEntry) {
+        if self.carts_covered.get(&entry.commerce).is_some_and(|&covered| lsn <= covered) {
+            return;
+        }
+        let id = (entry.commerce.clone(), entry.cart.clone());
+        if self.carts.get(&id).is_some_and(|copy| lsn <= copy.covers) {
+            return;
+        }
+        if let Some(remembered) = entry.remembered {
+            self.cart_answers.entry(entry.commerce.clone()).or_default().push(remembered);
+        }
+        for event in entry.events {
+            match self.carts.get_mut(&id) {
+                Some(copy) => {
+                    copy.cart.apply(&event);
+                    copy.covers = lsn;
+                }
+                // A cart starts with its first event; a change of a cart the snapshot
+                // dropped (it had ended) changes nothing.
+                None => {
+                    if let Some(cart) = Cart::from_created(&event) {
+                        self.carts.insert(id.clone(), CartCopy { cart, covers: lsn });
+                    }
+                }
+            }
+        }
+    }
+
+    /// A commerce's carts still open, and the answers its carts remember, taken out.
+    pub fn take_carts(&mut self, commerce: &str) -> (Vec<CartCopy>, Vec<Remembered>) {
+        let ids: Vec<(String, String)> = self
+            .carts
+            .range((commerce.to_owned(), String::new())..)
+            .take_while(|(k, _)| k.0 == commerce)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let carts = ids
+            .into_iter()
+            .filter_map(|id| self.carts.remove(&id))
+            .filter(|copy| copy.cart.status == CartStatus::Open)
+            .collect();
+        (carts, self.cart_answers.remove(commerce).unwrap_or_default())
     }
 
     /// The recovered state of a warehouse, taken out (empty when the log never named it).

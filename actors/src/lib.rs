@@ -8,6 +8,9 @@
 //! - `warehouse`: `WarehouseActor`, one per warehouse: owns its stock, checks and reserves
 //!   in one synchronous step, expires reservations on its own timer; `Warehouses` reserves
 //!   across several in a fixed order with rollback.
+//! - `cart`: `CartActor`, one per open cart: its lines and the warehouse holds behind
+//!   them, changed atomically (reserve, then record; or record, then release); `Carts`
+//!   finds a commerce's carts and creates new ones.
 //! - `idempotency`: answers remembered under idempotency keys, and the node's table of them.
 //! - `journal`: how changes reach the write-ahead log (`Journal`) and how they come back
 //!   at start (`Recovered`).
@@ -16,6 +19,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cart;
 pub mod clock;
 pub mod commerce;
 pub mod idempotency;

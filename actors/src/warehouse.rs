@@ -412,6 +412,49 @@ impl Handler<ExecuteAll> for WarehouseActor {
     }
 }
 
+/// Runs one command and replies as soon as its events are applied and their record is
+/// queued on the log, without waiting for the record to be durable. For a holder (a cart)
+/// that logs its own record of the outcome afterwards and answers its client only once
+/// that later record is durable: the log makes a record durable only after every record
+/// before it. A refusal still waits for the changes it was decided against, like every
+/// answer here.
+#[derive(Message)]
+#[rtype(result = "Result<Queued, CommandError>")]
+pub struct ExecuteQueued(pub InventoryCommand);
+
+/// What `ExecuteQueued` did: the events, and for a reservation made, the day each of its
+/// parts can leave the warehouse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queued {
+    pub events: Vec<InventoryEvent>,
+    pub ready_dates: Vec<chrono::NaiveDate>,
+}
+
+impl Handler<ExecuteQueued> for WarehouseActor {
+    type Result = Reply<Result<Queued, CommandError>>;
+
+    fn handle(&mut self, message: ExecuteQueued, _: &mut Self::Context) -> Self::Result {
+        let now = self.clock.now();
+        match self.execute(&message.0, now) {
+            Ok((events, receipt)) if !events.is_empty() => {
+                let ready_dates = match events.first() {
+                    Some(InventoryEvent::StockReserved { reservation }) => {
+                        let today = date_of(now);
+                        let held = self.stock.reservation(&reservation.id).unwrap_or(reservation);
+                        self.stock.ready_dates(held, &self.commerce.load(), today)
+                    }
+                    _ => Vec::new(),
+                };
+                // The receipt is dropped: the record stays queued, and the holder's own
+                // later record is what its client waits for.
+                drop(receipt);
+                Reply::Ready(Ok(Queued { events, ready_dates }))
+            }
+            other => self.answer(other.map(|(events, receipt)| (Queued { events, ready_dates: Vec::new() }, receipt))),
+        }
+    }
+}
+
 /// Expires every reservation whose time has come, now, and replies once that is durable
 /// with how many went. At start it releases what expired while the node was down, before
 /// the node reports ready.
@@ -654,7 +697,7 @@ macro_rules! gated {
     )*};
 }
 
-gated!(Execute, ExecuteAll, ExecuteAndView, GetStock, GetAvailability);
+gated!(Execute, ExecuteAll, ExecuteAndView, ExecuteQueued, GetStock, GetAvailability);
 
 /// The mailbox is full: the request was not sent (answer 503 and let the client retry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

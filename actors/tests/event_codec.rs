@@ -2,7 +2,7 @@
 //! money are the values serde codecs get wrong, so every variant is encoded and decoded.
 
 use chrono::NaiveDate;
-use mercato_engine::cart::{CartContext, CartEvent, Hold};
+use mercato_engine::cart::{CartContext, CartEvent, Hold, HoldPart, Supply};
 use mercato_engine::inventory::{AdjustmentReason, InventoryEvent, Reservation, Source, SupplyPart, Timestamp};
 use mercato_persistence::codec::{decode, encode};
 
@@ -28,6 +28,7 @@ fn every_inventory_event() -> Vec<InventoryEvent> {
         InventoryEvent::StockReserved { reservation },
         InventoryEvent::ReservationRenewed { reservation: "cart-1/line-2".into(), expires_at: Timestamp(-1) },
         InventoryEvent::ReservationReleased { reservation: "cart-1/line-2".into() },
+        InventoryEvent::ReservationReduced { reservation: "cart-1/line-2".into(), quantity: 2 },
         InventoryEvent::ReservationExpired { reservation: "cart-1/line-2".into() },
         InventoryEvent::ReservationCommitted {
             reservation: "cart-1/line-2".into(),
@@ -82,7 +83,7 @@ fn inventory_events_round_trip() {
     // Every variant appears: `variant` matches without a wildcard, so a new variant fails
     // to compile until it is added there and to the list above.
     let seen: std::collections::BTreeSet<usize> = events.iter().map(variant).collect();
-    assert_eq!(seen, (0..22).collect());
+    assert_eq!(seen, (0..23).collect());
 }
 
 fn variant(event: &InventoryEvent) -> usize {
@@ -109,13 +110,31 @@ fn variant(event: &InventoryEvent) -> usize {
         InventoryEvent::BatchClosed { .. } => 19,
         InventoryEvent::AtRiskAllocated { .. } => 20,
         InventoryEvent::AtRiskPromised { .. } => 21,
+        InventoryEvent::ReservationReduced { .. } => 22,
     }
+}
+
+fn date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2027, 3, 15).expect("a date")
 }
 
 fn every_cart_event() -> Vec<CartEvent> {
     let holds = vec![
-        Hold { warehouse: "wh-madrid".into(), reservation: "cart-1/l1".into(), quantity: 2 },
-        Hold { warehouse: "wh-lyon".into(), reservation: "cart-1/l1".into(), quantity: 1 },
+        Hold {
+            warehouse: "wh-madrid".into(),
+            reservation: "cart-1/l1".into(),
+            quantity: 2,
+            parts: vec![
+                HoldPart { supply: Supply::InStock, quantity: 1, ready_date: date() },
+                HoldPart { supply: Supply::Backorder, quantity: 1, ready_date: date() },
+            ],
+        },
+        Hold {
+            warehouse: "wh-lyon".into(),
+            reservation: "cart-1/l1".into(),
+            quantity: 1,
+            parts: vec![HoldPart { supply: Supply::Preorder, quantity: 1, ready_date: date() }],
+        },
     ];
     let context = CartContext {
         channel: "web".into(),

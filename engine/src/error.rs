@@ -70,6 +70,8 @@ pub enum DomainError {
     CartExpired { id: String },
     #[error("cart line \"{id}\" does not exist")]
     UnknownCartLine { id: String },
+    #[error("cart \"{id}\" does not exist or has ended")]
+    UnknownCart { id: String },
     #[error("cart line \"{id}\" already exists")]
     DuplicateCartLine { id: String },
     #[error("a cart holds at most {max} lines")]
@@ -107,6 +109,7 @@ impl DomainError {
             DomainError::CartClosed { .. } => "cart_closed",
             DomainError::CartExpired { .. } => "cart_expired",
             DomainError::UnknownCartLine { .. } => "unknown_cart_line",
+            DomainError::UnknownCart { .. } => "unknown_cart",
             DomainError::DuplicateCartLine { .. } => "duplicate_cart_line",
             DomainError::CartLinesExceeded { .. } => "cart_lines_exceeded",
         }
@@ -130,7 +133,8 @@ impl DomainError {
             DomainError::UnknownReservation { .. }
             | DomainError::UnknownBatch { .. }
             | DomainError::UnknownOrderLine { .. }
-            | DomainError::UnknownCartLine { .. } => ErrorKind::NotFound,
+            | DomainError::UnknownCartLine { .. }
+            | DomainError::UnknownCart { .. } => ErrorKind::NotFound,
             DomainError::InsufficientStock { .. }
             | DomainError::DuplicateReservation { .. }
             | DomainError::ReservationExpired { .. }

@@ -4,7 +4,9 @@
 //! events rebuilds the cart.
 
 use expect_test::expect;
-use mercato_engine::cart::{Cart, CartCommand, CartContext, CartEvent, CartStatus, Hold, CART_LINES_MAX};
+use mercato_engine::cart::{
+    Cart, CartCommand, CartContext, CartEvent, CartStatus, Hold, HoldPart, Supply, CART_LINES_MAX,
+};
 use mercato_engine::inventory::Timestamp;
 use mercato_engine::{Commerce, KNOWN_GATEWAYS};
 
@@ -28,7 +30,8 @@ fn context() -> CartContext {
 }
 
 fn hold(quantity: u32) -> Vec<Hold> {
-    vec![Hold { warehouse: "wh-madrid".into(), reservation: "cart-1/line".into(), quantity }]
+    let part = HoldPart { supply: Supply::InStock, quantity, ready_date: chrono::NaiveDate::MIN };
+    vec![Hold { warehouse: "wh-madrid".into(), reservation: "cart-1/line".into(), quantity, parts: vec![part] }]
 }
 
 // Proves each product's quantity rules, at and around their edges, with the message a

@@ -115,7 +115,9 @@ fn check(warehouse: &str, steps: Vec<Step>, expect: Expect) {
                 }
                 let names: Vec<String> = events.iter().map(event_name).collect();
                 let parts = match &step.command {
-                    Cmd::Reserve { reservation, .. } => render_parts(&stock, reservation),
+                    Cmd::Reserve { reservation, .. } | Cmd::ReduceReservation { reservation, .. } => {
+                        render_parts(&stock, reservation)
+                    }
                     _ => String::new(),
                 };
                 let names = if names.is_empty() { "no events".to_owned() } else { names.join(", ") };
@@ -164,6 +166,40 @@ fn stock_only_never_oversells() {
 
 // Proves backorder_incoming sells on-hand first, then batches earliest first, never more
 // than each batch brings.
+// Proves a reduced reservation lets its latest units go first (a batch before on-hand), so
+// what a cart keeps is what is ready soonest; the freed units sell again; a reduction by
+// all it holds or more is refused (that is a release).
+#[test]
+fn reducing_a_reservation_lets_its_latest_units_go_first() {
+    let reduce = |id: &str, quantity| Cmd::ReduceReservation { reservation: id.into(), quantity };
+    check(
+        "wh-madrid",
+        vec![
+            on("2026-11-21", receive("HEADPHONES", 3)),
+            on("2026-11-21", announce("HEADPHONES", "po-1", 4, "2026-11-25")),
+            on("2026-11-21", reserve("cart-1", "HEADPHONES", 6, 1_000)),
+            on("2026-11-21", reduce("cart-1", 2)),
+            on("2026-11-21", reduce("cart-1", 2)),
+            on("2026-11-21", reduce("cart-1", 2)),
+            on("2026-11-21", reduce("cart-1", 0)),
+            on("2026-11-21", reserve("cart-2", "HEADPHONES", 5, 1_000)),
+            at("2026-11-21", 1_000, reduce("cart-2", 1)),
+        ],
+        expect![[r#"
+            ok: StockReceived
+            ok: BatchAnnounced
+            ok: StockReserved [3 from on_hand, 3 from batch po-1]
+            ok: ReservationReduced [3 from on_hand, 1 from batch po-1]
+            ok: ReservationReduced [2 from on_hand]
+            error invalid_quantity: quantity 2 is not valid: a reservation can only be reduced by fewer units than it holds
+            error invalid_quantity: quantity 0 is not valid: it must be at least 1
+            ok: StockReserved [1 from on_hand, 4 from batch po-1]
+            error reservation_expired: reservation "cart-2" has expired
+              HEADPHONES: on_hand 3 reserved 3 allocated 0 available 0 batches [po-1:4@2026-11-25 r4 p0] lead_time r0 p0 preorder r0 p0
+        "#]],
+    );
+}
+
 #[test]
 fn backorder_against_incoming_batches() {
     check(

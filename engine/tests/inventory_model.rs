@@ -82,6 +82,10 @@ enum Op {
     Release {
         cart: usize,
     },
+    Reduce {
+        cart: usize,
+        quantity: u32,
+    },
     Renew {
         cart: usize,
     },
@@ -116,6 +120,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (sku.clone(), -4..4i64).prop_map(|(sku, delta)| Op::Adjust { sku, delta }),
         3 => (0..8usize, sku.clone(), 1..8u32).prop_map(|(cart, sku, quantity)| Op::Reserve { cart, sku, quantity }),
         1 => (0..8usize).prop_map(|cart| Op::Release { cart }),
+        1 => (0..8usize, 1..6u32).prop_map(|(cart, quantity)| Op::Reduce { cart, quantity }),
         1 => (0..8usize).prop_map(|cart| Op::Renew { cart }),
         2 => (0..8usize).prop_map(|cart| Op::Commit { cart }),
         1 => (0..12usize).prop_map(|line| Op::Ship { line }),
@@ -387,6 +392,7 @@ fn command(op: &Op, names: &mut Names, today: NaiveDate, now: i64) -> Cmd {
             }
         }
         Op::Release { cart } => Cmd::ReleaseReservation { reservation: names.reservation(cart) },
+        Op::Reduce { cart, quantity } => Cmd::ReduceReservation { reservation: names.reservation(cart), quantity },
         Op::Renew { cart } => {
             Cmd::RenewReservation { reservation: names.reservation(cart), expires_at: Timestamp(now + 1_000) }
         }

@@ -8,14 +8,20 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::commerce::model::Place;
 use crate::commerce::Commerce;
 use crate::error::DomainError;
-use crate::inventory::Timestamp;
+use crate::inventory::{Reservation, Source, Timestamp};
 
 /// Lines a cart may hold.
 pub const CART_LINES_MAX: usize = 200;
+
+/// A line whose SKU has this many units or fewer left on hand, across the warehouses
+/// that may serve the cart, after its reservation carries the `low_stock` alert.
+pub const LOW_STOCK_UNITS: u32 = 5;
 
 /// What a cart was created for: resolved once, fixed for its life.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +40,93 @@ pub struct Hold {
     pub warehouse: String,
     pub reservation: String,
     pub quantity: u32,
+    /// Where the units come from and when they can leave, as reserved.
+    pub parts: Vec<HoldPart>,
+}
+
+/// What kind of supply units come from, as a customer is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Supply {
+    /// On hand in the warehouse.
+    InStock,
+    /// Incoming (a batch) or made or bought to order (lead time).
+    Backorder,
+    /// Not yet released.
+    Preorder,
+}
+
+impl Supply {
+    pub fn of(source: &Source) -> Self {
+        match source {
+            Source::OnHand => Supply::InStock,
+            Source::Batch(_) | Source::LeadTime | Source::AtRisk => Supply::Backorder,
+            Source::Preorder => Supply::Preorder,
+        }
+    }
+}
+
+/// Some units of a hold: their supply and the day they can leave the warehouse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldPart {
+    pub supply: Supply,
+    pub quantity: u32,
+    pub ready_date: NaiveDate,
+}
+
+impl Hold {
+    /// The hold a warehouse's reservation makes, with the ready date of each of its parts
+    /// (in the order of its parts).
+    pub fn reserved(warehouse: &str, reservation: &Reservation, dates: &[NaiveDate]) -> Self {
+        let parts: Vec<HoldPart> = reservation
+            .parts
+            .iter()
+            .zip(dates)
+            .map(|(part, date)| HoldPart {
+                supply: Supply::of(&part.source),
+                quantity: part.quantity,
+                ready_date: *date,
+            })
+            .collect();
+        Hold {
+            warehouse: warehouse.to_owned(),
+            reservation: reservation.id.clone(),
+            quantity: parts.iter().map(|p| p.quantity).sum(),
+            parts,
+        }
+    }
+
+    /// The hold with `quantity` fewer units, taken from its latest parts, as the warehouse
+    /// reduces the reservation. None when that leaves nothing.
+    pub fn reduced(&self, quantity: u32) -> Option<Hold> {
+        if quantity >= self.quantity {
+            return None;
+        }
+        let mut parts = self.parts.clone();
+        let mut left = quantity;
+        while left > 0 {
+            let last = parts.last_mut()?;
+            let taken = left.min(last.quantity);
+            last.quantity -= taken;
+            left -= taken;
+            if last.quantity == 0 {
+                parts.pop();
+            }
+        }
+        Some(Hold { quantity: self.quantity - quantity, parts, ..self.clone() })
+    }
+}
+
+/// What a customer is told about a line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Alert {
+    /// Some units are incoming or made to order.
+    Backorder,
+    /// Some units are not yet released.
+    Preorder,
+    /// Some units cannot leave before `date`.
+    Delayed { date: NaiveDate },
+    /// Few units are left (`available` on hand after this line's reservation).
+    LowStock { available: u32 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +135,25 @@ pub struct CartLine {
     pub sku: String,
     pub quantity: u32,
     pub holds: Vec<Hold>,
+}
+
+impl CartLine {
+    /// The alerts its holds carry on `today`: backorder and preorder by supply, and
+    /// delayed with the latest day a unit can leave, when that is after today.
+    pub fn alerts(&self, today: NaiveDate) -> Vec<Alert> {
+        let parts = || self.holds.iter().flat_map(|h| h.parts.iter());
+        let mut alerts = Vec::new();
+        if parts().any(|p| p.supply == Supply::Backorder) {
+            alerts.push(Alert::Backorder);
+        }
+        if parts().any(|p| p.supply == Supply::Preorder) {
+            alerts.push(Alert::Preorder);
+        }
+        if let Some(date) = parts().map(|p| p.ready_date).max().filter(|d| *d > today) {
+            alerts.push(Alert::Delayed { date });
+        }
+        alerts
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,6 +216,8 @@ pub struct Cart {
     pub lines: BTreeMap<String, CartLine>,
     pub expires_at: Timestamp,
     pub status: CartStatus,
+    /// Lines added over the cart's life: the next line's id is `l` and this plus one.
+    pub lines_added: u32,
 }
 
 /// The units `holds` cover must be exactly the line's quantity.
@@ -147,6 +261,7 @@ impl Cart {
                 lines: BTreeMap::new(),
                 expires_at: *expires_at,
                 status: CartStatus::Open,
+                lines_added: 0,
             }),
             _ => None,
         }
@@ -166,15 +281,21 @@ impl Cart {
         self.lines.get(id).ok_or_else(|| DomainError::UnknownCartLine { id: id.to_owned() })
     }
 
-    /// Validates a command at `now`; returns the events it causes. Changes nothing.
-    pub fn decide(
-        &self,
-        command: &CartCommand,
-        commerce: &Commerce,
-        now: Timestamp,
-    ) -> Result<Vec<CartEvent>, DomainError> {
+    /// The id the next added line gets.
+    pub fn next_line_id(&self) -> String {
+        format!("l{}", self.lines_added.saturating_add(1))
+    }
+
+    /// Where the cart's goods go, as far as it knows: its country.
+    pub fn destination(&self) -> Place {
+        Place { country: self.context.country.clone(), region: None, postal_code: None }
+    }
+
+    /// Every check of `decide` except that the holds cover the quantity: whether the
+    /// command is worth reserving stock for.
+    pub fn admit(&self, command: &CartCommand, commerce: &Commerce, now: Timestamp) -> Result<(), DomainError> {
         match command {
-            CartCommand::AddLine { line, sku, quantity, holds } => {
+            CartCommand::AddLine { line, sku, quantity, .. } => {
                 self.open(now)?;
                 if line.is_empty() || self.lines.contains_key(line) {
                     return Err(DomainError::DuplicateCartLine { id: line.clone() });
@@ -183,7 +304,46 @@ impl Cart {
                     return Err(DomainError::CartLinesExceeded { max: CART_LINES_MAX });
                 }
                 let product = commerce.product(sku).ok_or_else(|| DomainError::UnknownSku { sku: sku.clone() })?;
-                product.quantity.check(sku, *quantity)?;
+                product.quantity.check(sku, *quantity)
+            }
+            CartCommand::ChangeLine { line, quantity, .. } => {
+                self.open(now)?;
+                let current = self.line(line)?;
+                let product = commerce
+                    .product(&current.sku)
+                    .ok_or_else(|| DomainError::UnknownSku { sku: current.sku.clone() })?;
+                product.quantity.check(&current.sku, *quantity)
+            }
+            CartCommand::RemoveLine { line } => {
+                self.open(now)?;
+                self.line(line).map(|_| ())
+            }
+            CartCommand::Renew { expires_at } => {
+                self.open(now)?;
+                if *expires_at <= now {
+                    return Err(DomainError::CartExpired { id: self.id.clone() });
+                }
+                Ok(())
+            }
+            CartCommand::Expire => {
+                if self.status != CartStatus::Open {
+                    return Err(DomainError::CartClosed { id: self.id.clone(), status: self.status.as_str() });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Validates a command at `now`; returns the events it causes. Changes nothing.
+    pub fn decide(
+        &self,
+        command: &CartCommand,
+        commerce: &Commerce,
+        now: Timestamp,
+    ) -> Result<Vec<CartEvent>, DomainError> {
+        self.admit(command, commerce, now)?;
+        match command {
+            CartCommand::AddLine { line, sku, quantity, holds } => {
                 covered(*quantity, holds)?;
                 Ok(vec![CartEvent::LineAdded {
                     line: line.clone(),
@@ -193,33 +353,12 @@ impl Cart {
                 }])
             }
             CartCommand::ChangeLine { line, quantity, holds } => {
-                self.open(now)?;
-                let current = self.line(line)?;
-                let product = commerce
-                    .product(&current.sku)
-                    .ok_or_else(|| DomainError::UnknownSku { sku: current.sku.clone() })?;
-                product.quantity.check(&current.sku, *quantity)?;
                 covered(*quantity, holds)?;
                 Ok(vec![CartEvent::LineChanged { line: line.clone(), quantity: *quantity, holds: holds.clone() }])
             }
-            CartCommand::RemoveLine { line } => {
-                self.open(now)?;
-                self.line(line)?;
-                Ok(vec![CartEvent::LineRemoved { line: line.clone() }])
-            }
-            CartCommand::Renew { expires_at } => {
-                self.open(now)?;
-                if *expires_at <= now {
-                    return Err(DomainError::CartExpired { id: self.id.clone() });
-                }
-                Ok(vec![CartEvent::CartRenewed { expires_at: *expires_at }])
-            }
-            CartCommand::Expire => {
-                if self.status != CartStatus::Open {
-                    return Err(DomainError::CartClosed { id: self.id.clone(), status: self.status.as_str() });
-                }
-                Ok(vec![CartEvent::CartExpired])
-            }
+            CartCommand::RemoveLine { line } => Ok(vec![CartEvent::LineRemoved { line: line.clone() }]),
+            CartCommand::Renew { expires_at } => Ok(vec![CartEvent::CartRenewed { expires_at: *expires_at }]),
+            CartCommand::Expire => Ok(vec![CartEvent::CartExpired]),
         }
     }
 
@@ -229,6 +368,7 @@ impl Cart {
         match event {
             CartEvent::CartCreated { .. } => {}
             CartEvent::LineAdded { line, sku, quantity, holds } => {
+                self.lines_added = self.lines_added.saturating_add(1);
                 self.lines.insert(
                     line.clone(),
                     CartLine { id: line.clone(), sku: sku.clone(), quantity: *quantity, holds: holds.clone() },

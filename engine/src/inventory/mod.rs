@@ -106,6 +106,13 @@ pub enum InventoryCommand {
     ReleaseReservation {
         reservation: String,
     },
+    /// A cart keeps fewer units: `quantity` units leave the reservation, its latest
+    /// sources first, so what it keeps is what is ready soonest. Fewer than it holds: to
+    /// let go of everything, release it.
+    ReduceReservation {
+        reservation: String,
+        quantity: u32,
+    },
     /// Expires every reservation whose time has come (`expires_at <= now`).
     ExpireReservations,
     /// Checkout: the reservation's units become the order line's, allocated from on-hand or
@@ -168,6 +175,11 @@ pub enum InventoryEvent {
     },
     ReservationReleased {
         reservation: String,
+    },
+    /// `quantity` units left the reservation, latest sources first.
+    ReservationReduced {
+        reservation: String,
+        quantity: u32,
     },
     ReservationExpired {
         reservation: String,
@@ -309,6 +321,15 @@ impl WarehouseStock {
         Some(availability(self.records.get(sku).unwrap_or(&empty), policy, today))
     }
 
+    /// The day each part of a reservation can leave the warehouse, as things stand now (a
+    /// batch's date may still change), in the order of its parts.
+    pub fn ready_dates(&self, reservation: &Reservation, commerce: &Commerce, today: NaiveDate) -> Vec<NaiveDate> {
+        let policy = commerce.stock_policy(&reservation.sku, &self.warehouse).unwrap_or_default();
+        let empty = StockRecord::default();
+        let record = self.records.get(&reservation.sku).unwrap_or(&empty);
+        reservation.parts.iter().map(|part| supply::ready_date(record, policy, &part.source, today)).collect()
+    }
+
     pub fn reservation(&self, id: &str) -> Option<&Reservation> {
         self.reservations.get(id)
     }
@@ -379,6 +400,17 @@ impl WarehouseStock {
             InventoryCommand::ReleaseReservation { reservation } => {
                 self.existing(reservation)?;
                 Ok(vec![InventoryEvent::ReservationReleased { reservation: reservation.clone() }])
+            }
+            InventoryCommand::ReduceReservation { reservation, quantity } => {
+                let held = self.unexpired(reservation, ctx)?;
+                positive(*quantity)?;
+                if u64::from(*quantity) >= held.quantity() {
+                    return Err(DomainError::InvalidQuantity {
+                        quantity: i64::from(*quantity),
+                        reason: "a reservation can only be reduced by fewer units than it holds",
+                    });
+                }
+                Ok(vec![InventoryEvent::ReservationReduced { reservation: reservation.clone(), quantity: *quantity }])
             }
             InventoryCommand::ExpireReservations => {
                 let mut due: Vec<&str> =
@@ -682,6 +714,26 @@ impl WarehouseStock {
                 let record = self.records.get_mut(&held.sku).expect("a reservation's record exists");
                 for part in &held.parts {
                     count(record, part, Holder::Cart, Direction::Remove);
+                }
+            }
+            InventoryEvent::ReservationReduced { reservation, quantity } => {
+                let held = self.reservations.get_mut(reservation.as_str()).expect("decide checked the reservation");
+                let record = self.records.get_mut(&held.sku).expect("a reservation's record exists");
+                let mut left = *quantity;
+                while left > 0 {
+                    let last = held.parts.last_mut().expect("decide bounds the reduction");
+                    let taken = left.min(last.quantity);
+                    count(
+                        record,
+                        &SupplyPart { source: last.source.clone(), quantity: taken },
+                        Holder::Cart,
+                        Direction::Remove,
+                    );
+                    last.quantity -= taken;
+                    left -= taken;
+                    if last.quantity == 0 {
+                        held.parts.pop();
+                    }
                 }
             }
             InventoryEvent::ReservationCommitted { reservation, order_line, placed_at } => {

@@ -163,6 +163,7 @@ pub enum EventDto {
     StockReserved { reservation: String, sku: String, quantity: u64 },
     ReservationRenewed { reservation: String },
     ReservationReleased { reservation: String },
+    ReservationReduced { reservation: String, quantity: u32 },
     ReservationExpired { reservation: String },
     ReservationCommitted { reservation: String, order_line: String },
     OrderLineShipped { order_line: String, quantity: u32 },
@@ -199,6 +200,7 @@ impl From<&InventoryEvent> for EventDto {
             },
             E::ReservationRenewed { reservation, .. } => Self::ReservationRenewed { reservation },
             E::ReservationReleased { reservation } => Self::ReservationReleased { reservation },
+            E::ReservationReduced { reservation, quantity } => Self::ReservationReduced { reservation, quantity },
             E::ReservationExpired { reservation } => Self::ReservationExpired { reservation },
             E::ReservationCommitted { reservation, order_line, .. } => {
                 Self::ReservationCommitted { reservation, order_line }

@@ -1,0 +1,283 @@
+//! Cart actors: a line holds its units in the warehouses source selection picks, and a
+//! change to it reserves or lets go exactly the difference; refusals hold nothing; a cart
+//! that sits idle expires and lets everything go, one that is used is renewed; carts come
+//! back from the log and from snapshots; carts racing for the last units never oversell.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mercato_actors::cart::{AddLine, CartError, CartReply, ChangeLine, GetCart, RemoveLine, CART_LIFETIME_MS};
+use mercato_actors::idempotency::Idempotency;
+use mercato_actors::journal::carts_part_key;
+use mercato_actors::warehouse::{CopyState, GetStock};
+use mercato_actors::{Clock, CommerceHandle, Execute, Journal, Recovered};
+use mercato_engine::cart::{Alert, CartContext, Supply};
+use mercato_engine::inventory::{InventoryCommand as Cmd, Timestamp};
+use mercato_engine::{Commerce, DomainError, KNOWN_GATEWAYS};
+use mercato_persistence::codec;
+use mercato_persistence::log::{Log, LogOptions};
+use mercato_persistence::sim::SimStorage;
+use mercato_persistence::snapshot::Part;
+
+const DEMO: &str = include_str!("../../config/demo.toml");
+/// 2026-11-21T10:00:00Z.
+const START: Timestamp = Timestamp(1_795_255_200_000);
+
+fn start(journal: &Journal, recovered: &mut Recovered) -> CommerceHandle {
+    let commerce = Commerce::from_toml(DEMO, KNOWN_GATEWAYS).expect("demo config is valid");
+    CommerceHandle::start_durable(commerce, Clock::starting_at(START), journal, recovered, &Idempotency::default())
+}
+
+fn memory() -> CommerceHandle {
+    start(&Journal::Memory, &mut Recovered::default())
+}
+
+fn context() -> CartContext {
+    CartContext {
+        channel: "web".into(),
+        language: "en".into(),
+        currency: "EUR".into(),
+        country: "ES".into(),
+        user: None,
+        group: None,
+    }
+}
+
+async fn receive(handle: &CommerceHandle, warehouse: &str, sku: &str, quantity: u32) {
+    let addr = handle.warehouses().get(warehouse).expect("a warehouse");
+    addr.send(Execute(Cmd::ReceiveStock { sku: sku.into(), quantity })).await.expect("running").expect("received");
+}
+
+/// Units reserved and reservations of a SKU in a warehouse.
+async fn held(handle: &CommerceHandle, warehouse: &str, sku: &str) -> (u32, usize) {
+    let addr = handle.warehouses().get(warehouse).expect("a warehouse");
+    let view = addr.send(GetStock { sku: sku.into() }).await.expect("running").expect("sold");
+    (view.record.reserved, view.reservations)
+}
+
+async fn open(handle: &CommerceHandle) -> String {
+    handle.carts().open(context(), None).await.expect("created").cart.id
+}
+
+async fn add(handle: &CommerceHandle, cart: &str, sku: &str, quantity: u32) -> Result<CartReply, CartError> {
+    let addr = handle.carts().get(cart).expect("an open cart");
+    addr.send(AddLine { sku: sku.into(), quantity, remember: None }).await.expect("running")
+}
+
+async fn change(handle: &CommerceHandle, cart: &str, line: &str, quantity: u32) -> Result<CartReply, CartError> {
+    let addr = handle.carts().get(cart).expect("an open cart");
+    addr.send(ChangeLine { line: line.into(), quantity }).await.expect("running")
+}
+
+// Proves a line reserves exactly its units, a change reserves or lets go exactly the
+// difference (fewer units shrink the reservation rather than re-reserving), and removing
+// the line lets everything go; the last units carry the low-stock alert.
+#[actix_rt::test]
+async fn a_line_holds_exactly_its_units_through_every_change() {
+    let handle = memory();
+    receive(&handle, "wh-madrid", "KEYBOARD", 6).await;
+    let cart = open(&handle).await;
+
+    let added = add(&handle, &cart, "KEYBOARD", 3).await.expect("added");
+    let line = added.line.clone().expect("the new line");
+    assert_eq!(line, "l1");
+    assert_eq!(added.low_stock, Some(3));
+    let holds = &added.cart.lines[&line].holds;
+    assert_eq!(holds.len(), 1);
+    assert_eq!((holds[0].warehouse.as_str(), holds[0].quantity), ("wh-madrid", 3));
+    assert_eq!(holds[0].parts[0].supply, Supply::InStock);
+    assert_eq!(held(&handle, "wh-madrid", "KEYBOARD").await, (3, 1));
+
+    let grown = change(&handle, &cart, &line, 5).await.expect("grown");
+    assert_eq!(grown.cart.lines[&line].quantity, 5);
+    assert_eq!(held(&handle, "wh-madrid", "KEYBOARD").await, (5, 2));
+
+    let shrunk = change(&handle, &cart, &line, 2).await.expect("shrunk");
+    assert_eq!(shrunk.cart.lines[&line].holds.iter().map(|h| h.quantity).sum::<u32>(), 2);
+    assert_eq!(held(&handle, "wh-madrid", "KEYBOARD").await, (2, 1));
+
+    let addr = handle.carts().get(&cart).expect("open");
+    let removed = addr.send(RemoveLine { line: line.clone() }).await.expect("running").expect("removed");
+    assert!(removed.cart.lines.is_empty());
+    assert_eq!(held(&handle, "wh-madrid", "KEYBOARD").await, (0, 0));
+}
+
+// Proves a line larger than one warehouse's stock is split across the warehouses of the
+// cart's destination in the channel's priority order, and a warehouse whose logistic
+// center does not deliver there (Lyon, for Spain) is not used.
+#[actix_rt::test]
+async fn a_line_splits_across_the_warehouses_that_serve_the_destination() {
+    let handle = memory();
+    receive(&handle, "wh-madrid", "MOUSE", 2).await;
+    receive(&handle, "wh-dropship", "MOUSE", 3).await;
+    receive(&handle, "wh-lyon", "MOUSE", 50).await;
+    let cart = open(&handle).await;
+    let added = add(&handle, &cart, "MOUSE", 4).await.expect("added");
+    let holds: BTreeMap<&str, u32> =
+        added.cart.lines["l1"].holds.iter().map(|h| (h.warehouse.as_str(), h.quantity)).collect();
+    assert_eq!(holds, BTreeMap::from([("wh-madrid", 2), ("wh-dropship", 2)]));
+    assert_eq!(held(&handle, "wh-lyon", "MOUSE").await, (0, 0));
+
+    let short = add(&handle, &cart, "MOUSE", 2).await;
+    assert!(
+        matches!(&short, Err(CartError::Refused(DomainError::InsufficientStock { available: 1, .. }))),
+        "{short:?}"
+    );
+    assert_eq!(held(&handle, "wh-madrid", "MOUSE").await.0 + held(&handle, "wh-dropship", "MOUSE").await.0, 4);
+}
+
+// Proves refusals hold nothing: a quantity the rules forbid (named in the error), a SKU
+// the commerce does not sell, a line that does not exist.
+#[actix_rt::test]
+async fn refusals_hold_nothing() {
+    let handle = memory();
+    receive(&handle, "wh-madrid", "WATER-CASE-6", 100).await;
+    let cart = open(&handle).await;
+    let refused = add(&handle, &cart, "WATER-CASE-6", 7).await.expect_err("not a multiple");
+    assert_eq!(refused.code(), "not_a_multiple");
+    assert!(refused.to_string().contains("order 6 or 12"), "{refused}");
+    assert_eq!(add(&handle, &cart, "NO-SUCH", 1).await.expect_err("unknown").code(), "unknown_sku");
+    assert_eq!(change(&handle, &cart, "l9", 1).await.expect_err("no line").code(), "unknown_cart_line");
+    assert_eq!(held(&handle, "wh-madrid", "WATER-CASE-6").await, (0, 0));
+    let cart = handle.carts().get(&cart).expect("open").send(GetCart).await.expect("running").cart;
+    assert!(cart.lines.is_empty());
+}
+
+// Proves a line sold against an incoming batch says so: backorder, and delayed to the
+// batch's date.
+#[actix_rt::test]
+async fn a_backordered_line_carries_its_alerts() {
+    let handle = memory();
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).expect("a date");
+    let addr = handle.warehouses().get("wh-madrid").expect("a warehouse");
+    let announce =
+        Cmd::AnnounceBatch { sku: "HEADPHONES".into(), batch: "po-1".into(), quantity: 10, expected_date: date };
+    addr.send(Execute(announce)).await.expect("running").expect("announced");
+    let cart = open(&handle).await;
+    let added = add(&handle, &cart, "HEADPHONES", 2).await.expect("added");
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).expect("a date");
+    assert_eq!(added.cart.lines["l1"].alerts(today), vec![Alert::Backorder, Alert::Delayed { date }]);
+    assert_eq!(added.low_stock, None);
+}
+
+// Proves an idle cart expires at its time and lets every unit go, once; a cart in use is
+// renewed, with its holds, and outlives its first expiry.
+#[actix_rt::test]
+async fn idle_carts_expire_and_used_carts_are_renewed() {
+    tokio::time::pause();
+    let handle = memory();
+    receive(&handle, "wh-madrid", "KEYBOARD", 10).await;
+    let idle = open(&handle).await;
+    add(&handle, &idle, "KEYBOARD", 2).await.expect("added");
+    let used = open(&handle).await;
+    add(&handle, &used, "KEYBOARD", 3).await.expect("added");
+
+    tokio::time::sleep(Duration::from_secs(6 * 60)).await;
+    let renewed = add(&handle, &used, "KEYBOARD", 1).await.expect("added");
+    assert!(renewed.cart.expires_at.0 > START.0 + CART_LIFETIME_MS, "renewed");
+
+    tokio::time::sleep(Duration::from_secs(9 * 60 + 2)).await;
+    assert!(handle.carts().get(&idle).is_none(), "the idle cart ended");
+    assert!(handle.carts().get(&used).is_some(), "the used cart lives on");
+    assert_eq!(held(&handle, "wh-madrid", "KEYBOARD").await, (4, 2));
+
+    tokio::time::sleep(Duration::from_secs(7 * 60)).await;
+    assert!(handle.carts().get(&used).is_none(), "it ended in turn");
+    assert_eq!(held(&handle, "wh-madrid", "KEYBOARD").await, (0, 0));
+    assert!(handle.carts().is_empty());
+}
+
+fn recover(sim: &SimStorage, parts: &BTreeMap<String, Part>) -> (Log, Recovered) {
+    let (mut recovered, after) = Recovered::from_snapshot(parts).expect("the snapshot decodes");
+    let (log, _) = Log::open(Arc::new(sim.clone()), LogOptions::new("/data/wal"), after, |lsn, kind, payload| {
+        recovered.apply(lsn, kind, payload)
+    })
+    .expect("recovers");
+    (log, recovered)
+}
+
+// Proves carts come back after a crash exactly as they were acknowledged, from the log
+// alone and from a snapshot plus the log after it; their holds are still in the
+// warehouses; and an ended cart does not come back.
+#[actix_rt::test]
+async fn carts_survive_a_crash_from_the_log_and_from_a_snapshot() {
+    let sim = SimStorage::default();
+    let (log, mut recovered) = recover(&sim, &BTreeMap::new());
+    let handle = start(&Journal::Log(log.handle()), &mut recovered);
+    receive(&handle, "wh-madrid", "KEYBOARD", 10).await;
+    let kept = open(&handle).await;
+    add(&handle, &kept, "KEYBOARD", 2).await.expect("added");
+    let (snapshot, covers) = handle.carts().snapshot().await;
+    assert_eq!(snapshot.carts.len(), 1);
+    let parts = BTreeMap::from([(
+        carts_part_key("demo"),
+        Part { lsn: covers, bytes: codec::encode_part(&snapshot).expect("encodes") },
+    )]);
+    add(&handle, &kept, "MOUSE", 1).await.expect_err("no mice");
+    change(&handle, &kept, "l1", 4).await.expect("grown");
+    let emptied = open(&handle).await;
+    add(&handle, &emptied, "KEYBOARD", 1).await.expect("added");
+    let addr = handle.carts().get(&emptied).expect("open");
+    addr.send(RemoveLine { line: "l1".into() }).await.expect("running").expect("removed");
+    let expected: Vec<_> = {
+        let mut carts = Vec::new();
+        for id in [&kept, &emptied] {
+            carts.push(handle.carts().get(id).expect("open").send(GetCart).await.expect("running").cart);
+        }
+        carts
+    };
+    let stock = handle.warehouses().get("wh-madrid").expect("a warehouse").send(CopyState).await.expect("running");
+    sim.crash(|_, _| Vec::new());
+    drop(log);
+
+    for (from, parts) in [("the log", BTreeMap::new()), ("a snapshot", parts)] {
+        let (_log, mut recovered) = recover(&sim, &parts);
+        let (carts, _) = recovered.take_carts("demo");
+        let mut carts: Vec<_> = carts.into_iter().map(|copy| copy.cart).collect();
+        carts.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut want = expected.clone();
+        want.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_eq!(carts, want, "from {from}");
+        if from == "the log" {
+            assert_eq!(recovered.take_warehouse("demo", "wh-madrid"), stock);
+        }
+    }
+}
+
+// Proves carts racing for the last units never oversell: of 20 carts wanting one of 5
+// units, exactly 5 get one and the warehouse holds exactly 5.
+#[actix_rt::test]
+async fn carts_racing_for_the_last_units_never_oversell() {
+    let handle = memory();
+    receive(&handle, "wh-madrid", "KEYBOARD", 5).await;
+    let mut carts = Vec::new();
+    for _ in 0..20 {
+        carts.push(open(&handle).await);
+    }
+    let adds: Vec<_> = carts
+        .iter()
+        .map(|cart| {
+            let addr = handle.carts().get(cart).expect("open");
+            addr.send(AddLine { sku: "KEYBOARD".into(), quantity: 1, remember: None })
+        })
+        .collect();
+    let mut won = 0;
+    for outcome in futures_all(adds).await {
+        match outcome.expect("running") {
+            Ok(_) => won += 1,
+            Err(error) => assert_eq!(error.code(), "insufficient_stock"),
+        }
+    }
+    assert_eq!(won, 5);
+    assert_eq!(held(&handle, "wh-madrid", "KEYBOARD").await, (5, 5));
+}
+
+async fn futures_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut outputs = Vec::with_capacity(futures.len());
+    let handles: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    for handle in handles {
+        outputs.push(handle.await);
+    }
+    outputs
+}
