@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpServer};
 use mercato_actors::idempotency::Idempotency;
-use mercato_actors::journal::{warehouse_part_key, WarehouseSnapshot};
+use mercato_actors::journal::{carts_part_key, warehouse_part_key, WarehouseSnapshot};
 use mercato_actors::warehouse::TakeSnapshot;
 use mercato_actors::{Journal, Recovered, Registry};
 use mercato_persistence::codec;
@@ -191,7 +191,8 @@ impl Snapshotter {
     }
 }
 
-/// Copies every warehouse's state with the LSN it covers, waits until those LSNs are
+/// Copies every warehouse's state and every commerce's open carts with the LSN each
+/// covers, waits until those LSNs are
 /// durable, writes the generation (on a blocking thread), verifies it by loading, prunes
 /// old generations and deletes the log segments the previous generation no longer needs.
 async fn take_snapshot(
@@ -203,12 +204,16 @@ async fn take_snapshot(
     let started = Instant::now();
     let mut states = Vec::new();
     let mut covers_max = 0;
+    let mut carts = Vec::new();
     for (commerce, handle) in registry.iter() {
         for (warehouse, addr) in handle.warehouses().iter() {
             let copy = addr.send(TakeSnapshot).await.map_err(|e| format!("warehouse {warehouse}: {e}"))?;
             covers_max = covers_max.max(copy.covers);
             states.push((commerce.to_owned(), warehouse.to_owned(), copy));
         }
+        let (open, covers) = handle.carts().snapshot().await;
+        covers_max = covers_max.max(open.carts.iter().map(|c| c.covers).max().unwrap_or(covers));
+        carts.push((open, covers));
     }
     // A change applied whose record never reached the log stops the log before the actor
     // answers anything else: a copy taken after that may hold it, so it is not written.
@@ -229,6 +234,10 @@ async fn take_snapshot(
             let snapshot = WarehouseSnapshot { commerce, warehouse, stock: copy.stock, remembered: copy.remembered };
             let bytes = codec::encode_part(&snapshot).map_err(|e| e.to_string())?;
             parts.insert(key, Part { lsn: copy.covers, bytes });
+        }
+        for (open, covers) in carts {
+            let bytes = codec::encode_part(&open).map_err(|e| e.to_string())?;
+            parts.insert(carts_part_key(&open.commerce), Part { lsn: covers, bytes });
         }
         let generation = writer.write(&parts).map_err(|e| e.to_string())?;
         let loaded = writer.load().map_err(|e| e.to_string())?.ok_or("the snapshot just written does not load")?;

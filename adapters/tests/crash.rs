@@ -4,6 +4,12 @@
 //! without an answer is retried with its key and body, and then the stock on hand must be
 //! exactly the sum of all answered receipts: nothing lost, nothing applied twice.
 //!
+//! Meanwhile shoppers create carts and add and remove lines of a SKU with limited stock,
+//! with keys too. After each restart the shoppers' open requests are retried, every cart
+//! must hold exactly the lines it was acknowledged to hold (a retried line is never added
+//! twice), the warehouse must hold at least every unit the carts hold, and it must never
+//! hold more than it has: no unit is oversold.
+//!
 //! `MERCATO_CRASH_CYCLES` sets the number of kills (20 by default; CI runs the default).
 
 mod support;
@@ -17,8 +23,13 @@ use std::time::Duration;
 use support::{free_port, http, http_keyed, temp_dir, wait_ready, Served, BIN};
 
 const CLIENTS: usize = 3;
+const SHOPPERS: usize = 2;
 const STOCK: &str = "/v1/commerces/demo/warehouses/wh-madrid/stock/KEYBOARD";
 const RECEIPTS: &str = "/v1/commerces/demo/warehouses/wh-madrid/receipts";
+const MICE: &str = "/v1/commerces/demo/warehouses/wh-madrid/stock/MOUSE";
+const CARTS: &str = "/v1/commerces/demo/carts";
+/// Units of MOUSE there are, received once: the shoppers run it out and free it again.
+const MICE_ON_HAND: u64 = 40;
 
 /// A small deterministic generator, so a failing run can be repeated from its seed.
 struct Rng(u64);
@@ -32,11 +43,18 @@ impl Rng {
     }
 }
 
-fn on_hand(address: SocketAddr) -> u64 {
-    let (status, body) = http(address, "GET", STOCK, Some("demo-admin"), "").expect("an answer");
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|error| panic!("{error}: {body}"))
+}
+
+fn stock(address: SocketAddr, path: &str) -> serde_json::Value {
+    let (status, body) = http(address, "GET", path, Some("demo-admin"), "").expect("an answer");
     assert_eq!(status, 200, "{body}");
-    let rest = body.split_once("\"on_hand\":").map(|(_, rest)| rest).expect("on_hand in the body");
-    rest.chars().take_while(char::is_ascii_digit).collect::<String>().parse().expect("a number")
+    json(&body)
+}
+
+fn on_hand(address: SocketAddr) -> u64 {
+    stock(address, STOCK)["on_hand"].as_u64().expect("on_hand")
 }
 
 /// A receipt: its idempotency key and quantity.
@@ -87,6 +105,127 @@ fn subset_sums_to(unknown: &[Receipt], extra: u64) -> bool {
     })
 }
 
+/// A shopper's request whose answer never came.
+#[derive(Debug, Clone)]
+enum Open {
+    Create { key: String },
+    Add { cart: String, key: String, quantity: u64 },
+    Remove { cart: String },
+}
+
+/// What one shopper saw: each cart it touched with the MOUSE units it was acknowledged to
+/// hold (none: no line), and the request left without an answer.
+struct Shopped {
+    carts: Vec<(String, Option<u64>)>,
+    open: Option<Open>,
+    /// The last line it was acknowledged to add: (cart, key, quantity).
+    added: Option<(String, String, u64)>,
+}
+
+fn create_cart(address: SocketAddr, key: &str) -> Option<Result<String, u16>> {
+    let (status, body) =
+        http_keyed(address, "POST", CARTS, Some("demo-storefront"), Some(key), r#"{"country": "ES"}"#)?;
+    match status {
+        201 => Some(Ok(json(&body)["id"].as_str().expect("a cart id").to_owned())),
+        status if status >= 500 => Some(Err(status)),
+        status => panic!("cart {key} refused: {status} {body}"),
+    }
+}
+
+/// Adds `quantity` mice: the units held, none when the stock ran out, or the 5xx status.
+fn add_line(address: SocketAddr, cart: &str, key: &str, quantity: u64) -> Option<Result<Option<u64>, u16>> {
+    let path = format!("{CARTS}/{cart}/lines");
+    let body = format!(r#"{{"sku": "MOUSE", "qty": {quantity}}}"#);
+    let (status, answer) = http_keyed(address, "POST", &path, Some("demo-storefront"), Some(key), &body)?;
+    match status {
+        201 => Some(Ok(Some(quantity))),
+        409 if answer.contains("insufficient_stock") => Some(Ok(None)),
+        status if status >= 500 => Some(Err(status)),
+        status => panic!("line {key} refused: {status} {answer}"),
+    }
+}
+
+/// Removes the cart's line: true once it is gone (removed now or before).
+fn remove_line(address: SocketAddr, cart: &str) -> Option<bool> {
+    let path = format!("{CARTS}/{cart}/lines/l1");
+    let (status, body) = http(address, "DELETE", &path, Some("demo-storefront"), "")?;
+    match status {
+        200 => Some(true),
+        404 if body.contains("unknown_cart_line") => Some(true),
+        status if status >= 500 => Some(false),
+        status => panic!("removing {path}: {status} {body}"),
+    }
+}
+
+/// Creates carts one after another, adds one or two mice to each, and removes every other
+/// line again, until `stop`.
+fn shopper(address: SocketAddr, cycle: usize, id: u64, stop: Arc<AtomicBool>) -> Shopped {
+    let mut shopped = Shopped { carts: Vec::new(), open: None, added: None };
+    let mut turn = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        turn += 1;
+        let key = format!("s{cycle}-{id}-{turn}");
+        let cart = match create_cart(address, &key) {
+            Some(Ok(cart)) => cart,
+            _ => {
+                shopped.open = Some(Open::Create { key });
+                break;
+            }
+        };
+        let quantity = 1 + turn % 2;
+        let held = match add_line(address, &cart, &format!("{key}-l"), quantity) {
+            Some(Ok(held)) => held,
+            _ => {
+                shopped.open = Some(Open::Add { cart, key: format!("{key}-l"), quantity });
+                break;
+            }
+        };
+        if held.is_some() {
+            shopped.added = Some((cart.clone(), format!("{key}-l"), quantity));
+        }
+        if held.is_some() && turn.is_multiple_of(2) {
+            if remove_line(address, &cart) != Some(true) {
+                shopped.carts.push((cart.clone(), held));
+                shopped.open = Some(Open::Remove { cart });
+                break;
+            }
+            shopped.carts.push((cart, None));
+        } else {
+            shopped.carts.push((cart, held));
+        }
+    }
+    shopped
+}
+
+/// Settles a shopper's open request after a restart by retrying it; the cart and what it
+/// now holds.
+fn settle(address: SocketAddr, open: Open) -> (String, Option<u64>) {
+    match open {
+        Open::Create { key } => {
+            let cart = create_cart(address, &key).expect("an answer").expect("created");
+            (cart, None)
+        }
+        Open::Add { cart, key, quantity } => {
+            let held = add_line(address, &cart, &key, quantity).expect("an answer").expect("settled");
+            (cart, held)
+        }
+        Open::Remove { cart } => {
+            assert_eq!(remove_line(address, &cart), Some(true), "removing the line of {cart}");
+            (cart, None)
+        }
+    }
+}
+
+/// The MOUSE units a cart holds, checked to be on one line at most.
+fn cart_holds(address: SocketAddr, cart: &str) -> Option<u64> {
+    let (status, body) =
+        http(address, "GET", &format!("{CARTS}/{cart}"), Some("demo-storefront"), "").expect("an answer");
+    assert_eq!(status, 200, "cart {cart}: {body}");
+    let lines = json(&body)["lines"].as_array().cloned().expect("lines");
+    assert!(lines.len() <= 1, "cart {cart} has {} lines: a retried line was added twice: {body}", lines.len());
+    lines.first().map(|line| line["quantity"].as_u64().expect("a quantity"))
+}
+
 fn start(address: SocketAddr, data: &std::path::Path) -> Served {
     let child = Command::new(BIN)
         .args(["--listen", &address.to_string(), "--data", data.to_str().expect("utf-8")])
@@ -115,6 +254,12 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
     let mut known = 0u64;
     let mut unknown: Vec<Receipt> = Vec::new();
     let mut retried = 0;
+    // Every cart with the mice it was acknowledged to hold; the carts of the last cycle;
+    // the shoppers' open requests.
+    let mut carts: std::collections::BTreeMap<String, Option<u64>> = std::collections::BTreeMap::new();
+    let mut touched: Vec<String> = Vec::new();
+    let mut open: Vec<Open> = Vec::new();
+    let mut added: Vec<(String, String, u64)> = Vec::new();
     for cycle in 0..=cycles {
         let address = free_port();
         let mut served = start(address, &data);
@@ -133,6 +278,32 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
             retried += 1;
         }
         assert_eq!(on_hand(address), known, "cycle {cycle}: after the retries, every receipt counts once");
+        if cycle == 0 {
+            let body = format!(r#"{{"sku": "MOUSE", "quantity": {MICE_ON_HAND}}}"#);
+            let answer = http_keyed(address, "POST", RECEIPTS, Some("demo-admin"), Some("mice"), &body);
+            assert_eq!(answer.map(|(status, _)| status), Some(201));
+        }
+        for request in open.drain(..) {
+            let (cart, held) = settle(address, request);
+            touched.push(cart.clone());
+            carts.insert(cart, held);
+        }
+        // A line acknowledged before the kill, sent again with its key, is answered from
+        // the answer kept in its record: the cart does not get it twice.
+        for (cart, key, quantity) in added.drain(..) {
+            let replayed = add_line(address, &cart, &key, quantity).expect("an answer");
+            assert_eq!(replayed, Ok(Some(quantity)), "cycle {cycle}: the retried line {key} of cart {cart}");
+            touched.push(cart);
+        }
+        for cart in touched.drain(..) {
+            assert_eq!(cart_holds(address, &cart), carts[&cart], "cycle {cycle}: cart {cart} after the restart");
+        }
+        let mice = stock(address, MICE);
+        let (on_hand, reserved) = (mice["on_hand"].as_u64(), mice["reserved"].as_u64().expect("reserved"));
+        assert_eq!(on_hand, Some(MICE_ON_HAND), "cycle {cycle}: {mice}");
+        assert!(reserved <= MICE_ON_HAND, "cycle {cycle}: {reserved} mice held of {MICE_ON_HAND}: oversold");
+        let in_carts: u64 = carts.values().flatten().sum();
+        assert!(reserved >= in_carts, "cycle {cycle}: carts hold {in_carts} mice, the warehouse only {reserved}");
         if cycle == cycles {
             break;
         }
@@ -143,6 +314,12 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
                 std::thread::spawn(move || client(address, cycle, id, stop))
             })
             .collect();
+        let shoppers: Vec<_> = (0..SHOPPERS as u64)
+            .map(|id| {
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || shopper(address, cycle, id, stop))
+            })
+            .collect();
         std::thread::sleep(Duration::from_millis(30 + rng.below(300)));
         served.0.kill().expect("SIGKILL");
         let _ = served.0.wait();
@@ -151,8 +328,17 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
             known += seen.acknowledged;
             unknown.extend(seen.unanswered);
         }
+        for shopped in shoppers.into_iter().map(|s| s.join().expect("a shopper")) {
+            for (cart, held) in shopped.carts {
+                touched.push(cart.clone());
+                carts.insert(cart, held);
+            }
+            open.extend(shopped.open);
+            added.extend(shopped.added);
+        }
     }
     eprintln!("{cycles} kills; {known} units acknowledged in all; {retried} receipts retried after a kill");
+    eprintln!("{} carts; {} hold mice at the end", carts.len(), carts.values().flatten().count());
     assert!(known > 0, "no receipt was ever acknowledged");
     let _ = std::fs::remove_dir_all(&dir);
 }

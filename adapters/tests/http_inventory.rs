@@ -1,83 +1,11 @@
 //! The inventory routes in process: back-office changes, stock and availability reads,
 //! listings, and every way a bad request is refused without changing anything.
 
-use std::sync::atomic::Ordering;
+mod support;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::test::{self, TestRequest};
-use actix_web::web;
-use chrono::{DateTime, Days, NaiveDate};
-use mercato_adapters::http::{app, AppState};
-use mercato_adapters::server::build_state;
-use mercato_adapters::DEMO_CONFIG;
-use mercato_engine::{Commerce, KNOWN_GATEWAYS};
 use serde_json::{json, Value};
-
-const ADMIN: &str = "demo-admin";
-const STOREFRONT: &str = "demo-storefront";
-const MERCHANT: &str = "demo-merchant-artisan";
-
-fn demo_state() -> web::Data<AppState> {
-    let demo = Commerce::from_toml(DEMO_CONFIG, KNOWN_GATEWAYS).expect("demo is valid");
-    let state = build_state(vec![demo]).expect("state builds");
-    state.ready.store(true, Ordering::Release);
-    state
-}
-
-/// Today in UTC, as the server's clock reads it.
-fn today() -> NaiveDate {
-    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970");
-    DateTime::from_timestamp(i64::try_from(since_epoch.as_secs()).expect("in range"), 0).expect("a time").date_naive()
-}
-
-fn in_days(days: u64) -> String {
-    today().checked_add_days(Days::new(days)).expect("a date").to_string()
-}
-
-/// One app, called many times, so changes persist between requests.
-struct Api<S> {
-    service: S,
-}
-
-impl<S, B> Api<S>
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    async fn call(&self, key: &str, request: TestRequest) -> (StatusCode, Value) {
-        let request = request.insert_header(("Authorization", format!("Bearer {key}"))).to_request();
-        let response = test::call_service(&self.service, request).await;
-        let status = response.status();
-        let bytes = test::read_body(response).await;
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, key: &str, path: &str) -> (StatusCode, Value) {
-        self.call(key, TestRequest::get().uri(&format!("/v1/commerces/demo{path}"))).await
-    }
-
-    async fn post(&self, key: &str, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(key, TestRequest::post().uri(&format!("/v1/commerces/demo{path}")).set_json(body)).await
-    }
-
-    async fn patch(&self, key: &str, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(key, TestRequest::patch().uri(&format!("/v1/commerces/demo{path}")).set_json(body)).await
-    }
-
-    async fn stock(&self, warehouse: &str, sku: &str) -> Value {
-        let (status, body) = self.get(ADMIN, &format!("/warehouses/{warehouse}/stock/{sku}")).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body
-    }
-}
-
-macro_rules! api {
-    () => {
-        Api { service: test::init_service(app(demo_state())).await }
-    };
-}
+use support::api::{in_days, today, ADMIN, MERCHANT, STOREFRONT};
 
 // Proves the back-office flow end to end: receive, announce, change and adjust, each answer
 // carrying its events and the stock after it, and availability reflecting all of it.
@@ -336,25 +264,6 @@ async fn roles_and_listings() {
         page["products"][0]["stock_policy"],
         json!({"kind": "preorder", "cap": 50, "release_date": "2027-01-20"})
     );
-}
-
-impl<S, B> Api<S>
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    /// A POST with an `Idempotency-Key`, answered as raw bytes (a replay must match them).
-    async fn post_keyed(&self, key: &str, idempotency: &str, path: &str, body: Value) -> (StatusCode, Vec<u8>) {
-        let request = TestRequest::post()
-            .uri(&format!("/v1/commerces/demo{path}"))
-            .insert_header(("Authorization", format!("Bearer {key}")))
-            .insert_header(("Idempotency-Key", idempotency))
-            .set_json(body)
-            .to_request();
-        let response = test::call_service(&self.service, request).await;
-        let status = response.status();
-        (status, test::read_body(response).await.to_vec())
-    }
 }
 
 // Proves a retried change with the same Idempotency-Key is made once and answered with the

@@ -1,6 +1,8 @@
 //! Helpers shared by the tests that run the `mercato` binary over a real socket.
 #![allow(dead_code)]
 
+pub mod api;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;

@@ -1,5 +1,6 @@
 //! One file per route group; `configure` mounts them all.
 
+mod carts;
 mod context;
 mod health;
 mod products;
@@ -16,6 +17,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(context::resolve_context)
         .service(products::list_products)
         .service(products::get_availability)
+        .service(carts::create_cart)
+        .service(carts::get_cart)
+        .service(carts::add_line)
+        .service(carts::change_line)
+        .service(carts::remove_line)
         .service(warehouses::list_warehouses)
         .service(warehouses::get_stock)
         .service(warehouses::post_receipt)

@@ -66,7 +66,7 @@ fn commerce_of<'a>(state: &'a AppState, code: &str) -> Result<&'a CommerceHandle
 }
 
 /// A quantity from JSON: a whole number from 1 up, named in the error when it is not.
-fn quantity(value: i64) -> Result<u32, Problem> {
+pub(crate) fn quantity(value: i64) -> Result<u32, Problem> {
     if value < 1 {
         return Err(DomainError::InvalidQuantity { quantity: value, reason: "it must be at least 1" }.into());
     }

@@ -1,0 +1,423 @@
+//! Cart routes: create a cart for a visit's context, read it, and add, change or remove
+//! its lines. Each line answers with what the customer should be told (backorder,
+//! preorder, delayed with the date, low stock) and the product's related products.
+//! Creating a cart and adding a line take an `Idempotency-Key`.
+
+use actix::{Addr, Message};
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, SecondsFormat};
+use mercato_actors::cart::{
+    AddLine, CartActor, CartError, CartRemember, CartReply, CartRespond, ChangeLine, GetCart, RemoveLine,
+};
+use mercato_actors::idempotency::{Answer, Begin, Stamp};
+use mercato_actors::CommerceHandle;
+use mercato_engine::cart::{Alert, CartContext, CartLine, Hold, Supply};
+use mercato_engine::commerce::model::{ApiRole, Device};
+use mercato_engine::inventory::Timestamp;
+use mercato_engine::resolution::{Access, ContextRequest};
+use mercato_engine::{Commerce, DomainError};
+use serde::{Deserialize, Serialize};
+
+use super::context::DeviceDto;
+use super::warehouses::{quantity, ACTOR_REPLY_TIMEOUT};
+use crate::http::auth::Principal;
+use crate::http::idempotency;
+use crate::http::problem::Problem;
+use crate::http::AppState;
+
+/// What the storefront knows about the visit the cart is for; the channel, language,
+/// currency and country are resolved from it, as for `POST …/context`.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCartBody {
+    pub domain: Option<String>,
+    pub device: Option<DeviceDto>,
+    pub country: Option<String>,
+    pub language: Option<String>,
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub user_groups: Vec<String>,
+    /// The signed-in customer's user id, if any: their groups count too.
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddLineBody {
+    pub sku: String,
+    pub qty: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeLineBody {
+    pub qty: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CartDto {
+    pub id: String,
+    pub status: &'static str,
+    pub channel: String,
+    pub language: String,
+    pub currency: String,
+    pub country: String,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    /// When the cart and its reservations end unless it is used again.
+    pub expires_at: String,
+    pub units: u64,
+    pub lines: Vec<LineDto>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LineDto {
+    pub id: String,
+    pub sku: String,
+    pub name: Option<String>,
+    pub quantity: u32,
+    pub holds: Vec<HoldDto>,
+    pub alerts: Vec<AlertDto>,
+    pub related: Vec<RelatedDto>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HoldDto {
+    pub warehouse: String,
+    pub quantity: u32,
+    pub parts: Vec<HoldPartDto>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HoldPartDto {
+    /// `in_stock`, `backorder` or `preorder`.
+    pub supply: &'static str,
+    pub quantity: u32,
+    pub ready_date: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AlertDto {
+    Backorder,
+    Preorder,
+    Delayed { date: String },
+    LowStock { available: u32 },
+}
+
+#[derive(Debug, Serialize)]
+pub struct RelatedDto {
+    pub sku: String,
+    pub name: Option<String>,
+}
+
+/// A line change's answer: the line it was about and the cart after it.
+#[derive(Debug, Serialize)]
+pub struct LineChangeResponse {
+    pub line: Option<String>,
+    pub cart: CartDto,
+}
+
+fn timestamp(at: Timestamp) -> String {
+    DateTime::from_timestamp_millis(at.0).map_or_else(String::new, |t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
+}
+
+fn supply(supply: Supply) -> &'static str {
+    match supply {
+        Supply::InStock => "in_stock",
+        Supply::Backorder => "backorder",
+        Supply::Preorder => "preorder",
+    }
+}
+
+fn hold_dto(hold: &Hold) -> HoldDto {
+    HoldDto {
+        warehouse: hold.warehouse.clone(),
+        quantity: hold.quantity,
+        parts: hold
+            .parts
+            .iter()
+            .map(|p| HoldPartDto {
+                supply: supply(p.supply),
+                quantity: p.quantity,
+                ready_date: p.ready_date.to_string(),
+            })
+            .collect(),
+    }
+}
+
+fn alert_dto(alert: Alert) -> AlertDto {
+    match alert {
+        Alert::Backorder => AlertDto::Backorder,
+        Alert::Preorder => AlertDto::Preorder,
+        Alert::Delayed { date } => AlertDto::Delayed { date: date.to_string() },
+        Alert::LowStock { available } => AlertDto::LowStock { available },
+    }
+}
+
+fn line_dto(line: &CartLine, commerce: &Commerce, language: &str, today: NaiveDate, low_stock: Option<u32>) -> LineDto {
+    let product = commerce.product(&line.sku);
+    let mut alerts: Vec<AlertDto> = line.alerts(today).into_iter().map(alert_dto).collect();
+    if let Some(available) = low_stock {
+        alerts.push(AlertDto::LowStock { available });
+    }
+    let related = product
+        .map(|p| {
+            p.related
+                .iter()
+                .filter_map(|sku| commerce.product(sku))
+                .map(|r| RelatedDto { sku: r.sku.clone(), name: r.names.get(language).cloned() })
+                .collect()
+        })
+        .unwrap_or_default();
+    LineDto {
+        id: line.id.clone(),
+        sku: line.sku.clone(),
+        name: product.and_then(|p| p.names.get(language).cloned()),
+        quantity: line.quantity,
+        holds: line.holds.iter().map(hold_dto).collect(),
+        alerts,
+        related,
+    }
+}
+
+/// The cart as the API shows it; the low-stock alert goes on the line the reply is about.
+pub fn cart_dto(reply: &CartReply, commerce: &Commerce, today: NaiveDate) -> CartDto {
+    let cart = &reply.cart;
+    let language = &cart.context.language;
+    CartDto {
+        id: cart.id.clone(),
+        status: cart.status.as_str(),
+        channel: cart.context.channel.clone(),
+        language: language.clone(),
+        currency: cart.context.currency.clone(),
+        country: cart.context.country.clone(),
+        user: cart.context.user.clone(),
+        group: cart.context.group.clone(),
+        expires_at: timestamp(cart.expires_at),
+        units: cart.lines.values().map(|l| u64::from(l.quantity)).sum(),
+        lines: cart
+            .lines
+            .values()
+            .map(|line| {
+                let low = reply.low_stock.filter(|_| reply.line.as_deref() == Some(line.id.as_str()));
+                line_dto(line, commerce, language, today, low)
+            })
+            .collect(),
+    }
+}
+
+impl From<CartError> for Problem {
+    fn from(error: CartError) -> Self {
+        match error {
+            CartError::Refused(error) => error.into(),
+            CartError::NotDurable(error) => mercato_actors::CommandError::NotDurable(error).into(),
+            CartError::Busy(_) | CartError::Unavailable(_) => {
+                tracing::warn!(%error, "a cart could not reach a warehouse");
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, error.code(), error.to_string())
+            }
+        }
+    }
+}
+
+fn commerce_of<'a>(state: &'a AppState, principal: &Principal, code: &str) -> Result<&'a CommerceHandle, Problem> {
+    principal.authorize(code, &[ApiRole::Admin, ApiRole::Storefront])?;
+    state.registry.get(code).ok_or_else(|| Problem::commerce_not_found(code))
+}
+
+fn cart_of(handle: &CommerceHandle, id: &str) -> Result<Addr<CartActor>, Problem> {
+    handle.carts().get(id).ok_or_else(|| DomainError::UnknownCart { id: id.to_owned() }.into())
+}
+
+/// Sends a request to a cart and waits for its answer, bounded.
+async fn ask<M>(cart: &Addr<CartActor>, message: M) -> Result<M::Result, Problem>
+where
+    M: Message + Send + 'static,
+    M::Result: Send,
+    CartActor: actix::Handler<M>,
+{
+    cart.send(message).timeout(ACTOR_REPLY_TIMEOUT).await.map_err(|error| {
+        tracing::warn!(%error, "a cart did not answer");
+        Problem::unavailable("the cart is busy; retry shortly")
+    })
+}
+
+/// What to do with a request's idempotency key: go ahead (with the stamp), send the
+/// answer kept under it again, or refuse (in flight, or used for another request).
+fn begin(
+    state: &AppState,
+    handle: &CommerceHandle,
+    stamp: Option<Stamp>,
+) -> Result<Result<Option<Stamp>, Answer>, Problem> {
+    let Some(stamp) = stamp else { return Ok(Ok(None)) };
+    match state.idempotency.begin(&stamp, handle.clock().now()) {
+        Begin::Fresh => Ok(Ok(Some(stamp))),
+        Begin::Replay(answer) => Ok(Err(answer)),
+        Begin::InFlight => Err(idempotency::in_flight(&stamp.key)),
+        Begin::Mismatch => Err(idempotency::mismatch(&stamp.key)),
+    }
+}
+
+/// How a cart builds the answer it keeps under a key: the body the route sends.
+fn respond_with(
+    commerce: std::sync::Arc<Commerce>,
+    today: NaiveDate,
+    status: StatusCode,
+    as_line: bool,
+) -> CartRespond {
+    Box::new(move |reply| Answer { status: status.as_u16(), body: body(reply, &commerce, today, as_line) })
+}
+
+fn body(reply: &CartReply, commerce: &Commerce, today: NaiveDate, as_line: bool) -> Vec<u8> {
+    let cart = cart_dto(reply, commerce, today);
+    let encoded = if as_line {
+        serde_json::to_vec(&LineChangeResponse { line: reply.line.clone(), cart })
+    } else {
+        serde_json::to_vec(&cart)
+    };
+    encoded.unwrap_or_default()
+}
+
+fn answer(reply: &CartReply, commerce: &Commerce, today: NaiveDate, status: StatusCode, as_line: bool) -> HttpResponse {
+    if let Some(answer) = &reply.answer {
+        return idempotency::replay(answer.clone());
+    }
+    HttpResponse::build(status).content_type("application/json").body(body(reply, commerce, today, as_line))
+}
+
+#[post("/v1/commerces/{commerce}/carts")]
+pub async fn create_cart(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+    body: web::Json<CreateCartBody>,
+) -> Result<HttpResponse, Problem> {
+    let code = path.into_inner();
+    let handle = commerce_of(&state, &principal, &code)?;
+    let commerce = handle.snapshot();
+    let body = body.into_inner();
+    let stamp = idempotency::stamp(&request, &principal, &body)?;
+    let mut groups = body.user_groups.clone();
+    if let Some(user) = &body.user {
+        let found = commerce.config().users.iter().find(|u| &u.id == user).ok_or_else(|| {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_user", format!("user \"{user}\" does not exist"))
+        })?;
+        groups.extend(found.groups.iter().filter(|g| !groups.contains(g)).cloned().collect::<Vec<_>>());
+    }
+    let visit = ContextRequest {
+        domain: body.domain,
+        device: body.device.map(Device::from),
+        country: body.country,
+        language: body.language,
+        currency: body.currency,
+        user_groups: groups.clone(),
+    };
+    let resolved = handle.resolve(&visit)?;
+    match &resolved.access {
+        Access::Full | Access::BrowseOnly => {}
+        Access::Blocked => {
+            return Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "country_blocked",
+                format!("this commerce does not sell to country \"{}\"", resolved.country),
+            ))
+        }
+        Access::Redirect { commerce, url } => {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "redirect_required",
+                format!("visitors from \"{}\" shop at commerce \"{commerce}\" ({url})", resolved.country),
+            ))
+        }
+    }
+    let context = CartContext {
+        channel: resolved.channel,
+        language: resolved.language,
+        currency: resolved.currency,
+        country: resolved.country,
+        user: body.user,
+        group: groups.into_iter().next(),
+    };
+    let stamp = match begin(&state, handle, stamp)? {
+        Ok(stamp) => stamp,
+        Err(answer) => return Ok(idempotency::replay(answer)),
+    };
+    let today = handle.clock().today();
+    let remember = stamp.map(|stamp| CartRemember {
+        stamp,
+        respond: respond_with(std::sync::Arc::clone(&commerce), today, StatusCode::CREATED, false),
+    });
+    let reply = handle.carts().open(context, remember).await?;
+    Ok(answer(&reply, &commerce, today, StatusCode::CREATED, false))
+}
+
+#[get("/v1/commerces/{commerce}/carts/{cart}")]
+pub async fn get_cart(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let (code, id) = path.into_inner();
+    let handle = commerce_of(&state, &principal, &code)?;
+    let reply = ask(&cart_of(handle, &id)?, GetCart).await?;
+    Ok(answer(&reply, &handle.snapshot(), handle.clock().today(), StatusCode::OK, false))
+}
+
+#[post("/v1/commerces/{commerce}/carts/{cart}/lines")]
+pub async fn add_line(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    body: web::Json<AddLineBody>,
+) -> Result<HttpResponse, Problem> {
+    let (code, id) = path.into_inner();
+    let handle = commerce_of(&state, &principal, &code)?;
+    let body = body.into_inner();
+    let stamp = idempotency::stamp(&request, &principal, &body)?;
+    let units = quantity(body.qty)?;
+    let cart = cart_of(handle, &id)?;
+    let stamp = match begin(&state, handle, stamp)? {
+        Ok(stamp) => stamp,
+        Err(answer) => return Ok(idempotency::replay(answer)),
+    };
+    let commerce = handle.snapshot();
+    let today = handle.clock().today();
+    let remember = stamp.map(|stamp| CartRemember {
+        stamp,
+        respond: respond_with(std::sync::Arc::clone(&commerce), today, StatusCode::CREATED, true),
+    });
+    // The cart settles the key: it keeps the answer once the line is durable, frees the key
+    // when nothing changed, and leaves it in flight while the outcome is unknown.
+    let reply = ask(&cart, AddLine { sku: body.sku, quantity: units, remember }).await??;
+    Ok(answer(&reply, &commerce, today, StatusCode::CREATED, true))
+}
+
+#[patch("/v1/commerces/{commerce}/carts/{cart}/lines/{line}")]
+pub async fn change_line(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String, String)>,
+    body: web::Json<ChangeLineBody>,
+) -> Result<HttpResponse, Problem> {
+    let (code, id, line) = path.into_inner();
+    let handle = commerce_of(&state, &principal, &code)?;
+    let units = quantity(body.qty)?;
+    let reply = ask(&cart_of(handle, &id)?, ChangeLine { line, quantity: units }).await??;
+    Ok(answer(&reply, &handle.snapshot(), handle.clock().today(), StatusCode::OK, true))
+}
+
+#[delete("/v1/commerces/{commerce}/carts/{cart}/lines/{line}")]
+pub async fn remove_line(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let (code, id, line) = path.into_inner();
+    let handle = commerce_of(&state, &principal, &code)?;
+    let reply = ask(&cart_of(handle, &id)?, RemoveLine { line: line.clone() }).await??;
+    let reply = CartReply { line: Some(line), ..reply };
+    Ok(answer(&reply, &handle.snapshot(), handle.clock().today(), StatusCode::OK, true))
+}
