@@ -42,7 +42,7 @@ use crate::clock::Clock;
 use crate::idempotency::{Answer, Idempotency, Remembered, Stamp};
 use crate::journal::{CartCopy, CartEntryRef, CartsSnapshot, Journal, NotDurable, RECORD_CART};
 use crate::warehouse::{
-    Busy, CommandError, ExecuteQueued, Gated, GetAvailability, Reply, WarehouseActor, WarehouseHandle, Warehouses,
+    Busy, CommandError, ExecuteQueued, Gated, PeekAvailability, Reply, WarehouseActor, WarehouseHandle, Warehouses,
 };
 
 /// How long a cart (and what it holds) lives without activity.
@@ -440,7 +440,7 @@ async fn reserve(shared: Arc<Shared>, wanted: Wanted) -> Result<(Vec<Hold>, Opti
         let mut found = Vec::with_capacity(candidates.len());
         for (warehouse, center) in &candidates {
             let Some(handle) = shared.warehouses.handle(warehouse) else { continue };
-            let mut stock = ask(handle, warehouse, GetAvailability { skus: vec![wanted.sku.clone()] }).await?;
+            let mut stock = ask(handle, warehouse, PeekAvailability { skus: vec![wanted.sku.clone()] }).await?;
             if let Some(availability) = stock.remove(&wanted.sku) {
                 found.push(Candidate {
                     warehouse: warehouse.clone(),

@@ -582,18 +582,40 @@ pub struct GetAvailability {
     pub skus: Vec<String>,
 }
 
+impl WarehouseActor {
+    fn availability(&self, skus: Vec<String>) -> BTreeMap<String, Availability> {
+        let commerce = self.commerce.load();
+        let today = self.clock.today();
+        skus.into_iter()
+            .filter_map(|sku| self.stock.availability_of(&sku, &commerce, today).map(|a| (sku, a)))
+            .collect()
+    }
+}
+
 impl Handler<GetAvailability> for WarehouseActor {
     type Result = Reply<BTreeMap<String, Availability>>;
 
     fn handle(&mut self, message: GetAvailability, _: &mut Self::Context) -> Self::Result {
-        let commerce = self.commerce.load();
-        let today = self.clock.today();
-        let found = message
-            .skus
-            .into_iter()
-            .filter_map(|sku| self.stock.availability_of(&sku, &commerce, today).map(|a| (sku, a)))
-            .collect();
+        let found = self.availability(message.skus);
         self.settle(found)
+    }
+}
+
+/// `GetAvailability` answered at once, for a holder choosing where to reserve: the
+/// figures are shown to nobody (the reservation that follows is decided on the state
+/// itself, and the holder's answer waits for its own later record), so the read need not
+/// wait for the changes it saw to be durable.
+#[derive(Message)]
+#[rtype(result = "BTreeMap<String, Availability>")]
+pub struct PeekAvailability {
+    pub skus: Vec<String>,
+}
+
+impl Handler<PeekAvailability> for WarehouseActor {
+    type Result = Reply<BTreeMap<String, Availability>>;
+
+    fn handle(&mut self, message: PeekAvailability, _: &mut Self::Context) -> Self::Result {
+        Reply::Ready(self.availability(message.skus))
     }
 }
 
@@ -697,7 +719,7 @@ macro_rules! gated {
     )*};
 }
 
-gated!(Execute, ExecuteAll, ExecuteAndView, ExecuteQueued, GetStock, GetAvailability);
+gated!(Execute, ExecuteAll, ExecuteAndView, ExecuteQueued, GetStock, GetAvailability, PeekAvailability);
 
 /// The mailbox is full: the request was not sent (answer 503 and let the client retry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
