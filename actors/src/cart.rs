@@ -164,9 +164,20 @@ struct Shared {
     remembered: Mutex<VecDeque<Remembered>>,
     ids: Ids,
     meters: Meters,
+    /// The arbiter every cart of the commerce runs on: the one the commerce started on,
+    /// never an HTTP worker's, which may stop before the node takes its last snapshot.
+    arbiter: ArbiterHandle,
+    /// Held while a cart is created (its record queued and its actor listed) and while a
+    /// snapshot reads the LSN it covers and lists the carts: a cart whose creation record
+    /// a snapshot covers is always in it.
+    creating: Mutex<()>,
 }
 
 impl Shared {
+    fn creating(&self) -> MutexGuard<'_, ()> {
+        self.creating.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn remembered(&self) -> MutexGuard<'_, VecDeque<Remembered>> {
         self.remembered.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -216,6 +227,8 @@ impl Carts {
             actors: DashMap::new(),
             remembered: Mutex::new(VecDeque::new()),
             ids: Ids::new(),
+            arbiter: Arbiter::current(),
+            creating: Mutex::new(()),
             meters: Meters {
                 active: metrics::gauge!("mercato_carts_active", &labels),
                 created: metrics::counter!("mercato_carts_created_total", &labels),
@@ -239,9 +252,11 @@ impl Carts {
 
     fn run(&self, cart: Cart, last_lsn: Lsn) {
         let id = cart.id.clone();
-        let mut context = Context::new();
-        context.set_mailbox_capacity(CART_MAILBOX_CAPACITY_MAX);
-        let addr = context.run(CartActor { cart, shared: Arc::clone(&self.shared), last_lsn });
+        let shared = Arc::clone(&self.shared);
+        let addr = CartActor::start_in_arbiter(&self.shared.arbiter, move |context: &mut Context<CartActor>| {
+            context.set_mailbox_capacity(CART_MAILBOX_CAPACITY_MAX);
+            CartActor { cart, shared, last_lsn }
+        });
         self.shared.actors.insert(id, addr);
         self.shared.meters.active.set(self.shared.actors.len() as f64);
     }
@@ -274,7 +289,7 @@ impl Carts {
             match created {
                 Ok((reply, receipt, remembered)) => settle(&shared, reply, receipt, remembered, stamp).await,
                 Err(error) => {
-                    if let Some(stamp) = &stamp {
+                    if let (true, Some(stamp)) = (error.nothing_changed(), &stamp) {
                         shared.idempotency.abandon(stamp);
                     }
                     Err(error)
@@ -297,6 +312,7 @@ impl Carts {
         let events = [event];
         let entry = CartEntryRef { commerce: &shared.commerce, cart: &id, events: &events, remembered: None };
         let bare = shared.journal.encode(&entry)?;
+        let creating = shared.creating();
         let slot = shared.journal.slot()?;
         let reply = CartReply { cart, line: None, low_stock: None, answer: None };
         let remembered = remember.map(|r| Remembered { stamp: r.stamp, answer: (r.respond)(&reply), at: now });
@@ -307,6 +323,7 @@ impl Carts {
         }
         shared.meters.created.increment(1);
         self.run(reply.cart.clone(), receipt.as_ref().map_or(0, Receipt::lsn));
+        drop(creating);
         let reply = CartReply { answer: remembered.as_ref().map(|r| r.answer.clone()), ..reply };
         Ok((reply, receipt, remembered))
     }
@@ -314,8 +331,12 @@ impl Carts {
     /// Every open cart's state for a snapshot, with the LSN the part covers: every cart
     /// change at or below it is in the copies (a cart that ended by then is left out).
     pub async fn snapshot(&self) -> (CartsSnapshot, Lsn) {
-        let covers = self.shared.journal.covers();
-        let actors: Vec<Addr<CartActor>> = self.shared.actors.iter().map(|entry| entry.value().clone()).collect();
+        let (covers, actors) = {
+            let _creating = self.shared.creating();
+            let covers = self.shared.journal.covers();
+            let actors: Vec<Addr<CartActor>> = self.shared.actors.iter().map(|entry| entry.value().clone()).collect();
+            (covers, actors)
+        };
         let mut carts = Vec::with_capacity(actors.len());
         for actor in actors {
             // A cart that stopped meanwhile recorded its end; it is left out.
@@ -612,11 +633,14 @@ impl CartActor {
         let entry = CartEntryRef { commerce: &shared.commerce, cart: &id, events: &events, remembered: None };
         let bare = shared.journal.encode(&entry)?;
         let slot = shared.journal.slot()?;
+        // The cart changes only once its record is sure to be queued.
+        let mut changed = self.cart.clone();
         for event in &events {
-            self.cart.apply(event);
+            changed.apply(event);
         }
-        let remembered = remember(&self.cart);
+        let remembered = remember(&changed);
         let payload = with_answer(&shared.journal, bare, entry, remembered.as_ref())?;
+        self.cart = changed;
         let receipt = shared.journal.append_in(slot, RECORD_CART, payload)?;
         if let Some(receipt) = &receipt {
             self.last_lsn = receipt.lsn();

@@ -215,6 +215,9 @@ async fn take_snapshot(
         covers_max = covers_max.max(open.carts.iter().map(|c| c.covers).max().unwrap_or(covers));
         carts.push((open, covers));
     }
+    // The carts' answers kept under idempotency keys were copied last and may belong to
+    // records queued after every copy: the snapshot waits for those too.
+    covers_max = covers_max.max(log.last_assigned());
     // A change applied whose record never reached the log stops the log before the actor
     // answers anything else: a copy taken after that may hold it, so it is not written.
     if let Some(reason) = log.failure() {

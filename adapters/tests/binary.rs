@@ -119,3 +119,45 @@ fn refuses_to_serve_a_bad_config() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("at least one language is required"));
 }
+
+// Proves open carts survive a clean stop (SIGTERM) and restart: the last snapshot holds
+// them with their lines, even though they were created from HTTP worker threads that stop
+// before it is taken.
+#[test]
+fn open_carts_survive_a_clean_restart() {
+    let dir = temp_dir("clean-restart");
+    let data = dir.join("data");
+    let start = |address: std::net::SocketAddr| {
+        serve(address, |command| {
+            command.args(["--listen", &address.to_string(), "--data", data.to_str().expect("utf-8")]);
+            command.env_remove("MERCATO_CONFIG");
+        })
+    };
+    let address = free_port();
+    let served = start(address);
+    let receipt = r#"{"sku": "KEYBOARD", "quantity": 5}"#;
+    let stock = "/v1/commerces/demo/warehouses/wh-madrid/receipts";
+    assert_eq!(http(address, "POST", stock, Some("demo-admin"), receipt).map(|r| r.0), Some(201));
+    let (status, body) =
+        http(address, "POST", "/v1/commerces/demo/carts", Some("demo-storefront"), r#"{"country": "ES"}"#)
+            .expect("an answer");
+    assert_eq!(status, 201, "{body}");
+    let cart: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let path = format!("/v1/commerces/demo/carts/{}", cart["id"].as_str().expect("an id"));
+    let line = r#"{"sku": "KEYBOARD", "qty": 2}"#;
+    let (status, body) =
+        http(address, "POST", &format!("{path}/lines"), Some("demo-storefront"), line).expect("an answer");
+    assert_eq!(status, 201, "{body}");
+    let pid = served.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    let mut served = served;
+    let _ = served.0.wait();
+
+    let address = free_port();
+    let _served = start(address);
+    let (status, body) = http(address, "GET", &path, Some("demo-storefront"), "").expect("an answer");
+    assert_eq!(status, 200, "the cart came back: {body}");
+    let cart: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(cart["lines"][0]["quantity"], 2, "{cart}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
