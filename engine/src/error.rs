@@ -10,6 +10,8 @@ pub enum ErrorKind {
     NotFound,
     /// The request is valid but the current state forbids it (409).
     Conflict,
+    /// A payment was declined (402).
+    Declined,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,6 +78,48 @@ pub enum DomainError {
     DuplicateCartLine { id: String },
     #[error("a cart holds at most {max} lines")]
     CartLinesExceeded { max: usize },
+    #[error("the amount is too large to compute")]
+    AmountTooLarge,
+    #[error("product \"{sku}\" has no price in \"{currency}\"")]
+    NoPrice { sku: String, currency: String },
+    #[error("no invoicing company of channel \"{channel}\" invoices to country \"{country}\"")]
+    NoInvoicingCompany { channel: String, country: String },
+    #[error("invoicing company \"{company}\" has no tax rate for class \"{tax_class}\" in \"{country}\"")]
+    NoTaxRate { company: String, tax_class: String, country: String },
+    #[error("promo code \"{code}\" is not known")]
+    UnknownPromoCode { code: String },
+    #[error(
+        "nothing can carry {lines} to \"{country}\": no shipping type of any carrier delivers there and accepts them"
+    )]
+    Undeliverable { lines: String, country: String },
+    #[error("no single logistic center can serve the whole cart (multi-shipment is off): {lines}")]
+    SingleShipmentImpossible { lines: String },
+    #[error("the cart has no lines")]
+    CartEmpty,
+    #[error("the cart needs a shipping address first (PUT …/address)")]
+    AddressRequired,
+    #[error("the cart needs a delivery choice first (PUT …/delivery)")]
+    DeliveryRequired,
+    #[error("country \"{country}\" is not one this cart can ship to")]
+    CountryNotSellable { country: String },
+    #[error("shipment \"{id}\" is not among the delivery options")]
+    UnknownShipment { id: String },
+    #[error("shipping type \"{code}\" is not offered for shipment \"{shipment}\"; offered: {offered}")]
+    UnknownShippingType { shipment: String, code: String, offered: String },
+    #[error("pick-up point \"{code}\" is not offered for this address; offered: {offered}")]
+    UnknownPickupPoint { code: String, offered: String },
+    #[error("payment system \"{code}\" is not offered in this channel; offered: {offered}")]
+    UnknownPaymentSystem { code: String, offered: String },
+    #[error("the payment was declined: {reason}")]
+    PaymentDeclined { reason: String },
+    #[error("the total is now {actual}, not the {expected} expected: review the cart")]
+    PriceChanged { expected: String, actual: String },
+    #[error("the units held for line \"{line}\" ({sku}) were lost: change or remove the line")]
+    StockLost { line: String, sku: String },
+    #[error("order \"{id}\" does not exist")]
+    UnknownOrder { id: String },
+    #[error("order \"{id}\" is {status}: it cannot be {action}")]
+    OrderStatus { id: String, status: &'static str, action: &'static str },
 }
 
 impl DomainError {
@@ -112,6 +156,26 @@ impl DomainError {
             DomainError::UnknownCart { .. } => "unknown_cart",
             DomainError::DuplicateCartLine { .. } => "duplicate_cart_line",
             DomainError::CartLinesExceeded { .. } => "cart_lines_exceeded",
+            DomainError::AmountTooLarge => "amount_too_large",
+            DomainError::NoPrice { .. } => "no_price",
+            DomainError::NoInvoicingCompany { .. } => "no_invoicing_company",
+            DomainError::NoTaxRate { .. } => "no_tax_rate",
+            DomainError::UnknownPromoCode { .. } => "unknown_promo_code",
+            DomainError::Undeliverable { .. } => "undeliverable",
+            DomainError::SingleShipmentImpossible { .. } => "single_shipment_impossible",
+            DomainError::CartEmpty => "cart_empty",
+            DomainError::AddressRequired => "address_required",
+            DomainError::DeliveryRequired => "delivery_required",
+            DomainError::CountryNotSellable { .. } => "country_not_sellable",
+            DomainError::UnknownShipment { .. } => "unknown_shipment",
+            DomainError::UnknownShippingType { .. } => "unknown_shipping_type",
+            DomainError::UnknownPickupPoint { .. } => "unknown_pickup_point",
+            DomainError::UnknownPaymentSystem { .. } => "unknown_payment_system",
+            DomainError::PaymentDeclined { .. } => "payment_declined",
+            DomainError::PriceChanged { .. } => "price_changed",
+            DomainError::StockLost { .. } => "stock_lost",
+            DomainError::UnknownOrder { .. } => "unknown_order",
+            DomainError::OrderStatus { .. } => "invalid_order_status",
         }
     }
 
@@ -147,6 +211,26 @@ impl DomainError {
             | DomainError::CartExpired { .. }
             | DomainError::DuplicateCartLine { .. }
             | DomainError::CartLinesExceeded { .. } => ErrorKind::Conflict,
+            DomainError::AmountTooLarge => ErrorKind::Invalid,
+            DomainError::NoPrice { .. } => ErrorKind::Invalid,
+            DomainError::NoInvoicingCompany { .. } => ErrorKind::Conflict,
+            DomainError::NoTaxRate { .. } => ErrorKind::Conflict,
+            DomainError::UnknownPromoCode { .. } => ErrorKind::Invalid,
+            DomainError::Undeliverable { .. } => ErrorKind::Conflict,
+            DomainError::SingleShipmentImpossible { .. } => ErrorKind::Conflict,
+            DomainError::CartEmpty => ErrorKind::Conflict,
+            DomainError::AddressRequired => ErrorKind::Conflict,
+            DomainError::DeliveryRequired => ErrorKind::Conflict,
+            DomainError::CountryNotSellable { .. } => ErrorKind::Invalid,
+            DomainError::UnknownShipment { .. } => ErrorKind::Invalid,
+            DomainError::UnknownShippingType { .. } => ErrorKind::Invalid,
+            DomainError::UnknownPickupPoint { .. } => ErrorKind::Invalid,
+            DomainError::UnknownPaymentSystem { .. } => ErrorKind::Invalid,
+            DomainError::PaymentDeclined { .. } => ErrorKind::Declined,
+            DomainError::PriceChanged { .. } => ErrorKind::Conflict,
+            DomainError::StockLost { .. } => ErrorKind::Conflict,
+            DomainError::UnknownOrder { .. } => ErrorKind::NotFound,
+            DomainError::OrderStatus { .. } => ErrorKind::Conflict,
         }
     }
 }

@@ -17,8 +17,10 @@
 
 pub mod cart;
 pub mod commerce;
+pub mod delivery;
 pub mod error;
 pub mod inventory;
+pub mod pricing;
 pub mod resolution;
 
 pub use commerce::{Commerce, ConfigError, Violation};

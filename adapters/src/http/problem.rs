@@ -82,6 +82,7 @@ impl From<DomainError> for Problem {
             ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Declined => StatusCode::PAYMENT_REQUIRED,
         };
         Problem::new(status, error.code(), error.to_string())
     }

@@ -90,6 +90,8 @@ fn entity_of_path(config: &CommerceConfig, path: &str) -> (String, String) {
         "merchants" => c.merchants.get(i).map(|x| ("merchant", x.code.as_str())),
         "products" => c.products.get(i).map(|x| ("product", x.sku.as_str())),
         "api_keys" => c.api_keys.get(i).map(|x| ("api key", x.name.as_str())),
+        "price_rules" => c.price_rules.get(i).map(|x| ("price rule", x.code.as_str())),
+        "discounts" => c.discounts.get(i).map(|x| ("discount", x.code.as_str())),
         _ => None,
     });
     match code {

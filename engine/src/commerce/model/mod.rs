@@ -5,6 +5,7 @@ mod catalog;
 mod geography;
 mod operations;
 mod organisation;
+mod pricing;
 
 pub use catalog::{Product, QuantityRules, StockPolicy, StockPolicyConfig, StockPolicyKind};
 pub use geography::{
@@ -19,6 +20,7 @@ pub use organisation::{
     ApiKey, ApiRole, Channel, ChannelCriteria, Device, InvoiceSeries, InvoicingCompany, Merchant, MerchantStatus,
     TaxRate, User, UserGroup, UserRole,
 };
+pub use pricing::{Discount, DiscountKind, PriceRule};
 
 use serde::{Deserialize, Serialize};
 
@@ -58,4 +60,8 @@ pub struct CommerceConfig {
     pub merchants: Vec<Merchant>,
     pub products: Vec<Product>,
     pub api_keys: Vec<ApiKey>,
+    pub price_rules: Vec<PriceRule>,
+    pub discounts: Vec<Discount>,
+    /// The tax class shipping is taxed as; none leaves shipping untaxed.
+    pub shipping_tax_class: Option<String>,
 }

@@ -6,6 +6,7 @@ mod geography;
 pub(crate) use geography::is_country_code;
 mod operations;
 mod organisation;
+mod pricing;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -158,6 +159,7 @@ pub fn validate(config: &CommerceConfig, known_gateways: &[&str]) -> Vec<Violati
     organisation::check(config, &declared, &mut report);
     operations::check(config, &declared, known_gateways, &mut report);
     catalog::check(config, &declared, &mut report);
+    pricing::check(config, &declared, &mut report);
     report.violations
 }
 
