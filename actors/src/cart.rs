@@ -32,15 +32,23 @@ use arc_swap::ArcSwap;
 use dashmap::DashMap;
 use mercato_engine::cart::{Cart, CartCommand, CartContext, CartEvent, Hold, Supply, LOW_STOCK_UNITS};
 use mercato_engine::commerce::model::Place;
+use mercato_engine::commerce::model::{ShipmentPreference, ShipmentStatus};
+use mercato_engine::delivery::{payment_systems, pickup_points, PickupPoint, PlannedShipment};
 use mercato_engine::inventory::{
     candidate_warehouses, select_sources, Candidate, InventoryCommand, InventoryEvent, Timestamp,
 };
+use mercato_engine::order::quote::{plan, price, quote, settle_choice, QuotedDelivery};
+use mercato_engine::order::{
+    place, Allocation, Checkout, DeliveryChoice, Order, OrderShipment, Payment, ShippingAddress,
+};
 use mercato_engine::{Commerce, DomainError};
 use mercato_persistence::log::{Lsn, Receipt};
+use rust_decimal::Decimal;
 
 use crate::clock::Clock;
 use crate::idempotency::{Answer, Idempotency, Remembered, Stamp};
 use crate::journal::{CartCopy, CartEntryRef, CartsSnapshot, Journal, NotDurable, RECORD_CART};
+use crate::order::{gateway, Gateway, Orders};
 use crate::warehouse::{
     Busy, CommandError, ExecuteQueued, Gated, PeekAvailability, Reply, WarehouseActor, WarehouseHandle, Warehouses,
 };
@@ -107,6 +115,8 @@ pub struct CartReply {
     pub low_stock: Option<u32>,
     /// The answer remembered under the request's idempotency key.
     pub answer: Option<Answer>,
+    /// The order checkout placed.
+    pub order: Option<Box<Order>>,
 }
 
 /// Builds the answer to keep under an idempotency key from the reply.
@@ -158,6 +168,7 @@ struct Shared {
     clock: Clock,
     journal: Journal,
     idempotency: Idempotency,
+    orders: Orders,
     actors: DashMap<String, Addr<CartActor>>,
     /// Answers carts gave under idempotency keys, oldest first, kept for the retention
     /// (a cart that ended still answers a retry of its creation).
@@ -206,6 +217,8 @@ pub struct CartsSetup {
     pub clock: Clock,
     pub journal: Journal,
     pub idempotency: Idempotency,
+    /// Where checkout places orders.
+    pub orders: Orders,
     /// Open carts recovered from the snapshot and the log.
     pub recovered: Vec<CartCopy>,
     /// Answers carts gave under idempotency keys, recovered.
@@ -224,6 +237,7 @@ impl Carts {
             clock: setup.clock,
             journal: setup.journal,
             idempotency: setup.idempotency,
+            orders: setup.orders,
             actors: DashMap::new(),
             remembered: Mutex::new(VecDeque::new()),
             ids: Ids::new(),
@@ -314,7 +328,7 @@ impl Carts {
         let bare = shared.journal.encode(&entry)?;
         let creating = shared.creating();
         let slot = shared.journal.slot()?;
-        let reply = CartReply { cart, line: None, low_stock: None, answer: None };
+        let reply = CartReply { cart, line: None, low_stock: None, answer: None, order: None };
         let remembered = remember.map(|r| Remembered { stamp: r.stamp, answer: (r.respond)(&reply), at: now });
         let payload = with_answer(&shared.journal, bare, entry, remembered.as_ref())?;
         let receipt = shared.journal.append_in(slot, RECORD_CART, payload)?;
@@ -667,7 +681,7 @@ impl CartActor {
         let before = self.cart.expires_at;
         let build = |cart: &Cart| {
             remember.map(|r| {
-                let reply = CartReply { cart: cart.clone(), line: line.clone(), low_stock, answer: None };
+                let reply = CartReply { cart: cart.clone(), line: line.clone(), low_stock, answer: None, order: None };
                 Remembered { stamp: r.stamp, answer: (r.respond)(&reply), at: now }
             })
         };
@@ -686,6 +700,7 @@ impl CartActor {
             line,
             low_stock,
             answer: remembered.as_ref().map(|r| r.answer.clone()),
+            order: None,
         };
         Ok(Recorded { reply, receipt, remembered, after })
     }
@@ -924,7 +939,7 @@ impl Handler<GetCart> for CartActor {
     type Result = Reply<CartReply>;
 
     fn handle(&mut self, _: GetCart, _: &mut Self::Context) -> Self::Result {
-        let reply = CartReply { cart: self.cart.clone(), line: None, low_stock: None, answer: None };
+        let reply = CartReply { cart: self.cart.clone(), line: None, low_stock: None, answer: None, order: None };
         match self.shared.journal.unsettled(self.last_lsn) {
             None => Reply::Ready(reply),
             Some(wait) => Reply::Durable(Box::pin(async move {
@@ -945,5 +960,421 @@ impl Handler<CopyCart> for CartActor {
 
     fn handle(&mut self, _: CopyCart, _: &mut Self::Context) -> Self::Result {
         MessageResult(CartCopy { cart: self.cart.clone(), covers: self.shared.journal.covers() })
+    }
+}
+
+impl CartActor {
+    /// Records a change that holds nothing new and lets nothing go.
+    fn change(&mut self, command: CartCommand) -> AtomicResponse<Self, Result<CartReply, CartError>> {
+        let now = self.shared.clock.now();
+        let commerce = self.shared.published.load_full();
+        let renew_to = self.renewal(now);
+        let recorded = self
+            .cart
+            .decide(&command, &commerce, now)
+            .map_err(CartError::from)
+            .and_then(|events| self.commit(events, now, renew_to, None, None, None, Vec::new()));
+        let pending = self.finish(recorded, None);
+        AtomicResponse::new(Box::pin(wrap_future(pending)))
+    }
+}
+
+/// Sets where the cart's goods go (clearing a delivery choice made for another address).
+#[derive(Message)]
+#[rtype(result = "Result<CartReply, CartError>")]
+pub struct SetAddress(pub ShippingAddress);
+
+impl Handler<SetAddress> for CartActor {
+    type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
+
+    fn handle(&mut self, message: SetAddress, _: &mut Self::Context) -> Self::Result {
+        self.change(CartCommand::SetAddress { address: message.0 })
+    }
+}
+
+/// Applies a promo code (or, with none, takes it off).
+#[derive(Message)]
+#[rtype(result = "Result<CartReply, CartError>")]
+pub struct SetPromoCode(pub Option<String>);
+
+impl Handler<SetPromoCode> for CartActor {
+    type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
+
+    fn handle(&mut self, message: SetPromoCode, _: &mut Self::Context) -> Self::Result {
+        self.change(CartCommand::SetPromoCode { code: message.0 })
+    }
+}
+
+/// Chooses how the goods are received, checked against the cart's options; shipments
+/// without a chosen shipping type get the cheapest.
+#[derive(Message)]
+#[rtype(result = "Result<CartReply, CartError>")]
+pub struct ChooseDelivery(pub DeliveryChoice);
+
+impl Handler<ChooseDelivery> for CartActor {
+    type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
+
+    fn handle(&mut self, message: ChooseDelivery, _: &mut Self::Context) -> Self::Result {
+        let commerce = self.shared.published.load_full();
+        let now = self.shared.clock.now();
+        let probe = CartCommand::ChooseDelivery { choice: message.0.clone() };
+        if let Err(error) = self.cart.admit(&probe, &commerce, now) {
+            return self.refuse(error.into(), None);
+        }
+        match settle_choice(&commerce, &self.cart, message.0, self.shared.clock.today()) {
+            Ok(choice) => self.change(CartCommand::ChooseDelivery { choice }),
+            Err(error) => self.refuse(error.into(), None),
+        }
+    }
+}
+
+/// The ways the cart can be delivered: home-delivery shipments (or why there are none),
+/// pick-up points near the address, and the channel's payment systems.
+#[derive(Debug, Clone)]
+pub struct DeliveryView {
+    pub cart: Cart,
+    pub preference: ShipmentPreference,
+    pub multi_shipment: bool,
+    pub home: Result<Vec<PlannedShipment>, DomainError>,
+    pub pickup: Vec<PickupPoint>,
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<DeliveryView, CartError>")]
+pub struct DeliveryOptions {
+    /// None: the commerce's default preference.
+    pub preference: Option<ShipmentPreference>,
+}
+
+impl Handler<DeliveryOptions> for CartActor {
+    type Result = Result<DeliveryView, CartError>;
+
+    fn handle(&mut self, message: DeliveryOptions, _: &mut Self::Context) -> Self::Result {
+        let commerce = self.shared.published.load_full();
+        let today = self.shared.clock.today();
+        let settings = commerce.config().multi_shipment;
+        let preference = message.preference.unwrap_or(settings.default_preference);
+        let priced = price(&commerce, &self.cart, today)?;
+        let home = if self.cart.lines.is_empty() {
+            Err(DomainError::CartEmpty)
+        } else {
+            plan(&commerce, &self.cart, &priced, preference, today)
+        };
+        let pickup = self
+            .cart
+            .address
+            .as_ref()
+            .and_then(ShippingAddress::coordinates)
+            .map(|at| pickup_points(&commerce, &self.cart.context.channel, at))
+            .unwrap_or_default();
+        Ok(DeliveryView { cart: self.cart.clone(), preference, multi_shipment: settings.enabled, home, pickup })
+    }
+}
+
+/// Places the order: checks the cart again and prices it, authorises an online payment,
+/// turns every hold into the order's allocations or promises, and records the order,
+/// which ends the cart. A decline or a failure before the order is recorded leaves the
+/// cart and its holds as they were.
+#[derive(Message)]
+#[rtype(result = "Result<CartReply, CartError>")]
+pub struct CheckOut {
+    pub payment_system: String,
+    pub token: Option<String>,
+    /// The total the customer saw; a different total now refuses the checkout.
+    pub expected_total: Option<Decimal>,
+    pub remember: Option<CartRemember>,
+}
+
+/// A hold to commit: its line, SKU, warehouse, reservation, units and order-line key.
+struct Commit {
+    line: String,
+    sku: String,
+    warehouse: String,
+    reservation: String,
+    quantity: u32,
+    key: String,
+}
+
+/// Commits every hold to its order line, all or nothing: a refusal cancels what was
+/// committed before it.
+async fn commit_all(shared: Arc<Shared>, commits: Vec<Commit>) -> Result<Vec<(String, Allocation)>, CartError> {
+    let mut done: Vec<(String, Allocation)> = Vec::with_capacity(commits.len());
+    let mut failure = None;
+    for commit in &commits {
+        let Some(handle) = shared.warehouses.handle(&commit.warehouse) else {
+            failure = Some(CartError::Unavailable(commit.warehouse.clone()));
+            break;
+        };
+        let command = InventoryCommand::CommitReservation {
+            reservation: commit.reservation.clone(),
+            order_line: commit.key.clone(),
+        };
+        match ask(handle, &commit.warehouse, ExecuteQueued(command)).await {
+            Ok(Ok(_)) => done.push((
+                commit.line.clone(),
+                Allocation { warehouse: commit.warehouse.clone(), key: commit.key.clone(), quantity: commit.quantity },
+            )),
+            Ok(Err(CommandError::Refused(
+                DomainError::UnknownReservation { .. } | DomainError::ReservationExpired { .. },
+            ))) => {
+                failure = Some(DomainError::StockLost { line: commit.line.clone(), sku: commit.sku.clone() }.into());
+                break;
+            }
+            Ok(Err(error)) => {
+                failure = Some(CartError::from_command(error));
+                break;
+            }
+            Err(error) => {
+                failure = Some(error);
+                break;
+            }
+        }
+    }
+    match failure {
+        None => Ok(done),
+        Some(error) => {
+            send_all(shared.warehouses.clone(), cancels(&done)).await;
+            Err(error)
+        }
+    }
+}
+
+fn cancels(allocations: &[(String, Allocation)]) -> Vec<(String, InventoryCommand)> {
+    allocations
+        .iter()
+        .map(|(_, a)| (a.warehouse.clone(), InventoryCommand::CancelOrderLine { order_line: a.key.clone() }))
+        .collect()
+}
+
+/// The order's shipments from the quoted delivery.
+fn shipments_of(delivery: &QuotedDelivery, units: &[mercato_engine::delivery::Sourced]) -> Vec<OrderShipment> {
+    let status = |awaiting: bool| if awaiting { ShipmentStatus::AwaitingStock } else { ShipmentStatus::Ready };
+    match delivery {
+        QuotedDelivery::Home(quoted) => quoted
+            .iter()
+            .map(|(shipment, option)| OrderShipment {
+                id: shipment.id.clone(),
+                center: shipment.center.clone(),
+                carrier: Some(option.carrier.clone()),
+                shipping_type: Some(option.shipping_type.clone()),
+                pickup_location: None,
+                price: option.price,
+                delivery_date: option.delivery_date,
+                status: status(shipment.items.iter().any(|i| i.awaiting_stock)),
+                items: shipment.items.clone(),
+            })
+            .collect(),
+        QuotedDelivery::Pickup { location, date, centers } => centers
+            .iter()
+            .enumerate()
+            .map(|(index, center)| {
+                let items: Vec<mercato_engine::delivery::ShipmentItem> = units
+                    .iter()
+                    .filter(|u| u.center == *center)
+                    .map(|u| mercato_engine::delivery::ShipmentItem {
+                        line: u.line.clone(),
+                        sku: u.sku.clone(),
+                        quantity: u.quantity,
+                        ready_date: u.ready_date,
+                        awaiting_stock: u.awaiting_stock,
+                    })
+                    .collect();
+                OrderShipment {
+                    id: format!("s{}", index + 1),
+                    center: center.clone(),
+                    carrier: None,
+                    shipping_type: None,
+                    pickup_location: Some(location.clone()),
+                    price: Decimal::ZERO,
+                    delivery_date: *date,
+                    status: status(items.iter().any(|i| i.awaiting_stock)),
+                    items,
+                }
+            })
+            .collect(),
+    }
+}
+
+impl Handler<CheckOut> for CartActor {
+    type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
+
+    fn handle(&mut self, message: CheckOut, _: &mut Self::Context) -> Self::Result {
+        let now = self.shared.clock.now();
+        let today = self.shared.clock.today();
+        let commerce = self.shared.published.load_full();
+        let stamp = message.remember.as_ref().map(|r| r.stamp.clone());
+        let order_id = self.shared.ids.cart();
+        let probe = CartCommand::CheckOut { order: order_id.clone() };
+        if let Err(error) = self.cart.admit(&probe, &commerce, now) {
+            return self.refuse(error.into(), stamp);
+        }
+        let quote = match quote(&commerce, &self.cart, today) {
+            Ok(quote) => quote,
+            Err(error) => return self.refuse(error.into(), stamp),
+        };
+        let total = quote.totals.total;
+        if let Some(expected) = message.expected_total.filter(|e| *e != total) {
+            let error = DomainError::PriceChanged { expected: expected.to_string(), actual: total.to_string() };
+            return self.refuse(error.into(), stamp);
+        }
+        let systems = payment_systems(&commerce, &self.cart.context.channel);
+        let Some(system) = systems.iter().find(|p| p.code == message.payment_system) else {
+            let offered = systems.iter().map(|p| p.code.clone()).collect::<Vec<_>>().join(", ");
+            let error = DomainError::UnknownPaymentSystem { code: message.payment_system, offered };
+            return self.refuse(error.into(), stamp);
+        };
+        let mut approval: Option<(Arc<dyn Gateway>, String)> = None;
+        if let Some(name) = &system.gateway {
+            let Some(plugin) = gateway(name) else {
+                let error = DomainError::UnknownPaymentSystem { code: system.code.clone(), offered: String::new() };
+                return self.refuse(error.into(), stamp);
+            };
+            match plugin.authorize(total, &quote.totals.currency, message.token.as_deref().unwrap_or_default()) {
+                Ok(reference) => approval = Some((plugin, reference)),
+                Err(reason) => return self.refuse(DomainError::PaymentDeclined { reason }.into(), stamp),
+            }
+        }
+        let payment = Payment {
+            system: system.code.clone(),
+            online: system.is_online(),
+            reference: approval.as_ref().map(|(_, reference)| reference.clone()),
+            amount: total,
+        };
+        let commits: Vec<Commit> = self
+            .cart
+            .lines
+            .values()
+            .flat_map(|line| {
+                line.holds.iter().enumerate().map(|(index, hold)| Commit {
+                    line: line.id.clone(),
+                    sku: line.sku.clone(),
+                    warehouse: hold.warehouse.clone(),
+                    reservation: hold.reservation.clone(),
+                    quantity: hold.quantity,
+                    key: format!("{order_id}/{}/{}", line.id, index + 1),
+                })
+            })
+            .collect();
+        let committed = commit_all(Arc::clone(&self.shared), commits);
+        let remember = message.remember;
+        AtomicResponse::new(Box::pin(wrap_future::<_, Self>(committed).then(move |committed, actor, _| {
+            let void = |approval: &Option<(Arc<dyn Gateway>, String)>| {
+                if let Some((plugin, reference)) = approval {
+                    plugin.void(reference);
+                }
+            };
+            let allocations = match committed {
+                Ok(allocations) => allocations,
+                Err(error) => {
+                    void(&approval);
+                    return wrap_future::<_, Self>(actor.finish(Err(error), stamp));
+                }
+            };
+            let placed = actor.place_order(order_id, quote, payment, allocations, now, remember);
+            if placed.as_ref().is_err_and(CartError::nothing_changed) {
+                void(&approval);
+            }
+            let pending: Pending = match placed {
+                Ok((reply, receipt, remembered)) => {
+                    let shared = Arc::clone(&actor.shared);
+                    Box::pin(async move { settle(&shared, reply, receipt, remembered, stamp).await })
+                }
+                Err(error) => actor.finish(Err(error), stamp),
+            };
+            wrap_future::<_, Self>(pending)
+        })))
+    }
+}
+
+impl CartActor {
+    /// Builds the order and records it; the cart ends with it. When the record cannot be
+    /// made, the allocations are cancelled again (the holds' units go back on sale).
+    fn place_order(
+        &mut self,
+        order_id: String,
+        quote: mercato_engine::order::quote::Quote,
+        payment: Payment,
+        allocations: Vec<(String, Allocation)>,
+        now: Timestamp,
+        remember: Option<CartRemember>,
+    ) -> Result<(CartReply, Option<Receipt>, Option<Remembered>), CartError> {
+        let commerce = self.shared.published.load_full();
+        let built = (|| {
+            let address = self.cart.address.clone().ok_or(DomainError::AddressRequired)?;
+            let delivery = self.cart.delivery.clone().ok_or(DomainError::DeliveryRequired)?;
+            let quoted = quote.delivery.as_ref().ok_or(DomainError::DeliveryRequired)?;
+            let company = commerce
+                .config()
+                .invoicing_companies
+                .iter()
+                .find(|c| c.code == quote.priced.invoicing_company)
+                .ok_or_else(|| DomainError::NoInvoicingCompany {
+                    channel: self.cart.context.channel.clone(),
+                    country: address.country.clone(),
+                })?;
+            let lines: Vec<_> = self.cart.lines.values().collect();
+            let units = mercato_engine::delivery::sourced(&commerce, &lines);
+            let language = self.cart.context.language.clone();
+            let names = |sku: &str| {
+                commerce
+                    .product(sku)
+                    .and_then(|p| p.names.get(&language).or_else(|| p.names.values().next()))
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            let paid = payment.reference.is_some();
+            let order = place(Checkout {
+                id: order_id.clone(),
+                cart: &self.cart,
+                now,
+                address,
+                delivery,
+                invoicing_company: company,
+                totals: quote.totals.clone(),
+                shipments: shipments_of(quoted, &units),
+                allocations: allocations.clone(),
+                payment,
+                paid,
+                names: &names,
+            });
+            let events = self.cart.decide(&CartCommand::CheckOut { order: order_id.clone() }, &commerce, now)?;
+            Ok::<_, DomainError>((order, events))
+        })();
+        let (order, events) = match built {
+            Ok(built) => built,
+            Err(error) => {
+                actix::spawn(send_all(self.shared.warehouses.clone(), cancels(&allocations)));
+                return Err(error.into());
+            }
+        };
+        let mut changed = self.cart.clone();
+        for event in &events {
+            changed.apply(event);
+        }
+        let reply = CartReply {
+            cart: changed.clone(),
+            line: None,
+            low_stock: None,
+            answer: None,
+            order: Some(Box::new(order)),
+        };
+        let remembered = remember.map(|r| Remembered { stamp: r.stamp, answer: (r.respond)(&reply), at: now });
+        let order = reply.order.as_deref().cloned().ok_or(DomainError::UnknownOrder { id: order_id })?;
+        match self.shared.orders.place(order, remembered.as_ref()) {
+            Ok(receipt) => {
+                self.cart = changed;
+                if let Some(receipt) = &receipt {
+                    self.last_lsn = receipt.lsn();
+                }
+                let reply = CartReply { answer: remembered.as_ref().map(|r| r.answer.clone()), ..reply };
+                Ok((reply, receipt, remembered))
+            }
+            Err(error) => {
+                if !error.queued {
+                    actix::spawn(send_all(self.shared.warehouses.clone(), cancels(&allocations)));
+                }
+                Err(error.into())
+            }
+        }
     }
 }

@@ -13,6 +13,7 @@ use crate::cart::{Carts, CartsSetup};
 use crate::clock::Clock;
 use crate::idempotency::Idempotency;
 use crate::journal::{Journal, Recovered};
+use crate::order::Orders;
 use crate::warehouse::{WarehouseActor, Warehouses};
 
 /// Messages a commerce actor may queue. Configuration changes are rare; the bound keeps a
@@ -76,6 +77,7 @@ pub struct CommerceHandle {
     published: Arc<ArcSwap<Commerce>>,
     warehouses: Warehouses,
     carts: Carts,
+    orders: Orders,
     clock: Clock,
 }
 
@@ -115,6 +117,11 @@ impl CommerceHandle {
             })
             .collect();
         let warehouses = Warehouses::new(warehouses);
+        let (placed, order_answers) = recovered.take_orders(&commerce_code);
+        let orders = Orders::start(&commerce_code, journal.clone(), clock, placed, order_answers);
+        for answer in orders.answers() {
+            idempotency.remember(answer);
+        }
         let (open, answers) = recovered.take_carts(&commerce_code);
         let carts = Carts::start(CartsSetup {
             commerce: commerce_code,
@@ -123,14 +130,19 @@ impl CommerceHandle {
             clock,
             journal: journal.clone(),
             idempotency: idempotency.clone(),
+            orders: orders.clone(),
             recovered: open,
             answers,
         });
-        Self { addr, published, warehouses, carts, clock }
+        Self { addr, published, warehouses, carts, orders, clock }
     }
 
     pub fn carts(&self) -> &Carts {
         &self.carts
+    }
+
+    pub fn orders(&self) -> &Orders {
+        &self.orders
     }
 
     pub fn addr(&self) -> &Addr<CommerceActor> {

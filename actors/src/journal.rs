@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use mercato_engine::cart::{Cart, CartEvent, CartStatus};
 use mercato_engine::inventory::{InventoryEvent, WarehouseStock};
+use mercato_engine::order::{Order, OrderEvent};
 use mercato_persistence::codec;
 use mercato_persistence::log::{AppendError, LogHandle, Lsn, Receipt, Slot};
 use mercato_persistence::snapshot::Part;
@@ -25,6 +26,39 @@ use crate::idempotency::Remembered;
 pub const RECORD_WAREHOUSE: u8 = 1;
 /// The record kind of a cart's change.
 pub const RECORD_CART: u8 = 2;
+/// The record kind of an order's change (its placement ends its cart).
+pub const RECORD_ORDER: u8 = 3;
+
+/// One order's change: its events, and the answer kept under an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderEntry {
+    pub commerce: String,
+    pub order: String,
+    pub events: Vec<OrderEvent>,
+    pub remembered: Option<Remembered>,
+}
+
+/// The same record as written, borrowing what it holds.
+#[derive(Debug, Serialize)]
+pub struct OrderEntryRef<'a> {
+    pub commerce: &'a str,
+    pub order: &'a str,
+    pub events: &'a [OrderEvent],
+    pub remembered: Option<&'a Remembered>,
+}
+
+/// A commerce's orders as a snapshot part holds them, with the answers kept under keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrdersSnapshot {
+    pub commerce: String,
+    pub orders: Vec<Order>,
+    pub remembered: Vec<Remembered>,
+}
+
+/// The snapshot part key of a commerce's orders.
+pub fn orders_part_key(commerce: &str) -> String {
+    format!("orders\u{1f}{commerce}")
+}
 
 /// One cart's change: its events, and the answer kept under an idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,6 +252,12 @@ pub struct Recovered {
     /// Per commerce, the LSN its carts part covers: every cart change at or below it is in
     /// the part (carts that had ended are left out of it).
     carts_covered: BTreeMap<String, Lsn>,
+    /// Orders by (commerce, order id).
+    pub orders: BTreeMap<(String, String), Order>,
+    /// Per commerce, the answers its orders gave under idempotency keys.
+    pub order_answers: BTreeMap<String, Vec<Remembered>>,
+    /// Per commerce, the LSN its orders part covers.
+    orders_covered: BTreeMap<String, Lsn>,
 }
 
 impl Recovered {
@@ -236,6 +276,16 @@ impl Recovered {
                     recovered.carts.insert((snapshot.commerce.clone(), copy.cart.id.clone()), copy);
                 }
                 recovered.cart_answers.insert(snapshot.commerce, snapshot.remembered);
+                continue;
+            }
+            if key.starts_with("orders\u{1f}") {
+                let snapshot: OrdersSnapshot = codec::decode_part(&part.bytes)
+                    .map_err(|error| PersistenceError::Codec(format!("snapshot part {key:?}: {error}")))?;
+                recovered.orders_covered.insert(snapshot.commerce.clone(), part.lsn);
+                for order in snapshot.orders {
+                    recovered.orders.insert((snapshot.commerce.clone(), order.id.clone()), order);
+                }
+                recovered.order_answers.insert(snapshot.commerce, snapshot.remembered);
                 continue;
             }
             if !key.starts_with("warehouse\u{1f}") {
@@ -287,6 +337,12 @@ impl Recovered {
                 self.apply_cart(lsn, entry);
                 Ok(())
             }
+            RECORD_ORDER => {
+                let entry: OrderEntry = codec::decode(payload)
+                    .map_err(|error| PersistenceError::Codec(format!("record {lsn}: {error}")))?;
+                self.apply_order(lsn, entry);
+                Ok(())
+            }
             other => Err(PersistenceError::Codec(format!("record {lsn} has unknown kind {other}"))),
         }
     }
@@ -320,6 +376,50 @@ impl Recovered {
                 }
             }
         }
+    }
+
+    /// Folds an order's record in. Placing an order ends its cart: a cart copy older than
+    /// the record is marked checked out even when the orders part holds the order already.
+    fn apply_order(&mut self, lsn: Lsn, entry: OrderEntry) {
+        for event in &entry.events {
+            if let OrderEvent::Placed { order } = event {
+                if let Some(copy) = self.carts.get_mut(&(entry.commerce.clone(), order.cart.clone())) {
+                    if copy.covers < lsn {
+                        copy.cart.apply(&CartEvent::CheckedOut { order: order.id.clone() });
+                        copy.covers = lsn;
+                    }
+                }
+            }
+        }
+        if self.orders_covered.get(&entry.commerce).is_some_and(|&covered| lsn <= covered) {
+            return;
+        }
+        if let Some(remembered) = entry.remembered {
+            self.order_answers.entry(entry.commerce.clone()).or_default().push(remembered);
+        }
+        let id = (entry.commerce, entry.order);
+        for event in entry.events {
+            match self.orders.get_mut(&id) {
+                Some(order) => order.apply(&event),
+                None => {
+                    if let Some(order) = Order::from_placed(&event) {
+                        self.orders.insert(id.clone(), order);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A commerce's orders and the answers they remember, taken out.
+    pub fn take_orders(&mut self, commerce: &str) -> (Vec<Order>, Vec<Remembered>) {
+        let ids: Vec<(String, String)> = self
+            .orders
+            .range((commerce.to_owned(), String::new())..)
+            .take_while(|(k, _)| k.0 == commerce)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let orders = ids.into_iter().filter_map(|id| self.orders.remove(&id)).collect();
+        (orders, self.order_answers.remove(commerce).unwrap_or_default())
     }
 
     /// A commerce's carts still open, and the answers its carts remember, taken out.

@@ -24,6 +24,7 @@ pub mod clock;
 pub mod commerce;
 pub mod idempotency;
 pub mod journal;
+pub mod order;
 pub mod registry;
 pub mod warehouse;
 

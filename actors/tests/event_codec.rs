@@ -2,8 +2,13 @@
 //! money are the values serde codecs get wrong, so every variant is encoded and decoded.
 
 use chrono::NaiveDate;
-use mercato_engine::cart::{CartContext, CartEvent, Hold, HoldPart, Supply};
+use mercato_engine::cart::{Cart, CartContext, CartEvent, Hold, HoldPart, Supply};
+use mercato_engine::commerce::model::{ShipmentPreference, ShipmentStatus};
 use mercato_engine::inventory::{AdjustmentReason, InventoryEvent, Reservation, Source, SupplyPart, Timestamp};
+use mercato_engine::order::{
+    place, quote, Allocation, Checkout, DeliveryChoice, Order, OrderEvent, OrderShipment, Payment, ShippingAddress,
+};
+use mercato_engine::{Commerce, KNOWN_GATEWAYS};
 use mercato_persistence::codec::{decode, encode};
 
 fn every_inventory_event() -> Vec<InventoryEvent> {
@@ -118,8 +123,8 @@ fn date() -> NaiveDate {
     NaiveDate::from_ymd_opt(2027, 3, 15).expect("a date")
 }
 
-fn every_cart_event() -> Vec<CartEvent> {
-    let holds = vec![
+fn every_hold() -> Vec<Hold> {
+    vec![
         Hold {
             warehouse: "wh-madrid".into(),
             reservation: "cart-1/l1".into(),
@@ -130,12 +135,16 @@ fn every_cart_event() -> Vec<CartEvent> {
             ],
         },
         Hold {
-            warehouse: "wh-lyon".into(),
-            reservation: "cart-1/l1".into(),
+            warehouse: "wh-madrid".into(),
+            reservation: "cart-1/l1/2".into(),
             quantity: 1,
             parts: vec![HoldPart { supply: Supply::Preorder, quantity: 1, ready_date: date() }],
         },
-    ];
+    ]
+}
+
+fn every_cart_event() -> Vec<CartEvent> {
+    let holds = every_hold();
     let context = CartContext {
         channel: "web".into(),
         language: "en".into(),
@@ -151,7 +160,105 @@ fn every_cart_event() -> Vec<CartEvent> {
         CartEvent::LineRemoved { line: "l1".into() },
         CartEvent::CartRenewed { expires_at: Timestamp(1_795_000_900_000) },
         CartEvent::CartExpired,
+        CartEvent::AddressSet { address: address() },
+        CartEvent::DeliveryChosen {
+            choice: DeliveryChoice::Home {
+                preference: ShipmentPreference::FewestShipments,
+                shipping_types: vec![("s1".into(), "iberpost/standard".into())],
+            },
+        },
+        CartEvent::DeliveryChosen { choice: DeliveryChoice::Pickup { location: "store-madrid".into() } },
+        CartEvent::PromoCodeSet { code: Some("WELCOME10".into()) },
+        CartEvent::CheckedOut { order: "order-1".into() },
     ]
+}
+
+fn address() -> ShippingAddress {
+    ShippingAddress {
+        name: "Ana".into(),
+        line: "Gran Vía 1".into(),
+        city: "Madrid".into(),
+        region: Some("MD".into()),
+        postal_code: "28013".into(),
+        country: "ES".into(),
+        phone: None,
+        email: Some("ana@example.com".into()),
+        latitude: Some(40.42),
+        longitude: Some(-3.70),
+    }
+}
+
+/// A placed order built the way checkout builds one: a priced, delivered demo cart.
+fn order() -> Order {
+    let commerce = Commerce::from_toml(include_str!("../../config/demo.toml"), KNOWN_GATEWAYS).expect("demo");
+    let mut cart = Cart::from_created(&every_cart_event()[0]).expect("a cart");
+    let events = [
+        CartEvent::LineAdded { line: "l1".into(), sku: "KEYBOARD".into(), quantity: 3, holds: every_hold() },
+        CartEvent::AddressSet { address: address() },
+        CartEvent::PromoCodeSet { code: Some("WELCOME10".into()) },
+    ];
+    for event in &events {
+        cart.apply(event);
+    }
+    let today = date();
+    let priced = quote::price(&commerce, &cart, today).expect("priced");
+    let shipments = quote::plan(&commerce, &cart, &priced, ShipmentPreference::AsAvailable, today).expect("planned");
+    let chosen = shipments.iter().map(|s| (s.id.clone(), s.options[0].key())).collect();
+    cart.apply(&CartEvent::DeliveryChosen {
+        choice: DeliveryChoice::Home { preference: ShipmentPreference::AsAvailable, shipping_types: chosen },
+    });
+    let quoted = quote::quote(&commerce, &cart, today).expect("quoted");
+    let company = &commerce.config().invoicing_companies[0];
+    let names = |sku: &str| format!("name of {sku}");
+    place(Checkout {
+        id: "order-1".into(),
+        cart: &cart,
+        now: Timestamp(1_795_000_000_000),
+        address: address(),
+        delivery: cart.delivery.clone().expect("chosen"),
+        invoicing_company: company,
+        totals: quoted.totals,
+        shipments: vec![OrderShipment {
+            id: "s1".into(),
+            center: "lc-iberia".into(),
+            carrier: Some("iberpost".into()),
+            shipping_type: Some("standard".into()),
+            pickup_location: None,
+            price: "3.90".parse().expect("a decimal"),
+            delivery_date: today,
+            status: ShipmentStatus::AwaitingStock,
+            items: Vec::new(),
+        }],
+        allocations: vec![(
+            "l1".into(),
+            Allocation { warehouse: "wh-madrid".into(), key: "order-1/l1/1".into(), quantity: 3 },
+        )],
+        payment: Payment {
+            system: "card".into(),
+            online: true,
+            reference: Some("sandbox-1".into()),
+            amount: "1.005".parse().expect("a decimal"),
+        },
+        paid: true,
+        names: &names,
+    })
+}
+
+// Proves each order event variant, a whole placed order with its money, decodes to
+// exactly what was encoded.
+#[test]
+fn order_events_round_trip() {
+    let events =
+        [OrderEvent::Placed { order: Box::new(order()) }, OrderEvent::PaymentConfirmed { reference: "TR-1".into() }];
+    for event in &events {
+        let bytes = encode(event).expect("encodes");
+        assert_eq!(&decode::<OrderEvent>(&bytes).expect("decodes"), event);
+    }
+    let OrderEvent::Placed { order } = &events[0] else { return };
+    assert!(!order.totals.taxes.is_empty() && order.totals.total > rust_decimal::Decimal::ZERO);
+    match &events[1] {
+        OrderEvent::Placed { .. } | OrderEvent::PaymentConfirmed { .. } => {}
+    }
 }
 
 // Proves each cart event variant decodes to exactly what was encoded.
@@ -163,7 +270,7 @@ fn cart_events_round_trip() {
         assert_eq!(&decode::<CartEvent>(&bytes).expect("decodes"), event);
     }
     let seen: std::collections::BTreeSet<usize> = events.iter().map(cart_variant).collect();
-    assert_eq!(seen, (0..6).collect());
+    assert_eq!(seen, (0..10).collect());
 }
 
 fn cart_variant(event: &CartEvent) -> usize {
@@ -174,5 +281,9 @@ fn cart_variant(event: &CartEvent) -> usize {
         CartEvent::LineRemoved { .. } => 3,
         CartEvent::CartRenewed { .. } => 4,
         CartEvent::CartExpired => 5,
+        CartEvent::AddressSet { .. } => 6,
+        CartEvent::DeliveryChosen { .. } => 7,
+        CartEvent::PromoCodeSet { .. } => 8,
+        CartEvent::CheckedOut { .. } => 9,
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpServer};
 use mercato_actors::idempotency::Idempotency;
-use mercato_actors::journal::{carts_part_key, warehouse_part_key, WarehouseSnapshot};
+use mercato_actors::journal::{carts_part_key, orders_part_key, warehouse_part_key, WarehouseSnapshot};
 use mercato_actors::warehouse::TakeSnapshot;
 use mercato_actors::{Journal, Recovered, Registry};
 use mercato_persistence::codec;
@@ -191,7 +191,7 @@ impl Snapshotter {
     }
 }
 
-/// Copies every warehouse's state and every commerce's open carts with the LSN each
+/// Copies every warehouse's state, every commerce's open carts and its orders with the LSN each
 /// covers, waits until those LSNs are
 /// durable, writes the generation (on a blocking thread), verifies it by loading, prunes
 /// old generations and deletes the log segments the previous generation no longer needs.
@@ -205,6 +205,7 @@ async fn take_snapshot(
     let mut states = Vec::new();
     let mut covers_max = 0;
     let mut carts = Vec::new();
+    let mut orders = Vec::new();
     for (commerce, handle) in registry.iter() {
         for (warehouse, addr) in handle.warehouses().iter() {
             let copy = addr.send(TakeSnapshot).await.map_err(|e| format!("warehouse {warehouse}: {e}"))?;
@@ -214,6 +215,9 @@ async fn take_snapshot(
         let (open, covers) = handle.carts().snapshot().await;
         covers_max = covers_max.max(open.carts.iter().map(|c| c.covers).max().unwrap_or(covers));
         carts.push((open, covers));
+        let (placed, covers) = handle.orders().snapshot();
+        covers_max = covers_max.max(covers);
+        orders.push((placed, covers));
     }
     // The carts' answers kept under idempotency keys were copied last and may belong to
     // records queued after every copy: the snapshot waits for those too.
@@ -241,6 +245,10 @@ async fn take_snapshot(
         for (open, covers) in carts {
             let bytes = codec::encode_part(&open).map_err(|e| e.to_string())?;
             parts.insert(carts_part_key(&open.commerce), Part { lsn: covers, bytes });
+        }
+        for (placed, covers) in orders {
+            let bytes = codec::encode_part(&placed).map_err(|e| e.to_string())?;
+            parts.insert(orders_part_key(&placed.commerce), Part { lsn: covers, bytes });
         }
         let generation = writer.write(&parts).map_err(|e| e.to_string())?;
         let loaded = writer.load().map_err(|e| e.to_string())?.ok_or("the snapshot just written does not load")?;

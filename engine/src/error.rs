@@ -78,6 +78,10 @@ pub enum DomainError {
     DuplicateCartLine { id: String },
     #[error("a cart holds at most {max} lines")]
     CartLinesExceeded { max: usize },
+    #[error("address {field} {reason}")]
+    InvalidAddress { field: &'static str, reason: String },
+    #[error("reference \"{value}\" must be 1 to 128 characters")]
+    InvalidReference { value: String },
     #[error("the amount is too large to compute")]
     AmountTooLarge,
     #[error("product \"{sku}\" has no price in \"{currency}\"")]
@@ -156,6 +160,8 @@ impl DomainError {
             DomainError::UnknownCart { .. } => "unknown_cart",
             DomainError::DuplicateCartLine { .. } => "duplicate_cart_line",
             DomainError::CartLinesExceeded { .. } => "cart_lines_exceeded",
+            DomainError::InvalidAddress { .. } => "invalid_address",
+            DomainError::InvalidReference { .. } => "invalid_reference",
             DomainError::AmountTooLarge => "amount_too_large",
             DomainError::NoPrice { .. } => "no_price",
             DomainError::NoInvoicingCompany { .. } => "no_invoicing_company",
@@ -211,6 +217,8 @@ impl DomainError {
             | DomainError::CartExpired { .. }
             | DomainError::DuplicateCartLine { .. }
             | DomainError::CartLinesExceeded { .. } => ErrorKind::Conflict,
+            DomainError::InvalidAddress { .. } => ErrorKind::Invalid,
+            DomainError::InvalidReference { .. } => ErrorKind::Invalid,
             DomainError::AmountTooLarge => ErrorKind::Invalid,
             DomainError::NoPrice { .. } => ErrorKind::Invalid,
             DomainError::NoInvoicingCompany { .. } => ErrorKind::Conflict,

@@ -20,6 +20,7 @@ pub mod commerce;
 pub mod delivery;
 pub mod error;
 pub mod inventory;
+pub mod order;
 pub mod pricing;
 pub mod resolution;
 

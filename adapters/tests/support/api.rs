@@ -65,6 +65,10 @@ where
         self.call(key, TestRequest::patch().uri(&format!("/v1/commerces/demo{path}")).set_json(body)).await
     }
 
+    pub async fn put(&self, key: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(key, TestRequest::put().uri(&format!("/v1/commerces/demo{path}")).set_json(body)).await
+    }
+
     pub async fn delete(&self, key: &str, path: &str) -> (StatusCode, Value) {
         self.call(key, TestRequest::delete().uri(&format!("/v1/commerces/demo{path}"))).await
     }

@@ -15,6 +15,50 @@ use crate::commerce::model::Place;
 use crate::commerce::Commerce;
 use crate::error::DomainError;
 use crate::inventory::{Reservation, Source, Timestamp};
+use crate::order::{DeliveryChoice, ShippingAddress};
+
+/// Longest text field of an address.
+pub const ADDRESS_FIELD_MAX: usize = 200;
+
+/// An address the cart can ship to: every required field present, no field too long, a
+/// country the commerce sells to, coordinates on the globe.
+fn check_address(address: &ShippingAddress, commerce: &Commerce) -> Result<(), DomainError> {
+    let fields = [
+        ("name", Some(&address.name)),
+        ("line", Some(&address.line)),
+        ("city", Some(&address.city)),
+        ("postal_code", Some(&address.postal_code)),
+        ("region", address.region.as_ref()),
+        ("phone", address.phone.as_ref()),
+        ("email", address.email.as_ref()),
+    ];
+    for (field, value) in fields {
+        let Some(value) = value else { continue };
+        if value.trim().is_empty() || value.chars().count() > ADDRESS_FIELD_MAX {
+            return Err(DomainError::InvalidAddress {
+                field,
+                reason: format!("must be 1 to {ADDRESS_FIELD_MAX} characters, not {:?}", truncated(value)),
+            });
+        }
+    }
+    if !commerce.sales_countries().any(|c| c == address.country) {
+        return Err(DomainError::CountryNotSellable { country: address.country.clone() });
+    }
+    let latitude_ok = address.latitude.is_none_or(|l| (-90.0..=90.0).contains(&l));
+    let longitude_ok = address.longitude.is_none_or(|l| (-180.0..=180.0).contains(&l));
+    if !latitude_ok || !longitude_ok || address.latitude.is_some() != address.longitude.is_some() {
+        let reason = format!(
+            "latitude {:?} and longitude {:?} must both be given, in degrees",
+            address.latitude, address.longitude
+        );
+        return Err(DomainError::InvalidAddress { field: "latitude", reason });
+    }
+    Ok(())
+}
+
+fn truncated(value: &str) -> String {
+    value.chars().take(40).collect()
+}
 
 /// Lines a cart may hold.
 pub const CART_LINES_MAX: usize = 200;
@@ -197,6 +241,22 @@ pub enum CartCommand {
     },
     /// The cart's time has come: it takes no more changes; its holds are to be released.
     Expire,
+    /// Where the goods go. Clears the delivery choice, which was made for another address.
+    SetAddress {
+        address: ShippingAddress,
+    },
+    /// How the goods are received (validated against the options by the caller).
+    ChooseDelivery {
+        choice: DeliveryChoice,
+    },
+    /// A promo code to apply, or none to take it off.
+    SetPromoCode {
+        code: Option<String>,
+    },
+    /// Checkout placed `order`: the cart ends; its holds now belong to the order.
+    CheckOut {
+        order: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,6 +267,10 @@ pub enum CartEvent {
     LineRemoved { line: String },
     CartRenewed { expires_at: Timestamp },
     CartExpired,
+    AddressSet { address: ShippingAddress },
+    DeliveryChosen { choice: DeliveryChoice },
+    PromoCodeSet { code: Option<String> },
+    CheckedOut { order: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,6 +282,13 @@ pub struct Cart {
     pub status: CartStatus,
     /// Lines added over the cart's life: the next line's id is `l` and this plus one.
     pub lines_added: u32,
+    pub address: Option<ShippingAddress>,
+    /// Cleared by any change to the lines or the address: the shipments it chose among
+    /// were planned for the cart as it was.
+    pub delivery: Option<DeliveryChoice>,
+    pub promo_code: Option<String>,
+    /// The order checkout placed.
+    pub order: Option<String>,
 }
 
 /// The units `holds` cover must be exactly the line's quantity.
@@ -262,6 +333,10 @@ impl Cart {
                 expires_at: *expires_at,
                 status: CartStatus::Open,
                 lines_added: 0,
+                address: None,
+                delivery: None,
+                promo_code: None,
+                order: None,
             }),
             _ => None,
         }
@@ -286,9 +361,12 @@ impl Cart {
         format!("l{}", self.lines_added.saturating_add(1))
     }
 
-    /// Where the cart's goods go, as far as it knows: its country.
+    /// Where the cart's goods go, as far as it knows: its address, else its country.
     pub fn destination(&self) -> Place {
-        Place { country: self.context.country.clone(), region: None, postal_code: None }
+        match &self.address {
+            Some(address) => address.place(),
+            None => Place { country: self.context.country.clone(), region: None, postal_code: None },
+        }
     }
 
     /// Every check of `decide` except that the holds cover the quantity: whether the
@@ -331,6 +409,47 @@ impl Cart {
                 }
                 Ok(())
             }
+            CartCommand::SetAddress { address } => {
+                self.open(now)?;
+                check_address(address, commerce)
+            }
+            CartCommand::ChooseDelivery { .. } => {
+                self.open(now)?;
+                if self.lines.is_empty() {
+                    return Err(DomainError::CartEmpty);
+                }
+                if self.address.is_none() {
+                    return Err(DomainError::AddressRequired);
+                }
+                Ok(())
+            }
+            CartCommand::SetPromoCode { code } => {
+                self.open(now)?;
+                if let Some(code) = code {
+                    let known = commerce
+                        .config()
+                        .discounts
+                        .iter()
+                        .any(|d| d.promo_code.as_ref().is_some_and(|p| p.eq_ignore_ascii_case(code)));
+                    if !known {
+                        return Err(DomainError::UnknownPromoCode { code: code.clone() });
+                    }
+                }
+                Ok(())
+            }
+            CartCommand::CheckOut { .. } => {
+                self.open(now)?;
+                if self.lines.is_empty() {
+                    return Err(DomainError::CartEmpty);
+                }
+                if self.address.is_none() {
+                    return Err(DomainError::AddressRequired);
+                }
+                if self.delivery.is_none() {
+                    return Err(DomainError::DeliveryRequired);
+                }
+                Ok(())
+            }
         }
     }
 
@@ -359,6 +478,10 @@ impl Cart {
             CartCommand::RemoveLine { line } => Ok(vec![CartEvent::LineRemoved { line: line.clone() }]),
             CartCommand::Renew { expires_at } => Ok(vec![CartEvent::CartRenewed { expires_at: *expires_at }]),
             CartCommand::Expire => Ok(vec![CartEvent::CartExpired]),
+            CartCommand::SetAddress { address } => Ok(vec![CartEvent::AddressSet { address: address.clone() }]),
+            CartCommand::ChooseDelivery { choice } => Ok(vec![CartEvent::DeliveryChosen { choice: choice.clone() }]),
+            CartCommand::SetPromoCode { code } => Ok(vec![CartEvent::PromoCodeSet { code: code.clone() }]),
+            CartCommand::CheckOut { order } => Ok(vec![CartEvent::CheckedOut { order: order.clone() }]),
         }
     }
 
@@ -368,6 +491,7 @@ impl Cart {
         match event {
             CartEvent::CartCreated { .. } => {}
             CartEvent::LineAdded { line, sku, quantity, holds } => {
+                self.delivery = None;
                 self.lines_added = self.lines_added.saturating_add(1);
                 self.lines.insert(
                     line.clone(),
@@ -375,16 +499,28 @@ impl Cart {
                 );
             }
             CartEvent::LineChanged { line, quantity, holds } => {
+                self.delivery = None;
                 if let Some(current) = self.lines.get_mut(line) {
                     current.quantity = *quantity;
                     current.holds = holds.clone();
                 }
             }
             CartEvent::LineRemoved { line } => {
+                self.delivery = None;
                 self.lines.remove(line);
             }
             CartEvent::CartRenewed { expires_at } => self.expires_at = *expires_at,
             CartEvent::CartExpired => self.status = CartStatus::Expired,
+            CartEvent::AddressSet { address } => {
+                self.address = Some(address.clone());
+                self.delivery = None;
+            }
+            CartEvent::DeliveryChosen { choice } => self.delivery = Some(choice.clone()),
+            CartEvent::PromoCodeSet { code } => self.promo_code = code.clone(),
+            CartEvent::CheckedOut { order } => {
+                self.status = CartStatus::CheckedOut;
+                self.order = Some(order.clone());
+            }
         }
     }
 

@@ -19,12 +19,14 @@ use mercato_engine::resolution::{Access, ContextRequest};
 use mercato_engine::{Commerce, DomainError};
 use serde::{Deserialize, Serialize};
 
+use super::checkout::{address_dto, delivery_dto, totals_dto, AddressDto, DeliveryDto, TotalsDto};
 use super::context::DeviceDto;
 use super::warehouses::{quantity, ACTOR_REPLY_TIMEOUT};
 use crate::http::auth::Principal;
 use crate::http::idempotency;
 use crate::http::problem::Problem;
 use crate::http::AppState;
+use mercato_engine::order::quote::{price, quote};
 
 /// What the storefront knows about the visit the cart is for; the channel, language,
 /// currency and country are resolved from it, as for `POST …/context`.
@@ -69,6 +71,14 @@ pub struct CartDto {
     pub expires_at: String,
     pub units: u64,
     pub lines: Vec<LineDto>,
+    pub address: Option<AddressDto>,
+    pub promo_code: Option<String>,
+    pub delivery: Option<DeliveryDto>,
+    /// Prices, discounts, shipping (once a delivery is chosen) and taxes; null when the
+    /// cart cannot be priced for its destination.
+    pub totals: Option<TotalsDto>,
+    /// The order checkout placed.
+    pub order: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -119,7 +129,7 @@ pub struct LineChangeResponse {
     pub cart: CartDto,
 }
 
-fn timestamp(at: Timestamp) -> String {
+pub(super) fn timestamp(at: Timestamp) -> String {
     DateTime::from_timestamp_millis(at.0).map_or_else(String::new, |t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
 }
 
@@ -205,6 +215,15 @@ pub fn cart_dto(reply: &CartReply, commerce: &Commerce, today: NaiveDate) -> Car
                 line_dto(line, commerce, language, today, low)
             })
             .collect(),
+        address: cart.address.as_ref().map(address_dto),
+        promo_code: cart.promo_code.clone(),
+        delivery: cart.delivery.as_ref().map(delivery_dto),
+        totals: quote(commerce, cart, today)
+            .map(|q| q.totals)
+            .or_else(|_| price(commerce, cart, today).map(|p| p.totals(rust_decimal::Decimal::ZERO)))
+            .ok()
+            .map(|t| totals_dto(&t)),
+        order: cart.order.clone(),
     }
 }
 
@@ -221,17 +240,21 @@ impl From<CartError> for Problem {
     }
 }
 
-fn commerce_of<'a>(state: &'a AppState, principal: &Principal, code: &str) -> Result<&'a CommerceHandle, Problem> {
+pub(super) fn commerce_of<'a>(
+    state: &'a AppState,
+    principal: &Principal,
+    code: &str,
+) -> Result<&'a CommerceHandle, Problem> {
     principal.authorize(code, &[ApiRole::Admin, ApiRole::Storefront])?;
     state.registry.get(code).ok_or_else(|| Problem::commerce_not_found(code))
 }
 
-fn cart_of(handle: &CommerceHandle, id: &str) -> Result<Addr<CartActor>, Problem> {
+pub(super) fn cart_of(handle: &CommerceHandle, id: &str) -> Result<Addr<CartActor>, Problem> {
     handle.carts().get(id).ok_or_else(|| DomainError::UnknownCart { id: id.to_owned() }.into())
 }
 
 /// Sends a request to a cart and waits for its answer, bounded.
-async fn ask<M>(cart: &Addr<CartActor>, message: M) -> Result<M::Result, Problem>
+pub(super) async fn ask<M>(cart: &Addr<CartActor>, message: M) -> Result<M::Result, Problem>
 where
     M: Message + Send + 'static,
     M::Result: Send,
@@ -245,7 +268,7 @@ where
 
 /// What to do with a request's idempotency key: go ahead (with the stamp), send the
 /// answer kept under it again, or refuse (in flight, or used for another request).
-fn begin(
+pub(super) fn begin(
     state: &AppState,
     handle: &CommerceHandle,
     stamp: Option<Stamp>,
@@ -279,7 +302,13 @@ fn body(reply: &CartReply, commerce: &Commerce, today: NaiveDate, as_line: bool)
     encoded.unwrap_or_default()
 }
 
-fn answer(reply: &CartReply, commerce: &Commerce, today: NaiveDate, status: StatusCode, as_line: bool) -> HttpResponse {
+pub(super) fn answer(
+    reply: &CartReply,
+    commerce: &Commerce,
+    today: NaiveDate,
+    status: StatusCode,
+    as_line: bool,
+) -> HttpResponse {
     if let Some(answer) = &reply.answer {
         return idempotency::replay(answer.clone());
     }

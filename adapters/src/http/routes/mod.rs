@@ -1,6 +1,7 @@
 //! One file per route group; `configure` mounts them all.
 
 mod carts;
+mod checkout;
 mod context;
 mod health;
 mod products;
@@ -22,6 +23,17 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(carts::add_line)
         .service(carts::change_line)
         .service(carts::remove_line)
+        .service(checkout::put_address)
+        .service(checkout::put_promo_code)
+        .service(checkout::delete_promo_code)
+        .service(checkout::delivery_options)
+        .service(checkout::put_delivery)
+        .service(checkout::list_payment_systems)
+        .service(checkout::checkout)
+        .service(checkout::get_order)
+        .service(checkout::get_order_documents)
+        .service(checkout::confirm_payment)
+        .service(checkout::get_price)
         .service(warehouses::list_warehouses)
         .service(warehouses::get_stock)
         .service(warehouses::post_receipt)

@@ -1,0 +1,203 @@
+//! Orders of a commerce and the payment gateways checkout calls.
+//!
+//! `Orders` keeps every order of a commerce by id. An order changes rarely and briefly (a
+//! payment confirmed), so it needs no actor of its own: each change takes the order's map
+//! entry, records the change on the log and applies it in one synchronous step, which
+//! orders changes to one order the way a mailbox would. Placing an order is one record
+//! that also ends its cart (recovery marks the cart checked out), so an order and its
+//! cart never disagree after a crash.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use dashmap::DashMap;
+use mercato_engine::order::{Order, OrderCommand, OrderEvent};
+use mercato_engine::DomainError;
+use mercato_persistence::log::{Lsn, Receipt};
+use rust_decimal::Decimal;
+
+use crate::cart::CartError;
+use crate::clock::Clock;
+use crate::idempotency::Remembered;
+use crate::journal::{Journal, NotDurable, OrderEntryRef, OrdersSnapshot, RECORD_ORDER};
+
+/// An online payment gateway plugin. Authorisation happens before checkout changes
+/// anything, so a decline leaves the cart and its reservations as they were; a checkout
+/// that fails after an approval voids it.
+pub trait Gateway: Send + Sync {
+    /// Approves `amount` (in `currency`) against the customer's `token`: the gateway's
+    /// reference, or why it declined.
+    fn authorize(&self, amount: Decimal, currency: &str, token: &str) -> Result<String, String>;
+    /// Gives back an approval that was not used.
+    fn void(&self, reference: &str);
+}
+
+/// The `sandbox` gateway: approves every token except those starting with `tok_decline`
+/// (declined) and an empty one; references are `sandbox-` and a counter.
+#[derive(Default)]
+pub struct Sandbox {
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl Gateway for Sandbox {
+    fn authorize(&self, amount: Decimal, currency: &str, token: &str) -> Result<String, String> {
+        if token.trim().is_empty() {
+            return Err("a payment token is required".into());
+        }
+        if token.starts_with("tok_decline") {
+            return Err(format!("the sandbox declines token \"{token}\""));
+        }
+        if amount < Decimal::ZERO {
+            return Err(format!("amount {amount} {currency} is negative"));
+        }
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(format!("sandbox-{:08}", n + 1))
+    }
+
+    fn void(&self, reference: &str) {
+        tracing::debug!(reference, "sandbox approval voided");
+    }
+}
+
+/// The gateway plugin named in configuration.
+pub fn gateway(name: &str) -> Option<Arc<dyn Gateway>> {
+    match name {
+        "sandbox" => Some(Arc::new(Sandbox::default())),
+        _ => None,
+    }
+}
+
+struct Shared {
+    commerce: String,
+    journal: Journal,
+    clock: Clock,
+    orders: DashMap<String, Order>,
+    remembered: Mutex<VecDeque<Remembered>>,
+    /// Held while an order is placed (recorded and listed) and while a snapshot reads the
+    /// LSN it covers and copies the orders.
+    placing: Mutex<()>,
+    placed: metrics::Counter,
+}
+
+/// A commerce's orders.
+#[derive(Clone)]
+pub struct Orders {
+    shared: Arc<Shared>,
+}
+
+impl Orders {
+    pub fn start(
+        commerce: &str,
+        journal: Journal,
+        clock: Clock,
+        recovered: Vec<Order>,
+        answers: Vec<Remembered>,
+    ) -> Self {
+        let orders = DashMap::new();
+        for order in recovered {
+            orders.insert(order.id.clone(), order);
+        }
+        let now = clock.now();
+        let mut answers: Vec<Remembered> = answers.into_iter().filter(|r| !r.expired(now)).collect();
+        answers.sort_by_key(|r| r.at);
+        Self {
+            shared: Arc::new(Shared {
+                commerce: commerce.to_owned(),
+                journal,
+                clock,
+                orders,
+                remembered: Mutex::new(answers.into()),
+                placing: Mutex::new(()),
+                placed: metrics::counter!("mercato_orders_placed_total", "commerce" => commerce.to_owned()),
+            }),
+        }
+    }
+
+    fn placing(&self) -> MutexGuard<'_, ()> {
+        self.shared.placing.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn remembered(&self) -> MutexGuard<'_, VecDeque<Remembered>> {
+        self.shared.remembered.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The answers kept under keys, recovered, for the node's key table.
+    pub fn answers(&self) -> Vec<Remembered> {
+        self.remembered().iter().cloned().collect()
+    }
+
+    pub fn get(&self, id: &str) -> Option<Order> {
+        self.shared.orders.get(id).map(|o| o.value().clone())
+    }
+
+    pub fn len(&self) -> usize {
+        self.shared.orders.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.shared.orders.is_empty()
+    }
+
+    /// Records a placed order (with the answer kept under the checkout's key) and lists
+    /// it. The receipt resolves once the record is durable.
+    pub(crate) fn place(&self, order: Order, remembered: Option<&Remembered>) -> Result<Option<Receipt>, NotDurable> {
+        let id = order.id.clone();
+        let events = [OrderEvent::Placed { order: Box::new(order.clone()) }];
+        let entry = OrderEntryRef { commerce: &self.shared.commerce, order: &id, events: &events, remembered };
+        let payload = self.shared.journal.encode(&entry)?;
+        let _placing = self.placing();
+        let slot = self.shared.journal.slot()?;
+        let receipt = self.shared.journal.append_in(slot, RECORD_ORDER, payload)?;
+        self.shared.orders.insert(id, order);
+        if let Some(remembered) = remembered {
+            let mut kept = self.remembered();
+            while kept.front().is_some_and(|r| r.expired(remembered.at)) {
+                kept.pop_front();
+            }
+            kept.push_back(remembered.clone());
+        }
+        self.shared.placed.increment(1);
+        Ok(receipt)
+    }
+
+    /// Runs a command on an order: recorded, applied, and answered once durable.
+    pub async fn execute(&self, id: &str, command: OrderCommand) -> Result<Order, CartError> {
+        let receipt = {
+            let mut entry =
+                self.shared.orders.get_mut(id).ok_or_else(|| DomainError::UnknownOrder { id: id.to_owned() })?;
+            let events = entry.decide(&command)?;
+            let record =
+                OrderEntryRef { commerce: &self.shared.commerce, order: id, events: &events, remembered: None };
+            let payload = self.shared.journal.encode(&record)?;
+            let slot = self.shared.journal.slot()?;
+            let mut changed = entry.clone();
+            for event in &events {
+                changed.apply(event);
+            }
+            let receipt = self.shared.journal.append_in(slot, RECORD_ORDER, payload)?;
+            *entry = changed;
+            receipt
+        };
+        if let Some(receipt) = receipt {
+            receipt.await.map_err(|failure| NotDurable::unknown(failure.reason))?;
+        }
+        self.get(id).ok_or_else(|| DomainError::UnknownOrder { id: id.to_owned() }.into())
+    }
+
+    /// Every order for a snapshot, with the LSN the part covers.
+    pub fn snapshot(&self) -> (OrdersSnapshot, Lsn) {
+        let _placing = self.placing();
+        let covers = self.shared.journal.covers();
+        let mut orders: Vec<Order> = self.shared.orders.iter().map(|o| o.value().clone()).collect();
+        orders.sort_by(|a, b| a.id.cmp(&b.id));
+        let now = self.shared.clock.now();
+        let remembered = {
+            let mut kept = self.remembered();
+            while kept.front().is_some_and(|r| r.expired(now)) {
+                kept.pop_front();
+            }
+            kept.iter().cloned().collect()
+        };
+        (OrdersSnapshot { commerce: self.shared.commerce.clone(), orders, remembered }, covers)
+    }
+}

@@ -1,0 +1,788 @@
+//! The storefront's way from a filled cart to an order: shipping address, promo code,
+//! delivery options and choice, payment systems, checkout; then the order, its documents
+//! and (for offline payments) the administrator's payment confirmation. Also a product's
+//! price for a shopper.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
+use mercato_actors::cart::{
+    CartRemember, CartReply, CheckOut, ChooseDelivery, DeliveryOptions, SetAddress, SetPromoCode,
+};
+use mercato_engine::commerce::model::{ApiRole, ShipmentPreference};
+use mercato_engine::delivery::{payment_systems, PlannedShipment};
+use mercato_engine::order::{DeliveryChoice, Order, OrderCommand, ShippingAddress};
+use mercato_engine::pricing::totals::Totals;
+use mercato_engine::pricing::{minor_units, round, unit_price, Shopper};
+use mercato_engine::resolution::normalize_country;
+use mercato_engine::{Commerce, DomainError};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::carts::{answer, ask, begin, cart_of, commerce_of, timestamp};
+use super::warehouses::quantity;
+use crate::http::auth::Principal;
+use crate::http::idempotency;
+use crate::http::problem::Problem;
+use crate::http::AppState;
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddressBody {
+    pub name: String,
+    pub line: String,
+    pub city: String,
+    pub region: Option<String>,
+    pub postal_code: String,
+    pub country: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AddressDto {
+    pub name: String,
+    pub line: String,
+    pub city: String,
+    pub region: Option<String>,
+    pub postal_code: String,
+    pub country: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+pub fn address_dto(a: &ShippingAddress) -> AddressDto {
+    AddressDto {
+        name: a.name.clone(),
+        line: a.line.clone(),
+        city: a.city.clone(),
+        region: a.region.clone(),
+        postal_code: a.postal_code.clone(),
+        country: a.country.clone(),
+        phone: a.phone.clone(),
+        email: a.email.clone(),
+    }
+}
+
+/// Money as the API shows it: a decimal string rounded to the currency's minor unit.
+fn money(amount: Decimal, units: u32) -> String {
+    round(amount, units).to_string()
+}
+
+#[derive(Debug, Serialize)]
+pub struct TotalsDto {
+    pub currency: String,
+    pub tax_inclusive: bool,
+    pub lines: Vec<LineTotalDto>,
+    pub subtotal: String,
+    pub discounts: String,
+    pub shipping: String,
+    pub taxes: Vec<TaxDto>,
+    pub total: String,
+    pub applied_discounts: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LineTotalDto {
+    pub line: String,
+    pub sku: String,
+    pub quantity: u32,
+    pub unit_price: String,
+    pub discount: String,
+    pub amount: String,
+    pub tax_rate: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TaxDto {
+    pub name: String,
+    pub rate: String,
+    pub base: String,
+    pub tax: String,
+}
+
+pub fn totals_dto(t: &Totals) -> TotalsDto {
+    TotalsDto {
+        currency: t.currency.clone(),
+        tax_inclusive: t.tax_inclusive,
+        lines: t
+            .lines
+            .iter()
+            .map(|l| LineTotalDto {
+                line: l.line.clone(),
+                sku: l.sku.clone(),
+                quantity: l.quantity,
+                unit_price: l.unit_price.to_string(),
+                discount: l.discount.to_string(),
+                amount: l.amount.to_string(),
+                tax_rate: l.tax_rate.normalize().to_string(),
+            })
+            .collect(),
+        subtotal: t.subtotal.to_string(),
+        discounts: t.discounts.to_string(),
+        shipping: t.shipping.to_string(),
+        taxes: t
+            .taxes
+            .iter()
+            .map(|x| TaxDto {
+                name: x.name.clone(),
+                rate: x.rate.normalize().to_string(),
+                base: x.base.to_string(),
+                tax: x.tax.to_string(),
+            })
+            .collect(),
+        total: t.total.to_string(),
+        applied_discounts: t.applied_discounts.clone(),
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum DeliveryDto {
+    Home { preference: &'static str, shipping_types: BTreeMap<String, String> },
+    Pickup { location: String },
+}
+
+fn preference_name(p: ShipmentPreference) -> &'static str {
+    match p {
+        ShipmentPreference::AsAvailable => "as_available",
+        ShipmentPreference::FewestShipments => "fewest_shipments",
+    }
+}
+
+pub fn delivery_dto(choice: &DeliveryChoice) -> DeliveryDto {
+    match choice {
+        DeliveryChoice::Home { preference, shipping_types } => DeliveryDto::Home {
+            preference: preference_name(*preference),
+            shipping_types: shipping_types.iter().cloned().collect(),
+        },
+        DeliveryChoice::Pickup { location } => DeliveryDto::Pickup { location: location.clone() },
+    }
+}
+
+async fn cart_change<M>(
+    state: &AppState,
+    principal: &Principal,
+    code: &str,
+    id: &str,
+    message: M,
+) -> Result<HttpResponse, Problem>
+where
+    M: actix::Message<Result = Result<CartReply, mercato_actors::cart::CartError>> + Send + 'static,
+    mercato_actors::cart::CartActor: actix::Handler<M>,
+{
+    let handle = commerce_of(state, principal, code)?;
+    let reply = ask(&cart_of(handle, id)?, message).await??;
+    Ok(answer(&reply, &handle.snapshot(), handle.clock().today(), StatusCode::OK, false))
+}
+
+#[put("/v1/commerces/{commerce}/carts/{cart}/address")]
+pub async fn put_address(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    body: web::Json<AddressBody>,
+) -> Result<HttpResponse, Problem> {
+    let (code, id) = path.into_inner();
+    let b = body.into_inner();
+    let country = normalize_country(&b.country)?;
+    let address = ShippingAddress {
+        name: b.name,
+        line: b.line,
+        city: b.city,
+        region: b.region,
+        postal_code: b.postal_code,
+        country,
+        phone: b.phone,
+        email: b.email,
+        latitude: b.latitude,
+        longitude: b.longitude,
+    };
+    cart_change(&state, &principal, &code, &id, SetAddress(address)).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromoCodeBody {
+    pub code: String,
+}
+
+#[put("/v1/commerces/{commerce}/carts/{cart}/promo-code")]
+pub async fn put_promo_code(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    body: web::Json<PromoCodeBody>,
+) -> Result<HttpResponse, Problem> {
+    let (code, id) = path.into_inner();
+    cart_change(&state, &principal, &code, &id, SetPromoCode(Some(body.into_inner().code))).await
+}
+
+#[delete("/v1/commerces/{commerce}/carts/{cart}/promo-code")]
+pub async fn delete_promo_code(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let (code, id) = path.into_inner();
+    cart_change(&state, &principal, &code, &id, SetPromoCode(None)).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptionsQuery {
+    /// `as_available` or `fewest_shipments` (default: the commerce's).
+    pub preference: Option<ShipmentPreference>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ShippingOptionDto {
+    /// What to send back in `PUT …/delivery`: `{carrier}/{shipping type}`.
+    pub code: String,
+    pub carrier: String,
+    pub shipping_type: String,
+    /// Before tax.
+    pub price: String,
+    pub delivery_date: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ShipmentItemDto {
+    pub line: String,
+    pub sku: String,
+    pub quantity: u32,
+    pub ready_date: String,
+    pub awaiting_stock: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlannedShipmentDto {
+    pub id: String,
+    pub logistic_center: String,
+    pub shipping_classes: Vec<String>,
+    pub ready_date: String,
+    pub items: Vec<ShipmentItemDto>,
+    pub shipping_types: Vec<ShippingOptionDto>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PickupPointDto {
+    pub code: String,
+    pub name: String,
+    pub distance_km: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeliveryOptionsResponse {
+    pub preference: &'static str,
+    pub multi_shipment: bool,
+    pub shipments: Vec<PlannedShipmentDto>,
+    pub pickup_points: Vec<PickupPointDto>,
+}
+
+fn planned_dto(s: &PlannedShipment, units: u32) -> PlannedShipmentDto {
+    PlannedShipmentDto {
+        id: s.id.clone(),
+        logistic_center: s.center.clone(),
+        shipping_classes: s.shipping_classes.clone(),
+        ready_date: s.ready_date.to_string(),
+        items: s
+            .items
+            .iter()
+            .map(|i| ShipmentItemDto {
+                line: i.line.clone(),
+                sku: i.sku.clone(),
+                quantity: i.quantity,
+                ready_date: i.ready_date.to_string(),
+                awaiting_stock: i.awaiting_stock,
+            })
+            .collect(),
+        shipping_types: s
+            .options
+            .iter()
+            .map(|o| ShippingOptionDto {
+                code: o.key(),
+                carrier: o.carrier.clone(),
+                shipping_type: o.shipping_type.clone(),
+                price: money(o.price, units),
+                delivery_date: o.delivery_date.to_string(),
+            })
+            .collect(),
+    }
+}
+
+#[get("/v1/commerces/{commerce}/carts/{cart}/delivery-options")]
+pub async fn delivery_options(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    query: web::Query<OptionsQuery>,
+) -> Result<HttpResponse, Problem> {
+    let (code, id) = path.into_inner();
+    let handle = commerce_of(&state, &principal, &code)?;
+    let view = ask(&cart_of(handle, &id)?, DeliveryOptions { preference: query.preference }).await??;
+    let units = minor_units(&handle.snapshot(), &view.cart.context.currency);
+    // Home delivery that cannot be planned is the answer unless a pick-up point is offered.
+    let shipments = match view.home {
+        Ok(shipments) => shipments.iter().map(|s| planned_dto(s, units)).collect(),
+        Err(error) if view.pickup.is_empty() => return Err(error.into()),
+        Err(_) => Vec::new(),
+    };
+    Ok(HttpResponse::Ok().json(DeliveryOptionsResponse {
+        preference: preference_name(view.preference),
+        multi_shipment: view.multi_shipment,
+        shipments,
+        pickup_points: view
+            .pickup
+            .into_iter()
+            .map(|p| PickupPointDto { code: p.code, name: p.name, distance_km: p.distance_km })
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryMethod {
+    Home,
+    Pickup,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryBody {
+    pub method: DeliveryMethod,
+    /// Home: `as_available` or `fewest_shipments` (default: the commerce's).
+    pub preference: Option<ShipmentPreference>,
+    /// Home: per shipment id, the `code` of its chosen shipping type (default: cheapest).
+    #[serde(default)]
+    pub shipping_types: BTreeMap<String, String>,
+    /// Pick-up: the pick-up point's code.
+    pub location: Option<String>,
+}
+
+#[put("/v1/commerces/{commerce}/carts/{cart}/delivery")]
+pub async fn put_delivery(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    body: web::Json<DeliveryBody>,
+) -> Result<HttpResponse, Problem> {
+    let (code, id) = path.into_inner();
+    let handle = commerce_of(&state, &principal, &code)?;
+    let body = body.into_inner();
+    let choice = match body.method {
+        DeliveryMethod::Home => {
+            if body.location.is_some() {
+                return Err(Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_body",
+                    "location applies to method pickup only",
+                ));
+            }
+            DeliveryChoice::Home {
+                preference: body.preference.unwrap_or(handle.snapshot().config().multi_shipment.default_preference),
+                shipping_types: body.shipping_types.into_iter().collect(),
+            }
+        }
+        DeliveryMethod::Pickup => {
+            let Some(location) = body.location else {
+                return Err(Problem::new(StatusCode::BAD_REQUEST, "invalid_body", "method pickup needs a location"));
+            };
+            DeliveryChoice::Pickup { location }
+        }
+    };
+    cart_change(&state, &principal, &code, &id, ChooseDelivery(choice)).await
+}
+
+#[derive(Debug, Serialize)]
+pub struct PaymentSystemDto {
+    pub code: String,
+    pub name: String,
+    /// `online` (a gateway answers at checkout) or `offline` (an administrator confirms).
+    pub kind: &'static str,
+}
+
+#[get("/v1/commerces/{commerce}/carts/{cart}/payment-systems")]
+pub async fn list_payment_systems(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let (code, id) = path.into_inner();
+    let handle = commerce_of(&state, &principal, &code)?;
+    let reply = ask(&cart_of(handle, &id)?, mercato_actors::cart::GetCart).await?;
+    let commerce = handle.snapshot();
+    let systems: Vec<PaymentSystemDto> = payment_systems(&commerce, &reply.cart.context.channel)
+        .into_iter()
+        .map(|p| PaymentSystemDto {
+            code: p.code.clone(),
+            name: p.name.clone(),
+            kind: if p.is_online() { "online" } else { "offline" },
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(systems))
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutBody {
+    pub payment_system: String,
+    /// For online payment systems: the gateway's token for the customer's means of payment.
+    pub payment_token: Option<String>,
+    /// The total the customer was shown; checkout refuses (409 `price_changed`) if the
+    /// total is now different.
+    pub expected_total: Option<String>,
+}
+
+#[post("/v1/commerces/{commerce}/carts/{cart}/checkout")]
+pub async fn checkout(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    body: web::Json<CheckoutBody>,
+) -> Result<HttpResponse, Problem> {
+    let (code, id) = path.into_inner();
+    let handle = commerce_of(&state, &principal, &code)?;
+    let body = body.into_inner();
+    let stamp = idempotency::stamp(&request, &principal, &body)?;
+    let expected_total = match &body.expected_total {
+        None => None,
+        Some(text) => Some(text.trim().parse::<Decimal>().map_err(|_| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_amount",
+                format!("expected_total \"{text}\" is not a decimal amount"),
+            )
+        })?),
+    };
+    let stamp = match begin(&state, handle, stamp)? {
+        Ok(stamp) => stamp,
+        Err(answer) => return Ok(idempotency::replay(answer)),
+    };
+    let cart = match cart_of(handle, &id) {
+        Ok(cart) => cart,
+        Err(problem) => {
+            if let Some(stamp) = &stamp {
+                state.idempotency.abandon(stamp);
+            }
+            return Err(problem);
+        }
+    };
+    let commerce = handle.snapshot();
+    let remember = stamp.map(|stamp| CartRemember {
+        stamp,
+        respond: Box::new(move |reply: &CartReply| mercato_actors::idempotency::Answer {
+            status: StatusCode::CREATED.as_u16(),
+            body: reply.order.as_deref().map(|o| order_body(o, &commerce)).unwrap_or_default(),
+        }),
+    });
+    let message = CheckOut { payment_system: body.payment_system, token: body.payment_token, expected_total, remember };
+    let reply = ask(&cart, message).await??;
+    if let Some(answer) = &reply.answer {
+        return Ok(idempotency::replay(answer.clone()));
+    }
+    let order = reply.order.as_deref().ok_or_else(|| Problem::unavailable("the order was not returned"))?;
+    Ok(HttpResponse::Created().content_type("application/json").body(order_body(order, &handle.snapshot())))
+}
+
+#[derive(Debug, Serialize)]
+pub struct AllocationDto {
+    pub warehouse: String,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrderLineDto {
+    pub id: String,
+    pub sku: String,
+    pub name: String,
+    pub quantity: u32,
+    pub unit_price: String,
+    pub discount: String,
+    pub amount: String,
+    pub tax_rate: String,
+    pub allocations: Vec<AllocationDto>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrderShipmentDto {
+    pub id: String,
+    pub logistic_center: String,
+    pub carrier: Option<String>,
+    pub shipping_type: Option<String>,
+    pub pickup_location: Option<String>,
+    pub price: String,
+    pub delivery_date: String,
+    /// `awaiting_stock`, `ready`, `sent`, `delivered` or `returned`.
+    pub status: String,
+    pub items: Vec<ShipmentItemDto>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PaymentDto {
+    pub system: String,
+    pub kind: &'static str,
+    /// `approved` or `pending`.
+    pub status: &'static str,
+    pub reference: Option<String>,
+    pub amount: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DocumentDto {
+    pub kind: &'static str,
+    pub number: String,
+    pub issued_at: String,
+    pub seller: SellerDto,
+    pub buyer: AddressDto,
+    pub language: String,
+    pub totals: TotalsDto,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SellerDto {
+    pub invoicing_company: String,
+    pub legal_name: String,
+    pub tax_id: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrderDto {
+    pub id: String,
+    pub cart: String,
+    pub status: &'static str,
+    pub placed_at: String,
+    pub channel: String,
+    pub language: String,
+    pub currency: String,
+    pub address: AddressDto,
+    pub delivery: DeliveryDto,
+    pub lines: Vec<OrderLineDto>,
+    pub shipments: Vec<OrderShipmentDto>,
+    pub totals: TotalsDto,
+    pub payment: PaymentDto,
+    pub documents: Vec<DocumentDto>,
+}
+
+fn document_dto(order: &Order) -> DocumentDto {
+    let d = &order.document;
+    DocumentDto {
+        kind: "order",
+        number: d.number.clone(),
+        issued_at: timestamp(d.issued_at),
+        seller: SellerDto {
+            invoicing_company: order.invoicing_company.clone(),
+            legal_name: d.seller_legal_name.clone(),
+            tax_id: d.seller_tax_id.clone(),
+        },
+        buyer: address_dto(&d.buyer),
+        language: d.language.clone(),
+        totals: totals_dto(&d.totals),
+    }
+}
+
+fn shipment_status(status: mercato_engine::commerce::model::ShipmentStatus) -> String {
+    serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+pub fn order_dto(order: &Order, commerce: &Commerce) -> OrderDto {
+    let units = minor_units(commerce, &order.context.currency);
+    OrderDto {
+        id: order.id.clone(),
+        cart: order.cart.clone(),
+        status: order.status.as_str(),
+        placed_at: timestamp(order.placed_at),
+        channel: order.context.channel.clone(),
+        language: order.context.language.clone(),
+        currency: order.context.currency.clone(),
+        address: address_dto(&order.address),
+        delivery: delivery_dto(&order.delivery),
+        lines: order
+            .lines
+            .iter()
+            .map(|l| OrderLineDto {
+                id: l.id.clone(),
+                sku: l.sku.clone(),
+                name: l.name.clone(),
+                quantity: l.amount.quantity,
+                unit_price: l.amount.unit_price.to_string(),
+                discount: l.amount.discount.to_string(),
+                amount: l.amount.amount.to_string(),
+                tax_rate: l.amount.tax_rate.normalize().to_string(),
+                allocations: l
+                    .allocations
+                    .iter()
+                    .map(|a| AllocationDto { warehouse: a.warehouse.clone(), quantity: a.quantity })
+                    .collect(),
+            })
+            .collect(),
+        shipments: order
+            .shipments
+            .iter()
+            .map(|s| OrderShipmentDto {
+                id: s.id.clone(),
+                logistic_center: s.center.clone(),
+                carrier: s.carrier.clone(),
+                shipping_type: s.shipping_type.clone(),
+                pickup_location: s.pickup_location.clone(),
+                price: money(s.price, units),
+                delivery_date: s.delivery_date.to_string(),
+                status: shipment_status(s.status),
+                items: s
+                    .items
+                    .iter()
+                    .map(|i| ShipmentItemDto {
+                        line: i.line.clone(),
+                        sku: i.sku.clone(),
+                        quantity: i.quantity,
+                        ready_date: i.ready_date.to_string(),
+                        awaiting_stock: i.awaiting_stock,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        totals: totals_dto(&order.totals),
+        payment: PaymentDto {
+            system: order.payment.system.clone(),
+            kind: if order.payment.online { "online" } else { "offline" },
+            status: if order.payment.reference.is_some() { "approved" } else { "pending" },
+            reference: order.payment.reference.clone(),
+            amount: money(order.payment.amount, units),
+        },
+        documents: vec![document_dto(order)],
+    }
+}
+
+fn order_body(order: &Order, commerce: &Commerce) -> Vec<u8> {
+    serde_json::to_vec(&order_dto(order, commerce)).unwrap_or_default()
+}
+
+fn order_of(state: &AppState, principal: &Principal, code: &str, id: &str) -> Result<Order, Problem> {
+    let handle = commerce_of(state, principal, code)?;
+    handle.orders().get(id).ok_or_else(|| DomainError::UnknownOrder { id: id.to_owned() }.into())
+}
+
+#[get("/v1/commerces/{commerce}/orders/{order}")]
+pub async fn get_order(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let (code, id) = path.into_inner();
+    let order = order_of(&state, &principal, &code, &id)?;
+    let commerce = commerce_of(&state, &principal, &code)?.snapshot();
+    Ok(HttpResponse::Ok().json(order_dto(&order, &commerce)))
+}
+
+#[get("/v1/commerces/{commerce}/orders/{order}/documents")]
+pub async fn get_order_documents(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let (code, id) = path.into_inner();
+    let order = order_of(&state, &principal, &code, &id)?;
+    Ok(HttpResponse::Ok().json(vec![document_dto(&order)]))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentBody {
+    /// The bank transfer's or cash receipt's reference.
+    pub reference: String,
+}
+
+/// An administrator confirms an offline payment: the order becomes `paid`.
+#[post("/v1/commerces/{commerce}/orders/{order}/payments")]
+pub async fn confirm_payment(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    body: web::Json<PaymentBody>,
+) -> Result<HttpResponse, Problem> {
+    let (code, id) = path.into_inner();
+    principal.authorize(&code, &[ApiRole::Admin])?;
+    let handle = state.registry.get(&code).ok_or_else(|| Problem::commerce_not_found(&code))?;
+    let order =
+        handle.orders().execute(&id, OrderCommand::ConfirmPayment { reference: body.into_inner().reference }).await?;
+    Ok(HttpResponse::Ok().json(order_dto(&order, &handle.snapshot())))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceQuery {
+    pub currency: Option<String>,
+    pub qty: Option<i64>,
+    pub country: Option<String>,
+    pub group: Option<String>,
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PriceResponse {
+    pub sku: String,
+    pub currency: String,
+    pub quantity: u32,
+    /// Before tax and discounts.
+    pub unit_price: String,
+    pub amount: String,
+    pub base_unit_price: String,
+    /// The price rule that set it, if any.
+    pub rule: Option<String>,
+    /// Whether it was converted from the main currency at the configured rate.
+    pub converted: bool,
+}
+
+#[get("/v1/commerces/{commerce}/products/{sku}/price")]
+pub async fn get_price(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    query: web::Query<PriceQuery>,
+) -> Result<HttpResponse, Problem> {
+    let (code, sku) = path.into_inner();
+    let handle = commerce_of(&state, &principal, &code)?;
+    let commerce = handle.snapshot();
+    let query = query.into_inner();
+    let units = quantity(query.qty.unwrap_or(1))?;
+    let currency = query.currency.unwrap_or_else(|| commerce.config().main_currency.clone());
+    let place = match &query.country {
+        Some(country) => Some(mercato_engine::commerce::model::Place {
+            country: normalize_country(country)?,
+            region: None,
+            postal_code: None,
+        }),
+        None => None,
+    };
+    if let Some(group) = &query.group {
+        if !commerce.config().user_groups.iter().any(|g| &g.code == group) {
+            return Err(DomainError::UnknownUserGroup { code: group.clone() }.into());
+        }
+    }
+    if let Some(user) = &query.user {
+        if !commerce.config().users.iter().any(|u| &u.id == user) {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_user",
+                format!("user \"{user}\" does not exist"),
+            ));
+        }
+    }
+    let shopper = Shopper::of(&commerce, query.user.as_deref(), query.group.as_deref(), place.as_ref());
+    let price = unit_price(&commerce, &sku, units, &currency, &shopper)?;
+    let minor = minor_units(&commerce, &currency);
+    Ok(HttpResponse::Ok().json(PriceResponse {
+        sku,
+        currency,
+        quantity: units,
+        unit_price: money(price.unit, minor),
+        amount: money(price.unit * Decimal::from(units), minor),
+        base_unit_price: money(price.base, minor),
+        rule: price.rule,
+        converted: price.converted,
+    }))
+}
