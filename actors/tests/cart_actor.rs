@@ -7,13 +7,18 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mercato_actors::cart::{AddLine, CartError, CartReply, ChangeLine, GetCart, RemoveLine, CART_LIFETIME_MS};
+use mercato_actors::cart::{
+    AddLine, CartError, CartReply, ChangeLine, CheckOut, ChooseDelivery, GetCart, RemoveLine, SetAddress,
+    CART_LIFETIME_MS,
+};
 use mercato_actors::idempotency::Idempotency;
-use mercato_actors::journal::carts_part_key;
-use mercato_actors::warehouse::{CopyState, GetStock};
+use mercato_actors::journal::{carts_part_key, orders_part_key, warehouse_part_key, WarehouseSnapshot};
+use mercato_actors::warehouse::{CopyState, GetStock, TakeSnapshot};
 use mercato_actors::{Clock, CommerceHandle, Execute, Journal, Recovered};
 use mercato_engine::cart::{Alert, CartContext, Supply};
+use mercato_engine::commerce::model::ShipmentPreference;
 use mercato_engine::inventory::{InventoryCommand as Cmd, Timestamp};
+use mercato_engine::order::{DeliveryChoice, OrderCommand, OrderStatus, ShippingAddress};
 use mercato_engine::{Commerce, DomainError, KNOWN_GATEWAYS};
 use mercato_persistence::codec;
 use mercato_persistence::log::{Log, LogOptions};
@@ -241,6 +246,74 @@ async fn carts_survive_a_crash_from_the_log_and_from_a_snapshot() {
         assert_eq!(carts, want, "from {from}");
         if from == "the log" {
             assert_eq!(recovered.take_warehouse("demo", "wh-madrid"), stock);
+        }
+    }
+}
+
+// Proves an acknowledged order comes back after a crash, from the log alone and from a
+// snapshot (taken while its cart was still open) plus the log, with its later payment;
+// its cart does not come back open; its units stay allocated, not reserved.
+#[actix_rt::test]
+async fn orders_survive_a_crash_and_their_carts_stay_checked_out() {
+    let sim = SimStorage::default();
+    let (log, mut recovered) = recover(&sim, &BTreeMap::new());
+    let handle = start(&Journal::Log(log.handle()), &mut recovered);
+    receive(&handle, "wh-madrid", "KEYBOARD", 10).await;
+    let cart = open(&handle).await;
+    add(&handle, &cart, "KEYBOARD", 2).await.expect("added");
+    let addr = handle.carts().get(&cart).expect("open");
+    let address = ShippingAddress {
+        name: "Ana".into(),
+        line: "Gran Vía 1".into(),
+        city: "Madrid".into(),
+        postal_code: "28013".into(),
+        country: "ES".into(),
+        ..ShippingAddress::default()
+    };
+    addr.send(SetAddress(address)).await.expect("running").expect("set");
+    let home = DeliveryChoice::Home { preference: ShipmentPreference::AsAvailable, shipping_types: Vec::new() };
+    addr.send(ChooseDelivery(home)).await.expect("running").expect("chosen");
+    let (carts, carts_cover) = handle.carts().snapshot().await;
+    assert_eq!(carts.carts.len(), 1, "the cart is open in the snapshot");
+    let checkout = CheckOut { payment_system: "bank-transfer".into(), token: None, expected_total: None, remember: None };
+    let placed = addr.send(checkout).await.expect("running").expect("placed");
+    let order = placed.order.expect("an order");
+    assert_eq!(order.status, OrderStatus::PendingPayment);
+    let (orders, orders_cover) = handle.orders().snapshot();
+    let copy = handle.warehouses().get("wh-madrid").expect("a warehouse").send(TakeSnapshot).await.expect("running");
+    let warehouse = WarehouseSnapshot {
+        commerce: "demo".into(),
+        warehouse: "wh-madrid".into(),
+        stock: copy.stock,
+        remembered: copy.remembered,
+    };
+    let parts = BTreeMap::from([
+        (carts_part_key("demo"), Part { lsn: carts_cover, bytes: codec::encode_part(&carts).expect("encodes") }),
+        (orders_part_key("demo"), Part { lsn: orders_cover, bytes: codec::encode_part(&orders).expect("encodes") }),
+        (
+            warehouse_part_key("demo", "wh-madrid"),
+            Part { lsn: copy.covers, bytes: codec::encode_part(&warehouse).expect("encodes") },
+        ),
+    ]);
+    let paid = handle
+        .orders()
+        .execute(&order.id, OrderCommand::ConfirmPayment { reference: "TR-1".into() })
+        .await
+        .expect("confirmed");
+    assert_eq!(paid.status, OrderStatus::Paid);
+    sim.crash(|_, _| Vec::new());
+    drop(log);
+
+    for (from, parts) in [("the log", BTreeMap::new()), ("a snapshot", parts)] {
+        let (_log, mut recovered) = recover(&sim, &parts);
+        let (orders, _) = recovered.take_orders("demo");
+        assert_eq!(orders, vec![paid.clone()], "from {from}");
+        let (open, _) = recovered.take_carts("demo");
+        assert!(open.is_empty(), "from {from}: the checked-out cart stays closed");
+        {
+            let stock = recovered.take_warehouse("demo", "wh-madrid");
+            let (_, keyboard) = stock.records().find(|(sku, _)| *sku == "KEYBOARD").expect("a record");
+            assert_eq!((keyboard.reserved, keyboard.allocated), (0, 2), "from {from}");
         }
     }
 }
