@@ -275,7 +275,8 @@ async fn orders_survive_a_crash_and_their_carts_stay_checked_out() {
     addr.send(ChooseDelivery(home)).await.expect("running").expect("chosen");
     let (carts, carts_cover) = handle.carts().snapshot().await;
     assert_eq!(carts.carts.len(), 1, "the cart is open in the snapshot");
-    let checkout = CheckOut { payment_system: "bank-transfer".into(), token: None, expected_total: None, remember: None };
+    let checkout =
+        CheckOut { payment_system: "bank-transfer".into(), token: None, expected_total: None, remember: None };
     let placed = addr.send(checkout).await.expect("running").expect("placed");
     let order = placed.order.expect("an order");
     assert_eq!(order.status, OrderStatus::PendingPayment);

@@ -10,6 +10,11 @@
 //! twice), the warehouse must hold at least every unit the carts hold, and it must never
 //! hold more than it has: no unit is oversold.
 //!
+//! Some shoppers check their cart out (address, delivery, checkout with a key). After each
+//! restart every acknowledged order is still there with its units, a checkout retried with
+//! its key answers the same order, an unanswered checkout retried with its key places at
+//! most one order, and the warehouse's allocations are exactly the orders' units.
+//!
 //! `MERCATO_CRASH_CYCLES` sets the number of kills (20 by default; CI runs the default).
 
 mod support;
@@ -111,6 +116,15 @@ enum Open {
     Create { key: String },
     Add { cart: String, key: String, quantity: u64 },
     Remove { cart: String },
+    Checkout { cart: String, key: String, quantity: u64 },
+}
+
+/// An acknowledged order: its cart, the checkout's key and the mice it holds.
+#[derive(Debug, Clone)]
+struct Placed {
+    cart: String,
+    key: String,
+    quantity: u64,
 }
 
 /// What one shopper saw: each cart it touched with the MOUSE units it was acknowledged to
@@ -120,6 +134,41 @@ struct Shopped {
     open: Option<Open>,
     /// The last line it was acknowledged to add: (cart, key, quantity).
     added: Option<(String, String, u64)>,
+    /// Orders acknowledged, by id.
+    orders: Vec<(String, Placed)>,
+}
+
+const ADDRESS: &str = r#"{"name": "Ana", "line": "Gran Vía 1", "city": "Madrid", "region": "MD", "postal_code": "28013", "country": "ES"}"#;
+
+/// Checks a cart out: its address and delivery, then checkout with `key`. The order's id,
+/// or the 5xx status (or none: no answer) of the step that failed.
+fn checkout(address: SocketAddr, cart: &str, key: &str) -> Option<Result<String, u16>> {
+    for (path, body) in [("address", ADDRESS), ("delivery", r#"{"method": "home"}"#)] {
+        let (status, answer) = http(address, "PUT", &format!("{CARTS}/{cart}/{path}"), Some("demo-storefront"), body)?;
+        match status {
+            200 => {}
+            // Checked out already (the retry of a checkout whose answer was lost).
+            404 | 409 if answer.contains("unknown_cart") || answer.contains("cart_closed") => {}
+            status if status >= 500 => return Some(Err(status)),
+            status => panic!("{path} of cart {cart}: {status} {answer}"),
+        }
+    }
+    let path = format!("{CARTS}/{cart}/checkout");
+    let body = r#"{"payment_system": "card", "payment_token": "tok_visa"}"#;
+    let (status, answer) = http_keyed(address, "POST", &path, Some("demo-storefront"), Some(key), body)?;
+    match status {
+        201 => Some(Ok(json(&answer)["id"].as_str().expect("an order id").to_owned())),
+        status if status >= 500 => Some(Err(status)),
+        status => panic!("checkout {key} of cart {cart}: {status} {answer}"),
+    }
+}
+
+/// The mice an order holds, read back.
+fn order_units(address: SocketAddr, order: &str) -> u64 {
+    let path = format!("/v1/commerces/demo/orders/{order}");
+    let (status, body) = http(address, "GET", &path, Some("demo-storefront"), "").expect("an answer");
+    assert_eq!(status, 200, "order {order}: {body}");
+    json(&body)["lines"].as_array().expect("lines").iter().map(|l| l["quantity"].as_u64().expect("a quantity")).sum()
 }
 
 fn create_cart(address: SocketAddr, key: &str) -> Option<Result<String, u16>> {
@@ -160,7 +209,7 @@ fn remove_line(address: SocketAddr, cart: &str) -> Option<bool> {
 /// Creates carts one after another, adds one or two mice to each, and removes every other
 /// line again, until `stop`.
 fn shopper(address: SocketAddr, cycle: usize, id: u64, stop: Arc<AtomicBool>) -> Shopped {
-    let mut shopped = Shopped { carts: Vec::new(), open: None, added: None };
+    let mut shopped = Shopped { carts: Vec::new(), open: None, added: None, orders: Vec::new() };
     let mut turn = 0u64;
     while !stop.load(Ordering::Relaxed) {
         turn += 1;
@@ -183,6 +232,21 @@ fn shopper(address: SocketAddr, cycle: usize, id: u64, stop: Arc<AtomicBool>) ->
         if held.is_some() {
             shopped.added = Some((cart.clone(), format!("{key}-l"), quantity));
         }
+        if let (Some(quantity), 1) = (held, turn % 4) {
+            let key = format!("{key}-o");
+            match checkout(address, &cart, &key) {
+                Some(Ok(order)) => {
+                    shopped.added = None;
+                    shopped.orders.push((order, Placed { cart, key, quantity }));
+                    continue;
+                }
+                _ => {
+                    shopped.added = None;
+                    shopped.open = Some(Open::Checkout { cart, key, quantity });
+                    break;
+                }
+            }
+        }
         if held.is_some() && turn.is_multiple_of(2) {
             if remove_line(address, &cart) != Some(true) {
                 shopped.carts.push((cart.clone(), held));
@@ -198,9 +262,10 @@ fn shopper(address: SocketAddr, cycle: usize, id: u64, stop: Arc<AtomicBool>) ->
 }
 
 /// Settles a shopper's open request after a restart by retrying it; the cart and what it
-/// now holds.
+/// now holds (an open checkout is settled by `settle_checkout`).
 fn settle(address: SocketAddr, open: Open) -> (String, Option<u64>) {
     match open {
+        Open::Checkout { .. } => unreachable!("checkouts settle apart"),
         Open::Create { key } => {
             let cart = create_cart(address, &key).expect("an answer").expect("created");
             (cart, None)
@@ -260,6 +325,7 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
     let mut touched: Vec<String> = Vec::new();
     let mut open: Vec<Open> = Vec::new();
     let mut added: Vec<(String, String, u64)> = Vec::new();
+    let mut orders: std::collections::BTreeMap<String, Placed> = std::collections::BTreeMap::new();
     for cycle in 0..=cycles {
         let address = free_port();
         let mut served = start(address, &data);
@@ -284,6 +350,14 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
             assert_eq!(answer.map(|(status, _)| status), Some(201));
         }
         for request in open.drain(..) {
+            if let Open::Checkout { cart, key, quantity } = request {
+                // Placed before the kill (replayed) or now: either way exactly one order.
+                let order = checkout(address, &cart, &key).expect("an answer").expect("checked out");
+                assert!(!orders.contains_key(&order), "cycle {cycle}: checkout {key} answered another cart's order");
+                carts.remove(&cart);
+                orders.insert(order, Placed { cart, key, quantity });
+                continue;
+            }
             let (cart, held) = settle(address, request);
             touched.push(cart.clone());
             carts.insert(cart, held);
@@ -298,10 +372,25 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
         for cart in touched.drain(..) {
             assert_eq!(cart_holds(address, &cart), carts[&cart], "cycle {cycle}: cart {cart} after the restart");
         }
+        // Every acknowledged order is there with its units; its checkout, retried with its
+        // key, answers the same order.
+        for (order, placed) in &orders {
+            assert_eq!(order_units(address, order), placed.quantity, "cycle {cycle}: order {order}");
+        }
+        if let Some((order, placed)) = orders.iter().next_back() {
+            let replayed = checkout(address, &placed.cart, &placed.key).expect("an answer").expect("replayed");
+            assert_eq!(&replayed, order, "cycle {cycle}: the retried checkout {}", placed.key);
+        }
         let mice = stock(address, MICE);
         let (on_hand, reserved) = (mice["on_hand"].as_u64(), mice["reserved"].as_u64().expect("reserved"));
+        let allocated = mice["allocated"].as_u64().expect("allocated");
         assert_eq!(on_hand, Some(MICE_ON_HAND), "cycle {cycle}: {mice}");
-        assert!(reserved <= MICE_ON_HAND, "cycle {cycle}: {reserved} mice held of {MICE_ON_HAND}: oversold");
+        let ordered: u64 = orders.values().map(|p| p.quantity).sum();
+        assert_eq!(allocated, ordered, "cycle {cycle}: {allocated} mice allocated, {ordered} in acknowledged orders");
+        assert!(
+            reserved + allocated <= MICE_ON_HAND,
+            "cycle {cycle}: {reserved} held and {allocated} allocated of {MICE_ON_HAND}: oversold"
+        );
         let in_carts: u64 = carts.values().flatten().sum();
         assert!(reserved >= in_carts, "cycle {cycle}: carts hold {in_carts} mice, the warehouse only {reserved}");
         if cycle == cycles {
@@ -335,10 +424,15 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
             }
             open.extend(shopped.open);
             added.extend(shopped.added);
+            for (order, placed) in shopped.orders {
+                carts.remove(&placed.cart);
+                orders.insert(order, placed);
+            }
         }
     }
     eprintln!("{cycles} kills; {known} units acknowledged in all; {retried} receipts retried after a kill");
     eprintln!("{} carts; {} hold mice at the end", carts.len(), carts.values().flatten().count());
+    eprintln!("{} orders placed, {} mice in them", orders.len(), orders.values().map(|p| p.quantity).sum::<u64>());
     assert!(known > 0, "no receipt was ever acknowledged");
     let _ = std::fs::remove_dir_all(&dir);
 }
