@@ -1359,7 +1359,7 @@ impl CartActor {
             order: Some(Box::new(order)),
         };
         let remembered = remember.map(|r| Remembered { stamp: r.stamp, answer: (r.respond)(&reply), at: now });
-        let order = reply.order.as_deref().cloned().ok_or(DomainError::UnknownOrder { id: order_id })?;
+        let order = reply.order.as_deref().ok_or(DomainError::UnknownOrder { id: order_id })?;
         match self.shared.orders.place(order, remembered.as_ref()) {
             Ok(receipt) => {
                 self.cart = changed;

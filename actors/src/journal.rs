@@ -47,6 +47,22 @@ pub struct OrderEntryRef<'a> {
     pub remembered: Option<&'a Remembered>,
 }
 
+/// `OrderEvent` as written, borrowing the order it places: it encodes to the same bytes
+/// (same variants in the same order), so placing an order copies it once, not per record.
+#[derive(Debug, Serialize)]
+pub enum OrderEventRef<'a> {
+    Placed { order: &'a Order },
+}
+
+/// An order's placement record as written.
+#[derive(Debug, Serialize)]
+pub struct OrderPlacedRef<'a> {
+    pub commerce: &'a str,
+    pub order: &'a str,
+    pub events: &'a [OrderEventRef<'a>],
+    pub remembered: Option<&'a Remembered>,
+}
+
 /// A commerce's orders as a snapshot part holds them, with the answers kept under keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrdersSnapshot {

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use dashmap::DashMap;
-use mercato_engine::order::{Order, OrderCommand, OrderEvent};
+use mercato_engine::order::{Order, OrderCommand};
 use mercato_engine::DomainError;
 use mercato_persistence::log::{Lsn, Receipt};
 use rust_decimal::Decimal;
@@ -19,7 +19,7 @@ use rust_decimal::Decimal;
 use crate::cart::CartError;
 use crate::clock::Clock;
 use crate::idempotency::Remembered;
-use crate::journal::{Journal, NotDurable, OrderEntryRef, OrdersSnapshot, RECORD_ORDER};
+use crate::journal::{Journal, NotDurable, OrderEntryRef, OrderEventRef, OrderPlacedRef, OrdersSnapshot, RECORD_ORDER};
 
 /// An online payment gateway plugin. Authorisation happens before checkout changes
 /// anything, so a decline leaves the cart and its reservations as they were; a checkout
@@ -140,15 +140,18 @@ impl Orders {
 
     /// Records a placed order (with the answer kept under the checkout's key) and lists
     /// it. The receipt resolves once the record is durable.
-    pub(crate) fn place(&self, order: Order, remembered: Option<&Remembered>) -> Result<Option<Receipt>, NotDurable> {
-        let id = order.id.clone();
-        let events = [OrderEvent::Placed { order: Box::new(order.clone()) }];
-        let entry = OrderEntryRef { commerce: &self.shared.commerce, order: &id, events: &events, remembered };
+    pub(crate) fn place(&self, order: &Order, remembered: Option<&Remembered>) -> Result<Option<Receipt>, NotDurable> {
+        let entry = OrderPlacedRef {
+            commerce: &self.shared.commerce,
+            order: &order.id,
+            events: &[OrderEventRef::Placed { order }],
+            remembered,
+        };
         let payload = self.shared.journal.encode(&entry)?;
         let _placing = self.placing();
         let slot = self.shared.journal.slot()?;
         let receipt = self.shared.journal.append_in(slot, RECORD_ORDER, payload)?;
-        self.shared.orders.insert(id, order);
+        self.shared.orders.insert(order.id.clone(), order.clone());
         if let Some(remembered) = remembered {
             let mut kept = self.remembered();
             while kept.front().is_some_and(|r| r.expired(remembered.at)) {

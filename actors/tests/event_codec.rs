@@ -244,6 +244,25 @@ fn order() -> Order {
     })
 }
 
+// Proves an order's placement record as written (borrowing the order) reads back as the
+// owned record, byte for byte.
+#[test]
+fn placement_records_written_and_read_alike() {
+    use mercato_actors::journal::{OrderEntry, OrderEventRef, OrderPlacedRef};
+    let order = order();
+    let written = OrderPlacedRef {
+        commerce: "demo",
+        order: &order.id,
+        events: &[OrderEventRef::Placed { order: &order }],
+        remembered: None,
+    };
+    let bytes = encode(&written).expect("encodes");
+    let read: OrderEntry = decode(&bytes).expect("decodes");
+    let events = vec![OrderEvent::Placed { order: Box::new(order.clone()) }];
+    assert_eq!(read, OrderEntry { commerce: "demo".into(), order: order.id.clone(), events, remembered: None });
+    assert_eq!(encode(&read).expect("encodes"), bytes);
+}
+
 // Proves each order event variant, a whole placed order with its money, decodes to
 // exactly what was encoded.
 #[test]
