@@ -1229,7 +1229,8 @@ impl Handler<CheckOut> for CartActor {
                 let error = DomainError::UnknownPaymentSystem { code: system.code.clone(), offered: String::new() };
                 return self.refuse(error.into(), stamp);
             };
-            match plugin.authorize(total, &quote.totals.currency, message.token.as_deref().unwrap_or_default()) {
+            let token = message.token.as_deref().unwrap_or_default();
+            match plugin.authorize(&order_id, total, &quote.totals.currency, token) {
                 Ok(reference) => approval = Some((plugin, reference)),
                 Err(reason) => return self.refuse(DomainError::PaymentDeclined { reason }.into(), stamp),
             }

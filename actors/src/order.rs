@@ -25,22 +25,20 @@ use crate::journal::{Journal, NotDurable, OrderEntryRef, OrderEventRef, OrderPla
 /// anything, so a decline leaves the cart and its reservations as they were; a checkout
 /// that fails after an approval voids it.
 pub trait Gateway: Send + Sync {
-    /// Approves `amount` (in `currency`) against the customer's `token`: the gateway's
-    /// reference, or why it declined.
-    fn authorize(&self, amount: Decimal, currency: &str, token: &str) -> Result<String, String>;
+    /// Approves `amount` (in `currency`) for `order` against the customer's `token`: the
+    /// gateway's reference, or why it declined.
+    fn authorize(&self, order: &str, amount: Decimal, currency: &str, token: &str) -> Result<String, String>;
     /// Gives back an approval that was not used.
     fn void(&self, reference: &str);
 }
 
 /// The `sandbox` gateway: approves every token except those starting with `tok_decline`
-/// (declined) and an empty one; references are `sandbox-` and a counter.
+/// (declined) and an empty one; the reference is `sandbox-` and the order's id.
 #[derive(Default)]
-pub struct Sandbox {
-    next: std::sync::atomic::AtomicU64,
-}
+pub struct Sandbox;
 
 impl Gateway for Sandbox {
-    fn authorize(&self, amount: Decimal, currency: &str, token: &str) -> Result<String, String> {
+    fn authorize(&self, order: &str, amount: Decimal, currency: &str, token: &str) -> Result<String, String> {
         if token.trim().is_empty() {
             return Err("a payment token is required".into());
         }
@@ -50,8 +48,7 @@ impl Gateway for Sandbox {
         if amount < Decimal::ZERO {
             return Err(format!("amount {amount} {currency} is negative"));
         }
-        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(format!("sandbox-{:08}", n + 1))
+        Ok(format!("sandbox-{order}"))
     }
 
     fn void(&self, reference: &str) {
@@ -62,7 +59,7 @@ impl Gateway for Sandbox {
 /// The gateway plugin named in configuration.
 pub fn gateway(name: &str) -> Option<Arc<dyn Gateway>> {
     match name {
-        "sandbox" => Some(Arc::new(Sandbox::default())),
+        "sandbox" => Some(Arc::new(Sandbox)),
         _ => None,
     }
 }
