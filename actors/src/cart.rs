@@ -33,7 +33,7 @@ use dashmap::DashMap;
 use mercato_engine::cart::{Cart, CartCommand, CartContext, CartEvent, Hold, Supply, LOW_STOCK_UNITS};
 use mercato_engine::commerce::model::Place;
 use mercato_engine::commerce::model::{ShipmentPreference, ShipmentStatus};
-use mercato_engine::delivery::{payment_systems, pickup_points, PickupPoint, PlannedShipment};
+use mercato_engine::delivery::{payment_systems, pickup_points, single_center, PickupPoint, PlannedShipment};
 use mercato_engine::inventory::{
     candidate_warehouses, select_sources, Candidate, InventoryCommand, InventoryEvent, Timestamp,
 };
@@ -450,6 +450,7 @@ fn releases(holds: &[Hold]) -> Vec<(String, InventoryCommand)> {
 }
 
 /// What a line's new units need: where to look and how long to hold them.
+#[derive(Clone)]
 struct Wanted {
     commerce: Arc<Commerce>,
     channel: String,
@@ -459,6 +460,8 @@ struct Wanted {
     sku: String,
     quantity: u32,
     expires_at: Timestamp,
+    /// With multi-shipment off: the one logistic center the units must come from.
+    only_center: Option<String>,
 }
 
 /// Reserves `quantity` units of a SKU across the warehouses that may serve the cart, one
@@ -467,7 +470,10 @@ struct Wanted {
 /// between reading it and reserving: a shortfall is retried once with fresh figures.
 /// Returns the holds and, when units came from stock that is running out, what is left.
 async fn reserve(shared: Arc<Shared>, wanted: Wanted) -> Result<(Vec<Hold>, Option<u32>), CartError> {
-    let candidates = candidate_warehouses(&wanted.commerce, &wanted.channel, &wanted.destination);
+    let mut candidates = candidate_warehouses(&wanted.commerce, &wanted.channel, &wanted.destination);
+    if let Some(center) = &wanted.only_center {
+        candidates.retain(|(_, c)| c == center);
+    }
     let mut attempts = 0;
     loop {
         attempts += 1;
@@ -762,6 +768,7 @@ impl CartActor {
             sku: sku.to_owned(),
             quantity,
             expires_at,
+            only_center: None,
         }
     }
 
@@ -823,6 +830,9 @@ impl Handler<AddLine> for CartActor {
         }
         let renew_to = self.renewal(now);
         let wanted = self.wanted(&line, &message.sku, message.quantity, renew_to.unwrap_or(self.cart.expires_at));
+        if !commerce.config().multi_shipment.enabled {
+            return self.add_in_one_center(wanted, line, message.remember, renew_to, stamp);
+        }
         let AddLine { sku, quantity, remember } = message;
         self.reserving(wanted, move |actor, reserved| {
             let (holds, low_stock) = match reserved {
@@ -861,7 +871,12 @@ impl Handler<ChangeLine> for CartActor {
         let renew_to = self.renewal(now);
         if quantity > current.quantity {
             let more = quantity - current.quantity;
-            let wanted = self.wanted(&line, &current.sku, more, renew_to.unwrap_or(self.cart.expires_at));
+            let mut wanted = self.wanted(&line, &current.sku, more, renew_to.unwrap_or(self.cart.expires_at));
+            if !commerce.config().multi_shipment.enabled {
+                // With multi-shipment off, more units come from the cart's one center.
+                wanted.only_center =
+                    self.cart.holds().find_map(|h| commerce.warehouse(&h.warehouse).map(|w| w.logistic_center.clone()));
+            }
             return self.reserving(wanted, move |actor, reserved| {
                 let (added, low_stock) = match reserved {
                     Ok(reserved) => reserved,
@@ -1377,5 +1392,167 @@ impl CartActor {
                 Err(error.into())
             }
         }
+    }
+}
+
+/// What `reserve_in_one_center` got: the new line's holds (and low stock), and the lines
+/// it moved to the one center with their new holds.
+struct OneCenter {
+    held: Vec<Hold>,
+    low_stock: Option<u32>,
+    moved: Vec<(String, Vec<Hold>)>,
+}
+
+/// With multi-shipment off a cart's units all come from one logistic center. A new line
+/// is reserved in the cart's center; when that center cannot serve it, the first center
+/// in the channel's priority that can serve the whole cart is found from the warehouses'
+/// availability (and the cart's own holds), and every line is reserved there anew (the
+/// caller records the moves and releases the old holds). No such center: an error naming
+/// each line and where it could come from.
+async fn reserve_in_one_center(
+    shared: Arc<Shared>,
+    wanted: Wanted,
+    cart: String,
+    new_line: String,
+    lines: Vec<(String, String, u32, Vec<Hold>)>,
+) -> Result<OneCenter, CartError> {
+    let commerce = Arc::clone(&wanted.commerce);
+    let center_of = |warehouse: &str| commerce.warehouse(warehouse).map(|w| w.logistic_center.clone());
+    let current = lines.iter().flat_map(|(_, _, _, holds)| holds).find_map(|h| center_of(&h.warehouse));
+    if let Some(center) = &current {
+        let here = Wanted { only_center: Some(center.clone()), ..wanted.clone() };
+        match reserve(Arc::clone(&shared), here).await {
+            Ok((held, low_stock)) => return Ok(OneCenter { held, low_stock, moved: Vec::new() }),
+            Err(CartError::Refused(DomainError::InsufficientStock { .. })) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    // What each center could give the cart: availability plus the cart's own holds there.
+    let mut skus: Vec<String> = lines.iter().map(|(_, sku, _, _)| sku.clone()).collect();
+    skus.push(wanted.sku.clone());
+    skus.sort();
+    skus.dedup();
+    let mut supply: BTreeMap<(String, String), u32> = BTreeMap::new();
+    for (warehouse, center) in candidate_warehouses(&commerce, &wanted.channel, &wanted.destination) {
+        let Some(handle) = shared.warehouses.handle(&warehouse) else { continue };
+        let found = ask(handle, &warehouse, PeekAvailability { skus: skus.clone() }).await?;
+        for (sku, availability) in found {
+            let units = availability.total().map_or(u32::MAX, |t| u32::try_from(t).unwrap_or(u32::MAX));
+            let entry = supply.entry((center.clone(), sku)).or_default();
+            *entry = entry.saturating_add(units);
+        }
+    }
+    for (_, sku, _, holds) in &lines {
+        for hold in holds {
+            if let Some(center) = center_of(&hold.warehouse) {
+                let entry = supply.entry((center, sku.clone())).or_default();
+                *entry = entry.saturating_add(hold.quantity);
+            }
+        }
+    }
+    let mut wanted_lines: Vec<(&str, &str, u32)> =
+        lines.iter().map(|(line, sku, quantity, _)| (line.as_str(), sku.as_str(), *quantity)).collect();
+    wanted_lines.push((&new_line, &wanted.sku, wanted.quantity));
+    let center = single_center(&commerce, &wanted.channel, &wanted.destination, &wanted_lines, &supply)?;
+    if current.as_deref() == Some(center.as_str()) {
+        // The cart's center can serve it all after all: the shortfall was a race.
+        let here = Wanted { only_center: Some(center), ..wanted };
+        let (held, low_stock) = reserve(shared, here).await?;
+        return Ok(OneCenter { held, low_stock, moved: Vec::new() });
+    }
+    let mut moved: Vec<(String, Vec<Hold>)> = Vec::with_capacity(lines.len());
+    let mut outcome = Ok(());
+    for (line, sku, quantity, _) in &lines {
+        let there = Wanted {
+            prefix: format!("{cart}/{line}"),
+            sku: sku.clone(),
+            quantity: *quantity,
+            only_center: Some(center.clone()),
+            ..wanted.clone()
+        };
+        match reserve(Arc::clone(&shared), there).await {
+            Ok((holds, _)) => moved.push((line.clone(), holds)),
+            Err(error) => {
+                outcome = Err(error);
+                break;
+            }
+        }
+    }
+    let new = match outcome {
+        Ok(()) => reserve(Arc::clone(&shared), Wanted { only_center: Some(center), ..wanted }).await,
+        Err(error) => Err(error),
+    };
+    match new {
+        Ok((held, low_stock)) => Ok(OneCenter { held, low_stock, moved }),
+        Err(error) => {
+            let made: Vec<Hold> = moved.into_iter().flat_map(|(_, holds)| holds).collect();
+            send_all(shared.warehouses.clone(), releases(&made)).await;
+            Err(error)
+        }
+    }
+}
+
+impl CartActor {
+    /// Adds a line with multi-shipment off: reserved in the cart's one center, or the
+    /// whole cart moved to the one center that can serve it (recorded with the line, one
+    /// record; the old holds let go after it).
+    fn add_in_one_center(
+        &mut self,
+        wanted: Wanted,
+        line: String,
+        remember: Option<CartRemember>,
+        renew_to: Option<Timestamp>,
+        stamp: Option<Stamp>,
+    ) -> AtomicResponse<Self, Result<CartReply, CartError>> {
+        let lines: Vec<(String, String, u32, Vec<Hold>)> =
+            self.cart.lines.values().map(|l| (l.id.clone(), l.sku.clone(), l.quantity, l.holds.clone())).collect();
+        let (sku, quantity) = (wanted.sku.clone(), wanted.quantity);
+        let reserved =
+            reserve_in_one_center(Arc::clone(&self.shared), wanted, self.cart.id.clone(), line.clone(), lines);
+        AtomicResponse::new(Box::pin(wrap_future::<_, Self>(reserved).then(move |reserved, actor, _| {
+            let got = match reserved {
+                Ok(got) => got,
+                Err(error) => return wrap_future::<_, Self>(actor.finish(Err(error), stamp)),
+            };
+            let now = actor.shared.clock.now();
+            let commerce = actor.shared.published.load_full();
+            let mut made: Vec<Hold> = got.held.clone();
+            made.extend(got.moved.iter().flat_map(|(_, holds)| holds.iter().cloned()));
+            let mut before: Vec<Hold> = Vec::new();
+            let mut scratch = actor.cart.clone();
+            let mut events = Vec::new();
+            let mut decided = Ok(());
+            let mut commands: Vec<CartCommand> = got
+                .moved
+                .into_iter()
+                .filter_map(|(moved, holds)| {
+                    let current = actor.cart.lines.get(&moved)?;
+                    before.extend(current.holds.iter().cloned());
+                    Some(CartCommand::ChangeLine { line: moved, quantity: current.quantity, holds })
+                })
+                .collect();
+            commands.push(CartCommand::AddLine { line: line.clone(), sku, quantity, holds: got.held });
+            for command in commands {
+                match scratch.decide(&command, &commerce, now) {
+                    Ok(decided_events) => {
+                        for event in &decided_events {
+                            scratch.apply(event);
+                        }
+                        events.extend(decided_events);
+                    }
+                    Err(error) => {
+                        decided = Err(CartError::from(error));
+                        break;
+                    }
+                }
+            }
+            let recorded = decided.and_then(|()| {
+                actor.commit(events, now, renew_to, Some(line), got.low_stock, remember, releases(&before))
+            });
+            if recorded.as_ref().is_err_and(CartError::nothing_changed) {
+                actix::spawn(send_all(actor.shared.warehouses.clone(), releases(&made)));
+            }
+            wrap_future::<_, Self>(actor.finish(recorded, stamp))
+        })))
     }
 }

@@ -319,6 +319,44 @@ async fn orders_survive_a_crash_and_their_carts_stay_checked_out() {
     }
 }
 
+// Proves that with multi-shipment off a cart's units all come from one logistic center:
+// a line the cart's center cannot serve moves the whole cart to the one center that can
+// (lower in priority), letting the old holds go; a line no single center can serve with
+// the rest is refused naming every line, and the cart is left as it was.
+#[actix_rt::test]
+async fn with_multi_shipment_off_a_cart_moves_whole_to_the_one_center_that_serves_it() {
+    let text = DEMO.replace("[multi_shipment]\nenabled = true", "[multi_shipment]\nenabled = false");
+    let commerce = Commerce::from_toml(&text, KNOWN_GATEWAYS).expect("valid");
+    assert!(!commerce.config().multi_shipment.enabled);
+    let handle = CommerceHandle::start(commerce, Clock::starting_at(START));
+    receive(&handle, "wh-madrid", "MOUSE", 10).await;
+    receive(&handle, "wh-madrid", "KEYBOARD", 10).await;
+    receive(&handle, "wh-lyon", "MOUSE", 10).await;
+    receive(&handle, "wh-lyon", "CHARGER", 10).await;
+    let french = CartContext { country: "FR".into(), language: "fr".into(), ..context() };
+    let cart = handle.carts().open(french, None).await.expect("open").cart.id;
+    let where_held = |reply: &CartReply| -> Vec<String> {
+        reply.cart.lines.values().flat_map(|l| l.holds.iter().map(|h| format!("{} {}", l.sku, h.warehouse))).collect()
+    };
+    let first = add(&handle, &cart, "MOUSE", 2).await.expect("added");
+    assert_eq!(where_held(&first), ["MOUSE wh-madrid"], "the first line goes to the first center by priority");
+    let moved = add(&handle, &cart, "CHARGER", 1).await.expect("added");
+    assert_eq!(where_held(&moved), ["MOUSE wh-lyon", "CHARGER wh-lyon"], "the cart moved to Lyon");
+    assert_eq!(held(&handle, "wh-madrid", "MOUSE").await, (0, 0), "Madrid's holds were let go");
+    assert_eq!(held(&handle, "wh-lyon", "MOUSE").await.0, 2);
+    let refused = add(&handle, &cart, "KEYBOARD", 1).await.expect_err("no one center has it all");
+    assert_eq!(refused.code(), "single_shipment_impossible");
+    assert_eq!(
+        refused.to_string(),
+        "no single logistic center can serve the whole cart (multi-shipment is off): line l1 (MOUSE x2) only \
+         from lc-iberia and lc-france; line l2 (CHARGER x1) only from lc-france; line l3 (KEYBOARD x1) only from \
+         lc-iberia"
+    );
+    let now = handle.carts().get(&cart).expect("open").send(GetCart).await.expect("running");
+    assert_eq!(where_held(&now), ["MOUSE wh-lyon", "CHARGER wh-lyon"]);
+    assert_eq!(held(&handle, "wh-madrid", "KEYBOARD").await, (0, 0));
+}
+
 // Proves carts racing for the last units never oversell: of 20 carts wanting one of 5
 // units, exactly 5 get one and the warehouse holds exactly 5.
 #[actix_rt::test]
