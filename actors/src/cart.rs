@@ -1123,6 +1123,7 @@ async fn commit_all(shared: Arc<Shared>, commits: Vec<Commit>) -> Result<Vec<(St
         let command = InventoryCommand::CommitReservation {
             reservation: commit.reservation.clone(),
             order_line: commit.key.clone(),
+            quantity: Some(commit.quantity),
         };
         match ask(handle, &commit.warehouse, ExecuteQueued(command)).await {
             Ok(Ok(_)) => done.push((
@@ -1130,7 +1131,9 @@ async fn commit_all(shared: Arc<Shared>, commits: Vec<Commit>) -> Result<Vec<(St
                 Allocation { warehouse: commit.warehouse.clone(), key: commit.key.clone(), quantity: commit.quantity },
             )),
             Ok(Err(CommandError::Refused(
-                DomainError::UnknownReservation { .. } | DomainError::ReservationExpired { .. },
+                DomainError::UnknownReservation { .. }
+                | DomainError::ReservationExpired { .. }
+                | DomainError::ReservationChanged { .. },
             ))) => {
                 failure = Some(DomainError::StockLost { line: commit.line.clone(), sku: commit.sku.clone() }.into());
                 break;

@@ -357,6 +357,43 @@ async fn with_multi_shipment_off_a_cart_moves_whole_to_the_one_center_that_serve
     assert_eq!(held(&handle, "wh-madrid", "KEYBOARD").await, (0, 0));
 }
 
+// Proves checkout revalidates stock: a short batch arrival that cut a cart's reservation
+// makes checkout refuse (`stock_lost`, naming the line) and leaves the cart open with
+// nothing allocated.
+#[actix_rt::test]
+async fn checkout_refuses_a_reservation_a_short_arrival_cut() {
+    let handle = memory();
+    let madrid = handle.warehouses().get("wh-madrid").expect("a warehouse");
+    let expected_date = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("a date");
+    let announce = Cmd::AnnounceBatch { sku: "HEADPHONES".into(), batch: "b1".into(), quantity: 5, expected_date };
+    madrid.send(Execute(announce)).await.expect("running").expect("announced");
+    let cart = open(&handle).await;
+    add(&handle, &cart, "HEADPHONES", 3).await.expect("added");
+    let addr = handle.carts().get(&cart).expect("open");
+    let address = ShippingAddress {
+        name: "Ana".into(),
+        line: "Gran Vía 1".into(),
+        city: "Madrid".into(),
+        postal_code: "28013".into(),
+        country: "ES".into(),
+        ..ShippingAddress::default()
+    };
+    addr.send(SetAddress(address)).await.expect("running").expect("set");
+    let home = DeliveryChoice::Home { preference: ShipmentPreference::AsAvailable, shipping_types: Vec::new() };
+    addr.send(ChooseDelivery(home)).await.expect("running").expect("chosen");
+    let short = Cmd::ReceiveBatch { sku: "HEADPHONES".into(), batch: "b1".into(), quantity: 1 };
+    madrid.send(Execute(short)).await.expect("running").expect("received");
+    let checkout =
+        CheckOut { payment_system: "bank-transfer".into(), token: None, expected_total: None, remember: None };
+    let refused = addr.send(checkout).await.expect("running").expect_err("the hold was cut");
+    assert_eq!(refused.code(), "stock_lost", "{refused}");
+    let now = addr.send(GetCart).await.expect("running");
+    assert_eq!(now.cart.status, mercato_engine::cart::CartStatus::Open);
+    let view = madrid.send(GetStock { sku: "HEADPHONES".into() }).await.expect("running").expect("sold");
+    assert_eq!((view.record.allocated, view.record.reserved), (0, 1), "nothing allocated; the cut hold remains");
+    assert!(handle.orders().is_empty());
+}
+
 // Proves carts racing for the last units never oversell: of 20 carts wanting one of 5
 // units, exactly 5 get one and the warehouse holds exactly 5.
 #[actix_rt::test]

@@ -284,7 +284,8 @@ fn reservation_metrics_follow_the_changes() {
             }
             let release = Execute(Cmd::ReleaseReservation { reservation: "a".into() });
             addr.send(release).await.expect("running").expect("released");
-            let commit = Execute(Cmd::CommitReservation { reservation: "b".into(), order_line: "o-1/1".into() });
+            let commit =
+                Execute(Cmd::CommitReservation { reservation: "b".into(), order_line: "o-1/1".into(), quantity: None });
             addr.send(commit).await.expect("running").expect("committed");
         });
     });

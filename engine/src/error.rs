@@ -78,6 +78,8 @@ pub enum DomainError {
     DuplicateCartLine { id: String },
     #[error("a cart holds at most {max} lines")]
     CartLinesExceeded { max: usize },
+    #[error("reservation \"{id}\" holds {held} units, not the {expected} expected")]
+    ReservationChanged { id: String, expected: u32, held: u32 },
     #[error("address {field} {reason}")]
     InvalidAddress { field: &'static str, reason: String },
     #[error("reference \"{value}\" must be 1 to 128 characters")]
@@ -160,6 +162,7 @@ impl DomainError {
             DomainError::UnknownCart { .. } => "unknown_cart",
             DomainError::DuplicateCartLine { .. } => "duplicate_cart_line",
             DomainError::CartLinesExceeded { .. } => "cart_lines_exceeded",
+            DomainError::ReservationChanged { .. } => "reservation_changed",
             DomainError::InvalidAddress { .. } => "invalid_address",
             DomainError::InvalidReference { .. } => "invalid_reference",
             DomainError::AmountTooLarge => "amount_too_large",
@@ -217,6 +220,7 @@ impl DomainError {
             | DomainError::CartExpired { .. }
             | DomainError::DuplicateCartLine { .. }
             | DomainError::CartLinesExceeded { .. } => ErrorKind::Conflict,
+            DomainError::ReservationChanged { .. } => ErrorKind::Conflict,
             DomainError::InvalidAddress { .. } => ErrorKind::Invalid,
             DomainError::InvalidReference { .. } => ErrorKind::Invalid,
             DomainError::AmountTooLarge => ErrorKind::Invalid,

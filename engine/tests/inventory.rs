@@ -298,7 +298,11 @@ fn a_reservation_past_its_time_cannot_be_renewed_or_committed() {
             on("2026-11-21", receive("KEYBOARD", 2)),
             at("2026-11-21", 0, reserve("cart-1", "KEYBOARD", 1, 1_000)),
             at("2026-11-21", 0, reserve("cart-2", "KEYBOARD", 1, 1_000)),
-            at("2026-11-21", 999, Cmd::CommitReservation { reservation: "cart-1".into(), order_line: "o-1/1".into() }),
+            at(
+                "2026-11-21",
+                999,
+                Cmd::CommitReservation { reservation: "cart-1".into(), order_line: "o-1/1".into(), quantity: None },
+            ),
             at(
                 "2026-11-21",
                 1_000,
@@ -307,7 +311,7 @@ fn a_reservation_past_its_time_cannot_be_renewed_or_committed() {
             at(
                 "2026-11-21",
                 1_000,
-                Cmd::CommitReservation { reservation: "cart-2".into(), order_line: "o-2/1".into() },
+                Cmd::CommitReservation { reservation: "cart-2".into(), order_line: "o-2/1".into(), quantity: None },
             ),
             at("2026-11-21", 1_001, Cmd::ReleaseReservation { reservation: "cart-2".into() }),
         ],
@@ -415,6 +419,7 @@ fn commit_ship_cancel_restock() {
     let commit = |reservation: &str, line: &str| Cmd::CommitReservation {
         reservation: reservation.into(),
         order_line: line.into(),
+        quantity: None,
     };
     check(
         "wh-madrid",
@@ -451,7 +456,7 @@ fn commit_ship_cancel_restock() {
 }
 
 fn commit(reservation: &str, line: &str) -> Cmd {
-    Cmd::CommitReservation { reservation: reservation.into(), order_line: line.into() }
+    Cmd::CommitReservation { reservation: reservation.into(), order_line: line.into(), quantity: None }
 }
 
 fn arrive(sku: &str, batch: &str, quantity: u32) -> Cmd {

@@ -398,7 +398,11 @@ fn command(op: &Op, names: &mut Names, today: NaiveDate, now: i64) -> Cmd {
         }
         Op::Commit { cart } => {
             names.lines += 1;
-            Cmd::CommitReservation { reservation: names.reservation(cart), order_line: format!("line-{}", names.lines) }
+            Cmd::CommitReservation {
+                reservation: names.reservation(cart),
+                order_line: format!("line-{}", names.lines),
+                quantity: None,
+            }
         }
         Op::Ship { line } => Cmd::ShipOrderLine { order_line: format!("line-{line}") },
         Op::Cancel { line } => Cmd::CancelOrderLine { order_line: format!("line-{line}") },

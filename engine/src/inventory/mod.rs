@@ -120,6 +120,9 @@ pub enum InventoryCommand {
     CommitReservation {
         reservation: String,
         order_line: String,
+        /// The units the order counts on: a reservation that holds fewer (a short batch
+        /// arrival cut it) is refused, so the order is never placed on units it lacks.
+        quantity: Option<u32>,
     },
     /// The order line's allocated units leave the warehouse.
     ShipOrderLine {
@@ -421,8 +424,8 @@ impl WarehouseStock {
                     .map(|id| InventoryEvent::ReservationExpired { reservation: id.to_owned() })
                     .collect())
             }
-            InventoryCommand::CommitReservation { reservation, order_line } => {
-                self.decide_commit(reservation, order_line, ctx)
+            InventoryCommand::CommitReservation { reservation, order_line, quantity } => {
+                self.decide_commit(reservation, order_line, *quantity, ctx)
             }
             InventoryCommand::ShipOrderLine { order_line } => self.decide_ship(order_line),
             InventoryCommand::CancelOrderLine { order_line } => self.decide_cancel(order_line),
@@ -451,8 +454,21 @@ impl WarehouseStock {
         self.order_lines.get(order_line).ok_or_else(|| DomainError::UnknownOrderLine { id: order_line.to_owned() })
     }
 
-    fn decide_commit(&self, reservation: &str, order_line: &str, ctx: &InventoryCtx) -> DecideResult {
-        self.unexpired(reservation, ctx)?;
+    fn decide_commit(
+        &self,
+        reservation: &str,
+        order_line: &str,
+        expected: Option<u32>,
+        ctx: &InventoryCtx,
+    ) -> DecideResult {
+        let held = self.unexpired(reservation, ctx)?;
+        if let Some(expected) = expected.filter(|e| u64::from(*e) != held.quantity()) {
+            return Err(DomainError::ReservationChanged {
+                id: reservation.to_owned(),
+                expected,
+                held: u32::try_from(held.quantity()).unwrap_or(u32::MAX),
+            });
+        }
         if order_line.is_empty() || self.order_lines.contains_key(order_line) {
             return Err(DomainError::DuplicateOrderLine { id: order_line.to_owned() });
         }
