@@ -343,3 +343,83 @@ logistic_center = "lc-1"
         "#]],
     );
 }
+
+// Proves price rules and discounts are checked whole: what they target, how they price,
+// their filters, their windows and their promo codes, each refusal naming the entity.
+#[test]
+fn pricing_rules() {
+    check(
+        &[("shipping_classes = [\"parcel\"]\n", "shipping_classes = [\"parcel\"]\nshipping_tax_class = \"luxury\"\n")],
+        r#"
+[[price_rules]]
+code = "both-targets"
+sku = "P-1"
+family = "nope"
+percent = "-100"
+min_quantity = 0
+
+[[price_rules]]
+code = "neither-way"
+sku = "P-2"
+user = "ghost"
+group = "vip"
+area = "mars"
+country = "XX"
+
+[[price_rules]]
+code = "no-main-price"
+sku = "P-1"
+prices = { USD = "-1" }
+
+[[discounts]]
+code = "bad-product"
+kind = "product"
+percent = "0"
+amount = "2"
+starts = "2027-02-01"
+ends = "2027-01-01"
+promo_code = "X"
+
+[[discounts]]
+code = "bad-cart"
+kind = "cart"
+sku = "P-1"
+min_subtotal = "-5"
+promo_code = "same"
+
+[[discounts]]
+code = "same-code"
+kind = "cart"
+percent = "5"
+promo_code = "SAME"
+
+[[discounts]]
+code = "no-kind"
+"#,
+        expect![[r#"
+            price rule "both-targets": exactly one of sku and family is required [conflict]
+            price rule "both-targets": percent -100 must be above -100 [invalid_value]
+            price rule "both-targets": min_quantity must be at least 1 [invalid_value]
+            price rule "neither-way": product "P-2" is not defined [undefined_reference]
+            price rule "neither-way": exactly one of prices and percent is required [conflict]
+            price rule "neither-way": user "ghost" is not defined [undefined_reference]
+            price rule "neither-way": user group "vip" is not defined [undefined_reference]
+            price rule "neither-way": area "mars" is not defined [undefined_reference]
+            price rule "neither-way": country "XX" is not defined [undefined_reference]
+            price rule "no-main-price": a price in the main currency "EUR" is required [missing]
+            price rule "no-main-price": currency "USD" is not defined [undefined_reference]
+            price rule "no-main-price": price -1 USD is negative [invalid_value]
+            discount "bad-product": percent 0 must be above 0 and at most 100 [invalid_value]
+            discount "bad-product": percent and amount cannot both be set [conflict]
+            discount "bad-product": ends 2027-01-01 is before starts 2027-02-01 [conflict]
+            discount "bad-product": exactly one of sku and family is required [conflict]
+            discount "bad-product": min_subtotal, promo_code and free_shipping apply to cart discounts only [conflict]
+            discount "bad-cart": sku and family apply to product discounts only [conflict]
+            discount "bad-cart": a cart discount needs percent, amount or free_shipping [missing]
+            discount "bad-cart": min_subtotal cannot be negative [invalid_value]
+            discount "same-code": promo code "SAME" is used by another discount [duplicate]
+            discount "no-kind": kind is required [missing]
+            commerce: shipping_tax_class "luxury" is not defined [undefined_reference]
+        "#]],
+    );
+}

@@ -260,3 +260,30 @@ fn totals_in_a_tax_exclusive_channel() {
     "#]],
     );
 }
+
+// Proves a product discount applies only within its dates (both days included), and an
+// amount discount never takes a unit below zero.
+#[test]
+fn product_discounts_keep_to_their_dates() {
+    let commerce = demo();
+    let destination = place("ES", None);
+    let discount_on = |day: &str| {
+        let input = CartPricing {
+            commerce: &commerce,
+            channel: "web",
+            currency: "EUR",
+            shopper: Shopper::of(&commerce, None, None, Some(&destination)),
+            destination: &destination,
+            lines: vec![("l1", "KITE", 1), ("l2", "HEADPHONES", 1)],
+            promo_code: None,
+            today: day.parse().expect("a date"),
+        };
+        let priced = price_cart(&input).expect("priced");
+        priced.lines.iter().map(|l| format!("{} {}", l.sku, round(l.unit_discount, 2))).collect::<Vec<_>>()
+    };
+    // toys-winter runs 2026-11-01 to 2027-01-31; headphones-5 has no dates.
+    assert_eq!(discount_on("2026-10-31"), ["KITE 0.00", "HEADPHONES 5.00"]);
+    assert_eq!(discount_on("2026-11-01"), ["KITE 4.35", "HEADPHONES 5.00"]);
+    assert_eq!(discount_on("2027-01-31"), ["KITE 4.35", "HEADPHONES 5.00"]);
+    assert_eq!(discount_on("2027-02-01"), ["KITE 0.00", "HEADPHONES 5.00"]);
+}
