@@ -1101,6 +1101,7 @@ pub struct CheckOut {
 }
 
 /// A hold to commit: its line, SKU, warehouse, reservation, units and order-line key.
+#[derive(Clone)]
 struct Commit {
     line: String,
     sku: String,
@@ -1110,10 +1111,14 @@ struct Commit {
     key: String,
 }
 
-/// Commits every hold to its order line, all or nothing: a refusal cancels what was
-/// committed before it.
-async fn commit_all(shared: Arc<Shared>, commits: Vec<Commit>) -> Result<Vec<(String, Allocation)>, CartError> {
-    let mut done: Vec<(String, Allocation)> = Vec::with_capacity(commits.len());
+/// Commits every hold to its order line, all or nothing: after a refusal, what was
+/// committed (and a commit whose outcome is unknown) is given back to the cart.
+async fn commit_all(
+    shared: Arc<Shared>,
+    commits: Vec<Commit>,
+    expires_at: Timestamp,
+) -> Result<Vec<Commit>, CartError> {
+    let mut done: Vec<Commit> = Vec::with_capacity(commits.len());
     let mut failure = None;
     for commit in &commits {
         let Some(handle) = shared.warehouses.handle(&commit.warehouse) else {
@@ -1126,10 +1131,7 @@ async fn commit_all(shared: Arc<Shared>, commits: Vec<Commit>) -> Result<Vec<(St
             quantity: Some(commit.quantity),
         };
         match ask(handle, &commit.warehouse, ExecuteQueued(command)).await {
-            Ok(Ok(_)) => done.push((
-                commit.line.clone(),
-                Allocation { warehouse: commit.warehouse.clone(), key: commit.key.clone(), quantity: commit.quantity },
-            )),
+            Ok(Ok(_)) => done.push(commit.clone()),
             Ok(Err(CommandError::Refused(
                 DomainError::UnknownReservation { .. }
                 | DomainError::ReservationExpired { .. }
@@ -1139,10 +1141,18 @@ async fn commit_all(shared: Arc<Shared>, commits: Vec<Commit>) -> Result<Vec<(St
                 break;
             }
             Ok(Err(error)) => {
+                if matches!(error, CommandError::NotDurable(NotDurable { queued: true, .. })) {
+                    done.push(commit.clone());
+                }
                 failure = Some(CartError::from_command(error));
                 break;
             }
             Err(error) => {
+                // No answer in time: the warehouse may still commit it; the undo queued
+                // behind it settles either way.
+                if matches!(error, CartError::Unavailable(_)) {
+                    done.push(commit.clone());
+                }
                 failure = Some(error);
                 break;
             }
@@ -1151,16 +1161,42 @@ async fn commit_all(shared: Arc<Shared>, commits: Vec<Commit>) -> Result<Vec<(St
     match failure {
         None => Ok(done),
         Some(error) => {
-            send_all(shared.warehouses.clone(), cancels(&done)).await;
+            undo_all(Arc::clone(&shared), done, expires_at).await;
             Err(error)
         }
     }
 }
 
-fn cancels(allocations: &[(String, Allocation)]) -> Vec<(String, InventoryCommand)> {
-    allocations
+/// Gives committed holds back to the cart: each order line becomes its reservation again
+/// (same id, same sources, until `expires_at`). A line that cannot go back (some units
+/// went at risk meanwhile) is cancelled instead, so nothing stays allocated to an order
+/// that does not exist.
+async fn undo_all(shared: Arc<Shared>, commits: Vec<Commit>, expires_at: Timestamp) {
+    for commit in commits {
+        let Some(addr) = shared.warehouses.get(&commit.warehouse) else { continue };
+        let undo = InventoryCommand::UncommitReservation {
+            order_line: commit.key.clone(),
+            reservation: commit.reservation.clone(),
+            expires_at,
+        };
+        match addr.send(ExecuteQueued(undo)).await {
+            Ok(Ok(_)) | Ok(Err(CommandError::Refused(DomainError::UnknownOrderLine { .. }))) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(warehouse = %commit.warehouse, %error, "a commit could not go back to its cart; cancelled");
+                let cancel = InventoryCommand::CancelOrderLine { order_line: commit.key.clone() };
+                send_all(shared.warehouses.clone(), vec![(commit.warehouse.clone(), cancel)]).await;
+            }
+            Err(error) => tracing::warn!(warehouse = %commit.warehouse, %error, "a commit's undo was not delivered"),
+        }
+    }
+}
+
+fn allocations(commits: &[Commit]) -> Vec<(String, Allocation)> {
+    commits
         .iter()
-        .map(|(_, a)| (a.warehouse.clone(), InventoryCommand::CancelOrderLine { order_line: a.key.clone() }))
+        .map(|c| {
+            (c.line.clone(), Allocation { warehouse: c.warehouse.clone(), key: c.key.clone(), quantity: c.quantity })
+        })
         .collect()
 }
 
@@ -1274,7 +1310,7 @@ impl Handler<CheckOut> for CartActor {
                 })
             })
             .collect();
-        let committed = commit_all(Arc::clone(&self.shared), commits);
+        let committed = commit_all(Arc::clone(&self.shared), commits, self.cart.expires_at);
         let remember = message.remember;
         AtomicResponse::new(Box::pin(wrap_future::<_, Self>(committed).then(move |committed, actor, _| {
             let void = |approval: &Option<(Arc<dyn Gateway>, String)>| {
@@ -1282,14 +1318,14 @@ impl Handler<CheckOut> for CartActor {
                     plugin.void(reference);
                 }
             };
-            let allocations = match committed {
-                Ok(allocations) => allocations,
+            let committed = match committed {
+                Ok(committed) => committed,
                 Err(error) => {
                     void(&approval);
                     return wrap_future::<_, Self>(actor.finish(Err(error), stamp));
                 }
             };
-            let placed = actor.place_order(order_id, quote, payment, allocations, now, remember);
+            let placed = actor.place_order(order_id, quote, payment, committed, now, remember);
             if placed.as_ref().is_err_and(CartError::nothing_changed) {
                 void(&approval);
             }
@@ -1313,10 +1349,12 @@ impl CartActor {
         order_id: String,
         quote: mercato_engine::order::quote::Quote,
         payment: Payment,
-        allocations: Vec<(String, Allocation)>,
+        committed: Vec<Commit>,
         now: Timestamp,
         remember: Option<CartRemember>,
     ) -> Result<(CartReply, Option<Receipt>, Option<Remembered>), CartError> {
+        let allocations = allocations(&committed);
+        let expires_at = self.cart.expires_at;
         let commerce = self.shared.published.load_full();
         let built = (|| {
             let address = self.cart.address.clone().ok_or(DomainError::AddressRequired)?;
@@ -1362,7 +1400,7 @@ impl CartActor {
         let (order, events) = match built {
             Ok(built) => built,
             Err(error) => {
-                actix::spawn(send_all(self.shared.warehouses.clone(), cancels(&allocations)));
+                actix::spawn(undo_all(Arc::clone(&self.shared), committed, expires_at));
                 return Err(error.into());
             }
         };
@@ -1390,7 +1428,7 @@ impl CartActor {
             }
             Err(error) => {
                 if !error.queued {
-                    actix::spawn(send_all(self.shared.warehouses.clone(), cancels(&allocations)));
+                    actix::spawn(undo_all(Arc::clone(&self.shared), committed, expires_at));
                 }
                 Err(error.into())
             }

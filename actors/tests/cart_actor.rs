@@ -359,7 +359,8 @@ async fn with_multi_shipment_off_a_cart_moves_whole_to_the_one_center_that_serve
 
 // Proves checkout revalidates stock: a short batch arrival that cut a cart's reservation
 // makes checkout refuse (`stock_lost`, naming the line) and leaves the cart open with
-// nothing allocated.
+// nothing allocated: the line committed before the refusal gets its reservation back, so
+// once the cut line is removed the cart checks out.
 #[actix_rt::test]
 async fn checkout_refuses_a_reservation_a_short_arrival_cut() {
     let handle = memory();
@@ -367,7 +368,9 @@ async fn checkout_refuses_a_reservation_a_short_arrival_cut() {
     let expected_date = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("a date");
     let announce = Cmd::AnnounceBatch { sku: "HEADPHONES".into(), batch: "b1".into(), quantity: 5, expected_date };
     madrid.send(Execute(announce)).await.expect("running").expect("announced");
+    receive(&handle, "wh-madrid", "MOUSE", 5).await;
     let cart = open(&handle).await;
+    add(&handle, &cart, "MOUSE", 2).await.expect("added");
     add(&handle, &cart, "HEADPHONES", 3).await.expect("added");
     let addr = handle.carts().get(&cart).expect("open");
     let address = ShippingAddress {
@@ -380,18 +383,28 @@ async fn checkout_refuses_a_reservation_a_short_arrival_cut() {
     };
     addr.send(SetAddress(address)).await.expect("running").expect("set");
     let home = DeliveryChoice::Home { preference: ShipmentPreference::AsAvailable, shipping_types: Vec::new() };
-    addr.send(ChooseDelivery(home)).await.expect("running").expect("chosen");
+    addr.send(ChooseDelivery(home.clone())).await.expect("running").expect("chosen");
     let short = Cmd::ReceiveBatch { sku: "HEADPHONES".into(), batch: "b1".into(), quantity: 1 };
     madrid.send(Execute(short)).await.expect("running").expect("received");
     let checkout =
         CheckOut { payment_system: "bank-transfer".into(), token: None, expected_total: None, remember: None };
     let refused = addr.send(checkout).await.expect("running").expect_err("the hold was cut");
     assert_eq!(refused.code(), "stock_lost", "{refused}");
+    assert!(refused.to_string().contains("line \"l2\" (HEADPHONES)"), "{refused}");
     let now = addr.send(GetCart).await.expect("running");
     assert_eq!(now.cart.status, mercato_engine::cart::CartStatus::Open);
     let view = madrid.send(GetStock { sku: "HEADPHONES".into() }).await.expect("running").expect("sold");
     assert_eq!((view.record.allocated, view.record.reserved), (0, 1), "nothing allocated; the cut hold remains");
+    let mouse = madrid.send(GetStock { sku: "MOUSE".into() }).await.expect("running").expect("sold");
+    assert_eq!((mouse.record.allocated, mouse.record.reserved), (0, 2), "the first line's reservation is back");
     assert!(handle.orders().is_empty());
+    addr.send(RemoveLine { line: "l2".into() }).await.expect("running").expect("removed");
+    addr.send(ChooseDelivery(home)).await.expect("running").expect("chosen again");
+    let checkout =
+        CheckOut { payment_system: "bank-transfer".into(), token: None, expected_total: None, remember: None };
+    addr.send(checkout).await.expect("running").expect("placed");
+    let mouse = madrid.send(GetStock { sku: "MOUSE".into() }).await.expect("running").expect("sold");
+    assert_eq!((mouse.record.allocated, mouse.record.reserved), (2, 0));
 }
 
 // Proves carts racing for the last units never oversell: of 20 carts wanting one of 5

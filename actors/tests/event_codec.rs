@@ -40,6 +40,11 @@ fn every_inventory_event() -> Vec<InventoryEvent> {
             order_line: "order-9/1".into(),
             placed_at: Timestamp(1_795_000_000_001),
         },
+        InventoryEvent::ReservationUncommitted {
+            order_line: "order-9/1".into(),
+            reservation: "cart-1/line-2".into(),
+            expires_at: Timestamp(1_795_000_900_000),
+        },
         InventoryEvent::OrderLineShipped { order_line: "order-9/1".into(), quantity: 2 },
         InventoryEvent::OrderLineCancelled { order_line: "order-9/1".into() },
         InventoryEvent::ReturnRestocked { sku: "MOUSE".into(), quantity: 1 },
@@ -88,7 +93,7 @@ fn inventory_events_round_trip() {
     // Every variant appears: `variant` matches without a wildcard, so a new variant fails
     // to compile until it is added there and to the list above.
     let seen: std::collections::BTreeSet<usize> = events.iter().map(variant).collect();
-    assert_eq!(seen, (0..23).collect());
+    assert_eq!(seen, (0..24).collect());
 }
 
 fn variant(event: &InventoryEvent) -> usize {
@@ -116,6 +121,7 @@ fn variant(event: &InventoryEvent) -> usize {
         InventoryEvent::AtRiskAllocated { .. } => 20,
         InventoryEvent::AtRiskPromised { .. } => 21,
         InventoryEvent::ReservationReduced { .. } => 22,
+        InventoryEvent::ReservationUncommitted { .. } => 23,
     }
 }
 

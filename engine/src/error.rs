@@ -78,6 +78,8 @@ pub enum DomainError {
     DuplicateCartLine { id: String },
     #[error("a cart holds at most {max} lines")]
     CartLinesExceeded { max: usize },
+    #[error("order line \"{id}\" has units at risk: it cannot go back to a cart")]
+    UncommitRefused { id: String },
     #[error("reservation \"{id}\" holds {held} units, not the {expected} expected")]
     ReservationChanged { id: String, expected: u32, held: u32 },
     #[error("address {field} {reason}")]
@@ -162,6 +164,7 @@ impl DomainError {
             DomainError::UnknownCart { .. } => "unknown_cart",
             DomainError::DuplicateCartLine { .. } => "duplicate_cart_line",
             DomainError::CartLinesExceeded { .. } => "cart_lines_exceeded",
+            DomainError::UncommitRefused { .. } => "uncommit_refused",
             DomainError::ReservationChanged { .. } => "reservation_changed",
             DomainError::InvalidAddress { .. } => "invalid_address",
             DomainError::InvalidReference { .. } => "invalid_reference",
@@ -220,6 +223,7 @@ impl DomainError {
             | DomainError::CartExpired { .. }
             | DomainError::DuplicateCartLine { .. }
             | DomainError::CartLinesExceeded { .. } => ErrorKind::Conflict,
+            DomainError::UncommitRefused { .. } => ErrorKind::Conflict,
             DomainError::ReservationChanged { .. } => ErrorKind::Conflict,
             DomainError::InvalidAddress { .. } => ErrorKind::Invalid,
             DomainError::InvalidReference { .. } => ErrorKind::Invalid,

@@ -583,3 +583,42 @@ fn oversold_units_counts_what_is_held_beyond_stock() {
     assert_eq!(stock.oversold_units(), 2);
     assert_eq!(stock.reservation_count(), 1);
 }
+
+// Proves a commit undone gives the cart back exactly what it held (same sources, on hand
+// and from a batch), that the invariants hold throughout, that a reservation id in use or
+// an unknown order line is refused, and that a commit expecting more units than the
+// reservation holds (a short arrival cut it) is refused.
+#[test]
+fn a_commit_undone_gives_the_reservation_back_whole() {
+    let commerce = Commerce::from_toml(DEMO, KNOWN_GATEWAYS).expect("demo");
+    let ctx = InventoryCtx { commerce: &commerce, now: Timestamp(0), today: date("2026-11-21") };
+    let mut stock = WarehouseStock::new("wh-madrid");
+    let run = |stock: &mut WarehouseStock, command: Cmd| -> Result<(), String> {
+        let events = stock.decide(&command, &ctx).map_err(|e| e.code().to_owned())?;
+        for event in &events {
+            stock.apply(event);
+            let broken = check_invariants(stock, &commerce);
+            assert!(broken.is_empty(), "{broken:?}");
+        }
+        Ok(())
+    };
+    run(&mut stock, receive("HEADPHONES", 2)).expect("received");
+    run(&mut stock, announce("HEADPHONES", "b1", 5, "2026-12-01")).expect("announced");
+    run(&mut stock, reserve("cart-1", "HEADPHONES", 4, 900_000)).expect("reserved");
+    let held = stock.clone();
+    let short = Cmd::CommitReservation { reservation: "cart-1".into(), order_line: "o-1/1".into(), quantity: Some(5) };
+    assert_eq!(run(&mut stock, short), Err("reservation_changed".into()));
+    let whole = Cmd::CommitReservation { reservation: "cart-1".into(), order_line: "o-1/1".into(), quantity: Some(4) };
+    run(&mut stock, whole).expect("committed");
+    run(&mut stock, reserve("cart-2", "HEADPHONES", 1, 900_000)).expect("reserved");
+    let undo = |reservation: &str, line: &str| Cmd::UncommitReservation {
+        order_line: line.into(),
+        reservation: reservation.into(),
+        expires_at: Timestamp(900_000),
+    };
+    assert_eq!(run(&mut stock, undo("cart-2", "o-1/1")), Err("duplicate_reservation".into()));
+    assert_eq!(run(&mut stock, undo("cart-1", "o-9/9")), Err("unknown_order_line".into()));
+    run(&mut stock, Cmd::ReleaseReservation { reservation: "cart-2".into() }).expect("released");
+    run(&mut stock, undo("cart-1", "o-1/1")).expect("undone");
+    assert_eq!(stock, held, "the reservation is back as it was, sources and all");
+}

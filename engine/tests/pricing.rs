@@ -287,3 +287,34 @@ fn product_discounts_keep_to_their_dates() {
     assert_eq!(discount_on("2027-01-31"), ["KITE 4.35", "HEADPHONES 5.00"]);
     assert_eq!(discount_on("2027-02-01"), ["KITE 0.00", "HEADPHONES 5.00"]);
 }
+
+// Proves a line too large to compute is refused by name rather than overflowing, and that
+// the limit is the documented 10^20.
+#[test]
+fn absurd_amounts_are_refused() {
+    use mercato_engine::pricing::totals::AMOUNT_MAX;
+    assert_eq!(AMOUNT_MAX, "100000000000000000000".parse::<Decimal>().expect("a decimal"));
+    let commerce = demo();
+    let destination = place("ES", None);
+    let input = CartPricing {
+        commerce: &commerce,
+        channel: "web",
+        currency: "EUR",
+        shopper: Shopper::of(&commerce, None, None, Some(&destination)),
+        destination: &destination,
+        lines: vec![("l1", "SOFA-3", u32::MAX), ("l2", "SOFA-3", u32::MAX)],
+        promo_code: Some("WELCOME10"),
+        today: today(),
+    };
+    let priced = price_cart(&input).expect("4.3e9 sofas are within the limit");
+    assert!(priced.totals(Decimal::ZERO).total > Decimal::ZERO);
+    let mut config = commerce.config().clone();
+    let sofa = config.products.iter_mut().find(|p| p.sku == "SOFA-3").expect("a sofa");
+    sofa.prices.insert("EUR".into(), "10000000000000000000".parse().expect("a decimal"));
+    let text = toml::to_string(&config).expect("serialises");
+    let pricey = Commerce::from_toml(&text, KNOWN_GATEWAYS).expect("valid");
+    let input =
+        CartPricing { commerce: &pricey, shopper: Shopper::of(&pricey, None, None, Some(&destination)), ..input };
+    let refused = price_cart(&input).expect_err("too large");
+    assert_eq!(refused.code(), "amount_too_large");
+}

@@ -430,7 +430,7 @@ impl Cart {
                         .config()
                         .discounts
                         .iter()
-                        .any(|d| d.promo_code.as_ref().is_some_and(|p| p.eq_ignore_ascii_case(code)));
+                        .any(|d| d.promo_code.as_ref().is_some_and(|p| p.to_lowercase() == code.to_lowercase()));
                     if !known {
                         return Err(DomainError::UnknownPromoCode { code: code.clone() });
                     }

@@ -300,7 +300,13 @@ pub fn single_center(
     let serves = |center: &str, sku: &str, quantity: u32| {
         supply.get(&(center.to_owned(), sku.to_owned())).is_some_and(|&units| units >= quantity)
     };
-    if let Some(center) = centers.iter().find(|c| lines.iter().all(|(_, sku, q)| serves(c, sku, *q))) {
+    // Lines of the same SKU draw on the same supply.
+    let mut demand: BTreeMap<&str, u32> = BTreeMap::new();
+    for (_, sku, quantity) in lines {
+        let wanted = demand.entry(sku).or_default();
+        *wanted = wanted.saturating_add(*quantity);
+    }
+    if let Some(center) = centers.iter().find(|c| demand.iter().all(|(sku, q)| serves(c, sku, *q))) {
         return Ok(center.clone());
     }
     let described: Vec<String> = lines

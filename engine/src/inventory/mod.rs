@@ -124,6 +124,14 @@ pub enum InventoryCommand {
         /// arrival cut it) is refused, so the order is never placed on units it lacks.
         quantity: Option<u32>,
     },
+    /// A checkout that could not finish gives a committed reservation back to its cart:
+    /// the order line's units become the reservation `reservation` again (same sources),
+    /// held until `expires_at`. Refused once any unit is at risk.
+    UncommitReservation {
+        order_line: String,
+        reservation: String,
+        expires_at: Timestamp,
+    },
     /// The order line's allocated units leave the warehouse.
     ShipOrderLine {
         order_line: String,
@@ -195,6 +203,11 @@ pub enum InventoryEvent {
     OrderLineShipped {
         order_line: String,
         quantity: u32,
+    },
+    ReservationUncommitted {
+        order_line: String,
+        reservation: String,
+        expires_at: Timestamp,
     },
     OrderLineCancelled {
         order_line: String,
@@ -427,6 +440,9 @@ impl WarehouseStock {
             InventoryCommand::CommitReservation { reservation, order_line, quantity } => {
                 self.decide_commit(reservation, order_line, *quantity, ctx)
             }
+            InventoryCommand::UncommitReservation { order_line, reservation, expires_at } => {
+                self.decide_uncommit(order_line, reservation, *expires_at)
+            }
             InventoryCommand::ShipOrderLine { order_line } => self.decide_ship(order_line),
             InventoryCommand::CancelOrderLine { order_line } => self.decide_cancel(order_line),
             InventoryCommand::RestockReturn { sku, quantity } => self.decide_restock(sku, *quantity, ctx),
@@ -485,6 +501,21 @@ impl WarehouseStock {
             return Err(DomainError::NothingToShip { id: order_line.to_owned() });
         }
         Ok(vec![InventoryEvent::OrderLineShipped { order_line: order_line.to_owned(), quantity }])
+    }
+
+    fn decide_uncommit(&self, order_line: &str, reservation: &str, expires_at: Timestamp) -> DecideResult {
+        let line = self.existing_line(order_line)?;
+        if reservation.is_empty() || self.reservations.get(reservation).is_some() {
+            return Err(DomainError::DuplicateReservation { id: reservation.to_owned() });
+        }
+        if line.parts.iter().any(|p| p.source == Source::AtRisk) {
+            return Err(DomainError::UncommitRefused { id: order_line.to_owned() });
+        }
+        Ok(vec![InventoryEvent::ReservationUncommitted {
+            order_line: order_line.to_owned(),
+            reservation: reservation.to_owned(),
+            expires_at,
+        }])
     }
 
     fn decide_cancel(&self, order_line: &str) -> DecideResult {
@@ -776,6 +807,19 @@ impl WarehouseStock {
                 if line.parts.is_empty() {
                     self.order_lines.remove(order_line);
                 }
+            }
+            InventoryEvent::ReservationUncommitted { order_line, reservation, expires_at } => {
+                let line = self.order_lines.remove(order_line).expect("decide checked the order line");
+                let record = self.records.get_mut(&line.sku).expect("an order line's record exists");
+                for part in &line.parts {
+                    count(record, part, Holder::Order, Direction::Remove);
+                }
+                self.hold(Reservation {
+                    id: reservation.clone(),
+                    sku: line.sku,
+                    expires_at: *expires_at,
+                    parts: line.parts,
+                });
             }
             InventoryEvent::OrderLineCancelled { order_line } => {
                 let line = self.order_lines.remove(order_line).expect("decide checked the order line");

@@ -155,6 +155,8 @@ pub fn quote(commerce: &Commerce, cart: &Cart, today: NaiveDate) -> Result<Quote
             Some(QuotedDelivery::Home(quoted))
         }
         Some(DeliveryChoice::Pickup { location }) => {
+            // Still offered for this address (configuration may have changed).
+            settle_choice(commerce, cart, DeliveryChoice::Pickup { location: location.clone() }, today)?;
             let lines: Vec<_> = cart.lines.values().collect();
             let units = sourced(commerce, &lines);
             let ready = units.iter().map(|u| u.ready_date).max().unwrap_or(today).max(today);

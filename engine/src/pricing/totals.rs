@@ -17,6 +17,11 @@ use crate::commerce::model::{DiscountKind, InvoicingCompany, Place};
 use crate::commerce::Commerce;
 use crate::error::DomainError;
 
+/// The largest amount a line may come to (10^20 in any currency): far beyond any real
+/// order, and far enough below `Decimal`'s limit (about 7.9 * 10^28) that totals, taxes
+/// and shares of it cannot overflow.
+pub const AMOUNT_MAX: Decimal = Decimal::from_parts(1_661_992_960, 1_808_227_885, 5, false, 0);
+
 /// What a cart's money is computed from.
 pub struct CartPricing<'a> {
     pub commerce: &'a Commerce,
@@ -181,6 +186,10 @@ pub fn price_cart(input: &CartPricing<'_>) -> Result<PricedCart, DomainError> {
     for &(line, sku, quantity) in &input.lines {
         let product = commerce.product(sku).ok_or_else(|| DomainError::UnknownSku { sku: sku.to_owned() })?;
         let price = unit_price(commerce, sku, quantity, input.currency, &input.shopper)?;
+        let gross = price.unit.checked_mul(Decimal::from(quantity)).ok_or(DomainError::AmountTooLarge)?;
+        if gross > AMOUNT_MAX {
+            return Err(DomainError::AmountTooLarge);
+        }
         // The best product discount for the line; they do not stack.
         let mut best: Option<(Decimal, &str)> = None;
         for discount in current(DiscountKind::Product) {
@@ -193,7 +202,7 @@ pub fn price_cart(input: &CartPricing<'_>) -> Result<PricedCart, DomainError> {
                 continue;
             }
             let off = match (discount.percent, discount.amount) {
-                (Some(percent), _) => price.unit * percent / Decimal::ONE_HUNDRED,
+                (Some(percent), _) => price.unit / Decimal::ONE_HUNDRED * percent,
                 (None, Some(amount)) => from_main(commerce, amount, input.currency)?,
                 (None, None) => Decimal::ZERO,
             }
@@ -253,7 +262,8 @@ pub fn price_cart(input: &CartPricing<'_>) -> Result<PricedCart, DomainError> {
     // Shared out over the lines by what each costs, so each rate's base is right.
     if !cart_off.is_zero() && !after_products.is_zero() {
         for line in &mut lines {
-            line.cart_discount = cart_off * line.net() / after_products;
+            // The share first: it is at most 1, so the product cannot overflow.
+            line.cart_discount = cart_off * (line.net() / after_products);
         }
     }
     let shipping_tax = match &commerce.config().shipping_tax_class {
@@ -309,21 +319,27 @@ impl PricedCart {
                 tax: round(base * rate / Decimal::ONE_HUNDRED, units),
             })
             .collect();
+        // Each line is rounded once, and the subtotal and discounts are the sums of the
+        // rounded lines: the lines shown add up to them.
         let lines: Vec<LineAmount> = self
             .lines
             .iter()
-            .map(|line| LineAmount {
-                line: line.line.clone(),
-                sku: line.sku.clone(),
-                quantity: line.quantity,
-                unit_price: round(shown(line.unit, line.tax_rate), units),
-                discount: round(shown(line.discount(), line.tax_rate), units),
-                amount: round(shown(line.net(), line.tax_rate), units),
-                tax_rate: line.tax_rate,
+            .map(|line| {
+                let gross = round(shown(line.gross_of_discounts(), line.tax_rate), units);
+                let discount = round(shown(line.discount(), line.tax_rate), units);
+                LineAmount {
+                    line: line.line.clone(),
+                    sku: line.sku.clone(),
+                    quantity: line.quantity,
+                    unit_price: round(shown(line.unit, line.tax_rate), units),
+                    discount,
+                    amount: gross - discount,
+                    tax_rate: line.tax_rate,
+                }
             })
             .collect();
-        let subtotal = round(self.lines.iter().map(|l| shown(l.gross_of_discounts(), l.tax_rate)).sum(), units);
-        let discounts = round(self.lines.iter().map(|l| shown(l.discount(), l.tax_rate)).sum(), units);
+        let subtotal: Decimal = lines.iter().map(|l| l.amount + l.discount).sum();
+        let discounts: Decimal = lines.iter().map(|l| l.discount).sum();
         let shipping = round(shown(shipping, shipping_rate), units);
         let tax_total: Decimal = taxes.iter().map(|t| t.tax).sum();
         let total = if self.tax_inclusive {

@@ -780,7 +780,7 @@ pub async fn get_price(
         currency,
         quantity: units,
         unit_price: money(price.unit, minor),
-        amount: money(price.unit * Decimal::from(units), minor),
+        amount: money(price.unit.checked_mul(Decimal::from(units)).ok_or(DomainError::AmountTooLarge)?, minor),
         base_unit_price: money(price.base, minor),
         rule: price.rule,
         converted: price.converted,

@@ -166,6 +166,7 @@ pub enum EventDto {
     ReservationReduced { reservation: String, quantity: u32 },
     ReservationExpired { reservation: String },
     ReservationCommitted { reservation: String, order_line: String },
+    ReservationUncommitted { reservation: String, order_line: String },
     OrderLineShipped { order_line: String, quantity: u32 },
     OrderLineCancelled { order_line: String },
     ReturnRestocked { sku: String, quantity: u32 },
@@ -204,6 +205,9 @@ impl From<&InventoryEvent> for EventDto {
             E::ReservationExpired { reservation } => Self::ReservationExpired { reservation },
             E::ReservationCommitted { reservation, order_line, .. } => {
                 Self::ReservationCommitted { reservation, order_line }
+            }
+            E::ReservationUncommitted { reservation, order_line, .. } => {
+                Self::ReservationUncommitted { reservation, order_line }
             }
             E::OrderLineShipped { order_line, quantity } => Self::OrderLineShipped { order_line, quantity },
             E::OrderLineCancelled { order_line } => Self::OrderLineCancelled { order_line },
