@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# End-to-end benchmark: Mercato over HTTP against PostgreSQL doing the same hot-SKU
+# purchase, side by side on this machine.
+#
+#   benches/e2e.sh [seconds per phase, default 10] [connections, default 128]
+#
+# 1. Builds the server and the load generator in release mode.
+# 2. Starts `mercato` on a fresh data folder (write-ahead log in `sync` mode, the default)
+#    and runs `mercato-e2e` against it: add-to-cart requests/s with p50/p99, the same at 80 %
+#    of that rate, checkout requests/s, and a hot-SKU flash sale (purchases/s until sold out,
+#    then the check that units sold equal the units in orders with none oversold).
+# 3. Installs PostgreSQL from Debian's packages when it is missing, starts it on loopback
+#    on a fresh cluster with `synchronous_commit = on`, and runs pgbench: each transaction
+#    is `SELECT ... FOR UPDATE` plus `UPDATE` of one stock row (the hot SKU), committed.
+# 4. Prints the ratio of Mercato's flash-sale purchases/s to PostgreSQL's transactions/s.
+#
+# Everything runs on this machine: load generators and servers share its cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_PHASE="${1:-10}"
+CONNECTIONS="${2:-128}"
+WORK="$(mktemp -d /tmp/mercato-e2e.XXXXXX)"
+PORT=18090
+PGPORT=55432
+cleanup() {
+  [ -n "${MERCATO_PID:-}" ] && kill "$MERCATO_PID" 2>/dev/null || true
+  if [ -n "${PGBIN:-}" ] && [ -d "$WORK/pg" ]; then
+    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+echo "== building (release)"
+cargo build --release -q -p mercato-adapters -p mercato-loadtests
+
+echo "== mercato: fresh data folder, log in sync mode, 127.0.0.1:$PORT"
+./target/release/mercato --listen "127.0.0.1:$PORT" --data "$WORK/data" >"$WORK/mercato.log" 2>&1 &
+MERCATO_PID=$!
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break
+  sleep 0.1
+done
+./target/release/mercato-e2e --host "http://127.0.0.1:$PORT" --seconds "$SECONDS_PER_PHASE" \
+  --connections "$CONNECTIONS" --carts 20000 --flash-units 10000 | tee "$WORK/mercato.txt"
+curl -s "http://127.0.0.1:$PORT/metrics" | grep '^mercato_units_oversold' || true
+kill "$MERCATO_PID"; wait "$MERCATO_PID" 2>/dev/null || true; MERCATO_PID=
+
+echo "== postgresql: fresh cluster on 127.0.0.1:$PGPORT, synchronous_commit = on"
+if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+PGBIN="$(dirname "$(ls /usr/lib/postgresql/*/bin/pg_ctl | sort -V | tail -1)")"
+mkdir -p "$WORK/pg" && chown postgres "$WORK" "$WORK/pg"
+runuser -u postgres -- "$PGBIN/initdb" -D "$WORK/pg" >/dev/null
+runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg/log" -w start \
+  -o "-c listen_addresses=127.0.0.1 -c port=$PGPORT -c unix_socket_directories=$WORK/pg \
+      -c synchronous_commit=on -c fsync=on -c max_connections=300" >/dev/null
+PSQL=(runuser -u postgres -- "$PGBIN/psql" -q -h 127.0.0.1 -p "$PGPORT" -d postgres)
+"${PSQL[@]}" -c "CREATE TABLE stock (sku text PRIMARY KEY, quantity integer NOT NULL CHECK (quantity >= 0));
+                 INSERT INTO stock VALUES ('KITE', 100000000);"
+cat >"$WORK/hot.sql" <<'SQL'
+BEGIN;
+SELECT quantity FROM stock WHERE sku = 'KITE' FOR UPDATE;
+UPDATE stock SET quantity = quantity - 1 WHERE sku = 'KITE';
+COMMIT;
+SQL
+chown postgres "$WORK/hot.sql"
+runuser -u postgres -- "$PGBIN/pgbench" -n -h 127.0.0.1 -p "$PGPORT" -c "$CONNECTIONS" -j 2 \
+  -T "$SECONDS_PER_PHASE" -f "$WORK/hot.sql" postgres | tee "$WORK/pg.txt"
+
+MERCATO_RATE="$(sed -n 's/^flash.*: \([0-9]*\) purchases\/s.*/\1/p' "$WORK/mercato.txt")"
+PG_RATE="$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/pg.txt" | head -1)"
+echo "== hot-SKU purchases/s: mercato ${MERCATO_RATE} (cart, line, address, delivery, checkout), postgresql ${PG_RATE} (SELECT FOR UPDATE + UPDATE)"
+python3 -c "print('== ratio: %.1f' % (float('${MERCATO_RATE:-0}') / float('${PG_RATE:-1}')))"

@@ -1,0 +1,284 @@
+//! The end-to-end benchmark's load generator (`benches/e2e.sh` runs it): plain HTTP
+//! against a running Mercato server, many concurrent connections, each waiting for its
+//! answer before sending the next request (closed loop), except the paced run.
+//!
+//! Phases, in order:
+//! - `add`: each connection opens a cart and adds one unit of MOUSE per request (a new cart
+//!   every `--lines-per-cart` lines, default 5; cart creations are not counted) for
+//!   `--seconds`: add-to-cart requests/s, p50, p99.
+//! - `paced`: the same at 80 % of that rate (requests spaced evenly): p50 and p99 at a
+//!   load the server keeps up with.
+//! - `checkout`: `--carts` carts are filled first (1 to 3 lines, address, home delivery;
+//!   untimed), then every connection checks carts out (sandbox card): checkouts/s, p50, p99.
+//! - `flash`: `--flash-units` units of one SKU (KITE); every connection buys one unit at a
+//!   time (cart, line, address, delivery, checkout) until it is sold out: purchases/s,
+//!   and the check that units sold equal the units in orders, with none oversold.
+//!
+//! Usage: `mercato-e2e --host http://127.0.0.1:8080 [--seconds 10] [--connections 64]
+//! [--carts 20000] [--flash-units 5000] [--lines-per-cart 5]`. Prints one line per phase.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const ADMIN: &str = "demo-admin";
+const STOREFRONT: &str = "demo-storefront";
+
+struct Options {
+    host: String,
+    seconds: u64,
+    connections: usize,
+    carts: usize,
+    flash_units: u64,
+    /// Lines per cart in the add phases (a new cart after that many).
+    lines_per_cart: usize,
+}
+
+fn options() -> Options {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let number = |name: &str, default: u64| value(name).and_then(|v| v.parse().ok()).unwrap_or(default);
+    Options {
+        host: value("--host").unwrap_or_else(|| "http://127.0.0.1:8080".to_owned()),
+        seconds: number("--seconds", 10),
+        connections: usize::try_from(number("--connections", 64)).unwrap_or(64),
+        carts: usize::try_from(number("--carts", 20_000)).unwrap_or(20_000),
+        flash_units: number("--flash-units", 5_000),
+        lines_per_cart: usize::try_from(number("--lines-per-cart", 5).clamp(1, 200)).unwrap_or(5),
+    }
+}
+
+#[derive(Clone)]
+struct Api {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    /// Sends a JSON request; the status and body.
+    async fn send(&self, method: reqwest::Method, path: &str, key: &str, body: Option<&Value>) -> (u16, Value) {
+        let mut request =
+            self.client.request(method, format!("{}/v1/commerces/demo{path}", self.base)).bearer_auth(key);
+        if let Some(body) = body {
+            request = request.header("Content-Type", "application/json").body(body.to_string());
+        }
+        match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let bytes = response.bytes().await.unwrap_or_default();
+                (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+            }
+            Err(error) => (0, json!({"error": error.to_string()})),
+        }
+    }
+
+    async fn post(&self, path: &str, key: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, key, Some(&body)).await
+    }
+
+    async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::PUT, path, STOREFRONT, Some(&body)).await
+    }
+
+    async fn get(&self, path: &str, key: &str) -> (u16, Value) {
+        self.send(reqwest::Method::GET, path, key, None).await
+    }
+
+    async fn new_cart(&self) -> String {
+        let (status, cart) = self.post("/carts", STOREFRONT, json!({"country": "ES"})).await;
+        assert_eq!(status, 201, "a cart: {cart}");
+        cart["id"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Address and home delivery: what checkout needs.
+    async fn ready(&self, cart: &str) -> bool {
+        let address = json!({"name": "Bench", "line": "Gran Vía 1", "city": "Madrid", "region": "MD",
+            "postal_code": "28013", "country": "ES"});
+        self.put(&format!("/carts/{cart}/address"), address).await.0 == 200
+            && self.put(&format!("/carts/{cart}/delivery"), json!({"method": "home"})).await.0 == 200
+    }
+}
+
+fn percentile(sorted: &[Duration], per_mille: usize) -> f64 {
+    let at = sorted.len().saturating_sub(1) * per_mille / 1000;
+    sorted.get(at).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+}
+
+fn report(label: &str, count: usize, elapsed: Duration, mut latencies: Vec<Duration>, unit: &str) -> f64 {
+    latencies.sort_unstable();
+    let rate = count as f64 / elapsed.as_secs_f64();
+    println!(
+        "{label}: {count} {unit} in {:.2} s: {rate:.0} {unit}/s, p50 {:.2} ms, p99 {:.2} ms",
+        elapsed.as_secs_f64(),
+        percentile(&latencies, 500),
+        percentile(&latencies, 990),
+    );
+    rate
+}
+
+/// Adds one MOUSE per request, a new cart every 200 lines, until `stop`; with `pace`, one
+/// request every `pace`. The latency of each add.
+async fn adder(api: Api, stop: Arc<AtomicBool>, pace: Option<Duration>, per_cart: usize) -> Vec<Duration> {
+    let mut latencies = Vec::new();
+    let mut cart = api.new_cart().await;
+    let mut lines = 0;
+    let mut next = Instant::now();
+    let body = json!({"sku": "MOUSE", "qty": 1});
+    while !stop.load(Ordering::Relaxed) {
+        if let Some(pace) = pace {
+            next += pace;
+            tokio::time::sleep_until(next.into()).await;
+        }
+        if lines == per_cart {
+            cart = api.new_cart().await;
+            lines = 0;
+        }
+        let started = Instant::now();
+        let (status, answer) = api.post(&format!("/carts/{cart}/lines"), STOREFRONT, body.clone()).await;
+        assert_eq!(status, 201, "an add: {answer}");
+        latencies.push(started.elapsed());
+        lines += 1;
+    }
+    latencies
+}
+
+async fn add_phase(api: &Api, options: &Options, pace: Option<Duration>, label: &str) -> f64 {
+    let stop = Arc::new(AtomicBool::new(false));
+    let tasks: Vec<_> = (0..options.connections)
+        .map(|_| tokio::spawn(adder(api.clone(), Arc::clone(&stop), pace, options.lines_per_cart)))
+        .collect();
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(options.seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let elapsed = started.elapsed();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap_or_default());
+    }
+    let count = latencies.len();
+    report(label, count, elapsed, latencies, "adds")
+}
+
+/// Fills carts `first, first + step, …` (1 to 3 lines, address, delivery).
+async fn filler(api: Api, first: usize, step: usize, total: usize) -> Vec<String> {
+    let skus = ["MOUSE", "CHARGER", "USB-CABLE"];
+    let mut carts = Vec::new();
+    for i in (first..total).step_by(step) {
+        let cart = api.new_cart().await;
+        for sku in skus.iter().take(1 + i % 3) {
+            let (status, answer) =
+                api.post(&format!("/carts/{cart}/lines"), STOREFRONT, json!({"sku": sku, "qty": 1})).await;
+            assert_eq!(status, 201, "a line: {answer}");
+        }
+        assert!(api.ready(&cart).await, "cart {cart} ready");
+        carts.push(cart);
+    }
+    carts
+}
+
+async fn checker(api: Api, carts: Vec<String>) -> Vec<Duration> {
+    let mut latencies = Vec::with_capacity(carts.len());
+    let body = json!({"payment_system": "card", "payment_token": "tok_visa"});
+    for cart in carts {
+        let started = Instant::now();
+        let (status, answer) = api.post(&format!("/carts/{cart}/checkout"), STOREFRONT, body.clone()).await;
+        assert_eq!(status, 201, "a checkout: {answer}");
+        latencies.push(started.elapsed());
+    }
+    latencies
+}
+
+async fn checkout_phase(api: &Api, options: &Options) {
+    let n = options.connections;
+    let fills: Vec<_> = (0..n).map(|i| tokio::spawn(filler(api.clone(), i, n, options.carts))).collect();
+    let mut batches = Vec::with_capacity(n);
+    for fill in fills {
+        batches.push(fill.await.unwrap_or_default());
+    }
+    let started = Instant::now();
+    let tasks: Vec<_> = batches.into_iter().map(|carts| tokio::spawn(checker(api.clone(), carts))).collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap_or_default());
+    }
+    let count = latencies.len();
+    report("checkout", count, started.elapsed(), latencies, "checkouts");
+}
+
+/// Buys one KITE at a time until sold out; the latency of each whole purchase.
+async fn buyer(api: Api, sold: Arc<AtomicU64>) -> Vec<Duration> {
+    let mut latencies = Vec::new();
+    loop {
+        let started = Instant::now();
+        let cart = api.new_cart().await;
+        let (status, answer) =
+            api.post(&format!("/carts/{cart}/lines"), STOREFRONT, json!({"sku": "KITE", "qty": 1})).await;
+        match status {
+            201 => {}
+            409 => return latencies,
+            _ => panic!("a flash add: {status} {answer}"),
+        }
+        assert!(api.ready(&cart).await, "cart {cart} ready");
+        let body = json!({"payment_system": "card", "payment_token": "tok_visa"});
+        let (status, answer) = api.post(&format!("/carts/{cart}/checkout"), STOREFRONT, body).await;
+        assert_eq!(status, 201, "a flash checkout: {answer}");
+        sold.fetch_add(1, Ordering::Relaxed);
+        latencies.push(started.elapsed());
+    }
+}
+
+async fn flash_phase(api: &Api, options: &Options) -> bool {
+    let (_, before) = api.get("/warehouses/wh-madrid/stock/KITE", ADMIN).await;
+    let available = before["available"].as_u64().unwrap_or(0);
+    if available < options.flash_units {
+        let body = json!({"sku": "KITE", "quantity": options.flash_units - available});
+        assert_eq!(api.post("/warehouses/wh-madrid/receipts", ADMIN, body).await.0, 201);
+    }
+    let (_, before) = api.get("/warehouses/wh-madrid/stock/KITE", ADMIN).await;
+    let sold = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..options.connections).map(|_| tokio::spawn(buyer(api.clone(), Arc::clone(&sold)))).collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap_or_default());
+    }
+    let elapsed = started.elapsed();
+    let count = latencies.len();
+    report("flash (hot SKU, cart + line + address + delivery + checkout)", count, elapsed, latencies, "purchases");
+    let (_, after) = api.get("/warehouses/wh-madrid/stock/KITE", ADMIN).await;
+    let units = |v: &Value, f: &str| v[f].as_u64().unwrap_or(0);
+    let allocated = units(&after, "allocated") - units(&before, "allocated");
+    let ordered = sold.load(Ordering::Relaxed);
+    let oversold = units(&after, "allocated") + units(&after, "reserved") > units(&after, "on_hand");
+    let good = allocated == ordered && allocated == units(&before, "available") && !oversold;
+    println!(
+        "flash check: {allocated} units allocated, {ordered} in acknowledged orders, {} available before; oversold: {}",
+        units(&before, "available"),
+        if oversold { "YES" } else { "0" }
+    );
+    good
+}
+
+#[tokio::main]
+async fn main() {
+    let options = options();
+    let client =
+        reqwest::Client::builder().pool_max_idle_per_host(options.connections).build().expect("an HTTP client");
+    let api = Api { client, base: options.host.trim_end_matches('/').to_owned() };
+    for sku in ["MOUSE", "CHARGER", "USB-CABLE"] {
+        let body = json!({"sku": sku, "quantity": 50_000_000});
+        let (status, answer) = api.post("/warehouses/wh-madrid/receipts", ADMIN, body).await;
+        assert_eq!(status, 201, "stock: {answer}");
+    }
+    let rate = add_phase(&api, &options, None, "add-to-cart").await;
+    let per_connection = rate * 0.8 / options.connections as f64;
+    let pace = Duration::from_secs_f64(1.0 / per_connection.max(1.0));
+    add_phase(&api, &options, Some(pace), &format!("add-to-cart at 80 % ({:.0}/s)", rate * 0.8)).await;
+    checkout_phase(&api, &options).await;
+    if !flash_phase(&api, &options).await {
+        eprintln!("flash sale check failed");
+        std::process::exit(1);
+    }
+}
