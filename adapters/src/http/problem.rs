@@ -9,7 +9,7 @@ use serde::Serialize;
 /// What a 503 tells clients to wait before retrying.
 pub const RETRY_AFTER_SECONDS: u32 = 1;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub type_uri: String,

@@ -30,7 +30,7 @@ use mercato_engine::order::quote::{price, quote};
 
 /// What the storefront knows about the visit the cart is for; the channel, language,
 /// currency and country are resolved from it, as for `POST …/context`.
-#[derive(Debug, Default, Deserialize, Serialize)]
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCartBody {
     pub domain: Option<String>,
@@ -44,20 +44,20 @@ pub struct CreateCartBody {
     pub user: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddLineBody {
     pub sku: String,
     pub qty: i64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeLineBody {
     pub qty: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CartDto {
     pub id: String,
     pub status: &'static str,
@@ -81,7 +81,7 @@ pub struct CartDto {
     pub order: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LineDto {
     pub id: String,
     pub sku: String,
@@ -92,14 +92,14 @@ pub struct LineDto {
     pub related: Vec<RelatedDto>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HoldDto {
     pub warehouse: String,
     pub quantity: u32,
     pub parts: Vec<HoldPartDto>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HoldPartDto {
     /// `in_stock`, `backorder` or `preorder`.
     pub supply: &'static str,
@@ -107,7 +107,7 @@ pub struct HoldPartDto {
     pub ready_date: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AlertDto {
     Backorder,
@@ -116,14 +116,14 @@ pub enum AlertDto {
     LowStock { available: u32 },
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RelatedDto {
     pub sku: String,
     pub name: Option<String>,
 }
 
 /// A line change's answer: the line it was about and the cart after it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LineChangeResponse {
     pub line: Option<String>,
     pub cart: CartDto,
@@ -315,6 +315,20 @@ pub(super) fn answer(
     HttpResponse::build(status).content_type("application/json").body(body(reply, commerce, today, as_line))
 }
 
+#[utoipa::path(
+    tag = "carts",
+    summary = "Creates a cart for a visit (its context is resolved from it).",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first answer; 24 hours, per API key.")
+    ),
+    request_body = CreateCartBody,
+    responses(
+        (status = 201, description = "Success", body = CartDto),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[post("/v1/commerces/{commerce}/carts")]
 pub async fn create_cart(
     request: HttpRequest,
@@ -382,6 +396,19 @@ pub async fn create_cart(
     Ok(answer(&reply, &commerce, today, StatusCode::CREATED, false))
 }
 
+#[utoipa::path(
+    tag = "carts",
+    summary = "A cart with its lines, holds, alerts and totals.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("cart" = String, Path, description = "The cart id.")
+    ),
+    responses(
+        (status = 200, description = "Success", body = CartDto),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[get("/v1/commerces/{commerce}/carts/{cart}")]
 pub async fn get_cart(
     state: web::Data<AppState>,
@@ -394,6 +421,21 @@ pub async fn get_cart(
     Ok(answer(&reply, &handle.snapshot(), handle.clock().today(), StatusCode::OK, false))
 }
 
+#[utoipa::path(
+    tag = "carts",
+    summary = "Adds a line: checks quantity rules, reserves the units, answers with alerts.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("cart" = String, Path, description = "The cart id."),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first answer; 24 hours, per API key.")
+    ),
+    request_body = AddLineBody,
+    responses(
+        (status = 201, description = "Success", body = LineChangeResponse),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[post("/v1/commerces/{commerce}/carts/{cart}/lines")]
 pub async fn add_line(
     request: HttpRequest,
@@ -424,6 +466,21 @@ pub async fn add_line(
     Ok(answer(&reply, &commerce, today, StatusCode::CREATED, true))
 }
 
+#[utoipa::path(
+    tag = "carts",
+    summary = "Changes a line's quantity (reserving or releasing the difference).",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("cart" = String, Path, description = "The cart id."),
+        ("line" = String, Path, description = "The line id (`l1`, `l2`, ...).")
+    ),
+    request_body = ChangeLineBody,
+    responses(
+        (status = 200, description = "Success", body = LineChangeResponse),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[patch("/v1/commerces/{commerce}/carts/{cart}/lines/{line}")]
 pub async fn change_line(
     state: web::Data<AppState>,
@@ -438,6 +495,20 @@ pub async fn change_line(
     Ok(answer(&reply, &handle.snapshot(), handle.clock().today(), StatusCode::OK, true))
 }
 
+#[utoipa::path(
+    tag = "carts",
+    summary = "Removes a line and releases its units.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("cart" = String, Path, description = "The cart id."),
+        ("line" = String, Path, description = "The line id (`l1`, `l2`, ...).")
+    ),
+    responses(
+        (status = 200, description = "Success", body = LineChangeResponse),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[delete("/v1/commerces/{commerce}/carts/{cart}/lines/{line}")]
 pub async fn remove_line(
     state: web::Data<AppState>,

@@ -20,14 +20,14 @@ use mercato_engine::{Commerce, DomainError};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::carts::{answer, ask, begin, cart_of, commerce_of, timestamp};
+use super::carts::{answer, ask, begin, cart_of, commerce_of, timestamp, CartDto};
 use super::warehouses::quantity;
 use crate::http::auth::Principal;
 use crate::http::idempotency;
 use crate::http::problem::Problem;
 use crate::http::AppState;
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressBody {
     pub name: String,
@@ -42,7 +42,7 @@ pub struct AddressBody {
     pub longitude: Option<f64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AddressDto {
     pub name: String,
     pub line: String,
@@ -72,7 +72,7 @@ fn money(amount: Decimal, units: u32) -> String {
     round(amount, units).to_string()
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TotalsDto {
     pub currency: String,
     pub tax_inclusive: bool,
@@ -85,7 +85,7 @@ pub struct TotalsDto {
     pub applied_discounts: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LineTotalDto {
     pub line: String,
     pub sku: String,
@@ -96,7 +96,7 @@ pub struct LineTotalDto {
     pub tax_rate: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TaxDto {
     pub name: String,
     pub rate: String,
@@ -139,7 +139,7 @@ pub fn totals_dto(t: &Totals) -> TotalsDto {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(tag = "method", rename_all = "snake_case")]
 pub enum DeliveryDto {
     Home { preference: &'static str, shipping_types: BTreeMap<String, String> },
@@ -179,6 +179,20 @@ where
     Ok(answer(&reply, &handle.snapshot(), handle.clock().today(), StatusCode::OK, false))
 }
 
+#[utoipa::path(
+    tag = "checkout",
+    summary = "Sets the cart's shipping address.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("cart" = String, Path, description = "The cart id.")
+    ),
+    request_body = AddressBody,
+    responses(
+        (status = 200, description = "Success", body = CartDto),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[put("/v1/commerces/{commerce}/carts/{cart}/address")]
 pub async fn put_address(
     state: web::Data<AppState>,
@@ -204,12 +218,26 @@ pub async fn put_address(
     cart_change(&state, &principal, &code, &id, SetAddress(address)).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromoCodeBody {
     pub code: String,
 }
 
+#[utoipa::path(
+    tag = "checkout",
+    summary = "Applies a promo code.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("cart" = String, Path, description = "The cart id.")
+    ),
+    request_body = PromoCodeBody,
+    responses(
+        (status = 200, description = "Success", body = CartDto),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[put("/v1/commerces/{commerce}/carts/{cart}/promo-code")]
 pub async fn put_promo_code(
     state: web::Data<AppState>,
@@ -221,6 +249,19 @@ pub async fn put_promo_code(
     cart_change(&state, &principal, &code, &id, SetPromoCode(Some(body.into_inner().code))).await
 }
 
+#[utoipa::path(
+    tag = "checkout",
+    summary = "Takes the promo code off.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("cart" = String, Path, description = "The cart id.")
+    ),
+    responses(
+        (status = 200, description = "Success", body = CartDto),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[delete("/v1/commerces/{commerce}/carts/{cart}/promo-code")]
 pub async fn delete_promo_code(
     state: web::Data<AppState>,
@@ -231,14 +272,33 @@ pub async fn delete_promo_code(
     cart_change(&state, &principal, &code, &id, SetPromoCode(None)).await
 }
 
-#[derive(Debug, Deserialize)]
+/// A customer's choice between speed and fewer parcels.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PreferenceDto {
+    /// Ship each part by its own date.
+    AsAvailable,
+    /// Regroup shipments with the same source and shipping type (dated by the latest).
+    FewestShipments,
+}
+
+impl From<PreferenceDto> for ShipmentPreference {
+    fn from(p: PreferenceDto) -> Self {
+        match p {
+            PreferenceDto::AsAvailable => ShipmentPreference::AsAvailable,
+            PreferenceDto::FewestShipments => ShipmentPreference::FewestShipments,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct OptionsQuery {
     /// `as_available` or `fewest_shipments` (default: the commerce's).
-    pub preference: Option<ShipmentPreference>,
+    pub preference: Option<PreferenceDto>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ShippingOptionDto {
     /// What to send back in `PUT …/delivery`: `{carrier}/{shipping type}`.
     pub code: String,
@@ -249,7 +309,7 @@ pub struct ShippingOptionDto {
     pub delivery_date: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ShipmentItemDto {
     pub line: String,
     pub sku: String,
@@ -258,7 +318,7 @@ pub struct ShipmentItemDto {
     pub awaiting_stock: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PlannedShipmentDto {
     pub id: String,
     pub logistic_center: String,
@@ -268,14 +328,14 @@ pub struct PlannedShipmentDto {
     pub shipping_types: Vec<ShippingOptionDto>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PickupPointDto {
     pub code: String,
     pub name: String,
     pub distance_km: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeliveryOptionsResponse {
     pub preference: &'static str,
     pub multi_shipment: bool,
@@ -314,6 +374,20 @@ fn planned_dto(s: &PlannedShipment, units: u32) -> PlannedShipmentDto {
     }
 }
 
+#[utoipa::path(
+    tag = "checkout",
+    summary = "Home-delivery shipments with their shipping types, and pick-up points.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("cart" = String, Path, description = "The cart id."),
+        OptionsQuery
+    ),
+    responses(
+        (status = 200, description = "Success", body = DeliveryOptionsResponse),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[get("/v1/commerces/{commerce}/carts/{cart}/delivery-options")]
 pub async fn delivery_options(
     state: web::Data<AppState>,
@@ -323,7 +397,7 @@ pub async fn delivery_options(
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
     let handle = commerce_of(&state, &principal, &code)?;
-    let view = ask(&cart_of(handle, &id)?, DeliveryOptions { preference: query.preference }).await??;
+    let view = ask(&cart_of(handle, &id)?, DeliveryOptions { preference: query.preference.map(Into::into) }).await??;
     let units = minor_units(&handle.snapshot(), &view.cart.context.currency);
     // Home delivery that cannot be planned is the answer unless a pick-up point is offered.
     let shipments = match view.home {
@@ -343,19 +417,19 @@ pub async fn delivery_options(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryMethod {
     Home,
     Pickup,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryBody {
     pub method: DeliveryMethod,
     /// Home: `as_available` or `fewest_shipments` (default: the commerce's).
-    pub preference: Option<ShipmentPreference>,
+    pub preference: Option<PreferenceDto>,
     /// Home: per shipment id, the `code` of its chosen shipping type (default: cheapest).
     #[serde(default)]
     pub shipping_types: BTreeMap<String, String>,
@@ -363,6 +437,20 @@ pub struct DeliveryBody {
     pub location: Option<String>,
 }
 
+#[utoipa::path(
+    tag = "checkout",
+    summary = "Chooses home delivery (shipping type per shipment) or a pick-up point.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("cart" = String, Path, description = "The cart id.")
+    ),
+    request_body = DeliveryBody,
+    responses(
+        (status = 200, description = "Success", body = CartDto),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[put("/v1/commerces/{commerce}/carts/{cart}/delivery")]
 pub async fn put_delivery(
     state: web::Data<AppState>,
@@ -383,7 +471,9 @@ pub async fn put_delivery(
                 ));
             }
             DeliveryChoice::Home {
-                preference: body.preference.unwrap_or(handle.snapshot().config().multi_shipment.default_preference),
+                preference: body
+                    .preference
+                    .map_or(handle.snapshot().config().multi_shipment.default_preference, Into::into),
                 shipping_types: body.shipping_types.into_iter().collect(),
             }
         }
@@ -397,7 +487,7 @@ pub async fn put_delivery(
     cart_change(&state, &principal, &code, &id, ChooseDelivery(choice)).await
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PaymentSystemDto {
     pub code: String,
     pub name: String,
@@ -405,6 +495,19 @@ pub struct PaymentSystemDto {
     pub kind: &'static str,
 }
 
+#[utoipa::path(
+    tag = "checkout",
+    summary = "The payment systems of the cart's channel.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("cart" = String, Path, description = "The cart id.")
+    ),
+    responses(
+        (status = 200, description = "Success", body = Vec<PaymentSystemDto>),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[get("/v1/commerces/{commerce}/carts/{cart}/payment-systems")]
 pub async fn list_payment_systems(
     state: web::Data<AppState>,
@@ -426,7 +529,7 @@ pub async fn list_payment_systems(
     Ok(HttpResponse::Ok().json(systems))
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutBody {
     pub payment_system: String,
@@ -437,6 +540,21 @@ pub struct CheckoutBody {
     pub expected_total: Option<String>,
 }
 
+#[utoipa::path(
+    tag = "checkout",
+    summary = "Places the order: revalidates, pays, turns reservations into allocations.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("cart" = String, Path, description = "The cart id."),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first answer; 24 hours, per API key.")
+    ),
+    request_body = CheckoutBody,
+    responses(
+        (status = 201, description = "Success", body = OrderDto),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[post("/v1/commerces/{commerce}/carts/{cart}/checkout")]
 pub async fn checkout(
     request: HttpRequest,
@@ -489,13 +607,13 @@ pub async fn checkout(
     Ok(HttpResponse::Created().content_type("application/json").body(order_body(order, &handle.snapshot())))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AllocationDto {
     pub warehouse: String,
     pub quantity: u32,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrderLineDto {
     pub id: String,
     pub sku: String,
@@ -508,7 +626,7 @@ pub struct OrderLineDto {
     pub allocations: Vec<AllocationDto>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrderShipmentDto {
     pub id: String,
     pub logistic_center: String,
@@ -522,7 +640,7 @@ pub struct OrderShipmentDto {
     pub items: Vec<ShipmentItemDto>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PaymentDto {
     pub system: String,
     pub kind: &'static str,
@@ -532,7 +650,7 @@ pub struct PaymentDto {
     pub amount: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DocumentDto {
     pub kind: &'static str,
     pub number: String,
@@ -543,14 +661,14 @@ pub struct DocumentDto {
     pub totals: TotalsDto,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SellerDto {
     pub invoicing_company: String,
     pub legal_name: String,
     pub tax_id: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrderDto {
     pub id: String,
     pub cart: String,
@@ -666,6 +784,19 @@ fn order_of(state: &AppState, principal: &Principal, code: &str, id: &str) -> Re
     handle.orders().get(id).ok_or_else(|| DomainError::UnknownOrder { id: id.to_owned() }.into())
 }
 
+#[utoipa::path(
+    tag = "orders",
+    summary = "An order with its shipments, payment and documents.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("order" = String, Path, description = "The order id.")
+    ),
+    responses(
+        (status = 200, description = "Success", body = OrderDto),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[get("/v1/commerces/{commerce}/orders/{order}")]
 pub async fn get_order(
     state: web::Data<AppState>,
@@ -678,6 +809,19 @@ pub async fn get_order(
     Ok(HttpResponse::Ok().json(order_dto(&order, &commerce)))
 }
 
+#[utoipa::path(
+    tag = "orders",
+    summary = "An order's documents.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("order" = String, Path, description = "The order id.")
+    ),
+    responses(
+        (status = 200, description = "Success", body = Vec<DocumentDto>),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[get("/v1/commerces/{commerce}/orders/{order}/documents")]
 pub async fn get_order_documents(
     state: web::Data<AppState>,
@@ -689,7 +833,7 @@ pub async fn get_order_documents(
     Ok(HttpResponse::Ok().json(vec![document_dto(&order)]))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentBody {
     /// The bank transfer's or cash receipt's reference.
@@ -697,6 +841,20 @@ pub struct PaymentBody {
 }
 
 /// An administrator confirms an offline payment: the order becomes `paid`.
+#[utoipa::path(
+    tag = "orders",
+    summary = "Confirms an offline payment (admin): the order becomes paid.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("order" = String, Path, description = "The order id.")
+    ),
+    request_body = PaymentBody,
+    responses(
+        (status = 200, description = "Success", body = OrderDto),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[post("/v1/commerces/{commerce}/orders/{order}/payments")]
 pub async fn confirm_payment(
     state: web::Data<AppState>,
@@ -712,7 +870,7 @@ pub async fn confirm_payment(
     Ok(HttpResponse::Ok().json(order_dto(&order, &handle.snapshot())))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct PriceQuery {
     pub currency: Option<String>,
@@ -722,7 +880,7 @@ pub struct PriceQuery {
     pub user: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PriceResponse {
     pub sku: String,
     pub currency: String,
@@ -737,6 +895,20 @@ pub struct PriceResponse {
     pub converted: bool,
 }
 
+#[utoipa::path(
+    tag = "catalog",
+    summary = "A product's unit price for a shopper, quantity and currency (before tax and discounts).",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("sku" = String, Path, description = "The SKU."),
+        PriceQuery
+    ),
+    responses(
+        (status = 200, description = "Success", body = PriceResponse),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[get("/v1/commerces/{commerce}/products/{sku}/price")]
 pub async fn get_price(
     state: web::Data<AppState>,

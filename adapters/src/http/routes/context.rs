@@ -11,7 +11,7 @@ use crate::http::problem::Problem;
 use crate::http::AppState;
 
 /// What the storefront knows about the visitor; every field is optional.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContextBody {
     pub domain: Option<String>,
@@ -23,7 +23,7 @@ pub struct ContextBody {
     pub user_groups: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceDto {
     Desktop,
@@ -43,7 +43,7 @@ impl From<DeviceDto> for Device {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ContextResponse {
     pub commerce: String,
     pub channel: String,
@@ -59,7 +59,7 @@ pub struct ContextResponse {
 }
 
 /// `full`, `browse_only`, `blocked`, or `redirect` with the version to send the visitor to.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum AccessDto {
     Full,
@@ -92,6 +92,19 @@ impl From<ResolvedContext> for ContextResponse {
     }
 }
 
+#[utoipa::path(
+    tag = "storefront",
+    summary = "Resolves a visit to its channel, language, currency, country and access.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code.")
+    ),
+    request_body = ContextBody,
+    responses(
+        (status = 200, description = "Success", body = ContextResponse),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[post("/v1/commerces/{commerce}/context")]
 pub async fn resolve_context(
     state: web::Data<AppState>,

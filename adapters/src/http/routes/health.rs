@@ -8,11 +8,37 @@ use serde_json::json;
 use crate::http::problem::Problem;
 use crate::http::AppState;
 
+/// `{"status": "ok"}` or `{"status": "ready"}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct HealthDto {
+    pub status: String,
+}
+
+#[utoipa::path(
+    tag = "operations",
+    summary = "The process answers.",
+    responses(
+        (status = 200, description = "Success", body = HealthDto),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    ),
+    security(())
+)]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
+#[utoipa::path(
+    tag = "operations",
+    summary = "The node has recovered and takes traffic (503 before).",
+    responses(
+        (status = 200, description = "Success", body = HealthDto),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    ),
+    security(())
+)]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
     if state.is_ready() {
@@ -22,6 +48,16 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, Problem>
     }
 }
 
+#[utoipa::path(
+    tag = "operations",
+    summary = "Prometheus metrics, text format.",
+    responses(
+        (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    ),
+    security(())
+)]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render())

@@ -4,6 +4,7 @@ mod carts;
 mod checkout;
 mod context;
 mod health;
+pub mod openapi;
 mod products;
 mod stock_dto;
 pub mod warehouses;
@@ -15,6 +16,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(health::healthz)
         .service(health::readyz)
         .service(health::metrics)
+        .service(openapi::openapi_json)
         .service(context::resolve_context)
         .service(products::list_products)
         .service(products::get_availability)

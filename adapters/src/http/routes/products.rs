@@ -22,7 +22,7 @@ use crate::http::AppState;
 pub const PRODUCT_PAGE_SIZE_MAX: usize = 500;
 const PRODUCT_PAGE_SIZE_DEFAULT: usize = 100;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Page size, 1 to 500 (default 100).
@@ -33,14 +33,14 @@ pub struct ListQuery {
     pub language: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QuantityRulesDto {
     pub min: u32,
     pub max: Option<u32>,
     pub multiple_of: u32,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProductDto {
     pub sku: String,
     pub name: Option<String>,
@@ -53,7 +53,7 @@ pub struct ProductDto {
     pub quantity: QuantityRulesDto,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProductPage {
     pub products: Vec<ProductDto>,
     /// Pass as `after` for the next page; null on the last page.
@@ -80,6 +80,19 @@ fn product_dto(product: &Product, language: &str) -> ProductDto {
 }
 
 /// Products in SKU order, a page at a time. A merchant key sees its own products only.
+#[utoipa::path(
+    tag = "catalog",
+    summary = "Lists products, a page at a time, by SKU.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ListQuery
+    ),
+    responses(
+        (status = 200, description = "Success", body = ProductPage),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[get("/v1/commerces/{commerce}/products")]
 pub async fn list_products(
     state: web::Data<AppState>,
@@ -121,7 +134,7 @@ pub async fn list_products(
     Ok(HttpResponse::Ok().json(ProductPage { products, next_after }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct AvailabilityQuery {
     /// The destination country (ISO 3166-1 alpha-2); required.
@@ -134,7 +147,7 @@ pub struct AvailabilityQuery {
     pub qty: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WarehouseAvailabilityDto {
     pub warehouse: String,
     pub logistic_center: String,
@@ -145,14 +158,14 @@ pub struct WarehouseAvailabilityDto {
     pub earliest_date: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CumulativeDto {
     pub date: String,
     /// Units sellable by this date across warehouses; null means unlimited.
     pub units: Option<u64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AvailabilityResponse {
     pub sku: String,
     pub channel: String,
@@ -182,6 +195,20 @@ fn cumulative(availabilities: &[&Availability], today: NaiveDate) -> Vec<Cumulat
         .collect()
 }
 
+#[utoipa::path(
+    tag = "catalog",
+    summary = "A SKU's availability for a destination: per warehouse, in total, by date.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("sku" = String, Path, description = "The SKU."),
+        AvailabilityQuery
+    ),
+    responses(
+        (status = 200, description = "Success", body = AvailabilityResponse),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[get("/v1/commerces/{commerce}/products/{sku}/availability")]
 pub async fn get_availability(
     state: web::Data<AppState>,

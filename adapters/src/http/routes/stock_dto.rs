@@ -5,7 +5,7 @@ use mercato_engine::commerce::model::StockPolicy;
 use mercato_engine::inventory::{Availability, InventoryEvent, Source, StockRecord};
 use serde::Serialize;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PolicyDto {
     pub kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -34,13 +34,13 @@ impl From<StockPolicy> for PolicyDto {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CommitmentsDto {
     pub reserved: u32,
     pub promised: u32,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BatchDto {
     pub id: String,
     pub quantity: u32,
@@ -51,7 +51,7 @@ pub struct BatchDto {
 }
 
 /// `on_hand`, `reserved`, `allocated`, `available`, then what comes later.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StockDto {
     pub warehouse: String,
     pub sku: String,
@@ -116,7 +116,7 @@ fn source_name(source: &Source) -> (&'static str, Option<String>) {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DatedSupplyDto {
     pub source: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -127,7 +127,7 @@ pub struct DatedSupplyDto {
 }
 
 /// Units sellable now, then later sources by date.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AvailabilityDto {
     pub now: u32,
     pub later: Vec<DatedSupplyDto>,
@@ -153,7 +153,7 @@ impl From<&Availability> for AvailabilityDto {
 }
 
 /// One event of a stock change, as `{"type": ..., ...}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventDto {
     StockReceived { sku: String, quantity: u32 },

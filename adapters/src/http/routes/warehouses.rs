@@ -84,7 +84,7 @@ fn date(field: &str, value: &str) -> Result<NaiveDate, Problem> {
     })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WarehouseDto {
     pub code: String,
     pub kind: Option<&'static str>,
@@ -93,11 +93,23 @@ pub struct WarehouseDto {
     pub merchant: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WarehouseList {
     pub warehouses: Vec<WarehouseDto>,
 }
 
+#[utoipa::path(
+    tag = "stock",
+    summary = "The warehouses the key may see.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code.")
+    ),
+    responses(
+        (status = 200, description = "Success", body = WarehouseList),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[get("/v1/commerces/{commerce}/warehouses")]
 pub async fn list_warehouses(
     state: web::Data<AppState>,
@@ -126,6 +138,20 @@ pub async fn list_warehouses(
     Ok(HttpResponse::Ok().json(WarehouseList { warehouses }))
 }
 
+#[utoipa::path(
+    tag = "stock",
+    summary = "A SKU's stock in a warehouse.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("warehouse" = String, Path, description = "The warehouse code."),
+        ("sku" = String, Path, description = "The SKU.")
+    ),
+    responses(
+        (status = 200, description = "Success", body = StockDto),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[get("/v1/commerces/{commerce}/warehouses/{warehouse}/stock/{sku}")]
 pub async fn get_stock(
     state: web::Data<AppState>,
@@ -150,7 +176,7 @@ pub async fn get_stock(
 }
 
 /// What a change did: its events, then the SKU's stock after it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChangeResponse {
     pub events: Vec<EventDto>,
     pub stock: StockDto,
@@ -227,7 +253,7 @@ fn answer_with(warehouse_code: String, sku: String, status: StatusCode) -> Respo
 
 /// Stock in: free units, or the arrival of an announced batch (`batch`), which allocates
 /// the orders promised against it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptBody {
     pub sku: String,
@@ -235,6 +261,21 @@ pub struct ReceiptBody {
     pub batch: Option<String>,
 }
 
+#[utoipa::path(
+    tag = "stock",
+    summary = "Receives units (free, or an announced batch arriving).",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("warehouse" = String, Path, description = "The warehouse code."),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first answer; 24 hours, per API key.")
+    ),
+    request_body = ReceiptBody,
+    responses(
+        (status = 201, description = "Success", body = ChangeResponse),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[post("/v1/commerces/{commerce}/warehouses/{warehouse}/receipts")]
 pub async fn post_receipt(
     request: HttpRequest,
@@ -257,7 +298,7 @@ pub async fn post_receipt(
     change(&request, &state, &principal, &code, &warehouse_code, &body.sku, command, StatusCode::CREATED).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchBody {
     pub sku: String,
@@ -266,6 +307,21 @@ pub struct BatchBody {
     pub expected_date: String,
 }
 
+#[utoipa::path(
+    tag = "stock",
+    summary = "Announces an incoming batch.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("warehouse" = String, Path, description = "The warehouse code."),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first answer; 24 hours, per API key.")
+    ),
+    request_body = BatchBody,
+    responses(
+        (status = 201, description = "Success", body = ChangeResponse),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[post("/v1/commerces/{commerce}/warehouses/{warehouse}/batches")]
 pub async fn post_batch(
     request: HttpRequest,
@@ -286,7 +342,7 @@ pub async fn post_batch(
 }
 
 /// A batch's new quantity and expected date (both required: the batch as it now stands).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchChangeBody {
     pub sku: String,
@@ -294,6 +350,22 @@ pub struct BatchChangeBody {
     pub expected_date: String,
 }
 
+#[utoipa::path(
+    tag = "stock",
+    summary = "Changes an announced batch's quantity or date.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("warehouse" = String, Path, description = "The warehouse code."),
+        ("batch" = String, Path, description = "The batch id."),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first answer; 24 hours, per API key.")
+    ),
+    request_body = BatchChangeBody,
+    responses(
+        (status = 200, description = "Success", body = ChangeResponse),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[patch("/v1/commerces/{commerce}/warehouses/{warehouse}/batches/{batch}")]
 pub async fn patch_batch(
     request: HttpRequest,
@@ -313,7 +385,7 @@ pub async fn patch_batch(
     change(&request, &state, &principal, &code, &warehouse_code, &body.sku, command, StatusCode::OK).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentBody {
     pub sku: String,
@@ -322,7 +394,7 @@ pub struct AdjustmentBody {
     pub reason: ReasonDto,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReasonDto {
     CountCorrection,
@@ -342,6 +414,21 @@ impl From<ReasonDto> for AdjustmentReason {
     }
 }
 
+#[utoipa::path(
+    tag = "stock",
+    summary = "Adjusts on-hand units with a reason.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("warehouse" = String, Path, description = "The warehouse code."),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first answer; 24 hours, per API key.")
+    ),
+    request_body = AdjustmentBody,
+    responses(
+        (status = 201, description = "Success", body = ChangeResponse),
+        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+    )
+)]
 #[post("/v1/commerces/{commerce}/warehouses/{warehouse}/adjustments")]
 pub async fn post_adjustment(
     request: HttpRequest,
