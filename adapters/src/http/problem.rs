@@ -109,3 +109,22 @@ impl From<mercato_actors::CommandError> for Problem {
         }
     }
 }
+
+/// The refusals every documented route may answer, as problem details: a 4XX with a
+/// stable `code` (the request was refused and changed nothing, or names what is missing),
+/// or a 5XX (unavailable for now: retry after `Retry-After` seconds).
+#[derive(utoipa::IntoResponses)]
+pub enum Refusals {
+    #[response(
+        status = "4XX",
+        description = "Refused: problem details with a stable code",
+        content_type = "application/problem+json"
+    )]
+    Refused(Problem),
+    #[response(
+        status = "5XX",
+        description = "Unavailable: retry after `Retry-After` seconds",
+        content_type = "application/problem+json"
+    )]
+    Unavailable(Problem),
+}

@@ -24,7 +24,7 @@ use super::context::DeviceDto;
 use super::warehouses::{quantity, ACTOR_REPLY_TIMEOUT};
 use crate::http::auth::Principal;
 use crate::http::idempotency;
-use crate::http::problem::Problem;
+use crate::http::problem::{Problem, Refusals};
 use crate::http::AppState;
 use mercato_engine::order::quote::{price, quote};
 
@@ -325,8 +325,7 @@ pub(super) fn answer(
     request_body = CreateCartBody,
     responses(
         (status = 201, description = "Success", body = CartDto),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[post("/v1/commerces/{commerce}/carts")]
@@ -405,8 +404,7 @@ pub async fn create_cart(
     ),
     responses(
         (status = 200, description = "Success", body = CartDto),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[get("/v1/commerces/{commerce}/carts/{cart}")]
@@ -432,8 +430,7 @@ pub async fn get_cart(
     request_body = AddLineBody,
     responses(
         (status = 201, description = "Success", body = LineChangeResponse),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[post("/v1/commerces/{commerce}/carts/{cart}/lines")]
@@ -477,8 +474,7 @@ pub async fn add_line(
     request_body = ChangeLineBody,
     responses(
         (status = 200, description = "Success", body = LineChangeResponse),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[patch("/v1/commerces/{commerce}/carts/{cart}/lines/{line}")]
@@ -505,8 +501,7 @@ pub async fn change_line(
     ),
     responses(
         (status = 200, description = "Success", body = LineChangeResponse),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[delete("/v1/commerces/{commerce}/carts/{cart}/lines/{line}")]

@@ -24,7 +24,7 @@ use super::carts::{answer, ask, begin, cart_of, commerce_of, timestamp, CartDto}
 use super::warehouses::quantity;
 use crate::http::auth::Principal;
 use crate::http::idempotency;
-use crate::http::problem::Problem;
+use crate::http::problem::{Problem, Refusals};
 use crate::http::AppState;
 
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
@@ -189,8 +189,7 @@ where
     request_body = AddressBody,
     responses(
         (status = 200, description = "Success", body = CartDto),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[put("/v1/commerces/{commerce}/carts/{cart}/address")]
@@ -234,8 +233,7 @@ pub struct PromoCodeBody {
     request_body = PromoCodeBody,
     responses(
         (status = 200, description = "Success", body = CartDto),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[put("/v1/commerces/{commerce}/carts/{cart}/promo-code")]
@@ -258,8 +256,7 @@ pub async fn put_promo_code(
     ),
     responses(
         (status = 200, description = "Success", body = CartDto),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[delete("/v1/commerces/{commerce}/carts/{cart}/promo-code")]
@@ -384,8 +381,7 @@ fn planned_dto(s: &PlannedShipment, units: u32) -> PlannedShipmentDto {
     ),
     responses(
         (status = 200, description = "Success", body = DeliveryOptionsResponse),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[get("/v1/commerces/{commerce}/carts/{cart}/delivery-options")]
@@ -447,8 +443,7 @@ pub struct DeliveryBody {
     request_body = DeliveryBody,
     responses(
         (status = 200, description = "Success", body = CartDto),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[put("/v1/commerces/{commerce}/carts/{cart}/delivery")]
@@ -504,8 +499,7 @@ pub struct PaymentSystemDto {
     ),
     responses(
         (status = 200, description = "Success", body = Vec<PaymentSystemDto>),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[get("/v1/commerces/{commerce}/carts/{cart}/payment-systems")]
@@ -551,8 +545,7 @@ pub struct CheckoutBody {
     request_body = CheckoutBody,
     responses(
         (status = 201, description = "Success", body = OrderDto),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[post("/v1/commerces/{commerce}/carts/{cart}/checkout")]
@@ -793,8 +786,7 @@ fn order_of(state: &AppState, principal: &Principal, code: &str, id: &str) -> Re
     ),
     responses(
         (status = 200, description = "Success", body = OrderDto),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[get("/v1/commerces/{commerce}/orders/{order}")]
@@ -818,8 +810,7 @@ pub async fn get_order(
     ),
     responses(
         (status = 200, description = "Success", body = Vec<DocumentDto>),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[get("/v1/commerces/{commerce}/orders/{order}/documents")]
@@ -851,8 +842,7 @@ pub struct PaymentBody {
     request_body = PaymentBody,
     responses(
         (status = 200, description = "Success", body = OrderDto),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[post("/v1/commerces/{commerce}/orders/{order}/payments")]
@@ -905,8 +895,7 @@ pub struct PriceResponse {
     ),
     responses(
         (status = 200, description = "Success", body = PriceResponse),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[get("/v1/commerces/{commerce}/products/{sku}/price")]

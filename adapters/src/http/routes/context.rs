@@ -7,7 +7,7 @@ use mercato_engine::resolution::{Access, ContextRequest, ResolvedContext};
 use serde::{Deserialize, Serialize};
 
 use crate::http::auth::Principal;
-use crate::http::problem::Problem;
+use crate::http::problem::{Problem, Refusals};
 use crate::http::AppState;
 
 /// What the storefront knows about the visitor; every field is optional.
@@ -101,8 +101,7 @@ impl From<ResolvedContext> for ContextResponse {
     request_body = ContextBody,
     responses(
         (status = 200, description = "Success", body = ContextResponse),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[post("/v1/commerces/{commerce}/context")]

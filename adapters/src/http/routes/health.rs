@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpResponse};
 use serde_json::json;
 
-use crate::http::problem::Problem;
+use crate::http::problem::{Problem, Refusals};
 use crate::http::AppState;
 
 /// `{"status": "ok"}` or `{"status": "ready"}`.
@@ -19,8 +19,7 @@ pub struct HealthDto {
     summary = "The process answers.",
     responses(
         (status = 200, description = "Success", body = HealthDto),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     ),
     security(())
 )]
@@ -34,8 +33,7 @@ pub async fn healthz() -> HttpResponse {
     summary = "The node has recovered and takes traffic (503 before).",
     responses(
         (status = 200, description = "Success", body = HealthDto),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     ),
     security(())
 )]
@@ -53,8 +51,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, Problem>
     summary = "Prometheus metrics, text format.",
     responses(
         (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     ),
     security(())
 )]

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::stock_dto::{AvailabilityDto, PolicyDto};
 use super::warehouses::ask;
 use crate::http::auth::Principal;
-use crate::http::problem::Problem;
+use crate::http::problem::{Problem, Refusals};
 use crate::http::AppState;
 
 /// The most products one listing page returns.
@@ -89,8 +89,7 @@ fn product_dto(product: &Product, language: &str) -> ProductDto {
     ),
     responses(
         (status = 200, description = "Success", body = ProductPage),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[get("/v1/commerces/{commerce}/products")]
@@ -205,8 +204,7 @@ fn cumulative(availabilities: &[&Availability], today: NaiveDate) -> Vec<Cumulat
     ),
     responses(
         (status = 200, description = "Success", body = AvailabilityResponse),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[get("/v1/commerces/{commerce}/products/{sku}/availability")]

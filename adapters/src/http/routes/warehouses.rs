@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::stock_dto::{EventDto, StockDto};
 use crate::http::auth::Principal;
 use crate::http::idempotency;
-use crate::http::problem::Problem;
+use crate::http::problem::{Problem, Refusals};
 use crate::http::AppState;
 
 /// How long a request waits for an actor's answer before giving up with 503.
@@ -106,8 +106,7 @@ pub struct WarehouseList {
     ),
     responses(
         (status = 200, description = "Success", body = WarehouseList),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[get("/v1/commerces/{commerce}/warehouses")]
@@ -148,8 +147,7 @@ pub async fn list_warehouses(
     ),
     responses(
         (status = 200, description = "Success", body = StockDto),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[get("/v1/commerces/{commerce}/warehouses/{warehouse}/stock/{sku}")]
@@ -272,8 +270,7 @@ pub struct ReceiptBody {
     request_body = ReceiptBody,
     responses(
         (status = 201, description = "Success", body = ChangeResponse),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[post("/v1/commerces/{commerce}/warehouses/{warehouse}/receipts")]
@@ -318,8 +315,7 @@ pub struct BatchBody {
     request_body = BatchBody,
     responses(
         (status = 201, description = "Success", body = ChangeResponse),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[post("/v1/commerces/{commerce}/warehouses/{warehouse}/batches")]
@@ -362,8 +358,7 @@ pub struct BatchChangeBody {
     request_body = BatchChangeBody,
     responses(
         (status = 200, description = "Success", body = ChangeResponse),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[patch("/v1/commerces/{commerce}/warehouses/{warehouse}/batches/{batch}")]
@@ -425,8 +420,7 @@ impl From<ReasonDto> for AdjustmentReason {
     request_body = AdjustmentBody,
     responses(
         (status = 201, description = "Success", body = ChangeResponse),
-        (status = "4XX", description = "Refused: problem details with a stable code", body = Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Unavailable: retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json")
+        Refusals
     )
 )]
 #[post("/v1/commerces/{commerce}/warehouses/{warehouse}/adjustments")]
