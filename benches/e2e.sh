@@ -31,20 +31,34 @@ cleanup() {
 }
 trap cleanup EXIT
 
+missing=()
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
 echo "== building (release)"
 cargo build --release -q -p mercato-adapters -p mercato-loadtests
 
 echo "== mercato: fresh data folder, log in sync mode, 127.0.0.1:$PORT"
 ./target/release/mercato --listen "127.0.0.1:$PORT" --data "$WORK/data" >"$WORK/mercato.log" 2>&1 &
 MERCATO_PID=$!
-for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break
+ready=
+for _ in $(seq 1 300); do
+  if curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; then ready=1; break; fi
+  kill -0 "$MERCATO_PID" 2>/dev/null || break
   sleep 0.1
 done
+if [ -z "$ready" ]; then
+  echo "the server did not become ready:" >&2
+  cat "$WORK/mercato.log" >&2
+  exit 1
+fi
 ./target/release/mercato-e2e --host "http://127.0.0.1:$PORT" --seconds "$SECONDS_PER_PHASE" \
   --connections "$CONNECTIONS" --carts 20000 --flash-units 10000 | tee "$WORK/mercato.txt"
 curl -s "http://127.0.0.1:$PORT/metrics" | grep '^mercato_units_oversold' || true
-kill "$MERCATO_PID"; wait "$MERCATO_PID" 2>/dev/null || true; MERCATO_PID=
+kill "$MERCATO_PID" 2>/dev/null || true; wait "$MERCATO_PID" 2>/dev/null || true; MERCATO_PID=
 
 echo "== postgresql: fresh cluster on 127.0.0.1:$PGPORT, synchronous_commit = on"
 if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
@@ -53,7 +67,10 @@ if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
 fi
 PGBIN="$(dirname "$(ls /usr/lib/postgresql/*/bin/pg_ctl | sort -V | tail -1)")"
 mkdir -p "$WORK/pg" && chown postgres "$WORK" "$WORK/pg"
-runuser -u postgres -- "$PGBIN/initdb" -D "$WORK/pg" >/dev/null
+# PostgreSQL's tools look themselves up from the current folder, which the postgres user
+# may not be allowed into (the repository's): run them from the work folder.
+cd "$WORK"
+runuser -u postgres -- "$PGBIN/initdb" --no-locale -E UTF8 -D "$WORK/pg" >/dev/null
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg/log" -w start \
   -o "-c listen_addresses=127.0.0.1 -c port=$PGPORT -c unix_socket_directories=$WORK/pg \
       -c synchronous_commit=on -c fsync=on -c max_connections=300" >/dev/null
@@ -73,4 +90,4 @@ runuser -u postgres -- "$PGBIN/pgbench" -n -h 127.0.0.1 -p "$PGPORT" -c "$CONNEC
 MERCATO_RATE="$(sed -n 's/^flash.*: \([0-9]*\) purchases\/s.*/\1/p' "$WORK/mercato.txt")"
 PG_RATE="$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/pg.txt" | head -1)"
 echo "== hot-SKU purchases/s: mercato ${MERCATO_RATE} (cart, line, address, delivery, checkout), postgresql ${PG_RATE} (SELECT FOR UPDATE + UPDATE)"
-python3 -c "print('== ratio: %.1f' % (float('${MERCATO_RATE:-0}') / float('${PG_RATE:-1}')))"
+awk -v m="${MERCATO_RATE:-0}" -v p="${PG_RATE:-0}" 'BEGIN { if (p > 0) printf "== ratio: %.1f\n", m / p; else print "== ratio: no PostgreSQL figure" }'
