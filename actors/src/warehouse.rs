@@ -58,6 +58,90 @@ struct Meters {
     oversold: metrics::Gauge,
     /// A change happened since the last oversold count.
     dirty: bool,
+    contention: Contention,
+}
+
+/// How many SKUs a window reports as hot.
+pub const HOT_SKUS: usize = 5;
+/// Seconds (expiry ticks) a contention window lasts.
+pub const HOT_SKU_WINDOW_TICKS: u32 = 10;
+/// SKUs that get their own series, per warehouse, over the process's life; later hot SKUs
+/// are reported as `other`, so scraping never meets an unbounded set of series.
+pub const HOT_SKU_SERIES_MAX: usize = 32;
+/// SKUs counted per window; beyond that a window counts only the SKUs it already has.
+const HOT_SKU_COUNTED_MAX: usize = 10_000;
+
+/// The hottest SKUs' contention: reservation attempts and insufficient-stock refusals per
+/// SKU over a window, the top `HOT_SKUS` published as per-second rates.
+#[derive(Default)]
+struct Contention {
+    labels: Vec<(String, String)>,
+    window: std::collections::HashMap<String, (u32, u32)>,
+    ticks: u32,
+    /// SKU (or `other`) -> (attempts gauge, refusals gauge), registered once.
+    series: Vec<(String, metrics::Gauge, metrics::Gauge)>,
+    /// The series set last window (zeroed when they drop out).
+    shown: Vec<usize>,
+}
+
+impl Contention {
+    fn attempt(&mut self, sku: &str, refused: bool) {
+        if !self.window.contains_key(sku) {
+            if self.window.len() >= HOT_SKU_COUNTED_MAX {
+                return;
+            }
+            self.window.insert(sku.to_owned(), (0, 0));
+        }
+        let Some(counted) = self.window.get_mut(sku) else { return };
+        counted.0 = counted.0.saturating_add(1);
+        if refused {
+            counted.1 = counted.1.saturating_add(1);
+        }
+    }
+
+    fn series(&mut self, sku: &str) -> usize {
+        if let Some(index) = self.series.iter().position(|(s, ..)| s == sku) {
+            return index;
+        }
+        let name = if self.series.len() < HOT_SKU_SERIES_MAX - 1 { sku } else { "other" };
+        if let Some(index) = self.series.iter().position(|(s, ..)| s == name) {
+            return index;
+        }
+        let mut labels = self.labels.clone();
+        labels.push(("sku".to_owned(), name.to_owned()));
+        let attempts = metrics::gauge!("mercato_hot_sku_reservations_per_second", &labels);
+        let refusals = metrics::gauge!("mercato_hot_sku_refusals_per_second", &labels);
+        self.series.push((name.to_owned(), attempts, refusals));
+        self.series.len() - 1
+    }
+
+    /// Once a window: publishes the hottest SKUs' rates and zeroes those no longer hot.
+    fn tick(&mut self) {
+        self.ticks += 1;
+        if self.ticks < HOT_SKU_WINDOW_TICKS {
+            return;
+        }
+        self.ticks = 0;
+        let mut hottest: Vec<(String, (u32, u32))> = self.window.drain().collect();
+        hottest.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then_with(|| a.0.cmp(&b.0)));
+        hottest.truncate(HOT_SKUS);
+        let seconds = f64::from(HOT_SKU_WINDOW_TICKS);
+        let mut shown = Vec::with_capacity(hottest.len());
+        for (sku, (attempts, refused)) in hottest {
+            let index = self.series(&sku);
+            let (_, attempts_gauge, refusals_gauge) = &self.series[index];
+            attempts_gauge.set(f64::from(attempts) / seconds);
+            refusals_gauge.set(f64::from(refused) / seconds);
+            shown.push(index);
+        }
+        for index in std::mem::replace(&mut self.shown, shown.clone()) {
+            if !shown.contains(&index) {
+                let (_, attempts_gauge, refusals_gauge) = &self.series[index];
+                attempts_gauge.set(0.0);
+                refusals_gauge.set(0.0);
+            }
+        }
+    }
 }
 
 impl Meters {
@@ -71,6 +155,10 @@ impl Meters {
             active: metrics::gauge!("mercato_reservations_active", &labels),
             oversold: metrics::gauge!("mercato_units_oversold", &labels),
             dirty: false,
+            contention: Contention {
+                labels: labels.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
+                ..Contention::default()
+            },
         }
     }
 
@@ -113,6 +201,7 @@ impl Default for Meters {
             active: metrics::Gauge::noop(),
             oversold: metrics::Gauge::noop(),
             dirty: false,
+            contention: Contention::default(),
         }
     }
 }
@@ -285,7 +374,12 @@ impl WarehouseActor {
     ) -> Result<ExecutedRemembering, CommandError> {
         let commerce = self.commerce.load();
         let ctx = InventoryCtx { commerce: &commerce, now, today: date_of(now) };
-        let events = self.stock.decide(command, &ctx)?;
+        let decided = self.stock.decide(command, &ctx);
+        if let InventoryCommand::Reserve { sku, .. } = command {
+            let refused = matches!(decided, Err(mercato_engine::DomainError::InsufficientStock { .. }));
+            self.meters.contention.attempt(sku, refused);
+        }
+        let events = decided?;
         if events.is_empty() {
             return Ok((events, None, None));
         }
@@ -363,6 +457,7 @@ impl Actor for WarehouseActor {
         ctx.run_interval(EXPIRY_TICK, |actor, _| {
             actor.expire_due();
             actor.meters.check_oversold(&actor.stock);
+            actor.meters.contention.tick();
         });
     }
 }

@@ -312,6 +312,66 @@ fn reservation_metrics_follow_the_changes() {
     assert_eq!(gauge("mercato_units_oversold"), 0.0);
 }
 
+// Proves the hottest SKUs' contention is published once a window: reservation attempts
+// and insufficient-stock refusals per second for the busiest SKUs, and a SKU that cools
+// down drops to zero.
+#[test]
+fn the_hottest_skus_contention_is_published() {
+    use mercato_actors::warehouse::HOT_SKU_WINDOW_TICKS;
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let rates = || -> std::collections::BTreeMap<(String, String), f64> {
+        snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .filter(|(key, ..)| key.key().name().starts_with("mercato_hot_sku"))
+            .filter_map(|(key, _, _, value)| {
+                let sku = key.key().labels().find(|l| l.key() == "sku")?.value().to_owned();
+                match value {
+                    DebugValue::Gauge(g) => Some(((key.key().name().to_owned(), sku), g.into_inner())),
+                    _ => None,
+                }
+            })
+            .collect()
+    };
+    let window = std::time::Duration::from_secs(u64::from(HOT_SKU_WINDOW_TICKS));
+    let first = metrics::with_local_recorder(&recorder, || {
+        let system = System::new();
+        system.block_on(async {
+            tokio::time::pause();
+            let addr = WarehouseActor::new("wh-madrid", demo(), Clock::starting_at(START)).start_bounded();
+            let expires = Timestamp(START.0 + 15 * MINUTE);
+            addr.send(receive("KEYBOARD", 20)).await.expect("running").expect("received");
+            addr.send(receive("MOUSE", 20)).await.expect("running").expect("received");
+            for i in 0..30 {
+                let _ = addr.send(reserve(&format!("k{i}"), "KEYBOARD", 1, expires)).await.expect("running");
+            }
+            for i in 0..10 {
+                addr.send(reserve(&format!("m{i}"), "MOUSE", 1, expires)).await.expect("running").expect("held");
+            }
+            tokio::time::sleep(window + std::time::Duration::from_millis(500)).await;
+            addr.send(CopyState).await.expect("running");
+            let first = rates();
+            // A quiet window: both SKUs drop to zero.
+            tokio::time::sleep(window).await;
+            addr.send(CopyState).await.expect("running");
+            first
+        })
+    });
+    let rate = |map: &std::collections::BTreeMap<(String, String), f64>, name: &str, sku: &str| {
+        map.get(&(format!("mercato_hot_sku_{name}_per_second"), sku.to_owned())).copied()
+    };
+    assert_eq!(rate(&first, "reservations", "KEYBOARD"), Some(3.0), "{first:?}");
+    assert_eq!(rate(&first, "refusals", "KEYBOARD"), Some(1.0), "10 of 30 refused: {first:?}");
+    assert_eq!(rate(&first, "reservations", "MOUSE"), Some(1.0));
+    assert_eq!(rate(&first, "refusals", "MOUSE"), Some(0.0));
+    let later = rates();
+    assert_eq!(rate(&later, "reservations", "KEYBOARD"), Some(0.0), "{later:?}");
+}
+
 // Proves the gate refuses a request at once when the mailbox is full, instead of queueing
 // it to wait, and gives every place back as the actor takes its requests up.
 #[test]
