@@ -8,15 +8,13 @@
 //! Run: `cargo bench -p mercato-benches --bench carts`. Figures go to RESULTS.md. Data goes
 //! under cargo's target folder (the project's disk).
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mercato_actors::cart::{AddLine, Carts};
 use mercato_actors::idempotency::Idempotency;
 use mercato_actors::{Clock, CommerceHandle, Execute, Journal, Recovered};
-use mercato_benches::demo;
-use mercato_engine::cart::CartContext;
+use mercato_benches::{demo, fresh_dir, percentile, spanish_cart};
 use mercato_engine::inventory::InventoryCommand;
 use mercato_persistence::log::{Log, LogOptions};
 use mercato_persistence::storage::OsStorage;
@@ -24,32 +22,11 @@ use mercato_persistence::storage::OsStorage;
 /// Lines added per run (one per cart).
 const ADDS: usize = 100_000;
 
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("carts-bench-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn percentile(sorted: &[Duration], per_mille: usize) -> Duration {
-    sorted.get(sorted.len().saturating_sub(1) * per_mille / 1000).copied().unwrap_or_default()
-}
-
-fn context() -> CartContext {
-    CartContext {
-        channel: "web".into(),
-        language: "en".into(),
-        currency: "EUR".into(),
-        country: "ES".into(),
-        user: None,
-        group: None,
-    }
-}
-
 /// One shopper: opens a cart and adds a line, `count` times; the latency of each add.
 async fn shopper(carts: Carts, count: usize) -> Vec<Duration> {
     let mut latencies = Vec::with_capacity(count);
     for _ in 0..count {
-        let cart = carts.open(context(), None).await.expect("a cart");
+        let cart = carts.open(spanish_cart(), None).await.expect("a cart");
         let addr = carts.get(&cart.cart.id).expect("open");
         let started = Instant::now();
         addr.send(AddLine { sku: "KEYBOARD".into(), quantity: 1, remember: None })
@@ -63,7 +40,7 @@ async fn shopper(carts: Carts, count: usize) -> Vec<Duration> {
 
 fn run(label: &str, shoppers: usize, durable: bool) {
     let system = actix::System::new();
-    let dir = fresh_dir(label);
+    let dir = fresh_dir(env!("CARGO_TARGET_TMPDIR"), &format!("carts-bench-{label}"));
     let log =
         durable.then(|| Log::open(Arc::new(OsStorage), LogOptions::new(&dir), 0, |_, _, _| Ok(())).expect("opens").0);
     let journal = log.as_ref().map_or(Journal::Memory, |log| Journal::Log(log.handle()));

@@ -9,15 +9,13 @@
 //!
 //! Run: `cargo bench -p mercato-benches --bench checkout`. Figures go to RESULTS.md.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mercato_actors::cart::{AddLine, Carts, CheckOut, ChooseDelivery, SetAddress};
 use mercato_actors::idempotency::Idempotency;
 use mercato_actors::{Clock, CommerceHandle, Execute, Journal, Recovered};
-use mercato_benches::demo;
-use mercato_engine::cart::CartContext;
+use mercato_benches::{demo, fresh_dir, percentile, spanish_cart};
 use mercato_engine::commerce::model::ShipmentPreference;
 use mercato_engine::inventory::InventoryCommand;
 use mercato_engine::order::{DeliveryChoice, ShippingAddress};
@@ -35,27 +33,6 @@ const SKUS: [(&str, &str); 5] = [
     ("wh-madrid", "BLOCKS-SET"),
 ];
 
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("checkout-bench-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn percentile(sorted: &[Duration], per_mille: usize) -> Duration {
-    sorted.get(sorted.len().saturating_sub(1) * per_mille / 1000).copied().unwrap_or_default()
-}
-
-fn context() -> CartContext {
-    CartContext {
-        channel: "web".into(),
-        language: "en".into(),
-        currency: "EUR".into(),
-        country: "ES".into(),
-        user: None,
-        group: None,
-    }
-}
-
 fn address() -> ShippingAddress {
     ShippingAddress {
         name: "Ana".into(),
@@ -72,7 +49,7 @@ fn address() -> ShippingAddress {
 async fn fill(carts: Carts, first: usize, step: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for i in (first..CARTS).step_by(step) {
-        let cart = carts.open(context(), None).await.expect("a cart").cart.id;
+        let cart = carts.open(spanish_cart(), None).await.expect("a cart").cart.id;
         let addr = carts.get(&cart).expect("open");
         for (_, sku) in SKUS.iter().take(1 + i % 5) {
             let add = AddLine { sku: (*sku).into(), quantity: 1, remember: None };
@@ -107,7 +84,7 @@ async fn check_out(carts: Carts, ids: Vec<String>) -> Vec<Duration> {
 
 fn run(label: &str, shoppers: usize, durable: bool) {
     let system = actix::System::new();
-    let dir = fresh_dir(label);
+    let dir = fresh_dir(env!("CARGO_TARGET_TMPDIR"), &format!("checkout-bench-{label}"));
     let log =
         durable.then(|| Log::open(Arc::new(OsStorage), LogOptions::new(&dir), 0, |_, _, _| Ok(())).expect("opens").0);
     let journal = log.as_ref().map_or(Journal::Memory, |log| Journal::Log(log.handle()));

@@ -43,3 +43,28 @@ pub fn visit_mix() -> Vec<ContextRequest> {
         visit(Some("demo.example"), "PT", None, &["staff"]),
     ]
 }
+
+/// A fresh folder `name` for a benchmark's data under `under` (a benchmark passes cargo's
+/// `CARGO_TARGET_TMPDIR`: the project's disk, not a RAM-backed /tmp).
+pub fn fresh_dir(under: &str, name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(under).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// The latency at `per_mille` of sorted samples.
+pub fn percentile(sorted: &[std::time::Duration], per_mille: usize) -> std::time::Duration {
+    sorted.get(sorted.len().saturating_sub(1) * per_mille / 1000).copied().unwrap_or_default()
+}
+
+/// A Spanish visit on the demo's web channel.
+pub fn spanish_cart() -> mercato_engine::cart::CartContext {
+    mercato_engine::cart::CartContext {
+        channel: "web".into(),
+        language: "en".into(),
+        currency: "EUR".into(),
+        country: "ES".into(),
+        user: None,
+        group: None,
+    }
+}

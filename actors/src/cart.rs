@@ -1379,7 +1379,6 @@ impl CartActor {
                     .cloned()
                     .unwrap_or_default()
             };
-            let paid = payment.reference.is_some();
             let order = place(Checkout {
                 id: order_id.clone(),
                 cart: &self.cart,
@@ -1391,7 +1390,6 @@ impl CartActor {
                 shipments: shipments_of(quoted, &units),
                 allocations: allocations.clone(),
                 payment,
-                paid,
                 names: &names,
             });
             let events = self.cart.decide(&CartCommand::CheckOut { order: order_id.clone() }, &commerce, now)?;

@@ -49,6 +49,18 @@ fn context() -> CartContext {
     }
 }
 
+/// A shipping address in Madrid.
+fn madrid_address() -> ShippingAddress {
+    ShippingAddress {
+        name: "Ana".into(),
+        line: "Gran Vía 1".into(),
+        city: "Madrid".into(),
+        postal_code: "28013".into(),
+        country: "ES".into(),
+        ..ShippingAddress::default()
+    }
+}
+
 async fn receive(handle: &CommerceHandle, warehouse: &str, sku: &str, quantity: u32) {
     let addr = handle.warehouses().get(warehouse).expect("a warehouse");
     addr.send(Execute(Cmd::ReceiveStock { sku: sku.into(), quantity })).await.expect("running").expect("received");
@@ -262,15 +274,7 @@ async fn orders_survive_a_crash_and_their_carts_stay_checked_out() {
     let cart = open(&handle).await;
     add(&handle, &cart, "KEYBOARD", 2).await.expect("added");
     let addr = handle.carts().get(&cart).expect("open");
-    let address = ShippingAddress {
-        name: "Ana".into(),
-        line: "Gran Vía 1".into(),
-        city: "Madrid".into(),
-        postal_code: "28013".into(),
-        country: "ES".into(),
-        ..ShippingAddress::default()
-    };
-    addr.send(SetAddress(address)).await.expect("running").expect("set");
+    addr.send(SetAddress(madrid_address())).await.expect("running").expect("set");
     let home = DeliveryChoice::Home { preference: ShipmentPreference::AsAvailable, shipping_types: Vec::new() };
     addr.send(ChooseDelivery(home)).await.expect("running").expect("chosen");
     let (carts, carts_cover) = handle.carts().snapshot().await;
@@ -373,15 +377,7 @@ async fn checkout_refuses_a_reservation_a_short_arrival_cut() {
     add(&handle, &cart, "MOUSE", 2).await.expect("added");
     add(&handle, &cart, "HEADPHONES", 3).await.expect("added");
     let addr = handle.carts().get(&cart).expect("open");
-    let address = ShippingAddress {
-        name: "Ana".into(),
-        line: "Gran Vía 1".into(),
-        city: "Madrid".into(),
-        postal_code: "28013".into(),
-        country: "ES".into(),
-        ..ShippingAddress::default()
-    };
-    addr.send(SetAddress(address)).await.expect("running").expect("set");
+    addr.send(SetAddress(madrid_address())).await.expect("running").expect("set");
     let home = DeliveryChoice::Home { preference: ShipmentPreference::AsAvailable, shipping_types: Vec::new() };
     addr.send(ChooseDelivery(home.clone())).await.expect("running").expect("chosen");
     let short = Cmd::ReceiveBatch { sku: "HEADPHONES".into(), batch: "b1".into(), quantity: 1 };

@@ -11,6 +11,14 @@
 //!   language, currency, country and access (full, browse only, blocked, redirect).
 //! - `inventory`: one warehouse's stock records, incoming batches and cart reservations
 //!   under the four stock policies, as `decide`/`apply` with its invariants.
+//! - `cart`: a cart's context, lines and the holds behind them, address, promo code and
+//!   delivery choice; quantity rules and alerts.
+//! - `pricing`: unit prices from price rules, rounding and conversion; `totals`: discounts,
+//!   invoicing company, taxes and a cart's totals.
+//! - `delivery`: the multi-shipment planner, shipping types and rates, pick-up points,
+//!   payment systems.
+//! - `order`: the order checkout places, its document and payment; `quote`: a cart's
+//!   prices, delivery and totals.
 //! - `error`: `DomainError`, the business rejections, each with a stable code.
 
 #![forbid(unsafe_code)]

@@ -225,9 +225,8 @@ pub struct Checkout<'a> {
     pub totals: Totals,
     pub shipments: Vec<OrderShipment>,
     pub allocations: Vec<(String, Allocation)>,
+    /// Approved already (online gateway) when it carries a reference.
     pub payment: Payment,
-    /// Whether the payment is already approved (online gateway).
-    pub paid: bool,
     pub names: &'a dyn Fn(&str) -> String,
 }
 
@@ -267,7 +266,7 @@ pub fn place(checkout: Checkout<'_>) -> Order {
         address: checkout.address,
         delivery: checkout.delivery,
         invoicing_company: checkout.invoicing_company.code.clone(),
-        status: if checkout.paid { OrderStatus::Paid } else { OrderStatus::PendingPayment },
+        status: if checkout.payment.reference.is_some() { OrderStatus::Paid } else { OrderStatus::PendingPayment },
         lines,
         shipments: checkout.shipments,
         totals: checkout.totals,

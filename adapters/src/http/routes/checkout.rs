@@ -340,23 +340,23 @@ pub struct DeliveryOptionsResponse {
     pub pickup_points: Vec<PickupPointDto>,
 }
 
+fn item_dto(i: &mercato_engine::delivery::ShipmentItem) -> ShipmentItemDto {
+    ShipmentItemDto {
+        line: i.line.clone(),
+        sku: i.sku.clone(),
+        quantity: i.quantity,
+        ready_date: i.ready_date.to_string(),
+        awaiting_stock: i.awaiting_stock,
+    }
+}
+
 fn planned_dto(s: &PlannedShipment, units: u32) -> PlannedShipmentDto {
     PlannedShipmentDto {
         id: s.id.clone(),
         logistic_center: s.center.clone(),
         shipping_classes: s.shipping_classes.clone(),
         ready_date: s.ready_date.to_string(),
-        items: s
-            .items
-            .iter()
-            .map(|i| ShipmentItemDto {
-                line: i.line.clone(),
-                sku: i.sku.clone(),
-                quantity: i.quantity,
-                ready_date: i.ready_date.to_string(),
-                awaiting_stock: i.awaiting_stock,
-            })
-            .collect(),
+        items: s.items.iter().map(item_dto).collect(),
         shipping_types: s
             .options
             .iter()
@@ -743,17 +743,7 @@ pub fn order_dto(order: &Order, commerce: &Commerce) -> OrderDto {
                 price: money(s.price, units),
                 delivery_date: s.delivery_date.to_string(),
                 status: shipment_status(s.status),
-                items: s
-                    .items
-                    .iter()
-                    .map(|i| ShipmentItemDto {
-                        line: i.line.clone(),
-                        sku: i.sku.clone(),
-                        quantity: i.quantity,
-                        ready_date: i.ready_date.to_string(),
-                        awaiting_stock: i.awaiting_stock,
-                    })
-                    .collect(),
+                items: s.items.iter().map(item_dto).collect(),
             })
             .collect(),
         totals: totals_dto(&order.totals),
