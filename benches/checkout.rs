@@ -49,7 +49,7 @@ fn address() -> ShippingAddress {
 async fn fill(carts: Carts, first: usize, step: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for i in (first..CARTS).step_by(step) {
-        let cart = carts.open(spanish_cart(), None).await.expect("a cart").cart.id;
+        let cart = carts.open(spanish_cart(), None).await.expect("a cart").cart.id.clone();
         let addr = carts.get(&cart).expect("open");
         for (_, sku) in SKUS.iter().take(1 + i % 5) {
             let add = AddLine { sku: (*sku).into(), quantity: 1, remember: None };

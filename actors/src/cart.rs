@@ -110,7 +110,9 @@ impl CartError {
 /// and, when that line's units came from stock that is running out, the units left.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CartReply {
-    pub cart: Cart,
+    /// Shared with the actor: a reply costs no copy of the cart, and the actor copies it
+    /// only if it changes again while a reply still holds it.
+    pub cart: Arc<Cart>,
     pub line: Option<String>,
     pub low_stock: Option<u32>,
     /// The answer remembered under the request's idempotency key.
@@ -259,12 +261,12 @@ impl Carts {
         }
         let carts = Self { shared };
         for copy in setup.recovered {
-            carts.run(copy.cart, copy.covers);
+            carts.run(Arc::new(copy.cart), copy.covers);
         }
         carts
     }
 
-    fn run(&self, cart: Cart, last_lsn: Lsn) {
+    fn run(&self, cart: Arc<Cart>, last_lsn: Lsn) {
         let id = cart.id.clone();
         let shared = Arc::clone(&self.shared);
         let addr = CartActor::start_in_arbiter(&self.shared.arbiter, move |context: &mut Context<CartActor>| {
@@ -328,7 +330,7 @@ impl Carts {
         let bare = shared.journal.encode(&entry)?;
         let creating = shared.creating();
         let slot = shared.journal.slot()?;
-        let reply = CartReply { cart, line: None, low_stock: None, answer: None, order: None };
+        let reply = CartReply { cart: Arc::new(cart), line: None, low_stock: None, answer: None, order: None };
         let remembered = remember.map(|r| Remembered { stamp: r.stamp, answer: (r.respond)(&reply), at: now });
         let payload = with_answer(&shared.journal, bare, entry, remembered.as_ref())?;
         let receipt = shared.journal.append_in(slot, RECORD_CART, payload)?;
@@ -336,7 +338,7 @@ impl Carts {
             shared.keep(remembered);
         }
         shared.meters.created.increment(1);
-        self.run(reply.cart.clone(), receipt.as_ref().map_or(0, Receipt::lsn));
+        self.run(Arc::clone(&reply.cart), receipt.as_ref().map_or(0, Receipt::lsn));
         drop(creating);
         let reply = CartReply { answer: remembered.as_ref().map(|r| r.answer.clone()), ..reply };
         Ok((reply, receipt, remembered))
@@ -561,7 +563,8 @@ async fn reserve(shared: Arc<Shared>, wanted: Wanted) -> Result<(Vec<Hold>, Opti
 }
 
 pub struct CartActor {
-    cart: Cart,
+    /// Shared with the replies that show it (copied on write).
+    cart: Arc<Cart>,
     shared: Arc<Shared>,
     /// The LSN of the last change this cart queued on the log.
     last_lsn: Lsn,
@@ -613,7 +616,7 @@ impl CartActor {
             }
         };
         let holds: Vec<Hold> = self.cart.holds().cloned().collect();
-        match self.record(events, now, None, |_| None) {
+        match self.record(events, now, None, None::<fn(&Arc<Cart>) -> Remembered>) {
             Ok(_) => {
                 self.shared.meters.expired.increment(1);
                 tracing::debug!(cart = %self.cart.id, holds = holds.len(), "cart expired");
@@ -640,7 +643,7 @@ impl CartActor {
         mut events: Vec<CartEvent>,
         now: Timestamp,
         renew_to: Option<Timestamp>,
-        remember: impl FnOnce(&Cart) -> Option<Remembered>,
+        remember: Option<impl FnOnce(&Arc<Cart>) -> Remembered>,
     ) -> Result<(Option<Receipt>, Option<Remembered>), CartError> {
         if let Some(expires_at) = renew_to {
             let commerce = self.shared.published.load_full();
@@ -653,14 +656,26 @@ impl CartActor {
         let entry = CartEntryRef { commerce: &shared.commerce, cart: &id, events: &events, remembered: None };
         let bare = shared.journal.encode(&entry)?;
         let slot = shared.journal.slot()?;
-        // The cart changes only once its record is sure to be queued.
-        let mut changed = self.cart.clone();
-        for event in &events {
-            changed.apply(event);
-        }
-        let remembered = remember(&changed);
-        let payload = with_answer(&shared.journal, bare, entry, remembered.as_ref())?;
-        self.cart = changed;
+        // The cart changes only once its record is sure to be queued. Without an answer to
+        // keep, nothing can fail between here and the append, so the cart changes in place.
+        let remembered = if let Some(remember) = remember {
+            let mut changed = Cart::clone(&self.cart);
+            for event in &events {
+                changed.apply(event);
+            }
+            let changed = Arc::new(changed);
+            let remembered = Some(remember(&changed));
+            let payload = with_answer(&shared.journal, bare, entry, remembered.as_ref())?;
+            self.cart = changed;
+            (remembered, payload)
+        } else {
+            let cart = Arc::make_mut(&mut self.cart);
+            for event in &events {
+                cart.apply(event);
+            }
+            (None, bare)
+        };
+        let (remembered, payload) = remembered;
         let receipt = shared.journal.append_in(slot, RECORD_CART, payload)?;
         if let Some(receipt) = &receipt {
             self.last_lsn = receipt.lsn();
@@ -685,12 +700,13 @@ impl CartActor {
         mut after: Vec<(String, InventoryCommand)>,
     ) -> Result<Recorded, CartError> {
         let before = self.cart.expires_at;
-        let build = |cart: &Cart| {
-            remember.map(|r| {
-                let reply = CartReply { cart: cart.clone(), line: line.clone(), low_stock, answer: None, order: None };
+        let build = remember.map(|r| {
+            |cart: &Arc<Cart>| {
+                let reply =
+                    CartReply { cart: Arc::clone(cart), line: line.clone(), low_stock, answer: None, order: None };
                 Remembered { stamp: r.stamp, answer: (r.respond)(&reply), at: now }
-            })
-        };
+            }
+        });
         let (receipt, remembered) = self.record(events, now, renew_to, build)?;
         if self.cart.expires_at != before {
             let expires_at = self.cart.expires_at;
@@ -702,7 +718,7 @@ impl CartActor {
             }));
         }
         let reply = CartReply {
-            cart: self.cart.clone(),
+            cart: Arc::clone(&self.cart),
             line,
             low_stock,
             answer: remembered.as_ref().map(|r| r.answer.clone()),
@@ -954,7 +970,7 @@ impl Handler<GetCart> for CartActor {
     type Result = Reply<CartReply>;
 
     fn handle(&mut self, _: GetCart, _: &mut Self::Context) -> Self::Result {
-        let reply = CartReply { cart: self.cart.clone(), line: None, low_stock: None, answer: None, order: None };
+        let reply = CartReply { cart: Arc::clone(&self.cart), line: None, low_stock: None, answer: None, order: None };
         match self.shared.journal.unsettled(self.last_lsn) {
             None => Reply::Ready(reply),
             Some(wait) => Reply::Durable(Box::pin(async move {
@@ -974,7 +990,7 @@ impl Handler<CopyCart> for CartActor {
     type Result = MessageResult<CopyCart>;
 
     fn handle(&mut self, _: CopyCart, _: &mut Self::Context) -> Self::Result {
-        MessageResult(CartCopy { cart: self.cart.clone(), covers: self.shared.journal.covers() })
+        MessageResult(CartCopy { cart: Cart::clone(&self.cart), covers: self.shared.journal.covers() })
     }
 }
 
@@ -1047,7 +1063,7 @@ impl Handler<ChooseDelivery> for CartActor {
 /// pick-up points near the address, and the channel's payment systems.
 #[derive(Debug, Clone)]
 pub struct DeliveryView {
-    pub cart: Cart,
+    pub cart: Arc<Cart>,
     pub preference: ShipmentPreference,
     pub multi_shipment: bool,
     pub home: Result<Vec<PlannedShipment>, DomainError>,
@@ -1082,7 +1098,7 @@ impl Handler<DeliveryOptions> for CartActor {
             .and_then(ShippingAddress::coordinates)
             .map(|at| pickup_points(&commerce, &self.cart.context.channel, at))
             .unwrap_or_default();
-        Ok(DeliveryView { cart: self.cart.clone(), preference, multi_shipment: settings.enabled, home, pickup })
+        Ok(DeliveryView { cart: Arc::clone(&self.cart), preference, multi_shipment: settings.enabled, home, pickup })
     }
 }
 
@@ -1402,12 +1418,13 @@ impl CartActor {
                 return Err(error.into());
             }
         };
-        let mut changed = self.cart.clone();
+        let mut changed = Cart::clone(&self.cart);
         for event in &events {
             changed.apply(event);
         }
+        let changed = Arc::new(changed);
         let reply = CartReply {
-            cart: changed.clone(),
+            cart: Arc::clone(&changed),
             line: None,
             low_stock: None,
             answer: None,
@@ -1558,7 +1575,7 @@ impl CartActor {
             let mut made: Vec<Hold> = got.held.clone();
             made.extend(got.moved.iter().flat_map(|(_, holds)| holds.iter().cloned()));
             let mut before: Vec<Hold> = Vec::new();
-            let mut scratch = actor.cart.clone();
+            let mut scratch = Cart::clone(&actor.cart);
             let mut events = Vec::new();
             let mut decided = Ok(());
             let mut commands: Vec<CartCommand> = got

@@ -74,7 +74,7 @@ async fn held(handle: &CommerceHandle, warehouse: &str, sku: &str) -> (u32, usiz
 }
 
 async fn open(handle: &CommerceHandle) -> String {
-    handle.carts().open(context(), None).await.expect("created").cart.id
+    handle.carts().open(context(), None).await.expect("created").cart.id.clone()
 }
 
 async fn add(handle: &CommerceHandle, cart: &str, sku: &str, quantity: u32) -> Result<CartReply, CartError> {
@@ -240,7 +240,9 @@ async fn carts_survive_a_crash_from_the_log_and_from_a_snapshot() {
     let expected: Vec<_> = {
         let mut carts = Vec::new();
         for id in [&kept, &emptied] {
-            carts.push(handle.carts().get(id).expect("open").send(GetCart).await.expect("running").cart);
+            carts.push(
+                handle.carts().get(id).expect("open").send(GetCart).await.expect("running").cart.as_ref().clone(),
+            );
         }
         carts
     };
@@ -338,7 +340,7 @@ async fn with_multi_shipment_off_a_cart_moves_whole_to_the_one_center_that_serve
     receive(&handle, "wh-lyon", "MOUSE", 10).await;
     receive(&handle, "wh-lyon", "CHARGER", 10).await;
     let french = CartContext { country: "FR".into(), language: "fr".into(), ..context() };
-    let cart = handle.carts().open(french, None).await.expect("open").cart.id;
+    let cart = handle.carts().open(french, None).await.expect("open").cart.id.clone();
     let where_held = |reply: &CartReply| -> Vec<String> {
         reply.cart.lines.values().flat_map(|l| l.holds.iter().map(|h| format!("{} {}", l.sku, h.warehouse))).collect()
     };

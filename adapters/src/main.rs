@@ -8,6 +8,11 @@ use mercato_adapters::cli::{Cli, Command};
 use mercato_adapters::configs::{check_node, load_file, summary, LoadError};
 use mercato_adapters::server;
 
+/// mimalloc: glibc's malloc and free took a quarter of the server's CPU under load
+/// (`benches/RESULTS.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {

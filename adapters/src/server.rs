@@ -95,7 +95,11 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
         // Warehouses no longer configured keep their stock in every snapshot.
         let orphans = Arc::new(recovered.into_orphans());
         let factory_state = state.clone();
-        let server = HttpServer::new(move || http::app(factory_state.clone()))
+        let mut server = HttpServer::new(move || http::app(factory_state.clone()));
+        if args.http_workers > 0 {
+            server = server.workers(usize::from(args.http_workers));
+        }
+        let server = server
             .bind(args.listen)
             .map_err(|error| ServerError::Listen { address: args.listen.to_string(), error })?;
         for address in server.addrs() {

@@ -15,13 +15,20 @@
 //!   and the check that units sold equal the units in orders, with none oversold.
 //!
 //! Usage: `mercato-e2e --host http://127.0.0.1:8080 [--seconds 10] [--connections 64]
-//! [--carts 20000] [--flash-units 5000] [--lines-per-cart 5]`. Prints one line per phase.
+//! [--carts 20000] [--flash-units 5000] [--lines-per-cart 5] [--timeline]`. Prints one line
+//! per phase (and with `--timeline`, each add phase's latency per 100 ms).
+//!
+//! One thread drives every connection through `wire`, a lean HTTP/1.1 client, so the
+//! load generator takes as little of the machine as wrk would.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use wire::{Answer, Connection};
+
+mod wire;
 
 const ADMIN: &str = "demo-admin";
 const STOREFRONT: &str = "demo-storefront";
@@ -34,6 +41,15 @@ struct Options {
     flash_units: u64,
     /// Lines per cart in the add phases (a new cart after that many).
     lines_per_cart: usize,
+    /// Prints each add phase's latency per 100 ms.
+    timeline: bool,
+}
+
+impl Options {
+    /// `host:port` from `--host` (an `http://` address).
+    fn address(&self) -> String {
+        self.host.trim_start_matches("http://").trim_end_matches('/').to_owned()
+    }
 }
 
 fn options() -> Options {
@@ -47,53 +63,57 @@ fn options() -> Options {
         carts: usize::try_from(number("--carts", 20_000)).unwrap_or(20_000),
         flash_units: number("--flash-units", 5_000),
         lines_per_cart: usize::try_from(number("--lines-per-cart", 5).clamp(1, 200)).unwrap_or(5),
+        timeline: args.iter().any(|a| a == "--timeline"),
     }
 }
 
-#[derive(Clone)]
+/// A simulated client: one keep-alive connection to the server.
 struct Api {
-    client: reqwest::Client,
-    base: String,
+    connection: Connection,
 }
 
 impl Api {
-    /// Sends a JSON request; the status and body.
-    async fn send(&self, method: reqwest::Method, path: &str, key: &str, body: Option<&Value>) -> (u16, Value) {
-        let mut request =
-            self.client.request(method, format!("{}/v1/commerces/demo{path}", self.base)).bearer_auth(key);
-        if let Some(body) = body {
-            request = request.header("Content-Type", "application/json").body(body.to_string());
-        }
-        match request.send().await {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let bytes = response.bytes().await.unwrap_or_default();
-                (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-            }
-            Err(error) => (0, json!({"error": error.to_string()})),
+    async fn open(address: &str) -> Self {
+        let connection = Connection::open(address).await.unwrap_or_else(|e| panic!("connecting to {address}: {e}"));
+        Self { connection }
+    }
+
+    /// Sends a request under `/v1/commerces/demo`; the status and the answer.
+    async fn send(&mut self, method: &str, path: &str, key: &str, body: Option<&[u8]>) -> Answer {
+        let path = format!("/v1/commerces/demo{path}");
+        match self.connection.send(method, &path, key, body).await {
+            Ok(answer) => answer,
+            Err(error) => panic!("{method} {path}: {error}"),
         }
     }
 
-    async fn post(&self, path: &str, key: &str, body: Value) -> (u16, Value) {
-        self.send(reqwest::Method::POST, path, key, Some(&body)).await
+    /// Sends a JSON request; the status and the body as JSON.
+    async fn json(&mut self, method: &str, path: &str, key: &str, body: Option<&Value>) -> (u16, Value) {
+        let bytes = body.map(|b| b.to_string().into_bytes());
+        let answer = self.send(method, path, key, bytes.as_deref()).await;
+        (answer.status, answer.json())
     }
 
-    async fn put(&self, path: &str, body: Value) -> (u16, Value) {
-        self.send(reqwest::Method::PUT, path, STOREFRONT, Some(&body)).await
+    async fn post(&mut self, path: &str, key: &str, body: Value) -> (u16, Value) {
+        self.json("POST", path, key, Some(&body)).await
     }
 
-    async fn get(&self, path: &str, key: &str) -> (u16, Value) {
-        self.send(reqwest::Method::GET, path, key, None).await
+    async fn put(&mut self, path: &str, body: Value) -> (u16, Value) {
+        self.json("PUT", path, STOREFRONT, Some(&body)).await
     }
 
-    async fn new_cart(&self) -> String {
+    async fn get(&mut self, path: &str, key: &str) -> (u16, Value) {
+        self.json("GET", path, key, None).await
+    }
+
+    async fn new_cart(&mut self) -> String {
         let (status, cart) = self.post("/carts", STOREFRONT, json!({"country": "ES"})).await;
         assert_eq!(status, 201, "a cart: {cart}");
         cart["id"].as_str().unwrap_or_default().to_owned()
     }
 
     /// Address and home delivery: what checkout needs.
-    async fn ready(&self, cart: &str) -> bool {
+    async fn ready(&mut self, cart: &str) -> bool {
         let address = json!({"name": "Bench", "line": "Gran Vía 1", "city": "Madrid", "region": "MD",
             "postal_code": "28013", "country": "ES"});
         self.put(&format!("/carts/{cart}/address"), address).await.0 == 200
@@ -120,14 +140,20 @@ fn report(label: &str, count: usize, elapsed: Duration, mut latencies: Vec<Durat
 
 /// Adds one MOUSE per request, a new cart every 200 lines, until `stop`; with `pace`, one
 /// request every `pace`. The latency of each add.
-async fn adder(api: Api, stop: Arc<AtomicBool>, pace: Option<(Duration, Duration)>, per_cart: usize) -> Vec<Duration> {
+async fn adder(
+    address: String,
+    stop: Arc<AtomicBool>,
+    pace: Option<(Duration, Duration)>,
+    per_cart: usize,
+) -> Vec<(Instant, Duration)> {
+    let mut api = Api::open(&address).await;
     let mut latencies = Vec::new();
     let mut cart = api.new_cart().await;
     let mut lines = 0;
     // Paced: this connection's first slot is offset so the connections' requests spread
     // evenly over each interval rather than leaving together.
     let mut next = Instant::now() + pace.map_or(Duration::ZERO, |(_, offset)| offset);
-    let body = json!({"sku": "MOUSE", "qty": 1});
+    let body = br#"{"sku":"MOUSE","qty":1}"#;
     while !stop.load(Ordering::Relaxed) {
         if lines == per_cart {
             cart = api.new_cart().await;
@@ -147,37 +173,66 @@ async fn adder(api: Api, stop: Arc<AtomicBool>, pace: Option<(Duration, Duration
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        let (status, answer) = api.post(&format!("/carts/{cart}/lines"), STOREFRONT, body.clone()).await;
-        assert_eq!(status, 201, "an add: {answer}");
-        latencies.push(started.elapsed());
+        let answer = api.send("POST", &format!("/carts/{cart}/lines"), STOREFRONT, Some(body)).await;
+        assert_eq!(answer.status, 201, "an add: {}", answer.json());
+        latencies.push((started, started.elapsed()));
         lines += 1;
     }
     latencies
 }
 
-async fn add_phase(api: &Api, options: &Options, pace: Option<Duration>, label: &str) -> f64 {
+async fn add_phase(options: &Options, pace: Option<Duration>, label: &str) -> f64 {
     let stop = Arc::new(AtomicBool::new(false));
     let n = options.connections;
     let tasks: Vec<_> = (0..n)
         .map(|i| {
             let paced = pace.map(|interval| (interval, interval.mul_f64(i as f64 / n as f64)));
-            tokio::spawn(adder(api.clone(), Arc::clone(&stop), paced, options.lines_per_cart))
+            tokio::spawn(adder(options.address(), Arc::clone(&stop), paced, options.lines_per_cart))
         })
         .collect();
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs(options.seconds)).await;
     stop.store(true, Ordering::Relaxed);
     let elapsed = started.elapsed();
-    let mut latencies = Vec::new();
+    let mut timed = Vec::new();
     for task in tasks {
-        latencies.extend(task.await.expect("a connection"));
+        timed.extend(task.await.expect("a connection"));
     }
-    let count = latencies.len();
-    report(label, count, elapsed, latencies, "adds")
+    if options.timeline {
+        timeline(started, &mut timed);
+    }
+    let count = timed.len();
+    report(label, count, elapsed, timed.into_iter().map(|(_, latency)| latency).collect(), "adds")
+}
+
+/// Per 100 ms of the run: requests started, their p99 and slowest latency (`--timeline`),
+/// to tell a steady tail from stalls.
+fn timeline(started: Instant, timed: &mut [(Instant, Duration)]) {
+    timed.sort_unstable_by_key(|(at, _)| *at);
+    let window = Duration::from_millis(100);
+    let mut rest: &[(Instant, Duration)] = timed;
+    let mut from = started;
+    while !rest.is_empty() {
+        let to = from + window;
+        let split = rest.partition_point(|(at, _)| *at < to);
+        let (inside, after) = rest.split_at(split);
+        let mut latencies: Vec<Duration> = inside.iter().map(|(_, latency)| *latency).collect();
+        latencies.sort_unstable();
+        println!(
+            "  {:>6} ms: {:>5} requests, p99 {:>7.2} ms, max {:>7.2} ms",
+            from.saturating_duration_since(started).as_millis(),
+            latencies.len(),
+            percentile(&latencies, 990),
+            latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1e3)
+        );
+        rest = after;
+        from = to;
+    }
 }
 
 /// Fills carts `first, first + step, …` (1 to 3 lines, address, delivery).
-async fn filler(api: Api, first: usize, step: usize, total: usize) -> Vec<String> {
+async fn filler(address: String, first: usize, step: usize, total: usize) -> Vec<String> {
+    let mut api = Api::open(&address).await;
     let skus = ["MOUSE", "CHARGER", "USB-CABLE"];
     let mut carts = Vec::new();
     for i in (first..total).step_by(step) {
@@ -193,27 +248,28 @@ async fn filler(api: Api, first: usize, step: usize, total: usize) -> Vec<String
     carts
 }
 
-async fn checker(api: Api, carts: Vec<String>) -> Vec<Duration> {
+async fn checker(address: String, carts: Vec<String>) -> Vec<Duration> {
+    let mut api = Api::open(&address).await;
     let mut latencies = Vec::with_capacity(carts.len());
-    let body = json!({"payment_system": "card", "payment_token": "tok_visa"});
+    let body = br#"{"payment_system":"card","payment_token":"tok_visa"}"#;
     for cart in carts {
         let started = Instant::now();
-        let (status, answer) = api.post(&format!("/carts/{cart}/checkout"), STOREFRONT, body.clone()).await;
-        assert_eq!(status, 201, "a checkout: {answer}");
+        let answer = api.send("POST", &format!("/carts/{cart}/checkout"), STOREFRONT, Some(body)).await;
+        assert_eq!(answer.status, 201, "a checkout: {}", answer.json());
         latencies.push(started.elapsed());
     }
     latencies
 }
 
-async fn checkout_phase(api: &Api, options: &Options) {
+async fn checkout_phase(options: &Options) {
     let n = options.connections;
-    let fills: Vec<_> = (0..n).map(|i| tokio::spawn(filler(api.clone(), i, n, options.carts))).collect();
+    let fills: Vec<_> = (0..n).map(|i| tokio::spawn(filler(options.address(), i, n, options.carts))).collect();
     let mut batches = Vec::with_capacity(n);
     for fill in fills {
         batches.push(fill.await.expect("a connection"));
     }
     let started = Instant::now();
-    let tasks: Vec<_> = batches.into_iter().map(|carts| tokio::spawn(checker(api.clone(), carts))).collect();
+    let tasks: Vec<_> = batches.into_iter().map(|carts| tokio::spawn(checker(options.address(), carts))).collect();
     let mut latencies = Vec::new();
     for task in tasks {
         latencies.extend(task.await.expect("a connection"));
@@ -223,7 +279,8 @@ async fn checkout_phase(api: &Api, options: &Options) {
 }
 
 /// Buys one KITE at a time until sold out; the latency of each whole purchase.
-async fn buyer(api: Api, sold: Arc<AtomicU64>) -> Vec<Duration> {
+async fn buyer(address: String, sold: Arc<AtomicU64>) -> Vec<Duration> {
+    let mut api = Api::open(&address).await;
     let mut latencies = Vec::new();
     loop {
         let started = Instant::now();
@@ -244,7 +301,8 @@ async fn buyer(api: Api, sold: Arc<AtomicU64>) -> Vec<Duration> {
     }
 }
 
-async fn flash_phase(api: &Api, options: &Options) -> bool {
+async fn flash_phase(options: &Options) -> bool {
+    let mut api = Api::open(&options.address()).await;
     let (_, before) = api.get("/warehouses/wh-madrid/stock/KITE", ADMIN).await;
     let available = before["available"].as_u64().unwrap_or(0);
     if available < options.flash_units {
@@ -254,7 +312,8 @@ async fn flash_phase(api: &Api, options: &Options) -> bool {
     let (_, before) = api.get("/warehouses/wh-madrid/stock/KITE", ADMIN).await;
     let sold = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
-    let tasks: Vec<_> = (0..options.connections).map(|_| tokio::spawn(buyer(api.clone(), Arc::clone(&sold)))).collect();
+    let tasks: Vec<_> =
+        (0..options.connections).map(|_| tokio::spawn(buyer(options.address(), Arc::clone(&sold)))).collect();
     let mut latencies = Vec::new();
     for task in tasks {
         latencies.extend(task.await.expect("a connection"));
@@ -276,23 +335,22 @@ async fn flash_phase(api: &Api, options: &Options) -> bool {
     good
 }
 
-#[tokio::main]
+/// One thread, as wrk runs with `-t1`: the server gets the other core and a half.
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let options = options();
-    let client =
-        reqwest::Client::builder().pool_max_idle_per_host(options.connections).build().expect("an HTTP client");
-    let api = Api { client, base: options.host.trim_end_matches('/').to_owned() };
+    let mut api = Api::open(&options.address()).await;
     for sku in ["MOUSE", "CHARGER", "USB-CABLE"] {
         let body = json!({"sku": sku, "quantity": 50_000_000});
         let (status, answer) = api.post("/warehouses/wh-madrid/receipts", ADMIN, body).await;
         assert_eq!(status, 201, "stock: {answer}");
     }
-    let rate = add_phase(&api, &options, None, "add-to-cart").await;
+    let rate = add_phase(&options, None, "add-to-cart").await;
     let per_connection = rate * 0.8 / options.connections as f64;
     let pace = Duration::from_secs_f64(1.0 / per_connection.max(0.01));
-    add_phase(&api, &options, Some(pace), &format!("add-to-cart at 80 % ({:.0}/s)", rate * 0.8)).await;
-    checkout_phase(&api, &options).await;
-    if !flash_phase(&api, &options).await {
+    add_phase(&options, Some(pace), &format!("add-to-cart at 80 % ({:.0}/s)", rate * 0.8)).await;
+    checkout_phase(&options).await;
+    if !flash_phase(&options).await {
         eprintln!("flash sale check failed");
         std::process::exit(1);
     }

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::future::{ready, Ready};
+use std::sync::Arc;
 
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use mercato_engine::commerce::model::ApiRole;
@@ -14,22 +15,37 @@ use super::problem::Problem;
 use super::AppState;
 
 /// Who is calling: the role of their key and the tenant it belongs to.
+/// Its text is shared, so each request's copy costs no allocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub name: String,
+    pub name: Arc<str>,
     pub role: ApiRole,
-    pub commerce: String,
-    pub merchant: Option<String>,
+    pub commerce: Arc<str>,
+    pub merchant: Option<Arc<str>>,
 }
 
-/// Every key of every commerce on the node, by SHA-256 in lowercase hex.
+/// Every key of every commerce on the node, by SHA-256 digest.
 #[derive(Debug, Clone, Default)]
 pub struct KeyTable {
-    by_digest: HashMap<String, Principal>,
+    by_digest: HashMap<[u8; 32], Principal>,
 }
 
-fn sha256_hex(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+fn sha256(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// A digest written as 64 hex digits (either case); `None` for anything else.
+fn digest_from_hex(hex: &str) -> Option<[u8; 32]> {
+    let bytes = hex.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut digest = [0u8; 32];
+    for (byte, pair) in digest.iter_mut().zip(bytes.chunks_exact(2)) {
+        let text = std::str::from_utf8(pair).ok()?;
+        *byte = u8::from_str_radix(text, 16).ok()?;
+    }
+    Some(digest)
 }
 
 impl KeyTable {
@@ -40,17 +56,18 @@ impl KeyTable {
         for commerce in commerces {
             for key in &commerce.config().api_keys {
                 let digest = match (&key.key, &key.key_sha256) {
-                    (Some(plain), _) => sha256_hex(plain),
-                    (None, Some(digest)) => digest.clone(),
+                    (Some(plain), _) => sha256(plain),
+                    (None, Some(hex)) => digest_from_hex(hex)
+                        .ok_or_else(|| format!("key \"{}\": key_sha256 is not 64 hex digits", key.name))?,
                     (None, None) => continue,
                 };
                 // Validation refused keys without a role.
                 let Some(role) = key.role else { continue };
                 let principal = Principal {
-                    name: key.name.clone(),
+                    name: key.name.as_str().into(),
                     role,
-                    commerce: commerce.code().to_owned(),
-                    merchant: key.merchant.clone(),
+                    commerce: commerce.code().into(),
+                    merchant: key.merchant.as_deref().map(Arc::from),
                 };
                 if let Some(other) = by_digest.insert(digest, principal) {
                     return Err(format!(
@@ -66,7 +83,7 @@ impl KeyTable {
     }
 
     pub fn lookup(&self, presented: &str) -> Option<&Principal> {
-        self.by_digest.get(&sha256_hex(presented))
+        self.by_digest.get(&sha256(presented))
     }
 }
 
@@ -75,7 +92,7 @@ impl Principal {
     /// tenant's commerce answers 404, exactly as a commerce that does not exist, so keys
     /// learn nothing about other tenants.
     pub fn authorize(&self, commerce: &str, roles: &[ApiRole]) -> Result<(), Problem> {
-        if self.commerce != commerce {
+        if *self.commerce != *commerce {
             return Err(Problem::commerce_not_found(commerce));
         }
         if !roles.contains(&self.role) {
@@ -108,7 +125,7 @@ fn principal_of(request: &HttpRequest) -> Result<Principal, Problem> {
     // Tenant scoping happens here, before any body is read: another tenant's commerce
     // answers 404 whatever the request carries.
     if let Some(commerce) = request.match_info().get("commerce") {
-        if commerce != principal.commerce {
+        if commerce != &*principal.commerce {
             return Err(Problem::commerce_not_found(commerce));
         }
     }
@@ -121,5 +138,21 @@ impl FromRequest for Principal {
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(principal_of(request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_configured_digest_finds_the_presented_key() {
+        // The digest written as `key_sha256` holds it.
+        let written: String = sha256("demo-secret").iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(digest_from_hex(&written), Some(sha256("demo-secret")));
+        assert_eq!(digest_from_hex(&written.to_uppercase()), Some(sha256("demo-secret")));
+        for bad in ["", "abc", &written[1..], &format!("{}zz", &written[2..])] {
+            assert_eq!(digest_from_hex(bad), None, "{bad:?}");
+        }
     }
 }

@@ -1,11 +1,14 @@
 //! The Prometheus recorder and per-route request metrics.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Request latency buckets in seconds: 50 µs to 2.5 s, dense below 10 ms where the
@@ -100,9 +103,31 @@ pub async fn record_request(
     let route = request.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let method = method_label(request.method());
     let response = next.call(request).await?;
-    let status = response.status().as_u16().to_string();
-    let labels = [("route", route), ("method", method.to_owned()), ("status", status)];
-    metrics::counter!("mercato_http_requests_total", &labels).increment(1);
-    metrics::histogram!("mercato_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed().as_secs_f64();
+    ROUTE_METERS.with_borrow_mut(|meters| {
+        let (requests, latency) =
+            meters.entry((route, method, status)).or_insert_with_key(|(route, method, status)| {
+                let labels =
+                    [("route", route.clone()), ("method", (*method).to_owned()), ("status", status.to_string())];
+                (
+                    metrics::counter!("mercato_http_requests_total", &labels),
+                    metrics::histogram!("mercato_http_request_duration_seconds", &labels),
+                )
+            });
+        requests.increment(1);
+        latency.record(elapsed);
+    });
     Ok(response)
+}
+
+/// A request's series: its route pattern, method label and status.
+type RouteSeries = (String, &'static str, u16);
+
+thread_local! {
+    /// Each worker's handles on the request series it has answered, so a request costs a
+    /// lookup here rather than building and hashing the series' labels in the registry.
+    /// Bounded: patterns are the mounted routes (or `unmatched`), methods are the
+    /// standard ones (or `other`), statuses are three digits.
+    static ROUTE_METERS: RefCell<HashMap<RouteSeries, (Counter, Histogram)>> = RefCell::new(HashMap::new());
 }

@@ -122,7 +122,7 @@ pub async fn list_products(
         .config()
         .products
         .iter()
-        .filter(|p| principal.role != ApiRole::Merchant || p.merchant == principal.merchant)
+        .filter(|p| principal.role != ApiRole::Merchant || p.merchant.as_deref() == principal.merchant.as_deref())
         .filter(|p| query.after.as_ref().is_none_or(|after| p.sku.as_str() > after.as_str()))
         .collect();
     visible.sort_by(|a, b| a.sku.cmp(&b.sku));

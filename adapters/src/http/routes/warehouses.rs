@@ -54,7 +54,7 @@ fn warehouse<'a>(
     let not_found =
         || Problem::new(StatusCode::NOT_FOUND, "warehouse_not_found", format!("warehouse \"{code}\" not found"));
     let config = commerce.warehouse(code).ok_or_else(not_found)?;
-    if principal.role == ApiRole::Merchant && config.merchant != principal.merchant {
+    if principal.role == ApiRole::Merchant && config.merchant.as_deref() != principal.merchant.as_deref() {
         return Err(not_found());
     }
     let addr = handle.warehouses().handle(code).ok_or_else(not_found)?;
@@ -122,7 +122,7 @@ pub async fn list_warehouses(
         .config()
         .warehouses
         .iter()
-        .filter(|w| principal.role != ApiRole::Merchant || w.merchant == principal.merchant)
+        .filter(|w| principal.role != ApiRole::Merchant || w.merchant.as_deref() == principal.merchant.as_deref())
         .map(|w| WarehouseDto {
             code: w.code.clone(),
             kind: w.kind.map(|k| match k {
@@ -198,8 +198,8 @@ async fn change(
     let commerce = handle.snapshot();
     let (_, addr) = warehouse(handle, &commerce, principal, warehouse_code)?;
     if principal.role == ApiRole::Merchant {
-        let owner = commerce.product(sku).and_then(|p| p.merchant.as_ref());
-        if owner != principal.merchant.as_ref() {
+        let owner = commerce.product(sku).and_then(|p| p.merchant.as_deref());
+        if owner != principal.merchant.as_deref() {
             return Err(DomainError::UnknownSku { sku: sku.to_owned() }.into());
         }
     }
