@@ -6,7 +6,7 @@
 use actix::{Addr, Message};
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, NaiveDate, SecondsFormat};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat};
 use mercato_actors::cart::{
     AddLine, CartActor, CartError, CartRemember, CartReply, CartRespond, ChangeLine, GetCart, RemoveLine,
 };
@@ -57,44 +57,47 @@ pub struct ChangeLineBody {
     pub qty: i64,
 }
 
+/// The cart as answers show it, borrowing its text from the cart and the catalogue: a
+/// cart answer is written on every change, and copying each string first cost more than
+/// writing it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CartDto {
-    pub id: String,
+pub struct CartDto<'a> {
+    pub id: &'a str,
     pub status: &'static str,
-    pub channel: String,
-    pub language: String,
-    pub currency: String,
-    pub country: String,
-    pub user: Option<String>,
-    pub group: Option<String>,
+    pub channel: &'a str,
+    pub language: &'a str,
+    pub currency: &'a str,
+    pub country: &'a str,
+    pub user: Option<&'a str>,
+    pub group: Option<&'a str>,
     /// When the cart and its reservations end unless it is used again.
     pub expires_at: String,
     pub units: u64,
-    pub lines: Vec<LineDto>,
+    pub lines: Vec<LineDto<'a>>,
     pub address: Option<AddressDto>,
-    pub promo_code: Option<String>,
+    pub promo_code: Option<&'a str>,
     pub delivery: Option<DeliveryDto>,
     /// Prices, discounts, shipping (once a delivery is chosen) and taxes; null when the
     /// cart cannot be priced for its destination.
     pub totals: Option<TotalsDto>,
     /// The order checkout placed.
-    pub order: Option<String>,
+    pub order: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct LineDto {
-    pub id: String,
-    pub sku: String,
-    pub name: Option<String>,
+pub struct LineDto<'a> {
+    pub id: &'a str,
+    pub sku: &'a str,
+    pub name: Option<&'a str>,
     pub quantity: u32,
-    pub holds: Vec<HoldDto>,
+    pub holds: Vec<HoldDto<'a>>,
     pub alerts: Vec<AlertDto>,
-    pub related: Vec<RelatedDto>,
+    pub related: Vec<RelatedDto<'a>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct HoldDto {
-    pub warehouse: String,
+pub struct HoldDto<'a> {
+    pub warehouse: &'a str,
     pub quantity: u32,
     pub parts: Vec<HoldPartDto>,
 }
@@ -117,16 +120,31 @@ pub enum AlertDto {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RelatedDto {
-    pub sku: String,
-    pub name: Option<String>,
+pub struct RelatedDto<'a> {
+    pub sku: &'a str,
+    pub name: Option<&'a str>,
 }
 
 /// A line change's answer: the line it was about and the cart after it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct LineChangeResponse {
-    pub line: Option<String>,
-    pub cart: CartDto,
+pub struct LineChangeResponse<'a> {
+    pub line: Option<&'a str>,
+    pub cart: CartDto<'a>,
+}
+
+/// A date as `YYYY-MM-DD`, written directly for the years answers carry (chrono's
+/// formatter goes through `fmt` machinery for every date of every answer).
+pub(super) fn date_text(date: NaiveDate) -> String {
+    let (year, month, day) = (date.year(), date.month(), date.day());
+    let Ok(year) = u32::try_from(year) else { return date.to_string() };
+    if year > 9999 {
+        return date.to_string();
+    }
+    let digit = |n: u32| char::from(b'0' + u8::try_from(n % 10).unwrap_or(0));
+    let mut text = String::with_capacity(10);
+    text.extend([digit(year / 1000), digit(year / 100), digit(year / 10), digit(year), '-']);
+    text.extend([digit(month / 10), digit(month), '-', digit(day / 10), digit(day)]);
+    text
 }
 
 pub(super) fn timestamp(at: Timestamp) -> String {
@@ -141,9 +159,9 @@ fn supply(supply: Supply) -> &'static str {
     }
 }
 
-fn hold_dto(hold: &Hold) -> HoldDto {
+fn hold_dto(hold: &Hold) -> HoldDto<'_> {
     HoldDto {
-        warehouse: hold.warehouse.clone(),
+        warehouse: &hold.warehouse,
         quantity: hold.quantity,
         parts: hold
             .parts
@@ -151,7 +169,7 @@ fn hold_dto(hold: &Hold) -> HoldDto {
             .map(|p| HoldPartDto {
                 supply: supply(p.supply),
                 quantity: p.quantity,
-                ready_date: p.ready_date.to_string(),
+                ready_date: date_text(p.ready_date),
             })
             .collect(),
     }
@@ -161,12 +179,18 @@ fn alert_dto(alert: Alert) -> AlertDto {
     match alert {
         Alert::Backorder => AlertDto::Backorder,
         Alert::Preorder => AlertDto::Preorder,
-        Alert::Delayed { date } => AlertDto::Delayed { date: date.to_string() },
+        Alert::Delayed { date } => AlertDto::Delayed { date: date_text(date) },
         Alert::LowStock { available } => AlertDto::LowStock { available },
     }
 }
 
-fn line_dto(line: &CartLine, commerce: &Commerce, language: &str, today: NaiveDate, low_stock: Option<u32>) -> LineDto {
+fn line_dto<'a>(
+    line: &'a CartLine,
+    commerce: &'a Commerce,
+    language: &str,
+    today: NaiveDate,
+    low_stock: Option<u32>,
+) -> LineDto<'a> {
     let product = commerce.product(&line.sku);
     let mut alerts: Vec<AlertDto> = line.alerts(today).into_iter().map(alert_dto).collect();
     if let Some(available) = low_stock {
@@ -177,14 +201,14 @@ fn line_dto(line: &CartLine, commerce: &Commerce, language: &str, today: NaiveDa
             p.related
                 .iter()
                 .filter_map(|sku| commerce.product(sku))
-                .map(|r| RelatedDto { sku: r.sku.clone(), name: r.names.get(language).cloned() })
+                .map(|r| RelatedDto { sku: &r.sku, name: r.names.get(language).map(String::as_str) })
                 .collect()
         })
         .unwrap_or_default();
     LineDto {
-        id: line.id.clone(),
-        sku: line.sku.clone(),
-        name: product.and_then(|p| p.names.get(language).cloned()),
+        id: &line.id,
+        sku: &line.sku,
+        name: product.and_then(|p| p.names.get(language)).map(String::as_str),
         quantity: line.quantity,
         holds: line.holds.iter().map(hold_dto).collect(),
         alerts,
@@ -193,18 +217,18 @@ fn line_dto(line: &CartLine, commerce: &Commerce, language: &str, today: NaiveDa
 }
 
 /// The cart as the API shows it; the low-stock alert goes on the line the reply is about.
-pub fn cart_dto(reply: &CartReply, commerce: &Commerce, today: NaiveDate) -> CartDto {
+pub fn cart_dto<'a>(reply: &'a CartReply, commerce: &'a Commerce, today: NaiveDate) -> CartDto<'a> {
     let cart = &reply.cart;
     let language = &cart.context.language;
     CartDto {
-        id: cart.id.clone(),
+        id: &cart.id,
         status: cart.status.as_str(),
-        channel: cart.context.channel.clone(),
-        language: language.clone(),
-        currency: cart.context.currency.clone(),
-        country: cart.context.country.clone(),
-        user: cart.context.user.clone(),
-        group: cart.context.group.clone(),
+        channel: &cart.context.channel,
+        language,
+        currency: &cart.context.currency,
+        country: &cart.context.country,
+        user: cart.context.user.as_deref(),
+        group: cart.context.group.as_deref(),
         expires_at: timestamp(cart.expires_at),
         units: cart.lines.values().map(|l| u64::from(l.quantity)).sum(),
         lines: cart
@@ -216,14 +240,14 @@ pub fn cart_dto(reply: &CartReply, commerce: &Commerce, today: NaiveDate) -> Car
             })
             .collect(),
         address: cart.address.as_ref().map(address_dto),
-        promo_code: cart.promo_code.clone(),
+        promo_code: cart.promo_code.as_deref(),
         delivery: cart.delivery.as_ref().map(delivery_dto),
         totals: quote(commerce, cart, today)
             .map(|q| q.totals)
             .or_else(|_| price(commerce, cart, today).map(|p| p.totals(rust_decimal::Decimal::ZERO)))
             .ok()
             .map(|t| totals_dto(&t)),
-        order: cart.order.clone(),
+        order: cart.order.as_deref(),
     }
 }
 
@@ -295,7 +319,7 @@ fn respond_with(
 fn body(reply: &CartReply, commerce: &Commerce, today: NaiveDate, as_line: bool) -> Vec<u8> {
     let cart = cart_dto(reply, commerce, today);
     let encoded = if as_line {
-        serde_json::to_vec(&LineChangeResponse { line: reply.line.clone(), cart })
+        serde_json::to_vec(&LineChangeResponse { line: reply.line.as_deref(), cart })
     } else {
         serde_json::to_vec(&cart)
     };
@@ -515,4 +539,19 @@ pub async fn remove_line(
     let reply = ask(&cart_of(handle, &id)?, RemoveLine { line: line.clone() }).await??;
     let reply = CartReply { line: Some(line), ..reply };
     Ok(answer(&reply, &handle.snapshot(), handle.clock().today(), StatusCode::OK, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_written_as_chrono_writes_them() {
+        for (y, m, d) in
+            [(2026, 11, 22), (2026, 1, 5), (1, 1, 1), (999, 12, 31), (9999, 12, 31), (10_000, 1, 1), (-5, 3, 4)]
+        {
+            let date = NaiveDate::from_ymd_opt(y, m, d).expect("a date");
+            assert_eq!(date_text(date), date.to_string(), "{y}-{m}-{d}");
+        }
+    }
 }
