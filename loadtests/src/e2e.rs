@@ -6,8 +6,9 @@
 //! - `add`: each connection opens a cart and adds one unit of MOUSE per request (a new cart
 //!   every `--lines-per-cart` lines, default 5; cart creations are not counted) for
 //!   `--seconds`: add-to-cart requests/s, p50, p99.
-//! - `paced`: the same at 80 % of that rate (requests spaced evenly): p50 and p99 at a
-//!   load the server keeps up with.
+//! - `paced`: the same at 80 % of that rate (or `--paced-rate`), requests spaced evenly
+//!   over four times the connections so a slow answer does not hold the next one back
+//!   (an open loop): p50 and p99 at a load the server should keep up with.
 //! - `checkout`: `--carts` carts are filled first (1 to 3 lines, address, home delivery;
 //!   untimed), then every connection checks carts out (sandbox card): checkouts/s, p50, p99.
 //! - `flash`: `--flash-units` units of one SKU (KITE); every connection buys one unit at a
@@ -15,7 +16,7 @@
 //!   and the check that units sold equal the units in orders, with none oversold.
 //!
 //! Usage: `mercato-e2e --host http://127.0.0.1:8080 [--seconds 10] [--connections 64]
-//! [--carts 20000] [--flash-units 5000] [--lines-per-cart 5] [--timeline]`. Prints one line
+//! [--carts 20000] [--flash-units 5000] [--lines-per-cart 5] [--paced-rate N] [--timeline]`. Prints one line
 //! per phase (and with `--timeline`, each add phase's latency per 100 ms).
 //!
 //! One thread drives every connection through `wire`, a lean HTTP/1.1 client, so the
@@ -43,6 +44,8 @@ struct Options {
     lines_per_cart: usize,
     /// Prints each add phase's latency per 100 ms.
     timeline: bool,
+    /// The paced run's rate; 80 % of the closed loop's by default.
+    paced_rate: Option<f64>,
 }
 
 impl Options {
@@ -64,6 +67,7 @@ fn options() -> Options {
         flash_units: number("--flash-units", 5_000),
         lines_per_cart: usize::try_from(number("--lines-per-cart", 5).clamp(1, 200)).unwrap_or(5),
         timeline: args.iter().any(|a| a == "--timeline"),
+        paced_rate: value("--paced-rate").and_then(|v| v.parse().ok()),
     }
 }
 
@@ -181,9 +185,9 @@ async fn adder(
     latencies
 }
 
-async fn add_phase(options: &Options, pace: Option<Duration>, label: &str) -> f64 {
+async fn add_phase(options: &Options, connections: usize, pace: Option<Duration>, label: &str) -> f64 {
     let stop = Arc::new(AtomicBool::new(false));
-    let n = options.connections;
+    let n = connections;
     let tasks: Vec<_> = (0..n)
         .map(|i| {
             let paced = pace.map(|interval| (interval, interval.mul_f64(i as f64 / n as f64)));
@@ -345,10 +349,15 @@ async fn main() {
         let (status, answer) = api.post("/warehouses/wh-madrid/receipts", ADMIN, body).await;
         assert_eq!(status, 201, "stock: {answer}");
     }
-    let rate = add_phase(&options, None, "add-to-cart").await;
-    let per_connection = rate * 0.8 / options.connections as f64;
-    let pace = Duration::from_secs_f64(1.0 / per_connection.max(0.01));
-    add_phase(&options, Some(pace), &format!("add-to-cart at 80 % ({:.0}/s)", rate * 0.8)).await;
+    let rate = add_phase(&options, options.connections, None, "add-to-cart").await;
+    // Paced, a connection whose answer comes after its next slot sends late, and the run
+    // falls behind for good: four times the connections keep the offered rate whatever a
+    // single answer's latency (an open loop, as wrk2 runs one).
+    let paced = options.connections * 4;
+    let asked = options.paced_rate.unwrap_or(rate * 0.8);
+    let pace = Duration::from_secs_f64(paced as f64 / asked.max(0.01));
+    let label = format!("add-to-cart paced at {asked:.0}/s ({paced} connections)");
+    add_phase(&options, paced, Some(pace), &label).await;
     checkout_phase(&options).await;
     if !flash_phase(&options).await {
         eprintln!("flash sale check failed");

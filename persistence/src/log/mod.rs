@@ -89,6 +89,9 @@ pub struct LogFailure {
     pub reason: String,
 }
 
+/// Why records are refused after a clean close.
+const CLOSED: &str = "the log is closed";
+
 /// Resolves with the record's LSN once it is durable (or written, in `async` mode). The
 /// LSN is known from the moment the record is queued.
 #[derive(Debug)]
@@ -251,7 +254,7 @@ impl LogHandle {
             return Err(AppendError::Stopped { reason: reason.clone() });
         }
         self.queue.send(request).map_err(|_| AppendError::Stopped {
-            reason: self.shared.failure.get().cloned().unwrap_or_else(|| "the log is closed".to_owned()),
+            reason: self.shared.failure.get().cloned().unwrap_or_else(|| CLOSED.to_owned()),
         })
     }
 
@@ -504,7 +507,10 @@ impl Writer {
     /// records that will never be written learn it at once).
     fn finish(&mut self, requests: &Receiver<Request>) {
         match self.sync() {
-            Ok(()) => self.fail("the log is closed".to_owned(), Vec::new(), requests),
+            Ok(()) => {
+                tracing::info!("log: closed, everything written is durable");
+                self.refuse_after(CLOSED.to_owned(), Vec::new(), requests);
+            }
             Err(reason) => self.fail(reason, Vec::new(), requests),
         }
     }
@@ -637,10 +643,18 @@ impl Writer {
     /// Stops the log: `pending` and everything still queued get the failure, later appends
     /// are refused.
     fn fail(&self, reason: String, pending: Vec<Ack>, requests: &Receiver<Request>) {
+        if self.shared.failure.get().is_none() {
+            tracing::error!(%reason, "log: stopping; the node must restart and recover");
+        }
+        self.refuse_after(reason, pending, requests);
+    }
+
+    /// Records the first reason the log stopped taking records (a failure, or a clean
+    /// close) and answers everything pending and queued with it.
+    fn refuse_after(&self, reason: String, pending: Vec<Ack>, requests: &Receiver<Request>) {
         let reason = match self.shared.failure.get() {
             Some(first) => first.clone(),
             None => {
-                tracing::error!(%reason, "log: stopping; the node must restart and recover");
                 self.shared.record_failure(reason.clone());
                 reason
             }
