@@ -231,3 +231,23 @@ mod model {
         NEXT.fetch_add(1, Ordering::Relaxed)
     }
 }
+
+// Proves the store closes in bounded time after sled's i/o failed: sled 0.34 flushes when
+// its last handle drops and, once an i/o error has left its buffers unstable, waits for
+// ever there, which hung the node's shutdown after a failed snapshot.
+#[test]
+fn the_store_closes_after_an_io_failure() {
+    let options = options("io-failure");
+    let store = SnapshotStore::open(&options).expect("opens");
+    store.write(&parts(&[("demo/wh-a", 10)])).expect("written");
+    std::fs::remove_dir_all(&options.dir).expect("the folder removed under the store");
+    let big = BTreeMap::from([("demo/wh-a".to_owned(), Part { lsn: 20, bytes: vec![7; 1 << 20] })]);
+    assert!(store.write(&big).is_err(), "a write into a removed folder fails");
+    let (closed, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(store);
+        let _ = closed.send(());
+    });
+    assert!(done.recv_timeout(std::time::Duration::from_secs(20)).is_ok(), "the store did not close");
+    cleanup(options.dir);
+}
