@@ -12,7 +12,9 @@
 # 3. Installs PostgreSQL from Debian's packages when it is missing, starts it on loopback
 #    on a fresh cluster with `synchronous_commit = on`, and runs pgbench: each transaction
 #    is `SELECT ... FOR UPDATE` plus `UPDATE` of one stock row (the hot SKU), committed.
-# 4. Prints the ratio of Mercato's flash-sale purchases/s to PostgreSQL's transactions/s.
+# 4. Prints two ratios to PostgreSQL's transactions/s: hot-SKU units claimed (add-to-cart,
+#    a durable reservation of one SKU, like for like with the locked decrement), and
+#    whole flash-sale purchases (five durable requests each).
 #
 # Everything runs on this machine: load generators and servers share its cores.
 set -euo pipefail

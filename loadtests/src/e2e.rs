@@ -8,7 +8,9 @@
 //!   `--seconds`: add-to-cart requests/s, p50, p99.
 //! - `paced`: the same at 80 % of that rate (or `--paced-rate`), requests spaced evenly
 //!   over four times the connections so a slow answer does not hold the next one back
-//!   (an open loop): p50 and p99 at a load the server should keep up with.
+//!   (each connection still waits for its answer, but with four times the slack, and
+//!   latency counts from the slot a request was due in, so stalls show): p50 and p99 at a
+//!   load the server should keep up with.
 //! - `checkout`: `--carts` carts are filled first (1 to 3 lines, address, home delivery;
 //!   untimed), then every connection checks carts out (sandbox card): checkouts/s, p50, p99.
 //! - `flash`: `--flash-units` units of one SKU (KITE); every connection buys one unit at a
@@ -142,7 +144,7 @@ fn report(label: &str, count: usize, elapsed: Duration, mut latencies: Vec<Durat
     rate
 }
 
-/// Adds one MOUSE per request, a new cart every 200 lines, until `stop`; with `pace`, one
+/// Adds one MOUSE per request, a new cart every `per_cart` lines, until `stop`; with `pace`, one
 /// request every `pace`. The latency of each add.
 async fn adder(
     address: String,
@@ -352,7 +354,7 @@ async fn main() {
     let rate = add_phase(&options, options.connections, None, "add-to-cart").await;
     // Paced, a connection whose answer comes after its next slot sends late, and the run
     // falls behind for good: four times the connections keep the offered rate whatever a
-    // single answer's latency (an open loop, as wrk2 runs one).
+    // single answer's latency (close to an open loop, as wrk2 runs one).
     let paced = options.connections * 4;
     let asked = options.paced_rate.unwrap_or(rate * 0.8);
     let pace = Duration::from_secs_f64(paced as f64 / asked.max(0.01));

@@ -6,6 +6,7 @@
 //! took about half the CPU at the rates measured here.
 
 use std::io;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -16,9 +17,16 @@ const HEADERS_MAX: usize = 32;
 /// The largest answer accepted (an order with its documents stays far below it).
 const BODY_BYTES_MAX: usize = 16 << 20;
 
-/// One keep-alive connection.
+/// A connection idle this long is opened again before its next request: the server
+/// closes keep-alive connections idle for 5 s (actix-web's default).
+const IDLE_REOPEN: Duration = Duration::from_secs(4);
+
+/// One keep-alive connection, opened again when the server closed it or it sat idle.
 pub struct Connection {
     stream: TcpStream,
+    /// The server said `Connection: close`, or the connection failed.
+    closed: bool,
+    last_used: Instant,
     host: String,
     /// The request being written (reused).
     out: Vec<u8>,
@@ -46,13 +54,39 @@ fn invalid(message: String) -> io::Error {
 impl Connection {
     /// Connects to `address` (`host:port`), with Nagle's delay off.
     pub async fn open(address: &str) -> io::Result<Self> {
-        let stream = TcpStream::connect(address).await?;
-        stream.set_nodelay(true)?;
-        Ok(Self { stream, host: address.to_owned(), out: Vec::with_capacity(512), input: Vec::with_capacity(8192) })
+        Ok(Self {
+            stream: Self::connect(address).await?,
+            closed: false,
+            last_used: Instant::now(),
+            host: address.to_owned(),
+            out: Vec::with_capacity(512),
+            input: Vec::with_capacity(8192),
+        })
     }
 
-    /// Sends one request and reads its whole answer.
+    async fn connect(address: &str) -> io::Result<TcpStream> {
+        let stream = TcpStream::connect(address).await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    /// Sends one request and reads its whole answer. A request is never sent twice: a
+    /// connection the server may have closed is opened again before sending.
     pub async fn send(&mut self, method: &str, path: &str, key: &str, body: Option<&[u8]>) -> io::Result<Answer> {
+        if self.closed || self.last_used.elapsed() >= IDLE_REOPEN {
+            self.stream = Self::connect(&self.host).await?;
+            self.input.clear();
+            self.closed = false;
+        }
+        let answer = self.exchange(method, path, key, body).await;
+        self.last_used = Instant::now();
+        if answer.is_err() {
+            self.closed = true;
+        }
+        answer
+    }
+
+    async fn exchange(&mut self, method: &str, path: &str, key: &str, body: Option<&[u8]>) -> io::Result<Answer> {
         self.out.clear();
         let head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {key}\r\n", self.host);
         self.out.extend_from_slice(head.as_bytes());
@@ -92,15 +126,31 @@ impl Connection {
             match response.parse(&self.input) {
                 Ok(httparse::Status::Complete(head)) => {
                     let status = response.code.unwrap_or(0);
-                    let mut length = 0usize;
+                    if (100..200).contains(&status) {
+                        // An interim answer (100 Continue): the real one follows.
+                        self.input.drain(..head);
+                        continue;
+                    }
+                    let mut length = None;
                     for header in response.headers.iter() {
                         if header.name.eq_ignore_ascii_case("content-length") {
                             let text = std::str::from_utf8(header.value).unwrap_or("");
-                            length = text.trim().parse().map_err(|_| invalid(format!("Content-Length {text:?}")))?;
+                            let parsed =
+                                text.trim().parse().map_err(|_| invalid(format!("Content-Length {text:?}")))?;
+                            length = Some(parsed);
                         } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
                             return Err(invalid("chunked answers are not read by this client".into()));
+                        } else if header.name.eq_ignore_ascii_case("connection")
+                            && header.value.eq_ignore_ascii_case(b"close")
+                        {
+                            self.closed = true;
                         }
                     }
+                    let length = match length {
+                        Some(length) => length,
+                        None if status == 204 || status == 304 => 0,
+                        None => return Err(invalid(format!("a {status} answer without Content-Length"))),
+                    };
                     if length > BODY_BYTES_MAX {
                         return Err(invalid(format!("an answer of {length} bytes")));
                     }

@@ -34,10 +34,10 @@ fn sha256(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
-/// A digest written as 64 hex digits (either case); `None` for anything else.
+/// A digest written as 64 hex digits; `None` for anything else.
 fn digest_from_hex(hex: &str) -> Option<[u8; 32]> {
     let bytes = hex.as_bytes();
-    if bytes.len() != 64 {
+    if bytes.len() != 64 || !bytes.iter().all(u8::is_ascii_hexdigit) {
         return None;
     }
     let mut digest = [0u8; 32];
@@ -151,7 +151,7 @@ mod tests {
         let written: String = sha256("demo-secret").iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(digest_from_hex(&written), Some(sha256("demo-secret")));
         assert_eq!(digest_from_hex(&written.to_uppercase()), Some(sha256("demo-secret")));
-        for bad in ["", "abc", &written[1..], &format!("{}zz", &written[2..])] {
+        for bad in ["", "abc", &written[1..], &format!("{}zz", &written[2..]), &format!("+f{}", &written[2..])] {
             assert_eq!(digest_from_hex(bad), None, "{bad:?}");
         }
     }
