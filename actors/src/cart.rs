@@ -1078,9 +1078,24 @@ pub struct DeliveryOptions {
 }
 
 impl Handler<DeliveryOptions> for CartActor {
-    type Result = Result<DeliveryView, CartError>;
+    type Result = Reply<Result<DeliveryView, CartError>>;
 
+    /// Answered once every change the cart made is durable, as a read of the cart is: the
+    /// options show the cart, and no client may see a change the log could still lose.
     fn handle(&mut self, message: DeliveryOptions, _: &mut Self::Context) -> Self::Result {
+        let view = self.delivery_view(message);
+        match self.shared.journal.unsettled(self.last_lsn) {
+            None => Reply::Ready(view),
+            Some(wait) => Reply::Durable(Box::pin(async move {
+                wait.await.map_err(|failure| NotDurable::unknown(failure.reason))?;
+                view
+            })),
+        }
+    }
+}
+
+impl CartActor {
+    fn delivery_view(&self, message: DeliveryOptions) -> Result<DeliveryView, CartError> {
         let commerce = self.shared.published.load_full();
         let today = self.shared.clock.today();
         let settings = commerce.config().multi_shipment;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mercato_actors::cart::{
-    AddLine, CartError, CartReply, ChangeLine, CheckOut, ChooseDelivery, GetCart, RemoveLine, SetAddress,
-    CART_LIFETIME_MS,
+    AddLine, CartError, CartReply, ChangeLine, CheckOut, ChooseDelivery, CopyCart, DeliveryOptions, GetCart,
+    RemoveLine, SetAddress, CART_LIFETIME_MS,
 };
 use mercato_actors::idempotency::Idempotency;
 use mercato_actors::journal::{carts_part_key, orders_part_key, warehouse_part_key, WarehouseSnapshot};
@@ -22,7 +22,7 @@ use mercato_engine::order::{DeliveryChoice, OrderCommand, OrderStatus, ShippingA
 use mercato_engine::{Commerce, DomainError, KNOWN_GATEWAYS};
 use mercato_persistence::codec;
 use mercato_persistence::log::{Log, LogOptions};
-use mercato_persistence::sim::SimStorage;
+use mercato_persistence::sim::{FaultPoint, SimStorage};
 use mercato_persistence::snapshot::Part;
 
 const DEMO: &str = include_str!("../../config/demo.toml");
@@ -440,4 +440,40 @@ async fn futures_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> 
         outputs.push(handle.await);
     }
     outputs
+}
+
+// Proves the delivery options wait until the cart's changes are durable, as reads of the
+// cart do: when the log fails to sync a line's record that the cart has already applied,
+// the options are refused as not durable instead of showing the line the log lost. (Which
+// sync fails first depends on how the writer batches the reservation's and the line's
+// records, so fresh logs are tried until the line's record is the one lost.)
+#[actix_rt::test]
+async fn delivery_options_wait_until_the_carts_changes_are_durable() {
+    let mut lost_lines = 0;
+    for _ in 0..50 {
+        let sim = SimStorage::default();
+        let (log, mut recovered) = recover(&sim, &BTreeMap::new());
+        let handle = start(&Journal::Log(log.handle()), &mut recovered);
+        receive(&handle, "wh-madrid", "KEYBOARD", 10).await;
+        let cart = open(&handle).await;
+        let addr = handle.carts().get(&cart).expect("open");
+        addr.send(SetAddress(madrid_address())).await.expect("running").expect("set");
+        let shown = addr.send(DeliveryOptions { preference: None }).await.expect("running");
+        assert!(shown.is_ok_and(|view| view.cart.lines.is_empty()), "a durable empty cart's options are shown");
+        sim.fail(FaultPoint::Sync, 0);
+        let added = add(&handle, &cart, "KEYBOARD", 1).await;
+        assert!(matches!(added, Err(CartError::NotDurable(_))), "{added:?}");
+        // The cart as it is in memory, durable or not.
+        let applied = addr.send(CopyCart).await.expect("running").cart;
+        let options = addr.send(DeliveryOptions { preference: None }).await.expect("running");
+        if applied.lines.is_empty() {
+            // The reservation's record failed first: the cart never changed.
+            assert!(options.is_ok_and(|view| view.cart.lines.is_empty()));
+        } else {
+            assert!(matches!(options, Err(CartError::NotDurable(_))), "{options:?}");
+            lost_lines += 1;
+            break;
+        }
+    }
+    assert_eq!(lost_lines, 1, "no attempt lost the line's own record");
 }
