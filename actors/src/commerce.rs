@@ -2,10 +2,12 @@
 //! and are applied in order; every change publishes a new immutable snapshot, which
 //! readers (context resolution, prices) load without a round trip through the mailbox.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use actix::prelude::*;
 use arc_swap::ArcSwap;
+use mercato_engine::inventory::{InventoryCommand, OrderLineStock};
 use mercato_engine::resolution::{resolve, ContextRequest, ResolvedContext};
 use mercato_engine::{Commerce, DomainError};
 
@@ -14,7 +16,7 @@ use crate::clock::Clock;
 use crate::idempotency::Idempotency;
 use crate::journal::{Journal, Recovered};
 use crate::order::Orders;
-use crate::warehouse::{WarehouseActor, Warehouses};
+use crate::warehouse::{CopyState, Execute, WarehouseActor, Warehouses};
 
 /// Messages a commerce actor may queue. Configuration changes are rare; the bound keeps a
 /// runaway client from growing the mailbox without limit.
@@ -165,5 +167,66 @@ impl CommerceHandle {
     /// Resolves a visit against the current snapshot.
     pub fn resolve(&self, request: &ContextRequest) -> Result<ResolvedContext, DomainError> {
         resolve(&self.published.load(), request)
+    }
+
+    /// Repairs what a crash in the middle of a checkout leaves: order lines the warehouses
+    /// committed for an order whose record never reached the log. Checkout commits every
+    /// hold (`{order}/{line}/{n}`) before it records the order, so after such a crash the
+    /// units sit allocated to no order while the cart, still open, holds reservations the
+    /// warehouse no longer has. Each such order line goes back to its cart as the same
+    /// reservation (`UncommitReservation`), matched by warehouse, line, hold, SKU and
+    /// units; one no open cart claims (the cart expired meanwhile) is cancelled, its
+    /// units back in stock. Run at start, before the node answers. The number repaired.
+    pub async fn repair_unplaced_commits(&self) -> Result<usize, String> {
+        let (carts, _) = self.carts.snapshot().await;
+        let mut given_back: HashSet<String> = HashSet::new();
+        let mut repaired = 0;
+        for (code, addr) in self.warehouses.iter() {
+            let stock = addr.send(CopyState).await.map_err(|e| format!("warehouse {code}: {e}"))?;
+            let unplaced: Vec<&OrderLineStock> = stock
+                .order_lines()
+                .filter(|l| self.orders.get(l.order_line.split('/').next().unwrap_or_default()).is_none())
+                .collect();
+            for line in unplaced {
+                let units: u32 = line.parts.iter().map(|p| p.quantity).sum();
+                let mut key = line.order_line.splitn(3, '/').skip(1);
+                let (cart_line, hold) = (key.next().unwrap_or_default(), key.next().unwrap_or_default());
+                let hold = hold.parse::<usize>().ok().and_then(|n| n.checked_sub(1));
+                let claimed = carts.carts.iter().find_map(|copy| {
+                    let held = copy.cart.lines.get(cart_line).filter(|l| *l.sku == *line.sku)?;
+                    let hold = held.holds.get(hold?)?;
+                    let missing = stock.reservation(&hold.reservation).is_none();
+                    (hold.warehouse == code
+                        && hold.quantity == units
+                        && missing
+                        && !given_back.contains(&hold.reservation))
+                    .then(|| (hold.reservation.clone(), copy.cart.expires_at))
+                });
+                let order_line = line.order_line.clone();
+                let uncommitted = match claimed {
+                    Some((reservation, expires_at)) => {
+                        given_back.insert(reservation.clone());
+                        let back = InventoryCommand::UncommitReservation {
+                            order_line: order_line.clone(),
+                            reservation,
+                            expires_at,
+                        };
+                        matches!(addr.send(Execute(back)).await, Ok(Ok(_)))
+                    }
+                    None => false,
+                };
+                if !uncommitted {
+                    let cancel = InventoryCommand::CancelOrderLine { order_line: order_line.clone() };
+                    match addr.send(Execute(cancel)).await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(error)) => return Err(format!("warehouse {code}: order line {order_line}: {error}")),
+                        Err(error) => return Err(format!("warehouse {code}: {error}")),
+                    }
+                }
+                tracing::warn!(warehouse = code, %order_line, back_to_cart = uncommitted, "an order line without its order repaired");
+                repaired += 1;
+            }
+        }
+        Ok(repaired)
     }
 }

@@ -477,3 +477,65 @@ async fn delivery_options_wait_until_the_carts_changes_are_durable() {
     }
     assert_eq!(lost_lines, 1, "no attempt lost the line's own record");
 }
+
+// Proves the repair at start of a checkout a crash cut after its commits and before its
+// order record: the committed hold goes back to its still-open cart as the same
+// reservation (which then checks out), and an order line no open cart claims is
+// cancelled, its units back in stock. Before it, both stayed allocated to no order.
+#[actix_rt::test]
+async fn commits_without_their_order_are_repaired_at_start() {
+    let sim = SimStorage::default();
+    let (log, mut recovered) = recover(&sim, &BTreeMap::new());
+    let handle = start(&Journal::Log(log.handle()), &mut recovered);
+    receive(&handle, "wh-madrid", "KEYBOARD", 10).await;
+    let cart = open(&handle).await;
+    add(&handle, &cart, "KEYBOARD", 2).await.expect("added");
+    let addr = handle.carts().get(&cart).expect("open");
+    let shown = addr.send(GetCart).await.expect("running").cart;
+    let hold = shown.lines.values().next().expect("a line").holds[0].clone();
+    let warehouse = handle.warehouses().get("wh-madrid").expect("a warehouse");
+    // What the checkout committed before the crash: the cart's hold, and one of a cart
+    // that is gone.
+    let commits = [
+        (hold.reservation.clone(), "lost-order/l1/1".to_owned(), None),
+        ("gone-cart-hold".to_owned(), "gone-order/l1/1".to_owned(), Some(3)),
+    ];
+    for (reservation, order_line, reserve) in commits {
+        if let Some(quantity) = reserve {
+            let held = Cmd::Reserve {
+                reservation: reservation.clone(),
+                sku: "KEYBOARD".into(),
+                quantity,
+                expires_at: Timestamp(START.0 + 60_000),
+            };
+            warehouse.send(Execute(held)).await.expect("running").expect("reserved");
+        }
+        let commit = Cmd::CommitReservation { reservation, order_line, quantity: None };
+        warehouse.send(Execute(commit)).await.expect("running").expect("committed");
+    }
+    let stock = |handle: &CommerceHandle| {
+        let warehouse = handle.warehouses().get("wh-madrid").expect("a warehouse").clone();
+        async move { warehouse.send(GetStock { sku: "KEYBOARD".into() }).await.expect("running").expect("sold") }
+    };
+    let before = stock(&handle).await;
+    assert_eq!((before.record.allocated, before.record.reserved), (5, 0));
+    sim.crash(|_, _| Vec::new());
+    drop(log);
+
+    let (_log, mut recovered) = recover(&sim, &BTreeMap::new());
+    let handle = start(&Journal::Log(_log.handle()), &mut recovered);
+    assert_eq!(handle.repair_unplaced_commits().await, Ok(2));
+    let after = stock(&handle).await;
+    assert_eq!((after.record.allocated, after.record.reserved, after.reservations), (0, 2, 1));
+    assert_eq!(after.record.on_hand, 10);
+    assert_eq!(handle.repair_unplaced_commits().await, Ok(0), "nothing left to repair");
+    let addr = handle.carts().get(&cart).expect("the cart is still open");
+    addr.send(SetAddress(madrid_address())).await.expect("running").expect("set");
+    let home = DeliveryChoice::Home { preference: ShipmentPreference::AsAvailable, shipping_types: Vec::new() };
+    addr.send(ChooseDelivery(home)).await.expect("running").expect("chosen");
+    let checkout =
+        CheckOut { payment_system: "bank-transfer".into(), token: None, expected_total: None, remember: None };
+    addr.send(checkout).await.expect("running").expect("the cart checks out on its hold given back");
+    let placed = stock(&handle).await;
+    assert_eq!((placed.record.allocated, placed.record.reserved), (2, 0));
+}

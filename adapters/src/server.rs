@@ -111,6 +111,10 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
         // while the node was down are released (durably) before the node reports ready.
         let expired = expire_while_down(&state.registry).await?;
         tracing::info!(expired, "reservations that expired while the node was down released");
+        let repaired = repair_unplaced_commits(&state.registry).await?;
+        if repaired > 0 {
+            tracing::warn!(repaired, "order lines a crash left without their order given back or cancelled");
+        }
         state.ready.store(true, Ordering::Release);
         let snapshotter =
             Snapshotter { registry: state.registry.clone(), log: handle.clone(), store: Arc::clone(&store), orphans };
@@ -145,6 +149,16 @@ async fn expire_while_down(registry: &Registry) -> Result<usize, ServerError> {
         }
     }
     Ok(expired)
+}
+
+/// Gives back to their carts (or cancels) the order lines a checkout committed before a
+/// crash cut it short of recording its order (`CommerceHandle::repair_unplaced_commits`).
+async fn repair_unplaced_commits(registry: &Registry) -> Result<usize, ServerError> {
+    let mut repaired = 0;
+    for (code, commerce) in registry.iter() {
+        repaired += commerce.repair_unplaced_commits().await.map_err(|e| ServerError::Start(format!("{code}: {e}")))?;
+    }
+    Ok(repaired)
 }
 
 fn open_snapshots(args: &ServeArgs) -> Result<SnapshotStore, ServerError> {
