@@ -1080,8 +1080,9 @@ pub struct DeliveryOptions {
 impl Handler<DeliveryOptions> for CartActor {
     type Result = Reply<Result<DeliveryView, CartError>>;
 
-    /// Answered once every change the cart made is durable, as a read of the cart is: the
-    /// options show the cart, and no client may see a change the log could still lose.
+    /// Answered once every change the cart made is durable (refused as not durable if the
+    /// log failed): the options show the cart, and no client may see a change the log
+    /// could still lose.
     fn handle(&mut self, message: DeliveryOptions, _: &mut Self::Context) -> Self::Result {
         let view = self.delivery_view(message);
         match self.shared.journal.unsettled(self.last_lsn) {

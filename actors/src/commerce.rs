@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::idempotency::Idempotency;
 use crate::journal::{Journal, Recovered};
 use crate::order::Orders;
-use crate::warehouse::{CopyState, Execute, WarehouseActor, Warehouses};
+use crate::warehouse::{CommandError, CopyState, Execute, WarehouseActor, Warehouses};
 
 /// Messages a commerce actor may queue. Configuration changes are rare; the bound keeps a
 /// runaway client from growing the mailbox without limit.
@@ -175,10 +175,13 @@ impl CommerceHandle {
     /// units sit allocated to no order while the cart, still open, holds reservations the
     /// warehouse no longer has. Each such order line goes back to its cart as the same
     /// reservation (`UncommitReservation`), matched by warehouse, line, hold, SKU and
-    /// units; one no open cart claims (the cart expired meanwhile) is cancelled, its
-    /// units back in stock. Run at start, before the node answers. The number repaired.
+    /// units (line ids restart in every cart, so only carts still in time are
+    /// candidates); one no such cart claims is cancelled, its units back in stock. Run at
+    /// start, before the node answers. The number repaired.
     pub async fn repair_unplaced_commits(&self) -> Result<usize, String> {
-        let (carts, _) = self.carts.snapshot().await;
+        let (mut carts, _) = self.carts.snapshot().await;
+        let now = self.clock.now();
+        carts.carts.retain(|copy| copy.cart.expires_at > now);
         let mut given_back: HashSet<String> = HashSet::new();
         let mut repaired = 0;
         for (code, addr) in self.warehouses.iter() {
@@ -211,14 +214,22 @@ impl CommerceHandle {
                             reservation,
                             expires_at,
                         };
-                        matches!(addr.send(Execute(back)).await, Ok(Ok(_)))
+                        match addr.send(Execute(back)).await {
+                            Ok(Ok(_)) => true,
+                            Ok(Err(error)) => {
+                                tracing::warn!(warehouse = code, %order_line, %error, "not given back to its cart; cancelled");
+                                false
+                            }
+                            Err(error) => return Err(format!("warehouse {code}: {error}")),
+                        }
                     }
                     None => false,
                 };
                 if !uncommitted {
                     let cancel = InventoryCommand::CancelOrderLine { order_line: order_line.clone() };
                     match addr.send(Execute(cancel)).await {
-                        Ok(Ok(_)) => {}
+                        // Already gone: nothing left to repair.
+                        Ok(Ok(_)) | Ok(Err(CommandError::Refused(DomainError::UnknownOrderLine { .. }))) => {}
                         Ok(Err(error)) => return Err(format!("warehouse {code}: order line {order_line}: {error}")),
                         Err(error) => return Err(format!("warehouse {code}: {error}")),
                     }

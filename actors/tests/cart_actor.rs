@@ -538,4 +538,6 @@ async fn commits_without_their_order_are_repaired_at_start() {
     addr.send(checkout).await.expect("running").expect("the cart checks out on its hold given back");
     let placed = stock(&handle).await;
     assert_eq!((placed.record.allocated, placed.record.reserved), (2, 0));
+    assert_eq!(handle.repair_unplaced_commits().await, Ok(0), "a placed order's lines are its own");
+    assert_eq!(stock(&handle).await.record.allocated, 2);
 }
