@@ -541,3 +541,33 @@ async fn commits_without_their_order_are_repaired_at_start() {
     assert_eq!(handle.repair_unplaced_commits().await, Ok(0), "a placed order's lines are its own");
     assert_eq!(stock(&handle).await.record.allocated, 2);
 }
+
+// Proves an order line whose cart's time passed while the node was down is cancelled at
+// start, not given back to that cart: its units return to stock.
+#[actix_rt::test]
+async fn commits_of_an_expired_cart_are_cancelled_at_start() {
+    let sim = SimStorage::default();
+    let (log, mut recovered) = recover(&sim, &BTreeMap::new());
+    let handle = start(&Journal::Log(log.handle()), &mut recovered);
+    receive(&handle, "wh-madrid", "KEYBOARD", 10).await;
+    let cart = open(&handle).await;
+    add(&handle, &cart, "KEYBOARD", 2).await.expect("added");
+    let shown = handle.carts().get(&cart).expect("open").send(GetCart).await.expect("running").cart;
+    let hold = shown.lines.values().next().expect("a line").holds[0].clone();
+    let warehouse = handle.warehouses().get("wh-madrid").expect("a warehouse");
+    let commit =
+        Cmd::CommitReservation { reservation: hold.reservation, order_line: "lost-order/l1/1".into(), quantity: None };
+    warehouse.send(Execute(commit)).await.expect("running").expect("committed");
+    sim.crash(|_, _| Vec::new());
+    drop(log);
+
+    let (log, mut recovered) = recover(&sim, &BTreeMap::new());
+    let commerce = Commerce::from_toml(DEMO, KNOWN_GATEWAYS).expect("demo config is valid");
+    let later = Clock::starting_at(Timestamp(START.0 + CART_LIFETIME_MS + 1));
+    let journal = Journal::Log(log.handle());
+    let handle = CommerceHandle::start_durable(commerce, later, &journal, &mut recovered, &Idempotency::default());
+    assert_eq!(handle.repair_unplaced_commits().await, Ok(1));
+    let warehouse = handle.warehouses().get("wh-madrid").expect("a warehouse");
+    let view = warehouse.send(GetStock { sku: "KEYBOARD".into() }).await.expect("running").expect("sold");
+    assert_eq!((view.record.on_hand, view.record.allocated, view.record.reserved), (10, 0, 0));
+}
