@@ -658,7 +658,7 @@ impl CartActor {
         let slot = shared.journal.slot()?;
         // The cart changes only once its record is sure to be queued. Without an answer to
         // keep, nothing can fail between here and the append, so the cart changes in place.
-        let remembered = if let Some(remember) = remember {
+        let (remembered, payload) = if let Some(remember) = remember {
             let mut changed = Cart::clone(&self.cart);
             for event in &events {
                 changed.apply(event);
@@ -675,7 +675,6 @@ impl CartActor {
             }
             (None, bare)
         };
-        let (remembered, payload) = remembered;
         let receipt = shared.journal.append_in(slot, RECORD_CART, payload)?;
         if let Some(receipt) = &receipt {
             self.last_lsn = receipt.lsn();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 use arc_swap::ArcSwap;
-use mercato_engine::inventory::{InventoryCommand, OrderLineStock};
+use mercato_engine::inventory::InventoryCommand;
 use mercato_engine::resolution::{resolve, ContextRequest, ResolvedContext};
 use mercato_engine::{Commerce, DomainError};
 
@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::idempotency::Idempotency;
 use crate::journal::{Journal, Recovered};
 use crate::order::Orders;
-use crate::warehouse::{CommandError, CopyState, Execute, WarehouseActor, Warehouses};
+use crate::warehouse::{CommandError, Execute, FindUnplaced, Unplaced, WarehouseActor, Warehouses};
 
 /// Messages a commerce actor may queue. Configuration changes are rare; the bound keeps a
 /// runaway client from growing the mailbox without limit.
@@ -185,12 +185,20 @@ impl CommerceHandle {
         let mut given_back: HashSet<String> = HashSet::new();
         let mut repaired = 0;
         for (code, addr) in self.warehouses.iter() {
-            let stock = addr.send(CopyState).await.map_err(|e| format!("warehouse {code}: {e}"))?;
-            let unplaced: Vec<&OrderLineStock> = stock
-                .order_lines()
-                .filter(|l| self.orders.get(l.order_line.split('/').next().unwrap_or_default()).is_none())
+            let orders = self.orders.clone();
+            let holds = carts
+                .carts
+                .iter()
+                .flat_map(|copy| copy.cart.holds())
+                .filter(|hold| hold.warehouse == code)
+                .map(|hold| hold.reservation.clone())
                 .collect();
-            for line in unplaced {
+            let find = FindUnplaced {
+                placed: Box::new(move |key| orders.contains(key.split('/').next().unwrap_or_default())),
+                holds,
+            };
+            let Unplaced { lines, missing } = addr.send(find).await.map_err(|e| format!("warehouse {code}: {e}"))?;
+            for line in &lines {
                 let units: u32 = line.parts.iter().map(|p| p.quantity).sum();
                 let mut key = line.order_line.splitn(3, '/').skip(1);
                 let (cart_line, hold) = (key.next().unwrap_or_default(), key.next().unwrap_or_default());
@@ -198,10 +206,9 @@ impl CommerceHandle {
                 let claimed = carts.carts.iter().find_map(|copy| {
                     let held = copy.cart.lines.get(cart_line).filter(|l| *l.sku == *line.sku)?;
                     let hold = held.holds.get(hold?)?;
-                    let missing = stock.reservation(&hold.reservation).is_none();
                     (hold.warehouse == code
                         && hold.quantity == units
-                        && missing
+                        && missing.contains(&hold.reservation)
                         && !given_back.contains(&hold.reservation))
                     .then(|| (hold.reservation.clone(), copy.cart.expires_at))
                 });

@@ -127,6 +127,11 @@ impl Orders {
         self.shared.orders.get(id).map(|o| o.value().clone())
     }
 
+    /// Whether the order is placed (without copying it).
+    pub fn contains(&self, id: &str) -> bool {
+        self.shared.orders.contains_key(id)
+    }
+
     pub fn len(&self) -> usize {
         self.shared.orders.len()
     }

@@ -6,7 +6,7 @@
 //! no client hears of a change before it is durable. Reservation expiry runs on the actor's own timer, on the same clock as every
 //! command, so a reservation expires once, at its time, whatever else is queued.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +14,8 @@ use std::time::Duration;
 use actix::prelude::*;
 use arc_swap::ArcSwap;
 use mercato_engine::inventory::{
-    Availability, InventoryCommand, InventoryCtx, InventoryEvent, Reservation, StockRecord, Timestamp, WarehouseStock,
+    Availability, InventoryCommand, InventoryCtx, InventoryEvent, OrderLineStock, Reservation, StockRecord, Timestamp,
+    WarehouseStock,
 };
 use mercato_engine::{Commerce, DomainError};
 
@@ -711,6 +712,33 @@ impl Handler<PeekAvailability> for WarehouseActor {
 
     fn handle(&mut self, message: PeekAvailability, _: &mut Self::Context) -> Self::Result {
         Reply::Ready(self.availability(message.skus))
+    }
+}
+
+/// What the start-up repair of a checkout cut short needs, without copying the state:
+/// the order lines whose order `placed` does not know, and which of `holds` (reservation
+/// ids carts hold here) the warehouse no longer has.
+#[derive(Message)]
+#[rtype(result = "Unplaced")]
+pub struct FindUnplaced {
+    /// Whether an order line's key belongs to a placed order.
+    pub placed: Box<dyn Fn(&str) -> bool + Send>,
+    pub holds: Vec<String>,
+}
+
+pub struct Unplaced {
+    pub lines: Vec<OrderLineStock>,
+    pub missing: HashSet<String>,
+}
+
+impl Handler<FindUnplaced> for WarehouseActor {
+    type Result = Reply<Unplaced>;
+
+    fn handle(&mut self, message: FindUnplaced, _: &mut Self::Context) -> Self::Result {
+        let stock = &self.stock;
+        let lines = stock.order_lines().filter(|l| !(message.placed)(&l.order_line)).cloned().collect();
+        let missing = message.holds.into_iter().filter(|id| stock.reservation(id).is_none()).collect();
+        self.settle(Unplaced { lines, missing })
     }
 }
 

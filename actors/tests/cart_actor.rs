@@ -82,6 +82,29 @@ async fn add(handle: &CommerceHandle, cart: &str, sku: &str, quantity: u32) -> R
     addr.send(AddLine { sku: sku.into(), quantity, remember: None }).await.expect("running")
 }
 
+/// A Madrid address and home delivery: what checkout needs.
+async fn ready_for_home(addr: &actix::Addr<mercato_actors::cart::CartActor>) {
+    addr.send(SetAddress(madrid_address())).await.expect("running").expect("set");
+    let home = DeliveryChoice::Home { preference: ShipmentPreference::AsAvailable, shipping_types: Vec::new() };
+    addr.send(ChooseDelivery(home)).await.expect("running").expect("chosen");
+}
+
+/// Checkout paid offline (the order waits for its payment).
+fn by_transfer() -> CheckOut {
+    CheckOut { payment_system: "bank-transfer".into(), token: None, expected_total: None, remember: None }
+}
+
+/// Commits the cart's first hold in Madrid as checkout would for order `lost-order`,
+/// whose record never comes: what a crash in the middle of a checkout leaves.
+async fn commit_without_order(handle: &CommerceHandle, cart: &str) {
+    let shown = handle.carts().get(cart).expect("open").send(GetCart).await.expect("running").cart;
+    let hold = shown.lines.values().next().expect("a line").holds[0].clone();
+    let commit =
+        Cmd::CommitReservation { reservation: hold.reservation, order_line: "lost-order/l1/1".into(), quantity: None };
+    let warehouse = handle.warehouses().get("wh-madrid").expect("a warehouse");
+    warehouse.send(Execute(commit)).await.expect("running").expect("committed");
+}
+
 async fn change(handle: &CommerceHandle, cart: &str, line: &str, quantity: u32) -> Result<CartReply, CartError> {
     let addr = handle.carts().get(cart).expect("an open cart");
     addr.send(ChangeLine { line: line.into(), quantity }).await.expect("running")
@@ -276,13 +299,10 @@ async fn orders_survive_a_crash_and_their_carts_stay_checked_out() {
     let cart = open(&handle).await;
     add(&handle, &cart, "KEYBOARD", 2).await.expect("added");
     let addr = handle.carts().get(&cart).expect("open");
-    addr.send(SetAddress(madrid_address())).await.expect("running").expect("set");
-    let home = DeliveryChoice::Home { preference: ShipmentPreference::AsAvailable, shipping_types: Vec::new() };
-    addr.send(ChooseDelivery(home)).await.expect("running").expect("chosen");
+    ready_for_home(&addr).await;
     let (carts, carts_cover) = handle.carts().snapshot().await;
     assert_eq!(carts.carts.len(), 1, "the cart is open in the snapshot");
-    let checkout =
-        CheckOut { payment_system: "bank-transfer".into(), token: None, expected_total: None, remember: None };
+    let checkout = by_transfer();
     let placed = addr.send(checkout).await.expect("running").expect("placed");
     let order = placed.order.expect("an order");
     assert_eq!(order.status, OrderStatus::PendingPayment);
@@ -384,8 +404,7 @@ async fn checkout_refuses_a_reservation_a_short_arrival_cut() {
     addr.send(ChooseDelivery(home.clone())).await.expect("running").expect("chosen");
     let short = Cmd::ReceiveBatch { sku: "HEADPHONES".into(), batch: "b1".into(), quantity: 1 };
     madrid.send(Execute(short)).await.expect("running").expect("received");
-    let checkout =
-        CheckOut { payment_system: "bank-transfer".into(), token: None, expected_total: None, remember: None };
+    let checkout = by_transfer();
     let refused = addr.send(checkout).await.expect("running").expect_err("the hold was cut");
     assert_eq!(refused.code(), "stock_lost", "{refused}");
     assert!(refused.to_string().contains("line \"l2\" (HEADPHONES)"), "{refused}");
@@ -398,8 +417,7 @@ async fn checkout_refuses_a_reservation_a_short_arrival_cut() {
     assert!(handle.orders().is_empty());
     addr.send(RemoveLine { line: "l2".into() }).await.expect("running").expect("removed");
     addr.send(ChooseDelivery(home)).await.expect("running").expect("chosen again");
-    let checkout =
-        CheckOut { payment_system: "bank-transfer".into(), token: None, expected_total: None, remember: None };
+    let checkout = by_transfer();
     addr.send(checkout).await.expect("running").expect("placed");
     let mouse = madrid.send(GetStock { sku: "MOUSE".into() }).await.expect("running").expect("sold");
     assert_eq!((mouse.record.allocated, mouse.record.reserved), (2, 0));
@@ -490,29 +508,19 @@ async fn commits_without_their_order_are_repaired_at_start() {
     receive(&handle, "wh-madrid", "KEYBOARD", 10).await;
     let cart = open(&handle).await;
     add(&handle, &cart, "KEYBOARD", 2).await.expect("added");
-    let addr = handle.carts().get(&cart).expect("open");
-    let shown = addr.send(GetCart).await.expect("running").cart;
-    let hold = shown.lines.values().next().expect("a line").holds[0].clone();
-    let warehouse = handle.warehouses().get("wh-madrid").expect("a warehouse");
     // What the checkout committed before the crash: the cart's hold, and one of a cart
     // that is gone.
-    let commits = [
-        (hold.reservation.clone(), "lost-order/l1/1".to_owned(), None),
-        ("gone-cart-hold".to_owned(), "gone-order/l1/1".to_owned(), Some(3)),
-    ];
-    for (reservation, order_line, reserve) in commits {
-        if let Some(quantity) = reserve {
-            let held = Cmd::Reserve {
-                reservation: reservation.clone(),
-                sku: "KEYBOARD".into(),
-                quantity,
-                expires_at: Timestamp(START.0 + 60_000),
-            };
-            warehouse.send(Execute(held)).await.expect("running").expect("reserved");
-        }
-        let commit = Cmd::CommitReservation { reservation, order_line, quantity: None };
-        warehouse.send(Execute(commit)).await.expect("running").expect("committed");
-    }
+    commit_without_order(&handle, &cart).await;
+    let warehouse = handle.warehouses().get("wh-madrid").expect("a warehouse");
+    let gone = Timestamp(START.0 + 60_000);
+    let held = Cmd::Reserve { reservation: "gone-hold".into(), sku: "KEYBOARD".into(), quantity: 3, expires_at: gone };
+    warehouse.send(Execute(held)).await.expect("running").expect("reserved");
+    let commit = Cmd::CommitReservation {
+        reservation: "gone-hold".into(),
+        order_line: "gone-order/l1/1".into(),
+        quantity: None,
+    };
+    warehouse.send(Execute(commit)).await.expect("running").expect("committed");
     let stock = |handle: &CommerceHandle| {
         let warehouse = handle.warehouses().get("wh-madrid").expect("a warehouse").clone();
         async move { warehouse.send(GetStock { sku: "KEYBOARD".into() }).await.expect("running").expect("sold") }
@@ -530,11 +538,8 @@ async fn commits_without_their_order_are_repaired_at_start() {
     assert_eq!(after.record.on_hand, 10);
     assert_eq!(handle.repair_unplaced_commits().await, Ok(0), "nothing left to repair");
     let addr = handle.carts().get(&cart).expect("the cart is still open");
-    addr.send(SetAddress(madrid_address())).await.expect("running").expect("set");
-    let home = DeliveryChoice::Home { preference: ShipmentPreference::AsAvailable, shipping_types: Vec::new() };
-    addr.send(ChooseDelivery(home)).await.expect("running").expect("chosen");
-    let checkout =
-        CheckOut { payment_system: "bank-transfer".into(), token: None, expected_total: None, remember: None };
+    ready_for_home(&addr).await;
+    let checkout = by_transfer();
     addr.send(checkout).await.expect("running").expect("the cart checks out on its hold given back");
     let placed = stock(&handle).await;
     assert_eq!((placed.record.allocated, placed.record.reserved), (2, 0));
@@ -552,12 +557,7 @@ async fn commits_of_an_expired_cart_are_cancelled_at_start() {
     receive(&handle, "wh-madrid", "KEYBOARD", 10).await;
     let cart = open(&handle).await;
     add(&handle, &cart, "KEYBOARD", 2).await.expect("added");
-    let shown = handle.carts().get(&cart).expect("open").send(GetCart).await.expect("running").cart;
-    let hold = shown.lines.values().next().expect("a line").holds[0].clone();
-    let warehouse = handle.warehouses().get("wh-madrid").expect("a warehouse");
-    let commit =
-        Cmd::CommitReservation { reservation: hold.reservation, order_line: "lost-order/l1/1".into(), quantity: None };
-    warehouse.send(Execute(commit)).await.expect("running").expect("committed");
+    commit_without_order(&handle, &cart).await;
     sim.crash(|_, _| Vec::new());
     drop(log);
 
