@@ -960,21 +960,30 @@ impl Handler<RemoveLine> for CartActor {
     }
 }
 
-/// The cart as it stands, once every change it shows is acknowledged.
+/// The cart as it stands, once every change it shows is durable (refused as not durable
+/// if the log failed: the cart may then show a change the log lost).
 #[derive(Message)]
-#[rtype(result = "CartReply")]
+#[rtype(result = "Result<CartReply, CartError>")]
 pub struct GetCart;
 
 impl Handler<GetCart> for CartActor {
-    type Result = Reply<CartReply>;
+    type Result = Reply<Result<CartReply, CartError>>;
 
     fn handle(&mut self, _: GetCart, _: &mut Self::Context) -> Self::Result {
         let reply = CartReply { cart: Arc::clone(&self.cart), line: None, low_stock: None, answer: None, order: None };
+        self.once_durable(Ok(reply))
+    }
+}
+
+impl CartActor {
+    /// Answers a read once every change the cart made is durable, or refuses it as not
+    /// durable when the log failed: no client may see a change the log could still lose.
+    fn once_durable<T: 'static>(&self, read: Result<T, CartError>) -> Reply<Result<T, CartError>> {
         match self.shared.journal.unsettled(self.last_lsn) {
-            None => Reply::Ready(reply),
+            None => Reply::Ready(read),
             Some(wait) => Reply::Durable(Box::pin(async move {
-                let _ = wait.await;
-                reply
+                wait.await.map_err(|failure| NotDurable::unknown(failure.reason))?;
+                read
             })),
         }
     }
@@ -1079,18 +1088,11 @@ pub struct DeliveryOptions {
 impl Handler<DeliveryOptions> for CartActor {
     type Result = Reply<Result<DeliveryView, CartError>>;
 
-    /// Answered once every change the cart made is durable (refused as not durable if the
-    /// log failed): the options show the cart, and no client may see a change the log
-    /// could still lose.
+    /// Answered once every change the cart made is durable, as reads of the cart are: the
+    /// options show the cart.
     fn handle(&mut self, message: DeliveryOptions, _: &mut Self::Context) -> Self::Result {
         let view = self.delivery_view(message);
-        match self.shared.journal.unsettled(self.last_lsn) {
-            None => Reply::Ready(view),
-            Some(wait) => Reply::Durable(Box::pin(async move {
-                wait.await.map_err(|failure| NotDurable::unknown(failure.reason))?;
-                view
-            })),
-        }
+        self.once_durable(view)
     }
 }
 

@@ -97,7 +97,7 @@ fn by_transfer() -> CheckOut {
 /// Commits the cart's first hold in Madrid as checkout would for order `lost-order`,
 /// whose record never comes: what a crash in the middle of a checkout leaves.
 async fn commit_without_order(handle: &CommerceHandle, cart: &str) {
-    let shown = handle.carts().get(cart).expect("open").send(GetCart).await.expect("running").cart;
+    let shown = handle.carts().get(cart).expect("open").send(GetCart).await.expect("running").expect("durable").cart;
     let hold = shown.lines.values().next().expect("a line").holds[0].clone();
     let commit =
         Cmd::CommitReservation { reservation: hold.reservation, order_line: "lost-order/l1/1".into(), quantity: None };
@@ -180,7 +180,7 @@ async fn refusals_hold_nothing() {
     assert_eq!(add(&handle, &cart, "NO-SUCH", 1).await.expect_err("unknown").code(), "unknown_sku");
     assert_eq!(change(&handle, &cart, "l9", 1).await.expect_err("no line").code(), "unknown_cart_line");
     assert_eq!(held(&handle, "wh-madrid", "WATER-CASE-6").await, (0, 0));
-    let cart = handle.carts().get(&cart).expect("open").send(GetCart).await.expect("running").cart;
+    let cart = handle.carts().get(&cart).expect("open").send(GetCart).await.expect("running").expect("durable").cart;
     assert!(cart.lines.is_empty());
 }
 
@@ -264,7 +264,17 @@ async fn carts_survive_a_crash_from_the_log_and_from_a_snapshot() {
         let mut carts = Vec::new();
         for id in [&kept, &emptied] {
             carts.push(
-                handle.carts().get(id).expect("open").send(GetCart).await.expect("running").cart.as_ref().clone(),
+                handle
+                    .carts()
+                    .get(id)
+                    .expect("open")
+                    .send(GetCart)
+                    .await
+                    .expect("running")
+                    .expect("durable")
+                    .cart
+                    .as_ref()
+                    .clone(),
             );
         }
         carts
@@ -378,7 +388,7 @@ async fn with_multi_shipment_off_a_cart_moves_whole_to_the_one_center_that_serve
          from lc-iberia and lc-france; line l2 (CHARGER x1) only from lc-france; line l3 (KEYBOARD x1) only from \
          lc-iberia"
     );
-    let now = handle.carts().get(&cart).expect("open").send(GetCart).await.expect("running");
+    let now = handle.carts().get(&cart).expect("open").send(GetCart).await.expect("running").expect("durable");
     assert_eq!(where_held(&now), ["MOUSE wh-lyon", "CHARGER wh-lyon"]);
     assert_eq!(held(&handle, "wh-madrid", "KEYBOARD").await, (0, 0));
 }
@@ -408,7 +418,7 @@ async fn checkout_refuses_a_reservation_a_short_arrival_cut() {
     let refused = addr.send(checkout).await.expect("running").expect_err("the hold was cut");
     assert_eq!(refused.code(), "stock_lost", "{refused}");
     assert!(refused.to_string().contains("line \"l2\" (HEADPHONES)"), "{refused}");
-    let now = addr.send(GetCart).await.expect("running");
+    let now = addr.send(GetCart).await.expect("running").expect("durable");
     assert_eq!(now.cart.status, mercato_engine::cart::CartStatus::Open);
     let view = madrid.send(GetStock { sku: "HEADPHONES".into() }).await.expect("running").expect("sold");
     assert_eq!((view.record.allocated, view.record.reserved), (0, 1), "nothing allocated; the cut hold remains");
@@ -460,13 +470,14 @@ async fn futures_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> 
     outputs
 }
 
-// Proves the delivery options wait until the cart's changes are durable, as reads of the
-// cart do: when the log fails to sync a line's record that the cart has already applied,
-// the options are refused as not durable instead of showing the line the log lost. (Which
+// Proves reads of a cart (the cart itself, its delivery options) wait until the cart's
+// changes are durable: when the log fails to sync a line's record that the cart has
+// already applied, both are refused as not durable instead of showing the line the log
+// lost. (Which
 // sync fails first depends on how the writer batches the reservation's and the line's
 // records, so fresh logs are tried until the line's record is the one lost.)
 #[actix_rt::test]
-async fn delivery_options_wait_until_the_carts_changes_are_durable() {
+async fn reads_of_a_cart_wait_until_its_changes_are_durable() {
     let mut lost_lines = 0;
     for _ in 0..50 {
         let sim = SimStorage::default();
@@ -484,11 +495,14 @@ async fn delivery_options_wait_until_the_carts_changes_are_durable() {
         // The cart as it is in memory, durable or not.
         let applied = addr.send(CopyCart).await.expect("running").cart;
         let options = addr.send(DeliveryOptions { preference: None }).await.expect("running");
+        let read = addr.send(GetCart).await.expect("running");
         if applied.lines.is_empty() {
             // The reservation's record failed first: the cart never changed.
             assert!(options.is_ok_and(|view| view.cart.lines.is_empty()));
+            assert!(read.is_ok_and(|reply| reply.cart.lines.is_empty()));
         } else {
             assert!(matches!(options, Err(CartError::NotDurable(_))), "{options:?}");
+            assert!(matches!(read, Err(CartError::NotDurable(_))), "{read:?}");
             lost_lines += 1;
             break;
         }
@@ -570,4 +584,34 @@ async fn commits_of_an_expired_cart_are_cancelled_at_start() {
     let warehouse = handle.warehouses().get("wh-madrid").expect("a warehouse");
     let view = warehouse.send(GetStock { sku: "KEYBOARD".into() }).await.expect("running").expect("sold");
     assert_eq!((view.record.on_hand, view.record.allocated, view.record.reserved), (10, 0, 0));
+}
+
+// Proves the repair cancels an order line its cart cannot take back: a committed line
+// whose batch then arrived empty is at risk, the warehouse refuses to turn it back into a
+// reservation, and the repair cancels it instead, leaving nothing allocated to no order.
+#[actix_rt::test]
+async fn an_at_risk_commit_without_its_order_is_cancelled_at_start() {
+    let sim = SimStorage::default();
+    let (log, mut recovered) = recover(&sim, &BTreeMap::new());
+    let handle = start(&Journal::Log(log.handle()), &mut recovered);
+    let madrid = handle.warehouses().get("wh-madrid").expect("a warehouse");
+    let expected_date = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("a date");
+    let announce = Cmd::AnnounceBatch { sku: "HEADPHONES".into(), batch: "b1".into(), quantity: 5, expected_date };
+    madrid.send(Execute(announce)).await.expect("running").expect("announced");
+    let cart = open(&handle).await;
+    add(&handle, &cart, "HEADPHONES", 3).await.expect("added");
+    commit_without_order(&handle, &cart).await;
+    let never_came = Cmd::ReceiveBatch { sku: "HEADPHONES".into(), batch: "b1".into(), quantity: 0 };
+    madrid.send(Execute(never_came)).await.expect("running").expect("received");
+    sim.crash(|_, _| Vec::new());
+    drop(log);
+
+    let (log, mut recovered) = recover(&sim, &BTreeMap::new());
+    let handle = start(&Journal::Log(log.handle()), &mut recovered);
+    assert_eq!(handle.repair_unplaced_commits().await, Ok(1));
+    let madrid = handle.warehouses().get("wh-madrid").expect("a warehouse");
+    let view = madrid.send(GetStock { sku: "HEADPHONES".into() }).await.expect("running").expect("known");
+    assert_eq!((view.record.allocated, view.record.reserved, view.reservations), (0, 0, 0));
+    assert_eq!(handle.repair_unplaced_commits().await, Ok(0), "the order line is gone");
+    drop(log);
 }

@@ -8,6 +8,13 @@ use serde::Serialize;
 
 use crate::error::PersistenceError;
 
+/// The version of the bytes the log and snapshots hold: segment and frame layouts, and the
+/// payloads' encoding (the engine's events and states through bincode). Segment headers
+/// and snapshot manifests carry it, and recovery refuses files of another version
+/// (`PersistenceError::Format`) rather than misread them. Bump it whenever an encoding
+/// changes; the event-codec test's digest of every event's bytes says when.
+pub const FORMAT_VERSION: u8 = 1;
+
 /// The largest record payload: 16 MiB holds any one actor's batch of events many times
 /// over. `encode` refuses to produce more and `decode` to read more, so the log never
 /// writes a record it could not read back.

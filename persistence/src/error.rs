@@ -10,4 +10,11 @@ pub enum PersistenceError {
     Corruption { file: String, offset: u64, reason: String },
     #[error("codec error: {0}")]
     Codec(String),
+    /// A whole file written in another format version than this build reads: refused
+    /// rather than misread.
+    #[error(
+        "{file} was written in format version {found}; this build reads version {reads}: start the node with \
+         the build that wrote it"
+    )]
+    Format { file: String, found: u8, reads: u8 },
 }

@@ -3,8 +3,10 @@
 //!
 //! # Layout
 //! - `codec`: the one place values become bytes and back (bincode 2 through serde), with
-//!   a size limit so a corrupt length can never make it allocate without bound.
-//! - `error`: `PersistenceError`, the storage errors (`Io`, `Corruption`, `Codec`).
+//!   a size limit so a corrupt length can never make it allocate without bound, and the
+//!   format version (`FORMAT_VERSION`) every segment and snapshot states.
+//! - `error`: `PersistenceError`, the storage errors (`Io`, `Corruption`, `Codec`,
+//!   `Format`).
 //! - `log`: the write-ahead log (segments, group commit, recovery).
 //! - `snapshot`: generations of actor states in sled, made durable explicitly, with
 //!   fallback to the previous generation.

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::codec;
+use crate::codec::{self, FORMAT_VERSION};
 use crate::error::PersistenceError;
 use crate::log::Lsn;
 
@@ -64,9 +64,31 @@ pub struct Loaded {
     pub log_from: Lsn,
 }
 
+/// What a generation holds: each part's actor, LSN and checksum. It is stored after a
+/// byte that states the format version.
 #[derive(Debug, Serialize, Deserialize)]
 struct Manifest {
     parts: Vec<(String, Lsn, u32)>,
+}
+
+/// Why a generation cannot be used.
+enum Unreadable {
+    /// Unfinished or damaged: loading falls back on an older generation.
+    Damaged(String),
+    /// Whole, but of another format version (the one it states): loading refuses it.
+    Format(u8),
+}
+
+impl From<String> for Unreadable {
+    fn from(reason: String) -> Self {
+        Unreadable::Damaged(reason)
+    }
+}
+
+impl From<&str> for Unreadable {
+    fn from(reason: &str) -> Self {
+        Unreadable::Damaged(reason.to_owned())
+    }
 }
 
 pub struct SnapshotStore {
@@ -244,7 +266,8 @@ impl SnapshotStore {
             manifest.parts.push((actor.clone(), part.lsn, crc));
         }
         self.step(SnapshotStep::Manifest)?;
-        let encoded = codec::encode(&manifest)?;
+        let mut encoded = vec![FORMAT_VERSION];
+        encoded.extend(codec::encode(&manifest)?);
         self.db.insert(manifest_key(generation), frame(0, &encoded)).map_err(sled_error)?;
         self.step(SnapshotStep::Flush)?;
         self.db.flush().map_err(sled_error)?;
@@ -256,14 +279,18 @@ impl SnapshotStore {
     }
 
     /// Reads one generation whole, or says why it cannot be used.
-    fn read(&self, generation: u64) -> Result<BTreeMap<String, Part>, String> {
+    fn read(&self, generation: u64) -> Result<BTreeMap<String, Part>, Unreadable> {
         let manifest = self
             .db
             .get(manifest_key(generation))
             .map_err(|e| e.to_string())?
             .ok_or("it has no manifest (it was never finished)")?;
         let (_, manifest) = unframe(&manifest).map_err(|reason| format!("manifest: {reason}"))?;
-        let manifest: Manifest = codec::decode(&manifest.bytes).map_err(|e| format!("manifest: {e}"))?;
+        let (&format, encoded) = manifest.bytes.split_first().ok_or("the manifest is empty")?;
+        if format != FORMAT_VERSION {
+            return Err(Unreadable::Format(format));
+        }
+        let manifest: Manifest = codec::decode(encoded).map_err(|e| format!("manifest: {e}"))?;
         let mut parts = BTreeMap::new();
         for (actor, lsn, crc) in manifest.parts {
             let framed = self
@@ -273,7 +300,7 @@ impl SnapshotStore {
                 .ok_or_else(|| format!("part {actor} is missing"))?;
             let (found, part) = unframe(&framed).map_err(|reason| format!("part {actor}: {reason}"))?;
             if found != crc || part.lsn != lsn {
-                return Err(format!("part {actor} is not the one the manifest names"));
+                return Err(format!("part {actor} is not the one the manifest names").into());
             }
             parts.insert(actor, part);
         }
@@ -281,7 +308,8 @@ impl SnapshotStore {
     }
 
     /// The newest generation that reads whole, falling back on older ones; none when no
-    /// generation does (recovery then replays the whole log).
+    /// generation does (recovery then replays the whole log). A whole generation of
+    /// another format version is refused (`PersistenceError::Format`), not skipped.
     pub fn load(&self) -> Result<Option<Loaded>, PersistenceError> {
         let started = Instant::now();
         let generations = self.generations()?;
@@ -294,7 +322,11 @@ impl SnapshotStore {
                     found = Some((generation, parts));
                     break;
                 }
-                Err(reason) => {
+                Err(Unreadable::Format(found)) => {
+                    let file = format!("snapshot generation {generation} in {}", self.dir.display());
+                    return Err(PersistenceError::Format { file, found, reads: FORMAT_VERSION });
+                }
+                Err(Unreadable::Damaged(reason)) => {
                     tracing::warn!(generation, %reason, "snapshot skipped");
                     skipped.push((generation, reason));
                 }
@@ -335,6 +367,20 @@ impl SnapshotStore {
             removed += 1;
         }
         Ok(removed)
+    }
+
+    /// Rewrites a generation's manifest as if written in format `version` (tests: a
+    /// snapshot of another version, whole and with valid checksums).
+    pub fn stamp_format(&self, generation: u64, version: u8) -> Result<(), PersistenceError> {
+        let key = manifest_key(generation);
+        let stored = self.db.get(&key).map_err(sled_error)?;
+        let framed =
+            stored.ok_or_else(|| PersistenceError::Codec(format!("no manifest for generation {generation}")))?;
+        let (_, mut manifest) = unframe(&framed).map_err(PersistenceError::Codec)?;
+        let first = manifest.bytes.first_mut().ok_or_else(|| PersistenceError::Codec("an empty manifest".into()))?;
+        *first = version;
+        self.db.insert(key, frame(0, &manifest.bytes)).map_err(sled_error)?;
+        Ok(())
     }
 
     /// Overwrites a part's stored bytes (tests: a damaged snapshot).

@@ -308,6 +308,31 @@ fn a_damaged_header_with_records_after_it_refuses_to_start() {
     );
 }
 
+// Proves a segment whose whole header states another format version refuses the start
+// with an error naming both versions: it is neither read as damage nor misread.
+#[test]
+fn a_segment_of_another_format_version_refuses_to_start() {
+    let dir = temp_dir("format");
+    let options = LogOptions::new(&dir);
+    let (log, _, _) = open(Arc::new(OsStorage), &options, 0).expect("opens");
+    append_all(&log, 1, 3);
+    log.close();
+    let path = dir.join("00000000000000000001.wal");
+    let mut bytes = std::fs::read(&path).expect("the segment");
+    assert_eq!(&bytes[..8], b"MRCTWAL1");
+    bytes[7] = b'2';
+    let crc = crc32c::crc32c(&bytes[..16]);
+    bytes[16..20].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(&path, &bytes).expect("rewritten");
+    let error = open(Arc::new(OsStorage), &options, 0).map(|_| ()).expect_err("refused");
+    assert!(
+        matches!(&error, PersistenceError::Format { file, found: 2, reads: 1 } if file == "00000000000000000001.wal"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("format version 2; this build reads version 1"), "{error}");
+    std::fs::remove_dir_all(&dir).expect("cleaned");
+}
+
 // Proves a sync or retention request with no records never rotates onto the same segment
 // name, even with a segment size below a header's.
 #[test]

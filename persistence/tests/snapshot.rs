@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use mercato_persistence::snapshot::{Part, SnapshotOptions, SnapshotStep, SnapshotStore};
+use mercato_persistence::PersistenceError;
 
 fn options(name: &str) -> SnapshotOptions {
     let dir = std::env::temp_dir().join(format!("mercato-snapshot-{}-{name}", std::process::id()));
@@ -57,6 +58,24 @@ fn a_damaged_newest_generation_falls_back_to_the_previous() {
     assert_eq!((loaded.generation, loaded.log_from), (1, 11));
     assert_eq!(loaded.skipped.len(), 1);
     assert!(loaded.skipped[0].1.contains("part demo/wh-a"), "{:?}", loaded.skipped);
+    drop(store);
+    cleanup(options.dir);
+}
+
+// Proves a whole generation of another format version is refused with an error naming
+// both versions, rather than skipped for an older one or misread.
+#[test]
+fn a_generation_of_another_format_version_is_refused() {
+    let options = options("format");
+    let store = SnapshotStore::open(&options).expect("opens");
+    store.write(&parts(&[("demo/wh-a", 10)])).expect("written");
+    store.write(&parts(&[("demo/wh-a", 30)])).expect("written");
+    store.stamp_format(2, 2).expect("restamped");
+    let error = store.load().map(|_| ()).expect_err("refused");
+    assert!(
+        matches!(&error, PersistenceError::Format { found: 2, reads: 1, file } if file.contains("generation 2")),
+        "{error}"
+    );
     drop(store);
     cleanup(options.dir);
 }

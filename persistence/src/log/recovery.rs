@@ -10,9 +10,9 @@
 use std::path::Path;
 
 use super::segment::{
-    decode_frame, parse_segment_name, read_segment_header, Lsn, FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES,
+    decode_frame, parse_segment_name, read_segment_header, HeaderError, Lsn, FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES,
 };
-use crate::codec::RECORD_PAYLOAD_BYTES_MAX;
+use crate::codec::{FORMAT_VERSION, RECORD_PAYLOAD_BYTES_MAX};
 use crate::error::PersistenceError;
 use crate::storage::Storage;
 
@@ -114,7 +114,10 @@ pub fn recover(
                 }
                 break;
             }
-            Err(reason) => return Err(corruption(&name, 0, reason)),
+            Err(HeaderError::Format(found)) => {
+                return Err(PersistenceError::Format { file: name, found, reads: FORMAT_VERSION });
+            }
+            Err(HeaderError::Damaged(reason)) => return Err(corruption(&name, 0, reason)),
         };
         if stated != first {
             return Err(corruption(&name, 8, format!("the header says the segment starts at {stated}")));

@@ -1,8 +1,9 @@
 //! The bytes of a log segment.
 //!
 //! A segment file is named by the LSN of its first record (`00000000000000000001.wal`) and
-//! starts with a header: magic (8 bytes), that first LSN (u64 LE) and a CRC32C of both (u32
-//! LE). Records follow back to back, each a frame:
+//! starts with a header: magic (`MRCTWAL` and the format version as an ASCII digit, 8
+//! bytes), that first LSN (u64 LE) and a CRC32C of both (u32 LE). Records follow back to
+//! back, each a frame:
 //!
 //! ```text
 //! length u32 LE | crc u32 LE | lsn u64 LE | synced u64 LE | kind u8 | payload (length bytes)
@@ -12,9 +13,9 @@
 //! durable when the frame was written: recovery uses it to tell a torn, never-synced tail
 //! (which it truncates) from damage to records that were synced (which it refuses).
 
-use crate::codec::RECORD_PAYLOAD_BYTES_MAX;
+use crate::codec::{FORMAT_VERSION, RECORD_PAYLOAD_BYTES_MAX};
 
-pub(crate) const MAGIC: [u8; 8] = *b"MRCTWAL1";
+const MAGIC: &[u8; 7] = b"MRCTWAL";
 pub(crate) const SEGMENT_HEADER_BYTES: usize = 20;
 pub(crate) const FRAME_HEADER_BYTES: usize = 25;
 const SUFFIX: &str = ".wal";
@@ -47,21 +48,34 @@ pub(crate) fn parse_segment_name(name: &str) -> Option<Lsn> {
 
 pub(crate) fn segment_header(first: Lsn) -> [u8; SEGMENT_HEADER_BYTES] {
     let mut header = [0u8; SEGMENT_HEADER_BYTES];
-    header[..8].copy_from_slice(&MAGIC);
+    header[..7].copy_from_slice(MAGIC);
+    header[7] = b'0' + FORMAT_VERSION;
     header[8..16].copy_from_slice(&first.to_le_bytes());
     let crc = crc32c::crc32c(&header[..16]);
     header[16..].copy_from_slice(&crc.to_le_bytes());
     header
 }
 
+/// Why a segment header cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HeaderError {
+    /// Missing or damaged bytes.
+    Damaged(&'static str),
+    /// A whole header of another format version (the version it states).
+    Format(u8),
+}
+
 /// The first LSN a segment header states, or why it is not a valid header.
-pub(crate) fn read_segment_header(bytes: &[u8]) -> Result<Lsn, &'static str> {
-    let header = bytes.get(..SEGMENT_HEADER_BYTES).ok_or("the segment header is incomplete")?;
-    if header[..8] != MAGIC {
-        return Err("the segment header has the wrong magic");
+pub(crate) fn read_segment_header(bytes: &[u8]) -> Result<Lsn, HeaderError> {
+    let header = bytes.get(..SEGMENT_HEADER_BYTES).ok_or(HeaderError::Damaged("the segment header is incomplete"))?;
+    if header[..7] != *MAGIC {
+        return Err(HeaderError::Damaged("the segment header has the wrong magic"));
     }
     if crc32c::crc32c(&header[..16]).to_le_bytes() != header[16..] {
-        return Err("the segment header fails its checksum");
+        return Err(HeaderError::Damaged("the segment header fails its checksum"));
+    }
+    if header[7] != b'0' + FORMAT_VERSION {
+        return Err(HeaderError::Format(header[7].wrapping_sub(b'0')));
     }
     Ok(u64_at(header, 8))
 }
@@ -163,10 +177,17 @@ mod tests {
             assert_eq!(parse_segment_name(other), None, "{other}");
         }
         let header = segment_header(99);
+        assert_eq!(&header[..8], b"MRCTWAL1", "format 1 kept the first segment magic");
         assert_eq!(read_segment_header(&header), Ok(99));
         let mut bad = header;
         bad[9] ^= 1;
-        assert!(read_segment_header(&bad).is_err());
-        assert!(read_segment_header(&header[..19]).is_err());
+        assert!(matches!(read_segment_header(&bad), Err(HeaderError::Damaged(_))));
+        assert!(matches!(read_segment_header(&header[..19]), Err(HeaderError::Damaged(_))));
+        // A whole header of another version is told apart from damage.
+        let mut newer = header;
+        newer[7] = b'0' + FORMAT_VERSION + 1;
+        let crc = crc32c::crc32c(&newer[..16]);
+        newer[16..].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(read_segment_header(&newer), Err(HeaderError::Format(FORMAT_VERSION + 1)));
     }
 }

@@ -439,7 +439,7 @@ pub async fn get_cart(
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
     let handle = commerce_of(&state, &principal, &code)?;
-    let reply = ask(&cart_of(handle, &id)?, GetCart).await?;
+    let reply = ask(&cart_of(handle, &id)?, GetCart).await??;
     Ok(answer(&reply, &handle.snapshot(), handle.clock().today(), StatusCode::OK, false))
 }
 

@@ -510,7 +510,7 @@ pub async fn list_payment_systems(
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
     let handle = commerce_of(&state, &principal, &code)?;
-    let reply = ask(&cart_of(handle, &id)?, mercato_actors::cart::GetCart).await?;
+    let reply = ask(&cart_of(handle, &id)?, mercato_actors::cart::GetCart).await??;
     let commerce = handle.snapshot();
     let systems: Vec<PaymentSystemDto> = payment_systems(&commerce, &reply.cart.context.channel)
         .into_iter()
