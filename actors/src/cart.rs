@@ -981,8 +981,9 @@ impl CartActor {
     fn once_durable<T: 'static>(&self, read: Result<T, CartError>) -> Reply<Result<T, CartError>> {
         match self.shared.journal.unsettled(self.last_lsn) {
             None => Reply::Ready(read),
+            // A read changes nothing: refused outright, not of unknown outcome.
             Some(wait) => Reply::Durable(Box::pin(async move {
-                wait.await.map_err(|failure| NotDurable::unknown(failure.reason))?;
+                wait.await.map_err(|failure| NotDurable::refused(failure.reason))?;
                 read
             })),
         }

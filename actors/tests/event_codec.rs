@@ -309,26 +309,93 @@ fn cart_variant(event: &CartEvent) -> usize {
     }
 }
 
-// Proves the records' bytes are those of this build's format version. The digest covers
-// every inventory, cart and order event above as the log encodes them: when a type's
-// encoding changes, it changes. Then bump `FORMAT_VERSION` (logs and snapshots of the
-// old version are refused at start instead of misread) and update the digest here. A
-// digest that moved only because a fixture's values did (the demo config priced the
-// order differently) needs no new version.
+// Proves the stored bytes are those of this build's format version. The digest covers a
+// log record of each kind (every inventory, cart and order event, with a remembered
+// answer) and a snapshot part of each kind, as they are encoded: when any of their types'
+// encoding changes, it changes. Then bump `FORMAT_VERSION` (logs and snapshots of the old
+// version are refused at start instead of misread) and update the digest here. A digest
+// that moved only because a fixture's values did (the demo config priced the order
+// differently) needs no new version.
 #[test]
 fn the_encoding_is_the_format_versions() {
-    let mut bytes = Vec::new();
-    for event in every_inventory_event() {
-        bytes.extend(encode(&event).expect("encodes"));
+    use mercato_actors::idempotency::{Answer, Remembered, Stamp};
+    use mercato_actors::journal::{
+        CartCopy, CartEntry, CartsSnapshot, OrderEntry, OrdersSnapshot, WarehouseEntry, WarehouseSnapshot,
+    };
+    use mercato_engine::inventory::WarehouseStock;
+
+    let remembered = Remembered {
+        stamp: Stamp { scope: "demo-storefront".into(), key: "key-1".into(), request: [7; 32] },
+        answer: Answer { status: 201, body: br#"{"id":"cart-1"}"#.to_vec() },
+        at: Timestamp(1_795_000_000_002),
+    };
+    let mut stock = WarehouseStock::default();
+    let on_hand = |quantity| SupplyPart { source: Source::OnHand, quantity };
+    let reserve = |id: &str, parts: Vec<SupplyPart>| InventoryEvent::StockReserved {
+        reservation: Reservation {
+            id: id.into(),
+            sku: "MOUSE".into(),
+            expires_at: Timestamp(1_795_000_000_000),
+            parts: parts.into(),
+        },
+    };
+    for event in [
+        InventoryEvent::StockReceived { sku: "MOUSE".into(), quantity: 7 },
+        InventoryEvent::BatchAnnounced {
+            sku: "MOUSE".into(),
+            batch: "po-1".into(),
+            quantity: 9,
+            expected_date: date(),
+        },
+        reserve("cart-1/l1/1", vec![on_hand(2), SupplyPart { source: Source::Batch("po-1".into()), quantity: 1 }]),
+        reserve("cart-1/l2/1", vec![on_hand(1)]),
+        InventoryEvent::ReservationCommitted {
+            reservation: "cart-1/l2/1".into(),
+            order_line: "order-9/l2/1".into(),
+            placed_at: Timestamp(1_795_000_000_001),
+        },
+    ] {
+        stock.apply(&event);
     }
-    for event in every_cart_event() {
-        bytes.extend(encode(&event).expect("encodes"));
-    }
-    for event in
-        [OrderEvent::Placed { order: Box::new(order()) }, OrderEvent::PaymentConfirmed { reference: "TR-1".into() }]
-    {
-        bytes.extend(encode(&event).expect("encodes"));
-    }
+    let order_events = vec![
+        OrderEvent::Placed { order: Box::new(order()) },
+        OrderEvent::PaymentConfirmed { reference: "TR-1".into() },
+    ];
+    let (commerce, kept) = (String::from("demo"), Some(remembered.clone()));
+    let cart = Cart::from_created(&every_cart_event()[0]).expect("a cart");
+    let encoded = [
+        encode(&WarehouseEntry {
+            commerce: commerce.clone(),
+            warehouse: "wh-madrid".into(),
+            events: every_inventory_event(),
+            remembered: kept.clone(),
+        }),
+        encode(&CartEntry {
+            commerce: commerce.clone(),
+            cart: "cart-1".into(),
+            events: every_cart_event(),
+            remembered: kept.clone(),
+        }),
+        encode(&OrderEntry {
+            commerce: commerce.clone(),
+            order: "order-1".into(),
+            events: order_events,
+            remembered: kept,
+        }),
+        encode(&WarehouseSnapshot {
+            commerce: commerce.clone(),
+            warehouse: "wh-madrid".into(),
+            stock,
+            remembered: vec![remembered.clone()],
+        }),
+        encode(&CartsSnapshot {
+            commerce: commerce.clone(),
+            carts: vec![CartCopy { cart, covers: 41 }],
+            remembered: vec![remembered.clone()],
+        }),
+        encode(&OrdersSnapshot { commerce, orders: vec![order()], remembered: vec![remembered] }),
+    ];
+    let bytes: Vec<u8> = encoded.into_iter().flat_map(|e| e.expect("encodes")).collect();
     let digest = format!("format {FORMAT_VERSION}: {} bytes, crc32c {:08x}", bytes.len(), crc32c::crc32c(&bytes));
-    expect_test::expect!["format 1: 1538 bytes, crc32c 3406bba2"].assert_eq(&digest);
+    expect_test::expect!["format 2: 2934 bytes, crc32c fd9d4d4a"].assert_eq(&digest);
 }

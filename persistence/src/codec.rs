@@ -12,8 +12,11 @@ use crate::error::PersistenceError;
 /// payloads' encoding (the engine's events and states through bincode). Segment headers
 /// and snapshot manifests carry it, and recovery refuses files of another version
 /// (`PersistenceError::Format`) rather than misread them. Bump it whenever an encoding
-/// changes; the event-codec test's digest of every event's bytes says when.
-pub const FORMAT_VERSION: u8 = 1;
+/// changes; the event-codec test's digest of the records' and snapshot parts' bytes says
+/// when. Version 1 stands for every file written before versions were kept (segments
+/// already said `MRCTWAL1`; manifests had no marker): their encodings vary, so they are
+/// refused too.
+pub const FORMAT_VERSION: u8 = 2;
 
 /// The largest record payload: 16 MiB holds any one actor's batch of events many times
 /// over. `encode` refuses to produce more and `decode` to read more, so the log never

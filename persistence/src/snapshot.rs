@@ -64,8 +64,11 @@ pub struct Loaded {
     pub log_from: Lsn,
 }
 
-/// What a generation holds: each part's actor, LSN and checksum. It is stored after a
-/// byte that states the format version.
+/// Starts every manifest, followed by the format version as an ASCII digit.
+const MANIFEST_MAGIC: &[u8; 7] = b"MRCTSNP";
+
+/// What a generation holds: each part's actor, LSN and checksum. It is stored after
+/// `MANIFEST_MAGIC` and the format version.
 #[derive(Debug, Serialize, Deserialize)]
 struct Manifest {
     parts: Vec<(String, Lsn, u32)>,
@@ -266,7 +269,8 @@ impl SnapshotStore {
             manifest.parts.push((actor.clone(), part.lsn, crc));
         }
         self.step(SnapshotStep::Manifest)?;
-        let mut encoded = vec![FORMAT_VERSION];
+        let mut encoded = MANIFEST_MAGIC.to_vec();
+        encoded.push(b'0' + FORMAT_VERSION);
         encoded.extend(codec::encode(&manifest)?);
         self.db.insert(manifest_key(generation), frame(0, &encoded)).map_err(sled_error)?;
         self.step(SnapshotStep::Flush)?;
@@ -286,9 +290,12 @@ impl SnapshotStore {
             .map_err(|e| e.to_string())?
             .ok_or("it has no manifest (it was never finished)")?;
         let (_, manifest) = unframe(&manifest).map_err(|reason| format!("manifest: {reason}"))?;
-        let (&format, encoded) = manifest.bytes.split_first().ok_or("the manifest is empty")?;
-        if format != FORMAT_VERSION {
-            return Err(Unreadable::Format(format));
+        // Whole (its checksum holds) but without the marker: written before versions
+        // were kept, which counts as version 1.
+        let Some(stamped) = manifest.bytes.strip_prefix(MANIFEST_MAGIC) else { return Err(Unreadable::Format(1)) };
+        let (&version, encoded) = stamped.split_first().ok_or("the manifest has no version")?;
+        if version != b'0' + FORMAT_VERSION {
+            return Err(Unreadable::Format(version.wrapping_sub(b'0')));
         }
         let manifest: Manifest = codec::decode(encoded).map_err(|e| format!("manifest: {e}"))?;
         let mut parts = BTreeMap::new();
@@ -322,10 +329,7 @@ impl SnapshotStore {
                     found = Some((generation, parts));
                     break;
                 }
-                Err(Unreadable::Format(found)) => {
-                    let file = format!("snapshot generation {generation} in {}", self.dir.display());
-                    return Err(PersistenceError::Format { file, found, reads: FORMAT_VERSION });
-                }
+                Err(Unreadable::Format(found)) => return Err(self.other_format(generation, found)),
                 Err(Unreadable::Damaged(reason)) => {
                     tracing::warn!(generation, %reason, "snapshot skipped");
                     skipped.push((generation, reason));
@@ -334,7 +338,17 @@ impl SnapshotStore {
         }
         let Some((generation, parts)) = found else { return Ok(None) };
         let lowest = |parts: &BTreeMap<String, Part>| parts.values().map(|p| p.lsn).min().unwrap_or(0);
-        let previous = earlier.find_map(|&g| self.read(g).ok());
+        let mut previous = None;
+        for &older in earlier {
+            match self.read(older) {
+                Ok(parts) => {
+                    previous = Some(parts);
+                    break;
+                }
+                Err(Unreadable::Format(found)) => return Err(self.other_format(older, found)),
+                Err(Unreadable::Damaged(_)) => {}
+            }
+        }
         let log_from = lowest(previous.as_ref().unwrap_or(&parts)) + 1;
         metrics::histogram!("mercato_snapshot_load_seconds").record(started.elapsed().as_secs_f64());
         Ok(Some(Loaded { generation, parts, skipped, log_from }))
@@ -358,7 +372,11 @@ impl SnapshotStore {
         let newest_whole = keep.first().copied().unwrap_or(0);
         let mut removed = 0;
         for generation in generations {
-            if keep.contains(&generation) || generation > newest_whole {
+            // A generation of another version is not this build's to delete.
+            if keep.contains(&generation)
+                || generation > newest_whole
+                || matches!(self.read(generation), Err(Unreadable::Format(_)))
+            {
                 continue;
             }
             for key in self.db.scan_prefix(prefix(generation)).keys() {
@@ -369,17 +387,28 @@ impl SnapshotStore {
         Ok(removed)
     }
 
-    /// Rewrites a generation's manifest as if written in format `version` (tests: a
-    /// snapshot of another version, whole and with valid checksums).
-    pub fn stamp_format(&self, generation: u64, version: u8) -> Result<(), PersistenceError> {
+    fn other_format(&self, generation: u64, found: u8) -> PersistenceError {
+        let file = format!("snapshot generation {generation} in {}", self.dir.display());
+        PersistenceError::Format { file, found, reads: FORMAT_VERSION }
+    }
+
+    /// Rewrites a generation's manifest as if written in format `version`, or, with none,
+    /// before versions were kept (tests: a snapshot of another version, whole and with
+    /// valid checksums).
+    pub fn stamp_format(&self, generation: u64, version: Option<u8>) -> Result<(), PersistenceError> {
         let key = manifest_key(generation);
         let stored = self.db.get(&key).map_err(sled_error)?;
         let framed =
             stored.ok_or_else(|| PersistenceError::Codec(format!("no manifest for generation {generation}")))?;
-        let (_, mut manifest) = unframe(&framed).map_err(PersistenceError::Codec)?;
-        let first = manifest.bytes.first_mut().ok_or_else(|| PersistenceError::Codec("an empty manifest".into()))?;
-        *first = version;
-        self.db.insert(key, frame(0, &manifest.bytes)).map_err(sled_error)?;
+        let (_, manifest) = unframe(&framed).map_err(PersistenceError::Codec)?;
+        let encoded = manifest.bytes.get(MANIFEST_MAGIC.len() + 1..).unwrap_or_default();
+        let mut bytes = Vec::new();
+        if let Some(version) = version {
+            bytes.extend_from_slice(MANIFEST_MAGIC);
+            bytes.push(b'0' + version);
+        }
+        bytes.extend_from_slice(encoded);
+        self.db.insert(key, frame(0, &bytes)).map_err(sled_error)?;
         Ok(())
     }
 

@@ -319,18 +319,36 @@ fn a_segment_of_another_format_version_refuses_to_start() {
     log.close();
     let path = dir.join("00000000000000000001.wal");
     let mut bytes = std::fs::read(&path).expect("the segment");
-    assert_eq!(&bytes[..8], b"MRCTWAL1");
-    bytes[7] = b'2';
-    let crc = crc32c::crc32c(&bytes[..16]);
-    bytes[16..20].copy_from_slice(&crc.to_le_bytes());
+    assert_eq!(&bytes[..8], b"MRCTWAL2");
+    // As the builds before format versions wrote it.
+    restamp(&mut bytes, b'1');
     std::fs::write(&path, &bytes).expect("rewritten");
     let error = open(Arc::new(OsStorage), &options, 0).map(|_| ()).expect_err("refused");
     assert!(
-        matches!(&error, PersistenceError::Format { file, found: 2, reads: 1 } if file == "00000000000000000001.wal"),
+        matches!(&error, PersistenceError::Format { file, found: 1, reads: 2 } if file == "00000000000000000001.wal"),
         "{error}"
     );
-    assert!(error.to_string().contains("format version 2; this build reads version 1"), "{error}");
+    assert!(error.to_string().contains("format version 1; this build reads version 2"), "{error}");
+    // A newest segment holding only a header is not deleted as torn when it is whole and
+    // of another version: it is refused too.
     std::fs::remove_dir_all(&dir).expect("cleaned");
+    let (log, _, _) = open(Arc::new(OsStorage), &options, 0).expect("opens");
+    log.close();
+    let mut header = std::fs::read(&path).expect("the segment");
+    assert_eq!(header.len(), 20, "a header alone");
+    restamp(&mut header, b'3');
+    std::fs::write(&path, &header).expect("rewritten");
+    let error = open(Arc::new(OsStorage), &options, 0).map(|_| ()).expect_err("refused");
+    assert!(matches!(&error, PersistenceError::Format { found: 3, .. }), "{error}");
+    assert!(path.exists(), "kept");
+    std::fs::remove_dir_all(&dir).expect("cleaned");
+}
+
+/// Sets a segment header's version digit and makes its checksum whole again.
+fn restamp(header: &mut [u8], digit: u8) {
+    header[7] = digit;
+    let crc = crc32c::crc32c(&header[..16]);
+    header[16..20].copy_from_slice(&crc.to_le_bytes());
 }
 
 // Proves a sync or retention request with no records never rotates onto the same segment

@@ -70,12 +70,28 @@ fn a_generation_of_another_format_version_is_refused() {
     let store = SnapshotStore::open(&options).expect("opens");
     store.write(&parts(&[("demo/wh-a", 10)])).expect("written");
     store.write(&parts(&[("demo/wh-a", 30)])).expect("written");
-    store.stamp_format(2, 2).expect("restamped");
+    store.stamp_format(2, Some(3)).expect("restamped");
     let error = store.load().map(|_| ()).expect_err("refused");
-    assert!(
-        matches!(&error, PersistenceError::Format { found: 2, reads: 1, file } if file.contains("generation 2")),
-        "{error}"
-    );
+    let named = |error: &PersistenceError, version: u8, generation: &str| matches!(error, PersistenceError::Format { found, reads: 2, file } if *found == version && file.contains(generation));
+    assert!(named(&error, 3, "generation 2"), "{error}");
+    // As the builds before format versions wrote it: no marker, version 1.
+    store.stamp_format(2, None).expect("restamped");
+    let error = store.load().map(|_| ()).expect_err("refused");
+    assert!(named(&error, 1, "generation 2"), "{error}");
+    // An older generation of another version is refused too (the log kept for it would
+    // be counted from it), and pruning does not delete it.
+    store.stamp_format(2, Some(2)).expect("restamped");
+    store.stamp_format(1, Some(3)).expect("restamped");
+    let error = store.load().map(|_| ()).expect_err("refused");
+    assert!(named(&error, 3, "generation 1"), "{error}");
+    store.write(&parts(&[("demo/wh-a", 40)])).expect("written");
+    store.write(&parts(&[("demo/wh-a", 50)])).expect("written");
+    store.prune().expect("pruned");
+    for generation in [3, 4] {
+        store.damage(generation, "demo/wh-a").expect("damaged");
+    }
+    let error = store.load().map(|_| ()).expect_err("refused");
+    assert!(named(&error, 3, "generation 1"), "{error}");
     drop(store);
     cleanup(options.dir);
 }

@@ -104,7 +104,7 @@ impl From<mercato_actors::CommandError> for Problem {
             }
             mercato_actors::CommandError::NotDurable(error) => {
                 tracing::warn!(%error, "a change was not recorded");
-                Problem::unavailable("the change could not be recorded; retry shortly")
+                Problem::unavailable("the log cannot record changes now; retry shortly")
             }
         }
     }

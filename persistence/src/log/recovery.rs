@@ -106,7 +106,7 @@ pub fn recover(
             // A segment is created, its header synced and its name made durable before any
             // record goes in: a newest segment no longer than a header and without a valid
             // one holds nothing. A longer one held records: its header is damaged.
-            Err(_) if newest && bytes.len() <= SEGMENT_HEADER_BYTES => {
+            Err(HeaderError::Damaged(_)) if newest && bytes.len() <= SEGMENT_HEADER_BYTES => {
                 storage.remove(dir, &name)?;
                 storage.sync_dir(dir)?;
                 if !bytes.is_empty() {

@@ -177,7 +177,7 @@ mod tests {
             assert_eq!(parse_segment_name(other), None, "{other}");
         }
         let header = segment_header(99);
-        assert_eq!(&header[..8], b"MRCTWAL1", "format 1 kept the first segment magic");
+        assert_eq!(&header[..8], b"MRCTWAL2");
         assert_eq!(read_segment_header(&header), Ok(99));
         let mut bad = header;
         bad[9] ^= 1;
