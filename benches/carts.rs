@@ -8,6 +8,10 @@
 //! Run: `cargo bench -p mercato-benches --bench carts`. Figures go to RESULTS.md. Data goes
 //! under cargo's target folder (the project's disk).
 
+/// The `mercato` binary's allocator, so the figures are those of the node's actor path.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

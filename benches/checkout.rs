@@ -9,6 +9,10 @@
 //!
 //! Run: `cargo bench -p mercato-benches --bench checkout`. Figures go to RESULTS.md.
 
+/// The `mercato` binary's allocator, so the figures are those of the node's actor path.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
