@@ -366,16 +366,16 @@ impl SnapshotStore {
 
     fn prune_generations(&self) -> Result<usize, PersistenceError> {
         let _writing = self.writing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let generations = self.generations()?;
-        let whole: Vec<u64> = generations.iter().copied().filter(|&g| self.read(g).is_ok()).collect();
-        let keep: Vec<u64> = whole.iter().rev().take(SNAPSHOT_GENERATIONS_KEPT).copied().collect();
+        // Each generation is read once: whole, damaged, or of another version.
+        let read: Vec<(u64, Result<(), Unreadable>)> =
+            self.generations()?.into_iter().map(|g| (g, self.read(g).map(|_| ()))).collect();
+        let whole = read.iter().filter(|(_, r)| r.is_ok()).map(|&(g, _)| g);
+        let keep: Vec<u64> = whole.rev().take(SNAPSHOT_GENERATIONS_KEPT).collect();
         let newest_whole = keep.first().copied().unwrap_or(0);
         let mut removed = 0;
-        for generation in generations {
+        for (generation, outcome) in read {
             // A generation of another version is not this build's to delete.
-            if keep.contains(&generation)
-                || generation > newest_whole
-                || matches!(self.read(generation), Err(Unreadable::Format(_)))
+            if keep.contains(&generation) || generation > newest_whole || matches!(outcome, Err(Unreadable::Format(_)))
             {
                 continue;
             }
