@@ -3,7 +3,7 @@
 //! fails chosen operations. [`OsStorage`] is the real one.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// A file open for appending.
@@ -11,6 +11,13 @@ pub trait AppendFile: Send {
     fn write_all(&mut self, bytes: &[u8]) -> io::Result<()>;
     /// Makes every byte written so far durable (`fdatasync`).
     fn sync_data(&mut self) -> io::Result<()>;
+    /// Makes the file `len` bytes long with zeros after what was written, durably, and
+    /// leaves the write position where it was: later writes overwrite the zeros. A sync
+    /// of bytes written over space already allocated and written need not commit a new
+    /// size or new blocks, so it costs far less than one of a file that grows. After an
+    /// error the position is still where it was (or every later write fails). Doing
+    /// nothing is correct too: the file then grows as it is written.
+    fn preallocate(&mut self, len: u64) -> io::Result<()>;
 }
 
 /// A folder of files. Names are plain file names inside `dir`.
@@ -35,15 +42,75 @@ pub trait Storage: Send + Sync + 'static {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OsStorage;
 
-struct OsFile(File);
+struct OsFile {
+    file: File,
+    /// Where the next write goes: the end of what was written.
+    position: u64,
+    /// The file's length once zeros were written past `position`.
+    allocated: u64,
+    /// Set when the write position could not be restored: every later write fails.
+    lost: bool,
+}
+
+/// Zeros are written in pieces of this size.
+static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+
+impl OsFile {
+    fn new(file: File) -> Self {
+        Self { file, position: 0, allocated: 0, lost: false }
+    }
+
+    fn check(&self) -> io::Result<()> {
+        if self.lost {
+            Err(io::Error::other("the file's write position was lost after a failed preallocation"))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn write_zeros(&mut self, from: u64, len: u64) -> io::Result<()> {
+        self.file.seek(SeekFrom::Start(from))?;
+        let mut left = len - from;
+        while left > 0 {
+            let piece = usize::try_from(left).unwrap_or(usize::MAX).min(ZEROS.len());
+            self.file.write_all(&ZEROS[..piece])?;
+            left -= piece as u64;
+        }
+        self.file.sync_data()
+    }
+}
 
 impl AppendFile for OsFile {
     fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.0.write_all(bytes)
+        self.check()?;
+        let written = self.file.write_all(bytes);
+        if written.is_err() {
+            // How much of it went in is unknown: nothing more goes to this file.
+            self.lost = true;
+        }
+        written?;
+        self.position += bytes.len() as u64;
+        Ok(())
     }
 
     fn sync_data(&mut self) -> io::Result<()> {
-        self.0.sync_data()
+        self.file.sync_data()
+    }
+
+    fn preallocate(&mut self, len: u64) -> io::Result<()> {
+        self.check()?;
+        let from = self.allocated.max(self.position);
+        if len <= from {
+            return Ok(());
+        }
+        let zeroed = self.write_zeros(from, len);
+        if self.file.seek(SeekFrom::Start(self.position)).is_err() {
+            self.lost = true;
+        }
+        self.check()?;
+        zeroed?;
+        self.allocated = len;
+        Ok(())
     }
 }
 
@@ -57,8 +124,9 @@ impl Storage for OsStorage {
     }
 
     fn create(&self, dir: &Path, name: &str) -> io::Result<Box<dyn AppendFile>> {
-        let file = OpenOptions::new().append(true).create_new(true).open(path(dir, name))?;
-        Ok(Box::new(OsFile(file)))
+        // Not in append mode: writes go where the position says, over preallocated zeros.
+        let file = OpenOptions::new().write(true).create_new(true).open(path(dir, name))?;
+        Ok(Box::new(OsFile::new(file)))
     }
 
     fn list(&self, dir: &Path) -> io::Result<Vec<String>> {

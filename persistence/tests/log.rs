@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mercato_persistence::log::{AppendError, Log, LogOptions, Lsn, Recovered, SyncMode};
+use mercato_persistence::log::{AppendError, Log, LogOptions, Lsn, Recovered, SyncMode, LOG_PREALLOCATE_STEP};
 use mercato_persistence::sim::{FaultPoint, SimStorage};
 use mercato_persistence::storage::{OsStorage, Storage};
 use mercato_persistence::PersistenceError;
@@ -101,6 +101,54 @@ fn retention_deletes_only_whole_segments_below_the_point() {
     assert_eq!(recovered.next_lsn, 201);
     let error = open(Arc::new(OsStorage), &options, 0).map(|_| ()).expect_err("records 1.. are gone");
     assert!(error.to_string().contains("records after 0 are needed"), "{error}");
+    std::fs::remove_dir_all(&dir).expect("cleaned");
+}
+
+// Proves a segment is zeroed ahead of its records on disk, records overwrite the zeros,
+// and at the next start the zeros are the clean end of the log (no torn tail reported),
+// while a torn frame followed by zeros is still cut off as a torn tail.
+#[test]
+fn space_zeroed_ahead_is_the_clean_end_and_a_tear_in_it_is_cut() {
+    let dir = temp_dir("zeroed");
+    let options = LogOptions::new(&dir);
+    let (log, _, _) = open(Arc::new(OsStorage), &options, 0).expect("opens");
+    let first = dir.join(&segments(&dir)[0]);
+    let zeroed = std::fs::metadata(&first).expect("a segment").len();
+    assert_eq!(zeroed, 20 + LOG_PREALLOCATE_STEP, "the new segment is zeroed a step ahead");
+    append_all(&log, 1, 100);
+    log.close();
+    let bytes = std::fs::read(&first).expect("readable");
+    assert_eq!(bytes.len() as u64, zeroed, "the records went over the zeros");
+    let end = bytes.iter().rposition(|&b| b != 0).expect("records") + 1;
+
+    let (log, recovered, replayed) = open(Arc::new(OsStorage), &options, 0).expect("reopens");
+    assert_eq!((recovered.next_lsn, replayed.len(), &recovered.truncated), (101, 100, &None));
+    assert_eq!(std::fs::metadata(&first).expect("kept").len() as u64, end as u64, "the zeros are cut at the start");
+    append_all(&log, 101, 10);
+    log.close();
+
+    // A tear: half a frame header written into the zeros of the newest segment.
+    let newest = dir.join(segments(&dir).last().expect("a newest segment"));
+    let mut bytes = std::fs::read(&newest).expect("readable");
+    let end = bytes.iter().rposition(|&b| b != 0).expect("records") + 1;
+    bytes[end..end + 12].copy_from_slice(&[9, 0, 0, 0, 1, 2, 3, 4, 111, 0, 0, 0]);
+    std::fs::write(&newest, &bytes).expect("written");
+    let (_, recovered, replayed) = open(Arc::new(OsStorage), &options, 0).expect("recovers");
+    assert_eq!((recovered.next_lsn, replayed.len()), (111, 110));
+    let torn = recovered.truncated.expect("a torn tail");
+    assert_eq!((torn.offset, torn.bytes), (end as u64, (bytes.len() - end) as u64));
+
+    // A newest segment with a damaged header and zeros after it held no record: it goes.
+    let (log, _, _) = open(Arc::new(OsStorage), &options, 0).expect("reopens");
+    log.close();
+    let empty = dir.join(segments(&dir).last().expect("the empty segment"));
+    let mut bytes = std::fs::read(&empty).expect("readable");
+    assert!(bytes[20..].iter().all(|&b| b == 0));
+    bytes[3] ^= 0x10;
+    std::fs::write(&empty, &bytes).expect("written");
+    let (_, recovered, _) = open(Arc::new(OsStorage), &options, 0).expect("recovers");
+    assert_eq!(recovered.next_lsn, 111);
+    assert_eq!(recovered.truncated.map(|t| t.offset), Some(0));
     std::fs::remove_dir_all(&dir).expect("cleaned");
 }
 
@@ -334,13 +382,15 @@ fn a_segment_of_another_format_version_refuses_to_start() {
     std::fs::remove_dir_all(&dir).expect("cleaned");
     let (log, _, _) = open(Arc::new(OsStorage), &options, 0).expect("opens");
     log.close();
-    let mut header = std::fs::read(&path).expect("the segment");
-    assert_eq!(header.len(), 20, "a header alone");
-    restamp(&mut header, b'3');
-    std::fs::write(&path, &header).expect("rewritten");
-    let error = open(Arc::new(OsStorage), &options, 0).map(|_| ()).expect_err("refused");
-    assert!(matches!(&error, PersistenceError::Format { found: 3, .. }), "{error}");
-    assert!(path.exists(), "kept");
+    let mut empty = std::fs::read(&path).expect("the segment");
+    assert_eq!(empty.len() as u64, 20 + LOG_PREALLOCATE_STEP, "a header and the zeros ahead");
+    restamp(&mut empty, b'3');
+    for len in [empty.len(), 20] {
+        std::fs::write(&path, &empty[..len]).expect("rewritten");
+        let error = open(Arc::new(OsStorage), &options, 0).map(|_| ()).expect_err("refused");
+        assert!(matches!(&error, PersistenceError::Format { found: 3, .. }), "{error}");
+        assert!(path.exists(), "kept");
+    }
     std::fs::remove_dir_all(&dir).expect("cleaned");
 }
 

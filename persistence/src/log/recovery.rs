@@ -5,7 +5,9 @@
 //! newest segment is a torn tail, cut off durably, unless a later intact frame states that
 //! the damaged record had already been synced (`synced` in its header): that, or damage in
 //! any older segment (a segment is wholly synced before the next one starts), refuses the
-//! start with the segment and offset named.
+//! start with the segment and offset named. The writer zeros a segment ahead of its
+//! records: zeros from a frame boundary to the end of the newest segment are space not yet
+//! written, the clean end of the log, not a tear.
 
 use std::path::Path;
 
@@ -34,6 +36,10 @@ pub struct Recovered {
     pub truncated: Option<TruncatedTail>,
     /// The segments kept, by first LSN, oldest first.
     pub(crate) segments: Vec<Lsn>,
+}
+
+fn all_zero(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&b| b == 0)
 }
 
 fn corruption(segment: &str, offset: usize, reason: impl Into<String>) -> PersistenceError {
@@ -105,8 +111,11 @@ pub fn recover(
             Ok(stated) => stated,
             // A segment is created, its header synced and its name made durable before any
             // record goes in: a newest segment no longer than a header and without a valid
-            // one holds nothing. A longer one held records: its header is damaged.
-            Err(HeaderError::Damaged(_)) if newest && bytes.len() <= SEGMENT_HEADER_BYTES => {
+            // one holds nothing, nor does one whose header is followed by zeros alone (its
+            // space zeroed ahead). A longer one held records: its header is damaged.
+            Err(HeaderError::Damaged(_))
+                if newest && (bytes.len() <= SEGMENT_HEADER_BYTES || all_zero(&bytes[SEGMENT_HEADER_BYTES..])) =>
+            {
                 storage.remove(dir, &name)?;
                 storage.sync_dir(dir)?;
                 if !bytes.is_empty() {
@@ -149,6 +158,8 @@ pub fn recover(
                     continue;
                 }
                 Ok(frame) => format!("record {} found where record {lsn} belongs", frame.lsn),
+                // Space zeroed ahead and never written: the log ends here.
+                Err(_) if newest && all_zero(&bytes[offset..]) => break,
                 Err(reason) => reason.to_owned(),
             };
             if !newest || synced_later(&bytes, offset, lsn) {

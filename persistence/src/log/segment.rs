@@ -166,6 +166,8 @@ mod tests {
             assert!(decode_frame(&bad).is_err(), "bit {bit} flipped unnoticed");
         }
         assert!(decode_frame(&out[..out.len() - 1]).is_err());
+        // Space a segment was zeroed with is never a frame.
+        assert!(decode_frame(&[0u8; 64]).is_err());
     }
 
     #[test]
