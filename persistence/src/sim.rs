@@ -23,6 +23,8 @@ pub enum FaultPoint {
     Rename,
     Truncate,
     Read,
+    /// Zeroing a file ahead of its writes.
+    Preallocate,
 }
 
 type Key = (PathBuf, String);
@@ -171,9 +173,12 @@ impl AppendFile for SimFile {
     }
 
     /// The simulated disk keeps a file as its synced prefix and an unsynced tail: zeros
-    /// ahead of the records would not fit that model, so it lets files grow.
+    /// ahead of the records would not fit that model, so it lets files grow (but fails when
+    /// told to).
     fn preallocate(&mut self, _len: u64) -> io::Result<()> {
-        Ok(())
+        let mut disk = self.storage.disk();
+        self.alive(&disk)?;
+        disk.check(FaultPoint::Preallocate)
     }
 }
 

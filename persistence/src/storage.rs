@@ -6,7 +6,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-/// A file open for appending.
+/// A file being written from its start, each write after the last.
 pub trait AppendFile: Send {
     fn write_all(&mut self, bytes: &[u8]) -> io::Result<()>;
     /// Makes every byte written so far durable (`fdatasync`).
@@ -14,9 +14,9 @@ pub trait AppendFile: Send {
     /// Makes the file `len` bytes long with zeros after what was written, durably, and
     /// leaves the write position where it was: later writes overwrite the zeros. A sync
     /// of bytes written over space already allocated and written need not commit a new
-    /// size or new blocks, so it costs far less than one of a file that grows. After an
-    /// error the position is still where it was (or every later write fails). Doing
-    /// nothing is correct too: the file then grows as it is written.
+    /// size or new blocks, so it costs far less than one of a file that grows. An error
+    /// stops the log (the sync may have covered earlier writes). Doing nothing is correct
+    /// too: the file then grows as it is written.
     fn preallocate(&mut self, len: u64) -> io::Result<()>;
 }
 
@@ -48,7 +48,8 @@ struct OsFile {
     position: u64,
     /// The file's length once zeros were written past `position`.
     allocated: u64,
-    /// Set when the write position could not be restored: every later write fails.
+    /// Set when the write position could not be restored or zeroing failed: every later
+    /// write and sync fails.
     lost: bool,
 }
 
@@ -62,7 +63,7 @@ impl OsFile {
 
     fn check(&self) -> io::Result<()> {
         if self.lost {
-            Err(io::Error::other("the file's write position was lost after a failed preallocation"))
+            Err(io::Error::other("an earlier write, sync or preallocation of this file failed"))
         } else {
             Ok(())
         }
@@ -94,6 +95,7 @@ impl AppendFile for OsFile {
     }
 
     fn sync_data(&mut self) -> io::Result<()> {
+        self.check()?;
         self.file.sync_data()
     }
 
@@ -104,7 +106,10 @@ impl AppendFile for OsFile {
             return Ok(());
         }
         let zeroed = self.write_zeros(from, len);
-        if self.file.seek(SeekFrom::Start(self.position)).is_err() {
+        // The zeros' sync also syncs records written before them (async mode): after a
+        // failed one, those may be gone though a later sync succeeds, so nothing more goes
+        // to this file or counts as synced in it.
+        if zeroed.is_err() || self.file.seek(SeekFrom::Start(self.position)).is_err() {
             self.lost = true;
         }
         self.check()?;

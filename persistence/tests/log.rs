@@ -138,7 +138,8 @@ fn space_zeroed_ahead_is_the_clean_end_and_a_tear_in_it_is_cut() {
     let torn = recovered.truncated.expect("a torn tail");
     assert_eq!((torn.offset, torn.bytes), (end as u64, (bytes.len() - end) as u64));
 
-    // A newest segment with a damaged header and zeros after it held no record: it goes.
+    // The header is synced before any zero is written: a damaged header with zeros after
+    // it is damage, not a crash while starting the segment, and refuses the start.
     let (log, _, _) = open(Arc::new(OsStorage), &options, 0).expect("reopens");
     log.close();
     let empty = dir.join(segments(&dir).last().expect("the empty segment"));
@@ -146,9 +147,9 @@ fn space_zeroed_ahead_is_the_clean_end_and_a_tear_in_it_is_cut() {
     assert!(bytes[20..].iter().all(|&b| b == 0));
     bytes[3] ^= 0x10;
     std::fs::write(&empty, &bytes).expect("written");
-    let (_, recovered, _) = open(Arc::new(OsStorage), &options, 0).expect("recovers");
-    assert_eq!(recovered.next_lsn, 111);
-    assert_eq!(recovered.truncated.map(|t| t.offset), Some(0));
+    let error = open(Arc::new(OsStorage), &options, 0).map(|_| ()).expect_err("refused");
+    assert!(matches!(error, PersistenceError::Corruption { offset: 0, .. }), "{error}");
+    assert!(empty.exists(), "kept");
     std::fs::remove_dir_all(&dir).expect("cleaned");
 }
 
@@ -242,12 +243,14 @@ fn append_through_fault(sim: &SimStorage, point: FaultPoint, after: u32) -> (Vec
     (acked, failure)
 }
 
-// Proves a failed write, fsync, segment creation or folder sync acknowledges nothing of its
-// batch, stops the log for good (later appends are refused), and after a crash and restart
-// every acknowledged record is there exactly once, in order.
+// Proves a failed write, fsync, segment creation, folder sync or zeroing of a new segment
+// acknowledges nothing of its batch, stops the log for good (later appends are refused),
+// and after a crash and restart every acknowledged record is there exactly once, in order.
 #[test]
 fn a_failed_write_or_sync_acknowledges_nothing_and_stops_the_log() {
-    for point in [FaultPoint::Write, FaultPoint::Sync, FaultPoint::Create, FaultPoint::SyncDir] {
+    let points =
+        [FaultPoint::Write, FaultPoint::Sync, FaultPoint::Create, FaultPoint::SyncDir, FaultPoint::Preallocate];
+    for point in points {
         let sim = SimStorage::default();
         let (acked, failure) = append_through_fault(&sim, point, 2);
         let failure = failure.unwrap_or_else(|| panic!("{point:?}: the fault was never hit"));

@@ -111,11 +111,9 @@ pub fn recover(
             Ok(stated) => stated,
             // A segment is created, its header synced and its name made durable before any
             // record goes in: a newest segment no longer than a header and without a valid
-            // one holds nothing, nor does one whose header is followed by zeros alone (its
-            // space zeroed ahead). A longer one held records: its header is damaged.
-            Err(HeaderError::Damaged(_))
-                if newest && (bytes.len() <= SEGMENT_HEADER_BYTES || all_zero(&bytes[SEGMENT_HEADER_BYTES..])) =>
-            {
+            // one holds nothing. A longer one held records, or was zeroed ahead after its
+            // header was synced: its header is damaged.
+            Err(HeaderError::Damaged(_)) if newest && bytes.len() <= SEGMENT_HEADER_BYTES => {
                 storage.remove(dir, &name)?;
                 storage.sync_dir(dir)?;
                 if !bytes.is_empty() {
