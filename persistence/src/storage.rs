@@ -106,14 +106,15 @@ impl AppendFile for OsFile {
             return Ok(());
         }
         let zeroed = self.write_zeros(from, len);
+        let restored = self.file.seek(SeekFrom::Start(self.position));
         // The zeros' sync also syncs records written before them (async mode): after a
         // failed one, those may be gone though a later sync succeeds, so nothing more goes
         // to this file or counts as synced in it.
-        if zeroed.is_err() || self.file.seek(SeekFrom::Start(self.position)).is_err() {
+        if zeroed.is_err() || restored.is_err() {
             self.lost = true;
         }
-        self.check()?;
         zeroed?;
+        restored?;
         self.allocated = len;
         Ok(())
     }

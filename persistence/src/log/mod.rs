@@ -439,7 +439,8 @@ fn preallocation(allocated: u64, needed: u64, segment_bytes: u64) -> u64 {
     if needed.saturating_add(LOG_PREALLOCATE_STEP / 4) <= allocated || allocated >= segment_bytes {
         return allocated;
     }
-    allocated.max(needed).saturating_add(LOG_PREALLOCATE_STEP).min(segment_bytes).max(allocated)
+    // Here `allocated < segment_bytes`, so the result never shrinks.
+    allocated.max(needed).saturating_add(LOG_PREALLOCATE_STEP).min(segment_bytes)
 }
 
 struct Writer {

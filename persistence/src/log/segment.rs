@@ -12,6 +12,9 @@
 //! The CRC32C covers the frame without its own field. `synced` is the highest LSN known
 //! durable when the frame was written: recovery uses it to tell a torn, never-synced tail
 //! (which it truncates) from damage to records that were synced (which it refuses).
+//!
+//! The newest segment may end in zeros after its last frame: space the writer zeroed ahead
+//! of its records (see `LOG_PREALLOCATE_STEP`), which recovery reads as the end of the log.
 
 use crate::codec::{FORMAT_VERSION, RECORD_PAYLOAD_BYTES_MAX};
 
