@@ -817,7 +817,8 @@ impl CartActor {
 }
 
 /// Adds a line of `quantity` units of `sku`: checks the quantity rules, reserves the units
-/// where source selection says, and records the line with its holds.
+/// where source selection says, and records the line with its holds. A SKU the cart
+/// already holds grows that line instead (the rules then apply to the line's total).
 #[derive(Message)]
 #[rtype(result = "Result<CartReply, CartError>")]
 pub struct AddLine {
@@ -833,6 +834,20 @@ impl Handler<AddLine> for CartActor {
         let now = self.shared.clock.now();
         let commerce = self.shared.published.load_full();
         let stamp = message.remember.as_ref().map(|r| r.stamp.clone());
+        // A SKU the cart already holds grows its line, as a change to the total would: the
+        // quantity rules then apply to everything the cart holds of it, so adding the
+        // product again cannot pass its maximum.
+        if let Some(existing) = self.cart.lines.values().find(|l| l.sku == message.sku) {
+            let (line, current) = (existing.id.clone(), existing.quantity);
+            let Some(total) = current.checked_add(message.quantity) else {
+                let error = DomainError::InvalidQuantity {
+                    quantity: i64::from(current) + i64::from(message.quantity),
+                    reason: "the line would exceed the largest quantity",
+                };
+                return self.refuse(error.into(), stamp);
+            };
+            return self.change_quantity(line, total, message.remember);
+        }
         let line = self.cart.next_line_id();
         let probe = CartCommand::AddLine {
             line: line.clone(),
@@ -873,15 +888,28 @@ impl Handler<ChangeLine> for CartActor {
     type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
 
     fn handle(&mut self, message: ChangeLine, _: &mut Self::Context) -> Self::Result {
+        self.change_quantity(message.line, message.quantity, None)
+    }
+}
+
+impl CartActor {
+    /// Sets a line's quantity (a `ChangeLine`, or an `AddLine` of a SKU the cart already
+    /// holds), keeping the answer under `remember`'s key once the change is durable.
+    fn change_quantity(
+        &mut self,
+        line: String,
+        quantity: u32,
+        remember: Option<CartRemember>,
+    ) -> AtomicResponse<Self, Result<CartReply, CartError>> {
         let now = self.shared.clock.now();
         let commerce = self.shared.published.load_full();
-        let ChangeLine { line, quantity } = message;
+        let stamp = remember.as_ref().map(|r| r.stamp.clone());
         let probe = CartCommand::ChangeLine { line: line.clone(), quantity, holds: Vec::new() };
         if let Err(error) = self.cart.admit(&probe, &commerce, now) {
-            return self.refuse(error.into(), None);
+            return self.refuse(error.into(), stamp);
         }
         let Some(current) = self.cart.lines.get(&line).cloned() else {
-            return self.refuse(DomainError::UnknownCartLine { id: line }.into(), None);
+            return self.refuse(DomainError::UnknownCartLine { id: line }.into(), stamp);
         };
         let renew_to = self.renewal(now);
         if quantity > current.quantity {
@@ -895,12 +923,12 @@ impl Handler<ChangeLine> for CartActor {
             return self.reserving(wanted, move |actor, reserved| {
                 let (added, low_stock) = match reserved {
                     Ok(reserved) => reserved,
-                    Err(error) => return actor.finish(Err(error), None),
+                    Err(error) => return actor.finish(Err(error), stamp),
                 };
                 let mut holds = current.holds.clone();
                 holds.extend(added.iter().cloned());
                 let command = CartCommand::ChangeLine { line: line.clone(), quantity, holds };
-                actor.record_holding(command, added, renew_to, line, low_stock, None, None)
+                actor.record_holding(command, added, renew_to, line, low_stock, remember, stamp)
             });
         }
         // Fewer units (or as many): the latest holds go first, the last one kept shrinks.
@@ -929,8 +957,8 @@ impl Handler<ChangeLine> for CartActor {
             .cart
             .decide(&command, &commerce, now)
             .map_err(CartError::from)
-            .and_then(|events| self.commit(events, now, renew_to, Some(line), None, None, after));
-        let pending = self.finish(recorded, None);
+            .and_then(|events| self.commit(events, now, renew_to, Some(line), None, remember, after));
+        let pending = self.finish(recorded, stamp);
         AtomicResponse::new(Box::pin(wrap_future(pending)))
     }
 }

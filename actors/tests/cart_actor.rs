@@ -143,6 +143,40 @@ async fn a_line_holds_exactly_its_units_through_every_change() {
     assert_eq!(held(&handle, "wh-madrid", "KEYBOARD").await, (0, 0));
 }
 
+// Proves adding a SKU the cart already holds grows its line instead of opening a second
+// one, and the product's quantity rules apply to the line's total: a maximum cannot be
+// passed by adding the product again, and the refused add holds nothing more.
+#[actix_rt::test]
+async fn adding_a_sku_again_grows_its_line_within_the_quantity_rules() {
+    let handle = memory();
+    receive(&handle, "wh-madrid", "OLIVE-OIL-5L", 20).await;
+    receive(&handle, "wh-madrid", "MOUSE", 20).await;
+    let cart = open(&handle).await;
+    assert_eq!(add(&handle, &cart, "OLIVE-OIL-5L", 3).await.expect("added").line.as_deref(), Some("l1"));
+    assert_eq!(add(&handle, &cart, "MOUSE", 1).await.expect("added").line.as_deref(), Some("l2"));
+
+    let again = add(&handle, &cart, "OLIVE-OIL-5L", 1).await.expect("grown");
+    assert_eq!(again.line.as_deref(), Some("l1"));
+    assert_eq!(again.cart.lines.len(), 2);
+    assert_eq!(again.cart.lines["l1"].quantity, 4);
+    assert_eq!(again.cart.lines["l1"].holds.iter().map(|h| h.quantity).sum::<u32>(), 4);
+    assert_eq!(held(&handle, "wh-madrid", "OLIVE-OIL-5L").await, (4, 2));
+
+    let refused = add(&handle, &cart, "OLIVE-OIL-5L", 1).await.expect_err("the line would hold 5 of at most 4");
+    assert_eq!(refused.code(), "quantity_above_maximum");
+    assert_eq!(refused.to_string(), "5 of \"OLIVE-OIL-5L\" is above the maximum of 4");
+    assert_eq!(held(&handle, "wh-madrid", "OLIVE-OIL-5L").await, (4, 2), "nothing more held");
+    let overflow = add(&handle, &cart, "MOUSE", u32::MAX).await.expect_err("past the largest quantity");
+    assert_eq!(overflow.code(), "invalid_quantity", "{overflow}");
+    assert_eq!(held(&handle, "wh-madrid", "MOUSE").await, (1, 1));
+
+    let now = handle.carts().get(&cart).expect("open").send(GetCart).await.expect("running").expect("durable");
+    assert_eq!(
+        now.cart.lines.values().map(|l| (l.sku.as_str(), l.quantity)).collect::<Vec<_>>(),
+        [("OLIVE-OIL-5L", 4), ("MOUSE", 1)]
+    );
+}
+
 // Proves a line larger than one warehouse's stock is split across the warehouses of the
 // cart's destination in the channel's priority order, and a warehouse whose logistic
 // center does not deliver there (Lyon, for Spain) is not used.
@@ -570,14 +604,16 @@ async fn commits_of_an_expired_cart_are_cancelled_at_start() {
     let handle = start(&Journal::Log(log.handle()), &mut recovered);
     receive(&handle, "wh-madrid", "KEYBOARD", 10).await;
     let cart = open(&handle).await;
-    add(&handle, &cart, "KEYBOARD", 2).await.expect("added");
+    // The clock runs on from START, so the cart ends a lifetime after the add, not START.
+    let expires_at = add(&handle, &cart, "KEYBOARD", 2).await.expect("added").cart.expires_at;
+    assert!(expires_at.0 >= START.0 + CART_LIFETIME_MS);
     commit_without_order(&handle, &cart).await;
     sim.crash(|_, _| Vec::new());
     drop(log);
 
     let (log, mut recovered) = recover(&sim, &BTreeMap::new());
     let commerce = Commerce::from_toml(DEMO, KNOWN_GATEWAYS).expect("demo config is valid");
-    let later = Clock::starting_at(Timestamp(START.0 + CART_LIFETIME_MS + 1));
+    let later = Clock::starting_at(Timestamp(expires_at.0 + 1));
     let journal = Journal::Log(log.handle());
     let handle = CommerceHandle::start_durable(commerce, later, &journal, &mut recovered, &Idempotency::default());
     assert_eq!(handle.repair_unplaced_commits().await, Ok(1));

@@ -80,7 +80,8 @@ async fn a_cart_holds_stock_line_by_line() {
 }
 
 // Proves creating a cart and adding a line with an Idempotency-Key happen once: the retry
-// gets the original answer byte for byte and holds nothing more.
+// gets the original answer byte for byte and holds nothing more; adding the SKU again
+// grows its line, also once.
 #[actix_rt::test]
 async fn cart_creation_and_lines_are_idempotent() {
     let api = api!();
@@ -99,6 +100,17 @@ async fn cart_creation_and_lines_are_idempotent() {
     assert_eq!(api.stock("wh-madrid", "MOUSE").await["reserved"], 2, "held once");
     let (status, body) = api.post_keyed(STOREFRONT, "line-1", &lines, json!({"sku": "MOUSE", "qty": 3})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{}", String::from_utf8_lossy(&body));
+
+    // The same SKU under a new key grows the line, once however often it is retried.
+    let more = json!({"sku": "MOUSE", "qty": 1});
+    let grown = api.post_keyed(STOREFRONT, "line-2", &lines, more.clone()).await;
+    assert_eq!(grown.0, StatusCode::CREATED, "{}", String::from_utf8_lossy(&grown.1));
+    let body: Value = serde_json::from_slice(&grown.1).expect("json");
+    assert_eq!(body["line"], "l1");
+    assert_eq!(body["cart"]["lines"].as_array().map(Vec::len), Some(1));
+    assert_eq!(body["cart"]["lines"][0]["quantity"], 3);
+    assert_eq!(api.post_keyed(STOREFRONT, "line-2", &lines, more).await, grown);
+    assert_eq!(api.stock("wh-madrid", "MOUSE").await["reserved"], 3, "grown once");
 }
 
 // Proves bad requests are refused with a code naming the value, holding nothing: a

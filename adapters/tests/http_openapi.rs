@@ -293,7 +293,7 @@ async fn the_flow_answers_as_documented() {
         "delete",
         Some(STOREFRONT),
         "/v1/commerces/{commerce}/carts/{cart}/lines/{line}",
-        format!("{c}/lines/l3"),
+        format!("{c}/lines/l2"),
         None,
         StatusCode::OK
     );

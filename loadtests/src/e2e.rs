@@ -3,9 +3,10 @@
 //! answer before sending the next request (closed loop), except the paced run.
 //!
 //! Phases, in order:
-//! - `add`: each connection opens a cart and adds one unit of MOUSE per request (a new cart
-//!   every `--lines-per-cart` lines, default 5; cart creations are not counted) for
-//!   `--seconds`: add-to-cart requests/s, p50, p99.
+//! - `add`: each connection opens a cart and adds one unit of MOUSE per request (the cart's
+//!   one MOUSE line grows by a unit each time; a new cart every `--adds-per-cart` adds,
+//!   default 5; cart creations are not counted) for `--seconds`: add-to-cart requests/s,
+//!   p50, p99.
 //! - `paced`: the same at 80 % of that rate (or `--paced-rate`), requests spaced evenly
 //!   over four times the connections so a slow answer does not hold the next one back
 //!   (each connection still waits for its answer, but with four times the slack, and
@@ -18,7 +19,7 @@
 //!   and the check that units sold equal the units in orders, with none oversold.
 //!
 //! Usage: `mercato-e2e --host http://127.0.0.1:8080 [--seconds 10] [--connections 64]
-//! [--carts 20000] [--flash-units 5000] [--lines-per-cart 5] [--paced-rate N] [--timeline]`. Prints one line
+//! [--carts 20000] [--flash-units 5000] [--adds-per-cart 5] [--paced-rate N] [--timeline]`. Prints one line
 //! per phase (and with `--timeline`, each add phase's latency per 100 ms).
 //!
 //! One thread drives every connection through `wire`, a lean HTTP/1.1 client, so the
@@ -43,7 +44,7 @@ struct Options {
     carts: usize,
     flash_units: u64,
     /// Lines per cart in the add phases (a new cart after that many).
-    lines_per_cart: usize,
+    adds_per_cart: usize,
     /// Prints each add phase's latency per 100 ms.
     timeline: bool,
     /// The paced run's rate; 80 % of the closed loop's by default.
@@ -67,7 +68,7 @@ fn options() -> Options {
         connections: usize::try_from(number("--connections", 64)).unwrap_or(64),
         carts: usize::try_from(number("--carts", 20_000)).unwrap_or(20_000),
         flash_units: number("--flash-units", 5_000),
-        lines_per_cart: usize::try_from(number("--lines-per-cart", 5).clamp(1, 200)).unwrap_or(5),
+        adds_per_cart: usize::try_from(number("--adds-per-cart", 5).clamp(1, 200)).unwrap_or(5),
         timeline: args.iter().any(|a| a == "--timeline"),
         paced_rate: value("--paced-rate").and_then(|v| v.parse().ok()),
     }
@@ -144,7 +145,7 @@ fn report(label: &str, count: usize, elapsed: Duration, mut latencies: Vec<Durat
     rate
 }
 
-/// Adds one MOUSE per request, a new cart every `per_cart` lines, until `stop`; with `pace`, one
+/// Adds one MOUSE per request, a new cart every `per_cart` adds, until `stop`; with `pace`, one
 /// request every `pace`. The latency of each add.
 async fn adder(
     address: String,
@@ -155,15 +156,15 @@ async fn adder(
     let mut api = Api::open(&address).await;
     let mut latencies = Vec::new();
     let mut cart = api.new_cart().await;
-    let mut lines = 0;
+    let mut adds = 0;
     // Paced: this connection's first slot is offset so the connections' requests spread
     // evenly over each interval rather than leaving together.
     let mut next = Instant::now() + pace.map_or(Duration::ZERO, |(_, offset)| offset);
     let body = br#"{"sku":"MOUSE","qty":1}"#;
     while !stop.load(Ordering::Relaxed) {
-        if lines == per_cart {
+        if adds == per_cart {
             cart = api.new_cart().await;
-            lines = 0;
+            adds = 0;
         }
         // Paced, latency counts from the slot the request was due in, so a stall shows
         // in the figures rather than postponing the requests behind it.
@@ -182,7 +183,7 @@ async fn adder(
         let answer = api.send("POST", &format!("/carts/{cart}/lines"), STOREFRONT, Some(body)).await;
         assert_eq!(answer.status, 201, "an add: {}", answer.json());
         latencies.push((started, started.elapsed()));
-        lines += 1;
+        adds += 1;
     }
     latencies
 }
@@ -193,7 +194,7 @@ async fn add_phase(options: &Options, connections: usize, pace: Option<Duration>
     let tasks: Vec<_> = (0..n)
         .map(|i| {
             let paced = pace.map(|interval| (interval, interval.mul_f64(i as f64 / n as f64)));
-            tokio::spawn(adder(options.address(), Arc::clone(&stop), paced, options.lines_per_cart))
+            tokio::spawn(adder(options.address(), Arc::clone(&stop), paced, options.adds_per_cart))
         })
         .collect();
     let started = Instant::now();

@@ -445,7 +445,7 @@ pub async fn get_cart(
 
 #[utoipa::path(
     tag = "carts",
-    summary = "Adds a line: checks quantity rules, reserves the units, answers with alerts.",
+    summary = "Adds a line, or grows the line of a SKU the cart holds: checks quantity rules on the total, reserves the units, answers with alerts.",
     params(
         ("commerce" = String, Path, description = "The commerce code."),
         ("cart" = String, Path, description = "The cart id."),
