@@ -101,7 +101,7 @@ impl CartError {
     }
 
     /// Whether the change certainly did not happen (so its idempotency key is free again).
-    fn nothing_changed(&self) -> bool {
+    pub fn nothing_changed(&self) -> bool {
         !matches!(self, CartError::NotDurable(NotDurable { queued: true, .. }))
     }
 }
@@ -1032,18 +1032,108 @@ impl Handler<CopyCart> for CartActor {
 }
 
 impl CartActor {
-    /// Records a change that holds nothing new and lets nothing go.
-    fn change(&mut self, command: CartCommand) -> AtomicResponse<Self, Result<CartReply, CartError>> {
+    /// Records a change that holds nothing new and lets nothing go, keeping the answer
+    /// under `remember`'s key once it is durable.
+    fn change(
+        &mut self,
+        command: CartCommand,
+        remember: Option<CartRemember>,
+    ) -> AtomicResponse<Self, Result<CartReply, CartError>> {
         let now = self.shared.clock.now();
         let commerce = self.shared.published.load_full();
+        let stamp = remember.as_ref().map(|r| r.stamp.clone());
         let renew_to = self.renewal(now);
         let recorded = self
             .cart
             .decide(&command, &commerce, now)
             .map_err(CartError::from)
-            .and_then(|events| self.commit(events, now, renew_to, None, None, None, Vec::new()));
-        let pending = self.finish(recorded, None);
+            .and_then(|events| self.commit(events, now, renew_to, None, None, remember, Vec::new()));
+        let pending = self.finish(recorded, stamp);
         AtomicResponse::new(Box::pin(wrap_future(pending)))
+    }
+
+    fn choose(
+        &mut self,
+        choice: DeliveryChoice,
+        remember: Option<CartRemember>,
+    ) -> AtomicResponse<Self, Result<CartReply, CartError>> {
+        let commerce = self.shared.published.load_full();
+        let now = self.shared.clock.now();
+        let stamp = remember.as_ref().map(|r| r.stamp.clone());
+        let probe = CartCommand::ChooseDelivery { choice: choice.clone() };
+        if let Err(error) = self.cart.admit(&probe, &commerce, now) {
+            return self.refuse(error.into(), stamp);
+        }
+        match settle_choice(&commerce, &self.cart, choice, self.shared.clock.today()) {
+            Ok(choice) => self.change(CartCommand::ChooseDelivery { choice }, remember),
+            Err(error) => self.refuse(error.into(), stamp),
+        }
+    }
+}
+
+/// A change whose answer is kept under an idempotency key once it is durable: the last
+/// part of a cart created with its address or delivery.
+pub struct Keeping<M>(pub M, pub Option<CartRemember>);
+
+impl<M> Message for Keeping<M> {
+    type Result = Result<CartReply, CartError>;
+}
+
+impl Handler<Keeping<SetAddress>> for CartActor {
+    type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
+
+    fn handle(&mut self, message: Keeping<SetAddress>, _: &mut Self::Context) -> Self::Result {
+        let Keeping(SetAddress(address), remember) = message;
+        self.change(CartCommand::SetAddress { address }, remember)
+    }
+}
+
+impl Handler<Keeping<ChooseDelivery>> for CartActor {
+    type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
+
+    fn handle(&mut self, message: Keeping<ChooseDelivery>, _: &mut Self::Context) -> Self::Result {
+        let Keeping(ChooseDelivery(choice), remember) = message;
+        self.choose(choice, remember)
+    }
+}
+
+/// Ends the cart now, as its expiry would: recorded, its holds let go, the actor stopped.
+/// A cart created with its lines is abandoned when a later part of the creation is
+/// refused, so the refusal leaves nothing held. Answers once the end is durable.
+#[derive(Message)]
+#[rtype(result = "Result<(), CartError>")]
+pub struct Abandon;
+
+impl Handler<Abandon> for CartActor {
+    type Result = AtomicResponse<Self, Result<(), CartError>>;
+
+    fn handle(&mut self, _: Abandon, _: &mut Self::Context) -> Self::Result {
+        let now = self.shared.clock.now();
+        let commerce = self.shared.published.load_full();
+        let holds: Vec<Hold> = self.cart.holds().cloned().collect();
+        let recorded = self
+            .cart
+            .decide(&CartCommand::Expire, &commerce, now)
+            .map_err(CartError::from)
+            .and_then(|events| self.record(events, now, None, None::<fn(&Arc<Cart>) -> Remembered>));
+        let receipt = match recorded {
+            Ok((receipt, _)) => receipt,
+            Err(error) => return AtomicResponse::new(Box::pin(wrap_future(async move { Err(error) }))),
+        };
+        tracing::debug!(cart = %self.cart.id, holds = holds.len(), "cart abandoned");
+        let warehouses = self.shared.warehouses.clone();
+        let ended = async move {
+            if let Some(receipt) = receipt {
+                receipt.await.map_err(|failure| NotDurable::unknown(failure.reason))?;
+            }
+            send_all(warehouses, releases(&holds)).await;
+            Ok(())
+        };
+        // The cart is ended in memory already; the actor stops once the answer is ready.
+        AtomicResponse::new(Box::pin(wrap_future::<_, Self>(ended).map(|ended, _, ctx: &mut Context<Self>| {
+            ctx.stop();
+            ended
+        })))
     }
 }
 
@@ -1056,7 +1146,7 @@ impl Handler<SetAddress> for CartActor {
     type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
 
     fn handle(&mut self, message: SetAddress, _: &mut Self::Context) -> Self::Result {
-        self.change(CartCommand::SetAddress { address: message.0 })
+        self.change(CartCommand::SetAddress { address: message.0 }, None)
     }
 }
 
@@ -1069,7 +1159,7 @@ impl Handler<SetPromoCode> for CartActor {
     type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
 
     fn handle(&mut self, message: SetPromoCode, _: &mut Self::Context) -> Self::Result {
-        self.change(CartCommand::SetPromoCode { code: message.0 })
+        self.change(CartCommand::SetPromoCode { code: message.0 }, None)
     }
 }
 
@@ -1083,16 +1173,7 @@ impl Handler<ChooseDelivery> for CartActor {
     type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
 
     fn handle(&mut self, message: ChooseDelivery, _: &mut Self::Context) -> Self::Result {
-        let commerce = self.shared.published.load_full();
-        let now = self.shared.clock.now();
-        let probe = CartCommand::ChooseDelivery { choice: message.0.clone() };
-        if let Err(error) = self.cart.admit(&probe, &commerce, now) {
-            return self.refuse(error.into(), None);
-        }
-        match settle_choice(&commerce, &self.cart, message.0, self.shared.clock.today()) {
-            Ok(choice) => self.change(CartCommand::ChooseDelivery { choice }),
-            Err(error) => self.refuse(error.into(), None),
-        }
+        self.choose(message.0, None)
     }
 }
 

@@ -6,21 +6,7 @@ mod support;
 
 use actix_web::http::StatusCode;
 use serde_json::{json, Value};
-use support::api::{in_days, Api, ADMIN, MERCHANT, STOREFRONT};
-
-async fn receive<S, B>(api: &Api<S>, warehouse: &str, sku: &str, quantity: u32)
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
-    let path = format!("/warehouses/{warehouse}/receipts");
-    let (status, body) = api.post(ADMIN, &path, json!({"sku": sku, "quantity": quantity})).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-}
+use support::api::{in_days, ADMIN, MERCHANT, STOREFRONT};
 
 // Proves the storefront flow: a cart created for a Spanish visit, a line that holds stock
 // (low stock said), a backordered line (backorder and delayed with the batch's date, and
@@ -28,7 +14,7 @@ where
 #[actix_rt::test]
 async fn a_cart_holds_stock_line_by_line() {
     let api = api!();
-    receive(&api, "wh-madrid", "KEYBOARD", 6).await;
+    api.receive("wh-madrid", "KEYBOARD", 6).await;
     let batch = json!({"sku": "HEADPHONES", "batch": "po-1", "quantity": 10, "expected_date": in_days(9)});
     let (status, body) = api.post(ADMIN, "/warehouses/wh-madrid/batches", batch).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -85,7 +71,7 @@ async fn a_cart_holds_stock_line_by_line() {
 #[actix_rt::test]
 async fn cart_creation_and_lines_are_idempotent() {
     let api = api!();
-    receive(&api, "wh-madrid", "MOUSE", 10).await;
+    api.receive("wh-madrid", "MOUSE", 10).await;
     let visit = json!({"country": "ES"});
     let first = api.post_keyed(STOREFRONT, "cart-1", "/carts", visit.clone()).await;
     assert_eq!(first.0, StatusCode::CREATED, "{}", String::from_utf8_lossy(&first.1));
@@ -119,7 +105,7 @@ async fn cart_creation_and_lines_are_idempotent() {
 #[actix_rt::test]
 async fn bad_cart_requests_hold_nothing() {
     let api = api!();
-    receive(&api, "wh-madrid", "WATER-CASE-6", 12).await;
+    api.receive("wh-madrid", "WATER-CASE-6", 12).await;
     let (_, cart) = api.post(STOREFRONT, "/carts", json!({"country": "ES"})).await;
     let lines = format!("/carts/{}/lines", cart["id"].as_str().expect("an id"));
     let cases = [

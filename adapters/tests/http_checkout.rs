@@ -215,3 +215,80 @@ async fn prices_for_a_shopper() {
     let (status, body) = api.get(STOREFRONT, "/products/NOPE/price").await;
     assert_eq!((status, &body["code"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("unknown_sku")), "{body}");
 }
+
+// Proves a cart can be created with its lines, address and delivery in one request (a SKU
+// given twice makes one line), kept under its key (the retry replays it byte for byte and
+// holds nothing more), and checked out next.
+#[actix_rt::test]
+async fn a_cart_is_created_with_its_lines_address_and_delivery() {
+    let api = api!();
+    api.receive("wh-madrid", "MOUSE", 10).await;
+    api.receive("wh-madrid", "KEYBOARD", 5).await;
+    let draft = json!({
+        "country": "ES",
+        "lines": [{"sku": "MOUSE", "qty": 2}, {"sku": "KEYBOARD", "qty": 1}, {"sku": "MOUSE", "qty": 1}],
+        "address": madrid(),
+        "delivery": {"method": "home"}
+    });
+    let created = api.post_keyed(STOREFRONT, "buy-now-1", "/carts", draft.clone()).await;
+    assert_eq!(created.0, StatusCode::CREATED, "{}", String::from_utf8_lossy(&created.1));
+    let cart: Value = serde_json::from_slice(&created.1).expect("json");
+    let lines: Vec<(&str, u64)> = cart["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| (l["sku"].as_str().unwrap_or_default(), l["quantity"].as_u64().unwrap_or_default()))
+        .collect();
+    assert_eq!(lines, [("MOUSE", 3), ("KEYBOARD", 1)]);
+    assert_eq!(cart["address"]["city"], "Madrid");
+    assert_eq!(cart["delivery"]["method"], "home", "{cart}");
+    assert!(cart["totals"]["total"].is_string(), "{cart}");
+    assert_eq!(api.post_keyed(STOREFRONT, "buy-now-1", "/carts", draft).await, created);
+    assert_eq!(api.stock("wh-madrid", "MOUSE").await["reserved"], 3, "held once");
+    assert_eq!(api.stock("wh-madrid", "KEYBOARD").await["reserved"], 1);
+
+    let id = cart["id"].as_str().expect("an id");
+    let card = json!({"payment_system": "card", "payment_token": "tok_visa"});
+    let (status, order) = api.post(STOREFRONT, &format!("/carts/{id}/checkout"), card).await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    assert_eq!(api.stock("wh-madrid", "MOUSE").await["allocated"], 3);
+}
+
+// Proves a cart refused at creation holds nothing and frees its key: a line short of stock
+// ends the half-made cart (its first line's units let go), and the same key then creates
+// the cart once stock arrived; a delivery without an address, too many lines or a bad
+// quantity are refused before any cart is made.
+#[actix_rt::test]
+async fn a_cart_refused_at_creation_holds_nothing() {
+    let api = api!();
+    api.receive("wh-madrid", "MOUSE", 10).await;
+    api.receive("wh-madrid", "KEYBOARD", 1).await;
+    let draft = json!({"country": "ES", "lines": [{"sku": "MOUSE", "qty": 2}, {"sku": "KEYBOARD", "qty": 3}]});
+    let (status, body) = api.post_keyed(STOREFRONT, "buy-now-2", "/carts", draft.clone()).await;
+    let problem: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::CONFLICT, Some("insufficient_stock")), "{problem}");
+    assert_eq!(api.stock("wh-madrid", "MOUSE").await["reserved"], 0, "the first line was let go");
+    assert_eq!(api.stock("wh-madrid", "KEYBOARD").await["reserved"], 0);
+
+    api.receive("wh-madrid", "KEYBOARD", 2).await;
+    let (status, body) = api.post_keyed(STOREFRONT, "buy-now-2", "/carts", draft).await;
+    assert_eq!(status, StatusCode::CREATED, "the key was freed: {}", String::from_utf8_lossy(&body));
+    assert_eq!(api.stock("wh-madrid", "KEYBOARD").await["reserved"], 3);
+
+    let refusals = [
+        (
+            json!({"country": "ES", "lines": [{"sku": "MOUSE", "qty": 1}], "delivery": {"method": "home"}}),
+            "address_required",
+        ),
+        (json!({"country": "ES", "address": madrid(), "delivery": {"method": "home"}}), "cart_empty"),
+        (json!({"country": "ES", "lines": [{"sku": "MOUSE", "qty": 0}]}), "invalid_quantity"),
+        (json!({"country": "ES", "lines": vec![json!({"sku": "MOUSE", "qty": 1}); 201]}), "cart_lines_exceeded"),
+        (json!({"country": "ES", "lines": [{"sku": "MOUSE", "qty": 1, "gift": true}]}), "invalid_body"),
+    ];
+    for (body, code) in refusals {
+        let (status, problem) = api.post(STOREFRONT, "/carts", body).await;
+        assert_eq!(problem["code"], code, "{status} {problem}");
+        assert!(status.is_client_error(), "{status}");
+    }
+    assert_eq!(api.stock("wh-madrid", "MOUSE").await["reserved"], 2, "only the created cart's line");
+}

@@ -303,8 +303,19 @@ async fn the_flow_answers_as_documented() {
         Some(STOREFRONT),
         "/v1/commerces/{commerce}/carts/{cart}/address",
         format!("{c}/address"),
-        Some(address),
+        Some(address.clone()),
         StatusCode::OK
+    );
+    // A cart created whole: lines, address and delivery in one request.
+    step!(
+        "post",
+        Some(STOREFRONT),
+        "/v1/commerces/{commerce}/carts",
+        format!("{d}/carts"),
+        Some(
+            json!({"country": "ES", "lines": [{"sku": "MOUSE", "qty": 1}], "address": address, "delivery": {"method": "home"}})
+        ),
+        StatusCode::CREATED
     );
     step!(
         "put",

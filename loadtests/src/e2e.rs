@@ -17,6 +17,8 @@
 //! - `flash`: `--flash-units` units of one SKU (KITE); every connection buys one unit at a
 //!   time (cart, line, address, delivery, checkout) until it is sold out: purchases/s,
 //!   and the check that units sold equal the units in orders, with none oversold.
+//! - `flash buy-now`: the same sale again, each purchase two requests (the cart created
+//!   whole with its line, address and delivery, then checkout), with the same check.
 //!
 //! Usage: `mercato-e2e --host http://127.0.0.1:8080 [--seconds 10] [--connections 64]
 //! [--carts 20000] [--flash-units 5000] [--adds-per-cart 5] [--paced-rate N] [--timeline]`. Prints one line
@@ -121,11 +123,14 @@ impl Api {
 
     /// Address and home delivery: what checkout needs.
     async fn ready(&mut self, cart: &str) -> bool {
-        let address = json!({"name": "Bench", "line": "Gran Vía 1", "city": "Madrid", "region": "MD",
-            "postal_code": "28013", "country": "ES"});
-        self.put(&format!("/carts/{cart}/address"), address).await.0 == 200
+        self.put(&format!("/carts/{cart}/address"), bench_address()).await.0 == 200
             && self.put(&format!("/carts/{cart}/delivery"), json!({"method": "home"})).await.0 == 200
     }
+}
+
+fn bench_address() -> Value {
+    json!({"name": "Bench", "line": "Gran Vía 1", "city": "Madrid", "region": "MD", "postal_code": "28013",
+        "country": "ES"})
 }
 
 fn percentile(sorted: &[Duration], per_mille: usize) -> f64 {
@@ -285,21 +290,35 @@ async fn checkout_phase(options: &Options) {
     report("checkout", count, started.elapsed(), latencies, "checkouts");
 }
 
-/// Buys one KITE at a time until sold out; the latency of each whole purchase.
-async fn buyer(address: String, sold: Arc<AtomicU64>) -> Vec<Duration> {
+/// Buys one KITE at a time until sold out; the latency of each whole purchase. Step by
+/// step: a cart, its line, address and delivery, then checkout (five requests); buying
+/// now: the cart created whole, then checkout (two).
+async fn buyer(address: String, sold: Arc<AtomicU64>, buy_now: bool) -> Vec<Duration> {
     let mut api = Api::open(&address).await;
     let mut latencies = Vec::new();
     loop {
         let started = Instant::now();
-        let cart = api.new_cart().await;
-        let (status, answer) =
-            api.post(&format!("/carts/{cart}/lines"), STOREFRONT, json!({"sku": "KITE", "qty": 1})).await;
-        match status {
-            201 => {}
-            409 => return latencies,
-            _ => panic!("a flash add: {status} {answer}"),
-        }
-        assert!(api.ready(&cart).await, "cart {cart} ready");
+        let cart = if buy_now {
+            let whole = json!({"country": "ES", "lines": [{"sku": "KITE", "qty": 1}], "address": bench_address(),
+                "delivery": {"method": "home"}});
+            let (status, answer) = api.post("/carts", STOREFRONT, whole).await;
+            match status {
+                201 => answer["id"].as_str().unwrap_or_default().to_owned(),
+                409 => return latencies,
+                _ => panic!("a flash cart: {status} {answer}"),
+            }
+        } else {
+            let cart = api.new_cart().await;
+            let (status, answer) =
+                api.post(&format!("/carts/{cart}/lines"), STOREFRONT, json!({"sku": "KITE", "qty": 1})).await;
+            match status {
+                201 => {}
+                409 => return latencies,
+                _ => panic!("a flash add: {status} {answer}"),
+            }
+            assert!(api.ready(&cart).await, "cart {cart} ready");
+            cart
+        };
         let body = json!({"payment_system": "card", "payment_token": "tok_visa"});
         let (status, answer) = api.post(&format!("/carts/{cart}/checkout"), STOREFRONT, body).await;
         assert_eq!(status, 201, "a flash checkout: {answer}");
@@ -308,7 +327,7 @@ async fn buyer(address: String, sold: Arc<AtomicU64>) -> Vec<Duration> {
     }
 }
 
-async fn flash_phase(options: &Options) -> bool {
+async fn flash_phase(options: &Options, buy_now: bool) -> bool {
     let mut api = Api::open(&options.address()).await;
     let (_, before) = api.get("/warehouses/wh-madrid/stock/KITE", ADMIN).await;
     let available = before["available"].as_u64().unwrap_or(0);
@@ -320,14 +339,19 @@ async fn flash_phase(options: &Options) -> bool {
     let sold = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let tasks: Vec<_> =
-        (0..options.connections).map(|_| tokio::spawn(buyer(options.address(), Arc::clone(&sold)))).collect();
+        (0..options.connections).map(|_| tokio::spawn(buyer(options.address(), Arc::clone(&sold), buy_now))).collect();
     let mut latencies = Vec::new();
     for task in tasks {
         latencies.extend(task.await.expect("a connection"));
     }
     let elapsed = started.elapsed();
     let count = latencies.len();
-    report("flash (hot SKU, cart + line + address + delivery + checkout)", count, elapsed, latencies, "purchases");
+    let label = if buy_now {
+        "flash buy-now (hot SKU, 2 requests: cart created whole + checkout)"
+    } else {
+        "flash (hot SKU, 5 requests: cart + line + address + delivery + checkout)"
+    };
+    report(label, count, elapsed, latencies, "purchases");
     let (_, after) = api.get("/warehouses/wh-madrid/stock/KITE", ADMIN).await;
     let units = |v: &Value, f: &str| v[f].as_u64().unwrap_or(0);
     let allocated = units(&after, "allocated").saturating_sub(units(&before, "allocated"));
@@ -362,8 +386,10 @@ async fn main() {
     let label = format!("add-to-cart paced at {asked:.0}/s ({paced} connections)");
     add_phase(&options, paced, Some(pace), &label).await;
     checkout_phase(&options).await;
-    if !flash_phase(&options).await {
-        eprintln!("flash sale check failed");
-        std::process::exit(1);
+    for buy_now in [false, true] {
+        if !flash_phase(&options, buy_now).await {
+            eprintln!("flash sale check failed");
+            std::process::exit(1);
+        }
     }
 }

@@ -73,6 +73,13 @@ where
         self.call(key, TestRequest::delete().uri(&format!("/v1/commerces/demo{path}"))).await
     }
 
+    /// Receives `quantity` units of `sku` in `warehouse` as free stock.
+    pub async fn receive(&self, warehouse: &str, sku: &str, quantity: u32) {
+        let path = format!("/warehouses/{warehouse}/receipts");
+        let (status, body) = self.post(ADMIN, &path, serde_json::json!({"sku": sku, "quantity": quantity})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+
     pub async fn stock(&self, warehouse: &str, sku: &str) -> Value {
         let (status, body) = self.get(ADMIN, &format!("/warehouses/{warehouse}/stock/{sku}")).await;
         assert_eq!(status, StatusCode::OK, "{body}");

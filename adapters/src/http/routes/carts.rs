@@ -1,25 +1,30 @@
 //! Cart routes: create a cart for a visit's context, read it, and add, change or remove
 //! its lines. Each line answers with what the customer should be told (backorder,
 //! preorder, delayed with the date, low stock) and the product's related products.
-//! Creating a cart and adding a line take an `Idempotency-Key`.
+//! Creating a cart and adding a line take an `Idempotency-Key`. A cart may be created
+//! whole (lines, address, delivery: one request for a "buy now").
 
 use actix::{Addr, Message};
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat};
 use mercato_actors::cart::{
-    AddLine, CartActor, CartError, CartRemember, CartReply, CartRespond, ChangeLine, GetCart, RemoveLine,
+    Abandon, AddLine, CartActor, CartError, CartRemember, CartReply, CartRespond, ChangeLine, ChooseDelivery, GetCart,
+    Keeping, RemoveLine, SetAddress,
 };
 use mercato_actors::idempotency::{Answer, Begin, Stamp};
 use mercato_actors::CommerceHandle;
-use mercato_engine::cart::{Alert, CartContext, CartLine, Hold, Supply};
+use mercato_engine::cart::{Alert, CartContext, CartLine, Hold, Supply, CART_LINES_MAX};
 use mercato_engine::commerce::model::{ApiRole, Device};
 use mercato_engine::inventory::Timestamp;
 use mercato_engine::resolution::{Access, ContextRequest};
 use mercato_engine::{Commerce, DomainError};
 use serde::{Deserialize, Serialize};
 
-use super::checkout::{address_dto, delivery_dto, totals_dto, AddressDto, DeliveryDto, TotalsDto};
+use super::checkout::{
+    address_dto, delivery_choice, delivery_dto, shipping_address, totals_dto, AddressBody, AddressDto, DeliveryBody,
+    DeliveryDto, TotalsDto,
+};
 use super::context::DeviceDto;
 use super::warehouses::{quantity, ACTOR_REPLY_TIMEOUT};
 use crate::http::auth::Principal;
@@ -42,6 +47,14 @@ pub struct CreateCartBody {
     pub user_groups: Vec<String>,
     /// The signed-in customer's user id, if any: their groups count too.
     pub user: Option<String>,
+    /// Lines to add at once, in order, as `POST …/lines` adds them (a SKU given twice makes
+    /// one line). At most 200.
+    #[serde(default)]
+    pub lines: Vec<AddLineBody>,
+    /// The shipping address, as `PUT …/address` takes it.
+    pub address: Option<AddressBody>,
+    /// The delivery choice, as `PUT …/delivery` takes it: needs lines and an address.
+    pub delivery: Option<DeliveryBody>,
 }
 
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
@@ -341,7 +354,7 @@ pub(super) fn answer(
 
 #[utoipa::path(
     tag = "carts",
-    summary = "Creates a cart for a visit (its context is resolved from it).",
+    summary = "Creates a cart for a visit (its context is resolved from it), optionally with its lines, address and delivery; a refused part ends the cart and holds nothing.",
     params(
         ("commerce" = String, Path, description = "The commerce code."),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first answer; 24 hours, per API key.")
@@ -363,8 +376,9 @@ pub async fn create_cart(
     let code = path.into_inner();
     let handle = commerce_of(&state, &principal, &code)?;
     let commerce = handle.snapshot();
-    let body = body.into_inner();
+    let mut body = body.into_inner();
     let stamp = idempotency::stamp(&request, &principal, &body)?;
+    let parts = Parts::of(&mut body, handle)?;
     let mut groups = body.user_groups.clone();
     if let Some(user) = &body.user {
         let found = commerce.config().users.iter().find(|u| &u.id == user).ok_or_else(|| {
@@ -415,8 +429,126 @@ pub async fn create_cart(
         stamp,
         respond: respond_with(std::sync::Arc::clone(&commerce), today, StatusCode::CREATED, false),
     });
-    let reply = handle.carts().open(context, remember).await?;
+    if parts.is_empty() {
+        let reply = handle.carts().open(context, remember).await?;
+        return Ok(answer(&reply, &commerce, today, StatusCode::CREATED, false));
+    }
+    let opened = handle.carts().open(context, None).await?;
+    let cart = cart_of(handle, &opened.cart.id)?;
+    let reply = match parts.fill(&cart, opened, remember).await {
+        Ok(reply) => reply,
+        Err(failed) => return Err(failed.abandon(&state, &cart).await),
+    };
     Ok(answer(&reply, &commerce, today, StatusCode::CREATED, false))
+}
+
+/// What a cart is created with beyond its context: lines, an address, a delivery choice,
+/// each checked before the cart is made.
+struct Parts {
+    lines: Vec<(String, u32)>,
+    address: Option<SetAddress>,
+    delivery: Option<ChooseDelivery>,
+}
+
+/// A part of a cart's creation that failed: the refusal, and whether it left the key to
+/// free (a refusal of a part without the key; the part with it frees the key itself).
+struct Failed {
+    problem: Problem,
+    nothing_changed: bool,
+    stamp: Option<Stamp>,
+}
+
+impl Parts {
+    fn of(body: &mut CreateCartBody, handle: &CommerceHandle) -> Result<Self, Problem> {
+        if body.lines.len() > CART_LINES_MAX {
+            return Err(DomainError::CartLinesExceeded { max: CART_LINES_MAX }.into());
+        }
+        let lines = body.lines.drain(..).map(|l| Ok((l.sku, quantity(l.qty)?))).collect::<Result<Vec<_>, Problem>>()?;
+        let address = body.address.take().map(shipping_address).transpose()?.map(SetAddress);
+        let delivery = body.delivery.take().map(|d| delivery_choice(d, handle)).transpose()?.map(ChooseDelivery);
+        if delivery.is_some() {
+            if lines.is_empty() {
+                return Err(DomainError::CartEmpty.into());
+            }
+            if address.is_none() {
+                return Err(DomainError::AddressRequired.into());
+            }
+        }
+        Ok(Self { lines, address, delivery })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.lines.is_empty() && self.address.is_none() && self.delivery.is_none()
+    }
+
+    /// Adds the lines, then sets the address, then the delivery; the last part keeps the
+    /// answer under the key, so a retry replays the whole cart or creates it again.
+    async fn fill(
+        self,
+        cart: &Addr<CartActor>,
+        opened: CartReply,
+        remember: Option<CartRemember>,
+    ) -> Result<CartReply, Box<Failed>> {
+        let stamp = remember.as_ref().map(|r| r.stamp.clone());
+        let mut remember = remember;
+        let Parts { lines, address, delivery } = self;
+        let (last_line, tail) = match (&address, &delivery) {
+            (None, None) => (lines.len().checked_sub(1), false),
+            _ => (None, true),
+        };
+        let mut reply = opened;
+        for (i, (sku, quantity)) in lines.into_iter().enumerate() {
+            let keep = if last_line == Some(i) { remember.take() } else { None };
+            let keeps = keep.is_some();
+            let done = ask(cart, AddLine { sku, quantity, remember: keep }).await;
+            reply = Failed::check(done, keeps, &stamp)?;
+        }
+        if let Some(address) = address {
+            let keep = if delivery.is_none() && tail { remember.take() } else { None };
+            let keeps = keep.is_some();
+            reply = Failed::check(ask(cart, Keeping(address, keep)).await, keeps, &stamp)?;
+        }
+        if let Some(delivery) = delivery {
+            let keep = remember.take();
+            let keeps = keep.is_some();
+            reply = Failed::check(ask(cart, Keeping(delivery, keep)).await, keeps, &stamp)?;
+        }
+        Ok(reply)
+    }
+}
+
+impl Failed {
+    /// The part's reply, or its failure (`keeps`: the part carried the key).
+    fn check(
+        done: Result<Result<CartReply, CartError>, Problem>,
+        keeps: bool,
+        stamp: &Option<Stamp>,
+    ) -> Result<CartReply, Box<Failed>> {
+        let stamp = if keeps { None } else { stamp.clone() };
+        match done {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(error)) => {
+                Err(Box::new(Failed { nothing_changed: error.nothing_changed(), problem: error.into(), stamp }))
+            }
+            // No answer in time: the part's outcome is unknown.
+            Err(problem) => Err(Box::new(Failed { problem, nothing_changed: false, stamp: None })),
+        }
+    }
+
+    /// Ends the half-made cart, so the refusal leaves nothing held, and frees the key when
+    /// the cart is durably gone and nothing else was left unknown.
+    async fn abandon(self, state: &AppState, cart: &Addr<CartActor>) -> Problem {
+        match ask(cart, Abandon).await {
+            Ok(Ok(())) => {
+                if let (true, Some(stamp)) = (self.nothing_changed, &self.stamp) {
+                    state.idempotency.abandon(stamp);
+                }
+            }
+            Ok(Err(error)) => tracing::warn!(%error, "a cart refused at creation was not ended; it expires"),
+            Err(problem) => tracing::warn!(detail = %problem.detail, "a cart refused at creation did not answer"),
+        }
+        self.problem
+    }
 }
 
 #[utoipa::path(

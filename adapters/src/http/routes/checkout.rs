@@ -10,6 +10,7 @@ use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use mercato_actors::cart::{
     CartRemember, CartReply, CheckOut, ChooseDelivery, DeliveryOptions, SetAddress, SetPromoCode,
 };
+use mercato_actors::CommerceHandle;
 use mercato_engine::commerce::model::{ApiRole, ShipmentPreference};
 use mercato_engine::delivery::{payment_systems, PlannedShipment};
 use mercato_engine::order::{DeliveryChoice, Order, OrderCommand, ShippingAddress};
@@ -200,9 +201,14 @@ pub async fn put_address(
     body: web::Json<AddressBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
-    let b = body.into_inner();
+    let address = shipping_address(body.into_inner())?;
+    cart_change(&state, &principal, &code, &id, SetAddress(address)).await
+}
+
+/// The address a body gives, its country code normalised.
+pub(super) fn shipping_address(b: AddressBody) -> Result<ShippingAddress, Problem> {
     let country = normalize_country(&b.country)?;
-    let address = ShippingAddress {
+    Ok(ShippingAddress {
         name: b.name,
         line: b.line,
         city: b.city,
@@ -213,8 +219,7 @@ pub async fn put_address(
         email: b.email,
         latitude: b.latitude,
         longitude: b.longitude,
-    };
-    cart_change(&state, &principal, &code, &id, SetAddress(address)).await
+    })
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -270,7 +275,7 @@ pub async fn delete_promo_code(
 }
 
 /// A customer's choice between speed and fewer parcels.
-#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PreferenceDto {
     /// Ship each part by its own date.
@@ -413,14 +418,14 @@ pub async fn delivery_options(
     }))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryMethod {
     Home,
     Pickup,
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryBody {
     pub method: DeliveryMethod,
@@ -455,8 +460,14 @@ pub async fn put_delivery(
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
     let handle = commerce_of(&state, &principal, &code)?;
-    let body = body.into_inner();
-    let choice = match body.method {
+    let choice = delivery_choice(body.into_inner(), handle)?;
+    cart_change(&state, &principal, &code, &id, ChooseDelivery(choice)).await
+}
+
+/// The delivery choice a body asks for (home with the commerce's default preference
+/// unless it names one, or a pick-up point).
+pub(super) fn delivery_choice(body: DeliveryBody, handle: &CommerceHandle) -> Result<DeliveryChoice, Problem> {
+    Ok(match body.method {
         DeliveryMethod::Home => {
             if body.location.is_some() {
                 return Err(Problem::new(
@@ -478,8 +489,7 @@ pub async fn put_delivery(
             };
             DeliveryChoice::Pickup { location }
         }
-    };
-    cart_change(&state, &principal, &code, &id, ChooseDelivery(choice)).await
+    })
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
