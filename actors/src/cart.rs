@@ -128,6 +128,16 @@ pub type CartRespond = Box<dyn FnOnce(&CartReply) -> Answer + Send>;
 pub struct CartRemember {
     pub stamp: Stamp,
     pub respond: CartRespond,
+    /// Whether the cart frees the key when the change is refused. The last part of a cart
+    /// created whole leaves that to the route, which first ends the half-made cart.
+    pub frees_key: bool,
+}
+
+impl CartRemember {
+    /// The key the cart frees when the change certainly did not happen.
+    fn key_to_free(&self) -> Option<Stamp> {
+        self.frees_key.then(|| self.stamp.clone())
+    }
 }
 
 type Pending = Pin<Box<dyn Future<Output = Result<CartReply, CartError>>>>;
@@ -298,7 +308,7 @@ impl Carts {
         context: CartContext,
         remember: Option<CartRemember>,
     ) -> impl Future<Output = Result<CartReply, CartError>> + 'static {
-        let stamp = remember.as_ref().map(|r| r.stamp.clone());
+        let stamp = remember.as_ref().and_then(CartRemember::key_to_free);
         let created = self.create(context, remember);
         let shared = Arc::clone(&self.shared);
         async move {
@@ -833,7 +843,7 @@ impl Handler<AddLine> for CartActor {
     fn handle(&mut self, message: AddLine, _: &mut Self::Context) -> Self::Result {
         let now = self.shared.clock.now();
         let commerce = self.shared.published.load_full();
-        let stamp = message.remember.as_ref().map(|r| r.stamp.clone());
+        let stamp = message.remember.as_ref().and_then(CartRemember::key_to_free);
         // A SKU the cart already holds grows its line, as a change to the total would: the
         // quantity rules then apply to everything the cart holds of it, so adding the
         // product again cannot pass its maximum.
@@ -903,7 +913,7 @@ impl CartActor {
     ) -> AtomicResponse<Self, Result<CartReply, CartError>> {
         let now = self.shared.clock.now();
         let commerce = self.shared.published.load_full();
-        let stamp = remember.as_ref().map(|r| r.stamp.clone());
+        let stamp = remember.as_ref().and_then(CartRemember::key_to_free);
         let probe = CartCommand::ChangeLine { line: line.clone(), quantity, holds: Vec::new() };
         if let Err(error) = self.cart.admit(&probe, &commerce, now) {
             return self.refuse(error.into(), stamp);
@@ -1041,7 +1051,7 @@ impl CartActor {
     ) -> AtomicResponse<Self, Result<CartReply, CartError>> {
         let now = self.shared.clock.now();
         let commerce = self.shared.published.load_full();
-        let stamp = remember.as_ref().map(|r| r.stamp.clone());
+        let stamp = remember.as_ref().and_then(CartRemember::key_to_free);
         let renew_to = self.renewal(now);
         let recorded = self
             .cart
@@ -1059,7 +1069,7 @@ impl CartActor {
     ) -> AtomicResponse<Self, Result<CartReply, CartError>> {
         let commerce = self.shared.published.load_full();
         let now = self.shared.clock.now();
-        let stamp = remember.as_ref().map(|r| r.stamp.clone());
+        let stamp = remember.as_ref().and_then(CartRemember::key_to_free);
         let probe = CartCommand::ChooseDelivery { choice: choice.clone() };
         if let Err(error) = self.cart.admit(&probe, &commerce, now) {
             return self.refuse(error.into(), stamp);
@@ -1399,7 +1409,7 @@ impl Handler<CheckOut> for CartActor {
         let now = self.shared.clock.now();
         let today = self.shared.clock.today();
         let commerce = self.shared.published.load_full();
-        let stamp = message.remember.as_ref().map(|r| r.stamp.clone());
+        let stamp = message.remember.as_ref().and_then(CartRemember::key_to_free);
         let order_id = self.shared.ids.cart();
         let probe = CartCommand::CheckOut { order: order_id.clone() };
         if let Err(error) = self.cart.admit(&probe, &commerce, now) {

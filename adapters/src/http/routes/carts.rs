@@ -427,19 +427,45 @@ pub async fn create_cart(
     let today = handle.clock().today();
     let remember = stamp.map(|stamp| CartRemember {
         stamp,
+        frees_key: true,
         respond: respond_with(std::sync::Arc::clone(&commerce), today, StatusCode::CREATED, false),
     });
     if parts.is_empty() {
         let reply = handle.carts().open(context, remember).await?;
         return Ok(answer(&reply, &commerce, today, StatusCode::CREATED, false));
     }
-    let opened = handle.carts().open(context, None).await?;
-    let cart = cart_of(handle, &opened.cart.id)?;
-    let reply = match parts.fill(&cart, opened, remember).await {
-        Ok(reply) => reply,
-        Err(failed) => return Err(failed.abandon(&state, &cart).await),
+    // The route, not the cart, frees the key: only once a half-made cart is durably ended.
+    let stamp = remember.as_ref().map(|r| r.stamp.clone());
+    let remember = remember.map(|r| CartRemember { frees_key: false, ..r });
+    let free = |stamp: &Option<Stamp>| {
+        if let Some(stamp) = stamp {
+            state.idempotency.abandon(stamp);
+        }
     };
-    Ok(answer(&reply, &commerce, today, StatusCode::CREATED, false))
+    let opened = match handle.carts().open(context, None).await {
+        Ok(opened) => opened,
+        Err(error) => {
+            if error.nothing_changed() {
+                free(&stamp);
+            }
+            return Err(error.into());
+        }
+    };
+    let Ok(cart) = cart_of(handle, &opened.cart.id) else {
+        // Ended already (it held nothing yet): the key is free again.
+        free(&stamp);
+        return Err(DomainError::UnknownCart { id: opened.cart.id.clone() }.into());
+    };
+    match parts.fill(&cart, opened, remember).await {
+        Ok(reply) => Ok(answer(&reply, &commerce, today, StatusCode::CREATED, false)),
+        Err(failed) => {
+            let (problem, ended) = failed.abandon(&cart).await;
+            if ended {
+                free(&stamp);
+            }
+            Err(problem)
+        }
+    }
 }
 
 /// What a cart is created with beyond its context: lines, an address, a delivery choice,
@@ -450,12 +476,12 @@ struct Parts {
     delivery: Option<ChooseDelivery>,
 }
 
-/// A part of a cart's creation that failed: the refusal, and whether it left the key to
-/// free (a refusal of a part without the key; the part with it frees the key itself).
+/// A part of a cart's creation that failed: the refusal, whether the part carried the key,
+/// and whether its outcome is unknown (no answer in time, or a log failure after queuing).
 struct Failed {
     problem: Problem,
-    nothing_changed: bool,
-    stamp: Option<Stamp>,
+    keyed: bool,
+    unknown: bool,
 }
 
 impl Parts {
@@ -489,7 +515,6 @@ impl Parts {
         opened: CartReply,
         remember: Option<CartRemember>,
     ) -> Result<CartReply, Box<Failed>> {
-        let stamp = remember.as_ref().map(|r| r.stamp.clone());
         let mut remember = remember;
         let Parts { lines, address, delivery } = self;
         let (last_line, tail) = match (&address, &delivery) {
@@ -501,17 +526,17 @@ impl Parts {
             let keep = if last_line == Some(i) { remember.take() } else { None };
             let keeps = keep.is_some();
             let done = ask(cart, AddLine { sku, quantity, remember: keep }).await;
-            reply = Failed::check(done, keeps, &stamp)?;
+            reply = Failed::check(done, keeps)?;
         }
         if let Some(address) = address {
             let keep = if delivery.is_none() && tail { remember.take() } else { None };
             let keeps = keep.is_some();
-            reply = Failed::check(ask(cart, Keeping(address, keep)).await, keeps, &stamp)?;
+            reply = Failed::check(ask(cart, Keeping(address, keep)).await, keeps)?;
         }
         if let Some(delivery) = delivery {
             let keep = remember.take();
             let keeps = keep.is_some();
-            reply = Failed::check(ask(cart, Keeping(delivery, keep)).await, keeps, &stamp)?;
+            reply = Failed::check(ask(cart, Keeping(delivery, keep)).await, keeps)?;
         }
         Ok(reply)
     }
@@ -519,35 +544,36 @@ impl Parts {
 
 impl Failed {
     /// The part's reply, or its failure (`keeps`: the part carried the key).
-    fn check(
-        done: Result<Result<CartReply, CartError>, Problem>,
-        keeps: bool,
-        stamp: &Option<Stamp>,
-    ) -> Result<CartReply, Box<Failed>> {
-        let stamp = if keeps { None } else { stamp.clone() };
+    fn check(done: Result<Result<CartReply, CartError>, Problem>, keyed: bool) -> Result<CartReply, Box<Failed>> {
         match done {
             Ok(Ok(reply)) => Ok(reply),
-            Ok(Err(error)) => {
-                Err(Box::new(Failed { nothing_changed: error.nothing_changed(), problem: error.into(), stamp }))
-            }
+            Ok(Err(error)) => Err(Box::new(Failed { keyed, unknown: !error.nothing_changed(), problem: error.into() })),
             // No answer in time: the part's outcome is unknown.
-            Err(problem) => Err(Box::new(Failed { problem, nothing_changed: false, stamp: None })),
+            Err(problem) => Err(Box::new(Failed { problem, keyed, unknown: true })),
         }
     }
 
-    /// Ends the half-made cart, so the refusal leaves nothing held, and frees the key when
-    /// the cart is durably gone and nothing else was left unknown.
-    async fn abandon(self, state: &AppState, cart: &Addr<CartActor>) -> Problem {
-        match ask(cart, Abandon).await {
-            Ok(Ok(())) => {
-                if let (true, Some(stamp)) = (self.nothing_changed, &self.stamp) {
-                    state.idempotency.abandon(stamp);
-                }
-            }
-            Ok(Err(error)) => tracing::warn!(%error, "a cart refused at creation was not ended; it expires"),
-            Err(problem) => tracing::warn!(detail = %problem.detail, "a cart refused at creation did not answer"),
+    /// Ends the half-made cart, so the refusal leaves nothing held; says whether it is
+    /// durably ended with no answer kept, so the key is free again. A keyed part whose
+    /// outcome is unknown is left alone: it may yet finish and keep the whole cart under
+    /// the key, which a retry then replays (the key stays in flight meanwhile).
+    async fn abandon(self, cart: &Addr<CartActor>) -> (Problem, bool) {
+        if self.keyed && self.unknown {
+            return (self.problem, false);
         }
-        self.problem
+        // Sent after every part, so it runs once they are done, whatever their outcome.
+        let ended = match ask(cart, Abandon).await {
+            Ok(Ok(())) => true,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "a cart refused at creation was not ended; it expires");
+                false
+            }
+            Err(problem) => {
+                tracing::warn!(detail = %problem.detail, "a cart refused at creation did not answer");
+                false
+            }
+        };
+        (self.problem, ended)
     }
 }
 
@@ -611,6 +637,7 @@ pub async fn add_line(
     let today = handle.clock().today();
     let remember = stamp.map(|stamp| CartRemember {
         stamp,
+        frees_key: true,
         respond: respond_with(std::sync::Arc::clone(&commerce), today, StatusCode::CREATED, true),
     });
     // The cart settles the key: it keeps the answer once the line is durable, frees the key

@@ -596,6 +596,7 @@ pub async fn checkout(
     let commerce = handle.snapshot();
     let remember = stamp.map(|stamp| CartRemember {
         stamp,
+        frees_key: true,
         respond: Box::new(move |reply: &CartReply| mercato_actors::idempotency::Answer {
             status: StatusCode::CREATED.as_u16(),
             body: reply.order.as_deref().map(|o| order_body(o, &commerce)).unwrap_or_default(),
