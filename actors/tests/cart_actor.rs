@@ -110,6 +110,15 @@ async fn change(handle: &CommerceHandle, cart: &str, line: &str, quantity: u32) 
     addr.send(ChangeLine { line: line.into(), quantity }).await.expect("running")
 }
 
+/// A durable commerce on `sim`, 10 KEYBOARD received in Madrid, and an open cart.
+async fn durable_cart(sim: &SimStorage) -> (Log, CommerceHandle, String) {
+    let (log, mut recovered) = recover(sim, &BTreeMap::new());
+    let handle = start(&Journal::Log(log.handle()), &mut recovered);
+    receive(&handle, "wh-madrid", "KEYBOARD", 10).await;
+    let cart = open(&handle).await;
+    (log, handle, cart)
+}
+
 // Proves a line reserves exactly its units, a change reserves or lets go exactly the
 // difference (fewer units shrink the reservation rather than re-reserving), and removing
 // the line lets everything go; the last units carry the low-stock alert.
@@ -277,10 +286,7 @@ fn recover(sim: &SimStorage, parts: &BTreeMap<String, Part>) -> (Log, Recovered)
 #[actix_rt::test]
 async fn carts_survive_a_crash_from_the_log_and_from_a_snapshot() {
     let sim = SimStorage::default();
-    let (log, mut recovered) = recover(&sim, &BTreeMap::new());
-    let handle = start(&Journal::Log(log.handle()), &mut recovered);
-    receive(&handle, "wh-madrid", "KEYBOARD", 10).await;
-    let kept = open(&handle).await;
+    let (log, handle, kept) = durable_cart(&sim).await;
     add(&handle, &kept, "KEYBOARD", 2).await.expect("added");
     let (snapshot, covers) = handle.carts().snapshot().await;
     assert_eq!(snapshot.carts.len(), 1);
@@ -337,10 +343,7 @@ async fn carts_survive_a_crash_from_the_log_and_from_a_snapshot() {
 #[actix_rt::test]
 async fn orders_survive_a_crash_and_their_carts_stay_checked_out() {
     let sim = SimStorage::default();
-    let (log, mut recovered) = recover(&sim, &BTreeMap::new());
-    let handle = start(&Journal::Log(log.handle()), &mut recovered);
-    receive(&handle, "wh-madrid", "KEYBOARD", 10).await;
-    let cart = open(&handle).await;
+    let (log, handle, cart) = durable_cart(&sim).await;
     add(&handle, &cart, "KEYBOARD", 2).await.expect("added");
     let addr = handle.carts().get(&cart).expect("open");
     ready_for_home(&addr).await;
@@ -515,10 +518,7 @@ async fn reads_of_a_cart_wait_until_its_changes_are_durable() {
     let mut lost_lines = 0;
     for _ in 0..50 {
         let sim = SimStorage::default();
-        let (log, mut recovered) = recover(&sim, &BTreeMap::new());
-        let handle = start(&Journal::Log(log.handle()), &mut recovered);
-        receive(&handle, "wh-madrid", "KEYBOARD", 10).await;
-        let cart = open(&handle).await;
+        let (_log, handle, cart) = durable_cart(&sim).await;
         let addr = handle.carts().get(&cart).expect("open");
         addr.send(SetAddress(madrid_address())).await.expect("running").expect("set");
         let shown = addr.send(DeliveryOptions { preference: None }).await.expect("running");
@@ -551,10 +551,7 @@ async fn reads_of_a_cart_wait_until_its_changes_are_durable() {
 #[actix_rt::test]
 async fn commits_without_their_order_are_repaired_at_start() {
     let sim = SimStorage::default();
-    let (log, mut recovered) = recover(&sim, &BTreeMap::new());
-    let handle = start(&Journal::Log(log.handle()), &mut recovered);
-    receive(&handle, "wh-madrid", "KEYBOARD", 10).await;
-    let cart = open(&handle).await;
+    let (log, handle, cart) = durable_cart(&sim).await;
     add(&handle, &cart, "KEYBOARD", 2).await.expect("added");
     // What the checkout committed before the crash: the cart's hold, and one of a cart
     // that is gone.
@@ -600,10 +597,7 @@ async fn commits_without_their_order_are_repaired_at_start() {
 #[actix_rt::test]
 async fn commits_of_an_expired_cart_are_cancelled_at_start() {
     let sim = SimStorage::default();
-    let (log, mut recovered) = recover(&sim, &BTreeMap::new());
-    let handle = start(&Journal::Log(log.handle()), &mut recovered);
-    receive(&handle, "wh-madrid", "KEYBOARD", 10).await;
-    let cart = open(&handle).await;
+    let (log, handle, cart) = durable_cart(&sim).await;
     // The clock runs on from START, so the cart ends a lifetime after the add, not START.
     let expires_at = add(&handle, &cart, "KEYBOARD", 2).await.expect("added").cart.expires_at;
     assert!(expires_at.0 >= START.0 + CART_LIFETIME_MS);

@@ -517,10 +517,8 @@ impl Parts {
     ) -> Result<CartReply, Box<Failed>> {
         let mut remember = remember;
         let Parts { lines, address, delivery } = self;
-        let (last_line, tail) = match (&address, &delivery) {
-            (None, None) => (lines.len().checked_sub(1), false),
-            _ => (None, true),
-        };
+        // The key goes with the last part: the delivery, else the address, else the last line.
+        let last_line = if address.is_none() && delivery.is_none() { lines.len().checked_sub(1) } else { None };
         let mut reply = opened;
         for (i, (sku, quantity)) in lines.into_iter().enumerate() {
             let keep = if last_line == Some(i) { remember.take() } else { None };
@@ -529,7 +527,7 @@ impl Parts {
             reply = Failed::check(done, keeps)?;
         }
         if let Some(address) = address {
-            let keep = if delivery.is_none() && tail { remember.take() } else { None };
+            let keep = if delivery.is_none() { remember.take() } else { None };
             let keeps = keep.is_some();
             reply = Failed::check(ask(cart, Keeping(address, keep)).await, keeps)?;
         }
