@@ -159,5 +159,4 @@ fn open_carts_survive_a_clean_restart() {
     assert_eq!(status, 200, "the cart came back: {body}");
     let cart: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(cart["lines"][0]["quantity"], 2, "{cart}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

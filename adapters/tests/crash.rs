@@ -434,5 +434,4 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
     eprintln!("{} carts; {} hold mice at the end", carts.len(), carts.values().flatten().count());
     eprintln!("{} orders placed, {} mice in them", orders.len(), orders.values().map(|p| p.quantity).sum::<u64>());
     assert!(known > 0, "no receipt was ever acknowledged");
-    let _ = std::fs::remove_dir_all(&dir);
 }
