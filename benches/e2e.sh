@@ -9,14 +9,15 @@
 #    and runs `mercato-e2e` against it: add-to-cart requests/s with p50/p99, the same at 80 %
 #    of that rate, checkout requests/s, and a hot-SKU flash sale (purchases/s until sold out,
 #    then the check that units sold equal the units in orders with none oversold), run
-#    twice: step by step (five requests a purchase), then buying now (two: the cart
-#    created whole with its line, address and delivery, then checkout).
+#    three times: step by step (five requests a purchase), then buying now (two: the cart
+#    created whole with its line, address and delivery, then checkout), then in one
+#    request (`POST …/orders`: the cart created whole and checked out).
 # 3. Installs PostgreSQL from Debian's packages when it is missing, starts it on loopback
 #    on a fresh cluster with `synchronous_commit = on`, and runs pgbench: each transaction
 #    is `SELECT ... FOR UPDATE` plus `UPDATE` of one stock row (the hot SKU), committed.
 # 4. Prints two ratios to PostgreSQL's transactions/s: hot-SKU units claimed (add-to-cart,
 #    a durable reservation of one SKU, like for like with the locked decrement), and
-#    whole flash-sale purchases (five durable requests each, then two).
+#    whole flash-sale purchases (five durable requests each, then two, then one).
 #
 # Everything runs on this machine: load generators and servers share its cores.
 set -euo pipefail
@@ -93,14 +94,17 @@ runuser -u postgres -- "$PGBIN/pgbench" -n -h 127.0.0.1 -p "$PGPORT" -c "$CONNEC
 
 MERCATO_RATE="$(sed -n 's/^flash (.*: \([0-9]*\) purchases\/s.*/\1/p' "$WORK/mercato.txt")"
 BUY_NOW_RATE="$(sed -n 's/^flash buy-now.*: \([0-9]*\) purchases\/s.*/\1/p' "$WORK/mercato.txt")"
+ORDER_RATE="$(sed -n 's/^flash one request.*: \([0-9]*\) purchases\/s.*/\1/p' "$WORK/mercato.txt")"
 ADD_RATE="$(sed -n 's/^add-to-cart: .*: \([0-9]*\) adds\/s.*/\1/p' "$WORK/mercato.txt" | head -1)"
 PG_RATE="$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/pg.txt" | head -1)"
 # Like for like: a PostgreSQL transaction claims one unit of the hot row, durably; so does
 # each add-to-cart (a durable reservation of the one SKU every add asks for, checked
-# against its stock). A whole Mercato purchase is five durable requests, or two.
+# against its stock). A whole Mercato purchase is five durable requests, or two, or one.
 echo "== hot-SKU units claimed/s: mercato ${ADD_RATE} (add-to-cart: a durable reservation of one SKU), postgresql ${PG_RATE} (SELECT FOR UPDATE + UPDATE)"
 awk -v m="${ADD_RATE:-0}" -v p="${PG_RATE:-0}" 'BEGIN { if (p > 0) printf "== ratio, units claimed: %.1f\n", m / p; else print "== ratio: no PostgreSQL figure" }'
 echo "== hot-SKU whole purchases/s: mercato ${MERCATO_RATE} (cart, line, address, delivery, checkout), postgresql ${PG_RATE}"
 awk -v m="${MERCATO_RATE:-0}" -v p="${PG_RATE:-0}" 'BEGIN { if (p > 0) printf "== ratio, whole purchases: %.1f\n", m / p; else print "== ratio: no PostgreSQL figure" }'
 echo "== hot-SKU whole purchases/s, buying now: mercato ${BUY_NOW_RATE} (cart created whole, checkout), postgresql ${PG_RATE}"
 awk -v m="${BUY_NOW_RATE:-0}" -v p="${PG_RATE:-0}" 'BEGIN { if (p > 0) printf "== ratio, whole purchases buying now: %.1f\n", m / p; else print "== ratio: no PostgreSQL figure" }'
+echo "== hot-SKU whole purchases/s, one request: mercato ${ORDER_RATE} (POST …/orders: cart created whole and checked out), postgresql ${PG_RATE}"
+awk -v m="${ORDER_RATE:-0}" -v p="${PG_RATE:-0}" 'BEGIN { if (p > 0) printf "== ratio, whole purchases in one request: %.1f\n", m / p; else print "== ratio: no PostgreSQL figure" }'

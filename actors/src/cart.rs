@@ -287,6 +287,12 @@ impl Carts {
         self.shared.meters.active.set(self.shared.actors.len() as f64);
     }
 
+    /// The arbiter (thread) the carts run on: work that asks a cart several things in turn
+    /// runs there, so each ask stays on one thread.
+    pub fn arbiter(&self) -> &ArbiterHandle {
+        &self.shared.arbiter
+    }
+
     /// The actor of an open cart.
     pub fn get(&self, id: &str) -> Option<Addr<CartActor>> {
         self.shared.actors.get(id).map(|entry| entry.value().clone())

@@ -292,3 +292,91 @@ async fn a_cart_refused_at_creation_holds_nothing() {
     }
     assert_eq!(api.stock("wh-madrid", "MOUSE").await["reserved"], 2, "only the created cart's line");
 }
+
+// Proves a purchase in one request (`POST …/orders`) places the order from a cart draft:
+// its units are allocated once, a retry under the same key replays the order byte for byte
+// and allocates nothing more, and the key with another body is refused.
+#[actix_rt::test]
+async fn an_order_is_placed_in_one_request() {
+    let api = api!();
+    api.receive("wh-madrid", "MOUSE", 10).await;
+    let purchase = json!({
+        "cart": {"country": "ES", "lines": [{"sku": "MOUSE", "qty": 2}, {"sku": "MOUSE", "qty": 1}],
+            "address": madrid(), "delivery": {"method": "home"}},
+        "checkout": {"payment_system": "card", "payment_token": "tok_visa"}
+    });
+    let placed = api.post_keyed(STOREFRONT, "order-1", "/orders", purchase.clone()).await;
+    assert_eq!(placed.0, StatusCode::CREATED, "{}", String::from_utf8_lossy(&placed.1));
+    let order: Value = serde_json::from_slice(&placed.1).expect("json");
+    let lines = order["lines"].as_array().expect("lines");
+    assert_eq!(lines.len(), 1, "one MOUSE line: {order}");
+    assert_eq!((&lines[0]["sku"], &lines[0]["quantity"]), (&json!("MOUSE"), &json!(3)), "{order}");
+    assert_eq!(order["payment"]["system"], "card", "{order}");
+    let stock = api.stock("wh-madrid", "MOUSE").await;
+    assert_eq!((&stock["allocated"], &stock["reserved"]), (&json!(3), &json!(0)), "{stock}");
+
+    assert_eq!(api.post_keyed(STOREFRONT, "order-1", "/orders", purchase.clone()).await, placed, "replayed");
+    assert_eq!(api.stock("wh-madrid", "MOUSE").await["allocated"], 3, "allocated once");
+    let mut other = purchase;
+    other["cart"]["lines"][0]["qty"] = json!(1);
+    let (status, _) = api.post_keyed(STOREFRONT, "order-1", "/orders", other).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "the key with another body");
+
+    let id = order["id"].as_str().expect("an id");
+    let (status, read) = api.get(STOREFRONT, &format!("/orders/{id}")).await;
+    assert_eq!((status, &read["id"]), (StatusCode::OK, &order["id"]), "{read}");
+}
+
+// Proves a purchase refused in one request holds nothing and frees its key: a declined
+// payment and a line short of stock both end the cart with its units let go, the same
+// key then places the order once stock arrived, and a draft that cannot check out (no
+// delivery, no address, no lines) or an unknown field is refused before any cart is made.
+#[actix_rt::test]
+async fn a_purchase_refused_in_one_request_holds_nothing() {
+    let api = api!();
+    api.receive("wh-madrid", "MOUSE", 10).await;
+    api.receive("wh-madrid", "KEYBOARD", 1).await;
+    let draft = json!({"country": "ES", "lines": [{"sku": "MOUSE", "qty": 2}], "address": madrid(),
+        "delivery": {"method": "home"}});
+    let declined = json!({"cart": draft, "checkout": {"payment_system": "card",
+        "payment_token": "tok_decline_insufficient_funds"}});
+    let (status, body) = api.post_keyed(STOREFRONT, "order-2", "/orders", declined).await;
+    let problem: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::PAYMENT_REQUIRED, Some("payment_declined")));
+    assert_eq!(api.stock("wh-madrid", "MOUSE").await["reserved"], 0, "the declined cart let its line go");
+
+    let short = json!({
+        "cart": {"country": "ES", "lines": [{"sku": "MOUSE", "qty": 2}, {"sku": "KEYBOARD", "qty": 3}],
+            "address": madrid(), "delivery": {"method": "home"}},
+        "checkout": {"payment_system": "card", "payment_token": "tok_visa"}
+    });
+    let (status, body) = api.post_keyed(STOREFRONT, "order-3", "/orders", short.clone()).await;
+    let problem: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::CONFLICT, Some("insufficient_stock")), "{problem}");
+    let stock = api.stock("wh-madrid", "MOUSE").await;
+    assert_eq!((&stock["reserved"], &stock["allocated"]), (&json!(0), &json!(0)), "{stock}");
+    api.receive("wh-madrid", "KEYBOARD", 2).await;
+    let (status, body) = api.post_keyed(STOREFRONT, "order-3", "/orders", short).await;
+    assert_eq!(status, StatusCode::CREATED, "the key was freed: {}", String::from_utf8_lossy(&body));
+    assert_eq!(api.stock("wh-madrid", "KEYBOARD").await["allocated"], 3);
+
+    let pay = json!({"payment_system": "card", "payment_token": "tok_visa"});
+    let line = json!([{"sku": "MOUSE", "qty": 1}]);
+    let refusals = [
+        (json!({"cart": {"country": "ES", "lines": line, "address": madrid()}, "checkout": pay}), "delivery_required"),
+        (json!({"cart": {"country": "ES", "lines": line}, "checkout": pay}), "address_required"),
+        (json!({"cart": {"country": "ES", "address": madrid()}, "checkout": pay}), "cart_empty"),
+        (
+            json!({"cart": {"country": "ES", "lines": line}, "checkout": {"payment_system": "card", "tip": 1}}),
+            "invalid_body",
+        ),
+        (json!({"cart": {"country": "ES", "lines": line}}), "invalid_body"),
+    ];
+    for (body, code) in refusals {
+        let (status, problem) = api.post(STOREFRONT, "/orders", body).await;
+        assert_eq!(problem["code"], code, "{status} {problem}");
+        assert!(status.is_client_error(), "{status}");
+    }
+    let stock = api.stock("wh-madrid", "MOUSE").await;
+    assert_eq!((&stock["reserved"], &stock["allocated"]), (&json!(0), &json!(2)), "only the placed order's units");
+}

@@ -31,6 +31,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("put", "/v1/commerces/{commerce}/carts/{cart}/delivery"),
     ("get", "/v1/commerces/{commerce}/carts/{cart}/payment-systems"),
     ("post", "/v1/commerces/{commerce}/carts/{cart}/checkout"),
+    ("post", "/v1/commerces/{commerce}/orders"),
     ("get", "/v1/commerces/{commerce}/orders/{order}"),
     ("get", "/v1/commerces/{commerce}/orders/{order}/documents"),
     ("post", "/v1/commerces/{commerce}/orders/{order}/payments"),
@@ -392,6 +393,18 @@ async fn the_flow_answers_as_documented() {
         format!("{o}/payments"),
         Some(json!({"reference": "TR-1"})),
         StatusCode::OK
+    );
+    // Buying in one request: the cart created whole and checked out.
+    step!(
+        "post",
+        Some(STOREFRONT),
+        "/v1/commerces/{commerce}/orders",
+        format!("{d}/orders"),
+        Some(json!({
+            "cart": {"country": "ES", "lines": [{"sku": "MOUSE", "qty": 1}], "address": address, "delivery": {"method": "home"}},
+            "checkout": {"payment_system": "card", "payment_token": "tok_visa"}
+        })),
+        StatusCode::CREATED
     );
     // Refusals of each class answer the documented problem schema.
     step!("get", None, "/v1/commerces/{commerce}/carts/{cart}", c.clone(), None, StatusCode::UNAUTHORIZED);

@@ -19,10 +19,13 @@
 //!   and the check that units sold equal the units in orders, with none oversold.
 //! - `flash buy-now`: the same sale again, each purchase two requests (the cart created
 //!   whole with its line, address and delivery, then checkout), with the same check.
+//! - `flash order`: the same sale a third time, each purchase one request (`POST …/orders`:
+//!   the cart created whole and checked out), with the same check.
 //!
 //! Usage: `mercato-e2e --host http://127.0.0.1:8080 [--seconds 10] [--connections 64]
-//! [--carts 20000] [--flash-units 5000] [--adds-per-cart 5] [--paced-rate N] [--timeline]`. Prints one line
-//! per phase (and with `--timeline`, each add phase's latency per 100 ms).
+//! [--carts 20000] [--flash-units 5000] [--adds-per-cart 5] [--paced-rate N] [--timeline]
+//! [--phases add,paced,checkout,flash,buy-now,order]` (`--help` says more). Prints one line per
+//! phase (and with `--timeline`, each add phase's latency per 100 ms).
 //!
 //! One thread drives every connection through `wire`, a lean HTTP/1.1 client, so the
 //! load generator takes as little of the machine as wrk would.
@@ -39,18 +42,48 @@ mod wire;
 const ADMIN: &str = "demo-admin";
 const STOREFRONT: &str = "demo-storefront";
 
+/// Drives a running Mercato server over HTTP: add-to-cart, paced add-to-cart, checkout
+/// and a hot-SKU flash sale (step by step, with the cart created whole, in one request).
+#[derive(clap::Parser)]
+#[command(name = "mercato-e2e")]
 struct Options {
+    /// The server's address (`http://host:port`).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
     host: String,
+    /// Seconds of each add phase.
+    #[arg(long, default_value_t = 10)]
     seconds: u64,
-    connections: usize,
+    /// Concurrent connections (the paced phase uses four times as many).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
+    connections: u16,
+    /// Carts filled for the checkout phase.
+    #[arg(long, default_value_t = 20_000)]
     carts: usize,
+    /// Units of KITE each flash sale sells.
+    #[arg(long, default_value_t = 5_000)]
     flash_units: u64,
-    /// Lines per cart in the add phases (a new cart after that many).
-    adds_per_cart: usize,
+    /// Adds per cart in the add phases (a new cart after that many).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=200))]
+    adds_per_cart: u16,
     /// Prints each add phase's latency per 100 ms.
+    #[arg(long)]
     timeline: bool,
-    /// The paced run's rate; 80 % of the closed loop's by default.
+    /// The paced phase's rate; 80 % of the closed loop's by default.
+    #[arg(long)]
     paced_rate: Option<f64>,
+    /// The phases to run, in their fixed order (`paced` without `add` needs `--paced-rate`).
+    #[arg(long, value_delimiter = ',', default_value = "add,paced,checkout,flash,buy-now,order")]
+    phases: Vec<Phase>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Phase {
+    Add,
+    Paced,
+    Checkout,
+    Flash,
+    BuyNow,
+    Order,
 }
 
 impl Options {
@@ -58,21 +91,13 @@ impl Options {
     fn address(&self) -> String {
         self.host.trim_start_matches("http://").trim_end_matches('/').to_owned()
     }
-}
 
-fn options() -> Options {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
-    let number = |name: &str, default: u64| value(name).and_then(|v| v.parse().ok()).unwrap_or(default);
-    Options {
-        host: value("--host").unwrap_or_else(|| "http://127.0.0.1:8080".to_owned()),
-        seconds: number("--seconds", 10),
-        connections: usize::try_from(number("--connections", 64)).unwrap_or(64),
-        carts: usize::try_from(number("--carts", 20_000)).unwrap_or(20_000),
-        flash_units: number("--flash-units", 5_000),
-        adds_per_cart: usize::try_from(number("--adds-per-cart", 5).clamp(1, 200)).unwrap_or(5),
-        timeline: args.iter().any(|a| a == "--timeline"),
-        paced_rate: value("--paced-rate").and_then(|v| v.parse().ok()),
+    fn connections(&self) -> usize {
+        usize::from(self.connections)
+    }
+
+    fn runs(&self, phase: Phase) -> bool {
+        self.phases.contains(&phase)
     }
 }
 
@@ -199,7 +224,7 @@ async fn add_phase(options: &Options, connections: usize, pace: Option<Duration>
     let tasks: Vec<_> = (0..n)
         .map(|i| {
             let paced = pace.map(|interval| (interval, interval.mul_f64(i as f64 / n as f64)));
-            tokio::spawn(adder(options.address(), Arc::clone(&stop), paced, options.adds_per_cart))
+            tokio::spawn(adder(options.address(), Arc::clone(&stop), paced, usize::from(options.adds_per_cart)))
         })
         .collect();
     let started = Instant::now();
@@ -274,7 +299,7 @@ async fn checker(address: String, carts: Vec<String>) -> Vec<Duration> {
 }
 
 async fn checkout_phase(options: &Options) {
-    let n = options.connections;
+    let n = options.connections();
     let fills: Vec<_> = (0..n).map(|i| tokio::spawn(filler(options.address(), i, n, options.carts))).collect();
     let mut batches = Vec::with_capacity(n);
     for fill in fills {
@@ -290,18 +315,39 @@ async fn checkout_phase(options: &Options) {
     report("checkout", count, started.elapsed(), latencies, "checkouts");
 }
 
-/// Buys one KITE at a time until sold out; the latency of each whole purchase. Step by
-/// step: a cart, its line, address and delivery, then checkout (five requests); buying
-/// now: the cart created whole, then checkout (two).
-async fn buyer(address: String, sold: Arc<AtomicU64>, buy_now: bool) -> Vec<Duration> {
+/// How a flash sale's customer buys.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Purchase {
+    /// A cart, its line, address and delivery, then checkout: five requests.
+    StepByStep,
+    /// The cart created whole with its line, address and delivery, then checkout: two.
+    CartWhole,
+    /// `POST …/orders`: the cart created whole and checked out in one request.
+    OneRequest,
+}
+
+/// Buys one KITE at a time until sold out; the latency of each whole purchase.
+async fn buyer(address: String, sold: Arc<AtomicU64>, purchase: Purchase) -> Vec<Duration> {
     let mut api = Api::open(&address).await;
     let mut latencies = Vec::new();
+    let pay = json!({"payment_system": "card", "payment_token": "tok_visa"});
+    let whole = json!({"country": "ES", "lines": [{"sku": "KITE", "qty": 1}], "address": bench_address(),
+        "delivery": {"method": "home"}});
     loop {
         let started = Instant::now();
-        let cart = if buy_now {
-            let whole = json!({"country": "ES", "lines": [{"sku": "KITE", "qty": 1}], "address": bench_address(),
-                "delivery": {"method": "home"}});
-            let (status, answer) = api.post("/carts", STOREFRONT, whole).await;
+        if purchase == Purchase::OneRequest {
+            let (status, answer) = api.post("/orders", STOREFRONT, json!({"cart": whole, "checkout": pay})).await;
+            match status {
+                201 => {}
+                409 => return latencies,
+                _ => panic!("a flash order: {status} {answer}"),
+            }
+            sold.fetch_add(1, Ordering::Relaxed);
+            latencies.push(started.elapsed());
+            continue;
+        }
+        let cart = if purchase == Purchase::CartWhole {
+            let (status, answer) = api.post("/carts", STOREFRONT, whole.clone()).await;
             match status {
                 201 => answer["id"].as_str().unwrap_or_default().to_owned(),
                 409 => return latencies,
@@ -319,15 +365,14 @@ async fn buyer(address: String, sold: Arc<AtomicU64>, buy_now: bool) -> Vec<Dura
             assert!(api.ready(&cart).await, "cart {cart} ready");
             cart
         };
-        let body = json!({"payment_system": "card", "payment_token": "tok_visa"});
-        let (status, answer) = api.post(&format!("/carts/{cart}/checkout"), STOREFRONT, body).await;
+        let (status, answer) = api.post(&format!("/carts/{cart}/checkout"), STOREFRONT, pay.clone()).await;
         assert_eq!(status, 201, "a flash checkout: {answer}");
         sold.fetch_add(1, Ordering::Relaxed);
         latencies.push(started.elapsed());
     }
 }
 
-async fn flash_phase(options: &Options, buy_now: bool) -> bool {
+async fn flash_phase(options: &Options, purchase: Purchase) -> bool {
     let mut api = Api::open(&options.address()).await;
     let (_, before) = api.get("/warehouses/wh-madrid/stock/KITE", ADMIN).await;
     let available = before["available"].as_u64().unwrap_or(0);
@@ -338,18 +383,19 @@ async fn flash_phase(options: &Options, buy_now: bool) -> bool {
     let (_, before) = api.get("/warehouses/wh-madrid/stock/KITE", ADMIN).await;
     let sold = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
-    let tasks: Vec<_> =
-        (0..options.connections).map(|_| tokio::spawn(buyer(options.address(), Arc::clone(&sold), buy_now))).collect();
+    let tasks: Vec<_> = (0..options.connections())
+        .map(|_| tokio::spawn(buyer(options.address(), Arc::clone(&sold), purchase)))
+        .collect();
     let mut latencies = Vec::new();
     for task in tasks {
         latencies.extend(task.await.expect("a connection"));
     }
     let elapsed = started.elapsed();
     let count = latencies.len();
-    let label = if buy_now {
-        "flash buy-now (hot SKU, 2 requests: cart created whole + checkout)"
-    } else {
-        "flash (hot SKU, 5 requests: cart + line + address + delivery + checkout)"
+    let label = match purchase {
+        Purchase::StepByStep => "flash (hot SKU, 5 requests: cart + line + address + delivery + checkout)",
+        Purchase::CartWhole => "flash buy-now (hot SKU, 2 requests: cart created whole + checkout)",
+        Purchase::OneRequest => "flash one request (hot SKU, POST …/orders: cart created whole and checked out)",
     };
     report(label, count, elapsed, latencies, "purchases");
     let (_, after) = api.get("/warehouses/wh-madrid/stock/KITE", ADMIN).await;
@@ -369,25 +415,48 @@ async fn flash_phase(options: &Options, buy_now: bool) -> bool {
 /// One thread, as wrk runs with `-t1`: the server gets the other core and a half.
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let options = options();
-    let mut api = Api::open(&options.address()).await;
+    let options = <Options as clap::Parser>::parse();
+    if options.runs(Phase::Paced) && !options.runs(Phase::Add) && options.paced_rate.is_none() {
+        eprintln!("mercato-e2e: the paced phase without the add phase needs --paced-rate");
+        std::process::exit(2);
+    }
+    let connection = match Connection::open(&options.address()).await {
+        Ok(connection) => connection,
+        Err(error) => {
+            eprintln!("mercato-e2e: cannot connect to {}: {error} (is the server running?)", options.host);
+            std::process::exit(2);
+        }
+    };
+    let mut api = Api { connection };
     for sku in ["MOUSE", "CHARGER", "USB-CABLE"] {
         let body = json!({"sku": sku, "quantity": 50_000_000});
         let (status, answer) = api.post("/warehouses/wh-madrid/receipts", ADMIN, body).await;
         assert_eq!(status, 201, "stock: {answer}");
     }
-    let rate = add_phase(&options, options.connections, None, "add-to-cart").await;
-    // Paced, a connection whose answer comes after its next slot sends late, and the run
-    // falls behind for good: four times the connections keep the offered rate whatever a
-    // single answer's latency (close to an open loop, as wrk2 runs one).
-    let paced = options.connections * 4;
-    let asked = options.paced_rate.unwrap_or(rate * 0.8);
-    let pace = Duration::from_secs_f64(paced as f64 / asked.max(0.01));
-    let label = format!("add-to-cart paced at {asked:.0}/s ({paced} connections)");
-    add_phase(&options, paced, Some(pace), &label).await;
-    checkout_phase(&options).await;
-    for buy_now in [false, true] {
-        if !flash_phase(&options, buy_now).await {
+    let mut rate = 0.0;
+    if options.runs(Phase::Add) {
+        rate = add_phase(&options, options.connections(), None, "add-to-cart").await;
+    }
+    if options.runs(Phase::Paced) {
+        // Paced, a connection whose answer comes after its next slot sends late, and the
+        // run falls behind for good: four times the connections keep the offered rate
+        // whatever a single answer's latency (close to an open loop, as wrk2 runs one).
+        let paced = options.connections() * 4;
+        let asked = options.paced_rate.unwrap_or(rate * 0.8);
+        let pace = Duration::from_secs_f64(paced as f64 / asked.max(0.01));
+        let label = format!("add-to-cart paced at {asked:.0}/s ({paced} connections)");
+        add_phase(&options, paced, Some(pace), &label).await;
+    }
+    if options.runs(Phase::Checkout) {
+        checkout_phase(&options).await;
+    }
+    let sales = [
+        (Phase::Flash, Purchase::StepByStep),
+        (Phase::BuyNow, Purchase::CartWhole),
+        (Phase::Order, Purchase::OneRequest),
+    ];
+    for (phase, purchase) in sales {
+        if options.runs(phase) && !flash_phase(&options, purchase).await {
             eprintln!("flash sale check failed");
             std::process::exit(1);
         }

@@ -9,8 +9,8 @@ use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat};
 use mercato_actors::cart::{
-    Abandon, AddLine, CartActor, CartError, CartRemember, CartReply, CartRespond, ChangeLine, ChooseDelivery, GetCart,
-    Keeping, RemoveLine, SetAddress,
+    Abandon, AddLine, CartActor, CartError, CartRemember, CartReply, CartRespond, ChangeLine, CheckOut, ChooseDelivery,
+    GetCart, Keeping, RemoveLine, SetAddress,
 };
 use mercato_actors::idempotency::{Answer, Begin, Stamp};
 use mercato_actors::CommerceHandle;
@@ -379,7 +379,30 @@ pub async fn create_cart(
     let mut body = body.into_inner();
     let stamp = idempotency::stamp(&request, &principal, &body)?;
     let parts = Parts::of(&mut body, handle)?;
-    let mut groups = body.user_groups.clone();
+    let context = visit_context(handle, &commerce, body)?;
+    let stamp = match begin(&state, handle, stamp)? {
+        Ok(stamp) => stamp,
+        Err(answer) => return Ok(idempotency::replay(answer)),
+    };
+    let today = handle.clock().today();
+    let respond = respond_with(std::sync::Arc::clone(&commerce), today, StatusCode::CREATED, false);
+    let reply = if parts.is_empty() {
+        let remember = stamp.map(|stamp| CartRemember { stamp, frees_key: true, respond });
+        handle.carts().open(context, remember).await?
+    } else {
+        create_whole(&state, handle, context, parts, stamp, respond).await?
+    };
+    Ok(answer(&reply, &commerce, today, StatusCode::CREATED, false))
+}
+
+/// The cart's context, resolved from what the storefront knows about the visit: refused
+/// for an unknown user, a blocked country or one another commerce serves.
+pub(super) fn visit_context(
+    handle: &CommerceHandle,
+    commerce: &Commerce,
+    body: CreateCartBody,
+) -> Result<CartContext, Problem> {
+    let mut groups = body.user_groups;
     if let Some(user) = &body.user {
         let found = commerce.config().users.iter().find(|u| &u.id == user).ok_or_else(|| {
             Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_user", format!("user \"{user}\" does not exist"))
@@ -412,68 +435,91 @@ pub async fn create_cart(
             ))
         }
     }
-    let context = CartContext {
+    Ok(CartContext {
         channel: resolved.channel,
         language: resolved.language,
         currency: resolved.currency,
         country: resolved.country,
         user: body.user,
         group: groups.into_iter().next(),
+    })
+}
+
+/// Opens a cart and applies `parts` to it in order, the last one keeping `respond`'s
+/// answer under the key. A refused part ends the half-made cart, and once that is durable
+/// the key is free again; a keyed part whose outcome is unknown leaves both as they are.
+///
+/// The work runs on the carts' arbiter, not the HTTP worker: each part's ask then stays on
+/// one thread, and a client that goes away does not stop a creation halfway (the cart
+/// is finished, or ended and its key freed, whoever waits for the answer).
+pub(super) async fn create_whole(
+    state: &AppState,
+    handle: &CommerceHandle,
+    context: CartContext,
+    parts: Parts,
+    stamp: Option<Stamp>,
+    respond: CartRespond,
+) -> Result<CartReply, Problem> {
+    let carts = handle.carts().clone();
+    let idempotency = state.idempotency.clone();
+    let key = stamp.clone();
+    let (done, answer) = tokio::sync::oneshot::channel();
+    let work = async move {
+        // The route, not the cart, frees the key: only once a half-made cart is durably ended.
+        let remember = stamp.clone().map(|stamp| CartRemember { stamp, frees_key: false, respond });
+        let free = |stamp: &Option<Stamp>| {
+            if let Some(stamp) = stamp {
+                idempotency.abandon(stamp);
+            }
+        };
+        let outcome = async {
+            let opened = match carts.open(context, None).await {
+                Ok(opened) => opened,
+                Err(error) => {
+                    if error.nothing_changed() {
+                        free(&stamp);
+                    }
+                    return Err(error.into());
+                }
+            };
+            let Some(cart) = carts.get(&opened.cart.id) else {
+                // Ended already (it held nothing yet): the key is free again.
+                free(&stamp);
+                return Err(DomainError::UnknownCart { id: opened.cart.id.clone() }.into());
+            };
+            match parts.fill(&cart, opened, remember).await {
+                Ok(reply) => Ok(reply),
+                Err(failed) => {
+                    let (problem, ended) = failed.abandon(&cart).await;
+                    if ended {
+                        free(&stamp);
+                    }
+                    Err(problem)
+                }
+            }
+        }
+        .await;
+        // Nobody may be waiting any more: the outcome stands either way.
+        let _ = done.send(outcome);
     };
-    let stamp = match begin(&state, handle, stamp)? {
-        Ok(stamp) => stamp,
-        Err(answer) => return Ok(idempotency::replay(answer)),
-    };
-    let today = handle.clock().today();
-    let remember = stamp.map(|stamp| CartRemember {
-        stamp,
-        frees_key: true,
-        respond: respond_with(std::sync::Arc::clone(&commerce), today, StatusCode::CREATED, false),
-    });
-    if parts.is_empty() {
-        let reply = handle.carts().open(context, remember).await?;
-        return Ok(answer(&reply, &commerce, today, StatusCode::CREATED, false));
-    }
-    // The route, not the cart, frees the key: only once a half-made cart is durably ended.
-    let stamp = remember.as_ref().map(|r| r.stamp.clone());
-    let remember = remember.map(|r| CartRemember { frees_key: false, ..r });
-    let free = |stamp: &Option<Stamp>| {
-        if let Some(stamp) = stamp {
+    if !handle.carts().arbiter().spawn(work) {
+        // Nothing was made: the key is free again.
+        if let Some(stamp) = &key {
             state.idempotency.abandon(stamp);
         }
-    };
-    let opened = match handle.carts().open(context, None).await {
-        Ok(opened) => opened,
-        Err(error) => {
-            if error.nothing_changed() {
-                free(&stamp);
-            }
-            return Err(error.into());
-        }
-    };
-    let Ok(cart) = cart_of(handle, &opened.cart.id) else {
-        // Ended already (it held nothing yet): the key is free again.
-        free(&stamp);
-        return Err(DomainError::UnknownCart { id: opened.cart.id.clone() }.into());
-    };
-    match parts.fill(&cart, opened, remember).await {
-        Ok(reply) => Ok(answer(&reply, &commerce, today, StatusCode::CREATED, false)),
-        Err(failed) => {
-            let (problem, ended) = failed.abandon(&cart).await;
-            if ended {
-                free(&stamp);
-            }
-            Err(problem)
-        }
+        return Err(Problem::unavailable("the commerce's carts are stopping; retry shortly"));
     }
+    answer.await.unwrap_or_else(|_| Err(Problem::unavailable("the cart was not created; retry shortly")))
 }
 
 /// What a cart is created with beyond its context: lines, an address, a delivery choice,
 /// each checked before the cart is made.
-struct Parts {
+pub(super) struct Parts {
     lines: Vec<(String, u32)>,
     address: Option<SetAddress>,
     delivery: Option<ChooseDelivery>,
+    /// Buying now: the checkout that ends the creation (its `remember` is set by `fill`).
+    checkout: Option<CheckOut>,
 }
 
 /// A part of a cart's creation that failed: the refusal, whether the part carried the key,
@@ -485,7 +531,7 @@ struct Failed {
 }
 
 impl Parts {
-    fn of(body: &mut CreateCartBody, handle: &CommerceHandle) -> Result<Self, Problem> {
+    pub(super) fn of(body: &mut CreateCartBody, handle: &CommerceHandle) -> Result<Self, Problem> {
         if body.lines.len() > CART_LINES_MAX {
             return Err(DomainError::CartLinesExceeded { max: CART_LINES_MAX }.into());
         }
@@ -500,15 +546,31 @@ impl Parts {
                 return Err(DomainError::AddressRequired.into());
             }
         }
-        Ok(Self { lines, address, delivery })
+        Ok(Self { lines, address, delivery, checkout: None })
+    }
+
+    /// Buying now: the cart must be ready to check out (lines, an address, a delivery),
+    /// and the checkout ends its creation.
+    pub(super) fn checking_out(self, checkout: CheckOut) -> Result<Self, Problem> {
+        if self.lines.is_empty() {
+            return Err(DomainError::CartEmpty.into());
+        }
+        if self.address.is_none() {
+            return Err(DomainError::AddressRequired.into());
+        }
+        if self.delivery.is_none() {
+            return Err(DomainError::DeliveryRequired.into());
+        }
+        Ok(Self { checkout: Some(checkout), ..self })
     }
 
     fn is_empty(&self) -> bool {
-        self.lines.is_empty() && self.address.is_none() && self.delivery.is_none()
+        self.lines.is_empty() && self.address.is_none() && self.delivery.is_none() && self.checkout.is_none()
     }
 
-    /// Adds the lines, then sets the address, then the delivery; the last part keeps the
-    /// answer under the key, so a retry replays the whole cart or creates it again.
+    /// Adds the lines, then sets the address, then the delivery, then checks out; the last
+    /// part keeps the answer under the key, so a retry replays the whole cart (or order) or
+    /// creates it again.
     async fn fill(
         self,
         cart: &Addr<CartActor>,
@@ -516,9 +578,12 @@ impl Parts {
         remember: Option<CartRemember>,
     ) -> Result<CartReply, Box<Failed>> {
         let mut remember = remember;
-        let Parts { lines, address, delivery } = self;
-        // The key goes with the last part: the delivery, else the address, else the last line.
-        let last_line = if address.is_none() && delivery.is_none() { lines.len().checked_sub(1) } else { None };
+        let Parts { lines, address, delivery, checkout } = self;
+        // The key goes with the last part: the checkout, else the delivery, else the
+        // address, else the last line.
+        let after_delivery = checkout.is_some();
+        let after_address = after_delivery || delivery.is_some();
+        let last_line = if after_address || address.is_some() { None } else { lines.len().checked_sub(1) };
         let mut reply = opened;
         for (i, (sku, quantity)) in lines.into_iter().enumerate() {
             let keep = if last_line == Some(i) { remember.take() } else { None };
@@ -527,14 +592,19 @@ impl Parts {
             reply = Failed::check(done, keeps)?;
         }
         if let Some(address) = address {
-            let keep = if delivery.is_none() { remember.take() } else { None };
+            let keep = if after_address { None } else { remember.take() };
             let keeps = keep.is_some();
             reply = Failed::check(ask(cart, Keeping(address, keep)).await, keeps)?;
         }
         if let Some(delivery) = delivery {
-            let keep = remember.take();
+            let keep = if after_delivery { None } else { remember.take() };
             let keeps = keep.is_some();
             reply = Failed::check(ask(cart, Keeping(delivery, keep)).await, keeps)?;
+        }
+        if let Some(checkout) = checkout {
+            let keep = remember.take();
+            let keeps = keep.is_some();
+            reply = Failed::check(ask(cart, CheckOut { remember: keep, ..checkout }).await, keeps)?;
         }
         Ok(reply)
     }

@@ -4,11 +4,12 @@
 //! price for a shopper.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use mercato_actors::cart::{
-    CartRemember, CartReply, CheckOut, ChooseDelivery, DeliveryOptions, SetAddress, SetPromoCode,
+    CartRemember, CartReply, CartRespond, CheckOut, ChooseDelivery, DeliveryOptions, SetAddress, SetPromoCode,
 };
 use mercato_actors::CommerceHandle;
 use mercato_engine::commerce::model::{ApiRole, ShipmentPreference};
@@ -21,7 +22,9 @@ use mercato_engine::{Commerce, DomainError};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::carts::{answer, ask, begin, cart_of, commerce_of, timestamp, CartDto};
+use super::carts::{
+    answer, ask, begin, cart_of, commerce_of, create_whole, timestamp, visit_context, CartDto, CreateCartBody, Parts,
+};
 use super::warehouses::quantity;
 use crate::http::auth::Principal;
 use crate::http::idempotency;
@@ -570,16 +573,7 @@ pub async fn checkout(
     let handle = commerce_of(&state, &principal, &code)?;
     let body = body.into_inner();
     let stamp = idempotency::stamp(&request, &principal, &body)?;
-    let expected_total = match &body.expected_total {
-        None => None,
-        Some(text) => Some(text.trim().parse::<Decimal>().map_err(|_| {
-            Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_amount",
-                format!("expected_total \"{text}\" is not a decimal amount"),
-            )
-        })?),
-    };
+    let expected_total = expected_total(body.expected_total.as_deref())?;
     let stamp = match begin(&state, handle, stamp)? {
         Ok(stamp) => stamp,
         Err(answer) => return Ok(idempotency::replay(answer)),
@@ -594,21 +588,89 @@ pub async fn checkout(
         }
     };
     let commerce = handle.snapshot();
-    let remember = stamp.map(|stamp| CartRemember {
-        stamp,
-        frees_key: true,
-        respond: Box::new(move |reply: &CartReply| mercato_actors::idempotency::Answer {
-            status: StatusCode::CREATED.as_u16(),
-            body: reply.order.as_deref().map(|o| order_body(o, &commerce)).unwrap_or_default(),
-        }),
-    });
+    let remember = stamp.map(|stamp| CartRemember { stamp, frees_key: true, respond: order_respond(&commerce) });
     let message = CheckOut { payment_system: body.payment_system, token: body.payment_token, expected_total, remember };
     let reply = ask(&cart, message).await??;
+    order_answer(&reply, &commerce)
+}
+
+fn expected_total(text: Option<&str>) -> Result<Option<Decimal>, Problem> {
+    text.map(|text| {
+        text.trim().parse::<Decimal>().map_err(|_| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_amount",
+                format!("expected_total \"{text}\" is not a decimal amount"),
+            )
+        })
+    })
+    .transpose()
+}
+
+/// How a checkout keeps its answer under a key: the order, as the route sends it.
+fn order_respond(commerce: &Arc<Commerce>) -> CartRespond {
+    let commerce = Arc::clone(commerce);
+    Box::new(move |reply: &CartReply| mercato_actors::idempotency::Answer {
+        status: StatusCode::CREATED.as_u16(),
+        body: reply.order.as_deref().map(|o| order_body(o, &commerce)).unwrap_or_default(),
+    })
+}
+
+/// A checkout's answer: the one kept under its key, or the order it placed.
+fn order_answer(reply: &CartReply, commerce: &Commerce) -> Result<HttpResponse, Problem> {
     if let Some(answer) = &reply.answer {
         return Ok(idempotency::replay(answer.clone()));
     }
     let order = reply.order.as_deref().ok_or_else(|| Problem::unavailable("the order was not returned"))?;
-    Ok(HttpResponse::Created().content_type("application/json").body(order_body(order, &handle.snapshot())))
+    Ok(HttpResponse::Created().content_type("application/json").body(order_body(order, commerce)))
+}
+
+/// A purchase in one request: the cart as `POST …/carts` creates it whole (its lines,
+/// address and delivery are required here), then its checkout.
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BuyNowBody {
+    pub cart: CreateCartBody,
+    pub checkout: CheckoutBody,
+}
+
+#[utoipa::path(
+    tag = "checkout",
+    summary = "Buys now: creates the cart whole (lines, address, delivery) and checks it out in one request; a refused purchase ends the cart and holds nothing.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first answer; 24 hours, per API key.")
+    ),
+    request_body = BuyNowBody,
+    responses(
+        (status = 201, description = "Success", body = OrderDto),
+        Refusals
+    )
+)]
+#[post("/v1/commerces/{commerce}/orders")]
+pub async fn buy_now(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+    body: web::Json<BuyNowBody>,
+) -> Result<HttpResponse, Problem> {
+    let code = path.into_inner();
+    let handle = commerce_of(&state, &principal, &code)?;
+    let commerce = handle.snapshot();
+    let body = body.into_inner();
+    let stamp = idempotency::stamp(&request, &principal, &body)?;
+    let BuyNowBody { mut cart, checkout: pay } = body;
+    let expected_total = expected_total(pay.expected_total.as_deref())?;
+    let pay = CheckOut { payment_system: pay.payment_system, token: pay.payment_token, expected_total, remember: None };
+    let parts = Parts::of(&mut cart, handle)?.checking_out(pay)?;
+    let context = visit_context(handle, &commerce, cart)?;
+    let stamp = match begin(&state, handle, stamp)? {
+        Ok(stamp) => stamp,
+        Err(answer) => return Ok(idempotency::replay(answer)),
+    };
+    let reply = create_whole(&state, handle, context, parts, stamp, order_respond(&commerce)).await?;
+    order_answer(&reply, &commerce)
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

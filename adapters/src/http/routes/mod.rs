@@ -19,6 +19,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(carts::create_cart)
         .service(carts::get_cart)
         .service(checkout::checkout)
+        .service(checkout::buy_now)
         .service(checkout::put_address)
         .service(checkout::put_delivery)
         .service(checkout::delivery_options)

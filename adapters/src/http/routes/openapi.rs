@@ -54,6 +54,7 @@ impl Modify for Bearer {
         checkout::put_delivery,
         checkout::list_payment_systems,
         checkout::checkout,
+        checkout::buy_now,
         checkout::get_order,
         checkout::get_order_documents,
         checkout::confirm_payment,
