@@ -509,7 +509,9 @@ pub(super) async fn create_whole(
         }
         return Err(Problem::unavailable("the commerce's carts are stopping; retry shortly"));
     }
-    answer.await.unwrap_or_else(|_| Err(Problem::unavailable("the cart was not created; retry shortly")))
+    answer.await.unwrap_or_else(|_| {
+        Err(Problem::unavailable("the creation stopped before it answered; its outcome is unknown"))
+    })
 }
 
 /// What a cart is created with beyond its context: lines, an address, a delivery choice,
@@ -523,11 +525,13 @@ pub(super) struct Parts {
 }
 
 /// A part of a cart's creation that failed: the refusal, whether the part carried the key,
-/// and whether its outcome is unknown (no answer in time, or a log failure after queuing).
+/// whether its outcome is unknown (no answer in time, or a log failure after queuing), and
+/// whether the part ends the cart when it succeeds (checkout).
 struct Failed {
     problem: Problem,
     keyed: bool,
     unknown: bool,
+    ends_cart: bool,
 }
 
 impl Parts {
@@ -589,44 +593,59 @@ impl Parts {
             let keep = if last_line == Some(i) { remember.take() } else { None };
             let keeps = keep.is_some();
             let done = ask(cart, AddLine { sku, quantity, remember: keep }).await;
-            reply = Failed::check(done, keeps)?;
+            reply = Failed::check(done, keeps, false)?;
         }
         if let Some(address) = address {
             let keep = if after_address { None } else { remember.take() };
             let keeps = keep.is_some();
-            reply = Failed::check(ask(cart, Keeping(address, keep)).await, keeps)?;
+            reply = Failed::check(ask(cart, Keeping(address, keep)).await, keeps, false)?;
         }
         if let Some(delivery) = delivery {
             let keep = if after_delivery { None } else { remember.take() };
             let keeps = keep.is_some();
-            reply = Failed::check(ask(cart, Keeping(delivery, keep)).await, keeps)?;
+            reply = Failed::check(ask(cart, Keeping(delivery, keep)).await, keeps, false)?;
         }
         if let Some(checkout) = checkout {
             let keep = remember.take();
             let keeps = keep.is_some();
-            reply = Failed::check(ask(cart, CheckOut { remember: keep, ..checkout }).await, keeps)?;
+            reply = Failed::check(ask(cart, CheckOut { remember: keep, ..checkout }).await, keeps, true)?;
         }
         Ok(reply)
     }
 }
 
 impl Failed {
-    /// The part's reply, or its failure (`keeps`: the part carried the key).
-    fn check(done: Result<Result<CartReply, CartError>, Problem>, keyed: bool) -> Result<CartReply, Box<Failed>> {
+    /// The part's reply, or its failure (`keyed`: the part carried the key; `ends_cart`:
+    /// the part ends the cart when it succeeds).
+    fn check(
+        done: Result<Result<CartReply, CartError>, Problem>,
+        keyed: bool,
+        ends_cart: bool,
+    ) -> Result<CartReply, Box<Failed>> {
         match done {
             Ok(Ok(reply)) => Ok(reply),
-            Ok(Err(error)) => Err(Box::new(Failed { keyed, unknown: !error.nothing_changed(), problem: error.into() })),
+            Ok(Err(error)) => {
+                Err(Box::new(Failed { keyed, unknown: !error.nothing_changed(), ends_cart, problem: error.into() }))
+            }
             // No answer in time: the part's outcome is unknown.
-            Err(problem) => Err(Box::new(Failed { problem, keyed, unknown: true })),
+            Err(problem) => Err(Box::new(Failed { problem, keyed, unknown: true, ends_cart })),
         }
     }
 
     /// Ends the half-made cart, so the refusal leaves nothing held; says whether it is
-    /// durably ended with no answer kept, so the key is free again. A keyed part whose
-    /// outcome is unknown is left alone: it may yet finish and keep the whole cart under
-    /// the key, which a retry then replays (the key stays in flight meanwhile).
+    /// durably ended with no answer kept, so the key is free again.
+    ///
+    /// A keyed part whose outcome is unknown may yet finish and keep its answer under the
+    /// key, which a retry then replays, so the key stays in flight (until that answer, or
+    /// until it goes stale). Such a part that would leave the cart open (a line, address
+    /// or delivery) is left alone, since ending the cart would make the kept answer
+    /// false. A checkout is followed by the abandon all the same: queued behind it, the
+    /// abandon is refused if the order was placed (the cart is checked out) and lets the
+    /// holds go if it was not, so a purchase whose client never learnt the cart's id does
+    /// not keep its units off sale until the cart expires.
     async fn abandon(self, cart: &Addr<CartActor>) -> (Problem, bool) {
-        if self.keyed && self.unknown {
+        let keeps_key = self.keyed && self.unknown;
+        if keeps_key && !self.ends_cart {
             return (self.problem, false);
         }
         // Sent after every part, so it runs once they are done, whatever their outcome.
@@ -641,7 +660,7 @@ impl Failed {
                 false
             }
         };
-        (self.problem, ended)
+        (self.problem, ended && !keeps_key)
     }
 }
 
