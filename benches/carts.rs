@@ -15,7 +15,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mercato_actors::cart::{AddLine, Carts};
+use mercato_actors::cart::{AddLine, Answering, Carts};
 use mercato_actors::idempotency::Idempotency;
 use mercato_actors::{Clock, CommerceHandle, Execute, Journal, Recovered};
 use mercato_benches::{demo, fresh_dir, percentile, spanish_cart};
@@ -30,10 +30,10 @@ const ADDS: usize = 100_000;
 async fn shopper(carts: Carts, count: usize) -> Vec<Duration> {
     let mut latencies = Vec::with_capacity(count);
     for _ in 0..count {
-        let cart = carts.open(spanish_cart(), None).await.expect("a cart");
+        let cart = carts.open(spanish_cart(), Answering::Durable).await.expect("a cart");
         let addr = carts.get(&cart.cart.id).expect("open");
         let started = Instant::now();
-        addr.send(AddLine { sku: "KEYBOARD".into(), quantity: 1, remember: None })
+        addr.send(AddLine { sku: "KEYBOARD".into(), quantity: 1, answering: Answering::Durable })
             .await
             .expect("running")
             .expect("added");

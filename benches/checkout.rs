@@ -16,7 +16,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mercato_actors::cart::{AddLine, Carts, CheckOut, ChooseDelivery, SetAddress};
+use mercato_actors::cart::{AddLine, Answering, Carts, CheckOut, ChooseDelivery, SetAddress};
 use mercato_actors::idempotency::Idempotency;
 use mercato_actors::{Clock, CommerceHandle, Execute, Journal, Recovered};
 use mercato_benches::{demo, fresh_dir, percentile, spanish_cart};
@@ -53,10 +53,10 @@ fn address() -> ShippingAddress {
 async fn fill(carts: Carts, first: usize, step: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for i in (first..CARTS).step_by(step) {
-        let cart = carts.open(spanish_cart(), None).await.expect("a cart").cart.id.clone();
+        let cart = carts.open(spanish_cart(), Answering::Durable).await.expect("a cart").cart.id.clone();
         let addr = carts.get(&cart).expect("open");
         for (_, sku) in SKUS.iter().take(1 + i % 5) {
-            let add = AddLine { sku: (*sku).into(), quantity: 1, remember: None };
+            let add = AddLine { sku: (*sku).into(), quantity: 1, answering: Answering::Durable };
             addr.send(add).await.expect("running").expect("added");
         }
         addr.send(SetAddress(address())).await.expect("running").expect("address");

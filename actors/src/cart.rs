@@ -140,6 +140,46 @@ impl CartRemember {
     }
 }
 
+/// When a change answers.
+#[derive(Default)]
+pub enum Answering {
+    /// Once its record is durable: a client's own request.
+    #[default]
+    Durable,
+    /// Once durable, the answer kept under the request's idempotency key.
+    Kept(CartRemember),
+    /// Once its record is queued on the log: a part of a cart created whole that is not
+    /// its last. Only the last part's answer reaches the client, and the log acknowledges
+    /// a record only after every record before it, so that answer still waits for all of
+    /// them; the parts before it no longer wait for a sync each. A refusal still waits
+    /// for what the cart recorded before it.
+    Queued,
+}
+
+impl Answering {
+    fn key_to_free(&self) -> Option<Stamp> {
+        match self {
+            Answering::Kept(remember) => remember.key_to_free(),
+            Answering::Durable | Answering::Queued => None,
+        }
+    }
+
+    /// The key and answer to keep, and whether the answer waits for durability.
+    fn split(self) -> (Option<CartRemember>, bool) {
+        match self {
+            Answering::Durable => (None, true),
+            Answering::Kept(remember) => (Some(remember), true),
+            Answering::Queued => (None, false),
+        }
+    }
+}
+
+impl From<Option<CartRemember>> for Answering {
+    fn from(remember: Option<CartRemember>) -> Self {
+        remember.map_or(Answering::Durable, Answering::Kept)
+    }
+}
+
 type Pending = Pin<Box<dyn Future<Output = Result<CartReply, CartError>>>>;
 
 /// Random-looking ids that do not repeat across restarts: a per-process keyed hash of a
@@ -307,15 +347,15 @@ impl Carts {
         self.shared.actors.is_empty()
     }
 
-    /// Creates a cart for `context` (validated against the commerce) and answers once its
-    /// record is durable.
+    /// Creates a cart for `context` (validated against the commerce) and answers as
+    /// `answering` says.
     pub fn open(
         &self,
         context: CartContext,
-        remember: Option<CartRemember>,
+        answering: Answering,
     ) -> impl Future<Output = Result<CartReply, CartError>> + 'static {
-        let stamp = remember.as_ref().and_then(CartRemember::key_to_free);
-        let created = self.create(context, remember);
+        let stamp = answering.key_to_free();
+        let created = self.create(context, answering);
         let shared = Arc::clone(&self.shared);
         async move {
             match created {
@@ -333,8 +373,9 @@ impl Carts {
     fn create(
         &self,
         context: CartContext,
-        remember: Option<CartRemember>,
+        answering: Answering,
     ) -> Result<(CartReply, Option<Receipt>, Option<Remembered>), CartError> {
+        let (remember, waits) = answering.split();
         let shared = &self.shared;
         let now = shared.clock.now();
         let id = shared.ids.cart();
@@ -357,7 +398,7 @@ impl Carts {
         self.run(Arc::clone(&reply.cart), receipt.as_ref().map_or(0, Receipt::lsn));
         drop(creating);
         let reply = CartReply { answer: remembered.as_ref().map(|r| r.answer.clone()), ..reply };
-        Ok((reply, receipt, remembered))
+        Ok((reply, receipt.filter(|_| waits), remembered))
     }
 
     /// Every open cart's state for a snapshot, with the LSN the part covers: every cart
@@ -711,10 +752,11 @@ impl CartActor {
         renew_to: Option<Timestamp>,
         line: Option<String>,
         low_stock: Option<u32>,
-        remember: Option<CartRemember>,
+        answering: Answering,
         mut after: Vec<(String, InventoryCommand)>,
     ) -> Result<Recorded, CartError> {
         let before = self.cart.expires_at;
+        let (remember, waits) = answering.split();
         let build = remember.map(|r| {
             |cart: &Arc<Cart>| {
                 let reply =
@@ -739,7 +781,9 @@ impl CartActor {
             answer: remembered.as_ref().map(|r| r.answer.clone()),
             order: None,
         };
-        Ok(Recorded { reply, receipt, remembered, after })
+        // A queued answer drops the receipt: the record stays queued, and the last part's
+        // own record is what its client waits for.
+        Ok(Recorded { reply, receipt: receipt.filter(|_| waits), remembered, after })
     }
 
     /// Sends what follows a recorded change to the warehouses, then answers once the
@@ -813,7 +857,7 @@ impl CartActor {
         renew_to: Option<Timestamp>,
         line: String,
         low_stock: Option<u32>,
-        remember: Option<CartRemember>,
+        answering: Answering,
         stamp: Option<Stamp>,
     ) -> Pending {
         let now = self.shared.clock.now();
@@ -822,7 +866,7 @@ impl CartActor {
             .cart
             .decide(&command, &commerce, now)
             .map_err(CartError::from)
-            .and_then(|events| self.commit(events, now, renew_to, Some(line), low_stock, remember, Vec::new()));
+            .and_then(|events| self.commit(events, now, renew_to, Some(line), low_stock, answering, Vec::new()));
         if let Err(error) = &recorded {
             if error.nothing_changed() {
                 actix::spawn(send_all(self.shared.warehouses.clone(), releases(&held)));
@@ -840,7 +884,7 @@ impl CartActor {
 pub struct AddLine {
     pub sku: String,
     pub quantity: u32,
-    pub remember: Option<CartRemember>,
+    pub answering: Answering,
 }
 
 impl Handler<AddLine> for CartActor {
@@ -849,7 +893,7 @@ impl Handler<AddLine> for CartActor {
     fn handle(&mut self, message: AddLine, _: &mut Self::Context) -> Self::Result {
         let now = self.shared.clock.now();
         let commerce = self.shared.published.load_full();
-        let stamp = message.remember.as_ref().and_then(CartRemember::key_to_free);
+        let stamp = message.answering.key_to_free();
         // A SKU the cart already holds grows its line, as a change to the total would: the
         // quantity rules then apply to everything the cart holds of it, so adding the
         // product again cannot pass its maximum.
@@ -862,7 +906,7 @@ impl Handler<AddLine> for CartActor {
                 };
                 return self.refuse(error.into(), stamp);
             };
-            return self.change_quantity(line, total, message.remember);
+            return self.change_quantity(line, total, message.answering);
         }
         let line = self.cart.next_line_id();
         let probe = CartCommand::AddLine {
@@ -877,16 +921,16 @@ impl Handler<AddLine> for CartActor {
         let renew_to = self.renewal(now);
         let wanted = self.wanted(&line, &message.sku, message.quantity, renew_to.unwrap_or(self.cart.expires_at));
         if !commerce.config().multi_shipment.enabled {
-            return self.add_in_one_center(wanted, line, message.remember, renew_to, stamp);
+            return self.add_in_one_center(wanted, line, message.answering, renew_to, stamp);
         }
-        let AddLine { sku, quantity, remember } = message;
+        let AddLine { sku, quantity, answering } = message;
         self.reserving(wanted, move |actor, reserved| {
             let (holds, low_stock) = match reserved {
                 Ok(reserved) => reserved,
                 Err(error) => return actor.finish(Err(error), stamp),
             };
             let command = CartCommand::AddLine { line: line.clone(), sku, quantity, holds: holds.clone() };
-            actor.record_holding(command, holds, renew_to, line, low_stock, remember, stamp)
+            actor.record_holding(command, holds, renew_to, line, low_stock, answering, stamp)
         })
     }
 }
@@ -904,22 +948,22 @@ impl Handler<ChangeLine> for CartActor {
     type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
 
     fn handle(&mut self, message: ChangeLine, _: &mut Self::Context) -> Self::Result {
-        self.change_quantity(message.line, message.quantity, None)
+        self.change_quantity(message.line, message.quantity, Answering::Durable)
     }
 }
 
 impl CartActor {
     /// Sets a line's quantity (a `ChangeLine`, or an `AddLine` of a SKU the cart already
-    /// holds), keeping the answer under `remember`'s key once the change is durable.
+    /// holds), answering as `answering` says.
     fn change_quantity(
         &mut self,
         line: String,
         quantity: u32,
-        remember: Option<CartRemember>,
+        answering: Answering,
     ) -> AtomicResponse<Self, Result<CartReply, CartError>> {
         let now = self.shared.clock.now();
         let commerce = self.shared.published.load_full();
-        let stamp = remember.as_ref().and_then(CartRemember::key_to_free);
+        let stamp = answering.key_to_free();
         let probe = CartCommand::ChangeLine { line: line.clone(), quantity, holds: Vec::new() };
         if let Err(error) = self.cart.admit(&probe, &commerce, now) {
             return self.refuse(error.into(), stamp);
@@ -944,7 +988,7 @@ impl CartActor {
                 let mut holds = current.holds.clone();
                 holds.extend(added.iter().cloned());
                 let command = CartCommand::ChangeLine { line: line.clone(), quantity, holds };
-                actor.record_holding(command, added, renew_to, line, low_stock, remember, stamp)
+                actor.record_holding(command, added, renew_to, line, low_stock, answering, stamp)
             });
         }
         // Fewer units (or as many): the latest holds go first, the last one kept shrinks.
@@ -973,7 +1017,7 @@ impl CartActor {
             .cart
             .decide(&command, &commerce, now)
             .map_err(CartError::from)
-            .and_then(|events| self.commit(events, now, renew_to, Some(line), None, remember, after));
+            .and_then(|events| self.commit(events, now, renew_to, Some(line), None, answering, after));
         let pending = self.finish(recorded, stamp);
         AtomicResponse::new(Box::pin(wrap_future(pending)))
     }
@@ -998,7 +1042,7 @@ impl Handler<RemoveLine> for CartActor {
             .cart
             .decide(&CartCommand::RemoveLine { line: message.line }, &commerce, now)
             .map_err(CartError::from)
-            .and_then(|events| self.commit(events, now, renew_to, None, None, None, held));
+            .and_then(|events| self.commit(events, now, renew_to, None, None, Answering::Durable, held));
         let pending = self.finish(recorded, None);
         AtomicResponse::new(Box::pin(wrap_future(pending)))
     }
@@ -1049,21 +1093,21 @@ impl Handler<CopyCart> for CartActor {
 
 impl CartActor {
     /// Records a change that holds nothing new and lets nothing go, keeping the answer
-    /// under `remember`'s key once it is durable.
+    /// as `answering` says.
     fn change(
         &mut self,
         command: CartCommand,
-        remember: Option<CartRemember>,
+        answering: Answering,
     ) -> AtomicResponse<Self, Result<CartReply, CartError>> {
         let now = self.shared.clock.now();
         let commerce = self.shared.published.load_full();
-        let stamp = remember.as_ref().and_then(CartRemember::key_to_free);
+        let stamp = answering.key_to_free();
         let renew_to = self.renewal(now);
         let recorded = self
             .cart
             .decide(&command, &commerce, now)
             .map_err(CartError::from)
-            .and_then(|events| self.commit(events, now, renew_to, None, None, remember, Vec::new()));
+            .and_then(|events| self.commit(events, now, renew_to, None, None, answering, Vec::new()));
         let pending = self.finish(recorded, stamp);
         AtomicResponse::new(Box::pin(wrap_future(pending)))
     }
@@ -1071,17 +1115,17 @@ impl CartActor {
     fn choose(
         &mut self,
         choice: DeliveryChoice,
-        remember: Option<CartRemember>,
+        answering: Answering,
     ) -> AtomicResponse<Self, Result<CartReply, CartError>> {
         let commerce = self.shared.published.load_full();
         let now = self.shared.clock.now();
-        let stamp = remember.as_ref().and_then(CartRemember::key_to_free);
+        let stamp = answering.key_to_free();
         let probe = CartCommand::ChooseDelivery { choice: choice.clone() };
         if let Err(error) = self.cart.admit(&probe, &commerce, now) {
             return self.refuse(error.into(), stamp);
         }
         match settle_choice(&commerce, &self.cart, choice, self.shared.clock.today()) {
-            Ok(choice) => self.change(CartCommand::ChooseDelivery { choice }, remember),
+            Ok(choice) => self.change(CartCommand::ChooseDelivery { choice }, answering),
             Err(error) => self.refuse(error.into(), stamp),
         }
     }
@@ -1089,7 +1133,7 @@ impl CartActor {
 
 /// A change whose answer is kept under an idempotency key once it is durable: the last
 /// part of a cart created with its address or delivery.
-pub struct Keeping<M>(pub M, pub Option<CartRemember>);
+pub struct Keeping<M>(pub M, pub Answering);
 
 impl<M> Message for Keeping<M> {
     type Result = Result<CartReply, CartError>;
@@ -1099,8 +1143,8 @@ impl Handler<Keeping<SetAddress>> for CartActor {
     type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
 
     fn handle(&mut self, message: Keeping<SetAddress>, _: &mut Self::Context) -> Self::Result {
-        let Keeping(SetAddress(address), remember) = message;
-        self.change(CartCommand::SetAddress { address }, remember)
+        let Keeping(SetAddress(address), answering) = message;
+        self.change(CartCommand::SetAddress { address }, answering)
     }
 }
 
@@ -1108,8 +1152,8 @@ impl Handler<Keeping<ChooseDelivery>> for CartActor {
     type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
 
     fn handle(&mut self, message: Keeping<ChooseDelivery>, _: &mut Self::Context) -> Self::Result {
-        let Keeping(ChooseDelivery(choice), remember) = message;
-        self.choose(choice, remember)
+        let Keeping(ChooseDelivery(choice), answering) = message;
+        self.choose(choice, answering)
     }
 }
 
@@ -1162,7 +1206,7 @@ impl Handler<SetAddress> for CartActor {
     type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
 
     fn handle(&mut self, message: SetAddress, _: &mut Self::Context) -> Self::Result {
-        self.change(CartCommand::SetAddress { address: message.0 }, None)
+        self.change(CartCommand::SetAddress { address: message.0 }, Answering::Durable)
     }
 }
 
@@ -1175,7 +1219,7 @@ impl Handler<SetPromoCode> for CartActor {
     type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
 
     fn handle(&mut self, message: SetPromoCode, _: &mut Self::Context) -> Self::Result {
-        self.change(CartCommand::SetPromoCode { code: message.0 }, None)
+        self.change(CartCommand::SetPromoCode { code: message.0 }, Answering::Durable)
     }
 }
 
@@ -1189,7 +1233,7 @@ impl Handler<ChooseDelivery> for CartActor {
     type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
 
     fn handle(&mut self, message: ChooseDelivery, _: &mut Self::Context) -> Self::Result {
-        self.choose(message.0, None)
+        self.choose(message.0, Answering::Durable)
     }
 }
 
@@ -1699,7 +1743,7 @@ impl CartActor {
         &mut self,
         wanted: Wanted,
         line: String,
-        remember: Option<CartRemember>,
+        answering: Answering,
         renew_to: Option<Timestamp>,
         stamp: Option<Stamp>,
     ) -> AtomicResponse<Self, Result<CartReply, CartError>> {
@@ -1746,7 +1790,7 @@ impl CartActor {
                 }
             }
             let recorded = decided.and_then(|()| {
-                actor.commit(events, now, renew_to, Some(line), got.low_stock, remember, releases(&before))
+                actor.commit(events, now, renew_to, Some(line), got.low_stock, answering, releases(&before))
             });
             if recorded.as_ref().is_err_and(CartError::nothing_changed) {
                 actix::spawn(send_all(actor.shared.warehouses.clone(), releases(&made)));

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mercato_actors::cart::{
-    AddLine, CartError, CartReply, ChangeLine, CheckOut, ChooseDelivery, CopyCart, DeliveryOptions, GetCart,
-    RemoveLine, SetAddress, CART_LIFETIME_MS,
+    AddLine, Answering, CartError, CartReply, ChangeLine, CheckOut, ChooseDelivery, CopyCart, DeliveryOptions, GetCart,
+    Keeping, RemoveLine, SetAddress, CART_LIFETIME_MS,
 };
 use mercato_actors::idempotency::Idempotency;
 use mercato_actors::journal::{carts_part_key, orders_part_key, warehouse_part_key, WarehouseSnapshot};
@@ -74,12 +74,12 @@ async fn held(handle: &CommerceHandle, warehouse: &str, sku: &str) -> (u32, usiz
 }
 
 async fn open(handle: &CommerceHandle) -> String {
-    handle.carts().open(context(), None).await.expect("created").cart.id.clone()
+    handle.carts().open(context(), Answering::Durable).await.expect("created").cart.id.clone()
 }
 
 async fn add(handle: &CommerceHandle, cart: &str, sku: &str, quantity: u32) -> Result<CartReply, CartError> {
     let addr = handle.carts().get(cart).expect("an open cart");
-    addr.send(AddLine { sku: sku.into(), quantity, remember: None }).await.expect("running")
+    addr.send(AddLine { sku: sku.into(), quantity, answering: Answering::Durable }).await.expect("running")
 }
 
 /// A Madrid address and home delivery: what checkout needs.
@@ -407,7 +407,7 @@ async fn with_multi_shipment_off_a_cart_moves_whole_to_the_one_center_that_serve
     receive(&handle, "wh-lyon", "MOUSE", 10).await;
     receive(&handle, "wh-lyon", "CHARGER", 10).await;
     let french = CartContext { country: "FR".into(), language: "fr".into(), ..context() };
-    let cart = handle.carts().open(french, None).await.expect("open").cart.id.clone();
+    let cart = handle.carts().open(french, Answering::Durable).await.expect("open").cart.id.clone();
     let where_held = |reply: &CartReply| -> Vec<String> {
         reply.cart.lines.values().flat_map(|l| l.holds.iter().map(|h| format!("{} {}", l.sku, h.warehouse))).collect()
     };
@@ -484,7 +484,7 @@ async fn carts_racing_for_the_last_units_never_oversell() {
         .iter()
         .map(|cart| {
             let addr = handle.carts().get(cart).expect("open");
-            addr.send(AddLine { sku: "KEYBOARD".into(), quantity: 1, remember: None })
+            addr.send(AddLine { sku: "KEYBOARD".into(), quantity: 1, answering: Answering::Durable })
         })
         .collect();
     let mut won = 0;
@@ -542,6 +542,44 @@ async fn reads_of_a_cart_wait_until_its_changes_are_durable() {
         }
     }
     assert_eq!(lost_lines, 1, "no attempt lost the line's own record");
+}
+
+// Proves a part of a cart created whole (`Answering::Queued`) answers once its record is
+// queued, not synced, and that nothing acknowledged rests on it: with the part's sync
+// failing, the queued part still answers, but the durable change after it and every read
+// are refused as not durable. With the sync working, the durable answer after queued
+// parts means they are durable too: a crash then keeps all of them.
+#[actix_rt::test]
+async fn a_queued_part_answers_before_its_sync_and_no_durable_answer_rests_on_it_alone() {
+    let sim = SimStorage::default();
+    let (_log, handle, cart) = durable_cart(&sim).await;
+    let addr = handle.carts().get(&cart).expect("open");
+    add(&handle, &cart, "KEYBOARD", 1).await.expect("added");
+    sim.fail(FaultPoint::Sync, 0);
+    let queued = addr.send(Keeping(SetAddress(madrid_address()), Answering::Queued)).await.expect("running");
+    assert!(queued.expect("answered once queued").cart.address.is_some());
+    let durable = addr.send(Keeping(SetAddress(madrid_address()), Answering::Durable)).await.expect("running");
+    assert!(matches!(durable, Err(CartError::NotDurable(_))), "{durable:?}");
+    let read = addr.send(GetCart).await.expect("running");
+    assert!(matches!(read, Err(CartError::NotDurable(_))), "{read:?}");
+
+    let sim = SimStorage::default();
+    let (log, handle, cart) = durable_cart(&sim).await;
+    let addr = handle.carts().get(&cart).expect("open");
+    let line = AddLine { sku: "KEYBOARD".into(), quantity: 2, answering: Answering::Queued };
+    addr.send(line).await.expect("running").expect("answered once queued");
+    addr.send(Keeping(SetAddress(madrid_address()), Answering::Queued)).await.expect("running").expect("queued");
+    let last = addr.send(ChangeLine { line: "l1".into(), quantity: 3 }).await.expect("running").expect("durable");
+    sim.crash(|_, _| Vec::new());
+    drop(log);
+    let (_log, mut recovered) = recover(&sim, &BTreeMap::new());
+    let (carts, _) = recovered.take_carts("demo");
+    assert_eq!(carts.len(), 1);
+    assert_eq!(carts[0].cart, *last.cart, "every part before the durable answer survived");
+    assert_eq!(carts[0].cart.lines["l1"].quantity, 3);
+    assert!(carts[0].cart.address.is_some());
+    let stock = recovered.take_warehouse("demo", "wh-madrid");
+    assert_eq!(stock.record("KEYBOARD").map(|r| r.reserved), Some(3));
 }
 
 // Proves the repair at start of a checkout a crash cut after its commits and before its

@@ -9,8 +9,8 @@ use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat};
 use mercato_actors::cart::{
-    Abandon, AddLine, CartActor, CartError, CartRemember, CartReply, CartRespond, ChangeLine, CheckOut, ChooseDelivery,
-    GetCart, Keeping, RemoveLine, SetAddress,
+    Abandon, AddLine, Answering, CartActor, CartError, CartRemember, CartReply, CartRespond, ChangeLine, CheckOut,
+    ChooseDelivery, GetCart, Keeping, RemoveLine, SetAddress,
 };
 use mercato_actors::idempotency::{Answer, Begin, Stamp};
 use mercato_actors::CommerceHandle;
@@ -388,7 +388,7 @@ pub async fn create_cart(
     let respond = respond_with(std::sync::Arc::clone(&commerce), today, StatusCode::CREATED, false);
     let reply = if parts.is_empty() {
         let remember = stamp.map(|stamp| CartRemember { stamp, frees_key: true, respond });
-        handle.carts().open(context, remember).await?
+        handle.carts().open(context, remember.into()).await?
     } else {
         create_whole(&state, handle, context, parts, stamp, respond).await?
     };
@@ -473,7 +473,7 @@ pub(super) async fn create_whole(
             }
         };
         let outcome = async {
-            let opened = match carts.open(context, None).await {
+            let opened = match carts.open(context, Answering::Queued).await {
                 Ok(opened) => opened,
                 Err(error) => {
                     if error.nothing_changed() {
@@ -572,43 +572,50 @@ impl Parts {
         self.lines.is_empty() && self.address.is_none() && self.delivery.is_none() && self.checkout.is_none()
     }
 
-    /// Adds the lines, then sets the address, then the delivery, then checks out; the last
+    /// Adds the lines, then sets the address, then the delivery, then checks out. The last
     /// part keeps the answer under the key, so a retry replays the whole cart (or order) or
-    /// creates it again.
+    /// creates it again. The parts before it answer once their records are queued: the
+    /// log acknowledges the last part's record only after theirs, so the client's answer
+    /// still waits for every part, with one sync in place of one per part.
     async fn fill(
         self,
         cart: &Addr<CartActor>,
         opened: CartReply,
         remember: Option<CartRemember>,
     ) -> Result<CartReply, Box<Failed>> {
-        let mut remember = remember;
         let Parts { lines, address, delivery, checkout } = self;
-        // The key goes with the last part: the checkout, else the delivery, else the
-        // address, else the last line.
+        let mut remember = remember;
+        // The last part (the checkout, else the delivery, else the address, else the last
+        // line) takes the key, if any, and says whether it carries one.
+        let mut answering = |is_last: bool| {
+            if !is_last {
+                return (Answering::Queued, false);
+            }
+            let kept = remember.take();
+            let keyed = kept.is_some();
+            (Answering::from(kept), keyed)
+        };
         let after_delivery = checkout.is_some();
         let after_address = after_delivery || delivery.is_some();
         let last_line = if after_address || address.is_some() { None } else { lines.len().checked_sub(1) };
         let mut reply = opened;
         for (i, (sku, quantity)) in lines.into_iter().enumerate() {
-            let keep = if last_line == Some(i) { remember.take() } else { None };
-            let keeps = keep.is_some();
-            let done = ask(cart, AddLine { sku, quantity, remember: keep }).await;
-            reply = Failed::check(done, keeps, false)?;
+            let (answering, keyed) = answering(last_line == Some(i));
+            let done = ask(cart, AddLine { sku, quantity, answering }).await;
+            reply = Failed::check(done, keyed, false)?;
         }
         if let Some(address) = address {
-            let keep = if after_address { None } else { remember.take() };
-            let keeps = keep.is_some();
-            reply = Failed::check(ask(cart, Keeping(address, keep)).await, keeps, false)?;
+            let (answering, keyed) = answering(!after_address);
+            reply = Failed::check(ask(cart, Keeping(address, answering)).await, keyed, false)?;
         }
         if let Some(delivery) = delivery {
-            let keep = if after_delivery { None } else { remember.take() };
-            let keeps = keep.is_some();
-            reply = Failed::check(ask(cart, Keeping(delivery, keep)).await, keeps, false)?;
+            let (answering, keyed) = answering(!after_delivery);
+            reply = Failed::check(ask(cart, Keeping(delivery, answering)).await, keyed, false)?;
         }
         if let Some(checkout) = checkout {
-            let keep = remember.take();
-            let keeps = keep.is_some();
-            reply = Failed::check(ask(cart, CheckOut { remember: keep, ..checkout }).await, keeps, true)?;
+            let kept = remember.take();
+            let keyed = kept.is_some();
+            reply = Failed::check(ask(cart, CheckOut { remember: kept, ..checkout }).await, keyed, true)?;
         }
         Ok(reply)
     }
@@ -729,7 +736,7 @@ pub async fn add_line(
     });
     // The cart settles the key: it keeps the answer once the line is durable, frees the key
     // when nothing changed, and leaves it in flight while the outcome is unknown.
-    let reply = ask(&cart, AddLine { sku: body.sku, quantity: units, remember }).await??;
+    let reply = ask(&cart, AddLine { sku: body.sku, quantity: units, answering: remember.into() }).await??;
     Ok(answer(&reply, &commerce, today, StatusCode::CREATED, true))
 }
 
