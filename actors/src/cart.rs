@@ -118,7 +118,7 @@ pub struct CartReply {
     /// The answer remembered under the request's idempotency key.
     pub answer: Option<Answer>,
     /// The order checkout placed.
-    pub order: Option<Box<Order>>,
+    pub order: Option<Arc<Order>>,
 }
 
 /// Builds the answer to keep under an idempotency key from the reply.
@@ -1615,10 +1615,10 @@ impl CartActor {
             line: None,
             low_stock: None,
             answer: None,
-            order: Some(Box::new(order)),
+            order: Some(Arc::new(order)),
         };
         let remembered = remember.map(|r| Remembered { stamp: r.stamp, answer: (r.respond)(&reply), at: now });
-        let order = reply.order.as_deref().ok_or(DomainError::UnknownOrder { id: order_id })?;
+        let order = reply.order.as_ref().ok_or(DomainError::UnknownOrder { id: order_id })?;
         match self.shared.orders.place(order, remembered.as_ref()) {
             Ok(receipt) => {
                 self.cart = changed;

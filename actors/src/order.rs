@@ -68,7 +68,8 @@ struct Shared {
     commerce: String,
     journal: Journal,
     clock: Clock,
-    orders: DashMap<String, Order>,
+    /// Shared with the replies that carry them: placing an order copies no order.
+    orders: DashMap<String, Arc<Order>>,
     remembered: Mutex<VecDeque<Remembered>>,
     /// Held while an order is placed (recorded and listed) and while a snapshot reads the
     /// LSN it covers and copies the orders.
@@ -92,7 +93,7 @@ impl Orders {
     ) -> Self {
         let orders = DashMap::new();
         for order in recovered {
-            orders.insert(order.id.clone(), order);
+            orders.insert(order.id.clone(), Arc::new(order));
         }
         let now = clock.now();
         let mut answers: Vec<Remembered> = answers.into_iter().filter(|r| !r.expired(now)).collect();
@@ -123,8 +124,8 @@ impl Orders {
         self.remembered().iter().cloned().collect()
     }
 
-    pub fn get(&self, id: &str) -> Option<Order> {
-        self.shared.orders.get(id).map(|o| o.value().clone())
+    pub fn get(&self, id: &str) -> Option<Arc<Order>> {
+        self.shared.orders.get(id).map(|o| Arc::clone(o.value()))
     }
 
     /// Whether the order is placed (without copying it).
@@ -142,18 +143,22 @@ impl Orders {
 
     /// Records a placed order (with the answer kept under the checkout's key) and lists
     /// it. The receipt resolves once the record is durable.
-    pub(crate) fn place(&self, order: &Order, remembered: Option<&Remembered>) -> Result<Option<Receipt>, NotDurable> {
+    pub(crate) fn place(
+        &self,
+        order: &Arc<Order>,
+        remembered: Option<&Remembered>,
+    ) -> Result<Option<Receipt>, NotDurable> {
         let entry = OrderPlacedRef {
             commerce: &self.shared.commerce,
             order: &order.id,
-            events: &[OrderEventRef::Placed { order }],
+            events: &[OrderEventRef::Placed { order: order.as_ref() }],
             remembered,
         };
         let payload = self.shared.journal.encode(&entry)?;
         let _placing = self.placing();
         let slot = self.shared.journal.slot()?;
         let receipt = self.shared.journal.append_in(slot, RECORD_ORDER, payload)?;
-        self.shared.orders.insert(order.id.clone(), order.clone());
+        self.shared.orders.insert(order.id.clone(), Arc::clone(order));
         if let Some(remembered) = remembered {
             let mut kept = self.remembered();
             while kept.front().is_some_and(|r| r.expired(remembered.at)) {
@@ -166,7 +171,7 @@ impl Orders {
     }
 
     /// Runs a command on an order: recorded, applied, and answered once durable.
-    pub async fn execute(&self, id: &str, command: OrderCommand) -> Result<Order, CartError> {
+    pub async fn execute(&self, id: &str, command: OrderCommand) -> Result<Arc<Order>, CartError> {
         let receipt = {
             let mut entry =
                 self.shared.orders.get_mut(id).ok_or_else(|| DomainError::UnknownOrder { id: id.to_owned() })?;
@@ -175,12 +180,12 @@ impl Orders {
                 OrderEntryRef { commerce: &self.shared.commerce, order: id, events: &events, remembered: None };
             let payload = self.shared.journal.encode(&record)?;
             let slot = self.shared.journal.slot()?;
-            let mut changed = entry.clone();
+            let mut changed = Order::clone(&entry);
             for event in &events {
                 changed.apply(event);
             }
             let receipt = self.shared.journal.append_in(slot, RECORD_ORDER, payload)?;
-            *entry = changed;
+            *entry = Arc::new(changed);
             receipt
         };
         if let Some(receipt) = receipt {
@@ -193,7 +198,7 @@ impl Orders {
     pub fn snapshot(&self) -> (OrdersSnapshot, Lsn) {
         let _placing = self.placing();
         let covers = self.shared.journal.covers();
-        let mut orders: Vec<Order> = self.shared.orders.iter().map(|o| o.value().clone()).collect();
+        let mut orders: Vec<Order> = self.shared.orders.iter().map(|o| Order::clone(o.value())).collect();
         orders.sort_by(|a, b| a.id.cmp(&b.id));
         let now = self.shared.clock.now();
         let remembered = {

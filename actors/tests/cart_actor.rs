@@ -18,7 +18,7 @@ use mercato_actors::{Clock, CommerceHandle, Execute, Journal, Recovered};
 use mercato_engine::cart::{Alert, CartContext, Supply};
 use mercato_engine::commerce::model::ShipmentPreference;
 use mercato_engine::inventory::{InventoryCommand as Cmd, Timestamp};
-use mercato_engine::order::{DeliveryChoice, OrderCommand, OrderStatus, ShippingAddress};
+use mercato_engine::order::{DeliveryChoice, Order, OrderCommand, OrderStatus, ShippingAddress};
 use mercato_engine::{Commerce, DomainError, KNOWN_GATEWAYS};
 use mercato_persistence::codec;
 use mercato_persistence::log::{Log, LogOptions};
@@ -381,7 +381,7 @@ async fn orders_survive_a_crash_and_their_carts_stay_checked_out() {
     for (from, parts) in [("the log", BTreeMap::new()), ("a snapshot", parts)] {
         let (_log, mut recovered) = recover(&sim, &parts);
         let (orders, _) = recovered.take_orders("demo");
-        assert_eq!(orders, vec![paid.clone()], "from {from}");
+        assert_eq!(orders, vec![Order::clone(&paid)], "from {from}");
         let (open, _) = recovered.take_carts("demo");
         assert!(open.is_empty(), "from {from}: the checked-out cart stays closed");
         {

@@ -835,7 +835,7 @@ fn order_body(order: &Order, commerce: &Commerce) -> Vec<u8> {
     serde_json::to_vec(&order_dto(order, commerce)).unwrap_or_default()
 }
 
-fn order_of(state: &AppState, principal: &Principal, code: &str, id: &str) -> Result<Order, Problem> {
+fn order_of(state: &AppState, principal: &Principal, code: &str, id: &str) -> Result<Arc<Order>, Problem> {
     let handle = commerce_of(state, principal, code)?;
     handle.orders().get(id).ok_or_else(|| DomainError::UnknownOrder { id: id.to_owned() }.into())
 }
