@@ -26,7 +26,10 @@ SECONDS_PER_PHASE="${1:-10}"
 CONNECTIONS="${2:-128}"
 WORK="$(mktemp -d /tmp/mercato-e2e.XXXXXX)"
 PORT=18090
-PGPORT=55432
+# Below the kernel's ephemeral range (32768 and up by default): the load generator's own
+# connections take ports from that range, and one of them on PostgreSQL's port (even in
+# TIME-WAIT) made PostgreSQL fail to bind it and the run stop before its baseline.
+PGPORT=25432
 cleanup() {
   [ -n "${MERCATO_PID:-}" ] && kill "$MERCATO_PID" 2>/dev/null || true
   if [ -n "${PGBIN:-}" ] && [ -d "$WORK/pg" ]; then
