@@ -787,9 +787,12 @@ impl CartActor {
     }
 
     /// Sends what follows a recorded change to the warehouses, then answers once the
-    /// change is durable.
+    /// change is durable. A refusal is answered, as `refuse` answers one, once every
+    /// change the cart made before it is acknowledged: the parts of a cart created whole
+    /// before it may only be queued.
     fn finish(&self, recorded: Result<Recorded, CartError>, stamp: Option<Stamp>) -> Pending {
         let shared = Arc::clone(&self.shared);
+        let before = recorded.is_err().then(|| shared.journal.unsettled(self.last_lsn)).flatten();
         Box::pin(async move {
             match recorded {
                 Ok(Recorded { reply, receipt, remembered, after }) => {
@@ -799,6 +802,9 @@ impl CartActor {
                 Err(error) => {
                     if let (true, Some(stamp)) = (error.nothing_changed(), &stamp) {
                         shared.idempotency.abandon(stamp);
+                    }
+                    if let Some(wait) = before {
+                        wait.await.map_err(|failure| NotDurable::unknown(failure.reason))?;
                     }
                     Err(error)
                 }

@@ -547,7 +547,7 @@ async fn reads_of_a_cart_wait_until_its_changes_are_durable() {
 // Proves a part of a cart created whole (`Answering::Queued`) answers once its record is
 // queued, not synced, and that nothing acknowledged rests on it: with the part's sync
 // failing, the queued part still answers, but the durable change after it and every read
-// are refused as not durable. With the sync working, the durable answer after queued
+// are refused as not durable, and so is a refusal after it. With the sync working, the durable answer after queued
 // parts means they are durable too: a crash then keeps all of them.
 #[actix_rt::test]
 async fn a_queued_part_answers_before_its_sync_and_no_durable_answer_rests_on_it_alone() {
@@ -558,6 +558,9 @@ async fn a_queued_part_answers_before_its_sync_and_no_durable_answer_rests_on_it
     sim.fail(FaultPoint::Sync, 0);
     let queued = addr.send(Keeping(SetAddress(madrid_address()), Answering::Queued)).await.expect("running");
     assert!(queued.expect("answered once queued").cart.address.is_some());
+    // A refusal after it (no MOUSE in stock) waits for it too, and so is not answered.
+    let refused = add(&handle, &cart, "MOUSE", 1).await;
+    assert!(matches!(refused, Err(CartError::NotDurable(_))), "{refused:?}");
     let durable = addr.send(Keeping(SetAddress(madrid_address()), Answering::Durable)).await.expect("running");
     assert!(matches!(durable, Err(CartError::NotDurable(_))), "{durable:?}");
     let read = addr.send(GetCart).await.expect("running");
