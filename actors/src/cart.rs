@@ -141,10 +141,8 @@ impl CartRemember {
 }
 
 /// When a change answers.
-#[derive(Default)]
 pub enum Answering {
     /// Once its record is durable: a client's own request.
-    #[default]
     Durable,
     /// Once durable, the answer kept under the request's idempotency key.
     Kept(CartRemember),
@@ -1137,8 +1135,8 @@ impl CartActor {
     }
 }
 
-/// A change whose answer is kept under an idempotency key once it is durable: the last
-/// part of a cart created with its address or delivery.
+/// An address or delivery set as a part of a cart created whole: answered once queued
+/// when a part follows it, else once durable (its answer kept under the key, if any).
 pub struct Keeping<M>(pub M, pub Answering);
 
 impl<M> Message for Keeping<M> {

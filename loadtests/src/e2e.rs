@@ -132,10 +132,6 @@ impl Api {
         self.json("POST", path, key, Some(&body)).await
     }
 
-    async fn put(&mut self, path: &str, body: Value) -> (u16, Value) {
-        self.json("PUT", path, STOREFRONT, Some(&body)).await
-    }
-
     async fn get(&mut self, path: &str, key: &str) -> (u16, Value) {
         self.json("GET", path, key, None).await
     }
@@ -147,15 +143,19 @@ impl Api {
     }
 
     /// Address and home delivery: what checkout needs.
-    async fn ready(&mut self, cart: &str) -> bool {
-        self.put(&format!("/carts/{cart}/address"), bench_address()).await.0 == 200
-            && self.put(&format!("/carts/{cart}/delivery"), json!({"method": "home"})).await.0 == 200
+    async fn ready(&mut self, cart: &str) {
+        for (part, body) in [("address", BENCH_ADDRESS), ("delivery", r#"{"method":"home"}"#)] {
+            let answer = self.send("PUT", &format!("/carts/{cart}/{part}"), STOREFRONT, Some(body.as_bytes())).await;
+            assert_eq!(answer.status, 200, "cart {cart}'s {part}: {}", answer.json());
+        }
     }
 }
 
+const BENCH_ADDRESS: &str =
+    r#"{"name":"Bench","line":"Gran Vía 1","city":"Madrid","region":"MD","postal_code":"28013","country":"ES"}"#;
+
 fn bench_address() -> Value {
-    json!({"name": "Bench", "line": "Gran Vía 1", "city": "Madrid", "region": "MD", "postal_code": "28013",
-        "country": "ES"})
+    serde_json::from_str(BENCH_ADDRESS).unwrap_or(Value::Null)
 }
 
 fn percentile(sorted: &[Duration], per_mille: usize) -> f64 {
@@ -279,7 +279,7 @@ async fn filler(address: String, first: usize, step: usize, total: usize) -> Vec
                 api.post(&format!("/carts/{cart}/lines"), STOREFRONT, json!({"sku": sku, "qty": 1})).await;
             assert_eq!(status, 201, "a line: {answer}");
         }
-        assert!(api.ready(&cart).await, "cart {cart} ready");
+        api.ready(&cart).await;
         carts.push(cart);
     }
     carts
@@ -348,8 +348,6 @@ async fn buyer(address: String, sold: Arc<AtomicU64>, purchase: Purchase) -> Vec
     let whole_body = whole.to_string().into_bytes();
     let pay_body = pay.to_string().into_bytes();
     let line_body = br#"{"sku":"KITE","qty":1}"#;
-    let address_body = bench_address().to_string().into_bytes();
-    let delivery_body = br#"{"method":"home"}"#;
     loop {
         let started = Instant::now();
         if purchase == Purchase::OneRequest {
@@ -378,10 +376,7 @@ async fn buyer(address: String, sold: Arc<AtomicU64>, purchase: Purchase) -> Vec
                 409 => return latencies,
                 status => panic!("a flash add: {status} {}", answer.json()),
             }
-            for (part, body) in [("address", &address_body[..]), ("delivery", &delivery_body[..])] {
-                let answer = api.send("PUT", &format!("/carts/{cart}/{part}"), STOREFRONT, Some(body)).await;
-                assert_eq!(answer.status, 200, "cart {cart}'s {part}: {}", answer.json());
-            }
+            api.ready(&cart).await;
             cart
         };
         let answer = api.send("POST", &format!("/carts/{cart}/checkout"), STOREFRONT, Some(&pay_body)).await;
