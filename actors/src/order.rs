@@ -69,12 +69,25 @@ struct Shared {
     journal: Journal,
     clock: Clock,
     /// Shared with the replies that carry them: placing an order copies no order.
-    orders: DashMap<String, Arc<Order>>,
+    orders: DashMap<String, Listed>,
     remembered: Mutex<VecDeque<Remembered>>,
     /// Held while an order is placed (recorded and listed) and while a snapshot reads the
     /// LSN it covers and copies the orders.
     placing: Mutex<()>,
     placed: metrics::Counter,
+}
+
+/// An order in the table, with the LSN of its last record (0 when nothing is logged): a
+/// read waits for that record before it shows the order.
+struct Listed {
+    order: Arc<Order>,
+    lsn: Lsn,
+}
+
+impl Listed {
+    fn new(order: Arc<Order>, receipt: Option<&Receipt>) -> Self {
+        Self { order, lsn: receipt.map_or(0, Receipt::lsn) }
+    }
 }
 
 /// A commerce's orders.
@@ -93,7 +106,7 @@ impl Orders {
     ) -> Self {
         let orders = DashMap::new();
         for order in recovered {
-            orders.insert(order.id.clone(), Arc::new(order));
+            orders.insert(order.id.clone(), Listed::new(Arc::new(order), None));
         }
         let now = clock.now();
         let mut answers: Vec<Remembered> = answers.into_iter().filter(|r| !r.expired(now)).collect();
@@ -124,8 +137,25 @@ impl Orders {
         self.remembered().iter().cloned().collect()
     }
 
+    /// The order as it is in memory, its last change possibly not yet durable: for the
+    /// node's own use. Clients read through `read`.
     pub fn get(&self, id: &str) -> Option<Arc<Order>> {
-        self.shared.orders.get(id).map(|o| Arc::clone(o.value()))
+        self.shared.orders.get(id).map(|o| Arc::clone(&o.order))
+    }
+
+    /// The order once its last record is durable, or refused as not durable when the log
+    /// failed first: no client may see an order, or a change to one, the log could still
+    /// lose (its checkout's answer may not even have been given yet).
+    pub async fn read(&self, id: &str) -> Result<Arc<Order>, CartError> {
+        let (order, lsn) = {
+            let listed = self.shared.orders.get(id).ok_or_else(|| DomainError::UnknownOrder { id: id.to_owned() })?;
+            (Arc::clone(&listed.order), listed.lsn)
+        };
+        if let Some(wait) = self.shared.journal.unsettled(lsn) {
+            // A read changes nothing: refused outright, not of unknown outcome.
+            wait.await.map_err(|failure| NotDurable::refused(failure.reason))?;
+        }
+        Ok(order)
     }
 
     /// Whether the order is placed (without copying it).
@@ -158,7 +188,7 @@ impl Orders {
         let _placing = self.placing();
         let slot = self.shared.journal.slot()?;
         let receipt = self.shared.journal.append_in(slot, RECORD_ORDER, payload)?;
-        self.shared.orders.insert(order.id.clone(), Arc::clone(order));
+        self.shared.orders.insert(order.id.clone(), Listed::new(Arc::clone(order), receipt.as_ref()));
         if let Some(remembered) = remembered {
             let mut kept = self.remembered();
             while kept.front().is_some_and(|r| r.expired(remembered.at)) {
@@ -170,35 +200,37 @@ impl Orders {
         Ok(receipt)
     }
 
-    /// Runs a command on an order: recorded, applied, and answered once durable.
+    /// Runs a command on an order: recorded, applied, and answered once durable with the
+    /// order as this command left it.
     pub async fn execute(&self, id: &str, command: OrderCommand) -> Result<Arc<Order>, CartError> {
-        let receipt = {
+        let (changed, receipt) = {
             let mut entry =
                 self.shared.orders.get_mut(id).ok_or_else(|| DomainError::UnknownOrder { id: id.to_owned() })?;
-            let events = entry.decide(&command)?;
+            let events = entry.order.decide(&command)?;
             let record =
                 OrderEntryRef { commerce: &self.shared.commerce, order: id, events: &events, remembered: None };
             let payload = self.shared.journal.encode(&record)?;
             let slot = self.shared.journal.slot()?;
-            let mut changed = Order::clone(&entry);
+            let mut changed = Order::clone(&entry.order);
             for event in &events {
                 changed.apply(event);
             }
             let receipt = self.shared.journal.append_in(slot, RECORD_ORDER, payload)?;
-            *entry = Arc::new(changed);
-            receipt
+            let changed = Arc::new(changed);
+            *entry = Listed::new(Arc::clone(&changed), receipt.as_ref());
+            (changed, receipt)
         };
         if let Some(receipt) = receipt {
             receipt.await.map_err(|failure| NotDurable::unknown(failure.reason))?;
         }
-        self.get(id).ok_or_else(|| DomainError::UnknownOrder { id: id.to_owned() }.into())
+        Ok(changed)
     }
 
     /// Every order for a snapshot, with the LSN the part covers.
     pub fn snapshot(&self) -> (OrdersSnapshot, Lsn) {
         let _placing = self.placing();
         let covers = self.shared.journal.covers();
-        let mut orders: Vec<Order> = self.shared.orders.iter().map(|o| Order::clone(o.value())).collect();
+        let mut orders: Vec<Order> = self.shared.orders.iter().map(|o| Order::clone(&o.order)).collect();
         orders.sort_by(|a, b| a.id.cmp(&b.id));
         let now = self.shared.clock.now();
         let remembered = {

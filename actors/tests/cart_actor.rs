@@ -585,6 +585,29 @@ async fn a_queued_part_answers_before_its_sync_and_no_durable_answer_rests_on_it
     assert_eq!(stock.record("KEYBOARD").map(|r| r.reserved), Some(3));
 }
 
+// Proves no client reads an order the log could still lose: an order whose last record
+// (here a payment confirmation whose sync fails) is not durable is changed in memory but
+// refused on read; reads wait for the order's own last record, placing or change.
+#[actix_rt::test]
+async fn an_order_is_read_only_once_its_last_record_is_durable() {
+    let sim = SimStorage::default();
+    let (_log, handle, cart) = durable_cart(&sim).await;
+    let addr = handle.carts().get(&cart).expect("open");
+    add(&handle, &cart, "KEYBOARD", 1).await.expect("added");
+    ready_for_home(&addr).await;
+    let order = addr.send(by_transfer()).await.expect("running").expect("placed").order.expect("an order");
+    let read = handle.orders().read(&order.id).await.expect("durable");
+    assert_eq!(read.status, OrderStatus::PendingPayment);
+    sim.fail(FaultPoint::Sync, 0);
+    let paid = handle.orders().execute(&order.id, OrderCommand::ConfirmPayment { reference: "TR-1".into() }).await;
+    assert!(matches!(paid, Err(CartError::NotDurable(_))), "{paid:?}");
+    assert_eq!(handle.orders().get(&order.id).expect("listed").status, OrderStatus::Paid, "applied in memory");
+    let read = handle.orders().read(&order.id).await;
+    assert!(matches!(read, Err(CartError::NotDurable(_))), "the payment is not durable: {read:?}");
+    let unknown = handle.orders().read("no-such-order").await;
+    assert!(matches!(unknown, Err(CartError::Refused(DomainError::UnknownOrder { .. }))), "{unknown:?}");
+}
+
 // Proves the repair at start of a checkout a crash cut after its commits and before its
 // order record: the committed hold goes back to its still-open cart as the same
 // reservation (which then checks out), and an order line no open cart claims is

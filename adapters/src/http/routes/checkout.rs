@@ -835,9 +835,10 @@ fn order_body(order: &Order, commerce: &Commerce) -> Vec<u8> {
     serde_json::to_vec(&order_dto(order, commerce)).unwrap_or_default()
 }
 
-fn order_of(state: &AppState, principal: &Principal, code: &str, id: &str) -> Result<Arc<Order>, Problem> {
+/// The order as a client may read it: once its last record is durable.
+async fn order_of(state: &AppState, principal: &Principal, code: &str, id: &str) -> Result<Arc<Order>, Problem> {
     let handle = commerce_of(state, principal, code)?;
-    handle.orders().get(id).ok_or_else(|| DomainError::UnknownOrder { id: id.to_owned() }.into())
+    Ok(handle.orders().read(id).await?)
 }
 
 #[utoipa::path(
@@ -859,7 +860,7 @@ pub async fn get_order(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
-    let order = order_of(&state, &principal, &code, &id)?;
+    let order = order_of(&state, &principal, &code, &id).await?;
     let commerce = commerce_of(&state, &principal, &code)?.snapshot();
     Ok(HttpResponse::Ok().json(order_dto(&order, &commerce)))
 }
@@ -883,7 +884,7 @@ pub async fn get_order_documents(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
-    let order = order_of(&state, &principal, &code, &id)?;
+    let order = order_of(&state, &principal, &code, &id).await?;
     Ok(HttpResponse::Ok().json(vec![document_dto(&order)]))
 }
 
