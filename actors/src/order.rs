@@ -143,9 +143,10 @@ impl Orders {
         self.shared.orders.get(id).map(|o| Arc::clone(&o.order))
     }
 
-    /// The order once its last record is durable, or refused as not durable when the log
-    /// failed first: no client may see an order, or a change to one, the log could still
-    /// lose (its checkout's answer may not even have been given yet).
+    /// The order once the log has acknowledged its last record (durable in `sync` mode,
+    /// written in `async`), or refused as not durable when the log failed first: no client
+    /// may see an order, or a change to one, the log could still lose (its checkout's
+    /// answer may not even have been given yet).
     pub async fn read(&self, id: &str) -> Result<Arc<Order>, CartError> {
         let (order, lsn) = {
             let listed = self.shared.orders.get(id).ok_or_else(|| DomainError::UnknownOrder { id: id.to_owned() })?;
@@ -201,29 +202,50 @@ impl Orders {
     }
 
     /// Runs a command on an order: recorded, applied, and answered once durable with the
-    /// order as this command left it.
+    /// order as this command left it. A refusal is answered only once the order's last
+    /// record is acknowledged too: it was decided on that record's state.
     pub async fn execute(&self, id: &str, command: OrderCommand) -> Result<Arc<Order>, CartError> {
-        let (changed, receipt) = {
+        let (changed, before) = {
             let mut entry =
                 self.shared.orders.get_mut(id).ok_or_else(|| DomainError::UnknownOrder { id: id.to_owned() })?;
-            let events = entry.order.decide(&command)?;
-            let record =
-                OrderEntryRef { commerce: &self.shared.commerce, order: id, events: &events, remembered: None };
-            let payload = self.shared.journal.encode(&record)?;
-            let slot = self.shared.journal.slot()?;
-            let mut changed = Order::clone(&entry.order);
-            for event in &events {
-                changed.apply(event);
-            }
-            let receipt = self.shared.journal.append_in(slot, RECORD_ORDER, payload)?;
-            let changed = Arc::new(changed);
-            *entry = Listed::new(Arc::clone(&changed), receipt.as_ref());
-            (changed, receipt)
+            let before = entry.lsn;
+            (self.change(&mut entry, id, &command), before)
         };
-        if let Some(receipt) = receipt {
-            receipt.await.map_err(|failure| NotDurable::unknown(failure.reason))?;
+        match changed {
+            Ok((changed, receipt)) => {
+                if let Some(receipt) = receipt {
+                    receipt.await.map_err(|failure| NotDurable::unknown(failure.reason))?;
+                }
+                Ok(changed)
+            }
+            Err(refused) => {
+                if let Some(wait) = self.shared.journal.unsettled(before) {
+                    wait.await.map_err(|failure| NotDurable::refused(failure.reason))?;
+                }
+                Err(refused)
+            }
         }
-        Ok(changed)
+    }
+
+    /// Decides, records and applies one command on a listed order (its map entry held).
+    fn change(
+        &self,
+        entry: &mut Listed,
+        id: &str,
+        command: &OrderCommand,
+    ) -> Result<(Arc<Order>, Option<Receipt>), CartError> {
+        let events = entry.order.decide(command)?;
+        let record = OrderEntryRef { commerce: &self.shared.commerce, order: id, events: &events, remembered: None };
+        let payload = self.shared.journal.encode(&record)?;
+        let slot = self.shared.journal.slot()?;
+        let mut changed = Order::clone(&entry.order);
+        for event in &events {
+            changed.apply(event);
+        }
+        let receipt = self.shared.journal.append_in(slot, RECORD_ORDER, payload)?;
+        let changed = Arc::new(changed);
+        *entry = Listed::new(Arc::clone(&changed), receipt.as_ref());
+        Ok((changed, receipt))
     }
 
     /// Every order for a snapshot, with the LSN the part covers.

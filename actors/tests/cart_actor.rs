@@ -587,7 +587,7 @@ async fn a_queued_part_answers_before_its_sync_and_no_durable_answer_rests_on_it
 
 // Proves no client reads an order the log could still lose: an order whose last record
 // (here a payment confirmation whose sync fails) is not durable is changed in memory but
-// refused on read; reads wait for the order's own last record, placing or change.
+// refused on read, and a refusal decided on that change is not answered either.
 #[actix_rt::test]
 async fn an_order_is_read_only_once_its_last_record_is_durable() {
     let sim = SimStorage::default();
@@ -604,6 +604,10 @@ async fn an_order_is_read_only_once_its_last_record_is_durable() {
     assert_eq!(handle.orders().get(&order.id).expect("listed").status, OrderStatus::Paid, "applied in memory");
     let read = handle.orders().read(&order.id).await;
     assert!(matches!(read, Err(CartError::NotDurable(_))), "the payment is not durable: {read:?}");
+    // A retry is refused on the lost payment's state (already paid): that refusal waits for
+    // the lost record too, so it is not answered either.
+    let again = handle.orders().execute(&order.id, OrderCommand::ConfirmPayment { reference: "TR-1".into() }).await;
+    assert!(matches!(again, Err(CartError::NotDurable(_))), "{again:?}");
     let unknown = handle.orders().read("no-such-order").await;
     assert!(matches!(unknown, Err(CartError::Refused(DomainError::UnknownOrder { .. }))), "{unknown:?}");
 }
