@@ -152,11 +152,17 @@ impl Orders {
             let listed = self.shared.orders.get(id).ok_or_else(|| DomainError::UnknownOrder { id: id.to_owned() })?;
             (Arc::clone(&listed.order), listed.lsn)
         };
-        if let Some(wait) = self.shared.journal.unsettled(lsn) {
-            // A read changes nothing: refused outright, not of unknown outcome.
-            wait.await.map_err(|failure| NotDurable::refused(failure.reason))?;
-        }
+        self.acknowledged(lsn).await?;
         Ok(order)
+    }
+
+    /// Waits until the log has acknowledged record `lsn`. A failed log refuses outright:
+    /// what waits here (a read, a refusal) changed nothing, so its outcome is not unknown.
+    async fn acknowledged(&self, lsn: Lsn) -> Result<(), NotDurable> {
+        match self.shared.journal.unsettled(lsn) {
+            Some(wait) => wait.await.map_err(|failure| NotDurable::refused(failure.reason)),
+            None => Ok(()),
+        }
     }
 
     /// Whether the order is placed (without copying it).
@@ -219,9 +225,7 @@ impl Orders {
                 Ok(changed)
             }
             Err(refused) => {
-                if let Some(wait) = self.shared.journal.unsettled(before) {
-                    wait.await.map_err(|failure| NotDurable::refused(failure.reason))?;
-                }
+                self.acknowledged(before).await?;
                 Err(refused)
             }
         }

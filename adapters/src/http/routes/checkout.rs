@@ -835,12 +835,6 @@ fn order_body(order: &Order, commerce: &Commerce) -> Vec<u8> {
     serde_json::to_vec(&order_dto(order, commerce)).unwrap_or_default()
 }
 
-/// The order as a client may read it: once its last record is durable.
-async fn order_of(state: &AppState, principal: &Principal, code: &str, id: &str) -> Result<Arc<Order>, Problem> {
-    let handle = commerce_of(state, principal, code)?;
-    Ok(handle.orders().read(id).await?)
-}
-
 #[utoipa::path(
     tag = "orders",
     summary = "An order with its shipments, payment and documents.",
@@ -860,9 +854,10 @@ pub async fn get_order(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
-    let order = order_of(&state, &principal, &code, &id).await?;
-    let commerce = commerce_of(&state, &principal, &code)?.snapshot();
-    Ok(HttpResponse::Ok().json(order_dto(&order, &commerce)))
+    let handle = commerce_of(&state, &principal, &code)?;
+    // Shown once its last record is durable.
+    let order = handle.orders().read(&id).await?;
+    Ok(HttpResponse::Ok().json(order_dto(&order, &handle.snapshot())))
 }
 
 #[utoipa::path(
@@ -884,7 +879,7 @@ pub async fn get_order_documents(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
-    let order = order_of(&state, &principal, &code, &id).await?;
+    let order = commerce_of(&state, &principal, &code)?.orders().read(&id).await?;
     Ok(HttpResponse::Ok().json(vec![document_dto(&order)]))
 }
 
