@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use crate::idempotency::Idempotency;
 use crate::journal::{Journal, Recovered};
 use crate::order::Orders;
+use crate::payment::Gateways;
 use crate::warehouse::{CommandError, Execute, FindUnplaced, Unplaced, WarehouseActor, Warehouses};
 
 /// Messages a commerce actor may queue. Configuration changes are rare; the bound keeps a
@@ -99,6 +100,18 @@ impl CommerceHandle {
         recovered: &mut Recovered,
         idempotency: &Idempotency,
     ) -> Self {
+        Self::start_with_gateways(commerce, clock, journal, recovered, idempotency, Gateways::default())
+    }
+
+    /// As `start_durable`, with checkout asking `gateways` (a test's own, say).
+    pub fn start_with_gateways(
+        commerce: Commerce,
+        clock: Clock,
+        journal: &Journal,
+        recovered: &mut Recovered,
+        idempotency: &Idempotency,
+        gateways: Gateways,
+    ) -> Self {
         let codes: Vec<String> = commerce.config().warehouses.iter().map(|w| w.code.clone()).collect();
         let commerce_code = commerce.code().to_owned();
         let published = Arc::new(ArcSwap::from_pointee(commerce));
@@ -133,6 +146,7 @@ impl CommerceHandle {
             journal: journal.clone(),
             idempotency: idempotency.clone(),
             orders: orders.clone(),
+            gateways,
             recovered: open,
             answers,
         });

@@ -11,9 +11,11 @@
 //! - `cart`: `CartActor`, one per open cart: its lines and the warehouse holds behind
 //!   them, changed atomically (reserve, then record; or record, then release); `Carts`
 //!   finds a commerce's carts and creates new ones.
-//!   A cart also takes its address, promo code and delivery choice, and checks itself out.
-//! - `order`: `Orders`, a commerce's orders (placed by checkout in one log record), and the
-//!   payment `Gateway` plugins (`Sandbox`).
+//!   A cart also takes its address, promo code and delivery choice, and checks itself out
+//!   by running the engine's checkout workflow (`cart/checkout.rs`).
+//! - `order`: `Orders`, a commerce's orders (placed by checkout in one log record).
+//! - `payment`: the payment `Gateway` plugins (`Sandbox`) and `Gateways`, which calls them
+//!   off the actors' threads.
 //! - `idempotency`: answers remembered under idempotency keys, and the node's table of them.
 //! - `journal`: how changes reach the write-ahead log (`Journal`) and how they come back
 //!   at start (`Recovered`).
@@ -28,6 +30,7 @@ pub mod commerce;
 pub mod idempotency;
 pub mod journal;
 pub mod order;
+pub mod payment;
 pub mod registry;
 pub mod warehouse;
 

@@ -1,4 +1,4 @@
-//! Orders of a commerce and the payment gateways checkout calls.
+//! Orders of a commerce.
 //!
 //! `Orders` keeps every order of a commerce by id. An order changes rarely and briefly (a
 //! payment confirmed), so it needs no actor of its own: each change takes the order's map
@@ -14,55 +14,11 @@ use dashmap::DashMap;
 use mercato_engine::order::{Order, OrderCommand};
 use mercato_engine::DomainError;
 use mercato_persistence::log::{Lsn, Receipt};
-use rust_decimal::Decimal;
 
 use crate::cart::CartError;
 use crate::clock::Clock;
 use crate::idempotency::Remembered;
 use crate::journal::{Journal, NotDurable, OrderEntryRef, OrderEventRef, OrderPlacedRef, OrdersSnapshot, RECORD_ORDER};
-
-/// An online payment gateway plugin. Authorisation happens before checkout changes
-/// anything, so a decline leaves the cart and its reservations as they were; a checkout
-/// that fails after an approval voids it.
-pub trait Gateway: Send + Sync {
-    /// Approves `amount` (in `currency`) for `order` against the customer's `token`: the
-    /// gateway's reference, or why it declined.
-    fn authorize(&self, order: &str, amount: Decimal, currency: &str, token: &str) -> Result<String, String>;
-    /// Gives back an approval that was not used.
-    fn void(&self, reference: &str);
-}
-
-/// The `sandbox` gateway: approves every token except those starting with `tok_decline`
-/// (declined) and an empty one; the reference is `sandbox-` and the order's id.
-#[derive(Default)]
-pub struct Sandbox;
-
-impl Gateway for Sandbox {
-    fn authorize(&self, order: &str, amount: Decimal, currency: &str, token: &str) -> Result<String, String> {
-        if token.trim().is_empty() {
-            return Err("a payment token is required".into());
-        }
-        if token.starts_with("tok_decline") {
-            return Err(format!("the sandbox declines token \"{token}\""));
-        }
-        if amount < Decimal::ZERO {
-            return Err(format!("amount {amount} {currency} is negative"));
-        }
-        Ok(format!("sandbox-{order}"))
-    }
-
-    fn void(&self, reference: &str) {
-        tracing::debug!(reference, "sandbox approval voided");
-    }
-}
-
-/// The gateway plugin named in configuration.
-pub fn gateway(name: &str) -> Option<Arc<dyn Gateway>> {
-    match name {
-        "sandbox" => Some(Arc::new(Sandbox)),
-        _ => None,
-    }
-}
 
 struct Shared {
     commerce: String,

@@ -19,6 +19,8 @@
 //!   payment systems.
 //! - `order`: the order checkout places, its document and payment; `quote`: a cart's
 //!   prices, delivery and totals.
+//! - `workflow`: workflows that span actors (checkout) as state machines: effects out,
+//!   outcomes in.
 //! - `error`: `DomainError`, the business rejections, each with a stable code.
 
 #![forbid(unsafe_code)]
@@ -31,6 +33,7 @@ pub mod inventory;
 pub mod order;
 pub mod pricing;
 pub mod resolution;
+pub mod workflow;
 
 pub use commerce::{Commerce, ConfigError, Violation};
 pub use error::{DomainError, ErrorKind};

@@ -269,8 +269,8 @@ impl From<CartError> for Problem {
         match error {
             CartError::Refused(error) => error.into(),
             CartError::NotDurable(error) => mercato_actors::CommandError::NotDurable(error).into(),
-            CartError::Busy(_) | CartError::Unavailable(_) => {
-                tracing::warn!(%error, "a cart could not reach a warehouse");
+            CartError::Busy(_) | CartError::Unavailable(_) | CartError::Gateway(_) => {
+                tracing::warn!(%error, "a cart could not reach a warehouse or a payment gateway");
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, error.code(), error.to_string())
             }
         }
@@ -297,7 +297,25 @@ where
     M::Result: Send,
     CartActor: actix::Handler<M>,
 {
-    cart.send(message).timeout(ACTOR_REPLY_TIMEOUT).await.map_err(|error| {
+    ask_within(cart, message, ACTOR_REPLY_TIMEOUT).await
+}
+
+/// How long a checkout may take: the payment gateway's own time, then the warehouses'.
+pub(super) const CHECKOUT_REPLY_TIMEOUT: std::time::Duration =
+    mercato_actors::payment::GATEWAY_TIMEOUT.saturating_add(ACTOR_REPLY_TIMEOUT);
+
+/// As `ask`, waiting at most `timeout`.
+pub(super) async fn ask_within<M>(
+    cart: &Addr<CartActor>,
+    message: M,
+    timeout: std::time::Duration,
+) -> Result<M::Result, Problem>
+where
+    M: Message + Send + 'static,
+    M::Result: Send,
+    CartActor: actix::Handler<M>,
+{
+    cart.send(message).timeout(timeout).await.map_err(|error| {
         tracing::warn!(%error, "a cart did not answer");
         Problem::unavailable("the cart is busy; retry shortly")
     })
@@ -615,7 +633,11 @@ impl Parts {
         if let Some(checkout) = checkout {
             let kept = remember.take();
             let keyed = kept.is_some();
-            reply = Failed::check(ask(cart, CheckOut { remember: kept, ..checkout }).await, keyed, true)?;
+            reply = Failed::check(
+                ask_within(cart, CheckOut { remember: kept, ..checkout }, CHECKOUT_REPLY_TIMEOUT).await,
+                keyed,
+                true,
+            )?;
         }
         Ok(reply)
     }

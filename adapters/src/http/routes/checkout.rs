@@ -23,7 +23,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::carts::{
-    answer, ask, begin, cart_of, commerce_of, create_whole, timestamp, visit_context, CartDto, CreateCartBody, Parts,
+    answer, ask, ask_within, begin, cart_of, commerce_of, create_whole, timestamp, visit_context, CartDto,
+    CreateCartBody, Parts, CHECKOUT_REPLY_TIMEOUT,
 };
 use super::warehouses::quantity;
 use crate::http::auth::Principal;
@@ -590,7 +591,7 @@ pub async fn checkout(
     let commerce = handle.snapshot();
     let remember = stamp.map(|stamp| CartRemember { stamp, frees_key: true, respond: order_respond(&commerce) });
     let message = CheckOut { payment_system: body.payment_system, token: body.payment_token, expected_total, remember };
-    let reply = ask(&cart, message).await??;
+    let reply = ask_within(&cart, message, CHECKOUT_REPLY_TIMEOUT).await??;
     order_answer(&reply, &commerce)
 }
 

@@ -17,6 +17,10 @@
 //! change renews it (and every hold) for `CART_LIFETIME_MS`. When its time comes the cart
 //! records its expiry, releases its holds and stops.
 
+mod checkout;
+
+pub use checkout::CheckOut;
+
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
@@ -32,23 +36,21 @@ use arc_swap::ArcSwap;
 use dashmap::DashMap;
 use mercato_engine::cart::{Cart, CartCommand, CartContext, CartEvent, Hold, Supply, LOW_STOCK_UNITS};
 use mercato_engine::commerce::model::Place;
-use mercato_engine::commerce::model::{ShipmentPreference, ShipmentStatus};
-use mercato_engine::delivery::{payment_systems, pickup_points, single_center, PickupPoint, PlannedShipment};
+use mercato_engine::commerce::model::ShipmentPreference;
+use mercato_engine::delivery::{pickup_points, single_center, PickupPoint, PlannedShipment};
 use mercato_engine::inventory::{
     candidate_warehouses, select_sources, Candidate, InventoryCommand, InventoryEvent, Timestamp,
 };
-use mercato_engine::order::quote::{plan, price, quote, settle_choice, QuotedDelivery};
-use mercato_engine::order::{
-    place, Allocation, Checkout, DeliveryChoice, Order, OrderShipment, Payment, ShippingAddress,
-};
+use mercato_engine::order::quote::{plan, price, settle_choice};
+use mercato_engine::order::{DeliveryChoice, Order, ShippingAddress};
 use mercato_engine::{Commerce, DomainError};
 use mercato_persistence::log::{Lsn, Receipt};
-use rust_decimal::Decimal;
 
 use crate::clock::Clock;
 use crate::idempotency::{Answer, Idempotency, Remembered, Stamp};
 use crate::journal::{CartCopy, CartEntryRef, CartsSnapshot, Journal, NotDurable, RECORD_CART};
-use crate::order::{gateway, Gateway, Orders};
+use crate::order::Orders;
+use crate::payment::Gateways;
 use crate::warehouse::{
     Busy, CommandError, ExecuteQueued, Gated, PeekAvailability, Reply, WarehouseActor, WarehouseHandle, Warehouses,
 };
@@ -79,6 +81,10 @@ pub enum CartError {
     /// A warehouse did not answer in time (or is not running).
     #[error("warehouse \"{0}\" did not answer; retry shortly")]
     Unavailable(String),
+    /// The payment gateway could not be asked or did not answer in time: nothing was
+    /// charged that the node knows of (an approval that comes later is voided).
+    #[error("payment gateway \"{0}\" did not answer; retry shortly")]
+    Gateway(String),
 }
 
 impl CartError {
@@ -90,6 +96,7 @@ impl CartError {
             CartError::NotDurable(NotDurable { queued: true, .. }) => "outcome_unknown",
             CartError::Busy(_) => "warehouse_busy",
             CartError::Unavailable(_) => "warehouse_unavailable",
+            CartError::Gateway(_) => "gateway_unavailable",
         }
     }
 
@@ -219,6 +226,7 @@ struct Shared {
     journal: Journal,
     idempotency: Idempotency,
     orders: Orders,
+    gateways: Gateways,
     actors: DashMap<String, Addr<CartActor>>,
     /// Answers carts gave under idempotency keys, oldest first, kept for the retention
     /// (a cart that ended still answers a retry of its creation).
@@ -269,6 +277,8 @@ pub struct CartsSetup {
     pub idempotency: Idempotency,
     /// Where checkout places orders.
     pub orders: Orders,
+    /// The payment gateways checkout asks.
+    pub gateways: Gateways,
     /// Open carts recovered from the snapshot and the log.
     pub recovered: Vec<CartCopy>,
     /// Answers carts gave under idempotency keys, recovered.
@@ -288,6 +298,7 @@ impl Carts {
             journal: setup.journal,
             idempotency: setup.idempotency,
             orders: setup.orders,
+            gateways: setup.gateways,
             actors: DashMap::new(),
             remembered: Mutex::new(VecDeque::new()),
             ids: Ids::new(),
@@ -1297,351 +1308,6 @@ impl CartActor {
 /// turns every hold into the order's allocations or promises, and records the order,
 /// which ends the cart. A decline or a failure before the order is recorded leaves the
 /// cart and its holds as they were.
-#[derive(Message)]
-#[rtype(result = "Result<CartReply, CartError>")]
-pub struct CheckOut {
-    pub payment_system: String,
-    pub token: Option<String>,
-    /// The total the customer saw; a different total now refuses the checkout.
-    pub expected_total: Option<Decimal>,
-    pub remember: Option<CartRemember>,
-}
-
-/// A hold to commit: its line, SKU, warehouse, reservation, units and order-line key.
-#[derive(Clone)]
-struct Commit {
-    line: String,
-    sku: String,
-    warehouse: String,
-    reservation: String,
-    quantity: u32,
-    key: String,
-}
-
-/// Commits every hold to its order line, all or nothing: after a refusal, what was
-/// committed (and a commit whose outcome is unknown) is given back to the cart.
-async fn commit_all(
-    shared: Arc<Shared>,
-    commits: Vec<Commit>,
-    expires_at: Timestamp,
-) -> Result<Vec<Commit>, CartError> {
-    let mut done: Vec<Commit> = Vec::with_capacity(commits.len());
-    let mut failure = None;
-    for commit in &commits {
-        let Some(handle) = shared.warehouses.handle(&commit.warehouse) else {
-            failure = Some(CartError::Unavailable(commit.warehouse.clone()));
-            break;
-        };
-        let command = InventoryCommand::CommitReservation {
-            reservation: commit.reservation.clone(),
-            order_line: commit.key.clone(),
-            quantity: Some(commit.quantity),
-        };
-        match ask(handle, &commit.warehouse, ExecuteQueued(command)).await {
-            Ok(Ok(_)) => done.push(commit.clone()),
-            Ok(Err(CommandError::Refused(
-                DomainError::UnknownReservation { .. }
-                | DomainError::ReservationExpired { .. }
-                | DomainError::ReservationChanged { .. },
-            ))) => {
-                failure = Some(DomainError::StockLost { line: commit.line.clone(), sku: commit.sku.clone() }.into());
-                break;
-            }
-            Ok(Err(error)) => {
-                if matches!(error, CommandError::NotDurable(NotDurable { queued: true, .. })) {
-                    done.push(commit.clone());
-                }
-                failure = Some(CartError::from_command(error));
-                break;
-            }
-            Err(error) => {
-                // No answer in time: the warehouse may still commit it; the undo queued
-                // behind it settles either way.
-                if matches!(error, CartError::Unavailable(_)) {
-                    done.push(commit.clone());
-                }
-                failure = Some(error);
-                break;
-            }
-        }
-    }
-    match failure {
-        None => Ok(done),
-        Some(error) => {
-            undo_all(Arc::clone(&shared), done, expires_at).await;
-            Err(error)
-        }
-    }
-}
-
-/// Gives committed holds back to the cart: each order line becomes its reservation again
-/// (same id, same sources, until `expires_at`). A line that cannot go back (some units
-/// went at risk meanwhile) is cancelled instead, so nothing stays allocated to an order
-/// that does not exist.
-async fn undo_all(shared: Arc<Shared>, commits: Vec<Commit>, expires_at: Timestamp) {
-    for commit in commits {
-        let Some(addr) = shared.warehouses.get(&commit.warehouse) else { continue };
-        let undo = InventoryCommand::UncommitReservation {
-            order_line: commit.key.clone(),
-            reservation: commit.reservation.clone(),
-            expires_at,
-        };
-        match addr.send(ExecuteQueued(undo)).await {
-            Ok(Ok(_)) | Ok(Err(CommandError::Refused(DomainError::UnknownOrderLine { .. }))) => {}
-            Ok(Err(error)) => {
-                tracing::warn!(warehouse = %commit.warehouse, %error, "a commit could not go back to its cart; cancelled");
-                let cancel = InventoryCommand::CancelOrderLine { order_line: commit.key.clone() };
-                send_all(shared.warehouses.clone(), vec![(commit.warehouse.clone(), cancel)]).await;
-            }
-            Err(error) => tracing::warn!(warehouse = %commit.warehouse, %error, "a commit's undo was not delivered"),
-        }
-    }
-}
-
-fn allocations(commits: &[Commit]) -> Vec<(String, Allocation)> {
-    commits
-        .iter()
-        .map(|c| {
-            (c.line.clone(), Allocation { warehouse: c.warehouse.clone(), key: c.key.clone(), quantity: c.quantity })
-        })
-        .collect()
-}
-
-/// The order's shipments from the quoted delivery.
-fn shipments_of(delivery: &QuotedDelivery, units: &[mercato_engine::delivery::Sourced]) -> Vec<OrderShipment> {
-    let status = |awaiting: bool| if awaiting { ShipmentStatus::AwaitingStock } else { ShipmentStatus::Ready };
-    match delivery {
-        QuotedDelivery::Home(quoted) => quoted
-            .iter()
-            .map(|(shipment, option)| OrderShipment {
-                id: shipment.id.clone(),
-                center: shipment.center.clone(),
-                carrier: Some(option.carrier.clone()),
-                shipping_type: Some(option.shipping_type.clone()),
-                pickup_location: None,
-                price: option.price,
-                delivery_date: option.delivery_date,
-                status: status(shipment.items.iter().any(|i| i.awaiting_stock)),
-                items: shipment.items.clone(),
-            })
-            .collect(),
-        QuotedDelivery::Pickup { location, date, centers } => centers
-            .iter()
-            .enumerate()
-            .map(|(index, center)| {
-                let items: Vec<mercato_engine::delivery::ShipmentItem> = units
-                    .iter()
-                    .filter(|u| u.center == *center)
-                    .map(|u| mercato_engine::delivery::ShipmentItem {
-                        line: u.line.clone(),
-                        sku: u.sku.clone(),
-                        quantity: u.quantity,
-                        ready_date: u.ready_date,
-                        awaiting_stock: u.awaiting_stock,
-                    })
-                    .collect();
-                OrderShipment {
-                    id: format!("s{}", index + 1),
-                    center: center.clone(),
-                    carrier: None,
-                    shipping_type: None,
-                    pickup_location: Some(location.clone()),
-                    price: Decimal::ZERO,
-                    delivery_date: *date,
-                    status: status(items.iter().any(|i| i.awaiting_stock)),
-                    items,
-                }
-            })
-            .collect(),
-    }
-}
-
-impl Handler<CheckOut> for CartActor {
-    type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
-
-    fn handle(&mut self, message: CheckOut, _: &mut Self::Context) -> Self::Result {
-        let now = self.shared.clock.now();
-        let today = self.shared.clock.today();
-        let commerce = self.shared.published.load_full();
-        let stamp = message.remember.as_ref().and_then(CartRemember::key_to_free);
-        let order_id = self.shared.ids.cart();
-        let probe = CartCommand::CheckOut { order: order_id.clone() };
-        if let Err(error) = self.cart.admit(&probe, &commerce, now) {
-            return self.refuse(error.into(), stamp);
-        }
-        let quote = match quote(&commerce, &self.cart, today) {
-            Ok(quote) => quote,
-            Err(error) => return self.refuse(error.into(), stamp),
-        };
-        let total = quote.totals.total;
-        if let Some(expected) = message.expected_total.filter(|e| *e != total) {
-            let error = DomainError::PriceChanged { expected: expected.to_string(), actual: total.to_string() };
-            return self.refuse(error.into(), stamp);
-        }
-        let systems = payment_systems(&commerce, &self.cart.context.channel);
-        let Some(system) = systems.iter().find(|p| p.code == message.payment_system) else {
-            let offered = systems.iter().map(|p| p.code.clone()).collect::<Vec<_>>().join(", ");
-            let error = DomainError::UnknownPaymentSystem { code: message.payment_system, offered };
-            return self.refuse(error.into(), stamp);
-        };
-        let mut approval: Option<(Arc<dyn Gateway>, String)> = None;
-        if let Some(name) = &system.gateway {
-            let Some(plugin) = gateway(name) else {
-                let error = DomainError::UnknownPaymentSystem { code: system.code.clone(), offered: String::new() };
-                return self.refuse(error.into(), stamp);
-            };
-            let token = message.token.as_deref().unwrap_or_default();
-            match plugin.authorize(&order_id, total, &quote.totals.currency, token) {
-                Ok(reference) => approval = Some((plugin, reference)),
-                Err(reason) => return self.refuse(DomainError::PaymentDeclined { reason }.into(), stamp),
-            }
-        }
-        let payment = Payment {
-            system: system.code.clone(),
-            online: system.is_online(),
-            reference: approval.as_ref().map(|(_, reference)| reference.clone()),
-            amount: total,
-        };
-        let commits: Vec<Commit> = self
-            .cart
-            .lines
-            .values()
-            .flat_map(|line| {
-                line.holds.iter().enumerate().map(|(index, hold)| Commit {
-                    line: line.id.clone(),
-                    sku: line.sku.clone(),
-                    warehouse: hold.warehouse.clone(),
-                    reservation: hold.reservation.clone(),
-                    quantity: hold.quantity,
-                    key: format!("{order_id}/{}/{}", line.id, index + 1),
-                })
-            })
-            .collect();
-        let committed = commit_all(Arc::clone(&self.shared), commits, self.cart.expires_at);
-        let remember = message.remember;
-        AtomicResponse::new(Box::pin(wrap_future::<_, Self>(committed).then(move |committed, actor, _| {
-            let void = |approval: &Option<(Arc<dyn Gateway>, String)>| {
-                if let Some((plugin, reference)) = approval {
-                    plugin.void(reference);
-                }
-            };
-            let committed = match committed {
-                Ok(committed) => committed,
-                Err(error) => {
-                    void(&approval);
-                    return wrap_future::<_, Self>(actor.finish(Err(error), stamp));
-                }
-            };
-            let placed = actor.place_order(order_id, quote, payment, committed, now, remember);
-            if placed.as_ref().is_err_and(CartError::nothing_changed) {
-                void(&approval);
-            }
-            let pending: Pending = match placed {
-                Ok((reply, receipt, remembered)) => {
-                    let shared = Arc::clone(&actor.shared);
-                    Box::pin(async move { settle(&shared, reply, receipt, remembered, stamp).await })
-                }
-                Err(error) => actor.finish(Err(error), stamp),
-            };
-            wrap_future::<_, Self>(pending)
-        })))
-    }
-}
-
-impl CartActor {
-    /// Builds the order and records it; the cart ends with it. When the record cannot be
-    /// made, the allocations are cancelled again (the holds' units go back on sale).
-    fn place_order(
-        &mut self,
-        order_id: String,
-        quote: mercato_engine::order::quote::Quote,
-        payment: Payment,
-        committed: Vec<Commit>,
-        now: Timestamp,
-        remember: Option<CartRemember>,
-    ) -> Result<(CartReply, Option<Receipt>, Option<Remembered>), CartError> {
-        let allocations = allocations(&committed);
-        let expires_at = self.cart.expires_at;
-        let commerce = self.shared.published.load_full();
-        let built = (|| {
-            let address = self.cart.address.clone().ok_or(DomainError::AddressRequired)?;
-            let delivery = self.cart.delivery.clone().ok_or(DomainError::DeliveryRequired)?;
-            let quoted = quote.delivery.as_ref().ok_or(DomainError::DeliveryRequired)?;
-            let company = commerce
-                .config()
-                .invoicing_companies
-                .iter()
-                .find(|c| c.code == quote.priced.invoicing_company)
-                .ok_or_else(|| DomainError::NoInvoicingCompany {
-                    channel: self.cart.context.channel.clone(),
-                    country: address.country.clone(),
-                })?;
-            let lines: Vec<_> = self.cart.lines.values().collect();
-            let units = mercato_engine::delivery::sourced(&commerce, &lines);
-            let language = self.cart.context.language.clone();
-            let names = |sku: &str| {
-                commerce
-                    .product(sku)
-                    .and_then(|p| p.names.get(&language).or_else(|| p.names.values().next()))
-                    .cloned()
-                    .unwrap_or_default()
-            };
-            let order = place(Checkout {
-                id: order_id.clone(),
-                cart: &self.cart,
-                now,
-                address,
-                delivery,
-                invoicing_company: company,
-                totals: quote.totals.clone(),
-                shipments: shipments_of(quoted, &units),
-                allocations: allocations.clone(),
-                payment,
-                names: &names,
-            });
-            let events = self.cart.decide(&CartCommand::CheckOut { order: order_id.clone() }, &commerce, now)?;
-            Ok::<_, DomainError>((order, events))
-        })();
-        let (order, events) = match built {
-            Ok(built) => built,
-            Err(error) => {
-                actix::spawn(undo_all(Arc::clone(&self.shared), committed, expires_at));
-                return Err(error.into());
-            }
-        };
-        let mut changed = Cart::clone(&self.cart);
-        for event in &events {
-            changed.apply(event);
-        }
-        let changed = Arc::new(changed);
-        let reply = CartReply {
-            cart: Arc::clone(&changed),
-            line: None,
-            low_stock: None,
-            answer: None,
-            order: Some(Arc::new(order)),
-        };
-        let remembered = remember.map(|r| Remembered { stamp: r.stamp, answer: (r.respond)(&reply), at: now });
-        let order = reply.order.as_ref().ok_or(DomainError::UnknownOrder { id: order_id })?;
-        match self.shared.orders.place(order, remembered.as_ref()) {
-            Ok(receipt) => {
-                self.cart = changed;
-                if let Some(receipt) = &receipt {
-                    self.last_lsn = receipt.lsn();
-                }
-                let reply = CartReply { answer: remembered.as_ref().map(|r| r.answer.clone()), ..reply };
-                Ok((reply, receipt, remembered))
-            }
-            Err(error) => {
-                if !error.queued {
-                    actix::spawn(undo_all(Arc::clone(&self.shared), committed, expires_at));
-                }
-                Err(error.into())
-            }
-        }
-    }
-}
-
 /// What `reserve_in_one_center` got: the new line's holds (and low stock), and the lines
 /// it moved to the one center with their new holds.
 struct OneCenter {

@@ -1,0 +1,198 @@
+//! `CheckOut`: the cart runs the engine's checkout workflow (`workflow::checkout`). The
+//! engine decides; this file only runs its effects: the gateway's authorisation (off the
+//! actors' thread), each hold's commit in its warehouse, the order's record, and, when
+//! the checkout fails, the clean-up it asks for (uncommit, void) without waiting for it.
+//!
+//! The cart takes no other message until its checkout is over, so nothing changes the
+//! cart between the workflow's start and the order's record.
+
+use std::sync::Arc;
+
+use actix::fut::{wrap_future, ActorFutureExt};
+use actix::prelude::*;
+use mercato_engine::cart::{Cart, CartEvent};
+use mercato_engine::inventory::{InventoryCommand, Timestamp};
+use mercato_engine::order::Order;
+use mercato_engine::workflow::checkout::{
+    Checkout, CheckoutRequest, Committed, Effect, HoldCommit, Outcome, Placed, Step,
+};
+use mercato_engine::DomainError;
+use mercato_persistence::log::Receipt;
+use rust_decimal::Decimal;
+
+use super::{ask, send_all, settle, CartActor, CartError, CartRemember, CartReply, Pending, Shared};
+use crate::idempotency::Remembered;
+use crate::journal::NotDurable;
+use crate::warehouse::{CommandError, ExecuteQueued};
+
+#[derive(Message)]
+#[rtype(result = "Result<CartReply, CartError>")]
+pub struct CheckOut {
+    pub payment_system: String,
+    pub token: Option<String>,
+    /// The total the customer saw; a different total now refuses the checkout.
+    pub expected_total: Option<Decimal>,
+    pub remember: Option<CartRemember>,
+}
+
+impl Handler<CheckOut> for CartActor {
+    type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
+
+    fn handle(&mut self, message: CheckOut, _: &mut Self::Context) -> Self::Result {
+        let now = self.shared.clock.now();
+        let commerce = self.shared.published.load_full();
+        let stamp = message.remember.as_ref().and_then(CartRemember::key_to_free);
+        let request = CheckoutRequest {
+            order: self.shared.ids.cart(),
+            payment_system: message.payment_system,
+            token: message.token,
+            expected_total: message.expected_total,
+        };
+        let (machine, step) = match Checkout::start(request, &self.cart, &commerce, now, self.shared.clock.today()) {
+            Ok(started) => started,
+            Err(error) => return self.refuse(error.into(), stamp),
+        };
+        let remember = message.remember;
+        let outside = run_outside(Arc::clone(&self.shared), machine, step);
+        AtomicResponse::new(Box::pin(wrap_future::<_, Self>(outside).then(move |(mut machine, step), actor, _| {
+            let (step, placed) = match step {
+                Step::Run(Effect::Place { order, cart_events }) => {
+                    let placed = actor.place_order(*order, cart_events, now, remember);
+                    let outcome = match &placed {
+                        Ok(_) => Placed::Placed,
+                        Err(error) if error.nothing_changed() => Placed::NotRecorded(error.clone()),
+                        Err(error) => Placed::Unknown(error.clone()),
+                    };
+                    (machine.resume(Outcome::Placed(outcome)), placed.ok())
+                }
+                step => (step, None),
+            };
+            let pending: Pending = match (step, placed) {
+                (Step::Done { result: Ok(_), .. }, Some((reply, receipt, remembered))) => {
+                    let shared = Arc::clone(&actor.shared);
+                    Box::pin(async move { settle(&shared, reply, receipt, remembered, stamp).await })
+                }
+                (Step::Done { result: Err(error), cleanup }, _) => {
+                    actix::spawn(clean_up(Arc::clone(&actor.shared), cleanup));
+                    actor.finish(Err(error), stamp)
+                }
+                (step, _) => unreachable!("checkout: {step:?} after the order's record"),
+            };
+            wrap_future::<_, Self>(pending)
+        })))
+    }
+}
+
+/// Runs the effects that need nobody's state (the gateway, the warehouses) until the
+/// workflow asks for the order's record or is over.
+async fn run_outside(
+    shared: Arc<Shared>,
+    mut machine: Checkout,
+    mut step: Step<CartError>,
+) -> (Checkout, Step<CartError>) {
+    loop {
+        let outcome = match &step {
+            Step::Run(Effect::Authorise(authorisation)) => {
+                Outcome::Authorised(shared.gateways.authorise(authorisation.clone()).await)
+            }
+            Step::Run(Effect::Commit(hold)) => Outcome::Committed(commit(&shared, hold).await),
+            _ => return (machine, step),
+        };
+        step = machine.resume(outcome);
+    }
+}
+
+/// Commits one hold to its order line in its warehouse.
+async fn commit(shared: &Shared, hold: &HoldCommit) -> Committed<CartError> {
+    let Some(handle) = shared.warehouses.handle(&hold.warehouse) else {
+        return Committed::Refused(CartError::Unavailable(hold.warehouse.clone()));
+    };
+    let command = InventoryCommand::CommitReservation {
+        reservation: hold.reservation.clone(),
+        order_line: hold.key.clone(),
+        quantity: Some(hold.quantity),
+    };
+    match ask(handle, &hold.warehouse, ExecuteQueued(command)).await {
+        Ok(Ok(_)) => Committed::Committed,
+        Ok(Err(CommandError::Refused(
+            DomainError::UnknownReservation { .. }
+            | DomainError::ReservationExpired { .. }
+            | DomainError::ReservationChanged { .. },
+        ))) => Committed::Lost,
+        Ok(Err(error @ CommandError::NotDurable(NotDurable { queued: true, .. }))) => {
+            Committed::Unknown(CartError::from_command(error))
+        }
+        Ok(Err(error)) => Committed::Refused(CartError::from_command(error)),
+        // No answer in time: the warehouse may still commit it.
+        Err(error @ CartError::Unavailable(_)) => Committed::Unknown(error),
+        Err(error) => Committed::Refused(error),
+    }
+}
+
+/// Runs what a failed checkout undoes; nobody waits for it.
+async fn clean_up(shared: Arc<Shared>, cleanup: Vec<Effect>) {
+    for effect in cleanup {
+        match effect {
+            Effect::Uncommit { holds, expires_at } => uncommit(&shared, holds, expires_at).await,
+            Effect::Void { gateway, reference } => shared.gateways.void(&gateway, reference).await,
+            other => tracing::error!(effect = ?other, "checkout asked for an effect as clean-up that is not one"),
+        }
+    }
+}
+
+/// Gives committed holds back to the cart: each order line becomes its reservation again
+/// (same id, same sources, until `expires_at`). A line that cannot go back (some units
+/// went at risk meanwhile) is cancelled instead, so nothing stays allocated to an order
+/// that does not exist.
+async fn uncommit(shared: &Shared, holds: Vec<HoldCommit>, expires_at: Timestamp) {
+    for hold in holds {
+        let Some(addr) = shared.warehouses.get(&hold.warehouse) else { continue };
+        let undo = InventoryCommand::UncommitReservation {
+            order_line: hold.key.clone(),
+            reservation: hold.reservation.clone(),
+            expires_at,
+        };
+        match addr.send(ExecuteQueued(undo)).await {
+            Ok(Ok(_)) | Ok(Err(CommandError::Refused(DomainError::UnknownOrderLine { .. }))) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(warehouse = %hold.warehouse, %error, "a commit could not go back to its cart; cancelled");
+                let cancel = InventoryCommand::CancelOrderLine { order_line: hold.key.clone() };
+                send_all(shared.warehouses.clone(), vec![(hold.warehouse.clone(), cancel)]).await;
+            }
+            Err(error) => tracing::warn!(warehouse = %hold.warehouse, %error, "a commit's undo was not delivered"),
+        }
+    }
+}
+
+impl CartActor {
+    /// Records the order (one record that also ends the cart) and ends the cart in memory.
+    fn place_order(
+        &mut self,
+        order: Order,
+        cart_events: Vec<CartEvent>,
+        now: Timestamp,
+        remember: Option<CartRemember>,
+    ) -> Result<(CartReply, Option<Receipt>, Option<Remembered>), CartError> {
+        let mut changed = Cart::clone(&self.cart);
+        for event in &cart_events {
+            changed.apply(event);
+        }
+        let changed = Arc::new(changed);
+        let order = Arc::new(order);
+        let reply = CartReply {
+            cart: Arc::clone(&changed),
+            line: None,
+            low_stock: None,
+            answer: None,
+            order: Some(Arc::clone(&order)),
+        };
+        let remembered = remember.map(|r| Remembered { stamp: r.stamp, answer: (r.respond)(&reply), at: now });
+        let receipt = self.shared.orders.place(&order, remembered.as_ref())?;
+        self.cart = changed;
+        if let Some(receipt) = &receipt {
+            self.last_lsn = receipt.lsn();
+        }
+        let reply = CartReply { answer: remembered.as_ref().map(|r| r.answer.clone()), ..reply };
+        Ok((reply, receipt, remembered))
+    }
+}

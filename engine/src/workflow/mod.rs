@@ -1,0 +1,10 @@
+//! Workflows that span actors, as state machines in the style of quinn-proto: a workflow
+//! decides, returns the effect it needs run (a warehouse to ask, a gateway to call, a
+//! record to write) and takes the effect's outcome back. It calls nobody, so every branch,
+//! failures and roll-backs included, is tested as a table of outcomes and effects.
+//!
+//! # Layout
+//! - `checkout`: from an open cart to a placed order: quote, authorise, commit every hold,
+//!   place; void and uncommit when a step fails.
+
+pub mod checkout;
