@@ -121,7 +121,7 @@ fn run(label: &str, shoppers: usize, durable: bool) {
         }
         let elapsed = started.elapsed();
         latencies.sort_unstable();
-        assert_eq!(handle.orders().len(), CARTS);
+        assert_eq!(handle.orders().len().await, CARTS);
         println!(
             "{label}: {CARTS} checkouts ({lines} lines) with {shoppers} shoppers in {:.2} s: {:.0} checkouts/s, \
              latency p50 {:.3} ms, p99 {:.3} ms",

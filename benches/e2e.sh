@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end benchmark: Mercato over HTTP against PostgreSQL doing the same hot-SKU
-# purchase, side by side on this machine.
+# purchase, side by side on this machine; or against a build of another revision.
 #
 #   benches/e2e.sh [seconds per phase, default 10] [connections, default 128]
+#   benches/e2e.sh --baseline REV [--rounds N] [seconds] [connections]
 #
 # 1. Builds the server and the load generator in release mode.
 # 2. Starts `mercato` on a fresh data folder (write-ahead log in `sync` mode, the default)
@@ -22,11 +23,29 @@
 #    one SKU, like for like with the locked decrement), and whole flash-sale purchases
 #    (five durable requests each, then two, then one).
 #
+# With `--baseline REV`, steps 3 and 4 give way to a comparison of two builds in the same
+# run: REV's server is built from a detached worktree into `target/baseline` (kept, so a
+# second run builds incrementally), and the same phases, with this tree's load generator,
+# run against REV's server and this tree's, alternately, `--rounds` times each (default
+# 2), each on a fresh data folder. It prints every round's figures and each figure's ratio
+# new/baseline per round and over the rounds' medians.
+#
 # Everything runs on this machine: load generators and servers share its cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SECONDS_PER_PHASE="${1:-10}"
-CONNECTIONS="${2:-128}"
+BASELINE=
+ROUNDS=2
+positional=()
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --baseline) BASELINE="${2:?--baseline needs a revision}"; shift 2 ;;
+    --rounds) ROUNDS="${2:?--rounds needs a number}"; shift 2 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    *) positional+=("$1"); shift ;;
+  esac
+done
+SECONDS_PER_PHASE="${positional[0]:-10}"
+CONNECTIONS="${positional[1]:-128}"
 WORK="$(mktemp -d /tmp/mercato-e2e.XXXXXX)"
 PORT=18090
 # Below the kernel's ephemeral range (32768 and up by default): the load generator's own
@@ -38,6 +57,7 @@ cleanup() {
   if [ -n "${PGBIN:-}" ] && [ -d "$WORK/pg" ]; then
     runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true
   fi
+  if [ -d "$WORK/baseline-src" ]; then git worktree remove --force "$WORK/baseline-src" >/dev/null 2>&1 || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -52,24 +72,81 @@ fi
 echo "== building (release)"
 cargo build --release -q -p mercato-adapters -p mercato-loadtests
 
-echo "== mercato: fresh data folder, log in sync mode, 127.0.0.1:$PORT"
-./target/release/mercato --listen "127.0.0.1:$PORT" --data "$WORK/data" >"$WORK/mercato.log" 2>&1 &
-MERCATO_PID=$!
-ready=
-for _ in $(seq 1 300); do
-  if curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; then ready=1; break; fi
-  kill -0 "$MERCATO_PID" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$ready" ]; then
-  echo "the server did not become ready:" >&2
-  cat "$WORK/mercato.log" >&2
-  exit 1
+# Starts server binary $1 on a fresh data folder, runs the load generator against it into
+# $WORK/$2.txt, then stops it.
+run_mercato() {
+  local binary="$1" label="$2"
+  echo "== mercato ($label): fresh data folder, log in sync mode, 127.0.0.1:$PORT"
+  rm -rf "$WORK/data"
+  "$binary" --listen "127.0.0.1:$PORT" --data "$WORK/data" >"$WORK/$label.log" 2>&1 &
+  MERCATO_PID=$!
+  local ready=
+  for _ in $(seq 1 300); do
+    if curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; then ready=1; break; fi
+    kill -0 "$MERCATO_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$ready" ]; then
+    echo "the server did not become ready:" >&2
+    cat "$WORK/$label.log" >&2
+    exit 1
+  fi
+  ./target/release/mercato-e2e --host "http://127.0.0.1:$PORT" --seconds "$SECONDS_PER_PHASE" \
+    --connections "$CONNECTIONS" --carts 20000 --flash-units 10000 | tee "$WORK/$label.txt"
+  curl -s "http://127.0.0.1:$PORT/metrics" | grep '^mercato_units_oversold' || true
+  kill "$MERCATO_PID" 2>/dev/null || true; wait "$MERCATO_PID" 2>/dev/null || true; MERCATO_PID=
+}
+
+# The figures of one run's output ($1): adds/s, checkouts/s, and purchases/s step by
+# step, buying now and in one request, space-separated.
+figures() {
+  local add checkout step now one
+  add="$(sed -n 's/^add-to-cart: .*: \([0-9]*\) adds\/s.*/\1/p' "$1" | head -1)"
+  checkout="$(sed -n 's/^checkout: .*: \([0-9]*\) checkouts\/s.*/\1/p' "$1" | head -1)"
+  step="$(sed -n 's/^flash (.*: \([0-9]*\) purchases\/s.*/\1/p' "$1")"
+  now="$(sed -n 's/^flash buy-now.*: \([0-9]*\) purchases\/s.*/\1/p' "$1")"
+  one="$(sed -n 's/^flash one request.*: \([0-9]*\) purchases\/s.*/\1/p' "$1")"
+  echo "${add:-0} ${checkout:-0} ${step:-0} ${now:-0} ${one:-0}"
+}
+
+if [ -n "$BASELINE" ]; then
+  REV="$(git rev-parse --short "$BASELINE")"
+  echo "== baseline $REV: building its server (release) into target/baseline"
+  git worktree add --detach "$WORK/baseline-src" "$REV" >/dev/null
+  CARGO_TARGET_DIR="$PWD/target/baseline" cargo build --release -q \
+    --manifest-path "$WORK/baseline-src/Cargo.toml" -p mercato-adapters
+  cp target/baseline/release/mercato "$WORK/mercato-baseline"
+  cp target/release/mercato "$WORK/mercato-new"
+  : >"$WORK/rounds.txt"
+  for round in $(seq 1 "$ROUNDS"); do
+    run_mercato "$WORK/mercato-baseline" "baseline-$round"
+    run_mercato "$WORK/mercato-new" "new-$round"
+    echo "$round $(figures "$WORK/baseline-$round.txt") $(figures "$WORK/new-$round.txt")" >>"$WORK/rounds.txt"
+  done
+  echo "== new ($(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ', with changes')) against baseline $REV, $ROUNDS rounds"
+  awk '
+    BEGIN { split("add-to-cart/s checkout/s flash-step-by-step/s flash-buy-now/s flash-one-request/s", name, " ") }
+    {
+      for (i = 1; i <= 5; i++) { base[NR, i] = $(i + 1); new[NR, i] = $(i + 6) }
+      line = sprintf("round %d:", $1)
+      for (i = 1; i <= 5; i++) line = line sprintf(" %s %s/%s = %.3f;", name[i], $(i + 6), $(i + 1), ($(i + 1) > 0 ? $(i + 6) / $(i + 1) : 0))
+      print line
+    }
+    function median(values, n,    i, j, t) {
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (values[j] < values[i]) { t = values[i]; values[i] = values[j]; values[j] = t }
+      return (n % 2) ? values[(n + 1) / 2] : (values[n / 2] + values[n / 2 + 1]) / 2
+    }
+    END {
+      for (i = 1; i <= 5; i++) {
+        for (r = 1; r <= NR; r++) { b[r] = base[r, i]; n[r] = new[r, i] }
+        mb = median(b, NR); mn = median(n, NR)
+        printf "== ratio new/baseline, %s: %.3f (medians %s against %s)\n", name[i], (mb > 0 ? mn / mb : 0), mn, mb
+      }
+    }' "$WORK/rounds.txt"
+  exit 0
 fi
-./target/release/mercato-e2e --host "http://127.0.0.1:$PORT" --seconds "$SECONDS_PER_PHASE" \
-  --connections "$CONNECTIONS" --carts 20000 --flash-units 10000 | tee "$WORK/mercato.txt"
-curl -s "http://127.0.0.1:$PORT/metrics" | grep '^mercato_units_oversold' || true
-kill "$MERCATO_PID" 2>/dev/null || true; wait "$MERCATO_PID" 2>/dev/null || true; MERCATO_PID=
+
+run_mercato ./target/release/mercato mercato
 
 echo "== postgresql: fresh cluster on 127.0.0.1:$PGPORT, synchronous_commit = on"
 if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then

@@ -133,10 +133,12 @@ impl CommerceHandle {
             .collect();
         let warehouses = Warehouses::new(warehouses);
         let (placed, order_answers) = recovered.take_orders(&commerce_code);
-        let orders = Orders::start(&commerce_code, journal.clone(), clock, placed, order_answers);
-        for answer in orders.answers() {
-            idempotency.remember(answer);
+        let now = clock.now();
+        let order_answers: Vec<_> = order_answers.into_iter().filter(|r| !r.expired(now)).collect();
+        for answer in &order_answers {
+            idempotency.remember(answer.clone());
         }
+        let orders = Orders::start(&commerce_code, journal.clone(), clock, placed, order_answers);
         let (open, answers) = recovered.take_carts(&commerce_code);
         let carts = Carts::start(CartsSetup {
             commerce: commerce_code,
@@ -198,8 +200,9 @@ impl CommerceHandle {
         carts.carts.retain(|copy| copy.cart.expires_at > now);
         let mut given_back: HashSet<String> = HashSet::new();
         let mut repaired = 0;
+        let placed = Arc::new(self.orders.ids().await.map_err(|error| error.to_string())?);
         for (code, addr) in self.warehouses.iter() {
-            let orders = self.orders.clone();
+            let placed = Arc::clone(&placed);
             let holds = carts
                 .carts
                 .iter()
@@ -208,7 +211,7 @@ impl CommerceHandle {
                 .map(|hold| hold.reservation.clone())
                 .collect();
             let find = FindUnplaced {
-                placed: Box::new(move |key| orders.contains(key.split('/').next().unwrap_or_default())),
+                placed: Box::new(move |key| placed.contains(key.split('/').next().unwrap_or_default())),
                 holds,
             };
             let Unplaced { lines, missing } = addr.send(find).await.map_err(|e| format!("warehouse {code}: {e}"))?;

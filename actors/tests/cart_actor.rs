@@ -353,7 +353,7 @@ async fn orders_survive_a_crash_and_their_carts_stay_checked_out() {
     let placed = addr.send(checkout).await.expect("running").expect("placed");
     let order = placed.order.expect("an order");
     assert_eq!(order.status, OrderStatus::PendingPayment);
-    let (orders, orders_cover) = handle.orders().snapshot();
+    let (orders, orders_cover) = handle.orders().snapshot().await.expect("running");
     let copy = handle.warehouses().get("wh-madrid").expect("a warehouse").send(TakeSnapshot).await.expect("running");
     let warehouse = WarehouseSnapshot {
         commerce: "demo".into(),
@@ -461,7 +461,7 @@ async fn checkout_refuses_a_reservation_a_short_arrival_cut() {
     assert_eq!((view.record.allocated, view.record.reserved), (0, 1), "nothing allocated; the cut hold remains");
     let mouse = madrid.send(GetStock { sku: "MOUSE".into() }).await.expect("running").expect("sold");
     assert_eq!((mouse.record.allocated, mouse.record.reserved), (0, 2), "the first line's reservation is back");
-    assert!(handle.orders().is_empty());
+    assert!(handle.orders().is_empty().await);
     addr.send(RemoveLine { line: "l2".into() }).await.expect("running").expect("removed");
     addr.send(ChooseDelivery(home)).await.expect("running").expect("chosen again");
     let checkout = by_transfer();
@@ -601,7 +601,7 @@ async fn an_order_is_read_only_once_its_last_record_is_durable() {
     sim.fail(FaultPoint::Sync, 0);
     let paid = handle.orders().execute(&order.id, OrderCommand::ConfirmPayment { reference: "TR-1".into() }).await;
     assert!(matches!(paid, Err(CartError::NotDurable(_))), "{paid:?}");
-    assert_eq!(handle.orders().get(&order.id).expect("listed").status, OrderStatus::Paid, "applied in memory");
+    assert_eq!(handle.orders().get(&order.id).await.expect("listed").status, OrderStatus::Paid, "applied in memory");
     let read = handle.orders().read(&order.id).await;
     assert!(matches!(read, Err(CartError::NotDurable(_))), "the payment is not durable: {read:?}");
     // A retry is refused on the lost payment's state (already paid): that refusal waits for

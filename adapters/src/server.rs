@@ -233,7 +233,7 @@ async fn take_snapshot(
         let (open, covers) = handle.carts().snapshot().await;
         covers_max = covers_max.max(open.carts.iter().map(|c| c.covers).max().unwrap_or(covers));
         carts.push((open, covers));
-        let (placed, covers) = handle.orders().snapshot();
+        let (placed, covers) = handle.orders().snapshot().await.map_err(|e| format!("orders of {commerce}: {e}"))?;
         covers_max = covers_max.max(covers);
         orders.push((placed, covers));
     }

@@ -21,7 +21,7 @@ use mercato_persistence::log::Receipt;
 use rust_decimal::Decimal;
 
 use super::{ask, send_all, settle, CartActor, CartError, CartRemember, CartReply, Pending, Shared};
-use crate::idempotency::Remembered;
+use crate::idempotency::{Remembered, Stamp};
 use crate::journal::NotDurable;
 use crate::warehouse::{CommandError, ExecuteQueued};
 
@@ -54,32 +54,87 @@ impl Handler<CheckOut> for CartActor {
         };
         let remember = message.remember;
         let outside = run_outside(Arc::clone(&self.shared), machine, step);
-        AtomicResponse::new(Box::pin(wrap_future::<_, Self>(outside).then(move |(mut machine, step), actor, _| {
-            let (step, placed) = match step {
+        AtomicResponse::new(Box::pin(wrap_future::<_, Self>(outside).then(
+            move |(machine, step), actor, _| match step {
                 Step::Run(Effect::Place { order, cart_events }) => {
-                    let placed = actor.place_order(*order, cart_events, now, remember);
-                    let outcome = match &placed {
-                        Ok(_) => Placed::Placed,
-                        Err(error) if error.nothing_changed() => Placed::NotRecorded(error.clone()),
-                        Err(error) => Placed::Unknown(error.clone()),
-                    };
-                    (machine.resume(Outcome::Placed(outcome)), placed.ok())
+                    actor.place_order(machine, *order, cart_events, now, remember, stamp)
                 }
-                step => (step, None),
+                step => actor.end_checkout(step, None, stamp),
+            },
+        )))
+    }
+}
+
+/// An order recorded by its checkout: the reply, the record's receipt and the answer kept.
+type Recorded = (CartReply, Option<Receipt>, Option<Remembered>);
+
+impl CartActor {
+    /// Hands the order to the order actor (one record that also ends the cart), ends the
+    /// cart in memory once the record is queued, and gives the workflow the outcome.
+    fn place_order(
+        &mut self,
+        mut machine: Checkout,
+        order: Order,
+        cart_events: Vec<CartEvent>,
+        now: Timestamp,
+        remember: Option<CartRemember>,
+        stamp: Option<Stamp>,
+    ) -> ResponseActFuture<Self, Result<CartReply, CartError>> {
+        let mut changed = Cart::clone(&self.cart);
+        for event in &cart_events {
+            changed.apply(event);
+        }
+        let changed = Arc::new(changed);
+        let order = Arc::new(order);
+        let reply = CartReply {
+            cart: Arc::clone(&changed),
+            line: None,
+            low_stock: None,
+            answer: None,
+            order: Some(Arc::clone(&order)),
+        };
+        let remembered = remember.map(|r| Remembered { stamp: r.stamp, answer: (r.respond)(&reply), at: now });
+        let orders = self.shared.orders.clone();
+        let kept = remembered.clone();
+        let placing = async move { orders.place(order, kept).await };
+        Box::pin(wrap_future::<_, Self>(placing).then(move |placed, actor, _| {
+            let (outcome, recorded) = match placed {
+                Ok(receipt) => {
+                    actor.cart = changed;
+                    if let Some(receipt) = &receipt {
+                        actor.last_lsn = receipt.lsn();
+                    }
+                    let reply = CartReply { answer: remembered.as_ref().map(|r| r.answer.clone()), ..reply };
+                    (Placed::Placed, Some((reply, receipt, remembered)))
+                }
+                Err(error @ NotDurable { queued: false, .. }) => (Placed::NotRecorded(error.into()), None),
+                Err(error) => (Placed::Unknown(error.into()), None),
             };
-            let pending: Pending = match (step, placed) {
-                (Step::Done { result: Ok(_), .. }, Some((reply, receipt, remembered))) => {
-                    let shared = Arc::clone(&actor.shared);
-                    Box::pin(async move { settle(&shared, reply, receipt, remembered, stamp).await })
-                }
-                (Step::Done { result: Err(error), cleanup }, _) => {
-                    actix::spawn(clean_up(Arc::clone(&actor.shared), cleanup));
-                    actor.finish(Err(error), stamp)
-                }
-                (step, _) => unreachable!("checkout: {step:?} after the order's record"),
-            };
-            wrap_future::<_, Self>(pending)
-        })))
+            let step = machine.resume(Outcome::Placed(outcome));
+            actor.end_checkout(step, recorded, stamp)
+        }))
+    }
+
+    /// Answers a checkout the workflow ended: the order once durable, or the failure once
+    /// its clean-up is on its way.
+    fn end_checkout(
+        &mut self,
+        step: Step<CartError>,
+        recorded: Option<Recorded>,
+        stamp: Option<Stamp>,
+    ) -> ResponseActFuture<Self, Result<CartReply, CartError>> {
+        let pending: Pending = match (step, recorded) {
+            (Step::Done { result: Ok(_), .. }, Some((reply, receipt, remembered))) => {
+                let shared = Arc::clone(&self.shared);
+                Box::pin(async move { settle(&shared, reply, receipt, remembered, stamp).await })
+            }
+            (Step::Done { result: Err(error), cleanup }, _) => {
+                actix::spawn(clean_up(Arc::clone(&self.shared), cleanup));
+                self.finish(Err(error), stamp)
+            }
+            (step, _) => unreachable!("checkout: {step:?} when it should be over"),
+        };
+        Box::pin(wrap_future::<_, Self>(pending))
     }
 }
 
@@ -161,38 +216,5 @@ async fn uncommit(shared: &Shared, holds: Vec<HoldCommit>, expires_at: Timestamp
             }
             Err(error) => tracing::warn!(warehouse = %hold.warehouse, %error, "a commit's undo was not delivered"),
         }
-    }
-}
-
-impl CartActor {
-    /// Records the order (one record that also ends the cart) and ends the cart in memory.
-    fn place_order(
-        &mut self,
-        order: Order,
-        cart_events: Vec<CartEvent>,
-        now: Timestamp,
-        remember: Option<CartRemember>,
-    ) -> Result<(CartReply, Option<Receipt>, Option<Remembered>), CartError> {
-        let mut changed = Cart::clone(&self.cart);
-        for event in &cart_events {
-            changed.apply(event);
-        }
-        let changed = Arc::new(changed);
-        let order = Arc::new(order);
-        let reply = CartReply {
-            cart: Arc::clone(&changed),
-            line: None,
-            low_stock: None,
-            answer: None,
-            order: Some(Arc::clone(&order)),
-        };
-        let remembered = remember.map(|r| Remembered { stamp: r.stamp, answer: (r.respond)(&reply), at: now });
-        let receipt = self.shared.orders.place(&order, remembered.as_ref())?;
-        self.cart = changed;
-        if let Some(receipt) = &receipt {
-            self.last_lsn = receipt.lsn();
-        }
-        let reply = CartReply { answer: remembered.as_ref().map(|r| r.answer.clone()), ..reply };
-        Ok((reply, receipt, remembered))
     }
 }

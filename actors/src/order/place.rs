@@ -1,0 +1,43 @@
+//! `PlaceOrder`: checkout hands a placed order over. One record carries the order and the
+//! answer kept under the checkout's key; recovery also ends the cart with it.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use mercato_engine::order::Order;
+use mercato_persistence::log::Receipt;
+
+use super::actor::{Listed, OrderActor};
+use crate::idempotency::Remembered;
+use crate::journal::{NotDurable, OrderEventRef, OrderPlacedRef, RECORD_ORDER};
+
+#[derive(Message)]
+#[rtype(result = "Result<Option<Receipt>, NotDurable>")]
+pub struct PlaceOrder {
+    pub order: Arc<Order>,
+    pub remembered: Option<Remembered>,
+}
+
+impl Handler<PlaceOrder> for OrderActor {
+    type Result = Result<Option<Receipt>, NotDurable>;
+
+    fn handle(&mut self, message: PlaceOrder, _: &mut Self::Context) -> Self::Result {
+        let PlaceOrder { order, remembered } = message;
+        let entry = OrderPlacedRef {
+            commerce: &self.commerce,
+            order: &order.id,
+            events: &[OrderEventRef::Placed { order: order.as_ref() }],
+            remembered: remembered.as_ref(),
+        };
+        let payload = self.journal.encode(&entry)?;
+        let slot = self.journal.slot()?;
+        let receipt = self.journal.append_in(slot, RECORD_ORDER, payload)?;
+        self.orders.insert(order.id.clone(), Listed::new(Arc::clone(&order), receipt.as_ref()));
+        if let Some(remembered) = remembered {
+            self.forget_expired(remembered.at);
+            self.remembered.push_back(remembered);
+        }
+        self.placed.increment(1);
+        Ok(receipt)
+    }
+}
