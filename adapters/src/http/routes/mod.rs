@@ -1,10 +1,10 @@
 //! One file per route group; `configure` mounts them all.
 
 mod carts;
-mod checkout;
 mod context;
 mod health;
 pub mod openapi;
+mod orders;
 mod products;
 mod stock_dto;
 pub mod warehouses;
@@ -18,22 +18,22 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(carts::add_line)
         .service(carts::create_cart)
         .service(carts::get_cart)
-        .service(checkout::checkout)
-        .service(checkout::buy_now)
-        .service(checkout::put_address)
-        .service(checkout::put_delivery)
-        .service(checkout::delivery_options)
+        .service(carts::checkout)
+        .service(orders::buy_now)
+        .service(carts::put_address)
+        .service(carts::put_delivery)
+        .service(carts::delivery_options)
         .service(carts::change_line)
         .service(carts::remove_line)
         .service(products::get_availability)
-        .service(checkout::get_price)
+        .service(products::get_price)
         .service(context::resolve_context)
-        .service(checkout::list_payment_systems)
-        .service(checkout::put_promo_code)
-        .service(checkout::delete_promo_code)
-        .service(checkout::get_order)
-        .service(checkout::get_order_documents)
-        .service(checkout::confirm_payment)
+        .service(carts::list_payment_systems)
+        .service(carts::put_promo_code)
+        .service(carts::delete_promo_code)
+        .service(orders::get_order)
+        .service(orders::get_order_documents)
+        .service(orders::confirm_payment)
         .service(products::list_products)
         .service(warehouses::get_stock)
         .service(warehouses::post_receipt)

@@ -7,7 +7,7 @@ use actix_web::{get, HttpResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{carts, checkout, context, health, products, warehouses};
+use super::{carts, context, health, orders, products, warehouses};
 use crate::http::problem::Problem;
 
 /// Every `/v1` route takes `Authorization: Bearer <key>`.
@@ -41,23 +41,23 @@ impl Modify for Bearer {
         context::resolve_context,
         products::list_products,
         products::get_availability,
-        checkout::get_price,
+        products::get_price,
         carts::create_cart,
         carts::get_cart,
         carts::add_line,
         carts::change_line,
         carts::remove_line,
-        checkout::put_address,
-        checkout::put_promo_code,
-        checkout::delete_promo_code,
-        checkout::delivery_options,
-        checkout::put_delivery,
-        checkout::list_payment_systems,
-        checkout::checkout,
-        checkout::buy_now,
-        checkout::get_order,
-        checkout::get_order_documents,
-        checkout::confirm_payment,
+        carts::put_address,
+        carts::put_promo_code,
+        carts::delete_promo_code,
+        carts::delivery_options,
+        carts::put_delivery,
+        carts::list_payment_systems,
+        carts::checkout,
+        orders::buy_now,
+        orders::get_order,
+        orders::get_order_documents,
+        orders::confirm_payment,
         warehouses::list_warehouses,
         warehouses::get_stock,
         warehouses::post_receipt,

@@ -1,5 +1,10 @@
-//! Product routes: the catalog listing and a SKU's availability for a channel and
-//! destination, per warehouse and in total, now and by date.
+//! Product routes: the catalog listing, a SKU's availability for a channel and
+//! destination (per warehouse and in total, now and by date), and its price for a shopper
+//! (`price.rs`).
+
+mod price;
+
+pub use price::*;
 
 use std::collections::BTreeMap;
 

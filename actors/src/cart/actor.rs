@@ -1,0 +1,299 @@
+//! The cart actor's own steps: expiry on its timer, renewal, recording a change on the log
+//! (with the answer kept under a key), and answering once durable or refusing.
+
+use super::*;
+
+/// The record's bytes with the answer kept under its key; an answer too large for a
+/// record is replaced by a note, so the change is still made once.
+pub(super) fn with_answer(
+    journal: &Journal,
+    bare: Option<Vec<u8>>,
+    entry: CartEntryRef<'_>,
+    remembered: Option<&Remembered>,
+) -> Result<Option<Vec<u8>>, NotDurable> {
+    let Some(remembered) = remembered else { return Ok(bare) };
+    match journal.encode(&CartEntryRef { remembered: Some(remembered), ..entry }) {
+        Ok(payload) => Ok(payload),
+        Err(_) => {
+            let mut shortened = remembered.clone();
+            shortened.answer.body = ANSWER_TOO_LARGE.to_vec();
+            journal.encode(&CartEntryRef { remembered: Some(&shortened), ..entry })
+        }
+    }
+}
+
+/// Waits until a change is durable, then tells the key table its answer and replies.
+pub(super) async fn settle(
+    shared: &Shared,
+    reply: CartReply,
+    receipt: Option<Receipt>,
+    remembered: Option<Remembered>,
+    stamp: Option<Stamp>,
+) -> Result<CartReply, CartError> {
+    if let Some(receipt) = receipt {
+        // The change was applied: its outcome is unknown until the log says; the key stays
+        // in flight if the log fails.
+        receipt.await.map_err(|failure| NotDurable::unknown(failure.reason))?;
+    }
+    match remembered {
+        Some(remembered) => shared.idempotency.remember(remembered),
+        None => {
+            if let Some(stamp) = &stamp {
+                shared.idempotency.abandon(stamp);
+            }
+        }
+    }
+    Ok(reply)
+}
+
+impl CartActor {
+    pub(super) fn schedule_expiry(&self, ctx: &mut Context<Self>) {
+        let left = self.cart.expires_at.0.saturating_sub(self.shared.clock.now().0).max(0);
+        let wait = Duration::from_millis(u64::try_from(left).unwrap_or(0));
+        ctx.run_later(wait, |actor, ctx| actor.expire_if_due(ctx));
+    }
+
+    /// At its time the cart records its expiry, lets its holds go and stops; a renewed
+    /// cart waits for its new time.
+    pub(super) fn expire_if_due(&mut self, ctx: &mut Context<Self>) {
+        let now = self.shared.clock.now();
+        if self.cart.expires_at > now {
+            self.schedule_expiry(ctx);
+            return;
+        }
+        let commerce = self.shared.published.load_full();
+        let events = match self.cart.decide(&CartCommand::Expire, &commerce, now) {
+            Ok(events) => events,
+            Err(_) => {
+                ctx.stop();
+                return;
+            }
+        };
+        let holds: Vec<Hold> = self.cart.holds().cloned().collect();
+        match self.record(events, now, None, None::<fn(&Arc<Cart>) -> Remembered>) {
+            Ok(_) => {
+                self.shared.meters.expired.increment(1);
+                tracing::debug!(cart = %self.cart.id, holds = holds.len(), "cart expired");
+                actix::spawn(send_all(self.shared.warehouses.clone(), releases(&holds)));
+                ctx.stop();
+            }
+            Err(error) => {
+                tracing::warn!(cart = %self.cart.id, %error, "cart expiry not recorded; retried");
+                ctx.run_later(CART_EXPIRY_RETRY, |actor, ctx| actor.expire_if_due(ctx));
+            }
+        }
+    }
+
+    /// The time the cart is renewed to by a change at `now`, when it is due.
+    pub(super) fn renewal(&self, now: Timestamp) -> Option<Timestamp> {
+        (self.cart.expires_at.0.saturating_sub(now.0) < CART_RENEW_BELOW_MS)
+            .then(|| Timestamp(now.0.saturating_add(CART_LIFETIME_MS)))
+    }
+
+    /// Takes a place on the log, applies `events` (with the renewal, when due) and queues
+    /// their record with the answer `remember` builds from the cart they left.
+    pub(super) fn record(
+        &mut self,
+        mut events: Vec<CartEvent>,
+        now: Timestamp,
+        renew_to: Option<Timestamp>,
+        remember: Option<impl FnOnce(&Arc<Cart>) -> Remembered>,
+    ) -> Result<(Option<Receipt>, Option<Remembered>), CartError> {
+        if let Some(expires_at) = renew_to {
+            let commerce = self.shared.published.load_full();
+            if let Ok(renewed) = self.cart.decide(&CartCommand::Renew { expires_at }, &commerce, now) {
+                events.extend(renewed);
+            }
+        }
+        let shared = Arc::clone(&self.shared);
+        let id = self.cart.id.clone();
+        let entry = CartEntryRef { commerce: &shared.commerce, cart: &id, events: &events, remembered: None };
+        let bare = shared.journal.encode(&entry)?;
+        let slot = shared.journal.slot()?;
+        // The cart changes only once its record is sure to be queued. Without an answer to
+        // keep, nothing can fail between here and the append, so the cart changes in place.
+        let (remembered, payload) = if let Some(remember) = remember {
+            let mut changed = Cart::clone(&self.cart);
+            for event in &events {
+                changed.apply(event);
+            }
+            let changed = Arc::new(changed);
+            let remembered = Some(remember(&changed));
+            let payload = with_answer(&shared.journal, bare, entry, remembered.as_ref())?;
+            self.cart = changed;
+            (remembered, payload)
+        } else {
+            let cart = Arc::make_mut(&mut self.cart);
+            for event in &events {
+                cart.apply(event);
+            }
+            (None, bare)
+        };
+        let receipt = shared.journal.append_in(slot, RECORD_CART, payload)?;
+        if let Some(receipt) = &receipt {
+            self.last_lsn = receipt.lsn();
+        }
+        if let Some(remembered) = &remembered {
+            shared.keep(remembered);
+        }
+        Ok((receipt, remembered))
+    }
+
+    /// Records a decided change and lists what the warehouses must do after it: `after`
+    /// (releases), and every hold's renewal when the cart was renewed.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn commit(
+        &mut self,
+        events: Vec<CartEvent>,
+        now: Timestamp,
+        renew_to: Option<Timestamp>,
+        line: Option<String>,
+        low_stock: Option<u32>,
+        answering: Answering,
+        mut after: Vec<(String, InventoryCommand)>,
+    ) -> Result<Recorded, CartError> {
+        let before = self.cart.expires_at;
+        let (remember, waits) = answering.split();
+        let build = remember.map(|r| {
+            |cart: &Arc<Cart>| {
+                let reply =
+                    CartReply { cart: Arc::clone(cart), line: line.clone(), low_stock, answer: None, order: None };
+                Remembered { stamp: r.stamp, answer: (r.respond)(&reply), at: now }
+            }
+        });
+        let (receipt, remembered) = self.record(events, now, renew_to, build)?;
+        if self.cart.expires_at != before {
+            let expires_at = self.cart.expires_at;
+            after.extend(self.cart.holds().map(|h| {
+                (
+                    h.warehouse.clone(),
+                    InventoryCommand::RenewReservation { reservation: h.reservation.clone(), expires_at },
+                )
+            }));
+        }
+        let reply = CartReply {
+            cart: Arc::clone(&self.cart),
+            line,
+            low_stock,
+            answer: remembered.as_ref().map(|r| r.answer.clone()),
+            order: None,
+        };
+        // A queued answer drops the receipt: the record stays queued, and the last part's
+        // own record is what its client waits for.
+        Ok(Recorded { reply, receipt: receipt.filter(|_| waits), remembered, after })
+    }
+
+    /// Sends what follows a recorded change to the warehouses, then answers once the
+    /// change is durable. A refusal is answered, as `refuse` answers one, once every
+    /// change the cart made before it is acknowledged: the parts of a cart created whole
+    /// before it may only be queued.
+    pub(super) fn finish(&self, recorded: Result<Recorded, CartError>, stamp: Option<Stamp>) -> Pending {
+        let shared = Arc::clone(&self.shared);
+        let before = recorded.is_err().then(|| shared.journal.unsettled(self.last_lsn)).flatten();
+        Box::pin(async move {
+            match recorded {
+                Ok(Recorded { reply, receipt, remembered, after }) => {
+                    send_all(shared.warehouses.clone(), after).await;
+                    settle(&shared, reply, receipt, remembered, stamp).await
+                }
+                Err(error) => {
+                    if let (true, Some(stamp)) = (error.nothing_changed(), &stamp) {
+                        shared.idempotency.abandon(stamp);
+                    }
+                    if let Some(wait) = before {
+                        wait.await.map_err(|failure| NotDurable::unknown(failure.reason))?;
+                    }
+                    Err(error)
+                }
+            }
+        })
+    }
+
+    /// A refusal before anything was held: answered once every change the cart made is
+    /// acknowledged, so no answer rests on a change the log may lose.
+    pub(super) fn refuse(
+        &self,
+        error: CartError,
+        stamp: Option<Stamp>,
+    ) -> AtomicResponse<Self, Result<CartReply, CartError>> {
+        if let (true, Some(stamp)) = (error.nothing_changed(), &stamp) {
+            self.shared.idempotency.abandon(stamp);
+        }
+        let wait = self.shared.journal.unsettled(self.last_lsn);
+        AtomicResponse::new(Box::pin(wrap_future(async move {
+            if let Some(wait) = wait {
+                wait.await.map_err(|failure| NotDurable::unknown(failure.reason))?;
+            }
+            Err(error)
+        })))
+    }
+
+    /// Reserves a line's new units, then runs `then` on the cart with them, atomically.
+    pub(super) fn reserving(
+        &self,
+        wanted: Wanted,
+        then: impl FnOnce(&mut Self, Result<(Vec<Hold>, Option<u32>), CartError>) -> Pending + 'static,
+    ) -> AtomicResponse<Self, Result<CartReply, CartError>> {
+        let reserved = reserve(Arc::clone(&self.shared), wanted);
+        AtomicResponse::new(Box::pin(
+            wrap_future::<_, Self>(reserved)
+                .then(move |reserved, actor, _| wrap_future::<_, Self>(then(actor, reserved))),
+        ))
+    }
+
+    pub(super) fn wanted(&self, line: &str, sku: &str, quantity: u32, expires_at: Timestamp) -> Wanted {
+        Wanted {
+            commerce: self.shared.published.load_full(),
+            channel: self.cart.context.channel.clone(),
+            destination: self.cart.destination(),
+            prefix: format!("{}/{line}", self.cart.id),
+            sku: sku.to_owned(),
+            quantity,
+            expires_at,
+            only_center: None,
+        }
+    }
+
+    /// Records a change whose new holds are `held`: when the cart refuses it (or the log
+    /// cannot take it), what was held for it is let go.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn record_holding(
+        &mut self,
+        command: CartCommand,
+        held: Vec<Hold>,
+        renew_to: Option<Timestamp>,
+        line: String,
+        low_stock: Option<u32>,
+        answering: Answering,
+        stamp: Option<Stamp>,
+    ) -> Pending {
+        let now = self.shared.clock.now();
+        let commerce = self.shared.published.load_full();
+        let recorded = self
+            .cart
+            .decide(&command, &commerce, now)
+            .map_err(CartError::from)
+            .and_then(|events| self.commit(events, now, renew_to, Some(line), low_stock, answering, Vec::new()));
+        if let Err(error) = &recorded {
+            if error.nothing_changed() {
+                actix::spawn(send_all(self.shared.warehouses.clone(), releases(&held)));
+            }
+        }
+        self.finish(recorded, stamp)
+    }
+}
+
+impl CartActor {
+    /// Answers a read once every change the cart made is durable, or refuses it as not
+    /// durable when the log failed: no client may see a change the log could still lose.
+    pub(super) fn once_durable<T: 'static>(&self, read: Result<T, CartError>) -> Reply<Result<T, CartError>> {
+        match self.shared.journal.unsettled(self.last_lsn) {
+            None => Reply::Ready(read),
+            // A read changes nothing: refused outright, not of unknown outcome.
+            Some(wait) => Reply::Durable(Box::pin(async move {
+                wait.await.map_err(|failure| NotDurable::refused(failure.reason))?;
+                read
+            })),
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! `AddLine`: a new line (or more units on a line of the same SKU).
+
+use super::*;
+
+/// Adds a line of `quantity` units of `sku`: checks the quantity rules, reserves the units
+/// where source selection says, and records the line with its holds. A SKU the cart
+/// already holds grows that line instead (the rules then apply to the line's total).
+#[derive(Message)]
+#[rtype(result = "Result<CartReply, CartError>")]
+pub struct AddLine {
+    pub sku: String,
+    pub quantity: u32,
+    pub answering: Answering,
+}
+
+impl Handler<AddLine> for CartActor {
+    type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
+
+    fn handle(&mut self, message: AddLine, _: &mut Self::Context) -> Self::Result {
+        let now = self.shared.clock.now();
+        let commerce = self.shared.published.load_full();
+        let stamp = message.answering.key_to_free();
+        // A SKU the cart already holds grows its line, as a change to the total would: the
+        // quantity rules then apply to everything the cart holds of it, so adding the
+        // product again cannot pass its maximum.
+        if let Some(existing) = self.cart.lines.values().find(|l| l.sku == message.sku) {
+            let (line, current) = (existing.id.clone(), existing.quantity);
+            let Some(total) = current.checked_add(message.quantity) else {
+                let error = DomainError::InvalidQuantity {
+                    quantity: i64::from(current) + i64::from(message.quantity),
+                    reason: "the line would exceed the largest quantity",
+                };
+                return self.refuse(error.into(), stamp);
+            };
+            return self.change_quantity(line, total, message.answering);
+        }
+        let line = self.cart.next_line_id();
+        let probe = CartCommand::AddLine {
+            line: line.clone(),
+            sku: message.sku.clone(),
+            quantity: message.quantity,
+            holds: Vec::new(),
+        };
+        if let Err(error) = self.cart.admit(&probe, &commerce, now) {
+            return self.refuse(error.into(), stamp);
+        }
+        let renew_to = self.renewal(now);
+        let wanted = self.wanted(&line, &message.sku, message.quantity, renew_to.unwrap_or(self.cart.expires_at));
+        if !commerce.config().multi_shipment.enabled {
+            return self.add_in_one_center(wanted, line, message.answering, renew_to, stamp);
+        }
+        let AddLine { sku, quantity, answering } = message;
+        self.reserving(wanted, move |actor, reserved| {
+            let (holds, low_stock) = match reserved {
+                Ok(reserved) => reserved,
+                Err(error) => return actor.finish(Err(error), stamp),
+            };
+            let command = CartCommand::AddLine { line: line.clone(), sku, quantity, holds: holds.clone() };
+            actor.record_holding(command, holds, renew_to, line, low_stock, answering, stamp)
+        })
+    }
+}

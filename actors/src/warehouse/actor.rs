@@ -1,0 +1,186 @@
+//! The warehouse actor's own steps: deciding and recording a command on the log (with the
+//! answer kept under a key), expiry on its timer, and availability reads.
+
+use super::*;
+
+impl WarehouseActor {
+    /// An actor whose changes live only in memory.
+    pub fn new(warehouse: &str, commerce: Arc<ArcSwap<Commerce>>, clock: Clock) -> Self {
+        Self::recovered(WarehouseStock::new(warehouse), commerce, clock, Journal::Memory)
+    }
+
+    /// An actor that starts from `stock` (recovered from the log) and logs every change.
+    pub fn recovered(stock: WarehouseStock, commerce: Arc<ArcSwap<Commerce>>, clock: Clock, journal: Journal) -> Self {
+        Self {
+            stock,
+            commerce,
+            clock,
+            journal,
+            last_lsn: 0,
+            remembered: std::collections::VecDeque::new(),
+            idempotency: Idempotency::default(),
+            meters: Meters::default(),
+        }
+    }
+
+    /// Takes the answers this warehouse gave under idempotency keys (recovered), and the
+    /// node's table to tell of new ones; the table learns the recovered ones at once.
+    pub fn remembering(mut self, remembered: Vec<Remembered>, idempotency: Idempotency) -> Self {
+        let now = self.clock.now();
+        for answer in remembered.into_iter().filter(|r| !r.expired(now)) {
+            idempotency.remember(answer.clone());
+            self.remembered.push_back(answer);
+        }
+        self.idempotency = idempotency;
+        self
+    }
+
+    /// The reply to one executed command: its value once its events are durable. A command
+    /// that changed nothing (or was refused) still answers only once every change it was
+    /// decided against is durable, so no answer rests on a change the log may lose.
+    pub(super) fn answer<T: 'static>(
+        &self,
+        executed: Result<(T, Option<mercato_persistence::log::Receipt>), CommandError>,
+    ) -> Reply<Result<T, CommandError>> {
+        match executed {
+            Ok((value, receipt @ Some(_))) => Reply::Durable(Box::pin(durable(value, receipt))),
+            other => {
+                let outcome = other.map(|(value, _)| value);
+                match self.journal.unsettled(self.last_lsn) {
+                    None => Reply::Ready(outcome),
+                    Some(wait) => Reply::Durable(Box::pin(async move {
+                        // What this answer rests on may or may not survive.
+                        wait.await.map_err(|failure| NotDurable::unknown(failure.reason))?;
+                        outcome
+                    })),
+                }
+            }
+        }
+    }
+
+    /// A read's reply, once every change the state it shows includes is acknowledged.
+    pub(super) fn settle<T: 'static>(&self, value: T) -> Reply<T> {
+        match self.journal.unsettled(self.last_lsn) {
+            None => Reply::Ready(value),
+            Some(wait) => Reply::Durable(Box::pin(async move {
+                // When the log fails the node stops; the read is answered either way.
+                let _ = wait.await;
+                value
+            })),
+        }
+    }
+
+    /// Starts the actor on the current arbiter with a bounded mailbox.
+    pub fn start_bounded(self) -> Addr<Self> {
+        // The capacity is set before the actor runs, so it bounds the very first messages.
+        let mut context = Context::new();
+        context.set_mailbox_capacity(WAREHOUSE_MAILBOX_CAPACITY_MAX);
+        context.run(self)
+    }
+
+    /// Starts the actor on another arbiter (thread) with a bounded mailbox.
+    pub fn start_bounded_in(self, arbiter: &ArbiterHandle) -> Addr<Self> {
+        Self::start_in_arbiter(arbiter, move |context| {
+            context.set_mailbox_capacity(WAREHOUSE_MAILBOX_CAPACITY_MAX);
+            self
+        })
+    }
+
+    /// Decides one command at `now`, takes a place on the log's queue, applies the events
+    /// and queues their record, in one synchronous step. A change the log has no room for
+    /// is not applied.
+    pub(super) fn execute(&mut self, command: &InventoryCommand, now: Timestamp) -> Result<Executed, CommandError> {
+        self.execute_then(command, now, |_, _| None).map(|(events, receipt, _)| (events, receipt))
+    }
+
+    /// `execute`, with `remember` building (from the state the change left) an answer to
+    /// keep in the same record.
+    pub(super) fn execute_then(
+        &mut self,
+        command: &InventoryCommand,
+        now: Timestamp,
+        remember: impl FnOnce(&Self, &[InventoryEvent]) -> Option<Remembered>,
+    ) -> Result<ExecutedRemembering, CommandError> {
+        let commerce = self.commerce.load();
+        let ctx = InventoryCtx { commerce: &commerce, now, today: date_of(now) };
+        let decided = self.stock.decide(command, &ctx);
+        if let InventoryCommand::Reserve { sku, .. } = command {
+            let refused = matches!(decided, Err(mercato_engine::DomainError::InsufficientStock { .. }));
+            self.meters.contention.attempt(sku, refused);
+        }
+        let events = decided?;
+        if events.is_empty() {
+            return Ok((events, None, None));
+        }
+        // Everything that can refuse the change does so before it is applied: the record
+        // (without an answer) must fit, and the log must have room for it.
+        let warehouse = self.stock.warehouse.clone();
+        let entry =
+            WarehouseEntryRef { commerce: commerce.code(), warehouse: &warehouse, events: &events, remembered: None };
+        let bare = self.journal.encode(&entry)?;
+        let slot = self.journal.slot()?;
+        for event in &events {
+            self.stock.apply(event);
+        }
+        let mut remembered = remember(self, &events);
+        let payload = match remembered.as_mut() {
+            None => bare,
+            Some(remembered) => match self.journal.encode(&WarehouseEntryRef { remembered: Some(remembered), ..entry })
+            {
+                Ok(payload) => payload,
+                // An answer too large to keep: the change is still made once, and a replay
+                // says so instead of repeating it.
+                Err(_) => {
+                    remembered.answer.body = ANSWER_TOO_LARGE.to_vec();
+                    self.journal.encode(&WarehouseEntryRef { remembered: Some(remembered), ..entry })?
+                }
+            },
+        };
+        let receipt = self.journal.append_in(slot, RECORD_WAREHOUSE, payload)?;
+        if let Some(receipt) = &receipt {
+            self.last_lsn = receipt.lsn();
+        }
+        if let Some(remembered) = &remembered {
+            self.remembered.push_back(remembered.clone());
+        }
+        self.meters.count(&events, &self.stock);
+        Ok((events, receipt, remembered))
+    }
+
+    /// One SKU's record and availability now; none for a SKU the commerce does not sell.
+    /// Counting its reservations scans them all: a back-office read, not a cart path.
+    pub(super) fn view(&self, sku: &str) -> Option<StockView> {
+        let commerce = self.commerce.load();
+        let availability = self.stock.availability_of(sku, &commerce, self.clock.today())?;
+        let record = self.stock.record(sku).cloned().unwrap_or_default();
+        let reservations = self.stock.reservations().filter(|r| &*r.sku == sku).count();
+        Some(StockView { record, availability, reservations })
+    }
+
+    pub(super) fn expire_due(&mut self) {
+        let now = self.clock.now();
+        while self.remembered.front().is_some_and(|r| r.expired(now)) {
+            self.remembered.pop_front();
+        }
+        // Nobody waits for an expiry to be durable; one the log cannot take now is retried
+        // at the next tick.
+        match self.execute(&InventoryCommand::ExpireReservations, now) {
+            Ok((events, _)) if !events.is_empty() => {
+                tracing::debug!(warehouse = %self.stock.warehouse, expired = events.len(), "reservations expired");
+            }
+            Ok(_) => {}
+            // Expiry refuses nothing; a refusal here would be an engine defect worth a log line.
+            Err(error) => tracing::error!(warehouse = %self.stock.warehouse, %error, "expiry refused"),
+        }
+    }
+}
+
+impl WarehouseActor {
+    pub(super) fn availability(&self, skus: Vec<String>) -> BTreeMap<String, Availability> {
+        let commerce = self.commerce.load();
+        let today = self.clock.today();
+        skus.into_iter()
+            .filter_map(|sku| self.stock.availability_of(&sku, &commerce, today).map(|a| (sku, a)))
+            .collect()
+    }
+}

@@ -1,0 +1,165 @@
+//! The order's shapes on the wire.
+
+use super::*;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AllocationDto {
+    pub warehouse: String,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrderLineDto {
+    pub id: String,
+    pub sku: String,
+    pub name: String,
+    pub quantity: u32,
+    pub unit_price: String,
+    pub discount: String,
+    pub amount: String,
+    pub tax_rate: String,
+    pub allocations: Vec<AllocationDto>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrderShipmentDto {
+    pub id: String,
+    pub logistic_center: String,
+    pub carrier: Option<String>,
+    pub shipping_type: Option<String>,
+    pub pickup_location: Option<String>,
+    pub price: String,
+    pub delivery_date: String,
+    /// `awaiting_stock`, `ready`, `sent`, `delivered` or `returned`.
+    pub status: String,
+    pub items: Vec<ShipmentItemDto>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PaymentDto {
+    pub system: String,
+    pub kind: &'static str,
+    /// `approved` or `pending`.
+    pub status: &'static str,
+    pub reference: Option<String>,
+    pub amount: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DocumentDto {
+    pub kind: &'static str,
+    pub number: String,
+    pub issued_at: String,
+    pub seller: SellerDto,
+    pub buyer: AddressDto,
+    pub language: String,
+    pub totals: TotalsDto,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SellerDto {
+    pub invoicing_company: String,
+    pub legal_name: String,
+    pub tax_id: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrderDto {
+    pub id: String,
+    pub cart: String,
+    pub status: &'static str,
+    pub placed_at: String,
+    pub channel: String,
+    pub language: String,
+    pub currency: String,
+    pub address: AddressDto,
+    pub delivery: DeliveryDto,
+    pub lines: Vec<OrderLineDto>,
+    pub shipments: Vec<OrderShipmentDto>,
+    pub totals: TotalsDto,
+    pub payment: PaymentDto,
+    pub documents: Vec<DocumentDto>,
+}
+
+pub(crate) fn document_dto(order: &Order) -> DocumentDto {
+    let d = &order.document;
+    DocumentDto {
+        kind: "order",
+        number: d.number.clone(),
+        issued_at: timestamp(d.issued_at),
+        seller: SellerDto {
+            invoicing_company: order.invoicing_company.clone(),
+            legal_name: d.seller_legal_name.clone(),
+            tax_id: d.seller_tax_id.clone(),
+        },
+        buyer: address_dto(&d.buyer),
+        language: d.language.clone(),
+        totals: totals_dto(&d.totals),
+    }
+}
+
+pub(crate) fn shipment_status(status: mercato_engine::commerce::model::ShipmentStatus) -> String {
+    serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+pub fn order_dto(order: &Order, commerce: &Commerce) -> OrderDto {
+    let units = minor_units(commerce, &order.context.currency);
+    OrderDto {
+        id: order.id.clone(),
+        cart: order.cart.clone(),
+        status: order.status.as_str(),
+        placed_at: timestamp(order.placed_at),
+        channel: order.context.channel.clone(),
+        language: order.context.language.clone(),
+        currency: order.context.currency.clone(),
+        address: address_dto(&order.address),
+        delivery: delivery_dto(&order.delivery),
+        lines: order
+            .lines
+            .iter()
+            .map(|l| OrderLineDto {
+                id: l.id.clone(),
+                sku: l.sku.clone(),
+                name: l.name.clone(),
+                quantity: l.amount.quantity,
+                unit_price: l.amount.unit_price.to_string(),
+                discount: l.amount.discount.to_string(),
+                amount: l.amount.amount.to_string(),
+                tax_rate: l.amount.tax_rate.normalize().to_string(),
+                allocations: l
+                    .allocations
+                    .iter()
+                    .map(|a| AllocationDto { warehouse: a.warehouse.clone(), quantity: a.quantity })
+                    .collect(),
+            })
+            .collect(),
+        shipments: order
+            .shipments
+            .iter()
+            .map(|s| OrderShipmentDto {
+                id: s.id.clone(),
+                logistic_center: s.center.clone(),
+                carrier: s.carrier.clone(),
+                shipping_type: s.shipping_type.clone(),
+                pickup_location: s.pickup_location.clone(),
+                price: money(s.price, units),
+                delivery_date: s.delivery_date.to_string(),
+                status: shipment_status(s.status),
+                items: s.items.iter().map(item_dto).collect(),
+            })
+            .collect(),
+        totals: totals_dto(&order.totals),
+        payment: PaymentDto {
+            system: order.payment.system.clone(),
+            kind: if order.payment.online { "online" } else { "offline" },
+            status: if order.payment.reference.is_some() { "approved" } else { "pending" },
+            reference: order.payment.reference.clone(),
+            amount: money(order.payment.amount, units),
+        },
+        documents: vec![document_dto(order)],
+    }
+}
+
+pub(crate) fn order_body(order: &Order, commerce: &Commerce) -> Vec<u8> {
+    serde_json::to_vec(&order_dto(order, commerce)).unwrap_or_default()
+}

@@ -1,0 +1,30 @@
+//! Order routes: a purchase in one request, an order and its documents, and (for offline
+//! payments) the administrator's payment confirmation.
+//!
+//! # Layout
+//! - `dto.rs`: the order as answered.
+//! - `buy_now.rs`, `read.rs`, `payments.rs`: one route group each.
+
+mod buy_now;
+mod dto;
+mod payments;
+mod read;
+
+pub use buy_now::*;
+pub use dto::*;
+pub use payments::*;
+pub use read::*;
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use mercato_actors::cart::CheckOut;
+use mercato_engine::commerce::model::ApiRole;
+use mercato_engine::order::{Order, OrderCommand};
+use mercato_engine::pricing::minor_units;
+use mercato_engine::Commerce;
+use serde::{Deserialize, Serialize};
+
+use super::carts::*;
+use crate::http::auth::Principal;
+use crate::http::idempotency;
+use crate::http::problem::{Problem, Refusals};
+use crate::http::AppState;
