@@ -196,8 +196,9 @@ impl Journal {
     }
 
     /// Queues an encoded record in a place taken by `slot`. Only a stopped log refuses it
-    /// (the size was checked by `encode`); failing here, after the change was applied,
-    /// leaves a change without its record, so the log is stopped for good and the node
+    /// (the size was checked by `encode`). A caller that applied its change before (the
+    /// warehouse, whose kept answer is built from the state the change left) then holds a
+    /// change without its record: the log is stopped for good either way, and the node
     /// stops and recovers without it.
     pub fn append_in(
         &self,
@@ -208,7 +209,7 @@ impl Journal {
         let (Journal::Log(log), Some(slot), Some(payload)) = (self, slot, payload) else { return Ok(None) };
         slot.append(kind, payload).map(Some).map_err(|error| {
             let reason = error.to_string();
-            log.stop(format!("a change could not be recorded after it was applied: {reason}"));
+            log.stop(format!("a change could not be recorded: {reason}"));
             NotDurable::unknown(reason)
         })
     }

@@ -110,26 +110,31 @@ impl CartActor {
         let entry = CartEntryRef { commerce: &shared.commerce, cart: &id, events: &events, remembered: None };
         let bare = shared.journal.encode(&entry)?;
         let slot = shared.journal.slot()?;
-        // The cart changes only once its record is sure to be queued. Without an answer to
-        // keep, nothing can fail between here and the append, so the cart changes in place.
-        let (remembered, payload) = if let Some(remember) = remember {
+        // The cart changes only once its record is queued: a log that stops between the
+        // slot and the append leaves the cart as the log has it (nothing changed), never a
+        // change without a record that reads would then show as durable.
+        let queue = |payload| {
+            shared.journal.append_in(slot, RECORD_CART, payload).map_err(|failure| NotDurable::refused(failure.reason))
+        };
+        let (receipt, remembered) = if let Some(remember) = remember {
             let mut changed = Cart::clone(&self.cart);
             for event in &events {
                 changed.apply(event);
             }
             let changed = Arc::new(changed);
-            let remembered = Some(remember(&changed));
-            let payload = with_answer(&shared.journal, bare, entry, remembered.as_ref())?;
+            let remembered = remember(&changed);
+            let payload = with_answer(&shared.journal, bare, entry, Some(&remembered))?;
+            let receipt = queue(payload)?;
             self.cart = changed;
-            (remembered, payload)
+            (receipt, Some(remembered))
         } else {
+            let receipt = queue(bare)?;
             let cart = Arc::make_mut(&mut self.cart);
             for event in &events {
                 cart.apply(event);
             }
-            (None, bare)
+            (receipt, None)
         };
-        let receipt = shared.journal.append_in(slot, RECORD_CART, payload)?;
         if let Some(receipt) = &receipt {
             self.last_lsn = receipt.lsn();
         }

@@ -136,7 +136,16 @@ impl WarehouseActor {
                 }
             },
         };
-        let receipt = self.journal.append_in(slot, RECORD_WAREHOUSE, payload)?;
+        let receipt = match self.journal.append_in(slot, RECORD_WAREHOUSE, payload) {
+            Ok(receipt) => receipt,
+            Err(error) => {
+                // The change is applied without its record (the answer to keep was built
+                // from the state it left): every later answer waits for a record that will
+                // never come, so each is refused on the stopped log, never given on it.
+                self.last_lsn = mercato_persistence::log::Lsn::MAX;
+                return Err(error.into());
+            }
+        };
         if let Some(receipt) = &receipt {
             self.last_lsn = receipt.lsn();
         }
