@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 use arc_swap::ArcSwap;
-use mercato_engine::inventory::InventoryCommand;
+use mercato_engine::inventory::{InventoryCommand, OrderLineStock, Timestamp};
 use mercato_engine::resolution::{resolve, ContextRequest, ResolvedContext};
 use mercato_engine::{Commerce, DomainError};
 
 use crate::cart::{Carts, CartsSetup};
 use crate::clock::Clock;
 use crate::idempotency::Idempotency;
-use crate::journal::{Journal, Recovered};
+use crate::journal::{CartCopy, Journal, Recovered};
 use crate::order::Orders;
 use crate::payment::Gateways;
 use crate::warehouse::{CommandError, Execute, FindUnplaced, Unplaced, WarehouseActor, Warehouses};
@@ -216,36 +216,12 @@ impl CommerceHandle {
             };
             let Unplaced { lines, missing } = addr.send(find).await.map_err(|e| format!("warehouse {code}: {e}"))?;
             for line in &lines {
-                let units: u32 = line.parts.iter().map(|p| p.quantity).sum();
-                let mut key = line.order_line.splitn(3, '/').skip(1);
-                let (cart_line, hold) = (key.next().unwrap_or_default(), key.next().unwrap_or_default());
-                let hold = hold.parse::<usize>().ok().and_then(|n| n.checked_sub(1));
-                let claimed = carts.carts.iter().find_map(|copy| {
-                    let held = copy.cart.lines.get(cart_line).filter(|l| *l.sku == *line.sku)?;
-                    let hold = held.holds.get(hold?)?;
-                    (hold.warehouse == code
-                        && hold.quantity == units
-                        && missing.contains(&hold.reservation)
-                        && !given_back.contains(&hold.reservation))
-                    .then(|| (hold.reservation.clone(), copy.cart.expires_at))
-                });
+                let claimed = claimant(&carts.carts, code, line, &missing, &given_back);
                 let order_line = line.order_line.clone();
                 let uncommitted = match claimed {
                     Some((reservation, expires_at)) => {
                         given_back.insert(reservation.clone());
-                        let back = InventoryCommand::UncommitReservation {
-                            order_line: order_line.clone(),
-                            reservation,
-                            expires_at,
-                        };
-                        match addr.send(Execute(back)).await {
-                            Ok(Ok(_)) => true,
-                            Ok(Err(error)) => {
-                                tracing::warn!(warehouse = code, %order_line, %error, "not given back to its cart; cancelled");
-                                false
-                            }
-                            Err(error) => return Err(format!("warehouse {code}: {error}")),
-                        }
+                        give_back(addr, code, &order_line, reservation, expires_at).await?
                     }
                     None => false,
                 };
@@ -263,5 +239,51 @@ impl CommerceHandle {
             }
         }
         Ok(repaired)
+    }
+}
+
+/// The open cart an order line without its order goes back to: the one whose line and
+/// hold (from the key `{order}/{line}/{n}`) are in `warehouse` with the same SKU and units,
+/// and whose reservation the warehouse no longer has and nobody took back yet; with its
+/// reservation and expiry.
+fn claimant(
+    carts: &[CartCopy],
+    warehouse: &str,
+    line: &OrderLineStock,
+    missing: &HashSet<String>,
+    given_back: &HashSet<String>,
+) -> Option<(String, Timestamp)> {
+    let units: u32 = line.parts.iter().map(|p| p.quantity).sum();
+    let mut key = line.order_line.splitn(3, '/').skip(1);
+    let (cart_line, hold) = (key.next().unwrap_or_default(), key.next().unwrap_or_default());
+    let hold = hold.parse::<usize>().ok().and_then(|n| n.checked_sub(1));
+    carts.iter().find_map(|copy| {
+        let held = copy.cart.lines.get(cart_line).filter(|l| *l.sku == *line.sku)?;
+        let hold = held.holds.get(hold?)?;
+        (hold.warehouse == warehouse
+            && hold.quantity == units
+            && missing.contains(&hold.reservation)
+            && !given_back.contains(&hold.reservation))
+        .then(|| (hold.reservation.clone(), copy.cart.expires_at))
+    })
+}
+
+/// Turns an order line back into its cart's reservation; false when the warehouse refuses
+/// (the caller cancels the line instead).
+async fn give_back(
+    addr: &Addr<WarehouseActor>,
+    code: &str,
+    order_line: &str,
+    reservation: String,
+    expires_at: Timestamp,
+) -> Result<bool, String> {
+    let back = InventoryCommand::UncommitReservation { order_line: order_line.to_owned(), reservation, expires_at };
+    match addr.send(Execute(back)).await {
+        Ok(Ok(_)) => Ok(true),
+        Ok(Err(error)) => {
+            tracing::warn!(warehouse = code, %order_line, %error, "not given back to its cart; cancelled");
+            Ok(false)
+        }
+        Err(error) => Err(format!("warehouse {code}: {error}")),
     }
 }

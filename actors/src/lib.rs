@@ -13,7 +13,8 @@
 //!   finds a commerce's carts and creates new ones.
 //!   A cart also takes its address, promo code and delivery choice, and checks itself out
 //!   by running the engine's checkout workflow (`cart/checkout.rs`).
-//! - `order`: `Orders`, a commerce's orders (placed by checkout in one log record).
+//! - `order`: `OrderActor`, one per commerce: every order and every command after
+//!   placement (checkout hands the order over in one log record); `Orders`, its handle.
 //! - `payment`: the payment `Gateway` plugins (`Sandbox`) and `Gateways`, which calls them
 //!   off the actors' threads.
 //! - `idempotency`: answers remembered under idempotency keys, and the node's table of them.

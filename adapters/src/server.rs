@@ -6,8 +6,10 @@ use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpServer};
 use mercato_actors::idempotency::Idempotency;
-use mercato_actors::journal::{carts_part_key, orders_part_key, warehouse_part_key, WarehouseSnapshot};
-use mercato_actors::warehouse::TakeSnapshot;
+use mercato_actors::journal::{
+    carts_part_key, orders_part_key, warehouse_part_key, CartsSnapshot, OrdersSnapshot, WarehouseSnapshot,
+};
+use mercato_actors::warehouse::{SnapshotCopy, TakeSnapshot};
 use mercato_actors::{Journal, Recovered, Registry};
 use mercato_persistence::codec;
 use mercato_persistence::log::{Log, LogHandle, LogOptions, SyncMode};
@@ -209,6 +211,52 @@ impl Snapshotter {
     }
 }
 
+/// What a snapshot copied from the actors: each warehouse's state, each commerce's carts
+/// and orders with the LSN each covers, and the highest of those LSNs.
+struct Copies {
+    states: Vec<(String, String, SnapshotCopy)>,
+    carts: Vec<(CartsSnapshot, u64)>,
+    orders: Vec<(OrdersSnapshot, u64)>,
+    covers_max: u64,
+}
+
+/// Encodes the copies into parts, writes them as a new generation, verifies it loads back
+/// and prunes old generations: the generation and the LSN the log is needed from. Runs on
+/// a blocking thread.
+fn write_generation(
+    writer: &SnapshotStore,
+    orphans: &[WarehouseSnapshot],
+    copies: Copies,
+) -> Result<(u64, u64), String> {
+    let Copies { states, carts, orders, covers_max } = copies;
+    let mut parts = std::collections::BTreeMap::new();
+    for orphan in orphans {
+        let bytes = codec::encode_part(orphan).map_err(|e| e.to_string())?;
+        parts.insert(warehouse_part_key(&orphan.commerce, &orphan.warehouse), Part { lsn: covers_max, bytes });
+    }
+    for (commerce, warehouse, copy) in states {
+        let key = warehouse_part_key(&commerce, &warehouse);
+        let snapshot = WarehouseSnapshot { commerce, warehouse, stock: copy.stock, remembered: copy.remembered };
+        let bytes = codec::encode_part(&snapshot).map_err(|e| e.to_string())?;
+        parts.insert(key, Part { lsn: copy.covers, bytes });
+    }
+    for (open, covers) in carts {
+        let bytes = codec::encode_part(&open).map_err(|e| e.to_string())?;
+        parts.insert(carts_part_key(&open.commerce), Part { lsn: covers, bytes });
+    }
+    for (placed, covers) in orders {
+        let bytes = codec::encode_part(&placed).map_err(|e| e.to_string())?;
+        parts.insert(orders_part_key(&placed.commerce), Part { lsn: covers, bytes });
+    }
+    let generation = writer.write(&parts).map_err(|e| e.to_string())?;
+    let loaded = writer.load().map_err(|e| e.to_string())?.ok_or("the snapshot just written does not load")?;
+    if loaded.generation != generation {
+        return Err(format!("snapshot {generation} does not load back ({:?})", loaded.skipped));
+    }
+    writer.prune().map_err(|e| e.to_string())?;
+    Ok((generation, loaded.log_from))
+}
+
 /// Copies every warehouse's state, every commerce's open carts and its orders with the LSN each
 /// covers, waits until those LSNs are
 /// durable, writes the generation (on a blocking thread), verifies it by loading, prunes
@@ -246,38 +294,12 @@ async fn take_snapshot(
         return Err(format!("the log has stopped ({reason}); no snapshot is taken"));
     }
     log.reached(covers_max, true).await.map_err(|failure| failure.to_string())?;
+    let copies = Copies { states, carts, orders, covers_max };
     let writer = Arc::clone(store);
     let orphans = Arc::clone(orphans);
-    let written = actix_web::rt::task::spawn_blocking(move || -> Result<(u64, u64), String> {
-        let mut parts = std::collections::BTreeMap::new();
-        for orphan in orphans.iter() {
-            let bytes = codec::encode_part(orphan).map_err(|e| e.to_string())?;
-            parts.insert(warehouse_part_key(&orphan.commerce, &orphan.warehouse), Part { lsn: covers_max, bytes });
-        }
-        for (commerce, warehouse, copy) in states {
-            let key = warehouse_part_key(&commerce, &warehouse);
-            let snapshot = WarehouseSnapshot { commerce, warehouse, stock: copy.stock, remembered: copy.remembered };
-            let bytes = codec::encode_part(&snapshot).map_err(|e| e.to_string())?;
-            parts.insert(key, Part { lsn: copy.covers, bytes });
-        }
-        for (open, covers) in carts {
-            let bytes = codec::encode_part(&open).map_err(|e| e.to_string())?;
-            parts.insert(carts_part_key(&open.commerce), Part { lsn: covers, bytes });
-        }
-        for (placed, covers) in orders {
-            let bytes = codec::encode_part(&placed).map_err(|e| e.to_string())?;
-            parts.insert(orders_part_key(&placed.commerce), Part { lsn: covers, bytes });
-        }
-        let generation = writer.write(&parts).map_err(|e| e.to_string())?;
-        let loaded = writer.load().map_err(|e| e.to_string())?.ok_or("the snapshot just written does not load")?;
-        if loaded.generation != generation {
-            return Err(format!("snapshot {generation} does not load back ({:?})", loaded.skipped));
-        }
-        writer.prune().map_err(|e| e.to_string())?;
-        Ok((generation, loaded.log_from))
-    })
-    .await
-    .map_err(|e| e.to_string())??;
+    let written = actix_web::rt::task::spawn_blocking(move || write_generation(&writer, &orphans, copies))
+        .await
+        .map_err(|e| e.to_string())??;
     let (generation, log_from) = written;
     let deleted = match log.retain_from(log_from) {
         Ok(answer) => answer.await.map_err(|e| e.to_string())?.unwrap_or_else(|reason| {

@@ -35,29 +35,7 @@ pub(super) async fn reserve_in_one_center(
             Err(error) => return Err(error),
         }
     }
-    // What each center could give the cart: availability plus the cart's own holds there.
-    let mut skus: Vec<String> = lines.iter().map(|(_, sku, _, _)| sku.clone()).collect();
-    skus.push(wanted.sku.clone());
-    skus.sort();
-    skus.dedup();
-    let mut supply: BTreeMap<(String, String), u32> = BTreeMap::new();
-    for (warehouse, center) in candidate_warehouses(&commerce, &wanted.channel, &wanted.destination) {
-        let Some(handle) = shared.warehouses.handle(&warehouse) else { continue };
-        let found = ask(handle, &warehouse, PeekAvailability { skus: skus.clone() }).await?;
-        for (sku, availability) in found {
-            let units = availability.total().map_or(u32::MAX, |t| u32::try_from(t).unwrap_or(u32::MAX));
-            let entry = supply.entry((center.clone(), sku)).or_default();
-            *entry = entry.saturating_add(units);
-        }
-    }
-    for (_, sku, _, holds) in &lines {
-        for hold in holds {
-            if let Some(center) = center_of(&hold.warehouse) {
-                let entry = supply.entry((center, sku.clone())).or_default();
-                *entry = entry.saturating_add(hold.quantity);
-            }
-        }
-    }
+    let supply = supply_by_center(&shared, &wanted, &lines).await?;
     let mut wanted_lines: Vec<(&str, &str, u32)> =
         lines.iter().map(|(line, sku, quantity, _)| (line.as_str(), sku.as_str(), *quantity)).collect();
     wanted_lines.push((&new_line, &wanted.sku, wanted.quantity));
@@ -68,9 +46,54 @@ pub(super) async fn reserve_in_one_center(
         let (held, low_stock) = reserve(shared, here).await?;
         return Ok(OneCenter { held, low_stock, moved: Vec::new() });
     }
+    move_to(&shared, wanted, &cart, &lines, center).await
+}
+
+/// What each logistic center could give the cart, by SKU: the warehouses' availability
+/// plus the cart's own holds there.
+async fn supply_by_center(
+    shared: &Shared,
+    wanted: &Wanted,
+    lines: &[(String, String, u32, Vec<Hold>)],
+) -> Result<BTreeMap<(String, String), u32>, CartError> {
+    let commerce = &wanted.commerce;
+    let center_of = |warehouse: &str| commerce.warehouse(warehouse).map(|w| w.logistic_center.clone());
+    let mut skus: Vec<String> = lines.iter().map(|(_, sku, _, _)| sku.clone()).collect();
+    skus.push(wanted.sku.clone());
+    skus.sort();
+    skus.dedup();
+    let mut supply: BTreeMap<(String, String), u32> = BTreeMap::new();
+    for (warehouse, center) in candidate_warehouses(commerce, &wanted.channel, &wanted.destination) {
+        let Some(handle) = shared.warehouses.handle(&warehouse) else { continue };
+        let found = ask(handle, &warehouse, PeekAvailability { skus: skus.clone() }).await?;
+        for (sku, availability) in found {
+            let units = availability.total().map_or(u32::MAX, |t| u32::try_from(t).unwrap_or(u32::MAX));
+            let entry = supply.entry((center.clone(), sku)).or_default();
+            *entry = entry.saturating_add(units);
+        }
+    }
+    for (_, sku, _, holds) in lines {
+        for hold in holds {
+            if let Some(center) = center_of(&hold.warehouse) {
+                let entry = supply.entry((center, sku.clone())).or_default();
+                *entry = entry.saturating_add(hold.quantity);
+            }
+        }
+    }
+    Ok(supply)
+}
+
+/// Reserves every line of the cart and the new one in `center`, all or nothing.
+async fn move_to(
+    shared: &Arc<Shared>,
+    wanted: Wanted,
+    cart: &str,
+    lines: &[(String, String, u32, Vec<Hold>)],
+    center: String,
+) -> Result<OneCenter, CartError> {
     let mut moved: Vec<(String, Vec<Hold>)> = Vec::with_capacity(lines.len());
     let mut outcome = Ok(());
-    for (line, sku, quantity, _) in &lines {
+    for (line, sku, quantity, _) in lines {
         let there = Wanted {
             prefix: format!("{cart}/{line}"),
             sku: sku.clone(),
@@ -78,7 +101,7 @@ pub(super) async fn reserve_in_one_center(
             only_center: Some(center.clone()),
             ..wanted.clone()
         };
-        match reserve(Arc::clone(&shared), there).await {
+        match reserve(Arc::clone(shared), there).await {
             Ok((holds, _)) => moved.push((line.clone(), holds)),
             Err(error) => {
                 outcome = Err(error);
@@ -87,7 +110,7 @@ pub(super) async fn reserve_in_one_center(
         }
     }
     let new = match outcome {
-        Ok(()) => reserve(Arc::clone(&shared), Wanted { only_center: Some(center), ..wanted }).await,
+        Ok(()) => reserve(Arc::clone(shared), Wanted { only_center: Some(center), ..wanted }).await,
         Err(error) => Err(error),
     };
     match new {

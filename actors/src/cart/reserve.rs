@@ -66,18 +66,7 @@ pub(super) async fn reserve(shared: Arc<Shared>, wanted: Wanted) -> Result<(Vec<
     loop {
         attempts += 1;
         let today = shared.clock.today();
-        let mut found = Vec::with_capacity(candidates.len());
-        for (warehouse, center) in &candidates {
-            let Some(handle) = shared.warehouses.handle(warehouse) else { continue };
-            let mut stock = ask(handle, warehouse, PeekAvailability { skus: vec![wanted.sku.clone()] }).await?;
-            if let Some(availability) = stock.remove(&wanted.sku) {
-                found.push(Candidate {
-                    warehouse: warehouse.clone(),
-                    logistic_center: center.clone(),
-                    stock: BTreeMap::from([(wanted.sku.clone(), availability)]),
-                });
-            }
-        }
+        let found = availability_in(&shared, &candidates, &wanted.sku).await?;
         if found.is_empty() {
             return Err(DomainError::InsufficientStock {
                 sku: wanted.sku.clone(),
@@ -95,40 +84,7 @@ pub(super) async fn reserve(shared: Arc<Shared>, wanted: Wanted) -> Result<(Vec<
                 None => per_warehouse.push((assignment.warehouse, assignment.quantity)),
             }
         }
-        let mut holds = Vec::with_capacity(per_warehouse.len());
-        let mut failure = None;
-        for (warehouse, quantity) in per_warehouse {
-            let Some(handle) = shared.warehouses.handle(&warehouse) else {
-                failure = Some(CartError::Unavailable(warehouse));
-                break;
-            };
-            let reservation = format!("{}/{:016x}", wanted.prefix, shared.ids.token());
-            let command = InventoryCommand::Reserve {
-                reservation,
-                sku: wanted.sku.clone(),
-                quantity,
-                expires_at: wanted.expires_at,
-            };
-            match ask(handle, &warehouse, ExecuteQueued(command)).await {
-                Ok(Ok(queued)) => {
-                    let made = queued.events.iter().find_map(|event| match event {
-                        InventoryEvent::StockReserved { reservation } => Some(reservation),
-                        _ => None,
-                    });
-                    if let Some(made) = made {
-                        holds.push(Hold::reserved(&warehouse, made, &queued.ready_dates));
-                    }
-                }
-                Ok(Err(error)) => {
-                    failure = Some(CartError::from_command(error));
-                    break;
-                }
-                Err(error) => {
-                    failure = Some(error);
-                    break;
-                }
-            }
-        }
+        let (holds, failure) = reserve_in(&shared, &wanted, per_warehouse).await;
         let Some(error) = failure else {
             let from_stock: u64 = holds
                 .iter()
@@ -146,4 +102,57 @@ pub(super) async fn reserve(shared: Arc<Shared>, wanted: Wanted) -> Result<(Vec<
             return Err(error);
         }
     }
+}
+
+/// What each candidate warehouse has of `sku`, as source selection takes it.
+async fn availability_in(
+    shared: &Shared,
+    candidates: &[(String, String)],
+    sku: &str,
+) -> Result<Vec<Candidate>, CartError> {
+    let mut found = Vec::with_capacity(candidates.len());
+    for (warehouse, center) in candidates {
+        let Some(handle) = shared.warehouses.handle(warehouse) else { continue };
+        let mut stock = ask(handle, warehouse, PeekAvailability { skus: vec![sku.to_owned()] }).await?;
+        if let Some(availability) = stock.remove(sku) {
+            found.push(Candidate {
+                warehouse: warehouse.clone(),
+                logistic_center: center.clone(),
+                stock: BTreeMap::from([(sku.to_owned(), availability)]),
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// Reserves each warehouse's share, in order, stopping at the first refusal: the holds
+/// made, and the refusal if there was one (the caller lets the holds go then).
+async fn reserve_in(
+    shared: &Shared,
+    wanted: &Wanted,
+    per_warehouse: Vec<(String, u32)>,
+) -> (Vec<Hold>, Option<CartError>) {
+    let mut holds = Vec::with_capacity(per_warehouse.len());
+    for (warehouse, quantity) in per_warehouse {
+        let Some(handle) = shared.warehouses.handle(&warehouse) else {
+            return (holds, Some(CartError::Unavailable(warehouse)));
+        };
+        let reservation = format!("{}/{:016x}", wanted.prefix, shared.ids.token());
+        let command =
+            InventoryCommand::Reserve { reservation, sku: wanted.sku.clone(), quantity, expires_at: wanted.expires_at };
+        match ask(handle, &warehouse, ExecuteQueued(command)).await {
+            Ok(Ok(queued)) => {
+                let made = queued.events.iter().find_map(|event| match event {
+                    InventoryEvent::StockReserved { reservation } => Some(reservation),
+                    _ => None,
+                });
+                if let Some(made) = made {
+                    holds.push(Hold::reserved(&warehouse, made, &queued.ready_dates));
+                }
+            }
+            Ok(Err(error)) => return (holds, Some(CartError::from_command(error))),
+            Err(error) => return (holds, Some(error)),
+        }
+    }
+    (holds, None)
 }

@@ -133,6 +133,38 @@ fn class_of<'c>(commerce: &'c Commerce, sku: &str) -> &'c str {
 /// (unless all classes travel together).
 type GroupKey = (Option<NaiveDate>, String, Option<usize>);
 
+/// One shipment of a group's units: an item per line and ready date, its classes in the
+/// commerce's order, ready when its last item is. Its id and options come later.
+fn shipment_of(
+    request: &HomeDelivery<'_>,
+    center: String,
+    members: &[&Sourced],
+    class_rank: &dyn Fn(&str) -> usize,
+) -> PlannedShipment {
+    let commerce = request.commerce;
+    let mut items: Vec<ShipmentItem> = Vec::new();
+    for unit in members {
+        match items.iter_mut().find(|i| i.line == unit.line && i.ready_date == unit.ready_date) {
+            Some(item) => {
+                item.quantity = item.quantity.saturating_add(unit.quantity);
+                item.awaiting_stock |= unit.awaiting_stock;
+            }
+            None => items.push(ShipmentItem {
+                line: unit.line.clone(),
+                sku: unit.sku.clone(),
+                quantity: unit.quantity,
+                ready_date: unit.ready_date,
+                awaiting_stock: unit.awaiting_stock,
+            }),
+        }
+    }
+    let mut classes: Vec<String> = items.iter().map(|i| class_of(commerce, &i.sku).to_owned()).collect();
+    classes.sort_by_key(|c| class_rank(c));
+    classes.dedup();
+    let ready_date = items.iter().map(|i| i.ready_date).max().unwrap_or(request.today);
+    PlannedShipment { id: String::new(), center, shipping_classes: classes, ready_date, items, options: Vec::new() }
+}
+
 /// Splits the units into shipments and prices their options.
 pub fn plan_home(request: &HomeDelivery<'_>, units: &[Sourced]) -> Result<Vec<PlannedShipment>, DomainError> {
     let commerce = request.commerce;
@@ -161,40 +193,10 @@ pub fn plan_home(request: &HomeDelivery<'_>, units: &[Sourced]) -> Result<Vec<Pl
         };
         groups.entry(key).or_insert((position, Vec::new())).1.push(unit);
     }
-    let mut shipments = Vec::with_capacity(groups.len());
-    for ((_, center, _), (first, members)) in groups {
-        let mut items: Vec<ShipmentItem> = Vec::new();
-        for unit in members {
-            match items.iter_mut().find(|i| i.line == unit.line && i.ready_date == unit.ready_date) {
-                Some(item) => {
-                    item.quantity = item.quantity.saturating_add(unit.quantity);
-                    item.awaiting_stock |= unit.awaiting_stock;
-                }
-                None => items.push(ShipmentItem {
-                    line: unit.line.clone(),
-                    sku: unit.sku.clone(),
-                    quantity: unit.quantity,
-                    ready_date: unit.ready_date,
-                    awaiting_stock: unit.awaiting_stock,
-                }),
-            }
-        }
-        let mut classes: Vec<String> = items.iter().map(|i| class_of(commerce, &i.sku).to_owned()).collect();
-        classes.sort_by_key(|c| class_rank(c));
-        classes.dedup();
-        let ready_date = items.iter().map(|i| i.ready_date).max().unwrap_or(request.today);
-        shipments.push((
-            first,
-            PlannedShipment {
-                id: String::new(),
-                center,
-                shipping_classes: classes,
-                ready_date,
-                items,
-                options: Vec::new(),
-            },
-        ));
-    }
+    let mut shipments: Vec<(usize, PlannedShipment)> = groups
+        .into_iter()
+        .map(|((_, center, _), (first, members))| (first, shipment_of(request, center, &members, &class_rank)))
+        .collect();
     // By ready date, then in the cart's order.
     shipments.sort_by(|(a_first, a), (b_first, b)| a.ready_date.cmp(&b.ready_date).then(a_first.cmp(b_first)));
     let mut shipments: Vec<PlannedShipment> = shipments.into_iter().map(|(_, s)| s).collect();

@@ -74,22 +74,18 @@ pub(super) fn at_risk_events(
     events
 }
 
-/// The events of `delivered` units of `batch` arriving, given the state before.
-pub(super) fn arrival_events(
+/// The order lines promised against the arriving `batch`, oldest order first: served now
+/// from `left`, moved to a later batch with room, or at risk.
+fn order_line_events(
     stock: &WarehouseStock,
-    record: &StockRecord,
     sku: &str,
     batch: &str,
-    delivered: u32,
+    left: &mut u32,
+    later: &mut [(String, NaiveDate, u32)],
     today: NaiveDate,
 ) -> Vec<InventoryEvent> {
     let arriving = Source::Batch(batch.to_owned());
-    let mut events =
-        vec![InventoryEvent::BatchArrived { sku: sku.to_owned(), batch: batch.to_owned(), quantity: delivered }];
-    // Units free to serve: what arrives plus on-hand nobody holds yet.
-    let mut left = record.available().saturating_add(delivered);
-    let mut later = later_capacity(record, batch);
-
+    let mut events = Vec::new();
     let mut lines: Vec<_> = stock.order_lines().filter(|l| &*l.sku == sku).collect();
     lines.sort_by(|a, b| a.placed_at.cmp(&b.placed_at).then_with(|| a.order_line.cmp(&b.order_line)));
     for line in lines {
@@ -98,7 +94,7 @@ pub(super) fn arrival_events(
             continue;
         }
         let order_line = line.order_line.clone();
-        let (now, moves, rest) = serve(wanted, &mut left, &mut later);
+        let (now, moves, rest) = serve(wanted, left, later);
         if now > 0 {
             events.push(InventoryEvent::PromiseAllocated {
                 order_line: order_line.clone(),
@@ -120,10 +116,20 @@ pub(super) fn arrival_events(
             events.push(InventoryEvent::PromiseAtRisk { order_line, batch: batch.to_owned(), quantity: rest });
         }
     }
+    events
+}
 
-    // Orders come before carts: at-risk lines take what is left before any cart does.
-    events.extend(at_risk_events(stock, sku, &mut left, &mut later, today));
-
+/// The carts reserved against the arriving `batch`, earliest expiry first: sourced from
+/// what is left, moved to a later batch with room, or shortened.
+fn cart_events(
+    stock: &WarehouseStock,
+    sku: &str,
+    batch: &str,
+    left: &mut u32,
+    later: &mut [(String, NaiveDate, u32)],
+) -> Vec<InventoryEvent> {
+    let arriving = Source::Batch(batch.to_owned());
+    let mut events = Vec::new();
     let mut carts: Vec<_> = stock.reservations().filter(|r| &*r.sku == sku).collect();
     carts.sort_by(|a, b| a.expires_at.cmp(&b.expires_at).then_with(|| a.id.cmp(&b.id)));
     for cart in carts {
@@ -132,7 +138,7 @@ pub(super) fn arrival_events(
             continue;
         }
         let reservation = cart.id.clone();
-        let (now, moves, rest) = serve(wanted, &mut left, &mut later);
+        let (now, moves, rest) = serve(wanted, left, later);
         if now > 0 {
             events.push(InventoryEvent::ReservationSourced {
                 reservation: reservation.clone(),
@@ -152,6 +158,28 @@ pub(super) fn arrival_events(
             events.push(InventoryEvent::ReservationShortened { reservation, batch: batch.to_owned(), quantity: rest });
         }
     }
+    events
+}
+
+/// The events of `delivered` units of `batch` arriving, given the state before.
+pub(super) fn arrival_events(
+    stock: &WarehouseStock,
+    record: &StockRecord,
+    sku: &str,
+    batch: &str,
+    delivered: u32,
+    today: NaiveDate,
+) -> Vec<InventoryEvent> {
+    let mut events =
+        vec![InventoryEvent::BatchArrived { sku: sku.to_owned(), batch: batch.to_owned(), quantity: delivered }];
+    // Units free to serve: what arrives plus on-hand nobody holds yet.
+    let mut left = record.available().saturating_add(delivered);
+    let mut later = later_capacity(record, batch);
+
+    events.extend(order_line_events(stock, sku, batch, &mut left, &mut later, today));
+    // Orders come before carts: at-risk lines take what is left before any cart does.
+    events.extend(at_risk_events(stock, sku, &mut left, &mut later, today));
+    events.extend(cart_events(stock, sku, batch, &mut left, &mut later));
     events.push(InventoryEvent::BatchClosed { sku: sku.to_owned(), batch: batch.to_owned() });
     events
 }

@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::{from_main, minor_units, round, to_main, unit_price, Shopper};
-use crate::commerce::model::{DiscountKind, InvoicingCompany, Place};
+use crate::commerce::model::{Discount, DiscountKind, InvoicingCompany, Place};
 use crate::commerce::Commerce;
 use crate::error::DomainError;
 
@@ -179,93 +179,12 @@ pub fn price_cart(input: &CartPricing<'_>) -> Result<PricedCart, DomainError> {
         .channel(input.channel)
         .ok_or_else(|| DomainError::UnknownChannel { code: input.channel.to_owned() })?;
     let company = invoicing_company(commerce, input.channel, input.destination)?;
-    let discounts = &commerce.config().discounts;
-    let current = |kind| discounts.iter().filter(move |d| d.kind == Some(kind) && d.current(input.today));
     let mut applied = Vec::new();
     let mut lines = Vec::with_capacity(input.lines.len());
     for &(line, sku, quantity) in &input.lines {
-        let product = commerce.product(sku).ok_or_else(|| DomainError::UnknownSku { sku: sku.to_owned() })?;
-        let price = unit_price(commerce, sku, quantity, input.currency, &input.shopper)?;
-        let gross = price.unit.checked_mul(Decimal::from(quantity)).ok_or(DomainError::AmountTooLarge)?;
-        if gross > AMOUNT_MAX {
-            return Err(DomainError::AmountTooLarge);
-        }
-        // The best product discount for the line; they do not stack.
-        let mut best: Option<(Decimal, &str)> = None;
-        for discount in current(DiscountKind::Product) {
-            let targets = match (&discount.sku, &discount.family) {
-                (Some(s), _) => s == sku,
-                (None, Some(f)) => product.family.as_ref() == Some(f),
-                _ => false,
-            };
-            if !targets {
-                continue;
-            }
-            let off = match (discount.percent, discount.amount) {
-                (Some(percent), _) => price.unit / Decimal::ONE_HUNDRED * percent,
-                (None, Some(amount)) => from_main(commerce, amount, input.currency)?,
-                (None, None) => Decimal::ZERO,
-            }
-            .min(price.unit);
-            if best.is_none_or(|(b, _)| off > b) {
-                best = Some((off, &discount.code));
-            }
-        }
-        if let Some((_, code)) = best {
-            if !applied.iter().any(|a| a == code) {
-                applied.push(code.to_owned());
-            }
-        }
-        let (tax_name, tax_rate) = tax_rate(company, &product.tax_class, &input.destination.country)?;
-        lines.push(PricedLine {
-            line: line.to_owned(),
-            sku: sku.to_owned(),
-            quantity,
-            unit: price.unit,
-            price_rule: price.rule,
-            unit_discount: best.map_or(Decimal::ZERO, |(off, _)| off),
-            product_discount: best.map(|(_, code)| code.to_owned()),
-            cart_discount: Decimal::ZERO,
-            tax_name,
-            tax_rate,
-        });
+        lines.push(price_line(input, company, line, sku, quantity, &mut applied)?);
     }
-    // Cart discounts apply to what the lines cost after product discounts.
-    let after_products: Decimal = lines.iter().map(PricedLine::net).sum();
-    let after_products_main = to_main(commerce, after_products, input.currency)?;
-    let promo = input.promo_code.map(str::to_lowercase);
-    if let Some(code) = &promo {
-        let known = discounts.iter().any(|d| d.promo_code.as_ref().is_some_and(|p| p.to_lowercase() == *code));
-        if !known {
-            return Err(DomainError::UnknownPromoCode { code: input.promo_code.unwrap_or_default().to_owned() });
-        }
-    }
-    let mut cart_off = Decimal::ZERO;
-    let mut free_shipping = false;
-    for discount in current(DiscountKind::Cart) {
-        if discount.promo_code.as_ref().is_some_and(|p| Some(p.to_lowercase()) != promo) {
-            continue;
-        }
-        if discount.min_subtotal.is_some_and(|min| after_products_main < min) {
-            continue;
-        }
-        let off = match (discount.percent, discount.amount) {
-            (Some(percent), _) => after_products * percent / Decimal::ONE_HUNDRED,
-            (None, Some(amount)) => from_main(commerce, amount, input.currency)?,
-            (None, None) => Decimal::ZERO,
-        };
-        cart_off += off;
-        free_shipping |= discount.free_shipping;
-        applied.push(discount.code.clone());
-    }
-    let cart_off = cart_off.min(after_products);
-    // Shared out over the lines by what each costs, so each rate's base is right.
-    if !cart_off.is_zero() && !after_products.is_zero() {
-        for line in &mut lines {
-            // The share first: it is at most 1, so the product cannot overflow.
-            line.cart_discount = cart_off * (line.net() / after_products);
-        }
-    }
+    let free_shipping = apply_cart_discounts(input, &mut lines, &mut applied)?;
     let shipping_tax = match &commerce.config().shipping_tax_class {
         Some(class) => Some(tax_rate(company, class, &input.destination.country)?),
         None => None,
@@ -282,7 +201,141 @@ pub fn price_cart(input: &CartPricing<'_>) -> Result<PricedCart, DomainError> {
     })
 }
 
+/// The discounts of `kind` in force on the cart's day.
+fn current_discounts<'c>(input: &'c CartPricing<'_>, kind: DiscountKind) -> impl Iterator<Item = &'c Discount> + 'c {
+    let today = input.today;
+    input.commerce.config().discounts.iter().filter(move |d| d.kind == Some(kind) && d.current(today))
+}
+
+/// One line's unit price, its best product discount (they do not stack; its code joins
+/// `applied`) and its tax.
+fn price_line(
+    input: &CartPricing<'_>,
+    company: &InvoicingCompany,
+    line: &str,
+    sku: &str,
+    quantity: u32,
+    applied: &mut Vec<String>,
+) -> Result<PricedLine, DomainError> {
+    let commerce = input.commerce;
+    let product = commerce.product(sku).ok_or_else(|| DomainError::UnknownSku { sku: sku.to_owned() })?;
+    let price = unit_price(commerce, sku, quantity, input.currency, &input.shopper)?;
+    let gross = price.unit.checked_mul(Decimal::from(quantity)).ok_or(DomainError::AmountTooLarge)?;
+    if gross > AMOUNT_MAX {
+        return Err(DomainError::AmountTooLarge);
+    }
+    let mut best: Option<(Decimal, &str)> = None;
+    for discount in current_discounts(input, DiscountKind::Product) {
+        let targets = match (&discount.sku, &discount.family) {
+            (Some(s), _) => s == sku,
+            (None, Some(f)) => product.family.as_ref() == Some(f),
+            _ => false,
+        };
+        if !targets {
+            continue;
+        }
+        let off = match (discount.percent, discount.amount) {
+            (Some(percent), _) => price.unit / Decimal::ONE_HUNDRED * percent,
+            (None, Some(amount)) => from_main(commerce, amount, input.currency)?,
+            (None, None) => Decimal::ZERO,
+        }
+        .min(price.unit);
+        if best.is_none_or(|(b, _)| off > b) {
+            best = Some((off, &discount.code));
+        }
+    }
+    if let Some((_, code)) = best {
+        if !applied.iter().any(|a| a == code) {
+            applied.push(code.to_owned());
+        }
+    }
+    let (tax_name, tax_rate) = tax_rate(company, &product.tax_class, &input.destination.country)?;
+    Ok(PricedLine {
+        line: line.to_owned(),
+        sku: sku.to_owned(),
+        quantity,
+        unit: price.unit,
+        price_rule: price.rule,
+        unit_discount: best.map_or(Decimal::ZERO, |(off, _)| off),
+        product_discount: best.map(|(_, code)| code.to_owned()),
+        cart_discount: Decimal::ZERO,
+        tax_name,
+        tax_rate,
+    })
+}
+
+/// Applies the cart discounts (threshold, promo code) to what the lines cost after product
+/// discounts, shared out over the lines by what each costs so each rate's base is right;
+/// whether one of them makes shipping free.
+fn apply_cart_discounts(
+    input: &CartPricing<'_>,
+    lines: &mut [PricedLine],
+    applied: &mut Vec<String>,
+) -> Result<bool, DomainError> {
+    let commerce = input.commerce;
+    let after_products: Decimal = lines.iter().map(PricedLine::net).sum();
+    let after_products_main = to_main(commerce, after_products, input.currency)?;
+    let promo = input.promo_code.map(str::to_lowercase);
+    if let Some(code) = &promo {
+        let discounts = &commerce.config().discounts;
+        let known = discounts.iter().any(|d| d.promo_code.as_ref().is_some_and(|p| p.to_lowercase() == *code));
+        if !known {
+            return Err(DomainError::UnknownPromoCode { code: input.promo_code.unwrap_or_default().to_owned() });
+        }
+    }
+    let mut cart_off = Decimal::ZERO;
+    let mut free_shipping = false;
+    for discount in current_discounts(input, DiscountKind::Cart) {
+        if discount.promo_code.as_ref().is_some_and(|p| Some(p.to_lowercase()) != promo) {
+            continue;
+        }
+        if discount.min_subtotal.is_some_and(|min| after_products_main < min) {
+            continue;
+        }
+        let off = match (discount.percent, discount.amount) {
+            (Some(percent), _) => after_products * percent / Decimal::ONE_HUNDRED,
+            (None, Some(amount)) => from_main(commerce, amount, input.currency)?,
+            (None, None) => Decimal::ZERO,
+        };
+        cart_off += off;
+        free_shipping |= discount.free_shipping;
+        applied.push(discount.code.clone());
+    }
+    let cart_off = cart_off.min(after_products);
+    if !cart_off.is_zero() && !after_products.is_zero() {
+        for line in lines.iter_mut() {
+            // The share first: it is at most 1, so the product cannot overflow.
+            line.cart_discount = cart_off * (line.net() / after_products);
+        }
+    }
+    Ok(free_shipping)
+}
+
 impl PricedCart {
+    /// One row per tax rate (name and rate) with its exact base, lines then shipping,
+    /// rounded once.
+    fn tax_rows(&self, shipping: Decimal) -> Vec<TaxAmount> {
+        let units = self.minor_units;
+        let mut bases: BTreeMap<(String, Decimal), Decimal> = BTreeMap::new();
+        for line in &self.lines {
+            *bases.entry((line.tax_name.clone(), line.tax_rate)).or_default() += line.net();
+        }
+        if let Some((name, rate)) = &self.shipping_tax {
+            if !shipping.is_zero() {
+                *bases.entry((name.clone(), *rate)).or_default() += shipping;
+            }
+        }
+        bases
+            .into_iter()
+            .map(|((name, rate), base)| TaxAmount {
+                name,
+                rate,
+                base: round(base, units),
+                tax: round(base * rate / Decimal::ONE_HUNDRED, units),
+            })
+            .collect()
+    }
+
     /// What the lines cost before tax, after discounts.
     pub fn net(&self) -> Decimal {
         self.lines.iter().map(PricedLine::net).sum()
@@ -299,26 +352,8 @@ impl PricedCart {
                 amount
             }
         };
-        // Exact bases per rate (name and rate), lines then shipping.
-        let mut bases: BTreeMap<(String, Decimal), Decimal> = BTreeMap::new();
-        for line in &self.lines {
-            *bases.entry((line.tax_name.clone(), line.tax_rate)).or_default() += line.net();
-        }
         let shipping_rate = self.shipping_tax.as_ref().map_or(Decimal::ZERO, |(_, rate)| *rate);
-        if let Some((name, rate)) = &self.shipping_tax {
-            if !shipping.is_zero() {
-                *bases.entry((name.clone(), *rate)).or_default() += shipping;
-            }
-        }
-        let taxes: Vec<TaxAmount> = bases
-            .into_iter()
-            .map(|((name, rate), base)| TaxAmount {
-                name,
-                rate,
-                base: round(base, units),
-                tax: round(base * rate / Decimal::ONE_HUNDRED, units),
-            })
-            .collect();
+        let taxes = self.tax_rows(shipping);
         // Each line is rounded once, and the subtotal and discounts are the sums of the
         // rounded lines: the lines shown add up to them.
         let lines: Vec<LineAmount> = self

@@ -1,6 +1,25 @@
 //! Context resolution: from what a storefront knows about a visitor (domain, device,
 //! country, wishes) to the channel, language, currency and country the engine will use,
 //! and whether the visitor may shop here, only browse, or belongs to another version.
+//!
+//! The rules:
+//! - Channel: a channel applies when every criterion it sets (devices, domains, countries,
+//!   user groups) matches and its area of influence, if it has one, reaches the visitor's
+//!   country; the one setting the most kinds of criteria wins; among equally specific ones
+//!   the one declared first; when none applies, the default channel.
+//! - Version: a domain linked to a country makes a version of the commerce; that
+//!   country's language list, default language, default currency and sellable countries
+//!   apply to everyone browsing it.
+//! - Language: the requested one if the version offers it, else the domain's, else the
+//!   country's default, else the commerce's. A language unknown to the commerce is an
+//!   error; one the country does not offer falls back.
+//! - Access: a visitor in a sellable country has full access. A visitor in a sales-area
+//!   country that another domain version of the same commerce sells to is redirected
+//!   there. Otherwise the commerce's out-of-area behaviour applies: `block`,
+//!   `browse_only`, or `redirect` to the version configured for that country.
+//! - Area compatibility: an entity without an area is unrestricted; otherwise the two areas
+//!   must overlap. Regions and postal prefixes cannot be compared without a postal map, so
+//!   they count as overlapping; only provable disjointness disqualifies.
 
 mod channel;
 
@@ -8,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 pub use channel::{select_channel, Visitor};
 
-use crate::commerce::model::{Device, Domain, OutOfAreaBehaviour, OutOfAreaFallback};
+use crate::commerce::model::{Country, Device, Domain, OutOfAreaBehaviour, OutOfAreaFallback};
 use crate::commerce::Commerce;
 use crate::error::DomainError;
 
@@ -94,36 +113,8 @@ pub fn resolve(commerce: &Commerce, request: &ContextRequest) -> Result<Resolved
         Some(c) if !c.languages.is_empty() => c.languages.clone(),
         _ => config.languages.iter().map(|l| l.code.clone()).collect(),
     };
-    let requested_language = match request.language.as_deref() {
-        Some(raw) => {
-            let code = normalize_language(raw);
-            commerce.language(&code).ok_or(DomainError::UnknownLanguage { code: code.clone() })?;
-            Some(code)
-        }
-        None => None,
-    };
-    let language = [
-        requested_language,
-        domain.and_then(|d| d.language.clone()),
-        settings_country.and_then(|c| c.default_language.clone()),
-        Some(config.default_language.clone()),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|code| languages.contains(code))
-    .or_else(|| languages.first().cloned())
-    .unwrap_or_else(|| config.default_language.clone());
-
-    let currency = match request.currency.as_deref() {
-        Some(raw) => {
-            let code = raw.trim().to_ascii_uppercase();
-            commerce.currency(&code).ok_or(DomainError::UnknownCurrency { code: code.clone() })?;
-            code
-        }
-        None => {
-            settings_country.and_then(|c| c.default_currency.clone()).unwrap_or_else(|| config.main_currency.clone())
-        }
-    };
+    let language = language(commerce, request, domain, settings_country, &languages)?;
+    let currency = currency(commerce, request, settings_country)?;
 
     let visitor = Visitor {
         device: request.device,
@@ -147,6 +138,55 @@ pub fn resolve(commerce: &Commerce, request: &ContextRequest) -> Result<Resolved
         access,
         sellable_countries,
     })
+}
+
+/// The visit's language: the one asked for, else the domain's, else the country's default,
+/// else the commerce's, the first of them the country offers.
+fn language(
+    commerce: &Commerce,
+    request: &ContextRequest,
+    domain: Option<&Domain>,
+    settings_country: Option<&Country>,
+    languages: &[String],
+) -> Result<String, DomainError> {
+    let config = commerce.config();
+    let requested_language = match request.language.as_deref() {
+        Some(raw) => {
+            let code = normalize_language(raw);
+            commerce.language(&code).ok_or(DomainError::UnknownLanguage { code: code.clone() })?;
+            Some(code)
+        }
+        None => None,
+    };
+    Ok([
+        requested_language,
+        domain.and_then(|d| d.language.clone()),
+        settings_country.and_then(|c| c.default_language.clone()),
+        Some(config.default_language.clone()),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|code| languages.contains(code))
+    .or_else(|| languages.first().cloned())
+    .unwrap_or_else(|| config.default_language.clone()))
+}
+
+/// The visit's currency: the one asked for, else the country's default, else the main one.
+fn currency(
+    commerce: &Commerce,
+    request: &ContextRequest,
+    settings_country: Option<&Country>,
+) -> Result<String, DomainError> {
+    match request.currency.as_deref() {
+        Some(raw) => {
+            let code = raw.trim().to_ascii_uppercase();
+            commerce.currency(&code).ok_or(DomainError::UnknownCurrency { code: code.clone() })?;
+            Ok(code)
+        }
+        None => Ok(settings_country
+            .and_then(|c| c.default_currency.clone())
+            .unwrap_or_else(|| commerce.config().main_currency.clone())),
+    }
 }
 
 /// Whether a visitor from `country` may shop in this version, and if not, what happens.

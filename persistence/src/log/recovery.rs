@@ -85,6 +85,73 @@ fn rewrite(storage: &dyn Storage, dir: &Path, name: &str, bytes: &[u8]) -> Resul
     Ok(())
 }
 
+/// Checks a segment's place in the log: its header names its first record, it follows the
+/// segment before it, and the first one read holds the first record needed.
+fn check_sequence(
+    name: &str,
+    first: Lsn,
+    stated: Lsn,
+    expected: Option<Lsn>,
+    after: Lsn,
+) -> Result<(), PersistenceError> {
+    if stated != first {
+        return Err(corruption(name, 8, format!("the header says the segment starts at {stated}")));
+    }
+    match expected {
+        None if first > after.saturating_add(1) => {
+            Err(corruption(name, 0, format!("the log starts at record {first} but records after {after} are needed")))
+        }
+        Some(next) if first != next => {
+            Err(corruption(name, 0, format!("the segment starts at {first}, not at {next}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Hands a segment's records after `after` to `visit` in order; a damaged or torn tail of
+/// the newest segment is cut off (and noted), anywhere else it is corruption. The LSN after
+/// the last record read and the offset where reading stopped.
+fn replay_segment(
+    storage: &dyn Storage,
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    (first, newest, after): (Lsn, bool, Lsn),
+    visit: &mut impl FnMut(Lsn, u8, &[u8]) -> Result<(), PersistenceError>,
+    recovered: &mut Recovered,
+) -> Result<(Lsn, usize), PersistenceError> {
+    let mut lsn = first;
+    let mut offset = SEGMENT_HEADER_BYTES;
+    while offset < bytes.len() {
+        let damage = match decode_frame(&bytes[offset..]) {
+            Ok(frame) if frame.lsn == lsn => {
+                if lsn > after {
+                    visit(lsn, frame.kind, frame.payload)?;
+                    recovered.records_replayed += 1;
+                }
+                lsn += 1;
+                offset += frame.len;
+                continue;
+            }
+            Ok(frame) => format!("record {} found where record {lsn} belongs", frame.lsn),
+            // Space zeroed ahead and never written: the log ends here.
+            Err(_) if newest && all_zero(&bytes[offset..]) => break,
+            Err(reason) => reason.to_owned(),
+        };
+        if !newest || synced_later(bytes, offset, lsn) {
+            return Err(corruption(name, offset, damage));
+        }
+        storage.truncate(dir, name, offset as u64)?;
+        recovered.truncated = Some(TruncatedTail {
+            segment: name.to_owned(),
+            offset: offset as u64,
+            bytes: (bytes.len() - offset) as u64,
+        });
+        break;
+    }
+    Ok((lsn, offset))
+}
+
 /// Reads every record after `after` (the LSN the recovered state already includes) in
 /// order, handing each to `visit` as (lsn, kind, payload); cuts off a torn tail. Segments
 /// wholly at or below `after` are skipped unread.
@@ -126,51 +193,9 @@ pub fn recover(
             }
             Err(HeaderError::Damaged(reason)) => return Err(corruption(&name, 0, reason)),
         };
-        if stated != first {
-            return Err(corruption(&name, 8, format!("the header says the segment starts at {stated}")));
-        }
-        match expected {
-            None if first > after.saturating_add(1) => {
-                return Err(corruption(
-                    &name,
-                    0,
-                    format!("the log starts at record {first} but records after {after} are needed"),
-                ));
-            }
-            Some(next) if first != next => {
-                return Err(corruption(&name, 0, format!("the segment starts at {first}, not at {next}")));
-            }
-            _ => {}
-        }
-        let mut lsn = first;
-        let mut offset = SEGMENT_HEADER_BYTES;
-        while offset < bytes.len() {
-            let damage = match decode_frame(&bytes[offset..]) {
-                Ok(frame) if frame.lsn == lsn => {
-                    if lsn > after {
-                        visit(lsn, frame.kind, frame.payload)?;
-                        recovered.records_replayed += 1;
-                    }
-                    lsn += 1;
-                    offset += frame.len;
-                    continue;
-                }
-                Ok(frame) => format!("record {} found where record {lsn} belongs", frame.lsn),
-                // Space zeroed ahead and never written: the log ends here.
-                Err(_) if newest && all_zero(&bytes[offset..]) => break,
-                Err(reason) => reason.to_owned(),
-            };
-            if !newest || synced_later(&bytes, offset, lsn) {
-                return Err(corruption(&name, offset, damage));
-            }
-            storage.truncate(dir, &name, offset as u64)?;
-            recovered.truncated = Some(TruncatedTail {
-                segment: name.clone(),
-                offset: offset as u64,
-                bytes: (bytes.len() - offset) as u64,
-            });
-            break;
-        }
+        check_sequence(&name, first, stated, expected, after)?;
+        let (lsn, offset) =
+            replay_segment(storage, dir, &name, &bytes, (first, newest, after), &mut visit, &mut recovered)?;
         if lsn == first && newest {
             // Nothing in it: the writer starts a fresh segment with this name.
             storage.remove(dir, &name)?;

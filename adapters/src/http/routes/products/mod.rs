@@ -199,6 +199,36 @@ fn cumulative(availabilities: &[&Availability], today: NaiveDate) -> Vec<Cumulat
         .collect()
 }
 
+/// The quantity an availability query asks about: 1 unless given, at least 1.
+fn availability_quantity(qty: Option<i64>) -> Result<u32, DomainError> {
+    match qty {
+        None => Ok(1),
+        Some(qty) if qty >= 1 => u32::try_from(qty)
+            .map_err(|_| DomainError::InvalidQuantity { quantity: qty, reason: "it exceeds the largest quantity" }),
+        Some(qty) => Err(DomainError::InvalidQuantity { quantity: qty, reason: "it must be at least 1" }),
+    }
+}
+
+/// What each warehouse that serves the destination in the channel has of `sku`, with its
+/// logistic center.
+async fn availability_by_warehouse(
+    handle: &mercato_actors::CommerceHandle,
+    channel: &str,
+    destination: &Place,
+    sku: &str,
+) -> Result<Vec<(String, String, Availability)>, Problem> {
+    let mut found = Vec::new();
+    for (warehouse, center) in candidate_warehouses(&handle.snapshot(), channel, destination) {
+        let Some(addr) = handle.warehouses().handle(&warehouse) else { continue };
+        let mut answer: BTreeMap<String, Availability> =
+            ask(addr, GetAvailability { skus: vec![sku.to_owned()] }).await?;
+        if let Some(availability) = answer.remove(sku) {
+            found.push((warehouse, center, availability));
+        }
+    }
+    Ok(found)
+}
+
 #[utoipa::path(
     tag = "catalog",
     summary = "A SKU's availability for a destination: per warehouse, in total, by date.",
@@ -236,23 +266,11 @@ pub async fn get_availability(
         None => commerce.default_channel(),
     };
     let country = normalize_country(query.country.as_deref().ok_or(DomainError::CountryRequired)?)?;
-    let quantity = match query.qty {
-        None => 1,
-        Some(qty) if qty >= 1 => u32::try_from(qty)
-            .map_err(|_| DomainError::InvalidQuantity { quantity: qty, reason: "it exceeds the largest quantity" })?,
-        Some(qty) => return Err(DomainError::InvalidQuantity { quantity: qty, reason: "it must be at least 1" }.into()),
-    };
+    let quantity = availability_quantity(query.qty)?;
     let destination = Place { country: country.clone(), region: query.region, postal_code: query.postal_code };
     let today = handle.clock().today();
 
-    let mut found: Vec<(String, String, Availability)> = Vec::new();
-    for (warehouse, center) in candidate_warehouses(&commerce, &channel.code, &destination) {
-        let Some(addr) = handle.warehouses().handle(&warehouse) else { continue };
-        let mut answer: BTreeMap<String, Availability> = ask(addr, GetAvailability { skus: vec![sku.clone()] }).await?;
-        if let Some(availability) = answer.remove(&sku) {
-            found.push((warehouse, center, availability));
-        }
-    }
+    let found = availability_by_warehouse(handle, &channel.code, &destination, &sku).await?;
     let all: Vec<&Availability> = found.iter().map(|(_, _, a)| a).collect();
     let response = AvailabilityResponse {
         sku,
