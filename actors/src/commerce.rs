@@ -13,11 +13,12 @@ use mercato_engine::{Commerce, DomainError};
 
 use crate::cart::{Carts, CartsSetup};
 use crate::clock::Clock;
+use crate::error::ActorError;
 use crate::idempotency::Idempotency;
 use crate::journal::{CartCopy, Journal, Recovered};
 use crate::order::Orders;
 use crate::payment::Gateways;
-use crate::warehouse::{CommandError, Execute, FindUnplaced, Unplaced, WarehouseActor, Warehouses};
+use crate::warehouse::{Execute, FindUnplaced, Unplaced, WarehouseActor, Warehouses};
 
 /// Messages a commerce actor may queue. Configuration changes are rare; the bound keeps a
 /// runaway client from growing the mailbox without limit.
@@ -229,7 +230,7 @@ impl CommerceHandle {
                     let cancel = InventoryCommand::CancelOrderLine { order_line: order_line.clone() };
                     match addr.send(Execute(cancel)).await {
                         // Already gone: nothing left to repair.
-                        Ok(Ok(_)) | Ok(Err(CommandError::Refused(DomainError::UnknownOrderLine { .. }))) => {}
+                        Ok(Ok(_)) | Ok(Err(ActorError::Refused(DomainError::UnknownOrderLine { .. }))) => {}
                         Ok(Err(error)) => return Err(format!("warehouse {code}: order line {order_line}: {error}")),
                         Err(error) => return Err(format!("warehouse {code}: {error}")),
                     }

@@ -17,6 +17,7 @@
 //!   placement (checkout hands the order over in one log record); `Orders`, its handle.
 //! - `payment`: the payment `Gateway` plugins (`Sandbox`) and `Gateways`, which calls them
 //!   off the actors' threads.
+//! - `error`: `ActorError`, why an actor did not make a change or answer, with its code.
 //! - `idempotency`: answers remembered under idempotency keys, and the node's table of them.
 //! - `journal`: how changes reach the write-ahead log (`Journal`) and how they come back
 //!   at start (`Recovered`).
@@ -28,6 +29,7 @@
 pub mod cart;
 pub mod clock;
 pub mod commerce;
+pub mod error;
 pub mod idempotency;
 pub mod journal;
 pub mod order;
@@ -37,6 +39,7 @@ pub mod warehouse;
 
 pub use clock::Clock;
 pub use commerce::{CommerceActor, CommerceHandle, CurrentConfig, ReplaceConfig, ReplaceError};
+pub use error::ActorError;
 pub use journal::{Journal, NotDurable, Recovered};
 pub use registry::{Registry, RegistryError};
-pub use warehouse::{CommandError, Execute, ReserveError, ReserveRequest, WarehouseActor, Warehouses};
+pub use warehouse::{Execute, ReserveRequest, WarehouseActor, Warehouses};

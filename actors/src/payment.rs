@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 
 use mercato_engine::workflow::checkout::{Authorisation, Authorised};
 
-use crate::cart::CartError;
+use crate::error::ActorError;
 
 /// How long checkout waits for a gateway's answer before it gives up on the payment (an
 /// approval that comes later is voided).
@@ -86,13 +86,13 @@ impl Gateways {
     /// Asks the gateway to approve a payment, off the caller's thread, for at most
     /// `GATEWAY_TIMEOUT`. An answer that comes after the wait is given up on: if it is an
     /// approval, it is voided.
-    pub async fn authorise(&self, authorisation: Authorisation) -> Authorised<CartError> {
+    pub async fn authorise(&self, authorisation: Authorisation) -> Authorised<ActorError> {
         let name = authorisation.gateway.clone();
         let Some(plugin) = self.plugins.get(&name).cloned() else {
-            return Authorised::Failed(CartError::Gateway(name));
+            return Authorised::Failed(ActorError::Gateway(name));
         };
         let Ok(permit) = Arc::clone(&self.calls).acquire_owned().await else {
-            return Authorised::Failed(CartError::Gateway(name));
+            return Authorised::Failed(ActorError::Gateway(name));
         };
         let approving = Arc::clone(&plugin);
         let mut call = tokio::task::spawn_blocking(move || {
@@ -105,7 +105,7 @@ impl Gateways {
             Ok(Ok(Err(reason))) => Authorised::Declined { reason },
             Ok(Err(error)) => {
                 tracing::error!(gateway = %name, %error, "a payment gateway call failed");
-                Authorised::Failed(CartError::Gateway(name))
+                Authorised::Failed(ActorError::Gateway(name))
             }
             Err(_) => {
                 tracing::warn!(gateway = %name, "a payment gateway did not answer in time; its answer is given up on");
@@ -114,7 +114,7 @@ impl Gateways {
                         Self::void_on(plugin, reference).await;
                     }
                 });
-                Authorised::Failed(CartError::Gateway(name))
+                Authorised::Failed(ActorError::Gateway(name))
             }
         }
     }

@@ -93,7 +93,7 @@ async fn a_line_splits_across_the_warehouses_that_serve_the_destination() {
 
     let short = add(&handle, &cart, "MOUSE", 2).await;
     assert!(
-        matches!(&short, Err(CartError::Refused(DomainError::InsufficientStock { available: 1, .. }))),
+        matches!(&short, Err(ActorError::Refused(DomainError::InsufficientStock { available: 1, .. }))),
         "{short:?}"
     );
     assert_eq!(held(&handle, "wh-madrid", "MOUSE").await.0 + held(&handle, "wh-dropship", "MOUSE").await.0, 4);

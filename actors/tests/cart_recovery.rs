@@ -134,13 +134,13 @@ async fn reads_of_a_cart_wait_until_its_changes_are_durable() {
     assert!(shown.is_ok_and(|view| view.cart.lines["l1"].quantity == 2), "a durable cart's options are shown");
     sim.fail(FaultPoint::Sync, 0);
     let changed = change(&handle, &cart, "l1", 1).await;
-    assert!(matches!(changed, Err(CartError::NotDurable(NotDurable { queued: true, .. }))), "{changed:?}");
+    assert!(matches!(changed, Err(ActorError::NotDurable(NotDurable { queued: true, .. }))), "{changed:?}");
     let applied = addr.send(CopyCart).await.expect("running").cart;
     assert_eq!(applied.lines["l1"].quantity, 1, "the cart applied the change before its sync failed");
     let options = addr.send(DeliveryOptions { preference: None }).await.expect("running");
-    assert!(matches!(options, Err(CartError::NotDurable(_))), "{options:?}");
+    assert!(matches!(options, Err(ActorError::NotDurable(_))), "{options:?}");
     let read = addr.send(GetCart).await.expect("running");
-    assert!(matches!(read, Err(CartError::NotDurable(_))), "{read:?}");
+    assert!(matches!(read, Err(ActorError::NotDurable(_))), "{read:?}");
 }
 
 // Proves no read shows a line the log never took, whichever record the failing sync hits
@@ -157,7 +157,7 @@ async fn no_read_shows_a_line_the_log_never_took() {
         addr.send(SetAddress(madrid_address())).await.expect("running").expect("set");
         sim.fail(FaultPoint::Sync, 0);
         let added = add(&handle, &cart, "KEYBOARD", 1).await;
-        assert!(matches!(added, Err(CartError::NotDurable(_))), "{added:?}");
+        assert!(matches!(added, Err(ActorError::NotDurable(_))), "{added:?}");
         let applied = addr.send(CopyCart).await.expect("running").cart;
         let options = addr.send(DeliveryOptions { preference: None }).await.expect("running");
         let read = addr.send(GetCart).await.expect("running");
@@ -165,8 +165,8 @@ async fn no_read_shows_a_line_the_log_never_took() {
             assert!(options.as_ref().is_ok_and(|view| view.cart.lines.is_empty()), "{options:?}");
             assert!(read.as_ref().is_ok_and(|reply| reply.cart.lines.is_empty()), "{read:?}");
         } else {
-            assert!(matches!(options, Err(CartError::NotDurable(_))), "{options:?}");
-            assert!(matches!(read, Err(CartError::NotDurable(_))), "{read:?}");
+            assert!(matches!(options, Err(ActorError::NotDurable(_))), "{options:?}");
+            assert!(matches!(read, Err(ActorError::NotDurable(_))), "{read:?}");
         }
     }
 }
@@ -187,11 +187,11 @@ async fn a_queued_part_answers_before_its_sync_and_no_durable_answer_rests_on_it
     assert!(queued.expect("answered once queued").cart.address.is_some());
     // A refusal after it (no MOUSE in stock) waits for it too, and so is not answered.
     let refused = add(&handle, &cart, "MOUSE", 1).await;
-    assert!(matches!(refused, Err(CartError::NotDurable(_))), "{refused:?}");
+    assert!(matches!(refused, Err(ActorError::NotDurable(_))), "{refused:?}");
     let durable = addr.send(Keeping(SetAddress(madrid_address()), Answering::Durable)).await.expect("running");
-    assert!(matches!(durable, Err(CartError::NotDurable(_))), "{durable:?}");
+    assert!(matches!(durable, Err(ActorError::NotDurable(_))), "{durable:?}");
     let read = addr.send(GetCart).await.expect("running");
-    assert!(matches!(read, Err(CartError::NotDurable(_))), "{read:?}");
+    assert!(matches!(read, Err(ActorError::NotDurable(_))), "{read:?}");
 
     let sim = SimStorage::default();
     let (log, handle, cart) = durable_cart(&sim).await;
@@ -227,16 +227,16 @@ async fn an_order_is_read_only_once_its_last_record_is_durable() {
     assert_eq!(read.status, OrderStatus::PendingPayment);
     sim.fail(FaultPoint::Sync, 0);
     let paid = handle.orders().execute(&order.id, OrderCommand::ConfirmPayment { reference: "TR-1".into() }).await;
-    assert!(matches!(paid, Err(CartError::NotDurable(_))), "{paid:?}");
+    assert!(matches!(paid, Err(ActorError::NotDurable(_))), "{paid:?}");
     assert_eq!(handle.orders().get(&order.id).await.expect("listed").status, OrderStatus::Paid, "applied in memory");
     let read = handle.orders().read(&order.id).await;
-    assert!(matches!(read, Err(CartError::NotDurable(_))), "the payment is not durable: {read:?}");
+    assert!(matches!(read, Err(ActorError::NotDurable(_))), "the payment is not durable: {read:?}");
     // A retry is refused on the lost payment's state (already paid): that refusal waits for
     // the lost record too, so it is not answered either.
     let again = handle.orders().execute(&order.id, OrderCommand::ConfirmPayment { reference: "TR-1".into() }).await;
-    assert!(matches!(again, Err(CartError::NotDurable(_))), "{again:?}");
+    assert!(matches!(again, Err(ActorError::NotDurable(_))), "{again:?}");
     let unknown = handle.orders().read("no-such-order").await;
-    assert!(matches!(unknown, Err(CartError::Refused(DomainError::UnknownOrder { .. }))), "{unknown:?}");
+    assert!(matches!(unknown, Err(ActorError::Refused(DomainError::UnknownOrder { .. }))), "{unknown:?}");
 }
 
 // Proves the repair at start of a checkout a crash cut after its commits and before its

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use arc_swap::ArcSwap;
 use mercato_actors::warehouse::CopyState;
-use mercato_actors::{Clock, CommandError, Execute, Journal, Recovered, WarehouseActor};
+use mercato_actors::{ActorError, Clock, Execute, Journal, Recovered, WarehouseActor};
 use mercato_engine::inventory::{InventoryCommand as Cmd, Timestamp, WarehouseStock};
 use mercato_engine::{Commerce, KNOWN_GATEWAYS};
 use mercato_persistence::log::{Log, LogOptions};
@@ -75,12 +75,12 @@ async fn a_failed_sync_is_never_acknowledged_and_stops_later_changes() {
     addr.send(Execute(Cmd::ReceiveStock { sku: "KEYBOARD".into(), quantity: 5 })).await.expect("running").expect("ok");
     sim.fail(FaultPoint::Sync, 0);
     let failed = addr.send(reserve("a", 1)).await.expect("running");
-    assert!(matches!(&failed, Err(CommandError::NotDurable(e)) if e.queued), "{failed:?}");
-    assert_eq!(failed.as_ref().map_err(CommandError::code).err(), Some("outcome_unknown"));
+    assert!(matches!(&failed, Err(ActorError::NotDurable(e)) if e.queued), "{failed:?}");
+    assert_eq!(failed.as_ref().map_err(ActorError::code).err(), Some("outcome_unknown"));
     let held = addr.send(CopyState).await.expect("running");
 
     let refused = addr.send(reserve("b", 1)).await.expect("running");
-    assert!(matches!(&refused, Err(CommandError::NotDurable(_))), "{refused:?}");
+    assert!(matches!(&refused, Err(ActorError::NotDurable(_))), "{refused:?}");
     assert_eq!(addr.send(CopyState).await.expect("running"), held, "a refused change is not applied");
     assert!(held.reservation("b").is_none());
 
@@ -159,8 +159,8 @@ async fn a_refusal_waits_for_the_changes_it_was_decided_against() {
     let first = addr.send(reserve("a", 1));
     let second = addr.send(reserve("b", 1));
     let (first, second) = (first.await.expect("running"), second.await.expect("running"));
-    assert!(matches!(first, Err(CommandError::NotDurable(_))), "{first:?}");
-    assert!(matches!(&second, Err(CommandError::NotDurable(e)) if e.queued), "not insufficient_stock: {second:?}");
+    assert!(matches!(first, Err(ActorError::NotDurable(_))), "{first:?}");
+    assert!(matches!(&second, Err(ActorError::NotDurable(e)) if e.queued), "not insufficient_stock: {second:?}");
 }
 
 // Proves a warehouse recovered from a snapshot plus the log after it equals the one that

@@ -8,10 +8,11 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mercato_actors::cart::{AddLine, Answering, CartError, CheckOut, ChooseDelivery, SetAddress};
+use mercato_actors::cart::{AddLine, Answering, CheckOut, ChooseDelivery, SetAddress};
 use mercato_actors::idempotency::Idempotency;
 use mercato_actors::payment::{Gateway, Gateways};
 use mercato_actors::warehouse::GetStock;
+use mercato_actors::ActorError;
 use mercato_actors::{Clock, CommerceHandle, Execute, Journal, Recovered};
 use mercato_engine::cart::CartContext;
 use mercato_engine::commerce::model::ShipmentPreference;
@@ -140,7 +141,7 @@ async fn a_gateway_that_cannot_be_asked_changes_nothing() {
     madrid.send(Execute(receive)).await.expect("running").expect("received");
     let cart = ready_cart(&handle).await;
     let refused = cart.send(by_card()).await.expect("running");
-    assert_eq!(refused, Err(CartError::Gateway("slow".into())));
+    assert_eq!(refused, Err(ActorError::Gateway("slow".into())));
     let stock = madrid.send(GetStock { sku: "KEYBOARD".into() }).await.expect("running").expect("sold");
     assert_eq!((stock.record.reserved, stock.record.allocated), (1, 0), "the cart still holds its unit");
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use arc_swap::ArcSwap;
 use mercato_actors::warehouse::{CopyState, ExecuteAll, GetStock, EXPIRY_TICK, WAREHOUSE_MAILBOX_CAPACITY_MAX};
-use mercato_actors::{Clock, CommandError, Execute, ReserveError, ReserveRequest, WarehouseActor, Warehouses};
+use mercato_actors::{ActorError, Clock, Execute, ReserveRequest, WarehouseActor, Warehouses};
 use mercato_engine::inventory::{check_invariants, InventoryCommand as Cmd, Timestamp};
 use mercato_engine::{Commerce, DomainError, KNOWN_GATEWAYS};
 
@@ -60,7 +60,7 @@ fn last_unit_race_has_exactly_one_winner() {
                     for request in requests {
                         match request.await.expect("running") {
                             Ok(_) => won += 1,
-                            Err(CommandError::Refused(DomainError::InsufficientStock {
+                            Err(ActorError::Refused(DomainError::InsufficientStock {
                                 requested: 1,
                                 available: 0,
                                 ..
@@ -109,7 +109,7 @@ async fn reservations_expire_on_the_actor_timer_exactly_once() {
     assert_eq!(state.record("KEYBOARD").expect("a record").reserved, 1);
     // Released once: releasing again is refused, and later ticks change nothing.
     let again = addr.send(Execute(Cmd::ReleaseReservation { reservation: "a".into() })).await.expect("running");
-    assert_eq!(again, Err(CommandError::Refused(DomainError::UnknownReservation { id: "a".into() })));
+    assert_eq!(again, Err(ActorError::Refused(DomainError::UnknownReservation { id: "a".into() })));
     tokio::time::sleep(EXPIRY_TICK * 5).await;
     assert_eq!(addr.send(CopyState).await.expect("running").record("KEYBOARD").expect("a record").reserved, 1);
 
@@ -128,7 +128,7 @@ fn two_warehouses(commerce: &Arc<ArcSwap<Commerce>>) -> Warehouses {
             .into_iter()
             .map(|code| {
                 let addr = WarehouseActor::new(code, Arc::clone(commerce), clock).start_bounded();
-                (code.to_owned(), mercato_actors::warehouse::WarehouseHandle::new(addr))
+                (code.to_owned(), mercato_actors::warehouse::WarehouseHandle::new(addr, code))
             })
             .collect(),
     )
@@ -163,10 +163,7 @@ async fn reserving_across_warehouses_rolls_back_a_partial_failure() {
         .await;
     assert_eq!(
         refused,
-        Err(ReserveError::Refused {
-            warehouse: "wh-madrid".into(),
-            error: DomainError::InsufficientStock { sku: "KEYBOARD".into(), requested: 6, available: 5 },
-        })
+        Err(ActorError::Refused(DomainError::InsufficientStock { sku: "KEYBOARD".into(), requested: 6, available: 5 }))
     );
     let speakers = lyon.send(GetStock { sku: "SPEAKER".into() }).await.expect("running").expect("sold");
     assert_eq!((speakers.record.reserved, speakers.reservations, speakers.availability.now), (0, 0, 1));
@@ -184,7 +181,7 @@ async fn reserving_across_warehouses_rolls_back_a_partial_failure() {
     assert_eq!(held.iter().map(|r| (&*r.sku, r.quantity())).collect::<Vec<_>>(), [("SPEAKER", 1), ("KEYBOARD", 2)]);
 
     let unknown = warehouses.reserve_all(vec![request("wh-nowhere", "cart-2/X", "KEYBOARD", 1)], expires).await;
-    assert_eq!(unknown, Err(ReserveError::Unavailable { warehouse: "wh-nowhere".into() }));
+    assert_eq!(unknown, Err(ActorError::Unavailable("wh-nowhere".into())));
     assert_sound(&madrid, &commerce).await;
     assert_sound(&lyon, &commerce).await;
 }
@@ -376,18 +373,20 @@ fn the_hottest_skus_contention_is_published() {
 // it to wait, and gives every place back as the actor takes its requests up.
 #[test]
 fn the_gate_refuses_at_once_when_the_mailbox_is_full() {
-    use mercato_actors::warehouse::{Busy, GetStock, WarehouseHandle};
+    use mercato_actors::warehouse::{GetStock, WarehouseHandle};
 
     let system = System::new();
     system.block_on(async {
         let addr = WarehouseActor::new("wh-madrid", demo(), Clock::starting_at(START)).start_bounded();
-        let handle = WarehouseHandle::new(addr);
+        let handle = WarehouseHandle::new(addr, "wh-madrid");
         // Nothing runs the actor until this task awaits: the requests pile up.
         let pending: Vec<_> = (0..WAREHOUSE_MAILBOX_CAPACITY_MAX)
             .map(|_| handle.send(GetStock { sku: "KEYBOARD".into() }).expect("room"))
             .collect();
         assert_eq!(handle.waiting(), WAREHOUSE_MAILBOX_CAPACITY_MAX);
-        assert!(matches!(handle.send(GetStock { sku: "KEYBOARD".into() }), Err(Busy)));
+        assert!(
+            matches!(handle.send(GetStock { sku: "KEYBOARD".into() }), Err(ActorError::Busy(w)) if w == "wh-madrid")
+        );
         for request in pending {
             request.await.expect("answered");
         }

@@ -6,11 +6,11 @@ use super::*;
 /// A cart created with its lines is abandoned when a later part of the creation is
 /// refused, so the refusal leaves nothing held. Answers once the end is durable.
 #[derive(Message)]
-#[rtype(result = "Result<(), CartError>")]
+#[rtype(result = "Result<(), ActorError>")]
 pub struct Abandon;
 
 impl Handler<Abandon> for CartActor {
-    type Result = AtomicResponse<Self, Result<(), CartError>>;
+    type Result = AtomicResponse<Self, Result<(), ActorError>>;
 
     fn handle(&mut self, _: Abandon, _: &mut Self::Context) -> Self::Result {
         let now = self.shared.clock.now();
@@ -19,7 +19,7 @@ impl Handler<Abandon> for CartActor {
         let recorded = self
             .cart
             .decide(&CartCommand::Expire, &commerce, now)
-            .map_err(CartError::from)
+            .map_err(ActorError::from)
             .and_then(|events| self.record(events, now, None, None::<fn(&Arc<Cart>) -> Remembered>));
         let receipt = match recorded {
             Ok((receipt, _)) => receipt,

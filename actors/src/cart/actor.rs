@@ -29,7 +29,7 @@ pub(super) async fn settle(
     receipt: Option<Receipt>,
     remembered: Option<Remembered>,
     stamp: Option<Stamp>,
-) -> Result<CartReply, CartError> {
+) -> Result<CartReply, ActorError> {
     if let Some(receipt) = receipt {
         // The change was applied: its outcome is unknown until the log says; the key stays
         // in flight if the log fails.
@@ -98,7 +98,7 @@ impl CartActor {
         now: Timestamp,
         renew_to: Option<Timestamp>,
         remember: Option<impl FnOnce(&Arc<Cart>) -> Remembered>,
-    ) -> Result<(Option<Receipt>, Option<Remembered>), CartError> {
+    ) -> Result<(Option<Receipt>, Option<Remembered>), ActorError> {
         if let Some(expires_at) = renew_to {
             let commerce = self.shared.published.load_full();
             if let Ok(renewed) = self.cart.decide(&CartCommand::Renew { expires_at }, &commerce, now) {
@@ -156,7 +156,7 @@ impl CartActor {
         low_stock: Option<u32>,
         answering: Answering,
         mut after: Vec<(String, InventoryCommand)>,
-    ) -> Result<Recorded, CartError> {
+    ) -> Result<Recorded, ActorError> {
         let before = self.cart.expires_at;
         let (remember, waits) = answering.split();
         let build = remember.map(|r| {
@@ -192,7 +192,7 @@ impl CartActor {
     /// change is durable. A refusal is answered, as `refuse` answers one, once every
     /// change the cart made before it is acknowledged: the parts of a cart created whole
     /// before it may only be queued.
-    pub(super) fn finish(&self, recorded: Result<Recorded, CartError>, stamp: Option<Stamp>) -> Pending {
+    pub(super) fn finish(&self, recorded: Result<Recorded, ActorError>, stamp: Option<Stamp>) -> Pending {
         let shared = Arc::clone(&self.shared);
         let before = recorded.is_err().then(|| shared.journal.unsettled(self.last_lsn)).flatten();
         Box::pin(async move {
@@ -218,9 +218,9 @@ impl CartActor {
     /// acknowledged, so no answer rests on a change the log may lose.
     pub(super) fn refuse(
         &self,
-        error: CartError,
+        error: ActorError,
         stamp: Option<Stamp>,
-    ) -> AtomicResponse<Self, Result<CartReply, CartError>> {
+    ) -> AtomicResponse<Self, Result<CartReply, ActorError>> {
         if let (true, Some(stamp)) = (error.nothing_changed(), &stamp) {
             self.shared.idempotency.abandon(stamp);
         }
@@ -237,8 +237,8 @@ impl CartActor {
     pub(super) fn reserving(
         &self,
         wanted: Wanted,
-        then: impl FnOnce(&mut Self, Result<(Vec<Hold>, Option<u32>), CartError>) -> Pending + 'static,
-    ) -> AtomicResponse<Self, Result<CartReply, CartError>> {
+        then: impl FnOnce(&mut Self, Result<(Vec<Hold>, Option<u32>), ActorError>) -> Pending + 'static,
+    ) -> AtomicResponse<Self, Result<CartReply, ActorError>> {
         let reserved = reserve(Arc::clone(&self.shared), wanted);
         AtomicResponse::new(Box::pin(
             wrap_future::<_, Self>(reserved)
@@ -277,7 +277,7 @@ impl CartActor {
         let recorded = self
             .cart
             .decide(&command, &commerce, now)
-            .map_err(CartError::from)
+            .map_err(ActorError::from)
             .and_then(|events| self.commit(events, now, renew_to, Some(line), low_stock, answering, Vec::new()));
         if let Err(error) = &recorded {
             if error.nothing_changed() {
@@ -291,7 +291,7 @@ impl CartActor {
 impl CartActor {
     /// Answers a read once every change the cart made is durable, or refuses it as not
     /// durable when the log failed: no client may see a change the log could still lose.
-    pub(super) fn once_durable<T: 'static>(&self, read: Result<T, CartError>) -> Reply<Result<T, CartError>> {
+    pub(super) fn once_durable<T: 'static>(&self, read: Result<T, ActorError>) -> Reply<Result<T, ActorError>> {
         match self.shared.journal.unsettled(self.last_lsn) {
             None => Reply::Ready(read),
             // A read changes nothing: refused outright, not of unknown outcome.

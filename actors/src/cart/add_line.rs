@@ -6,7 +6,7 @@ use super::*;
 /// where source selection says, and records the line with its holds. A SKU the cart
 /// already holds grows that line instead (the rules then apply to the line's total).
 #[derive(Message)]
-#[rtype(result = "Result<CartReply, CartError>")]
+#[rtype(result = "Result<CartReply, ActorError>")]
 pub struct AddLine {
     pub sku: String,
     pub quantity: u32,
@@ -14,7 +14,7 @@ pub struct AddLine {
 }
 
 impl Handler<AddLine> for CartActor {
-    type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
+    type Result = AtomicResponse<Self, Result<CartReply, ActorError>>;
 
     fn handle(&mut self, message: AddLine, _: &mut Self::Context) -> Self::Result {
         let now = self.shared.clock.now();

@@ -10,7 +10,7 @@ impl CartActor {
         &mut self,
         command: CartCommand,
         answering: Answering,
-    ) -> AtomicResponse<Self, Result<CartReply, CartError>> {
+    ) -> AtomicResponse<Self, Result<CartReply, ActorError>> {
         let now = self.shared.clock.now();
         let commerce = self.shared.published.load_full();
         let stamp = answering.key_to_free();
@@ -18,7 +18,7 @@ impl CartActor {
         let recorded = self
             .cart
             .decide(&command, &commerce, now)
-            .map_err(CartError::from)
+            .map_err(ActorError::from)
             .and_then(|events| self.commit(events, now, renew_to, None, None, answering, Vec::new()));
         let pending = self.finish(recorded, stamp);
         AtomicResponse::new(Box::pin(wrap_future(pending)))
@@ -28,7 +28,7 @@ impl CartActor {
         &mut self,
         choice: DeliveryChoice,
         answering: Answering,
-    ) -> AtomicResponse<Self, Result<CartReply, CartError>> {
+    ) -> AtomicResponse<Self, Result<CartReply, ActorError>> {
         let commerce = self.shared.published.load_full();
         let now = self.shared.clock.now();
         let stamp = answering.key_to_free();
@@ -48,11 +48,11 @@ impl CartActor {
 pub struct Keeping<M>(pub M, pub Answering);
 
 impl<M> Message for Keeping<M> {
-    type Result = Result<CartReply, CartError>;
+    type Result = Result<CartReply, ActorError>;
 }
 
 impl Handler<Keeping<SetAddress>> for CartActor {
-    type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
+    type Result = AtomicResponse<Self, Result<CartReply, ActorError>>;
 
     fn handle(&mut self, message: Keeping<SetAddress>, _: &mut Self::Context) -> Self::Result {
         let Keeping(SetAddress(address), answering) = message;
@@ -61,7 +61,7 @@ impl Handler<Keeping<SetAddress>> for CartActor {
 }
 
 impl Handler<Keeping<ChooseDelivery>> for CartActor {
-    type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
+    type Result = AtomicResponse<Self, Result<CartReply, ActorError>>;
 
     fn handle(&mut self, message: Keeping<ChooseDelivery>, _: &mut Self::Context) -> Self::Result {
         let Keeping(ChooseDelivery(choice), answering) = message;
@@ -71,11 +71,11 @@ impl Handler<Keeping<ChooseDelivery>> for CartActor {
 
 /// Sets where the cart's goods go (clearing a delivery choice made for another address).
 #[derive(Message)]
-#[rtype(result = "Result<CartReply, CartError>")]
+#[rtype(result = "Result<CartReply, ActorError>")]
 pub struct SetAddress(pub ShippingAddress);
 
 impl Handler<SetAddress> for CartActor {
-    type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
+    type Result = AtomicResponse<Self, Result<CartReply, ActorError>>;
 
     fn handle(&mut self, message: SetAddress, _: &mut Self::Context) -> Self::Result {
         self.change(CartCommand::SetAddress { address: message.0 }, Answering::Durable)
@@ -84,11 +84,11 @@ impl Handler<SetAddress> for CartActor {
 
 /// Applies a promo code (or, with none, takes it off).
 #[derive(Message)]
-#[rtype(result = "Result<CartReply, CartError>")]
+#[rtype(result = "Result<CartReply, ActorError>")]
 pub struct SetPromoCode(pub Option<String>);
 
 impl Handler<SetPromoCode> for CartActor {
-    type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
+    type Result = AtomicResponse<Self, Result<CartReply, ActorError>>;
 
     fn handle(&mut self, message: SetPromoCode, _: &mut Self::Context) -> Self::Result {
         self.change(CartCommand::SetPromoCode { code: message.0 }, Answering::Durable)

@@ -104,7 +104,7 @@ impl Carts {
         &self,
         context: CartContext,
         answering: Answering,
-    ) -> impl Future<Output = Result<CartReply, CartError>> + 'static {
+    ) -> impl Future<Output = Result<CartReply, ActorError>> + 'static {
         let stamp = answering.key_to_free();
         let created = self.create(context, answering);
         let shared = Arc::clone(&self.shared);
@@ -125,7 +125,7 @@ impl Carts {
         &self,
         context: CartContext,
         answering: Answering,
-    ) -> Result<(CartReply, Option<Receipt>, Option<Remembered>), CartError> {
+    ) -> Result<(CartReply, Option<Receipt>, Option<Remembered>), ActorError> {
         let (remember, waits) = answering.split();
         let shared = &self.shared;
         let now = shared.clock.now();

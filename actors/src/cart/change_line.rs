@@ -5,14 +5,14 @@ use super::*;
 /// Sets a line's quantity: more units are reserved first; fewer are recorded first, then
 /// let go, latest sources first, so what the line keeps is what is ready soonest.
 #[derive(Message)]
-#[rtype(result = "Result<CartReply, CartError>")]
+#[rtype(result = "Result<CartReply, ActorError>")]
 pub struct ChangeLine {
     pub line: String,
     pub quantity: u32,
 }
 
 impl Handler<ChangeLine> for CartActor {
-    type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
+    type Result = AtomicResponse<Self, Result<CartReply, ActorError>>;
 
     fn handle(&mut self, message: ChangeLine, _: &mut Self::Context) -> Self::Result {
         self.change_quantity(message.line, message.quantity, Answering::Durable)
@@ -27,7 +27,7 @@ impl CartActor {
         line: String,
         quantity: u32,
         answering: Answering,
-    ) -> AtomicResponse<Self, Result<CartReply, CartError>> {
+    ) -> AtomicResponse<Self, Result<CartReply, ActorError>> {
         let now = self.shared.clock.now();
         let commerce = self.shared.published.load_full();
         let stamp = answering.key_to_free();
@@ -83,7 +83,7 @@ impl CartActor {
         let recorded = self
             .cart
             .decide(&command, &commerce, now)
-            .map_err(CartError::from)
+            .map_err(ActorError::from)
             .and_then(|events| self.commit(events, now, renew_to, Some(line), None, answering, after));
         let pending = self.finish(recorded, stamp);
         AtomicResponse::new(Box::pin(wrap_future(pending)))

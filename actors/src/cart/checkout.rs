@@ -20,13 +20,14 @@ use mercato_engine::DomainError;
 use mercato_persistence::log::Receipt;
 use rust_decimal::Decimal;
 
-use super::{ask, send_all, settle, CartActor, CartError, CartRemember, CartReply, Pending, Shared};
+use super::{ask, send_all, settle, CartActor, CartRemember, CartReply, Pending, Shared};
+use crate::error::ActorError;
 use crate::idempotency::{Remembered, Stamp};
 use crate::journal::NotDurable;
-use crate::warehouse::{CommandError, ExecuteQueued};
+use crate::warehouse::ExecuteQueued;
 
 #[derive(Message)]
-#[rtype(result = "Result<CartReply, CartError>")]
+#[rtype(result = "Result<CartReply, ActorError>")]
 pub struct CheckOut {
     pub payment_system: String,
     pub token: Option<String>,
@@ -36,7 +37,7 @@ pub struct CheckOut {
 }
 
 impl Handler<CheckOut> for CartActor {
-    type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
+    type Result = AtomicResponse<Self, Result<CartReply, ActorError>>;
 
     fn handle(&mut self, message: CheckOut, _: &mut Self::Context) -> Self::Result {
         let now = self.shared.clock.now();
@@ -79,7 +80,7 @@ impl CartActor {
         now: Timestamp,
         remember: Option<CartRemember>,
         stamp: Option<Stamp>,
-    ) -> ResponseActFuture<Self, Result<CartReply, CartError>> {
+    ) -> ResponseActFuture<Self, Result<CartReply, ActorError>> {
         let mut changed = Cart::clone(&self.cart);
         for event in &cart_events {
             changed.apply(event);
@@ -119,10 +120,10 @@ impl CartActor {
     /// its clean-up is on its way.
     fn end_checkout(
         &mut self,
-        step: Step<CartError>,
+        step: Step<ActorError>,
         recorded: Option<Recorded>,
         stamp: Option<Stamp>,
-    ) -> ResponseActFuture<Self, Result<CartReply, CartError>> {
+    ) -> ResponseActFuture<Self, Result<CartReply, ActorError>> {
         let pending: Pending = match (step, recorded) {
             (Step::Done { result: Ok(_), .. }, Some((reply, receipt, remembered))) => {
                 let shared = Arc::clone(&self.shared);
@@ -143,8 +144,8 @@ impl CartActor {
 async fn run_outside(
     shared: Arc<Shared>,
     mut machine: Checkout,
-    mut step: Step<CartError>,
-) -> (Checkout, Step<CartError>) {
+    mut step: Step<ActorError>,
+) -> (Checkout, Step<ActorError>) {
     loop {
         let outcome = match &step {
             Step::Run(Effect::Authorise(authorisation)) => {
@@ -158,9 +159,9 @@ async fn run_outside(
 }
 
 /// Commits one hold to its order line in its warehouse.
-async fn commit(shared: &Shared, hold: &HoldCommit) -> Committed<CartError> {
+async fn commit(shared: &Shared, hold: &HoldCommit) -> Committed<ActorError> {
     let Some(handle) = shared.warehouses.handle(&hold.warehouse) else {
-        return Committed::Refused(CartError::Unavailable(hold.warehouse.clone()));
+        return Committed::Refused(ActorError::Unavailable(hold.warehouse.clone()));
     };
     let command = InventoryCommand::CommitReservation {
         reservation: hold.reservation.clone(),
@@ -169,17 +170,15 @@ async fn commit(shared: &Shared, hold: &HoldCommit) -> Committed<CartError> {
     };
     match ask(handle, &hold.warehouse, ExecuteQueued(command)).await {
         Ok(Ok(_)) => Committed::Committed,
-        Ok(Err(CommandError::Refused(
+        Ok(Err(ActorError::Refused(
             DomainError::UnknownReservation { .. }
             | DomainError::ReservationExpired { .. }
             | DomainError::ReservationChanged { .. },
         ))) => Committed::Lost,
-        Ok(Err(error @ CommandError::NotDurable(NotDurable { queued: true, .. }))) => {
-            Committed::Unknown(CartError::from_command(error))
-        }
-        Ok(Err(error)) => Committed::Refused(CartError::from_command(error)),
+        Ok(Err(error @ ActorError::NotDurable(NotDurable { queued: true, .. }))) => Committed::Unknown(error),
+        Ok(Err(error)) => Committed::Refused(error),
         // No answer in time: the warehouse may still commit it.
-        Err(error @ CartError::Unavailable(_)) => Committed::Unknown(error),
+        Err(error @ ActorError::Unavailable(_)) => Committed::Unknown(error),
         Err(error) => Committed::Refused(error),
     }
 }
@@ -208,7 +207,7 @@ async fn uncommit(shared: &Shared, holds: Vec<HoldCommit>, expires_at: Timestamp
             expires_at,
         };
         match addr.send(ExecuteQueued(undo)).await {
-            Ok(Ok(_)) | Ok(Err(CommandError::Refused(DomainError::UnknownOrderLine { .. }))) => {}
+            Ok(Ok(_)) | Ok(Err(ActorError::Refused(DomainError::UnknownOrderLine { .. }))) => {}
             Ok(Err(error)) => {
                 tracing::warn!(warehouse = %hold.warehouse, %error, "a commit could not go back to its cart; cancelled");
                 let cancel = InventoryCommand::CancelOrderLine { order_line: hold.key.clone() };

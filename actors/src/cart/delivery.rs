@@ -5,11 +5,11 @@ use super::*;
 /// Chooses how the goods are received, checked against the cart's options; shipments
 /// without a chosen shipping type get the cheapest.
 #[derive(Message)]
-#[rtype(result = "Result<CartReply, CartError>")]
+#[rtype(result = "Result<CartReply, ActorError>")]
 pub struct ChooseDelivery(pub DeliveryChoice);
 
 impl Handler<ChooseDelivery> for CartActor {
-    type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
+    type Result = AtomicResponse<Self, Result<CartReply, ActorError>>;
 
     fn handle(&mut self, message: ChooseDelivery, _: &mut Self::Context) -> Self::Result {
         self.choose(message.0, Answering::Durable)
@@ -28,14 +28,14 @@ pub struct DeliveryView {
 }
 
 #[derive(Message)]
-#[rtype(result = "Result<DeliveryView, CartError>")]
+#[rtype(result = "Result<DeliveryView, ActorError>")]
 pub struct DeliveryOptions {
     /// None: the commerce's default preference.
     pub preference: Option<ShipmentPreference>,
 }
 
 impl Handler<DeliveryOptions> for CartActor {
-    type Result = Reply<Result<DeliveryView, CartError>>;
+    type Result = Reply<Result<DeliveryView, ActorError>>;
 
     /// Answered once every change the cart made is durable, as reads of the cart are: the
     /// options show the cart.
@@ -46,7 +46,7 @@ impl Handler<DeliveryOptions> for CartActor {
 }
 
 impl CartActor {
-    pub(super) fn delivery_view(&self, message: DeliveryOptions) -> Result<DeliveryView, CartError> {
+    pub(super) fn delivery_view(&self, message: DeliveryOptions) -> Result<DeliveryView, ActorError> {
         let commerce = self.shared.published.load_full();
         let today = self.shared.clock.today();
         let settings = commerce.config().multi_shipment;

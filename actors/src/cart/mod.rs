@@ -69,13 +69,12 @@ use mercato_engine::{Commerce, DomainError};
 use mercato_persistence::log::{Lsn, Receipt};
 
 use crate::clock::Clock;
+use crate::error::ActorError;
 use crate::idempotency::{Answer, Idempotency, Remembered, Stamp};
 use crate::journal::{CartCopy, CartEntryRef, CartsSnapshot, Journal, NotDurable, RECORD_CART};
 use crate::order::Orders;
 use crate::payment::Gateways;
-use crate::warehouse::{
-    Busy, CommandError, ExecuteQueued, Gated, PeekAvailability, Reply, WarehouseActor, WarehouseHandle, Warehouses,
-};
+use crate::warehouse::{ExecuteQueued, Gated, PeekAvailability, Reply, WarehouseActor, WarehouseHandle, Warehouses};
 
 /// How long a cart (and what it holds) lives without activity.
 pub const CART_LIFETIME_MS: i64 = 15 * 60_000;
@@ -89,51 +88,6 @@ pub const CART_WAREHOUSE_TIMEOUT: Duration = Duration::from_secs(4);
 const CART_EXPIRY_RETRY: Duration = Duration::from_secs(1);
 /// What a replay answers in place of an answer too large to keep in its record.
 const ANSWER_TOO_LARGE: &[u8] = br#"{"detail":"the change was made; its answer was too large to keep for replays"}"#;
-
-/// Why a cart change was not made.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CartError {
-    #[error(transparent)]
-    Refused(#[from] DomainError),
-    #[error(transparent)]
-    NotDurable(#[from] NotDurable),
-    /// A warehouse's mailbox was full: nothing was held; retry shortly.
-    #[error("warehouse \"{0}\" is busy; retry shortly")]
-    Busy(String),
-    /// A warehouse did not answer in time (or is not running).
-    #[error("warehouse \"{0}\" did not answer; retry shortly")]
-    Unavailable(String),
-    /// The payment gateway could not be asked or did not answer in time: nothing was
-    /// charged that the node knows of (an approval that comes later is voided).
-    #[error("payment gateway \"{0}\" did not answer; retry shortly")]
-    Gateway(String),
-}
-
-impl CartError {
-    /// A stable code: the engine's for a refusal, then as for warehouse commands.
-    pub fn code(&self) -> &'static str {
-        match self {
-            CartError::Refused(error) => error.code(),
-            CartError::NotDurable(NotDurable { queued: false, .. }) => "not_recorded",
-            CartError::NotDurable(NotDurable { queued: true, .. }) => "outcome_unknown",
-            CartError::Busy(_) => "warehouse_busy",
-            CartError::Unavailable(_) => "warehouse_unavailable",
-            CartError::Gateway(_) => "gateway_unavailable",
-        }
-    }
-
-    fn from_command(error: CommandError) -> Self {
-        match error {
-            CommandError::Refused(error) => CartError::Refused(error),
-            CommandError::NotDurable(error) => CartError::NotDurable(error),
-        }
-    }
-
-    /// Whether the change certainly did not happen (so its idempotency key is free again).
-    pub fn nothing_changed(&self) -> bool {
-        !matches!(self, CartError::NotDurable(NotDurable { queued: true, .. }))
-    }
-}
 
 /// What a cart request answers: the cart as the change left it, the line it was about,
 /// and, when that line's units came from stock that is running out, the units left.
@@ -207,7 +161,7 @@ impl From<Option<CartRemember>> for Answering {
     }
 }
 
-type Pending = Pin<Box<dyn Future<Output = Result<CartReply, CartError>>>>;
+type Pending = Pin<Box<dyn Future<Output = Result<CartReply, ActorError>>>>;
 
 /// Random-looking ids that do not repeat across restarts: a per-process keyed hash of a
 /// counter. A cart id is what a shopper holds, so it must not be guessable from another.

@@ -23,7 +23,7 @@ pub(super) async fn reserve_in_one_center(
     cart: String,
     new_line: String,
     lines: Vec<(String, String, u32, Vec<Hold>)>,
-) -> Result<OneCenter, CartError> {
+) -> Result<OneCenter, ActorError> {
     let commerce = Arc::clone(&wanted.commerce);
     let center_of = |warehouse: &str| commerce.warehouse(warehouse).map(|w| w.logistic_center.clone());
     let current = lines.iter().flat_map(|(_, _, _, holds)| holds).find_map(|h| center_of(&h.warehouse));
@@ -31,7 +31,7 @@ pub(super) async fn reserve_in_one_center(
         let here = Wanted { only_center: Some(center.clone()), ..wanted.clone() };
         match reserve(Arc::clone(&shared), here).await {
             Ok((held, low_stock)) => return Ok(OneCenter { held, low_stock, moved: Vec::new() }),
-            Err(CartError::Refused(DomainError::InsufficientStock { .. })) => {}
+            Err(ActorError::Refused(DomainError::InsufficientStock { .. })) => {}
             Err(error) => return Err(error),
         }
     }
@@ -55,7 +55,7 @@ async fn supply_by_center(
     shared: &Shared,
     wanted: &Wanted,
     lines: &[(String, String, u32, Vec<Hold>)],
-) -> Result<BTreeMap<(String, String), u32>, CartError> {
+) -> Result<BTreeMap<(String, String), u32>, ActorError> {
     let commerce = &wanted.commerce;
     let center_of = |warehouse: &str| commerce.warehouse(warehouse).map(|w| w.logistic_center.clone());
     let mut skus: Vec<String> = lines.iter().map(|(_, sku, _, _)| sku.clone()).collect();
@@ -90,7 +90,7 @@ async fn move_to(
     cart: &str,
     lines: &[(String, String, u32, Vec<Hold>)],
     center: String,
-) -> Result<OneCenter, CartError> {
+) -> Result<OneCenter, ActorError> {
     let mut moved: Vec<(String, Vec<Hold>)> = Vec::with_capacity(lines.len());
     let mut outcome = Ok(());
     for (line, sku, quantity, _) in lines {
@@ -134,7 +134,7 @@ impl CartActor {
         answering: Answering,
         renew_to: Option<Timestamp>,
         stamp: Option<Stamp>,
-    ) -> AtomicResponse<Self, Result<CartReply, CartError>> {
+    ) -> AtomicResponse<Self, Result<CartReply, ActorError>> {
         let lines: Vec<(String, String, u32, Vec<Hold>)> =
             self.cart.lines.values().map(|l| (l.id.clone(), l.sku.clone(), l.quantity, l.holds.clone())).collect();
         let (sku, quantity) = (wanted.sku.clone(), wanted.quantity);
@@ -172,7 +172,7 @@ impl CartActor {
                         events.extend(decided_events);
                     }
                     Err(error) => {
-                        decided = Err(CartError::from(error));
+                        decided = Err(ActorError::from(error));
                         break;
                     }
                 }
@@ -180,7 +180,7 @@ impl CartActor {
             let recorded = decided.and_then(|()| {
                 actor.commit(events, now, renew_to, Some(line), got.low_stock, answering, releases(&before))
             });
-            if recorded.as_ref().is_err_and(CartError::nothing_changed) {
+            if recorded.as_ref().is_err_and(ActorError::nothing_changed) {
                 actix::spawn(send_all(actor.shared.warehouses.clone(), releases(&made)));
             }
             wrap_future::<_, Self>(actor.finish(recorded, stamp))

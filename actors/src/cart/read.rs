@@ -6,11 +6,11 @@ use super::*;
 /// The cart as it stands, once every change it shows is durable (refused as not durable
 /// if the log failed: the cart may then show a change the log lost).
 #[derive(Message)]
-#[rtype(result = "Result<CartReply, CartError>")]
+#[rtype(result = "Result<CartReply, ActorError>")]
 pub struct GetCart;
 
 impl Handler<GetCart> for CartActor {
-    type Result = Reply<Result<CartReply, CartError>>;
+    type Result = Reply<Result<CartReply, ActorError>>;
 
     fn handle(&mut self, _: GetCart, _: &mut Self::Context) -> Self::Result {
         let reply = CartReply { cart: Arc::clone(&self.cart), line: None, low_stock: None, answer: None, order: None };

@@ -4,13 +4,13 @@ use super::*;
 
 /// Removes a line: recorded first, then its units let go.
 #[derive(Message)]
-#[rtype(result = "Result<CartReply, CartError>")]
+#[rtype(result = "Result<CartReply, ActorError>")]
 pub struct RemoveLine {
     pub line: String,
 }
 
 impl Handler<RemoveLine> for CartActor {
-    type Result = AtomicResponse<Self, Result<CartReply, CartError>>;
+    type Result = AtomicResponse<Self, Result<CartReply, ActorError>>;
 
     fn handle(&mut self, message: RemoveLine, _: &mut Self::Context) -> Self::Result {
         let now = self.shared.clock.now();
@@ -20,7 +20,7 @@ impl Handler<RemoveLine> for CartActor {
         let recorded = self
             .cart
             .decide(&CartCommand::RemoveLine { line: message.line }, &commerce, now)
-            .map_err(CartError::from)
+            .map_err(ActorError::from)
             .and_then(|events| self.commit(events, now, renew_to, None, None, Answering::Durable, held));
         let pending = self.finish(recorded, None);
         AtomicResponse::new(Box::pin(wrap_future(pending)))

@@ -4,14 +4,14 @@
 use super::*;
 
 /// Sends a request to a warehouse through its gate, bounded in time.
-pub(super) async fn ask<M>(warehouse: &WarehouseHandle, code: &str, message: M) -> Result<M::Result, CartError>
+pub(super) async fn ask<M>(warehouse: &WarehouseHandle, code: &str, message: M) -> Result<M::Result, ActorError>
 where
     M: Message + Send + 'static,
     M::Result: Send,
     WarehouseActor: Handler<Gated<M>>,
 {
-    let request = warehouse.send(message).map_err(|Busy| CartError::Busy(code.to_owned()))?;
-    request.timeout(CART_WAREHOUSE_TIMEOUT).await.map_err(|_| CartError::Unavailable(code.to_owned()))
+    let request = warehouse.send(message)?;
+    request.timeout(CART_WAREHOUSE_TIMEOUT).await.map_err(|_| ActorError::Unavailable(code.to_owned()))
 }
 
 /// Commands for warehouses that need no answer for the cart to go on (releases and
@@ -57,7 +57,7 @@ pub(super) struct Wanted {
 /// warehouse refuses, what the others reserved is released. Availability may change
 /// between reading it and reserving: a shortfall is retried once with fresh figures.
 /// Returns the holds and, when units came from stock that is running out, what is left.
-pub(super) async fn reserve(shared: Arc<Shared>, wanted: Wanted) -> Result<(Vec<Hold>, Option<u32>), CartError> {
+pub(super) async fn reserve(shared: Arc<Shared>, wanted: Wanted) -> Result<(Vec<Hold>, Option<u32>), ActorError> {
     let mut candidates = candidate_warehouses(&wanted.commerce, &wanted.channel, &wanted.destination);
     if let Some(center) = &wanted.only_center {
         candidates.retain(|(_, c)| c == center);
@@ -97,7 +97,7 @@ pub(super) async fn reserve(shared: Arc<Shared>, wanted: Wanted) -> Result<(Vec<
             return Ok((holds, low_stock));
         };
         send_all(shared.warehouses.clone(), releases(&holds)).await;
-        let shortfall = matches!(error, CartError::Refused(DomainError::InsufficientStock { .. }));
+        let shortfall = matches!(error, ActorError::Refused(DomainError::InsufficientStock { .. }));
         if !(shortfall && attempts < 2) {
             return Err(error);
         }
@@ -109,7 +109,7 @@ async fn availability_in(
     shared: &Shared,
     candidates: &[(String, String)],
     sku: &str,
-) -> Result<Vec<Candidate>, CartError> {
+) -> Result<Vec<Candidate>, ActorError> {
     let mut found = Vec::with_capacity(candidates.len());
     for (warehouse, center) in candidates {
         let Some(handle) = shared.warehouses.handle(warehouse) else { continue };
@@ -131,11 +131,11 @@ async fn reserve_in(
     shared: &Shared,
     wanted: &Wanted,
     per_warehouse: Vec<(String, u32)>,
-) -> (Vec<Hold>, Option<CartError>) {
+) -> (Vec<Hold>, Option<ActorError>) {
     let mut holds = Vec::with_capacity(per_warehouse.len());
     for (warehouse, quantity) in per_warehouse {
         let Some(handle) = shared.warehouses.handle(&warehouse) else {
-            return (holds, Some(CartError::Unavailable(warehouse)));
+            return (holds, Some(ActorError::Unavailable(warehouse)));
         };
         let reservation = format!("{}/{:016x}", wanted.prefix, shared.ids.token());
         let command =
@@ -150,7 +150,7 @@ async fn reserve_in(
                     holds.push(Hold::reserved(&warehouse, made, &queued.ready_dates));
                 }
             }
-            Ok(Err(error)) => return (holds, Some(CartError::from_command(error))),
+            Ok(Err(error)) => return (holds, Some(error)),
             Err(error) => return (holds, Some(error)),
         }
     }

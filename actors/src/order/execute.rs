@@ -10,12 +10,12 @@ use mercato_engine::DomainError;
 use mercato_persistence::log::{Lsn, Receipt};
 
 use super::actor::{Listed, OrderActor};
-use crate::cart::CartError;
+use crate::error::ActorError;
 use crate::journal::{OrderEntryRef, RECORD_ORDER};
 
 /// The order as the command left it with its record's receipt, or the refusal with the
 /// LSN of the order's last record.
-pub type Executed = Result<(Arc<Order>, Option<Receipt>), (CartError, Lsn)>;
+pub type Executed = Result<(Arc<Order>, Option<Receipt>), (ActorError, Lsn)>;
 
 #[derive(Message)]
 #[rtype(result = "Executed")]
@@ -42,7 +42,7 @@ fn change(
     journal: &crate::journal::Journal,
     entry: &mut Listed,
     message: &ExecuteOrder,
-) -> Result<(Arc<Order>, Option<Receipt>), CartError> {
+) -> Result<(Arc<Order>, Option<Receipt>), ActorError> {
     let events = entry.order.decide(&message.command)?;
     let record = OrderEntryRef { commerce, order: &message.id, events: &events, remembered: None };
     let payload = journal.encode(&record)?;

@@ -33,8 +33,8 @@ pub use execute::ExecuteOrder;
 pub use place::PlaceOrder;
 pub use read::ReadOrder;
 
-use crate::cart::CartError;
 use crate::clock::Clock;
+use crate::error::ActorError;
 use crate::idempotency::Remembered;
 use crate::journal::{Journal, NotDurable, OrdersSnapshot};
 
@@ -82,7 +82,7 @@ impl Orders {
     /// The order once the log has acknowledged its last record (durable in `sync` mode,
     /// written in `async`), or refused as not durable when the log failed first: no client
     /// may see an order, or a change to one, the log could still lose.
-    pub async fn read(&self, id: &str) -> Result<Arc<Order>, CartError> {
+    pub async fn read(&self, id: &str) -> Result<Arc<Order>, ActorError> {
         let (order, lsn) = self.ask(ReadOrder { id: id.to_owned() }).await??;
         self.acknowledged(lsn).await?;
         Ok(order)
@@ -97,7 +97,7 @@ impl Orders {
     /// Runs a command on an order: recorded, applied, and answered once durable with the
     /// order as this command left it. A refusal is answered only once the order's last
     /// record is acknowledged too: it was decided on that record's state.
-    pub async fn execute(&self, id: &str, command: OrderCommand) -> Result<Arc<Order>, CartError> {
+    pub async fn execute(&self, id: &str, command: OrderCommand) -> Result<Arc<Order>, ActorError> {
         match self.ask(ExecuteOrder { id: id.to_owned(), command }).await? {
             Ok((changed, receipt)) => {
                 if let Some(receipt) = receipt {
@@ -113,12 +113,12 @@ impl Orders {
     }
 
     /// Every order for a snapshot, with the LSN the part covers.
-    pub async fn snapshot(&self) -> Result<(OrdersSnapshot, Lsn), CartError> {
+    pub async fn snapshot(&self) -> Result<(OrdersSnapshot, Lsn), ActorError> {
         self.ask(CopyOrders).await
     }
 
     /// The ids of every placed order.
-    pub async fn ids(&self) -> Result<HashSet<String>, CartError> {
+    pub async fn ids(&self) -> Result<HashSet<String>, ActorError> {
         let (snapshot, _) = self.snapshot().await?;
         Ok(snapshot.orders.into_iter().map(|order| order.id).collect())
     }
@@ -132,13 +132,13 @@ impl Orders {
         self.len().await == 0
     }
 
-    async fn ask<M>(&self, message: M) -> Result<M::Result, CartError>
+    async fn ask<M>(&self, message: M) -> Result<M::Result, ActorError>
     where
         M: Message + Send + 'static,
         M::Result: Send,
         OrderActor: Handler<M>,
     {
-        self.addr.send(message).await.map_err(|_| CartError::Unavailable("orders".into()))
+        self.addr.send(message).await.map_err(|_| ActorError::Stopped("the order actor".into()))
     }
 
     /// Waits until the log has acknowledged record `lsn`. A failed log refuses outright:

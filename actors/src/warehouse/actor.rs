@@ -40,8 +40,8 @@ impl WarehouseActor {
     /// decided against is durable, so no answer rests on a change the log may lose.
     pub(super) fn answer<T: 'static>(
         &self,
-        executed: Result<(T, Option<mercato_persistence::log::Receipt>), CommandError>,
-    ) -> Reply<Result<T, CommandError>> {
+        executed: Result<(T, Option<mercato_persistence::log::Receipt>), ActorError>,
+    ) -> Reply<Result<T, ActorError>> {
         match executed {
             Ok((value, receipt @ Some(_))) => Reply::Durable(Box::pin(durable(value, receipt))),
             other => {
@@ -89,7 +89,7 @@ impl WarehouseActor {
     /// Decides one command at `now`, takes a place on the log's queue, applies the events
     /// and queues their record, in one synchronous step. A change the log has no room for
     /// is not applied.
-    pub(super) fn execute(&mut self, command: &InventoryCommand, now: Timestamp) -> Result<Executed, CommandError> {
+    pub(super) fn execute(&mut self, command: &InventoryCommand, now: Timestamp) -> Result<Executed, ActorError> {
         self.execute_then(command, now, |_, _| None).map(|(events, receipt, _)| (events, receipt))
     }
 
@@ -100,7 +100,7 @@ impl WarehouseActor {
         command: &InventoryCommand,
         now: Timestamp,
         remember: impl FnOnce(&Self, &[InventoryEvent]) -> Option<Remembered>,
-    ) -> Result<ExecutedRemembering, CommandError> {
+    ) -> Result<ExecutedRemembering, ActorError> {
         let commerce = self.commerce.load();
         let ctx = InventoryCtx { commerce: &commerce, now, today: date_of(now) };
         let decided = self.stock.decide(command, &ctx);

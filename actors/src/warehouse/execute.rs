@@ -5,11 +5,11 @@ use super::*;
 /// Runs one inventory command now; replies with the events it caused once they are
 /// durable.
 #[derive(Message)]
-#[rtype(result = "Result<Vec<InventoryEvent>, CommandError>")]
+#[rtype(result = "Result<Vec<InventoryEvent>, ActorError>")]
 pub struct Execute(pub InventoryCommand);
 
 impl Handler<Execute> for WarehouseActor {
-    type Result = Reply<Result<Vec<InventoryEvent>, CommandError>>;
+    type Result = Reply<Result<Vec<InventoryEvent>, ActorError>>;
 
     fn handle(&mut self, message: Execute, _: &mut Self::Context) -> Self::Result {
         let now = self.clock.now();
@@ -22,11 +22,11 @@ impl Handler<Execute> for WarehouseActor {
 /// and replies with each one's outcome: one mailbox round trip for a whole cart's lines
 /// or a back-office file. A refusal affects only its own command.
 #[derive(Message)]
-#[rtype(result = "Vec<Result<Vec<InventoryEvent>, CommandError>>")]
+#[rtype(result = "Vec<Result<Vec<InventoryEvent>, ActorError>>")]
 pub struct ExecuteAll(pub Vec<InventoryCommand>);
 
 impl Handler<ExecuteAll> for WarehouseActor {
-    type Result = Reply<Vec<Result<Vec<InventoryEvent>, CommandError>>>;
+    type Result = Reply<Vec<Result<Vec<InventoryEvent>, ActorError>>>;
 
     fn handle(&mut self, message: ExecuteAll, _: &mut Self::Context) -> Self::Result {
         let now = self.clock.now();
@@ -54,7 +54,7 @@ impl Handler<ExecuteAll> for WarehouseActor {
 /// before it. A refusal still waits for the changes it was decided against, like every
 /// answer here.
 #[derive(Message)]
-#[rtype(result = "Result<Queued, CommandError>")]
+#[rtype(result = "Result<Queued, ActorError>")]
 pub struct ExecuteQueued(pub InventoryCommand);
 
 /// What `ExecuteQueued` did: the events, and for a reservation made, the day each of its
@@ -66,7 +66,7 @@ pub struct Queued {
 }
 
 impl Handler<ExecuteQueued> for WarehouseActor {
-    type Result = Reply<Result<Queued, CommandError>>;
+    type Result = Reply<Result<Queued, ActorError>>;
 
     fn handle(&mut self, message: ExecuteQueued, _: &mut Self::Context) -> Self::Result {
         let now = self.clock.now();
@@ -94,11 +94,11 @@ impl Handler<ExecuteQueued> for WarehouseActor {
 /// with how many went. At start it releases what expired while the node was down, before
 /// the node reports ready.
 #[derive(Message)]
-#[rtype(result = "Result<usize, CommandError>")]
+#[rtype(result = "Result<usize, ActorError>")]
 pub struct ExpireNow;
 
 impl Handler<ExpireNow> for WarehouseActor {
-    type Result = Reply<Result<usize, CommandError>>;
+    type Result = Reply<Result<usize, ActorError>>;
 
     fn handle(&mut self, _: ExpireNow, _: &mut Self::Context) -> Self::Result {
         let now = self.clock.now();

@@ -13,16 +13,6 @@ pub struct ReserveRequest {
     pub quantity: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReserveError {
-    #[error("warehouse \"{warehouse}\": {error}")]
-    Refused { warehouse: String, error: DomainError },
-    #[error("warehouse \"{warehouse}\": {error}")]
-    NotDurable { warehouse: String, error: NotDurable },
-    #[error("warehouse \"{warehouse}\" is not running on this node")]
-    Unavailable { warehouse: String },
-}
-
 /// A place in a warehouse's mailbox, held by a request from the moment it is sent until
 /// the actor takes it up (or drops it, when its caller gave up first).
 pub struct Ticket {
@@ -65,16 +55,13 @@ macro_rules! gated {
 
 gated!(Execute, ExecuteAll, ExecuteAndView, ExecuteQueued, GetStock, GetAvailability, PeekAvailability);
 
-/// The mailbox is full: the request was not sent (answer 503 and let the client retry).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the warehouse's mailbox is full")]
-pub struct Busy;
-
 /// A warehouse actor with the gate that keeps requests within its mailbox: a request is
-/// refused at once (`Busy`) rather than queued to wait for room.
+/// refused at once (`ActorError::Busy`) rather than queued to wait for room.
 #[derive(Clone)]
 pub struct WarehouseHandle {
     pub addr: Addr<WarehouseActor>,
+    /// The warehouse's code, for the refusal that names it.
+    pub(super) warehouse: Arc<str>,
     pub(super) waiting: Arc<AtomicUsize>,
     /// `mercato_mailbox_waiting`: requests sent and not yet taken up.
     pub(super) gauge: metrics::Gauge,
@@ -82,18 +69,23 @@ pub struct WarehouseHandle {
 
 impl WarehouseHandle {
     /// A gate without a metric (tests).
-    pub fn new(addr: Addr<WarehouseActor>) -> Self {
-        Self { addr, waiting: Arc::new(AtomicUsize::new(0)), gauge: metrics::Gauge::noop() }
+    pub fn new(addr: Addr<WarehouseActor>, warehouse: &str) -> Self {
+        Self {
+            addr,
+            warehouse: Arc::from(warehouse),
+            waiting: Arc::new(AtomicUsize::new(0)),
+            gauge: metrics::Gauge::noop(),
+        }
     }
 
     /// A gate whose depth is published as `mercato_mailbox_waiting{commerce, warehouse}`.
     pub fn metered(addr: Addr<WarehouseActor>, commerce: &str, warehouse: &str) -> Self {
         let labels = [("commerce", commerce.to_owned()), ("warehouse", warehouse.to_owned())];
-        Self { gauge: metrics::gauge!("mercato_mailbox_waiting", &labels), ..Self::new(addr) }
+        Self { gauge: metrics::gauge!("mercato_mailbox_waiting", &labels), ..Self::new(addr, warehouse) }
     }
 
     /// Sends a request if the mailbox has room for it.
-    pub fn send<M>(&self, message: M) -> Result<actix::dev::Request<WarehouseActor, Gated<M>>, Busy>
+    pub fn send<M>(&self, message: M) -> Result<actix::dev::Request<WarehouseActor, Gated<M>>, ActorError>
     where
         M: Message + Send + 'static,
         M::Result: Send,
@@ -101,7 +93,7 @@ impl WarehouseHandle {
     {
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= WAREHOUSE_MAILBOX_CAPACITY_MAX {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
-            return Err(Busy);
+            return Err(ActorError::Busy(self.warehouse.to_string()));
         }
         self.gauge.increment(1.0);
         let ticket = Ticket { waiting: Arc::clone(&self.waiting), gauge: self.gauge.clone() };
@@ -146,13 +138,13 @@ impl Warehouses {
         &self,
         mut requests: Vec<ReserveRequest>,
         expires_at: Timestamp,
-    ) -> Result<Vec<Reservation>, ReserveError> {
+    ) -> Result<Vec<Reservation>, ActorError> {
         requests.sort_by(|a, b| a.warehouse.cmp(&b.warehouse).then_with(|| a.reservation.cmp(&b.reservation)));
         let mut made: Vec<(&Addr<WarehouseActor>, Reservation)> = Vec::new();
         let mut failure = None;
         for request in &requests {
             let Some(addr) = self.get(&request.warehouse) else {
-                failure = Some(ReserveError::Unavailable { warehouse: request.warehouse.clone() });
+                failure = Some(ActorError::Unavailable(request.warehouse.clone()));
                 break;
             };
             let command = InventoryCommand::Reserve {
@@ -169,16 +161,12 @@ impl Warehouses {
                     });
                     made.extend(reservation.map(|r| (addr, r)));
                 }
-                Ok(Err(CommandError::Refused(error))) => {
-                    failure = Some(ReserveError::Refused { warehouse: request.warehouse.clone(), error });
-                    break;
-                }
-                Ok(Err(CommandError::NotDurable(error))) => {
-                    failure = Some(ReserveError::NotDurable { warehouse: request.warehouse.clone(), error });
+                Ok(Err(error)) => {
+                    failure = Some(error);
                     break;
                 }
                 Err(_) => {
-                    failure = Some(ReserveError::Unavailable { warehouse: request.warehouse.clone() });
+                    failure = Some(ActorError::Unavailable(request.warehouse.clone()));
                     break;
                 }
             }

@@ -15,7 +15,7 @@ mod repair;
 mod view;
 
 pub use execute::{Execute, ExecuteAll, ExecuteQueued, ExpireNow, Queued};
-pub use handle::{Busy, Gated, ReserveError, ReserveRequest, Ticket, WarehouseHandle, Warehouses};
+pub use handle::{Gated, ReserveRequest, Ticket, WarehouseHandle, Warehouses};
 pub use meters::{HOT_SKUS, HOT_SKU_SERIES_MAX, HOT_SKU_WINDOW_TICKS};
 pub use read::{CopyState, GetAvailability, GetStock, PeekAvailability, SnapshotCopy, StockView, TakeSnapshot};
 pub use repair::{FindUnplaced, Unplaced};
@@ -34,9 +34,10 @@ use mercato_engine::inventory::{
     Availability, InventoryCommand, InventoryCtx, InventoryEvent, OrderLineStock, Reservation, StockRecord, Timestamp,
     WarehouseStock,
 };
-use mercato_engine::{Commerce, DomainError};
+use mercato_engine::Commerce;
 
 use crate::clock::{date_of, Clock};
+use crate::error::ActorError;
 use crate::idempotency::{Answer, Idempotency, Remembered, Stamp};
 use crate::journal::{Journal, NotDurable, WarehouseEntryRef, RECORD_WAREHOUSE};
 use mercato_persistence::log::Receipt;
@@ -64,31 +65,6 @@ pub struct WarehouseActor {
     /// The node's table of keys, told of each answer once its change is durable.
     idempotency: Idempotency,
     meters: Meters,
-}
-
-/// Why a command made no change.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CommandError {
-    /// The engine refused it.
-    #[error(transparent)]
-    Refused(#[from] DomainError),
-    /// The log could not take it (full or stopped): nothing was applied. Or, once applied,
-    /// the log failed before it was durable: the node stops and recovers from the log.
-    #[error(transparent)]
-    NotDurable(#[from] NotDurable),
-}
-
-impl CommandError {
-    /// A stable code: the engine's for a refusal; `not_recorded` when the log did not take
-    /// the change (nothing applied, safe to retry); `outcome_unknown` when the log failed
-    /// after taking it.
-    pub fn code(&self) -> &'static str {
-        match self {
-            CommandError::Refused(error) => error.code(),
-            CommandError::NotDurable(NotDurable { queued: false, .. }) => "not_recorded",
-            CommandError::NotDurable(NotDurable { queued: true, .. }) => "outcome_unknown",
-        }
-    }
 }
 
 /// The events of one command, and the receipt that resolves once they are durable.
@@ -127,7 +103,7 @@ where
 }
 
 /// Waits until a change is durable, then gives its result.
-async fn durable<T>(value: T, receipt: Option<mercato_persistence::log::Receipt>) -> Result<T, CommandError> {
+async fn durable<T>(value: T, receipt: Option<mercato_persistence::log::Receipt>) -> Result<T, ActorError> {
     if let Some(receipt) = receipt {
         receipt.await.map_err(|failure| NotDurable::unknown(failure.reason))?;
     }

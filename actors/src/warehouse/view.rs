@@ -20,7 +20,7 @@ pub type Viewed = (Vec<InventoryEvent>, Option<StockView>, Option<Answer>);
 /// exactly the state the command left (a back-office change answers with it). With
 /// `remember`, the answer is built from that and kept in the change's own log record.
 #[derive(Message)]
-#[rtype(result = "Result<Viewed, CommandError>")]
+#[rtype(result = "Result<Viewed, ActorError>")]
 pub struct ExecuteAndView {
     pub command: InventoryCommand,
     pub sku: String,
@@ -28,7 +28,7 @@ pub struct ExecuteAndView {
 }
 
 impl Handler<ExecuteAndView> for WarehouseActor {
-    type Result = Reply<Result<Viewed, CommandError>>;
+    type Result = Reply<Result<Viewed, ActorError>>;
 
     fn handle(&mut self, message: ExecuteAndView, _: &mut Self::Context) -> Self::Result {
         let now = self.clock.now();
@@ -47,8 +47,7 @@ impl Handler<ExecuteAndView> for WarehouseActor {
         // unknown, the key stays in flight until it is known (or times out).
         let nothing_changed = match &executed {
             Ok((_, _, remembered)) => remembered.is_none(),
-            Err(CommandError::Refused(_)) => true,
-            Err(CommandError::NotDurable(not_durable)) => !not_durable.queued,
+            Err(error) => error.nothing_changed(),
         };
         if let (true, Some(stamp)) = (nothing_changed, &stamp) {
             table.abandon(stamp);

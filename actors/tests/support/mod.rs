@@ -9,13 +9,13 @@ pub use std::sync::Arc;
 pub use std::time::Duration;
 
 pub use mercato_actors::cart::{
-    AddLine, Answering, CartError, CartReply, ChangeLine, CheckOut, ChooseDelivery, CopyCart, DeliveryOptions, GetCart,
-    Keeping, RemoveLine, SetAddress, CART_LIFETIME_MS,
+    AddLine, Answering, CartReply, ChangeLine, CheckOut, ChooseDelivery, CopyCart, DeliveryOptions, GetCart, Keeping,
+    RemoveLine, SetAddress, CART_LIFETIME_MS,
 };
 pub use mercato_actors::idempotency::Idempotency;
 pub use mercato_actors::journal::{carts_part_key, orders_part_key, warehouse_part_key, WarehouseSnapshot};
 pub use mercato_actors::warehouse::{CopyState, GetStock, TakeSnapshot};
-pub use mercato_actors::{Clock, CommerceHandle, Execute, Journal, NotDurable, Recovered};
+pub use mercato_actors::{ActorError, Clock, CommerceHandle, Execute, Journal, NotDurable, Recovered};
 pub use mercato_engine::cart::{Alert, CartContext, Supply};
 pub use mercato_engine::commerce::model::ShipmentPreference;
 pub use mercato_engine::inventory::{InventoryCommand as Cmd, Timestamp};
@@ -78,7 +78,7 @@ pub async fn open(handle: &CommerceHandle) -> String {
     handle.carts().open(context(), Answering::Durable).await.expect("created").cart.id.clone()
 }
 
-pub async fn add(handle: &CommerceHandle, cart: &str, sku: &str, quantity: u32) -> Result<CartReply, CartError> {
+pub async fn add(handle: &CommerceHandle, cart: &str, sku: &str, quantity: u32) -> Result<CartReply, ActorError> {
     let addr = handle.carts().get(cart).expect("an open cart");
     addr.send(AddLine { sku: sku.into(), quantity, answering: Answering::Durable }).await.expect("running")
 }
@@ -106,7 +106,7 @@ pub async fn commit_without_order(handle: &CommerceHandle, cart: &str) {
     warehouse.send(Execute(commit)).await.expect("running").expect("committed");
 }
 
-pub async fn change(handle: &CommerceHandle, cart: &str, line: &str, quantity: u32) -> Result<CartReply, CartError> {
+pub async fn change(handle: &CommerceHandle, cart: &str, line: &str, quantity: u32) -> Result<CartReply, ActorError> {
     let addr = handle.carts().get(cart).expect("an open cart");
     addr.send(ChangeLine { line: line.into(), quantity }).await.expect("running")
 }

@@ -3,6 +3,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
+use mercato_actors::{ActorError, NotDurable};
 use mercato_engine::{DomainError, ErrorKind};
 use serde::Serialize;
 
@@ -88,25 +89,23 @@ impl From<DomainError> for Problem {
     }
 }
 
-/// A change the log could not take or make durable answers 503: the client may retry (the
-/// node either refused it whole or stops and recovers).
-impl From<mercato_actors::CommandError> for Problem {
-    fn from(error: mercato_actors::CommandError) -> Self {
-        match error {
-            mercato_actors::CommandError::Refused(error) => error.into(),
-            mercato_actors::CommandError::NotDurable(error) if error.queued => {
-                tracing::warn!(%error, "a change's outcome is unknown");
-                Problem::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "outcome_unknown",
-                    "the change may or may not have been recorded; retry with the same Idempotency-Key",
-                )
+/// The one mapping of an actor's error to a problem: a refusal by its kind (4XX); anything
+/// else is 503 with `Retry-After` and the error's own code: the log did not take the change
+/// (`unavailable`: nothing changed), it failed after taking it (`outcome_unknown`: retry
+/// with the same `Idempotency-Key`), or a warehouse, an actor or a payment gateway did not
+/// answer.
+impl From<ActorError> for Problem {
+    fn from(error: ActorError) -> Self {
+        let detail = match &error {
+            ActorError::Refused(refusal) => return refusal.clone().into(),
+            ActorError::NotDurable(NotDurable { queued: true, .. }) => {
+                "the change may or may not have been recorded; retry with the same Idempotency-Key".to_owned()
             }
-            mercato_actors::CommandError::NotDurable(error) => {
-                tracing::warn!(%error, "a change was not recorded");
-                Problem::unavailable("the log cannot record changes now; retry shortly")
-            }
-        }
+            ActorError::NotDurable(_) => "the log cannot record changes now; retry shortly".to_owned(),
+            other => other.to_string(),
+        };
+        tracing::warn!(%error, code = error.code(), "a request could not be served now");
+        Problem::new(StatusCode::SERVICE_UNAVAILABLE, error.code(), detail)
     }
 }
 

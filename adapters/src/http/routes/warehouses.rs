@@ -9,7 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use mercato_actors::idempotency::{Answer, Begin};
-use mercato_actors::warehouse::{Busy, ExecuteAndView, Gated, GetStock, Remember, Respond, StockView, WarehouseHandle};
+use mercato_actors::warehouse::{ExecuteAndView, Gated, GetStock, Remember, Respond, StockView, WarehouseHandle};
 use mercato_actors::{CommerceHandle, WarehouseActor};
 use mercato_engine::commerce::model::{ApiRole, Warehouse};
 use mercato_engine::inventory::{AdjustmentReason, InventoryCommand, InventoryEvent};
@@ -34,10 +34,7 @@ where
     M::Result: Send,
     WarehouseActor: Handler<Gated<M>>,
 {
-    let request = warehouse.send(message).map_err(|Busy| {
-        tracing::warn!("a warehouse's mailbox is full");
-        Problem::unavailable("the warehouse is busy; retry shortly")
-    })?;
+    let request = warehouse.send(message)?;
     request.timeout(ACTOR_REPLY_TIMEOUT).await.map_err(|error| {
         tracing::warn!(%error, "an actor did not answer");
         Problem::unavailable("the service is busy; retry shortly")

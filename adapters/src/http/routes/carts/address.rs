@@ -10,7 +10,7 @@ pub(crate) async fn cart_change<M>(
     message: M,
 ) -> Result<HttpResponse, Problem>
 where
-    M: actix::Message<Result = Result<CartReply, mercato_actors::cart::CartError>> + Send + 'static,
+    M: actix::Message<Result = Result<CartReply, mercato_actors::ActorError>> + Send + 'static,
     mercato_actors::cart::CartActor: actix::Handler<M>,
 {
     let handle = commerce_of(state, principal, code)?;

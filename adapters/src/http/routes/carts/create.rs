@@ -280,7 +280,7 @@ impl Failed {
     /// The part's reply, or its failure (`keyed`: the part carried the key; `ends_cart`:
     /// the part ends the cart when it succeeds).
     pub(crate) fn check(
-        done: Result<Result<CartReply, CartError>, Problem>,
+        done: Result<Result<CartReply, ActorError>, Problem>,
         keyed: bool,
         ends_cart: bool,
     ) -> Result<CartReply, Box<Failed>> {

@@ -32,10 +32,11 @@ use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat};
 use mercato_actors::cart::{
-    Abandon, AddLine, Answering, CartActor, CartError, CartRemember, CartReply, CartRespond, ChangeLine, CheckOut,
-    ChooseDelivery, DeliveryOptions, GetCart, Keeping, RemoveLine, SetAddress, SetPromoCode,
+    Abandon, AddLine, Answering, CartActor, CartRemember, CartReply, CartRespond, ChangeLine, CheckOut, ChooseDelivery,
+    DeliveryOptions, GetCart, Keeping, RemoveLine, SetAddress, SetPromoCode,
 };
 use mercato_actors::idempotency::{Answer, Begin, Stamp};
+use mercato_actors::ActorError;
 use mercato_actors::CommerceHandle;
 use mercato_engine::cart::{Alert, CartContext, CartLine, Hold, Supply, CART_LINES_MAX};
 use mercato_engine::commerce::model::{ApiRole, Device, ShipmentPreference};
@@ -57,19 +58,6 @@ use crate::http::auth::Principal;
 use crate::http::idempotency;
 use crate::http::problem::{Problem, Refusals};
 use crate::http::AppState;
-
-impl From<CartError> for Problem {
-    fn from(error: CartError) -> Self {
-        match error {
-            CartError::Refused(error) => error.into(),
-            CartError::NotDurable(error) => mercato_actors::CommandError::NotDurable(error).into(),
-            CartError::Busy(_) | CartError::Unavailable(_) | CartError::Gateway(_) => {
-                tracing::warn!(%error, "a cart could not reach a warehouse or a payment gateway");
-                Problem::new(StatusCode::SERVICE_UNAVAILABLE, error.code(), error.to_string())
-            }
-        }
-    }
-}
 
 pub(super) fn commerce_of<'a>(
     state: &'a AppState,
