@@ -20,9 +20,9 @@ use mercato_actors::cart::{AddLine, Answering, Carts, CheckOut, ChooseDelivery, 
 use mercato_actors::idempotency::Idempotency;
 use mercato_actors::{Clock, CommerceHandle, Execute, Journal, Recovered};
 use mercato_benches::{demo, fresh_dir, percentile, spanish_cart};
+use mercato_engine::cart::{DeliveryChoice, ShippingAddress};
 use mercato_engine::commerce::model::ShipmentPreference;
 use mercato_engine::inventory::InventoryCommand;
-use mercato_engine::order::{DeliveryChoice, ShippingAddress};
 use mercato_persistence::log::{Log, LogOptions};
 use mercato_persistence::storage::OsStorage;
 

@@ -2,12 +2,10 @@
 //! money are the values serde codecs get wrong, so every variant is encoded and decoded.
 
 use chrono::NaiveDate;
-use mercato_engine::cart::{Cart, CartContext, CartEvent, Hold, HoldPart, Supply};
+use mercato_engine::cart::{Cart, CartContext, CartEvent, DeliveryChoice, Hold, HoldPart, ShippingAddress, Supply};
 use mercato_engine::commerce::model::{ShipmentPreference, ShipmentStatus};
 use mercato_engine::inventory::{AdjustmentReason, InventoryEvent, Reservation, Source, SupplyPart, Timestamp};
-use mercato_engine::order::{
-    place, quote, Allocation, Checkout, DeliveryChoice, Order, OrderEvent, OrderShipment, Payment, ShippingAddress,
-};
+use mercato_engine::order::{place, quote, Allocation, Checkout, Order, OrderEvent, OrderShipment, Payment};
 use mercato_engine::{Commerce, KNOWN_GATEWAYS};
 use mercato_persistence::codec::{decode, encode, FORMAT_VERSION};
 

@@ -15,9 +15,10 @@ use mercato_actors::warehouse::GetStock;
 use mercato_actors::ActorError;
 use mercato_actors::{Clock, CommerceHandle, Execute, Journal, Recovered};
 use mercato_engine::cart::CartContext;
+use mercato_engine::cart::{DeliveryChoice, ShippingAddress};
 use mercato_engine::commerce::model::ShipmentPreference;
 use mercato_engine::inventory::{InventoryCommand, Timestamp};
-use mercato_engine::order::{DeliveryChoice, OrderStatus, ShippingAddress};
+use mercato_engine::order::OrderStatus;
 use mercato_engine::Commerce;
 use rust_decimal::Decimal;
 

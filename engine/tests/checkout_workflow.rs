@@ -6,10 +6,10 @@
 use chrono::NaiveDate;
 use expect_test::{expect, Expect};
 use mercato_engine::cart::{Cart, CartCommand, CartContext, Hold, HoldPart, Supply};
+use mercato_engine::cart::{DeliveryChoice, ShippingAddress};
 use mercato_engine::commerce::model::ShipmentPreference;
 use mercato_engine::inventory::Timestamp;
 use mercato_engine::order::quote::{plan, price};
-use mercato_engine::order::{DeliveryChoice, ShippingAddress};
 use mercato_engine::workflow::checkout::{
     Authorised, Checkout, CheckoutRequest, Committed, Effect, Outcome, Placed, Step,
 };

@@ -57,6 +57,7 @@ use actix::prelude::*;
 use arc_swap::ArcSwap;
 use dashmap::DashMap;
 use mercato_engine::cart::{Cart, CartCommand, CartContext, CartEvent, Hold, Supply, LOW_STOCK_UNITS};
+use mercato_engine::cart::{DeliveryChoice, ShippingAddress};
 use mercato_engine::commerce::model::Place;
 use mercato_engine::commerce::model::ShipmentPreference;
 use mercato_engine::delivery::{pickup_points, single_center, PickupPoint, PlannedShipment};
@@ -64,7 +65,7 @@ use mercato_engine::inventory::{
     candidate_warehouses, select_sources, Candidate, InventoryCommand, InventoryEvent, Timestamp,
 };
 use mercato_engine::order::quote::{plan, price, settle_choice};
-use mercato_engine::order::{DeliveryChoice, Order, ShippingAddress};
+use mercato_engine::order::Order;
 use mercato_engine::{Commerce, DomainError};
 use mercato_persistence::log::{Lsn, Receipt};
 

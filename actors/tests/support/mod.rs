@@ -17,9 +17,10 @@ pub use mercato_actors::journal::{carts_part_key, orders_part_key, warehouse_par
 pub use mercato_actors::warehouse::{CopyState, GetStock, TakeSnapshot};
 pub use mercato_actors::{ActorError, Clock, CommerceHandle, Execute, Journal, NotDurable, Recovered};
 pub use mercato_engine::cart::{Alert, CartContext, Supply};
+pub use mercato_engine::cart::{DeliveryChoice, ShippingAddress};
 pub use mercato_engine::commerce::model::ShipmentPreference;
 pub use mercato_engine::inventory::{InventoryCommand as Cmd, Timestamp};
-pub use mercato_engine::order::{DeliveryChoice, Order, OrderCommand, OrderStatus, ShippingAddress};
+pub use mercato_engine::order::{Order, OrderCommand, OrderStatus};
 pub use mercato_engine::{Commerce, DomainError, KNOWN_GATEWAYS};
 pub use mercato_persistence::codec;
 pub use mercato_persistence::log::{Log, LogOptions};

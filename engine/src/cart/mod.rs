@@ -6,6 +6,10 @@
 //! `apply` folds them in. Holds arrive with the command: the cart actor reserves first and
 //! then decides with what it reserved, releasing it again when the cart refuses.
 
+mod address;
+
+pub use address::{DeliveryChoice, ShippingAddress};
+
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -15,7 +19,6 @@ use crate::commerce::model::Place;
 use crate::commerce::Commerce;
 use crate::error::DomainError;
 use crate::inventory::{Reservation, Source, Timestamp};
-use crate::order::{DeliveryChoice, ShippingAddress};
 
 /// Longest text field of an address.
 pub const ADDRESS_FIELD_MAX: usize = 200;

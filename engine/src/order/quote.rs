@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{Days, NaiveDate};
 use rust_decimal::Decimal;
 
-use super::DeliveryChoice;
-use crate::cart::Cart;
+use crate::cart::{Cart, DeliveryChoice};
 use crate::commerce::model::ShipmentPreference;
 use crate::commerce::Commerce;
 use crate::delivery::{

@@ -18,7 +18,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(carts::add_line)
         .service(carts::create_cart)
         .service(carts::get_cart)
-        .service(carts::checkout)
+        .service(orders::checkout)
         .service(orders::buy_now)
         .service(carts::put_address)
         .service(carts::put_delivery)

@@ -53,7 +53,7 @@ impl Modify for Bearer {
         carts::delivery_options,
         carts::put_delivery,
         carts::list_payment_systems,
-        carts::checkout,
+        orders::checkout,
         orders::buy_now,
         orders::get_order,
         orders::get_order_documents,

@@ -7,25 +7,24 @@
 //!
 //! # Layout
 //! - `dto.rs`: request bodies and answers.
-//! - `create.rs`, `lines.rs`, `address.rs`, `delivery.rs`, `checkout.rs`: one route group
-//!   each.
+//! - `create.rs`, `lines.rs`, `address.rs`, `delivery.rs`, `payment_systems.rs`: one route
+//!   group each (checkout, which makes an order, is with the order routes).
 
 mod address;
-mod checkout;
 mod create;
 mod delivery;
 mod dto;
 mod lines;
+mod payment_systems;
 
 pub use address::*;
-pub use checkout::*;
 pub use create::*;
 pub use delivery::*;
 pub use dto::*;
 pub use lines::*;
+pub use payment_systems::*;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use actix::{Addr, Message};
 use actix_web::http::StatusCode;
@@ -39,11 +38,11 @@ use mercato_actors::idempotency::{Answer, Begin, Stamp};
 use mercato_actors::ActorError;
 use mercato_actors::CommerceHandle;
 use mercato_engine::cart::{Alert, CartContext, CartLine, Hold, Supply, CART_LINES_MAX};
+use mercato_engine::cart::{DeliveryChoice, ShippingAddress};
 use mercato_engine::commerce::model::{ApiRole, Device, ShipmentPreference};
 use mercato_engine::delivery::{payment_systems, PlannedShipment};
 use mercato_engine::inventory::Timestamp;
 use mercato_engine::order::quote::{price, quote};
-use mercato_engine::order::{DeliveryChoice, ShippingAddress};
 use mercato_engine::pricing::totals::Totals;
 use mercato_engine::pricing::{minor_units, round};
 use mercato_engine::resolution::{normalize_country, Access, ContextRequest};
@@ -52,7 +51,6 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::context::DeviceDto;
-use super::orders::{order_body, OrderDto};
 use super::warehouses::{quantity, ACTOR_REPLY_TIMEOUT};
 use crate::http::auth::Principal;
 use crate::http::idempotency;
