@@ -157,6 +157,30 @@ impl NotDurable {
     }
 }
 
+/// What a replay answers in place of an answer too large to keep in its record.
+const ANSWER_TOO_LARGE: &[u8] = br#"{"detail":"the change was made; its answer was too large to keep for replays"}"#;
+
+/// A change the log took: what its `apply` step made, the record's receipt (none in
+/// memory mode), and the answer kept under its idempotency key.
+pub struct Committed<T> {
+    pub applied: T,
+    pub receipt: Option<Receipt>,
+    pub remembered: Option<Remembered>,
+}
+
+/// A change the log did not take: why, and what `apply` made if it ran (a caller that
+/// changed its state in place then holds a change without its record).
+pub struct Uncommitted<T> {
+    pub error: NotDurable,
+    pub applied: Option<T>,
+}
+
+impl<T> From<NotDurable> for Uncommitted<T> {
+    fn from(error: NotDurable) -> Self {
+        Self { error, applied: None }
+    }
+}
+
 /// Where an actor's changes go: nowhere (tests and benchmarks of the in-memory core), or
 /// the node's log.
 #[derive(Clone, Default)]
@@ -167,12 +191,37 @@ pub enum Journal {
 }
 
 impl Journal {
-    /// Queues a record on the log; the receipt resolves once it is durable. Nothing is
-    /// queued in memory mode.
-    pub fn record(&self, kind: u8, entry: &impl Serialize) -> Result<Option<Receipt>, NotDurable> {
-        let payload = self.encode(entry)?;
+    /// The one way a decided change reaches the log, for every actor: the record is encoded
+    /// without an answer (one too large refuses the change), a place on the log's queue is
+    /// taken (a full or stopped log refuses it), then `apply` makes the change (on a copy,
+    /// or in place when the answer to keep must read the state it left) and returns it with
+    /// the answer to keep, which goes into the same record (an answer too large for a
+    /// record is replaced by a note, so the change is still made once), and the record is
+    /// appended. `record` encodes the actor's entry with the answer given. The caller
+    /// installs what `apply` made once this returns `Ok`, and answers once the receipt
+    /// resolves (durable).
+    pub fn commit<T>(
+        &self,
+        kind: u8,
+        record: impl Fn(Option<&Remembered>) -> Result<Option<Vec<u8>>, NotDurable>,
+        apply: impl FnOnce() -> (T, Option<Remembered>),
+    ) -> Result<Committed<T>, Uncommitted<T>> {
+        let bare = record(None)?;
         let slot = self.slot()?;
-        self.append_in(slot, kind, payload)
+        let (applied, mut remembered) = apply();
+        let payload = match remembered.as_mut() {
+            None => Ok(bare),
+            Some(remembered) => record(Some(remembered)).or_else(|_| {
+                remembered.answer.body = ANSWER_TOO_LARGE.to_vec();
+                record(Some(remembered))
+            }),
+        };
+        let appended = payload.and_then(|payload| self.append_in(slot, kind, payload));
+        match appended {
+            Ok(receipt) => Ok(Committed { applied, receipt, remembered }),
+            // Nothing of it reached the queue: the change, if made on a copy, never was.
+            Err(error) => Err(Uncommitted { error: NotDurable::refused(error.reason), applied: Some(applied) }),
+        }
     }
 
     /// A record's bytes (none in memory mode); one too large is refused.
@@ -246,6 +295,14 @@ pub struct WarehouseSnapshot {
     pub stock: WarehouseStock,
     /// The answers this warehouse's changes gave under idempotency keys, still kept.
     pub remembered: Vec<Remembered>,
+}
+
+/// Runs `apply` on a record's events; an event that does not fit its state (`apply`
+/// asserts: it was never decided) refuses the start naming the record, instead of a panic
+/// or a state the log does not describe.
+fn refuse_unfit(lsn: Lsn, aggregate: &str, apply: impl FnOnce()) -> Result<(), PersistenceError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(apply))
+        .map_err(|_| PersistenceError::Codec(format!("record {lsn} does not apply to {aggregate}")))
 }
 
 /// The snapshot part key of a warehouse (the unit separator cannot appear in a code).
@@ -351,14 +408,14 @@ impl Recovered {
             RECORD_CART => {
                 let entry: CartEntry = codec::decode(payload)
                     .map_err(|error| PersistenceError::Codec(format!("record {lsn}: {error}")))?;
-                self.apply_cart(lsn, entry);
-                Ok(())
+                let cart = entry.cart.clone();
+                refuse_unfit(lsn, &cart, || self.apply_cart(lsn, entry))
             }
             RECORD_ORDER => {
                 let entry: OrderEntry = codec::decode(payload)
                     .map_err(|error| PersistenceError::Codec(format!("record {lsn}: {error}")))?;
-                self.apply_order(lsn, entry);
-                Ok(())
+                let order = entry.order.clone();
+                refuse_unfit(lsn, &order, || self.apply_order(lsn, entry))
             }
             other => Err(PersistenceError::Codec(format!("record {lsn} has unknown kind {other}"))),
         }

@@ -92,21 +92,13 @@ async fn a_failed_sync_is_never_acknowledged_and_stops_later_changes() {
     assert!(after.reservation("a").is_none(), "the change that was never durable is gone");
 }
 
-// Proves a log record that passes its checksum but cannot be applied stops recovery with a
-// message naming the record, instead of bringing the process down.
-#[test]
-fn a_record_that_does_not_apply_refuses_the_start() {
+/// Writes `records` (kind and entry) to a fresh log and recovers it: the start's error.
+fn recover_records(records: &[(u8, Vec<u8>)]) -> String {
     let sim = SimStorage::default();
     let (log, _) = recover(&sim);
-    // A release of a reservation that never existed: `decide` would never produce it.
-    let entry = mercato_actors::journal::WarehouseEntry {
-        commerce: "demo".into(),
-        warehouse: "wh-madrid".into(),
-        events: vec![mercato_engine::inventory::InventoryEvent::ReservationReleased { reservation: "ghost".into() }],
-        remembered: None,
-    };
-    let receipt = Journal::Log(log.handle()).record(mercato_actors::journal::RECORD_WAREHOUSE, &entry);
-    receipt.expect("queued").expect("a receipt").wait().expect("durable");
+    for (kind, payload) in records {
+        log.handle().append(*kind, payload.clone()).expect("queued").wait().expect("durable");
+    }
     drop(log);
     let mut recovered = Recovered::default();
     let error = Log::open(Arc::new(sim.clone()), LogOptions::new("/data/wal"), 0, |lsn, kind, payload| {
@@ -114,7 +106,44 @@ fn a_record_that_does_not_apply_refuses_the_start() {
     })
     .map(|_| ())
     .expect_err("refused");
-    assert!(error.to_string().contains("record 1 does not apply to warehouse wh-madrid"), "{error}");
+    error.to_string()
+}
+
+// Proves a log record that passes its checksum but cannot be applied stops recovery with a
+// message naming the record, instead of bringing the process down: a warehouse's release of
+// a reservation that never existed, and a cart's change to a line it does not have
+// (`decide` would produce neither; `apply` asserts).
+#[test]
+fn a_record_that_does_not_apply_refuses_the_start() {
+    use mercato_actors::journal::{CartEntry, WarehouseEntry, RECORD_CART, RECORD_WAREHOUSE};
+    use mercato_engine::cart::{CartContext, CartEvent};
+    use mercato_engine::inventory::InventoryEvent;
+    use mercato_persistence::codec::encode;
+
+    let ghost = WarehouseEntry {
+        commerce: "demo".into(),
+        warehouse: "wh-madrid".into(),
+        events: vec![InventoryEvent::ReservationReleased { reservation: "ghost".into() }],
+        remembered: None,
+    };
+    let error = recover_records(&[(RECORD_WAREHOUSE, encode(&ghost).expect("encodes"))]);
+    assert!(error.contains("record 1 does not apply to warehouse wh-madrid"), "{error}");
+
+    let context = CartContext {
+        channel: "web".into(),
+        language: "en".into(),
+        currency: "EUR".into(),
+        country: "ES".into(),
+        user: None,
+        group: None,
+    };
+    let cart = |events| CartEntry { commerce: "demo".into(), cart: "cart-1".into(), events, remembered: None };
+    let created = cart(vec![CartEvent::CartCreated { id: "cart-1".into(), context, expires_at: Timestamp(1) }]);
+    let changed = cart(vec![CartEvent::LineChanged { line: "l9".into(), quantity: 1, holds: Vec::new() }]);
+    let records =
+        [(RECORD_CART, encode(&created).expect("encodes")), (RECORD_CART, encode(&changed).expect("encodes"))];
+    let error = recover_records(&records);
+    assert!(error.contains("record 2 does not apply to cart-1"), "{error}");
 }
 
 // Proves reservations whose time passed while the node was down are released at start by

@@ -3,25 +3,6 @@
 
 use super::*;
 
-/// The record's bytes with the answer kept under its key; an answer too large for a
-/// record is replaced by a note, so the change is still made once.
-pub(super) fn with_answer(
-    journal: &Journal,
-    bare: Option<Vec<u8>>,
-    entry: CartEntryRef<'_>,
-    remembered: Option<&Remembered>,
-) -> Result<Option<Vec<u8>>, NotDurable> {
-    let Some(remembered) = remembered else { return Ok(bare) };
-    match journal.encode(&CartEntryRef { remembered: Some(remembered), ..entry }) {
-        Ok(payload) => Ok(payload),
-        Err(_) => {
-            let mut shortened = remembered.clone();
-            shortened.answer.body = ANSWER_TOO_LARGE.to_vec();
-            journal.encode(&CartEntryRef { remembered: Some(&shortened), ..entry })
-        }
-    }
-}
-
 /// Waits until a change is durable, then tells the key table its answer and replies.
 pub(super) async fn settle(
     shared: &Shared,
@@ -107,34 +88,37 @@ impl CartActor {
         }
         let shared = Arc::clone(&self.shared);
         let id = self.cart.id.clone();
-        let entry = CartEntryRef { commerce: &shared.commerce, cart: &id, events: &events, remembered: None };
-        let bare = shared.journal.encode(&entry)?;
-        let slot = shared.journal.slot()?;
-        // The cart changes only once its record is queued: a log that stops between the
-        // slot and the append leaves the cart as the log has it (nothing changed), never a
-        // change without a record that reads would then show as durable.
-        let queue = |payload| {
-            shared.journal.append_in(slot, RECORD_CART, payload).map_err(|failure| NotDurable::refused(failure.reason))
+        let record = |remembered: Option<&Remembered>| {
+            shared.journal.encode(&CartEntryRef { commerce: &shared.commerce, cart: &id, events: &events, remembered })
         };
-        let (receipt, remembered) = if let Some(remember) = remember {
-            let mut changed = Cart::clone(&self.cart);
-            for event in &events {
-                changed.apply(event);
+        // The cart changes only once its record is queued: a log that stops before the
+        // append leaves the cart as the log has it (nothing changed), never a change
+        // without a record that reads would then show as durable. With an answer to keep,
+        // the change is made on a copy the answer is built from; without one, in place
+        // once queued.
+        let cart = &self.cart;
+        let committed = shared.journal.commit(RECORD_CART, record, || match remember {
+            Some(remember) => {
+                let mut changed = Cart::clone(cart);
+                for event in &events {
+                    changed.apply(event);
+                }
+                let changed = Arc::new(changed);
+                let remembered = remember(&changed);
+                (Some(changed), Some(remembered))
             }
-            let changed = Arc::new(changed);
-            let remembered = remember(&changed);
-            let payload = with_answer(&shared.journal, bare, entry, Some(&remembered))?;
-            let receipt = queue(payload)?;
-            self.cart = changed;
-            (receipt, Some(remembered))
-        } else {
-            let receipt = queue(bare)?;
-            let cart = Arc::make_mut(&mut self.cart);
-            for event in &events {
-                cart.apply(event);
+            None => (None, None),
+        });
+        let Committed { applied, receipt, remembered } = committed.map_err(|refused| refused.error)?;
+        match applied {
+            Some(changed) => self.cart = changed,
+            None => {
+                let cart = Arc::make_mut(&mut self.cart);
+                for event in &events {
+                    cart.apply(event);
+                }
             }
-            (receipt, None)
-        };
+        }
         if let Some(receipt) = &receipt {
             self.last_lsn = receipt.lsn();
         }

@@ -134,14 +134,16 @@ impl Carts {
         let event = Cart::create(&id, context, &shared.published.load(), expires_at)?;
         let cart = Cart::from_created(&event).ok_or_else(|| DomainError::UnknownCart { id: id.clone() })?;
         let events = [event];
-        let entry = CartEntryRef { commerce: &shared.commerce, cart: &id, events: &events, remembered: None };
-        let bare = shared.journal.encode(&entry)?;
+        let record = |remembered: Option<&Remembered>| {
+            shared.journal.encode(&CartEntryRef { commerce: &shared.commerce, cart: &id, events: &events, remembered })
+        };
         let creating = shared.creating();
-        let slot = shared.journal.slot()?;
-        let reply = CartReply { cart: Arc::new(cart), line: None, low_stock: None, answer: None, order: None };
-        let remembered = remember.map(|r| Remembered { stamp: r.stamp, answer: (r.respond)(&reply), at: now });
-        let payload = with_answer(&shared.journal, bare, entry, remembered.as_ref())?;
-        let receipt = shared.journal.append_in(slot, RECORD_CART, payload)?;
+        let committed = shared.journal.commit(RECORD_CART, record, || {
+            let reply = CartReply { cart: Arc::new(cart), line: None, low_stock: None, answer: None, order: None };
+            let remembered = remember.map(|r| Remembered { stamp: r.stamp, answer: (r.respond)(&reply), at: now });
+            (reply, remembered)
+        });
+        let Committed { applied: reply, receipt, remembered } = committed.map_err(|refused| refused.error)?;
         if let Some(remembered) = &remembered {
             shared.keep(remembered);
         }

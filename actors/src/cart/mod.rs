@@ -40,7 +40,7 @@ pub use delivery::{ChooseDelivery, DeliveryOptions, DeliveryView};
 pub use read::{CopyCart, GetCart};
 pub use remove_line::RemoveLine;
 
-use actor::{settle, with_answer};
+use actor::settle;
 use reserve::{ask, releases, reserve, send_all, Wanted};
 
 use std::collections::hash_map::RandomState;
@@ -72,7 +72,7 @@ use mercato_persistence::log::{Lsn, Receipt};
 use crate::clock::Clock;
 use crate::error::ActorError;
 use crate::idempotency::{Answer, Idempotency, Remembered, Stamp};
-use crate::journal::{CartCopy, CartEntryRef, CartsSnapshot, Journal, NotDurable, RECORD_CART};
+use crate::journal::{CartCopy, CartEntryRef, CartsSnapshot, Committed, Journal, NotDurable, RECORD_CART};
 use crate::order::Orders;
 use crate::payment::Gateways;
 use crate::warehouse::{ExecuteQueued, Gated, PeekAvailability, Reply, WarehouseActor, WarehouseHandle, Warehouses};
@@ -87,8 +87,6 @@ pub const CART_MAILBOX_CAPACITY_MAX: usize = 64;
 pub const CART_WAREHOUSE_TIMEOUT: Duration = Duration::from_secs(4);
 /// How soon a cart whose expiry the log could not take tries again.
 const CART_EXPIRY_RETRY: Duration = Duration::from_secs(1);
-/// What a replay answers in place of an answer too large to keep in its record.
-const ANSWER_TOO_LARGE: &[u8] = br#"{"detail":"the change was made; its answer was too large to keep for replays"}"#;
 
 /// What a cart request answers: the cart as the change left it, the line it was about,
 /// and, when that line's units came from stock that is running out, the units left.

@@ -11,7 +11,7 @@ use mercato_persistence::log::{Lsn, Receipt};
 
 use super::actor::{Listed, OrderActor};
 use crate::error::ActorError;
-use crate::journal::{OrderEntryRef, RECORD_ORDER};
+use crate::journal::{Committed, OrderEntryRef, RECORD_ORDER};
 
 /// The order as the command left it with its record's receipt, or the refusal with the
 /// LSN of the order's last record.
@@ -44,15 +44,17 @@ fn change(
     message: &ExecuteOrder,
 ) -> Result<(Arc<Order>, Option<Receipt>), ActorError> {
     let events = entry.order.decide(&message.command)?;
-    let record = OrderEntryRef { commerce, order: &message.id, events: &events, remembered: None };
-    let payload = journal.encode(&record)?;
-    let slot = journal.slot()?;
-    let mut changed = Order::clone(&entry.order);
-    for event in &events {
-        changed.apply(event);
-    }
-    let receipt = journal.append_in(slot, RECORD_ORDER, payload)?;
-    let changed = Arc::new(changed);
+    let record = |remembered: Option<&crate::idempotency::Remembered>| {
+        journal.encode(&OrderEntryRef { commerce, order: &message.id, events: &events, remembered })
+    };
+    let committed = journal.commit(RECORD_ORDER, record, || {
+        let mut changed = Order::clone(&entry.order);
+        for event in &events {
+            changed.apply(event);
+        }
+        (Arc::new(changed), None)
+    });
+    let Committed { applied: changed, receipt, .. } = committed.map_err(|refused| refused.error)?;
     *entry = Listed::new(Arc::clone(&changed), receipt.as_ref());
     Ok((changed, receipt))
 }

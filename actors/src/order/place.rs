@@ -9,7 +9,7 @@ use mercato_persistence::log::Receipt;
 
 use super::actor::{Listed, OrderActor};
 use crate::idempotency::Remembered;
-use crate::journal::{NotDurable, OrderEventRef, OrderPlacedRef, RECORD_ORDER};
+use crate::journal::{Committed, NotDurable, OrderEventRef, OrderPlacedRef, RECORD_ORDER};
 
 #[derive(Message)]
 #[rtype(result = "Result<Option<Receipt>, NotDurable>")]
@@ -23,15 +23,17 @@ impl Handler<PlaceOrder> for OrderActor {
 
     fn handle(&mut self, message: PlaceOrder, _: &mut Self::Context) -> Self::Result {
         let PlaceOrder { order, remembered } = message;
-        let entry = OrderPlacedRef {
-            commerce: &self.commerce,
-            order: &order.id,
-            events: &[OrderEventRef::Placed { order: order.as_ref() }],
-            remembered: remembered.as_ref(),
+        let record = |remembered: Option<&Remembered>| {
+            let events = [OrderEventRef::Placed { order: order.as_ref() }];
+            self.journal.encode(&OrderPlacedRef {
+                commerce: &self.commerce,
+                order: &order.id,
+                events: &events,
+                remembered,
+            })
         };
-        let payload = self.journal.encode(&entry)?;
-        let slot = self.journal.slot()?;
-        let receipt = self.journal.append_in(slot, RECORD_ORDER, payload)?;
+        let committed = self.journal.commit(RECORD_ORDER, record, || ((), remembered));
+        let Committed { receipt, remembered, .. } = committed.map_err(|refused| refused.error)?;
         self.orders.insert(order.id.clone(), Listed::new(Arc::clone(&order), receipt.as_ref()));
         if let Some(remembered) = remembered {
             self.forget_expired(remembered.at);

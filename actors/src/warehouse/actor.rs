@@ -112,37 +112,33 @@ impl WarehouseActor {
         if events.is_empty() {
             return Ok((events, None, None));
         }
-        // Everything that can refuse the change does so before it is applied: the record
-        // (without an answer) must fit, and the log must have room for it.
+        // The change is applied in place: the answer to keep is built from the state it
+        // left, and copying a warehouse for every change would cost more than it saves.
+        let journal = std::mem::take(&mut self.journal);
         let warehouse = self.stock.warehouse.clone();
-        let entry =
-            WarehouseEntryRef { commerce: commerce.code(), warehouse: &warehouse, events: &events, remembered: None };
-        let bare = self.journal.encode(&entry)?;
-        let slot = self.journal.slot()?;
-        for event in &events {
-            self.stock.apply(event);
-        }
-        let mut remembered = remember(self, &events);
-        let payload = match remembered.as_mut() {
-            None => bare,
-            Some(remembered) => match self.journal.encode(&WarehouseEntryRef { remembered: Some(remembered), ..entry })
-            {
-                Ok(payload) => payload,
-                // An answer too large to keep: the change is still made once, and a replay
-                // says so instead of repeating it.
-                Err(_) => {
-                    remembered.answer.body = ANSWER_TOO_LARGE.to_vec();
-                    self.journal.encode(&WarehouseEntryRef { remembered: Some(remembered), ..entry })?
-                }
-            },
+        let record = |remembered: Option<&Remembered>| {
+            journal.encode(&WarehouseEntryRef {
+                commerce: commerce.code(),
+                warehouse: &warehouse,
+                events: &events,
+                remembered,
+            })
         };
-        let receipt = match self.journal.append_in(slot, RECORD_WAREHOUSE, payload) {
-            Ok(receipt) => receipt,
-            Err(error) => {
-                // The change is applied without its record (the answer to keep was built
-                // from the state it left): every later answer waits for a record that will
-                // never come, so each is refused on the stopped log, never given on it.
-                self.last_lsn = mercato_persistence::log::Lsn::MAX;
+        let committed = journal.commit(RECORD_WAREHOUSE, record, || {
+            for event in &events {
+                self.stock.apply(event);
+            }
+            ((), remember(self, &events))
+        });
+        self.journal = journal;
+        let Committed { receipt, remembered, .. } = match committed {
+            Ok(committed) => committed,
+            Err(Uncommitted { error, applied }) => {
+                if applied.is_some() {
+                    // Applied without its record: every later answer waits for a record
+                    // that will never come, so each is refused on the stopped log.
+                    self.last_lsn = mercato_persistence::log::Lsn::MAX;
+                }
                 return Err(error.into());
             }
         };

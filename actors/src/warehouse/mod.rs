@@ -39,15 +39,12 @@ use mercato_engine::Commerce;
 use crate::clock::{date_of, Clock};
 use crate::error::ActorError;
 use crate::idempotency::{Answer, Idempotency, Remembered, Stamp};
-use crate::journal::{Journal, NotDurable, WarehouseEntryRef, RECORD_WAREHOUSE};
+use crate::journal::{Committed, Journal, NotDurable, Uncommitted, WarehouseEntryRef, RECORD_WAREHOUSE};
 use mercato_persistence::log::Receipt;
 
 /// Messages a warehouse actor may queue. Senders that find it full wait (or, on request
 /// paths, answer 503): the bound keeps a burst from growing memory without limit.
 pub const WAREHOUSE_MAILBOX_CAPACITY_MAX: usize = 4096;
-
-/// What a replay answers in place of an answer too large to keep in its record.
-const ANSWER_TOO_LARGE: &[u8] = br#"{"detail":"the change was made; its answer was too large to keep for replays"}"#;
 
 /// How often a warehouse looks for reservations whose time has come. Expiry is exact to
 /// within one tick.

@@ -488,29 +488,31 @@ impl Cart {
         }
     }
 
-    /// Folds one event in. Events come from `decide`, so a violated precondition is a
-    /// programmer error; an event that does not fit is ignored rather than trusted.
+    /// Folds one event in. Events come from `decide`, so one that does not fit (a change
+    /// to a line the cart does not have, a line added twice) is a programmer error: it
+    /// asserts rather than be ignored. Recovery catches that and refuses the record.
     pub fn apply(&mut self, event: &CartEvent) {
         match event {
             CartEvent::CartCreated { .. } => {}
             CartEvent::LineAdded { line, sku, quantity, holds } => {
                 self.delivery = None;
                 self.lines_added = self.lines_added.saturating_add(1);
-                self.lines.insert(
+                let before = self.lines.insert(
                     line.clone(),
                     CartLine { id: line.clone(), sku: sku.clone(), quantity: *quantity, holds: holds.clone() },
                 );
+                assert!(before.is_none(), "cart {}: line {line} added twice", self.id);
             }
             CartEvent::LineChanged { line, quantity, holds } => {
                 self.delivery = None;
-                if let Some(current) = self.lines.get_mut(line) {
-                    current.quantity = *quantity;
-                    current.holds = holds.clone();
-                }
+                let id = &self.id;
+                let current = self.lines.get_mut(line).unwrap_or_else(|| panic!("cart {id}: no line {line} to change"));
+                current.quantity = *quantity;
+                current.holds = holds.clone();
             }
             CartEvent::LineRemoved { line } => {
                 self.delivery = None;
-                self.lines.remove(line);
+                assert!(self.lines.remove(line).is_some(), "cart {}: no line {line} to remove", self.id);
             }
             CartEvent::CartRenewed { expires_at } => self.expires_at = *expires_at,
             CartEvent::CartExpired => self.status = CartStatus::Expired,

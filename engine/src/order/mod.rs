@@ -159,10 +159,12 @@ impl Order {
         }
     }
 
+    /// Folds one event in; one that does not fit was never decided, so it asserts.
     pub fn apply(&mut self, event: &OrderEvent) {
         match event {
             OrderEvent::Placed { .. } => {}
             OrderEvent::PaymentConfirmed { reference } => {
+                assert_eq!(self.status, OrderStatus::PendingPayment, "order {}: a payment confirmed twice", self.id);
                 self.status = OrderStatus::Paid;
                 self.payment.reference = Some(reference.clone());
             }
