@@ -217,29 +217,37 @@ impl CartActor {
         })))
     }
 
-    /// Reserves a line's new units, then runs `then` on the cart with them, atomically.
-    pub(super) fn reserving(
+    /// Holds a line's new units, then runs `then` on the cart with them, atomically.
+    pub(super) fn holding(
         &self,
-        wanted: Wanted,
-        then: impl FnOnce(&mut Self, Result<(Vec<Hold>, Option<u32>), ActorError>) -> Pending + 'static,
+        request: HoldRequest,
+        then: impl FnOnce(&mut Self, Result<Held, ActorError>) -> Pending + 'static,
     ) -> AtomicResponse<Self, Result<CartReply, ActorError>> {
-        let reserved = reserve(Arc::clone(&self.shared), wanted);
+        let held = hold(Arc::clone(&self.shared), request);
         AtomicResponse::new(Box::pin(
-            wrap_future::<_, Self>(reserved)
-                .then(move |reserved, actor, _| wrap_future::<_, Self>(then(actor, reserved))),
+            wrap_future::<_, Self>(held).then(move |held, actor, _| wrap_future::<_, Self>(then(actor, held))),
         ))
     }
 
-    pub(super) fn wanted(&self, line: &str, sku: &str, quantity: u32, expires_at: Timestamp) -> Wanted {
-        Wanted {
-            commerce: self.shared.published.load_full(),
-            channel: self.cart.context.channel.clone(),
-            destination: self.cart.destination(),
-            prefix: format!("{}/{line}", self.cart.id),
+    /// What holding `quantity` units of `sku` for `line` asks the hold workflow.
+    pub(super) fn hold_request(
+        &self,
+        line: &str,
+        sku: &str,
+        quantity: u32,
+        expires_at: Timestamp,
+        mode: Mode,
+    ) -> HoldRequest {
+        HoldRequest {
+            cart: self.cart.id.clone(),
+            line: line.to_owned(),
             sku: sku.to_owned(),
             quantity,
+            channel: self.cart.context.channel.clone(),
+            destination: self.cart.destination(),
             expires_at,
-            only_center: None,
+            today: self.shared.clock.today(),
+            mode,
         }
     }
 

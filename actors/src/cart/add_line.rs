@@ -45,14 +45,18 @@ impl Handler<AddLine> for CartActor {
             return self.refuse(error.into(), stamp);
         }
         let renew_to = self.renewal(now);
-        let wanted = self.wanted(&line, &message.sku, message.quantity, renew_to.unwrap_or(self.cart.expires_at));
+        let expires_at = renew_to.unwrap_or(self.cart.expires_at);
         if !commerce.config().multi_shipment.enabled {
-            return self.add_in_one_center(wanted, line, message.answering, renew_to, stamp);
+            let lines = self.cart.lines.values().map(|l| (l.id.clone(), l.sku.clone(), l.quantity, l.holds.clone()));
+            let mode = Mode::OneCenter { lines: lines.collect() };
+            let request = self.hold_request(&line, &message.sku, message.quantity, expires_at, mode);
+            return self.add_in_one_center(request, message.answering, renew_to, stamp);
         }
+        let request = self.hold_request(&line, &message.sku, message.quantity, expires_at, Mode::Anywhere);
         let AddLine { sku, quantity, answering } = message;
-        self.reserving(wanted, move |actor, reserved| {
-            let (holds, low_stock) = match reserved {
-                Ok(reserved) => reserved,
+        self.holding(request, move |actor, held| {
+            let Held { holds, low_stock, .. } = match held {
+                Ok(held) => held,
                 Err(error) => return actor.finish(Err(error), stamp),
             };
             let command = CartCommand::AddLine { line: line.clone(), sku, quantity, holds: holds.clone() };

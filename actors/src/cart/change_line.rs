@@ -41,15 +41,16 @@ impl CartActor {
         let renew_to = self.renewal(now);
         if quantity > current.quantity {
             let more = quantity - current.quantity;
-            let mut wanted = self.wanted(&line, &current.sku, more, renew_to.unwrap_or(self.cart.expires_at));
-            if !commerce.config().multi_shipment.enabled {
-                // With multi-shipment off, more units come from the cart's one center.
-                wanted.only_center =
-                    self.cart.holds().find_map(|h| commerce.warehouse(&h.warehouse).map(|w| w.logistic_center.clone()));
-            }
-            return self.reserving(wanted, move |actor, reserved| {
-                let (added, low_stock) = match reserved {
-                    Ok(reserved) => reserved,
+            // With multi-shipment off, more units come from the cart's one center.
+            let center = (!commerce.config().multi_shipment.enabled)
+                .then(|| self.cart.holds().find_map(|h| commerce.warehouse(&h.warehouse)))
+                .flatten()
+                .map(|w| w.logistic_center.clone());
+            let mode = center.map_or(Mode::Anywhere, Mode::Center);
+            let request = self.hold_request(&line, &current.sku, more, renew_to.unwrap_or(self.cart.expires_at), mode);
+            return self.holding(request, move |actor, held| {
+                let Held { holds: added, low_stock, .. } = match held {
+                    Ok(held) => held,
                     Err(error) => return actor.finish(Err(error), stamp),
                 };
                 let mut holds = current.holds.clone();

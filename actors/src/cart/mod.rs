@@ -41,10 +41,10 @@ pub use read::{CopyCart, GetCart};
 pub use remove_line::RemoveLine;
 
 use actor::settle;
-use reserve::{ask, releases, reserve, send_all, Wanted};
+use reserve::{ask, hold, releases, send_all};
 
 use std::collections::hash_map::RandomState;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::pin::Pin;
@@ -56,16 +56,13 @@ use actix::fut::{wrap_future, ActorFutureExt};
 use actix::prelude::*;
 use arc_swap::ArcSwap;
 use dashmap::DashMap;
-use mercato_engine::cart::{Cart, CartCommand, CartContext, CartEvent, Hold, Supply, LOW_STOCK_UNITS};
-use mercato_engine::cart::{DeliveryChoice, ShippingAddress};
-use mercato_engine::commerce::model::Place;
+use mercato_engine::cart::{Cart, CartCommand, CartContext, CartEvent, DeliveryChoice, Hold, ShippingAddress};
 use mercato_engine::commerce::model::ShipmentPreference;
-use mercato_engine::delivery::{pickup_points, single_center, PickupPoint, PlannedShipment};
-use mercato_engine::inventory::{
-    candidate_warehouses, select_sources, Candidate, InventoryCommand, InventoryEvent, Timestamp,
-};
+use mercato_engine::delivery::{pickup_points, PickupPoint, PlannedShipment};
+use mercato_engine::inventory::{InventoryCommand, InventoryEvent, Timestamp};
 use mercato_engine::order::quote::{plan, price, settle_choice};
 use mercato_engine::order::Order;
+use mercato_engine::workflow::hold::{Effect, Found, Held, HoldRequest, Holding, Mode, Outcome, Reserved, Step};
 use mercato_engine::{Commerce, DomainError};
 use mercato_persistence::log::{Lsn, Receipt};
 

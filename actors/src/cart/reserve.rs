@@ -37,122 +37,62 @@ pub(super) fn releases(holds: &[Hold]) -> Vec<(String, InventoryCommand)> {
         .collect()
 }
 
-/// What a line's new units need: where to look and how long to hold them.
-#[derive(Clone)]
-pub(super) struct Wanted {
-    pub(super) commerce: Arc<Commerce>,
-    pub(super) channel: String,
-    pub(super) destination: Place,
-    /// Reservation ids start with this (the cart and line).
-    pub(super) prefix: String,
-    pub(super) sku: String,
-    pub(super) quantity: u32,
-    pub(super) expires_at: Timestamp,
-    /// With multi-shipment off: the one logistic center the units must come from.
-    pub(super) only_center: Option<String>,
-}
-
-/// Reserves `quantity` units of a SKU across the warehouses that may serve the cart, one
-/// reservation per warehouse, as source selection splits them. All or nothing: when a
-/// warehouse refuses, what the others reserved is released. Availability may change
-/// between reading it and reserving: a shortfall is retried once with fresh figures.
-/// Returns the holds and, when units came from stock that is running out, what is left.
-pub(super) async fn reserve(shared: Arc<Shared>, wanted: Wanted) -> Result<(Vec<Hold>, Option<u32>), ActorError> {
-    let mut candidates = candidate_warehouses(&wanted.commerce, &wanted.channel, &wanted.destination);
-    if let Some(center) = &wanted.only_center {
-        candidates.retain(|(_, c)| c == center);
-    }
-    let mut attempts = 0;
+/// Runs the engine's hold workflow (`workflow::hold`) for a line: each effect against the
+/// warehouses, its outcome fed back, until the line's units are held (with, with
+/// multi-shipment off, the lines moved to the one center) or refused with nothing held.
+pub(super) async fn hold(shared: Arc<Shared>, request: HoldRequest) -> Result<Held, ActorError> {
+    let commerce = shared.published.load_full();
+    let (mut machine, mut step) = Holding::start(request, commerce);
     loop {
-        attempts += 1;
-        let today = shared.clock.today();
-        let found = availability_in(&shared, &candidates, &wanted.sku).await?;
-        if found.is_empty() {
-            return Err(DomainError::InsufficientStock {
-                sku: wanted.sku.clone(),
-                requested: wanted.quantity,
-                available: 0,
+        let outcome = match step {
+            Step::Done(result) => return result,
+            Step::Run(Effect::Availability { warehouses, skus }) => {
+                Outcome::Availability(availability(&shared, &warehouses, skus).await)
             }
-            .into());
-        }
-        let on_hand: u64 = found.iter().flat_map(|c| c.stock.values()).map(|a| u64::from(a.now)).sum();
-        let assignments = select_sources(&found, &[(wanted.sku.clone(), wanted.quantity)], today)?;
-        let mut per_warehouse: Vec<(String, u32)> = Vec::new();
-        for assignment in assignments {
-            match per_warehouse.iter_mut().find(|(w, _)| *w == assignment.warehouse) {
-                Some((_, quantity)) => *quantity = quantity.saturating_add(assignment.quantity),
-                None => per_warehouse.push((assignment.warehouse, assignment.quantity)),
+            Step::Run(Effect::Reserve { warehouse, prefix, sku, quantity, expires_at }) => {
+                let reservation = format!("{prefix}/{:016x}", shared.ids.token());
+                let command = InventoryCommand::Reserve { reservation, sku, quantity, expires_at };
+                Outcome::Reserved(reserve_in(&shared, &warehouse, command).await)
             }
-        }
-        let (holds, failure) = reserve_in(&shared, &wanted, per_warehouse).await;
-        let Some(error) = failure else {
-            let from_stock: u64 = holds
-                .iter()
-                .flat_map(|h| &h.parts)
-                .filter(|p| p.supply == Supply::InStock)
-                .map(|p| u64::from(p.quantity))
-                .sum();
-            let left = u32::try_from(on_hand.saturating_sub(from_stock)).unwrap_or(u32::MAX);
-            let low_stock = (from_stock > 0 && left <= LOW_STOCK_UNITS).then_some(left);
-            return Ok((holds, low_stock));
+            Step::Run(Effect::Release { holds }) => {
+                send_all(shared.warehouses.clone(), releases(&holds)).await;
+                Outcome::Released
+            }
         };
-        send_all(shared.warehouses.clone(), releases(&holds)).await;
-        let shortfall = matches!(error, ActorError::Refused(DomainError::InsufficientStock { .. }));
-        if !(shortfall && attempts < 2) {
-            return Err(error);
-        }
+        step = machine.resume(outcome);
     }
 }
 
-/// What each candidate warehouse has of `sku`, as source selection takes it.
-async fn availability_in(
-    shared: &Shared,
-    candidates: &[(String, String)],
-    sku: &str,
-) -> Result<Vec<Candidate>, ActorError> {
-    let mut found = Vec::with_capacity(candidates.len());
-    for (warehouse, center) in candidates {
+/// What each of `warehouses` has now of `skus` (a warehouse this node does not run is
+/// left out).
+async fn availability(shared: &Shared, warehouses: &[String], skus: Vec<String>) -> Result<Found, ActorError> {
+    let mut found = Vec::with_capacity(warehouses.len());
+    for warehouse in warehouses {
         let Some(handle) = shared.warehouses.handle(warehouse) else { continue };
-        let mut stock = ask(handle, warehouse, PeekAvailability { skus: vec![sku.to_owned()] }).await?;
-        if let Some(availability) = stock.remove(sku) {
-            found.push(Candidate {
-                warehouse: warehouse.clone(),
-                logistic_center: center.clone(),
-                stock: BTreeMap::from([(sku.to_owned(), availability)]),
-            });
-        }
+        let stock = ask(handle, warehouse, PeekAvailability { skus: skus.clone() }).await?;
+        found.push((warehouse.clone(), stock));
     }
     Ok(found)
 }
 
-/// Reserves each warehouse's share, in order, stopping at the first refusal: the holds
-/// made, and the refusal if there was one (the caller lets the holds go then).
-async fn reserve_in(
-    shared: &Shared,
-    wanted: &Wanted,
-    per_warehouse: Vec<(String, u32)>,
-) -> (Vec<Hold>, Option<ActorError>) {
-    let mut holds = Vec::with_capacity(per_warehouse.len());
-    for (warehouse, quantity) in per_warehouse {
-        let Some(handle) = shared.warehouses.handle(&warehouse) else {
-            return (holds, Some(ActorError::Unavailable(warehouse)));
-        };
-        let reservation = format!("{}/{:016x}", wanted.prefix, shared.ids.token());
-        let command =
-            InventoryCommand::Reserve { reservation, sku: wanted.sku.clone(), quantity, expires_at: wanted.expires_at };
-        match ask(handle, &warehouse, ExecuteQueued(command)).await {
-            Ok(Ok(queued)) => {
-                let made = queued.events.iter().find_map(|event| match event {
-                    InventoryEvent::StockReserved { reservation } => Some(reservation),
-                    _ => None,
-                });
-                if let Some(made) = made {
-                    holds.push(Hold::reserved(&warehouse, made, &queued.ready_dates));
-                }
+/// One reservation in one warehouse, answered once queued on the log (the cart's own
+/// record, queued after it, is what its client waits for).
+async fn reserve_in(shared: &Shared, warehouse: &str, command: InventoryCommand) -> Reserved<ActorError> {
+    let Some(handle) = shared.warehouses.handle(warehouse) else {
+        return Reserved::Failed(ActorError::Unavailable(warehouse.to_owned()));
+    };
+    match ask(handle, warehouse, ExecuteQueued(command)).await {
+        Ok(Ok(queued)) => {
+            let made = queued.events.iter().find_map(|event| match event {
+                InventoryEvent::StockReserved { reservation } => Some(reservation),
+                _ => None,
+            });
+            match made {
+                Some(made) => Reserved::Held(Hold::reserved(warehouse, made, &queued.ready_dates)),
+                None => Reserved::Failed(ActorError::Unavailable(warehouse.to_owned())),
             }
-            Ok(Err(error)) => return (holds, Some(error)),
-            Err(error) => return (holds, Some(error)),
         }
+        Ok(Err(ActorError::Refused(error))) => Reserved::Refused(error),
+        Ok(Err(error)) | Err(error) => Reserved::Failed(error),
     }
-    (holds, None)
 }

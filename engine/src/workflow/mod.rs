@@ -6,5 +6,9 @@
 //! # Layout
 //! - `checkout`: from an open cart to a placed order: quote, authorise, commit every hold,
 //!   place; void and uncommit when a step fails.
+//! - `hold`: a cart line's units: availability, source selection, one reservation per
+//!   warehouse, all or nothing; with multi-shipment off, the move of the whole cart to
+//!   one center.
 
 pub mod checkout;
+pub mod hold;
