@@ -224,6 +224,30 @@ impl Journal {
         }
     }
 
+    /// `commit` for a change whose answer is known before it is made (an order's placement,
+    /// whose answer the checkout built): the record is encoded once, with the answer.
+    pub fn commit_answered<T>(
+        &self,
+        kind: u8,
+        record: impl Fn(Option<&Remembered>) -> Result<Option<Vec<u8>>, NotDurable>,
+        remembered: Option<Remembered>,
+        apply: impl FnOnce() -> T,
+    ) -> Result<Committed<T>, Uncommitted<T>> {
+        let Some(mut remembered) = remembered else {
+            return self.commit(kind, record, || (apply(), None));
+        };
+        let payload = record(Some(&remembered)).or_else(|_| {
+            remembered.answer.body = ANSWER_TOO_LARGE.to_vec();
+            record(Some(&remembered))
+        })?;
+        let slot = self.slot()?;
+        let applied = apply();
+        match self.append_in(slot, kind, payload) {
+            Ok(receipt) => Ok(Committed { applied, receipt, remembered: Some(remembered) }),
+            Err(error) => Err(Uncommitted { error: NotDurable::refused(error.reason), applied: Some(applied) }),
+        }
+    }
+
     /// A record's bytes (none in memory mode); one too large is refused.
     pub fn encode(&self, entry: &impl Serialize) -> Result<Option<Vec<u8>>, NotDurable> {
         match self {

@@ -32,7 +32,7 @@ impl Handler<PlaceOrder> for OrderActor {
                 remembered,
             })
         };
-        let committed = self.journal.commit(RECORD_ORDER, record, || ((), remembered));
+        let committed = self.journal.commit_answered(RECORD_ORDER, record, remembered, || ());
         let Committed { receipt, remembered, .. } = committed.map_err(|refused| refused.error)?;
         self.orders.insert(order.id.clone(), Listed::new(Arc::clone(&order), receipt.as_ref()));
         if let Some(remembered) = remembered {

@@ -14,8 +14,6 @@
 //! with nothing to roll back. A commit's order-line key and quantity are the hold's own,
 //! so the order's allocations are known in advance too.
 
-use std::sync::Arc;
-
 use rust_decimal::Decimal;
 
 use crate::cart::{Cart, CartCommand, CartEvent};
@@ -123,10 +121,11 @@ pub enum Outcome<E> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step<E> {
     Run(Effect),
-    /// The checkout is over: `result` is the order placed or why not; `cleanup` is what
+    /// The checkout is over: `result` says whether the order (which the `Place` effect
+    /// carried) is placed, or why not; `cleanup` is what
     /// the shell runs to undo what was done (nobody waits for it).
     Done {
-        result: Result<Arc<Order>, E>,
+        result: Result<(), E>,
         cleanup: Vec<Effect>,
     },
 }
@@ -142,7 +141,8 @@ enum Stage {
 /// One checkout of one cart.
 #[derive(Debug, Clone)]
 pub struct Checkout {
-    order: Order,
+    /// The order to place, until the `Place` effect takes it.
+    order: Option<Order>,
     cart_events: Vec<CartEvent>,
     gateway: Option<String>,
     commits: Vec<HoldCommit>,
@@ -207,7 +207,7 @@ impl Checkout {
             token: request.token.clone().unwrap_or_default(),
         });
         let machine = Self {
-            order,
+            order: Some(order),
             cart_events,
             gateway: system.gateway.clone(),
             commits,
@@ -235,8 +235,10 @@ impl Checkout {
     fn authorised<E: From<DomainError>>(&mut self, authorised: Authorised<E>) -> Step<E> {
         match authorised {
             Authorised::Approved { reference } => {
-                self.order.payment.reference = Some(reference.clone());
-                self.order.status = crate::order::OrderStatus::Paid;
+                if let Some(order) = self.order.as_mut() {
+                    order.payment.reference = Some(reference.clone());
+                    order.status = crate::order::OrderStatus::Paid;
+                }
                 self.approval = Some(reference);
                 self.stage = Stage::Committing;
                 self.commit_next()
@@ -272,7 +274,7 @@ impl Checkout {
         match placed {
             Placed::Placed => {
                 self.stage = Stage::Over;
-                Step::Done { result: Ok(Arc::new(self.order.clone())), cleanup: Vec::new() }
+                Step::Done { result: Ok(()), cleanup: Vec::new() }
             }
             Placed::NotRecorded(error) => self.fail(error),
             Placed::Unknown(error) => {
@@ -290,7 +292,8 @@ impl Checkout {
             return Step::Run(Effect::Commit(hold.clone()));
         }
         self.stage = Stage::Placing;
-        Step::Run(Effect::Place { order: Box::new(self.order.clone()), cart_events: self.cart_events.clone() })
+        let order = self.order.take().expect("the order is placed once");
+        Step::Run(Effect::Place { order: Box::new(order), cart_events: std::mem::take(&mut self.cart_events) })
     }
 
     /// Ends the checkout with `error`, undoing the commits that may have happened and the
