@@ -140,9 +140,8 @@ pub(crate) async fn create_whole(
             };
             match parts.fill(&cart, opened, remember).await {
                 Ok(reply) => Ok(reply),
-                Err(failed) => {
-                    let (problem, ended) = failed.abandon(&cart).await;
-                    if ended {
+                Err((problem, free_key)) => {
+                    if free_key {
                         free(&stamp);
                     }
                     Err(problem)
@@ -166,23 +165,13 @@ pub(crate) async fn create_whole(
 }
 
 /// What a cart is created with beyond its context: lines, an address, a delivery choice,
-/// each checked before the cart is made.
+/// and for a purchase in one request its checkout, each checked before the cart is made.
+/// The engine's creation workflow (`workflow::create`) decides the order, which part keeps
+/// the key and what a failure does; `fill` only runs its effects on the cart.
 pub(crate) struct Parts {
-    lines: Vec<(String, u32)>,
-    address: Option<SetAddress>,
-    delivery: Option<ChooseDelivery>,
-    /// Buying now: the checkout that ends the creation (its `remember` is set by `fill`).
-    checkout: Option<CheckOut>,
-}
-
-/// A part of a cart's creation that failed: the refusal, whether the part carried the key,
-/// whether its outcome is unknown (no answer in time, or a log failure after queuing), and
-/// whether the part ends the cart when it succeeds (checkout).
-pub(crate) struct Failed {
-    problem: Problem,
-    keyed: bool,
-    unknown: bool,
-    ends_cart: bool,
+    parts: Vec<Part>,
+    /// Buying now: the checkout's payment (its `remember` is set by `fill`).
+    paying: Option<CheckOut>,
 }
 
 impl Parts {
@@ -190,138 +179,120 @@ impl Parts {
         if body.lines.len() > CART_LINES_MAX {
             return Err(DomainError::CartLinesExceeded { max: CART_LINES_MAX }.into());
         }
-        let lines = body.lines.drain(..).map(|l| Ok((l.sku, quantity(l.qty)?))).collect::<Result<Vec<_>, Problem>>()?;
-        let address = body.address.take().map(shipping_address).transpose()?.map(SetAddress);
-        let delivery = body.delivery.take().map(|d| delivery_choice(d, handle)).transpose()?.map(ChooseDelivery);
-        if delivery.is_some() {
-            if lines.is_empty() {
-                return Err(DomainError::CartEmpty.into());
-            }
-            if address.is_none() {
-                return Err(DomainError::AddressRequired.into());
-            }
-        }
-        Ok(Self { lines, address, delivery, checkout: None })
+        let mut parts = body
+            .lines
+            .drain(..)
+            .map(|l| Ok(Part::Line { sku: l.sku, quantity: quantity(l.qty)? }))
+            .collect::<Result<Vec<_>, Problem>>()?;
+        parts.extend(body.address.take().map(shipping_address).transpose()?.map(|a| Part::Address(Box::new(a))));
+        parts.extend(body.delivery.take().map(|d| delivery_choice(d, handle)).transpose()?.map(Part::Delivery));
+        Creation::check(&parts)?;
+        Ok(Self { parts, paying: None })
     }
 
     /// Buying now: the cart must be ready to check out (lines, an address, a delivery),
     /// and the checkout ends its creation.
-    pub(crate) fn checking_out(self, paying: CheckOut) -> Result<Self, Problem> {
-        if self.lines.is_empty() {
-            return Err(DomainError::CartEmpty.into());
-        }
-        if self.address.is_none() {
-            return Err(DomainError::AddressRequired.into());
-        }
-        if self.delivery.is_none() {
-            return Err(DomainError::DeliveryRequired.into());
-        }
-        Ok(Self { checkout: Some(paying), ..self })
+    pub(crate) fn checking_out(mut self, paying: CheckOut) -> Result<Self, Problem> {
+        self.parts.push(Part::CheckOut);
+        Creation::check(&self.parts)?;
+        Ok(Self { paying: Some(paying), ..self })
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.lines.is_empty() && self.address.is_none() && self.delivery.is_none() && self.checkout.is_none()
+        self.parts.is_empty()
     }
 
-    /// Adds the lines, then sets the address, then the delivery, then checks out. The last
-    /// part keeps the answer under the key, so a retry replays the whole cart (or order) or
-    /// creates it again. The parts before it answer once their records are queued: the
-    /// log acknowledges the last part's record only after theirs, so the client's answer
-    /// still waits for every part, with one sync in place of one per part.
+    /// Runs the creation's effects on the opened cart: each part as the cart's own
+    /// message, answered as the workflow says (the last keeps `remember`'s answer), and
+    /// the abandon of a half-made cart. The finished cart (or order), or the refusal with
+    /// whether the key is free again.
     pub(crate) async fn fill(
         self,
         cart: &Addr<CartActor>,
         opened: CartReply,
         remember: Option<CartRemember>,
-    ) -> Result<CartReply, Box<Failed>> {
-        let Parts { lines, address, delivery, checkout: paying } = self;
+    ) -> Result<CartReply, (Problem, bool)> {
+        let Parts { parts, paying } = self;
+        let mut creation = Creation::new(parts, remember.is_some()).map_err(|error| (error.into(), true))?;
         let mut remember = remember;
-        // The last part (the checkout, else the delivery, else the address, else the last
-        // line) takes the key, if any, and says whether it carries one.
-        let mut answering = |is_last: bool| {
-            if !is_last {
-                return (Answering::Queued, false);
-            }
-            let kept = remember.take();
-            let keyed = kept.is_some();
-            (Answering::from(kept), keyed)
-        };
-        let after_delivery = paying.is_some();
-        let after_address = after_delivery || delivery.is_some();
-        let last_line = if after_address || address.is_some() { None } else { lines.len().checked_sub(1) };
+        let mut paying = paying;
         let mut reply = opened;
-        for (i, (sku, quantity)) in lines.into_iter().enumerate() {
-            let (answering, keyed) = answering(last_line == Some(i));
-            let done = ask(cart, AddLine { sku, quantity, answering }).await;
-            reply = Failed::check(done, keyed, false)?;
+        let mut problem = None;
+        let mut step = creation.start();
+        loop {
+            let outcome = match step {
+                Step::Done(Created::Made) => return Ok(reply),
+                Step::Done(Created::Failed { free_key }) => {
+                    let problem = problem.unwrap_or_else(|| Problem::unavailable("the cart could not be made"));
+                    return Err((problem, free_key));
+                }
+                Step::Run(Effect::Abandon) => Outcome::Abandoned { ended: abandon(cart).await },
+                Step::Run(Effect::Apply { part, answering }) => {
+                    let answering = match answering {
+                        CreationAnswering::Queued => Answering::Queued,
+                        CreationAnswering::Keyed => Answering::from(remember.take()),
+                        CreationAnswering::Durable => Answering::Durable,
+                    };
+                    match apply(cart, part, answering, &mut paying).await {
+                        Ok(applied) => {
+                            reply = applied;
+                            Outcome::Applied
+                        }
+                        Err((refusal, nothing_changed)) => {
+                            problem = Some(refusal);
+                            Outcome::Failed { nothing_changed }
+                        }
+                    }
+                }
+            };
+            step = creation.resume(outcome);
         }
-        if let Some(address) = address {
-            let (answering, keyed) = answering(!after_address);
-            reply = Failed::check(ask(cart, Keeping(address, answering)).await, keyed, false)?;
-        }
-        if let Some(delivery) = delivery {
-            let (answering, keyed) = answering(!after_delivery);
-            reply = Failed::check(ask(cart, Keeping(delivery, answering)).await, keyed, false)?;
-        }
-        if let Some(paying) = paying {
-            let kept = remember.take();
-            let keyed = kept.is_some();
-            reply = Failed::check(
-                ask_within(cart, CheckOut { remember: kept, ..paying }, CHECKOUT_REPLY_TIMEOUT).await,
-                keyed,
-                true,
-            )?;
-        }
-        Ok(reply)
     }
 }
 
-impl Failed {
-    /// The part's reply, or its failure (`keyed`: the part carried the key; `ends_cart`:
-    /// the part ends the cart when it succeeds).
-    pub(crate) fn check(
-        done: Result<Result<CartReply, ActorError>, Problem>,
-        keyed: bool,
-        ends_cart: bool,
-    ) -> Result<CartReply, Box<Failed>> {
-        match done {
-            Ok(Ok(reply)) => Ok(reply),
-            Ok(Err(error)) => {
-                Err(Box::new(Failed { keyed, unknown: !error.nothing_changed(), ends_cart, problem: error.into() }))
-            }
-            // No answer in time: the part's outcome is unknown.
-            Err(problem) => Err(Box::new(Failed { problem, keyed, unknown: true, ends_cart })),
+/// Applies one part to the cart as its own message: the cart as the part left it, or the
+/// refusal with whether nothing certainly changed (no answer in time: unknown).
+async fn apply(
+    cart: &Addr<CartActor>,
+    part: Part,
+    answering: Answering,
+    paying: &mut Option<CheckOut>,
+) -> Result<CartReply, (Problem, bool)> {
+    let done = match part {
+        Part::Line { sku, quantity } => ask(cart, AddLine { sku, quantity, answering }).await,
+        Part::Address(address) => ask(cart, Keeping(SetAddress(*address), answering)).await,
+        Part::Delivery(choice) => ask(cart, Keeping(ChooseDelivery(choice), answering)).await,
+        Part::CheckOut => {
+            let Some(paying) = paying.take() else {
+                return Err((DomainError::DeliveryRequired.into(), true));
+            };
+            let remember = match answering {
+                Answering::Durable | Answering::Queued => None,
+                Answering::Kept(remember) => Some(remember),
+            };
+            ask_within(cart, CheckOut { remember, ..paying }, CHECKOUT_REPLY_TIMEOUT).await
         }
+    };
+    match done {
+        Ok(Ok(reply)) => Ok(reply),
+        Ok(Err(error)) => Err((Problem::from(error.clone()), error.nothing_changed())),
+        // No answer in time: the part's outcome is unknown.
+        Err(problem) => Err((problem, false)),
     }
+}
 
-    /// Ends the half-made cart, so the refusal leaves nothing held; says whether it is
-    /// durably ended with no answer kept, so the key is free again.
-    ///
-    /// A keyed part whose outcome is unknown may yet finish and keep its answer under the
-    /// key, which a retry then replays, so the key stays in flight (until that answer, or
-    /// until it goes stale). Such a part that would leave the cart open (a line, address
-    /// or delivery) is left alone, since ending the cart would make the kept answer
-    /// false. A checkout is followed by the abandon all the same: queued behind it, the
-    /// abandon is refused if the order was placed (the cart is checked out) and lets the
-    /// holds go if it was not, so a purchase whose client never learnt the cart's id does
-    /// not keep its units off sale until the cart expires.
-    pub(crate) async fn abandon(self, cart: &Addr<CartActor>) -> (Problem, bool) {
-        let keeps_key = self.keyed && self.unknown;
-        if keeps_key && !self.ends_cart {
-            return (self.problem, false);
+/// Ends a half-made cart; whether it is durably ended.
+async fn abandon(cart: &Addr<CartActor>) -> bool {
+    // Sent after every part, so it runs once they are done, whatever their outcome.
+    match ask(cart, Abandon).await {
+        Ok(Ok(())) => true,
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "a cart refused at creation was not ended; it expires");
+            false
         }
-        // Sent after every part, so it runs once they are done, whatever their outcome.
-        let ended = match ask(cart, Abandon).await {
-            Ok(Ok(())) => true,
-            Ok(Err(error)) => {
-                tracing::warn!(%error, "a cart refused at creation was not ended; it expires");
-                false
-            }
-            Err(problem) => {
-                tracing::warn!(detail = %problem.detail, "a cart refused at creation did not answer");
-                false
-            }
-        };
-        (self.problem, ended && !keeps_key)
+        Err(problem) => {
+            tracing::warn!(detail = %problem.detail, "a cart refused at creation did not answer");
+            false
+        }
     }
 }

@@ -35,7 +35,6 @@ use mercato_actors::cart::{
     DeliveryOptions, GetCart, Keeping, RemoveLine, SetAddress, SetPromoCode,
 };
 use mercato_actors::idempotency::{Answer, Begin, Stamp};
-use mercato_actors::ActorError;
 use mercato_actors::CommerceHandle;
 use mercato_engine::cart::{Alert, CartContext, CartLine, Hold, Supply, CART_LINES_MAX};
 use mercato_engine::cart::{DeliveryChoice, ShippingAddress};
@@ -46,6 +45,9 @@ use mercato_engine::order::quote::{price, quote};
 use mercato_engine::pricing::totals::Totals;
 use mercato_engine::pricing::{minor_units, round};
 use mercato_engine::resolution::{normalize_country, Access, ContextRequest};
+use mercato_engine::workflow::create::{
+    Answering as CreationAnswering, Created, Creation, Effect, Outcome, Part, Step,
+};
 use mercato_engine::{Commerce, DomainError};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
