@@ -4,7 +4,9 @@
 //! `match`), so that one file holds one intent and one function one step (STYLE.md:
 //! mini-redis's files, TigerBeetle's functions). Test functions are exempt from the
 //! function limit: a data-driven test is a table of cases and its expected snapshot,
-//! whose length is data, not steps.
+//! whose length is data, not steps. And no import cycles between the crates' modules: a
+//! module may import from its ancestors and descendants (`use super::*`, `pub use`), but
+//! two modules that are neither must not import each other, directly or around a circle.
 
 use std::path::{Path, PathBuf};
 
@@ -89,4 +91,138 @@ fn files_and_functions_stay_short() {
         violations.extend(long.found);
     }
     assert!(violations.is_empty(), "over the limits:\n{}", violations.join("\n"));
+}
+
+/// A source file's module path within its crate (`engine/src/cart/mod.rs` -> `cart`,
+/// `engine/src/cart/address.rs` -> `cart::address`, `engine/src/lib.rs` -> the root).
+fn module_path(crate_name: &str, file: &str) -> Vec<String> {
+    let inside = file.strip_prefix(&format!("{crate_name}/src/")).unwrap_or(file).trim_end_matches(".rs");
+    let mut segments: Vec<String> = inside.split('/').map(str::to_owned).collect();
+    if matches!(segments.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+        segments.pop();
+    }
+    segments
+}
+
+/// Every path a `use` tree names, as segments (a glob or a group expands to its prefix).
+fn use_paths(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    match tree {
+        syn::UseTree::Path(path) => {
+            prefix.push(path.ident.to_string());
+            use_paths(&path.tree, prefix, out);
+            prefix.pop();
+        }
+        syn::UseTree::Name(name) => {
+            let mut full = prefix.clone();
+            full.push(name.ident.to_string());
+            out.push(full);
+        }
+        syn::UseTree::Rename(rename) => {
+            let mut full = prefix.clone();
+            full.push(rename.ident.to_string());
+            out.push(full);
+        }
+        syn::UseTree::Glob(_) => out.push(prefix.clone()),
+        syn::UseTree::Group(group) => {
+            for item in &group.items {
+                use_paths(item, prefix, out);
+            }
+        }
+    }
+}
+
+/// Every `use` path of a file, anywhere in it.
+struct Uses(Vec<Vec<String>>);
+
+impl<'ast> Visit<'ast> for Uses {
+    fn visit_item_use(&mut self, item: &'ast syn::ItemUse) {
+        use_paths(&item.tree, &mut Vec::new(), &mut self.0);
+    }
+}
+
+/// The module a `use` path of module `from` lands in, crate-relative; none for another
+/// crate's path.
+fn resolve(from: &[String], path: &[String]) -> Option<Vec<String>> {
+    let mut at: Vec<String> = match path.first().map(String::as_str) {
+        Some("crate") => Vec::new(),
+        Some("super") | Some("self") => from.to_vec(),
+        _ => return None,
+    };
+    let mut rest = if path.first().map(String::as_str) == Some("crate") { &path[1..] } else { path };
+    while let Some(first) = rest.first() {
+        match first.as_str() {
+            "super" => {
+                at.pop();
+            }
+            "self" => {}
+            _ => break,
+        }
+        rest = &rest[1..];
+    }
+    at.extend(rest.iter().cloned());
+    Some(at)
+}
+
+/// The import edges between modules of one crate that are neither ancestor nor descendant
+/// of each other, each target taken as the longest module the path reaches.
+fn module_edges(crate_name: &str) -> Vec<(Vec<String>, Vec<String>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    rust_files(&root.join(crate_name).join("src"), &mut files);
+    let named: Vec<(Vec<String>, String)> = files
+        .iter()
+        .map(|path| {
+            let name = path.to_string_lossy().split("/../").last().unwrap_or_default().to_owned();
+            (module_path(crate_name, &name), std::fs::read_to_string(path).expect("a readable source"))
+        })
+        .collect();
+    let modules: Vec<&Vec<String>> = named.iter().map(|(module, _)| module).collect();
+    let related = |a: &[String], b: &[String]| a.starts_with(b) || b.starts_with(a);
+    let mut edges = Vec::new();
+    for (module, text) in &named {
+        let file = syn::parse_file(text).expect("parses");
+        let mut uses = Uses(Vec::new());
+        uses.visit_file(&file);
+        for path in uses.0 {
+            let Some(target) = resolve(module, &path) else { continue };
+            let reached = modules.iter().filter(|m| target.starts_with(m)).max_by_key(|m| m.len());
+            if let Some(reached) = reached {
+                if !related(module, reached) {
+                    edges.push((module.clone(), (*reached).clone()));
+                }
+            }
+        }
+    }
+    edges.sort();
+    edges.dedup();
+    edges
+}
+
+// Proves no two modules of a crate import each other, directly or around a circle (their
+// types live with the module that owns them).
+#[test]
+fn modules_import_without_cycles() {
+    let mut cycles = Vec::new();
+    for crate_name in CRATES {
+        let edges = module_edges(crate_name);
+        let mut nodes: Vec<&Vec<String>> = edges.iter().flat_map(|(a, b)| [a, b]).collect();
+        nodes.sort();
+        nodes.dedup();
+        // A node is on a cycle when it reaches itself.
+        for node in nodes {
+            let mut seen: Vec<&Vec<String>> = Vec::new();
+            let mut stack: Vec<&Vec<String>> = edges.iter().filter(|(a, _)| a == node).map(|(_, b)| b).collect();
+            while let Some(next) = stack.pop() {
+                if next == node {
+                    cycles.push(format!("{crate_name}: {} is on an import cycle", node.join("::")));
+                    break;
+                }
+                if !seen.contains(&next) {
+                    seen.push(next);
+                    stack.extend(edges.iter().filter(|(a, _)| a == next).map(|(_, b)| b));
+                }
+            }
+        }
+    }
+    assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
 }
