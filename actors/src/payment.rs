@@ -99,8 +99,8 @@ impl Gateways {
     }
 
     /// Asks the gateway to approve a payment, off the caller's thread, for at most
-    /// `GATEWAY_TIMEOUT`. An answer that comes after the wait is given up on: if it is an
-    /// approval, it is voided.
+    /// `GATEWAY_TIMEOUT` in all (waiting for a place among the calls included). An answer
+    /// that comes after that is given up on: if it is an approval, it is voided.
     pub async fn authorise(&self, authorisation: Authorisation) -> Authorised<ActorError> {
         let name = authorisation.gateway.clone();
         let Some(plugin) = self.plugins.get(&name).cloned() else {
@@ -113,7 +113,10 @@ impl Gateways {
                 Err(reason) => Authorised::Declined { reason },
             };
         }
-        let Ok(permit) = Arc::clone(&self.calls).acquire_owned().await else {
+        // One deadline for the whole call, the wait for a place among the calls included.
+        let deadline = tokio::time::Instant::now() + GATEWAY_TIMEOUT;
+        let Ok(Ok(permit)) = tokio::time::timeout_at(deadline, Arc::clone(&self.calls).acquire_owned()).await else {
+            tracing::warn!(gateway = %name, "no place among the gateway calls in time");
             return Authorised::Failed(ActorError::Gateway(name));
         };
         let approving = Arc::clone(&plugin);
@@ -122,7 +125,7 @@ impl Gateways {
             let Authorisation { order, amount, currency, token, .. } = authorisation;
             approving.authorize(&order, amount, &currency, &token)
         });
-        match tokio::time::timeout(GATEWAY_TIMEOUT, &mut call).await {
+        match tokio::time::timeout_at(deadline, &mut call).await {
             Ok(Ok(Ok(reference))) => Authorised::Approved { reference },
             Ok(Ok(Err(reason))) => Authorised::Declined { reason },
             Ok(Err(error)) => {

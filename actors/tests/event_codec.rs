@@ -452,3 +452,39 @@ fn records_and_parts_of_format_2_still_decode() {
     fixture("carts-snapshot.bin", &stored.carts_snapshot);
     fixture("orders-snapshot.bin", &stored.orders_snapshot);
 }
+
+// Proves recovery reads what a build before the order actor could leave: an orders
+// snapshot part holding a payment confirmed after the LSN the part covers, whose record
+// then replays onto the paid order. The same confirmation is already in the copy; another
+// one does not fit the order and refuses the start naming its record.
+#[test]
+fn a_payment_the_snapshot_already_holds_replays_as_nothing() {
+    use std::collections::BTreeMap;
+
+    use mercato_actors::journal::{orders_part_key, OrderEntry, OrdersSnapshot, RECORD_ORDER};
+    use mercato_actors::Recovered;
+    use mercato_persistence::codec::encode_part;
+    use mercato_persistence::snapshot::Part;
+
+    let paid = order();
+    let snapshot = OrdersSnapshot { commerce: "demo".into(), orders: vec![paid.clone()], remembered: Vec::new() };
+    let parts =
+        BTreeMap::from([(orders_part_key("demo"), Part { lsn: 1, bytes: encode_part(&snapshot).expect("encodes") })]);
+    let confirmed = |reference: &str| OrderEntry {
+        commerce: "demo".into(),
+        order: paid.id.clone(),
+        events: vec![OrderEvent::PaymentConfirmed { reference: reference.into() }],
+        remembered: None,
+    };
+    let (mut recovered, after) = Recovered::from_snapshot(&parts).expect("the snapshot decodes");
+    assert_eq!(after, 1);
+    let same = encode(&confirmed("sandbox-1")).expect("encodes");
+    recovered.apply(2, RECORD_ORDER, &same).expect("the copy holds it already");
+    let (orders, _) = recovered.take_orders("demo");
+    assert_eq!(orders, vec![paid.clone()]);
+
+    let (mut recovered, _) = Recovered::from_snapshot(&parts).expect("the snapshot decodes");
+    let other = encode(&confirmed("TR-9")).expect("encodes");
+    let error = recovered.apply(2, RECORD_ORDER, &other).expect_err("refused");
+    assert!(error.to_string().contains("record 2 does not apply"), "{error}");
+}

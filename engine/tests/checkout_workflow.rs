@@ -286,6 +286,12 @@ fn every_failure_rolls_back_what_was_done() {
             Case { name: "gateway failed", payment_system: "card", change: same, outcomes: &["gateway-failed"] },
             Case { name: "first hold lost", payment_system: "card", change: same, outcomes: &["approved", "lost"] },
             Case {
+                name: "first hold unknown",
+                payment_system: "card",
+                change: same,
+                outcomes: &["approved", "unknown"],
+            },
+            Case {
                 name: "third hold lost",
                 payment_system: "card",
                 change: same,
@@ -316,6 +322,12 @@ fn every_failure_rolls_back_what_was_done() {
                 outcomes: &["approved", "committed", "committed", "committed", "not-recorded"],
             },
             Case {
+                name: "offline, record not taken",
+                payment_system: "cod",
+                change: same,
+                outcomes: &["committed", "committed", "committed", "not-recorded"],
+            },
+            Case {
                 name: "record outcome unknown",
                 payment_system: "card",
                 change: same,
@@ -337,6 +349,14 @@ fn every_failure_rolls_back_what_was_done() {
             -> commit l1 wh-madrid r1 x2 as O1/l1/1
             <- lost
             failed Domain("stock_lost: the units held for line \"l1\" (KEYBOARD) were lost: change or remove the line")
+            cleanup void sandbox sandbox-O1
+            ## first hold unknown
+            -> authorise sandbox O1 371.35 EUR token tok_visa
+            <- approved
+            -> commit l1 wh-madrid r1 x2 as O1/l1/1
+            <- unknown
+            failed Failed("warehouse did not answer")
+            cleanup uncommit [O1/l1/1] until 900000
             cleanup void sandbox sandbox-O1
             ## third hold lost
             -> authorise sandbox O1 371.35 EUR token tok_visa
@@ -391,6 +411,17 @@ fn every_failure_rolls_back_what_was_done() {
             failed Failed("log full")
             cleanup uncommit [O1/l1/1, O1/l2/1, O1/l2/2] until 900000
             cleanup void sandbox sandbox-O1
+            ## offline, record not taken
+            -> commit l1 wh-madrid r1 x2 as O1/l1/1
+            <- committed
+            -> commit l2 wh-madrid r2 x1 as O1/l2/1
+            <- committed
+            -> commit l2 wh-dropship r3 x2 as O1/l2/2
+            <- committed
+            -> place O1 pending_payment total 371.35 payment None shipments [s1 Ready, s2 Ready] cart [CheckedOut { order: "O1" }]
+            <- not-recorded
+            failed Failed("log full")
+            cleanup uncommit [O1/l1/1, O1/l2/1, O1/l2/2] until 900000
             ## record outcome unknown
             -> authorise sandbox O1 371.35 EUR token tok_visa
             <- approved

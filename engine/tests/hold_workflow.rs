@@ -1,10 +1,13 @@
-//! The hold workflow without actors or a runtime: given what each warehouse has and how
-//! each reservation is answered, the effects asked for and the result, for every branch:
-//! one warehouse or several, a shortfall retried once then given up, a warehouse that
-//! fails after others held (their holds let go first), a line growing within one center,
-//! and with multi-shipment off: the cart's center serving, the whole cart moving to the
-//! one center that can serve it, a move that fails halfway (the moved holds let go), a
-//! shortfall that was only a race, and no center at all (every line named).
+//! The hold workflow without actors or a runtime: given what each warehouse has, how each
+//! availability read and each reservation is answered, the effects asked for and the
+//! result: one warehouse or several, a shortfall retried once then given up (also after
+//! another warehouse held), a refusal that is no shortfall, a read that fails, a warehouse
+//! that fails after others held (their holds let go first), a line growing within one
+//! center; and with multi-shipment off: the cart's center serving, the whole cart moving
+//! to the one center that can serve it, a survey that cannot be read, a move that fails
+//! at its first line, halfway or at the new line (the moved holds let go), a shortfall that
+//! was only a race (held there after all, or failing there), and no center at all (every
+//! line named).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -50,13 +53,20 @@ fn in_stock(warehouse: &str, reservation: &str, quantity: u32) -> Hold {
 struct World {
     on_hand: BTreeMap<(String, String), u32>,
     answers: VecDeque<Option<Reserved<Shell>>>,
+    /// Whether each availability read in turn fails (none left: it succeeds).
+    reads_failing: VecDeque<bool>,
     made: u32,
 }
 
 impl World {
     fn new(on_hand: &[(&str, &str, u32)]) -> Self {
         let on_hand = on_hand.iter().map(|(w, s, q)| ((w.to_string(), s.to_string()), *q)).collect();
-        Self { on_hand, answers: VecDeque::new(), made: 0 }
+        Self { on_hand, answers: VecDeque::new(), reads_failing: VecDeque::new(), made: 0 }
+    }
+
+    fn reading(mut self, failing: Vec<bool>) -> Self {
+        self.reads_failing = failing.into();
+        self
     }
 
     fn answering(mut self, answers: Vec<Option<Reserved<Shell>>>) -> Self {
@@ -66,6 +76,9 @@ impl World {
 
     fn outcome(&mut self, effect: &Effect) -> (String, Outcome<Shell>) {
         match effect {
+            Effect::Availability { .. } if self.reads_failing.pop_front() == Some(true) => {
+                ("read failed".into(), Outcome::Availability(Err(Shell::Failed("warehouse did not answer"))))
+            }
             Effect::Availability { warehouses, skus } => {
                 let found = warehouses
                     .iter()
@@ -197,6 +210,23 @@ fn a_line_is_held_across_warehouses_all_or_nothing() {
             ),
             ("nowhere", request("MOUSE", 3, "ES", Mode::Anywhere), World::new(&[])),
             (
+                "availability cannot be read",
+                request("MOUSE", 3, "ES", Mode::Anywhere),
+                World::new(&[("wh-madrid", "MOUSE", 10)]).reading(vec![true]),
+            ),
+            (
+                "a refusal that is no shortfall",
+                request("MOUSE", 3, "ES", Mode::Anywhere),
+                World::new(&[("wh-madrid", "MOUSE", 10)])
+                    .answering(vec![Some(Reserved::Refused(DomainError::UnknownSku { sku: "MOUSE".into() }))]),
+            ),
+            (
+                "a shortfall after another warehouse held",
+                request("MOUSE", 5, "ES", Mode::Anywhere),
+                World::new(&[("wh-madrid", "MOUSE", 3), ("wh-dropship", "MOUSE", 4)])
+                    .answering(vec![None, shortfall()]),
+            ),
+            (
                 "growing within the cart's center",
                 request("MOUSE", 2, "FR", Mode::Center("lc-france".into())),
                 World::new(&[("wh-madrid", "MOUSE", 10), ("wh-lyon", "MOUSE", 10)]),
@@ -251,6 +281,32 @@ fn a_line_is_held_across_warehouses_all_or_nothing() {
             -> availability of ["MOUSE"] in ["wh-madrid", "wh-dropship"]
             <- available
             failed Domain("insufficient_stock: insufficient stock of \"MOUSE\": 3 requested, 0 available")
+            ## availability cannot be read
+            -> availability of ["MOUSE"] in ["wh-madrid", "wh-dropship"]
+            <- read failed
+            failed Failed("warehouse did not answer")
+            ## a refusal that is no shortfall
+            -> availability of ["MOUSE"] in ["wh-madrid", "wh-dropship"]
+            <- available
+            -> reserve 3 MOUSE in wh-madrid as cart-1/l9/…
+            <- Refused(UnknownSku { sku: "MOUSE" })
+            failed Domain("unknown_sku: product \"MOUSE\" is not sold by this commerce")
+            ## a shortfall after another warehouse held
+            -> availability of ["MOUSE"] in ["wh-madrid", "wh-dropship"]
+            <- available
+            -> reserve 3 MOUSE in wh-madrid as cart-1/l9/…
+            <- held
+            -> reserve 2 MOUSE in wh-dropship as cart-1/l9/…
+            <- Refused(InsufficientStock { sku: "MOUSE", requested: 3, available: 1 })
+            -> release [wh-madrid cart-1/l9/r1]
+            <- released
+            -> availability of ["MOUSE"] in ["wh-madrid", "wh-dropship"]
+            <- available
+            -> reserve 3 MOUSE in wh-madrid as cart-1/l9/…
+            <- held
+            -> reserve 2 MOUSE in wh-dropship as cart-1/l9/…
+            <- held
+            held [wh-madrid x3 cart-1/l9/r2, wh-dropship x2 cart-1/l9/r3] low stock Some(2)
             ## growing within the cart's center
             -> availability of ["MOUSE"] in ["wh-lyon"]
             <- available
@@ -298,6 +354,32 @@ fn with_multi_shipment_off_the_cart_stays_in_one_center() {
                 "a race in the cart's center",
                 request("SPEAKER", 1, "FR", one()),
                 World::new(&[("wh-madrid", "SPEAKER", 5)]).answering(vec![shortfall(), shortfall()]),
+            ),
+            (
+                "the survey cannot be read",
+                request("SPEAKER", 1, "FR", one()),
+                World::new(&[("wh-lyon", "SPEAKER", 5)]).reading(vec![false, true]),
+            ),
+            (
+                "the first moved line fails",
+                request("SPEAKER", 1, "FR", one()),
+                World::new(&[("wh-lyon", "SPEAKER", 5), ("wh-lyon", "KEYBOARD", 5), ("wh-lyon", "MOUSE", 5)])
+                    .answering(vec![Some(Reserved::Failed(Shell::Failed("warehouse busy")))]),
+            ),
+            (
+                "the new line fails after every line moved",
+                request("SPEAKER", 1, "FR", one()),
+                World::new(&[("wh-lyon", "SPEAKER", 5), ("wh-lyon", "KEYBOARD", 5), ("wh-lyon", "MOUSE", 5)])
+                    .answering(vec![None, None, Some(Reserved::Failed(Shell::Failed("warehouse busy")))]),
+            ),
+            (
+                "the race fails",
+                request("SPEAKER", 1, "FR", one()),
+                World::new(&[("wh-madrid", "SPEAKER", 5)]).answering(vec![
+                    shortfall(),
+                    shortfall(),
+                    Some(Reserved::Failed(Shell::Failed("warehouse busy"))),
+                ]),
             ),
             ("no center can", request("SPEAKER", 1, "FR", one()), World::new(&[("wh-lyon", "SPEAKER", 5)])),
             (
@@ -365,6 +447,58 @@ fn with_multi_shipment_off_the_cart_stays_in_one_center() {
             -> reserve 1 SPEAKER in wh-madrid as cart-1/l9/…
             <- held
             held [wh-madrid x1 cart-1/l9/r1] low stock Some(4)
+            ## the survey cannot be read
+            -> availability of ["SPEAKER"] in ["wh-madrid", "wh-dropship"]
+            <- available
+            -> availability of ["KEYBOARD", "MOUSE", "SPEAKER"] in ["wh-madrid", "wh-dropship", "wh-lyon"]
+            <- read failed
+            failed Failed("warehouse did not answer")
+            ## the first moved line fails
+            -> availability of ["SPEAKER"] in ["wh-madrid", "wh-dropship"]
+            <- available
+            -> availability of ["KEYBOARD", "MOUSE", "SPEAKER"] in ["wh-madrid", "wh-dropship", "wh-lyon"]
+            <- available
+            -> availability of ["KEYBOARD"] in ["wh-lyon"]
+            <- available
+            -> reserve 1 KEYBOARD in wh-lyon as cart-1/l1/…
+            <- Failed(Failed("warehouse busy"))
+            failed Failed("warehouse busy")
+            ## the new line fails after every line moved
+            -> availability of ["SPEAKER"] in ["wh-madrid", "wh-dropship"]
+            <- available
+            -> availability of ["KEYBOARD", "MOUSE", "SPEAKER"] in ["wh-madrid", "wh-dropship", "wh-lyon"]
+            <- available
+            -> availability of ["KEYBOARD"] in ["wh-lyon"]
+            <- available
+            -> reserve 1 KEYBOARD in wh-lyon as cart-1/l1/…
+            <- held
+            -> availability of ["MOUSE"] in ["wh-lyon"]
+            <- available
+            -> reserve 2 MOUSE in wh-lyon as cart-1/l2/…
+            <- held
+            -> availability of ["SPEAKER"] in ["wh-lyon"]
+            <- available
+            -> reserve 1 SPEAKER in wh-lyon as cart-1/l9/…
+            <- Failed(Failed("warehouse busy"))
+            -> release [wh-lyon cart-1/l1/r1, wh-lyon cart-1/l2/r2]
+            <- released
+            failed Failed("warehouse busy")
+            ## the race fails
+            -> availability of ["SPEAKER"] in ["wh-madrid", "wh-dropship"]
+            <- available
+            -> reserve 1 SPEAKER in wh-madrid as cart-1/l9/…
+            <- Refused(InsufficientStock { sku: "MOUSE", requested: 3, available: 1 })
+            -> availability of ["SPEAKER"] in ["wh-madrid", "wh-dropship"]
+            <- available
+            -> reserve 1 SPEAKER in wh-madrid as cart-1/l9/…
+            <- Refused(InsufficientStock { sku: "MOUSE", requested: 3, available: 1 })
+            -> availability of ["KEYBOARD", "MOUSE", "SPEAKER"] in ["wh-madrid", "wh-dropship", "wh-lyon"]
+            <- available
+            -> availability of ["SPEAKER"] in ["wh-madrid", "wh-dropship"]
+            <- available
+            -> reserve 1 SPEAKER in wh-madrid as cart-1/l9/…
+            <- Failed(Failed("warehouse busy"))
+            failed Failed("warehouse busy")
             ## no center can
             -> availability of ["SPEAKER"] in ["wh-madrid", "wh-dropship"]
             <- available

@@ -130,8 +130,18 @@ impl CartActor {
                 Box::pin(async move { settle(&shared, reply, receipt, remembered, stamp).await })
             }
             (Step::Done { result: Err(error), cleanup }, _) => {
-                actix::spawn(clean_up(Arc::clone(&self.shared), cleanup));
-                self.finish(Err(error), stamp)
+                // The holds go back to the cart before it answers or takes another message
+                // (a retry would find them still committed, and a release sent after the
+                // answer could reach a warehouse before them); a void needs no waiting.
+                let (uncommits, voids): (Vec<Effect>, Vec<Effect>) =
+                    cleanup.into_iter().partition(|effect| matches!(effect, Effect::Uncommit { .. }));
+                actix::spawn(clean_up(Arc::clone(&self.shared), voids));
+                let finished = self.finish(Err(error), stamp);
+                let shared = Arc::clone(&self.shared);
+                Box::pin(async move {
+                    clean_up(shared, uncommits).await;
+                    finished.await
+                })
             }
             (step, _) => unreachable!("checkout: {step:?} when it should be over"),
         };
@@ -183,7 +193,8 @@ async fn commit(shared: &Shared, hold: &HoldCommit) -> Committed<ActorError> {
     }
 }
 
-/// Runs what a failed checkout undoes; nobody waits for it.
+/// Runs what a failed checkout undoes: the uncommits before the checkout answers, the
+/// voids in the background.
 async fn clean_up(shared: Arc<Shared>, cleanup: Vec<Effect>) {
     for effect in cleanup {
         match effect {

@@ -51,8 +51,15 @@ pub(super) async fn hold(shared: Arc<Shared>, request: HoldRequest) -> Result<He
             }
             Step::Run(Effect::Reserve { warehouse, prefix, sku, quantity, expires_at }) => {
                 let reservation = format!("{prefix}/{:016x}", shared.ids.token());
-                let command = InventoryCommand::Reserve { reservation, sku, quantity, expires_at };
-                Outcome::Reserved(reserve_in(&shared, &warehouse, command).await)
+                let command = InventoryCommand::Reserve { reservation: reservation.clone(), sku, quantity, expires_at };
+                let reserved = reserve_in(&shared, &warehouse, command).await;
+                if let Reserved::Failed(ActorError::Unavailable(_)) = &reserved {
+                    // No answer in time: the warehouse may still make it. The release,
+                    // queued behind it, lets it go either way.
+                    let release = InventoryCommand::ReleaseReservation { reservation };
+                    send_all(shared.warehouses.clone(), vec![(warehouse.clone(), release)]).await;
+                }
+                Outcome::Reserved(reserved)
             }
             Step::Run(Effect::Release { holds }) => {
                 send_all(shared.warehouses.clone(), releases(&holds)).await;

@@ -133,14 +133,19 @@ impl WarehouseActor {
         self.journal = journal;
         let Committed { receipt, remembered, .. } = match committed {
             Ok(committed) => committed,
-            Err(Uncommitted { error, applied }) => {
-                if applied.is_some() {
-                    // Applied without its record: every later answer waits for a record
-                    // that will never come, so each is refused on the stopped log.
-                    self.last_lsn = mercato_persistence::log::Lsn::MAX;
-                }
-                return Err(error.into());
+            Err(Uncommitted { error, applied: Some(()) }) => {
+                // Applied in place without its record (the log stopped, or the record
+                // could not be made): the log stops for good, so the node stops and
+                // recovers without the change, and no snapshot keeps it; every later
+                // answer waits for a record that will never come, so each is refused.
+                self.journal.stop(format!(
+                    "warehouse {}: a change applied without its record: {}",
+                    self.stock.warehouse, error.reason
+                ));
+                self.last_lsn = mercato_persistence::log::Lsn::MAX;
+                return Err(NotDurable::unknown(error.reason).into());
             }
+            Err(Uncommitted { error, applied: None }) => return Err(error.into()),
         };
         if let Some(receipt) = &receipt {
             self.last_lsn = receipt.lsn();

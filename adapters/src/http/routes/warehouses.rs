@@ -216,7 +216,18 @@ async fn change(
     // The warehouse settles the key: it remembers the answer once the change is durable,
     // frees the key when nothing changed, and leaves it in flight while the outcome is
     // unknown (a timeout here included), so a retry can never run the change twice.
-    let (events, view, remembered) = ask(addr, ExecuteAndView { command, sku: sku.to_owned(), remember }).await??;
+    // A full mailbox sent nothing: the key is free again.
+    let request = addr.send(ExecuteAndView { command, sku: sku.to_owned(), remember }).map_err(|busy| {
+        if let Some(stamp) = &stamp {
+            state.idempotency.abandon(stamp);
+        }
+        Problem::from(busy)
+    })?;
+    let answered = request.timeout(ACTOR_REPLY_TIMEOUT).await.map_err(|error| {
+        tracing::warn!(%error, "an actor did not answer");
+        Problem::unavailable("the service is busy; retry shortly")
+    });
+    let (events, view, remembered) = answered??;
     if let Some(answer) = remembered {
         return Ok(idempotency::replay(answer));
     }

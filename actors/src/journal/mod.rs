@@ -9,11 +9,15 @@
 //! queueing still fails (the log stopped in between), the log is stopped for good and the
 //! node recovers without the change.
 
+mod recovered;
+
+pub use recovered::Recovered;
+
 use std::collections::BTreeMap;
 
 use mercato_engine::cart::{Cart, CartEvent, CartStatus};
 use mercato_engine::inventory::{InventoryEvent, WarehouseStock};
-use mercato_engine::order::{Order, OrderEvent};
+use mercato_engine::order::{Order, OrderEvent, OrderStatus};
 use mercato_persistence::codec;
 use mercato_persistence::log::{AppendError, LogHandle, Lsn, Receipt, Slot};
 use mercato_persistence::snapshot::Part;
@@ -289,6 +293,14 @@ impl Journal {
 }
 
 impl Journal {
+    /// Stops the log for good: an actor holds a change it applied in place whose record
+    /// could not be made, so the node must stop and recover without it.
+    pub fn stop(&self, reason: String) {
+        if let Journal::Log(log) = self {
+            log.stop(reason);
+        }
+    }
+
     /// The last LSN handed out: every change an actor made so far has an LSN at or below
     /// it, every later one above (0 in memory).
     pub fn covers(&self) -> Lsn {
@@ -321,264 +333,7 @@ pub struct WarehouseSnapshot {
     pub remembered: Vec<Remembered>,
 }
 
-/// Runs `apply` on a record's events; an event that does not fit its state (`apply`
-/// asserts: it was never decided) refuses the start naming the record, instead of a panic
-/// or a state the log does not describe.
-fn refuse_unfit(lsn: Lsn, aggregate: &str, apply: impl FnOnce()) -> Result<(), PersistenceError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(apply))
-        .map_err(|_| PersistenceError::Codec(format!("record {lsn} does not apply to {aggregate}")))
-}
-
 /// The snapshot part key of a warehouse (the unit separator cannot appear in a code).
 pub fn warehouse_part_key(commerce: &str, warehouse: &str) -> String {
     format!("warehouse\u{1f}{commerce}\u{1f}{warehouse}")
-}
-
-/// The warehouses' states rebuilt from a snapshot and the log, by (commerce, warehouse).
-#[derive(Debug, Default)]
-pub struct Recovered {
-    pub warehouses: BTreeMap<(String, String), WarehouseStock>,
-    /// Per warehouse, the answers it remembers under idempotency keys.
-    pub remembered: BTreeMap<(String, String), Vec<Remembered>>,
-    /// Per warehouse, the LSN its snapshot covers: log records at or below it are in the
-    /// state already and are skipped.
-    covered: BTreeMap<(String, String), Lsn>,
-    /// Carts by (commerce, cart id), with the LSN each one's state covers.
-    pub carts: BTreeMap<(String, String), CartCopy>,
-    /// Per commerce, the answers its carts gave under idempotency keys.
-    pub cart_answers: BTreeMap<String, Vec<Remembered>>,
-    /// Per commerce, the LSN its carts part covers: every cart change at or below it is in
-    /// the part (carts that had ended are left out of it).
-    carts_covered: BTreeMap<String, Lsn>,
-    /// Orders by (commerce, order id).
-    pub orders: BTreeMap<(String, String), Order>,
-    /// Per commerce, the answers its orders gave under idempotency keys.
-    pub order_answers: BTreeMap<String, Vec<Remembered>>,
-    /// Per commerce, the LSN its orders part covers.
-    orders_covered: BTreeMap<String, Lsn>,
-}
-
-impl Recovered {
-    /// Starts from a snapshot generation; returns the states and the LSN the log must be
-    /// replayed after (the lowest any part covers).
-    pub fn from_snapshot(parts: &BTreeMap<String, Part>) -> Result<(Self, Lsn), PersistenceError> {
-        let mut recovered = Recovered::default();
-        let mut after: Option<Lsn> = None;
-        for (key, part) in parts {
-            after = Some(after.map_or(part.lsn, |a| a.min(part.lsn)));
-            if key.starts_with("carts\u{1f}") {
-                let snapshot: CartsSnapshot = codec::decode_part(&part.bytes)
-                    .map_err(|error| PersistenceError::Codec(format!("snapshot part {key:?}: {error}")))?;
-                recovered.carts_covered.insert(snapshot.commerce.clone(), part.lsn);
-                for copy in snapshot.carts {
-                    recovered.carts.insert((snapshot.commerce.clone(), copy.cart.id.clone()), copy);
-                }
-                recovered.cart_answers.insert(snapshot.commerce, snapshot.remembered);
-                continue;
-            }
-            if key.starts_with("orders\u{1f}") {
-                let snapshot: OrdersSnapshot = codec::decode_part(&part.bytes)
-                    .map_err(|error| PersistenceError::Codec(format!("snapshot part {key:?}: {error}")))?;
-                recovered.orders_covered.insert(snapshot.commerce.clone(), part.lsn);
-                for order in snapshot.orders {
-                    recovered.orders.insert((snapshot.commerce.clone(), order.id.clone()), order);
-                }
-                recovered.order_answers.insert(snapshot.commerce, snapshot.remembered);
-                continue;
-            }
-            if !key.starts_with("warehouse\u{1f}") {
-                return Err(PersistenceError::Codec(format!("snapshot part {key:?} is of no known kind")));
-            }
-            let snapshot: WarehouseSnapshot = codec::decode_part(&part.bytes)
-                .map_err(|error| PersistenceError::Codec(format!("snapshot part {key:?}: {error}")))?;
-            let id = (snapshot.commerce, snapshot.warehouse);
-            recovered.covered.insert(id.clone(), part.lsn);
-            recovered.remembered.insert(id.clone(), snapshot.remembered);
-            recovered.warehouses.insert(id, snapshot.stock);
-        }
-        Ok((recovered, after.unwrap_or(0)))
-    }
-
-    /// Folds one log record into the states. A record that does not decode is corruption
-    /// the checksums missed (or a record from a newer version): recovery refuses it.
-    pub fn apply(&mut self, lsn: u64, kind: u8, payload: &[u8]) -> Result<(), PersistenceError> {
-        match kind {
-            RECORD_WAREHOUSE => {
-                let entry: WarehouseEntry = codec::decode(payload)
-                    .map_err(|error| PersistenceError::Codec(format!("record {lsn}: {error}")))?;
-                let id = (entry.commerce.clone(), entry.warehouse.clone());
-                if self.covered.get(&id).is_some_and(|&covered| lsn <= covered) {
-                    return Ok(());
-                }
-                if let Some(remembered) = entry.remembered {
-                    self.remembered.entry(id).or_default().push(remembered);
-                }
-                let stock = self
-                    .warehouses
-                    .entry((entry.commerce, entry.warehouse.clone()))
-                    .or_insert_with(|| WarehouseStock::new(entry.warehouse));
-                // `apply` trusts its events (the log only holds what `decide` produced); a
-                // record that passed its checksum yet breaks that trust must stop the start
-                // with a message, not bring the process down.
-                let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    for event in entry.events {
-                        stock.apply_owned(event);
-                    }
-                }));
-                applied.map_err(|_| {
-                    PersistenceError::Codec(format!("record {lsn} does not apply to warehouse {}", stock.warehouse))
-                })
-            }
-            RECORD_CART => {
-                let entry: CartEntry = codec::decode(payload)
-                    .map_err(|error| PersistenceError::Codec(format!("record {lsn}: {error}")))?;
-                let cart = entry.cart.clone();
-                refuse_unfit(lsn, &cart, || self.apply_cart(lsn, entry))
-            }
-            RECORD_ORDER => {
-                let entry: OrderEntry = codec::decode(payload)
-                    .map_err(|error| PersistenceError::Codec(format!("record {lsn}: {error}")))?;
-                let order = entry.order.clone();
-                refuse_unfit(lsn, &order, || self.apply_order(lsn, entry))
-            }
-            other => Err(PersistenceError::Codec(format!("record {lsn} has unknown kind {other}"))),
-        }
-    }
-
-    /// Folds a cart's record in, unless the snapshot holds it already: a record at or
-    /// below the part's LSN is in the part (or its cart had ended), and one at or below
-    /// the cart's own copy is in that copy.
-    fn apply_cart(&mut self, lsn: Lsn, entry: CartEntry) {
-        if self.carts_covered.get(&entry.commerce).is_some_and(|&covered| lsn <= covered) {
-            return;
-        }
-        let id = (entry.commerce.clone(), entry.cart.clone());
-        if self.carts.get(&id).is_some_and(|copy| lsn <= copy.covers) {
-            return;
-        }
-        if let Some(remembered) = entry.remembered {
-            self.cart_answers.entry(entry.commerce.clone()).or_default().push(remembered);
-        }
-        for event in entry.events {
-            match self.carts.get_mut(&id) {
-                Some(copy) => {
-                    copy.cart.apply(&event);
-                    copy.covers = lsn;
-                }
-                // A cart starts with its first event; a change of a cart the snapshot
-                // dropped (it had ended) changes nothing.
-                None => {
-                    if let Some(cart) = Cart::from_created(&event) {
-                        self.carts.insert(id.clone(), CartCopy { cart, covers: lsn });
-                    }
-                }
-            }
-        }
-    }
-
-    /// Folds an order's record in. Placing an order ends its cart: a cart copy older than
-    /// the record is marked checked out even when the orders part holds the order already.
-    fn apply_order(&mut self, lsn: Lsn, entry: OrderEntry) {
-        for event in &entry.events {
-            if let OrderEvent::Placed { order } = event {
-                if let Some(copy) = self.carts.get_mut(&(entry.commerce.clone(), order.cart.clone())) {
-                    if copy.covers < lsn {
-                        copy.cart.apply(&CartEvent::CheckedOut { order: order.id.clone() });
-                        copy.covers = lsn;
-                    }
-                }
-            }
-        }
-        if self.orders_covered.get(&entry.commerce).is_some_and(|&covered| lsn <= covered) {
-            return;
-        }
-        if let Some(remembered) = entry.remembered {
-            self.order_answers.entry(entry.commerce.clone()).or_default().push(remembered);
-        }
-        let id = (entry.commerce, entry.order);
-        for event in entry.events {
-            match self.orders.get_mut(&id) {
-                Some(order) => order.apply(&event),
-                None => {
-                    if let Some(order) = Order::from_placed(&event) {
-                        self.orders.insert(id.clone(), order);
-                    }
-                }
-            }
-        }
-    }
-
-    /// A commerce's orders and the answers they remember, taken out.
-    pub fn take_orders(&mut self, commerce: &str) -> (Vec<Order>, Vec<Remembered>) {
-        let ids: Vec<(String, String)> = self
-            .orders
-            .range((commerce.to_owned(), String::new())..)
-            .take_while(|(k, _)| k.0 == commerce)
-            .map(|(k, _)| k.clone())
-            .collect();
-        let orders = ids.into_iter().filter_map(|id| self.orders.remove(&id)).collect();
-        (orders, self.order_answers.remove(commerce).unwrap_or_default())
-    }
-
-    /// A commerce's carts still open, and the answers its carts remember, taken out.
-    pub fn take_carts(&mut self, commerce: &str) -> (Vec<CartCopy>, Vec<Remembered>) {
-        let ids: Vec<(String, String)> = self
-            .carts
-            .range((commerce.to_owned(), String::new())..)
-            .take_while(|(k, _)| k.0 == commerce)
-            .map(|(k, _)| k.clone())
-            .collect();
-        let carts = ids
-            .into_iter()
-            .filter_map(|id| self.carts.remove(&id))
-            .filter(|copy| copy.cart.status == CartStatus::Open)
-            .collect();
-        (carts, self.cart_answers.remove(commerce).unwrap_or_default())
-    }
-
-    /// The recovered state of a warehouse, taken out (empty when the log never named it).
-    pub fn take_warehouse(&mut self, commerce: &str, warehouse: &str) -> WarehouseStock {
-        self.warehouses
-            .remove(&(commerce.to_owned(), warehouse.to_owned()))
-            .unwrap_or_else(|| WarehouseStock::new(warehouse))
-    }
-
-    /// What is left after every configured warehouse took its state: warehouses no longer
-    /// configured, as snapshot parts to carry forward.
-    pub fn into_orphans(mut self) -> Vec<WarehouseSnapshot> {
-        let warehouses = std::mem::take(&mut self.warehouses);
-        warehouses
-            .into_iter()
-            .map(|((commerce, warehouse), stock)| {
-                let remembered = self.remembered.remove(&(commerce.clone(), warehouse.clone())).unwrap_or_default();
-                WarehouseSnapshot { commerce, warehouse, stock, remembered }
-            })
-            .collect()
-    }
-
-    /// The answers a warehouse remembers, taken out.
-    pub fn take_remembered(&mut self, commerce: &str, warehouse: &str) -> Vec<Remembered> {
-        self.remembered.remove(&(commerce.to_owned(), warehouse.to_owned())).unwrap_or_default()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use mercato_engine::inventory::InventoryEvent;
-
-    use super::*;
-
-    // Proves the record as written (borrowed) and as read (owned) are the same bytes.
-    #[test]
-    fn written_and_read_entries_encode_alike() {
-        let events = vec![InventoryEvent::StockReceived { sku: "MOUSE".into(), quantity: 3 }];
-        let written = WarehouseEntryRef { commerce: "demo", warehouse: "wh-madrid", events: &events, remembered: None };
-        let bytes = codec::encode(&written).expect("encodes");
-        let read: WarehouseEntry = codec::decode(&bytes).expect("decodes");
-        assert_eq!(
-            read,
-            WarehouseEntry { commerce: "demo".into(), warehouse: "wh-madrid".into(), events, remembered: None }
-        );
-        assert_eq!(codec::encode(&read).expect("encodes"), bytes);
-    }
 }
