@@ -223,6 +223,9 @@ async fn checkout_refuses_a_reservation_a_short_arrival_cut() {
     let refused = addr.send(checkout).await.expect("running").expect_err("the hold was cut");
     assert_eq!(refused.code(), "stock_lost", "{refused}");
     assert!(refused.to_string().contains("line \"l2\" (HEADPHONES)"), "{refused}");
+    // Given back before the refusal was answered: the very next look finds it.
+    let mouse = madrid.send(GetStock { sku: "MOUSE".into() }).await.expect("running").expect("sold");
+    assert_eq!((mouse.record.allocated, mouse.record.reserved), (0, 2), "the first line's reservation is back");
     let now = addr.send(GetCart).await.expect("running").expect("durable");
     assert_eq!(now.cart.status, mercato_engine::cart::CartStatus::Open);
     let view = madrid.send(GetStock { sku: "HEADPHONES".into() }).await.expect("running").expect("sold");
