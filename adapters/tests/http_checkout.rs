@@ -121,9 +121,9 @@ async fn storefront_flow_from_context_to_order() {
 }
 
 // Proves a checkout refused for any reason (no address, no delivery, a stale total, an
-// unknown payment system, a declined card) changes nothing: the cart stays open with its
-// reservations; then an offline payment places the order `pending_payment` until an
-// administrator confirms it.
+// unknown payment system, an online payment without a token, a declined card) changes
+// nothing: the cart stays open with its reservations; then an offline payment places the
+// order `pending_payment` until an administrator confirms it.
 #[actix_rt::test]
 async fn refused_checkouts_change_nothing_and_offline_payment_waits() {
     let api = api!();
@@ -168,6 +168,8 @@ async fn refused_checkouts_change_nothing_and_offline_payment_waits() {
     assert_eq!((status, &body["code"]), (StatusCode::CONFLICT, &json!("price_changed")), "{body}");
     let (status, body) = api.post(STOREFRONT, &path, json!({"payment_system": "paypal"})).await;
     assert_eq!((status, &body["code"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("unknown_payment_system")), "{body}");
+    let (status, body) = api.post(STOREFRONT, &path, json!({"payment_system": "card"})).await;
+    assert_eq!((status, &body["code"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("payment_token_required")), "{body}");
     let declined = json!({"payment_system": "card", "payment_token": "tok_decline_insufficient_funds"});
     let (status, body) = api.post(STOREFRONT, &path, declined).await;
     assert_eq!((status, &body["code"]), (StatusCode::PAYMENT_REQUIRED, &json!("payment_declined")), "{body}");

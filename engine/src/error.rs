@@ -120,6 +120,8 @@ pub enum DomainError {
     UnknownPaymentSystem { code: String, offered: String },
     #[error("the payment was declined: {reason}")]
     PaymentDeclined { reason: String },
+    #[error("payment system \"{system}\" pays online: a payment_token is required")]
+    PaymentTokenRequired { system: String },
     #[error("the total is now {actual}, not the {expected} expected: review the cart")]
     PriceChanged { expected: String, actual: String },
     #[error("the units held for line \"{line}\" ({sku}) were lost: change or remove the line")]
@@ -184,6 +186,7 @@ impl DomainError {
             DomainError::UnknownPickupPoint { .. } => "unknown_pickup_point",
             DomainError::UnknownPaymentSystem { .. } => "unknown_payment_system",
             DomainError::PaymentDeclined { .. } => "payment_declined",
+            DomainError::PaymentTokenRequired { .. } => "payment_token_required",
             DomainError::PriceChanged { .. } => "price_changed",
             DomainError::StockLost { .. } => "stock_lost",
             DomainError::UnknownOrder { .. } => "unknown_order",
@@ -243,6 +246,7 @@ impl DomainError {
             DomainError::UnknownPickupPoint { .. } => ErrorKind::Invalid,
             DomainError::UnknownPaymentSystem { .. } => ErrorKind::Invalid,
             DomainError::PaymentDeclined { .. } => ErrorKind::Declined,
+            DomainError::PaymentTokenRequired { .. } => ErrorKind::Invalid,
             DomainError::PriceChanged { .. } => ErrorKind::Conflict,
             DomainError::StockLost { .. } => ErrorKind::Conflict,
             DomainError::UnknownOrder { .. } => ErrorKind::NotFound,

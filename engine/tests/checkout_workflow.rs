@@ -452,6 +452,12 @@ fn a_cart_that_cannot_become_an_order_is_refused_at_once() {
             },
             Case { name: "unknown payment system", payment_system: "cheque", change: same, outcomes: &[] },
             Case {
+                name: "an online payment without a token",
+                payment_system: "card",
+                change: |_, request| request.token = Some("  ".into()),
+                outcomes: &[],
+            },
+            Case {
                 name: "no delivery chosen",
                 payment_system: "card",
                 change: |cart, _| cart.delivery = None,
@@ -483,6 +489,8 @@ fn a_cart_that_cannot_become_an_order_is_refused_at_once() {
             refused price_changed: the total is now 371.35, not the 300.00 expected: review the cart
             ## unknown payment system
             refused unknown_payment_system: payment system "cheque" is not offered in this channel; offered: card, bank-transfer, cod
+            ## an online payment without a token
+            refused payment_token_required: payment system "card" pays online: a payment_token is required
             ## no delivery chosen
             refused delivery_required: the cart needs a delivery choice first (PUT …/delivery)
             ## no address

@@ -195,6 +195,10 @@ impl Checkout {
             let offered = systems.iter().map(|p| p.code.clone()).collect::<Vec<_>>().join(", ");
             return Err(DomainError::UnknownPaymentSystem { code: request.payment_system, offered });
         };
+        let token = request.token.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        if system.is_online() && token.is_none() {
+            return Err(DomainError::PaymentTokenRequired { system: system.code.clone() });
+        }
         let commits = commits(cart, &request.order);
         let payment =
             Payment { system: system.code.clone(), online: system.is_online(), reference: None, amount: total };
