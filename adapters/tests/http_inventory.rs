@@ -171,6 +171,22 @@ async fn bad_back_office_requests_change_nothing() {
             "invalid_body",
             "theft",
         ),
+        // A body must be an object: serde would read an array into the struct field by
+        // field, a receipt of two keyboards.
+        (
+            "/warehouses/wh-madrid/receipts",
+            json!(["KEYBOARD", 2, null]),
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "expected a JSON object",
+        ),
+        (
+            "/warehouses/wh-madrid/adjustments",
+            json!("KEYBOARD"),
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "a JSON object",
+        ),
     ];
     for (path, body, status, code, named) in cases {
         let (got, problem) = api.post(ADMIN, path, body.clone()).await;

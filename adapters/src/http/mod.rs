@@ -2,6 +2,7 @@
 //! every route shares.
 
 pub mod auth;
+pub mod body;
 pub mod idempotency;
 pub mod metrics;
 pub mod problem;

@@ -109,7 +109,7 @@ pub async fn resolve_context(
     state: web::Data<AppState>,
     principal: Principal,
     commerce: web::Path<String>,
-    body: web::Json<ContextBody>,
+    body: crate::http::body::Json<ContextBody>,
 ) -> Result<HttpResponse, Problem> {
     principal.authorize(&commerce, &[ApiRole::Storefront, ApiRole::Admin])?;
     let handle = state.registry.get(&commerce).ok_or_else(|| Problem::commerce_not_found(&commerce))?;

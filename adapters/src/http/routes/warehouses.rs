@@ -287,7 +287,7 @@ pub async fn post_receipt(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(String, String)>,
-    body: web::Json<ReceiptBody>,
+    body: crate::http::body::Json<ReceiptBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, warehouse_code) = path.into_inner();
     let body = body.into_inner();
@@ -332,7 +332,7 @@ pub async fn post_batch(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(String, String)>,
-    body: web::Json<BatchBody>,
+    body: crate::http::body::Json<BatchBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, warehouse_code) = path.into_inner();
     let body = body.into_inner();
@@ -375,7 +375,7 @@ pub async fn patch_batch(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(String, String, String)>,
-    body: web::Json<BatchChangeBody>,
+    body: crate::http::body::Json<BatchChangeBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, warehouse_code, batch) = path.into_inner();
     let body = body.into_inner();
@@ -437,7 +437,7 @@ pub async fn post_adjustment(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(String, String)>,
-    body: web::Json<AdjustmentBody>,
+    body: crate::http::body::Json<AdjustmentBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, warehouse_code) = path.into_inner();
     let body = body.into_inner();

@@ -36,7 +36,7 @@ pub async fn put_address(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(String, String)>,
-    body: web::Json<AddressBody>,
+    body: crate::http::body::Json<AddressBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
     let address = shipping_address(body.into_inner())?;
@@ -84,7 +84,7 @@ pub async fn put_promo_code(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(String, String)>,
-    body: web::Json<PromoCodeBody>,
+    body: crate::http::body::Json<PromoCodeBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
     cart_change(&state, &principal, &code, &id, SetPromoCode(Some(body.into_inner().code))).await

@@ -22,7 +22,7 @@ pub async fn create_cart(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<String>,
-    body: web::Json<CreateCartBody>,
+    body: crate::http::body::Json<CreateCartBody>,
 ) -> Result<HttpResponse, Problem> {
     let code = path.into_inner();
     let handle = commerce_of(&state, &principal, &code)?;

@@ -184,7 +184,7 @@ pub async fn put_delivery(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(String, String)>,
-    body: web::Json<DeliveryBody>,
+    body: crate::http::body::Json<DeliveryBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
     let handle = commerce_of(&state, &principal, &code)?;

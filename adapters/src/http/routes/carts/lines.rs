@@ -46,7 +46,7 @@ pub async fn add_line(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(String, String)>,
-    body: web::Json<AddLineBody>,
+    body: crate::http::body::Json<AddLineBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
     let handle = commerce_of(&state, &principal, &code)?;
@@ -90,7 +90,7 @@ pub async fn change_line(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(String, String, String)>,
-    body: web::Json<ChangeLineBody>,
+    body: crate::http::body::Json<ChangeLineBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, id, line) = path.into_inner();
     let handle = commerce_of(&state, &principal, &code)?;

@@ -30,7 +30,7 @@ pub async fn buy_now(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<String>,
-    body: web::Json<BuyNowBody>,
+    body: crate::http::body::Json<BuyNowBody>,
 ) -> Result<HttpResponse, Problem> {
     let code = path.into_inner();
     let handle = commerce_of(&state, &principal, &code)?;

@@ -34,7 +34,7 @@ pub async fn checkout(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(String, String)>,
-    body: web::Json<CheckoutBody>,
+    body: crate::http::body::Json<CheckoutBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
     let handle = commerce_of(&state, &principal, &code)?;

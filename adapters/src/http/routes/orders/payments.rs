@@ -28,7 +28,7 @@ pub async fn confirm_payment(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(String, String)>,
-    body: web::Json<PaymentBody>,
+    body: crate::http::body::Json<PaymentBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
     principal.authorize(&code, &[ApiRole::Admin])?;
