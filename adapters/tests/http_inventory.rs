@@ -212,6 +212,8 @@ async fn bad_back_office_requests_change_nothing() {
         ("/products/KEYBOARD/availability?country=Spain", StatusCode::UNPROCESSABLE_ENTITY, "invalid_country"),
         ("/products/KEYBOARD/availability?country=ES&channel=tv", StatusCode::UNPROCESSABLE_ENTITY, "unknown_channel"),
         ("/products/KEYBOARD/availability?country=ES&qty=0", StatusCode::UNPROCESSABLE_ENTITY, "invalid_quantity"),
+        // A parameter that does not read as its type: problem details naming it.
+        ("/products/KEYBOARD/availability?country=ES&qty=two", StatusCode::BAD_REQUEST, "invalid_query"),
         ("/products/NOPE/availability?country=ES", StatusCode::NOT_FOUND, "unknown_sku"),
         ("/products?limit=0", StatusCode::UNPROCESSABLE_ENTITY, "invalid_limit"),
         ("/products?language=de", StatusCode::UNPROCESSABLE_ENTITY, "unknown_language"),
@@ -220,6 +222,9 @@ async fn bad_back_office_requests_change_nothing() {
         let (got, problem) = api.get(STOREFRONT, path).await;
         assert_eq!((got, problem["code"].as_str()), (status, Some(code)), "{path}: {problem}");
     }
+    let (_, problem) = api.get(STOREFRONT, "/products/KEYBOARD/availability?country=ES&qty=two").await;
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("\"qty\""), "the refusal names the parameter: {detail}");
 }
 
 // Proves the roles: writes need admin (or a merchant on its own warehouse and products),

@@ -6,6 +6,7 @@ pub mod body;
 pub mod idempotency;
 pub mod metrics;
 pub mod problem;
+pub mod query;
 pub mod routes;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -122,7 +122,7 @@ pub async fn delivery_options(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(String, String)>,
-    query: web::Query<OptionsQuery>,
+    query: crate::http::query::Query<OptionsQuery>,
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
     let handle = commerce_of(&state, &principal, &code)?;

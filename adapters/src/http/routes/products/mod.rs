@@ -102,7 +102,7 @@ pub async fn list_products(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<String>,
-    query: web::Query<ListQuery>,
+    query: crate::http::query::Query<ListQuery>,
 ) -> Result<HttpResponse, Problem> {
     let code = path.into_inner();
     principal.authorize(&code, &[ApiRole::Admin, ApiRole::Storefront, ApiRole::Merchant])?;
@@ -247,7 +247,7 @@ pub async fn get_availability(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(String, String)>,
-    query: web::Query<AvailabilityQuery>,
+    query: crate::http::query::Query<AvailabilityQuery>,
 ) -> Result<HttpResponse, Problem> {
     let (code, sku) = path.into_inner();
     principal.authorize(&code, &[ApiRole::Admin, ApiRole::Storefront])?;

@@ -57,7 +57,7 @@ pub async fn get_price(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(String, String)>,
-    query: web::Query<PriceQuery>,
+    query: crate::http::query::Query<PriceQuery>,
 ) -> Result<HttpResponse, Problem> {
     let (code, sku) = path.into_inner();
     let handle = commerce_of(&state, &principal, &code)?;
