@@ -171,6 +171,35 @@ async fn bad_back_office_requests_change_nothing() {
             "invalid_body",
             "theft",
         ),
+        // Ids a client chooses: 1 to 64 visible characters, no path separator.
+        (
+            "/warehouses/wh-madrid/batches",
+            json!({"sku": "KEYBOARD", "batch": "", "quantity": 1, "expected_date": in_days(1)}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_id",
+            "batch \"\"",
+        ),
+        (
+            "/warehouses/wh-madrid/batches",
+            json!({"sku": "KEYBOARD", "batch": "po/1", "quantity": 1, "expected_date": in_days(1)}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_id",
+            "po/1",
+        ),
+        (
+            "/warehouses/wh-madrid/batches",
+            json!({"sku": "KEYBOARD", "batch": "po\u{7}1", "quantity": 1, "expected_date": in_days(1)}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_id",
+            "po\\u{7}1",
+        ),
+        (
+            "/warehouses/wh-madrid/batches",
+            json!({"sku": "KEYBOARD", "batch": "x".repeat(60_000), "quantity": 1, "expected_date": in_days(1)}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_id",
+            "…",
+        ),
         // A body must be an object: serde would read an array into the struct field by
         // field, a receipt of two keyboards.
         (

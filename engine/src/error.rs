@@ -120,6 +120,8 @@ pub enum DomainError {
     UnknownPaymentSystem { code: String, offered: String },
     #[error("the payment was declined: {reason}")]
     PaymentDeclined { reason: String },
+    #[error("{field} \"{value}\" must be 1 to {max} visible characters, without a path separator", max = CLIENT_ID_CHARS_MAX)]
+    InvalidId { field: &'static str, value: String },
     #[error("payment system \"{system}\" pays online: a payment_token is required")]
     PaymentTokenRequired { system: String },
     #[error("the total is now {actual}, not the {expected} expected: review the cart")]
@@ -187,6 +189,7 @@ impl DomainError {
             DomainError::UnknownPaymentSystem { .. } => "unknown_payment_system",
             DomainError::PaymentDeclined { .. } => "payment_declined",
             DomainError::PaymentTokenRequired { .. } => "payment_token_required",
+            DomainError::InvalidId { .. } => "invalid_id",
             DomainError::PriceChanged { .. } => "price_changed",
             DomainError::StockLost { .. } => "stock_lost",
             DomainError::UnknownOrder { .. } => "unknown_order",
@@ -247,10 +250,30 @@ impl DomainError {
             DomainError::UnknownPaymentSystem { .. } => ErrorKind::Invalid,
             DomainError::PaymentDeclined { .. } => ErrorKind::Declined,
             DomainError::PaymentTokenRequired { .. } => ErrorKind::Invalid,
+            DomainError::InvalidId { .. } => ErrorKind::Invalid,
             DomainError::PriceChanged { .. } => ErrorKind::Conflict,
             DomainError::StockLost { .. } => ErrorKind::Conflict,
             DomainError::UnknownOrder { .. } => ErrorKind::NotFound,
             DomainError::OrderStatus { .. } => ErrorKind::Conflict,
         }
     }
+}
+
+/// The longest id a client may choose (a batch's, and any later one), in characters.
+pub const CLIENT_ID_CHARS_MAX: usize = 64;
+
+/// Checks an id a client chose: 1 to `CLIENT_ID_CHARS_MAX` characters, none a control
+/// character, whitespace or a path separator (ids appear in paths). The refusal shows at
+/// most the first `CLIENT_ID_CHARS_MAX` characters of what was given.
+pub fn client_id(field: &'static str, value: &str) -> Result<(), DomainError> {
+    let visible = |c: char| !c.is_control() && !c.is_whitespace() && c != '/' && c != '\\';
+    let count = value.chars().count();
+    if (1..=CLIENT_ID_CHARS_MAX).contains(&count) && value.chars().all(visible) {
+        return Ok(());
+    }
+    let mut shown: String = value.chars().take(CLIENT_ID_CHARS_MAX).flat_map(char::escape_default).collect();
+    if count > CLIENT_ID_CHARS_MAX {
+        shown.push('…');
+    }
+    Err(DomainError::InvalidId { field, value: shown })
 }

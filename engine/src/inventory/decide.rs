@@ -222,6 +222,7 @@ impl WarehouseStock {
         ctx: &InventoryCtx,
     ) -> Result<Vec<InventoryEvent>, DomainError> {
         self.known_sku(sku, ctx)?;
+        crate::error::client_id("batch", batch)?;
         batch_terms(quantity, expected_date, ctx)?;
         if batch.is_empty() || self.records.get(sku).is_some_and(|r| r.batch(batch).is_some()) {
             return Err(DomainError::DuplicateBatch { sku: sku.to_owned(), id: batch.to_owned() });

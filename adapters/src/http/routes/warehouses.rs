@@ -307,6 +307,9 @@ pub async fn post_receipt(
 #[serde(deny_unknown_fields)]
 pub struct BatchBody {
     pub sku: String,
+    /// The batch's id, chosen by the client: 1 to 64 characters, none a control
+    /// character, whitespace or a path separator.
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[^\s/\\\x00-\x1F\x7F-\x9F]{1,64}$")]
     pub batch: String,
     pub quantity: i64,
     pub expected_date: String,
