@@ -31,7 +31,7 @@ pub use actor::OrderActor;
 pub use copy::CopyOrders;
 pub use execute::ExecuteOrder;
 pub use place::PlaceOrder;
-pub use read::ReadOrder;
+pub use read::{OrderIds, ReadOrder};
 
 use crate::clock::Clock;
 use crate::error::ActorError;
@@ -119,8 +119,7 @@ impl Orders {
 
     /// The ids of every placed order.
     pub async fn ids(&self) -> Result<HashSet<String>, ActorError> {
-        let (snapshot, _) = self.snapshot().await?;
-        Ok(snapshot.orders.into_iter().map(|order| order.id).collect())
+        self.ask(OrderIds).await
     }
 
     /// How many orders are placed.

@@ -176,9 +176,6 @@ pub(crate) struct Parts {
 
 impl Parts {
     pub(crate) fn of(body: &mut CreateCartBody, handle: &CommerceHandle) -> Result<Self, Problem> {
-        if body.lines.len() > CART_LINES_MAX {
-            return Err(DomainError::CartLinesExceeded { max: CART_LINES_MAX }.into());
-        }
         let mut parts = body
             .lines
             .drain(..)

@@ -36,7 +36,7 @@ use mercato_actors::cart::{
 };
 use mercato_actors::idempotency::{Answer, Begin, Stamp};
 use mercato_actors::CommerceHandle;
-use mercato_engine::cart::{Alert, CartContext, CartLine, Hold, Supply, CART_LINES_MAX};
+use mercato_engine::cart::{Alert, CartContext, CartLine, Hold, Supply};
 use mercato_engine::cart::{DeliveryChoice, ShippingAddress};
 use mercato_engine::commerce::model::{ApiRole, Device, ShipmentPreference};
 use mercato_engine::delivery::{payment_systems, PlannedShipment};
