@@ -45,8 +45,7 @@ async fn shopper(carts: Carts, count: usize) -> Vec<Duration> {
 fn run(label: &str, shoppers: usize, durable: bool) {
     let system = actix::System::new();
     let dir = fresh_dir(env!("CARGO_TARGET_TMPDIR"), &format!("carts-bench-{label}"));
-    let log =
-        durable.then(|| Log::open(Arc::new(OsStorage), LogOptions::new(&dir), 0, |_, _, _| Ok(())).expect("opens").0);
+    let log = durable.then(|| Log::open(Arc::new(OsStorage), LogOptions::new(&dir), 0, |_| Ok(())).expect("opens").0);
     let journal = log.as_ref().map_or(Journal::Memory, |log| Journal::Log(log.handle()));
     system.block_on(async move {
         let handle = CommerceHandle::start_durable(

@@ -275,7 +275,7 @@ async fn batched(addr: &Addr<WarehouseActor>, iterations: u64) -> Duration {
 fn start_durable_actor() -> (Addr<WarehouseActor>, Log) {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("inventory-bench-wal");
     let _ = std::fs::remove_dir_all(&dir);
-    let (log, _) = Log::open(Arc::new(OsStorage), LogOptions::new(&dir), 0, |_, _, _| Ok(())).expect("opens");
+    let (log, _) = Log::open(Arc::new(OsStorage), LogOptions::new(&dir), 0, |_| Ok(())).expect("opens");
     let commerce = Arc::new(ArcSwap::from_pointee(demo_commerce()));
     let stock = WarehouseStock::new("wh-madrid");
     let actor = WarehouseActor::recovered(stock, commerce, Clock::starting_at(NOW), Journal::Log(log.handle()));

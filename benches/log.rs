@@ -119,7 +119,7 @@ fn appends(label: &str, storage: Timed, writers: usize) {
     let dir = fresh_dir(label);
     let options = LogOptions::new(&dir);
     let syncs = Arc::clone(&storage.syncs);
-    let (log, _) = Log::open(Arc::new(storage), options, 0, |_, _, _| Ok(())).expect("opens");
+    let (log, _) = Log::open(Arc::new(storage), options, 0, |_| Ok(())).expect("opens");
     let started = Instant::now();
     let threads = 1;
     let drivers: Vec<_> = (0..threads)
@@ -188,7 +188,7 @@ fn writer_ticks() -> Option<u64> {
 fn recovery() {
     let dir = fresh_dir("recovery");
     let options = LogOptions { mode: SyncMode::Async { interval: Duration::from_millis(50) }, ..LogOptions::new(&dir) };
-    let (log, _) = Log::open(Arc::new(OsStorage), options.clone(), 0, |_, _, _| Ok(())).expect("opens");
+    let (log, _) = Log::open(Arc::new(OsStorage), options.clone(), 0, |_| Ok(())).expect("opens");
     let handle = log.handle();
     let payload = vec![7u8; PAYLOAD_BYTES];
     let mut pending = VecDeque::new();
@@ -208,9 +208,9 @@ fn recovery() {
     let started = Instant::now();
     let mut replayed = 0u64;
     let mut payload_bytes = 0usize;
-    let (log, recovered) = Log::open(Arc::new(OsStorage), options, 0, |_, _, payload| {
+    let (log, recovered) = Log::open(Arc::new(OsStorage), options, 0, |record| {
         replayed += 1;
-        payload_bytes += payload.len();
+        payload_bytes += record.payload.len();
         Ok::<(), PersistenceError>(())
     })
     .expect("recovers");
@@ -229,8 +229,8 @@ fn recovery() {
 /// Writes a warehouse of a million stock records as one snapshot generation, durably, then
 /// reopens the store and loads and decodes it.
 fn snapshots() {
+    use mercato_actors::stored::{self, PartOf, WarehouseSnapshot};
     use mercato_engine::inventory::{InventoryEvent, WarehouseStock};
-    use mercato_persistence::codec;
     use mercato_persistence::snapshot::{Part, SnapshotOptions, SnapshotStore};
 
     let mut stock = WarehouseStock::new("wh-bench");
@@ -239,11 +239,14 @@ fn snapshots() {
     }
     let options = SnapshotOptions { dir: fresh_dir("snapshot"), cache_capacity_bytes: 64 * 1024 * 1024 };
     let started = Instant::now();
-    let bytes = codec::encode_part(&stock).expect("encodes");
+    let snapshot =
+        WarehouseSnapshot { commerce: "bench".into(), warehouse: "wh-bench".into(), stock, remembered: Vec::new() };
+    let bytes = stored::warehouse_part(&snapshot).expect("encodes");
     let encoded = started.elapsed();
     let size = bytes.len();
     let store = SnapshotStore::open(&options).expect("opens");
-    let parts = [("bench/wh-bench".to_owned(), Part { lsn: 1, bytes })].into_iter().collect();
+    let key = stored::warehouse_part_key("bench", "wh-bench");
+    let parts = [(key.clone(), Part { lsn: 1, bytes })].into_iter().collect();
     let started = Instant::now();
     store.write(&parts).expect("written");
     let written = started.elapsed();
@@ -253,9 +256,9 @@ fn snapshots() {
     let loaded = store.load().expect("loads").expect("a generation");
     let read = started.elapsed();
     let started = Instant::now();
-    let back: WarehouseStock = codec::decode_part(&loaded.parts["bench/wh-bench"].bytes).expect("decodes");
+    let back = stored::decode_part(loaded.format, &key, &loaded.parts[&key].bytes).expect("decodes");
     let decoded = started.elapsed();
-    assert_eq!(back, stock);
+    assert_eq!(back, PartOf::Warehouse(snapshot));
     println!(
         "snapshot: {SNAPSHOT_RECORDS} stock records, {:.1} MiB: encode {:.3} s, write+fsync {:.3} s, open+load+verify {:.3} s, decode {:.3} s",
         size as f64 / (1024.0 * 1024.0),

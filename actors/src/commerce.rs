@@ -15,9 +15,10 @@ use crate::cart::{Carts, CartsSetup};
 use crate::clock::Clock;
 use crate::error::ActorError;
 use crate::idempotency::Idempotency;
-use crate::journal::{CartCopy, Journal, Recovered};
+use crate::journal::{Journal, Recovered};
 use crate::order::Orders;
 use crate::payment::Gateways;
+use crate::stored::CartCopy;
 use crate::warehouse::{Execute, FindUnplaced, Unplaced, WarehouseActor, Warehouses};
 
 /// Messages a commerce actor may queue. Configuration changes are rare; the bound keeps a

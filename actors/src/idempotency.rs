@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use mercato_engine::inventory::Timestamp;
-use serde::{Deserialize, Serialize};
 
 /// How long an answer is kept: a retry within this time gets it.
 pub const IDEMPOTENCY_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
@@ -22,7 +21,7 @@ pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 255;
 pub const IDEMPOTENCY_IN_FLIGHT_MAX_MS: i64 = 120_000;
 
 /// Who sent a request with which key, and a digest of what it asked.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Stamp {
     /// The API key's scope: a key seen from another API key is another key.
     pub scope: String,
@@ -32,14 +31,14 @@ pub struct Stamp {
 }
 
 /// An answer as it was sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     pub status: u16,
     pub body: Vec<u8>,
 }
 
 /// An answer remembered under its stamp, from `at`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Remembered {
     pub stamp: Stamp,
     pub answer: Answer,

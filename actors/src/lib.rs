@@ -21,6 +21,9 @@
 //! - `idempotency`: answers remembered under idempotency keys, and the node's table of them.
 //! - `journal`: how changes reach the write-ahead log (`Journal`) and how they come back
 //!   at start (`Recovered`).
+//! - `stored`: the persisted formats, one module per version (`v2`): the types log
+//!   records and snapshot parts are encoded with, apart from the engine's, and how they
+//!   convert.
 //! - `clock`: the node's clock, on the runtime's time so tests can pause and advance it.
 //! - `registry`: `Registry`, the node's commerces by code, started together.
 
@@ -35,6 +38,7 @@ pub mod journal;
 pub mod order;
 pub mod payment;
 pub mod registry;
+pub mod stored;
 pub mod warehouse;
 
 pub use clock::Clock;

@@ -18,7 +18,7 @@ async fn carts_survive_a_crash_from_the_log_and_from_a_snapshot() {
     assert_eq!(snapshot.carts.len(), 1);
     let parts = BTreeMap::from([(
         carts_part_key("demo"),
-        Part { lsn: covers, bytes: codec::encode_part(&snapshot).expect("encodes") },
+        Part { lsn: covers, bytes: mercato_actors::stored::carts_part(&snapshot).expect("encodes") },
     )]);
     add(&handle, &kept, "MOUSE", 1).await.expect_err("no mice");
     change(&handle, &kept, "l1", 4).await.expect("grown");
@@ -88,11 +88,17 @@ async fn orders_survive_a_crash_and_their_carts_stay_checked_out() {
         remembered: copy.remembered,
     };
     let parts = BTreeMap::from([
-        (carts_part_key("demo"), Part { lsn: carts_cover, bytes: codec::encode_part(&carts).expect("encodes") }),
-        (orders_part_key("demo"), Part { lsn: orders_cover, bytes: codec::encode_part(&orders).expect("encodes") }),
+        (
+            carts_part_key("demo"),
+            Part { lsn: carts_cover, bytes: mercato_actors::stored::carts_part(&carts).expect("encodes") },
+        ),
+        (
+            orders_part_key("demo"),
+            Part { lsn: orders_cover, bytes: mercato_actors::stored::orders_part(&orders).expect("encodes") },
+        ),
         (
             warehouse_part_key("demo", "wh-madrid"),
-            Part { lsn: copy.covers, bytes: codec::encode_part(&warehouse).expect("encodes") },
+            Part { lsn: copy.covers, bytes: mercato_actors::stored::warehouse_part(&warehouse).expect("encodes") },
         ),
     ]);
     let paid = handle

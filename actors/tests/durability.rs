@@ -25,10 +25,8 @@ fn demo() -> Arc<ArcSwap<Commerce>> {
 /// Opens the log on `sim` and rebuilds the warehouses from it.
 fn recover(sim: &SimStorage) -> (Log, Recovered) {
     let mut recovered = Recovered::default();
-    let (log, _) = Log::open(Arc::new(sim.clone()), LogOptions::new("/data/wal"), 0, |lsn, kind, payload| {
-        recovered.apply(lsn, kind, payload)
-    })
-    .expect("recovers");
+    let (log, _) = Log::open(Arc::new(sim.clone()), LogOptions::new("/data/wal"), 0, |record| recovered.apply(record))
+        .expect("recovers");
     (log, recovered)
 }
 
@@ -101,11 +99,9 @@ fn recover_records(records: &[(u8, Vec<u8>)]) -> String {
     }
     drop(log);
     let mut recovered = Recovered::default();
-    let error = Log::open(Arc::new(sim.clone()), LogOptions::new("/data/wal"), 0, |lsn, kind, payload| {
-        recovered.apply(lsn, kind, payload)
-    })
-    .map(|_| ())
-    .expect_err("refused");
+    let error = Log::open(Arc::new(sim.clone()), LogOptions::new("/data/wal"), 0, |record| recovered.apply(record))
+        .map(|_| ())
+        .expect_err("refused");
     error.to_string()
 }
 
@@ -115,18 +111,13 @@ fn recover_records(records: &[(u8, Vec<u8>)]) -> String {
 // (`decide` would produce neither; `apply` asserts).
 #[test]
 fn a_record_that_does_not_apply_refuses_the_start() {
-    use mercato_actors::journal::{CartEntry, WarehouseEntry, RECORD_CART, RECORD_WAREHOUSE};
+    use mercato_actors::stored::{self, RECORD_CART, RECORD_WAREHOUSE};
     use mercato_engine::cart::{CartContext, CartEvent};
     use mercato_engine::inventory::InventoryEvent;
-    use mercato_persistence::codec::encode;
 
-    let ghost = WarehouseEntry {
-        commerce: "demo".into(),
-        warehouse: "wh-madrid".into(),
-        events: vec![InventoryEvent::ReservationReleased { reservation: "ghost".into() }],
-        remembered: None,
-    };
-    let error = recover_records(&[(RECORD_WAREHOUSE, encode(&ghost).expect("encodes"))]);
+    let ghost = [InventoryEvent::ReservationReleased { reservation: "ghost".into() }];
+    let ghost = stored::warehouse_record("demo", "wh-madrid", &ghost, None).expect("encodes");
+    let error = recover_records(&[(RECORD_WAREHOUSE, ghost)]);
     assert!(error.contains("record 1 does not apply to warehouse wh-madrid"), "{error}");
 
     let context = CartContext {
@@ -137,11 +128,10 @@ fn a_record_that_does_not_apply_refuses_the_start() {
         user: None,
         group: None,
     };
-    let cart = |events| CartEntry { commerce: "demo".into(), cart: "cart-1".into(), events, remembered: None };
-    let created = cart(vec![CartEvent::CartCreated { id: "cart-1".into(), context, expires_at: Timestamp(1) }]);
-    let changed = cart(vec![CartEvent::LineChanged { line: "l9".into(), quantity: 1, holds: Vec::new() }]);
-    let records =
-        [(RECORD_CART, encode(&created).expect("encodes")), (RECORD_CART, encode(&changed).expect("encodes"))];
+    let cart = |events: &[CartEvent]| stored::cart_record("demo", "cart-1", events, None).expect("encodes");
+    let created = cart(&[CartEvent::CartCreated { id: "cart-1".into(), context, expires_at: Timestamp(1) }]);
+    let changed = cart(&[CartEvent::LineChanged { line: "l9".into(), quantity: 1, holds: Vec::new() }]);
+    let records = [(RECORD_CART, created), (RECORD_CART, changed)];
     let error = recover_records(&records);
     assert!(error.contains("record 2 does not apply to cart-1"), "{error}");
 }
@@ -196,9 +186,8 @@ async fn a_refusal_waits_for_the_changes_it_was_decided_against() {
 // ran: records the snapshot covers are skipped, later ones applied once.
 #[actix_rt::test]
 async fn a_snapshot_plus_the_log_after_it_rebuilds_the_state() {
-    use mercato_actors::journal::{warehouse_part_key, WarehouseSnapshot};
+    use mercato_actors::stored::{self, warehouse_part_key, WarehouseSnapshot};
     use mercato_actors::warehouse::TakeSnapshot;
-    use mercato_persistence::codec;
     use mercato_persistence::snapshot::Part;
 
     let sim = SimStorage::default();
@@ -215,7 +204,7 @@ async fn a_snapshot_plus_the_log_after_it_rebuilds_the_state() {
     sim.crash(|_, _| Vec::new());
     drop(log);
 
-    let bytes = codec::encode_part(&WarehouseSnapshot {
+    let bytes = stored::warehouse_part(&WarehouseSnapshot {
         commerce: "demo".into(),
         warehouse: "wh-madrid".into(),
         stock,
@@ -223,13 +212,13 @@ async fn a_snapshot_plus_the_log_after_it_rebuilds_the_state() {
     })
     .expect("encodes");
     let parts = [(warehouse_part_key("demo", "wh-madrid"), Part { lsn: covers, bytes })].into_iter().collect();
-    let (mut recovered, after) = Recovered::from_snapshot(&parts).expect("decodes");
+    let (mut recovered, after) =
+        Recovered::from_snapshot(mercato_persistence::codec::FORMAT_VERSION, &parts).expect("decodes");
     assert_eq!(after, 2);
     // Replaying the whole log onto the snapshot skips what it covers.
-    let (_log, report) = Log::open(Arc::new(sim.clone()), LogOptions::new("/data/wal"), 0, |lsn, kind, payload| {
-        recovered.apply(lsn, kind, payload)
-    })
-    .expect("recovers");
+    let (_log, report) =
+        Log::open(Arc::new(sim.clone()), LogOptions::new("/data/wal"), 0, |record| recovered.apply(record))
+            .expect("recovers");
     assert_eq!(report.records_replayed, 4);
     assert_eq!(recovered.take_warehouse("demo", "wh-madrid"), ran);
 }

@@ -1,13 +1,37 @@
-//! Every engine event survives the log codec (bincode 2 through serde) unchanged. Dates and
-//! money are the values serde codecs get wrong, so every variant is encoded and decoded.
+//! Every engine event survives the log's stored format unchanged: written with the stored
+//! types of the current format (`mercato_actors::stored`), read back with the types of the
+//! version it was written in. Dates and money are the values serde codecs get wrong, so
+//! every variant is encoded and decoded. Format 2's fixtures prove old bytes still read.
 
 use chrono::NaiveDate;
+use mercato_actors::idempotency::Remembered;
+use mercato_actors::stored::{
+    self, CartCopy, CartEntry, CartsSnapshot, OrderEntry, OrdersSnapshot, PartOf, Record, WarehouseEntry,
+    WarehouseSnapshot, RECORD_CART, RECORD_ORDER, RECORD_WAREHOUSE,
+};
 use mercato_engine::cart::{Cart, CartContext, CartEvent, DeliveryChoice, Hold, HoldPart, ShippingAddress, Supply};
 use mercato_engine::commerce::model::{ShipmentPreference, ShipmentStatus};
 use mercato_engine::inventory::{AdjustmentReason, InventoryEvent, Reservation, Source, SupplyPart, Timestamp};
 use mercato_engine::order::{place, quote, Allocation, Checkout, Order, OrderEvent, OrderShipment, Payment};
 use mercato_engine::{Commerce, KNOWN_GATEWAYS};
-use mercato_persistence::codec::{decode, encode, FORMAT_VERSION};
+use mercato_persistence::codec::FORMAT_VERSION;
+
+fn read(kind: u8, bytes: &[u8]) -> Record {
+    stored::decode_record(FORMAT_VERSION, kind, bytes).expect("decodes")
+}
+
+fn warehouse_bytes(entry: &WarehouseEntry) -> Vec<u8> {
+    stored::warehouse_record(&entry.commerce, &entry.warehouse, &entry.events, entry.remembered.as_ref())
+        .expect("encodes")
+}
+
+fn cart_bytes(entry: &CartEntry) -> Vec<u8> {
+    stored::cart_record(&entry.commerce, &entry.cart, &entry.events, entry.remembered.as_ref()).expect("encodes")
+}
+
+fn order_bytes(entry: &OrderEntry) -> Vec<u8> {
+    stored::order_record(&entry.commerce, &entry.order, &entry.events, entry.remembered.as_ref()).expect("encodes")
+}
 
 fn every_inventory_event() -> Vec<InventoryEvent> {
     let date = NaiveDate::from_ymd_opt(2027, 3, 15).expect("a date");
@@ -85,8 +109,13 @@ fn every_inventory_event() -> Vec<InventoryEvent> {
 fn inventory_events_round_trip() {
     let events = every_inventory_event();
     for event in &events {
-        let bytes = encode(event).expect("encodes");
-        assert_eq!(&decode::<InventoryEvent>(&bytes).expect("decodes"), event);
+        let entry = WarehouseEntry {
+            commerce: "demo".into(),
+            warehouse: "wh-madrid".into(),
+            events: vec![event.clone()],
+            remembered: None,
+        };
+        assert_eq!(read(RECORD_WAREHOUSE, &warehouse_bytes(&entry)), Record::Warehouse(entry));
     }
     // Every variant appears: `variant` matches without a wildcard, so a new variant fails
     // to compile until it is added there and to the list above.
@@ -247,23 +276,16 @@ fn order() -> Order {
     })
 }
 
-// Proves an order's placement record as written (borrowing the order) reads back as the
-// owned record, byte for byte.
+// Proves an order's placement record as written (from the order, without an event made
+// first) is the same bytes as the record of its placement event, and reads back as it.
 #[test]
 fn placement_records_written_and_read_alike() {
-    use mercato_actors::journal::{OrderEntry, OrderEventRef, OrderPlacedRef};
     let order = order();
-    let written = OrderPlacedRef {
-        commerce: "demo",
-        order: &order.id,
-        events: &[OrderEventRef::Placed { order: &order }],
-        remembered: None,
-    };
-    let bytes = encode(&written).expect("encodes");
-    let read: OrderEntry = decode(&bytes).expect("decodes");
+    let bytes = stored::order_placed_record("demo", &order, None).expect("encodes");
     let events = vec![OrderEvent::Placed { order: Box::new(order.clone()) }];
-    assert_eq!(read, OrderEntry { commerce: "demo".into(), order: order.id.clone(), events, remembered: None });
-    assert_eq!(encode(&read).expect("encodes"), bytes);
+    let entry = OrderEntry { commerce: "demo".into(), order: order.id.clone(), events, remembered: None };
+    assert_eq!(read(RECORD_ORDER, &bytes), Record::Order(entry.clone()));
+    assert_eq!(order_bytes(&entry), bytes);
 }
 
 // Proves each order event variant, a whole placed order with its money, decodes to
@@ -273,8 +295,13 @@ fn order_events_round_trip() {
     let events =
         [OrderEvent::Placed { order: Box::new(order()) }, OrderEvent::PaymentConfirmed { reference: "TR-1".into() }];
     for event in &events {
-        let bytes = encode(event).expect("encodes");
-        assert_eq!(&decode::<OrderEvent>(&bytes).expect("decodes"), event);
+        let entry = OrderEntry {
+            commerce: "demo".into(),
+            order: "order-1".into(),
+            events: vec![event.clone()],
+            remembered: None,
+        };
+        assert_eq!(read(RECORD_ORDER, &order_bytes(&entry)), Record::Order(entry));
     }
     let OrderEvent::Placed { order } = &events[0] else { panic!("the first event places the order") };
     assert!(!order.totals.taxes.is_empty() && order.totals.total > rust_decimal::Decimal::ZERO);
@@ -285,8 +312,9 @@ fn order_events_round_trip() {
 fn cart_events_round_trip() {
     let events = every_cart_event();
     for event in &events {
-        let bytes = encode(event).expect("encodes");
-        assert_eq!(&decode::<CartEvent>(&bytes).expect("decodes"), event);
+        let entry =
+            CartEntry { commerce: "demo".into(), cart: "cart-1".into(), events: vec![event.clone()], remembered: None };
+        assert_eq!(read(RECORD_CART, &cart_bytes(&entry)), Record::Cart(entry));
     }
     let seen: std::collections::BTreeSet<usize> = events.iter().map(cart_variant).collect();
     assert_eq!(seen, (0..10).collect());
@@ -310,19 +338,30 @@ fn cart_variant(event: &CartEvent) -> usize {
 /// One log record and one snapshot part of each kind, holding every event variant and a
 /// kept answer: what the format digest and the fixtures are made of.
 struct Stored {
-    warehouse_entry: mercato_actors::journal::WarehouseEntry,
-    cart_entry: mercato_actors::journal::CartEntry,
-    order_entry: mercato_actors::journal::OrderEntry,
-    warehouse_snapshot: mercato_actors::journal::WarehouseSnapshot,
-    carts_snapshot: mercato_actors::journal::CartsSnapshot,
-    orders_snapshot: mercato_actors::journal::OrdersSnapshot,
+    warehouse_entry: WarehouseEntry,
+    cart_entry: CartEntry,
+    order_entry: OrderEntry,
+    warehouse_snapshot: WarehouseSnapshot,
+    carts_snapshot: CartsSnapshot,
+    orders_snapshot: OrdersSnapshot,
+}
+
+impl Stored {
+    /// Each record and part as this build writes it, in the order of the fields.
+    fn encoded(&self) -> [Vec<u8>; 6] {
+        [
+            warehouse_bytes(&self.warehouse_entry),
+            cart_bytes(&self.cart_entry),
+            order_bytes(&self.order_entry),
+            stored::warehouse_part(&self.warehouse_snapshot).expect("encodes"),
+            stored::carts_part(&self.carts_snapshot).expect("encodes"),
+            stored::orders_part(&self.orders_snapshot).expect("encodes"),
+        ]
+    }
 }
 
 fn stored() -> Stored {
-    use mercato_actors::idempotency::{Answer, Remembered, Stamp};
-    use mercato_actors::journal::{
-        CartCopy, CartEntry, CartsSnapshot, OrderEntry, OrdersSnapshot, WarehouseEntry, WarehouseSnapshot,
-    };
+    use mercato_actors::idempotency::{Answer, Stamp};
     use mercato_engine::inventory::WarehouseStock;
 
     let remembered = Remembered {
@@ -407,50 +446,81 @@ fn stored() -> Stored {
 // differently) needs no new version.
 #[test]
 fn the_encoding_is_the_format_versions() {
-    let stored = stored();
-    let encoded = [
-        encode(&stored.warehouse_entry),
-        encode(&stored.cart_entry),
-        encode(&stored.order_entry),
-        encode(&stored.warehouse_snapshot),
-        encode(&stored.carts_snapshot),
-        encode(&stored.orders_snapshot),
-    ];
-    let bytes: Vec<u8> = encoded.into_iter().flat_map(|e| e.expect("encodes")).collect();
+    let bytes: Vec<u8> = stored().encoded().concat();
     let digest = format!("format {FORMAT_VERSION}: {} bytes, crc32c {:08x}", bytes.len(), crc32c::crc32c(&bytes));
     expect_test::expect!["format 2: 2934 bytes, crc32c fd9d4d4a"].assert_eq(&digest);
 }
 
-/// Checks that the fixture `name` of format 2 decodes to `value`; with
-/// `MERCATO_WRITE_FIXTURES` set, writes it from `value` first (done once, when the format
-/// was 2: fixtures are never rewritten for a later format).
-fn fixture<T>(name: &str, value: &T)
-where
-    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
-{
+/// The bytes of the fixture `name` of format 2; with `MERCATO_WRITE_FIXTURES` set while
+/// the current format is 2, writes them from `bytes` first (done once, when the format was
+/// 2: fixtures are never rewritten for a later format).
+fn fixture(name: &str, bytes: &[u8]) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/format-2").join(name);
-    if std::env::var_os("MERCATO_WRITE_FIXTURES").is_some() {
+    if std::env::var_os("MERCATO_WRITE_FIXTURES").is_some() && FORMAT_VERSION == 2 {
         std::fs::create_dir_all(path.parent().expect("a folder")).expect("the fixtures folder");
-        std::fs::write(&path, encode(value).expect("encodes")).expect("written");
+        std::fs::write(&path, bytes).expect("written");
     }
-    let bytes = std::fs::read(&path).unwrap_or_else(|error| panic!("fixture {name}: {error}"));
-    let decoded: T = decode(&bytes).unwrap_or_else(|error| panic!("fixture {name} no longer decodes: {error}"));
-    assert_eq!(&decoded, value, "fixture {name} decodes to other values");
+    std::fs::read(&path).unwrap_or_else(|error| panic!("fixture {name}: {error}"))
 }
 
 // Proves data folders written by format 2 stay readable: a log record and a snapshot part
-// of each kind, written by the build of format 2 and kept in `tests/fixtures/format-2/`,
-// decode to the values they were written from. A change to a stored type that breaks
-// this needs a new format version that still reads these bytes (and this test kept).
+// of each kind, written by the build of format 2 (before the stored types were their own,
+// when the engine's structs were encoded as they were) and kept in
+// `tests/fixtures/format-2/`, read with format 2's stored types to the values they were
+// written from. A change to a stored type that breaks this needs a new format version
+// whose build still reads these bytes (and this test kept).
 #[test]
 fn records_and_parts_of_format_2_still_decode() {
     let stored = stored();
-    fixture("warehouse-entry.bin", &stored.warehouse_entry);
-    fixture("cart-entry.bin", &stored.cart_entry);
-    fixture("order-entry.bin", &stored.order_entry);
-    fixture("warehouse-snapshot.bin", &stored.warehouse_snapshot);
-    fixture("carts-snapshot.bin", &stored.carts_snapshot);
-    fixture("orders-snapshot.bin", &stored.orders_snapshot);
+    let names =
+        ["warehouse-entry", "cart-entry", "order-entry", "warehouse-snapshot", "carts-snapshot", "orders-snapshot"];
+    let bytes: Vec<Vec<u8>> =
+        names.iter().zip(stored.encoded()).map(|(name, bytes)| fixture(&format!("{name}.bin"), &bytes)).collect();
+    let record = |kind, at: usize| {
+        stored::decode_record(2, kind, &bytes[at])
+            .unwrap_or_else(|error| panic!("fixture {} no longer decodes: {error}", names[at]))
+    };
+    assert_eq!(record(RECORD_WAREHOUSE, 0), Record::Warehouse(stored.warehouse_entry));
+    assert_eq!(record(RECORD_CART, 1), Record::Cart(stored.cart_entry));
+    assert_eq!(record(RECORD_ORDER, 2), Record::Order(stored.order_entry));
+    let part = |key: String, at: usize| {
+        stored::decode_part(2, &key, &bytes[at])
+            .unwrap_or_else(|error| panic!("fixture {} no longer decodes: {error}", names[at]))
+    };
+    let key = stored::warehouse_part_key("demo", "wh-madrid");
+    assert_eq!(part(key, 3), PartOf::Warehouse(stored.warehouse_snapshot));
+    assert_eq!(part(stored::carts_part_key("demo"), 4), PartOf::Carts(stored.carts_snapshot));
+    assert_eq!(part(stored::orders_part_key("demo"), 5), PartOf::Orders(stored.orders_snapshot));
+}
+
+// Proves stored bytes that do not make a state are refused with a message, never read
+// into a wrong state or a panic: a format this build does not read, a record of an unknown
+// kind, a part under another part's key, and a warehouse whose reservation appears twice.
+#[test]
+fn stored_bytes_that_make_no_state_are_refused() {
+    let stored = stored();
+    let [warehouse, _, _, part, carts, _] = stored.encoded();
+    fn refused<T>(result: Result<T, mercato_persistence::PersistenceError>) -> String {
+        result.map(|_| ()).expect_err("refused").to_string()
+    }
+    assert!(refused(stored::decode_record(3, RECORD_WAREHOUSE, &warehouse)).contains("format 3"));
+    assert!(refused(stored::decode_record(FORMAT_VERSION, 9, &warehouse)).contains("kind 9"));
+    let error = refused(stored::decode_part(FORMAT_VERSION, &stored::carts_part_key("other"), &carts));
+    assert!(error.contains("holds the part") && error.contains("demo"), "{error}");
+    assert!(refused(stored::decode_part(FORMAT_VERSION, "stock\u{1f}demo", &part)).contains("no known kind"));
+
+    let mut twice = stored.warehouse_snapshot.clone();
+    let reservation = twice.stock.reservations().next().expect("a reservation").clone();
+    let mut reservations: Vec<_> = twice.stock.reservations().cloned().collect();
+    reservations.push(reservation.clone());
+    let records = twice.stock.records().map(|(sku, record)| (sku.into(), record.clone())).collect();
+    let lines = twice.stock.order_lines().cloned().collect();
+    assert!(mercato_engine::inventory::WarehouseStock::from_parts("wh-madrid".into(), records, reservations, lines)
+        .is_err_and(|error| error.contains(&reservation.id)));
+    twice.stock = mercato_engine::inventory::WarehouseStock::new("wh-madrid");
+    let empty = stored::warehouse_part(&twice).expect("encodes");
+    let key = stored::warehouse_part_key("demo", "wh-madrid");
+    assert!(stored::decode_part(FORMAT_VERSION, &key, &empty).is_ok());
 }
 
 // Proves recovery reads what a build before the order actor could leave: an orders
@@ -461,30 +531,33 @@ fn records_and_parts_of_format_2_still_decode() {
 fn a_payment_the_snapshot_already_holds_replays_as_nothing() {
     use std::collections::BTreeMap;
 
-    use mercato_actors::journal::{orders_part_key, OrderEntry, OrdersSnapshot, RECORD_ORDER};
+    use mercato_actors::stored::orders_part_key;
     use mercato_actors::Recovered;
-    use mercato_persistence::codec::encode_part;
+    use mercato_persistence::log::Replayed;
     use mercato_persistence::snapshot::Part;
 
     let paid = order();
     let snapshot = OrdersSnapshot { commerce: "demo".into(), orders: vec![paid.clone()], remembered: Vec::new() };
-    let parts =
-        BTreeMap::from([(orders_part_key("demo"), Part { lsn: 1, bytes: encode_part(&snapshot).expect("encodes") })]);
+    let parts = BTreeMap::from([(
+        orders_part_key("demo"),
+        Part { lsn: 1, bytes: stored::orders_part(&snapshot).expect("encodes") },
+    )]);
     let confirmed = |reference: &str| OrderEntry {
         commerce: "demo".into(),
         order: paid.id.clone(),
         events: vec![OrderEvent::PaymentConfirmed { reference: reference.into() }],
         remembered: None,
     };
-    let (mut recovered, after) = Recovered::from_snapshot(&parts).expect("the snapshot decodes");
+    let (mut recovered, after) = Recovered::from_snapshot(FORMAT_VERSION, &parts).expect("the snapshot decodes");
     assert_eq!(after, 1);
-    let same = encode(&confirmed("sandbox-1")).expect("encodes");
-    recovered.apply(2, RECORD_ORDER, &same).expect("the copy holds it already");
+    let replayed = |payload| Replayed { lsn: 2, format: FORMAT_VERSION, kind: RECORD_ORDER, payload };
+    let same = order_bytes(&confirmed("sandbox-1"));
+    recovered.apply(replayed(&same)).expect("the copy holds it already");
     let (orders, _) = recovered.take_orders("demo");
     assert_eq!(orders, vec![paid.clone()]);
 
-    let (mut recovered, _) = Recovered::from_snapshot(&parts).expect("the snapshot decodes");
-    let other = encode(&confirmed("TR-9")).expect("encodes");
-    let error = recovered.apply(2, RECORD_ORDER, &other).expect_err("refused");
+    let (mut recovered, _) = Recovered::from_snapshot(FORMAT_VERSION, &parts).expect("the snapshot decodes");
+    let other = order_bytes(&confirmed("TR-9"));
+    let error = recovered.apply(replayed(&other)).expect_err("refused");
     assert!(error.to_string().contains("record 2 does not apply"), "{error}");
 }

@@ -6,12 +6,11 @@ use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpServer};
 use mercato_actors::idempotency::Idempotency;
-use mercato_actors::journal::{
-    carts_part_key, orders_part_key, warehouse_part_key, CartsSnapshot, OrdersSnapshot, WarehouseSnapshot,
+use mercato_actors::stored::{
+    self, carts_part_key, orders_part_key, warehouse_part_key, CartsSnapshot, OrdersSnapshot, WarehouseSnapshot,
 };
 use mercato_actors::warehouse::{SnapshotCopy, TakeSnapshot};
 use mercato_actors::{Journal, Recovered, Registry};
-use mercato_persistence::codec;
 use mercato_persistence::log::{Log, LogHandle, LogOptions, SyncMode};
 use mercato_persistence::snapshot::{Part, SnapshotOptions, SnapshotStore};
 use mercato_persistence::storage::OsStorage;
@@ -231,21 +230,21 @@ fn write_generation(
     let Copies { states, carts, orders, covers_max } = copies;
     let mut parts = std::collections::BTreeMap::new();
     for orphan in orphans {
-        let bytes = codec::encode_part(orphan).map_err(|e| e.to_string())?;
+        let bytes = stored::warehouse_part(orphan).map_err(|e| e.to_string())?;
         parts.insert(warehouse_part_key(&orphan.commerce, &orphan.warehouse), Part { lsn: covers_max, bytes });
     }
     for (commerce, warehouse, copy) in states {
         let key = warehouse_part_key(&commerce, &warehouse);
         let snapshot = WarehouseSnapshot { commerce, warehouse, stock: copy.stock, remembered: copy.remembered };
-        let bytes = codec::encode_part(&snapshot).map_err(|e| e.to_string())?;
+        let bytes = stored::warehouse_part(&snapshot).map_err(|e| e.to_string())?;
         parts.insert(key, Part { lsn: copy.covers, bytes });
     }
     for (open, covers) in carts {
-        let bytes = codec::encode_part(&open).map_err(|e| e.to_string())?;
+        let bytes = stored::carts_part(&open).map_err(|e| e.to_string())?;
         parts.insert(carts_part_key(&open.commerce), Part { lsn: covers, bytes });
     }
     for (placed, covers) in orders {
-        let bytes = codec::encode_part(&placed).map_err(|e| e.to_string())?;
+        let bytes = stored::orders_part(&placed).map_err(|e| e.to_string())?;
         parts.insert(orders_part_key(&placed.commerce), Part { lsn: covers, bytes });
     }
     let generation = writer.write(&parts).map_err(|e| e.to_string())?;
@@ -332,13 +331,12 @@ fn open_log(args: &ServeArgs, store: &SnapshotStore) -> Result<(Log, Recovered),
     let (mut recovered, after) = match store.load().map_err(snapshot_error)? {
         Some(loaded) => {
             tracing::info!(generation = loaded.generation, skipped = loaded.skipped.len(), "snapshot loaded");
-            Recovered::from_snapshot(&loaded.parts).map_err(snapshot_error)?
+            Recovered::from_snapshot(loaded.format, &loaded.parts).map_err(snapshot_error)?
         }
         None => (Recovered::default(), 0),
     };
-    let (log, report) =
-        Log::open(Arc::new(OsStorage), options, after, |lsn, kind, payload| recovered.apply(lsn, kind, payload))
-            .map_err(|error| ServerError::Recovery { path: dir.display().to_string(), error })?;
+    let (log, report) = Log::open(Arc::new(OsStorage), options, after, |record| recovered.apply(record))
+        .map_err(|error| ServerError::Recovery { path: dir.display().to_string(), error })?;
     tracing::info!(
         records = report.records_replayed,
         next_lsn = report.next_lsn,

@@ -9,14 +9,23 @@ use serde::Serialize;
 use crate::error::PersistenceError;
 
 /// The version of the bytes the log and snapshots hold: segment and frame layouts, and the
-/// payloads' encoding (the engine's events and states through bincode). Segment headers
-/// and snapshot manifests carry it, and recovery refuses files of another version
-/// (`PersistenceError::Format`) rather than misread them. Bump it whenever an encoding
-/// changes; the event-codec test's digest of the records' and snapshot parts' bytes says
-/// when. Version 1 stands for every file written before versions were kept (segments
-/// already said `MRCTWAL1`; manifests had no marker): their encodings vary, so they are
-/// refused too.
+/// payloads' encoding (the stored types of `mercato_actors::stored`). Segment headers and
+/// snapshot manifests carry it; recovery reads every version from `FORMAT_OLDEST` to this
+/// one, handing each record and part to its reader with the version it was written in,
+/// and refuses files of any other version (`PersistenceError::Format`) rather than misread
+/// them. Bump it whenever an encoding changes (the event-codec test's digest says when),
+/// with a new set of stored types that still read the old ones. Version 1 stands for every
+/// file written before versions were kept (segments already said `MRCTWAL1`; manifests had
+/// no marker): their encodings vary, so they are refused.
 pub const FORMAT_VERSION: u8 = 2;
+
+/// The oldest format version this build still reads.
+pub const FORMAT_OLDEST: u8 = 2;
+
+/// Whether this build reads files of format `version`.
+pub fn readable(version: u8) -> bool {
+    (FORMAT_OLDEST..=FORMAT_VERSION).contains(&version)
+}
 
 /// The largest record payload: 16 MiB holds any one actor's batch of events many times
 /// over. `encode` refuses to produce more and `decode` to read more, so the log never

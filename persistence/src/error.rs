@@ -10,11 +10,23 @@ pub enum PersistenceError {
     Corruption { file: String, offset: u64, reason: String },
     #[error("codec error: {0}")]
     Codec(String),
-    /// A whole file written in another format version than this build reads: refused
-    /// rather than misread.
+    /// A whole file written in a format version this build does not read: refused rather
+    /// than misread.
     #[error(
-        "{file} was written in format version {found}; this build reads version {reads}: start the node with \
-         the build that wrote it"
+        "{file} was written in format version {found}; this build reads versions {oldest} to {newest}: start \
+         the node with a build that reads it"
     )]
-    Format { file: String, found: u8, reads: u8 },
+    Format { file: String, found: u8, oldest: u8, newest: u8 },
+}
+
+impl PersistenceError {
+    /// A whole file of a format version this build does not read.
+    pub fn other_format(file: String, found: u8) -> Self {
+        PersistenceError::Format {
+            file,
+            found,
+            oldest: crate::codec::FORMAT_OLDEST,
+            newest: crate::codec::FORMAT_VERSION,
+        }
+    }
 }

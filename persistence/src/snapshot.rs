@@ -62,6 +62,9 @@ pub struct Loaded {
     /// before this one (or of this one when it is the only one), so this generation can
     /// itself be lost and the node still recover.
     pub log_from: Lsn,
+    /// The format version its parts are written in (they are decoded with that version's
+    /// types).
+    pub format: u8,
 }
 
 /// Starts every manifest, followed by the format version as an ASCII digit.
@@ -282,8 +285,9 @@ impl SnapshotStore {
         Ok(generation)
     }
 
-    /// Reads one generation whole, or says why it cannot be used.
-    fn read(&self, generation: u64) -> Result<BTreeMap<String, Part>, Unreadable> {
+    /// Reads one generation whole with the format version it was written in, or says why
+    /// it cannot be used.
+    fn read(&self, generation: u64) -> Result<(BTreeMap<String, Part>, u8), Unreadable> {
         let manifest = self
             .db
             .get(manifest_key(generation))
@@ -294,8 +298,9 @@ impl SnapshotStore {
         // were kept, which counts as version 1.
         let Some(stamped) = manifest.bytes.strip_prefix(MANIFEST_MAGIC) else { return Err(Unreadable::Format(1)) };
         let (&version, encoded) = stamped.split_first().ok_or("the manifest has no version")?;
-        if version != b'0' + FORMAT_VERSION {
-            return Err(Unreadable::Format(version.wrapping_sub(b'0')));
+        let version = version.wrapping_sub(b'0');
+        if !codec::readable(version) {
+            return Err(Unreadable::Format(version));
         }
         let manifest: Manifest = codec::decode(encoded).map_err(|e| format!("manifest: {e}"))?;
         let mut parts = BTreeMap::new();
@@ -311,7 +316,7 @@ impl SnapshotStore {
             }
             parts.insert(actor, part);
         }
-        Ok(parts)
+        Ok((parts, version))
     }
 
     /// The newest generation that reads whole, falling back on older ones; none when no
@@ -321,12 +326,12 @@ impl SnapshotStore {
         let started = Instant::now();
         let generations = self.generations()?;
         let mut skipped = Vec::new();
-        let mut found: Option<(u64, BTreeMap<String, Part>)> = None;
+        let mut found: Option<(u64, BTreeMap<String, Part>, u8)> = None;
         let mut earlier = generations.iter().rev();
         for &generation in earlier.by_ref() {
             match self.read(generation) {
-                Ok(parts) => {
-                    found = Some((generation, parts));
+                Ok((parts, format)) => {
+                    found = Some((generation, parts, format));
                     break;
                 }
                 Err(Unreadable::Format(found)) => return Err(self.other_format(generation, found)),
@@ -336,12 +341,12 @@ impl SnapshotStore {
                 }
             }
         }
-        let Some((generation, parts)) = found else { return Ok(None) };
+        let Some((generation, parts, format)) = found else { return Ok(None) };
         let lowest = |parts: &BTreeMap<String, Part>| parts.values().map(|p| p.lsn).min().unwrap_or(0);
         let mut previous = None;
         for &older in earlier {
             match self.read(older) {
-                Ok(parts) => {
+                Ok((parts, _)) => {
                     previous = Some(parts);
                     break;
                 }
@@ -351,7 +356,7 @@ impl SnapshotStore {
         }
         let log_from = lowest(previous.as_ref().unwrap_or(&parts)) + 1;
         metrics::histogram!("mercato_snapshot_load_seconds").record(started.elapsed().as_secs_f64());
-        Ok(Some(Loaded { generation, parts, skipped, log_from }))
+        Ok(Some(Loaded { generation, parts, skipped, log_from, format }))
     }
 
     /// Deletes every generation but the newest `SNAPSHOT_GENERATIONS_KEPT` whole ones, and
@@ -389,7 +394,7 @@ impl SnapshotStore {
 
     fn other_format(&self, generation: u64, found: u8) -> PersistenceError {
         let file = format!("snapshot generation {generation} in {}", self.dir.display());
-        PersistenceError::Format { file, found, reads: FORMAT_VERSION }
+        PersistenceError::other_format(file, found)
     }
 
     /// Rewrites a generation's manifest as if written in format `version`, or, with none,

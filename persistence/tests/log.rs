@@ -18,8 +18,9 @@ fn open(
     after: Lsn,
 ) -> Result<(Log, Recovered, Replayed), PersistenceError> {
     let mut replayed = Vec::new();
-    let (log, recovered) = Log::open(storage, options.clone(), after, |lsn, kind, payload| {
-        replayed.push((lsn, kind, payload.to_vec()));
+    let (log, recovered) = Log::open(storage, options.clone(), after, |record| {
+        assert_eq!(record.format, mercato_persistence::codec::FORMAT_VERSION);
+        replayed.push((record.lsn, record.kind, record.payload.to_vec()));
         Ok(())
     })?;
     Ok((log, recovered, replayed))
@@ -376,10 +377,10 @@ fn a_segment_of_another_format_version_refuses_to_start() {
     std::fs::write(&path, &bytes).expect("rewritten");
     let error = open(Arc::new(OsStorage), &options, 0).map(|_| ()).expect_err("refused");
     assert!(
-        matches!(&error, PersistenceError::Format { file, found: 1, reads: 2 } if file == "00000000000000000001.wal"),
+        matches!(&error, PersistenceError::Format { file, found: 1, oldest: 2, newest: 2 } if file == "00000000000000000001.wal"),
         "{error}"
     );
-    assert!(error.to_string().contains("format version 1; this build reads version 2"), "{error}");
+    assert!(error.to_string().contains("format version 1; this build reads versions 2 to 2"), "{error}");
     // A newest segment holding only a header is not deleted as torn when it is whole and
     // of another version: it is refused too.
     std::fs::remove_dir_all(&dir).expect("cleaned");

@@ -92,9 +92,9 @@ impl Harness {
         let mut replayed: Vec<(Lsn, Vec<u8>)> = Vec::new();
         let attempt = |replayed: &mut Vec<(Lsn, Vec<u8>)>| {
             replayed.clear();
-            Log::open(Arc::new(self.sim.clone()), self.options.clone(), self.after, |lsn, kind, payload| {
-                assert_eq!(kind, 7);
-                replayed.push((lsn, payload.to_vec()));
+            Log::open(Arc::new(self.sim.clone()), self.options.clone(), self.after, |record| {
+                assert_eq!(record.kind, 7);
+                replayed.push((record.lsn, record.payload.to_vec()));
                 Ok(())
             })
         };
@@ -238,7 +238,7 @@ fn run(ops: Vec<Op>, mode: SyncMode) -> Result<(), TestCaseError> {
                 let offset = usize::from(at) % len;
                 harness.sim.flip_bit(Path::new(DIR), name, offset, bit);
                 let refused =
-                    Log::open(Arc::new(harness.sim.clone()), harness.options.clone(), harness.after, |_, _, _| Ok(()));
+                    Log::open(Arc::new(harness.sim.clone()), harness.options.clone(), harness.after, |_| Ok(()));
                 match refused {
                     Err(PersistenceError::Corruption { file, .. }) => prop_assert_eq!(&file, name),
                     Err(other) => return Err(TestCaseError::fail(format!("expected corruption, got {other}"))),

@@ -24,8 +24,9 @@ fn cleanup(dir: PathBuf) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-// Proves a generation reads back whole after the store is reopened, and the log is kept
-// from one past the lowest LSN of the generation before it.
+// Proves a generation reads back whole after the store is reopened, with the format version
+// it was written in, and the log is kept from one past the lowest LSN of the generation
+// before it.
 #[test]
 fn generations_round_trip_and_name_the_log_to_keep() {
     let options = options("round-trip");
@@ -40,6 +41,7 @@ fn generations_round_trip_and_name_the_log_to_keep() {
     assert_eq!(loaded.generation, 2);
     assert_eq!(loaded.parts, parts(&[("demo/wh-a", 30), ("demo/wh-b", 25)]));
     assert_eq!(loaded.log_from, 8, "back to the previous generation's lowest LSN");
+    assert_eq!(loaded.format, mercato_persistence::codec::FORMAT_VERSION, "the version its parts are read with");
     assert!(loaded.skipped.is_empty());
     drop(store);
     cleanup(options.dir);
@@ -72,7 +74,7 @@ fn a_generation_of_another_format_version_is_refused() {
     store.write(&parts(&[("demo/wh-a", 30)])).expect("written");
     store.stamp_format(2, Some(3)).expect("restamped");
     let error = store.load().map(|_| ()).expect_err("refused");
-    let named = |error: &PersistenceError, version: u8, generation: &str| matches!(error, PersistenceError::Format { found, reads: 2, file } if *found == version && file.contains(generation));
+    let named = |error: &PersistenceError, version: u8, generation: &str| matches!(error, PersistenceError::Format { found, newest: 2, file, .. } if *found == version && file.contains(generation));
     assert!(named(&error, 3, "generation 2"), "{error}");
     // As the builds before format versions wrote it: no marker, version 1.
     store.stamp_format(2, None).expect("restamped");

@@ -89,7 +89,7 @@ impl CartActor {
         let shared = Arc::clone(&self.shared);
         let id = self.cart.id.clone();
         let record = |remembered: Option<&Remembered>| {
-            shared.journal.encode(&CartEntryRef { commerce: &shared.commerce, cart: &id, events: &events, remembered })
+            shared.journal.encode(|| stored::cart_record(&shared.commerce, &id, &events, remembered))
         };
         // The cart changes only once its record is queued: a log that stops before the
         // append leaves the cart as the log has it (nothing changed), never a change

@@ -135,7 +135,7 @@ impl Carts {
         let cart = Cart::from_created(&event).ok_or_else(|| DomainError::UnknownCart { id: id.clone() })?;
         let events = [event];
         let record = |remembered: Option<&Remembered>| {
-            shared.journal.encode(&CartEntryRef { commerce: &shared.commerce, cart: &id, events: &events, remembered })
+            shared.journal.encode(|| stored::cart_record(&shared.commerce, &id, &events, remembered))
         };
         let creating = shared.creating();
         let committed = shared.journal.commit(RECORD_CART, record, || {

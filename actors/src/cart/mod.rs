@@ -69,9 +69,10 @@ use mercato_persistence::log::{Lsn, Receipt};
 use crate::clock::Clock;
 use crate::error::ActorError;
 use crate::idempotency::{Answer, Idempotency, Remembered, Stamp};
-use crate::journal::{CartCopy, CartEntryRef, CartsSnapshot, Committed, Journal, NotDurable, RECORD_CART};
+use crate::journal::{Committed, Journal, NotDurable};
 use crate::order::Orders;
 use crate::payment::Gateways;
+use crate::stored::{self, CartCopy, CartsSnapshot, RECORD_CART};
 use crate::warehouse::{ExecuteQueued, Gated, PeekAvailability, Reply, WarehouseActor, WarehouseHandle, Warehouses};
 
 /// How long a cart (and what it holds) lives without activity.

@@ -13,132 +13,10 @@ mod recovered;
 
 pub use recovered::Recovered;
 
-use std::collections::BTreeMap;
-
-use mercato_engine::cart::{Cart, CartEvent, CartStatus};
-use mercato_engine::inventory::{InventoryEvent, WarehouseStock};
-use mercato_engine::order::{Order, OrderEvent, OrderStatus};
-use mercato_persistence::codec;
 use mercato_persistence::log::{AppendError, LogHandle, Lsn, Receipt, Slot};
-use mercato_persistence::snapshot::Part;
 use mercato_persistence::PersistenceError;
-use serde::{Deserialize, Serialize};
 
 use crate::idempotency::Remembered;
-
-/// The record kind of a warehouse's change.
-pub const RECORD_WAREHOUSE: u8 = 1;
-/// The record kind of a cart's change.
-pub const RECORD_CART: u8 = 2;
-/// The record kind of an order's change (its placement ends its cart).
-pub const RECORD_ORDER: u8 = 3;
-
-/// One order's change: its events, and the answer kept under an idempotency key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrderEntry {
-    pub commerce: String,
-    pub order: String,
-    pub events: Vec<OrderEvent>,
-    pub remembered: Option<Remembered>,
-}
-
-/// The same record as written, borrowing what it holds.
-#[derive(Debug, Serialize)]
-pub struct OrderEntryRef<'a> {
-    pub commerce: &'a str,
-    pub order: &'a str,
-    pub events: &'a [OrderEvent],
-    pub remembered: Option<&'a Remembered>,
-}
-
-/// `OrderEvent` as written, borrowing the order it places: it encodes to the same bytes
-/// (same variants in the same order), so placing an order copies it once, not per record.
-#[derive(Debug, Serialize)]
-pub enum OrderEventRef<'a> {
-    Placed { order: &'a Order },
-}
-
-/// An order's placement record as written.
-#[derive(Debug, Serialize)]
-pub struct OrderPlacedRef<'a> {
-    pub commerce: &'a str,
-    pub order: &'a str,
-    pub events: &'a [OrderEventRef<'a>],
-    pub remembered: Option<&'a Remembered>,
-}
-
-/// A commerce's orders as a snapshot part holds them, with the answers kept under keys.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrdersSnapshot {
-    pub commerce: String,
-    pub orders: Vec<Order>,
-    pub remembered: Vec<Remembered>,
-}
-
-/// The snapshot part key of a commerce's orders.
-pub fn orders_part_key(commerce: &str) -> String {
-    format!("orders\u{1f}{commerce}")
-}
-
-/// One cart's change: its events, and the answer kept under an idempotency key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CartEntry {
-    pub commerce: String,
-    pub cart: String,
-    pub events: Vec<CartEvent>,
-    pub remembered: Option<Remembered>,
-}
-
-/// The same record as written, borrowing what it holds.
-#[derive(Debug, Serialize)]
-pub struct CartEntryRef<'a> {
-    pub commerce: &'a str,
-    pub cart: &'a str,
-    pub events: &'a [CartEvent],
-    pub remembered: Option<&'a Remembered>,
-}
-
-/// A cart as a snapshot holds it: its state, and the last LSN the log had handed out when
-/// it was copied (every change of this cart at or below it is in the state).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CartCopy {
-    pub cart: Cart,
-    pub covers: Lsn,
-}
-
-/// A commerce's open carts as a snapshot part holds them, with the answers their changes
-/// gave under idempotency keys, still kept (a cart that ended takes its answers with it
-/// only when they expire).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CartsSnapshot {
-    pub commerce: String,
-    pub carts: Vec<CartCopy>,
-    pub remembered: Vec<Remembered>,
-}
-
-/// The snapshot part key of a commerce's carts.
-pub fn carts_part_key(commerce: &str) -> String {
-    format!("carts\u{1f}{commerce}")
-}
-
-/// One warehouse's change: the events of one command, and the answer it gave when the
-/// request carried an idempotency key, as read back.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WarehouseEntry {
-    pub commerce: String,
-    pub warehouse: String,
-    pub events: Vec<InventoryEvent>,
-    pub remembered: Option<Remembered>,
-}
-
-/// The same record as written, borrowing what it holds (it encodes to the same bytes).
-#[derive(Debug, Serialize)]
-pub struct WarehouseEntryRef<'a> {
-    pub commerce: &'a str,
-    pub warehouse: &'a str,
-    pub events: &'a [InventoryEvent],
-    pub remembered: Option<&'a Remembered>,
-}
 
 /// Why a change could not be made durable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -252,11 +130,16 @@ impl Journal {
         }
     }
 
-    /// A record's bytes (none in memory mode); one too large is refused.
-    pub fn encode(&self, entry: &impl Serialize) -> Result<Option<Vec<u8>>, NotDurable> {
+    /// A record's bytes, encoded by `encode` with the stored types of the current format
+    /// (`crate::stored`); none in memory mode, where nothing is encoded. One too large is
+    /// refused.
+    pub fn encode(
+        &self,
+        encode: impl FnOnce() -> Result<Vec<u8>, PersistenceError>,
+    ) -> Result<Option<Vec<u8>>, NotDurable> {
         match self {
             Journal::Memory => Ok(None),
-            Journal::Log(_) => codec::encode(entry).map(Some).map_err(|error| NotDurable::refused(error.to_string())),
+            Journal::Log(_) => encode().map(Some).map_err(|error| NotDurable::refused(error.to_string())),
         }
     }
 
@@ -321,19 +204,4 @@ impl Journal {
             _ => None,
         }
     }
-}
-
-/// A warehouse's state as a snapshot part holds it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WarehouseSnapshot {
-    pub commerce: String,
-    pub warehouse: String,
-    pub stock: WarehouseStock,
-    /// The answers this warehouse's changes gave under idempotency keys, still kept.
-    pub remembered: Vec<Remembered>,
-}
-
-/// The snapshot part key of a warehouse (the unit separator cannot appear in a code).
-pub fn warehouse_part_key(commerce: &str, warehouse: &str) -> String {
-    format!("warehouse\u{1f}{commerce}\u{1f}{warehouse}")
 }

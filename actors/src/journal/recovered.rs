@@ -1,7 +1,17 @@
 //! How changes come back at start: `Recovered` folds the snapshot's parts and the log's
 //! records after them into each actor's state, refusing a record whose events do not fit.
 
-use super::*;
+use std::collections::BTreeMap;
+
+use mercato_engine::cart::{Cart, CartEvent, CartStatus};
+use mercato_engine::inventory::WarehouseStock;
+use mercato_engine::order::{Order, OrderEvent, OrderStatus};
+use mercato_persistence::log::{Lsn, Replayed};
+use mercato_persistence::snapshot::Part;
+use mercato_persistence::PersistenceError;
+
+use crate::idempotency::Remembered;
+use crate::stored::{self, CartCopy, CartEntry, OrderEntry, PartOf, Record, WarehouseEntry, WarehouseSnapshot};
 
 /// Whether `event` confirms the payment `order` already shows confirmed, with the same
 /// reference.
@@ -47,90 +57,87 @@ pub struct Recovered {
 }
 
 impl Recovered {
-    /// Starts from a snapshot generation; returns the states and the LSN the log must be
-    /// replayed after (the lowest any part covers).
-    pub fn from_snapshot(parts: &BTreeMap<String, Part>) -> Result<(Self, Lsn), PersistenceError> {
+    /// Starts from a snapshot generation written in `format`; returns the states and the
+    /// LSN the log must be replayed after (the lowest any part covers).
+    pub fn from_snapshot(format: u8, parts: &BTreeMap<String, Part>) -> Result<(Self, Lsn), PersistenceError> {
         let mut recovered = Recovered::default();
         let mut after: Option<Lsn> = None;
         for (key, part) in parts {
             after = Some(after.map_or(part.lsn, |a| a.min(part.lsn)));
-            if key.starts_with("carts\u{1f}") {
-                let snapshot: CartsSnapshot = codec::decode_part(&part.bytes)
-                    .map_err(|error| PersistenceError::Codec(format!("snapshot part {key:?}: {error}")))?;
-                recovered.carts_covered.insert(snapshot.commerce.clone(), part.lsn);
-                for copy in snapshot.carts {
-                    recovered.carts.insert((snapshot.commerce.clone(), copy.cart.id.clone()), copy);
-                }
-                recovered.cart_answers.insert(snapshot.commerce, snapshot.remembered);
-                continue;
-            }
-            if key.starts_with("orders\u{1f}") {
-                let snapshot: OrdersSnapshot = codec::decode_part(&part.bytes)
-                    .map_err(|error| PersistenceError::Codec(format!("snapshot part {key:?}: {error}")))?;
-                recovered.orders_covered.insert(snapshot.commerce.clone(), part.lsn);
-                for order in snapshot.orders {
-                    recovered.orders.insert((snapshot.commerce.clone(), order.id.clone()), order);
-                }
-                recovered.order_answers.insert(snapshot.commerce, snapshot.remembered);
-                continue;
-            }
-            if !key.starts_with("warehouse\u{1f}") {
-                return Err(PersistenceError::Codec(format!("snapshot part {key:?} is of no known kind")));
-            }
-            let snapshot: WarehouseSnapshot = codec::decode_part(&part.bytes)
+            let read = stored::decode_part(format, key, &part.bytes)
                 .map_err(|error| PersistenceError::Codec(format!("snapshot part {key:?}: {error}")))?;
-            let id = (snapshot.commerce, snapshot.warehouse);
-            recovered.covered.insert(id.clone(), part.lsn);
-            recovered.remembered.insert(id.clone(), snapshot.remembered);
-            recovered.warehouses.insert(id, snapshot.stock);
+            recovered.add_part(read, part.lsn);
         }
         Ok((recovered, after.unwrap_or(0)))
     }
 
-    /// Folds one log record into the states. A record that does not decode is corruption
-    /// the checksums missed (or a record from a newer version): recovery refuses it.
-    pub fn apply(&mut self, lsn: u64, kind: u8, payload: &[u8]) -> Result<(), PersistenceError> {
-        match kind {
-            RECORD_WAREHOUSE => {
-                let entry: WarehouseEntry = codec::decode(payload)
-                    .map_err(|error| PersistenceError::Codec(format!("record {lsn}: {error}")))?;
-                let id = (entry.commerce.clone(), entry.warehouse.clone());
-                if self.covered.get(&id).is_some_and(|&covered| lsn <= covered) {
-                    return Ok(());
+    fn add_part(&mut self, part: PartOf, lsn: Lsn) {
+        match part {
+            PartOf::Carts(snapshot) => {
+                self.carts_covered.insert(snapshot.commerce.clone(), lsn);
+                for copy in snapshot.carts {
+                    self.carts.insert((snapshot.commerce.clone(), copy.cart.id.clone()), copy);
                 }
-                if let Some(remembered) = entry.remembered {
-                    self.remembered.entry(id).or_default().push(remembered);
-                }
-                let stock = self
-                    .warehouses
-                    .entry((entry.commerce, entry.warehouse.clone()))
-                    .or_insert_with(|| WarehouseStock::new(entry.warehouse));
-                // `apply` trusts its events (the log only holds what `decide` produced); a
-                // record that passed its checksum yet breaks that trust must stop the start
-                // with a message, not bring the process down.
-                let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    for event in entry.events {
-                        stock.apply_owned(event);
-                    }
-                }));
-                applied.map_err(|_| {
-                    PersistenceError::Codec(format!("record {lsn} does not apply to warehouse {}", stock.warehouse))
-                })
+                self.cart_answers.insert(snapshot.commerce, snapshot.remembered);
             }
-            RECORD_CART => {
-                let entry: CartEntry = codec::decode(payload)
-                    .map_err(|error| PersistenceError::Codec(format!("record {lsn}: {error}")))?;
+            PartOf::Orders(snapshot) => {
+                self.orders_covered.insert(snapshot.commerce.clone(), lsn);
+                for order in snapshot.orders {
+                    self.orders.insert((snapshot.commerce.clone(), order.id.clone()), order);
+                }
+                self.order_answers.insert(snapshot.commerce, snapshot.remembered);
+            }
+            PartOf::Warehouse(snapshot) => {
+                let id = (snapshot.commerce, snapshot.warehouse);
+                self.covered.insert(id.clone(), lsn);
+                self.remembered.insert(id.clone(), snapshot.remembered);
+                self.warehouses.insert(id, snapshot.stock);
+            }
+        }
+    }
+
+    /// Folds one log record into the states, read with the types of the format its segment
+    /// was written in. A record that does not decode is corruption the checksums missed
+    /// (or a record of a format this build does not read): recovery refuses it.
+    pub fn apply(&mut self, record: Replayed<'_>) -> Result<(), PersistenceError> {
+        let lsn = record.lsn;
+        let read = stored::decode_record(record.format, record.kind, record.payload)
+            .map_err(|error| PersistenceError::Codec(format!("record {lsn}: {error}")))?;
+        match read {
+            Record::Warehouse(entry) => self.apply_warehouse(lsn, entry),
+            Record::Cart(entry) => {
                 let cart = entry.cart.clone();
                 refuse_unfit(lsn, &cart, || self.apply_cart(lsn, entry))
             }
-            RECORD_ORDER => {
-                let entry: OrderEntry = codec::decode(payload)
-                    .map_err(|error| PersistenceError::Codec(format!("record {lsn}: {error}")))?;
+            Record::Order(entry) => {
                 let order = entry.order.clone();
                 refuse_unfit(lsn, &order, || self.apply_order(lsn, entry))
             }
-            other => Err(PersistenceError::Codec(format!("record {lsn} has unknown kind {other}"))),
         }
+    }
+
+    /// Folds a warehouse's record in, unless its snapshot part holds it already.
+    fn apply_warehouse(&mut self, lsn: Lsn, entry: WarehouseEntry) -> Result<(), PersistenceError> {
+        let id = (entry.commerce.clone(), entry.warehouse.clone());
+        if self.covered.get(&id).is_some_and(|&covered| lsn <= covered) {
+            return Ok(());
+        }
+        if let Some(remembered) = entry.remembered {
+            self.remembered.entry(id).or_default().push(remembered);
+        }
+        let stock = self
+            .warehouses
+            .entry((entry.commerce, entry.warehouse.clone()))
+            .or_insert_with(|| WarehouseStock::new(entry.warehouse));
+        let name = stock.warehouse.clone();
+        // `apply` trusts its events (the log only holds what `decide` produced); a record
+        // that passed its checksum yet breaks that trust must stop the start with a
+        // message, not bring the process down.
+        refuse_unfit(lsn, &format!("warehouse {name}"), || {
+            for event in entry.events {
+                stock.apply_owned(event);
+            }
+        })
     }
 
     /// Folds a cart's record in, unless the snapshot holds it already: a record at or
@@ -251,26 +258,5 @@ impl Recovered {
     /// The answers a warehouse remembers, taken out.
     pub fn take_remembered(&mut self, commerce: &str, warehouse: &str) -> Vec<Remembered> {
         self.remembered.remove(&(commerce.to_owned(), warehouse.to_owned())).unwrap_or_default()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use mercato_engine::inventory::InventoryEvent;
-
-    use super::*;
-
-    // Proves the record as written (borrowed) and as read (owned) are the same bytes.
-    #[test]
-    pub(super) fn written_and_read_entries_encode_alike() {
-        let events = vec![InventoryEvent::StockReceived { sku: "MOUSE".into(), quantity: 3 }];
-        let written = WarehouseEntryRef { commerce: "demo", warehouse: "wh-madrid", events: &events, remembered: None };
-        let bytes = codec::encode(&written).expect("encodes");
-        let read: WarehouseEntry = codec::decode(&bytes).expect("decodes");
-        assert_eq!(
-            read,
-            WarehouseEntry { commerce: "demo".into(), warehouse: "wh-madrid".into(), events, remembered: None }
-        );
-        assert_eq!(codec::encode(&read).expect("encodes"), bytes);
     }
 }

@@ -7,7 +7,7 @@ use mercato_engine::order::Order;
 use mercato_persistence::log::Lsn;
 
 use super::actor::OrderActor;
-use crate::journal::OrdersSnapshot;
+use crate::stored::OrdersSnapshot;
 
 #[derive(Message)]
 #[rtype(result = "(OrdersSnapshot, Lsn)")]

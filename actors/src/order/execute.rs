@@ -11,7 +11,8 @@ use mercato_persistence::log::{Lsn, Receipt};
 
 use super::actor::{Listed, OrderActor};
 use crate::error::ActorError;
-use crate::journal::{Committed, OrderEntryRef, RECORD_ORDER};
+use crate::journal::Committed;
+use crate::stored::{self, RECORD_ORDER};
 
 /// The order as the command left it with its record's receipt, or the refusal with the
 /// LSN of the order's last record.
@@ -45,7 +46,7 @@ fn change(
 ) -> Result<(Arc<Order>, Option<Receipt>), ActorError> {
     let events = entry.order.decide(&message.command)?;
     let record = |remembered: Option<&crate::idempotency::Remembered>| {
-        journal.encode(&OrderEntryRef { commerce, order: &message.id, events: &events, remembered })
+        journal.encode(|| stored::order_record(commerce, &message.id, &events, remembered))
     };
     let committed = journal.commit(RECORD_ORDER, record, || {
         let mut changed = Order::clone(&entry.order);

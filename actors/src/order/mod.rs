@@ -36,7 +36,8 @@ pub use read::{OrderIds, ReadOrder};
 use crate::clock::Clock;
 use crate::error::ActorError;
 use crate::idempotency::Remembered;
-use crate::journal::{Journal, NotDurable, OrdersSnapshot};
+use crate::journal::{Journal, NotDurable};
+use crate::stored::OrdersSnapshot;
 
 /// Messages the order actor may queue: checkouts handing orders over and back-office
 /// commands, with room for a flash sale's burst of checkouts on one commerce.

@@ -9,7 +9,8 @@ use mercato_persistence::log::Receipt;
 
 use super::actor::{Listed, OrderActor};
 use crate::idempotency::Remembered;
-use crate::journal::{Committed, NotDurable, OrderEventRef, OrderPlacedRef, RECORD_ORDER};
+use crate::journal::{Committed, NotDurable};
+use crate::stored::{self, RECORD_ORDER};
 
 #[derive(Message)]
 #[rtype(result = "Result<Option<Receipt>, NotDurable>")]
@@ -24,13 +25,7 @@ impl Handler<PlaceOrder> for OrderActor {
     fn handle(&mut self, message: PlaceOrder, _: &mut Self::Context) -> Self::Result {
         let PlaceOrder { order, remembered } = message;
         let record = |remembered: Option<&Remembered>| {
-            let events = [OrderEventRef::Placed { order: order.as_ref() }];
-            self.journal.encode(&OrderPlacedRef {
-                commerce: &self.commerce,
-                order: &order.id,
-                events: &events,
-                remembered,
-            })
+            self.journal.encode(|| stored::order_placed_record(&self.commerce, &order, remembered))
         };
         let committed = self.journal.commit_answered(RECORD_ORDER, record, remembered, || ());
         let Committed { receipt, remembered, .. } = committed.map_err(|refused| refused.error)?;

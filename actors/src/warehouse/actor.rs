@@ -117,12 +117,7 @@ impl WarehouseActor {
         let journal = std::mem::take(&mut self.journal);
         let warehouse = self.stock.warehouse.clone();
         let record = |remembered: Option<&Remembered>| {
-            journal.encode(&WarehouseEntryRef {
-                commerce: commerce.code(),
-                warehouse: &warehouse,
-                events: &events,
-                remembered,
-            })
+            journal.encode(|| stored::warehouse_record(commerce.code(), &warehouse, &events, remembered))
         };
         let committed = journal.commit(RECORD_WAREHOUSE, record, || {
             for event in &events {

@@ -39,7 +39,8 @@ use mercato_engine::Commerce;
 use crate::clock::{date_of, Clock};
 use crate::error::ActorError;
 use crate::idempotency::{Answer, Idempotency, Remembered, Stamp};
-use crate::journal::{Committed, Journal, NotDurable, Uncommitted, WarehouseEntryRef, RECORD_WAREHOUSE};
+use crate::journal::{Committed, Journal, NotDurable, Uncommitted};
+use crate::stored::{self, RECORD_WAREHOUSE};
 use mercato_persistence::log::Receipt;
 
 /// Messages a warehouse actor may queue. Senders that find it full wait (or, on request

@@ -13,7 +13,7 @@ pub use mercato_actors::cart::{
     RemoveLine, SetAddress, CART_LIFETIME_MS,
 };
 pub use mercato_actors::idempotency::Idempotency;
-pub use mercato_actors::journal::{carts_part_key, orders_part_key, warehouse_part_key, WarehouseSnapshot};
+pub use mercato_actors::stored::{carts_part_key, orders_part_key, warehouse_part_key, WarehouseSnapshot};
 pub use mercato_actors::warehouse::{CopyState, GetStock, TakeSnapshot};
 pub use mercato_actors::{ActorError, Clock, CommerceHandle, Execute, Journal, NotDurable, Recovered};
 pub use mercato_engine::cart::{Alert, CartContext, Supply};
@@ -122,11 +122,11 @@ pub async fn durable_cart(sim: &SimStorage) -> (Log, CommerceHandle, String) {
 }
 
 pub fn recover(sim: &SimStorage, parts: &BTreeMap<String, Part>) -> (Log, Recovered) {
-    let (mut recovered, after) = Recovered::from_snapshot(parts).expect("the snapshot decodes");
-    let (log, _) = Log::open(Arc::new(sim.clone()), LogOptions::new("/data/wal"), after, |lsn, kind, payload| {
-        recovered.apply(lsn, kind, payload)
-    })
-    .expect("recovers");
+    let (mut recovered, after) =
+        Recovered::from_snapshot(mercato_persistence::codec::FORMAT_VERSION, parts).expect("the snapshot decodes");
+    let (log, _) =
+        Log::open(Arc::new(sim.clone()), LogOptions::new("/data/wal"), after, |record| recovered.apply(record))
+            .expect("recovers");
     (log, recovered)
 }
 

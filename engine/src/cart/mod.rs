@@ -71,7 +71,7 @@ pub const CART_LINES_MAX: usize = 200;
 pub const LOW_STOCK_UNITS: u32 = 5;
 
 /// What a cart was created for: resolved once, fixed for its life.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CartContext {
     pub channel: String,
     pub language: String,
@@ -82,7 +82,7 @@ pub struct CartContext {
 }
 
 /// Units of a line reserved in one warehouse.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hold {
     pub warehouse: String,
     pub reservation: String,
@@ -92,7 +92,7 @@ pub struct Hold {
 }
 
 /// What kind of supply units come from, as a customer is told.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Supply {
     /// On hand in the warehouse.
     InStock,
@@ -113,7 +113,7 @@ impl Supply {
 }
 
 /// Some units of a hold: their supply and the day they can leave the warehouse.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HoldPart {
     pub supply: Supply,
     pub quantity: u32,
@@ -176,7 +176,7 @@ pub enum Alert {
     LowStock { available: u32 },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CartLine {
     pub id: String,
     pub sku: String,
@@ -203,7 +203,7 @@ impl CartLine {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CartStatus {
     Open,
     CheckedOut,
@@ -220,7 +220,7 @@ impl CartStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CartCommand {
     /// A new line of `quantity` units of `sku`, held by `holds`.
     AddLine {
@@ -262,7 +262,7 @@ pub enum CartCommand {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CartEvent {
     CartCreated { id: String, context: CartContext, expires_at: Timestamp },
     LineAdded { line: String, sku: String, quantity: u32, holds: Vec<Hold> },
@@ -276,7 +276,7 @@ pub enum CartEvent {
     CheckedOut { order: String },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cart {
     pub id: String,
     pub context: CartContext,

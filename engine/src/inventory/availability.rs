@@ -5,7 +5,6 @@
 //! when a reservation of it would succeed with every part ready by then.
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
 
 use super::record::{free_of, StockRecord};
 use super::supply::{ready_date, unreleased};
@@ -14,7 +13,7 @@ use crate::commerce::model::StockPolicy;
 
 /// Units of one source that can still be sold, ready on `date`. `quantity` none means
 /// unlimited (an uncapped lead time).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatedSupply {
     pub source: Source,
     pub date: NaiveDate,
@@ -23,7 +22,7 @@ pub struct DatedSupply {
 
 /// A SKU's sellable supply in one warehouse: on hand now, then later sources in the order
 /// reservations take them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Availability {
     pub policy: StockPolicy,
     /// Units on hand nobody holds, sellable today.

@@ -159,7 +159,7 @@ pub enum InventoryCommand {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InventoryEvent {
     StockReceived {
         sku: String,
@@ -286,7 +286,7 @@ pub enum InventoryEvent {
 }
 
 /// The inventory of one warehouse.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WarehouseStock {
     pub warehouse: String,
     /// Keyed by shared SKU strings that reservations reuse, so reserving copies no text.
@@ -321,6 +321,37 @@ fn positive(quantity: u32) -> Result<(), DomainError> {
 impl WarehouseStock {
     pub fn new(warehouse: impl Into<String>) -> Self {
         Self { warehouse: warehouse.into(), ..Self::default() }
+    }
+
+    /// A warehouse's stock from its records, reservations and order lines as they were
+    /// stored; a SKU, reservation or order line that appears twice is refused. Reservations
+    /// and order lines share their record's SKU text again.
+    pub fn from_parts(
+        warehouse: String,
+        records: Vec<(Arc<str>, StockRecord)>,
+        reservations: Vec<Reservation>,
+        order_lines: Vec<OrderLineStock>,
+    ) -> Result<Self, String> {
+        let mut stock = WarehouseStock::new(warehouse);
+        for (sku, record) in records {
+            if stock.records.insert(Arc::clone(&sku), record).is_some() {
+                return Err(format!("SKU {sku} appears twice"));
+            }
+        }
+        let shared = |records: &FxHashMap<Arc<str>, StockRecord>, sku: Arc<str>| {
+            records.get_key_value(&sku).map_or(sku, |(key, _)| Arc::clone(key))
+        };
+        for mut reservation in reservations {
+            reservation.sku = shared(&stock.records, reservation.sku);
+            stock.reservations.insert(reservation).map_err(|r| format!("reservation {} appears twice", r.id))?;
+        }
+        for mut line in order_lines {
+            line.sku = shared(&stock.records, line.sku);
+            if let Some(line) = stock.order_lines.insert(line.order_line.clone(), line) {
+                return Err(format!("order line {} appears twice", line.order_line));
+            }
+        }
+        Ok(stock)
     }
 
     pub fn record(&self, sku: &str) -> Option<&StockRecord> {

@@ -3,18 +3,17 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 /// Milliseconds since the Unix epoch. The engine never reads a clock: the actor passes the
 /// current time in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Timestamp(pub i64);
 
 /// Units held against a source of supply that is not on hand yet: a batch, the lead-time
 /// backlog or the preorder allowance. `reserved` is for carts (expiring), `promised` for
 /// placed orders.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Commitments {
     pub reserved: u32,
     pub promised: u32,
@@ -27,7 +26,7 @@ impl Commitments {
 }
 
 /// Announced incoming stock.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Batch {
     pub id: String,
     pub quantity: u32,
@@ -43,7 +42,7 @@ impl Batch {
 }
 
 /// One SKU in one warehouse. `available = on_hand - reserved - allocated`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StockRecord {
     pub on_hand: u32,
     /// Units of on-hand held by carts.
@@ -82,7 +81,7 @@ pub(crate) fn free_of(capacity: u64, used: u64) -> u32 {
 }
 
 /// Where reserved units come from.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Source {
     OnHand,
     Batch(String),
@@ -95,7 +94,7 @@ pub enum Source {
 
 /// Some units of a reservation and where they come from. The delivery date is not stored:
 /// it follows from the source's current state (a batch's date may change).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SupplyPart {
     pub source: Source,
     pub quantity: u32,
@@ -107,7 +106,7 @@ pub type Parts = SmallVec<[SupplyPart; 2]>;
 
 /// Units held for a cart until `expires_at`. The SKU is the stock record's own shared key,
 /// so reserving copies no SKU text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reservation {
     pub id: String,
     pub sku: Arc<str>,
@@ -124,7 +123,7 @@ impl Reservation {
 /// The stock side of a placed order line in this warehouse: where its units come from.
 /// On-hand units are allocated; units from a batch, the lead-time backlog or the preorder
 /// allowance are promised.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderLineStock {
     pub order_line: String,
     pub sku: Arc<str>,

@@ -8,8 +8,6 @@ use std::hash::BuildHasher;
 use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
-use serde::de::{Deserialize, Deserializer, Error as _};
-use serde::ser::{Serialize, Serializer};
 
 use super::record::Reservation;
 
@@ -80,24 +78,6 @@ impl fmt::Debug for ReservationTable {
     }
 }
 
-/// A sequence ordered by id, so the same state always encodes to the same bytes.
-impl Serialize for ReservationTable {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.sorted())
-    }
-}
-
-impl<'de> Deserialize<'de> for ReservationTable {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let all = Vec::<Reservation>::deserialize(deserializer)?;
-        let mut table = Self { table: HashTable::with_capacity(all.len()) };
-        for reservation in all {
-            table.insert(reservation).map_err(|r| D::Error::custom(format!("reservation {} appears twice", r.id)))?;
-        }
-        Ok(table)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -111,9 +91,9 @@ mod tests {
     }
 
     // Proves a duplicate id is refused and handed back, removal finds by id, and equality
-    // and the encoding ignore the order reservations were filed in.
+    // ignores the order reservations were filed in.
     #[test]
-    fn files_finds_and_encodes_by_id() {
+    fn files_and_finds_by_id() {
         let mut table = ReservationTable::default();
         for id in ["cart-b", "cart-a", "cart-c"] {
             table.insert(reservation(id, 1)).expect("a new id");
@@ -129,13 +109,5 @@ mod tests {
             other.insert(reservation(id, 1)).expect("a new id");
         }
         assert_eq!(table, other);
-        let json = serde_json::to_string(&table).expect("encodes");
-        assert_eq!(json, serde_json::to_string(&other).expect("encodes"));
-        assert!(json.find("cart-a") < json.find("cart-b"), "ordered by id: {json}");
-        let back: ReservationTable = serde_json::from_str(&json).expect("decodes");
-        assert_eq!(back, table);
-        let twice = format!("[{0},{0}]", serde_json::to_string(&reservation("cart-a", 1)).expect("encodes"));
-        let error = serde_json::from_str::<ReservationTable>(&twice).expect_err("a duplicate id");
-        assert!(error.to_string().contains("cart-a appears twice"), "{error}");
     }
 }

@@ -10,7 +10,6 @@ pub mod quote;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 
 use crate::cart::{Cart, CartContext, DeliveryChoice, ShippingAddress};
 use crate::commerce::model::ShipmentStatus;
@@ -19,7 +18,7 @@ use crate::error::DomainError;
 use crate::inventory::Timestamp;
 use crate::pricing::totals::{LineAmount, Totals};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderStatus {
     PendingPayment,
     Paid,
@@ -46,14 +45,14 @@ impl OrderStatus {
 
 /// Units of an order line a warehouse keeps for it (allocated now or promised later),
 /// under the warehouse's order-line key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Allocation {
     pub warehouse: String,
     pub key: String,
     pub quantity: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderLine {
     /// The cart line it comes from.
     pub id: String,
@@ -64,7 +63,7 @@ pub struct OrderLine {
     pub allocations: Vec<Allocation>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderShipment {
     pub id: String,
     /// The logistic center it leaves from, or none for a pick-up order's single parcel
@@ -74,25 +73,23 @@ pub struct OrderShipment {
     pub shipping_type: Option<String>,
     /// Pick-up point, for pick-up orders.
     pub pickup_location: Option<String>,
-    #[serde(with = "rust_decimal::serde::str")]
     pub price: Decimal,
     pub delivery_date: NaiveDate,
     pub status: ShipmentStatus,
     pub items: Vec<ShipmentItem>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payment {
     pub system: String,
     pub online: bool,
     /// The gateway's reference once approved, or the administrator's confirmation.
     pub reference: Option<String>,
-    #[serde(with = "rust_decimal::serde::str")]
     pub amount: Decimal,
 }
 
 /// The document issued when an order is placed: who sells, who buys, what and for how much.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderDocument {
     pub number: String,
     pub issued_at: Timestamp,
@@ -103,7 +100,7 @@ pub struct OrderDocument {
     pub totals: Totals,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
     pub id: String,
     pub cart: String,
@@ -120,13 +117,13 @@ pub struct Order {
     pub document: OrderDocument,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderCommand {
     /// An offline payment arrived (an administrator confirms it).
     ConfirmPayment { reference: String },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderEvent {
     Placed { order: Box<Order> },
     PaymentConfirmed { reference: String },

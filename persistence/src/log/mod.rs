@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use tokio::sync::{oneshot, watch};
 
-pub use recovery::{recover, Recovered, TruncatedTail};
+pub use recovery::{recover, Recovered, Replayed, TruncatedTail};
 use segment::{encode_frame, segment_header, segment_name, FRAME_HEADER_BYTES};
 pub use segment::{Lsn, Record};
 
@@ -336,7 +336,7 @@ impl Log {
         storage: Arc<dyn Storage>,
         options: LogOptions,
         after: Lsn,
-        visit: impl FnMut(Lsn, u8, &[u8]) -> Result<(), PersistenceError>,
+        visit: impl FnMut(Replayed<'_>) -> Result<(), PersistenceError>,
     ) -> Result<(Log, Recovered), PersistenceError> {
         let started = Instant::now();
         let recovered = recover(storage.as_ref(), &options.dir, after, visit)?;

@@ -14,9 +14,19 @@ use std::path::Path;
 use super::segment::{
     decode_frame, parse_segment_name, read_segment_header, HeaderError, Lsn, FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES,
 };
-use crate::codec::{FORMAT_VERSION, RECORD_PAYLOAD_BYTES_MAX};
+use crate::codec::RECORD_PAYLOAD_BYTES_MAX;
 use crate::error::PersistenceError;
 use crate::storage::Storage;
+
+/// A record as recovery hands it on: its LSN, the format version its segment was written
+/// in (its payload is decoded with that version's types), its kind and its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replayed<'a> {
+    pub lsn: Lsn,
+    pub format: u8,
+    pub kind: u8,
+    pub payload: &'a [u8],
+}
 
 /// A torn tail recovery cut off.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,8 +126,8 @@ fn replay_segment(
     dir: &Path,
     name: &str,
     bytes: &[u8],
-    (first, newest, after): (Lsn, bool, Lsn),
-    visit: &mut impl FnMut(Lsn, u8, &[u8]) -> Result<(), PersistenceError>,
+    (first, newest, after, format): (Lsn, bool, Lsn, u8),
+    visit: &mut impl FnMut(Replayed<'_>) -> Result<(), PersistenceError>,
     recovered: &mut Recovered,
 ) -> Result<(Lsn, usize), PersistenceError> {
     let mut lsn = first;
@@ -126,7 +136,7 @@ fn replay_segment(
         let damage = match decode_frame(&bytes[offset..]) {
             Ok(frame) if frame.lsn == lsn => {
                 if lsn > after {
-                    visit(lsn, frame.kind, frame.payload)?;
+                    visit(Replayed { lsn, format, kind: frame.kind, payload: frame.payload })?;
                     recovered.records_replayed += 1;
                 }
                 lsn += 1;
@@ -153,13 +163,13 @@ fn replay_segment(
 }
 
 /// Reads every record after `after` (the LSN the recovered state already includes) in
-/// order, handing each to `visit` as (lsn, kind, payload); cuts off a torn tail. Segments
+/// order, handing each to `visit` with its segment's format version; cuts off a torn tail. Segments
 /// wholly at or below `after` are skipped unread.
 pub fn recover(
     storage: &dyn Storage,
     dir: &Path,
     after: Lsn,
-    mut visit: impl FnMut(Lsn, u8, &[u8]) -> Result<(), PersistenceError>,
+    mut visit: impl FnMut(Replayed<'_>) -> Result<(), PersistenceError>,
 ) -> Result<Recovered, PersistenceError> {
     storage.create_dir(dir)?;
     let mut firsts: Vec<Lsn> = storage.list(dir)?.iter().filter_map(|name| parse_segment_name(name)).collect();
@@ -174,8 +184,8 @@ pub fn recover(
         let name = super::segment::segment_name(first);
         let newest = index + 1 == firsts.len();
         let bytes = storage.read(dir, &name)?;
-        let stated = match read_segment_header(&bytes) {
-            Ok(stated) => stated,
+        let (stated, format) = match read_segment_header(&bytes) {
+            Ok(header) => header,
             // A segment is created, its header synced and its name made durable before any
             // record goes in: a newest segment no longer than a header and without a valid
             // one holds nothing. A longer one held records, or was zeroed ahead after its
@@ -189,13 +199,13 @@ pub fn recover(
                 break;
             }
             Err(HeaderError::Format(found)) => {
-                return Err(PersistenceError::Format { file: name, found, reads: FORMAT_VERSION });
+                return Err(PersistenceError::other_format(name, found));
             }
             Err(HeaderError::Damaged(reason)) => return Err(corruption(&name, 0, reason)),
         };
         check_sequence(&name, first, stated, expected, after)?;
         let (lsn, offset) =
-            replay_segment(storage, dir, &name, &bytes, (first, newest, after), &mut visit, &mut recovered)?;
+            replay_segment(storage, dir, &name, &bytes, (first, newest, after, format), &mut visit, &mut recovered)?;
         if lsn == first && newest {
             // Nothing in it: the writer starts a fresh segment with this name.
             storage.remove(dir, &name)?;

@@ -16,7 +16,7 @@
 //! The newest segment may end in zeros after its last frame: space the writer zeroed ahead
 //! of its records (see `LOG_PREALLOCATE_STEP`), which recovery reads as the end of the log.
 
-use crate::codec::{FORMAT_VERSION, RECORD_PAYLOAD_BYTES_MAX};
+use crate::codec::{readable, FORMAT_VERSION, RECORD_PAYLOAD_BYTES_MAX};
 
 const MAGIC: &[u8; 7] = b"MRCTWAL";
 pub(crate) const SEGMENT_HEADER_BYTES: usize = 20;
@@ -68,8 +68,9 @@ pub(crate) enum HeaderError {
     Format(u8),
 }
 
-/// The first LSN a segment header states, or why it is not a valid header.
-pub(crate) fn read_segment_header(bytes: &[u8]) -> Result<Lsn, HeaderError> {
+/// The first LSN a segment header states and the format version its records are written
+/// in, or why it is not a valid header of a version this build reads.
+pub(crate) fn read_segment_header(bytes: &[u8]) -> Result<(Lsn, u8), HeaderError> {
     let header = bytes.get(..SEGMENT_HEADER_BYTES).ok_or(HeaderError::Damaged("the segment header is incomplete"))?;
     if header[..7] != *MAGIC {
         return Err(HeaderError::Damaged("the segment header has the wrong magic"));
@@ -77,10 +78,11 @@ pub(crate) fn read_segment_header(bytes: &[u8]) -> Result<Lsn, HeaderError> {
     if crc32c::crc32c(&header[..16]).to_le_bytes() != header[16..] {
         return Err(HeaderError::Damaged("the segment header fails its checksum"));
     }
-    if header[7] != b'0' + FORMAT_VERSION {
-        return Err(HeaderError::Format(header[7].wrapping_sub(b'0')));
+    let version = header[7].wrapping_sub(b'0');
+    if !readable(version) {
+        return Err(HeaderError::Format(version));
     }
-    Ok(u64_at(header, 8))
+    Ok((u64_at(header, 8), version))
 }
 
 fn u64_at(bytes: &[u8], at: usize) -> u64 {
@@ -183,7 +185,7 @@ mod tests {
         }
         let header = segment_header(99);
         assert_eq!(&header[..8], b"MRCTWAL2");
-        assert_eq!(read_segment_header(&header), Ok(99));
+        assert_eq!(read_segment_header(&header), Ok((99, FORMAT_VERSION)));
         let mut bad = header;
         bad[9] ^= 1;
         assert!(matches!(read_segment_header(&bad), Err(HeaderError::Damaged(_))));

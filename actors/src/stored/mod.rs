@@ -1,0 +1,273 @@
+//! Persisted formats: what the log's records and the snapshots' parts hold, as types of
+//! their own, one module per format version, apart from the engine's in-memory structs.
+//!
+//! The engine's types change as features come (an order gains invoices, a shipment its
+//! tracking); the bytes in a data folder do not. So nothing the engine holds is encoded as
+//! it is: every record and part is converted to the stored types of the current format
+//! (`v2` today) and encoded with them, and read back with the types of the version its
+//! segment or snapshot states (`Replayed::format`, `Loaded::format`), then converted to
+//! the engine's types. Each stored type is declared field by field next to the engine type
+//! it keeps (`convert::stored_struct!`), so a field added to the engine type fails to
+//! build here until the format says what becomes of it.
+//!
+//! To change an encoding: copy the types that change into a module `v3` (the others are
+//! reused from `v2`), write the new ones, make `v3` current below, bump
+//! `mercato_persistence::codec::FORMAT_VERSION` (and the event-codec test's digest), keep
+//! `v2`'s reading conversions (filling what format 2 did not hold) and its fixtures in
+//! `actors/tests/fixtures/format-2/`, and add fixtures of format 3. `FORMAT_OLDEST` moves
+//! only when a version is no longer read.
+//!
+//! The in-memory side of records and parts (`WarehouseEntry`, `CartsSnapshot`, ...) holds
+//! engine types and is what the actors and recovery use.
+
+pub(crate) mod convert;
+pub mod v2;
+
+use mercato_engine::cart::{Cart, CartEvent};
+use mercato_engine::inventory::{InventoryEvent, WarehouseStock};
+use mercato_engine::order::{Order, OrderEvent};
+use mercato_persistence::codec::{self, FORMAT_OLDEST, FORMAT_VERSION};
+use mercato_persistence::log::Lsn;
+use mercato_persistence::PersistenceError;
+
+use crate::idempotency::Remembered;
+use convert::Convert;
+use v2 as current;
+
+const _: () = assert!(current::VERSION == FORMAT_VERSION, "the current stored types are not the log's format");
+
+/// The record kind of a warehouse's change.
+pub const RECORD_WAREHOUSE: u8 = 1;
+/// The record kind of a cart's change.
+pub const RECORD_CART: u8 = 2;
+/// The record kind of an order's change (its placement ends its cart).
+pub const RECORD_ORDER: u8 = 3;
+
+/// One warehouse's change: the events of one command, and the answer it gave when the
+/// request carried an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarehouseEntry {
+    pub commerce: String,
+    pub warehouse: String,
+    pub events: Vec<InventoryEvent>,
+    pub remembered: Option<Remembered>,
+}
+
+/// One cart's change: its events, and the answer kept under an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CartEntry {
+    pub commerce: String,
+    pub cart: String,
+    pub events: Vec<CartEvent>,
+    pub remembered: Option<Remembered>,
+}
+
+/// One order's change: its events, and the answer kept under an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderEntry {
+    pub commerce: String,
+    pub order: String,
+    pub events: Vec<OrderEvent>,
+    pub remembered: Option<Remembered>,
+}
+
+/// A log record, read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    Warehouse(WarehouseEntry),
+    Cart(CartEntry),
+    Order(OrderEntry),
+}
+
+/// A warehouse's state as a snapshot part holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarehouseSnapshot {
+    pub commerce: String,
+    pub warehouse: String,
+    pub stock: WarehouseStock,
+    /// The answers this warehouse's changes gave under idempotency keys, still kept.
+    pub remembered: Vec<Remembered>,
+}
+
+/// A cart as a snapshot holds it: its state, and the last LSN the log had handed out when
+/// it was copied (every change of this cart at or below it is in the state).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CartCopy {
+    pub cart: Cart,
+    pub covers: Lsn,
+}
+
+/// A commerce's open carts as a snapshot part holds them, with the answers their changes
+/// gave under idempotency keys, still kept (a cart that ended takes its answers with it
+/// only when they expire).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CartsSnapshot {
+    pub commerce: String,
+    pub carts: Vec<CartCopy>,
+    pub remembered: Vec<Remembered>,
+}
+
+/// A commerce's orders as a snapshot part holds them, with the answers kept under keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrdersSnapshot {
+    pub commerce: String,
+    pub orders: Vec<Order>,
+    pub remembered: Vec<Remembered>,
+}
+
+/// A snapshot part, read or to be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartOf {
+    Warehouse(WarehouseSnapshot),
+    Carts(CartsSnapshot),
+    Orders(OrdersSnapshot),
+}
+
+/// What a snapshot part holds, as its key says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartKind {
+    Warehouse,
+    Carts,
+    Orders,
+}
+
+impl PartKind {
+    /// The kind a part key names, or none for a key of no known kind.
+    pub fn of(key: &str) -> Option<PartKind> {
+        let (prefix, _) = key.split_once('\u{1f}')?;
+        match prefix {
+            "warehouse" => Some(PartKind::Warehouse),
+            "carts" => Some(PartKind::Carts),
+            "orders" => Some(PartKind::Orders),
+            _ => None,
+        }
+    }
+}
+
+impl PartOf {
+    /// The key the part is stored under.
+    pub fn key(&self) -> String {
+        match self {
+            PartOf::Warehouse(part) => warehouse_part_key(&part.commerce, &part.warehouse),
+            PartOf::Carts(part) => carts_part_key(&part.commerce),
+            PartOf::Orders(part) => orders_part_key(&part.commerce),
+        }
+    }
+}
+
+/// The snapshot part key of a warehouse (the unit separator cannot appear in a code).
+pub fn warehouse_part_key(commerce: &str, warehouse: &str) -> String {
+    format!("warehouse\u{1f}{commerce}\u{1f}{warehouse}")
+}
+
+/// The snapshot part key of a commerce's carts.
+pub fn carts_part_key(commerce: &str) -> String {
+    format!("carts\u{1f}{commerce}")
+}
+
+/// The snapshot part key of a commerce's orders.
+pub fn orders_part_key(commerce: &str) -> String {
+    format!("orders\u{1f}{commerce}")
+}
+
+fn unread(format: u8) -> PersistenceError {
+    PersistenceError::Codec(format!(
+        "format {format} is not one this build reads ({FORMAT_OLDEST} to {FORMAT_VERSION})"
+    ))
+}
+
+/// A log record written in `format`, read into the engine's types.
+pub fn decode_record(format: u8, kind: u8, payload: &[u8]) -> Result<Record, PersistenceError> {
+    match format {
+        2 => v2::decode_record(kind, payload),
+        other => Err(unread(other)),
+    }
+}
+
+/// A snapshot part written in `format` under `key`, read into the engine's types.
+pub fn decode_part(format: u8, key: &str, bytes: &[u8]) -> Result<PartOf, PersistenceError> {
+    let kind = PartKind::of(key).ok_or_else(|| PersistenceError::Codec("a part of no known kind".into()))?;
+    let part = match format {
+        2 => v2::decode_part(kind, bytes)?,
+        other => return Err(unread(other)),
+    };
+    if part.key() != key {
+        return Err(PersistenceError::Codec(format!("it holds the part {:?}", part.key())));
+    }
+    Ok(part)
+}
+
+/// A warehouse's snapshot part in the current format.
+pub fn warehouse_part(part: &WarehouseSnapshot) -> Result<Vec<u8>, PersistenceError> {
+    current::warehouse_part(part)
+}
+
+/// A commerce's carts as a snapshot part in the current format.
+pub fn carts_part(part: &CartsSnapshot) -> Result<Vec<u8>, PersistenceError> {
+    codec::encode_part(&current::CartsPart::from_engine(part))
+}
+
+/// A commerce's orders as a snapshot part in the current format.
+pub fn orders_part(part: &OrdersSnapshot) -> Result<Vec<u8>, PersistenceError> {
+    codec::encode_part(&current::OrdersPart::from_engine(part))
+}
+
+/// A warehouse's change as a record of the current format.
+pub fn warehouse_record(
+    commerce: &str,
+    warehouse: &str,
+    events: &[InventoryEvent],
+    remembered: Option<&Remembered>,
+) -> Result<Vec<u8>, PersistenceError> {
+    codec::encode(&current::WarehouseRecord {
+        commerce: commerce.to_owned(),
+        warehouse: warehouse.to_owned(),
+        events: events.iter().map(Convert::from_engine).collect(),
+        remembered: remembered.map(Convert::from_engine),
+    })
+}
+
+/// A cart's change as a record of the current format.
+pub fn cart_record(
+    commerce: &str,
+    cart: &str,
+    events: &[CartEvent],
+    remembered: Option<&Remembered>,
+) -> Result<Vec<u8>, PersistenceError> {
+    codec::encode(&current::CartRecord {
+        commerce: commerce.to_owned(),
+        cart: cart.to_owned(),
+        events: events.iter().map(Convert::from_engine).collect(),
+        remembered: remembered.map(Convert::from_engine),
+    })
+}
+
+/// An order's change as a record of the current format.
+pub fn order_record(
+    commerce: &str,
+    order: &str,
+    events: &[OrderEvent],
+    remembered: Option<&Remembered>,
+) -> Result<Vec<u8>, PersistenceError> {
+    codec::encode(&current::OrderRecord {
+        commerce: commerce.to_owned(),
+        order: order.to_owned(),
+        events: events.iter().map(Convert::from_engine).collect(),
+        remembered: remembered.map(Convert::from_engine),
+    })
+}
+
+/// An order's placement as a record of the current format (the order is copied once,
+/// into the stored type, not into an event first).
+pub fn order_placed_record(
+    commerce: &str,
+    order: &Order,
+    remembered: Option<&Remembered>,
+) -> Result<Vec<u8>, PersistenceError> {
+    codec::encode(&current::OrderRecord {
+        commerce: commerce.to_owned(),
+        order: order.id.clone(),
+        events: vec![current::OrderEvent::Placed { order: Box::new(current::Order::from_engine(order)) }],
+        remembered: remembered.map(Convert::from_engine),
+    })
+}
