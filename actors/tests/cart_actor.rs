@@ -150,14 +150,26 @@ async fn idle_carts_expire_and_used_carts_are_renewed() {
     assert!(renewed.cart.expires_at.0 > START.0 + CART_LIFETIME_MS, "renewed");
 
     tokio::time::sleep(Duration::from_secs(9 * 60 + 2)).await;
-    assert!(handle.carts().get(&idle).is_none(), "the idle cart ended");
-    assert!(handle.carts().get(&used).is_some(), "the used cart lives on");
+    assert_eq!(status(&handle, &idle).await, Some(CartStatus::Expired), "the idle cart ended");
+    assert_eq!(status(&handle, &used).await, Some(CartStatus::Open), "the used cart lives on");
     assert_eq!(held(&handle, "wh-madrid", "KEYBOARD").await, (4, 2));
 
     tokio::time::sleep(Duration::from_secs(7 * 60)).await;
-    assert!(handle.carts().get(&used).is_none(), "it ended in turn");
+    assert_eq!(status(&handle, &used).await, Some(CartStatus::Expired), "it ended in turn");
     assert_eq!(held(&handle, "wh-madrid", "KEYBOARD").await, (0, 0));
+    // An expired cart answers for one more lifetime (the idle one until 30 minutes in, the
+    // used one until 36), then it is forgotten.
+    tokio::time::sleep(Duration::from_secs(8 * 60 + 30)).await;
+    assert_eq!(status(&handle, &idle).await, None, "the idle cart is forgotten");
+    assert_eq!(status(&handle, &used).await, Some(CartStatus::Expired));
+    tokio::time::sleep(Duration::from_secs(6 * 60)).await;
     assert!(handle.carts().is_empty());
+}
+
+/// The status a cart answers with, or none when it is not kept.
+async fn status(handle: &CommerceHandle, cart: &str) -> Option<CartStatus> {
+    let addr = handle.carts().get(cart)?;
+    Some(addr.send(GetCart).await.ok()?.expect("answers").cart.status)
 }
 
 // Proves that with multi-shipment off a cart's units all come from one logistic center:

@@ -160,3 +160,52 @@ fn open_carts_survive_a_clean_restart() {
     let cart: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(cart["lines"][0]["quantity"], 2, "{cart}");
 }
+
+// Proves a cart checked out before a crash still answers after the restart, as checked out
+// with its order, until its own time ends (it came back from the log as `unknown_cart`).
+#[test]
+fn a_checked_out_cart_answers_after_a_crash() {
+    let dir = temp_dir("checked-out-crash");
+    let data = dir.join("data");
+    let start = |address: std::net::SocketAddr| {
+        serve(address, |command| {
+            command.args(["--listen", &address.to_string(), "--data", data.to_str().expect("utf-8")]);
+            command.env_remove("MERCATO_CONFIG");
+        })
+    };
+    let address = free_port();
+    let mut served = start(address);
+    let call = |address, method: &str, path: &str, body: &str| {
+        let (status, body) = http(address, method, path, Some("demo-storefront"), body).expect("an answer");
+        (status, serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default())
+    };
+    let receipt = r#"{"sku": "KEYBOARD", "quantity": 5}"#;
+    let stock = "/v1/commerces/demo/warehouses/wh-madrid/receipts";
+    assert_eq!(http(address, "POST", stock, Some("demo-admin"), receipt).map(|r| r.0), Some(201));
+    let (status, cart) = call(address, "POST", "/v1/commerces/demo/carts", r#"{"country": "ES"}"#);
+    assert_eq!(status, 201, "{cart}");
+    let path = format!("/v1/commerces/demo/carts/{}", cart["id"].as_str().expect("an id"));
+    let address_body = r#"{"name": "Ana", "line": "Gran Vía 1", "city": "Madrid", "region": "MD", "postal_code": "28013", "country": "ES"}"#;
+    for (method, step, body) in [
+        ("POST", "lines", r#"{"sku": "KEYBOARD", "qty": 2}"#),
+        ("PUT", "address", address_body),
+        ("PUT", "delivery", r#"{"method": "home"}"#),
+    ] {
+        let (status, body) = call(address, method, &format!("{path}/{step}"), body);
+        assert!(status == 200 || status == 201, "{step}: {status} {body}");
+    }
+    let checkout = r#"{"payment_system": "card", "payment_token": "tok_visa"}"#;
+    let (status, order) = call(address, "POST", &format!("{path}/checkout"), checkout);
+    assert_eq!(status, 201, "{order}");
+    let (status, before) = call(address, "GET", &path, "");
+    assert_eq!((status, before["status"].as_str()), (200, Some("checked_out")), "{before}");
+    let _ = served.0.kill();
+    let _ = served.0.wait();
+
+    let address = free_port();
+    let _served = start(address);
+    let (status, after) = call(address, "GET", &path, "");
+    assert_eq!(status, 200, "the checked-out cart came back: {after}");
+    assert_eq!(after, before, "as it was before the crash");
+    assert_eq!(after["order"], order["id"], "{after}");
+}

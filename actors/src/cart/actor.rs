@@ -34,8 +34,9 @@ impl CartActor {
         ctx.run_later(wait, |actor, ctx| actor.expire_if_due(ctx));
     }
 
-    /// At its time the cart records its expiry, lets its holds go and stops; a renewed
-    /// cart waits for its new time.
+    /// At its time the cart records its expiry and lets its holds go; a renewed cart waits
+    /// for its new time. An ended cart stays to answer (as checked out, with its order, or
+    /// as expired) until `kept_until`, then stops.
     pub(super) fn expire_if_due(&mut self, ctx: &mut Context<Self>) {
         let now = self.shared.clock.now();
         if self.cart.expires_at > now {
@@ -43,6 +44,16 @@ impl CartActor {
             return;
         }
         let commerce = self.shared.published.load_full();
+        if self.cart.status != CartStatus::Open {
+            let until = kept_until(&self.cart, commerce.config().cart_lifetime_ms());
+            match u64::try_from(until.0.saturating_sub(now.0)) {
+                Ok(left) if left > 0 => {
+                    ctx.run_later(Duration::from_millis(left), |actor, ctx| actor.expire_if_due(ctx));
+                }
+                _ => ctx.stop(),
+            }
+            return;
+        }
         let events = match self.cart.decide(&CartCommand::Expire, &commerce, now) {
             Ok(events) => events,
             Err(_) => {
@@ -56,7 +67,7 @@ impl CartActor {
                 self.shared.meters.expired.increment(1);
                 tracing::debug!(cart = %self.cart.id, holds = holds.len(), "cart expired");
                 actix::spawn(send_all(self.shared.warehouses.clone(), releases(&holds)));
-                ctx.stop();
+                self.expire_if_due(ctx);
             }
             Err(error) => {
                 tracing::warn!(cart = %self.cart.id, %error, "cart expiry not recorded; retried");
@@ -67,8 +78,9 @@ impl CartActor {
 
     /// The time the cart is renewed to by a change at `now`, when it is due.
     pub(super) fn renewal(&self, now: Timestamp) -> Option<Timestamp> {
-        (self.cart.expires_at.0.saturating_sub(now.0) < CART_RENEW_BELOW_MS)
-            .then(|| Timestamp(now.0.saturating_add(CART_LIFETIME_MS)))
+        let lifetime = self.shared.published.load().config().cart_lifetime_ms();
+        (self.cart.expires_at.0.saturating_sub(now.0) < renew_below_ms(lifetime))
+            .then(|| Timestamp(now.0.saturating_add(lifetime)))
     }
 
     /// Takes a place on the log, applies `events` (with the renewal, when due) and queues

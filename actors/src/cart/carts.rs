@@ -61,8 +61,12 @@ impl Carts {
             shared.remembered().push_back(answer);
         }
         let carts = Self { shared };
+        let lifetime = carts.shared.published.load().config().cart_lifetime_ms();
         for copy in setup.recovered {
-            carts.run(Arc::new(copy.cart), copy.covers);
+            // An ended cart whose time is over is not kept (its holds are gone already).
+            if copy.cart.status == CartStatus::Open || kept_until(&copy.cart, lifetime) > now {
+                carts.run(Arc::new(copy.cart), copy.covers);
+            }
         }
         carts
     }
@@ -130,8 +134,9 @@ impl Carts {
         let shared = &self.shared;
         let now = shared.clock.now();
         let id = shared.ids.cart();
-        let expires_at = Timestamp(now.0.saturating_add(CART_LIFETIME_MS));
-        let event = Cart::create(&id, context, &shared.published.load(), expires_at)?;
+        let commerce = shared.published.load();
+        let expires_at = Timestamp(now.0.saturating_add(commerce.config().cart_lifetime_ms()));
+        let event = Cart::create(&id, context, &commerce, expires_at)?;
         let cart = Cart::from_created(&event).ok_or_else(|| DomainError::UnknownCart { id: id.clone() })?;
         let events = [event];
         let record = |remembered: Option<&Remembered>| {

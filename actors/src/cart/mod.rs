@@ -13,9 +13,11 @@
 //! records durable too (the log is one ordered stream): a change costs one wait for the
 //! disk, not two.
 //!
-//! Activity keeps a cart: when less than `CART_RENEW_BELOW_MS` of its time is left, a
-//! change renews it (and every hold) for `CART_LIFETIME_MS`. When its time comes the cart
-//! records its expiry, releases its holds and stops.
+//! Activity keeps a cart: when less than two thirds of its time is left, a change renews
+//! it (and every hold) for the commerce's cart lifetime (`cart_lifetime_seconds`, 15
+//! minutes unless set). When its time comes the cart records its expiry and releases its
+//! holds. An ended cart (checked out or expired) still answers until `kept_until`, then
+//! stops.
 
 mod abandon;
 mod actor;
@@ -56,7 +58,9 @@ use actix::fut::{wrap_future, ActorFutureExt};
 use actix::prelude::*;
 use arc_swap::ArcSwap;
 use dashmap::DashMap;
-use mercato_engine::cart::{Cart, CartCommand, CartContext, CartEvent, DeliveryChoice, Hold, ShippingAddress};
+use mercato_engine::cart::{
+    Cart, CartCommand, CartContext, CartEvent, CartStatus, DeliveryChoice, Hold, ShippingAddress,
+};
 use mercato_engine::commerce::model::ShipmentPreference;
 use mercato_engine::delivery::{pickup_points, PickupPoint, PlannedShipment};
 use mercato_engine::inventory::{InventoryCommand, InventoryEvent, Timestamp};
@@ -75,10 +79,26 @@ use crate::payment::Gateways;
 use crate::stored::{self, CartCopy, CartsSnapshot, RECORD_CART};
 use crate::warehouse::{ExecuteQueued, Gated, PeekAvailability, Reply, WarehouseActor, WarehouseHandle, Warehouses};
 
-/// How long a cart (and what it holds) lives without activity.
-pub const CART_LIFETIME_MS: i64 = 15 * 60_000;
-/// A change renews the cart when less than this is left: a third of its life has passed.
-pub const CART_RENEW_BELOW_MS: i64 = CART_LIFETIME_MS * 2 / 3;
+/// How long a cart (and what it holds) lives without activity when its commerce does not
+/// set a lifetime (`cart_lifetime_seconds`).
+pub const CART_LIFETIME_MS: i64 = mercato_engine::commerce::model::CART_LIFETIME_SECONDS_DEFAULT as i64 * 1000;
+
+/// A change renews a cart of `lifetime_ms` when less than this is left: a third of its
+/// life has passed.
+pub fn renew_below_ms(lifetime_ms: i64) -> i64 {
+    lifetime_ms * 2 / 3
+}
+
+/// Until when a cart stays in memory to answer: an open or checked-out cart until its own
+/// time ends; an expired one for another lifetime after it (`lifetime_ms`), so that the
+/// shopper reads it as expired and a checkout of it is refused `cart_expired`, not
+/// `unknown_cart`.
+pub fn kept_until(cart: &Cart, lifetime_ms: i64) -> Timestamp {
+    match cart.status {
+        CartStatus::Expired => Timestamp(cart.expires_at.0.saturating_add(lifetime_ms)),
+        CartStatus::Open | CartStatus::CheckedOut => cart.expires_at,
+    }
+}
 /// Messages a cart may queue: one shopper's requests, with room for a burst of retries.
 pub const CART_MAILBOX_CAPACITY_MAX: usize = 64;
 /// How long a cart waits for a warehouse's answer.

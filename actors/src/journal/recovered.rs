@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use mercato_engine::cart::{Cart, CartEvent, CartStatus};
+use mercato_engine::cart::{Cart, CartEvent};
 use mercato_engine::inventory::WarehouseStock;
 use mercato_engine::order::{Order, OrderEvent, OrderStatus};
 use mercato_persistence::log::{Lsn, Replayed};
@@ -219,7 +219,9 @@ impl Recovered {
         (orders, self.order_answers.remove(commerce).unwrap_or_default())
     }
 
-    /// A commerce's carts still open, and the answers its carts remember, taken out.
+    /// A commerce's carts, open or ended (an ended cart still answers until its time is
+    /// over: `Carts::start` leaves out those whose time is), and the answers its carts
+    /// remember, taken out.
     pub fn take_carts(&mut self, commerce: &str) -> (Vec<CartCopy>, Vec<Remembered>) {
         let ids: Vec<(String, String)> = self
             .carts
@@ -227,11 +229,7 @@ impl Recovered {
             .take_while(|(k, _)| k.0 == commerce)
             .map(|(k, _)| k.clone())
             .collect();
-        let carts = ids
-            .into_iter()
-            .filter_map(|id| self.carts.remove(&id))
-            .filter(|copy| copy.cart.status == CartStatus::Open)
-            .collect();
+        let carts = ids.into_iter().filter_map(|id| self.carts.remove(&id)).collect();
         (carts, self.cart_answers.remove(commerce).unwrap_or_default())
     }
 

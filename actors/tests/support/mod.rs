@@ -16,7 +16,7 @@ pub use mercato_actors::idempotency::Idempotency;
 pub use mercato_actors::stored::{carts_part_key, orders_part_key, warehouse_part_key, WarehouseSnapshot};
 pub use mercato_actors::warehouse::{CopyState, GetStock, TakeSnapshot};
 pub use mercato_actors::{ActorError, Clock, CommerceHandle, Execute, Journal, NotDurable, Recovered};
-pub use mercato_engine::cart::{Alert, CartContext, Supply};
+pub use mercato_engine::cart::{Alert, CartContext, CartStatus, Supply};
 pub use mercato_engine::cart::{DeliveryChoice, ShippingAddress};
 pub use mercato_engine::commerce::model::ShipmentPreference;
 pub use mercato_engine::inventory::{InventoryCommand as Cmd, Timestamp};

@@ -346,6 +346,9 @@ impl Cart {
     }
 
     fn open(&self, now: Timestamp) -> Result<(), DomainError> {
+        if self.status == CartStatus::Expired {
+            return Err(DomainError::CartExpired { id: self.id.clone() });
+        }
         if self.status != CartStatus::Open {
             return Err(DomainError::CartClosed { id: self.id.clone(), status: self.status.as_str() });
         }

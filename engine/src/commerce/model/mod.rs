@@ -64,4 +64,22 @@ pub struct CommerceConfig {
     pub discounts: Vec<Discount>,
     /// The tax class shipping is taxed as; none leaves shipping untaxed.
     pub shipping_tax_class: Option<String>,
+    /// How long a cart and the units it holds last without activity, in seconds
+    /// (`CART_LIFETIME_SECONDS_MIN` to `CART_LIFETIME_SECONDS_MAX`); none means
+    /// `CART_LIFETIME_SECONDS_DEFAULT`, 15 minutes.
+    pub cart_lifetime_seconds: Option<u32>,
+}
+
+/// A cart's lifetime when the commerce does not set one: 15 minutes.
+pub const CART_LIFETIME_SECONDS_DEFAULT: u32 = 15 * 60;
+/// The shortest cart lifetime a commerce may set.
+pub const CART_LIFETIME_SECONDS_MIN: u32 = 5;
+/// The longest cart lifetime a commerce may set: a day.
+pub const CART_LIFETIME_SECONDS_MAX: u32 = 24 * 60 * 60;
+
+impl CommerceConfig {
+    /// How long a cart lives without activity, in milliseconds.
+    pub fn cart_lifetime_ms(&self) -> i64 {
+        i64::from(self.cart_lifetime_seconds.unwrap_or(CART_LIFETIME_SECONDS_DEFAULT)) * 1000
+    }
 }

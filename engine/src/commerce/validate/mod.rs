@@ -11,7 +11,7 @@ mod pricing;
 use std::collections::HashSet;
 use std::fmt;
 
-use super::model::CommerceConfig;
+use super::model::{CommerceConfig, CART_LIFETIME_SECONDS_MAX, CART_LIFETIME_SECONDS_MIN};
 
 /// One broken rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,6 +223,15 @@ fn commerce_fields(c: &CommerceConfig, d: &Declared, report: &mut Report) {
     if let Some(country) = &c.default_country {
         if !d.countries.contains(country.as_str()) {
             report.push("commerce", "undefined_reference", format!("default_country \"{country}\" is not defined"));
+        }
+    }
+    if let Some(seconds) = c.cart_lifetime_seconds {
+        if !(CART_LIFETIME_SECONDS_MIN..=CART_LIFETIME_SECONDS_MAX).contains(&seconds) {
+            let message = format!(
+                "cart_lifetime_seconds {seconds} must be between {CART_LIFETIME_SECONDS_MIN} and \
+                 {CART_LIFETIME_SECONDS_MAX}"
+            );
+            report.push("commerce", "invalid_value", message);
         }
     }
 }
