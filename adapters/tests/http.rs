@@ -180,3 +180,63 @@ async fn metrics_count_requests_per_route() {
     assert!(!text.contains("BREW"), "{text}");
     assert!(text.contains(r#"method="other""#), "{text}");
 }
+
+// Proves the HTTP contract around the routes: a known path asked with a method it does not
+// have answers 405 naming its methods in `Allow` (HEAD wherever GET is), an unknown path
+// 404; HEAD works on every GET route (the binary's test sees no body on the wire); and an
+// `Authorization` or `Idempotency-Key` header given twice is 400 `duplicate_header`,
+// before anything else, with nothing changed.
+#[actix_rt::test]
+async fn methods_head_and_doubled_headers() {
+    let state = demo_state();
+    let service = test::init_service(app(state)).await;
+    let send = |request: TestRequest| {
+        let request = request.to_request();
+        async {
+            let response = test::call_service(&service, request).await;
+            let allow = response.headers().get("allow").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let status = response.status();
+            let bytes = test::read_body(response).await;
+            (status, allow, serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null))
+        }
+    };
+    let admin = ("Authorization", "Bearer demo-admin");
+    let stock = "/v1/commerces/demo/warehouses/wh-madrid/stock/KEYBOARD";
+    let (status, allow, body) = send(TestRequest::delete().uri(stock).insert_header(admin)).await;
+    assert_eq!((status, allow.as_deref()), (StatusCode::METHOD_NOT_ALLOWED, Some("GET, HEAD")), "{body}");
+    assert_eq!(body["code"], "method_not_allowed");
+    let carts = "/v1/commerces/demo/carts";
+    let (status, allow, _) = send(TestRequest::get().uri(carts)).await;
+    assert_eq!((status, allow.as_deref()), (StatusCode::METHOD_NOT_ALLOWED, Some("POST")));
+    let (status, allow, body) = send(TestRequest::put().uri("/v1/commerces/demo/nowhere")).await;
+    assert_eq!((status, allow, body["code"].as_str()), (StatusCode::NOT_FOUND, None, Some("route_not_found")));
+
+    let (status, _, body) = send(TestRequest::default().method(actix_web::http::Method::HEAD).uri(stock)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "HEAD is the GET, with its checks: {body}");
+    let head = TestRequest::default().method(actix_web::http::Method::HEAD).uri(stock).insert_header(admin);
+    let (status, _, _) = send(head).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = send(TestRequest::default().method(actix_web::http::Method::HEAD).uri("/healthz")).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let receipts = "/v1/commerces/demo/warehouses/wh-madrid/receipts";
+    let receipt = json!({"sku": "KEYBOARD", "quantity": 3});
+    let twice = TestRequest::post()
+        .uri(receipts)
+        .insert_header(admin)
+        .append_header(("Idempotency-Key", "k-1"))
+        .append_header(("Idempotency-Key", "k-2"))
+        .set_json(&receipt);
+    let (status, _, body) = send(twice).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("duplicate_header")), "{body}");
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("Idempotency-Key")), "{body}");
+    let keys = TestRequest::post()
+        .uri(receipts)
+        .append_header(admin)
+        .append_header(("Authorization", "Bearer demo-storefront"))
+        .set_json(&receipt);
+    let (status, _, body) = send(keys).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("duplicate_header")), "{body}");
+    let (_, _, stock) = send(TestRequest::get().uri(stock).insert_header(admin)).await;
+    assert_eq!(stock["on_hand"], 0, "nothing was received: {stock}");
+}

@@ -355,3 +355,59 @@ async fn idempotency_keys_replay_and_refuse() {
     assert_eq!(body["code"], "invalid_idempotency_key");
     assert_eq!(api.stock("wh-madrid", "KEYBOARD").await["on_hand"], 10);
 }
+
+// Proves a merchant key reads the stock of its own products only: another merchant's SKU,
+// or the commerce's own, read through the merchant's own warehouse is 404 `unknown_sku`,
+// exactly as a SKU that does not exist (it answered 200 with the other's stock).
+#[actix_rt::test]
+async fn a_merchant_reads_only_its_own_products_stock() {
+    let api = api!();
+    let (status, body) = api.get(MERCHANT, "/warehouses/wh-dropship/stock/CERAMIC-MUG").await;
+    assert_eq!(status, StatusCode::OK, "its own product: {body}");
+    for sku in ["SOAP-SET", "KEYBOARD", "NO-SUCH-SKU"] {
+        let (status, body) = api.get(MERCHANT, &format!("/warehouses/wh-dropship/stock/{sku}")).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_sku")), "{sku}: {body}");
+    }
+    let (status, _) = api.get(ADMIN, "/warehouses/wh-dropship/stock/SOAP-SET").await;
+    assert_eq!(status, StatusCode::OK, "the admin sees every product");
+}
+
+// Proves the role check comes before any value is looked at: a key whose role may not use
+// a route is 403 whatever its body or query holds (a malformed body, a quantity of 0, a
+// country that does not exist, a query that does not read), never 400 or 422, and nothing
+// changes.
+#[actix_rt::test]
+async fn the_role_check_comes_before_the_values() {
+    use actix_web::test::TestRequest;
+    let api = api!();
+    let bad_bodies = [json!(["KEYBOARD", 2, null]), json!({"sku": "KEYBOARD", "quantity": 0}), json!({"nope": 1})];
+    for body in bad_bodies {
+        let (status, answer) = api.post(STOREFRONT, "/warehouses/wh-madrid/receipts", body.clone()).await;
+        assert_eq!((status, answer["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{body}: {answer}");
+    }
+    let batch = json!({"sku": "KEYBOARD", "batch": "po-1", "quantity": 0, "expected_date": "yesterday"});
+    let (status, _) = api.post(STOREFRONT, "/warehouses/wh-madrid/batches", batch.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = api.patch(STOREFRONT, "/warehouses/wh-madrid/batches/po-1", batch).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let address = json!({"name": "A", "line": "B", "city": "C", "postal_code": "1", "country": "ZZZ"});
+    let (status, _) = api.put(MERCHANT, "/carts/some-cart/address", address).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = api.post(MERCHANT, "/carts/some-cart/checkout", json!("not an object")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = api.post(MERCHANT, "/carts/some-cart/lines", json!({"sku": "KEYBOARD", "qty": -1})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let query = TestRequest::get().uri("/v1/commerces/demo/products/KEYBOARD/price?qty=two");
+    let (status, _) = api.call(MERCHANT, query).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let query = TestRequest::get().uri("/v1/commerces/demo/products/KEYBOARD/availability?qty=two&country=ES");
+    let (status, _) = api.call(MERCHANT, query).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // The same requests from a key that may use the routes are refused on their values.
+    let (status, answer) = api.post(ADMIN, "/warehouses/wh-madrid/receipts", json!(["KEYBOARD", 2, null])).await;
+    assert_eq!((status, answer["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_body")));
+    let query = TestRequest::get().uri("/v1/commerces/demo/products/KEYBOARD/price?qty=two");
+    let (status, answer) = api.call(STOREFRONT, query).await;
+    assert_eq!((status, answer["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
+    assert_eq!(api.stock("wh-madrid", "KEYBOARD").await["on_hand"], 0, "nothing was received");
+}

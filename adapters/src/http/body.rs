@@ -3,38 +3,31 @@
 //! through `Object`, which asks serde for a map: serde would otherwise read a JSON array
 //! into a struct field by field (`["KEYBOARD", 2, null]` as a receipt of two keyboards).
 //! An array, a string or a number is `400 invalid_body`, like any other malformed body.
+//!
+//! A body that does not read is not refused by the extractor: it is kept, and `read` gives
+//! the refusal once the route has checked the key's role and tenant, so a key that may not
+//! use the route is 403 (or 404) whatever it sent.
 
 use std::future::Future;
 use std::marker::PhantomData;
-use std::ops::Deref;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest};
 use serde::de::{DeserializeOwned, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer};
 
-/// A JSON object body, read as `T`.
-pub struct Json<T>(pub T);
+use super::problem::Problem;
+
+/// A JSON object body, read as `T`, or why it did not read.
+pub struct Json<T>(Result<T, Problem>);
 
 impl<T> Json<T> {
-    pub fn into_inner(self) -> T {
+    /// The body, or its refusal (`400 invalid_body`, `413 body_too_large`, `415`): call it
+    /// after the role and tenant check.
+    pub fn read(self) -> Result<T, Problem> {
         self.0
-    }
-}
-
-impl<T> Deref for Json<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
-/// The body as it was read (for the idempotency digest of the request).
-impl<T: Serialize> Serialize for Json<T> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
     }
 }
 
@@ -44,7 +37,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let read = web::Json::<Object<T>>::from_request(request, payload);
-        Box::pin(async move { read.await.map(|json| Json(json.into_inner().0)) })
+        Box::pin(async move {
+            Ok(Json(read.await.map(|json| json.into_inner().0).map_err(|error| match error.as_error::<Problem>() {
+                Some(problem) => problem.clone(),
+                None => Problem::new(StatusCode::BAD_REQUEST, "invalid_body", format!("invalid JSON body: {error}")),
+            })))
+        })
     }
 }
 

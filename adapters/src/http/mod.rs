@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod contract;
 pub mod idempotency;
 pub mod metrics;
 pub mod problem;
@@ -83,12 +84,8 @@ pub fn app(
         .app_data(web::JsonConfig::default().limit(REQUEST_BODY_BYTES_MAX).error_handler(json_error))
         .app_data(web::PayloadConfig::default().limit(REQUEST_BODY_BYTES_MAX))
         .wrap(middleware::from_fn(metrics::record_request))
+        // Outermost: a doubled header is refused and HEAD becomes GET before anything else.
+        .wrap(middleware::from_fn(contract::enforce))
         .configure(routes::configure)
-        .default_service(web::to(|request: HttpRequest| async move {
-            Err::<actix_web::HttpResponse, _>(Problem::new(
-                StatusCode::NOT_FOUND,
-                "route_not_found",
-                format!("no route for {} {}", request.method(), request.path()),
-            ))
-        }))
+        .default_service(web::to(contract::unrouted))
 }

@@ -113,7 +113,7 @@ pub async fn resolve_context(
 ) -> Result<HttpResponse, Problem> {
     principal.authorize(&commerce, &[ApiRole::Storefront, ApiRole::Admin])?;
     let handle = state.registry.get(&commerce).ok_or_else(|| Problem::commerce_not_found(&commerce))?;
-    let body = body.into_inner();
+    let body = body.read()?;
     let request = ContextRequest {
         domain: body.domain,
         device: body.device.map(Device::from),

@@ -158,9 +158,17 @@ pub async fn get_stock(
     let handle = commerce_of(&state, &code)?;
     let commerce = handle.snapshot();
     let (_, addr) = warehouse(handle, &commerce, &principal, &warehouse_code)?;
-    let view = ask(addr, GetStock { sku: sku.clone() }).await?.ok_or_else(|| {
+    let unknown = || {
         Problem::new(StatusCode::NOT_FOUND, "unknown_sku", format!("product \"{sku}\" is not sold by this commerce"))
-    })?;
+    };
+    // A merchant sees its own products only: another's is unknown to it, as one that does
+    // not exist.
+    if principal.role == ApiRole::Merchant
+        && commerce.product(&sku).and_then(|p| p.merchant.as_deref()) != principal.merchant.as_deref()
+    {
+        return Err(unknown());
+    }
+    let view = ask(addr, GetStock { sku: sku.clone() }).await?.ok_or_else(unknown)?;
     Ok(HttpResponse::Ok().json(StockDto::new(
         &warehouse_code,
         &sku,
@@ -290,7 +298,8 @@ pub async fn post_receipt(
     body: crate::http::body::Json<ReceiptBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, warehouse_code) = path.into_inner();
-    let body = body.into_inner();
+    principal.authorize(&code, &[ApiRole::Admin, ApiRole::Merchant])?;
+    let body = body.read()?;
     let command = match body.batch {
         // A batch may arrive empty: everything counting on it then moves or is at risk.
         Some(batch) => InventoryCommand::ReceiveBatch {
@@ -338,7 +347,8 @@ pub async fn post_batch(
     body: crate::http::body::Json<BatchBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, warehouse_code) = path.into_inner();
-    let body = body.into_inner();
+    principal.authorize(&code, &[ApiRole::Admin, ApiRole::Merchant])?;
+    let body = body.read()?;
     let command = InventoryCommand::AnnounceBatch {
         sku: body.sku.clone(),
         batch: body.batch,
@@ -381,7 +391,8 @@ pub async fn patch_batch(
     body: crate::http::body::Json<BatchChangeBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, warehouse_code, batch) = path.into_inner();
-    let body = body.into_inner();
+    principal.authorize(&code, &[ApiRole::Admin, ApiRole::Merchant])?;
+    let body = body.read()?;
     let command = InventoryCommand::ChangeBatch {
         sku: body.sku.clone(),
         batch,
@@ -443,7 +454,8 @@ pub async fn post_adjustment(
     body: crate::http::body::Json<AdjustmentBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, warehouse_code) = path.into_inner();
-    let body = body.into_inner();
+    principal.authorize(&code, &[ApiRole::Admin, ApiRole::Merchant])?;
+    let body = body.read()?;
     let command =
         InventoryCommand::AdjustStock { sku: body.sku.clone(), delta: body.delta, reason: body.reason.into() };
     change(&request, &state, &principal, &code, &warehouse_code, &body.sku, command, StatusCode::CREATED).await

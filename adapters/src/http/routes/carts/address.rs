@@ -39,7 +39,8 @@ pub async fn put_address(
     body: crate::http::body::Json<AddressBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
-    let address = shipping_address(body.into_inner())?;
+    commerce_of(&state, &principal, &code)?;
+    let address = shipping_address(body.read()?)?;
     cart_change(&state, &principal, &code, &id, SetAddress(address)).await
 }
 
@@ -87,7 +88,7 @@ pub async fn put_promo_code(
     body: crate::http::body::Json<PromoCodeBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
-    cart_change(&state, &principal, &code, &id, SetPromoCode(Some(body.into_inner().code))).await
+    cart_change(&state, &principal, &code, &id, SetPromoCode(Some(body.read()?.code))).await
 }
 
 #[utoipa::path(

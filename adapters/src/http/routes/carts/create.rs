@@ -27,7 +27,7 @@ pub async fn create_cart(
     let code = path.into_inner();
     let handle = commerce_of(&state, &principal, &code)?;
     let commerce = handle.snapshot();
-    let mut body = body.into_inner();
+    let mut body = body.read()?;
     let stamp = idempotency::stamp(&request, &principal, &body)?;
     let parts = Parts::of(&mut body, handle)?;
     let context = visit_context(handle, &commerce, body)?;

@@ -126,7 +126,8 @@ pub async fn delivery_options(
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
     let handle = commerce_of(&state, &principal, &code)?;
-    let view = ask(&cart_of(handle, &id)?, DeliveryOptions { preference: query.preference.map(Into::into) }).await??;
+    let view =
+        ask(&cart_of(handle, &id)?, DeliveryOptions { preference: query.read()?.preference.map(Into::into) }).await??;
     let units = minor_units(&handle.snapshot(), &view.cart.context.currency);
     // Home delivery that cannot be planned is the answer unless a pick-up point is offered.
     let shipments = match view.home {
@@ -188,7 +189,7 @@ pub async fn put_delivery(
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
     let handle = commerce_of(&state, &principal, &code)?;
-    let choice = delivery_choice(body.into_inner(), handle)?;
+    let choice = delivery_choice(body.read()?, handle)?;
     cart_change(&state, &principal, &code, &id, ChooseDelivery(choice)).await
 }
 

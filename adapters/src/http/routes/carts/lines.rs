@@ -50,7 +50,7 @@ pub async fn add_line(
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
     let handle = commerce_of(&state, &principal, &code)?;
-    let body = body.into_inner();
+    let body = body.read()?;
     let stamp = idempotency::stamp(&request, &principal, &body)?;
     let units = quantity(body.qty)?;
     let cart = cart_of(handle, &id)?;
@@ -94,7 +94,7 @@ pub async fn change_line(
 ) -> Result<HttpResponse, Problem> {
     let (code, id, line) = path.into_inner();
     let handle = commerce_of(&state, &principal, &code)?;
-    let units = quantity(body.qty)?;
+    let units = quantity(body.read()?.qty)?;
     let reply = ask(&cart_of(handle, &id)?, ChangeLine { line, quantity: units }).await??;
     Ok(answer(&reply, &handle.snapshot(), handle.clock().today(), StatusCode::OK, true))
 }

@@ -35,7 +35,7 @@ pub async fn buy_now(
     let code = path.into_inner();
     let handle = commerce_of(&state, &principal, &code)?;
     let commerce = handle.snapshot();
-    let body = body.into_inner();
+    let body = body.read()?;
     let stamp = idempotency::stamp(&request, &principal, &body)?;
     let BuyNowBody { mut cart, checkout: pay } = body;
     let expected_total = expected_total(pay.expected_total.as_deref())?;

@@ -38,7 +38,7 @@ pub async fn checkout(
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
     let handle = commerce_of(&state, &principal, &code)?;
-    let body = body.into_inner();
+    let body = body.read()?;
     let stamp = idempotency::stamp(&request, &principal, &body)?;
     let expected_total = expected_total(body.expected_total.as_deref())?;
     let stamp = match begin(&state, handle, stamp)? {

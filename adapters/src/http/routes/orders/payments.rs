@@ -34,6 +34,6 @@ pub async fn confirm_payment(
     principal.authorize(&code, &[ApiRole::Admin])?;
     let handle = state.registry.get(&code).ok_or_else(|| Problem::commerce_not_found(&code))?;
     let order =
-        handle.orders().execute(&id, OrderCommand::ConfirmPayment { reference: body.into_inner().reference }).await?;
+        handle.orders().execute(&id, OrderCommand::ConfirmPayment { reference: body.read()?.reference }).await?;
     Ok(HttpResponse::Ok().json(order_dto(&order, &handle.snapshot())))
 }

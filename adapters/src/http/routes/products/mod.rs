@@ -107,7 +107,7 @@ pub async fn list_products(
     let code = path.into_inner();
     principal.authorize(&code, &[ApiRole::Admin, ApiRole::Storefront, ApiRole::Merchant])?;
     let commerce = state.registry.get(&code).ok_or_else(|| Problem::commerce_not_found(&code))?.snapshot();
-    let query = query.into_inner();
+    let query = query.read()?;
     let limit = query.limit.unwrap_or(PRODUCT_PAGE_SIZE_DEFAULT);
     if !(1..=PRODUCT_PAGE_SIZE_MAX).contains(&limit) {
         return Err(Problem::new(
@@ -253,7 +253,7 @@ pub async fn get_availability(
     principal.authorize(&code, &[ApiRole::Admin, ApiRole::Storefront])?;
     let handle = state.registry.get(&code).ok_or_else(|| Problem::commerce_not_found(&code))?;
     let commerce = handle.snapshot();
-    let query = query.into_inner();
+    let query = query.read()?;
     if commerce.product(&sku).is_none() {
         return Err(Problem::new(
             actix_web::http::StatusCode::NOT_FOUND,

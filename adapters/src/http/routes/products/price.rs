@@ -62,7 +62,7 @@ pub async fn get_price(
     let (code, sku) = path.into_inner();
     let handle = commerce_of(&state, &principal, &code)?;
     let commerce = handle.snapshot();
-    let query = query.into_inner();
+    let query = query.read()?;
     let units = quantity(query.qty.unwrap_or(1))?;
     let currency = query.currency.unwrap_or_else(|| commerce.config().main_currency.clone());
     let place = match &query.country {
