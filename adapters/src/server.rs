@@ -11,6 +11,7 @@ use mercato_actors::stored::{
 };
 use mercato_actors::warehouse::{SnapshotCopy, TakeSnapshot};
 use mercato_actors::{Journal, Recovered, Registry};
+use mercato_engine::inventory::InventoryCommand;
 use mercato_persistence::log::{Log, LogHandle, LogOptions, SyncMode};
 use mercato_persistence::snapshot::{Part, SnapshotOptions, SnapshotStore};
 use mercato_persistence::storage::OsStorage;
@@ -88,13 +89,17 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
     // The recorder is installed before recovery, so its figures are kept.
     let _ = http::metrics::handle();
     let store = Arc::new(open_snapshots(&args)?);
-    let (log, mut recovered) = open_log(&args, &store)?;
+    let (log, mut recovered, fresh) = open_log(&args, &store)?;
     let handle = log.handle();
     let snapshot_every = Duration::from_millis(args.snapshot_interval_ms);
     let outcome = actix_web::rt::System::new().block_on(async move {
         let state = build_durable_state(commerces, &Journal::Log(handle.clone()), &mut recovered)?;
         // Warehouses no longer configured keep their stock in every snapshot.
         let orphans = Arc::new(recovered.into_orphans());
+        if fresh {
+            let seeded = seed_opening_stock(&state.registry).await?;
+            tracing::info!(seeded, "opening stock received into a fresh data folder");
+        }
         let factory_state = state.clone();
         let mut server = HttpServer::new(move || http::app(factory_state.clone()));
         if args.http_workers > 0 {
@@ -317,8 +322,31 @@ async fn take_snapshot(
     Ok(generation)
 }
 
-/// Recovers the node: the newest whole snapshot generation, then the log after it.
-fn open_log(args: &ServeArgs, store: &SnapshotStore) -> Result<(Log, Recovered), ServerError> {
+/// Receives each commerce's opening stock (`opening_stock` in its file), durably, as the
+/// receipts it stands for: only into a fresh data folder, so it is seeded once. The
+/// entries received.
+async fn seed_opening_stock(registry: &Registry) -> Result<usize, ServerError> {
+    let mut seeded = 0;
+    for (code, commerce) in registry.iter() {
+        let config = commerce.snapshot();
+        for entry in &config.config().opening_stock {
+            let failed = |error: String| ServerError::Start(format!("{code}: opening stock of {}: {error}", entry.sku));
+            let warehouse = commerce.warehouses().get(&entry.warehouse).ok_or_else(|| failed("no warehouse".into()))?;
+            let receipt = InventoryCommand::ReceiveStock { sku: entry.sku.clone(), quantity: entry.quantity };
+            warehouse
+                .send(mercato_actors::Execute(receipt))
+                .await
+                .map_err(|error| failed(error.to_string()))?
+                .map_err(|error| failed(error.to_string()))?;
+            seeded += 1;
+        }
+    }
+    Ok(seeded)
+}
+
+/// Recovers the node: the newest whole snapshot generation, then the log after it; and
+/// whether the data folder was fresh (no snapshot and no record).
+fn open_log(args: &ServeArgs, store: &SnapshotStore) -> Result<(Log, Recovered, bool), ServerError> {
     let dir = args.data.join("wal");
     let mode = match args.durability {
         Durability::Sync => SyncMode::Sync,
@@ -328,7 +356,9 @@ fn open_log(args: &ServeArgs, store: &SnapshotStore) -> Result<(Log, Recovered),
     let started = Instant::now();
     let snapshot_error =
         |error| ServerError::Recovery { path: args.data.join("snapshots").display().to_string(), error };
-    let (mut recovered, after) = match store.load().map_err(snapshot_error)? {
+    let loaded = store.load().map_err(snapshot_error)?;
+    let snapshot_found = loaded.is_some();
+    let (mut recovered, after) = match loaded {
         Some(loaded) => {
             tracing::info!(generation = loaded.generation, skipped = loaded.skipped.len(), "snapshot loaded");
             Recovered::from_snapshot(loaded.format, &loaded.parts).map_err(snapshot_error)?
@@ -343,7 +373,8 @@ fn open_log(args: &ServeArgs, store: &SnapshotStore) -> Result<(Log, Recovered),
         elapsed_ms = started.elapsed().as_millis(),
         "recovered from the log"
     );
-    Ok((log, recovered))
+    let fresh = !snapshot_found && report.next_lsn == 1;
+    Ok((log, recovered, fresh))
 }
 
 /// Stops the server when the log stops: the node must not go on answering from a state

@@ -209,3 +209,84 @@ fn a_checked_out_cart_answers_after_a_crash() {
     assert_eq!(after, before, "as it was before the crash");
     assert_eq!(after["order"], order["id"], "{after}");
 }
+
+// Proves HEAD over a real socket: the GET's status and length, and no body.
+#[test]
+fn head_answers_without_a_body() {
+    let dir = temp_dir("head");
+    let address = free_port();
+    let _served = serve(address, |command| {
+        command.args(["--listen", &address.to_string(), "--data", dir.join("data").to_str().expect("utf-8")]);
+        command.env_remove("MERCATO_CONFIG");
+    });
+    let (status, body) = http(address, "GET", "/openapi.json", None, "").expect("an answer");
+    assert_eq!(status, 200);
+    let (status, empty) = http(address, "HEAD", "/openapi.json", None, "").expect("an answer");
+    assert_eq!((status, empty.as_str()), (200, ""), "no body on HEAD");
+    assert!(!body.is_empty());
+}
+
+// Proves the demo can be bought from at once: a fresh data folder starts with the demo's
+// opening stock, the README's one-request purchase succeeds without a receipt, and a
+// restart on the same folder does not receive the opening stock again.
+#[test]
+fn a_fresh_node_sells_its_opening_stock_once() {
+    let dir = temp_dir("opening-stock");
+    let data = dir.join("data");
+    let start = |address: std::net::SocketAddr| {
+        serve(address, |command| {
+            command.args(["--listen", &address.to_string(), "--data", data.to_str().expect("utf-8")]);
+            command.env_remove("MERCATO_CONFIG");
+        })
+    };
+    let stock = "/v1/commerces/demo/warehouses/wh-madrid/stock/KEYBOARD";
+    let on_hand = |address| {
+        let (status, body) = http(address, "GET", stock, Some("demo-admin"), "").expect("an answer");
+        assert_eq!(status, 200, "{body}");
+        let stock: serde_json::Value = serde_json::from_str(&body).expect("json");
+        (stock["on_hand"].as_u64(), stock["allocated"].as_u64())
+    };
+    let address = free_port();
+    let mut served = start(address);
+    assert_eq!(on_hand(address), (Some(25), Some(0)), "the demo's opening stock");
+    let order = r#"{"cart": {"country": "ES", "lines": [{"sku": "KEYBOARD", "qty": 1}],
+        "address": {"name": "Ana García", "line": "Gran Vía 1", "city": "Madrid", "postal_code": "28013", "country": "ES"},
+        "delivery": {"method": "home"}},
+        "checkout": {"payment_system": "card", "payment_token": "tok_visa"}}"#;
+    let (status, body) =
+        http(address, "POST", "/v1/commerces/demo/orders", Some("demo-storefront"), order).expect("an answer");
+    assert_eq!(status, 201, "the first purchase works: {body}");
+    let _ = served.0.kill();
+    let _ = served.0.wait();
+
+    let address = free_port();
+    let _served = start(address);
+    assert_eq!(on_hand(address), (Some(25), Some(1)), "received once, not again at the restart");
+}
+
+// Proves opening stock is checked like the rest of the file: an undefined warehouse or
+// SKU, a quantity of 0 and a repeated entry are each named.
+#[test]
+fn opening_stock_is_validated() {
+    let dir = temp_dir("opening-stock-check");
+    let demo = std::fs::read_to_string(demo_path()).expect("demo");
+    let bad = format!(
+        "{demo}\n[[opening_stock]]\nwarehouse = \"wh-nowhere\"\nsku = \"KEYBOARD\"\nquantity = 1\n\n\
+         [[opening_stock]]\nwarehouse = \"wh-madrid\"\nsku = \"NO-SUCH-SKU\"\nquantity = 1\n\n\
+         [[opening_stock]]\nwarehouse = \"wh-madrid\"\nsku = \"HEADPHONES\"\nquantity = 0\n\n\
+         [[opening_stock]]\nwarehouse = \"wh-madrid\"\nsku = \"KEYBOARD\"\nquantity = 3\n"
+    );
+    let path = dir.join("bad.toml");
+    std::fs::write(&path, bad).expect("written");
+    let output = run(&["check", path.to_str().expect("utf-8")]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    for expected in [
+        "warehouse \"wh-nowhere\" is not defined",
+        "product \"NO-SUCH-SKU\" is not defined",
+        "quantity 0 must be between 1 and 1000000",
+        "the warehouse and SKU appear twice in opening_stock",
+    ] {
+        assert!(stdout.contains(expected), "{expected} missing from:\n{stdout}");
+    }
+}

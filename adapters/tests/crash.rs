@@ -15,10 +15,20 @@
 //! its key answers the same order, an unanswered checkout retried with its key places at
 //! most one order, and the warehouse's allocations are exactly the orders' units.
 //!
+//! Carts live `CART_LIFETIME_SECONDS` here (the commerce's setting), so they expire, and
+//! are renewed when a shopper comes back to one, among the kills. The model follows the
+//! server: it keeps each cart's time from its answers, drops a cart once the server shows
+//! it expired (never before the last time it was acknowledged to last until), and counts
+//! only carts still open when the stock was read.
+//!
 //! `MERCATO_CRASH_CYCLES` sets the number of kills (20 by default; CI runs the default).
 
+mod crash_shoppers;
 mod support;
 
+use crash_shoppers::*;
+
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,7 +42,8 @@ const SHOPPERS: usize = 2;
 const STOCK: &str = "/v1/commerces/demo/warehouses/wh-madrid/stock/KEYBOARD";
 const RECEIPTS: &str = "/v1/commerces/demo/warehouses/wh-madrid/receipts";
 const MICE: &str = "/v1/commerces/demo/warehouses/wh-madrid/stock/MOUSE";
-const CARTS: &str = "/v1/commerces/demo/carts";
+/// How long a cart lives here: short, so carts expire and are renewed among the kills.
+const CART_LIFETIME_SECONDS: i64 = 5;
 /// Units of MOUSE there are, received once: the shoppers run it out and free it again.
 const MICE_ON_HAND: u64 = 40;
 
@@ -46,10 +57,6 @@ impl Rng {
         self.0 ^= self.0 << 17;
         self.0 % bound
     }
-}
-
-fn json(body: &str) -> serde_json::Value {
-    serde_json::from_str(body).unwrap_or_else(|error| panic!("{error}: {body}"))
 }
 
 fn stock(address: SocketAddr, path: &str) -> serde_json::Value {
@@ -110,190 +117,23 @@ fn subset_sums_to(unknown: &[Receipt], extra: u64) -> bool {
     })
 }
 
-/// A shopper's request whose answer never came.
-#[derive(Debug, Clone)]
-enum Open {
-    Create { key: String },
-    Add { cart: String, key: String, quantity: u64 },
-    Remove { cart: String },
-    Checkout { cart: String, key: String, quantity: u64 },
+/// The demo with a cart lifetime of `CART_LIFETIME_SECONDS`, written into `dir`.
+fn config(dir: &std::path::Path) -> std::path::PathBuf {
+    let demo = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/demo.toml")).expect("demo");
+    // Without its opening stock: the test counts every unit it receives.
+    let demo = demo.split("# --- Opening stock").next().expect("the settings").to_owned();
+    let anchor = "shipping_tax_class = \"standard\"\n";
+    let text = demo.replacen(anchor, &format!("{anchor}cart_lifetime_seconds = {CART_LIFETIME_SECONDS}\n"), 1);
+    assert_ne!(text, demo, "the demo sets shipping_tax_class");
+    let path = dir.join("crash.toml");
+    std::fs::write(&path, text).expect("written");
+    path
 }
 
-/// An acknowledged order: its cart, the checkout's key and the mice it holds.
-#[derive(Debug, Clone)]
-struct Placed {
-    cart: String,
-    key: String,
-    quantity: u64,
-}
-
-/// What one shopper saw: each cart it touched with the MOUSE units it was acknowledged to
-/// hold (none: no line), and the request left without an answer.
-struct Shopped {
-    carts: Vec<(String, Option<u64>)>,
-    open: Option<Open>,
-    /// The last line it was acknowledged to add: (cart, key, quantity).
-    added: Option<(String, String, u64)>,
-    /// Orders acknowledged, by id.
-    orders: Vec<(String, Placed)>,
-}
-
-const ADDRESS: &str = r#"{"name": "Ana", "line": "Gran Vía 1", "city": "Madrid", "region": "MD", "postal_code": "28013", "country": "ES"}"#;
-
-/// Checks a cart out: its address and delivery, then checkout with `key`. The order's id,
-/// or the 5xx status (or none: no answer) of the step that failed.
-fn checkout(address: SocketAddr, cart: &str, key: &str) -> Option<Result<String, u16>> {
-    for (path, body) in [("address", ADDRESS), ("delivery", r#"{"method": "home"}"#)] {
-        let (status, answer) = http(address, "PUT", &format!("{CARTS}/{cart}/{path}"), Some("demo-storefront"), body)?;
-        match status {
-            200 => {}
-            // Checked out already (the retry of a checkout whose answer was lost).
-            404 | 409 if answer.contains("unknown_cart") || answer.contains("cart_closed") => {}
-            status if status >= 500 => return Some(Err(status)),
-            status => panic!("{path} of cart {cart}: {status} {answer}"),
-        }
-    }
-    let path = format!("{CARTS}/{cart}/checkout");
-    let body = r#"{"payment_system": "card", "payment_token": "tok_visa"}"#;
-    let (status, answer) = http_keyed(address, "POST", &path, Some("demo-storefront"), Some(key), body)?;
-    match status {
-        201 => Some(Ok(json(&answer)["id"].as_str().expect("an order id").to_owned())),
-        status if status >= 500 => Some(Err(status)),
-        status => panic!("checkout {key} of cart {cart}: {status} {answer}"),
-    }
-}
-
-/// The mice an order holds, read back.
-fn order_units(address: SocketAddr, order: &str) -> u64 {
-    let path = format!("/v1/commerces/demo/orders/{order}");
-    let (status, body) = http(address, "GET", &path, Some("demo-storefront"), "").expect("an answer");
-    assert_eq!(status, 200, "order {order}: {body}");
-    json(&body)["lines"].as_array().expect("lines").iter().map(|l| l["quantity"].as_u64().expect("a quantity")).sum()
-}
-
-fn create_cart(address: SocketAddr, key: &str) -> Option<Result<String, u16>> {
-    let (status, body) =
-        http_keyed(address, "POST", CARTS, Some("demo-storefront"), Some(key), r#"{"country": "ES"}"#)?;
-    match status {
-        201 => Some(Ok(json(&body)["id"].as_str().expect("a cart id").to_owned())),
-        status if status >= 500 => Some(Err(status)),
-        status => panic!("cart {key} refused: {status} {body}"),
-    }
-}
-
-/// Adds `quantity` mice: the units held, none when the stock ran out, or the 5xx status.
-fn add_line(address: SocketAddr, cart: &str, key: &str, quantity: u64) -> Option<Result<Option<u64>, u16>> {
-    let path = format!("{CARTS}/{cart}/lines");
-    let body = format!(r#"{{"sku": "MOUSE", "qty": {quantity}}}"#);
-    let (status, answer) = http_keyed(address, "POST", &path, Some("demo-storefront"), Some(key), &body)?;
-    match status {
-        201 => Some(Ok(Some(quantity))),
-        409 if answer.contains("insufficient_stock") => Some(Ok(None)),
-        status if status >= 500 => Some(Err(status)),
-        status => panic!("line {key} refused: {status} {answer}"),
-    }
-}
-
-/// Removes the cart's line: true once it is gone (removed now or before).
-fn remove_line(address: SocketAddr, cart: &str) -> Option<bool> {
-    let path = format!("{CARTS}/{cart}/lines/l1");
-    let (status, body) = http(address, "DELETE", &path, Some("demo-storefront"), "")?;
-    match status {
-        200 => Some(true),
-        404 if body.contains("unknown_cart_line") => Some(true),
-        status if status >= 500 => Some(false),
-        status => panic!("removing {path}: {status} {body}"),
-    }
-}
-
-/// Creates carts one after another, adds one or two mice to each, and removes every other
-/// line again, until `stop`.
-fn shopper(address: SocketAddr, cycle: usize, id: u64, stop: Arc<AtomicBool>) -> Shopped {
-    let mut shopped = Shopped { carts: Vec::new(), open: None, added: None, orders: Vec::new() };
-    let mut turn = 0u64;
-    while !stop.load(Ordering::Relaxed) {
-        turn += 1;
-        let key = format!("s{cycle}-{id}-{turn}");
-        let cart = match create_cart(address, &key) {
-            Some(Ok(cart)) => cart,
-            _ => {
-                shopped.open = Some(Open::Create { key });
-                break;
-            }
-        };
-        let quantity = 1 + turn % 2;
-        let held = match add_line(address, &cart, &format!("{key}-l"), quantity) {
-            Some(Ok(held)) => held,
-            _ => {
-                shopped.open = Some(Open::Add { cart, key: format!("{key}-l"), quantity });
-                break;
-            }
-        };
-        if held.is_some() {
-            shopped.added = Some((cart.clone(), format!("{key}-l"), quantity));
-        }
-        if let (Some(quantity), 1) = (held, turn % 4) {
-            let key = format!("{key}-o");
-            match checkout(address, &cart, &key) {
-                Some(Ok(order)) => {
-                    shopped.added = None;
-                    shopped.orders.push((order, Placed { cart, key, quantity }));
-                    continue;
-                }
-                _ => {
-                    shopped.added = None;
-                    shopped.open = Some(Open::Checkout { cart, key, quantity });
-                    break;
-                }
-            }
-        }
-        if held.is_some() && turn.is_multiple_of(2) {
-            if remove_line(address, &cart) != Some(true) {
-                shopped.carts.push((cart.clone(), held));
-                shopped.open = Some(Open::Remove { cart });
-                break;
-            }
-            shopped.carts.push((cart, None));
-        } else {
-            shopped.carts.push((cart, held));
-        }
-    }
-    shopped
-}
-
-/// Settles a shopper's open request after a restart by retrying it; the cart and what it
-/// now holds (an open checkout is settled by `settle_checkout`).
-fn settle(address: SocketAddr, open: Open) -> (String, Option<u64>) {
-    match open {
-        Open::Checkout { .. } => unreachable!("checkouts settle apart"),
-        Open::Create { key } => {
-            let cart = create_cart(address, &key).expect("an answer").expect("created");
-            (cart, None)
-        }
-        Open::Add { cart, key, quantity } => {
-            let held = add_line(address, &cart, &key, quantity).expect("an answer").expect("settled");
-            (cart, held)
-        }
-        Open::Remove { cart } => {
-            assert_eq!(remove_line(address, &cart), Some(true), "removing the line of {cart}");
-            (cart, None)
-        }
-    }
-}
-
-/// The MOUSE units a cart holds, checked to be on one line at most.
-fn cart_holds(address: SocketAddr, cart: &str) -> Option<u64> {
-    let (status, body) =
-        http(address, "GET", &format!("{CARTS}/{cart}"), Some("demo-storefront"), "").expect("an answer");
-    assert_eq!(status, 200, "cart {cart}: {body}");
-    let lines = json(&body)["lines"].as_array().cloned().expect("lines");
-    assert!(lines.len() <= 1, "cart {cart} has {} lines: a retried line was added twice: {body}", lines.len());
-    lines.first().map(|line| line["quantity"].as_u64().expect("a quantity"))
-}
-
-fn start(address: SocketAddr, data: &std::path::Path) -> Served {
+fn start(address: SocketAddr, data: &std::path::Path, config: &std::path::Path) -> Served {
     let child = Command::new(BIN)
         .args(["--listen", &address.to_string(), "--data", data.to_str().expect("utf-8")])
+        .args(["--config", config.to_str().expect("utf-8")])
         // Snapshots (and the log deletions after them) run all through the kills.
         .args(["--snapshot-interval-ms", "100"])
         .env_remove("MERCATO_CONFIG")
@@ -306,29 +146,47 @@ fn start(address: SocketAddr, data: &std::path::Path) -> Served {
     served
 }
 
+/// Carts for the shoppers to touch again: open ones with between 1.5 s and two thirds of
+/// their time left (due for renewal, and not so close to their end that the touch races
+/// it), up to two per shopper.
+fn revisits(carts: &BTreeMap<String, Kept>) -> Vec<Vec<(String, Kept)>> {
+    let now = now_ms();
+    let due = carts
+        .iter()
+        .filter(|(_, kept)| (1_500..CART_LIFETIME_SECONDS * 2_000 / 3).contains(&(kept.expires_at - now)))
+        .take(2 * SHOPPERS);
+    let mut each = vec![Vec::new(); SHOPPERS];
+    for (i, (cart, kept)) in due.enumerate() {
+        each[i % SHOPPERS].push((cart.clone(), *kept));
+    }
+    each
+}
+
 // Proves an acknowledged change survives SIGKILL at any moment, and a change retried with
 // its idempotency key after a kill is applied exactly once, across many kills and restarts
-// on one data folder.
+// on one data folder; carts live a few seconds, so expiries and renewals happen among the
+// kills and the model follows them.
 #[test]
 fn receipts_survive_sigkill_and_retries_apply_once() {
     let cycles: usize = std::env::var("MERCATO_CRASH_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
     let dir = temp_dir("crash");
     let data = dir.join("data");
+    let config = config(&dir);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     // Units known to be there, and the receipts whose fate the last kill left open.
     let mut known = 0u64;
     let mut unknown: Vec<Receipt> = Vec::new();
     let mut retried = 0;
-    // Every cart with the mice it was acknowledged to hold; the carts of the last cycle;
-    // the shoppers' open requests.
-    let mut carts: std::collections::BTreeMap<String, Option<u64>> = std::collections::BTreeMap::new();
-    let mut touched: Vec<String> = Vec::new();
+    // Every cart with what it was acknowledged to hold and to last until; the shoppers'
+    // open requests; expiries and renewals seen.
+    let mut carts: BTreeMap<String, Kept> = BTreeMap::new();
     let mut open: Vec<Open> = Vec::new();
     let mut added: Vec<(String, String, u64)> = Vec::new();
-    let mut orders: std::collections::BTreeMap<String, Placed> = std::collections::BTreeMap::new();
+    let mut orders: BTreeMap<String, Placed> = BTreeMap::new();
+    let (mut expired, mut renewed) = (0usize, 0usize);
     for cycle in 0..=cycles {
         let address = free_port();
-        let mut served = start(address, &data);
+        let mut served = start(address, &data, &config);
         let found = on_hand(address);
         let extra = found.checked_sub(known).unwrap_or_else(|| {
             panic!("cycle {cycle}: {found} units on hand, but {known} were acknowledged: a change was lost")
@@ -351,26 +209,39 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
         }
         for request in open.drain(..) {
             if let Open::Checkout { cart, key, quantity } = request {
-                // Placed before the kill (replayed) or now: either way exactly one order.
-                let order = checkout(address, &cart, &key).expect("an answer").expect("checked out");
-                assert!(!orders.contains_key(&order), "cycle {cycle}: checkout {key} answered another cart's order");
+                // Placed before the kill (replayed) or now: either way one order at most;
+                // none only when the cart's time ended first.
+                let placed = checkout(address, &cart, &key).expect("an answer").expect("settled");
                 carts.remove(&cart);
-                orders.insert(order, Placed { cart, key, quantity });
+                if let Some(order) = placed {
+                    assert!(
+                        !orders.contains_key(&order),
+                        "cycle {cycle}: checkout {key} answered another cart's order"
+                    );
+                    orders.insert(order, Placed { cart, key, quantity });
+                }
                 continue;
             }
-            let (cart, held) = settle(address, request);
-            touched.push(cart.clone());
-            carts.insert(cart, held);
+            let cart = match &request {
+                Open::Create { .. } => None,
+                Open::Add { cart, .. } | Open::Remove { cart } | Open::Touch { cart } | Open::Checkout { cart, .. } => {
+                    Some(cart.clone())
+                }
+            };
+            match settle(address, request, &carts) {
+                Some((cart, kept)) => {
+                    carts.insert(cart, kept);
+                }
+                None => {
+                    carts.remove(&cart.expect("a cart"));
+                }
+            }
         }
         // A line acknowledged before the kill, sent again with its key, is answered from
-        // the answer kept in its record: the cart does not get it twice.
+        // the answer kept in its record: the cart does not get it twice (checked below).
         for (cart, key, quantity) in added.drain(..) {
             let replayed = add_line(address, &cart, &key, quantity).expect("an answer");
-            assert_eq!(replayed, Ok(Some(quantity)), "cycle {cycle}: the retried line {key} of cart {cart}");
-            touched.push(cart);
-        }
-        for cart in touched.drain(..) {
-            assert_eq!(cart_holds(address, &cart), carts[&cart], "cycle {cycle}: cart {cart} after the restart");
+            assert!(matches!(replayed, Ok(Changed::Done(Some(_)))), "cycle {cycle}: the retried line {key} of {cart}");
         }
         // Every acknowledged order is there with its units; its checkout, retried with its
         // key, answers the same order.
@@ -379,9 +250,10 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
         }
         if let Some((order, placed)) = orders.iter().next_back() {
             let replayed = checkout(address, &placed.cart, &placed.key).expect("an answer").expect("replayed");
-            assert_eq!(&replayed, order, "cycle {cycle}: the retried checkout {}", placed.key);
+            assert_eq!(replayed.as_ref(), Some(order), "cycle {cycle}: the retried checkout {}", placed.key);
         }
         let mice = stock(address, MICE);
+        let read_at = now_ms();
         let (on_hand, reserved) = (mice["on_hand"].as_u64(), mice["reserved"].as_u64().expect("reserved"));
         let allocated = mice["allocated"].as_u64().expect("allocated");
         assert_eq!(on_hand, Some(MICE_ON_HAND), "cycle {cycle}: {mice}");
@@ -391,7 +263,9 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
             reserved + allocated <= MICE_ON_HAND,
             "cycle {cycle}: {reserved} held and {allocated} allocated of {MICE_ON_HAND}: oversold"
         );
-        let in_carts: u64 = carts.values().flatten().sum();
+        let before = carts.len();
+        let in_carts = check_carts(address, cycle, &mut carts, read_at);
+        expired += before - carts.len();
         assert!(reserved >= in_carts, "cycle {cycle}: carts hold {in_carts} mice, the warehouse only {reserved}");
         if cycle == cycles {
             break;
@@ -403,10 +277,12 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
                 std::thread::spawn(move || client(address, cycle, id, stop))
             })
             .collect();
-        let shoppers: Vec<_> = (0..SHOPPERS as u64)
-            .map(|id| {
+        let shoppers: Vec<_> = revisits(&carts)
+            .into_iter()
+            .zip(0..SHOPPERS as u64)
+            .map(|(revisit, id)| {
                 let stop = Arc::clone(&stop);
-                std::thread::spawn(move || shopper(address, cycle, id, stop))
+                std::thread::spawn(move || shopper(address, cycle, id, revisit, stop))
             })
             .collect();
         std::thread::sleep(Duration::from_millis(30 + rng.below(300)));
@@ -418,9 +294,15 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
             unknown.extend(seen.unanswered);
         }
         for shopped in shoppers.into_iter().map(|s| s.join().expect("a shopper")) {
-            for (cart, held) in shopped.carts {
-                touched.push(cart.clone());
-                carts.insert(cart, held);
+            for (cart, kept) in shopped.carts {
+                if carts.get(&cart).is_some_and(|before| kept.expires_at > before.expires_at) {
+                    renewed += 1;
+                }
+                carts.insert(cart, kept);
+            }
+            for cart in shopped.expired {
+                carts.remove(&cart);
+                expired += 1;
             }
             open.extend(shopped.open);
             added.extend(shopped.added);
@@ -431,7 +313,14 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
         }
     }
     eprintln!("{cycles} kills; {known} units acknowledged in all; {retried} receipts retried after a kill");
-    eprintln!("{} carts; {} hold mice at the end", carts.len(), carts.values().flatten().count());
+    eprintln!(
+        "{} carts open at the end, {} hold mice; {expired} expired, {renewed} renewed",
+        carts.len(),
+        carts.values().filter(|k| k.mice.is_some()).count()
+    );
     eprintln!("{} orders placed, {} mice in them", orders.len(), orders.values().map(|p| p.quantity).sum::<u64>());
     assert!(known > 0, "no receipt was ever acknowledged");
+    if cycles >= 20 {
+        assert!(expired > 0 && renewed > 0, "the run saw {expired} expiries and {renewed} renewals");
+    }
 }

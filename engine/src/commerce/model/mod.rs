@@ -13,8 +13,9 @@ pub use geography::{
     OutOfAreaFallback, Place,
 };
 pub use operations::{
-    Carrier, LogisticCenter, MultiShipment, OfflineMethod, PaymentSystem, PhysicalLocation, RateBasis, RateRange,
-    RateTable, ShipmentPreference, ShipmentStatus, ShippingType, Warehouse, WarehouseKind,
+    Carrier, LogisticCenter, MultiShipment, OfflineMethod, OpeningStock, PaymentSystem, PhysicalLocation, RateBasis,
+    RateRange, RateTable, ShipmentPreference, ShipmentStatus, ShippingType, Warehouse, WarehouseKind,
+    OPENING_STOCK_UNITS_MAX,
 };
 pub use organisation::{
     ApiKey, ApiRole, Channel, ChannelCriteria, Device, InvoiceSeries, InvoicingCompany, Merchant, MerchantStatus,
@@ -68,6 +69,8 @@ pub struct CommerceConfig {
     /// (`CART_LIFETIME_SECONDS_MIN` to `CART_LIFETIME_SECONDS_MAX`); none means
     /// `CART_LIFETIME_SECONDS_DEFAULT`, 15 minutes.
     pub cart_lifetime_seconds: Option<u32>,
+    /// Stock seeded into a fresh data folder only (see `OpeningStock`).
+    pub opening_stock: Vec<OpeningStock>,
 }
 
 /// A cart's lifetime when the commerce does not set one: 15 minutes.

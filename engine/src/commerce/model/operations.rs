@@ -6,6 +6,20 @@ use serde::{Deserialize, Serialize};
 
 use super::geography::Address;
 
+/// Units a warehouse holds when the node starts on a fresh data folder: data the file
+/// seeds once (as receipts, recorded like any other), never applied again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OpeningStock {
+    pub warehouse: String,
+    pub sku: String,
+    /// 1 to `OPENING_STOCK_UNITS_MAX`.
+    pub quantity: u32,
+}
+
+/// The most units one opening-stock entry may seed.
+pub const OPENING_STOCK_UNITS_MAX: u32 = 1_000_000;
+
 /// A stock-holding place, physical (with an address) or virtual, in one logistic center.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

@@ -1,9 +1,10 @@
-//! Rules for warehouses, logistic centers, payment systems, physical locations and carriers.
+//! Rules for warehouses, logistic centers, payment systems, physical locations, carriers
+//! and the opening stock.
 
 use rust_decimal::Decimal;
 
 use super::{entity, is_code, Declared, Report};
-use crate::commerce::model::{CommerceConfig, RateTable, ShippingType, WarehouseKind};
+use crate::commerce::model::{CommerceConfig, RateTable, ShippingType, WarehouseKind, OPENING_STOCK_UNITS_MAX};
 
 /// No carrier quotes transit beyond a year; a larger number is a typo.
 const TRANSIT_DAYS_MAX: u32 = 365;
@@ -17,6 +18,25 @@ pub(super) fn check(c: &CommerceConfig, d: &Declared, known_gateways: &[&str], r
     physical_locations(c, d, report);
     carriers(c, d, report);
     coverage(c, report);
+    opening_stock(c, d, report);
+}
+
+/// Each entry names a warehouse and a SKU the commerce declares, seeds 1 to
+/// `OPENING_STOCK_UNITS_MAX` units, and appears once per warehouse and SKU.
+fn opening_stock(c: &CommerceConfig, d: &Declared, report: &mut Report) {
+    let mut seen = std::collections::HashSet::new();
+    for entry in &c.opening_stock {
+        let at = format!("opening stock \"{}\" in \"{}\"", entry.sku, entry.warehouse);
+        report.refs(&at, "warehouse", [&entry.warehouse], &d.warehouses);
+        report.refs(&at, "product", [&entry.sku], &d.products);
+        if !(1..=OPENING_STOCK_UNITS_MAX).contains(&entry.quantity) {
+            let message = format!("quantity {} must be between 1 and {OPENING_STOCK_UNITS_MAX}", entry.quantity);
+            report.push(&at, "invalid_value", message);
+        }
+        if !seen.insert((entry.warehouse.as_str(), entry.sku.as_str())) {
+            report.push(&at, "duplicate", "the warehouse and SKU appear twice in opening_stock".into());
+        }
+    }
 }
 
 fn warehouses(c: &CommerceConfig, d: &Declared, report: &mut Report) {
