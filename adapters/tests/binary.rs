@@ -290,3 +290,40 @@ fn opening_stock_is_validated() {
         assert!(stdout.contains(expected), "{expected} missing from:\n{stdout}");
     }
 }
+
+// Proves a request body that stalls halfway is cut within a bounded time: 408
+// `body_timeout` after about `REQUEST_BODY_TIMEOUT`, and nothing changes.
+#[test]
+fn a_stalled_body_is_cut() {
+    use std::io::{Read, Write};
+    let dir = temp_dir("stalled-body");
+    let address = free_port();
+    let _served = serve(address, |command| {
+        command.args(["--listen", &address.to_string(), "--data", dir.join("data").to_str().expect("utf-8")]);
+        command.env_remove("MERCATO_CONFIG");
+    });
+    let mut stream = std::net::TcpStream::connect(address).expect("connects");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(20))).expect("a timeout");
+    let head = "POST /v1/commerces/demo/warehouses/wh-madrid/receipts HTTP/1.1\r\nHost: localhost\r\n\
+                Authorization: Bearer demo-admin\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n";
+    stream.write_all(head.as_bytes()).expect("written");
+    stream.write_all(br#"{"sku": "KEYBOARD", "qua"#).expect("written");
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !String::from_utf8_lossy(&answer).contains("body_timeout") {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => answer.extend_from_slice(&chunk[..read]),
+        }
+    }
+    let elapsed = started.elapsed();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("body_timeout"), "{answer}");
+    let bound = mercato_adapters::http::body::REQUEST_BODY_TIMEOUT;
+    assert!(elapsed >= bound - std::time::Duration::from_millis(500) && elapsed < bound * 2, "{elapsed:?}");
+    let stock = "/v1/commerces/demo/warehouses/wh-madrid/stock/KEYBOARD";
+    let (_, body) = http(address, "GET", stock, Some("demo-admin"), "").expect("an answer");
+    assert!(body.contains("\"on_hand\":25"), "only the opening stock: {body}");
+}

@@ -411,3 +411,19 @@ async fn the_role_check_comes_before_the_values() {
     assert_eq!((status, answer["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
     assert_eq!(api.stock("wh-madrid", "KEYBOARD").await["on_hand"], 0, "nothing was received");
 }
+
+// Proves a SKU the commerce does not sell is 404 `unknown_sku` on every route whose path
+// names it (its price was 422), before its query is looked at.
+#[actix_rt::test]
+async fn an_unknown_sku_in_the_path_is_404_everywhere() {
+    let api = api!();
+    for (key, path) in [
+        (STOREFRONT, "/products/NO-SUCH-SKU/price"),
+        (STOREFRONT, "/products/NO-SUCH-SKU/price?qty=two"),
+        (STOREFRONT, "/products/NO-SUCH-SKU/availability?country=ES"),
+        (ADMIN, "/warehouses/wh-madrid/stock/NO-SUCH-SKU"),
+    ] {
+        let (status, body) = api.get(key, path).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_sku")), "{path}: {body}");
+    }
+}

@@ -6,7 +6,8 @@
 //!
 //! A body that does not read is not refused by the extractor: it is kept, and `read` gives
 //! the refusal once the route has checked the key's role and tenant, so a key that may not
-//! use the route is 403 (or 404) whatever it sent.
+//! use the route is 403 (or 404) whatever it sent. A body that takes longer than
+//! `REQUEST_BODY_TIMEOUT` to arrive is refused too (408 `body_timeout`).
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -19,6 +20,11 @@ use serde::de::{DeserializeOwned, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use super::problem::Problem;
+
+/// How long a request body may take to arrive whole once its headers are in: a client that
+/// stalls or trickles it is answered 408 `body_timeout` (the connection then closes) instead
+/// of holding a worker's connection open. 64 KiB at a slow mobile link's few KiB/s fits.
+pub const REQUEST_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A JSON object body, read as `T`, or why it did not read.
 pub struct Json<T>(Result<T, Problem>);
@@ -38,7 +44,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let read = web::Json::<Object<T>>::from_request(request, payload);
         Box::pin(async move {
-            Ok(Json(read.await.map(|json| json.into_inner().0).map_err(|error| match error.as_error::<Problem>() {
+            let Ok(read) = actix_web::rt::time::timeout(REQUEST_BODY_TIMEOUT, read).await else {
+                let detail =
+                    format!("the request body did not arrive whole within {} s", REQUEST_BODY_TIMEOUT.as_secs());
+                return Ok(Json(Err(Problem::new(StatusCode::REQUEST_TIMEOUT, "body_timeout", detail))));
+            };
+            Ok(Json(read.map(|json| json.into_inner().0).map_err(|error| match error.as_error::<Problem>() {
                 Some(problem) => problem.clone(),
                 None => Problem::new(StatusCode::BAD_REQUEST, "invalid_body", format!("invalid JSON body: {error}")),
             })))

@@ -47,16 +47,51 @@ fn check_address(address: &ShippingAddress, commerce: &Commerce) -> Result<(), D
     if !commerce.sales_countries().any(|c| c == address.country) {
         return Err(DomainError::CountryNotSellable { country: address.country.clone() });
     }
-    let latitude_ok = address.latitude.is_none_or(|l| (-90.0..=90.0).contains(&l));
-    let longitude_ok = address.longitude.is_none_or(|l| (-180.0..=180.0).contains(&l));
-    if !latitude_ok || !longitude_ok || address.latitude.is_some() != address.longitude.is_some() {
-        let reason = format!(
-            "latitude {:?} and longitude {:?} must both be given, in degrees",
-            address.latitude, address.longitude
+    coordinates(address.latitude, address.longitude)
+}
+
+/// Coordinates are given together (or not at all), each within its range in degrees.
+fn coordinates(latitude: Option<f64>, longitude: Option<f64>) -> Result<(), DomainError> {
+    let (field, reason) = match (latitude, longitude) {
+        (Some(_), None) => ("longitude", "longitude is missing: latitude and longitude are given together".to_owned()),
+        (None, Some(_)) => ("latitude", "latitude is missing: latitude and longitude are given together".to_owned()),
+        (Some(l), _) if !(-90.0..=90.0).contains(&l) => {
+            ("latitude", format!("latitude {l} must be between -90 and 90 degrees"))
+        }
+        (_, Some(l)) if !(-180.0..=180.0).contains(&l) => {
+            ("longitude", format!("longitude {l} must be between -180 and 180 degrees"))
+        }
+        _ => return Ok(()),
+    };
+    Err(DomainError::InvalidAddress { field, reason })
+}
+
+#[cfg(test)]
+mod coordinate_tests {
+    use super::*;
+
+    // Proves a refused coordinate reads as a sentence naming the value and its range (it
+    // said "latitude Some(91.0) and longitude Some(3.0) must both be given").
+    #[test]
+    fn coordinates_are_refused_in_words() {
+        let reason = |latitude, longitude| match coordinates(latitude, longitude) {
+            Err(DomainError::InvalidAddress { field, reason }) => format!("{field}: {reason}"),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(reason(Some(91.0), Some(3.0)), "latitude: latitude 91 must be between -90 and 90 degrees");
+        assert_eq!(
+            reason(Some(40.5), Some(-181.25)),
+            "longitude: longitude -181.25 must be between -180 and 180 degrees"
         );
-        return Err(DomainError::InvalidAddress { field: "latitude", reason });
+        assert_eq!(
+            reason(Some(40.5), None),
+            "longitude: longitude is missing: latitude and longitude are given together"
+        );
+        assert_eq!(reason(None, Some(3.0)), "latitude: latitude is missing: latitude and longitude are given together");
+        assert_eq!(reason(Some(40.42), Some(-3.7)), "Ok(())");
+        assert_eq!(reason(None, None), "Ok(())");
+        assert!(!reason(Some(f64::NAN), Some(0.0)).contains("Some("));
     }
-    Ok(())
 }
 
 fn truncated(value: &str) -> String {

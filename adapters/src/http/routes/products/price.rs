@@ -62,6 +62,10 @@ pub async fn get_price(
     let (code, sku) = path.into_inner();
     let handle = commerce_of(&state, &principal, &code)?;
     let commerce = handle.snapshot();
+    if commerce.product(&sku).is_none() {
+        let detail = format!("product \"{sku}\" is not sold by this commerce");
+        return Err(Problem::new(StatusCode::NOT_FOUND, "unknown_sku", detail));
+    }
     let query = query.read()?;
     let units = quantity(query.qty.unwrap_or(1))?;
     let currency = query.currency.unwrap_or_else(|| commerce.config().main_currency.clone());
