@@ -100,6 +100,11 @@ pub enum DomainError {
         "nothing can carry {lines} to \"{country}\": no shipping type of any carrier delivers there and accepts them"
     )]
     Undeliverable { lines: String, country: String },
+    #[error(
+        "{lines} cannot be delivered to this address in \"{country}\": logistic center {center}, which holds \
+         the units, does not deliver there"
+    )]
+    OutsideCenterArea { lines: String, center: String, country: String },
     #[error("no single logistic center can serve the whole cart (multi-shipment is off): {lines}")]
     SingleShipmentImpossible { lines: String },
     #[error("the cart has no lines")]
@@ -177,7 +182,7 @@ impl DomainError {
             DomainError::NoInvoicingCompany { .. } => "no_invoicing_company",
             DomainError::NoTaxRate { .. } => "no_tax_rate",
             DomainError::UnknownPromoCode { .. } => "unknown_promo_code",
-            DomainError::Undeliverable { .. } => "undeliverable",
+            DomainError::Undeliverable { .. } | DomainError::OutsideCenterArea { .. } => "undeliverable",
             DomainError::SingleShipmentImpossible { .. } => "single_shipment_impossible",
             DomainError::CartEmpty => "cart_empty",
             DomainError::AddressRequired => "address_required",
@@ -238,7 +243,7 @@ impl DomainError {
             DomainError::NoInvoicingCompany { .. } => ErrorKind::Conflict,
             DomainError::NoTaxRate { .. } => ErrorKind::Conflict,
             DomainError::UnknownPromoCode { .. } => ErrorKind::Invalid,
-            DomainError::Undeliverable { .. } => ErrorKind::Conflict,
+            DomainError::Undeliverable { .. } | DomainError::OutsideCenterArea { .. } => ErrorKind::Conflict,
             DomainError::SingleShipmentImpossible { .. } => ErrorKind::Conflict,
             DomainError::CartEmpty => ErrorKind::Conflict,
             DomainError::AddressRequired => ErrorKind::Conflict,

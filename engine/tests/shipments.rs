@@ -36,10 +36,25 @@ struct Case {
     #[serde(default)]
     preference: ShipmentPreference,
     destination: Place,
+    /// Where the cart was sourced for, when not its destination (a cart filled before its
+    /// address, knowing only the country).
+    sourced_for: Option<Place>,
+    /// A logistic center's area replaced for the case.
+    center_area: Option<CenterArea>,
+    /// Configuration appended to the demo's (areas of the case's own).
+    #[serde(default)]
+    extra: String,
     stock: Vec<Stock>,
     cart: Vec<Line>,
     expect: Option<String>,
     error: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CenterArea {
+    center: String,
+    area: String,
 }
 
 fn yes() -> bool {
@@ -75,6 +90,13 @@ fn commerce(case: &Case) -> Commerce {
         assert!(text.contains(on), "the demo turns multi-shipment on");
         text = text.replace(on, "[multi_shipment]\nenabled = false");
     }
+    if let Some(CenterArea { center, area }) = &case.center_area {
+        let at = text.find(&format!("code = \"{center}\"")).expect("a demo center");
+        let line = at + text[at..].find("area = \"").expect("its area");
+        let end = line + text[line..].find('\n').expect("a line");
+        text.replace_range(line..end, &format!("area = \"{area}\""));
+    }
+    text.push_str(&case.extra);
     Commerce::from_toml(&text, KNOWN_GATEWAYS).expect("the demo is valid")
 }
 
@@ -106,7 +128,8 @@ fn plan(case: &Case) -> Result<Vec<PlannedShipment>, DomainError> {
     }
     let lines: Vec<(String, String, u32)> =
         case.cart.iter().enumerate().map(|(i, l)| (format!("l{}", i + 1), l.sku.clone(), l.qty)).collect();
-    let mut candidates = candidate_warehouses(&commerce, "web", &case.destination);
+    let sourced_for = case.sourced_for.as_ref().unwrap_or(&case.destination);
+    let mut candidates = candidate_warehouses(&commerce, "web", sourced_for);
     if !case.multi_shipment {
         // What each center could give, then source only from the one chosen.
         let mut supply: BTreeMap<(String, String), u32> = BTreeMap::new();

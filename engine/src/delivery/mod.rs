@@ -202,9 +202,22 @@ pub fn plan_home(request: &HomeDelivery<'_>, units: &[Sourced]) -> Result<Vec<Pl
     let mut shipments: Vec<PlannedShipment> = shipments.into_iter().map(|(_, s)| s).collect();
     for (index, shipment) in shipments.iter_mut().enumerate() {
         shipment.id = format!("s{}", index + 1);
+        let lines = || shipment.items.iter().map(|i| format!("line {} ({})", i.line, i.sku)).collect::<Vec<_>>();
+        // A center delivers only within its area: units held there cannot go elsewhere,
+        // whatever a carrier's shipping types would reach.
+        let center_delivers = commerce
+            .logistic_center(&shipment.center)
+            .is_some_and(|center| commerce.delivers_to(center, request.destination));
+        if !center_delivers {
+            return Err(DomainError::OutsideCenterArea {
+                lines: lines().join(", "),
+                center: shipment.center.clone(),
+                country: request.destination.country.clone(),
+            });
+        }
         shipment.options = options(request, shipment)?;
         if shipment.options.is_empty() {
-            let lines: Vec<String> = shipment.items.iter().map(|i| format!("line {} ({})", i.line, i.sku)).collect();
+            let lines = lines();
             return Err(DomainError::Undeliverable {
                 lines: lines.join(", "),
                 country: request.destination.country.clone(),
