@@ -138,3 +138,79 @@ async fn bad_cart_requests_hold_nothing() {
     let (status, _) = api.post(MERCHANT, "/carts", json!({"country": "ES"})).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+// Proves a `browse_only` visitor (a country the demo does not sell to) can fill a cart
+// from the channel's warehouses (it was refused insufficient_stock); an address in its own
+// country is refused naming the country, a checkout without a sellable destination too
+// (never insufficient_stock), and an address where the commerce sells makes it a cart like
+// any other.
+#[actix_rt::test]
+async fn a_browse_only_visitor_fills_a_cart() {
+    let api = api!();
+    api.receive("wh-madrid", "KEYBOARD", 5).await;
+    let (status, cart) = api.post(STOREFRONT, "/carts", json!({"country": "JP"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{cart}");
+    let id = cart["id"].as_str().expect("an id").to_owned();
+    let (status, body) =
+        api.post(STOREFRONT, &format!("/carts/{id}/lines"), json!({"sku": "KEYBOARD", "qty": 2})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(api.stock("wh-madrid", "KEYBOARD").await["reserved"], 2);
+
+    let tokyo =
+        json!({"name": "Aiko", "line": "1-1 Marunouchi", "city": "Tokyo", "postal_code": "100-0005", "country": "JP"});
+    let (status, body) = api.put(STOREFRONT, &format!("/carts/{id}/address"), tokyo).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("country_not_sellable")));
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("JP")), "{body}");
+    let checkout = json!({"payment_system": "card", "payment_token": "tok_visa"});
+    let (status, body) = api.post(STOREFRONT, &format!("/carts/{id}/checkout"), checkout).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("country_not_sellable")));
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("JP")), "{body}");
+
+    let madrid = json!({"name": "Ana", "line": "Gran Vía 1", "city": "Madrid", "region": "MD", "postal_code": "28013", "country": "ES"});
+    let (status, body) = api.put(STOREFRONT, &format!("/carts/{id}/address"), madrid).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = api.put(STOREFRONT, &format!("/carts/{id}/delivery"), json!({"method": "home"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let checkout = json!({"payment_system": "card", "payment_token": "tok_visa"});
+    let (status, body) = api.post(STOREFRONT, &format!("/carts/{id}/checkout"), checkout).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+// Proves setting an address checks every hold against it: with the Iberian center
+// delivering everywhere in Iberia but Catalonia, a cart filled knowing only "ES" holds
+// units there; a Barcelona address is refused 409 `undeliverable` naming the line and the
+// center, and the cart keeps no address; a Madrid one is taken.
+#[actix_rt::test]
+async fn an_address_the_holds_cannot_reach_is_refused() {
+    use mercato_adapters::server::build_state;
+    use mercato_adapters::DEMO_CONFIG;
+    use mercato_engine::{Commerce, KNOWN_GATEWAYS};
+    let at = DEMO_CONFIG.find("code = \"lc-iberia\"").expect("the Iberian center");
+    let area = at + DEMO_CONFIG[at..].find("area = \"europe\"").expect("its area");
+    let mut text = DEMO_CONFIG.to_owned();
+    text.replace_range(area..area + "area = \"europe\"".len(), "area = \"iberia-but-catalonia\"");
+    text.push_str(
+        "\n[[areas]]\ncode = \"iberia-but-catalonia\"\nmembers = [{ country = \"ES\", regions = [\"AN\", \"AR\", \"AS\", \
+         \"CB\", \"CL\", \"CM\", \"EX\", \"GA\", \"MD\", \"MC\", \"NC\", \"PV\", \"RI\", \"VC\"] }, { country = \"PT\" }]\n",
+    );
+    let commerce = Commerce::from_toml(&text, KNOWN_GATEWAYS).expect("valid");
+    let state = build_state(vec![commerce]).expect("state builds");
+    state.ready.store(true, std::sync::atomic::Ordering::Release);
+    let api = support::api::Api { service: actix_web::test::init_service(mercato_adapters::http::app(state)).await };
+    api.receive("wh-madrid", "KEYBOARD", 5).await;
+    let (_, cart) = api.post(STOREFRONT, "/carts", json!({"country": "ES"})).await;
+    let id = cart["id"].as_str().expect("an id").to_owned();
+    let (status, body) =
+        api.post(STOREFRONT, &format!("/carts/{id}/lines"), json!({"sku": "KEYBOARD", "qty": 2})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let barcelona = json!({"name": "Jordi", "line": "Passeig de Gràcia 1", "city": "Barcelona", "region": "CT", "postal_code": "08007", "country": "ES"});
+    let (status, body) = api.put(STOREFRONT, &format!("/carts/{id}/address"), barcelona).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("undeliverable")), "{body}");
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("line l1 (KEYBOARD)") && detail.contains("lc-iberia"), "{body}");
+    let (_, cart) = api.get(STOREFRONT, &format!("/carts/{id}")).await;
+    assert!(cart["address"].is_null(), "the address was not taken: {cart}");
+    let madrid = json!({"name": "Ana", "line": "Gran Vía 1", "city": "Madrid", "region": "MD", "postal_code": "28013", "country": "ES"});
+    let (status, body) = api.put(STOREFRONT, &format!("/carts/{id}/address"), madrid).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

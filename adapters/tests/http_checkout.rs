@@ -214,8 +214,9 @@ async fn prices_for_a_shopper() {
     assert_eq!((status, &body["code"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("unknown_currency")), "{body}");
     let (status, body) = api.get(STOREFRONT, "/products/MOUSE/price?qty=0").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    // The path names the product: one the commerce does not sell is not found.
     let (status, body) = api.get(STOREFRONT, "/products/NOPE/price").await;
-    assert_eq!((status, &body["code"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("unknown_sku")), "{body}");
+    assert_eq!((status, &body["code"]), (StatusCode::NOT_FOUND, &json!("unknown_sku")), "{body}");
 }
 
 // Proves a cart can be created with its lines, address and delivery in one request (a SKU

@@ -164,7 +164,7 @@ impl CartActor {
         });
         let (receipt, remembered) = self.record(events, now, renew_to, build)?;
         if self.cart.expires_at != before {
-            let expires_at = self.cart.expires_at;
+            let expires_at = held_until(self.cart.expires_at, self.shared.published.load().config().cart_lifetime_ms());
             after.extend(self.cart.holds().map(|h| {
                 (
                     h.warehouse.clone(),
@@ -257,7 +257,7 @@ impl CartActor {
             quantity,
             channel: self.cart.context.channel.clone(),
             destination: self.cart.destination(),
-            expires_at,
+            expires_at: held_until(expires_at, self.shared.published.load().config().cart_lifetime_ms()),
             today: self.shared.clock.today(),
             mode,
         }

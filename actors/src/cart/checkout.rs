@@ -20,7 +20,7 @@ use mercato_engine::DomainError;
 use mercato_persistence::log::Receipt;
 use rust_decimal::Decimal;
 
-use super::{ask, send_all, settle, CartActor, CartRemember, CartReply, Pending, Shared};
+use super::{ask, held_until, send_all, settle, CartActor, CartRemember, CartReply, Pending, Shared};
 use crate::error::ActorError;
 use crate::idempotency::{Remembered, Stamp};
 use crate::journal::NotDurable;
@@ -210,6 +210,7 @@ async fn clean_up(shared: Arc<Shared>, cleanup: Vec<Effect>) {
 /// went at risk meanwhile) is cancelled instead, so nothing stays allocated to an order
 /// that does not exist.
 async fn uncommit(shared: &Shared, holds: Vec<HoldCommit>, expires_at: Timestamp) {
+    let expires_at = held_until(expires_at, shared.published.load().config().cart_lifetime_ms());
     for hold in holds {
         let Some(addr) = shared.warehouses.get(&hold.warehouse) else { continue };
         let undo = InventoryCommand::UncommitReservation {

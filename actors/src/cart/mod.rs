@@ -89,6 +89,19 @@ pub fn renew_below_ms(lifetime_ms: i64) -> i64 {
     lifetime_ms * 2 / 3
 }
 
+/// The longest the warehouses hold a cart's units past the cart's own time.
+pub const HOLD_GRACE_MS_MAX: i64 = 60_000;
+
+/// Until when the warehouses hold the units of a cart that lasts until `expires_at`: a
+/// little longer than the cart (a third of its lifetime, at most `HOLD_GRACE_MS_MAX`). The
+/// cart lets them go itself when its time comes; the warehouses' own expiry is the backstop
+/// for a cart that is gone, and the grace keeps a renewal, which reaches them after the
+/// cart recorded it, from arriving after they let the units go (a cart renewed just before
+/// its end lost its units and its checkout was refused `stock_lost`).
+pub fn held_until(expires_at: Timestamp, lifetime_ms: i64) -> Timestamp {
+    Timestamp(expires_at.0.saturating_add((lifetime_ms / 3).min(HOLD_GRACE_MS_MAX)))
+}
+
 /// Until when a cart stays in memory to answer: an open or checked-out cart until its own
 /// time ends; an expired one for another lifetime after it (`lifetime_ms`), so that the
 /// shopper reads it as expired and a checkout of it is refused `cart_expired`, not

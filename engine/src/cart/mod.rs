@@ -8,7 +8,9 @@
 
 mod address;
 
-pub use address::{DeliveryChoice, ShippingAddress};
+pub use address::{DeliveryChoice, ShippingAddress, ADDRESS_FIELD_MAX};
+
+use address::check_address;
 
 use std::collections::BTreeMap;
 
@@ -19,84 +21,6 @@ use crate::commerce::model::Place;
 use crate::commerce::Commerce;
 use crate::error::DomainError;
 use crate::inventory::{Reservation, Source, Timestamp};
-
-/// Longest text field of an address.
-pub const ADDRESS_FIELD_MAX: usize = 200;
-
-/// An address the cart can ship to: every required field present, no field too long, a
-/// country the commerce sells to, coordinates on the globe.
-fn check_address(address: &ShippingAddress, commerce: &Commerce) -> Result<(), DomainError> {
-    let fields = [
-        ("name", Some(&address.name)),
-        ("line", Some(&address.line)),
-        ("city", Some(&address.city)),
-        ("postal_code", Some(&address.postal_code)),
-        ("region", address.region.as_ref()),
-        ("phone", address.phone.as_ref()),
-        ("email", address.email.as_ref()),
-    ];
-    for (field, value) in fields {
-        let Some(value) = value else { continue };
-        if value.trim().is_empty() || value.chars().count() > ADDRESS_FIELD_MAX {
-            return Err(DomainError::InvalidAddress {
-                field,
-                reason: format!("must be 1 to {ADDRESS_FIELD_MAX} characters, not {:?}", truncated(value)),
-            });
-        }
-    }
-    if !commerce.sales_countries().any(|c| c == address.country) {
-        return Err(DomainError::CountryNotSellable { country: address.country.clone() });
-    }
-    coordinates(address.latitude, address.longitude)
-}
-
-/// Coordinates are given together (or not at all), each within its range in degrees.
-fn coordinates(latitude: Option<f64>, longitude: Option<f64>) -> Result<(), DomainError> {
-    let (field, reason) = match (latitude, longitude) {
-        (Some(_), None) => ("longitude", "longitude is missing: latitude and longitude are given together".to_owned()),
-        (None, Some(_)) => ("latitude", "latitude is missing: latitude and longitude are given together".to_owned()),
-        (Some(l), _) if !(-90.0..=90.0).contains(&l) => {
-            ("latitude", format!("latitude {l} must be between -90 and 90 degrees"))
-        }
-        (_, Some(l)) if !(-180.0..=180.0).contains(&l) => {
-            ("longitude", format!("longitude {l} must be between -180 and 180 degrees"))
-        }
-        _ => return Ok(()),
-    };
-    Err(DomainError::InvalidAddress { field, reason })
-}
-
-#[cfg(test)]
-mod coordinate_tests {
-    use super::*;
-
-    // Proves a refused coordinate reads as a sentence naming the value and its range (it
-    // said "latitude Some(91.0) and longitude Some(3.0) must both be given").
-    #[test]
-    fn coordinates_are_refused_in_words() {
-        let reason = |latitude, longitude| match coordinates(latitude, longitude) {
-            Err(DomainError::InvalidAddress { field, reason }) => format!("{field}: {reason}"),
-            other => format!("{other:?}"),
-        };
-        assert_eq!(reason(Some(91.0), Some(3.0)), "latitude: latitude 91 must be between -90 and 90 degrees");
-        assert_eq!(
-            reason(Some(40.5), Some(-181.25)),
-            "longitude: longitude -181.25 must be between -180 and 180 degrees"
-        );
-        assert_eq!(
-            reason(Some(40.5), None),
-            "longitude: longitude is missing: latitude and longitude are given together"
-        );
-        assert_eq!(reason(None, Some(3.0)), "latitude: latitude is missing: latitude and longitude are given together");
-        assert_eq!(reason(Some(40.42), Some(-3.7)), "Ok(())");
-        assert_eq!(reason(None, None), "Ok(())");
-        assert!(!reason(Some(f64::NAN), Some(0.0)).contains("Some("));
-    }
-}
-
-fn truncated(value: &str) -> String {
-    value.chars().take(40).collect()
-}
 
 /// Lines a cart may hold.
 pub const CART_LINES_MAX: usize = 200;
@@ -402,6 +326,41 @@ impl Cart {
         format!("l{}", self.lines_added.saturating_add(1))
     }
 
+    /// Whether the centers holding the cart's units deliver to `address`: a cart filled
+    /// before its address (knowing only a country, or browsing from one the commerce does
+    /// not sell to) may hold units a center cannot send there; the address is then refused
+    /// naming those lines and centers, and the customer changes the lines or the address.
+    fn holds_deliver_to(&self, address: &ShippingAddress, commerce: &Commerce) -> Result<(), DomainError> {
+        let place = address.place();
+        let mut lines = Vec::new();
+        let mut centers: Vec<String> = Vec::new();
+        for line in self.lines.values() {
+            for hold in &line.holds {
+                let center =
+                    commerce.warehouse(&hold.warehouse).and_then(|w| commerce.logistic_center(&w.logistic_center));
+                if center.is_some_and(|center| commerce.delivers_to(center, &place)) {
+                    continue;
+                }
+                let named = format!("line {} ({})", line.id, line.sku);
+                if !lines.contains(&named) {
+                    lines.push(named);
+                }
+                let code = center.map_or_else(|| hold.warehouse.clone(), |center| center.code.clone());
+                if !centers.contains(&code) {
+                    centers.push(code);
+                }
+            }
+        }
+        if lines.is_empty() {
+            return Ok(());
+        }
+        Err(DomainError::OutsideCenterArea {
+            lines: lines.join(", "),
+            center: centers.join(" and "),
+            country: place.country,
+        })
+    }
+
     /// Where the cart's goods go, as far as it knows: its address, else its country.
     pub fn destination(&self) -> Place {
         match &self.address {
@@ -452,7 +411,8 @@ impl Cart {
             }
             CartCommand::SetAddress { address } => {
                 self.open(now)?;
-                check_address(address, commerce)
+                check_address(address, commerce)?;
+                self.holds_deliver_to(address, commerce)
             }
             CartCommand::ChooseDelivery { .. } => {
                 self.open(now)?;
@@ -484,6 +444,11 @@ impl Cart {
                     return Err(DomainError::CartEmpty);
                 }
                 if self.address.is_none() {
+                    // A visitor browsing from a country the commerce does not sell to has
+                    // no destination until it gives an address where it does.
+                    if !commerce.sales_countries().any(|country| country == self.context.country) {
+                        return Err(DomainError::CountryNotSellable { country: self.context.country.clone() });
+                    }
                     return Err(DomainError::AddressRequired);
                 }
                 if self.delivery.is_none() {

@@ -44,16 +44,22 @@ pub struct SourceAssignment {
 }
 
 /// The channel's warehouses that may supply a cart bound for `destination`, in priority
-/// order, as (warehouse, logistic center).
+/// order, as (warehouse, logistic center). A destination known only by a country the
+/// commerce does not sell to (a `browse_only` visitor's, before any address) is served
+/// from every warehouse of the channel: the cart may be filled, and the address it gets
+/// (in a country the commerce sells to) decides where its units can go.
 pub fn candidate_warehouses(commerce: &Commerce, channel: &str, destination: &Place) -> Vec<(String, String)> {
     let Some(members) = commerce.qualified(channel) else { return Vec::new() };
+    let browsing = destination.region.is_none()
+        && destination.postal_code.is_none()
+        && !commerce.sales_countries().any(|country| country == destination.country);
     members
         .warehouses
         .iter()
         .filter_map(|code| {
             let warehouse = commerce.warehouse(code)?;
             let center = commerce.logistic_center(&warehouse.logistic_center)?;
-            commerce.delivers_to(center, destination).then(|| (code.clone(), center.code.clone()))
+            (browsing || commerce.delivers_to(center, destination)).then(|| (code.clone(), center.code.clone()))
         })
         .collect()
 }
