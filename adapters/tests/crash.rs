@@ -270,6 +270,13 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
         if cycle == cycles {
             break;
         }
+        if cycle % 100 == 99 {
+            eprintln!(
+                "cycle {cycle}: {known} units, {} carts, {} orders, {expired} expiries",
+                carts.len(),
+                orders.len()
+            );
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let clients: Vec<_> = (0..CLIENTS as u64)
             .map(|id| {
