@@ -280,3 +280,32 @@ async fn carts_racing_for_the_last_units_never_oversell() {
     assert_eq!(won, 5);
     assert_eq!(held(&handle, "wh-madrid", "KEYBOARD").await, (5, 5));
 }
+
+// Proves the warehouses hold a cart's units a grace past the cart's own time (a third of
+// its lifetime, at most a minute: a minute for the demo's 15), on reserving and on a
+// renewal, so a renewal that reaches them after the cart recorded it is never late; the
+// cart itself still lets them go at its own time.
+#[actix_rt::test]
+async fn warehouses_hold_a_carts_units_a_grace_past_its_time() {
+    tokio::time::pause();
+    let handle = memory();
+    receive(&handle, "wh-madrid", "KEYBOARD", 10).await;
+    let cart = open(&handle).await;
+    let until = |stock: &mercato_engine::inventory::WarehouseStock| {
+        stock.reservations().map(|r| r.expires_at.0).collect::<Vec<_>>()
+    };
+    let added = add(&handle, &cart, "KEYBOARD", 2).await.expect("added");
+    let warehouse = handle.warehouses().get("wh-madrid").expect("a warehouse");
+    let stock = warehouse.send(CopyState).await.expect("running");
+    assert_eq!(until(&stock), vec![added.cart.expires_at.0 + 60_000]);
+
+    tokio::time::sleep(Duration::from_secs(14 * 60 + 59)).await;
+    let renewed = add(&handle, &cart, "KEYBOARD", 1).await.expect("added");
+    assert!(renewed.cart.expires_at > added.cart.expires_at, "renewed");
+    tokio::task::yield_now().await;
+    let stock = warehouse.send(CopyState).await.expect("running");
+    assert!(until(&stock).iter().all(|&at| at == renewed.cart.expires_at.0 + 60_000), "{:?}", until(&stock));
+
+    tokio::time::sleep(Duration::from_secs(15 * 60 + 1)).await;
+    assert_eq!(held(&handle, "wh-madrid", "KEYBOARD").await, (0, 0), "let go at the cart's own time");
+}
