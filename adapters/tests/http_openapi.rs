@@ -450,3 +450,44 @@ async fn the_flow_answers_as_documented() {
     broken["units"] = json!("three");
     assert!(!checker.errors("post", template, StatusCode::CREATED, &broken).is_empty());
 }
+
+// Proves the document states the bounds the server enforces on query parameters, and that
+// the server keeps them at their edges: page sizes 1 to 500, quantities from 1, and the
+// availability's destination country, which is required.
+#[actix_rt::test]
+async fn query_bounds_are_stated_and_kept() {
+    let document: Value = serde_json::from_str(mercato_adapters::http::routes::openapi::document()).expect("json");
+    let parameter = |path: &str, name: &str| -> Value {
+        let parameters = document["paths"][path]["get"]["parameters"].as_array().cloned().unwrap_or_default();
+        parameters.into_iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("{path} has {name}"))
+    };
+    let products = "/v1/commerces/{commerce}/products";
+    let availability = "/v1/commerces/{commerce}/products/{sku}/availability";
+    let price = "/v1/commerces/{commerce}/products/{sku}/price";
+    let limit = parameter(products, "limit");
+    assert_eq!((&limit["schema"]["minimum"], &limit["schema"]["maximum"]), (&json!(1), &json!(500)), "{limit}");
+    for (path, name) in [(availability, "qty"), (price, "qty")] {
+        let qty = parameter(path, name);
+        assert_eq!(qty["schema"]["minimum"], json!(1), "{path}: {qty}");
+        assert_eq!(qty["schema"]["maximum"], json!(4_294_967_295_i64), "{path}: {qty}");
+    }
+    let country = parameter(availability, "country");
+    assert_eq!(country["required"], json!(true), "{country}");
+
+    let api = api!();
+    for (path, status) in [
+        ("/products?limit=500", StatusCode::OK),
+        ("/products?limit=501", StatusCode::UNPROCESSABLE_ENTITY),
+        ("/products?limit=0", StatusCode::UNPROCESSABLE_ENTITY),
+        ("/products/MOUSE/price?qty=1", StatusCode::OK),
+        ("/products/MOUSE/price?qty=0", StatusCode::UNPROCESSABLE_ENTITY),
+        ("/products/MOUSE/availability?country=ES&qty=4294967295", StatusCode::OK),
+        ("/products/MOUSE/availability?country=ES&qty=4294967296", StatusCode::UNPROCESSABLE_ENTITY),
+        ("/products/MOUSE/availability?country=es", StatusCode::OK),
+    ] {
+        let (got, body) = api.get(STOREFRONT, path).await;
+        assert_eq!(got, status, "{path}: {body}");
+    }
+    let (status, body) = api.get(STOREFRONT, "/products/MOUSE/availability").await;
+    assert!(status.is_client_error(), "the country is required: {body}");
+}

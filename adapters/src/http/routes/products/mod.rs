@@ -31,6 +31,7 @@ const PRODUCT_PAGE_SIZE_DEFAULT: usize = 100;
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
     /// The last SKU of the previous page: the listing continues after it.
     pub after: Option<String>,
@@ -141,13 +142,15 @@ pub async fn list_products(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct AvailabilityQuery {
-    /// The destination country (ISO 3166-1 alpha-2); required.
+    /// The destination country (ISO 3166-1 alpha-2, any case); required.
+    #[param(required = true, pattern = r"^\s*[A-Za-z]{2}\s*$")]
     pub country: Option<String>,
     pub region: Option<String>,
     pub postal_code: Option<String>,
     /// The channel (default: the commerce's default channel).
     pub channel: Option<String>,
     /// The quantity to find the earliest date for (default 1).
+    #[param(minimum = 1, maximum = 4_294_967_295_i64)]
     pub qty: Option<i64>,
 }
 

@@ -18,6 +18,8 @@ use crate::http::AppState;
 #[serde(deny_unknown_fields)]
 pub struct PriceQuery {
     pub currency: Option<String>,
+    /// The quantity the price is for (default 1).
+    #[param(minimum = 1, maximum = 4_294_967_295_i64)]
     pub qty: Option<i64>,
     pub country: Option<String>,
     pub group: Option<String>,
