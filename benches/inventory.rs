@@ -76,6 +76,7 @@ fn engine(c: &mut Criterion) {
         commerce: &commerce,
         now: NOW,
         today: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).expect("a date"),
+        shared: &mercato_engine::inventory::Alone,
     };
     let mut stock = WarehouseStock::new("wh-madrid");
     let receive = Cmd::ReceiveStock { sku: SKU.into(), quantity: 1_000_000_000 };
@@ -147,6 +148,7 @@ fn catalogue(c: &mut Criterion) {
         commerce: &commerce,
         now: NOW,
         today: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).expect("a date"),
+        shared: &mercato_engine::inventory::Alone,
     };
     let skus: Vec<String> = (0..CATALOGUE).map(|i| format!("GEN-{i:06}")).collect();
     let mut stock = WarehouseStock::new("wh-madrid");

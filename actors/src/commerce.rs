@@ -121,6 +121,8 @@ impl CommerceHandle {
         let mut context = Context::new();
         context.set_mailbox_capacity(COMMERCE_MAILBOX_CAPACITY_MAX);
         let addr = context.run(CommerceActor { published: Arc::clone(&published) });
+        // The caps a product's warehouses share: one budget for the commerce.
+        let caps = Arc::new(crate::warehouse::CapLedger::default());
         let warehouses = codes
             .into_iter()
             .map(|code| {
@@ -128,6 +130,7 @@ impl CommerceHandle {
                 let remembered = recovered.take_remembered(&commerce_code, &code);
                 let actor = WarehouseActor::recovered(stock, Arc::clone(&published), clock, journal.clone())
                     .remembering(remembered, idempotency.clone())
+                    .sharing(Arc::clone(&caps))
                     .start_bounded();
                 let handle = crate::warehouse::WarehouseHandle::metered(actor, &commerce_code, &code);
                 (code, handle)

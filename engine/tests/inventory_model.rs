@@ -426,7 +426,8 @@ fn run(ops: &[Op], first_day: NaiveDate) -> Result<(), TestCaseError> {
             _ => {}
         }
         let command = command(op, &mut names, today, now);
-        let ctx = InventoryCtx { commerce: &commerce, now: Timestamp(now), today };
+        let ctx =
+            InventoryCtx { commerce: &commerce, now: Timestamp(now), today, shared: &mercato_engine::inventory::Alone };
         let before = match *op {
             Op::Reserve { sku, quantity, .. } => Some((Sellable::of(&stock, SKUS[sku], today), SKUS[sku], quantity)),
             _ => None,

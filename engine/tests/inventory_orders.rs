@@ -186,7 +186,12 @@ fn oversold_units_counts_what_is_held_beyond_stock() {
 #[test]
 fn a_commit_undone_gives_the_reservation_back_whole() {
     let commerce = Commerce::from_toml(DEMO, KNOWN_GATEWAYS).expect("demo");
-    let ctx = InventoryCtx { commerce: &commerce, now: Timestamp(0), today: date("2026-11-21") };
+    let ctx = InventoryCtx {
+        commerce: &commerce,
+        now: Timestamp(0),
+        today: date("2026-11-21"),
+        shared: &mercato_engine::inventory::Alone,
+    };
     let mut stock = WarehouseStock::new("wh-madrid");
     let run = |stock: &mut WarehouseStock, command: Cmd| -> Result<(), String> {
         let events = stock.decide(&command, &ctx).map_err(|e| e.code().to_owned())?;

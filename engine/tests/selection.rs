@@ -45,7 +45,12 @@ impl World {
     }
 
     fn run(&mut self, warehouse: &str, command: Cmd) -> &mut Self {
-        let ctx = InventoryCtx { commerce: &self.commerce, now: Timestamp(0), today: date(TODAY) };
+        let ctx = InventoryCtx {
+            commerce: &self.commerce,
+            now: Timestamp(0),
+            today: date(TODAY),
+            shared: &mercato_engine::inventory::Alone,
+        };
         let stock = self.stock.get_mut(warehouse).expect("a demo warehouse");
         for event in stock.decide(&command, &ctx).expect("the setup command is accepted") {
             stock.apply(&event);

@@ -103,7 +103,12 @@ fn commerce(case: &Case) -> Commerce {
 /// Stocks the warehouses, sources and reserves the cart, and plans its home delivery.
 fn plan(case: &Case) -> Result<Vec<PlannedShipment>, DomainError> {
     let commerce = commerce(case);
-    let ctx = InventoryCtx { commerce: &commerce, now: Timestamp(0), today: today() };
+    let ctx = InventoryCtx {
+        commerce: &commerce,
+        now: Timestamp(0),
+        today: today(),
+        shared: &mercato_engine::inventory::Alone,
+    };
     let mut stocks: BTreeMap<String, WarehouseStock> = BTreeMap::new();
     let run = |stocks: &mut BTreeMap<String, WarehouseStock>, warehouse: &str, command: Cmd| {
         let stock = stocks.entry(warehouse.to_owned()).or_insert_with(|| WarehouseStock::new(warehouse));

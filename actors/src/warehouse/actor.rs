@@ -20,7 +20,17 @@ impl WarehouseActor {
             remembered: std::collections::VecDeque::new(),
             idempotency: Idempotency::default(),
             meters: Meters::default(),
+            caps: Arc::new(CapLedger::default()),
         }
+    }
+
+    /// Shares the caps of its products with the commerce's other warehouses through
+    /// `caps`, publishing what it has committed of each at once (before any message).
+    pub fn sharing(mut self, caps: Arc<CapLedger>) -> Self {
+        let commerce = self.commerce.load();
+        caps.publish(&self.stock, &commerce, self.stock.records().map(|(sku, _)| sku));
+        self.caps = caps;
+        self
     }
 
     /// Takes the answers this warehouse gave under idempotency keys (recovered), and the
@@ -102,7 +112,16 @@ impl WarehouseActor {
         remember: impl FnOnce(&Self, &[InventoryEvent]) -> Option<Remembered>,
     ) -> Result<ExecutedRemembering, ActorError> {
         let commerce = self.commerce.load();
-        let ctx = InventoryCtx { commerce: &commerce, now, today: date_of(now) };
+        let caps = Arc::clone(&self.caps);
+        // A reservation against a shared cap decides, applies and publishes alone.
+        let _serial = match command {
+            InventoryCommand::Reserve { sku, .. } if commerce.shares_cap(sku, &self.stock.warehouse) => {
+                Some(caps.serial())
+            }
+            _ => None,
+        };
+        let elsewhere = caps::Elsewhere { ledger: &caps, warehouse: &self.stock.warehouse };
+        let ctx = InventoryCtx { commerce: &commerce, now, today: date_of(now), shared: &elsewhere };
         let decided = self.stock.decide(command, &ctx);
         if let InventoryCommand::Reserve { sku, .. } = command {
             let refused = matches!(decided, Err(mercato_engine::DomainError::InsufficientStock { .. }));
@@ -114,6 +133,7 @@ impl WarehouseActor {
         }
         // The change is applied in place: the answer to keep is built from the state it
         // left, and copying a warehouse for every change would cost more than it saves.
+        let touched = caps::touched(&self.stock, &events);
         let journal = std::mem::take(&mut self.journal);
         let warehouse = self.stock.warehouse.clone();
         let record = |remembered: Option<&Remembered>| {
@@ -145,6 +165,7 @@ impl WarehouseActor {
         if let Some(receipt) = &receipt {
             self.last_lsn = receipt.lsn();
         }
+        caps.publish(&self.stock, &commerce, touched.iter().map(|sku| &**sku));
         if let Some(remembered) = &remembered {
             self.remembered.push_back(remembered.clone());
         }
@@ -156,7 +177,8 @@ impl WarehouseActor {
     /// Counting its reservations scans them all: a back-office read, not a cart path.
     pub(super) fn view(&self, sku: &str) -> Option<StockView> {
         let commerce = self.commerce.load();
-        let availability = self.stock.availability_of(sku, &commerce, self.clock.today())?;
+        let elsewhere = caps::Elsewhere { ledger: &self.caps, warehouse: &self.stock.warehouse };
+        let availability = self.stock.availability_shared(sku, &commerce, self.clock.today(), &elsewhere)?;
         let record = self.stock.record(sku).cloned().unwrap_or_default();
         let reservations = self.stock.reservations().filter(|r| &*r.sku == sku).count();
         Some(StockView { record, availability, reservations })
@@ -184,8 +206,9 @@ impl WarehouseActor {
     pub(super) fn availability(&self, skus: Vec<String>) -> BTreeMap<String, Availability> {
         let commerce = self.commerce.load();
         let today = self.clock.today();
+        let elsewhere = caps::Elsewhere { ledger: &self.caps, warehouse: &self.stock.warehouse };
         skus.into_iter()
-            .filter_map(|sku| self.stock.availability_of(&sku, &commerce, today).map(|a| (sku, a)))
+            .filter_map(|sku| self.stock.availability_shared(&sku, &commerce, today, &elsewhere).map(|a| (sku, a)))
             .collect()
     }
 }

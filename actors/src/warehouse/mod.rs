@@ -7,6 +7,7 @@
 //! command, so a reservation expires once, at its time, whatever else is queued.
 
 mod actor;
+mod caps;
 mod execute;
 mod handle;
 mod meters;
@@ -14,6 +15,7 @@ mod read;
 mod repair;
 mod view;
 
+pub use caps::CapLedger;
 pub use execute::{Execute, ExecuteAll, ExecuteQueued, ExpireNow, Queued};
 pub use handle::{Gated, ReserveRequest, Ticket, WarehouseHandle, Warehouses};
 pub use meters::{HOT_SKUS, HOT_SKU_SERIES_MAX, HOT_SKU_WINDOW_TICKS};
@@ -63,6 +65,8 @@ pub struct WarehouseActor {
     /// The node's table of keys, told of each answer once its change is durable.
     idempotency: Idempotency,
     meters: Meters,
+    /// What the commerce's warehouses committed of the caps they share.
+    caps: Arc<CapLedger>,
 }
 
 /// The events of one command, and the receipt that resolves once they are durable.

@@ -215,6 +215,19 @@ impl Commerce {
         Some(config.and_then(|c| c.policy().ok()).unwrap_or_default())
     }
 
+    /// Whether `sku`'s cap in `warehouse` is the product's own, one budget shared by every
+    /// warehouse without an override of its own (DESIGN.md section 4): a capped preorder or
+    /// lead-time policy the warehouse does not override.
+    pub fn shares_cap(&self, sku: &str, warehouse: &str) -> bool {
+        let Some(&index) = self.products.get(sku) else { return false };
+        let product = &self.config.products[index];
+        if product.stock_policy_overrides.contains_key(warehouse) {
+            return false;
+        }
+        let policy = product.stock_policy.as_ref().and_then(|c| c.policy().ok()).unwrap_or_default();
+        matches!(policy, StockPolicy::Preorder { .. } | StockPolicy::BackorderLeadTime { cap: Some(_), .. })
+    }
+
     pub fn logistic_center(&self, code: &str) -> Option<&LogisticCenter> {
         self.config.logistic_centers.iter().find(|lc| lc.code == code)
     }

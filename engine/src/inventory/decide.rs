@@ -308,9 +308,8 @@ impl WarehouseStock {
         expires_at: Timestamp,
         ctx: &InventoryCtx,
     ) -> Result<Vec<InventoryEvent>, DomainError> {
-        let policy = ctx
-            .commerce
-            .stock_policy(sku, &self.warehouse)
+        let policy = self
+            .policy(sku, ctx.commerce, ctx.shared)
             .ok_or_else(|| DomainError::UnknownSku { sku: sku.to_owned() })?;
         positive(quantity)?;
         if reservation.is_empty() || self.reservations.contains(reservation) {

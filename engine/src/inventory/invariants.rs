@@ -75,3 +75,25 @@ pub fn check_invariants(stock: &WarehouseStock, commerce: &Commerce) -> Vec<Stri
     }
     broken
 }
+
+/// The caps warehouses share hold across them: for every SKU whose cap is the product's
+/// own, what all the warehouses without an override committed of it is within the cap.
+pub fn check_shared_caps<'a>(commerce: &Commerce, stocks: impl IntoIterator<Item = &'a WarehouseStock>) -> Vec<String> {
+    let mut used: BTreeMap<String, u64> = BTreeMap::new();
+    for stock in stocks {
+        for (sku, _) in stock.records() {
+            if commerce.shares_cap(sku, &stock.warehouse) {
+                *used.entry(sku.to_owned()).or_default() += stock.cap_commitments(sku, commerce);
+            }
+        }
+    }
+    used.into_iter()
+        .filter_map(|(sku, used)| {
+            let cap = match commerce.product(&sku)?.stock_policy.as_ref()?.policy().ok()? {
+                StockPolicy::Preorder { cap, .. } | StockPolicy::BackorderLeadTime { cap: Some(cap), .. } => cap,
+                _ => return None,
+            };
+            (used > u64::from(cap)).then(|| format!("{sku}: {used} committed across warehouses over its cap {cap}"))
+        })
+        .collect()
+}

@@ -35,22 +35,41 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 pub use availability::{availability, earliest_date_across, Availability, DatedSupply};
-pub use invariants::check_invariants;
+pub use invariants::{check_invariants, check_shared_caps};
 pub use record::{Batch, Commitments, OrderLineStock, Parts, Reservation, Source, StockRecord, SupplyPart, Timestamp};
 pub use selection::{
     candidate_warehouses, select_sources, Candidate, SourceAssignment, SELECTION_CENTERS_SEARCHED_MAX,
 };
 pub use supply::{plan, ready_date};
 
+use crate::commerce::model::StockPolicy;
 use crate::commerce::Commerce;
 use crate::error::DomainError;
 use table::ReservationTable;
 
-/// What a decision may read: the commerce (products and their policies) and the time.
+/// What a decision may read: the commerce (products and their policies), the time, and
+/// what the commerce's other warehouses have committed of the caps they share.
 pub struct InventoryCtx<'a> {
     pub commerce: &'a Commerce,
     pub now: Timestamp,
     pub today: NaiveDate,
+    pub shared: &'a dyn SharedCaps,
+}
+
+/// Units of a SKU's shared cap (`Commerce::shares_cap`) committed (reserved or promised)
+/// in the commerce's other warehouses.
+pub trait SharedCaps {
+    fn elsewhere(&self, sku: &str) -> u64;
+}
+
+/// A warehouse alone: nothing is committed elsewhere (tests and benchmarks of one
+/// warehouse).
+pub struct Alone;
+
+impl SharedCaps for Alone {
+    fn elsewhere(&self, _: &str) -> u64 {
+        0
+    }
 }
 
 /// Why on-hand was corrected by hand.
@@ -366,9 +385,40 @@ impl WarehouseStock {
     }
 
     /// What `sku` can still be sold as here on `today`, or none for a SKU the commerce
-    /// does not sell.
+    /// does not sell (as if the warehouse were alone: see `availability_shared`).
     pub fn availability_of(&self, sku: &str, commerce: &Commerce, today: NaiveDate) -> Option<Availability> {
+        self.availability_shared(sku, commerce, today, &Alone)
+    }
+
+    /// The policy `sku` sells under here, its shared cap reduced by what the other
+    /// warehouses committed of it.
+    pub fn policy(&self, sku: &str, commerce: &Commerce, shared: &dyn SharedCaps) -> Option<StockPolicy> {
         let policy = commerce.stock_policy(sku, &self.warehouse)?;
+        Some(match commerce.shares_cap(sku, &self.warehouse) {
+            true => policy.with_cap_used_elsewhere(shared.elsewhere(sku)),
+            false => policy,
+        })
+    }
+
+    /// Units of `sku`'s cap committed here: its preorder or lead-time commitments.
+    pub fn cap_commitments(&self, sku: &str, commerce: &Commerce) -> u64 {
+        let Some(record) = self.records.get(sku) else { return 0 };
+        match commerce.stock_policy(sku, &self.warehouse) {
+            Some(StockPolicy::Preorder { .. }) => record.preorder.total(),
+            Some(StockPolicy::BackorderLeadTime { .. }) => record.lead_time.total(),
+            _ => 0,
+        }
+    }
+
+    /// `availability_of` with the caps this warehouse shares with the others.
+    pub fn availability_shared(
+        &self,
+        sku: &str,
+        commerce: &Commerce,
+        today: NaiveDate,
+        shared: &dyn SharedCaps,
+    ) -> Option<Availability> {
+        let policy = self.policy(sku, commerce, shared)?;
         let empty = StockRecord::default();
         Some(availability(self.records.get(sku).unwrap_or(&empty), policy, today))
     }

@@ -106,7 +106,12 @@ pub fn check(warehouse: &str, steps: Vec<Step>, expect: Expect) {
     let mut history: Vec<InventoryEvent> = Vec::new();
     let mut out = String::new();
     for step in steps {
-        let ctx = InventoryCtx { commerce: &commerce, now: step.now, today: step.today };
+        let ctx = InventoryCtx {
+            commerce: &commerce,
+            now: step.now,
+            today: step.today,
+            shared: &mercato_engine::inventory::Alone,
+        };
         match stock.decide(&step.command, &ctx) {
             Ok(events) => {
                 for event in &events {

@@ -49,6 +49,19 @@ pub enum StockPolicy {
 }
 
 impl StockPolicy {
+    /// The policy as one warehouse may use it when `used` units of its cap are committed in
+    /// the commerce's other warehouses (a product's cap is one budget for all of them).
+    pub fn with_cap_used_elsewhere(self, used: u64) -> StockPolicy {
+        let left = |cap: u32| u32::try_from(u64::from(cap).saturating_sub(used)).unwrap_or(0);
+        match self {
+            StockPolicy::BackorderLeadTime { days, cap: Some(cap) } => {
+                StockPolicy::BackorderLeadTime { days, cap: Some(left(cap)) }
+            }
+            StockPolicy::Preorder { release_date, cap } => StockPolicy::Preorder { release_date, cap: left(cap) },
+            other => other,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             StockPolicy::StockOnly => "stock_only",
