@@ -220,12 +220,18 @@ impl Commerce {
     /// lead-time policy the warehouse does not override.
     pub fn shares_cap(&self, sku: &str, warehouse: &str) -> bool {
         let Some(&index) = self.products.get(sku) else { return false };
+        let capped = |policy: StockPolicy| {
+            matches!(policy, StockPolicy::Preorder { .. } | StockPolicy::BackorderLeadTime { cap: Some(_), .. })
+        };
+        // Resolved at load for a product no warehouse overrides: the reserve path's case.
+        if let Some(policy) = self.product_policies.get(index).copied().flatten() {
+            return capped(policy);
+        }
         let product = &self.config.products[index];
         if product.stock_policy_overrides.contains_key(warehouse) {
             return false;
         }
-        let policy = product.stock_policy.as_ref().and_then(|c| c.policy().ok()).unwrap_or_default();
-        matches!(policy, StockPolicy::Preorder { .. } | StockPolicy::BackorderLeadTime { cap: Some(_), .. })
+        capped(product.stock_policy.as_ref().and_then(|c| c.policy().ok()).unwrap_or_default())
     }
 
     pub fn logistic_center(&self, code: &str) -> Option<&LogisticCenter> {
