@@ -148,7 +148,7 @@ impl Order {
                         action: "paid",
                     });
                 }
-                if reference.trim().is_empty() || reference.len() > 128 {
+                if reference.trim().is_empty() || reference.chars().count() > 128 {
                     return Err(DomainError::InvalidReference { value: reference.clone() });
                 }
                 Ok(vec![OrderEvent::PaymentConfirmed { reference: reference.clone() }])

@@ -245,9 +245,9 @@ fn normalize_host(raw: &str) -> String {
     }
 }
 
-/// An ISO 3166-1 alpha-2 code in upper case, or the error naming what was given.
+/// An ISO 3166-1 alpha-2 code (either case) in upper case, or the error naming what was given.
 pub fn normalize_country(raw: &str) -> Result<String, DomainError> {
-    let code = raw.trim().to_ascii_uppercase();
+    let code = raw.to_ascii_uppercase();
     if crate::commerce::is_country_code(&code) {
         Ok(code)
     } else {

@@ -16,6 +16,8 @@ use crate::http::AppState;
 pub struct ContextBody {
     pub domain: Option<String>,
     pub device: Option<DeviceDto>,
+    /// ISO 3166-1 alpha-2, either case.
+    #[schema(pattern = "^[A-Za-z]{2}$")]
     pub country: Option<String>,
     pub language: Option<String>,
     pub currency: Option<String>,

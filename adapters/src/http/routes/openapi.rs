@@ -4,10 +4,13 @@
 use std::sync::OnceLock;
 
 use actix_web::{get, HttpResponse};
+use mercato_actors::idempotency::IDEMPOTENCY_KEY_BYTES_MAX;
+use serde_json::{json, Value};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{carts, context, health, orders, products, warehouses};
+use crate::http::idempotency::IDEMPOTENCY_HEADER;
 use crate::http::problem::Problem;
 
 /// Every `/v1` route takes `Authorization: Bearer <key>`.
@@ -83,7 +86,79 @@ pub struct ApiDoc;
 /// The document as JSON, built once.
 pub fn document() -> &'static str {
     static DOCUMENT: OnceLock<String> = OnceLock::new();
-    DOCUMENT.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_default())
+    DOCUMENT.get_or_init(|| {
+        let Ok(mut document) = serde_json::to_value(ApiDoc::openapi()) else { return String::new() };
+        state_rules(&mut document);
+        serde_json::to_string(&document).unwrap_or_default()
+    })
+}
+
+/// The rules the field annotations cannot state, written into the generated document:
+/// the `Idempotency-Key` header's shape on every route that takes it, and the rules that
+/// tie one field to another (the server refuses each with 400 or 422 as named).
+fn state_rules(document: &mut Value) {
+    if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
+        let parameters = paths
+            .values_mut()
+            .filter_map(Value::as_object_mut)
+            .flat_map(|operations| operations.values_mut())
+            .filter_map(|operation| operation.get_mut("parameters").and_then(Value::as_array_mut))
+            .flatten();
+        for parameter in parameters {
+            // A query parameter is absent or a text: `?country=null` is the text "null".
+            if parameter["in"] == "query" {
+                if let Some(types) = parameter.pointer_mut("/schema/type").and_then(Value::as_array_mut) {
+                    types.retain(|t| t != "null");
+                    if let [only] = types.as_slice() {
+                        parameter["schema"]["type"] = only.clone();
+                    }
+                }
+            }
+            if parameter["in"] == "header" && parameter["name"] == IDEMPOTENCY_HEADER {
+                parameter["schema"] = json!({
+                    "type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_BYTES_MAX,
+                    "pattern": "^[\\x21-\\x7E]+$"
+                });
+            }
+        }
+    }
+    let Some(schemas) = document.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else { return };
+    let mut rule = |name: &str, key: &str, rule: Value| {
+        if let Some(schema) = schemas.get_mut(name).and_then(Value::as_object_mut) {
+            schema.insert(key.to_owned(), rule);
+        }
+    };
+    // 422 invalid_quantity: an adjustment changes on-hand.
+    rule("AdjustmentBody", "not", json!({ "properties": { "delta": { "const": 0 } }, "required": ["delta"] }));
+    // 422 invalid_quantity: only a batch may arrive empty.
+    rule(
+        "ReceiptBody",
+        "anyOf",
+        json!([
+            { "required": ["batch"], "properties": { "batch": { "type": "string" } } },
+            { "properties": { "quantity": { "minimum": 1 } } }
+        ]),
+    );
+    // 422 invalid_address: coordinates come together or not at all.
+    rule(
+        "AddressBody",
+        "anyOf",
+        json!([
+            { "required": ["latitude", "longitude"],
+              "properties": { "latitude": { "type": "number" }, "longitude": { "type": "number" } } },
+            { "properties": { "latitude": { "type": "null" }, "longitude": { "type": "null" } } }
+        ]),
+    );
+    // 400 invalid_body: a pick-up point for pick-up, none for home delivery.
+    rule(
+        "DeliveryBody",
+        "oneOf",
+        json!([
+            { "properties": { "method": { "const": "home" }, "location": { "type": "null" } } },
+            { "required": ["location"],
+              "properties": { "method": { "const": "pickup" }, "location": { "type": "string" } } }
+        ]),
+    );
 }
 
 #[utoipa::path(

@@ -72,7 +72,8 @@ pub(crate) fn quantity(value: i64) -> Result<u32, Problem> {
 }
 
 fn date(field: &str, value: &str) -> Result<NaiveDate, Problem> {
-    value.parse().map_err(|_| {
+    let shaped = crate::http::wire::is_date_shaped(value).then_some(value).ok_or(());
+    shaped.and_then(|v| v.parse().map_err(|_| ())).map_err(|_| {
         Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_date",
@@ -271,6 +272,9 @@ fn answer_with(warehouse_code: String, sku: String, status: StatusCode) -> Respo
 #[serde(deny_unknown_fields)]
 pub struct ReceiptBody {
     pub sku: String,
+    /// Units received, 1 to 4294967295; 0 only for a batch that arrived empty.
+    #[serde(deserialize_with = "crate::http::wire::whole")]
+    #[schema(minimum = 0, maximum = 4294967295_i64)]
     pub quantity: i64,
     pub batch: Option<String>,
 }
@@ -320,7 +324,12 @@ pub struct BatchBody {
     /// character, whitespace or a path separator.
     #[schema(min_length = 1, max_length = 64, pattern = r"^[^\s/\\\x00-\x1F\x7F-\x9F]{1,64}$")]
     pub batch: String,
+    /// Units announced, 1 to 4294967295.
+    #[serde(deserialize_with = "crate::http::wire::whole")]
+    #[schema(minimum = 1, maximum = 4294967295_i64)]
     pub quantity: i64,
+    /// `YYYY-MM-DD`.
+    #[schema(format = Date, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub expected_date: String,
 }
 
@@ -363,7 +372,12 @@ pub async fn post_batch(
 #[serde(deny_unknown_fields)]
 pub struct BatchChangeBody {
     pub sku: String,
+    /// Units now expected, 1 to 4294967295.
+    #[serde(deserialize_with = "crate::http::wire::whole")]
+    #[schema(minimum = 1, maximum = 4294967295_i64)]
     pub quantity: i64,
+    /// `YYYY-MM-DD`.
+    #[schema(format = Date, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub expected_date: String,
 }
 
@@ -406,7 +420,9 @@ pub async fn patch_batch(
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentBody {
     pub sku: String,
-    /// Units to add (positive) or remove (negative).
+    /// Units to add (positive) or remove (negative): never 0, at most 4294967295 either way.
+    #[serde(deserialize_with = "crate::http::wire::whole")]
+    #[schema(minimum = -4294967295_i64, maximum = 4294967295_i64)]
     pub delta: i64,
     pub reason: ReasonDto,
 }
@@ -456,6 +472,10 @@ pub async fn post_adjustment(
     let (code, warehouse_code) = path.into_inner();
     principal.authorize(&code, &[ApiRole::Admin, ApiRole::Merchant])?;
     let body = body.read()?;
+    if body.delta.abs() > crate::http::wire::QTY_MAX {
+        let reason = "an adjustment moves at most 4294967295 units";
+        return Err(DomainError::InvalidQuantity { quantity: body.delta, reason }.into());
+    }
     let command =
         InventoryCommand::AdjustStock { sku: body.sku.clone(), delta: body.delta, reason: body.reason.into() };
     change(&request, &state, &principal, &code, &warehouse_code, &body.sku, command, StatusCode::CREATED).await

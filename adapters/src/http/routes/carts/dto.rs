@@ -10,6 +10,8 @@ use super::*;
 pub struct CreateCartBody {
     pub domain: Option<String>,
     pub device: Option<DeviceDto>,
+    /// ISO 3166-1 alpha-2, either case.
+    #[schema(pattern = "^[A-Za-z]{2}$")]
     pub country: Option<String>,
     pub language: Option<String>,
     pub currency: Option<String>,
@@ -20,6 +22,7 @@ pub struct CreateCartBody {
     /// Lines to add at once, in order, as `POST …/lines` adds them (a SKU given twice makes
     /// one line). At most 200.
     #[serde(default)]
+    #[schema(max_items = 200)]
     pub lines: Vec<AddLineBody>,
     /// The shipping address, as `PUT …/address` takes it.
     pub address: Option<AddressBody>,
@@ -31,12 +34,18 @@ pub struct CreateCartBody {
 #[serde(deny_unknown_fields)]
 pub struct AddLineBody {
     pub sku: String,
+    /// Units, 1 to 4294967295.
+    #[serde(deserialize_with = "crate::http::wire::whole")]
+    #[schema(minimum = 1, maximum = 4294967295_i64)]
     pub qty: i64,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeLineBody {
+    /// The line's new quantity, 1 to 4294967295.
+    #[serde(deserialize_with = "crate::http::wire::whole")]
+    #[schema(minimum = 1, maximum = 4294967295_i64)]
     pub qty: i64,
 }
 
@@ -237,15 +246,56 @@ pub fn cart_dto<'a>(reply: &'a CartReply, commerce: &'a Commerce, today: NaiveDa
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressBody {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     pub name: String,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     pub line: String,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     pub city: String,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     pub region: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     pub postal_code: String,
+    /// ISO 3166-1 alpha-2, either case; a country the commerce sells to.
+    #[schema(pattern = "^[A-Za-z]{2}$")]
     pub country: String,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     pub phone: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     pub email: Option<String>,
+    /// Degrees, -90 to 90; given with `longitude` or not at all.
+    #[schema(minimum = -90.0, maximum = 90.0)]
     pub latitude: Option<f64>,
+    /// Degrees, -180 to 180; given with `latitude` or not at all.
+    #[schema(minimum = -180.0, maximum = 180.0)]
     pub longitude: Option<f64>,
 }
 

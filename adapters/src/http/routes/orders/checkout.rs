@@ -10,7 +10,8 @@ pub struct CheckoutBody {
     /// For online payment systems: the gateway's token for the customer's means of payment.
     pub payment_token: Option<String>,
     /// The total the customer was shown; checkout refuses (409 `price_changed`) if the
-    /// total is now different.
+    /// total is now different. Digits, optionally a point and up to 10 more.
+    #[schema(pattern = r"^[0-9]{1,18}(\.[0-9]{1,10})?$")]
     pub expected_total: Option<String>,
 }
 
@@ -63,13 +64,19 @@ pub async fn checkout(
 
 pub(crate) fn expected_total(text: Option<&str>) -> Result<Option<Decimal>, Problem> {
     text.map(|text| {
-        text.trim().parse::<Decimal>().map_err(|_| {
+        let refused = || {
             Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_amount",
-                format!("expected_total \"{text}\" is not a decimal amount"),
+                format!(
+                    "expected_total \"{text}\" is not a decimal amount (digits, optionally a point and up to 10 more)"
+                ),
             )
-        })
+        };
+        if !crate::http::wire::is_amount(text) {
+            return Err(refused());
+        }
+        text.parse::<Decimal>().map_err(|_| refused())
     })
     .transpose()
 }

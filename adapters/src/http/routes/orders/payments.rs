@@ -5,7 +5,13 @@ use super::*;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentBody {
-    /// The bank transfer's or cash receipt's reference.
+    /// The bank transfer's or cash receipt's reference: 1 to 128 characters, not all
+    /// whitespace.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"
+    )]
     pub reference: String,
 }
 

@@ -143,7 +143,7 @@ pub async fn list_products(
 #[serde(deny_unknown_fields)]
 pub struct AvailabilityQuery {
     /// The destination country (ISO 3166-1 alpha-2, any case); required.
-    #[param(required = true, pattern = r"^\s*[A-Za-z]{2}\s*$")]
+    #[param(required = true, pattern = "^[A-Za-z]{2}$")]
     pub country: Option<String>,
     pub region: Option<String>,
     pub postal_code: Option<String>,

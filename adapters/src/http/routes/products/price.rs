@@ -21,6 +21,8 @@ pub struct PriceQuery {
     /// The quantity the price is for (default 1).
     #[param(minimum = 1, maximum = 4_294_967_295_i64)]
     pub qty: Option<i64>,
+    /// ISO 3166-1 alpha-2, either case.
+    #[param(pattern = "^[A-Za-z]{2}$")]
     pub country: Option<String>,
     pub group: Option<String>,
     pub user: Option<String>,

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs Schemathesis (pinned below) against the release binary serving the embedded demo
+# on a fresh data folder, once per key the demo has: admin, storefront and merchant.
+# Every check (schemathesis.toml), every phase, seed 42. Any failure fails the script.
+#
+#   conformance/run.sh [SECONDS_PER_KEY]     (default 90)
+#
+# Needs python3 with venv; the virtual environment goes to target/conformance-venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SCHEMATHESIS_VERSION=4.32.5
+SECONDS_PER_KEY=${1:-90}
+PORT=${MERCATO_CONFORMANCE_PORT:-18181}
+
+VENV=target/conformance-venv
+if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
+cargo build --release --locked --bin mercato
+DATA=$(mktemp -d)
+"${CARGO_TARGET_DIR:-target}/release/mercato" --data "$DATA" --listen "127.0.0.1:$PORT" >"$DATA.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA" "$DATA.log"' EXIT
+
+status=0
+for key in demo-admin demo-storefront demo-merchant-artisan; do
+    echo "== schemathesis as $key"
+    (cd conformance && "../$VENV/bin/schemathesis" run "http://127.0.0.1:$PORT/openapi.json" \
+        --checks all --phases examples,coverage,fuzzing,stateful --seed 42 --wait-for-schema 30 \
+        --max-time "$SECONDS_PER_KEY" -H "Authorization: Bearer $key") || status=1
+done
+if ! kill -0 $SERVER 2>/dev/null || grep -q "panicked" "$DATA.log"; then
+    echo "the server stopped or panicked during the run:"; tail -20 "$DATA.log"; status=1
+fi
+exit $status
