@@ -25,6 +25,12 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Print the configuration format as a JSON Schema (draft 2020-12), or with
+    /// `--markdown` as the reference page `docs/configuration.md`.
+    ConfigSchema {
+        #[arg(long)]
+        markdown: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]

@@ -1,5 +1,5 @@
 //! The `mercato` binary: `mercato` serves (the embedded demo by default), `mercato check
-//! FILE...` validates configuration.
+//! FILE...` validates configuration, `mercato config-schema` prints its format.
 
 use std::process::ExitCode;
 
@@ -17,6 +17,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Check { files }) => check(&files),
+        Some(Command::ConfigSchema { markdown }) => {
+            let schema = mercato_engine::commerce::schema::config_schema();
+            if markdown {
+                print!("{}", mercato_engine::commerce::schema::config_markdown(&schema));
+            } else {
+                println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+            }
+            ExitCode::SUCCESS
+        }
         Some(Command::Serve) | None => {
             server::init_tracing();
             match server::run(cli.serve) {

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use mercato_engine::commerce::model::Place;
 use mercato_engine::inventory::{
-    candidate_warehouses, earliest_date_across, select_sources, Candidate, InventoryCommand as Cmd, InventoryCtx,
-    Timestamp, WarehouseStock,
+    candidate_warehouses, select_sources, Across, Availability, Candidate, DatedSupply, InventoryCommand as Cmd,
+    InventoryCtx, Source, Timestamp, WarehouseStock,
 };
 use mercato_engine::{Commerce, KNOWN_GATEWAYS};
 
@@ -227,13 +227,38 @@ fn availability_by_date_and_earliest_date_for_a_quantity() {
     assert_eq!(madrid.earliest_date(4, today), Some(date("2026-12-01")));
     assert_eq!(madrid.earliest_date(9, today), None);
     let lyon = world.stock["wh-lyon"].availability_of("HEADPHONES", &world.commerce, today).expect("sold");
-    assert_eq!(earliest_date_across([&madrid, &lyon], 7, today), Some(date("2026-11-25")));
-    assert_eq!(earliest_date_across([&madrid, &lyon], 8, today), Some(date("2026-12-01")));
-    assert_eq!(earliest_date_across([&madrid, &lyon], 13, today), None);
+    let across = Across::new([(&madrid, false), (&lyon, false)], today);
+    assert_eq!(across.earliest_date(7), Some(date("2026-11-25")));
+    assert_eq!(across.earliest_date(8), Some(date("2026-12-01")));
+    assert_eq!(across.earliest_date(13), None);
     // Uncapped lead time: any quantity, on today plus its days.
     let sofa = world.stock["wh-madrid"].availability_of("SOFA-3", &world.commerce, today).expect("sold");
     assert_eq!(sofa.total(), None);
     assert_eq!(sofa.earliest_date(1_000_000, today), Some(date("2026-12-12")));
     // A SKU the commerce does not sell has no availability.
     assert!(world.stock["wh-madrid"].availability_of("NOPE", &world.commerce, today).is_none());
+}
+
+// Proves the remainder of a cap the warehouses share is counted once across them: each
+// warehouse reports the same units of the one budget, and summing them promised a
+// product in two warehouses twice what it could sell. A cap of a warehouse's own (an
+// override) still adds up.
+#[test]
+fn a_shared_cap_is_counted_once_across_warehouses() {
+    let today = date(TODAY);
+    let release = date("2027-03-15");
+    let warehouse = |now: u32| Availability {
+        policy: mercato_engine::commerce::model::StockPolicy::Preorder { release_date: release, cap: 30 },
+        now,
+        later: vec![DatedSupply { source: Source::Preorder, date: release, quantity: Some(30) }],
+    };
+    let (madrid, lyon) = (warehouse(2), warehouse(3));
+    let shared = Across::new([(&madrid, true), (&lyon, true)], today);
+    assert_eq!(shared.now(), 5);
+    assert_eq!(shared.by(release), Some(35));
+    assert_eq!(shared.earliest_date(35), Some(release));
+    assert_eq!(shared.earliest_date(36), None);
+    assert_eq!(shared.dates(), vec![today, release]);
+    let own = Across::new([(&madrid, true), (&lyon, false)], today);
+    assert_eq!(own.by(release), Some(65));
 }

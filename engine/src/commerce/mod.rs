@@ -4,6 +4,7 @@
 
 pub mod area;
 pub mod model;
+pub mod schema;
 mod validate;
 
 // Fx hashing: the keys are configuration codes, not attacker-chosen, and product lookups

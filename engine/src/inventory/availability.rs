@@ -109,18 +109,63 @@ pub(crate) fn earliest(
     (gathered >= u64::from(quantity)).then_some(latest)
 }
 
-/// A SKU's supply across warehouses: the earliest day a quantity can be gathered, taking
-/// every warehouse's sources by date (a cart may split a line across warehouses).
-pub fn earliest_date_across<'a>(
-    warehouses: impl IntoIterator<Item = &'a Availability>,
-    quantity: u32,
+/// A SKU's supply across warehouses, as a cart may gather it (splitting a line across
+/// warehouses): every warehouse's sources by date, with the remainder of a cap the
+/// warehouses share (`Commerce::shares_cap`) counted once, since each of them reports the
+/// same units of that one budget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Across {
     today: NaiveDate,
-) -> Option<NaiveDate> {
-    let mut supplies: Vec<(NaiveDate, Option<u32>)> = Vec::new();
-    for availability in warehouses {
-        supplies.push((today, Some(availability.now)));
-        supplies.extend(availability.later.iter().map(|s| (s.date, s.quantity)));
+    /// Each source's ready date and units (none: unlimited), by date.
+    supplies: Vec<(NaiveDate, Option<u32>)>,
+}
+
+impl Across {
+    /// The supply of each warehouse's availability, each paired with whether the
+    /// warehouse's cap for the SKU is the commerce's shared one.
+    pub fn new<'a>(warehouses: impl IntoIterator<Item = (&'a Availability, bool)>, today: NaiveDate) -> Self {
+        let mut supplies = Vec::new();
+        let mut shared_counted = false;
+        for (availability, shares_cap) in warehouses {
+            supplies.push((today, Some(availability.now)));
+            for supply in &availability.later {
+                let from_cap = matches!(supply.source, Source::LeadTime | Source::Preorder);
+                if from_cap && shares_cap {
+                    if shared_counted {
+                        continue;
+                    }
+                    shared_counted = true;
+                }
+                supplies.push((supply.date, supply.quantity));
+            }
+        }
+        supplies.sort_by_key(|(date, _)| *date);
+        Across { today, supplies }
     }
-    supplies.sort_by_key(|(date, _)| *date);
-    earliest(supplies.into_iter(), quantity, today)
+
+    /// Units sellable today.
+    pub fn now(&self) -> u64 {
+        self.by(self.today).unwrap_or(u64::MAX)
+    }
+
+    /// Units sellable by `date`; none means unlimited.
+    pub fn by(&self, date: NaiveDate) -> Option<u64> {
+        self.supplies
+            .iter()
+            .filter(|(ready, _)| *ready <= date)
+            .try_fold(0u64, |sum, (_, units)| units.map(|units| sum + u64::from(units)))
+    }
+
+    /// The days on which supply arrives, today first.
+    pub fn dates(&self) -> Vec<NaiveDate> {
+        let mut dates: Vec<NaiveDate> = std::iter::once(self.today).chain(self.supplies.iter().map(|s| s.0)).collect();
+        dates.sort();
+        dates.dedup();
+        dates
+    }
+
+    /// The earliest day `quantity` units can be gathered, or none when they cannot.
+    pub fn earliest_date(&self, quantity: u32) -> Option<NaiveDate> {
+        earliest(self.supplies.iter().copied(), quantity, self.today)
+    }
 }

@@ -34,7 +34,7 @@ use rustc_hash::FxHashMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-pub use availability::{availability, earliest_date_across, Availability, DatedSupply};
+pub use availability::{availability, Across, Availability, DatedSupply};
 pub use invariants::{check_invariants, check_shared_caps};
 pub use record::{Batch, Commitments, OrderLineStock, Parts, Reservation, Source, StockRecord, SupplyPart, Timestamp};
 pub use selection::{

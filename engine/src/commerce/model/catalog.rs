@@ -8,32 +8,58 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// A product on sale.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct Product {
+    /// Stock-keeping unit: the product's code, 1 to 64 of A-Z, a-z, 0-9, '-', '_', '.'.
+    /// Required; unique among the commerce's products.
+    #[schemars(extend("x-required" = true), regex(pattern = r"^[A-Za-z0-9._-]{1,64}$"))]
     pub sku: String,
-    /// Name per language code; every language of the commerce must have one.
+    /// Name per language code; every language of the commerce must have one. Required: each
+    /// name must be non-blank and each key a language code of the commerce.
+    #[schemars(extend("x-required" = true))]
     pub names: BTreeMap<String, String>,
+    /// The tax class its lines are taxed as. Required; must be one of the commerce's
+    /// `tax_classes`.
+    #[schemars(extend("x-required" = true))]
     pub tax_class: String,
-    /// Required; 0 for goods that weigh nothing (gift cards, downloads).
+    /// Weight of one unit, in grams. Required; 0 for goods that weigh nothing (gift cards,
+    /// downloads).
+    #[schemars(extend("x-required" = true))]
     pub weight_grams: Option<u32>,
+    /// The family it belongs to, which price rules and discounts can target; none by
+    /// default. When set, must be one of the commerce's `families`.
     pub family: Option<String>,
     /// The "shipping calculation type": carriers' shipping types accept some classes.
+    /// Required; must be one of the commerce's `shipping_classes`, and at least one carrier's
+    /// shipping type must accept it.
+    #[schemars(extend("x-required" = true))]
     pub shipping_class: String,
-    /// The merchant that sells it (marketplace); none means the commerce itself.
+    /// The merchant that sells it (marketplace); none means the commerce itself. When set,
+    /// must be the code of a merchant of the commerce.
     pub merchant: Option<String>,
-    /// Base price per currency code; the main currency's is required.
+    /// Base price per currency code; the main currency's is required. Each is a unit price
+    /// before tax, a decimal string (`"19.90"`) in its key's currency, not negative; each key
+    /// must be a currency of the commerce. A currency without a price converts from the main
+    /// currency's at its rate.
+    #[schemars(extend("x-required" = true))]
     pub prices: BTreeMap<String, Decimal>,
-    /// None means `stock_only`.
+    /// How it sells beyond what is on hand, in every warehouse without an override; none
+    /// means `stock_only`. A cap set here is one budget shared by all those warehouses.
     pub stock_policy: Option<StockPolicyConfig>,
-    /// Per-warehouse overrides of `stock_policy`, by warehouse code.
+    /// Per-warehouse overrides of `stock_policy`, by warehouse code; none by default. Each
+    /// key must be a warehouse code of the commerce; an override's cap is that warehouse's
+    /// alone.
     pub stock_policy_overrides: BTreeMap<String, StockPolicyConfig>,
+    /// The quantities a cart line of it may hold; by default any quantity from 1.
     pub quantity: QuantityRules,
+    /// Related products, by SKU; none by default. Each must be a product of the commerce,
+    /// listed once, and not this product itself.
     pub related: Vec<String>,
 }
 
 /// How a product may be sold beyond what is on hand now.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum StockPolicy {
     /// Sell only what is available now.
     #[default]
@@ -43,9 +69,20 @@ pub enum StockPolicy {
     BackorderIncoming,
     /// Made to order or bought from a supplier: delivery is today plus `days`; unlimited
     /// unless capped.
-    BackorderLeadTime { days: u32, cap: Option<u32> },
+    BackorderLeadTime {
+        /// Lead time, in days: units sold against it are ready `days` days from today.
+        days: u32,
+        /// The most units that may be committed against the lead time; none means unlimited.
+        cap: Option<u32>,
+    },
     /// Not released yet: sells up to `cap` units, ships on `release_date`.
-    Preorder { release_date: NaiveDate, cap: u32 },
+    /// Before that day it sells only against `cap`, never from on-hand stock.
+    Preorder {
+        /// The day the product is released and preordered units ship.
+        release_date: NaiveDate,
+        /// The most units that may be committed as preorders.
+        cap: u32,
+    },
 }
 
 impl StockPolicy {
@@ -75,21 +112,42 @@ impl StockPolicy {
 /// A stock policy as written: `kind` and the fields that kind takes
 /// (`{ kind = "preorder", release_date = "2027-03-15", cap = 500 }`). A flat table rather
 /// than a tagged enum, so that a field the kind does not take is reported, never dropped.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct StockPolicyConfig {
+    /// Which policy. Required.
+    #[schemars(extend("x-required" = true))]
     pub kind: Option<StockPolicyKind>,
+    /// Lead time, in days, 1 to 3650: units sold against it are ready `days` days from today.
+    /// Required for `backorder_lead_time`; not allowed for any other kind.
+    #[schemars(range(min = 1, max = 3650))]
     pub days: Option<u32>,
+    /// The most units that may be committed as lead-time units or preorders, at least 1.
+    /// Required for `preorder`; optional for `backorder_lead_time`, where none means
+    /// unlimited; not allowed for any other kind.
+    #[schemars(range(min = 1))]
     pub cap: Option<u32>,
+    /// The release day (`YYYY-MM-DD`): preorders ship on it, and before it the product sells
+    /// only against `cap`. Required for `preorder`; not allowed for any other kind.
     pub release_date: Option<NaiveDate>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The kind of a stock policy, as `kind` of a stock policy table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StockPolicyKind {
+    /// Sell only what is available now. Takes no other field.
     StockOnly,
+    /// Once on-hand is exhausted, sell against announced incoming batches, earliest first,
+    /// never more than each batch brings. Takes no other field.
     BackorderIncoming,
+    /// Made to order or bought from a supplier: once on-hand is exhausted, sell for delivery
+    /// `days` from today, without limit unless `cap` is set. Takes `days` (required) and
+    /// `cap`.
     BackorderLeadTime,
+    /// Not released yet: until `release_date`, sell up to `cap` units, which ship on that
+    /// day; from that day, sell what is on hand. Takes `release_date` and `cap`, both
+    /// required.
     Preorder,
 }
 
@@ -143,12 +201,21 @@ fn kind_name(kind: StockPolicyKind) -> &'static str {
 
 /// The quantities a cart line may hold: at least `min`, at most `max`, a multiple of
 /// `multiple_of`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct QuantityRules {
+    /// The fewest units a line may hold; default 1. At least 1, and a multiple of
+    /// `multiple_of`.
     #[serde(default = "one")]
+    #[schemars(range(min = 1))]
     pub min: u32,
+    /// The most units a line may hold; none (the default) means no maximum. Not below
+    /// `min`, and a multiple of `multiple_of`.
+    #[schemars(range(min = 1))]
     pub max: Option<u32>,
+    /// The step a line's quantity must be a multiple of (6 sells by the half dozen);
+    /// default 1. At least 1.
     #[serde(default = "one")]
+    #[schemars(range(min = 1))]
     pub multiple_of: u32,
 }
 

@@ -25,51 +25,118 @@ pub use pricing::{Discount, DiscountKind, PriceRule};
 
 use serde::{Deserialize, Serialize};
 
-/// One commerce: the principal entity and everything it relates to. Every field has a
+/// One commerce: the principal entity and everything it relates to. A commerce needs at
+/// least one language, currency, country (one of them in the sales areas), domain,
+/// channel, invoicing company, warehouse, logistic center, payment system, carrier,
+/// product, tax class and shipping class, and a `super_admin` user. Every field has a
 /// default so that an incomplete file still deserialises and validation can name every
 /// missing piece at once.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct CommerceConfig {
-    /// The commerce's code: the `{c}` of every route.
+    /// The commerce's code: the `{c}` of every route. Required: 1 to 64 of a-z, 0-9, '-',
+    /// '_'.
+    #[schemars(extend("x-required" = true), regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
     pub code: String,
+    /// The commerce's display name. Required.
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub name: String,
+    /// The language used when neither the visitor, the domain nor the country decides one.
+    /// Required; must be a defined language.
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub default_language: String,
+    /// The currency prices are entered in and other currencies convert from; every
+    /// product needs a price in it. Required; must be a defined currency.
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub main_currency: String,
     /// The country assumed when a visitor's country is neither given nor implied by the
-    /// domain; none means the visitor must say.
+    /// domain; none (the default) means the visitor must say. Must be a defined country.
     pub default_country: Option<String>,
+    /// What the commerce does with visitors from countries outside its sales areas.
+    /// Defaults to `block`.
     pub out_of_area: OutOfArea,
+    /// Whether and how a delivery may split into several shipments. Defaults to disabled,
+    /// with preference `as_available`.
     pub multi_shipment: MultiShipment,
+    /// The tax classes products are taxed by (`standard`, `reduced`); every invoicing
+    /// company needs a default rate for each. Required (at least one); each non-empty and
+    /// listed once.
+    #[schemars(extend("x-required" = true), length(min = 1), inner(length(min = 1)))]
     pub tax_classes: Vec<String>,
+    /// The shipping classes products are shipped by (`small`, `bulky`); carriers' shipping
+    /// types accept some. Required (at least one); each non-empty and listed once.
+    #[schemars(extend("x-required" = true), length(min = 1), inner(length(min = 1)))]
     pub shipping_classes: Vec<String>,
+    /// Product families (`books`) that products, price rules and discounts refer to.
+    /// Defaults to none; each non-empty and listed once.
+    #[schemars(inner(length(min = 1)))]
     pub families: Vec<String>,
+    /// The browsing languages; every product needs a name in each. Required (at least
+    /// one).
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub languages: Vec<Language>,
+    /// The active currencies, the main currency included. Required (at least one).
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub currencies: Vec<Currency>,
+    /// The countries the commerce knows. Required (at least one); at least one must be in
+    /// the sales areas (`sales_area = true`).
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub countries: Vec<Country>,
+    /// The website's domains (host names). Required (at least one).
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub domains: Vec<Domain>,
+    /// Named sets of places that channels, invoicing companies, warehouses, logistic
+    /// centers, physical locations, shipping types and price rules refer to. Defaults to
+    /// none.
     pub areas: Vec<Area>,
+    /// The lines of business. Required (at least one); exactly one is the default.
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub channels: Vec<Channel>,
+    /// The fiscal entities that invoice sales. Required (at least one).
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub invoicing_companies: Vec<InvoicingCompany>,
+    /// The places stock is held. Required (at least one).
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub warehouses: Vec<Warehouse>,
+    /// The groups of warehouses shipments leave from. Required (at least one).
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub logistic_centers: Vec<LogisticCenter>,
+    /// The means of payment. Required (at least one).
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub payment_systems: Vec<PaymentSystem>,
+    /// Stores and pick-up or return points. Defaults to none.
     pub physical_locations: Vec<PhysicalLocation>,
+    /// The companies that deliver shipments. Required (at least one).
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub carriers: Vec<Carrier>,
+    /// Groups of users that channels and price rules filter by. Defaults to none.
     pub user_groups: Vec<UserGroup>,
+    /// Accounts known from configuration. Required: at least one with role
+    /// `super_admin`.
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub users: Vec<User>,
+    /// The sellers of a marketplace commerce. Defaults to none.
     pub merchants: Vec<Merchant>,
+    /// The products on sale. Required (at least one).
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub products: Vec<Product>,
+    /// The bearer keys that may call the API for this commerce. Defaults to none.
     pub api_keys: Vec<ApiKey>,
+    /// Prices that replace products' base prices for some shoppers, quantities or
+    /// families. Defaults to none.
     pub price_rules: Vec<PriceRule>,
+    /// Product and cart discounts. Defaults to none.
     pub discounts: Vec<Discount>,
-    /// The tax class shipping is taxed as; none leaves shipping untaxed.
+    /// The tax class shipping is taxed as, at the invoicing company's rate for the
+    /// destination; none (the default) leaves shipping untaxed. Must be a defined tax
+    /// class.
     pub shipping_tax_class: Option<String>,
-    /// How long a cart and the units it holds last without activity, in seconds
-    /// (`CART_LIFETIME_SECONDS_MIN` to `CART_LIFETIME_SECONDS_MAX`); none means
-    /// `CART_LIFETIME_SECONDS_DEFAULT`, 15 minutes.
+    /// How long a cart and the units it holds last without activity, in seconds, 5 to
+    /// 86400 (a day); none (the default) means 900 (15 minutes).
+    #[schemars(range(min = 5, max = 86400))]
     pub cart_lifetime_seconds: Option<u32>,
-    /// Stock seeded into a fresh data folder only (see `OpeningStock`).
+    /// Stock seeded into a fresh data folder only, once (see `OpeningStock`). Defaults to
+    /// none.
     pub opening_stock: Vec<OpeningStock>,
 }
 

@@ -6,34 +6,65 @@ use serde::{Deserialize, Serialize};
 
 use super::geography::Address;
 
-/// A line of business. Selected automatically by criteria, never chosen by the customer.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A line of business. Selected automatically by criteria, never chosen by the customer:
+/// a channel applies when every criterion it sets matches the visitor and its area, if any,
+/// reaches the visitor's country; the one setting the most kinds of criteria wins, ties
+/// going to the one listed first; when none applies, the default channel.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct Channel {
+    /// The channel's code: 1 to 64 of a-z, 0-9, '-', '_'. Required; unique among the
+    /// commerce's channels.
+    #[schemars(extend("x-required" = true), regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
     pub code: String,
-    /// The channel used when no other channel's criteria all match. Exactly one.
+    /// The channel used when no other channel's criteria all match. Exactly one channel of
+    /// the commerce has `default = true`. Defaults to false.
     pub default: bool,
+    /// What a visitor must match for the channel to apply; defaults to none. A channel that
+    /// is not the default needs at least one criterion, and no two channels may set the
+    /// same criteria (the same values in any order).
     pub criteria: ChannelCriteria,
-    /// Whether displayed prices include taxes.
+    /// Whether displayed prices include taxes. Defaults to false.
     pub tax_inclusive: bool,
-    /// Area of influence; none means everywhere.
+    /// Area of influence: the channel applies only to visitors whose country the area
+    /// reaches, and members whose area does not overlap it are disqualified here. None (the
+    /// default) means everywhere. Must be a defined area.
     pub area: Option<String>,
-    /// Warehouses that may supply this channel, in priority order.
+    /// Warehouses that may supply this channel, in priority order. Required (at least one);
+    /// each a defined warehouse, listed once. At least one must fit the channel's area: its
+    /// own area and its logistic center's area both overlap the channel's (no area means
+    /// unrestricted).
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub warehouses: Vec<String>,
+    /// Physical locations (stores, pick-up and return points) of this channel; defaults to
+    /// none. Each a defined physical location, listed once.
     pub physical_locations: Vec<String>,
+    /// Invoicing companies of this channel, in priority order: the first whose area takes
+    /// the destination invoices. Required (at least one); each a defined invoicing company,
+    /// listed once. At least one must have no area or an area overlapping the channel's.
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub invoicing_companies: Vec<String>,
-    /// Payment systems offered in this channel; empty means all of the commerce's.
+    /// Payment systems offered in this channel; empty (the default) means all of the
+    /// commerce's. Each a defined payment system, listed once.
     pub payment_systems: Vec<String>,
 }
 
 /// What a visitor must match for a channel to apply. Every non-empty criterion must match;
-/// within one criterion, any listed value matches.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// within one criterion, any listed value matches. Every criterion defaults to empty (not
+/// set).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct ChannelCriteria {
+    /// The visitor's device is one of these; a visitor whose device is unknown does not
+    /// match. Each listed once.
     pub devices: Vec<Device>,
+    /// The visitor reached one of these domains (host names); each a defined domain, listed
+    /// once.
     pub domains: Vec<String>,
+    /// The visitor's country is one of these; each a defined country code, listed once.
     pub countries: Vec<String>,
+    /// The visitor belongs to at least one of these user groups; each a defined user group
+    /// code, listed once.
     pub user_groups: Vec<String>,
 }
 
@@ -48,12 +79,16 @@ impl ChannelCriteria {
 }
 
 /// The kind of device a visitor browses with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Device {
+    /// A desktop or laptop browser.
     Desktop,
+    /// A phone's browser.
     Mobile,
+    /// A tablet's browser.
     Tablet,
+    /// A native app.
     App,
 }
 
@@ -68,111 +103,185 @@ impl Device {
     }
 }
 
-/// A fiscal entity that issues invoices and applies taxes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A fiscal entity that issues invoices and applies taxes. Each must be listed by at least
+/// one channel whose area it is compatible with (either has no area, or the areas overlap).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct InvoicingCompany {
+    /// The company's code, by which channels refer to it. Required; unique among the
+    /// commerce's invoicing companies.
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub code: String,
+    /// The registered legal name printed on its invoices. Required.
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub legal_name: String,
+    /// The tax identification number printed on its invoices (`ESB12345678`). Required.
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub tax_id: String,
+    /// Its registered address. The address's `country` is required and must be a defined
+    /// country.
+    #[schemars(extend("x-required" = true))]
     pub address: Address,
-    /// Currencies it invoices in, highest priority first.
+    /// Currencies it invoices in, highest priority first. Required (at least one); each a
+    /// defined currency, listed once.
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub accounting_currencies: Vec<String>,
-    /// Area of influence: destinations outside it cannot be invoiced by this company.
+    /// Area of influence: destinations outside it cannot be invoiced by this company, and a
+    /// channel whose area does not overlap it cannot use it. None (the default) means
+    /// everywhere. Must be a defined area.
     pub area: Option<String>,
+    /// Its tax rates. Required (at least one). Every tax class of the commerce needs a
+    /// default rate (one without countries); a tax class has at most one default rate and
+    /// at most one rate per country.
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub taxes: Vec<TaxRate>,
+    /// The prefixes of its invoice numbers. Required.
+    #[schemars(extend("x-required" = true))]
     pub invoice_series: InvoiceSeries,
 }
 
 /// A tax rate for a tax class, for some destination countries or (none listed) by default.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The rate listed for the destination country applies, else the class's default rate.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct TaxRate {
+    /// The tax's name, given with the tax it computes (`IVA general`). Defaults to empty.
     pub name: String,
+    /// The tax class it taxes. Required; must be a defined tax class.
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub tax_class: String,
-    /// Percent, 0 to 100. Required.
+    /// Percent, as a decimal string: "21" means 21 %. Required; 0 to 100.
+    #[schemars(extend("x-required" = true), range(min = 0, max = 100))]
     pub rate: Option<Decimal>,
+    /// Destination countries it applies to; empty (the default) makes it the tax class's
+    /// default rate. Each a defined country code.
     pub countries: Vec<String>,
 }
 
 /// Prefixes of the gapless number series: `{prefix}-{year}-{seq:06}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct InvoiceSeries {
+    /// The prefix of invoice numbers: 1 to 10 of A-Z, 0-9. Required; unique among all
+    /// prefixes of all invoicing companies, corrective ones included.
+    #[schemars(extend("x-required" = true), regex(pattern = r"^[A-Z0-9]{1,10}$"))]
     pub prefix: String,
+    /// The prefix of corrective invoice numbers: 1 to 10 of A-Z, 0-9. Required; unique
+    /// among all prefixes of all invoicing companies, its own `prefix` included.
+    #[schemars(extend("x-required" = true), regex(pattern = r"^[A-Z0-9]{1,10}$"))]
     pub corrective_prefix: String,
 }
 
 /// A back-office or customer account known from configuration.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct User {
+    /// The user's id, by which price rules and carts refer to it. Required; unique among
+    /// the commerce's users.
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub id: String,
+    /// The user's email address. Required; must contain '@'.
+    #[schemars(extend("x-required" = true), regex(pattern = r"^[\s\S]*@[\s\S]*$"))]
     pub email: String,
-    /// Required.
+    /// What the account is. Required.
+    #[schemars(extend("x-required" = true))]
     pub role: Option<UserRole>,
+    /// User groups the user belongs to; defaults to none. Each a defined user group code.
     pub groups: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What a user account is. A commerce needs at least one `super_admin` user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UserRole {
+    /// The commerce's top administrator.
     SuperAdmin,
+    /// A back-office administrator.
     Admin,
+    /// A shopper.
     Customer,
 }
 
 /// A group of users that channels and prices can filter by (wholesale, staff, ...).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct UserGroup {
+    /// The group's code: 1 to 64 of a-z, 0-9, '-', '_'. Required; unique among the
+    /// commerce's user groups.
+    #[schemars(extend("x-required" = true), regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
     pub code: String,
+    /// Display name. Defaults to empty.
     pub name: String,
 }
 
 /// A seller on a marketplace commerce.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct Merchant {
+    /// The merchant's code, by which products, warehouses and API keys refer to it: 1 to 64
+    /// of a-z, 0-9, '-', '_'. Required; unique among the commerce's merchants.
+    #[schemars(extend("x-required" = true), regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
     pub code: String,
+    /// Display name. Defaults to empty.
     pub name: String,
-    /// Required.
+    /// Where the merchant stands with the commerce. Required.
+    #[schemars(extend("x-required" = true))]
     pub status: Option<MerchantStatus>,
-    /// The commerce's commission on the merchant's sales, percent. Required.
+    /// The commerce's commission on the merchant's sales, percent, as a decimal string:
+    /// "12" means 12 %. Required; 0 to 100.
+    #[schemars(extend("x-required" = true), range(min = 0, max = 100))]
     pub commission_percent: Option<Decimal>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a merchant stands with the commerce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MerchantStatus {
+    /// Being set up.
     Onboarding,
+    /// Trading.
     Active,
-    /// Its products cannot be sold.
+    /// Blocked by the commerce: its products are not to be sold. Recorded only; the engine
+    /// does not yet act on it.
     Blocked,
 }
 
 /// A bearer key and what it may do. Either the key itself (`key`, fine for demos) or its
-/// SHA-256 in lowercase hex (`key_sha256`, for real deployments) is configured.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// SHA-256 in lowercase hex (`key_sha256`, for real deployments) is configured: exactly one
+/// of the two.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct ApiKey {
+    /// A label that identifies the key. Required (not blank); unique among the commerce's
+    /// keys.
+    #[schemars(extend("x-required" = true), length(min = 1))]
     pub name: String,
+    /// The key itself, as presented in `Authorization: Bearer`: at least 8 bytes, without
+    /// whitespace. Exactly one of `key` and `key_sha256` is required; no two keys of the
+    /// commerce may have the same `key`.
     pub key: Option<String>,
+    /// The SHA-256 of the key: 64 lowercase hex digits. Exactly one of `key` and
+    /// `key_sha256` is required; no two keys of the commerce may have the same
+    /// `key_sha256`.
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
     pub key_sha256: Option<String>,
-    /// Required.
+    /// What the key may do. Required.
+    #[schemars(extend("x-required" = true))]
     pub role: Option<ApiRole>,
-    /// For the `merchant` role: the merchant it acts for.
+    /// For the `merchant` role: the merchant it acts for. Required with role `merchant` and
+    /// must be a defined merchant; must be absent with any other role.
     pub merchant: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// What an API key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ApiRole {
     /// Everything in its commerce.
     Admin,
     /// The shopping routes of its commerce.
     Storefront,
-    /// Its merchant's products, stock and shipments only.
+    /// Its merchant's products, stock and shipments only. The key must name the merchant.
     Merchant,
 }
 

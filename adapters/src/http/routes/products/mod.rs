@@ -9,10 +9,9 @@ pub use price::*;
 use std::collections::BTreeMap;
 
 use actix_web::{get, web, HttpResponse};
-use chrono::NaiveDate;
 use mercato_actors::warehouse::GetAvailability;
 use mercato_engine::commerce::model::{ApiRole, Place, Product};
-use mercato_engine::inventory::{candidate_warehouses, earliest_date_across, Availability};
+use mercato_engine::inventory::{candidate_warehouses, Across, Availability};
 use mercato_engine::resolution::normalize_country;
 use mercato_engine::DomainError;
 use serde::{Deserialize, Serialize};
@@ -187,19 +186,9 @@ pub struct AvailabilityResponse {
     pub warehouses: Vec<WarehouseAvailabilityDto>,
 }
 
-/// Units by each date a source becomes ready, across warehouses.
-fn cumulative(availabilities: &[&Availability], today: NaiveDate) -> Vec<CumulativeDto> {
-    let mut dates: Vec<NaiveDate> = vec![today];
-    dates.extend(availabilities.iter().flat_map(|a| a.later.iter().map(|s| s.date)));
-    dates.sort();
-    dates.dedup();
-    dates
-        .into_iter()
-        .map(|date| {
-            let units = availabilities.iter().map(|a| a.by(date)).try_fold(0u64, |sum, units| Some(sum + units?));
-            CumulativeDto { date: date.to_string(), units }
-        })
-        .collect()
+/// Units by each date a source becomes ready, across warehouses (a shared cap counted once).
+fn cumulative(across: &Across) -> Vec<CumulativeDto> {
+    across.dates().into_iter().map(|date| CumulativeDto { date: date.to_string(), units: across.by(date) }).collect()
 }
 
 /// The quantity an availability query asks about: 1 unless given, at least 1.
@@ -274,15 +263,15 @@ pub async fn get_availability(
     let today = handle.clock().today();
 
     let found = availability_by_warehouse(handle, &channel.code, &destination, &sku).await?;
-    let all: Vec<&Availability> = found.iter().map(|(_, _, a)| a).collect();
+    let across = Across::new(found.iter().map(|(warehouse, _, a)| (a, commerce.shares_cap(&sku, warehouse))), today);
     let response = AvailabilityResponse {
         sku,
         channel: channel.code.clone(),
         country,
         quantity,
-        available_now: all.iter().map(|a| u64::from(a.now)).sum(),
-        earliest_date: earliest_date_across(all.iter().copied(), quantity, today).map(|d| d.to_string()),
-        by_date: cumulative(&all, today),
+        available_now: found.iter().map(|(_, _, a)| u64::from(a.now)).sum(),
+        earliest_date: across.earliest_date(quantity).map(|d| d.to_string()),
+        by_date: cumulative(&across),
         warehouses: found
             .iter()
             .map(|(warehouse, center, availability)| WarehouseAvailabilityDto {
