@@ -162,7 +162,8 @@ fn open_carts_survive_a_clean_restart() {
 }
 
 // Proves a cart checked out before a crash still answers after the restart, as checked out
-// with its order, until its own time ends (it came back from the log as `unknown_cart`).
+// with its order, until its own time ends (it came back from the log as `unknown_cart`),
+// and the order is in the back office's list again.
 #[test]
 fn a_checked_out_cart_answers_after_a_crash() {
     let dir = temp_dir("checked-out-crash");
@@ -208,6 +209,9 @@ fn a_checked_out_cart_answers_after_a_crash() {
     assert_eq!(status, 200, "the checked-out cart came back: {after}");
     assert_eq!(after, before, "as it was before the crash");
     assert_eq!(after["order"], order["id"], "{after}");
+    let (status, list) = http(address, "GET", "/v1/commerces/demo/orders", Some("demo-admin"), "").expect("an answer");
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap_or_default();
+    assert_eq!((status, &list["orders"][0]["id"]), (200, &order["id"]), "the order is listed after the crash: {list}");
 }
 
 // Proves HEAD over a real socket: the GET's status and length, and no body.

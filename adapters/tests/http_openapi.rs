@@ -32,6 +32,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/commerces/{commerce}/carts/{cart}/payment-systems"),
     ("post", "/v1/commerces/{commerce}/carts/{cart}/checkout"),
     ("post", "/v1/commerces/{commerce}/orders"),
+    ("get", "/v1/commerces/{commerce}/orders"),
     ("get", "/v1/commerces/{commerce}/orders/{order}"),
     ("get", "/v1/commerces/{commerce}/orders/{order}/documents"),
     ("post", "/v1/commerces/{commerce}/orders/{order}/payments"),

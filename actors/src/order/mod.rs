@@ -31,7 +31,7 @@ pub use actor::OrderActor;
 pub use copy::CopyOrders;
 pub use execute::ExecuteOrder;
 pub use place::PlaceOrder;
-pub use read::{OrderIds, ReadOrder};
+pub use read::{ListOrders, OrderIds, OrderPage, ReadOrder};
 
 use crate::clock::Clock;
 use crate::error::ActorError;
@@ -87,6 +87,13 @@ impl Orders {
         let (order, lsn) = self.ask(ReadOrder { id: id.to_owned() }).await??;
         self.acknowledged(lsn).await?;
         Ok(order)
+    }
+
+    /// A page of the order list once the log has acknowledged every record it shows.
+    pub async fn list(&self, list: ListOrders) -> Result<OrderPage, ActorError> {
+        let page = self.ask(list).await??;
+        self.acknowledged(page.lsn).await?;
+        Ok(page)
     }
 
     /// The order as it is in memory, its last change possibly not yet durable: for the

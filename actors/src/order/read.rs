@@ -1,12 +1,15 @@
 //! `ReadOrder`: an order as it is in memory with the LSN of its last record; the caller
 //! waits for that record before it shows the order to a client. `OrderIds`: the ids alone.
+//! `ListOrders`: a page of the back office's order list.
 
 use std::collections::HashSet;
+use std::ops::Bound;
 use std::sync::Arc;
 
 use actix::prelude::*;
+use mercato_engine::order::listing::OrderFilter;
 use mercato_engine::order::Order;
-use mercato_engine::DomainError;
+use mercato_engine::{Commerce, DomainError};
 use mercato_persistence::log::Lsn;
 
 use super::actor::OrderActor;
@@ -36,5 +39,55 @@ impl Handler<OrderIds> for OrderActor {
 
     fn handle(&mut self, _: OrderIds, _: &mut Self::Context) -> Self::Result {
         MessageResult(self.orders.keys().cloned().collect())
+    }
+}
+
+/// A page of the back office's order list: the orders `filter` keeps, newest first,
+/// after the order `after` (the last of the previous page), at most `limit` of them.
+#[derive(Message)]
+#[rtype(result = "Result<OrderPage, DomainError>")]
+pub struct ListOrders {
+    pub filter: OrderFilter,
+    pub commerce: Arc<Commerce>,
+    pub after: Option<String>,
+    pub limit: usize,
+}
+
+/// A page of orders, the LSN of the newest record among them (the caller waits for it
+/// before it shows them), and whether more orders follow.
+pub struct OrderPage {
+    pub orders: Vec<Arc<Order>>,
+    pub lsn: Lsn,
+    pub more: bool,
+}
+
+impl Handler<ListOrders> for OrderActor {
+    type Result = Result<OrderPage, DomainError>;
+
+    fn handle(&mut self, message: ListOrders, _: &mut Self::Context) -> Self::Result {
+        let ListOrders { filter, commerce, after, limit } = message;
+        let before = match after {
+            Some(id) => {
+                let listed = self.orders.get(&id).ok_or(DomainError::UnknownOrder { id })?;
+                Bound::Excluded(listed.key)
+            }
+            None => Bound::Unbounded,
+        };
+        let mut page = OrderPage { orders: Vec::new(), lsn: 0, more: false };
+        let kept = self
+            .listed
+            .range((Bound::Unbounded, before))
+            .rev()
+            .filter_map(|(_, id)| self.orders.get(id))
+            .filter(|listed| filter.keeps(&listed.order, &commerce));
+        for listed in kept {
+            if page.orders.len() == limit {
+                page.more = true;
+                break;
+            }
+            page.lsn = page.lsn.max(listed.lsn);
+            page.orders.push(Arc::clone(&listed.order));
+        }
+        Ok(page)
     }
 }

@@ -6,6 +6,7 @@
 //! confirmed) go through `decide`/`apply` like every other aggregate. `quote` computes a
 //! cart's prices, delivery and totals, which checkout fixes into the order.
 
+pub mod listing;
 pub mod quote;
 
 use chrono::NaiveDate;

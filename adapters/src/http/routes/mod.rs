@@ -31,6 +31,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(carts::list_payment_systems)
         .service(carts::put_promo_code)
         .service(carts::delete_promo_code)
+        .service(orders::list_orders)
         .service(orders::get_order)
         .service(orders::get_order_documents)
         .service(orders::confirm_payment)

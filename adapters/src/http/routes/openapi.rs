@@ -58,6 +58,7 @@ impl Modify for Bearer {
         carts::list_payment_systems,
         orders::checkout,
         orders::buy_now,
+        orders::list_orders,
         orders::get_order,
         orders::get_order_documents,
         orders::confirm_payment,

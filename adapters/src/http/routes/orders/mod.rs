@@ -1,19 +1,21 @@
-//! Order routes: checkout (a cart becomes an order), a purchase in one request, an order and its documents, and (for offline
-//! payments) the administrator's payment confirmation.
+//! Order routes: checkout (a cart becomes an order), a purchase in one request, an order and its documents, the back
+//! office's order list, and (for offline payments) the administrator's payment confirmation.
 //!
 //! # Layout
 //! - `dto.rs`: the order as answered.
-//! - `checkout.rs`, `buy_now.rs`, `read.rs`, `payments.rs`: one route group each.
+//! - `checkout.rs`, `buy_now.rs`, `read.rs`, `list.rs`, `payments.rs`: one route group each.
 
 mod buy_now;
 mod checkout;
 mod dto;
+mod list;
 mod payments;
 mod read;
 
 pub use buy_now::*;
 pub use checkout::*;
 pub use dto::*;
+pub use list::*;
 pub use payments::*;
 pub use read::*;
 
