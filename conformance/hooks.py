@@ -20,6 +20,7 @@ SHAPE_CODES = {
     "invalid_id",
     "invalid_amount",
     "invalid_date",
+    "invalid_limit",
 }
 
 # `invalid_quantity` refuses a shape when it says one of these; the others it says

@@ -90,3 +90,21 @@ fn the_schema_refuses_what_the_parser_refuses() {
         assert!(!schema_errors(&text).is_empty(), "{what}: the schema takes what the parser refuses");
     }
 }
+
+// Proves an editor flags no decimal the parser reads: prices written `"+119"`, `"119."`
+// and `"1.19e2"` are taken by both (schemars' own pattern for decimals refused them).
+#[test]
+fn the_schema_takes_every_decimal_the_parser_reads() {
+    let demo = std::fs::read_to_string(root().join("config/demo.toml")).expect("demo");
+    let price = "prices = { EUR = \"119.00\" }";
+    assert!(demo.contains(price), "the keyboard's price");
+    let mut read = 0;
+    for spelling in ["+119", "119.", "1.19e2", ".5"] {
+        let text = demo.replacen(price, &format!("prices = {{ EUR = \"{spelling}\" }}"), 1);
+        if Commerce::from_toml(&text, KNOWN_GATEWAYS).is_ok() {
+            read += 1;
+            assert!(schema_errors(&text).is_empty(), "{spelling}: {:?}", schema_errors(&text));
+        }
+    }
+    assert!(read >= 2, "the parser reads these spellings");
+}

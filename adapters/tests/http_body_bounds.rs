@@ -72,6 +72,7 @@ async fn body_bounds_are_stated_and_kept() {
         ("post", adjustments, format!("{wh}/adjustments"), json!({"sku": "MOUSE", "delta": 0, "reason": "found"}), false),
         ("post", adjustments, format!("{wh}/adjustments"), json!({"sku": "MOUSE", "delta": -1.0, "reason": "loss"}), true),
         ("post", adjustments, format!("{wh}/adjustments"), json!({"sku": "MOUSE", "delta": -4_294_967_296_i64, "reason": "loss"}), false),
+        ("post", adjustments, format!("{wh}/adjustments"), json!({"sku": "MOUSE", "delta": i64::MIN, "reason": "loss"}), false),
         ("post", lines, on_cart("/lines"), json!({"sku": "MOUSE", "qty": 1.0}), true),
         ("post", lines, on_cart("/lines"), json!({"sku": "MOUSE", "qty": 0}), false),
         ("patch", line_route, on_cart(&format!("/lines/{line}")), json!({"qty": 3e0}), true),

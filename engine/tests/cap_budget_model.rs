@@ -7,7 +7,11 @@
 //! - after every event, `reserved + promised` summed over both warehouses is at most the
 //!   cap (never oversold);
 //! - a reservation succeeds exactly when it fits what both warehouses left of the cap
-//!   (never undersold either).
+//!   (never undersold either);
+//! - both are judged against a tally kept from the accepted commands alone, which must also
+//!   equal what the warehouses report as committed.
+
+use std::collections::BTreeMap;
 
 use mercato_engine::commerce::model::StockPolicy;
 use mercato_engine::inventory::{InventoryCommand as Cmd, InventoryCtx, SharedCaps, Timestamp, WarehouseStock};
@@ -28,7 +32,7 @@ enum Op {
     Release { wh: usize, cart: usize },
     Commit { wh: usize, cart: usize },
     Cancel { wh: usize, line: usize },
-    Wait { millis: i64 },
+    Wait { wh: usize, millis: i64 },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -38,7 +42,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..2usize, 0..6usize).prop_map(|(wh, cart)| Op::Release { wh, cart }),
         2 => (0..2usize, 0..6usize).prop_map(|(wh, cart)| Op::Commit { wh, cart }),
         1 => (0..2usize, 0..12usize).prop_map(|(wh, line)| Op::Cancel { wh, line }),
-        1 => (200..1_500i64).prop_map(|millis| Op::Wait { millis }),
+        1 => (0..2usize, 200..1_500i64).prop_map(|(wh, millis)| Op::Wait { wh, millis }),
     ]
 }
 
@@ -71,6 +75,22 @@ fn committed(stocks: &[WarehouseStock; 2], commerce: &Commerce, sku: &str) -> u6
     stocks.iter().map(|s| s.cap_commitments(sku, commerce)).sum()
 }
 
+/// A tally kept from the commands that succeeded alone, without the engine's counters:
+/// each warehouse's reservations (SKU, units, expiry) and committed lines (SKU, units).
+#[derive(Default)]
+struct Tally {
+    reservations: BTreeMap<(usize, String), (usize, u32, i64)>,
+    lines: BTreeMap<(usize, String), (usize, u32)>,
+}
+
+impl Tally {
+    fn units(&self, sku: usize) -> u64 {
+        let reserved = self.reservations.values().filter(|r| r.0 == sku).map(|r| u64::from(r.1));
+        let promised = self.lines.values().filter(|l| l.0 == sku).map(|l| u64::from(l.1));
+        reserved.chain(promised).sum()
+    }
+}
+
 fn run(ops: &[Op]) -> Result<(), TestCaseError> {
     let commerce = Commerce::from_toml(DEMO, KNOWN_GATEWAYS).expect("demo is valid");
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).expect("a date");
@@ -78,12 +98,13 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
     let mut generation = [[0u32; 6]; 2];
     let mut lines = [0usize; 2];
     let mut now = 0i64;
+    let mut tally = Tally::default();
     for op in ops {
         let wh = match *op {
             Op::Reserve { wh, .. } | Op::Release { wh, .. } | Op::Commit { wh, .. } | Op::Cancel { wh, .. } => wh,
-            Op::Wait { millis } => {
+            Op::Wait { wh, millis } => {
                 now += millis;
-                0
+                wh
             }
         };
         let reservation = |cart: usize, generation: &[[u32; 6]; 2]| format!("r-{wh}-{cart}-{}", generation[wh][cart]);
@@ -116,11 +137,10 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
         };
         let shared = Other { stock: other, commerce: &commerce };
         let ctx = InventoryCtx { commerce: &commerce, now: Timestamp(now), today, shared: &shared };
-        let left = |sku: &str, mine: &WarehouseStock| {
-            cap(&commerce, sku) - mine.cap_commitments(sku, &commerce) - other.cap_commitments(sku, &commerce)
-        };
         let before = match *op {
-            Op::Reserve { sku, quantity, .. } => Some((SKUS[sku], quantity, left(SKUS[sku], mine))),
+            Op::Reserve { sku, quantity, .. } => {
+                Some((SKUS[sku], quantity, cap(&commerce, SKUS[sku]).saturating_sub(tally.units(sku))))
+            }
             _ => None,
         };
         let outcome = mine.decide(&command, &ctx);
@@ -139,9 +159,11 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
             for event in &events {
                 mine.apply(event);
             }
+            tally.follow(op, wh, &command, now);
         }
-        for sku in SKUS {
+        for (index, sku) in SKUS.into_iter().enumerate() {
             let total = committed(&stocks, &commerce, sku);
+            prop_assert_eq!(total, tally.units(index), "{} committed by the warehouses and by the tally", sku);
             prop_assert!(
                 total <= cap(&commerce, sku),
                 "{} has {} committed of a cap of {} after {:?}",
@@ -153,6 +175,32 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
         }
     }
     Ok(())
+}
+
+impl Tally {
+    /// Follows a command the engine accepted.
+    fn follow(&mut self, op: &Op, wh: usize, command: &Cmd, now: i64) {
+        match (op, command) {
+            (Op::Reserve { sku, quantity, .. }, Cmd::Reserve { reservation, expires_at, .. }) => {
+                self.reservations.insert((wh, reservation.clone()), (*sku, *quantity, expires_at.0));
+            }
+            (Op::Release { .. }, Cmd::ReleaseReservation { reservation }) => {
+                self.reservations.remove(&(wh, reservation.clone()));
+            }
+            (Op::Commit { .. }, Cmd::CommitReservation { reservation, order_line, .. }) => {
+                if let Some((sku, units, _)) = self.reservations.remove(&(wh, reservation.clone())) {
+                    self.lines.insert((wh, order_line.clone()), (sku, units));
+                }
+            }
+            (Op::Cancel { .. }, Cmd::CancelOrderLine { order_line }) => {
+                self.lines.remove(&(wh, order_line.clone()));
+            }
+            (Op::Wait { .. }, Cmd::ExpireReservations) => {
+                self.reservations.retain(|(w, _), r| *w != wh || r.2 > now);
+            }
+            _ => {}
+        }
+    }
 }
 
 // Proves the demo's two warehouses share both caps, so the sequences test a shared budget.

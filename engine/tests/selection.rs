@@ -247,12 +247,12 @@ fn availability_by_date_and_earliest_date_for_a_quantity() {
 fn a_shared_cap_is_counted_once_across_warehouses() {
     let today = date(TODAY);
     let release = date("2027-03-15");
-    let warehouse = |now: u32| Availability {
+    let warehouse = |now: u32, left: u32| Availability {
         policy: mercato_engine::commerce::model::StockPolicy::Preorder { release_date: release, cap: 30 },
         now,
-        later: vec![DatedSupply { source: Source::Preorder, date: release, quantity: Some(30) }],
+        later: vec![DatedSupply { source: Source::Preorder, date: release, quantity: Some(left) }],
     };
-    let (madrid, lyon) = (warehouse(2), warehouse(3));
+    let (madrid, lyon) = (warehouse(2, 30), warehouse(3, 30));
     let shared = Across::new([(&madrid, true), (&lyon, true)], today);
     assert_eq!(shared.now(), 5);
     assert_eq!(shared.by(release), Some(35));
@@ -261,4 +261,9 @@ fn a_shared_cap_is_counted_once_across_warehouses() {
     assert_eq!(shared.dates(), vec![today, release]);
     let own = Across::new([(&madrid, true), (&lyon, false)], today);
     assert_eq!(own.by(release), Some(65));
+    // Asked one after the other, the warehouses may see the budget at two moments: the
+    // smaller remainder is the one that still holds.
+    let later = warehouse(3, 28);
+    assert_eq!(Across::new([(&madrid, true), (&later, true)], today).by(release), Some(33));
+    assert_eq!(Across::new([(&later, true), (&madrid, true)], today).by(release), Some(33));
 }

@@ -1,7 +1,7 @@
 //! The order actor's state: a commerce's orders by id, each with the LSN of its last
 //! record, and the answers kept under checkouts' idempotency keys for the snapshot.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -19,11 +19,9 @@ pub struct OrderActor {
     pub(super) clock: Clock,
     /// Shared with the replies that carry them: placing an order copies no order.
     pub(super) orders: HashMap<String, Listed>,
-    /// Every order's place in the back office's list: placement time, then the order in
-    /// which this actor took them (ids are random: two orders of one millisecond list in
-    /// the order they were placed).
-    pub(super) listed: BTreeMap<ListKey, String>,
-    pub(super) next_seq: u64,
+    /// Every order's place in the back office's list (`order::listing::list_key`):
+    /// placement time, then id, the same before and after a restart.
+    pub(super) listed: BTreeSet<ListKey>,
     /// Answers kept under checkouts' keys, oldest first, for the snapshot.
     pub(super) remembered: VecDeque<Remembered>,
     pub(super) placed: metrics::Counter,
@@ -33,21 +31,18 @@ impl Actor for OrderActor {
     type Context = Context<Self>;
 }
 
-/// Where an order stands in the list: placement time, then the sequence it was taken in.
-pub(super) type ListKey = (mercato_engine::inventory::Timestamp, u64);
+pub(super) use mercato_engine::order::listing::ListKey;
 
 /// An order in the table, with the LSN of its last record (0 when nothing is logged): a
 /// read waits for that record before it shows the order.
 pub(super) struct Listed {
     pub(super) order: Arc<Order>,
     pub(super) lsn: Lsn,
-    pub(super) key: ListKey,
 }
 
 impl Listed {
-    pub(super) fn new(order: Arc<Order>, receipt: Option<&Receipt>, seq: u64) -> Self {
-        let key = (order.placed_at, seq);
-        Self { order, lsn: receipt.map_or(0, Receipt::lsn), key }
+    pub(super) fn new(order: Arc<Order>, receipt: Option<&Receipt>) -> Self {
+        Self { order, lsn: receipt.map_or(0, Receipt::lsn) }
     }
 }
 
@@ -59,18 +54,9 @@ impl OrderActor {
         recovered: Vec<Order>,
         answers: Vec<Remembered>,
     ) -> Self {
-        // Recovered orders of one millisecond list by id: the order they were taken in is
-        // not kept.
-        let mut recovered = recovered;
-        recovered.sort_by(|a, b| (a.placed_at, &a.id).cmp(&(b.placed_at, &b.id)));
-        let mut orders = HashMap::with_capacity(recovered.len());
-        let mut listed = BTreeMap::new();
-        for (seq, order) in (0u64..).zip(recovered) {
-            let entry = Listed::new(Arc::new(order), None, seq);
-            listed.insert(entry.key, entry.order.id.clone());
-            orders.insert(entry.order.id.clone(), entry);
-        }
-        let next_seq = u64::try_from(orders.len()).unwrap_or(u64::MAX);
+        let listed = recovered.iter().map(mercato_engine::order::listing::list_key).collect();
+        let orders =
+            recovered.into_iter().map(|order| (order.id.clone(), Listed::new(Arc::new(order), None))).collect();
         let now = clock.now();
         let mut answers: Vec<Remembered> = answers.into_iter().filter(|r| !r.expired(now)).collect();
         answers.sort_by_key(|r| r.at);
@@ -80,7 +66,6 @@ impl OrderActor {
             clock,
             orders,
             listed,
-            next_seq,
             remembered: answers.into(),
             placed: metrics::counter!("mercato_orders_placed_total", "commerce" => commerce.to_owned()),
         }

@@ -56,8 +56,7 @@ fn change(
         (Arc::new(changed), None)
     });
     let Committed { applied: changed, receipt, .. } = committed.map_err(|refused| refused.error)?;
-    // The order keeps its place in the list: its placement time and sequence do not change.
-    entry.order = Arc::clone(&changed);
-    entry.lsn = receipt.as_ref().map_or(0, Receipt::lsn);
+    // The order keeps its place in the list: its placement time and id do not change.
+    *entry = Listed::new(Arc::clone(&changed), receipt.as_ref());
     Ok((changed, receipt))
 }

@@ -29,10 +29,8 @@ impl Handler<PlaceOrder> for OrderActor {
         };
         let committed = self.journal.commit_answered(RECORD_ORDER, record, remembered, || ());
         let Committed { receipt, remembered, .. } = committed.map_err(|refused| refused.error)?;
-        let listed = Listed::new(Arc::clone(&order), receipt.as_ref(), self.next_seq);
-        self.next_seq += 1;
-        self.listed.insert(listed.key, order.id.clone());
-        self.orders.insert(order.id.clone(), listed);
+        self.listed.insert(mercato_engine::order::listing::list_key(&order));
+        self.orders.insert(order.id.clone(), Listed::new(Arc::clone(&order), receipt.as_ref()));
         if let Some(remembered) = remembered {
             self.forget_expired(remembered.at);
             self.remembered.push_back(remembered);

@@ -7,7 +7,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use actix::prelude::*;
-use mercato_engine::order::listing::OrderFilter;
+use mercato_engine::order::listing::{list_key, OrderFilter};
 use mercato_engine::order::Order;
 use mercato_engine::{Commerce, DomainError};
 use mercato_persistence::log::Lsn;
@@ -66,26 +66,44 @@ impl Handler<ListOrders> for OrderActor {
 
     fn handle(&mut self, message: ListOrders, _: &mut Self::Context) -> Self::Result {
         let ListOrders { filter, commerce, after, limit } = message;
-        let before = match after {
+        // Newest first, from the cursor or the end of the `to` day, whichever comes first,
+        // down to the start of the `from` day.
+        let mut upper = match after {
             Some(id) => {
                 let listed = self.orders.get(&id).ok_or(DomainError::UnknownOrder { id })?;
-                Bound::Excluded(listed.key)
+                Bound::Excluded(list_key(&listed.order))
             }
             None => Bound::Unbounded,
         };
+        if let Some(end) = filter.placed_before() {
+            let end = (end, String::new());
+            let earlier = match &upper {
+                Bound::Excluded(key) => *key > end,
+                _ => true,
+            };
+            if earlier {
+                upper = Bound::Excluded(end);
+            }
+        }
+        let from = filter.placed_from();
         let mut page = OrderPage { orders: Vec::new(), lsn: 0, more: false };
-        let kept = self
+        let examined = self
             .listed
-            .range((Bound::Unbounded, before))
+            .range((Bound::Unbounded, upper))
             .rev()
-            .filter_map(|(_, id)| self.orders.get(id))
-            .filter(|listed| filter.keeps(&listed.order, &commerce));
-        for listed in kept {
+            .take_while(|(placed_at, _)| from.is_none_or(|from| *placed_at >= from))
+            .filter_map(|(_, id)| self.orders.get(id));
+        for listed in examined {
+            // What the page shows and what it leaves out were both decided on this
+            // order's state: the page waits for its last record either way.
+            page.lsn = page.lsn.max(listed.lsn);
+            if !filter.keeps(&listed.order, &commerce) {
+                continue;
+            }
             if page.orders.len() == limit {
                 page.more = true;
                 break;
             }
-            page.lsn = page.lsn.max(listed.lsn);
             page.orders.push(Arc::clone(&listed.order));
         }
         Ok(page)

@@ -16,6 +16,9 @@ use serde_json::{Map, Value};
 
 use super::model::CommerceConfig;
 
+/// The pattern schemars gives a `Decimal` read from a file.
+const DECIMAL_PATTERN: &str = r"^-?\d+(\.\d+)?([eE]\d+)?$";
+
 /// The schema's `$id`: where the repository keeps it.
 pub const SCHEMA_ID: &str = "https://mercato.dev/schemas/commerce-config.json";
 
@@ -36,6 +39,12 @@ pub fn config_schema() -> Value {
 fn close_objects(value: &mut Value) {
     match value {
         Value::Object(map) => {
+            // A decimal reads from any text `rust_decimal` parses (`"+5"`, `".5"`, `"1e-2"`),
+            // wider than the pattern schemars gives it: an editor must not flag what the
+            // parser takes.
+            if map.get("pattern").and_then(Value::as_str) == Some(DECIMAL_PATTERN) {
+                map.remove("pattern");
+            }
             if map.contains_key("properties") && !map.contains_key("additionalProperties") {
                 map.insert("additionalProperties".into(), Value::Bool(false));
             }

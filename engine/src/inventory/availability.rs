@@ -125,25 +125,30 @@ impl Across {
     /// warehouse's cap for the SKU is the commerce's shared one.
     pub fn new<'a>(warehouses: impl IntoIterator<Item = (&'a Availability, bool)>, today: NaiveDate) -> Self {
         let mut supplies = Vec::new();
-        let mut shared_counted = false;
+        // The shared cap's remainder: warehouses asked one after another may see it at
+        // different moments, so the least of their figures, ready by the latest date.
+        let mut shared: Option<(NaiveDate, Option<u32>)> = None;
         for (availability, shares_cap) in warehouses {
             supplies.push((today, Some(availability.now)));
             for supply in &availability.later {
                 let from_cap = matches!(supply.source, Source::LeadTime | Source::Preorder);
                 if from_cap && shares_cap {
-                    if shared_counted {
-                        continue;
-                    }
-                    shared_counted = true;
+                    shared = Some(match shared {
+                        None => (supply.date, supply.quantity),
+                        Some((date, units)) => (date.max(supply.date), least(units, supply.quantity)),
+                    });
+                } else {
+                    supplies.push((supply.date, supply.quantity));
                 }
-                supplies.push((supply.date, supply.quantity));
             }
         }
+        supplies.extend(shared);
         supplies.sort_by_key(|(date, _)| *date);
         Across { today, supplies }
     }
 
     /// Units sellable today.
+    #[must_use]
     pub fn now(&self) -> u64 {
         self.by(self.today).unwrap_or(u64::MAX)
     }
@@ -167,5 +172,14 @@ impl Across {
     /// The earliest day `quantity` units can be gathered, or none when they cannot.
     pub fn earliest_date(&self, quantity: u32) -> Option<NaiveDate> {
         earliest(self.supplies.iter().copied(), quantity, self.today)
+    }
+}
+
+/// The smaller of two supplies (none: unlimited).
+fn least(a: Option<u32>, b: Option<u32>) -> Option<u32> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
     }
 }

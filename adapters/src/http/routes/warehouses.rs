@@ -322,7 +322,11 @@ pub struct BatchBody {
     pub sku: String,
     /// The batch's id, chosen by the client: 1 to 64 characters, none a control
     /// character, whitespace or a path separator.
-    #[schema(min_length = 1, max_length = 64, pattern = r"^[^\s/\\\x00-\x1F\x7F-\x9F]{1,64}$")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\t\n\x0B\f\r \xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000/\\\x00-\x1F\x7F-\x9F]{1,64}$"
+    )]
     pub batch: String,
     /// Units announced, 1 to 4294967295.
     #[serde(deserialize_with = "crate::http::wire::whole")]
@@ -472,7 +476,7 @@ pub async fn post_adjustment(
     let (code, warehouse_code) = path.into_inner();
     principal.authorize(&code, &[ApiRole::Admin, ApiRole::Merchant])?;
     let body = body.read()?;
-    if body.delta.abs() > crate::http::wire::QTY_MAX {
+    if body.delta.unsigned_abs() > crate::http::wire::QTY_MAX.unsigned_abs() {
         let reason = "an adjustment moves at most 4294967295 units";
         return Err(DomainError::InvalidQuantity { quantity: body.delta, reason }.into());
     }
