@@ -193,7 +193,6 @@ code = "VIP"
             user group "VIP": code "VIP" must be 1 to 64 of a-z, 0-9, '-', '_' [invalid_format]
             country "PT": no logistic center's area delivers to this sales country [undeliverable]
             country "PT": no carrier's shipping type delivers to this sales country [undeliverable]
-            product "P-1": name in language "es" is required [missing]
         "#]],
     );
 }
@@ -319,8 +318,8 @@ fn operational_rules() {
             api key "storefront": key must be at least 8 characters without spaces [invalid_value]
             payment system "card": gateway "stripe" is not provided (known: sandbox) [undefined_reference]
             carrier "carrier" shipping type "standard": rate range 1 has no up_to but is not the last [invalid_value]
-            product "P-1": name in language "en" is required [missing]
             product "P-1": language "de" is not defined [undefined_reference]
+            product "P-1": name in language "en" is blank [missing]
             product "P-1": quantity min 3 is not a multiple of 2 [conflict]
             product "P-1": quantity max 1 is below min 3 [conflict]
         "#]],
@@ -420,6 +419,20 @@ code = "no-kind"
             discount "same-code": promo code "SAME" is used by another discount [duplicate]
             discount "no-kind": kind is required [missing]
             commerce: shipping_tax_class "luxury" is not defined [undefined_reference]
+        "#]],
+    );
+}
+
+// Proves a product needs a name in the default language (every other language falls back
+// to it), while a name missing in another language is no violation (it is reported by
+// `GET …/products/translations`).
+#[test]
+fn a_product_is_named_in_the_default_language() {
+    check(
+        &[("names = { en = \"Product one\" }", "names = {}")],
+        "",
+        expect![[r#"
+            product "P-1": name in the default language "en" is required [missing]
         "#]],
     );
 }

@@ -377,8 +377,8 @@ fn build_order(
     let names = |sku: &str| {
         commerce
             .product(sku)
-            .and_then(|p| p.names.get(language).or_else(|| p.names.values().next()))
-            .cloned()
+            .and_then(|p| p.name_in(language, &commerce.config().default_language))
+            .map(|(_, name)| name.to_owned())
             .unwrap_or_default()
     };
     let allocations = commits

@@ -36,6 +36,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(orders::get_order_documents)
         .service(orders::confirm_payment)
         .service(products::list_products)
+        .service(products::get_translations)
+        .service(products::get_product)
         .service(warehouses::get_stock)
         .service(warehouses::post_receipt)
         .service(warehouses::post_batch)

@@ -43,6 +43,8 @@ impl Modify for Bearer {
         openapi_json,
         context::resolve_context,
         products::list_products,
+        products::get_translations,
+        products::get_product,
         products::get_availability,
         products::get_price,
         carts::create_cart,

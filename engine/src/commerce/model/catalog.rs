@@ -15,8 +15,10 @@ pub struct Product {
     /// Required; unique among the commerce's products.
     #[schemars(extend("x-required" = true), regex(pattern = r"^[A-Za-z0-9._-]{1,64}$"))]
     pub sku: String,
-    /// Name per language code; every language of the commerce must have one. Required: each
-    /// name must be non-blank and each key a language code of the commerce.
+    /// Name per language code. Required: the commerce's default language must have one;
+    /// every other language falls back to it until it has its own (`GET …/products/
+    /// translations` lists what is missing). Each name is non-blank and each key a language
+    /// code of the commerce.
     #[schemars(extend("x-required" = true))]
     pub names: BTreeMap<String, String>,
     /// The tax class its lines are taxed as. Required; must be one of the commerce's
@@ -56,6 +58,15 @@ pub struct Product {
     /// Related products, by SKU; none by default. Each must be a product of the commerce,
     /// listed once, and not this product itself.
     pub related: Vec<String>,
+}
+
+impl Product {
+    /// The product's name in `language`, or in `default_language` when it has none there
+    /// yet: the language the name is in, and the name.
+    pub fn name_in<'a>(&'a self, language: &'a str, default_language: &'a str) -> Option<(&'a str, &'a str)> {
+        let named = |code: &'a str| self.names.get(code).map(|name| (code, name.as_str()));
+        named(language).or_else(|| named(default_language))
+    }
 }
 
 /// How a product may be sold beyond what is on hand now.

@@ -59,17 +59,19 @@ fn shippable(c: &CommerceConfig, product: &Product, at: &str, report: &mut Repor
     }
 }
 
-/// Every content element has a version in every language of the commerce.
+/// A product has a name in the commerce's default language (every other language falls
+/// back to it), and none of its names is blank or in a language the commerce lacks. A
+/// language without a name is no violation: `GET …/products/translations` reports it.
 fn names(c: &CommerceConfig, product: &Product, at: &str, report: &mut Report) {
-    for language in &c.languages {
-        match product.names.get(&language.code) {
-            Some(name) if !name.trim().is_empty() => {}
-            _ => report.push(at, "missing", format!("name in language \"{}\" is required", language.code)),
-        }
+    if !c.default_language.is_empty() && !product.names.contains_key(&c.default_language) {
+        let message = format!("name in the default language \"{}\" is required", c.default_language);
+        report.push(at, "missing", message);
     }
-    for language in product.names.keys() {
+    for (language, name) in &product.names {
         if !c.languages.iter().any(|l| &l.code == language) {
             report.push(at, "undefined_reference", format!("language \"{language}\" is not defined"));
+        } else if name.trim().is_empty() {
+            report.push(at, "missing", format!("name in language \"{language}\" is blank"));
         }
     }
 }

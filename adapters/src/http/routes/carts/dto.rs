@@ -179,7 +179,7 @@ pub(crate) fn alert_dto(alert: Alert) -> AlertDto {
 pub(crate) fn line_dto<'a>(
     line: &'a CartLine,
     commerce: &'a Commerce,
-    language: &str,
+    language: &'a str,
     today: NaiveDate,
     low_stock: Option<u32>,
 ) -> LineDto<'a> {
@@ -188,19 +188,21 @@ pub(crate) fn line_dto<'a>(
     if let Some(available) = low_stock {
         alerts.push(AlertDto::LowStock { available });
     }
+    let default_language = commerce.config().default_language.as_str();
+    let name_of = |p: &'a mercato_engine::commerce::model::Product| p.name_in(language, default_language).map(|n| n.1);
     let related = product
         .map(|p| {
             p.related
                 .iter()
                 .filter_map(|sku| commerce.product(sku))
-                .map(|r| RelatedDto { sku: &r.sku, name: r.names.get(language).map(String::as_str) })
+                .map(|r| RelatedDto { sku: &r.sku, name: name_of(r) })
                 .collect()
         })
         .unwrap_or_default();
     LineDto {
         id: &line.id,
         sku: &line.sku,
-        name: product.and_then(|p| p.names.get(language)).map(String::as_str),
+        name: product.and_then(name_of),
         quantity: line.quantity,
         holds: line.holds.iter().map(hold_dto).collect(),
         alerts,

@@ -1,10 +1,13 @@
-//! Product routes: the catalog listing, a SKU's availability for a channel and
-//! destination (per warehouse and in total, now and by date), and its price for a shopper
+//! Product routes: the catalog listing, a product read in a language or whole and what
+//! each language lacks (`read.rs`), a SKU's availability for a channel and destination
+//! (per warehouse and in total, now and by date), and its price for a shopper
 //! (`price.rs`).
 
 mod price;
+mod read;
 
 pub use price::*;
+pub use read::*;
 
 use std::collections::BTreeMap;
 
@@ -65,11 +68,11 @@ pub struct ProductPage {
     pub next_after: Option<String>,
 }
 
-fn product_dto(product: &Product, language: &str) -> ProductDto {
+fn product_dto(product: &Product, language: &str, default_language: &str) -> ProductDto {
     let policy = product.stock_policy.as_ref().and_then(|c| c.policy().ok()).unwrap_or_default();
     ProductDto {
         sku: product.sku.clone(),
-        name: product.names.get(language).cloned(),
+        name: product.name_in(language, default_language).map(|(_, name)| name.to_owned()),
         family: product.family.clone(),
         merchant: product.merchant.clone(),
         tax_class: product.tax_class.clone(),
@@ -134,7 +137,8 @@ pub async fn list_products(
     let more = visible.len() > limit;
     visible.truncate(limit);
     let next_after = if more { visible.last().map(|p| p.sku.clone()) } else { None };
-    let products = visible.into_iter().map(|p| product_dto(p, &language)).collect();
+    let default_language = &commerce.config().default_language;
+    let products = visible.into_iter().map(|p| product_dto(p, &language, default_language)).collect();
     Ok(HttpResponse::Ok().json(ProductPage { products, next_after }))
 }
 
