@@ -51,6 +51,12 @@ impl Problem {
     pub fn commerce_not_found(code: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, "commerce_not_found", format!("commerce \"{code}\" not found"))
     }
+
+    /// A SKU the commerce does not sell, or (to a merchant) another merchant's: the same
+    /// answer for both.
+    pub fn unknown_sku(sku: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "unknown_sku", format!("product \"{sku}\" is not sold by this commerce"))
+    }
 }
 
 impl std::fmt::Display for Problem {

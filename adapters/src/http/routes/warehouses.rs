@@ -159,9 +159,7 @@ pub async fn get_stock(
     let handle = commerce_of(&state, &code)?;
     let commerce = handle.snapshot();
     let (_, addr) = warehouse(handle, &commerce, &principal, &warehouse_code)?;
-    let unknown = || {
-        Problem::new(StatusCode::NOT_FOUND, "unknown_sku", format!("product \"{sku}\" is not sold by this commerce"))
-    };
+    let unknown = || Problem::unknown_sku(&sku);
     // A merchant sees its own products only: another's is unknown to it, as one that does
     // not exist.
     if principal.role == ApiRole::Merchant

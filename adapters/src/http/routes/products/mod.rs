@@ -251,11 +251,7 @@ pub async fn get_availability(
     let commerce = handle.snapshot();
     let query = query.read()?;
     if commerce.product(&sku).is_none() {
-        return Err(Problem::new(
-            actix_web::http::StatusCode::NOT_FOUND,
-            "unknown_sku",
-            format!("product \"{sku}\" is not sold by this commerce"),
-        ));
+        return Err(Problem::unknown_sku(&sku));
     }
     let channel = match query.channel {
         Some(channel) => commerce.channel(&channel).ok_or(DomainError::UnknownChannel { code: channel.clone() })?,

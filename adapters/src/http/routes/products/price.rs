@@ -67,8 +67,7 @@ pub async fn get_price(
     let handle = commerce_of(&state, &principal, &code)?;
     let commerce = handle.snapshot();
     if commerce.product(&sku).is_none() {
-        let detail = format!("product \"{sku}\" is not sold by this commerce");
-        return Err(Problem::new(StatusCode::NOT_FOUND, "unknown_sku", detail));
+        return Err(Problem::unknown_sku(&sku));
     }
     let query = query.read()?;
     let units = quantity(query.qty.unwrap_or(1))?;

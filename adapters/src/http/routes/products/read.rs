@@ -58,7 +58,7 @@ pub async fn get_product(
     let product = commerce
         .product(&sku)
         .filter(|p| principal.role != ApiRole::Merchant || p.merchant.as_deref() == principal.merchant.as_deref())
-        .ok_or_else(|| unknown_sku(&sku))?;
+        .ok_or_else(|| Problem::unknown_sku(&sku))?;
     let query = query.read()?;
     let default_language = commerce.config().default_language.as_str();
     let language = match &query.language {
@@ -81,14 +81,6 @@ pub async fn get_product(
         prices: whole.then(|| product.prices.iter().map(|(c, p)| (c.clone(), p.to_string())).collect()),
         stock_policy_overrides: whole.then(overrides),
     }))
-}
-
-fn unknown_sku(sku: &str) -> Problem {
-    Problem::new(
-        actix_web::http::StatusCode::NOT_FOUND,
-        "unknown_sku",
-        format!("product \"{sku}\" is not sold by this commerce"),
-    )
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
