@@ -17,6 +17,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/openapi.json"),
     ("post", "/v1/commerces/{commerce}/context"),
     ("get", "/v1/commerces/{commerce}/products"),
+    ("get", "/v1/commerces/{commerce}/channels/{channel}/feed"),
     ("get", "/v1/commerces/{commerce}/products/translations"),
     ("get", "/v1/commerces/{commerce}/products/{sku}"),
     ("get", "/v1/commerces/{commerce}/products/{sku}/availability"),

@@ -2,6 +2,7 @@
 
 mod carts;
 mod context;
+mod feed;
 mod health;
 pub mod openapi;
 mod orders;
@@ -36,6 +37,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(orders::get_order_documents)
         .service(orders::confirm_payment)
         .service(products::list_products)
+        .service(feed::channel_feed)
         .service(products::get_translations)
         .service(products::get_product)
         .service(warehouses::get_stock)

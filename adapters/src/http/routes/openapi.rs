@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{carts, context, health, orders, products, warehouses};
+use super::{carts, context, feed, health, orders, products, warehouses};
 use crate::http::idempotency::IDEMPOTENCY_HEADER;
 use crate::http::problem::Problem;
 
@@ -43,6 +43,7 @@ impl Modify for Bearer {
         openapi_json,
         context::resolve_context,
         products::list_products,
+        feed::channel_feed,
         products::get_translations,
         products::get_product,
         products::get_availability,
@@ -71,7 +72,7 @@ impl Modify for Bearer {
         warehouses::patch_batch,
         warehouses::post_adjustment,
     ),
-    components(schemas(Problem)),
+    components(schemas(Problem, feed::FeedItem)),
     modifiers(&Bearer),
     security(("bearer" = [])),
     tags(
