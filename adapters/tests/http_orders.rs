@@ -132,3 +132,24 @@ async fn the_back_office_takes_and_lists_orders() {
         assert_eq!((got, problem["code"].as_str()), (status, Some(code)), "{query}: {problem}");
     }
 }
+
+// Proves a filter that keeps few orders answers within its budget (100 orders looked at
+// per order a page may show): a short page, even an empty one, with where to go on, and
+// the next page finds the order further back.
+#[actix_rt::test]
+async fn a_sparse_filter_pages_within_its_budget() {
+    let api = api!();
+    api.receive("wh-madrid", "MOUSE", 200).await;
+    let transfer = json!({"payment_system": "bank-transfer"});
+    let wanted = buy(&api, STOREFRONT, "MOUSE", "rare@example.com", transfer.clone()).await;
+    for _ in 0..101 {
+        buy(&api, STOREFRONT, "MOUSE", "common@example.com", transfer.clone()).await;
+    }
+    let (status, first) = api.get(ADMIN, "/orders?email=rare@example.com&limit=1").await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(ids(&first), Vec::<String>::new(), "100 orders looked at, none kept");
+    let after = first["next_after"].as_str().expect("where to go on").to_owned();
+    let (_, second) = api.get(ADMIN, &format!("/orders?email=rare@example.com&limit=1&after={after}")).await;
+    assert_eq!(ids(&second), [wanted]);
+    assert_eq!(second["next_after"], Value::Null, "{second}");
+}

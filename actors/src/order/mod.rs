@@ -31,7 +31,7 @@ pub use actor::OrderActor;
 pub use copy::CopyOrders;
 pub use execute::ExecuteOrder;
 pub use place::PlaceOrder;
-pub use read::{ListOrders, OrderIds, OrderPage, ReadOrder};
+pub use read::{ListOrders, OrderIds, OrderPage, ReadOrder, ORDERS_EXAMINED_PER_SHOWN};
 
 use crate::clock::Clock;
 use crate::error::ActorError;

@@ -43,7 +43,10 @@ impl Handler<OrderIds> for OrderActor {
 }
 
 /// A page of the back office's order list: the orders `filter` keeps, newest first,
-/// after the order `after` (the last of the previous page), at most `limit` of them.
+/// after the order `after` (the last of the previous page), at most `limit` of them,
+/// looking at no more than `ORDERS_EXAMINED_PER_SHOWN` orders per order the page may show:
+/// a filter that keeps few orders answers a short page and where to go on, rather than
+/// holding the actor (and the checkouts queued behind it) for a walk of the whole history.
 #[derive(Message)]
 #[rtype(result = "Result<OrderPage, DomainError>")]
 pub struct ListOrders {
@@ -53,12 +56,16 @@ pub struct ListOrders {
     pub limit: usize,
 }
 
+/// How many orders a page may look at for each order it may show.
+pub const ORDERS_EXAMINED_PER_SHOWN: usize = 100;
+
 /// A page of orders, the LSN of the newest record among them (the caller waits for it
-/// before it shows them), and whether more orders follow.
+/// before it shows them), and, when the list goes on, the id to continue after: the last
+/// order shown, or the last one looked at when the page ran out of its budget first.
 pub struct OrderPage {
     pub orders: Vec<Arc<Order>>,
     pub lsn: Lsn,
-    pub more: bool,
+    pub next_after: Option<String>,
 }
 
 impl Handler<ListOrders> for OrderActor {
@@ -86,25 +93,29 @@ impl Handler<ListOrders> for OrderActor {
             }
         }
         let from = filter.placed_from();
-        let mut page = OrderPage { orders: Vec::new(), lsn: 0, more: false };
+        let mut page = OrderPage { orders: Vec::new(), lsn: 0, next_after: None };
+        let mut budget = limit.saturating_mul(ORDERS_EXAMINED_PER_SHOWN);
         let examined = self
             .listed
             .range((Bound::Unbounded, upper))
             .rev()
             .take_while(|(placed_at, _)| from.is_none_or(|from| *placed_at >= from))
             .filter_map(|(_, id)| self.orders.get(id));
+        let mut last_examined = None;
         for listed in examined {
+            if page.orders.len() == limit || budget == 0 {
+                // More follow: after the last shown, or the last looked at.
+                page.next_after = last_examined;
+                break;
+            }
+            budget -= 1;
             // What the page shows and what it leaves out were both decided on this
             // order's state: the page waits for its last record either way.
             page.lsn = page.lsn.max(listed.lsn);
-            if !filter.keeps(&listed.order, &commerce) {
-                continue;
+            last_examined = Some(listed.order.id.clone());
+            if filter.keeps(&listed.order, &commerce) {
+                page.orders.push(Arc::clone(&listed.order));
             }
-            if page.orders.len() == limit {
-                page.more = true;
-                break;
-            }
-            page.orders.push(Arc::clone(&listed.order));
         }
         Ok(page)
     }

@@ -73,6 +73,8 @@ pub struct OrderSummaryDto {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrderPageDto {
+    /// The orders the filter keeps; fewer than `limit` (even none) when the page looked at
+    /// its share of orders (100 per order it may show) before it filled.
     pub orders: Vec<OrderSummaryDto>,
     /// Pass as `after` for the next page; null on the last page.
     pub next_after: Option<String>,
@@ -122,9 +124,8 @@ pub async fn list_orders(
         ),
         other => other.into(),
     })?;
-    let next_after = page.more.then(|| page.orders.last().map(|o| o.id.clone())).flatten();
     let orders = page.orders.iter().map(|order| summary(order)).collect();
-    Ok(HttpResponse::Ok().json(OrderPageDto { orders, next_after }))
+    Ok(HttpResponse::Ok().json(OrderPageDto { orders, next_after: page.next_after }))
 }
 
 /// The filter a query asks for, each code checked against the commerce.
