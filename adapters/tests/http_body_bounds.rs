@@ -7,6 +7,7 @@ mod support;
 
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
+use mercato_adapters::http::wire::{AMOUNT_PATTERN, COUNTRY_PATTERN, DATE_PATTERN, TEXT_PATTERN};
 use serde_json::{json, Value};
 use support::api::{in_days, ADMIN, STOREFRONT};
 
@@ -25,7 +26,8 @@ fn documented_valid(document: &Value, method: &str, template: &str, body: &Value
 // spelling (`2.0` is an integer to JSON Schema, and was 400), quantity edges, adjustments
 // that change nothing, receipts of 0, date shapes, address text and coordinates, delivery
 // method and location, amounts. Breaking either side (a bound dropped from the document, or
-// the server made laxer or stricter) fails a case here.
+// the server made laxer or stricter) fails a case here, as does an annotation's pattern
+// drifting from the constant the server's checks are written to.
 #[actix_rt::test]
 async fn body_bounds_are_stated_and_kept() {
     let document: Value = serde_json::from_str(mercato_adapters::http::routes::openapi::document()).expect("json");
@@ -119,6 +121,21 @@ async fn body_bounds_are_stated_and_kept() {
         } else {
             assert!(shape && status.is_client_error(), "the server took {body} on {path}: {status} {answer}");
         }
+    }
+
+    // The patterns the annotations spell out are the ones the server's checks follow.
+    let schemas = &document["components"]["schemas"];
+    for (schema, field, pattern) in [
+        ("AddressBody", "name", TEXT_PATTERN),
+        ("AddressBody", "email", TEXT_PATTERN),
+        ("AddressBody", "country", COUNTRY_PATTERN),
+        ("PaymentBody", "reference", TEXT_PATTERN),
+        ("CheckoutBody", "expected_total", AMOUNT_PATTERN),
+        ("BatchBody", "expected_date", DATE_PATTERN),
+        ("BatchChangeBody", "expected_date", DATE_PATTERN),
+        ("CreateCartBody", "country", COUNTRY_PATTERN),
+    ] {
+        assert_eq!(schemas[schema]["properties"][field]["pattern"], json!(pattern), "{schema}.{field}");
     }
 
     // The Idempotency-Key's shape is stated on every route that takes it.

@@ -1,6 +1,7 @@
 //! What the OpenAPI document promises about request fields, kept beside the code that
-//! enforces it: the bounds the document states (`QTY_MAX`, the patterns) and how a JSON
-//! number is read as a whole number.
+//! enforces it: the bounds the document states (`QTY_MAX`, the patterns, which the DTOs'
+//! annotations must spell as literals: `http_body_bounds` checks they agree) and how a
+//! JSON number is read as a whole number.
 //!
 //! JSON Schema counts `2.0` as an integer, so the document's `integer` fields take it: a
 //! number with no fractional part is read as that whole number, whatever its spelling
@@ -47,11 +48,6 @@ pub fn whole<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error
     deserializer.deserialize_any(WholeVisitor)
 }
 
-/// As `whole`, for a field that may be absent or null.
-pub fn whole_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
-    deserializer.deserialize_option(OptionalWhole)
-}
-
 struct WholeVisitor;
 
 impl<'de> Visitor<'de> for WholeVisitor {
@@ -83,28 +79,6 @@ impl<'de> Visitor<'de> for WholeVisitor {
     }
 }
 
-struct OptionalWhole;
-
-impl<'de> Visitor<'de> for OptionalWhole {
-    type Value = Option<i64>;
-
-    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-        formatter.write_str("a whole number or null")
-    }
-
-    fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        whole(deserializer).map(Some)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,8 +87,6 @@ mod tests {
     struct Body {
         #[serde(deserialize_with = "whole")]
         qty: i64,
-        #[serde(default, deserialize_with = "whole_opt")]
-        limit: Option<i64>,
     }
 
     fn read(json: &str) -> Result<Body, String> {
@@ -129,9 +101,6 @@ mod tests {
         assert_eq!(read(r#"{"qty": 2}"#).unwrap().qty, 2);
         assert_eq!(read(r#"{"qty": 2.0}"#).unwrap().qty, 2);
         assert_eq!(read(r#"{"qty": -3e0}"#).unwrap().qty, -3);
-        assert_eq!(read(r#"{"qty": 1, "limit": 5.0}"#).unwrap().limit, Some(5));
-        assert_eq!(read(r#"{"qty": 1, "limit": null}"#).unwrap().limit, None);
-        assert_eq!(read(r#"{"qty": 1}"#).unwrap().limit, None);
         assert!(read(r#"{"qty": 2.5}"#).unwrap_err().contains("2.5 is not a whole number"));
         assert!(read(r#"{"qty": 1e300}"#).unwrap_err().contains("too large"));
         assert!(read(r#"{"qty": 18446744073709551615}"#).unwrap_err().contains("too large"));
