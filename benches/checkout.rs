@@ -78,6 +78,7 @@ async fn check_out(carts: Carts, ids: Vec<String>) -> Vec<Duration> {
             token: Some("tok_visa".into()),
             expected_total: None,
             remember: None,
+            by: "bench".into(),
         };
         let reply = addr.send(message).await.expect("running").expect("placed");
         assert!(reply.order.is_some());

@@ -143,7 +143,9 @@ impl CommerceHandle {
         for answer in &order_answers {
             idempotency.remember(answer.clone());
         }
-        let orders = Orders::start(&commerce_code, journal.clone(), clock, placed, order_answers);
+        let orders =
+            Orders::start(&commerce_code, journal.clone(), clock, Arc::clone(&published), (placed, order_answers))
+                .reaching(warehouses.clone(), gateways.clone());
         let (open, answers) = recovered.take_carts(&commerce_code);
         let carts = Carts::start(CartsSetup {
             commerce: commerce_code,

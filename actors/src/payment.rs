@@ -35,6 +35,14 @@ pub trait Gateway: Send + Sync {
     /// Gives back an approval that was not used.
     fn void(&self, reference: &str);
 
+    /// Pays back `amount` (in `currency`) of the approval `reference`, as refund `refund`
+    /// (the same id again is the same refund, so a retry after a crash pays once): the
+    /// gateway's reference for the refund, or why it was not made.
+    fn refund(&self, reference: &str, refund: &str, amount: Decimal, currency: &str) -> Result<String, String> {
+        let _ = (reference, amount, currency);
+        Err(format!("this gateway cannot refund (refund {refund})"))
+    }
+
     /// Whether the plugin answers from memory alone, with no outside call and no wait (the
     /// sandbox): only such a plugin runs where it is called. Every other (a network
     /// gateway) runs off the actors' threads.
@@ -66,10 +74,29 @@ impl Gateway for Sandbox {
         tracing::debug!(reference, "sandbox approval voided");
     }
 
+    fn refund(&self, reference: &str, refund: &str, amount: Decimal, currency: &str) -> Result<String, String> {
+        if amount <= Decimal::ZERO {
+            return Err(format!("amount {amount} {currency} is not positive"));
+        }
+        tracing::debug!(reference, refund, %amount, currency, "sandbox refund");
+        Ok(format!("sandbox-{refund}"))
+    }
+
     /// A pure function of its arguments: calling it costs less than any hop to a thread.
     fn is_local(&self) -> bool {
         true
     }
+}
+
+/// A refund to ask a gateway for.
+#[derive(Debug, Clone)]
+pub struct RefundCall {
+    /// The approval it pays back.
+    pub reference: String,
+    /// The refund's id.
+    pub refund: String,
+    pub amount: Decimal,
+    pub currency: String,
 }
 
 /// The gateway plugins of a node, by the name configuration gives them.
@@ -151,6 +178,31 @@ impl Gateways {
             Some(plugin) if plugin.is_local() => plugin.void(&reference),
             Some(plugin) => Self::void_on(plugin, reference).await,
             None => tracing::warn!(gateway, reference, "an approval could not be voided: no such gateway"),
+        }
+    }
+
+    /// Asks the gateway to pay a refund back, off the caller's thread and within
+    /// `GATEWAY_TIMEOUT` (a local plugin where it is called): its reference, or why not.
+    /// A refund not answered in time stays pending and is asked again (same id) later.
+    pub async fn refund(&self, gateway: &str, refund: RefundCall) -> Result<String, String> {
+        let Some(plugin) = self.plugins.get(gateway).cloned() else {
+            return Err(format!("no payment gateway \"{gateway}\""));
+        };
+        if plugin.is_local() {
+            return plugin.refund(&refund.reference, &refund.refund, refund.amount, &refund.currency);
+        }
+        let deadline = tokio::time::Instant::now() + GATEWAY_TIMEOUT;
+        let Ok(Ok(permit)) = tokio::time::timeout_at(deadline, Arc::clone(&self.calls).acquire_owned()).await else {
+            return Err("no place among the gateway calls in time".into());
+        };
+        let call = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            plugin.refund(&refund.reference, &refund.refund, refund.amount, &refund.currency)
+        });
+        match tokio::time::timeout_at(deadline, call).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(error)) => Err(format!("the gateway call failed: {error}")),
+            Err(_) => Err("the gateway did not answer in time".into()),
         }
     }
 

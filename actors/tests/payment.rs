@@ -94,7 +94,13 @@ async fn ready_cart(handle: &CommerceHandle) -> actix::Addr<mercato_actors::cart
 }
 
 fn by_card() -> CheckOut {
-    CheckOut { payment_system: "card".into(), token: Some("tok_visa".into()), expected_total: None, remember: None }
+    CheckOut {
+        payment_system: "card".into(),
+        token: Some("tok_visa".into()),
+        expected_total: None,
+        remember: None,
+        by: "test".into(),
+    }
 }
 
 // Proves a gateway that takes its time stalls no other cart, warehouse or order: another

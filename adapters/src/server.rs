@@ -121,6 +121,10 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
         if repaired > 0 {
             tracing::warn!(repaired, "order lines a crash left without their order given back or cancelled");
         }
+        let finished = repair_order_stock(&state.registry).await?;
+        if finished > 0 {
+            tracing::warn!(finished, "shipments, cancellations and refunds a crash cut short finished");
+        }
         state.ready.store(true, Ordering::Release);
         let snapshotter =
             Snapshotter { registry: state.registry.clone(), log: handle.clone(), store: Arc::clone(&store), orphans };
@@ -165,6 +169,16 @@ async fn repair_unplaced_commits(registry: &Registry) -> Result<usize, ServerErr
         repaired += commerce.repair_unplaced_commits().await.map_err(|e| ServerError::Start(format!("{code}: {e}")))?;
     }
     Ok(repaired)
+}
+
+/// Finishes what orders recorded and a crash kept from their warehouses and gateways
+/// (`Orders::repair_stock`).
+async fn repair_order_stock(registry: &Registry) -> Result<usize, ServerError> {
+    let mut finished = 0;
+    for (code, commerce) in registry.iter() {
+        finished += commerce.orders().repair_stock().await.map_err(|e| ServerError::Start(format!("{code}: {e}")))?;
+    }
+    Ok(finished)
 }
 
 fn open_snapshots(args: &ServeArgs) -> Result<SnapshotStore, ServerError> {

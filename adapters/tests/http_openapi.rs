@@ -39,6 +39,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/commerces/{commerce}/orders/{order}"),
     ("get", "/v1/commerces/{commerce}/orders/{order}/documents"),
     ("post", "/v1/commerces/{commerce}/orders/{order}/payments"),
+    ("get", "/v1/commerces/{commerce}/orders/{order}/history"),
+    ("post", "/v1/commerces/{commerce}/orders/{order}/shipments/{shipment}/ship"),
+    ("post", "/v1/commerces/{commerce}/orders/{order}/cancellations"),
+    ("post", "/v1/commerces/{commerce}/orders/{order}/refunds/{refund}"),
+    ("post", "/v1/commerces/{commerce}/carriers/{carrier}/events"),
+    ("get", "/v1/commerces/{commerce}/invoices"),
+    ("get", "/v1/commerces/{commerce}/invoices/{number}"),
     ("get", "/v1/commerces/{commerce}/warehouses"),
     ("get", "/v1/commerces/{commerce}/warehouses/{warehouse}/stock/{sku}"),
     ("post", "/v1/commerces/{commerce}/warehouses/{warehouse}/receipts"),
@@ -399,7 +406,7 @@ async fn the_flow_answers_as_documented() {
         StatusCode::OK
     );
     // Buying in one request: the cart created whole and checked out.
-    step!(
+    let bought = step!(
         "post",
         Some(STOREFRONT),
         "/v1/commerces/{commerce}/orders",
@@ -409,6 +416,70 @@ async fn the_flow_answers_as_documented() {
             "checkout": {"payment_system": "card", "payment_token": "tok_visa"}
         })),
         StatusCode::CREATED
+    );
+    // After checkout: cancel (previewed first) and refund by hand, ship, a carrier's
+    // report, the history and the invoices.
+    step!(
+        "post",
+        Some(ADMIN),
+        "/v1/commerces/{commerce}/orders/{order}/cancellations",
+        format!("{o}/cancellations?preview=true"),
+        Some(json!({})),
+        StatusCode::OK
+    );
+    let cancelled = step!(
+        "post",
+        Some(ADMIN),
+        "/v1/commerces/{commerce}/orders/{order}/cancellations",
+        format!("{o}/cancellations"),
+        Some(json!({})),
+        StatusCode::OK
+    );
+    let refund = cancelled["refund"]["id"].as_str().expect("a refund");
+    step!(
+        "post",
+        Some(ADMIN),
+        "/v1/commerces/{commerce}/orders/{order}/refunds/{refund}",
+        format!("{o}/refunds/{refund}"),
+        Some(json!({"reference": "BACK-1"})),
+        StatusCode::OK
+    );
+    let b = format!("{d}/orders/{}", bought["id"].as_str().expect("an order id"));
+    let shipment = bought["shipments"][0]["id"].as_str().expect("a shipment");
+    step!(
+        "post",
+        Some(ADMIN),
+        "/v1/commerces/{commerce}/orders/{order}/shipments/{shipment}/ship",
+        format!("{b}/shipments/{shipment}/ship"),
+        Some(json!({"tracking": ["IB9"]})),
+        StatusCode::OK
+    );
+    step!(
+        "post",
+        Some(ADMIN),
+        "/v1/commerces/{commerce}/carriers/{carrier}/events",
+        format!("{d}/carriers/iberpost/events"),
+        Some(json!({"id": "e1", "tracking": "IB9", "code": "delivered", "at": "2026-12-03T10:00:00Z"})),
+        StatusCode::OK
+    );
+    step!(
+        "get",
+        Some(ADMIN),
+        "/v1/commerces/{commerce}/orders/{order}/history",
+        format!("{b}/history"),
+        None,
+        StatusCode::OK
+    );
+    let invoices =
+        step!("get", Some(ADMIN), "/v1/commerces/{commerce}/invoices", format!("{d}/invoices"), None, StatusCode::OK);
+    let number = invoices["invoices"][0]["number"].as_str().expect("an invoice");
+    step!(
+        "get",
+        Some(ADMIN),
+        "/v1/commerces/{commerce}/invoices/{number}",
+        format!("{d}/invoices/{number}"),
+        None,
+        StatusCode::OK
     );
     // Refusals of each class answer the documented problem schema.
     step!("get", None, "/v1/commerces/{commerce}/carts/{cart}", c.clone(), None, StatusCode::UNAUTHORIZED);

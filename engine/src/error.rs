@@ -137,6 +137,34 @@ pub enum DomainError {
     UnknownOrder { id: String },
     #[error("order \"{id}\" is {status}: it cannot be {action}")]
     OrderStatus { id: String, status: &'static str, action: &'static str },
+    #[error("order \"{order}\" has no shipment \"{id}\"")]
+    UnknownOrderShipment { order: String, id: String },
+    #[error("shipment \"{id}\" is {status}: it cannot be {action}")]
+    ShipmentStatus { id: String, status: &'static str, action: &'static str },
+    #[error("order \"{order}\" has no line \"{line}\"")]
+    UnknownOrderLineId { order: String, line: String },
+    #[error("line \"{line}\": {requested} units cannot be {action}, only {possible} can")]
+    UnitsNotAvailable { line: String, requested: u32, possible: u32, action: &'static str },
+    #[error("line \"{line}\" is named twice")]
+    LineNamedTwice { line: String },
+    #[error("carrier \"{code}\" is not a carrier of this commerce")]
+    UnknownCarrier { code: String },
+    #[error("carrier \"{carrier}\" carries no shipment with tracking number \"{tracking}\"")]
+    UnknownTracking { carrier: String, tracking: String },
+    #[error("tracking number \"{tracking}\" is already given to a shipment of carrier \"{carrier}\"")]
+    DuplicateTracking { carrier: String, tracking: String },
+    #[error("order \"{order}\" has no refund \"{id}\"")]
+    UnknownRefund { order: String, id: String },
+    #[error("refund \"{id}\" is already {status}")]
+    RefundSettled { id: String, status: &'static str },
+    #[error("invoice \"{number}\" does not exist")]
+    UnknownInvoice { number: String },
+    #[error("shipment \"{id}\": line \"{line}\" has {allocated} of its {needed} units allocated in stock")]
+    NotAllocated { id: String, line: String, needed: u32, allocated: u32 },
+    #[error("order \"{id}\" is busy with another change to its stock; retry")]
+    OrderBusy { id: String },
+    #[error("nothing to cancel: the request names no units")]
+    NothingToCancel,
 }
 
 impl DomainError {
@@ -199,6 +227,20 @@ impl DomainError {
             DomainError::StockLost { .. } => "stock_lost",
             DomainError::UnknownOrder { .. } => "unknown_order",
             DomainError::OrderStatus { .. } => "invalid_order_status",
+            DomainError::UnknownOrderShipment { .. } => "unknown_shipment",
+            DomainError::ShipmentStatus { .. } => "invalid_shipment_status",
+            DomainError::UnknownOrderLineId { .. } => "unknown_line",
+            DomainError::UnitsNotAvailable { .. } => "units_not_available",
+            DomainError::LineNamedTwice { .. } => "line_named_twice",
+            DomainError::UnknownCarrier { .. } => "unknown_carrier",
+            DomainError::UnknownTracking { .. } => "unknown_tracking",
+            DomainError::DuplicateTracking { .. } => "duplicate_tracking",
+            DomainError::UnknownRefund { .. } => "unknown_refund",
+            DomainError::RefundSettled { .. } => "refund_settled",
+            DomainError::UnknownInvoice { .. } => "unknown_invoice",
+            DomainError::NotAllocated { .. } => "stock_not_allocated",
+            DomainError::OrderBusy { .. } => "order_busy",
+            DomainError::NothingToCancel => "nothing_to_cancel",
         }
     }
 
@@ -260,6 +302,20 @@ impl DomainError {
             DomainError::StockLost { .. } => ErrorKind::Conflict,
             DomainError::UnknownOrder { .. } => ErrorKind::NotFound,
             DomainError::OrderStatus { .. } => ErrorKind::Conflict,
+            DomainError::UnknownOrderShipment { .. }
+            | DomainError::UnknownCarrier { .. }
+            | DomainError::UnknownTracking { .. }
+            | DomainError::UnknownRefund { .. }
+            | DomainError::UnknownInvoice { .. } => ErrorKind::NotFound,
+            DomainError::UnknownOrderLineId { .. }
+            | DomainError::LineNamedTwice { .. }
+            | DomainError::NothingToCancel => ErrorKind::Invalid,
+            DomainError::ShipmentStatus { .. }
+            | DomainError::UnitsNotAvailable { .. }
+            | DomainError::DuplicateTracking { .. }
+            | DomainError::RefundSettled { .. }
+            | DomainError::NotAllocated { .. }
+            | DomainError::OrderBusy { .. } => ErrorKind::Conflict,
         }
     }
 }

@@ -105,6 +105,7 @@ fn request(payment_system: &str) -> CheckoutRequest {
         payment_system: payment_system.into(),
         token: Some("tok_visa".into()),
         expected_total: None,
+        by: "test".into(),
     }
 }
 

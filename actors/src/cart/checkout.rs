@@ -34,6 +34,8 @@ pub struct CheckOut {
     /// The total the customer saw; a different total now refuses the checkout.
     pub expected_total: Option<Decimal>,
     pub remember: Option<CartRemember>,
+    /// Who checks out (the key's principal).
+    pub by: String,
 }
 
 impl Handler<CheckOut> for CartActor {
@@ -48,6 +50,7 @@ impl Handler<CheckOut> for CartActor {
             payment_system: message.payment_system,
             token: message.token,
             expected_total: message.expected_total,
+            by: message.by,
         };
         let (machine, step) = match Checkout::start(request, &self.cart, &commerce, now, self.shared.clock.today()) {
             Ok(started) => started,
@@ -86,26 +89,29 @@ impl CartActor {
             changed.apply(event);
         }
         let changed = Arc::new(changed);
-        let order = Arc::new(order);
-        let reply = CartReply {
-            cart: Arc::clone(&changed),
-            line: None,
-            low_stock: None,
-            answer: None,
-            order: Some(Arc::clone(&order)),
-        };
-        let remembered = remember.map(|r| Remembered { stamp: r.stamp, answer: (r.respond)(&reply), at: now });
+        let reply = CartReply { cart: Arc::clone(&changed), line: None, low_stock: None, answer: None, order: None };
+        let remember = remember.map(|r| {
+            let respond = r.respond;
+            let proto = reply.clone();
+            crate::order::PlaceRemember {
+                stamp: r.stamp,
+                at: now,
+                respond: Box::new(move |order: &Arc<Order>, _: &[mercato_engine::order::OrderEvent]| {
+                    respond(&CartReply { order: Some(Arc::clone(order)), ..proto })
+                }),
+            }
+        });
         let orders = self.shared.orders.clone();
-        let kept = remembered.clone();
-        let placing = async move { orders.place(order, kept).await };
+        let placing = async move { orders.place(order, remember).await };
         Box::pin(wrap_future::<_, Self>(placing).then(move |placed, actor, _| {
             let (outcome, recorded) = match placed {
-                Ok(receipt) => {
+                Ok((order, receipt, remembered)) => {
                     actor.cart = changed;
                     if let Some(receipt) = &receipt {
                         actor.last_lsn = receipt.lsn();
                     }
-                    let reply = CartReply { answer: remembered.as_ref().map(|r| r.answer.clone()), ..reply };
+                    let answer = remembered.as_ref().map(|r| r.answer.clone());
+                    let reply = CartReply { answer, order: Some(order), ..reply };
                     (Placed::Placed, Some((reply, receipt, remembered)))
                 }
                 Err(error @ NotDurable { queued: false, .. }) => (Placed::NotRecorded(error.into()), None),

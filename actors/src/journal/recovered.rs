@@ -18,9 +18,10 @@ use crate::stored::{self, CartCopy, CartEntry, OrderEntry, PartOf, Record, Wareh
 pub(super) fn already_paid(order: &Order, event: &OrderEvent) -> bool {
     match event {
         OrderEvent::PaymentConfirmed { reference } => {
-            order.status == OrderStatus::Paid && order.payment.reference.as_deref() == Some(reference.as_str())
+            order.status != OrderStatus::PendingPayment
+                && order.payment.reference.as_deref() == Some(reference.as_str())
         }
-        OrderEvent::Placed { .. } => false,
+        _ => false,
     }
 }
 
@@ -197,7 +198,7 @@ impl Recovered {
                 // a payment confirmed after the LSN its part covers: that record is in
                 // the copy already.
                 Some(order) if already_paid(order, &event) => {}
-                Some(order) => order.apply(&event),
+                Some(order) => order.apply(&event, entry.at, &entry.by),
                 None => {
                     if let Some(order) = Order::from_placed(&event) {
                         self.orders.insert(id.clone(), order);

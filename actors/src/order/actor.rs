@@ -1,11 +1,15 @@
 //! The order actor's state: a commerce's orders by id, each with the LSN of its last
-//! record, and the answers kept under checkouts' idempotency keys for the snapshot.
+//! record, and the answers kept under checkouts' idempotency keys for the snapshot; the
+//! last number of each invoice series, the tracking numbers of sent shipments, and the
+//! orders whose stock a change is still reaching.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use actix::prelude::*;
-use mercato_engine::order::Order;
+use arc_swap::ArcSwap;
+use mercato_engine::order::{documents, Order, OrderEvent};
+use mercato_engine::Commerce;
 use mercato_persistence::log::{Lsn, Receipt};
 
 use crate::clock::Clock;
@@ -25,6 +29,18 @@ pub struct OrderActor {
     /// Answers kept under checkouts' keys, oldest first, for the snapshot.
     pub(super) remembered: VecDeque<Remembered>,
     pub(super) placed: metrics::Counter,
+    pub(super) published: Arc<ArcSwap<Commerce>>,
+    /// The last number of each invoice series (`{prefix}-{year}`) of the commerce. This
+    /// actor is the series' one writer, and a number is in the record of its invoice, so
+    /// a series rebuilt from the orders at start continues where it stopped.
+    pub(super) series: HashMap<String, u32>,
+    /// Every invoice and credit note: its number, and its order's id.
+    pub(super) invoices: std::collections::BTreeMap<String, String>,
+    /// Sent shipments by (carrier, tracking number): (order id, shipment id).
+    pub(super) tracking: HashMap<(String, String), (String, String)>,
+    /// Orders with a change to their stock under way (a shipment leaving, units
+    /// released): another such change waits until the warehouses have it.
+    pub(super) busy: HashSet<String>,
 }
 
 impl Actor for OrderActor {
@@ -51,10 +67,20 @@ impl OrderActor {
         commerce: &str,
         journal: Journal,
         clock: Clock,
-        recovered: Vec<Order>,
-        answers: Vec<Remembered>,
+        published: Arc<ArcSwap<Commerce>>,
+        (recovered, answers): (Vec<Order>, Vec<Remembered>),
     ) -> Self {
         let listed = recovered.iter().map(mercato_engine::order::listing::list_key).collect();
+        let mut series = HashMap::new();
+        let mut tracking = HashMap::new();
+        let mut invoices = std::collections::BTreeMap::new();
+        for order in &recovered {
+            note_documents(&mut series, order.invoices.iter().map(|i| i.number.as_str()));
+            for invoice in &order.invoices {
+                invoices.insert(invoice.number.clone(), order.id.clone());
+            }
+            note_tracking(&mut tracking, order);
+        }
         let orders =
             recovered.into_iter().map(|order| (order.id.clone(), Listed::new(Arc::new(order), None))).collect();
         let now = clock.now();
@@ -68,6 +94,34 @@ impl OrderActor {
             listed,
             remembered: answers.into(),
             placed: metrics::counter!("mercato_orders_placed_total", "commerce" => commerce.to_owned()),
+            published,
+            series,
+            invoices,
+            tracking,
+            busy: HashSet::new(),
+        }
+    }
+
+    /// The next number of an invoice series.
+    pub(super) fn next_number(&self, series: &str) -> u32 {
+        self.series.get(series).copied().unwrap_or(0) + 1
+    }
+
+    /// Takes note of what recorded events issued: invoice numbers, tracking numbers.
+    pub(super) fn noted(&mut self, order: &Order, events: &[OrderEvent]) {
+        let numbers: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                OrderEvent::InvoiceIssued { invoice } => Some(invoice.number.as_str()),
+                _ => None,
+            })
+            .collect();
+        for number in &numbers {
+            self.invoices.insert((*number).to_owned(), order.id.clone());
+        }
+        note_documents(&mut self.series, numbers.into_iter());
+        if events.iter().any(|e| matches!(e, OrderEvent::ShipmentSent { .. })) {
+            note_tracking(&mut self.tracking, order);
         }
     }
 
@@ -75,6 +129,26 @@ impl OrderActor {
     pub(super) fn forget_expired(&mut self, now: mercato_engine::inventory::Timestamp) {
         while self.remembered.front().is_some_and(|r| r.expired(now)) {
             self.remembered.pop_front();
+        }
+    }
+}
+
+/// Raises each series' last number to the numbers given.
+fn note_documents<'a>(series: &mut HashMap<String, u32>, numbers: impl Iterator<Item = &'a str>) {
+    for number in numbers {
+        if let Some((name, seq)) = documents::parse_number(number) {
+            let last = series.entry(name.to_owned()).or_insert(0);
+            *last = (*last).max(seq);
+        }
+    }
+}
+
+/// Files an order's sent shipments under their carriers' tracking numbers.
+fn note_tracking(tracking: &mut HashMap<(String, String), (String, String)>, order: &Order) {
+    for shipment in &order.shipments {
+        let carrier = shipment.carrier.clone().unwrap_or_default();
+        for number in &shipment.tracking {
+            tracking.insert((carrier.clone(), number.clone()), (order.id.clone(), shipment.id.clone()));
         }
     }
 }

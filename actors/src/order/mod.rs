@@ -10,13 +10,23 @@
 //! rest of the node holds, waits for the log outside the actor. No client hears of an
 //! order, or of a change to one, before its record is acknowledged.
 //!
+//! A change that reaches the order's stock (a shipment leaving, units cancelled) is
+//! recorded on the order first, naming the warehouse keys and the units in all shipped or
+//! released under each (`Pick`s); then each warehouse is told those totals, which it
+//! reaches once however often it is told. So a crash between the two loses nothing: at
+//! start, `repair_stock` tells every warehouse the totals again. Refunds through a gateway
+//! work the same way: recorded pending, asked with the refund's id, settled by a second
+//! record; a pending one is asked again at start.
+//!
 //! # Layout
-//! - `actor.rs`: the actor and its table of orders.
-//! - `place.rs`, `execute.rs`, `read.rs`, `copy.rs`: one message each.
+//! - `actor.rs`: the actor, its table of orders, its invoice series and tracking numbers.
+//! - `place.rs`, `execute.rs`, `read.rs`, `copy.rs`: one message (group) each.
+//! - `flows.rs`: the steps of a shipment, a cancellation and the start-up repair.
 
 mod actor;
 mod copy;
 mod execute;
+mod flows;
 mod place;
 mod read;
 
@@ -24,14 +34,17 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use actix::prelude::*;
+use arc_swap::ArcSwap;
 use mercato_engine::order::{Order, OrderCommand};
-use mercato_persistence::log::{Lsn, Receipt};
+use mercato_engine::Commerce;
+use mercato_persistence::log::Lsn;
 
 pub use actor::OrderActor;
 pub use copy::CopyOrders;
-pub use execute::ExecuteOrder;
-pub use place::PlaceOrder;
-pub use read::{ListOrders, OrderIds, OrderPage, ReadOrder, ORDERS_EXAMINED_PER_SHOWN};
+pub use execute::{ExecuteOrder, Executed, Release, ReportByTracking};
+pub use flows::{Done, Request};
+pub use place::{PlaceOrder, PlaceRemember, Placed};
+pub use read::{FindInvoices, InvoicePage, ListOrders, OrderIds, OrderPage, ReadOrder, ORDERS_EXAMINED_PER_SHOWN};
 
 use crate::clock::Clock;
 use crate::error::ActorError;
@@ -48,6 +61,9 @@ pub const ORDERS_MAILBOX_CAPACITY_MAX: usize = 4096;
 pub struct Orders {
     addr: Addr<OrderActor>,
     journal: Journal,
+    published: Arc<ArcSwap<Commerce>>,
+    /// What the orders' changes reach beyond them: warehouses and gateways.
+    reach: Option<flows::Reach>,
 }
 
 impl Orders {
@@ -57,25 +73,35 @@ impl Orders {
         commerce: &str,
         journal: Journal,
         clock: Clock,
-        recovered: Vec<Order>,
-        answers: Vec<Remembered>,
+        published: Arc<ArcSwap<Commerce>>,
+        recovered: (Vec<Order>, Vec<Remembered>),
     ) -> Self {
-        let actor = OrderActor::new(commerce, journal.clone(), clock, recovered, answers);
+        let actor = OrderActor::new(commerce, journal.clone(), clock, Arc::clone(&published), recovered);
         let mut context = Context::new();
         context.set_mailbox_capacity(ORDERS_MAILBOX_CAPACITY_MAX);
         let addr = context.run(actor);
-        Self { addr, journal }
+        Self { addr, journal, published, reach: None }
     }
 
-    /// Records a placed order (with the answer kept under the checkout's key) and lists
-    /// it. The receipt resolves once the record is durable.
-    pub async fn place(
-        &self,
-        order: Arc<Order>,
-        remembered: Option<Remembered>,
-    ) -> Result<Option<Receipt>, NotDurable> {
+    /// These orders, reaching the commerce's warehouses and payment gateways.
+    pub fn reaching(mut self, warehouses: crate::warehouse::Warehouses, gateways: crate::payment::Gateways) -> Self {
+        let published = Arc::clone(&self.published);
+        self.reach = Some(flows::Reach { warehouses, gateways, published });
+        self
+    }
+
+    /// Invoices and credit notes by number, or a page of them.
+    pub async fn invoices(&self, find: FindInvoices) -> Result<InvoicePage, ActorError> {
+        let page = self.ask(find).await??;
+        self.acknowledged(page.lsn).await?;
+        Ok(page)
+    }
+
+    /// Records a placed order (with its invoice when paid, and the answer kept under the
+    /// checkout's key) and lists it. The receipt resolves once the record is durable.
+    pub async fn place(&self, order: Order, remember: Option<PlaceRemember>) -> Result<Placed, NotDurable> {
         self.addr
-            .send(PlaceOrder { order, remembered })
+            .send(PlaceOrder { order, remember })
             .await
             .map_err(|_| NotDurable::unknown("the order actor stopped before it answered".into()))?
     }
@@ -102,16 +128,52 @@ impl Orders {
         self.ask(ReadOrder { id: id.to_owned() }).await.ok()?.ok().map(|(order, _)| order)
     }
 
-    /// Runs a command on an order: recorded, applied, and answered once durable with the
-    /// order as this command left it. A refusal is answered only once the order's last
-    /// record is acknowledged too: it was decided on that record's state.
+    /// Runs a command on an order that reaches nothing beyond it (a payment confirmed, a
+    /// refund settled by hand): recorded, applied, and answered once durable with the order
+    /// as this command left it.
     pub async fn execute(&self, id: &str, command: OrderCommand) -> Result<Arc<Order>, ActorError> {
-        match self.ask(ExecuteOrder { id: id.to_owned(), command }).await? {
-            Ok((changed, receipt)) => {
-                if let Some(receipt) = receipt {
-                    receipt.await.map_err(|failure| NotDurable::unknown(failure.reason))?;
+        let request = Request { id: id.to_owned(), by: "system".into(), preview: false, remember: None };
+        self.run(request, command).await.map(|done| done.order)
+    }
+
+    /// Runs one command and waits for it: its record once durable, or, for a refusal, a
+    /// preview or a command that changed nothing, the order's last record (it was decided
+    /// on that record's state).
+    pub(crate) async fn run(&self, request: Request, command: OrderCommand) -> Result<Done, ActorError> {
+        let holds_stock = matches!(command, OrderCommand::Ship { .. } | OrderCommand::Cancel { .. });
+        let message = ExecuteOrder {
+            id: request.id,
+            command,
+            by: request.by,
+            preview: request.preview,
+            holds_stock,
+            remember: request.remember,
+        };
+        self.settled(self.ask(message).await?).await
+    }
+
+    /// A report of `carrier` on the shipment it carries under `tracking`.
+    pub async fn report(
+        &self,
+        carrier: &str,
+        tracking: &str,
+        report: mercato_engine::order::CarrierReport,
+        remember: Option<PlaceRemember>,
+    ) -> Result<Done, ActorError> {
+        let message = ReportByTracking { carrier: carrier.to_owned(), tracking: tracking.to_owned(), report, remember };
+        self.settled(self.ask(message).await?).await
+    }
+
+    async fn settled(&self, executed: execute::ExecuteResult) -> Result<Done, ActorError> {
+        match executed {
+            Ok(Executed { order, events, receipt, before, remembered }) => {
+                match receipt {
+                    Some(receipt) => {
+                        receipt.await.map_err(|failure| NotDurable::unknown(failure.reason))?;
+                    }
+                    None => self.acknowledged(before).await?,
                 }
-                Ok(changed)
+                Ok(Done { order, events, remembered })
             }
             Err((refused, before)) => {
                 self.acknowledged(before).await?;

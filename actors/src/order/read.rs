@@ -120,3 +120,87 @@ impl Handler<ListOrders> for OrderActor {
         Ok(page)
     }
 }
+
+/// Orders whose changes may not all have reached the warehouses or the gateway yet:
+/// any that shipped or released units, or has an online refund pending (for the start-up
+/// repair).
+#[derive(Message)]
+#[rtype(result = "Vec<Arc<Order>>")]
+pub struct Unfinished;
+
+impl Handler<Unfinished> for OrderActor {
+    type Result = MessageResult<Unfinished>;
+
+    fn handle(&mut self, _: Unfinished, _: &mut Self::Context) -> Self::Result {
+        let unfinished = |order: &Order| {
+            order.lines.iter().flat_map(|l| &l.allocations).any(|a| a.shipped > 0 || a.released > 0)
+                || order.refunds.iter().any(|r| r.online && r.reference.is_none())
+        };
+        MessageResult(self.orders.values().filter(|l| unfinished(&l.order)).map(|l| Arc::clone(&l.order)).collect())
+    }
+}
+
+/// Invoices and credit notes: the one numbered `number`, or those of the series
+/// `prefixes` name (one company's) issued within `from..=to`, by number, after `after`, at
+/// most `limit`.
+#[derive(Message)]
+#[rtype(result = "Result<InvoicePage, DomainError>")]
+pub struct FindInvoices {
+    pub number: Option<String>,
+    pub prefixes: Vec<String>,
+    pub from: Option<mercato_engine::inventory::Timestamp>,
+    pub to: Option<mercato_engine::inventory::Timestamp>,
+    pub after: Option<String>,
+    pub limit: usize,
+}
+
+/// A page of invoices with their orders' ids and currencies, the LSN of the last record of any order
+/// shown, and the number to continue after when there may be more.
+#[derive(Debug, Clone)]
+pub struct InvoicePage {
+    pub invoices: Vec<(mercato_engine::order::Invoice, String, String)>,
+    pub lsn: Lsn,
+    pub next_after: Option<String>,
+}
+
+impl Handler<FindInvoices> for OrderActor {
+    type Result = Result<InvoicePage, DomainError>;
+
+    fn handle(&mut self, find: FindInvoices, _: &mut Self::Context) -> Self::Result {
+        let mut page = InvoicePage { invoices: Vec::new(), lsn: 0, next_after: None };
+        let take = |number: &str, order: &str, page: &mut InvoicePage| {
+            let Some(listed) = self.orders.get(order) else { return };
+            let Some(invoice) = listed.order.invoices.iter().find(|i| i.number == number) else { return };
+            let within = find.from.is_none_or(|from| invoice.issued_at >= from)
+                && find.to.is_none_or(|to| invoice.issued_at <= to);
+            if within {
+                page.lsn = page.lsn.max(listed.lsn);
+                page.invoices.push((invoice.clone(), order.to_owned(), listed.order.context.currency.clone()));
+            }
+        };
+        if let Some(number) = &find.number {
+            let order =
+                self.invoices.get(number).ok_or_else(|| DomainError::UnknownInvoice { number: number.clone() })?;
+            take(number, order, &mut page);
+            return Ok(page);
+        }
+        for prefix in &find.prefixes {
+            let start = match &find.after {
+                Some(after) if after.starts_with(&format!("{prefix}-")) => Bound::Excluded(after.clone()),
+                _ => Bound::Included(format!("{prefix}-")),
+            };
+            let in_series = self
+                .invoices
+                .range((start, Bound::Unbounded))
+                .take_while(|(n, _)| n.starts_with(&format!("{prefix}-")));
+            for (number, order) in in_series {
+                if page.invoices.len() == find.limit {
+                    page.next_after = page.invoices.last().map(|(i, _, _)| i.number.clone());
+                    return Ok(page);
+                }
+                take(number, order, &mut page);
+            }
+        }
+        Ok(page)
+    }
+}

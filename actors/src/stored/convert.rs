@@ -96,13 +96,15 @@ impl<S: Convert<E>, E> Convert<BTreeMap<String, E>> for BTreeMap<String, S> {
 }
 
 /// Declares a stored struct, field by field, with its conversions to and from the engine
-/// struct of the same fields.
+/// struct of the same fields. An older format, only read, names after `fill` the engine
+/// fields it did not hold and what they are when read (writing leaves them out).
 macro_rules! stored_struct {
     (
         $(#[$meta:meta])*
         $name:ident => $engine:path {
             $($(#[$field_meta:meta])* $field:ident: $ty:ty),* $(,)?
         }
+        $(fill { $($filled:ident: $value:expr),* $(,)? })?
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -116,20 +118,27 @@ macro_rules! stored_struct {
             }
             fn into_engine(self) -> $engine {
                 type Engine = $engine;
-                Engine { $($field: $crate::stored::convert::Convert::into_engine(self.$field)),* }
+                Engine {
+                    $($field: $crate::stored::convert::Convert::into_engine(self.$field),)*
+                    $($($filled: $value,)*)?
+                }
             }
         }
     };
 }
 
 /// Declares a stored enum, variant by variant in the engine enum's order (the position is
-/// what is stored), with its conversions. A variant is a unit or has named fields.
+/// what is stored), with its conversions. A variant is a unit or has named fields. An
+/// older format, only read, says after `newer` what the engine's later variants would be
+/// written as: never, since only the current format is written, but the conversion must
+/// be total.
 macro_rules! stored_enum {
     (
         $(#[$meta:meta])*
         $name:ident => $engine:path {
             $($variant:ident $({ $($(#[$field_meta:meta])* $field:ident: $ty:ty),* $(,)? })?),* $(,)?
         }
+        $(newer { $($newer:pat => $written:expr),* $(,)? })?
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -143,7 +152,8 @@ macro_rules! stored_enum {
                 match value {
                     $(Engine::$variant $({ $($field),* })? => Self::$variant $({
                         $($field: $crate::stored::convert::Convert::from_engine($field)),*
-                    })?),*
+                    })?,)*
+                    $($($newer => $written,)*)?
                 }
             }
             fn into_engine(self) -> $engine {

@@ -4,7 +4,7 @@
 //! The engine's types change as features come (an order gains invoices, a shipment its
 //! tracking); the bytes in a data folder do not. So nothing the engine holds is encoded as
 //! it is: every record and part is converted to the stored types of the current format
-//! (`v2` today) and encoded with them, and read back with the types of the version its
+//! (`v3` today) and encoded with them, and read back with the types of the version its
 //! segment or snapshot states (`Replayed::format`, `Loaded::format`), then converted to
 //! the engine's types. Each stored type is declared field by field next to the engine type
 //! it keeps (`convert::stored_struct!`), so a field added to the engine type fails to
@@ -22,9 +22,10 @@
 
 pub(crate) mod convert;
 pub mod v2;
+pub mod v3;
 
 use mercato_engine::cart::{Cart, CartEvent};
-use mercato_engine::inventory::{InventoryEvent, WarehouseStock};
+use mercato_engine::inventory::{InventoryEvent, Timestamp, WarehouseStock};
 use mercato_engine::order::{Order, OrderEvent};
 use mercato_persistence::codec::{self, FORMAT_OLDEST, FORMAT_VERSION};
 use mercato_persistence::log::Lsn;
@@ -32,7 +33,7 @@ use mercato_persistence::PersistenceError;
 
 use crate::idempotency::Remembered;
 use convert::Convert;
-use v2 as current;
+use v3 as current;
 
 const _: () = assert!(current::VERSION == FORMAT_VERSION, "the current stored types are not the log's format");
 
@@ -67,6 +68,9 @@ pub struct CartEntry {
 pub struct OrderEntry {
     pub commerce: String,
     pub order: String,
+    /// When the change was made and by whom (the key's principal, or the node).
+    pub at: Timestamp,
+    pub by: String,
     pub events: Vec<OrderEvent>,
     pub remembered: Option<Remembered>,
 }
@@ -180,6 +184,7 @@ fn unread(format: u8) -> PersistenceError {
 pub fn decode_record(format: u8, kind: u8, payload: &[u8]) -> Result<Record, PersistenceError> {
     match format {
         2 => v2::decode_record(kind, payload),
+        3 => v3::decode_record(kind, payload),
         other => Err(unread(other)),
     }
 }
@@ -189,6 +194,7 @@ pub fn decode_part(format: u8, key: &str, bytes: &[u8]) -> Result<PartOf, Persis
     let kind = PartKind::of(key).ok_or_else(|| PersistenceError::Codec("a part of no known kind".into()))?;
     let part = match format {
         2 => v2::decode_part(kind, bytes)?,
+        3 => v3::decode_part(kind, bytes)?,
         other => return Err(unread(other)),
     };
     if part.key() != key {
@@ -242,32 +248,41 @@ pub fn cart_record(
     })
 }
 
-/// An order's change as a record of the current format.
+/// An order's change as a record of the current format, made at `at` by `by`.
 pub fn order_record(
     commerce: &str,
     order: &str,
+    (at, by): (Timestamp, &str),
     events: &[OrderEvent],
     remembered: Option<&Remembered>,
 ) -> Result<Vec<u8>, PersistenceError> {
     codec::encode(&current::OrderRecord {
         commerce: commerce.to_owned(),
         order: order.to_owned(),
+        at: at.0,
+        by: by.to_owned(),
         events: events.iter().map(Convert::from_engine).collect(),
         remembered: remembered.map(Convert::from_engine),
     })
 }
 
 /// An order's placement as a record of the current format (the order is copied once,
-/// into the stored type, not into an event first).
+/// into the stored type, not into an event first), with the events that follow it in
+/// the same record (its invoice, when it is paid already).
 pub fn order_placed_record(
     commerce: &str,
     order: &Order,
+    after: &[OrderEvent],
     remembered: Option<&Remembered>,
 ) -> Result<Vec<u8>, PersistenceError> {
+    let mut events = vec![current::OrderEvent::Placed { order: Box::new(current::Order::from_engine(order)) }];
+    events.extend(after.iter().map(Convert::from_engine));
     codec::encode(&current::OrderRecord {
         commerce: commerce.to_owned(),
         order: order.id.clone(),
-        events: vec![current::OrderEvent::Placed { order: Box::new(current::Order::from_engine(order)) }],
+        at: order.placed_at.0,
+        by: order.placed_by.clone(),
+        events,
         remembered: remembered.map(Convert::from_engine),
     })
 }

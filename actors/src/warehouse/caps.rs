@@ -101,6 +101,7 @@ pub fn touched(stock: &WarehouseStock, events: &[InventoryEvent]) -> Vec<Arc<str
             InventoryEvent::ReservationUncommitted { order_line, .. }
             | InventoryEvent::OrderLineShipped { order_line, .. }
             | InventoryEvent::OrderLineCancelled { order_line }
+            | InventoryEvent::OrderLineReleased { order_line, .. }
             | InventoryEvent::PromiseAllocated { order_line, .. }
             | InventoryEvent::PromiseMoved { order_line, .. }
             | InventoryEvent::PromiseAtRisk { order_line, .. }

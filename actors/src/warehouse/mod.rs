@@ -19,7 +19,9 @@ pub use caps::CapLedger;
 pub use execute::{Execute, ExecuteAll, ExecuteQueued, ExpireNow, Queued};
 pub use handle::{Gated, ReserveRequest, Ticket, WarehouseHandle, Warehouses};
 pub use meters::{HOT_SKUS, HOT_SKU_SERIES_MAX, HOT_SKU_WINDOW_TICKS};
-pub use read::{CopyState, GetAvailability, GetStock, PeekAvailability, SnapshotCopy, StockView, TakeSnapshot};
+pub use read::{
+    CopyState, GetAvailability, GetOrderLines, GetStock, PeekAvailability, SnapshotCopy, StockView, TakeSnapshot,
+};
 pub use repair::{FindUnplaced, Unplaced};
 pub use view::{ExecuteAndView, Remember, Respond, Viewed};
 

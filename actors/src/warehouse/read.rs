@@ -3,6 +3,23 @@
 
 use super::*;
 
+/// The stock side of some order lines, by key (none for a key this warehouse holds
+/// nothing under).
+#[derive(Message)]
+#[rtype(result = "Vec<Option<OrderLineStock>>")]
+pub struct GetOrderLines {
+    pub keys: Vec<String>,
+}
+
+impl Handler<GetOrderLines> for WarehouseActor {
+    type Result = Reply<Vec<Option<OrderLineStock>>>;
+
+    fn handle(&mut self, message: GetOrderLines, _: &mut Self::Context) -> Self::Result {
+        let found = message.keys.iter().map(|key| self.stock.order_line(key).cloned()).collect();
+        self.settle(found)
+    }
+}
+
 /// One SKU's record and what it can still be sold as; none for a SKU the commerce does not
 /// sell.
 #[derive(Message)]

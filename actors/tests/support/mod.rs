@@ -93,7 +93,13 @@ pub async fn ready_for_home(addr: &actix::Addr<mercato_actors::cart::CartActor>)
 
 /// Checkout paid offline (the order waits for its payment).
 pub fn by_transfer() -> CheckOut {
-    CheckOut { payment_system: "bank-transfer".into(), token: None, expected_total: None, remember: None }
+    CheckOut {
+        payment_system: "bank-transfer".into(),
+        token: None,
+        expected_total: None,
+        remember: None,
+        by: "test".into(),
+    }
 }
 
 /// Commits the cart's first hold in Madrid as checkout would for order `lost-order`,

@@ -17,6 +17,11 @@ pub const QTY_MAX: i64 = u32::MAX as i64;
 /// whitespace Rust's `char::is_whitespace` knows, spelled out so every regex engine agrees).
 pub const TEXT_PATTERN: &str = r"[^\t\n\x0B\f\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
 
+/// An id a client gives (a batch's, a tracking number, a carrier's event): 1 to 64
+/// characters, none whitespace, a control character or a slash (`error::client_id`).
+pub const ID_PATTERN: &str =
+    r"^[^\t\n\x0B\f\r \xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000/\\\x00-\x1F\x7F-\x9F]{1,64}$";
+
 /// A decimal amount as written in requests: digits, optionally a point and 1 to 10 more.
 pub const AMOUNT_PATTERN: &str = r"^[0-9]{1,18}(\.[0-9]{1,10})?$";
 

@@ -100,6 +100,8 @@ impl WarehouseStock {
                     sku: held.sku,
                     placed_at: *placed_at,
                     parts: held.parts,
+                    shipped: 0,
+                    released: 0,
                 };
                 self.order_lines.insert(order_line.clone(), line);
             }
@@ -108,7 +110,8 @@ impl WarehouseStock {
                 let record = self.records.get_mut(&line.sku).expect("an order line's record exists");
                 record.allocated = record.allocated.checked_sub(*quantity).expect("shipped units were allocated");
                 record.on_hand = record.on_hand.checked_sub(*quantity).expect("allocated units are on hand");
-                line.parts.retain(|part| part.source != Source::OnHand);
+                record::shift(&mut line.parts, &Source::OnHand, None, *quantity);
+                line.shipped = line.shipped.saturating_add(*quantity);
                 if line.parts.is_empty() {
                     self.order_lines.remove(order_line);
                 }
@@ -131,6 +134,18 @@ impl WarehouseStock {
                 let record = self.records.get_mut(&line.sku).expect("an order line's record exists");
                 for part in &line.parts {
                     count(record, part, Holder::Order, Direction::Remove);
+                }
+            }
+            InventoryEvent::OrderLineReleased { order_line, quantity } => {
+                let line = self.order_lines.get_mut(order_line.as_str()).expect("decide checked the order line");
+                let record = self.records.get_mut(&line.sku).expect("an order line's record exists");
+                for part in release_plan(line, record, *quantity) {
+                    count(record, &part, Holder::Order, Direction::Remove);
+                    record::shift(&mut line.parts, &part.source, None, part.quantity);
+                }
+                line.released = line.released.saturating_add(*quantity);
+                if line.parts.is_empty() {
+                    self.order_lines.remove(order_line.as_str());
                 }
             }
             InventoryEvent::BatchArrived { sku, quantity, .. } => {
@@ -207,6 +222,37 @@ impl WarehouseStock {
 pub(super) enum Direction {
     Add,
     Remove,
+}
+
+/// Which of an order line's units a release of `quantity` lets go of: the furthest
+/// supply first (at risk, preorder, lead time, batches latest first, on hand last), so
+/// what it keeps is what is ready soonest.
+pub(crate) fn release_plan(line: &OrderLineStock, record: &StockRecord, quantity: u32) -> Vec<SupplyPart> {
+    let rank = |source: &Source| -> (u8, Option<chrono::NaiveDate>) {
+        match source {
+            Source::AtRisk => (0, None),
+            Source::Preorder => (1, None),
+            Source::LeadTime => (2, None),
+            Source::Batch(id) => (3, record.batch(id).map(|b| b.expected_date)),
+            Source::OnHand => (4, None),
+        }
+    };
+    let mut parts: Vec<&SupplyPart> = line.parts.iter().collect();
+    parts.sort_by(|a, b| {
+        let (ra, da) = rank(&a.source);
+        let (rb, db) = rank(&b.source);
+        ra.cmp(&rb).then(db.cmp(&da))
+    });
+    let mut left = quantity;
+    let mut plan = Vec::new();
+    for part in parts {
+        let take = left.min(part.quantity);
+        if take > 0 {
+            plan.push(SupplyPart { source: part.source.clone(), quantity: take });
+            left -= take;
+        }
+    }
+    plan
 }
 
 /// Who holds units, and so which counter of their source they count on: a cart's

@@ -66,6 +66,10 @@ impl WarehouseStock {
             }
             InventoryCommand::ShipOrderLine { order_line } => self.decide_ship(order_line),
             InventoryCommand::CancelOrderLine { order_line } => self.decide_cancel(order_line),
+            InventoryCommand::ShipOrderUnits { order_line, through } => self.decide_ship_units(order_line, *through),
+            InventoryCommand::ReleaseOrderUnits { order_line, through } => {
+                self.decide_release_units(order_line, *through, ctx)
+            }
             InventoryCommand::RestockReturn { sku, quantity } => self.decide_restock(sku, *quantity, ctx),
             InventoryCommand::ReceiveBatch { sku, batch, quantity } => {
                 self.decide_receive_batch(sku, batch, *quantity, ctx)
@@ -122,6 +126,42 @@ impl WarehouseStock {
             return Err(DomainError::NothingToShip { id: order_line.to_owned() });
         }
         Ok(vec![InventoryEvent::OrderLineShipped { order_line: order_line.to_owned(), quantity }])
+    }
+
+    pub(super) fn decide_ship_units(&self, order_line: &str, through: u32) -> DecideResult {
+        let line = self.existing_line(order_line)?;
+        let quantity = through.saturating_sub(line.shipped);
+        if quantity == 0 {
+            return Ok(Vec::new());
+        }
+        if quantity > line.allocated() {
+            return Err(DomainError::NothingToShip { id: order_line.to_owned() });
+        }
+        Ok(vec![InventoryEvent::OrderLineShipped { order_line: order_line.to_owned(), quantity }])
+    }
+
+    /// Releasing on-hand units frees them for at-risk lines of other orders at once.
+    pub(super) fn decide_release_units(&self, order_line: &str, through: u32, ctx: &InventoryCtx) -> DecideResult {
+        let line = self.existing_line(order_line)?;
+        let quantity = through.saturating_sub(line.released);
+        if quantity == 0 {
+            return Ok(Vec::new());
+        }
+        if quantity > line.held() {
+            return Err(DomainError::InsufficientStock {
+                sku: line.sku.to_string(),
+                requested: quantity,
+                available: line.held(),
+            });
+        }
+        let record = self.records.get(&line.sku).expect("an order line's record exists");
+        let on_hand: u32 = crate::inventory::apply::release_plan(line, record, quantity)
+            .iter()
+            .filter(|p| p.source == Source::OnHand)
+            .map(|p| p.quantity)
+            .sum();
+        let events = vec![InventoryEvent::OrderLineReleased { order_line: order_line.to_owned(), quantity }];
+        Ok(self.serve_at_risk(&line.sku, events, on_hand, None, ctx.today))
     }
 
     pub(super) fn decide_uncommit(&self, order_line: &str, reservation: &str, expires_at: Timestamp) -> DecideResult {

@@ -164,6 +164,18 @@ pub enum InventoryCommand {
     CancelOrderLine {
         order_line: String,
     },
+    /// The order has shipped `through` units of the line under this key in all: the
+    /// allocated units not shipped yet up to that many leave (none when already shipped).
+    ShipOrderUnits {
+        order_line: String,
+        through: u32,
+    },
+    /// The order has cancelled `through` units of the line under this key in all: what
+    /// they held is released, furthest supply first (none when already released).
+    ReleaseOrderUnits {
+        order_line: String,
+        through: u32,
+    },
     /// Units of an accepted return go back on hand.
     RestockReturn {
         sku: String,
@@ -235,6 +247,12 @@ pub enum InventoryEvent {
     },
     OrderLineCancelled {
         order_line: String,
+    },
+    /// `quantity` units of an order line were cancelled: what they held is released,
+    /// furthest supply first (at risk, preorder, lead time, latest batch, then on hand).
+    OrderLineReleased {
+        order_line: String,
+        quantity: u32,
     },
     ReturnRestocked {
         sku: String,

@@ -130,9 +130,19 @@ pub struct OrderLineStock {
     /// When the order was placed: arriving stock serves the oldest order first.
     pub placed_at: Timestamp,
     pub parts: Parts,
+    /// Units shipped and released (cancelled) so far: the order counts the same under the
+    /// same key, so its commands say how many in all (`through`), and one sent twice (a
+    /// repair after a crash) changes nothing the second time.
+    pub shipped: u32,
+    pub released: u32,
 }
 
 impl OrderLineStock {
+    /// Units it holds from every source.
+    pub fn held(&self) -> u32 {
+        self.parts.iter().map(|p| p.quantity).sum()
+    }
+
     pub fn allocated(&self) -> u32 {
         self.parts.iter().filter(|p| p.source == Source::OnHand).map(|p| p.quantity).sum()
     }

@@ -1,12 +1,25 @@
-//! Orders: what checkout makes of a cart. An order fixes the prices, the shipments and
-//! their shipping types, where each unit comes from (the warehouse allocations or promises
-//! its reservations became), the payment and the order document.
+//! Orders: what checkout makes of a cart, and everything that happens to it after. An
+//! order fixes the prices, the shipments and their shipping types, where each unit comes
+//! from (the warehouse allocations or promises its reservations became), the payment and
+//! the order document; later it is paid, invoiced, shipped, reported on by carriers and
+//! cancelled in part or whole, each change an event with who made it and when.
 //!
-//! `place` builds the order from a priced, planned cart; later changes (a payment
-//! confirmed) go through `decide`/`apply` like every other aggregate. `quote` computes a
-//! cart's prices, delivery and totals, which checkout fixes into the order.
+//! `place` builds the order from a priced, planned cart; later changes go through
+//! `decide`/`apply` like every other aggregate, and its status is derived from its
+//! shipments after every event, never set by hand.
+//!
+//! # Layout
+//! - `documents.rs`: invoices, credit notes and delivery notes.
+//! - `money.rs`: what the order is worth for the units it keeps, and its balance.
+//! - `fulfil.rs`: shipping a shipment and carriers' reports.
+//! - `cancel.rs`: cancellation of units not yet sent.
+//! - `quote.rs`: a cart's prices, delivery and totals; `listing.rs`: the back office's list.
 
+pub mod cancel;
+pub mod documents;
+pub mod fulfil;
 pub mod listing;
+pub mod money;
 pub mod quote;
 
 use chrono::NaiveDate;
@@ -14,11 +27,16 @@ use rust_decimal::Decimal;
 
 use crate::cart::{Cart, CartContext, DeliveryChoice, ShippingAddress};
 use crate::commerce::model::ShipmentStatus;
+use crate::commerce::Commerce;
 use crate::delivery::ShipmentItem;
 use crate::error::DomainError;
 use crate::inventory::Timestamp;
 use crate::pricing::totals::{LineAmount, Totals};
 
+pub use cancel::{Cancellation, ItemCut};
+pub use documents::{DeliveryNote, Invoice, InvoiceLine, NationalTaxes, NoteItem};
+pub use fulfil::{CarrierReport, KeyStock, Pick};
+pub use money::Balance;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderStatus {
     PendingPayment,
@@ -27,6 +45,7 @@ pub enum OrderStatus {
     Shipped,
     Delivered,
     Cancelled,
+    PartiallyReturned,
     Returned,
 }
 
@@ -39,18 +58,30 @@ impl OrderStatus {
             OrderStatus::Shipped => "shipped",
             OrderStatus::Delivered => "delivered",
             OrderStatus::Cancelled => "cancelled",
+            OrderStatus::PartiallyReturned => "partially_returned",
             OrderStatus::Returned => "returned",
         }
     }
 }
 
 /// Units of an order line a warehouse keeps for it (allocated now or promised later),
-/// under the warehouse's order-line key.
+/// under the warehouse's order-line key, and how many of them have left since: shipped,
+/// or released by a cancellation. The warehouse counts the same under the same key, so
+/// an effect a crash cut short is finished at start by comparing the two.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Allocation {
     pub warehouse: String,
     pub key: String,
     pub quantity: u32,
+    pub shipped: u32,
+    pub released: u32,
+}
+
+impl Allocation {
+    /// Units the warehouse still keeps for the line under this key.
+    pub fn held(&self) -> u32 {
+        self.quantity.saturating_sub(self.shipped).saturating_sub(self.released)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +93,15 @@ pub struct OrderLine {
     /// The price shown for it, fixed at checkout.
     pub amount: LineAmount,
     pub allocations: Vec<Allocation>,
+    /// Units cancelled before they were sent.
+    pub cancelled: u32,
+}
+
+impl OrderLine {
+    /// Units the customer still gets (ordered less cancelled).
+    pub fn kept(&self) -> u32 {
+        self.amount.quantity.saturating_sub(self.cancelled)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +117,30 @@ pub struct OrderShipment {
     pub price: Decimal,
     pub delivery_date: NaiveDate,
     pub status: ShipmentStatus,
+    /// Its units per line; a cancellation lowers them (a shipment left with none is
+    /// cancelled).
     pub items: Vec<ShipmentItem>,
+    /// The carrier's tracking numbers, given when it is shipped.
+    pub tracking: Vec<String>,
+    pub sent_at: Option<Timestamp>,
+    /// When the carrier says it was delivered (the return window counts from it).
+    pub delivered_at: Option<Timestamp>,
+    /// The carrier's own status code, kept apart from `status`: the code of its furthest
+    /// report, only ever moving forward.
+    pub carrier_status: Option<String>,
+    /// Every report of its carrier, unknown codes included, in the order they came.
+    pub carrier_events: Vec<CarrierReport>,
+}
+
+impl OrderShipment {
+    pub fn units(&self) -> u32 {
+        self.items.iter().map(|i| i.quantity).sum()
+    }
+
+    /// Whether its units have left (sent, delivered or returned to the commerce).
+    pub fn has_left(&self) -> bool {
+        matches!(self.status, ShipmentStatus::Sent | ShipmentStatus::Delivered | ShipmentStatus::Returned)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +149,31 @@ pub struct Payment {
     pub online: bool,
     /// The gateway's reference once approved, or the administrator's confirmation.
     pub reference: Option<String>,
+    /// What the customer owes (the total, less what was cancelled before payment), and
+    /// what was captured once the payment is approved.
     pub amount: Decimal,
+}
+
+/// Why money goes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundReason {
+    Cancellation,
+    Return,
+}
+
+/// Money owed back to the customer: through the gateway for an online payment (settled
+/// when the gateway answers), or by hand for an offline one (settled when an
+/// administrator confirms it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    pub id: String,
+    pub amount: Decimal,
+    pub reason: RefundReason,
+    pub online: bool,
+    pub requested_at: Timestamp,
+    /// The gateway's or the administrator's reference, once settled.
+    pub reference: Option<String>,
+    pub settled_at: Option<Timestamp>,
 }
 
 /// The document issued when an order is placed: who sells, who buys, what and for how much.
@@ -101,11 +188,25 @@ pub struct OrderDocument {
     pub totals: Totals,
 }
 
+/// One entry of an order's history: what happened, who did it (the key's principal, or
+/// `system` for the node's own steps, `carrier:{code}` for a carrier's report) and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub at: Timestamp,
+    pub by: String,
+    /// The event's kind (`payment_confirmed`, `shipment_sent`, ...).
+    pub what: String,
+    /// What it named: the shipment, lines and units, the document number, the amount.
+    pub detail: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
     pub id: String,
     pub cart: String,
     pub placed_at: Timestamp,
+    /// Who placed it: the storefront's key, or an administrator for a phone order.
+    pub placed_by: String,
     pub context: CartContext,
     pub address: ShippingAddress,
     pub delivery: DeliveryChoice,
@@ -114,20 +215,86 @@ pub struct Order {
     pub lines: Vec<OrderLine>,
     pub shipments: Vec<OrderShipment>,
     pub totals: Totals,
+    /// The tax rate shipping was taxed at, when it was.
+    pub shipping_tax_rate: Option<Decimal>,
     pub payment: Payment,
     pub document: OrderDocument,
+    /// Invoices and credit notes, in the order they were issued.
+    pub invoices: Vec<Invoice>,
+    pub delivery_notes: Vec<DeliveryNote>,
+    pub refunds: Vec<Refund>,
+    /// Every change after placement.
+    pub history: Vec<Change>,
+}
+
+/// What a command on an order is decided with besides the order.
+pub struct OrderCtx<'a> {
+    pub now: Timestamp,
+    pub commerce: &'a Commerce,
+    /// The next number of an invoice series (`{prefix}-{year}`): the order actor, the one
+    /// writer of its commerce's series, knows it.
+    pub next_number: &'a dyn Fn(&str) -> u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderCommand {
     /// An offline payment arrived (an administrator confirms it).
     ConfirmPayment { reference: String },
+    /// A ready shipment leaves with its tracking numbers; `allocated` is what the
+    /// warehouses hold under each of the order's keys.
+    Ship { shipment: String, tracking: Vec<String>, allocated: Vec<KeyStock> },
+    /// A carrier reports on a shipment it carries.
+    CarrierReport { shipment: String, report: CarrierReport },
+    /// Units not yet sent are cancelled: the lines and quantities named, or every unit not
+    /// sent (none named).
+    Cancel { lines: Option<Vec<(String, u32)>> },
+    /// A refund was made: by the gateway, or by hand (an administrator confirms it).
+    SettleRefund { refund: String, reference: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderEvent {
     Placed { order: Box<Order> },
     PaymentConfirmed { reference: String },
+    InvoiceIssued { invoice: Box<Invoice> },
+    ShipmentSent { shipment: String, tracking: Vec<String>, picks: Vec<Pick>, note: Box<DeliveryNote> },
+    CarrierReported { shipment: String, report: CarrierReport },
+    UnitsCancelled { cancellation: Box<Cancellation> },
+    RefundSettled { refund: String, reference: String },
+}
+
+impl OrderEvent {
+    /// The event's kind as its history shows it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OrderEvent::Placed { .. } => "placed",
+            OrderEvent::PaymentConfirmed { .. } => "payment_confirmed",
+            OrderEvent::InvoiceIssued { invoice } if invoice.corrects.is_some() => "credit_note_issued",
+            OrderEvent::InvoiceIssued { .. } => "invoice_issued",
+            OrderEvent::ShipmentSent { .. } => "shipment_sent",
+            OrderEvent::CarrierReported { .. } => "carrier_reported",
+            OrderEvent::UnitsCancelled { .. } => "units_cancelled",
+            OrderEvent::RefundSettled { .. } => "refund_settled",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            OrderEvent::Placed { order } => format!("order {}", order.id),
+            OrderEvent::PaymentConfirmed { reference } => format!("reference {reference}"),
+            OrderEvent::InvoiceIssued { invoice } => {
+                format!("{} {} {}", invoice.number, invoice.total, invoice.currency)
+            }
+            OrderEvent::ShipmentSent { shipment, tracking, note, .. } => {
+                format!("shipment {shipment}, tracking {}, delivery note {}", tracking.join(" "), note.number)
+            }
+            OrderEvent::CarrierReported { shipment, report } => {
+                format!("shipment {shipment}: {} ({})", report.code, report.status.map_or("unknown", |s| s.as_str()))
+            }
+            OrderEvent::UnitsCancelled { cancellation } => cancellation.describe(),
+            OrderEvent::RefundSettled { refund, reference } => format!("refund {refund}, reference {reference}"),
+        }
+    }
 }
 
 impl Order {
@@ -139,33 +306,107 @@ impl Order {
         }
     }
 
-    pub fn decide(&self, command: &OrderCommand) -> Result<Vec<OrderEvent>, DomainError> {
+    pub fn line(&self, id: &str) -> Option<&OrderLine> {
+        self.lines.iter().find(|l| l.id == id)
+    }
+
+    pub fn shipment(&self, id: &str) -> Result<&OrderShipment, DomainError> {
+        self.shipments
+            .iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| DomainError::UnknownOrderShipment { order: self.id.clone(), id: id.to_owned() })
+    }
+
+    pub fn is_paid(&self) -> bool {
+        self.payment.reference.is_some()
+    }
+
+    /// Decides a command. Events that issue a document take their numbers from `ctx`.
+    pub fn decide(&self, command: &OrderCommand, ctx: &OrderCtx<'_>) -> Result<Vec<OrderEvent>, DomainError> {
         match command {
-            OrderCommand::ConfirmPayment { reference } => {
-                if self.status != OrderStatus::PendingPayment {
-                    return Err(DomainError::OrderStatus {
-                        id: self.id.clone(),
-                        status: self.status.as_str(),
-                        action: "paid",
-                    });
-                }
-                if reference.trim().is_empty() || reference.chars().count() > 128 {
-                    return Err(DomainError::InvalidReference { value: reference.clone() });
-                }
-                Ok(vec![OrderEvent::PaymentConfirmed { reference: reference.clone() }])
+            OrderCommand::ConfirmPayment { reference } => self.decide_payment(reference, ctx),
+            OrderCommand::Ship { shipment, tracking, allocated } => {
+                self.decide_ship(shipment, tracking, allocated, ctx)
             }
+            OrderCommand::CarrierReport { shipment, report } => self.decide_report(shipment, report),
+            OrderCommand::Cancel { lines } => self.decide_cancel(lines.as_deref(), ctx),
+            OrderCommand::SettleRefund { refund, reference } => self.decide_settle(refund, reference),
         }
     }
 
-    /// Folds one event in; one that does not fit was never decided, so it asserts.
-    pub fn apply(&mut self, event: &OrderEvent) {
+    fn decide_payment(&self, reference: &str, ctx: &OrderCtx<'_>) -> Result<Vec<OrderEvent>, DomainError> {
+        if self.status != OrderStatus::PendingPayment {
+            return Err(DomainError::OrderStatus { id: self.id.clone(), status: self.status.as_str(), action: "paid" });
+        }
+        if reference.trim().is_empty() || reference.chars().count() > 128 {
+            return Err(DomainError::InvalidReference { value: reference.to_owned() });
+        }
+        let mut paid = self.clone();
+        let confirmed = OrderEvent::PaymentConfirmed { reference: reference.to_owned() };
+        paid.apply(&confirmed, ctx.now, "");
+        let invoice = documents::invoice(&paid, ctx)?;
+        Ok(vec![confirmed, OrderEvent::InvoiceIssued { invoice: Box::new(invoice) }])
+    }
+
+    fn decide_settle(&self, refund: &str, reference: &str) -> Result<Vec<OrderEvent>, DomainError> {
+        let found = self
+            .refunds
+            .iter()
+            .find(|r| r.id == refund)
+            .ok_or_else(|| DomainError::UnknownRefund { order: self.id.clone(), id: refund.to_owned() })?;
+        if found.reference.is_some() {
+            return Err(DomainError::RefundSettled { id: refund.to_owned(), status: "settled" });
+        }
+        if reference.trim().is_empty() || reference.chars().count() > 128 {
+            return Err(DomainError::InvalidReference { value: reference.to_owned() });
+        }
+        Ok(vec![OrderEvent::RefundSettled { refund: refund.to_owned(), reference: reference.to_owned() }])
+    }
+
+    /// Folds one event in, made at `at` by `by`; one that does not fit was never decided,
+    /// so it asserts.
+    pub fn apply(&mut self, event: &OrderEvent, at: Timestamp, by: &str) {
         match event {
-            OrderEvent::Placed { .. } => {}
+            OrderEvent::Placed { .. } => return,
             OrderEvent::PaymentConfirmed { reference } => {
-                assert_eq!(self.status, OrderStatus::PendingPayment, "order {}: a payment confirmed twice", self.id);
-                self.status = OrderStatus::Paid;
+                assert!(self.payment.reference.is_none(), "order {}: a payment confirmed twice", self.id);
                 self.payment.reference = Some(reference.clone());
             }
+            OrderEvent::InvoiceIssued { invoice } => self.invoices.push((**invoice).clone()),
+            OrderEvent::ShipmentSent { shipment, tracking, picks, note } => {
+                self.apply_sent(shipment, tracking, picks, note, at)
+            }
+            OrderEvent::CarrierReported { shipment, report } => self.apply_report(shipment, report),
+            OrderEvent::UnitsCancelled { cancellation } => self.apply_cancel(cancellation, at),
+            OrderEvent::RefundSettled { refund, reference } => {
+                let refund = self.refunds.iter_mut().find(|r| &r.id == refund).expect("decide found the refund");
+                assert!(refund.reference.is_none(), "refund {} settled twice", refund.id);
+                refund.reference = Some(reference.clone());
+                refund.settled_at = Some(at);
+            }
+        }
+        self.status = self.derived_status();
+        self.history.push(Change { at, by: by.to_owned(), what: event.kind().to_owned(), detail: event.detail() });
+    }
+
+    /// The status its lines, payment and shipments make.
+    pub fn derived_status(&self) -> OrderStatus {
+        if self.lines.iter().all(|l| l.kept() == 0) {
+            return OrderStatus::Cancelled;
+        }
+        if !self.is_paid() {
+            return OrderStatus::PendingPayment;
+        }
+        let live: Vec<&OrderShipment> =
+            self.shipments.iter().filter(|s| s.status != ShipmentStatus::Cancelled && s.units() > 0).collect();
+        if !live.is_empty() && live.iter().all(|s| s.status == ShipmentStatus::Delivered) {
+            OrderStatus::Delivered
+        } else if !live.is_empty() && live.iter().all(|s| s.has_left()) {
+            OrderStatus::Shipped
+        } else if live.iter().any(|s| s.has_left()) {
+            OrderStatus::PartiallyShipped
+        } else {
+            OrderStatus::Paid
         }
     }
 }
@@ -184,6 +425,10 @@ pub struct Checkout<'a> {
     /// Approved already (online gateway) when it carries a reference.
     pub payment: Payment,
     pub names: &'a dyn Fn(&str) -> String,
+    /// The tax rate shipping is taxed at, when it is.
+    pub shipping_tax_rate: Option<Decimal>,
+    /// Who places it (the key's principal).
+    pub by: String,
 }
 
 /// Builds the order a checkout places.
@@ -203,6 +448,7 @@ pub fn place(checkout: Checkout<'_>) -> Order {
                 .filter(|(line, _)| *line == amount.line)
                 .map(|(_, a)| a.clone())
                 .collect(),
+            cancelled: 0,
         })
         .collect();
     let document = OrderDocument {
@@ -218,6 +464,7 @@ pub fn place(checkout: Checkout<'_>) -> Order {
         id: checkout.id,
         cart: checkout.cart.id.clone(),
         placed_at: checkout.now,
+        placed_by: checkout.by,
         context: checkout.cart.context.clone(),
         address: checkout.address,
         delivery: checkout.delivery,
@@ -226,7 +473,12 @@ pub fn place(checkout: Checkout<'_>) -> Order {
         lines,
         shipments: checkout.shipments,
         totals: checkout.totals,
+        shipping_tax_rate: checkout.shipping_tax_rate,
         payment: checkout.payment,
         document,
+        invoices: Vec::new(),
+        delivery_notes: Vec::new(),
+        refunds: Vec::new(),
+        history: Vec::new(),
     }
 }

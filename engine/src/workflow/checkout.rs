@@ -34,6 +34,8 @@ pub struct CheckoutRequest {
     pub token: Option<String>,
     /// The total the customer saw; a different total now refuses the checkout.
     pub expected_total: Option<Decimal>,
+    /// Who checks out (the key's principal).
+    pub by: String,
 }
 
 /// A cart hold to commit to its order line: the warehouse's reservation becomes the
@@ -202,7 +204,7 @@ impl Checkout {
         let commits = commits(cart, &request.order);
         let payment =
             Payment { system: system.code.clone(), online: system.is_online(), reference: None, amount: total };
-        let order = build_order(&request.order, cart, commerce, now, &quote, payment, &commits)?;
+        let order = build_order(&request, cart, commerce, now, &quote, payment, &commits)?;
         let authorisation = system.gateway.as_ref().map(|gateway| Authorisation {
             gateway: gateway.clone(),
             order: request.order.clone(),
@@ -353,7 +355,7 @@ fn commits(cart: &Cart, order: &str) -> Vec<HoldCommit> {
 
 /// The order the checkout places, its payment not yet approved.
 fn build_order(
-    id: &str,
+    request: &CheckoutRequest,
     cart: &Cart,
     commerce: &Commerce,
     now: Timestamp,
@@ -361,6 +363,7 @@ fn build_order(
     payment: Payment,
     commits: &[HoldCommit],
 ) -> Result<Order, DomainError> {
+    let id = request.order.as_str();
     let address = cart.address.clone().ok_or(DomainError::AddressRequired)?;
     let delivery = cart.delivery.clone().ok_or(DomainError::DeliveryRequired)?;
     let quoted = quote.delivery.as_ref().ok_or(DomainError::DeliveryRequired)?;
@@ -384,7 +387,16 @@ fn build_order(
     let allocations = commits
         .iter()
         .map(|c| {
-            (c.line.clone(), Allocation { warehouse: c.warehouse.clone(), key: c.key.clone(), quantity: c.quantity })
+            (
+                c.line.clone(),
+                Allocation {
+                    warehouse: c.warehouse.clone(),
+                    key: c.key.clone(),
+                    quantity: c.quantity,
+                    shipped: 0,
+                    released: 0,
+                },
+            )
         })
         .collect();
     Ok(place(crate::order::Checkout {
@@ -399,6 +411,8 @@ fn build_order(
         allocations,
         payment,
         names: &names,
+        shipping_tax_rate: quote.priced.shipping_tax.as_ref().map(|(_, rate)| *rate),
+        by: request.by.clone(),
     }))
 }
 
@@ -426,6 +440,11 @@ fn shipments_of(delivery: &QuotedDelivery, units: &[Sourced]) -> Vec<OrderShipme
                 delivery_date: option.delivery_date,
                 status: shipment_status(shipment.items.iter().any(|i| i.awaiting_stock)),
                 items: shipment.items.clone(),
+                tracking: Vec::new(),
+                sent_at: None,
+                delivered_at: None,
+                carrier_status: None,
+                carrier_events: Vec::new(),
             })
             .collect(),
         QuotedDelivery::Pickup { location, date, centers } => centers
@@ -453,6 +472,11 @@ fn shipments_of(delivery: &QuotedDelivery, units: &[Sourced]) -> Vec<OrderShipme
                     delivery_date: *date,
                     status: shipment_status(items.iter().any(|i| i.awaiting_stock)),
                     items,
+                    tracking: Vec::new(),
+                    sent_at: None,
+                    delivered_at: None,
+                    carrier_status: None,
+                    carrier_events: Vec::new(),
                 }
             })
             .collect(),

@@ -184,7 +184,7 @@ mod tests {
             assert_eq!(parse_segment_name(other), None, "{other}");
         }
         let header = segment_header(99);
-        assert_eq!(&header[..8], b"MRCTWAL2");
+        assert_eq!(&header[..8], format!("MRCTWAL{FORMAT_VERSION}").as_bytes());
         assert_eq!(read_segment_header(&header), Ok((99, FORMAT_VERSION)));
         let mut bad = header;
         bad[9] ^= 1;

@@ -74,6 +74,7 @@ stored_struct! {
 
 stored_struct! {
     OrderLineStock => engine::OrderLineStock { order_line: String, sku: String, placed_at: i64, parts: Vec<SupplyPart> }
+    fill { shipped: 0, released: 0 }
 }
 
 stored_enum! {
@@ -107,6 +108,9 @@ stored_enum! {
         ReservationMoved { reservation: String, from: String, to: String, quantity: u32 },
         ReservationShortened { reservation: String, batch: String, quantity: u32 },
         BatchClosed { sku: String, batch: String },
+    }
+    newer {
+        engine::InventoryEvent::OrderLineReleased { order_line, .. } => Self::OrderLineCancelled { order_line: order_line.clone() },
     }
 }
 

@@ -1,5 +1,5 @@
 //! An order's stored types in format 2: its events and its state, with the amounts and
-//! shipments checkout fixed into it.
+//! shipments checkout fixed into it. Only read: what the engine holds since is filled in.
 
 use chrono::NaiveDate;
 use mercato_engine::commerce::model as commerce;
@@ -15,10 +15,12 @@ stored_enum! {
     OrderStatus => engine::OrderStatus {
         PendingPayment, Paid, PartiallyShipped, Shipped, Delivered, Cancelled, Returned,
     }
+    newer { engine::OrderStatus::PartiallyReturned => Self::Returned }
 }
 
 stored_struct! {
     Allocation => engine::Allocation { warehouse: String, key: String, quantity: u32 }
+    fill { shipped: 0, released: 0 }
 }
 
 stored_struct! {
@@ -75,10 +77,12 @@ stored_struct! {
         amount: LineAmount,
         allocations: Vec<Allocation>,
     }
+    fill { cancelled: 0 }
 }
 
 stored_enum! {
     ShipmentStatus => commerce::ShipmentStatus { AwaitingStock, Ready, Sent, Delivered, Returned }
+    newer { commerce::ShipmentStatus::Cancelled => Self::Returned }
 }
 
 stored_struct! {
@@ -104,6 +108,7 @@ stored_struct! {
         status: ShipmentStatus,
         items: Vec<ShipmentItem>,
     }
+    fill { tracking: Vec::new(), sent_at: None, delivered_at: None, carrier_status: None, carrier_events: Vec::new() }
 }
 
 stored_struct! {
@@ -144,6 +149,14 @@ stored_struct! {
         payment: Payment,
         document: OrderDocument,
     }
+    fill {
+        placed_by: String::new(),
+        shipping_tax_rate: None,
+        invoices: Vec::new(),
+        delivery_notes: Vec::new(),
+        refunds: Vec::new(),
+        history: Vec::new(),
+    }
 }
 
 stored_enum! {
@@ -152,4 +165,5 @@ stored_enum! {
         Placed { order: Box<Order> },
         PaymentConfirmed { reference: String },
     }
+    newer { _ => Self::PaymentConfirmed { reference: String::new() } }
 }

@@ -65,6 +65,13 @@ impl Modify for Bearer {
         orders::get_order,
         orders::get_order_documents,
         orders::confirm_payment,
+        orders::ship_shipment,
+        orders::carrier_event,
+        orders::cancel_order,
+        orders::settle_refund,
+        orders::order_history,
+        orders::list_invoices,
+        orders::get_invoice,
         warehouses::list_warehouses,
         warehouses::get_stock,
         warehouses::post_receipt,
@@ -82,6 +89,7 @@ impl Modify for Bearer {
         (name = "carts", description = "Carts and their lines (each line reserves stock)."),
         (name = "checkout", description = "Address, promo code, delivery, payment systems, checkout."),
         (name = "orders", description = "Orders, their documents and payments."),
+        (name = "fulfilment", description = "After checkout: shipping, carriers' reports, cancellations and refunds."),
         (name = "stock", description = "Warehouses and stock (admin, or a merchant for its own).")
     )
 )]
@@ -101,6 +109,13 @@ pub fn document() -> &'static str {
 /// the `Idempotency-Key` header's shape on every route that takes it, and the rules that
 /// tie one field to another (the server refuses each with 400 or 422 as named).
 fn state_rules(document: &mut Value) {
+    state_parameters(document);
+    let Some(schemas) = document.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else { return };
+    state_body_rules(schemas);
+}
+
+/// Query parameters are texts, never null; the `Idempotency-Key`'s shape.
+fn state_parameters(document: &mut Value) {
     if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
         let parameters = paths
             .values_mut()
@@ -126,7 +141,15 @@ fn state_rules(document: &mut Value) {
             }
         }
     }
-    let Some(schemas) = document.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else { return };
+}
+
+/// The rules that tie one body field to another, or shape the items of a list.
+fn state_body_rules(schemas: &mut serde_json::Map<String, Value>) {
+    // 422 invalid_id, duplicate_tracking: each tracking number's shape, listed once.
+    if let Some(tracking) = schemas.get_mut("ShipBody").and_then(|s| s.pointer_mut("/properties/tracking")) {
+        tracking["items"] = json!({ "type": "string", "pattern": crate::http::wire::ID_PATTERN });
+        tracking["uniqueItems"] = json!(true);
+    }
     let mut rule = |name: &str, key: &str, rule: Value| {
         if let Some(schema) = schemas.get_mut(name).and_then(Value::as_object_mut) {
             schema.insert(key.to_owned(), rule);

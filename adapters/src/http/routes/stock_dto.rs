@@ -180,6 +180,7 @@ pub enum EventDto {
     ReservationMoved { reservation: String, from: String, to: String, quantity: u32 },
     ReservationShortened { reservation: String, batch: String, quantity: u32 },
     BatchClosed { sku: String, batch: String },
+    OrderLineReleased { order_line: String, quantity: u32 },
 }
 
 impl From<&InventoryEvent> for EventDto {
@@ -211,6 +212,7 @@ impl From<&InventoryEvent> for EventDto {
             }
             E::OrderLineShipped { order_line, quantity } => Self::OrderLineShipped { order_line, quantity },
             E::OrderLineCancelled { order_line } => Self::OrderLineCancelled { order_line },
+            E::OrderLineReleased { order_line, quantity } => Self::OrderLineReleased { order_line, quantity },
             E::ReturnRestocked { sku, quantity } => Self::ReturnRestocked { sku, quantity },
             E::BatchArrived { sku, batch, quantity } => Self::BatchArrived { sku, batch, quantity },
             E::PromiseAllocated { order_line, batch, quantity, ready_date } => {

@@ -165,9 +165,14 @@ pub struct Carrier {
     /// Its services. At least one is required; their codes are unique within the carrier.
     #[schemars(extend("x-required" = true), length(min = 1))]
     pub shipping_types: Vec<ShippingType>,
-    /// The carrier's own status names mapped to the commerce's shipment statuses; empty by
-    /// default. A carrier status name may not be empty.
-    #[schemars(extend("propertyNames" = { "minLength": 1 }))]
+    /// The carrier's own status names mapped to the commerce's shipment statuses a carrier
+    /// reports (`sent`, `delivered`, `returned`); empty by default. A carrier status name
+    /// may not be empty. A status the map lacks is kept in the shipment's carrier history
+    /// and moves nothing.
+    #[schemars(extend(
+        "propertyNames" = { "minLength": 1 },
+        "additionalProperties" = { "type": "string", "enum": ["sent", "delivered", "returned"] }
+    ))]
     pub status_map: std::collections::BTreeMap<String, ShipmentStatus>,
 }
 
@@ -250,6 +255,31 @@ pub enum ShipmentStatus {
     Delivered,
     /// Came back to the commerce.
     Returned,
+    /// Every unit it carried was cancelled before it left. Not a carrier's status.
+    Cancelled,
+}
+
+impl ShipmentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShipmentStatus::AwaitingStock => "awaiting_stock",
+            ShipmentStatus::Ready => "ready",
+            ShipmentStatus::Sent => "sent",
+            ShipmentStatus::Delivered => "delivered",
+            ShipmentStatus::Returned => "returned",
+            ShipmentStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// How far along a carrier has taken it: a carrier's report moves a shipment only
+    /// forward. Delivered and returned are both ends.
+    pub fn carrier_rank(self) -> u8 {
+        match self {
+            ShipmentStatus::AwaitingStock | ShipmentStatus::Ready | ShipmentStatus::Cancelled => 0,
+            ShipmentStatus::Sent => 1,
+            ShipmentStatus::Delivered | ShipmentStatus::Returned => 2,
+        }
+    }
 }
 
 /// Whether and how a delivery may split into several shipments.

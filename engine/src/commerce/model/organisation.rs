@@ -126,6 +126,11 @@ pub struct InvoicingCompany {
     /// defined currency, listed once.
     #[schemars(extend("x-required" = true), length(min = 1))]
     pub accounting_currencies: Vec<String>,
+    /// The currency its tax authority counts in: an invoice issued in another currency
+    /// also states its tax totals in this one, at the configured rates (EU VAT directive,
+    /// article 230). None (the default) is its first accounting currency. Must be a
+    /// defined currency.
+    pub national_currency: Option<String>,
     /// Area of influence: destinations outside it cannot be invoiced by this company, and a
     /// channel whose area does not overlap it cannot use it. None (the default) means
     /// everywhere. Must be a defined area.

@@ -156,9 +156,16 @@ fn carriers(c: &CommerceConfig, d: &Declared, report: &mut Report) {
             let at = format!("carrier \"{}\" shipping type \"{}\"", carrier.code, shipping_type.code);
             shipping_type_rules(shipping_type, d, &at, report);
         }
-        for carrier_status in carrier.status_map.keys() {
+        for (carrier_status, status) in &carrier.status_map {
             if carrier_status.is_empty() {
                 report.push(&at, "invalid_value", "status_map has an empty carrier status".into());
+            }
+            if status.carrier_rank() == 0 {
+                let message = format!(
+                    "status_map maps \"{carrier_status}\" to \"{}\": a carrier reports only sent, delivered or returned",
+                    status.as_str()
+                );
+                report.push(&at, "invalid_value", message);
             }
         }
     }

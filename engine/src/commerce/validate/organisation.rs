@@ -128,6 +128,9 @@ fn invoicing_companies(c: &CommerceConfig, d: &Declared, report: &mut Report) {
         }
         report.refs(&at, "currency", &company.accounting_currencies, &d.currencies);
         report.no_repeats(&at, "accounting currency", &company.accounting_currencies);
+        if let Some(national) = &company.national_currency {
+            report.refs(&at, "currency", [national], &d.currencies);
+        }
         if let Some(area) = &company.area {
             report.refs(&at, "area", [area], &d.areas);
         }

@@ -39,7 +39,13 @@ pub async fn buy_now(
     let stamp = idempotency::stamp(&request, &principal, &body)?;
     let BuyNowBody { mut cart, checkout: pay } = body;
     let expected_total = expected_total(pay.expected_total.as_deref())?;
-    let pay = CheckOut { payment_system: pay.payment_system, token: pay.payment_token, expected_total, remember: None };
+    let pay = CheckOut {
+        payment_system: pay.payment_system,
+        token: pay.payment_token,
+        expected_total,
+        remember: None,
+        by: principal.name.to_string(),
+    };
     let parts = Parts::of(&mut cart, handle)?.checking_out(pay)?;
     let context = visit_context(handle, &commerce, cart)?;
     let stamp = match begin(&state, handle, stamp)? {

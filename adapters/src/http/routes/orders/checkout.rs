@@ -57,7 +57,13 @@ pub async fn checkout(
     };
     let commerce = handle.snapshot();
     let remember = stamp.map(|stamp| CartRemember { stamp, frees_key: true, respond: order_respond(&commerce) });
-    let message = CheckOut { payment_system: body.payment_system, token: body.payment_token, expected_total, remember };
+    let message = CheckOut {
+        payment_system: body.payment_system,
+        token: body.payment_token,
+        expected_total,
+        remember,
+        by: principal.name.to_string(),
+    };
     let reply = ask_within(&cart, message, CHECKOUT_REPLY_TIMEOUT).await??;
     order_answer(&reply, &commerce)
 }

@@ -19,6 +19,8 @@ pub struct OrderLineDto {
     pub amount: String,
     pub tax_rate: String,
     pub allocations: Vec<AllocationDto>,
+    /// Units cancelled before they were sent.
+    pub cancelled: u32,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -30,9 +32,15 @@ pub struct OrderShipmentDto {
     pub pickup_location: Option<String>,
     pub price: String,
     pub delivery_date: String,
-    /// `awaiting_stock`, `ready`, `sent`, `delivered` or `returned`.
+    /// `awaiting_stock`, `ready`, `sent`, `delivered`, `returned` or `cancelled`.
     pub status: String,
     pub items: Vec<ShipmentItemDto>,
+    pub tracking: Vec<String>,
+    pub sent_at: Option<String>,
+    pub delivered_at: Option<String>,
+    /// The carrier's own status code: that of its furthest report.
+    pub carrier_status: Option<String>,
+    pub carrier_events: Vec<CarrierEventDto>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -79,6 +87,10 @@ pub struct OrderDto {
     pub totals: TotalsDto,
     pub payment: PaymentDto,
     pub documents: Vec<DocumentDto>,
+    pub invoices: Vec<InvoiceDto>,
+    pub delivery_notes: Vec<DeliveryNoteDto>,
+    pub refunds: Vec<RefundDto>,
+    pub money: MoneyDto,
 }
 
 pub(crate) fn document_dto(order: &Order) -> DocumentDto {
@@ -131,23 +143,10 @@ pub fn order_dto(order: &Order, commerce: &Commerce) -> OrderDto {
                     .iter()
                     .map(|a| AllocationDto { warehouse: a.warehouse.clone(), quantity: a.quantity })
                     .collect(),
+                cancelled: l.cancelled,
             })
             .collect(),
-        shipments: order
-            .shipments
-            .iter()
-            .map(|s| OrderShipmentDto {
-                id: s.id.clone(),
-                logistic_center: s.center.clone(),
-                carrier: s.carrier.clone(),
-                shipping_type: s.shipping_type.clone(),
-                pickup_location: s.pickup_location.clone(),
-                price: money(s.price, units),
-                delivery_date: s.delivery_date.to_string(),
-                status: shipment_status(s.status),
-                items: s.items.iter().map(item_dto).collect(),
-            })
-            .collect(),
+        shipments: order.shipments.iter().map(|s| shipment_dto(s, units)).collect(),
         totals: totals_dto(&order.totals),
         payment: PaymentDto {
             system: order.payment.system.clone(),
@@ -157,6 +156,39 @@ pub fn order_dto(order: &Order, commerce: &Commerce) -> OrderDto {
             amount: money(order.payment.amount, units),
         },
         documents: vec![document_dto(order)],
+        invoices: order.invoices.iter().map(|i| invoice_dto(i, &order.id, &order.context.currency)).collect(),
+        delivery_notes: order.delivery_notes.iter().map(delivery_note_dto).collect(),
+        refunds: order.refunds.iter().map(|r| refund_dto(r, units)).collect(),
+        money: money_dto(order, units),
+    }
+}
+
+fn shipment_dto(s: &mercato_engine::order::OrderShipment, units: u32) -> OrderShipmentDto {
+    OrderShipmentDto {
+        id: s.id.clone(),
+        logistic_center: s.center.clone(),
+        carrier: s.carrier.clone(),
+        shipping_type: s.shipping_type.clone(),
+        pickup_location: s.pickup_location.clone(),
+        price: money(s.price, units),
+        delivery_date: s.delivery_date.to_string(),
+        status: shipment_status(s.status),
+        items: s.items.iter().map(item_dto).collect(),
+        tracking: s.tracking.clone(),
+        sent_at: s.sent_at.map(timestamp),
+        delivered_at: s.delivered_at.map(timestamp),
+        carrier_status: s.carrier_status.clone(),
+        carrier_events: s
+            .carrier_events
+            .iter()
+            .map(|e| CarrierEventDto {
+                id: e.id.clone(),
+                code: e.code.clone(),
+                at: timestamp(e.at),
+                received_at: timestamp(e.received_at),
+                status: e.status.map(|s| s.as_str().to_owned()),
+            })
+            .collect(),
     }
 }
 

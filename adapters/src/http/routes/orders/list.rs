@@ -17,6 +17,7 @@ pub enum OrderStatusDto {
     Shipped,
     Delivered,
     Cancelled,
+    PartiallyReturned,
     Returned,
 }
 
@@ -29,6 +30,7 @@ impl From<OrderStatusDto> for OrderStatus {
             OrderStatusDto::Shipped => OrderStatus::Shipped,
             OrderStatusDto::Delivered => OrderStatus::Delivered,
             OrderStatusDto::Cancelled => OrderStatus::Cancelled,
+            OrderStatusDto::PartiallyReturned => OrderStatus::PartiallyReturned,
             OrderStatusDto::Returned => OrderStatus::Returned,
         }
     }
@@ -106,14 +108,7 @@ pub async fn list_orders(
     let handle = state.registry.get(&code).ok_or_else(|| Problem::commerce_not_found(&code))?;
     let commerce = handle.snapshot();
     let query = query.read()?;
-    let limit = match query.limit {
-        None => ORDER_PAGE_DEFAULT,
-        Some(limit @ 1..=ORDER_PAGE_MAX) => usize::try_from(limit).unwrap_or(ORDER_PAGE_DEFAULT),
-        Some(limit) => {
-            let detail = format!("limit {limit} must be 1 to {ORDER_PAGE_MAX}");
-            return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_limit", detail));
-        }
-    };
+    let limit = page_limit(query.limit)?;
     let filter = filter(&query, &commerce)?;
     let list = ListOrders { filter, commerce: Arc::clone(&commerce), after: query.after.clone(), limit };
     let page = handle.orders().list(list).await.map_err(|error| match error {
@@ -126,6 +121,18 @@ pub async fn list_orders(
     })?;
     let orders = page.orders.iter().map(|order| summary(order)).collect();
     Ok(HttpResponse::Ok().json(OrderPageDto { orders, next_after: page.next_after }))
+}
+
+/// A page size asked for: 1 to `ORDER_PAGE_MAX`, `ORDER_PAGE_DEFAULT` when not given.
+pub(crate) fn page_limit(limit: Option<i64>) -> Result<usize, Problem> {
+    match limit {
+        None => Ok(ORDER_PAGE_DEFAULT),
+        Some(limit @ 1..=ORDER_PAGE_MAX) => Ok(usize::try_from(limit).unwrap_or(ORDER_PAGE_DEFAULT)),
+        Some(limit) => {
+            let detail = format!("limit {limit} must be 1 to {ORDER_PAGE_MAX}");
+            Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_limit", detail))
+        }
+    }
 }
 
 /// The filter a query asks for, each code checked against the commerce.

@@ -1,20 +1,33 @@
-//! Order routes: checkout (a cart becomes an order), a purchase in one request, an order and its documents, the back
-//! office's order list, and (for offline payments) the administrator's payment confirmation.
+//! Order routes: checkout (a cart becomes an order), a purchase in one request, an order,
+//! its documents and history, the back office's order list, the administrator's payment
+//! confirmation (offline payments), and the order's life after checkout: shipping,
+//! carriers' reports, cancellations, refunds and invoices.
 //!
 //! # Layout
-//! - `dto.rs`: the order as answered.
-//! - `checkout.rs`, `buy_now.rs`, `read.rs`, `list.rs`, `payments.rs`: one route group each.
+//! - `dto.rs`: the order as answered; `after_dto.rs`: its documents, refunds, money and
+//!   history.
+//! - `checkout.rs`, `buy_now.rs`, `read.rs`, `list.rs`, `payments.rs`, `fulfil.rs` (ship,
+//!   carrier events), `cancel.rs` (cancellations, refunds), `invoices.rs` (history,
+//!   invoices): one route group each.
 
+mod after_dto;
 mod buy_now;
+mod cancel;
 mod checkout;
 mod dto;
+mod fulfil;
+mod invoices;
 mod list;
 mod payments;
 mod read;
 
+pub use after_dto::*;
 pub use buy_now::*;
+pub use cancel::*;
 pub use checkout::*;
 pub use dto::*;
+pub use fulfil::*;
+pub use invoices::*;
 pub use list::*;
 pub use payments::*;
 pub use read::*;

@@ -29,13 +29,13 @@ pub async fn get_order(
 
 #[utoipa::path(
     tag = "orders",
-    summary = "An order's documents.",
+    summary = "An order's documents: the order document, invoices, credit notes, delivery notes.",
     params(
         ("commerce" = String, Path, description = "The commerce code."),
         ("order" = String, Path, description = "The order id.")
     ),
     responses(
-        (status = 200, description = "Success", body = Vec<DocumentDto>),
+        (status = 200, description = "Success", body = DocumentsDto),
         Refusals
     )
 )]
@@ -47,5 +47,5 @@ pub async fn get_order_documents(
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
     let order = commerce_of(&state, &principal, &code)?.orders().read(&id).await?;
-    Ok(HttpResponse::Ok().json(vec![document_dto(&order)]))
+    Ok(HttpResponse::Ok().json(documents_dto(&order)))
 }

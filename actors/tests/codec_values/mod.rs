@@ -1,0 +1,330 @@
+//! The values the stored-format tests encode: every event of every aggregate, and orders
+//! as format 2 and format 3 keep them.
+
+use chrono::NaiveDate;
+use mercato_engine::cart::{Cart, CartContext, CartEvent, DeliveryChoice, Hold, HoldPart, ShippingAddress, Supply};
+use mercato_engine::commerce::model::{ShipmentPreference, ShipmentStatus};
+use mercato_engine::inventory::{AdjustmentReason, InventoryEvent, Reservation, Source, SupplyPart, Timestamp};
+use mercato_engine::order::{
+    place, quote, Allocation, Cancellation, CarrierReport, Checkout, DeliveryNote, Invoice, InvoiceLine, ItemCut,
+    NationalTaxes, NoteItem, Order, OrderEvent, OrderShipment, Payment, Pick, Refund, RefundReason,
+};
+use mercato_engine::{Commerce, KNOWN_GATEWAYS};
+
+pub fn every_inventory_event() -> Vec<InventoryEvent> {
+    let date = NaiveDate::from_ymd_opt(2027, 3, 15).expect("a date");
+    let reservation = Reservation {
+        id: "cart-1/line-2".into(),
+        sku: "HEADPHONES".into(),
+        expires_at: Timestamp(1_795_000_000_000),
+        parts: vec![
+            SupplyPart { source: Source::OnHand, quantity: 2 },
+            SupplyPart { source: Source::Batch("po-1".into()), quantity: 3 },
+            SupplyPart { source: Source::LeadTime, quantity: 4 },
+            SupplyPart { source: Source::Preorder, quantity: 5 },
+        ]
+        .into(),
+    };
+    vec![
+        InventoryEvent::StockReceived { sku: "MOUSE".into(), quantity: 7 },
+        InventoryEvent::BatchAnnounced { sku: "MOUSE".into(), batch: "po-1".into(), quantity: 9, expected_date: date },
+        InventoryEvent::BatchChanged { sku: "MOUSE".into(), batch: "po-1".into(), quantity: 8, expected_date: date },
+        InventoryEvent::StockAdjusted { sku: "MOUSE".into(), delta: -3, reason: AdjustmentReason::Damage },
+        InventoryEvent::StockReserved { reservation },
+        InventoryEvent::ReservationRenewed { reservation: "cart-1/line-2".into(), expires_at: Timestamp(-1) },
+        InventoryEvent::ReservationReleased { reservation: "cart-1/line-2".into() },
+        InventoryEvent::ReservationReduced { reservation: "cart-1/line-2".into(), quantity: 2 },
+        InventoryEvent::ReservationExpired { reservation: "cart-1/line-2".into() },
+        InventoryEvent::ReservationCommitted {
+            reservation: "cart-1/line-2".into(),
+            order_line: "order-9/1".into(),
+            placed_at: Timestamp(1_795_000_000_001),
+        },
+        InventoryEvent::ReservationUncommitted {
+            order_line: "order-9/1".into(),
+            reservation: "cart-1/line-2".into(),
+            expires_at: Timestamp(1_795_000_900_000),
+        },
+        InventoryEvent::OrderLineShipped { order_line: "order-9/1".into(), quantity: 2 },
+        InventoryEvent::OrderLineCancelled { order_line: "order-9/1".into() },
+        InventoryEvent::ReturnRestocked { sku: "MOUSE".into(), quantity: 1 },
+        InventoryEvent::BatchArrived { sku: "MOUSE".into(), batch: "po-1".into(), quantity: 4 },
+        InventoryEvent::PromiseAllocated {
+            order_line: "order-9/1".into(),
+            batch: "po-1".into(),
+            quantity: 2,
+            ready_date: date,
+        },
+        InventoryEvent::PromiseMoved {
+            order_line: "order-9/1".into(),
+            from: "po-1".into(),
+            to: "po-2".into(),
+            quantity: 1,
+            ready_date: date,
+        },
+        InventoryEvent::PromiseAtRisk { order_line: "order-9/1".into(), batch: "po-1".into(), quantity: 1 },
+        InventoryEvent::ReservationSourced { reservation: "cart-1".into(), batch: "po-1".into(), quantity: 1 },
+        InventoryEvent::ReservationMoved {
+            reservation: "cart-1".into(),
+            from: "po-1".into(),
+            to: "po-2".into(),
+            quantity: 1,
+        },
+        InventoryEvent::ReservationShortened { reservation: "cart-1".into(), batch: "po-1".into(), quantity: 1 },
+        InventoryEvent::BatchClosed { sku: "MOUSE".into(), batch: "po-1".into() },
+        InventoryEvent::AtRiskAllocated { order_line: "order-9/1".into(), quantity: 1, ready_date: date },
+        InventoryEvent::AtRiskPromised {
+            order_line: "order-9/1".into(),
+            batch: "po-3".into(),
+            quantity: 1,
+            ready_date: date,
+        },
+    ]
+}
+
+/// Every inventory event, those format 3 added included.
+pub fn every_inventory_event_now() -> Vec<InventoryEvent> {
+    let mut events = every_inventory_event();
+    events.push(InventoryEvent::OrderLineReleased { order_line: "order-9/1".into(), quantity: 2 });
+    events
+}
+
+pub fn date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2027, 3, 15).expect("a date")
+}
+
+pub fn every_hold() -> Vec<Hold> {
+    vec![
+        Hold {
+            warehouse: "wh-madrid".into(),
+            reservation: "cart-1/l1".into(),
+            quantity: 2,
+            parts: vec![
+                HoldPart { supply: Supply::InStock, quantity: 1, ready_date: date() },
+                HoldPart { supply: Supply::Backorder, quantity: 1, ready_date: date() },
+            ],
+        },
+        Hold {
+            warehouse: "wh-madrid".into(),
+            reservation: "cart-1/l1/2".into(),
+            quantity: 1,
+            parts: vec![HoldPart { supply: Supply::Preorder, quantity: 1, ready_date: date() }],
+        },
+    ]
+}
+
+pub fn every_cart_event() -> Vec<CartEvent> {
+    let holds = every_hold();
+    let context = CartContext {
+        channel: "web".into(),
+        language: "en".into(),
+        currency: "EUR".into(),
+        country: "ES".into(),
+        user: Some("user-7".into()),
+        group: None,
+    };
+    vec![
+        CartEvent::CartCreated { id: "cart-1".into(), context, expires_at: Timestamp(1_795_000_000_000) },
+        CartEvent::LineAdded { line: "l1".into(), sku: "KEYBOARD".into(), quantity: 3, holds: holds.clone() },
+        CartEvent::LineChanged { line: "l1".into(), quantity: 3, holds },
+        CartEvent::LineRemoved { line: "l1".into() },
+        CartEvent::CartRenewed { expires_at: Timestamp(1_795_000_900_000) },
+        CartEvent::CartExpired,
+        CartEvent::AddressSet { address: address() },
+        CartEvent::DeliveryChosen {
+            choice: DeliveryChoice::Home {
+                preference: ShipmentPreference::FewestShipments,
+                shipping_types: vec![("s1".into(), "iberpost/standard".into())],
+            },
+        },
+        CartEvent::DeliveryChosen { choice: DeliveryChoice::Pickup { location: "store-madrid".into() } },
+        CartEvent::PromoCodeSet { code: Some("WELCOME10".into()) },
+        CartEvent::CheckedOut { order: "order-1".into() },
+    ]
+}
+
+pub fn address() -> ShippingAddress {
+    ShippingAddress {
+        name: "Ana".into(),
+        line: "Gran Vía 1".into(),
+        city: "Madrid".into(),
+        region: Some("MD".into()),
+        postal_code: "28013".into(),
+        country: "ES".into(),
+        phone: None,
+        email: Some("ana@example.com".into()),
+        latitude: Some(40.42),
+        longitude: Some(-3.70),
+    }
+}
+
+/// A placed order built the way checkout builds one: a priced, delivered demo cart.
+pub fn order() -> Order {
+    let commerce = Commerce::from_toml(include_str!("../../../config/demo.toml"), KNOWN_GATEWAYS).expect("demo");
+    let mut cart = Cart::from_created(&every_cart_event()[0]).expect("a cart");
+    let events = [
+        CartEvent::LineAdded { line: "l1".into(), sku: "KEYBOARD".into(), quantity: 3, holds: every_hold() },
+        CartEvent::AddressSet { address: address() },
+        CartEvent::PromoCodeSet { code: Some("WELCOME10".into()) },
+    ];
+    for event in &events {
+        cart.apply(event);
+    }
+    let today = date();
+    let priced = quote::price(&commerce, &cart, today).expect("priced");
+    let shipments = quote::plan(&commerce, &cart, &priced, ShipmentPreference::AsAvailable, today).expect("planned");
+    let chosen = shipments.iter().map(|s| (s.id.clone(), s.options[0].key())).collect();
+    cart.apply(&CartEvent::DeliveryChosen {
+        choice: DeliveryChoice::Home { preference: ShipmentPreference::AsAvailable, shipping_types: chosen },
+    });
+    let quoted = quote::quote(&commerce, &cart, today).expect("quoted");
+    let company = &commerce.config().invoicing_companies[0];
+    let names = |sku: &str| format!("name of {sku}");
+    place(Checkout {
+        id: "order-1".into(),
+        cart: &cart,
+        now: Timestamp(1_795_000_000_000),
+        address: address(),
+        delivery: cart.delivery.clone().expect("chosen"),
+        invoicing_company: company,
+        totals: quoted.totals,
+        shipments: vec![OrderShipment {
+            id: "s1".into(),
+            center: "lc-iberia".into(),
+            carrier: Some("iberpost".into()),
+            shipping_type: Some("standard".into()),
+            pickup_location: None,
+            price: "3.90".parse().expect("a decimal"),
+            delivery_date: today,
+            status: ShipmentStatus::AwaitingStock,
+            items: Vec::new(),
+            tracking: Vec::new(),
+            sent_at: None,
+            delivered_at: None,
+            carrier_status: None,
+            carrier_events: Vec::new(),
+        }],
+        allocations: vec![(
+            "l1".into(),
+            Allocation {
+                warehouse: "wh-madrid".into(),
+                key: "order-1/l1/1".into(),
+                quantity: 3,
+                shipped: 0,
+                released: 0,
+            },
+        )],
+        payment: Payment {
+            system: "card".into(),
+            online: true,
+            reference: Some("sandbox-1".into()),
+            amount: "1.005".parse().expect("a decimal"),
+        },
+        names: &names,
+        // What format 2 did not hold is as format 2's orders read.
+        shipping_tax_rate: None,
+        by: String::new(),
+    })
+}
+
+/// An order as far as format 3 keeps it: shipped, reported on, cancelled in part,
+/// refunded, invoiced and credited, with its history.
+pub fn order_now() -> Order {
+    let mut order = order();
+    order.shipments[0].status = ShipmentStatus::Ready;
+    let at = Timestamp(1_795_000_100_000);
+    for event in every_order_event().iter().skip(1) {
+        order.apply(event, at, "demo admin");
+    }
+    order.shipping_tax_rate = Some("21".parse().expect("a rate"));
+    order.placed_by = "demo storefront".into();
+    order
+}
+
+pub fn invoice(number: &str, corrects: Option<&str>) -> Invoice {
+    let amount = |text: &str| text.parse::<rust_decimal::Decimal>().expect("a decimal");
+    Invoice {
+        number: number.into(),
+        corrects: corrects.map(Into::into),
+        company: "demo-es".into(),
+        seller_legal_name: "Demo Comercio S.L.".into(),
+        seller_tax_id: "ESB12345678".into(),
+        buyer: address(),
+        issued_at: Timestamp(1_795_000_000_500),
+        currency: "USD".into(),
+        rate: amount("1.08"),
+        tax_inclusive: true,
+        lines: vec![InvoiceLine {
+            line: "l1".into(),
+            sku: "KEYBOARD".into(),
+            name: "name of KEYBOARD".into(),
+            quantity: 1,
+            amount: amount("-10.005"),
+        }],
+        shipping: amount("4.21"),
+        taxes: Vec::new(),
+        total: amount("-5.80"),
+        order_amount: amount("-5.37"),
+        national: Some(NationalTaxes {
+            currency: "EUR".into(),
+            rate: amount("1"),
+            taxes: Vec::new(),
+            tax_total: amount("0.93"),
+        }),
+    }
+}
+
+/// Every order event, with the money, dates and documents they carry.
+pub fn every_order_event() -> Vec<OrderEvent> {
+    let pick = Pick { warehouse: "wh-madrid".into(), key: "order-1/l1/1".into(), quantity: 1 };
+    let report = |id: &str, status| CarrierReport {
+        id: id.into(),
+        code: "in_transit".into(),
+        at: Timestamp(1_795_000_200_000),
+        received_at: Timestamp(1_795_000_200_500),
+        status,
+    };
+    let refund = Refund {
+        id: "order-1-R1".into(),
+        amount: "10.005".parse().expect("a decimal"),
+        reason: RefundReason::Cancellation,
+        online: true,
+        requested_at: Timestamp(1_795_000_300_000),
+        reference: None,
+        settled_at: None,
+    };
+    vec![
+        OrderEvent::Placed { order: Box::new(order()) },
+        OrderEvent::InvoiceIssued { invoice: Box::new(invoice("ES-2026-000001", None)) },
+        OrderEvent::UnitsCancelled {
+            cancellation: Box::new(Cancellation {
+                lines: vec![("l1".into(), 1)],
+                cuts: Vec::<ItemCut>::new(),
+                releases: vec![pick.clone()],
+                refund: Some(refund),
+                owed_less: "0.5".parse().expect("a decimal"),
+            }),
+        },
+        OrderEvent::InvoiceIssued { invoice: Box::new(invoice("ESR-2026-000001", Some("ES-2026-000001"))) },
+        OrderEvent::ShipmentSent {
+            shipment: "s1".into(),
+            tracking: vec!["IB1".into(), "IB2".into()],
+            picks: vec![pick],
+            note: Box::new(DeliveryNote {
+                number: "order-1-D1".into(),
+                shipment: "s1".into(),
+                issued_at: Timestamp(1_795_000_400_000),
+                tracking: vec!["IB1".into()],
+                items: vec![NoteItem {
+                    line: "l1".into(),
+                    sku: "KEYBOARD".into(),
+                    name: "Keyboard".into(),
+                    quantity: 1,
+                }],
+            }),
+        },
+        OrderEvent::CarrierReported { shipment: "s1".into(), report: report("e1", Some(ShipmentStatus::Delivered)) },
+        OrderEvent::CarrierReported { shipment: "s1".into(), report: report("e2", None) },
+        OrderEvent::RefundSettled { refund: "order-1-R1".into(), reference: "sandbox-order-1-R1".into() },
+    ]
+}
