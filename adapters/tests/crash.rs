@@ -21,11 +21,20 @@
 //! it expired (never before the last time it was acknowledged to last until), and counts
 //! only carts still open when the stock was read.
 //!
+//! A back office ships acknowledged orders and cancels some of their units, with keys
+//! (`crash_office`). After each restart every acknowledged shipment and cancellation is
+//! there once (an unanswered one, retried with its key, is made once), the warehouse has
+//! shipped and released exactly those units, every refund is settled, and the invoice and
+//! credit-note numbers run without a gap: one invoice per order, one credit note per
+//! cancellation.
+//!
 //! `MERCATO_CRASH_CYCLES` sets the number of kills (20 by default; CI runs the default).
 
+mod crash_office;
 mod crash_shoppers;
 mod support;
 
+use crash_office::{book, check_orders, office, Action, Booked};
 use crash_shoppers::*;
 
 use std::collections::BTreeMap;
@@ -183,6 +192,8 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
     let mut open: Vec<Open> = Vec::new();
     let mut added: Vec<(String, String, u64)> = Vec::new();
     let mut orders: BTreeMap<String, Placed> = BTreeMap::new();
+    let mut booked: BTreeMap<String, Booked> = BTreeMap::new();
+    let mut office_open: Option<Action> = None;
     let (mut expired, mut renewed) = (0usize, 0usize);
     for cycle in 0..=cycles {
         let address = free_port();
@@ -243,6 +254,13 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
             let replayed = add_line(address, &cart, &key, quantity).expect("an answer");
             assert!(matches!(replayed, Ok(Changed::Done(Some(_)))), "cycle {cycle}: the retried line {key} of {cart}");
         }
+        // The back office's unanswered request, retried with its key, is made once.
+        if let Some(action) = office_open.take() {
+            assert_eq!(crash_office::send(address, &action), Some(200), "cycle {cycle}: retry of {action:?}");
+            book(&mut booked, &action);
+        }
+        let quantities: BTreeMap<String, u64> = orders.iter().map(|(o, p)| (o.clone(), p.quantity)).collect();
+        check_orders(address, cycle, &quantities, &booked);
         // Every acknowledged order is there with its units; its checkout, retried with its
         // key, answers the same order.
         for (order, placed) in &orders {
@@ -256,12 +274,16 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
         let read_at = now_ms();
         let (on_hand, reserved) = (mice["on_hand"].as_u64(), mice["reserved"].as_u64().expect("reserved"));
         let allocated = mice["allocated"].as_u64().expect("allocated");
-        assert_eq!(on_hand, Some(MICE_ON_HAND), "cycle {cycle}: {mice}");
-        let ordered: u64 = orders.values().map(|p| p.quantity).sum();
+        let kept = |order: &String, placed: &Placed| placed.quantity - booked.get(order).map_or(0, |b| b.cancelled);
+        let is_shipped = |order: &String| booked.get(order).is_some_and(|b| b.shipped);
+        let shipped: u64 = orders.iter().filter(|(o, _)| is_shipped(o)).map(|(o, p)| kept(o, p)).sum();
+        assert_eq!(on_hand, Some(MICE_ON_HAND - shipped), "cycle {cycle}: {shipped} shipped: {mice}");
+        let ordered: u64 = orders.iter().filter(|(o, _)| !is_shipped(o)).map(|(o, p)| kept(o, p)).sum();
         assert_eq!(allocated, ordered, "cycle {cycle}: {allocated} mice allocated, {ordered} in acknowledged orders");
         assert!(
-            reserved + allocated <= MICE_ON_HAND,
-            "cycle {cycle}: {reserved} held and {allocated} allocated of {MICE_ON_HAND}: oversold"
+            reserved + allocated <= MICE_ON_HAND - shipped,
+            "cycle {cycle}: {reserved} held and {allocated} allocated of {}: oversold",
+            MICE_ON_HAND - shipped
         );
         let before = carts.len();
         let in_carts = check_carts(address, cycle, &mut carts, read_at);
@@ -292,10 +314,25 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
                 std::thread::spawn(move || shopper(address, cycle, id, revisit, stop))
             })
             .collect();
+        let unsent: Vec<(String, u64, u64)> = orders
+            .iter()
+            .filter(|(o, p)| !booked.get(*o).is_some_and(|b| b.shipped || b.cancelled == p.quantity))
+            .map(|(o, p)| (o.clone(), p.quantity, booked.get(o).map_or(0, |b| b.cancelled)))
+            .take(4)
+            .collect();
+        let back_office = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || office(address, cycle, unsent, stop))
+        };
         std::thread::sleep(Duration::from_millis(30 + rng.below(300)));
         served.0.kill().expect("SIGKILL");
         let _ = served.0.wait();
         stop.store(true, Ordering::Relaxed);
+        let seen = back_office.join().expect("the back office");
+        for action in &seen.done {
+            book(&mut booked, action);
+        }
+        office_open = seen.open;
         for seen in clients.into_iter().map(|c| c.join().expect("a client")) {
             known += seen.acknowledged;
             unknown.extend(seen.unanswered);
@@ -326,6 +363,9 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
         carts.values().filter(|k| k.mice.is_some()).count()
     );
     eprintln!("{} orders placed, {} mice in them", orders.len(), orders.values().map(|p| p.quantity).sum::<u64>());
+    let (ships, cancels) =
+        (booked.values().filter(|b| b.shipped).count(), booked.values().map(|b| b.cancelled).sum::<u64>());
+    eprintln!("{ships} orders shipped, {cancels} units cancelled");
     assert!(known > 0, "no receipt was ever acknowledged");
     if cycles >= 20 {
         assert!(expired > 0 && renewed > 0, "the run saw {expired} expiries and {renewed} renewals");

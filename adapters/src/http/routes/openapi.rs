@@ -79,7 +79,7 @@ impl Modify for Bearer {
         warehouses::patch_batch,
         warehouses::post_adjustment,
     ),
-    components(schemas(Problem, feed::FeedItem)),
+    components(schemas(Problem, feed::FeedItem, feed::FeedFormat, orders::OrderStatusDto)),
     modifiers(&Bearer),
     security(("bearer" = [])),
     tags(
