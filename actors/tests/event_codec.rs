@@ -105,6 +105,10 @@ fn order_events_round_trip() {
     let mut events = every_order_event();
     events.push(OrderEvent::Placed { order: Box::new(order_now()) });
     events.push(OrderEvent::PaymentConfirmed { reference: "TR-1".into() });
+    // Appended to format 3 after its fixtures were written: the fixtures still decode.
+    events.push(OrderEvent::ShipmentReady { shipment: "s1".into() });
+    let day = |d| chrono::NaiveDate::from_ymd_opt(2027, 3, d).expect("a day");
+    events.push(OrderEvent::PromiseChanged { shipment: "s1".into(), ready_date: day(15), delivery_date: day(18) });
     for event in &events {
         let entry = OrderEntry {
             commerce: "demo".into(),
@@ -121,7 +125,7 @@ fn order_events_round_trip() {
     let now = order_now();
     assert!(now.history.len() == 7 && now.refunds[0].reference.is_some() && now.delivery_notes.len() == 1, "{now:?}");
     let seen: std::collections::BTreeSet<usize> = events.iter().map(order_variant).collect();
-    assert_eq!(seen, (0..7).collect());
+    assert_eq!(seen, (0..9).collect());
 }
 
 fn order_variant(event: &OrderEvent) -> usize {
@@ -133,6 +137,8 @@ fn order_variant(event: &OrderEvent) -> usize {
         OrderEvent::CarrierReported { .. } => 4,
         OrderEvent::UnitsCancelled { .. } => 5,
         OrderEvent::RefundSettled { .. } => 6,
+        OrderEvent::ShipmentReady { .. } => 7,
+        OrderEvent::PromiseChanged { .. } => 8,
     }
 }
 

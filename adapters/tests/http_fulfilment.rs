@@ -272,3 +272,67 @@ async fn a_retried_shipment_ships_once() {
     let mouse = api.stock("wh-madrid", "MOUSE").await;
     assert_eq!((mouse["on_hand"].as_u64(), mouse["allocated"].as_u64()), (Some(8), Some(0)), "{mouse}");
 }
+
+// Proves a shipment waiting for stock follows it by itself: its delivery date moves with
+// its batch's date, it cannot leave while it waits, and it becomes ready once the batch
+// arrives and its units are allocated; then it ships. The history names each move.
+#[actix_rt::test]
+async fn a_waiting_shipment_becomes_ready_when_its_batch_arrives() {
+    let api = api!();
+    let batch =
+        json!({"sku": "HEADPHONES", "batch": "po-1", "quantity": 10, "expected_date": support::api::in_days(10)});
+    let (status, body) = api.post(ADMIN, "/warehouses/wh-madrid/batches", batch).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let order = buy(&api, json!([{"sku": "HEADPHONES", "qty": 2}]), card()).await;
+    let id = order["id"].as_str().expect("an id").to_owned();
+    let shipment = &order["shipments"][0];
+    assert_eq!(shipment["status"], "awaiting_stock", "{order}");
+    let sid = shipment["id"].as_str().expect("a shipment").to_owned();
+    let first_date: chrono::NaiveDate = shipment["delivery_date"].as_str().expect("a date").parse().expect("a date");
+    let ship = format!("/orders/{id}/shipments/{sid}/ship");
+    let (status, body) = api.post(ADMIN, &ship, json!({})).await;
+    assert_eq!((status, &body["code"]), (StatusCode::CONFLICT, &json!("invalid_shipment_status")), "{body}");
+
+    let later = json!({"sku": "HEADPHONES", "quantity": 10, "expected_date": support::api::in_days(13)});
+    let (status, body) = api.patch(ADMIN, "/warehouses/wh-madrid/batches/po-1", later).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let moved = settled(&api, &id, |o| o["shipments"][0]["delivery_date"] != json!(first_date.to_string())).await;
+    let date: chrono::NaiveDate =
+        moved["shipments"][0]["delivery_date"].as_str().expect("a date").parse().expect("a date");
+    assert_eq!(date - first_date, chrono::Duration::days(3), "the promise moves with its batch: {moved}");
+
+    let arrival = json!({"sku": "HEADPHONES", "quantity": 10, "batch": "po-1"});
+    let (status, body) = api.post(ADMIN, "/warehouses/wh-madrid/receipts", arrival).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let ready = settled(&api, &id, |o| o["shipments"][0]["status"] == "ready").await;
+    assert_eq!(ready["shipments"][0]["items"][0]["awaiting_stock"], false, "{ready}");
+    let (status, sent) = api.post(ADMIN, &ship, json!({"tracking": ["HP1"]})).await;
+    assert_eq!((status, &sent["status"]), (StatusCode::OK, &json!("shipped")), "{sent}");
+    let (_, history) = api.get(ADMIN, &format!("/orders/{id}/history")).await;
+    let what: Vec<&str> =
+        history["changes"].as_array().expect("changes").iter().filter_map(|c| c["what"].as_str()).collect();
+    assert_eq!(what, ["placed", "invoice_issued", "promise_changed", "shipment_ready", "shipment_sent"], "{history}");
+    assert_eq!(history["changes"][3]["by"], "system");
+}
+
+/// The order once `done` holds of it (the warehouses tell the orders after their own
+/// change: a moment later), within a few seconds.
+async fn settled<S, B>(api: &Api<S>, id: &str, done: impl Fn(&Value) -> bool) -> Value
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    for _ in 0..200 {
+        let (_, order) = api.get(ADMIN, &format!("/orders/{id}")).await;
+        if done(&order) {
+            return order;
+        }
+        actix_rt::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let (_, order) = api.get(ADMIN, &format!("/orders/{id}")).await;
+    panic!("the order never got there: {order}");
+}

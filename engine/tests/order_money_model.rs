@@ -373,7 +373,7 @@ impl<'c> World<'c> {
             .map(|a| {
                 let line = self.stock.order_line(&a.key);
                 let (allocated, shipped, released) = line.map_or((0, 0, 0), |l| (l.allocated(), l.shipped, l.released));
-                KeyStock { key: a.key.clone(), allocated, shipped, released }
+                KeyStock { key: a.key.clone(), allocated, shipped, released, ready: None }
             })
             .collect()
     }

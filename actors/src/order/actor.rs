@@ -38,6 +38,8 @@ pub struct OrderActor {
     pub(super) invoices: std::collections::BTreeMap<String, String>,
     /// Sent shipments by (carrier, tracking number): (order id, shipment id).
     pub(super) tracking: HashMap<(String, String), (String, String)>,
+    /// What the orders reach beyond them, once the commerce has started its warehouses.
+    pub(super) reach: Option<super::flows::Reach>,
     /// Orders with a change to their stock under way (a shipment leaving, units
     /// released): another such change waits until the warehouses have it.
     pub(super) busy: HashSet<String>,
@@ -98,8 +100,20 @@ impl OrderActor {
             series,
             invoices,
             tracking,
+            reach: None,
             busy: HashSet::new(),
         }
+    }
+
+    /// A handle on this actor for work it starts outside itself (a refresh).
+    pub(super) fn handle_for(&self, ctx: &Context<Self>) -> Option<super::Orders> {
+        let reach = self.reach.clone()?;
+        Some(super::Orders {
+            addr: ctx.address(),
+            journal: self.journal.clone(),
+            published: Arc::clone(&self.published),
+            reach: Some(reach),
+        })
     }
 
     /// The next number of an invoice series.
@@ -150,5 +164,18 @@ fn note_tracking(tracking: &mut HashMap<(String, String), (String, String)>, ord
         for number in &shipment.tracking {
             tracking.insert((carrier.clone(), number.clone()), (order.id.clone(), shipment.id.clone()));
         }
+    }
+}
+
+/// The orders reach the commerce's warehouses and gateways from now on.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(super) struct Reaching(pub(super) super::flows::Reach);
+
+impl Handler<Reaching> for OrderActor {
+    type Result = ();
+
+    fn handle(&mut self, message: Reaching, _: &mut Self::Context) {
+        self.reach = Some(message.0);
     }
 }

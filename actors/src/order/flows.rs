@@ -90,6 +90,15 @@ impl Orders {
         task.await.map_err(|_| ActorError::Stopped("a cancellation's steps".into()))?
     }
 
+    /// Refreshes an order from what the warehouses hold under its keys: a shipment whose
+    /// units are all allocated becomes ready, a waiting one's dates follow its stock.
+    pub async fn refresh(&self, id: &str) -> Result<Done, ActorError> {
+        let order = self.read(id).await?;
+        let stock = self.key_stock(&order).await?;
+        let request = Request { id: id.to_owned(), by: "system".into(), preview: false, remember: None };
+        self.run(request, OrderCommand::Refresh { stock }).await
+    }
+
     /// Settles a refund paid back by hand (an administrator confirms it).
     pub async fn settle_refund(&self, request: Request, refund: String, reference: String) -> Result<Done, ActorError> {
         self.run(request, OrderCommand::SettleRefund { refund, reference }).await
@@ -110,8 +119,13 @@ impl Orders {
                 .await
                 .map_err(|_| ActorError::Unavailable(warehouse.to_owned()))?;
             for (key, line) in keys.into_iter().zip(lines) {
-                let (allocated, shipped, released) = line.map_or((0, 0, 0), |l| (l.allocated(), l.shipped, l.released));
-                found.push(KeyStock { key, allocated, shipped, released });
+                let stock = match line {
+                    Some((l, ready)) => {
+                        KeyStock { key, allocated: l.allocated(), shipped: l.shipped, released: l.released, ready }
+                    }
+                    None => KeyStock { key, allocated: 0, shipped: 0, released: 0, ready: None },
+                };
+                found.push(stock);
             }
         }
         Ok(found)
@@ -168,6 +182,14 @@ impl Orders {
         let reach = self.reach().map_err(|e| e.to_string())?;
         let orders = self.addr.send(Unfinished).await.map_err(|e| e.to_string())?;
         let mut repaired = 0;
+        // A notice of moved stock a crash lost: every order still waiting looks again.
+        let waiting = self.addr.send(super::read::Waiting).await.map_err(|e| e.to_string())?;
+        for id in &waiting {
+            match self.refresh(id).await {
+                Ok(done) => repaired += done.events.len(),
+                Err(error) => tracing::warn!(order = %id, %error, "an order waiting for stock was not refreshed"),
+            }
+        }
         for order in &orders {
             repaired += tell_warehouses(&reach.warehouses, order, None).await;
             let pending = order.refunds.iter().filter(|r| r.online && r.reference.is_none()).count();

@@ -86,7 +86,12 @@ impl Orders {
     /// These orders, reaching the commerce's warehouses and payment gateways.
     pub fn reaching(mut self, warehouses: crate::warehouse::Warehouses, gateways: crate::payment::Gateways) -> Self {
         let published = Arc::clone(&self.published);
-        self.reach = Some(flows::Reach { warehouses, gateways, published });
+        let reach = flows::Reach { warehouses, gateways, published };
+        self.addr.do_send(actor::Reaching(reach.clone()));
+        for (_, addr) in reach.warehouses.iter() {
+            addr.do_send(crate::warehouse::NotifyOrders(self.addr.clone().recipient()));
+        }
+        self.reach = Some(reach);
         self
     }
 

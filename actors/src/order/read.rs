@@ -204,3 +204,55 @@ impl Handler<FindInvoices> for OrderActor {
         Ok(page)
     }
 }
+
+/// The ids of the orders with a shipment waiting for stock.
+#[derive(Message)]
+#[rtype(result = "Vec<String>")]
+pub struct Waiting;
+
+impl Handler<Waiting> for OrderActor {
+    type Result = MessageResult<Waiting>;
+
+    fn handle(&mut self, _: Waiting, _: &mut Self::Context) -> Self::Result {
+        let waiting = |order: &Order| {
+            order.shipments.iter().any(|s| s.status == mercato_engine::commerce::model::ShipmentStatus::AwaitingStock)
+        };
+        MessageResult(self.orders.values().filter(|l| waiting(&l.order)).map(|l| l.order.id.clone()).collect())
+    }
+}
+
+/// Warehouses served or moved some orders' units: each such order with a shipment still
+/// to leave reads its keys again (off the actor) and is refreshed.
+impl Handler<crate::warehouse::StockMoved> for OrderActor {
+    type Result = ();
+
+    fn handle(&mut self, message: crate::warehouse::StockMoved, ctx: &mut Self::Context) {
+        let mut ids: Vec<String> = message
+            .keys
+            .iter()
+            .filter_map(|key| key.split('/').next())
+            .filter(|id| {
+                self.orders.get(*id).is_some_and(|l| {
+                    l.order
+                        .shipments
+                        .iter()
+                        .any(|s| s.status == mercato_engine::commerce::model::ShipmentStatus::AwaitingStock)
+                })
+            })
+            .map(str::to_owned)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return;
+        }
+        let Some(orders) = self.handle_for(ctx) else { return };
+        actix::spawn(async move {
+            for id in ids {
+                if let Err(error) = orders.refresh(&id).await {
+                    tracing::warn!(order = %id, %error, "an order whose stock moved was not refreshed");
+                }
+            }
+        });
+    }
+}

@@ -21,6 +21,7 @@ impl WarehouseActor {
             idempotency: Idempotency::default(),
             meters: Meters::default(),
             caps: Arc::new(CapLedger::default()),
+            orders: None,
         }
     }
 
@@ -170,7 +171,33 @@ impl WarehouseActor {
             self.remembered.push_back(remembered.clone());
         }
         self.meters.count(&events, &self.stock);
+        self.tell_orders(&events);
         Ok((events, receipt, remembered))
+    }
+
+    /// Tells the orders of the order lines whose units these events served or moved (they
+    /// read the lines back once this change is durable).
+    fn tell_orders(&self, events: &[InventoryEvent]) {
+        let Some(orders) = &self.orders else { return };
+        let mut keys: Vec<String> = Vec::new();
+        for event in events {
+            match event {
+                InventoryEvent::PromiseAllocated { order_line, .. }
+                | InventoryEvent::PromiseMoved { order_line, .. }
+                | InventoryEvent::PromiseAtRisk { order_line, .. }
+                | InventoryEvent::AtRiskAllocated { order_line, .. }
+                | InventoryEvent::AtRiskPromised { order_line, .. } => keys.push(order_line.clone()),
+                InventoryEvent::BatchChanged { sku, batch, .. } => {
+                    keys.extend(self.stock.lines_promised_from(sku, batch).map(str::to_owned))
+                }
+                _ => {}
+            }
+        }
+        if !keys.is_empty() {
+            keys.sort_unstable();
+            keys.dedup();
+            orders.do_send(StockMoved { keys });
+        }
     }
 
     /// One SKU's record and availability now; none for a SKU the commerce does not sell.

@@ -34,6 +34,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use arc_swap::ArcSwap;
+use chrono::NaiveDate;
 use mercato_engine::inventory::{
     Availability, InventoryCommand, InventoryCtx, InventoryEvent, OrderLineStock, Reservation, StockRecord, Timestamp,
     WarehouseStock,
@@ -69,6 +70,29 @@ pub struct WarehouseActor {
     meters: Meters,
     /// What the commerce's warehouses committed of the caps they share.
     caps: Arc<CapLedger>,
+    /// Who hears that order lines' units were served or moved (the commerce's orders).
+    orders: Option<Recipient<StockMoved>>,
+}
+
+/// Units of some order lines (by key) were served or moved here: an arrival allocated or
+/// moved promised units, a batch's date changed. The orders refresh their shipments.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct StockMoved {
+    pub keys: Vec<String>,
+}
+
+/// From now on, tell `0` of every order line whose units move.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct NotifyOrders(pub Recipient<StockMoved>);
+
+impl Handler<NotifyOrders> for WarehouseActor {
+    type Result = ();
+
+    fn handle(&mut self, message: NotifyOrders, _: &mut Self::Context) {
+        self.orders = Some(message.0);
+    }
 }
 
 /// The events of one command, and the receipt that resolves once they are durable.

@@ -3,19 +3,28 @@
 
 use super::*;
 
-/// The stock side of some order lines, by key (none for a key this warehouse holds
-/// nothing under).
+/// The stock side of some order lines, by key, with the day all of each one's units can
+/// leave (none while some are at risk); none for a key this warehouse holds nothing under.
 #[derive(Message)]
-#[rtype(result = "Vec<Option<OrderLineStock>>")]
+#[rtype(result = "Vec<Option<(OrderLineStock, Option<NaiveDate>)>>")]
 pub struct GetOrderLines {
     pub keys: Vec<String>,
 }
 
 impl Handler<GetOrderLines> for WarehouseActor {
-    type Result = Reply<Vec<Option<OrderLineStock>>>;
+    type Result = Reply<Vec<Option<(OrderLineStock, Option<NaiveDate>)>>>;
 
     fn handle(&mut self, message: GetOrderLines, _: &mut Self::Context) -> Self::Result {
-        let found = message.keys.iter().map(|key| self.stock.order_line(key).cloned()).collect();
+        let commerce = self.commerce.load();
+        let today = self.clock.today();
+        let found = message
+            .keys
+            .iter()
+            .map(|key| {
+                let line = self.stock.order_line(key)?;
+                Some((line.clone(), self.stock.line_ready(line, &commerce, today)))
+            })
+            .collect();
         self.settle(found)
     }
 }

@@ -450,6 +450,29 @@ impl WarehouseStock {
         reservation.parts.iter().map(|part| supply::ready_date(record, policy, &part.source, today)).collect()
     }
 
+    /// The day every unit of an order line can leave the warehouse, as things stand now:
+    /// the latest of its parts' days (today for units on hand); none while some are at
+    /// risk (no source serves them yet).
+    pub fn line_ready(&self, line: &OrderLineStock, commerce: &Commerce, today: NaiveDate) -> Option<NaiveDate> {
+        if line.parts.iter().any(|p| p.source == Source::AtRisk) {
+            return None;
+        }
+        let policy = commerce.stock_policy(&line.sku, &self.warehouse).unwrap_or_default();
+        let empty = StockRecord::default();
+        let record = self.records.get(&line.sku).unwrap_or(&empty);
+        line.parts.iter().map(|part| supply::ready_date(record, policy, &part.source, today)).max().or(Some(today))
+    }
+
+    /// The order lines holding units of `sku` promised from `batch`.
+    pub fn lines_promised_from<'a>(&'a self, sku: &'a str, batch: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.order_lines
+            .values()
+            .filter(move |l| {
+                &*l.sku == sku && l.parts.iter().any(|p| matches!(&p.source, Source::Batch(b) if b == batch))
+            })
+            .map(|l| l.order_line.as_str())
+    }
+
     pub fn reservation(&self, id: &str) -> Option<&Reservation> {
         self.reservations.get(id)
     }

@@ -34,6 +34,8 @@ pub struct KeyStock {
     pub allocated: u32,
     pub shipped: u32,
     pub released: u32,
+    /// The day all its units can leave; none while some are at risk.
+    pub ready: Option<chrono::NaiveDate>,
 }
 
 /// One report of a carrier on a shipment.
@@ -127,17 +129,7 @@ impl Order {
             shipment.center.is_empty()
                 || ctx.commerce.warehouse(warehouse).is_some_and(|w| w.logistic_center == shipment.center)
         };
-        // What the order recorded and the warehouse does not have yet is counted as gone
-        // (a release is counted against on-hand units, the last a release takes).
-        let mut free: Vec<(String, u32)> = allocated
-            .iter()
-            .map(|stock| {
-                let recorded = self.lines.iter().flat_map(|l| &l.allocations).find(|a| a.key == stock.key);
-                let (shipped, released) = recorded.map_or((0, 0), |a| (a.shipped, a.released));
-                let on_the_way = shipped.saturating_sub(stock.shipped) + released.saturating_sub(stock.released);
-                (stock.key.clone(), stock.allocated.saturating_sub(on_the_way))
-            })
-            .collect();
+        let mut free = self.free_on_hand(allocated);
         let mut picks: Vec<Pick> = Vec::new();
         for item in shipment.items.iter().filter(|i| i.quantity > 0) {
             let line = self
@@ -171,6 +163,21 @@ impl Order {
             }
         }
         Ok(picks)
+    }
+
+    /// Units allocated on hand under each key that no recorded shipment takes: what the
+    /// order recorded and the warehouse does not have yet is counted as gone (a release
+    /// counted against on-hand units, the last a release takes).
+    pub(super) fn free_on_hand(&self, allocated: &[KeyStock]) -> Vec<(String, u32)> {
+        allocated
+            .iter()
+            .map(|stock| {
+                let recorded = self.lines.iter().flat_map(|l| &l.allocations).find(|a| a.key == stock.key);
+                let (shipped, released) = recorded.map_or((0, 0), |a| (a.shipped, a.released));
+                let on_the_way = shipped.saturating_sub(stock.shipped) + released.saturating_sub(stock.released);
+                (stock.key.clone(), stock.allocated.saturating_sub(on_the_way))
+            })
+            .collect()
     }
 
     pub(super) fn apply_sent(

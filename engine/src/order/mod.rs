@@ -13,6 +13,7 @@
 //! - `money.rs`: what the order is worth for the units it keeps, and its balance.
 //! - `fulfil.rs`: shipping a shipment and carriers' reports.
 //! - `cancel.rs`: cancellation of units not yet sent.
+//! - `ready.rs`: shipments waiting for stock becoming ready, promised dates following it.
 //! - `quote.rs`: a cart's prices, delivery and totals; `listing.rs`: the back office's list.
 
 pub mod cancel;
@@ -21,6 +22,7 @@ pub mod fulfil;
 pub mod listing;
 pub mod money;
 pub mod quote;
+mod ready;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -250,17 +252,48 @@ pub enum OrderCommand {
     Cancel { lines: Option<Vec<(String, u32)>> },
     /// A refund was made: by the gateway, or by hand (an administrator confirms it).
     SettleRefund { refund: String, reference: String },
+    /// The warehouses served or moved the order's units: what each key holds now.
+    Refresh { stock: Vec<KeyStock> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderEvent {
-    Placed { order: Box<Order> },
-    PaymentConfirmed { reference: String },
-    InvoiceIssued { invoice: Box<Invoice> },
-    ShipmentSent { shipment: String, tracking: Vec<String>, picks: Vec<Pick>, note: Box<DeliveryNote> },
-    CarrierReported { shipment: String, report: CarrierReport },
-    UnitsCancelled { cancellation: Box<Cancellation> },
-    RefundSettled { refund: String, reference: String },
+    Placed {
+        order: Box<Order>,
+    },
+    PaymentConfirmed {
+        reference: String,
+    },
+    InvoiceIssued {
+        invoice: Box<Invoice>,
+    },
+    ShipmentSent {
+        shipment: String,
+        tracking: Vec<String>,
+        picks: Vec<Pick>,
+        note: Box<DeliveryNote>,
+    },
+    CarrierReported {
+        shipment: String,
+        report: CarrierReport,
+    },
+    UnitsCancelled {
+        cancellation: Box<Cancellation>,
+    },
+    RefundSettled {
+        refund: String,
+        reference: String,
+    },
+    /// Every unit of a shipment waiting for stock is allocated: it can leave.
+    ShipmentReady {
+        shipment: String,
+    },
+    /// The stock a waiting shipment counts on moved: its ready and delivery dates follow.
+    PromiseChanged {
+        shipment: String,
+        ready_date: NaiveDate,
+        delivery_date: NaiveDate,
+    },
 }
 
 impl OrderEvent {
@@ -275,6 +308,8 @@ impl OrderEvent {
             OrderEvent::CarrierReported { .. } => "carrier_reported",
             OrderEvent::UnitsCancelled { .. } => "units_cancelled",
             OrderEvent::RefundSettled { .. } => "refund_settled",
+            OrderEvent::ShipmentReady { .. } => "shipment_ready",
+            OrderEvent::PromiseChanged { .. } => "promise_changed",
         }
     }
 
@@ -293,6 +328,10 @@ impl OrderEvent {
             }
             OrderEvent::UnitsCancelled { cancellation } => cancellation.describe(),
             OrderEvent::RefundSettled { refund, reference } => format!("refund {refund}, reference {reference}"),
+            OrderEvent::ShipmentReady { shipment } => format!("shipment {shipment}"),
+            OrderEvent::PromiseChanged { shipment, ready_date, delivery_date } => {
+                format!("shipment {shipment}: ready {ready_date}, delivery {delivery_date}")
+            }
         }
     }
 }
@@ -331,6 +370,7 @@ impl Order {
             OrderCommand::CarrierReport { shipment, report } => self.decide_report(shipment, report),
             OrderCommand::Cancel { lines } => self.decide_cancel(lines.as_deref(), ctx),
             OrderCommand::SettleRefund { refund, reference } => self.decide_settle(refund, reference),
+            OrderCommand::Refresh { stock } => Ok(self.decide_refresh(stock, ctx)),
         }
     }
 
@@ -383,6 +423,10 @@ impl Order {
                 assert!(refund.reference.is_none(), "refund {} settled twice", refund.id);
                 refund.reference = Some(reference.clone());
                 refund.settled_at = Some(at);
+            }
+            OrderEvent::ShipmentReady { shipment } => self.apply_ready(shipment),
+            OrderEvent::PromiseChanged { shipment, ready_date, delivery_date } => {
+                self.apply_promise(shipment, *ready_date, *delivery_date)
             }
         }
         self.status = self.derived_status();

@@ -193,7 +193,8 @@ stored_struct! {
 }
 
 stored_enum! {
-    /// An order's event.
+    /// An order's event. A variant appended at the end leaves the bytes of the others as
+    /// they were (bincode stores a variant's position), so format 3 may gain variants.
     OrderEvent => engine::OrderEvent {
         Placed { order: Box<Order> },
         PaymentConfirmed { reference: String },
@@ -202,5 +203,7 @@ stored_enum! {
         CarrierReported { shipment: String, report: CarrierReport },
         UnitsCancelled { cancellation: Box<Cancellation> },
         RefundSettled { refund: String, reference: String },
+        ShipmentReady { shipment: String },
+        PromiseChanged { shipment: String, ready_date: NaiveDate, delivery_date: NaiveDate },
     }
 }
