@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 use arc_swap::ArcSwap;
+use mercato_engine::cart::CartStatus;
 use mercato_engine::inventory::{InventoryCommand, OrderLineStock, Timestamp};
 use mercato_engine::resolution::{resolve, ContextRequest, ResolvedContext};
 use mercato_engine::{Commerce, DomainError};
@@ -145,7 +146,7 @@ impl CommerceHandle {
         }
         let orders =
             Orders::start(&commerce_code, journal.clone(), clock, Arc::clone(&published), (placed, order_answers))
-                .reaching(warehouses.clone(), gateways.clone());
+                .reaching(warehouses.clone(), gateways.clone(), idempotency.clone(), clock);
         let (open, answers) = recovered.take_carts(&commerce_code);
         let carts = Carts::start(CartsSetup {
             commerce: commerce_code,
@@ -204,7 +205,10 @@ impl CommerceHandle {
     pub async fn repair_unplaced_commits(&self) -> Result<usize, String> {
         let (mut carts, _) = self.carts.snapshot().await;
         let now = self.clock.now();
-        carts.carts.retain(|copy| copy.cart.expires_at > now);
+        // Only a cart still open and in time can be the one a checkout was cut from: an
+        // ended cart (checked out, its holds now another order's) misses its reservations
+        // too, and must never be given units.
+        carts.carts.retain(|copy| copy.cart.expires_at > now && copy.cart.status == CartStatus::Open);
         let mut given_back: HashSet<String> = HashSet::new();
         let mut repaired = 0;
         let placed = Arc::new(self.orders.ids().await.map_err(|error| error.to_string())?);

@@ -348,3 +348,33 @@ async fn an_at_risk_commit_without_its_order_is_cancelled_at_start() {
     assert_eq!(handle.repair_unplaced_commits().await, Ok(0), "the order line is gone");
     drop(log);
 }
+
+// Proves the repair gives a committed hold back to its own open cart, never to a cart
+// that ended: carts checked out with the same line, hold, SKU and units miss their
+// reservations too (theirs became their orders' lines), and one of them taking the units
+// would leave the open cart's checkout without its stock.
+#[actix_rt::test]
+async fn commits_go_back_to_their_open_cart_not_an_ended_one() {
+    let sim = SimStorage::default();
+    let (log, handle, cart) = durable_cart(&sim).await;
+    // Four ended carts and the open one take the 10 keyboards on hand.
+    for _ in 0..4 {
+        let ended = open(&handle).await;
+        add(&handle, &ended, "KEYBOARD", 2).await.expect("added");
+        let addr = handle.carts().get(&ended).expect("open");
+        ready_for_home(&addr).await;
+        addr.send(by_transfer()).await.expect("running").expect("checked out");
+    }
+    add(&handle, &cart, "KEYBOARD", 2).await.expect("added");
+    commit_without_order(&handle, &cart).await;
+    sim.crash(|_, _| Vec::new());
+    drop(log);
+
+    let (log, mut recovered) = recover(&sim, &BTreeMap::new());
+    let handle = start(&Journal::Log(log.handle()), &mut recovered);
+    assert_eq!(handle.repair_unplaced_commits().await, Ok(1));
+    let addr = handle.carts().get(&cart).expect("the cart is still open");
+    ready_for_home(&addr).await;
+    addr.send(by_transfer()).await.expect("running").expect("the open cart checks out on its hold given back");
+    drop(log);
+}

@@ -336,3 +336,93 @@ where
     let (_, order) = api.get(ADMIN, &format!("/orders/{id}")).await;
     panic!("the order never got there: {order}");
 }
+
+// Proves a return: units sent and delivered are asked back with a reason and a return
+// point near the address; the back office accepts; each receipt is a return order
+// document that refunds what the units were worth and credits the invoice; resellable
+// units go back on hand, damaged ones do not; the order is partially returned; asking for
+// more than was sent, units not sent, or receiving more than accepted is refused naming
+// the line.
+#[actix_rt::test]
+async fn returned_units_are_received_restocked_refunded_and_credited() {
+    let api = api!();
+    api.receive("wh-madrid", "MOUSE", 10).await;
+    let mut bought = purchase(json!([{"sku": "MOUSE", "qty": 3}]), card());
+    bought["cart"]["address"]["latitude"] = json!(40.42);
+    bought["cart"]["address"]["longitude"] = json!(-3.70);
+    let (status, order) = api.post(STOREFRONT, "/orders", bought).await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    let id = order["id"].as_str().expect("an id").to_owned();
+    let line = order["lines"][0]["id"].as_str().expect("a line").to_owned();
+    let returns = format!("/orders/{id}/returns");
+    let ask = |quantity: u32| json!({"lines": [{"line": line, "quantity": quantity, "reason": "too loud"}], "return_point": "store-madrid"});
+    let (status, body) = api.post(STOREFRONT, &returns, ask(1)).await;
+    assert_eq!(
+        (status, &body["code"]),
+        (StatusCode::CONFLICT, &json!("units_not_available")),
+        "nothing sent yet: {body}"
+    );
+
+    let shipment = order["shipments"][0]["id"].as_str().expect("a shipment");
+    let (status, _) =
+        api.post(ADMIN, &format!("/orders/{id}/shipments/{shipment}/ship"), json!({"tracking": ["R1"]})).await;
+    assert_eq!(status, StatusCode::OK);
+    let delivered = json!({"id": "d1", "tracking": "R1", "code": "delivered", "at": "2026-12-03T09:00:00Z"});
+    let (status, _) = api.post(ADMIN, "/carriers/iberpost/events", delivered).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, points) = api.get(STOREFRONT, &format!("/orders/{id}/return-points")).await;
+    assert_eq!((status, &points[0]["code"]), (StatusCode::OK, &json!("store-madrid")), "{points}");
+
+    let (status, asked) = api.post(STOREFRONT, &returns, ask(2)).await;
+    assert_eq!(status, StatusCode::CREATED, "{asked}");
+    let request = asked["returns"][0]["id"].as_str().expect("a return").to_owned();
+    assert_eq!(asked["returns"][0]["lines"][0]["status"], "requested");
+    let (status, body) = api.post(STOREFRONT, &returns, ask(2)).await;
+    assert_eq!((status, &body["code"]), (StatusCode::CONFLICT, &json!("units_not_available")), "one left: {body}");
+    let receipts = format!("/orders/{id}/returns/{request}/receipts");
+    let receive = |quantity: u32, condition: &str| json!({"lines": [{"line": line, "quantity": quantity, "condition": condition}], "warehouse": "wh-madrid"});
+    let (status, body) = api.post(ADMIN, &receipts, receive(1, "resellable")).await;
+    assert_eq!(
+        (status, &body["code"]),
+        (StatusCode::CONFLICT, &json!("units_not_available")),
+        "not accepted yet: {body}"
+    );
+    let accept = json!({"lines": [{"line": line, "accept": true}]});
+    let (status, decided) = api.post(ADMIN, &format!("/orders/{id}/returns/{request}/decisions"), accept).await;
+    assert_eq!(
+        (status, &decided["returns"][0]["lines"][0]["status"]),
+        (StatusCode::OK, &json!("accepted")),
+        "{decided}"
+    );
+
+    let on_hand = api.stock("wh-madrid", "MOUSE").await["on_hand"].as_u64().expect("on hand");
+    let (status, first) = api.post(ADMIN, &receipts, receive(1, "resellable")).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["receipt"]["number"], format!("{request}-1"), "the return order document: {first}");
+    let unit = dec(&first["refund"]["amount"]);
+    assert!(unit > rust_decimal::Decimal::ZERO && dec(&first["credit_note"]["total"]) == -unit, "{first}");
+    assert_eq!(first["order"]["status"], "partially_returned");
+    let (status, second) = api.post(ADMIN, &receipts, receive(1, "damaged")).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    assert_eq!(dec(&second["refund"]["amount"]), unit, "each unit refunds what it was worth");
+    let (status, body) = api.post(ADMIN, &receipts, receive(1, "damaged")).await;
+    assert_eq!((status, &body["code"]), (StatusCode::CONFLICT, &json!("units_not_available")), "all received: {body}");
+
+    let (_, now) = api.get(ADMIN, &format!("/orders/{id}")).await;
+    assert_eq!(
+        (&now["lines"][0]["returned"], &now["returns"][0]["receipts"][0]["restocked"]),
+        (&json!(2), &json!(true)),
+        "{now}"
+    );
+    books_balance(&now);
+    let after = api.stock("wh-madrid", "MOUSE").await["on_hand"].as_u64().expect("on hand");
+    assert_eq!(after, on_hand + 1, "the resellable unit is back on hand, the damaged one is not");
+    let (_, history) = api.get(ADMIN, &format!("/orders/{id}/history")).await;
+    let what: Vec<&str> =
+        history["changes"].as_array().expect("changes").iter().filter_map(|c| c["what"].as_str()).collect();
+    let count = |kind: &str| what.iter().filter(|w| **w == kind).count();
+    let counts =
+        [count("return_requested"), count("return_decided"), count("return_received"), count("credit_note_issued")];
+    assert_eq!(counts, [1, 1, 2, 2], "{what:?}");
+    assert_eq!((count("return_restocked"), count("refund_settled")), (1, 2), "{what:?}");
+}

@@ -165,6 +165,22 @@ pub enum DomainError {
     OrderBusy { id: String },
     #[error("nothing to cancel: the request names no units")]
     NothingToCancel,
+    #[error("order \"{order}\" has no return \"{id}\"")]
+    UnknownReturn { order: String, id: String },
+    #[error("nothing to return: the request names no units")]
+    NothingToReturn,
+    #[error("\"{code}\" is not a return point of this commerce")]
+    UnknownReturnPoint { code: String },
+    #[error("line \"{line}\": a reason of 1 to 200 characters is required")]
+    InvalidReason { line: String },
+    #[error("line \"{line}\": its return window of {days} days after delivery has closed")]
+    ReturnWindowClosed { line: String, days: i64 },
+    #[error("return \"{id}\": line \"{line}\" is {decision} already")]
+    ReturnDecided { id: String, line: String, decision: &'static str },
+    #[error("a warehouse is required to receive resellable units")]
+    WarehouseRequired,
+    #[error("warehouse \"{code}\" is not a warehouse of this commerce")]
+    UnknownWarehouse { code: String },
 }
 
 impl DomainError {
@@ -241,6 +257,14 @@ impl DomainError {
             DomainError::NotAllocated { .. } => "stock_not_allocated",
             DomainError::OrderBusy { .. } => "order_busy",
             DomainError::NothingToCancel => "nothing_to_cancel",
+            DomainError::UnknownReturn { .. } => "unknown_return",
+            DomainError::NothingToReturn => "nothing_to_return",
+            DomainError::UnknownReturnPoint { .. } => "unknown_return_point",
+            DomainError::InvalidReason { .. } => "invalid_reason",
+            DomainError::ReturnWindowClosed { .. } => "return_window_closed",
+            DomainError::ReturnDecided { .. } => "return_decided",
+            DomainError::WarehouseRequired => "warehouse_required",
+            DomainError::UnknownWarehouse { .. } => "unknown_warehouse",
         }
     }
 
@@ -316,6 +340,13 @@ impl DomainError {
             | DomainError::RefundSettled { .. }
             | DomainError::NotAllocated { .. }
             | DomainError::OrderBusy { .. } => ErrorKind::Conflict,
+            DomainError::UnknownReturn { .. } => ErrorKind::NotFound,
+            DomainError::NothingToReturn
+            | DomainError::UnknownReturnPoint { .. }
+            | DomainError::InvalidReason { .. }
+            | DomainError::WarehouseRequired
+            | DomainError::UnknownWarehouse { .. } => ErrorKind::Invalid,
+            DomainError::ReturnWindowClosed { .. } | DomainError::ReturnDecided { .. } => ErrorKind::Conflict,
         }
     }
 }

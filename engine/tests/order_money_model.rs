@@ -57,6 +57,8 @@ enum Op {
     Report(usize, usize),
     Cancel(usize, u32),
     CancelAll,
+    /// A unit of a line asked back, accepted and received (resellable or damaged).
+    Return(usize, bool),
     Restart,
 }
 
@@ -86,6 +88,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0usize..3, 0usize..4).prop_map(|(s, c)| Op::Report(s, c)),
         3 => (0usize..3, 1u32..=4).prop_map(|(l, q)| Op::Cancel(l, q)),
         1 => Just(Op::CancelAll),
+        2 => (0usize..3, any::<bool>()).prop_map(|(l, r)| Op::Return(l, r)),
         1 => Just(Op::Restart),
     ]
 }
@@ -161,6 +164,7 @@ fn placed(spec: &OrderSpec, commerce: &Commerce) -> (Order, WarehouseStock, Vec<
                 released: 0,
             }],
             cancelled: 0,
+            returned: 0,
         });
         items[line.shipment].push(ShipmentItem {
             line: id,
@@ -275,6 +279,7 @@ fn placed(spec: &OrderSpec, commerce: &Commerce) -> (Order, WarehouseStock, Vec<
         invoices: Vec::new(),
         delivery_notes: Vec::new(),
         refunds: Vec::new(),
+        returns: Vec::new(),
         history: Vec::new(),
     };
     (order, stock, inventory_events)
@@ -396,7 +401,8 @@ impl<'c> World<'c> {
             let refunded = balance.refunded;
             assert!((captured - refunded - naive).abs() <= tolerance, "kept {} vs naive {naive}", captured - refunded);
         }
-        if self.order.lines.iter().all(|l| l.kept() == 0) && self.order.is_paid() {
+        let returned = self.order.lines.iter().any(|l| l.returned > 0);
+        if self.order.lines.iter().all(|l| l.kept() == 0) && self.order.is_paid() && !returned {
             assert_eq!(balance.refunded, balance.captured, "cancelling everything refunds everything");
             if !balance.invoiced.is_zero() {
                 assert_eq!(balance.credited, balance.invoiced);
@@ -436,6 +442,33 @@ impl<'c> World<'c> {
             }
         }
         kept
+    }
+
+    /// One unit of a line asked back, accepted, received; resellable units go back on hand
+    /// and the order records it.
+    fn give_back(&mut self, index: usize, resellable: bool) -> Result<(), mercato_engine::DomainError> {
+        let Some(line) = self.order.lines.get(index).map(|l| l.id.clone()) else { return Ok(()) };
+        let by = "model".to_owned();
+        self.run(OrderCommand::RequestReturn { lines: vec![(line.clone(), 1, "why".into())], return_point: None, by })?;
+        let id = self.order.returns.last().expect("a return").id.clone();
+        self.run(OrderCommand::DecideReturn { id: id.clone(), decisions: vec![(line.clone(), true)] })?;
+        let warehouse = Some(WAREHOUSE.to_owned());
+        self.run(OrderCommand::ReceiveReturn { id, units: vec![(line, 1, resellable)], warehouse })?;
+        let receipt = self.order.returns.last().and_then(|r| r.receipts.last()).expect("a receipt").clone();
+        if receipt.restocked {
+            return Ok(());
+        }
+        for units in receipt.units.iter().filter(|u| u.resellable) {
+            let day = NaiveDate::from_ymd_opt(2026, 12, 3).expect("a day");
+            let ctx = InventoryCtx { commerce: self.commerce, now: Timestamp(self.now), today: day, shared: &Alone };
+            let command = InventoryCommand::RestockReturn { sku: units.sku.clone(), quantity: units.quantity };
+            let events = self.stock.decide(&command, &ctx).expect("restocked");
+            for event in &events {
+                self.stock.apply(event);
+            }
+            self.stock_events.extend(events);
+        }
+        self.run(OrderCommand::Restocked { receipt: receipt.number })
     }
 
     /// The order and the warehouse rebuilt from their events equal the live ones.
@@ -482,6 +515,7 @@ impl<'c> World<'c> {
                 self.run(OrderCommand::Cancel { lines: Some(vec![(line, *quantity)]) })
             }
             Op::CancelAll => self.run(OrderCommand::Cancel { lines: None }),
+            Op::Return(index, resellable) => self.give_back(*index, *resellable),
             Op::Restart => {
                 self.restart();
                 Ok(())
@@ -508,4 +542,46 @@ proptest! {
         }
         world.restart();
     }
+}
+
+// Proves the return window counts from delivery: units delivered may be asked back until
+// the commerce's `return_window_days` (30 by default) have passed, not after; units sent
+// and not yet delivered may be asked back at once.
+#[test]
+fn returns_close_with_their_window() {
+    let commerce = Commerce::from_toml(DEMO, KNOWN_GATEWAYS).expect("the demo");
+    let spec = OrderSpec {
+        lines: vec![LineSpec { quantity: 2, cents: 1_000, rate: 21, shipment: 0 }],
+        shipping_cents: vec![300, 0, 0],
+        inclusive: true,
+        shipping_taxed: true,
+        online: true,
+    };
+    let mut world = World::new(&spec, &commerce);
+    let allocated = world.key_stock();
+    world.run(OrderCommand::Ship { shipment: "s1".into(), tracking: vec!["T".into()], allocated }).expect("shipped");
+    let ask = |units| OrderCommand::RequestReturn {
+        lines: vec![("l1".into(), units, "too small".into())],
+        return_point: None,
+        by: "test".into(),
+    };
+    world.run(ask(1)).expect("sent units may be asked back before delivery");
+    let delivered_at = world.now;
+    let report = CarrierReport {
+        id: "d".into(),
+        code: "delivered".into(),
+        at: Timestamp(delivered_at),
+        received_at: Timestamp(delivered_at),
+        status: Some(ShipmentStatus::Delivered),
+    };
+    world.run(OrderCommand::CarrierReport { shipment: "s1".into(), report }).expect("reported");
+    world.now = delivered_at + 30 * 86_400_000 - 2_000;
+    let refused = world.run(ask(2)).expect_err("only one unit is left to ask back");
+    assert_eq!(refused.code(), "units_not_available");
+    world.now = delivered_at + 30 * 86_400_000;
+    let refused = world.run(ask(1)).expect_err("the window closed");
+    assert_eq!(refused.code(), "return_window_closed", "{refused}");
+    world.now = delivered_at + 30 * 86_400_000 - 2_000;
+    world.run(ask(1)).expect("within the window");
+    world.check();
 }

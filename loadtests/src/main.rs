@@ -23,8 +23,17 @@
 //!   exceed the stock, and that the warehouse never holds more than it has. A failed check
 //!   makes the process exit with status 1.
 //!
+//! - `fulfilment`: an order's life after checkout: bought, shipped with a tracking number,
+//!   reported in transit and delivered by the carrier, a unit returned, accepted and
+//!   received back for sale; each answer checked, and the order's books at the end
+//!   (`fulfilment.rs`).
+//!
 //! The storefront key defaults to the demo's; set `MERCATO_KEY` for another (and
 //! `MERCATO_ADMIN_KEY` for the back office).
+
+mod fulfilment;
+
+use fulfilment::order_life;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -434,6 +443,11 @@ async fn run() -> Result<(), GooseError> {
                 .register_transaction(transaction!(shop)),
         )
         .register_scenario(scenario!("flash_sale").register_transaction(transaction!(flash_buy)))
+        .register_scenario(
+            scenario!("fulfilment")
+                .register_transaction(transaction!(stock_up).set_on_start())
+                .register_transaction(transaction!(order_life)),
+        )
         .test_start(transaction!(flash_setup))
         .test_stop(transaction!(flash_check))
         .set_default(GooseDefault::Host, "http://127.0.0.1:8080")?

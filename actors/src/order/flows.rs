@@ -21,9 +21,9 @@ use super::place::PlaceRemember;
 use super::read::Unfinished;
 use super::Orders;
 use crate::error::ActorError;
-use crate::idempotency::Remembered;
+use crate::idempotency::{Answer, Begin, Idempotency, Remembered, Stamp};
 use crate::payment::{Gateways, RefundCall};
-use crate::warehouse::{Execute, ExecuteAll, GetOrderLines, Warehouses};
+use crate::warehouse::{Execute, ExecuteAll, ExecuteAndView, GetOrderLines, Remember, Warehouses};
 
 /// What an order's changes reach beyond it.
 #[derive(Clone)]
@@ -31,6 +31,9 @@ pub(crate) struct Reach {
     pub warehouses: Warehouses,
     pub gateways: Gateways,
     pub published: Arc<ArcSwap<Commerce>>,
+    /// The node's table of kept answers: a restock is made once under its receipt's key.
+    pub idempotency: Idempotency,
+    pub clock: crate::clock::Clock,
 }
 
 /// Who asks for a change to which order, and how.
@@ -97,6 +100,96 @@ impl Orders {
         let stock = self.key_stock(&order).await?;
         let request = Request { id: id.to_owned(), by: "system".into(), preview: false, remember: None };
         self.run(request, OrderCommand::Refresh { stock }).await
+    }
+
+    /// Records a return request (units sent or delivered, a reason each).
+    pub async fn request_return(
+        &self,
+        request: Request,
+        lines: Vec<mercato_engine::order::returns::Requested>,
+        return_point: Option<String>,
+    ) -> Result<Done, ActorError> {
+        let by = request.by.clone();
+        self.run(request, OrderCommand::RequestReturn { lines, return_point, by }).await
+    }
+
+    /// Records the back office's decision on lines of a return.
+    pub async fn decide_return(
+        &self,
+        request: Request,
+        id: String,
+        decisions: Vec<(String, bool)>,
+    ) -> Result<Done, ActorError> {
+        self.run(request, OrderCommand::DecideReturn { id, decisions }).await
+    }
+
+    /// Receives returned units: recorded on the order (with its refund and credit note),
+    /// then the resellable ones go back on hand in their warehouse, the refund is asked of
+    /// the gateway.
+    pub async fn receive_return(
+        &self,
+        request: Request,
+        id: String,
+        units: Vec<(String, u32, bool)>,
+        warehouse: Option<String>,
+    ) -> Result<Done, ActorError> {
+        let this = self.clone();
+        let task = actix::spawn(async move {
+            let done = this.run(request, OrderCommand::ReceiveReturn { id, units, warehouse }).await?;
+            if let Ok(reach) = this.reach() {
+                this.restock(reach, &done.order).await;
+                this.refund_pending(reach, &done.order).await;
+            }
+            Ok(done)
+        });
+        task.await.map_err(|_| ActorError::Stopped("a return's steps".into()))?
+    }
+
+    /// Puts every receipt's resellable units not yet restocked back on hand, each once
+    /// under the receipt's key, and records each receipt done.
+    async fn restock(&self, reach: &Reach, order: &Order) {
+        let now = reach.clock.now();
+        for receipt in order.returns.iter().flat_map(|r| &r.receipts).filter(|r| !r.restocked) {
+            let Some(code) = &receipt.warehouse else { continue };
+            let Some(addr) = reach.warehouses.get(code) else {
+                tracing::error!(order = %order.id, warehouse = %code, "a return's warehouse is not running");
+                continue;
+            };
+            let mut all = true;
+            for units in receipt.units.iter().filter(|u| u.resellable) {
+                let stamp = Stamp {
+                    scope: "returns".into(),
+                    key: format!("{}/{}", receipt.number, units.line),
+                    request: [0; 32],
+                };
+                match reach.idempotency.begin(&stamp, now) {
+                    Begin::Replay(_) => continue,
+                    Begin::Fresh => {}
+                    Begin::InFlight | Begin::Mismatch => {
+                        all = false;
+                        continue;
+                    }
+                }
+                let command = InventoryCommand::RestockReturn { sku: units.sku.clone(), quantity: units.quantity };
+                let respond: crate::warehouse::Respond = Box::new(|_, _| Answer { status: 200, body: Vec::new() });
+                let message =
+                    ExecuteAndView { command, sku: units.sku.clone(), remember: Some(Remember { stamp, respond }) };
+                match addr.send(message).await {
+                    Ok(Ok(_)) => {}
+                    outcome => {
+                        tracing::error!(order = %order.id, receipt = %receipt.number, ?outcome, "returned units not restocked yet");
+                        all = false;
+                    }
+                }
+            }
+            if all {
+                let request = Request { id: order.id.clone(), by: "system".into(), preview: false, remember: None };
+                if let Err(error) = self.run(request, OrderCommand::Restocked { receipt: receipt.number.clone() }).await
+                {
+                    tracing::error!(order = %order.id, receipt = %receipt.number, %error, "a restock was not recorded");
+                }
+            }
+        }
     }
 
     /// Settles a refund paid back by hand (an administrator confirms it).
@@ -192,6 +285,7 @@ impl Orders {
         }
         for order in &orders {
             repaired += tell_warehouses(&reach.warehouses, order, None).await;
+            self.restock(reach, order).await;
             let pending = order.refunds.iter().filter(|r| r.online && r.reference.is_none()).count();
             if pending > 0 {
                 self.refund_pending(reach, order).await;

@@ -84,9 +84,15 @@ impl Orders {
     }
 
     /// These orders, reaching the commerce's warehouses and payment gateways.
-    pub fn reaching(mut self, warehouses: crate::warehouse::Warehouses, gateways: crate::payment::Gateways) -> Self {
+    pub fn reaching(
+        mut self,
+        warehouses: crate::warehouse::Warehouses,
+        gateways: crate::payment::Gateways,
+        idempotency: crate::idempotency::Idempotency,
+        clock: Clock,
+    ) -> Self {
         let published = Arc::clone(&self.published);
-        let reach = flows::Reach { warehouses, gateways, published };
+        let reach = flows::Reach { warehouses, gateways, published, idempotency, clock };
         self.addr.do_send(actor::Reaching(reach.clone()));
         for (_, addr) in reach.warehouses.iter() {
             addr.do_send(crate::warehouse::NotifyOrders(self.addr.clone().recipient()));

@@ -135,6 +135,7 @@ impl Handler<Unfinished> for OrderActor {
         let unfinished = |order: &Order| {
             order.lines.iter().flat_map(|l| &l.allocations).any(|a| a.shipped > 0 || a.released > 0)
                 || order.refunds.iter().any(|r| r.online && r.reference.is_none())
+                || order.returns.iter().flat_map(|r| &r.receipts).any(|r| !r.restocked)
         };
         MessageResult(self.orders.values().filter(|l| unfinished(&l.order)).map(|l| Arc::clone(&l.order)).collect())
     }

@@ -7,7 +7,8 @@ use mercato_engine::commerce::model::{ShipmentPreference, ShipmentStatus};
 use mercato_engine::inventory::{AdjustmentReason, InventoryEvent, Reservation, Source, SupplyPart, Timestamp};
 use mercato_engine::order::{
     place, quote, Allocation, Cancellation, CarrierReport, Checkout, DeliveryNote, Invoice, InvoiceLine, ItemCut,
-    NationalTaxes, NoteItem, Order, OrderEvent, OrderShipment, Payment, Pick, Refund, RefundReason,
+    NationalTaxes, NoteItem, Order, OrderEvent, OrderShipment, Payment, Pick, ReceivedUnits, Refund, RefundReason,
+    Return, ReturnDecision, ReturnLine, ReturnReceipt,
 };
 use mercato_engine::{Commerce, KNOWN_GATEWAYS};
 
@@ -326,5 +327,34 @@ pub fn every_order_event() -> Vec<OrderEvent> {
         OrderEvent::CarrierReported { shipment: "s1".into(), report: report("e1", Some(ShipmentStatus::Delivered)) },
         OrderEvent::CarrierReported { shipment: "s1".into(), report: report("e2", None) },
         OrderEvent::RefundSettled { refund: "order-1-R1".into(), reference: "sandbox-order-1-R1".into() },
+        OrderEvent::ReturnRequested {
+            request: Box::new(Return {
+                id: "order-1-RT1".into(),
+                requested_at: Timestamp(1_795_000_500_000),
+                requested_by: "demo storefront".into(),
+                return_point: Some("store-madrid".into()),
+                lines: vec![ReturnLine {
+                    line: "l1".into(),
+                    quantity: 1,
+                    reason: "too loud".into(),
+                    decision: ReturnDecision::Requested,
+                    received: 0,
+                }],
+                receipts: Vec::new(),
+            }),
+        },
+        OrderEvent::ReturnDecided { id: "order-1-RT1".into(), decisions: vec![("l1".into(), true)] },
+        OrderEvent::ReturnReceived {
+            id: "order-1-RT1".into(),
+            receipt: Box::new(ReturnReceipt {
+                number: "order-1-RT1-1".into(),
+                received_at: Timestamp(1_795_000_600_000),
+                warehouse: Some("wh-madrid".into()),
+                units: vec![ReceivedUnits { line: "l1".into(), sku: "KEYBOARD".into(), quantity: 1, resellable: true }],
+                refund: None,
+                restocked: false,
+            }),
+        },
+        OrderEvent::ReturnRestocked { receipt: "order-1-RT1-1".into() },
     ]
 }

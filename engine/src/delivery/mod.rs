@@ -365,12 +365,26 @@ pub fn distance_km(from: (f64, f64), to: (f64, f64)) -> f64 {
 
 /// The channel's pick-up points within their radius of the customer, nearest first.
 pub fn pickup_points(commerce: &Commerce, channel: &str, at: (f64, f64)) -> Vec<PickupPoint> {
+    points_near(commerce, channel, at, |l| l.pickup)
+}
+
+/// The channel's return points within their radius of the customer, nearest first.
+pub fn return_points(commerce: &Commerce, channel: &str, at: (f64, f64)) -> Vec<PickupPoint> {
+    points_near(commerce, channel, at, |l| l.returns)
+}
+
+fn points_near(
+    commerce: &Commerce,
+    channel: &str,
+    at: (f64, f64),
+    serves: impl Fn(&crate::commerce::model::PhysicalLocation) -> bool,
+) -> Vec<PickupPoint> {
     let Some(listed) = commerce.channel(channel) else { return Vec::new() };
     let mut points: Vec<PickupPoint> = commerce
         .config()
         .physical_locations
         .iter()
-        .filter(|l| l.pickup && listed.physical_locations.contains(&l.code))
+        .filter(|l| serves(l) && listed.physical_locations.contains(&l.code))
         .filter_map(|l| {
             let distance = distance_km(at, (l.latitude?, l.longitude?));
             (distance <= f64::from(l.radius_km)).then(|| PickupPoint {

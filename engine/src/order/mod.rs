@@ -14,6 +14,8 @@
 //! - `fulfil.rs`: shipping a shipment and carriers' reports.
 //! - `cancel.rs`: cancellation of units not yet sent.
 //! - `ready.rs`: shipments waiting for stock becoming ready, promised dates following it.
+//! - `returns.rs`: returns requested, decided and received.
+//! - `place.rs`: the order a checkout places.
 //! - `quote.rs`: a cart's prices, delivery and totals; `listing.rs`: the back office's list.
 
 pub mod cancel;
@@ -21,13 +23,15 @@ pub mod documents;
 pub mod fulfil;
 pub mod listing;
 pub mod money;
+mod place;
 pub mod quote;
 mod ready;
+pub mod returns;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::cart::{Cart, CartContext, DeliveryChoice, ShippingAddress};
+use crate::cart::{CartContext, DeliveryChoice, ShippingAddress};
 use crate::commerce::model::ShipmentStatus;
 use crate::commerce::Commerce;
 use crate::delivery::ShipmentItem;
@@ -39,6 +43,8 @@ pub use cancel::{Cancellation, ItemCut};
 pub use documents::{DeliveryNote, Invoice, InvoiceLine, NationalTaxes, NoteItem};
 pub use fulfil::{CarrierReport, KeyStock, Pick};
 pub use money::Balance;
+pub use place::{place, Checkout};
+pub use returns::{ReceivedUnits, Return, ReturnDecision, ReturnLine, ReturnReceipt};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderStatus {
     PendingPayment,
@@ -97,12 +103,14 @@ pub struct OrderLine {
     pub allocations: Vec<Allocation>,
     /// Units cancelled before they were sent.
     pub cancelled: u32,
+    /// Units returned and received back.
+    pub returned: u32,
 }
 
 impl OrderLine {
-    /// Units the customer still gets (ordered less cancelled).
+    /// Units the customer keeps (ordered less cancelled and returned).
     pub fn kept(&self) -> u32 {
-        self.amount.quantity.saturating_sub(self.cancelled)
+        self.amount.quantity.saturating_sub(self.cancelled).saturating_sub(self.returned)
     }
 }
 
@@ -225,6 +233,7 @@ pub struct Order {
     pub invoices: Vec<Invoice>,
     pub delivery_notes: Vec<DeliveryNote>,
     pub refunds: Vec<Refund>,
+    pub returns: Vec<Return>,
     /// Every change after placement.
     pub history: Vec<Change>,
 }
@@ -254,6 +263,14 @@ pub enum OrderCommand {
     SettleRefund { refund: String, reference: String },
     /// The warehouses served or moved the order's units: what each key holds now.
     Refresh { stock: Vec<KeyStock> },
+    /// A customer (or the back office for one) asks to return units sent or delivered.
+    RequestReturn { lines: Vec<returns::Requested>, return_point: Option<String>, by: String },
+    /// The back office accepts or rejects lines of a return.
+    DecideReturn { id: String, decisions: Vec<(String, bool)> },
+    /// Returned units arrive: (line, units, resellable), resellable ones into `warehouse`.
+    ReceiveReturn { id: String, units: Vec<(String, u32, bool)>, warehouse: Option<String> },
+    /// The warehouse took a receipt's resellable units back on hand.
+    Restocked { receipt: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -294,6 +311,20 @@ pub enum OrderEvent {
         ready_date: NaiveDate,
         delivery_date: NaiveDate,
     },
+    ReturnRequested {
+        request: Box<Return>,
+    },
+    ReturnDecided {
+        id: String,
+        decisions: Vec<(String, bool)>,
+    },
+    ReturnReceived {
+        id: String,
+        receipt: Box<ReturnReceipt>,
+    },
+    ReturnRestocked {
+        receipt: String,
+    },
 }
 
 impl OrderEvent {
@@ -310,6 +341,10 @@ impl OrderEvent {
             OrderEvent::RefundSettled { .. } => "refund_settled",
             OrderEvent::ShipmentReady { .. } => "shipment_ready",
             OrderEvent::PromiseChanged { .. } => "promise_changed",
+            OrderEvent::ReturnRequested { .. } => "return_requested",
+            OrderEvent::ReturnDecided { .. } => "return_decided",
+            OrderEvent::ReturnReceived { .. } => "return_received",
+            OrderEvent::ReturnRestocked { .. } => "return_restocked",
         }
     }
 
@@ -332,6 +367,34 @@ impl OrderEvent {
             OrderEvent::PromiseChanged { shipment, ready_date, delivery_date } => {
                 format!("shipment {shipment}: ready {ready_date}, delivery {delivery_date}")
             }
+            OrderEvent::ReturnRequested { request } => {
+                let lines: Vec<String> =
+                    request.lines.iter().map(|l| format!("{} of line {}", l.quantity, l.line)).collect();
+                format!("return {}: {}", request.id, lines.join(", "))
+            }
+            OrderEvent::ReturnDecided { id, decisions } => {
+                let lines: Vec<String> = decisions
+                    .iter()
+                    .map(|(line, accept)| format!("line {line} {}", if *accept { "accepted" } else { "rejected" }))
+                    .collect();
+                format!("return {id}: {}", lines.join(", "))
+            }
+            OrderEvent::ReturnReceived { receipt, .. } => {
+                let units: Vec<String> = receipt
+                    .units
+                    .iter()
+                    .map(|u| {
+                        format!(
+                            "{} of line {} {}",
+                            u.quantity,
+                            u.line,
+                            if u.resellable { "resellable" } else { "damaged" }
+                        )
+                    })
+                    .collect();
+                format!("receipt {}: {}", receipt.number, units.join(", "))
+            }
+            OrderEvent::ReturnRestocked { receipt } => format!("receipt {receipt}"),
         }
     }
 }
@@ -371,6 +434,14 @@ impl Order {
             OrderCommand::Cancel { lines } => self.decide_cancel(lines.as_deref(), ctx),
             OrderCommand::SettleRefund { refund, reference } => self.decide_settle(refund, reference),
             OrderCommand::Refresh { stock } => Ok(self.decide_refresh(stock, ctx)),
+            OrderCommand::RequestReturn { lines, return_point, by } => {
+                self.decide_request_return(lines, return_point.as_deref(), by, ctx)
+            }
+            OrderCommand::DecideReturn { id, decisions } => self.decide_return_decision(id, decisions),
+            OrderCommand::ReceiveReturn { id, units, warehouse } => {
+                self.decide_receive_return(id, units, warehouse.as_deref(), ctx)
+            }
+            OrderCommand::Restocked { receipt } => self.decide_restocked(receipt),
         }
     }
 
@@ -428,6 +499,10 @@ impl Order {
             OrderEvent::PromiseChanged { shipment, ready_date, delivery_date } => {
                 self.apply_promise(shipment, *ready_date, *delivery_date)
             }
+            OrderEvent::ReturnRequested { request } => self.returns.push((**request).clone()),
+            OrderEvent::ReturnDecided { id, decisions } => self.apply_decided(id, decisions),
+            OrderEvent::ReturnReceived { id, receipt } => self.apply_received(id, receipt),
+            OrderEvent::ReturnRestocked { receipt } => self.apply_restocked(receipt),
         }
         self.status = self.derived_status();
         self.history.push(Change { at, by: by.to_owned(), what: event.kind().to_owned(), detail: event.detail() });
@@ -435,6 +510,9 @@ impl Order {
 
     /// The status its lines, payment and shipments make.
     pub fn derived_status(&self) -> OrderStatus {
+        if let Some(status) = self.returned_status() {
+            return status;
+        }
         if self.lines.iter().all(|l| l.kept() == 0) {
             return OrderStatus::Cancelled;
         }
@@ -452,77 +530,5 @@ impl Order {
         } else {
             OrderStatus::Paid
         }
-    }
-}
-
-/// What the checkout of a cart needs besides the cart.
-pub struct Checkout<'a> {
-    pub id: String,
-    pub cart: &'a Cart,
-    pub now: Timestamp,
-    pub address: ShippingAddress,
-    pub delivery: DeliveryChoice,
-    pub invoicing_company: &'a crate::commerce::model::InvoicingCompany,
-    pub totals: Totals,
-    pub shipments: Vec<OrderShipment>,
-    pub allocations: Vec<(String, Allocation)>,
-    /// Approved already (online gateway) when it carries a reference.
-    pub payment: Payment,
-    pub names: &'a dyn Fn(&str) -> String,
-    /// The tax rate shipping is taxed at, when it is.
-    pub shipping_tax_rate: Option<Decimal>,
-    /// Who places it (the key's principal).
-    pub by: String,
-}
-
-/// Builds the order a checkout places.
-pub fn place(checkout: Checkout<'_>) -> Order {
-    let lines = checkout
-        .totals
-        .lines
-        .iter()
-        .map(|amount| OrderLine {
-            id: amount.line.clone(),
-            sku: amount.sku.clone(),
-            name: (checkout.names)(&amount.sku),
-            amount: amount.clone(),
-            allocations: checkout
-                .allocations
-                .iter()
-                .filter(|(line, _)| *line == amount.line)
-                .map(|(_, a)| a.clone())
-                .collect(),
-            cancelled: 0,
-        })
-        .collect();
-    let document = OrderDocument {
-        number: checkout.id.clone(),
-        issued_at: checkout.now,
-        seller_legal_name: checkout.invoicing_company.legal_name.clone(),
-        seller_tax_id: checkout.invoicing_company.tax_id.clone(),
-        buyer: checkout.address.clone(),
-        language: checkout.cart.context.language.clone(),
-        totals: checkout.totals.clone(),
-    };
-    Order {
-        id: checkout.id,
-        cart: checkout.cart.id.clone(),
-        placed_at: checkout.now,
-        placed_by: checkout.by,
-        context: checkout.cart.context.clone(),
-        address: checkout.address,
-        delivery: checkout.delivery,
-        invoicing_company: checkout.invoicing_company.code.clone(),
-        status: if checkout.payment.reference.is_some() { OrderStatus::Paid } else { OrderStatus::PendingPayment },
-        lines,
-        shipments: checkout.shipments,
-        totals: checkout.totals,
-        shipping_tax_rate: checkout.shipping_tax_rate,
-        payment: checkout.payment,
-        document,
-        invoices: Vec::new(),
-        delivery_notes: Vec::new(),
-        refunds: Vec::new(),
-        history: Vec::new(),
     }
 }

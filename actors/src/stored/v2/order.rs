@@ -77,7 +77,7 @@ stored_struct! {
         amount: LineAmount,
         allocations: Vec<Allocation>,
     }
-    fill { cancelled: 0 }
+    fill { cancelled: 0, returned: 0 }
 }
 
 stored_enum! {
@@ -155,6 +155,7 @@ stored_struct! {
         invoices: Vec::new(),
         delivery_notes: Vec::new(),
         refunds: Vec::new(),
+        returns: Vec::new(),
         history: Vec::new(),
     }
 }

@@ -1,5 +1,5 @@
 //! An order's stored types in format 3: its life after checkout (invoices, credit notes,
-//! delivery notes, refunds, carrier reports, cancelled units, history). Amounts, shipment
+//! delivery notes, refunds, carrier reports, cancelled units, returns, history). Amounts, shipment
 //! items, the payment and the order document are format 2's.
 
 use chrono::NaiveDate;
@@ -29,6 +29,7 @@ stored_struct! {
         amount: LineAmount,
         allocations: Vec<Allocation>,
         cancelled: u32,
+        returned: u32,
     }
 }
 
@@ -167,6 +168,40 @@ stored_struct! {
     }
 }
 
+stored_enum! {
+    ReturnDecision => engine::ReturnDecision { Requested, Accepted, Rejected }
+}
+
+stored_struct! {
+    ReturnLine => engine::ReturnLine { line: String, quantity: u32, reason: String, decision: ReturnDecision, received: u32 }
+}
+
+stored_struct! {
+    ReceivedUnits => engine::ReceivedUnits { line: String, sku: String, quantity: u32, resellable: bool }
+}
+
+stored_struct! {
+    ReturnReceipt => engine::ReturnReceipt {
+        number: String,
+        received_at: i64,
+        warehouse: Option<String>,
+        units: Vec<ReceivedUnits>,
+        refund: Option<Refund>,
+        restocked: bool,
+    }
+}
+
+stored_struct! {
+    Return => engine::Return {
+        id: String,
+        requested_at: i64,
+        requested_by: String,
+        return_point: Option<String>,
+        lines: Vec<ReturnLine>,
+        receipts: Vec<ReturnReceipt>,
+    }
+}
+
 stored_struct! {
     Order => engine::Order {
         id: String,
@@ -188,6 +223,7 @@ stored_struct! {
         invoices: Vec<Invoice>,
         delivery_notes: Vec<DeliveryNote>,
         refunds: Vec<Refund>,
+        returns: Vec<Return>,
         history: Vec<Change>,
     }
 }
@@ -205,5 +241,9 @@ stored_enum! {
         RefundSettled { refund: String, reference: String },
         ShipmentReady { shipment: String },
         PromiseChanged { shipment: String, ready_date: NaiveDate, delivery_date: NaiveDate },
+        ReturnRequested { request: Box<Return> },
+        ReturnDecided { id: String, decisions: Vec<(String, bool)> },
+        ReturnReceived { id: String, receipt: Box<ReturnReceipt> },
+        ReturnRestocked { receipt: String },
     }
 }

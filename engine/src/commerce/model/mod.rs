@@ -135,6 +135,10 @@ pub struct CommerceConfig {
     /// 86400 (a day); none (the default) means 900 (15 minutes).
     #[schemars(range(min = 5, max = 86400))]
     pub cart_lifetime_seconds: Option<u32>,
+    /// How many days after delivery a customer may ask to return units, 0 to 365; none
+    /// (the default) means 30.
+    #[schemars(range(max = 365))]
+    pub return_window_days: Option<u32>,
     /// Stock seeded into a fresh data folder only, once (see `OpeningStock`). Defaults to
     /// none.
     pub opening_stock: Vec<OpeningStock>,

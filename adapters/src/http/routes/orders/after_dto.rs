@@ -1,7 +1,7 @@
 //! The shapes of an order's life after checkout: invoices and credit notes, delivery
 //! notes, refunds, carrier reports, its money and its history.
 
-use mercato_engine::order::{Balance, Change, DeliveryNote, Invoice, Refund, RefundReason};
+use mercato_engine::order::{Balance, Change, DeliveryNote, Invoice, Refund, RefundReason, Return};
 use mercato_engine::pricing::totals::TaxAmount;
 
 use super::*;
@@ -128,7 +128,9 @@ pub struct ChangeDto {
     /// carrier's report.
     pub by: String,
     /// `placed`, `payment_confirmed`, `invoice_issued`, `credit_note_issued`,
-    /// `shipment_sent`, `carrier_reported`, `units_cancelled` or `refund_settled`.
+    /// `shipment_sent`, `carrier_reported`, `units_cancelled`, `refund_settled`,
+    /// `shipment_ready`, `promise_changed`, `return_requested`, `return_decided`,
+    /// `return_received` or `return_restocked`.
     pub what: String,
     pub detail: String,
 }
@@ -271,4 +273,89 @@ pub fn history_dto(order: &Order) -> HistoryDto {
         }))
         .collect();
     HistoryDto { order: order.id.clone(), status: order.status.as_str(), changes }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReturnLineDto {
+    pub line: String,
+    pub quantity: u32,
+    pub reason: String,
+    /// `requested`, `accepted` or `rejected`.
+    pub status: &'static str,
+    /// Units received back so far.
+    pub received: u32,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReceivedUnitsDto {
+    pub line: String,
+    pub sku: String,
+    pub quantity: u32,
+    /// `resellable` (back on hand) or `damaged`.
+    pub condition: &'static str,
+}
+
+/// The return order document of one receipt.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReturnReceiptDto {
+    pub number: String,
+    pub received_at: String,
+    /// Where resellable units went back on hand.
+    pub warehouse: Option<String>,
+    pub units: Vec<ReceivedUnitsDto>,
+    /// The refund it made (a paid order).
+    pub refund: Option<String>,
+    /// Whether the warehouse has the resellable units back on hand.
+    pub restocked: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReturnDto {
+    pub id: String,
+    pub requested_at: String,
+    pub requested_by: String,
+    pub return_point: Option<String>,
+    pub lines: Vec<ReturnLineDto>,
+    pub receipts: Vec<ReturnReceiptDto>,
+}
+
+pub fn return_dto(request: &Return) -> ReturnDto {
+    ReturnDto {
+        id: request.id.clone(),
+        requested_at: timestamp(request.requested_at),
+        requested_by: request.requested_by.clone(),
+        return_point: request.return_point.clone(),
+        lines: request
+            .lines
+            .iter()
+            .map(|l| ReturnLineDto {
+                line: l.line.clone(),
+                quantity: l.quantity,
+                reason: l.reason.clone(),
+                status: l.decision.as_str(),
+                received: l.received,
+            })
+            .collect(),
+        receipts: request
+            .receipts
+            .iter()
+            .map(|r| ReturnReceiptDto {
+                number: r.number.clone(),
+                received_at: timestamp(r.received_at),
+                warehouse: r.warehouse.clone(),
+                units: r
+                    .units
+                    .iter()
+                    .map(|u| ReceivedUnitsDto {
+                        line: u.line.clone(),
+                        sku: u.sku.clone(),
+                        quantity: u.quantity,
+                        condition: if u.resellable { "resellable" } else { "damaged" },
+                    })
+                    .collect(),
+                refund: r.refund.as_ref().map(|f| f.id.clone()),
+                restocked: r.restocked,
+            })
+            .collect(),
+    }
 }

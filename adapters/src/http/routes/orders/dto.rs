@@ -21,6 +21,8 @@ pub struct OrderLineDto {
     pub allocations: Vec<AllocationDto>,
     /// Units cancelled before they were sent.
     pub cancelled: u32,
+    /// Units returned and received back.
+    pub returned: u32,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -90,6 +92,7 @@ pub struct OrderDto {
     pub invoices: Vec<InvoiceDto>,
     pub delivery_notes: Vec<DeliveryNoteDto>,
     pub refunds: Vec<RefundDto>,
+    pub returns: Vec<ReturnDto>,
     pub money: MoneyDto,
 }
 
@@ -144,6 +147,7 @@ pub fn order_dto(order: &Order, commerce: &Commerce) -> OrderDto {
                     .map(|a| AllocationDto { warehouse: a.warehouse.clone(), quantity: a.quantity })
                     .collect(),
                 cancelled: l.cancelled,
+                returned: l.returned,
             })
             .collect(),
         shipments: order.shipments.iter().map(|s| shipment_dto(s, units)).collect(),
@@ -159,6 +163,7 @@ pub fn order_dto(order: &Order, commerce: &Commerce) -> OrderDto {
         invoices: order.invoices.iter().map(|i| invoice_dto(i, &order.id, &order.context.currency)).collect(),
         delivery_notes: order.delivery_notes.iter().map(delivery_note_dto).collect(),
         refunds: order.refunds.iter().map(|r| refund_dto(r, units)).collect(),
+        returns: order.returns.iter().map(return_dto).collect(),
         money: money_dto(order, units),
     }
 }

@@ -20,6 +20,7 @@ mod invoices;
 mod list;
 mod payments;
 mod read;
+mod returns;
 
 pub use after_dto::*;
 pub use buy_now::*;
@@ -31,6 +32,7 @@ pub use invoices::*;
 pub use list::*;
 pub use payments::*;
 pub use read::*;
+pub use returns::*;
 
 use std::sync::Arc;
 
