@@ -426,3 +426,41 @@ async fn returned_units_are_received_restocked_refunded_and_credited() {
     assert_eq!(counts, [1, 1, 2, 2], "{what:?}");
     assert_eq!((count("return_restocked"), count("refund_settled")), (1, 2), "{what:?}");
 }
+
+// Proves an invoice's currency: in the order's currency when the company accounts in it
+// (demo-es keeps USD), with the tax totals also in its national currency (EUR, its first
+// accounting currency); else in the company's first accounting currency at the configured
+// rates (a GBP order invoiced in EUR), whose total is the order's converted.
+#[actix_rt::test]
+async fn invoices_are_in_a_currency_the_company_accounts_in() {
+    let api = api!();
+    api.receive("wh-madrid", "MOUSE", 10).await;
+    let in_currency = |currency: &str| {
+        let mut body = purchase(json!([{"sku": "MOUSE", "qty": 1}]), card());
+        body["cart"]["currency"] = json!(currency);
+        body
+    };
+    let (status, usd) = api.post(STOREFRONT, "/orders", in_currency("USD")).await;
+    assert_eq!(status, StatusCode::CREATED, "{usd}");
+    let invoice = &usd["invoices"][0];
+    assert_eq!((&invoice["currency"], &invoice["rate"]), (&json!("USD"), &json!("1")), "{invoice}");
+    assert_eq!(invoice["total"], usd["totals"]["total"]);
+    let national = &invoice["national"];
+    assert_eq!(national["currency"], "EUR", "{invoice}");
+    let usd_tax: rust_decimal::Decimal =
+        usd["totals"]["taxes"].as_array().expect("taxes").iter().map(|t| dec(&t["tax"])).sum();
+    let eur_tax = dec(&national["tax_total"]);
+    let rate = dec(&national["rate"]);
+    assert!(
+        (usd_tax * rate - eur_tax).abs() <= rust_decimal::Decimal::new(1, 2),
+        "{usd_tax} USD at {rate} is {eur_tax} EUR"
+    );
+
+    let (status, gbp) = api.post(STOREFRONT, "/orders", in_currency("GBP")).await;
+    assert_eq!(status, StatusCode::CREATED, "{gbp}");
+    let invoice = &gbp["invoices"][0];
+    assert_eq!((&invoice["currency"], &invoice["national"]), (&json!("EUR"), &Value::Null), "{invoice}");
+    let (total, rate) = (dec(&gbp["totals"]["total"]), dec(&invoice["rate"]));
+    assert!((total * rate - dec(&invoice["total"])).abs() <= rust_decimal::Decimal::new(3, 2), "{invoice}");
+    assert_eq!(invoice["order_amount"], gbp["totals"]["total"], "the ledger counts the order's currency");
+}
