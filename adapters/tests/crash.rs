@@ -21,12 +21,13 @@
 //! it expired (never before the last time it was acknowledged to last until), and counts
 //! only carts still open when the stock was read.
 //!
-//! A back office ships acknowledged orders and cancels some of their units, with keys
-//! (`crash_office`). After each restart every acknowledged shipment and cancellation is
-//! there once (an unanswered one, retried with its key, is made once), the warehouse has
-//! shipped and released exactly those units, every refund is settled, and the invoice and
-//! credit-note numbers run without a gap: one invoice per order, one credit note per
-//! cancellation.
+//! A back office takes acknowledged orders through their life after checkout, with keys
+//! (`crash_office`): shipped or a unit cancelled, delivered, a unit returned, accepted and
+//! received back for sale. After each restart every acknowledged step is there once (an
+//! unanswered one, retried with its key, is made once), the warehouse has shipped,
+//! released and restocked exactly those units, every refund is settled, and the invoice
+//! and credit-note numbers run without a gap: one invoice per order, one credit note per
+//! cancellation and per receipt.
 //!
 //! `MERCATO_CRASH_CYCLES` sets the number of kills (20 by default; CI runs the default).
 
@@ -34,7 +35,7 @@ mod crash_office;
 mod crash_shoppers;
 mod support;
 
-use crash_office::{book, check_orders, office, Action, Booked};
+use crash_office::{book, check_orders, mice_moved, office, Action, Booked};
 use crash_shoppers::*;
 
 use std::collections::BTreeMap;
@@ -256,8 +257,9 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
         }
         // The back office's unanswered request, retried with its key, is made once.
         if let Some(action) = office_open.take() {
-            assert_eq!(crash_office::send(address, &action), Some(200), "cycle {cycle}: retry of {action:?}");
-            book(&mut booked, &action);
+            let answer = crash_office::send(address, &action);
+            let Some((200 | 201, answer)) = answer else { panic!("cycle {cycle}: retry of {action:?}: {answer:?}") };
+            book(&mut booked, &action, &answer);
         }
         let quantities: BTreeMap<String, u64> = orders.iter().map(|(o, p)| (o.clone(), p.quantity)).collect();
         check_orders(address, cycle, &quantities, &booked);
@@ -285,15 +287,15 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
         let (on_hand, reserved) = (mice["on_hand"].as_u64(), mice["reserved"].as_u64().expect("reserved"));
         let allocated = mice["allocated"].as_u64().expect("allocated");
         let kept = |order: &String, placed: &Placed| placed.quantity - booked.get(order).map_or(0, |b| b.cancelled);
-        let is_shipped = |order: &String| booked.get(order).is_some_and(|b| b.shipped);
-        let shipped: u64 = orders.iter().filter(|(o, _)| is_shipped(o)).map(|(o, p)| kept(o, p)).sum();
-        assert_eq!(on_hand, Some(MICE_ON_HAND - shipped), "cycle {cycle}: {shipped} shipped: {mice}");
+        let is_shipped = |order: &String| booked.get(order).is_some_and(|b| b.shipped.is_some());
+        let (shipped, back) = mice_moved(&quantities, &booked);
+        let on_shelf = MICE_ON_HAND - shipped + back;
+        assert_eq!(on_hand, Some(on_shelf), "cycle {cycle}: {shipped} shipped, {back} back: {mice}");
         let ordered: u64 = orders.iter().filter(|(o, _)| !is_shipped(o)).map(|(o, p)| kept(o, p)).sum();
         assert_eq!(allocated, ordered, "cycle {cycle}: {allocated} mice allocated, {ordered} in acknowledged orders");
         assert!(
-            reserved + allocated <= MICE_ON_HAND - shipped,
-            "cycle {cycle}: {reserved} held and {allocated} allocated of {}: oversold",
-            MICE_ON_HAND - shipped
+            reserved + allocated <= on_shelf,
+            "cycle {cycle}: {reserved} held and {allocated} allocated of {on_shelf}: oversold"
         );
         let before = carts.len();
         let in_carts = check_carts(address, cycle, &mut carts, read_at);
@@ -324,23 +326,24 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
                 std::thread::spawn(move || shopper(address, cycle, id, revisit, stop))
             })
             .collect();
-        let unsent: Vec<(String, u64, u64)> = orders
+        let lives: Vec<(String, u64)> = orders
             .iter()
-            .filter(|(o, p)| !booked.get(*o).is_some_and(|b| b.shipped || b.cancelled == p.quantity))
-            .map(|(o, p)| (o.clone(), p.quantity, booked.get(o).map_or(0, |b| b.cancelled)))
-            .take(4)
+            .filter(|(o, _)| booked.get(*o).is_none_or(|b| b.received == 0))
+            .map(|(o, p)| (o.clone(), p.quantity))
+            .take(6)
             .collect();
         let back_office = {
             let stop = Arc::clone(&stop);
-            std::thread::spawn(move || office(address, cycle, unsent, stop))
+            let model = booked.clone();
+            std::thread::spawn(move || office(address, cycle, lives, &model, stop))
         };
         std::thread::sleep(Duration::from_millis(30 + rng.below(300)));
         served.0.kill().expect("SIGKILL");
         let _ = served.0.wait();
         stop.store(true, Ordering::Relaxed);
         let seen = back_office.join().expect("the back office");
-        for action in &seen.done {
-            book(&mut booked, action);
+        for (action, answer) in &seen.done {
+            book(&mut booked, action, answer);
         }
         office_open = seen.open;
         for seen in clients.into_iter().map(|c| c.join().expect("a client")) {
@@ -373,9 +376,11 @@ fn receipts_survive_sigkill_and_retries_apply_once() {
         carts.values().filter(|k| k.mice.is_some()).count()
     );
     eprintln!("{} orders placed, {} mice in them", orders.len(), orders.values().map(|p| p.quantity).sum::<u64>());
-    let (ships, cancels) =
-        (booked.values().filter(|b| b.shipped).count(), booked.values().map(|b| b.cancelled).sum::<u64>());
-    eprintln!("{ships} orders shipped, {cancels} units cancelled");
+    let ships = booked.values().filter(|b| b.shipped.is_some()).count();
+    let cancels: u64 = booked.values().map(|b| b.cancelled).sum();
+    let delivered = booked.values().filter(|b| b.delivered).count();
+    let received: u64 = booked.values().map(|b| b.received).sum();
+    eprintln!("{ships} orders shipped, {cancels} units cancelled, {delivered} delivered, {received} units returned");
     assert!(known > 0, "no receipt was ever acknowledged");
     if cycles >= 20 {
         assert!(expired > 0 && renewed > 0, "the run saw {expired} expiries and {renewed} renewals");
