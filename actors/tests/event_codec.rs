@@ -89,9 +89,8 @@ fn variant(event: &InventoryEvent) -> usize {
 #[test]
 fn placement_records_written_and_read_alike() {
     let order = order_now();
-    let invoice = OrderEvent::InvoiceIssued { invoice: Box::new(invoice("ES-2026-000002", None)) };
-    let bytes = stored::order_placed_record("demo", &order, std::slice::from_ref(&invoice), None).expect("encodes");
-    let events = vec![OrderEvent::Placed { order: Box::new(order.clone()) }, invoice];
+    let bytes = stored::order_placed_record("demo", &order, None).expect("encodes");
+    let events = vec![OrderEvent::Placed { order: Box::new(order.clone()) }];
     let (at, by) = (order.placed_at, order.placed_by.clone());
     let entry = OrderEntry { commerce: "demo".into(), order: order.id.clone(), at, by, events, remembered: None };
     assert_eq!(read(RECORD_ORDER, &bytes), Record::Order(entry.clone()));

@@ -1,6 +1,7 @@
-//! `PlaceOrder`: checkout hands a placed order over. One record carries the order, its
-//! invoice when it is paid already (numbered here, where the series has its one writer)
-//! and the answer kept under the checkout's key; recovery also ends the cart with it.
+//! `PlaceOrder`: checkout hands a placed order over. One record carries the order (with
+//! its invoice when it is paid already, numbered here, where the series has its one
+//! writer) and the answer kept under the checkout's key; recovery also ends the cart with
+//! it.
 
 use std::sync::Arc;
 
@@ -39,20 +40,18 @@ impl Handler<PlaceOrder> for OrderActor {
     type Result = Result<Placed, NotDurable>;
 
     fn handle(&mut self, message: PlaceOrder, _: &mut Self::Context) -> Self::Result {
-        let PlaceOrder { order: placed, remember } = message;
+        let PlaceOrder { order: mut placed, remember } = message;
+        // An order paid already carries its invoice from its first record: the placement
+        // record holds the order as the invoice left it.
         let after = self.invoice_at_placement(&placed);
-        let order = if after.is_empty() {
-            Arc::new(placed.clone())
-        } else {
-            let mut order = placed.clone();
-            for event in &after {
-                order.apply(event, placed.placed_at, &placed.placed_by);
-            }
-            Arc::new(order)
-        };
+        let (at, by) = (placed.placed_at, placed.placed_by.clone());
+        for event in &after {
+            placed.apply(event, at, &by);
+        }
+        let order = Arc::new(placed);
         let remembered = remember.map(|r| Remembered { stamp: r.stamp, answer: (r.respond)(&order, &after), at: r.at });
         let record = |remembered: Option<&Remembered>| {
-            self.journal.encode(|| stored::order_placed_record(&self.commerce, &placed, &after, remembered))
+            self.journal.encode(|| stored::order_placed_record(&self.commerce, &order, remembered))
         };
         let committed = self.journal.commit_answered(RECORD_ORDER, record, remembered, || ());
         let Committed { receipt, remembered, .. } = committed.map_err(|refused| refused.error)?;

@@ -267,16 +267,14 @@ pub fn order_record(
 }
 
 /// An order's placement as a record of the current format (the order is copied once,
-/// into the stored type, not into an event first), with the events that follow it in
-/// the same record (its invoice, when it is paid already).
+/// into the stored type, not into an event first; an order paid already holds its
+/// invoice).
 pub fn order_placed_record(
     commerce: &str,
     order: &Order,
-    after: &[OrderEvent],
     remembered: Option<&Remembered>,
 ) -> Result<Vec<u8>, PersistenceError> {
-    let mut events = vec![current::OrderEvent::Placed { order: Box::new(current::Order::from_engine(order)) }];
-    events.extend(after.iter().map(Convert::from_engine));
+    let events = vec![current::OrderEvent::Placed { order: Box::new(current::Order::from_engine(order)) }];
     codec::encode(&current::OrderRecord {
         commerce: commerce.to_owned(),
         order: order.id.clone(),
