@@ -116,3 +116,33 @@ async fn give_back(
     check(amount(&received["credit_note"]["total"]) == -refund, "the credit note is not the refund")?;
     Ok(true)
 }
+
+/// The `invoicing` scenario: a purchase in one request paid by bank transfer (an order
+/// pending payment), then the back office confirms the payment, which issues the invoice
+/// numbered next in the company's series. goose reports each request apart, so the
+/// payments' rate stands next to the purchases' in the same run.
+pub async fn pay_by_transfer(user: &mut GooseUser) -> TransactionResult {
+    let (shop, admin) = (storefront_key(), admin_key());
+    let address: Value = serde_json::from_str(ADDRESS).unwrap_or(Value::Null);
+    let purchase = json!({
+        "cart": {"country": "ES", "lines": [{"sku": "MOUSE", "qty": 1}], "address": address, "delivery": {"method": "home"}},
+        "checkout": {"payment_system": "bank-transfer"}
+    });
+    let orders = format!("{DEMO}/orders");
+    let Some((_, order)) =
+        call(user, GooseMethod::Post, "orders (transfer)", &orders, &shop, Some(purchase), &[201]).await?
+    else {
+        return Ok(());
+    };
+    let Some(id) = order["id"].as_str() else { return check(false, "an order without its id") };
+    let path = format!("{orders}/{id}/payments");
+    let body = Some(json!({"reference": format!("TR-{id}")}));
+    let Some((_, paid)) = call(user, GooseMethod::Post, "orders/{id}/payments", &path, &admin, body, &[200]).await?
+    else {
+        return Ok(());
+    };
+    check(
+        paid["invoices"][0]["number"].as_str().is_some_and(|n| n.starts_with("ES-")),
+        "a paid order without its invoice",
+    )
+}

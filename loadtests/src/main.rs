@@ -27,13 +27,15 @@
 //!   reported in transit and delivered by the carrier, a unit returned, accepted and
 //!   received back for sale; each answer checked, and the order's books at the end
 //!   (`fulfilment.rs`).
+//! - `invoicing`: a purchase paid by bank transfer, then its payment confirmed (the
+//!   invoice issued): the payments' rate next to the purchases'.
 //!
 //! The storefront key defaults to the demo's; set `MERCATO_KEY` for another (and
 //! `MERCATO_ADMIN_KEY` for the back office).
 
 mod fulfilment;
 
-use fulfilment::order_life;
+use fulfilment::{order_life, pay_by_transfer};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -447,6 +449,11 @@ async fn run() -> Result<(), GooseError> {
             scenario!("fulfilment")
                 .register_transaction(transaction!(stock_up).set_on_start())
                 .register_transaction(transaction!(order_life)),
+        )
+        .register_scenario(
+            scenario!("invoicing")
+                .register_transaction(transaction!(stock_up).set_on_start())
+                .register_transaction(transaction!(pay_by_transfer)),
         )
         .test_start(transaction!(flash_setup))
         .test_stop(transaction!(flash_check))

@@ -185,15 +185,19 @@ impl Handler<FindInvoices> for OrderActor {
             take(number, order, &mut page);
             return Ok(page);
         }
-        for prefix in &find.prefixes {
+        // Each series is a contiguous range of numbers: walked in their order, a page
+        // continues after `after` and skips the series wholly before it.
+        let mut series: Vec<String> = find.prefixes.iter().map(|p| format!("{p}-")).collect();
+        series.sort_unstable();
+        series.dedup();
+        for prefix in &series {
             let start = match &find.after {
-                Some(after) if after.starts_with(&format!("{prefix}-")) => Bound::Excluded(after.clone()),
-                _ => Bound::Included(format!("{prefix}-")),
+                Some(after) if after.starts_with(prefix.as_str()) => Bound::Excluded(after.clone()),
+                Some(after) if after.as_str() > prefix.as_str() => continue,
+                _ => Bound::Included(prefix.clone()),
             };
-            let in_series = self
-                .invoices
-                .range((start, Bound::Unbounded))
-                .take_while(|(n, _)| n.starts_with(&format!("{prefix}-")));
+            let in_series =
+                self.invoices.range((start, Bound::Unbounded)).take_while(|(n, _)| n.starts_with(prefix.as_str()));
             for (number, order) in in_series {
                 if page.invoices.len() == find.limit {
                     page.next_after = page.invoices.last().map(|(i, _, _)| i.number.clone());
