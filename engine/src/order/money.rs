@@ -13,7 +13,7 @@
 
 use rust_decimal::Decimal;
 
-use super::{Order, RefundReason};
+use super::Order;
 use crate::pricing::round;
 use crate::pricing::totals::TaxAmount;
 
@@ -138,8 +138,7 @@ impl Order {
         let refunded_settled = self.refunds.iter().filter(|r| r.reference.is_some()).map(|r| r.amount).sum();
         let invoiced = self.invoices.iter().filter(|i| i.corrects.is_none()).map(|i| i.order_amount).sum();
         let credited = -self.invoices.iter().filter(|i| i.corrects.is_some()).map(|i| i.order_amount).sum::<Decimal>();
-        let returned = self.refunds.iter().filter(|r| r.reason == RefundReason::Return).map(|r| r.amount).sum();
-        Balance { captured, refunded, refunded_settled, invoiced, credited, refunded_for_returns: returned }
+        Balance { captured, refunded, refunded_settled, invoiced, credited }
     }
 }
 
@@ -154,7 +153,6 @@ pub struct Balance {
     pub refunded_settled: Decimal,
     pub invoiced: Decimal,
     pub credited: Decimal,
-    pub refunded_for_returns: Decimal,
 }
 
 impl Balance {

@@ -6,6 +6,7 @@ use mercato_actors::order::Request;
 use mercato_engine::order::OrderEvent;
 
 use super::fulfil::{begin_change, changed_order, end_change, Respond};
+use super::returns::units;
 use super::*;
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -121,18 +122,9 @@ pub async fn cancel_order(
     let respond = cancellation_answer(preview);
     let lines = match &body.lines {
         None => None,
-        Some(lines) => Some(
-            lines
-                .iter()
-                .map(|l| match u32::try_from(l.quantity) {
-                    Ok(units) if units >= 1 => Ok((l.line.clone(), units)),
-                    _ => Err(mercato_engine::DomainError::InvalidQuantity {
-                        quantity: l.quantity,
-                        reason: "units to cancel are 1 to 4294967295",
-                    }),
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
+        Some(lines) => {
+            Some(lines.iter().map(|l| Ok((l.line.clone(), units(l.quantity)?))).collect::<Result<Vec<_>, Problem>>()?)
+        }
     };
     let run = Request { id, by: principal.name.to_string(), preview, remember: None };
     let stamp = if preview { None } else { idempotency::stamp(&request, &principal, &body)? };

@@ -64,12 +64,7 @@ fn day_bound(
     text: &Option<String>,
     end: bool,
 ) -> Result<Option<mercato_engine::inventory::Timestamp>, Problem> {
-    let Some(text) = text else { return Ok(None) };
-    let parsed = crate::http::wire::is_date_shaped(text).then(|| text.parse::<chrono::NaiveDate>().ok()).flatten();
-    let day = parsed.ok_or_else(|| {
-        let detail = format!("{field} \"{text}\" is not a date (YYYY-MM-DD)");
-        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_date", detail)
-    })?;
+    let Some(day) = query_day(field, text)? else { return Ok(None) };
     let day = if end { day.succ_opt().unwrap_or(day) } else { day };
     let millis = day.and_hms_opt(0, 0, 0).map_or(0, |t| t.and_utc().timestamp_millis());
     Ok(Some(mercato_engine::inventory::Timestamp(if end { millis - 1 } else { millis })))

@@ -135,6 +135,16 @@ pub(crate) fn page_limit(limit: Option<i64>) -> Result<usize, Problem> {
     }
 }
 
+/// A day a query names (`YYYY-MM-DD`, a real day), or none when it names none.
+pub(crate) fn query_day(field: &str, text: &Option<String>) -> Result<Option<NaiveDate>, Problem> {
+    let Some(text) = text else { return Ok(None) };
+    let parsed = crate::http::wire::is_date_shaped(text).then(|| text.parse::<NaiveDate>().ok()).flatten();
+    parsed.map(Some).ok_or_else(|| {
+        let detail = format!("{field} \"{text}\" is not a date (YYYY-MM-DD)");
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_date", detail)
+    })
+}
+
 /// The filter a query asks for, each code checked against the commerce.
 fn filter(query: &OrderListQuery, commerce: &Commerce) -> Result<OrderFilter, Problem> {
     if let Some(channel) = &query.channel {
@@ -146,20 +156,12 @@ fn filter(query: &OrderListQuery, commerce: &Commerce) -> Result<OrderFilter, Pr
             return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_merchant", detail));
         }
     }
-    let day = |field: &str, text: &Option<String>| -> Result<Option<NaiveDate>, Problem> {
-        let Some(text) = text else { return Ok(None) };
-        let parsed = crate::http::wire::is_date_shaped(text).then(|| text.parse::<NaiveDate>().ok()).flatten();
-        parsed.map(Some).ok_or_else(|| {
-            let detail = format!("{field} \"{text}\" is not a date (YYYY-MM-DD)");
-            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_date", detail)
-        })
-    };
     Ok(OrderFilter {
         status: query.status.map(Into::into),
         channel: query.channel.clone(),
         merchant: query.merchant.clone(),
-        from: day("from", &query.from)?,
-        to: day("to", &query.to)?,
+        from: query_day("from", &query.from)?,
+        to: query_day("to", &query.to)?,
         email: query.email.clone(),
     })
 }

@@ -11,7 +11,7 @@ use super::fulfil::{begin_change, changed_order, end_change, Respond};
 use super::*;
 
 /// Units of a line, read as the document states them: 1 to 4294967295.
-fn units(quantity: i64) -> Result<u32, Problem> {
+pub(crate) fn units(quantity: i64) -> Result<u32, Problem> {
     match u32::try_from(quantity) {
         Ok(units) if units >= 1 => Ok(units),
         _ => Err(mercato_engine::DomainError::InvalidQuantity { quantity, reason: "units are 1 to 4294967295" }.into()),
