@@ -25,10 +25,13 @@ SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA" "$DATA.log"' EXIT
 
 status=0
+# The event stream never ends by design (a server-sent-event stream): it is left out here
+# and tested by adapters/tests/events.rs, which reads it, drops it and resumes it.
 for key in demo-admin demo-storefront demo-merchant-artisan; do
     echo "== schemathesis as $key"
     (cd conformance && "../$VENV/bin/schemathesis" run "http://127.0.0.1:$PORT/openapi.json" \
         --checks all --phases examples,coverage,fuzzing,stateful --seed 42 --wait-for-schema 30 \
+        --exclude-path '/v1/commerces/{commerce}/events/stream' \
         --max-time "$SECONDS_PER_KEY" -H "Authorization: Bearer $key") || status=1
 done
 if ! kill -0 $SERVER 2>/dev/null || grep -q "panicked" "$DATA.log"; then

@@ -8,6 +8,8 @@
 //! - `configs`: reading commerce files (or the embedded demo) and node-wide rules across
 //!   them.
 //! - `server`: boot: data folder, actors, metrics, HTTP listener, readiness.
+//! - `events`: the log as outbox: events derived from durable records, kept in the event
+//!   store, paged, streamed and delivered.
 //! - `http`: the API: `problem` (RFC 9457 errors), `auth` (bearer keys and roles),
 //!   `metrics` (Prometheus recorder and per-route request metrics), `routes/` (one file
 //!   per route group).
@@ -16,6 +18,7 @@
 
 pub mod cli;
 pub mod configs;
+pub mod events;
 pub mod http;
 pub mod server;
 

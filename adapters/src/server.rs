@@ -12,12 +12,15 @@ use mercato_actors::stored::{
 use mercato_actors::warehouse::{SnapshotCopy, TakeSnapshot};
 use mercato_actors::{Journal, Recovered, Registry};
 use mercato_engine::inventory::InventoryCommand;
-use mercato_persistence::log::{Log, LogHandle, LogOptions, SyncMode};
+use mercato_persistence::events::EventStore;
+use mercato_persistence::log::{Log, LogHandle, LogOptions, SyncMode, Tap};
 use mercato_persistence::snapshot::{Part, SnapshotOptions, SnapshotStore};
 use mercato_persistence::storage::OsStorage;
 
 use crate::cli::{Durability, ServeArgs};
 use crate::configs::{load_all, LoadError};
+use crate::events::outbox::Outbox;
+use crate::events::{Commerces, Events};
 use crate::http::auth::KeyTable;
 use crate::http::{self, AppState};
 
@@ -39,6 +42,9 @@ pub enum ServerError {
     LogFailed(String),
 }
 
+/// The event store's page cache.
+const EVENT_STORE_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// How often the node checks that its log still runs.
 const LOG_WATCH_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -53,7 +59,7 @@ pub fn init_tracing() {
 /// Builds the shared state: starts one actor per commerce on the current arbiter, in
 /// memory only.
 pub fn build_state(commerces: Vec<mercato_engine::Commerce>) -> Result<web::Data<AppState>, ServerError> {
-    build_durable_state(commerces, &Journal::Memory, &mut Recovered::default())
+    build_durable_state(commerces, &Journal::Memory, &mut Recovered::default(), None)
 }
 
 /// As `build_state`, with the actors starting from the recovered state and logging every
@@ -62,6 +68,7 @@ pub fn build_durable_state(
     commerces: Vec<mercato_engine::Commerce>,
     journal: &Journal,
     recovered: &mut Recovered,
+    events: Option<Events>,
 ) -> Result<web::Data<AppState>, ServerError> {
     let keys = KeyTable::build(commerces.iter()).map_err(ServerError::Start)?;
     let idempotency = Idempotency::default();
@@ -74,6 +81,7 @@ pub fn build_durable_state(
         keys,
         ready: Arc::new(AtomicBool::new(false)),
         metrics: http::metrics::handle(),
+        events,
     }))
 }
 
@@ -85,15 +93,23 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
     }
     std::fs::create_dir_all(&args.data)
         .map_err(|error| ServerError::DataFolder { path: args.data.display().to_string(), error })?;
-    let commerces = loaded.into_iter().map(|(_, commerce)| commerce).collect();
+    let commerces: Vec<mercato_engine::Commerce> = loaded.into_iter().map(|(_, commerce)| commerce).collect();
     // The recorder is installed before recovery, so its figures are kept.
     let _ = http::metrics::handle();
     let store = Arc::new(open_snapshots(&args)?);
-    let (log, mut recovered, fresh) = open_log(&args, &store)?;
+    let by_code = commerces.iter().map(|c| (c.code().to_owned(), Arc::new(c.clone()))).collect();
+    let (mut outbox, events) = open_events(&args, Arc::new(by_code))?;
+    let (tap, tapped) = crossbeam_channel::unbounded();
+    let (log, mut recovered, fresh) = open_log(&args, &store, tap, &mut outbox)?;
+    let outbox = std::thread::Builder::new()
+        .name("mercato-events".into())
+        .spawn(move || outbox.run(tapped))
+        .map_err(|error| ServerError::Start(format!("the events thread: {error}")))?;
     let handle = log.handle();
+    let event_store = Arc::clone(&events.store);
     let snapshot_every = Duration::from_millis(args.snapshot_interval_ms);
     let outcome = actix_web::rt::System::new().block_on(async move {
-        let state = build_durable_state(commerces, &Journal::Log(handle.clone()), &mut recovered)?;
+        let state = build_durable_state(commerces, &Journal::Log(handle.clone()), &mut recovered, Some(events))?;
         // Warehouses no longer configured keep their stock in every snapshot.
         let orphans = Arc::new(recovered.into_orphans());
         if fresh {
@@ -126,8 +142,13 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
             tracing::warn!(finished, "shipments, cancellations and refunds a crash cut short finished");
         }
         state.ready.store(true, Ordering::Release);
-        let snapshotter =
-            Snapshotter { registry: state.registry.clone(), log: handle.clone(), store: Arc::clone(&store), orphans };
+        let snapshotter = Snapshotter {
+            registry: state.registry.clone(),
+            log: handle.clone(),
+            store: Arc::clone(&store),
+            orphans,
+            events: event_store,
+        };
         let snapshots =
             actix_web::rt::spawn(snapshot_loop(snapshotter.clone(), state.idempotency.clone(), snapshot_every));
         let (served, failure) = futures_join(server, watch).await;
@@ -143,8 +164,12 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
             }
         }
     });
-    // Whatever is queued is written and synced before the process ends.
+    // Whatever is queued is written and synced before the process ends, and its events
+    // derived.
     log.close();
+    if outbox.join().is_err() {
+        tracing::error!("events: the outbox thread panicked; the next start derives its events again");
+    }
     outcome
 }
 
@@ -221,11 +246,13 @@ struct Snapshotter {
     /// Recovered warehouses no longer configured: carried into every generation as they
     /// are (nothing changes them, so they cover any LSN).
     orphans: Arc<Vec<WarehouseSnapshot>>,
+    /// The event store: the log keeps every record whose events it has not made durable.
+    events: Arc<EventStore>,
 }
 
 impl Snapshotter {
     async fn take(&self) -> Result<u64, String> {
-        take_snapshot(&self.registry, &self.log, &self.store, &self.orphans).await
+        take_snapshot(self).await
     }
 }
 
@@ -279,12 +306,8 @@ fn write_generation(
 /// covers, waits until those LSNs are
 /// durable, writes the generation (on a blocking thread), verifies it by loading, prunes
 /// old generations and deletes the log segments the previous generation no longer needs.
-async fn take_snapshot(
-    registry: &Registry,
-    log: &LogHandle,
-    store: &Arc<SnapshotStore>,
-    orphans: &Arc<Vec<WarehouseSnapshot>>,
-) -> Result<u64, String> {
+async fn take_snapshot(snapshotter: &Snapshotter) -> Result<u64, String> {
+    let Snapshotter { registry, log, store, orphans, events } = snapshotter;
     let started = Instant::now();
     let mut states = Vec::new();
     let mut covers_max = 0;
@@ -319,6 +342,14 @@ async fn take_snapshot(
         .await
         .map_err(|e| e.to_string())??;
     let (generation, log_from) = written;
+    // Records whose events the event store has not made durable stay in the log: a crash
+    // derives them again.
+    let events = Arc::clone(events);
+    let derived = actix_web::rt::task::spawn_blocking(move || events.sync())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("syncing the event store: {e}"))?;
+    let log_from = log_from.min(derived + 1);
     let deleted = match log.retain_from(log_from) {
         Ok(answer) => answer.await.map_err(|e| e.to_string())?.unwrap_or_else(|reason| {
             tracing::warn!(%reason, "old log segments not deleted; retried after the next snapshot");
@@ -360,13 +391,18 @@ async fn seed_opening_stock(registry: &Registry) -> Result<usize, ServerError> {
 
 /// Recovers the node: the newest whole snapshot generation, then the log after it; and
 /// whether the data folder was fresh (no snapshot and no record).
-fn open_log(args: &ServeArgs, store: &SnapshotStore) -> Result<(Log, Recovered, bool), ServerError> {
+fn open_log(
+    args: &ServeArgs,
+    store: &SnapshotStore,
+    tap: Tap,
+    outbox: &mut Outbox,
+) -> Result<(Log, Recovered, bool), ServerError> {
     let dir = args.data.join("wal");
     let mode = match args.durability {
         Durability::Sync => SyncMode::Sync,
         Durability::Async => SyncMode::Async { interval: Duration::from_millis(args.sync_interval_ms) },
     };
-    let options = LogOptions { mode, ..LogOptions::new(&dir) };
+    let options = LogOptions { mode, tap: Some(tap), ..LogOptions::new(&dir) };
     let started = Instant::now();
     let snapshot_error =
         |error| ServerError::Recovery { path: args.data.join("snapshots").display().to_string(), error };
@@ -379,8 +415,23 @@ fn open_log(args: &ServeArgs, store: &SnapshotStore) -> Result<(Log, Recovered, 
         }
         None => (Recovered::default(), 0),
     };
-    let (log, report) = Log::open(Arc::new(OsStorage), options, after, |record| recovered.apply(record))
+    // The log is read from where the snapshot or the event store stops, whichever is
+    // earlier: each takes only the records it lacks.
+    let derived = outbox.through();
+    let visit = |record: mercato_persistence::log::Replayed<'_>| {
+        if record.lsn > derived {
+            outbox.recover(record.lsn, record.format, record.kind, record.payload)?;
+        }
+        if record.lsn > after {
+            recovered.apply(record)?;
+        }
+        Ok(())
+    };
+    let (log, report) = Log::open(Arc::new(OsStorage), options, after.min(derived), visit)
         .map_err(|error| ServerError::Recovery { path: dir.display().to_string(), error })?;
+    outbox
+        .write()
+        .map_err(|error| ServerError::Recovery { path: args.data.join("events").display().to_string(), error })?;
     tracing::info!(
         records = report.records_replayed,
         next_lsn = report.next_lsn,
@@ -389,6 +440,14 @@ fn open_log(args: &ServeArgs, store: &SnapshotStore) -> Result<(Log, Recovered, 
     );
     let fresh = !snapshot_found && report.next_lsn == 1;
     Ok((log, recovered, fresh))
+}
+
+/// Opens the event store and the outbox over it.
+fn open_events(args: &ServeArgs, commerces: Commerces) -> Result<(Outbox, Events), ServerError> {
+    let dir = args.data.join("events");
+    let failed = |error| ServerError::Recovery { path: dir.display().to_string(), error };
+    let store = EventStore::open(&dir, EVENT_STORE_CACHE_BYTES).map_err(failed)?;
+    Outbox::open(Arc::new(store), commerces).map_err(failed)
 }
 
 /// Stops the server when the log stops: the node must not go on answering from a state

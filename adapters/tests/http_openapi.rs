@@ -45,6 +45,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/commerces/{commerce}/orders/{order}/refunds/{refund}"),
     ("post", "/v1/commerces/{commerce}/carriers/{carrier}/events"),
     ("get", "/v1/commerces/{commerce}/invoices"),
+    ("get", "/v1/commerces/{commerce}/events"),
+    ("get", "/v1/commerces/{commerce}/events/stream"),
     ("get", "/v1/commerces/{commerce}/invoices/{number}"),
     ("post", "/v1/commerces/{commerce}/orders/{order}/returns"),
     ("get", "/v1/commerces/{commerce}/orders/{order}/return-points"),
@@ -121,6 +123,13 @@ async fn the_document_names_every_route() {
         }
     }
     listed.sort();
+    let webhooks = document["webhooks"].as_object().expect("the event catalogue as webhooks");
+    for event in mercato_adapters::events::catalogue::CATALOGUE {
+        let body = &webhooks[event.name]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"];
+        assert_eq!(body, "#/components/schemas/PublishedEventDto", "{}", event.name);
+    }
+    assert_eq!(webhooks.len(), mercato_adapters::events::catalogue::CATALOGUE.len());
+    assert!(document["components"]["schemas"]["PublishedEventDto"]["properties"]["sequence"].is_object());
     let mut wanted: Vec<(String, String)> = ROUTES.iter().map(|(m, p)| ((*m).to_owned(), (*p).to_owned())).collect();
     wanted.sort();
     assert_eq!(listed, wanted);

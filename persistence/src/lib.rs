@@ -17,6 +17,7 @@
 
 pub mod codec;
 pub mod error;
+pub mod events;
 pub mod log;
 pub mod sim;
 pub mod snapshot;

@@ -165,7 +165,7 @@ fn unframe(framed: &[u8]) -> Result<(u32, Part), String> {
 }
 
 /// `fsync`s every file under `dir`, then `dir` and its subfolders.
-fn sync_tree(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn sync_tree(dir: &Path) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let path = entry.path();

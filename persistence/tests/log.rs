@@ -418,3 +418,35 @@ fn requests_without_records_do_not_rotate() {
     assert_eq!(append_all(&log, 2, 2), vec![2, 3]);
     assert!(log.handle().failure().is_none());
 }
+
+// Proves the tap hands on every record in LSN order and only once it is durable: in async
+// mode nothing written reaches it before a sync, and what a crash loses never reached it.
+#[test]
+fn the_tap_sees_only_durable_records_in_order() {
+    let sim = SimStorage::default();
+    let (tap, tapped) = crossbeam_channel::unbounded();
+    let options = LogOptions {
+        mode: SyncMode::Async { interval: Duration::from_secs(3600) },
+        tap: Some(tap),
+        ..sim_options(1 << 20)
+    };
+    let (log, _, _) = open(Arc::new(sim.clone()), &options, 0).expect("opens");
+    append_all(&log, 1, 10);
+    assert!(tapped.try_recv().is_err(), "written, acknowledged, not durable: not handed on");
+    log.handle().sync().expect("queued").wait().expect("synced");
+    let seen: Vec<_> = tapped.try_iter().flatten().collect();
+    assert_eq!(seen.iter().map(|d| d.lsn).collect::<Vec<_>>(), (1..=10).collect::<Vec<_>>());
+    assert!(seen.iter().all(|d| d.kind == 1 && d.payload == payload(d.lsn)));
+    append_all(&log, 11, 5); // never synced
+    sim.crash(|_, _| Vec::new());
+    drop(log);
+    assert!(tapped.try_iter().flatten().all(|d| d.lsn <= 10), "what the crash lost was never handed on");
+
+    let (tap, tapped) = crossbeam_channel::unbounded();
+    let (log, _, replayed) =
+        open(Arc::new(sim.clone()), &LogOptions { tap: Some(tap), ..sim_options(1 << 20) }, 0).expect("recovers");
+    assert_eq!(replayed.len(), 10);
+    append_all(&log, 11, 3);
+    let seen: Vec<_> = tapped.try_iter().flatten().map(|d| d.lsn).collect();
+    assert_eq!(seen, vec![11, 12, 13], "in sync mode each record is handed on once durable");
+}

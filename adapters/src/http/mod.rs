@@ -38,6 +38,8 @@ pub struct AppState {
     /// False until recovery has finished; `/readyz` answers 503 until then.
     pub ready: Arc<AtomicBool>,
     pub metrics: PrometheusHandle,
+    /// The events derived from the log (none in memory, where there is no log).
+    pub events: Option<crate::events::Events>,
 }
 
 impl AppState {

@@ -73,11 +73,32 @@ pub struct LogOptions {
     pub mode: SyncMode,
     /// Records waiting for the writer at most; beyond it appends are refused.
     pub queue_capacity: usize,
+    /// Where every record goes once it is durable, in LSN order, a batch at a time (the
+    /// node's outbox reads its events from them). Never blocks the writer: the channel is
+    /// unbounded, and a receiver gone is ignored.
+    pub tap: Option<Tap>,
 }
+
+/// A record made durable, as the tap hands it on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Durable {
+    pub lsn: Lsn,
+    pub kind: u8,
+    pub payload: Vec<u8>,
+}
+
+/// The sending end of a log's tap.
+pub type Tap = Sender<Vec<Durable>>;
 
 impl LogOptions {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into(), segment_bytes: 64 * 1024 * 1024, mode: SyncMode::Sync, queue_capacity: 65_536 }
+        Self {
+            dir: dir.into(),
+            segment_bytes: 64 * 1024 * 1024,
+            mode: SyncMode::Sync,
+            queue_capacity: 65_536,
+            tap: None,
+        }
     }
 }
 
@@ -371,6 +392,7 @@ impl Log {
             last_sync: Instant::now(),
             last_batch: 0,
             last_sync_took: Duration::ZERO,
+            tapped: Vec::new(),
             shared: Arc::clone(&shared),
         };
         let watched = Arc::clone(&shared);

@@ -52,6 +52,8 @@ pub(super) struct Writer {
     pub(super) last_batch: usize,
     /// How long the last `fdatasync` took.
     pub(super) last_sync_took: Duration,
+    /// Records written and not yet durable, for the tap (only when there is one).
+    pub(super) tapped: Vec<Durable>,
     pub(super) shared: Arc<Shared>,
 }
 
@@ -153,6 +155,9 @@ impl Writer {
                     // LSNs are handed out in queue order under one lock.
                     debug_assert_eq!(lsn, self.next_lsn, "records arrive in LSN order");
                     encode_frame(frames, self.next_lsn, self.synced_lsn, kind, &payload);
+                    if self.options.tap.is_some() {
+                        self.tapped.push(Durable { lsn, kind, payload });
+                    }
                     acks.push((ack, self.next_lsn));
                     self.next_lsn += 1;
                 }
@@ -247,6 +252,12 @@ impl Writer {
         let durable = self.synced_lsn;
         self.shared.progress.send_modify(|p| p.durable = durable);
         self.last_sync = Instant::now();
+        if let Some(tap) = &self.options.tap {
+            if !self.tapped.is_empty() {
+                // A receiver gone (the node stopping) is no failure of the log.
+                let _ = tap.send(std::mem::take(&mut self.tapped));
+            }
+        }
         Ok(())
     }
 

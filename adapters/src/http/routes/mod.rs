@@ -1,11 +1,12 @@
 //! One file per route group; `configure` mounts them all.
 
-mod carts;
+pub(crate) mod carts;
 mod context;
+pub mod events;
 mod feed;
 mod health;
 pub mod openapi;
-mod orders;
+pub(crate) mod orders;
 mod products;
 mod stock_dto;
 pub mod warehouses;
@@ -47,6 +48,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(orders::return_points)
         .service(orders::decide_return)
         .service(orders::receive_return)
+        .service(events::list_events)
+        .service(events::stream_events)
         .service(products::list_products)
         .service(feed::channel_feed)
         .service(products::get_translations)

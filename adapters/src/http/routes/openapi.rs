@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{carts, context, feed, health, orders, products, warehouses};
+use super::{carts, context, events, feed, health, orders, products, warehouses};
 use crate::http::idempotency::IDEMPOTENCY_HEADER;
 use crate::http::problem::Problem;
 
@@ -82,6 +82,8 @@ impl Modify for Bearer {
         warehouses::post_batch,
         warehouses::patch_batch,
         warehouses::post_adjustment,
+        events::list_events,
+        events::stream_events,
     ),
     components(schemas(Problem, feed::FeedItem, feed::FeedFormat, orders::OrderStatusDto)),
     modifiers(&Bearer),
@@ -94,7 +96,8 @@ impl Modify for Bearer {
         (name = "checkout", description = "Address, promo code, delivery, payment systems, checkout."),
         (name = "orders", description = "Orders, their documents and payments."),
         (name = "fulfilment", description = "After checkout: shipping, carriers' reports, cancellations and refunds."),
-        (name = "stock", description = "Warehouses and stock (admin, or a merchant for its own).")
+        (name = "stock", description = "Warehouses and stock (admin, or a merchant for its own)."),
+        (name = "events", description = "Events out of the log: pages, a server-sent-event stream and webhooks (admin; a merchant, its own).")
     )
 )]
 pub struct ApiDoc;
@@ -105,8 +108,48 @@ pub fn document() -> &'static str {
     DOCUMENT.get_or_init(|| {
         let Ok(mut document) = serde_json::to_value(ApiDoc::openapi()) else { return String::new() };
         state_rules(&mut document);
+        state_webhooks(&mut document);
         serde_json::to_string(&document).unwrap_or_default()
     })
+}
+
+/// The event catalogue as the document's `webhooks` (OpenAPI 3.1): one operation per
+/// event type, the request a subscriber receives, with the Standard Webhooks headers.
+fn state_webhooks(document: &mut Value) {
+    let mut webhooks = serde_json::Map::new();
+    for event in crate::events::catalogue::CATALOGUE {
+        let operation = json!({
+            "post": {
+                "tags": ["events"],
+                "summary": event.summary,
+                "description": format!(
+                    "Delivered to subscriptions to `{}` (aggregate `{}`), and listed by `GET …/events`.",
+                    event.name, event.aggregate
+                ),
+                "parameters": [
+                    { "name": "webhook-id", "in": "header", "required": true, "schema": { "type": "string" },
+                      "description": "The event's id: the same on every delivery of it." },
+                    { "name": "webhook-timestamp", "in": "header", "required": true, "schema": { "type": "string" },
+                      "description": "Seconds since the Unix epoch when this attempt was signed." },
+                    { "name": "webhook-signature", "in": "header", "required": true, "schema": { "type": "string" },
+                      "description": "`v1,{base64 HMAC-SHA256 of id.timestamp.body}`, one per secret in use, space-separated." },
+                ],
+                "requestBody": {
+                    "required": true,
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/PublishedEventDto" } } }
+                },
+                "responses": {
+                    "2XX": { "description": "Delivered." },
+                    "410": { "description": "The subscription is disabled: nothing more is sent to it." },
+                    "default": { "description": "Retried with exponential backoff for about three days." }
+                }
+            }
+        });
+        webhooks.insert(event.name.to_owned(), operation);
+    }
+    if let Some(root) = document.as_object_mut() {
+        root.insert("webhooks".to_owned(), Value::Object(webhooks));
+    }
 }
 
 /// The rules the field annotations cannot state, written into the generated document:

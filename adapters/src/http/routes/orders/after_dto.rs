@@ -336,26 +336,26 @@ pub fn return_dto(request: &Return) -> ReturnDto {
                 received: l.received,
             })
             .collect(),
-        receipts: request
-            .receipts
+        receipts: request.receipts.iter().map(receipt_dto).collect(),
+    }
+}
+
+pub fn receipt_dto(r: &mercato_engine::order::ReturnReceipt) -> ReturnReceiptDto {
+    ReturnReceiptDto {
+        number: r.number.clone(),
+        received_at: timestamp(r.received_at),
+        warehouse: r.warehouse.clone(),
+        units: r
+            .units
             .iter()
-            .map(|r| ReturnReceiptDto {
-                number: r.number.clone(),
-                received_at: timestamp(r.received_at),
-                warehouse: r.warehouse.clone(),
-                units: r
-                    .units
-                    .iter()
-                    .map(|u| ReceivedUnitsDto {
-                        line: u.line.clone(),
-                        sku: u.sku.clone(),
-                        quantity: u.quantity,
-                        condition: if u.resellable { "resellable" } else { "damaged" },
-                    })
-                    .collect(),
-                refund: r.refund.as_ref().map(|f| f.id.clone()),
-                restocked: r.restocked,
+            .map(|u| ReceivedUnitsDto {
+                line: u.line.clone(),
+                sku: u.sku.clone(),
+                quantity: u.quantity,
+                condition: if u.resellable { "resellable" } else { "damaged" },
             })
             .collect(),
+        refund: r.refund.as_ref().map(|f| f.id.clone()),
+        restocked: r.restocked,
     }
 }

@@ -1,0 +1,50 @@
+//! The event catalogue: every type of event the node publishes, what it means, the
+//! aggregate it belongs to and the shape of its `data`. The OpenAPI document's `webhooks`
+//! section and the `types` filter are built from this list.
+
+/// One type of event.
+#[derive(Debug, Clone, Copy)]
+pub struct EventType {
+    pub name: &'static str,
+    /// `order`, `shipment` or `stock`.
+    pub aggregate: &'static str,
+    pub summary: &'static str,
+}
+
+const fn event(name: &'static str, aggregate: &'static str, summary: &'static str) -> EventType {
+    EventType { name, aggregate, summary }
+}
+
+/// Every event type, in the order the catalogue documents them.
+pub const CATALOGUE: &[EventType] = &[
+    event("order.placed", "order", "An order was placed; `data` is the order as `GET …/orders/{order}` answers it."),
+    event(
+        "order.paid",
+        "order",
+        "An order's payment was confirmed (at checkout, by the gateway or by the administrator).",
+    ),
+    event("order.lines_cancelled", "order", "Units of an order were cancelled before they left; the order goes on."),
+    event("order.cancelled", "order", "The last units of an order were cancelled: nothing of it will be sent."),
+    event("refund.settled", "order", "A refund was settled by the gateway or confirmed by the administrator."),
+    event("invoice.issued", "order", "An invoice was issued, numbered in its company's series."),
+    event("credit_note.issued", "order", "A credit note was issued in the corrective series."),
+    event("return.requested", "order", "A customer asked to return units."),
+    event("return.decided", "order", "The lines of a return were accepted or rejected."),
+    event("return.received", "order", "Returned units were received; the receipt is a return order document."),
+    event("return.restocked", "order", "A receipt's resellable units are back on hand."),
+    event("shipment.ready", "shipment", "Every unit of a shipment waiting for stock is allocated: it can leave."),
+    event("shipment.promise_changed", "shipment", "The ready and delivery dates of a waiting shipment moved."),
+    event("shipment.sent", "shipment", "A shipment was handed to its carrier, with its tracking numbers."),
+    event("shipment.delivered", "shipment", "The carrier reported the shipment delivered."),
+    event("shipment.returned", "shipment", "The carrier reported the shipment back at the commerce."),
+    event("shipment.carrier_update", "shipment", "A carrier's report that moved no status (kept for tracking)."),
+    event("stock.received", "stock", "Units were received on hand in a warehouse."),
+    event("stock.adjusted", "stock", "A warehouse's count was corrected (damage, loss, found, count)."),
+    event("stock.batch_announced", "stock", "An inbound batch was announced with its expected date."),
+    event("stock.batch_changed", "stock", "An inbound batch's quantity or date changed."),
+];
+
+/// The type named `name`.
+pub fn find(name: &str) -> Option<&'static EventType> {
+    CATALOGUE.iter().find(|t| t.name == name)
+}

@@ -1,0 +1,266 @@
+//! A durable log record's business events, in the API's JSON shapes. Deriving is a pure
+//! function of the record, the commerce's configuration and a small note per order that
+//! derivation keeps itself (its merchants, currency, units and cancelled units, and how
+//! far each shipment has gone), so the same log always gives the same events.
+
+use mercato_actors::stored::{OrderEntry, Record, WarehouseEntry};
+use mercato_engine::inventory::{InventoryEvent, Timestamp};
+use mercato_engine::order::{Order, OrderEvent};
+use mercato_engine::pricing::minor_units;
+use mercato_engine::Commerce;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::Commerces;
+use crate::http::routes::carts::{money, timestamp};
+use crate::http::routes::orders::{
+    delivery_note_dto, invoice_dto, order_dto, receipt_dto, refund_dto, return_dto, CarrierEventDto,
+};
+
+/// An event before it has its position and sequence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    pub kind: &'static str,
+    /// The aggregate's type and id.
+    pub aggregate: (&'static str, String),
+    pub time: Timestamp,
+    /// The merchants it concerns (none for the commerce's own).
+    pub merchants: Vec<String>,
+    pub data: Value,
+}
+
+/// What derivation remembers of an order between its records.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderNote {
+    pub merchants: Vec<String>,
+    pub currency: String,
+    pub units: u32,
+    pub cancelled: u32,
+    /// Each shipment's carrier rank: 0 before it leaves, 1 sent, 2 delivered or returned.
+    pub shipments: Vec<(String, u8)>,
+}
+
+/// Where derivation keeps its notes.
+pub trait Notes {
+    fn order(&mut self, commerce: &str, order: &str) -> Option<OrderNote>;
+    fn set_order(&mut self, commerce: &str, order: &str, note: OrderNote);
+}
+
+/// The events of one record. `now` dates the events of records that carry no time of
+/// their own (a warehouse's).
+pub fn derive(record: &Record, commerces: &Commerces, notes: &mut dyn Notes, now: Timestamp) -> Vec<Draft> {
+    match record {
+        Record::Order(entry) => {
+            let Some(commerce) = commerces.get(&entry.commerce) else { return Vec::new() };
+            order_events(entry, commerce, notes)
+        }
+        Record::Warehouse(entry) => {
+            let Some(commerce) = commerces.get(&entry.commerce) else { return Vec::new() };
+            stock_events(entry, commerce, now)
+        }
+        Record::Cart(_) => Vec::new(),
+    }
+}
+
+fn merchants_of(order: &Order, commerce: &Commerce) -> Vec<String> {
+    let mut merchants: Vec<String> =
+        order.lines.iter().filter_map(|l| commerce.product(&l.sku).and_then(|p| p.merchant.clone())).collect();
+    merchants.sort();
+    merchants.dedup();
+    merchants
+}
+
+fn placed_note(order: &Order, commerce: &Commerce) -> OrderNote {
+    OrderNote {
+        merchants: merchants_of(order, commerce),
+        currency: order.context.currency.clone(),
+        units: order.lines.iter().map(|l| l.amount.quantity).sum(),
+        cancelled: order.lines.iter().map(|l| l.cancelled).sum(),
+        shipments: order.shipments.iter().map(|s| (s.id.clone(), s.status.carrier_rank())).collect(),
+    }
+}
+
+/// The events an order's record stands for.
+fn order_events(entry: &OrderEntry, commerce: &Commerce, notes: &mut dyn Notes) -> Vec<Draft> {
+    let mut note = notes.order(&entry.commerce, &entry.order).unwrap_or_default();
+    let mut out = Vec::new();
+    for event in &entry.events {
+        if let OrderEvent::Placed { order } = event {
+            note = placed_note(order, commerce);
+        }
+        let units = minor_units(commerce, &note.currency);
+        let drafted = order_event(&entry.order, event, &mut note, commerce, units);
+        out.extend(drafted.into_iter().map(|(kind, shipment, data)| Draft {
+            kind,
+            aggregate: match shipment {
+                Some(shipment) => ("shipment", format!("{}/{shipment}", entry.order)),
+                None => ("order", entry.order.clone()),
+            },
+            time: entry.at,
+            merchants: note.merchants.clone(),
+            data,
+        }));
+    }
+    notes.set_order(&entry.commerce, &entry.order, note);
+    out
+}
+
+/// An event's type, the shipment it belongs to (none: the order) and its data.
+type Drafted = (&'static str, Option<String>, Value);
+
+fn order_event(order: &str, event: &OrderEvent, note: &mut OrderNote, commerce: &Commerce, units: u32) -> Vec<Drafted> {
+    let currency = note.currency.clone();
+    let one = |kind, data| vec![(kind, None, data)];
+    match event {
+        OrderEvent::Placed { order: placed } => placed_events(placed, commerce),
+        OrderEvent::PaymentConfirmed { reference } => {
+            one("order.paid", json!({ "order": order, "reference": reference }))
+        }
+        OrderEvent::InvoiceIssued { invoice } => {
+            let kind = if invoice.corrects.is_some() { "credit_note.issued" } else { "invoice.issued" };
+            one(kind, json!({ "order": order, "invoice": invoice_dto(invoice, order, &currency) }))
+        }
+        OrderEvent::UnitsCancelled { cancellation } => {
+            note.cancelled += cancellation.lines.iter().map(|(_, n)| n).sum::<u32>();
+            let kind = if note.cancelled >= note.units { "order.cancelled" } else { "order.lines_cancelled" };
+            let lines: Vec<Value> =
+                cancellation.lines.iter().map(|(line, n)| json!({ "line": line, "quantity": n })).collect();
+            one(
+                kind,
+                json!({
+                    "order": order,
+                    "cancelled": lines,
+                    "refund": cancellation.refund.as_ref().map(|r| refund_dto(r, units)),
+                    "owed_less": money(cancellation.owed_less, units),
+                }),
+            )
+        }
+        OrderEvent::RefundSettled { refund, reference } => {
+            one("refund.settled", json!({ "order": order, "refund": refund, "reference": reference }))
+        }
+        OrderEvent::ReturnRequested { request } => {
+            one("return.requested", json!({ "order": order, "return": return_dto(request) }))
+        }
+        OrderEvent::ReturnDecided { id, decisions } => {
+            let decisions: Vec<Value> =
+                decisions.iter().map(|(line, accepted)| json!({ "line": line, "accepted": accepted })).collect();
+            one("return.decided", json!({ "order": order, "return": id, "decisions": decisions }))
+        }
+        OrderEvent::ReturnReceived { id, receipt } => {
+            one("return.received", json!({ "order": order, "return": id, "receipt": receipt_dto(receipt) }))
+        }
+        OrderEvent::ReturnRestocked { receipt } => {
+            one("return.restocked", json!({ "order": order, "receipt": receipt }))
+        }
+        _ => shipment_event(order, event, note),
+    }
+}
+
+/// An order placed, and what came with it: a payment approved at checkout, its invoices.
+fn placed_events(order: &Order, commerce: &Commerce) -> Vec<Drafted> {
+    let mut out = vec![("order.placed", None, serde_json::to_value(order_dto(order, commerce)).unwrap_or_default())];
+    if let Some(reference) = &order.payment.reference {
+        out.push(("order.paid", None, json!({ "order": order.id, "reference": reference })));
+    }
+    for invoice in &order.invoices {
+        let data = json!({ "order": order.id, "invoice": invoice_dto(invoice, &order.id, &order.context.currency) });
+        out.push(("invoice.issued", None, data));
+    }
+    out
+}
+
+fn shipment_event(order: &str, event: &OrderEvent, note: &mut OrderNote) -> Vec<Drafted> {
+    fn rank<'a>(note: &'a mut OrderNote, shipment: &str) -> Option<&'a mut u8> {
+        note.shipments.iter_mut().find(|(id, _)| id == shipment).map(|(_, r)| r)
+    }
+    let (kind, shipment, data) = match event {
+        OrderEvent::ShipmentSent { shipment, tracking, note: delivery, .. } => {
+            if let Some(r) = rank(note, shipment) {
+                *r = 1;
+            }
+            let data = json!({
+                "order": order,
+                "shipment": shipment,
+                "tracking": tracking,
+                "delivery_note": delivery_note_dto(delivery),
+            });
+            ("shipment.sent", shipment, data)
+        }
+        OrderEvent::CarrierReported { shipment, report } => {
+            let moved = match (report.status, rank(note, shipment)) {
+                (Some(status), Some(r)) if *r >= 1 && status.carrier_rank() > *r => {
+                    *r = status.carrier_rank();
+                    Some(status)
+                }
+                _ => None,
+            };
+            let kind = match moved.map(|s| s.as_str()) {
+                Some("delivered") => "shipment.delivered",
+                Some("returned") => "shipment.returned",
+                _ => "shipment.carrier_update",
+            };
+            let report = CarrierEventDto {
+                id: report.id.clone(),
+                code: report.code.clone(),
+                at: timestamp(report.at),
+                received_at: timestamp(report.received_at),
+                status: report.status.map(|s| s.as_str().to_owned()),
+            };
+            (kind, shipment, json!({ "order": order, "shipment": shipment, "report": report }))
+        }
+        OrderEvent::ShipmentReady { shipment } => {
+            ("shipment.ready", shipment, json!({ "order": order, "shipment": shipment }))
+        }
+        OrderEvent::PromiseChanged { shipment, ready_date, delivery_date } => {
+            let data = json!({
+                "order": order,
+                "shipment": shipment,
+                "ready_date": ready_date.to_string(),
+                "delivery_date": delivery_date.to_string(),
+            });
+            ("shipment.promise_changed", shipment, data)
+        }
+        _ => return Vec::new(),
+    };
+    vec![(kind, Some(shipment.clone()), data)]
+}
+
+/// The events a warehouse's record stands for: stock received, adjusted, batches
+/// announced or changed (reservations and allocations are the orders' and carts' own).
+fn stock_events(entry: &WarehouseEntry, commerce: &Commerce, now: Timestamp) -> Vec<Draft> {
+    let warehouse = &entry.warehouse;
+    let draft = |kind, sku: &str, data| Draft {
+        kind,
+        aggregate: ("stock", format!("{warehouse}/{sku}")),
+        time: now,
+        merchants: commerce.product(sku).and_then(|p| p.merchant.clone()).into_iter().collect(),
+        data,
+    };
+    entry
+        .events
+        .iter()
+        .filter_map(|event| match event {
+            InventoryEvent::StockReceived { sku, quantity } => {
+                Some(draft("stock.received", sku, json!({ "warehouse": warehouse, "sku": sku, "quantity": quantity })))
+            }
+            InventoryEvent::StockAdjusted { sku, delta, reason } => Some(draft(
+                "stock.adjusted",
+                sku,
+                json!({ "warehouse": warehouse, "sku": sku, "delta": delta, "reason": reason.as_str() }),
+            )),
+            InventoryEvent::BatchAnnounced { sku, batch, quantity, expected_date } => Some(draft(
+                "stock.batch_announced",
+                sku,
+                json!({ "warehouse": warehouse, "sku": sku, "batch": batch, "quantity": quantity,
+                        "expected_date": expected_date.to_string() }),
+            )),
+            InventoryEvent::BatchChanged { sku, batch, quantity, expected_date } => Some(draft(
+                "stock.batch_changed",
+                sku,
+                json!({ "warehouse": warehouse, "sku": sku, "batch": batch, "quantity": quantity,
+                        "expected_date": expected_date.to_string() }),
+            )),
+            _ => None,
+        })
+        .collect()
+}

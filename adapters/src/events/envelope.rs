@@ -1,0 +1,110 @@
+//! An event as stored and as answered. The store keeps, per event, its type and the
+//! merchants it concerns ahead of its JSON, so a page filters by type and tenant without
+//! parsing the JSON, and answers the JSON as it was written.
+
+use std::fmt;
+use std::str::FromStr;
+
+use mercato_persistence::events::Position;
+use serde::Serialize;
+
+/// An event's position in the log, written `{lsn}.{index}`: the record it came from and
+/// its place among that record's events. The `after` cursor, the stream's event id and
+/// `Last-Event-ID` are positions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct EventPosition(pub Position);
+
+impl fmt::Display for EventPosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.0.lsn, self.0.index)
+    }
+}
+
+impl FromStr for EventPosition {
+    type Err = ();
+
+    /// `{lsn}.{index}`, or `{lsn}` alone for after every event of that record.
+    fn from_str(text: &str) -> Result<Self, ()> {
+        let digits = |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit());
+        let (lsn, index) = match text.split_once('.') {
+            Some((lsn, index)) if digits(lsn) && digits(index) => {
+                (lsn.parse().map_err(|_| ())?, index.parse().map_err(|_| ())?)
+            }
+            None if digits(text) => (text.parse().map_err(|_| ())?, u16::MAX),
+            _ => return Err(()),
+        };
+        Ok(EventPosition(Position { lsn, index }))
+    }
+}
+
+/// The aggregate an event belongs to.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AggregateDto {
+    /// `order`, `shipment` or `stock`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The order id; `{order}/{shipment}`; `{warehouse}/{sku}`.
+    pub id: String,
+}
+
+/// An event, as the API pages and streams it and webhooks deliver it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PublishedEventDto {
+    /// `{commerce}:{position}`: the same on every delivery (the webhook's `webhook-id`).
+    pub id: String,
+    /// `{lsn}.{index}`: where it is in the log; pages and streams go on after it.
+    pub position: String,
+    pub commerce: String,
+    /// One of the catalogue's types.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// When the change was made (RFC 3339, UTC).
+    pub time: String,
+    pub aggregate: AggregateDto,
+    /// 1 for the aggregate's first event, then one more for each: a receiver that sees a
+    /// gap has missed one.
+    pub sequence: u64,
+    /// The change, in the API's shapes (per type: see the webhooks of the document).
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+/// Separates the stored header's fields from each other and from the JSON (it cannot
+/// appear in JSON text unescaped).
+const SEPARATOR: u8 = 0x1f;
+
+/// The stored bytes of an event: its type, the merchants it concerns, then its JSON.
+pub fn encode(kind: &str, merchants: &[String], json: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(kind.len() + json.len() + 16);
+    out.extend_from_slice(kind.as_bytes());
+    out.push(SEPARATOR);
+    out.extend_from_slice(merchants.join(",").as_bytes());
+    out.push(SEPARATOR);
+    out.extend_from_slice(json);
+    out
+}
+
+/// A stored event read: its type, the merchants it concerns (comma-separated) and its
+/// JSON.
+#[derive(Debug, Clone, Copy)]
+pub struct Envelope<'a> {
+    pub kind: &'a str,
+    merchants: &'a str,
+    pub json: &'a [u8],
+}
+
+impl<'a> Envelope<'a> {
+    pub fn parse(bytes: &'a [u8]) -> Option<Self> {
+        let mut parts = bytes.splitn(3, |&b| b == SEPARATOR);
+        let kind = std::str::from_utf8(parts.next()?).ok()?;
+        let merchants = std::str::from_utf8(parts.next()?).ok()?;
+        let json = parts.next()?;
+        Some(Envelope { kind, merchants, json })
+    }
+
+    /// Whether the event concerns `merchant` (one of its lines or products is the
+    /// merchant's).
+    pub fn concerns(&self, merchant: &str) -> bool {
+        self.merchants.split(',').any(|m| m == merchant)
+    }
+}

@@ -1,0 +1,232 @@
+//! The outbox: takes each durable log record (from the log's tap while the node runs, from
+//! recovery at start for the records after the store's position), derives its events,
+//! gives each its position and its aggregate's next sequence, and writes them with the
+//! sequences and notes they moved and the position reached, as one batch. Runs on a thread
+//! of its own: nothing here ever waits on an actor, and no actor waits on it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::Receiver;
+use mercato_actors::stored::{self, Record};
+use mercato_engine::inventory::Timestamp;
+use mercato_persistence::codec::FORMAT_VERSION;
+use mercato_persistence::events::{EventBatch, EventStore, Position};
+use mercato_persistence::log::{Durable, Lsn};
+use mercato_persistence::PersistenceError;
+use tokio::sync::watch;
+
+use super::derive::{derive, Notes, OrderNote};
+use super::envelope::{self, AggregateDto, EventPosition, PublishedEventDto};
+use super::{Commerces, Events};
+use crate::http::routes::carts::timestamp;
+
+/// Cached sequences and notes beyond this many are dropped after a write (they are read
+/// back from the store when next needed), so the outbox's memory stays bounded.
+const CACHE_ENTRIES_MAX: usize = 200_000;
+/// Records of recovery derived before their events are written.
+const RECOVERY_BATCH_RECORDS: usize = 2_000;
+/// How long a failed write waits before it is tried again.
+const RETRY_WRITE_AFTER: Duration = Duration::from_secs(1);
+
+fn sequence_key(commerce: &str, aggregate: &str, id: &str) -> Vec<u8> {
+    format!("{commerce}\u{1f}{aggregate}\u{1f}{id}").into_bytes()
+}
+
+fn note_key(commerce: &str, order: &str) -> Vec<u8> {
+    format!("order\u{1f}{commerce}\u{1f}{order}").into_bytes()
+}
+
+fn commerce_of(record: &Record) -> &str {
+    match record {
+        Record::Warehouse(e) => &e.commerce,
+        Record::Cart(e) => &e.commerce,
+        Record::Order(e) => &e.commerce,
+    }
+}
+
+/// The outbox's state between writes.
+pub struct Outbox {
+    store: Arc<EventStore>,
+    commerces: Commerces,
+    sequences: HashMap<Vec<u8>, u64>,
+    notes: HashMap<Vec<u8>, OrderNote>,
+    /// What the next write holds.
+    batch: EventBatch,
+    dirty_sequences: HashMap<Vec<u8>, u64>,
+    dirty_notes: HashMap<Vec<u8>, OrderNote>,
+    head: watch::Sender<Lsn>,
+}
+
+/// Notes read through the outbox's cache, changes kept for the next write.
+struct Noted<'a> {
+    store: &'a EventStore,
+    cache: &'a mut HashMap<Vec<u8>, OrderNote>,
+    dirty: &'a mut HashMap<Vec<u8>, OrderNote>,
+}
+
+impl Notes for Noted<'_> {
+    fn order(&mut self, commerce: &str, order: &str) -> Option<OrderNote> {
+        let key = note_key(commerce, order);
+        if let Some(note) = self.cache.get(&key) {
+            return Some(note.clone());
+        }
+        let stored = self.store.note(&key).ok().flatten()?;
+        serde_json::from_slice(&stored).ok()
+    }
+
+    fn set_order(&mut self, commerce: &str, order: &str, note: OrderNote) {
+        let key = note_key(commerce, order);
+        self.cache.insert(key.clone(), note.clone());
+        self.dirty.insert(key, note);
+    }
+}
+
+impl Outbox {
+    /// The outbox over `store`, and what the API reads through.
+    pub fn open(store: Arc<EventStore>, commerces: Commerces) -> Result<(Self, Events), PersistenceError> {
+        let through = store.through()?;
+        let (head, watched) = watch::channel(through);
+        let events = Events { store: Arc::clone(&store), head: watched };
+        let batch = EventBatch { through, ..EventBatch::default() };
+        let outbox = Outbox {
+            store,
+            commerces,
+            sequences: HashMap::new(),
+            notes: HashMap::new(),
+            batch,
+            dirty_sequences: HashMap::new(),
+            dirty_notes: HashMap::new(),
+            head,
+        };
+        Ok((outbox, events))
+    }
+
+    /// The last record whose events are written or waiting to be.
+    pub fn through(&self) -> Lsn {
+        self.batch.through
+    }
+
+    fn next_sequence(&mut self, key: Vec<u8>) -> u64 {
+        let current = match self.sequences.get(&key) {
+            Some(&value) => value,
+            None => self.store.sequence(&key).unwrap_or(0),
+        };
+        let next = current + 1;
+        self.sequences.insert(key.clone(), next);
+        self.dirty_sequences.insert(key, next);
+        next
+    }
+
+    /// Derives one record's events into the next write. A record at or below what the
+    /// store holds is skipped.
+    pub fn take(&mut self, lsn: Lsn, record: &Record, now: Timestamp) {
+        if lsn <= self.batch.through {
+            return;
+        }
+        let mut notes = Noted { store: &self.store, cache: &mut self.notes, dirty: &mut self.dirty_notes };
+        let drafts = derive(record, &self.commerces, &mut notes, now);
+        let commerce = commerce_of(record).to_owned();
+        for (index, draft) in drafts.into_iter().enumerate() {
+            let Ok(index) = u16::try_from(index) else { break };
+            let position = Position { lsn, index };
+            let (aggregate, id) = draft.aggregate;
+            let sequence = self.next_sequence(sequence_key(&commerce, aggregate, &id));
+            let dto = PublishedEventDto {
+                id: format!("{commerce}:{}", EventPosition(position)),
+                position: EventPosition(position).to_string(),
+                commerce: commerce.clone(),
+                kind: draft.kind,
+                time: timestamp(draft.time),
+                aggregate: AggregateDto { kind: aggregate, id },
+                sequence,
+                data: draft.data,
+            };
+            let json = serde_json::to_vec(&dto).unwrap_or_default();
+            self.batch.events.push((commerce.clone(), position, envelope::encode(draft.kind, &draft.merchants, &json)));
+        }
+        metrics::counter!("mercato_events_derived_total").increment(self.batch.events.len() as u64);
+        self.batch.through = lsn;
+    }
+
+    /// A record that could not be read: passed over, so the outbox goes on.
+    pub fn pass(&mut self, lsn: Lsn) {
+        self.batch.through = self.batch.through.max(lsn);
+    }
+
+    /// Writes what was derived since the last write, and moves the head.
+    pub fn write(&mut self) -> Result<(), PersistenceError> {
+        let through = self.batch.through;
+        if self.batch.events.is_empty() && self.dirty_sequences.is_empty() && through == *self.head.borrow() {
+            return Ok(());
+        }
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.sequences = self.dirty_sequences.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        batch.notes =
+            self.dirty_notes.iter().map(|(k, v)| (k.clone(), serde_json::to_vec(v).unwrap_or_default())).collect();
+        let events = batch.events.clone();
+        if let Err(error) = self.store.write(batch) {
+            self.batch = EventBatch { events, through, ..EventBatch::default() };
+            return Err(error);
+        }
+        self.batch = EventBatch { through, ..EventBatch::default() };
+        self.dirty_sequences.clear();
+        self.dirty_notes.clear();
+        if self.sequences.len() > CACHE_ENTRIES_MAX {
+            self.sequences.clear();
+        }
+        if self.notes.len() > CACHE_ENTRIES_MAX {
+            self.notes.clear();
+        }
+        self.head.send_replace(through);
+        Ok(())
+    }
+
+    /// Derives a record recovery hands over (the log's records after the store's
+    /// position), writing every `RECOVERY_BATCH_RECORDS`.
+    pub fn recover(&mut self, lsn: Lsn, format: u8, kind: u8, payload: &[u8]) -> Result<(), PersistenceError> {
+        match stored::decode_record(format, kind, payload) {
+            Ok(record) => self.take(lsn, &record, mercato_actors::Clock::system().now()),
+            Err(error) => {
+                tracing::error!(lsn, %error, "events: a record could not be read; its events are passed over");
+                self.pass(lsn);
+            }
+        }
+        if self.batch.events.len() >= RECOVERY_BATCH_RECORDS {
+            self.write()?;
+        }
+        Ok(())
+    }
+
+    /// Runs until the log's tap closes: each batch of durable records is derived and
+    /// written; a write that fails is tried again (the log keeps the records meanwhile).
+    pub fn run(mut self, tap: Receiver<Vec<Durable>>) {
+        while let Ok(first) = tap.recv() {
+            let mut records = first;
+            while let Ok(more) = tap.try_recv() {
+                records.extend(more);
+                if records.len() >= RECOVERY_BATCH_RECORDS {
+                    break;
+                }
+            }
+            let now = mercato_actors::Clock::system().now();
+            for durable in &records {
+                match stored::decode_record(FORMAT_VERSION, durable.kind, &durable.payload) {
+                    Ok(record) => self.take(durable.lsn, &record, now),
+                    Err(error) => {
+                        tracing::error!(lsn = durable.lsn, %error, "events: a record could not be read; passed over");
+                        self.pass(durable.lsn);
+                    }
+                }
+            }
+            while let Err(error) = self.write() {
+                tracing::error!(%error, "events: writing to the event store failed; retrying");
+                std::thread::sleep(RETRY_WRITE_AFTER);
+            }
+        }
+        if let Err(error) = self.write() {
+            tracing::error!(%error, "events: the last write failed; the next start derives them again");
+        }
+    }
+}
