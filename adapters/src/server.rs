@@ -97,14 +97,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
     // The recorder is installed before recovery, so its figures are kept.
     let _ = http::metrics::handle();
     let store = Arc::new(open_snapshots(&args)?);
-    let by_code = commerces.iter().map(|c| (c.code().to_owned(), Arc::new(c.clone()))).collect();
-    let (mut outbox, events) = open_events(&args, Arc::new(by_code))?;
-    let (tap, tapped) = crossbeam_channel::unbounded();
-    let (log, mut recovered, fresh) = open_log(&args, &store, tap, &mut outbox)?;
-    let outbox = std::thread::Builder::new()
-        .name("mercato-events".into())
-        .spawn(move || outbox.run(tapped))
-        .map_err(|error| ServerError::Start(format!("the events thread: {error}")))?;
+    let (log, mut recovered, fresh, events, outbox) = recover(&args, &commerces, &store)?;
     let handle = log.handle();
     let event_store = Arc::clone(&events.store);
     let snapshot_every = Duration::from_millis(args.snapshot_interval_ms);
@@ -129,18 +122,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
         }
         let server = server.run();
         let watch = watch_log(handle.clone(), server.handle());
-        // Recovery is done and the actors hold its state. Reservations whose time passed
-        // while the node was down are released (durably) before the node reports ready.
-        let expired = expire_while_down(&state.registry).await?;
-        tracing::info!(expired, "reservations that expired while the node was down released");
-        let repaired = repair_unplaced_commits(&state.registry).await?;
-        if repaired > 0 {
-            tracing::warn!(repaired, "order lines a crash left without their order given back or cancelled");
-        }
-        let finished = repair_order_stock(&state.registry).await?;
-        if finished > 0 {
-            tracing::warn!(finished, "shipments, cancellations and refunds a crash cut short finished");
-        }
+        finish_recovery(&state.registry).await?;
         state.ready.store(true, Ordering::Release);
         let snapshotter = Snapshotter {
             registry: state.registry.clone(),
@@ -171,6 +153,23 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
         tracing::error!("events: the outbox thread panicked; the next start derives its events again");
     }
     outcome
+}
+
+/// Recovery is done and the actors hold its state: reservations whose time passed while
+/// the node was down are released, and what a crash cut short is finished (durably),
+/// before the node reports ready.
+async fn finish_recovery(registry: &Registry) -> Result<(), ServerError> {
+    let expired = expire_while_down(registry).await?;
+    tracing::info!(expired, "reservations that expired while the node was down released");
+    let repaired = repair_unplaced_commits(registry).await?;
+    if repaired > 0 {
+        tracing::warn!(repaired, "order lines a crash left without their order given back or cancelled");
+    }
+    let finished = repair_order_stock(registry).await?;
+    if finished > 0 {
+        tracing::warn!(finished, "shipments, cancellations and refunds a crash cut short finished");
+    }
+    Ok(())
 }
 
 async fn expire_while_down(registry: &Registry) -> Result<usize, ServerError> {
@@ -440,6 +439,26 @@ fn open_log(
     );
     let fresh = !snapshot_found && report.next_lsn == 1;
     Ok((log, recovered, fresh))
+}
+
+/// Recovers the node's state and its events from the snapshot, the event store and the
+/// log, and starts the outbox on its thread: the log, the recovered state, whether the
+/// data folder was fresh, the events and the outbox's thread.
+#[allow(clippy::type_complexity)]
+fn recover(
+    args: &ServeArgs,
+    commerces: &[mercato_engine::Commerce],
+    store: &SnapshotStore,
+) -> Result<(Log, Recovered, bool, Events, std::thread::JoinHandle<()>), ServerError> {
+    let by_code = commerces.iter().map(|c| (c.code().to_owned(), Arc::new(c.clone()))).collect();
+    let (mut outbox, events) = open_events(args, Arc::new(by_code))?;
+    let (tap, tapped) = crossbeam_channel::unbounded();
+    let (log, recovered, fresh) = open_log(args, store, tap, &mut outbox)?;
+    let outbox = std::thread::Builder::new()
+        .name("mercato-events".into())
+        .spawn(move || outbox.run(tapped))
+        .map_err(|error| ServerError::Start(format!("the events thread: {error}")))?;
+    Ok((log, recovered, fresh, events, outbox))
 }
 
 /// Opens the event store and the outbox over it.

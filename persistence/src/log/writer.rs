@@ -151,15 +151,8 @@ impl Writer {
         for request in batch.drain(..) {
             match request {
                 Request::Append { lsn, kind, payload, ack } => {
-                    self.shared.queued.fetch_sub(1, Ordering::AcqRel);
-                    // LSNs are handed out in queue order under one lock.
-                    debug_assert_eq!(lsn, self.next_lsn, "records arrive in LSN order");
-                    encode_frame(frames, self.next_lsn, self.synced_lsn, kind, &payload);
-                    if self.options.tap.is_some() {
-                        self.tapped.push(Durable { lsn, kind, payload });
-                    }
-                    acks.push((ack, self.next_lsn));
-                    self.next_lsn += 1;
+                    self.frame(frames, Durable { lsn, kind, payload });
+                    acks.push((ack, lsn));
                 }
                 Request::Sync { ack } => syncs.push(ack),
                 Request::Retain { below, ack } => retains.push((below, ack)),
@@ -209,6 +202,18 @@ impl Writer {
             let _ = ack.send(self.retain(below));
         }
         Ok(())
+    }
+
+    /// Frames one record at the end of `frames` (and keeps it for the tap).
+    fn frame(&mut self, frames: &mut Vec<u8>, record: Durable) {
+        self.shared.queued.fetch_sub(1, Ordering::AcqRel);
+        // LSNs are handed out in queue order under one lock.
+        debug_assert_eq!(record.lsn, self.next_lsn, "records arrive in LSN order");
+        encode_frame(frames, self.next_lsn, self.synced_lsn, record.kind, &record.payload);
+        if self.options.tap.is_some() {
+            self.tapped.push(record);
+        }
+        self.next_lsn += 1;
     }
 
     /// Writes a batch's frames (`records` of them) at the end of the current segment,
