@@ -63,6 +63,15 @@ pub struct ServeArgs {
     /// thread and the log writer on another; 0 means one per core.
     #[arg(long, env = "MERCATO_HTTP_WORKERS", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=256), global = true)]
     pub http_workers: u16,
+    /// A webhook's first retry waits this long; each later one twice as long, at most 6 h.
+    #[arg(long, env = "MERCATO_WEBHOOK_RETRY_BASE_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(10..=3_600_000), global = true)]
+    pub webhook_retry_base_ms: u64,
+    /// How long an event is retried before it is given up (default three days).
+    #[arg(long, env = "MERCATO_WEBHOOK_RETRY_FOR_S", default_value_t = 259_200, value_parser = clap::value_parser!(u64).range(1..=2_592_000), global = true)]
+    pub webhook_retry_for_s: u64,
+    /// One webhook call's limit, connection included.
+    #[arg(long, env = "MERCATO_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=60_000), global = true)]
+    pub webhook_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

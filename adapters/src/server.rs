@@ -20,6 +20,7 @@ use mercato_persistence::storage::OsStorage;
 use crate::cli::{Durability, ServeArgs};
 use crate::configs::{load_all, LoadError};
 use crate::events::outbox::Outbox;
+use crate::events::webhooks::{DeliveryOptions, Webhooks};
 use crate::events::{Commerces, Events};
 use crate::http::auth::KeyTable;
 use crate::http::{self, AppState};
@@ -59,7 +60,7 @@ pub fn init_tracing() {
 /// Builds the shared state: starts one actor per commerce on the current arbiter, in
 /// memory only.
 pub fn build_state(commerces: Vec<mercato_engine::Commerce>) -> Result<web::Data<AppState>, ServerError> {
-    build_durable_state(commerces, &Journal::Memory, &mut Recovered::default(), None)
+    build_durable_state(commerces, &Journal::Memory, &mut Recovered::default(), None, None)
 }
 
 /// As `build_state`, with the actors starting from the recovered state and logging every
@@ -69,6 +70,7 @@ pub fn build_durable_state(
     journal: &Journal,
     recovered: &mut Recovered,
     events: Option<Events>,
+    webhooks: Option<Webhooks>,
 ) -> Result<web::Data<AppState>, ServerError> {
     let keys = KeyTable::build(commerces.iter()).map_err(ServerError::Start)?;
     let idempotency = Idempotency::default();
@@ -82,6 +84,7 @@ pub fn build_durable_state(
         ready: Arc::new(AtomicBool::new(false)),
         metrics: http::metrics::handle(),
         events,
+        webhooks,
     }))
 }
 
@@ -100,27 +103,23 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
     let (log, mut recovered, fresh, events, outbox) = recover(&args, &commerces, &store)?;
     let handle = log.handle();
     let event_store = Arc::clone(&events.store);
+    let webhooks = start_webhooks(&args, &events)?;
     let snapshot_every = Duration::from_millis(args.snapshot_interval_ms);
     let outcome = actix_web::rt::System::new().block_on(async move {
-        let state = build_durable_state(commerces, &Journal::Log(handle.clone()), &mut recovered, Some(events))?;
+        let state = build_durable_state(
+            commerces,
+            &Journal::Log(handle.clone()),
+            &mut recovered,
+            Some(events),
+            Some(webhooks),
+        )?;
         // Warehouses no longer configured keep their stock in every snapshot.
         let orphans = Arc::new(recovered.into_orphans());
         if fresh {
             let seeded = seed_opening_stock(&state.registry).await?;
             tracing::info!(seeded, "opening stock received into a fresh data folder");
         }
-        let factory_state = state.clone();
-        let mut server = HttpServer::new(move || http::app(factory_state.clone()));
-        if args.http_workers > 0 {
-            server = server.workers(usize::from(args.http_workers));
-        }
-        let server = server
-            .bind(args.listen)
-            .map_err(|error| ServerError::Listen { address: args.listen.to_string(), error })?;
-        for address in server.addrs() {
-            tracing::info!("listening on http://{address}");
-        }
-        let server = server.run();
+        let server = listen(&args, &state)?;
         let watch = watch_log(handle.clone(), server.handle());
         finish_recovery(&state.registry).await?;
         state.ready.store(true, Ordering::Release);
@@ -459,6 +458,33 @@ fn recover(
         .spawn(move || outbox.run(tapped))
         .map_err(|error| ServerError::Start(format!("the events thread: {error}")))?;
     Ok((log, recovered, fresh, events, outbox))
+}
+
+/// Starts the webhooks' deliveries, paced as the flags say.
+fn start_webhooks(args: &ServeArgs, events: &Events) -> Result<Webhooks, ServerError> {
+    let options = DeliveryOptions {
+        retry_base: Duration::from_millis(args.webhook_retry_base_ms),
+        retry_for: Duration::from_secs(args.webhook_retry_for_s),
+        timeout: Duration::from_millis(args.webhook_timeout_ms),
+        ..DeliveryOptions::default()
+    };
+    Webhooks::start(Arc::clone(&events.store), events.head.clone(), options)
+        .map_err(|error| ServerError::Start(format!("the webhooks thread: {error}")))
+}
+
+/// The HTTP server, bound and running (it answers 503 on `/readyz` until ready).
+fn listen(args: &ServeArgs, state: &web::Data<AppState>) -> Result<actix_web::dev::Server, ServerError> {
+    let factory_state = state.clone();
+    let mut server = HttpServer::new(move || http::app(factory_state.clone()));
+    if args.http_workers > 0 {
+        server = server.workers(usize::from(args.http_workers));
+    }
+    let server =
+        server.bind(args.listen).map_err(|error| ServerError::Listen { address: args.listen.to_string(), error })?;
+    for address in server.addrs() {
+        tracing::info!("listening on http://{address}");
+    }
+    Ok(server.run())
 }
 
 /// Opens the event store and the outbox over it.

@@ -238,8 +238,14 @@ impl EventStore {
     /// answers the position it covers.
     pub fn sync(&self) -> Result<Lsn, PersistenceError> {
         let through = self.through()?;
+        self.flush()?;
+        Ok(through)
+    }
+
+    /// Makes everything written so far durable.
+    pub fn flush(&self) -> Result<(), PersistenceError> {
         self.db.flush().map_err(sled_error)?;
         crate::snapshot::sync_tree(&self.dir)?;
-        Ok(through)
+        Ok(())
     }
 }

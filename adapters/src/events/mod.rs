@@ -9,11 +9,13 @@
 //! - `outbox.rs`: the thread that takes durable records from the log's tap (and from
 //!   recovery), derives their events and writes them with their sequences.
 //! - `envelope.rs`: an event as stored and as answered.
+//! - `webhooks/`: subscriptions and their delivery.
 
 pub mod catalogue;
 pub mod derive;
 pub mod envelope;
 pub mod outbox;
+pub mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::Arc;

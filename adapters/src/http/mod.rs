@@ -40,6 +40,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The events derived from the log (none in memory, where there is no log).
     pub events: Option<crate::events::Events>,
+    /// Webhook subscriptions and their deliveries (none in memory).
+    pub webhooks: Option<crate::events::webhooks::Webhooks>,
 }
 
 impl AppState {

@@ -10,6 +10,7 @@ pub(crate) mod orders;
 mod products;
 mod stock_dto;
 pub mod warehouses;
+pub mod webhooks;
 
 use actix_web::web;
 
@@ -50,6 +51,14 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(orders::receive_return)
         .service(events::list_events)
         .service(events::stream_events)
+        .service(webhooks::create_webhook)
+        .service(webhooks::list_webhooks)
+        .service(webhooks::get_webhook)
+        .service(webhooks::patch_webhook)
+        .service(webhooks::delete_webhook)
+        .service(webhooks::rotate_secret)
+        .service(webhooks::list_attempts)
+        .service(webhooks::redeliver)
         .service(products::list_products)
         .service(feed::channel_feed)
         .service(products::get_translations)

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{carts, context, events, feed, health, orders, products, warehouses};
+use super::{carts, context, events, feed, health, orders, products, warehouses, webhooks};
 use crate::http::idempotency::IDEMPOTENCY_HEADER;
 use crate::http::problem::Problem;
 
@@ -84,6 +84,14 @@ impl Modify for Bearer {
         warehouses::post_adjustment,
         events::list_events,
         events::stream_events,
+        webhooks::create_webhook,
+        webhooks::list_webhooks,
+        webhooks::get_webhook,
+        webhooks::patch_webhook,
+        webhooks::delete_webhook,
+        webhooks::rotate_secret,
+        webhooks::list_attempts,
+        webhooks::redeliver,
     ),
     components(schemas(Problem, feed::FeedItem, feed::FeedFormat, orders::OrderStatusDto)),
     modifiers(&Bearer),

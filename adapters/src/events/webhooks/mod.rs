@@ -1,0 +1,169 @@
+//! Webhooks: subscriptions per commerce (a URL, the event types it wants, its secrets),
+//! and their delivery. Each subscription has a dispatcher (`dispatch.rs`) that reads the
+//! event store after its durable cursor and posts each event signed per the Standard
+//! Webhooks specification, in order per aggregate and in parallel across aggregates,
+//! retrying with exponential backoff and jitter, disabling itself on 410, and logging
+//! every attempt. Dispatchers and their calls run on a thread and runtime of their own
+//! (`Webhooks::start`), bounded in number of calls and each timed out: nothing here ever
+//! runs on an actor's thread.
+//!
+//! Subscriptions, cursors and attempts are kept in the event store's tables, not the log:
+//! they are the delivery's own bookkeeping. A subscription's change is flushed before it
+//! is answered; a cursor is written after each delivery, so a crash redelivers at most what
+//! was in flight or delivered in the store's last unflushed moment.
+
+pub mod dispatch;
+pub mod subscription;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mercato_persistence::events::{EventStore, Position, Table};
+use mercato_persistence::log::Lsn;
+use tokio::sync::{mpsc, watch, Semaphore};
+
+pub use subscription::{Cursor, Secret, Subscription};
+
+/// How deliveries are paced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryOptions {
+    /// The first retry's delay; each later one doubles, up to `retry_delay_max`.
+    pub retry_base: Duration,
+    pub retry_delay_max: Duration,
+    /// How long an event is retried before it is given up.
+    pub retry_for: Duration,
+    /// One call's limit, connection included.
+    pub timeout: Duration,
+    /// Calls in flight at once, across every subscription of the node.
+    pub calls_max: usize,
+    /// Events a dispatcher holds at once (waiting, in flight or retrying).
+    pub window: usize,
+}
+
+impl Default for DeliveryOptions {
+    fn default() -> Self {
+        Self {
+            retry_base: Duration::from_secs(5),
+            retry_delay_max: Duration::from_secs(6 * 3600),
+            retry_for: Duration::from_secs(3 * 24 * 3600),
+            timeout: Duration::from_secs(10),
+            calls_max: 64,
+            window: 1_000,
+        }
+    }
+}
+
+/// What the webhook thread is told.
+#[derive(Debug)]
+pub enum Control {
+    /// A subscription was created or changed: its dispatcher (re)starts, or stops when
+    /// disabled.
+    Changed(Box<Subscription>),
+    /// A subscription was deleted.
+    Removed { commerce: String, id: String },
+    /// Send this event to the subscription once more, outside its order.
+    Redeliver { commerce: String, id: String, position: Position },
+}
+
+/// How the API reaches the deliveries.
+#[derive(Clone)]
+pub struct Webhooks {
+    pub store: Arc<EventStore>,
+    control: mpsc::UnboundedSender<Control>,
+    /// Creations one at a time, so a key's retry finds what the first made.
+    pub creating: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Webhooks {
+    /// Starts the webhook thread with a dispatcher for every enabled subscription.
+    pub fn start(
+        store: Arc<EventStore>,
+        head: watch::Receiver<Lsn>,
+        options: DeliveryOptions,
+    ) -> std::io::Result<Self> {
+        let (control, commands) = mpsc::unbounded_channel();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let shared = Arc::clone(&store);
+        std::thread::Builder::new()
+            .name("mercato-webhooks".into())
+            .spawn(move || runtime.block_on(manage(shared, head, options, commands)))?;
+        Ok(Self { store, control, creating: Arc::default() })
+    }
+
+    /// Tells the deliveries of a change.
+    pub fn tell(&self, control: Control) {
+        // The thread only ends with the process.
+        let _ = self.control.send(control);
+    }
+}
+
+/// Runs the dispatchers: one per enabled subscription, restarted when it changes.
+async fn manage(
+    store: Arc<EventStore>,
+    head: watch::Receiver<Lsn>,
+    options: DeliveryOptions,
+    mut commands: mpsc::UnboundedReceiver<Control>,
+) {
+    let client = match reqwest::Client::builder().timeout(options.timeout).connect_timeout(options.timeout).build() {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::error!(%error, "webhooks: no HTTP client; nothing will be delivered");
+            return;
+        }
+    };
+    let context = dispatch::Context {
+        store: Arc::clone(&store),
+        head,
+        client,
+        permits: Arc::new(Semaphore::new(options.calls_max)),
+        options,
+    };
+    let mut running: HashMap<(String, String), mpsc::UnboundedSender<dispatch::Order>> = HashMap::new();
+    for subscription in subscription::all(&store) {
+        if subscription.enabled {
+            let key = (subscription.commerce.clone(), subscription.id.clone());
+            running.insert(key, dispatch::spawn(context.clone(), subscription));
+        }
+    }
+    while let Some(command) = commands.recv().await {
+        match command {
+            Control::Changed(subscription) => {
+                let key = (subscription.commerce.clone(), subscription.id.clone());
+                if let Some(old) = running.remove(&key) {
+                    let _ = old.send(dispatch::Order::Stop);
+                }
+                if subscription.enabled {
+                    running.insert(key, dispatch::spawn(context.clone(), *subscription));
+                }
+            }
+            Control::Removed { commerce, id } => {
+                if let Some(old) = running.remove(&(commerce, id)) {
+                    let _ = old.send(dispatch::Order::Stop);
+                }
+            }
+            Control::Redeliver { commerce, id, position } => {
+                if let Some(subscription) = subscription::load(&store, &commerce, &id) {
+                    dispatch::redeliver(context.clone(), subscription, position);
+                }
+            }
+        }
+    }
+}
+
+/// The key a subscription's rows are kept under.
+pub fn hook_key(commerce: &str, id: &str) -> Vec<u8> {
+    format!("{commerce}\u{1f}{id}").into_bytes()
+}
+
+/// The prefix of a commerce's subscriptions.
+pub fn commerce_prefix(commerce: &str) -> Vec<u8> {
+    format!("{commerce}\u{1f}").into_bytes()
+}
+
+/// Writes a subscription (and makes it durable before the caller answers).
+pub fn save(store: &EventStore, subscription: &Subscription) -> Result<(), mercato_persistence::PersistenceError> {
+    let bytes = serde_json::to_vec(subscription).unwrap_or_default();
+    store.put(Table::Hooks, &hook_key(&subscription.commerce, &subscription.id), &bytes)?;
+    store.flush()
+}

@@ -1,0 +1,551 @@
+//! Webhook subscriptions (administrator only): create one for a URL and the event types it
+//! wants (its signing secret is shown on creation and rotation only), list, read, change
+//! (re-enable after a 410), delete, rotate its secret (the old one still signs for 24
+//! hours), read its delivery log, and send an event to it once more.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use base64::Engine as _;
+use mercato_engine::commerce::model::ApiRole;
+use mercato_persistence::events::Table;
+use serde::{Deserialize, Serialize};
+
+use super::events::{event_types, events_of, position};
+use crate::events::webhooks::dispatch::Attempt;
+use crate::events::webhooks::subscription::{self, Secret, Subscription};
+use crate::events::webhooks::{self as hooks, hook_key, Control, Webhooks};
+use crate::http::auth::Principal;
+use crate::http::problem::{Problem, Refusals};
+use crate::http::AppState;
+
+/// Subscriptions a commerce may have.
+pub const WEBHOOKS_MAX: usize = 1_000;
+/// The longest URL a subscription takes.
+pub const WEBHOOK_URL_BYTES_MAX: usize = 2_048;
+/// How long a rotated-out secret still signs.
+pub const SECRET_OVERLAP_MS: i64 = 24 * 3600 * 1000;
+const ATTEMPT_PAGE_MAX: i64 = 500;
+
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookBody {
+    /// Where events are posted: an absolute `http` or `https` URL, at most 2048 bytes.
+    #[schema(max_length = 2048)]
+    pub url: String,
+    /// The event types it receives (each one of the catalogue's); every type when empty or
+    /// not given.
+    pub types: Option<Vec<String>>,
+    #[schema(max_length = 500)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookPatch {
+    #[schema(max_length = 2048)]
+    pub url: Option<String>,
+    pub types: Option<Vec<String>>,
+    #[schema(max_length = 500)]
+    pub description: Option<String>,
+    /// False stops deliveries; true (re)starts them from where they stopped.
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WebhookDeliveryDto {
+    /// Every event at or before this position is delivered, given up or not of its types.
+    pub after: String,
+    pub delivered: u64,
+    pub given_up: u64,
+    pub attempts: u64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WebhookDto {
+    pub id: String,
+    pub url: String,
+    pub types: Vec<String>,
+    pub description: Option<String>,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub created_at: String,
+    pub created_by: String,
+    pub delivery: WebhookDeliveryDto,
+}
+
+/// A subscription with its signing secret, shown only here.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WebhookSecretDto {
+    pub webhook: WebhookDto,
+    /// `whsec_` and the key in base64: sign and verify per the Standard Webhooks
+    /// specification.
+    pub secret: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WebhookListDto {
+    pub webhooks: Vec<WebhookDto>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AttemptDto {
+    pub number: u64,
+    pub event: String,
+    pub position: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub attempt: u32,
+    pub at: String,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub took_ms: u64,
+    /// `delivered`, `retrying`, `given_up`, `disabled` (410), or `redelivered` / `failed`
+    /// for a manual redelivery.
+    pub outcome: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AttemptPageDto {
+    pub attempts: Vec<AttemptDto>,
+    /// Pass as `after` for the next page; null on the last.
+    pub next_after: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AttemptsQuery {
+    /// The number of the last attempt of the previous page.
+    #[param(minimum = 0)]
+    pub after: Option<u64>,
+    /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedeliveryBody {
+    /// The event's position (`{lsn}.{index}`).
+    #[schema(pattern = r"^[0-9]{1,20}\.[0-9]{1,5}$")]
+    pub event: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RedeliveryDto {
+    pub event: String,
+    /// The attempt is made at once, outside the subscription's order, and logged.
+    pub queued: bool,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)).unwrap_or(0)
+}
+
+fn rfc3339(ms: i64) -> String {
+    super::carts::timestamp(mercato_engine::inventory::Timestamp(ms))
+}
+
+fn unavailable(error: impl std::fmt::Display) -> Problem {
+    Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", format!("the event store failed: {error}"))
+}
+
+fn random_hex(bytes: usize) -> Result<String, Problem> {
+    let mut buffer = vec![0u8; bytes];
+    getrandom::fill(&mut buffer).map_err(unavailable)?;
+    Ok(buffer.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn new_secret() -> Result<String, Problem> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(unavailable)?;
+    Ok(format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key)))
+}
+
+/// The webhooks, for the administrator of the commerce.
+fn admin<'a>(state: &'a AppState, principal: &Principal, code: &str) -> Result<&'a Webhooks, Problem> {
+    principal.authorize(code, &[ApiRole::Admin])?;
+    state.registry.get(code).ok_or_else(|| Problem::commerce_not_found(code))?;
+    events_of(state)?;
+    state.webhooks.as_ref().ok_or_else(|| {
+        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "events_unavailable", "this node delivers no webhooks")
+    })
+}
+
+fn check_url(url: &str) -> Result<(), Problem> {
+    let refused = |why: &str| {
+        let shown: String = url.chars().take(200).collect();
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_url", format!("url \"{shown}\" {why}"))
+    };
+    if url.len() > WEBHOOK_URL_BYTES_MAX {
+        return Err(refused("is longer than 2048 bytes"));
+    }
+    let parsed = reqwest::Url::parse(url).map_err(|e| refused(&format!("is not a URL ({e})")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
+        return Err(refused("must be an absolute http or https URL"));
+    }
+    Ok(())
+}
+
+fn check_types(types: Option<&[String]>) -> Result<Vec<String>, Problem> {
+    let Some(types) = types else { return Ok(Vec::new()) };
+    let joined = types.join(",");
+    if types.iter().any(|t| t.contains(',') || t.trim().is_empty()) {
+        let detail = format!("types {types:?} must each name one event type");
+        return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_event_type", detail));
+    }
+    let mut found: Vec<String> =
+        event_types(Some(&joined))?.unwrap_or_default().into_iter().map(str::to_owned).collect();
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
+fn check_description(description: Option<&String>) -> Result<(), Problem> {
+    match description {
+        Some(d) if d.chars().count() > 500 => Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_description",
+            format!("description of {} characters is longer than 500", d.chars().count()),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn dto(webhooks: &Webhooks, hook: &Subscription) -> WebhookDto {
+    let cursor = subscription::cursor(&webhooks.store, &hook.commerce, &hook.id);
+    WebhookDto {
+        id: hook.id.clone(),
+        url: hook.url.clone(),
+        types: hook.types.clone(),
+        description: hook.description.clone(),
+        enabled: hook.enabled,
+        disabled_reason: hook.disabled_reason.clone(),
+        created_at: rfc3339(hook.created_at),
+        created_by: hook.created_by.clone(),
+        delivery: WebhookDeliveryDto {
+            after: format!("{}.{}", cursor.after.0, cursor.after.1),
+            delivered: cursor.delivered,
+            given_up: cursor.given_up,
+            attempts: cursor.attempts,
+        },
+    }
+}
+
+fn found(webhooks: &Webhooks, code: &str, id: &str) -> Result<Subscription, Problem> {
+    subscription::load(&webhooks.store, code, id).ok_or_else(|| {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "unknown_webhook",
+            format!("webhook \"{id}\" is not a webhook of this commerce"),
+        )
+    })
+}
+
+/// The answer kept under an `Idempotency-Key` of a creation.
+#[derive(Debug, Serialize, Deserialize)]
+struct KeptCreation {
+    request: String,
+    body: String,
+}
+
+fn idempotency_row(stamp: &mercato_actors::idempotency::Stamp) -> Vec<u8> {
+    format!("\u{0}idem\u{1f}{}\u{1f}{}", stamp.scope, stamp.key).into_bytes()
+}
+
+/// The answer a creation under the same key gave (the same request), or the refusal of
+/// another request under it.
+fn kept_creation(
+    webhooks: &Webhooks,
+    stamp: Option<&mercato_actors::idempotency::Stamp>,
+    digest: &str,
+) -> Result<Option<String>, Problem> {
+    let Some(stamp) = stamp else { return Ok(None) };
+    let Some(kept) = webhooks.store.fetch(Table::Hooks, &idempotency_row(stamp)).map_err(unavailable)? else {
+        return Ok(None);
+    };
+    let kept: KeptCreation = serde_json::from_slice(&kept).map_err(unavailable)?;
+    if kept.request != digest {
+        return Err(crate::http::idempotency::mismatch(&stamp.key));
+    }
+    Ok(Some(kept.body))
+}
+
+#[utoipa::path(
+    tag = "events",
+    summary = "Subscribes a URL to event types (admin): deliveries start with the next event.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body answer the same subscription.")
+    ),
+    request_body = WebhookBody,
+    responses((status = 201, description = "Subscribed; the secret is shown only here and on rotation", body = WebhookSecretDto), Refusals)
+)]
+#[post("/v1/commerces/{commerce}/webhooks")]
+pub async fn create_webhook(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+    body: crate::http::body::Json<WebhookBody>,
+) -> Result<HttpResponse, Problem> {
+    let code = path.into_inner();
+    let webhooks = admin(&state, &principal, &code)?;
+    let body = body.read()?;
+    let stamp = crate::http::idempotency::stamp(&request, &principal, &body)?;
+    check_url(&body.url)?;
+    let types = check_types(body.types.as_deref())?;
+    check_description(body.description.as_ref())?;
+    let _one_at_a_time = webhooks.creating.lock().await;
+    let request_digest: String =
+        stamp.as_ref().map(|s| s.request.iter().map(|b| format!("{b:02x}")).collect()).unwrap_or_default();
+    if let Some(kept) = kept_creation(webhooks, stamp.as_ref(), &request_digest)? {
+        return Ok(HttpResponse::Created().content_type("application/json").body(kept));
+    }
+    if subscription::of_commerce(&webhooks.store, &code).len() >= WEBHOOKS_MAX {
+        let detail = format!("the commerce has {WEBHOOKS_MAX} webhooks, the most it may have");
+        return Err(Problem::new(StatusCode::CONFLICT, "too_many_webhooks", detail));
+    }
+    let events = events_of(&state)?;
+    let hook = Subscription {
+        id: format!("wh_{}", random_hex(12)?),
+        commerce: code.clone(),
+        url: body.url.clone(),
+        types,
+        description: body.description.clone(),
+        enabled: true,
+        disabled_reason: None,
+        secrets: vec![Secret { secret: new_secret()?, expires_at: None }],
+        created_at: now_ms(),
+        created_by: principal.name.to_string(),
+    };
+    // Deliveries start with the next event.
+    let start = *events.head.borrow();
+    let cursor = subscription::Cursor { after: (start, u16::MAX), ..Default::default() };
+    let cursor = serde_json::to_vec(&cursor).unwrap_or_default();
+    webhooks.store.put(Table::Cursors, &hook_key(&code, &hook.id), &cursor).map_err(unavailable)?;
+    hooks::save(&webhooks.store, &hook).map_err(unavailable)?;
+    let answer = WebhookSecretDto { webhook: dto(webhooks, &hook), secret: hook.secrets[0].secret.clone() };
+    let answer = serde_json::to_string(&answer).unwrap_or_default();
+    if let Some(stamp) = &stamp {
+        let kept =
+            serde_json::to_vec(&KeptCreation { request: request_digest, body: answer.clone() }).unwrap_or_default();
+        webhooks.store.put(Table::Hooks, &idempotency_row(stamp), &kept).map_err(unavailable)?;
+        webhooks.store.flush().map_err(unavailable)?;
+    }
+    webhooks.tell(Control::Changed(Box::new(hook)));
+    Ok(HttpResponse::Created().content_type("application/json").body(answer))
+}
+
+#[utoipa::path(
+    tag = "events",
+    summary = "Lists the commerce's webhooks (admin).",
+    params(("commerce" = String, Path, description = "The commerce code.")),
+    responses((status = 200, description = "Success", body = WebhookListDto), Refusals)
+)]
+#[get("/v1/commerces/{commerce}/webhooks")]
+pub async fn list_webhooks(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let code = path.into_inner();
+    let webhooks = admin(&state, &principal, &code)?;
+    let list = subscription::of_commerce(&webhooks.store, &code).iter().map(|h| dto(webhooks, h)).collect();
+    Ok(HttpResponse::Ok().json(WebhookListDto { webhooks: list }))
+}
+
+#[utoipa::path(
+    tag = "events",
+    summary = "A webhook and where its delivery stands (admin).",
+    params(("commerce" = String, Path, description = "The commerce code."), ("webhook" = String, Path, description = "The webhook's id.")),
+    responses((status = 200, description = "Success", body = WebhookDto), Refusals)
+)]
+#[get("/v1/commerces/{commerce}/webhooks/{webhook}")]
+pub async fn get_webhook(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let (code, id) = path.into_inner();
+    let webhooks = admin(&state, &principal, &code)?;
+    let hook = found(webhooks, &code, &id)?;
+    Ok(HttpResponse::Ok().json(dto(webhooks, &hook)))
+}
+
+#[utoipa::path(
+    tag = "events",
+    summary = "Changes a webhook's URL, types or description, or disables or re-enables it (admin).",
+    params(("commerce" = String, Path, description = "The commerce code."), ("webhook" = String, Path, description = "The webhook's id.")),
+    request_body = WebhookPatch,
+    responses((status = 200, description = "Changed", body = WebhookDto), Refusals)
+)]
+#[patch("/v1/commerces/{commerce}/webhooks/{webhook}")]
+pub async fn patch_webhook(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    body: crate::http::body::Json<WebhookPatch>,
+) -> Result<HttpResponse, Problem> {
+    let (code, id) = path.into_inner();
+    let webhooks = admin(&state, &principal, &code)?;
+    let body = body.read()?;
+    let mut hook = found(webhooks, &code, &id)?;
+    if let Some(url) = &body.url {
+        check_url(url)?;
+        hook.url = url.clone();
+    }
+    if body.types.is_some() {
+        hook.types = check_types(body.types.as_deref())?;
+    }
+    check_description(body.description.as_ref())?;
+    if let Some(description) = body.description {
+        hook.description = Some(description);
+    }
+    match body.enabled {
+        Some(true) => {
+            hook.enabled = true;
+            hook.disabled_reason = None;
+        }
+        Some(false) => {
+            hook.enabled = false;
+            hook.disabled_reason = Some(format!("disabled by {}", principal.name));
+        }
+        None => {}
+    }
+    hooks::save(&webhooks.store, &hook).map_err(unavailable)?;
+    webhooks.tell(Control::Changed(Box::new(hook.clone())));
+    Ok(HttpResponse::Ok().json(dto(webhooks, &hook)))
+}
+
+#[utoipa::path(
+    tag = "events",
+    summary = "Deletes a webhook (admin): nothing more is delivered to it.",
+    params(("commerce" = String, Path, description = "The commerce code."), ("webhook" = String, Path, description = "The webhook's id.")),
+    responses((status = 204, description = "Deleted"), Refusals)
+)]
+#[delete("/v1/commerces/{commerce}/webhooks/{webhook}")]
+pub async fn delete_webhook(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let (code, id) = path.into_inner();
+    let webhooks = admin(&state, &principal, &code)?;
+    found(webhooks, &code, &id)?;
+    webhooks.store.remove(Table::Hooks, &hook_key(&code, &id)).map_err(unavailable)?;
+    webhooks.store.remove(Table::Cursors, &hook_key(&code, &id)).map_err(unavailable)?;
+    webhooks.store.flush().map_err(unavailable)?;
+    webhooks.tell(Control::Removed { commerce: code, id });
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    tag = "events",
+    summary = "Rotates a webhook's secret (admin): the new one signs at once, the old one also for 24 hours.",
+    params(("commerce" = String, Path, description = "The commerce code."), ("webhook" = String, Path, description = "The webhook's id.")),
+    responses((status = 200, description = "The new secret, shown only here", body = WebhookSecretDto), Refusals)
+)]
+#[post("/v1/commerces/{commerce}/webhooks/{webhook}/secret")]
+pub async fn rotate_secret(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let (code, id) = path.into_inner();
+    let webhooks = admin(&state, &principal, &code)?;
+    let mut hook = found(webhooks, &code, &id)?;
+    let now = now_ms();
+    hook.secrets.retain(|s| s.expires_at.is_none_or(|at| at > now));
+    for secret in &mut hook.secrets {
+        secret.expires_at.get_or_insert(now + SECRET_OVERLAP_MS);
+    }
+    let secret = new_secret()?;
+    hook.secrets.insert(0, Secret { secret: secret.clone(), expires_at: None });
+    hooks::save(&webhooks.store, &hook).map_err(unavailable)?;
+    webhooks.tell(Control::Changed(Box::new(hook.clone())));
+    Ok(HttpResponse::Ok().json(WebhookSecretDto { webhook: dto(webhooks, &hook), secret }))
+}
+
+#[utoipa::path(
+    tag = "events",
+    summary = "A webhook's delivery log, oldest first (admin).",
+    params(("commerce" = String, Path, description = "The commerce code."), ("webhook" = String, Path, description = "The webhook's id."), AttemptsQuery),
+    responses((status = 200, description = "Success", body = AttemptPageDto), Refusals)
+)]
+#[get("/v1/commerces/{commerce}/webhooks/{webhook}/attempts")]
+pub async fn list_attempts(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    query: crate::http::query::Query<AttemptsQuery>,
+) -> Result<HttpResponse, Problem> {
+    let (code, id) = path.into_inner();
+    let webhooks = admin(&state, &principal, &code)?;
+    let query = query.read()?;
+    found(webhooks, &code, &id)?;
+    let limit = match query.limit {
+        None => 100,
+        Some(limit @ 1..=ATTEMPT_PAGE_MAX) => usize::try_from(limit).unwrap_or(100),
+        Some(limit) => {
+            let detail = format!("limit {limit} must be 1 to {ATTEMPT_PAGE_MAX}");
+            return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_limit", detail));
+        }
+    };
+    let mut prefix = hook_key(&code, &id);
+    prefix.push(0x1f);
+    let after = query.after.map(|n| {
+        let mut key = prefix.clone();
+        key.extend_from_slice(&n.to_be_bytes());
+        key
+    });
+    let rows = webhooks.store.scan(Table::Attempts, &prefix, after.as_deref(), limit + 1).map_err(unavailable)?;
+    let more = rows.len() > limit;
+    let attempts: Vec<AttemptDto> = rows
+        .into_iter()
+        .take(limit)
+        .filter_map(|(_, v)| serde_json::from_slice::<Attempt>(&v).ok())
+        .map(|a| AttemptDto {
+            number: a.number,
+            event: a.event,
+            position: a.position,
+            kind: a.kind,
+            attempt: a.attempt,
+            at: rfc3339(a.at),
+            status: a.status,
+            error: a.error,
+            took_ms: a.took_ms,
+            outcome: a.outcome,
+        })
+        .collect();
+    let next_after = if more { attempts.last().map(|a| a.number) } else { None };
+    Ok(HttpResponse::Ok().json(AttemptPageDto { attempts, next_after }))
+}
+
+#[utoipa::path(
+    tag = "events",
+    summary = "Sends an event to a webhook once more, outside its order (admin).",
+    params(("commerce" = String, Path, description = "The commerce code."), ("webhook" = String, Path, description = "The webhook's id.")),
+    request_body = RedeliveryBody,
+    responses((status = 202, description = "Queued; the attempt shows in the delivery log", body = RedeliveryDto), Refusals)
+)]
+#[post("/v1/commerces/{commerce}/webhooks/{webhook}/redeliveries")]
+pub async fn redeliver(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    body: crate::http::body::Json<RedeliveryBody>,
+) -> Result<HttpResponse, Problem> {
+    let (code, id) = path.into_inner();
+    let webhooks = admin(&state, &principal, &code)?;
+    let body = body.read()?;
+    found(webhooks, &code, &id)?;
+    let at = position("event", &body.event)?;
+    if webhooks.store.get(&code, at).map_err(unavailable)?.is_none() {
+        let detail = format!("event \"{}\" is not an event of this commerce", body.event);
+        return Err(Problem::new(StatusCode::NOT_FOUND, "unknown_event", detail));
+    }
+    webhooks.tell(Control::Redeliver { commerce: code, id, position: at });
+    Ok(HttpResponse::Accepted().json(RedeliveryDto { event: body.event, queued: true }))
+}

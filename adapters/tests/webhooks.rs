@@ -1,0 +1,298 @@
+//! Webhooks through the binary over real sockets, to receivers on loopback: a receiver
+//! that fails, times out, answers 410 and comes back, while orders flow and the server is
+//! killed with SIGKILL. Every event of the subscription's types is delivered at least
+//! once, first deliveries in order per aggregate, every signature valid (two after a
+//! rotation), the delivery log shows each attempt, and a redelivery is sent and logged.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use support::{free_port, http, http_keyed, serve, temp_dir, Served};
+
+const ADMIN: &str = "demo-admin";
+const BASE: &str = "/v1/commerces/demo";
+
+/// A request the receiver took.
+#[derive(Debug, Clone)]
+struct Received {
+    headers: reqwest::header::HeaderMap,
+    body: Vec<u8>,
+    answered: u16,
+}
+
+/// What the receiver answers the n-th request with (0-based): a status, or none to hang
+/// past the sender's timeout.
+type Script = dyn Fn(usize) -> Option<u16> + Send + Sync;
+
+/// A receiver on loopback that records every request and answers by its script.
+struct Receiver {
+    address: SocketAddr,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    fn start(script: Arc<Script>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let address = listener.local_addr().expect("address");
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let kept = Arc::clone(&received);
+        std::thread::spawn(move || {
+            for (n, stream) in listener.incoming().enumerate() {
+                let Ok(stream) = stream else { continue };
+                let script = Arc::clone(&script);
+                let kept = Arc::clone(&kept);
+                std::thread::spawn(move || serve_one(stream, script(n), &kept));
+            }
+        });
+        Self { address, received }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/hook", self.address)
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().expect("not poisoned").clone()
+    }
+}
+
+fn serve_one(stream: std::net::TcpStream, answer: Option<u16>, kept: &Mutex<Vec<Received>>) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut headers = reqwest::header::HeaderMap::new();
+    let mut line = String::new();
+    let _ = reader.read_line(&mut line);
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = line.trim_end().split_once(": ") {
+            if let (Ok(name), Ok(value)) =
+                (name.parse::<reqwest::header::HeaderName>(), value.parse::<reqwest::header::HeaderValue>())
+            {
+                headers.insert(name, value);
+            }
+        }
+    }
+    let length: usize = headers.get("content-length").and_then(|v| v.to_str().ok()?.parse().ok()).unwrap_or(0);
+    let mut body = vec![0; length];
+    let _ = reader.read_exact(&mut body);
+    let Some(status) = answer else {
+        std::thread::sleep(Duration::from_secs(2)); // past the sender's timeout
+        return;
+    };
+    kept.lock().expect("not poisoned").push(Received { headers, body, answered: status });
+    let mut stream = stream;
+    let _ = write!(stream, "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+}
+
+fn start(address: SocketAddr, data: &std::path::Path) -> Served {
+    serve(address, |command| {
+        command.args(["--listen", &address.to_string(), "--data", data.to_str().expect("utf-8")]);
+        command.args(["--webhook-retry-base-ms", "50", "--webhook-timeout-ms", "300"]);
+        command.env_remove("MERCATO_CONFIG");
+    })
+}
+
+fn call(address: SocketAddr, method: &str, path: &str, body: Value) -> (u16, Value) {
+    let (status, text) =
+        http(address, method, &format!("{BASE}{path}"), Some(ADMIN), &body.to_string()).expect("answer");
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+fn buy(address: SocketAddr, sku: &str) -> String {
+    let purchase = json!({
+        "cart": {"country": "ES", "lines": [{"sku": sku, "qty": 1}],
+                 "address": {"name": "Ana García", "line": "Gran Vía 1", "city": "Madrid",
+                             "postal_code": "28013", "country": "ES"},
+                 "delivery": {"method": "home"}},
+        "checkout": {"payment_system": "card", "payment_token": "tok_visa"}});
+    let (status, text) =
+        http(address, "POST", &format!("{BASE}/orders"), Some("demo-storefront"), &purchase.to_string())
+            .expect("answer");
+    assert_eq!(status, 201, "{text}");
+    serde_json::from_str::<Value>(&text).expect("JSON")["id"].as_str().expect("an id").to_owned()
+}
+
+fn events_of(address: SocketAddr, types: &str) -> Vec<Value> {
+    let (status, page) = call(address, "GET", &format!("/events?types={types}&limit=1000"), json!({}));
+    assert_eq!(status, 200, "{page}");
+    page["events"].as_array().expect("events").clone()
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn verified(received: &Received, secret: &str) -> bool {
+    standardwebhooks::Webhook::new(secret).expect("a secret").verify(&received.body, &received.headers).is_ok()
+}
+
+// Proves at-least-once delivery in order per aggregate with valid signatures through
+// failures, timeouts and a SIGKILL of the server, and that the delivery log keeps every
+// attempt.
+#[test]
+fn deliveries_survive_failures_timeouts_and_a_crash() {
+    let dir = temp_dir("webhooks");
+    let data = dir.join("data");
+    let address = free_port();
+    let served = start(address, &data);
+    // Fails the 2nd and 3rd requests, hangs on the 5th, answers 200 otherwise.
+    let receiver = Receiver::start(Arc::new(|n| match n {
+        1 | 2 => Some(500),
+        4 => None,
+        _ => Some(204),
+    }));
+    let types = "order.placed,order.paid,invoice.issued";
+    let body = json!({"url": receiver.url(), "types": types.split(',').collect::<Vec<_>>()});
+    let (status, text) =
+        http_keyed(address, "POST", &format!("{BASE}/webhooks"), Some(ADMIN), Some("hook-1"), &body.to_string())
+            .expect("answer");
+    assert_eq!(status, 201, "{text}");
+    let created: Value = serde_json::from_str(&text).expect("JSON");
+    let (again, replayed) =
+        http_keyed(address, "POST", &format!("{BASE}/webhooks"), Some(ADMIN), Some("hook-1"), &body.to_string())
+            .expect("answer");
+    assert_eq!((again, &replayed), (201, &text), "a retry under the key answers the same subscription");
+    let id = created["webhook"]["id"].as_str().expect("an id").to_owned();
+    let secret = created["secret"].as_str().expect("a secret").to_owned();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    let (_, listed) = call(address, "GET", &format!("/webhooks/{id}"), json!({}));
+    assert!(listed.get("secret").is_none(), "the secret is shown on creation only: {listed}");
+
+    for _ in 0..3 {
+        buy(address, "MOUSE");
+    }
+    let mut served = served;
+    served.0.kill().expect("SIGKILL");
+    let _ = served.0.wait();
+    let served = start(address, &data);
+    for _ in 0..2 {
+        buy(address, "KEYBOARD");
+    }
+    let wanted = events_of(address, types);
+    assert_eq!(wanted.len(), 15, "five orders, three events each");
+    let delivered = |receiver: &Receiver| -> Vec<Value> {
+        receiver
+            .received()
+            .iter()
+            .filter(|r| (200..300).contains(&r.answered))
+            .map(|r| serde_json::from_slice(&r.body).expect("an event"))
+            .collect()
+    };
+    wait_until("every event is delivered", || {
+        let got = delivered(&receiver);
+        wanted.iter().all(|w| got.contains(w))
+    });
+    let received = receiver.received();
+    assert!(received.iter().all(|r| verified(r, &secret)), "every signature is valid");
+    assert!(received.iter().all(|r| {
+        let event: Value = serde_json::from_slice(&r.body).expect("an event");
+        r.headers["webhook-id"] == event["id"].as_str().expect("an id")
+    }));
+    // First deliveries come in each aggregate's order, and none is missing.
+    let mut last: BTreeMap<String, u64> = BTreeMap::new();
+    for event in delivered(&receiver) {
+        let aggregate = event["aggregate"]["id"].as_str().expect("an id").to_owned();
+        let sequence = event["sequence"].as_u64().expect("a sequence");
+        let seen = last.get(&aggregate).copied().unwrap_or(0);
+        assert!(sequence <= seen + 1, "{aggregate}: {sequence} delivered after {seen}");
+        last.insert(aggregate, seen.max(sequence));
+    }
+    assert_eq!(last.values().copied().collect::<Vec<_>>(), vec![3; 5], "every aggregate's last event came");
+
+    let (status, log) = call(address, "GET", &format!("/webhooks/{id}/attempts?limit=500"), json!({}));
+    assert_eq!(status, 200, "{log}");
+    let outcomes: Vec<&str> =
+        log["attempts"].as_array().expect("attempts").iter().filter_map(|a| a["outcome"].as_str()).collect();
+    assert!(outcomes.contains(&"retrying") && outcomes.contains(&"delivered"), "{outcomes:?}");
+    assert!(log["attempts"].as_array().expect("attempts").iter().any(|a| a["status"] == 500));
+    assert!(
+        log["attempts"]
+            .as_array()
+            .expect("attempts")
+            .iter()
+            .any(|a| a["error"].as_str().is_some_and(|e| e.contains("timed out"))),
+        "{log}"
+    );
+
+    // A rotation signs with both secrets; each verifies.
+    let (status, rotated) = call(address, "POST", &format!("/webhooks/{id}/secret"), json!({}));
+    assert_eq!(status, 200, "{rotated}");
+    let fresh = rotated["secret"].as_str().expect("a secret").to_owned();
+    let before = receiver.received().len();
+    buy(address, "MOUSE");
+    wait_until("the next order is delivered", || receiver.received().len() >= before + 3);
+    let latest = receiver.received().pop().expect("one");
+    assert!(verified(&latest, &secret) && verified(&latest, &fresh), "both secrets sign during the overlap");
+    assert_eq!(latest.headers["webhook-signature"].to_str().expect("text").split(' ').count(), 2);
+
+    // A redelivery sends the event again, outside the order, and logs it.
+    let first = wanted[0]["position"].as_str().expect("a position");
+    let count = receiver.received().len();
+    let (status, queued) = call(address, "POST", &format!("/webhooks/{id}/redeliveries"), json!({"event": first}));
+    assert_eq!(status, 202, "{queued}");
+    wait_until("the redelivery arrives", || receiver.received().len() > count);
+    let (_, log) = call(address, "GET", &format!("/webhooks/{id}/attempts?limit=500"), json!({}));
+    assert!(log["attempts"].as_array().expect("attempts").iter().any(|a| a["outcome"] == "redelivered"), "{log}");
+    drop(served);
+}
+
+// Proves a 410 disables the subscription (named in its reason) and nothing more is sent,
+// re-enabling resumes from where it stopped, and refusals name the value.
+#[test]
+fn a_gone_receiver_disables_its_subscription() {
+    let dir = temp_dir("webhooks-gone");
+    let data = dir.join("data");
+    let address = free_port();
+    let served = start(address, &data);
+    let gone = Arc::new(Mutex::new(true));
+    let answer = Arc::clone(&gone);
+    let receiver =
+        Receiver::start(Arc::new(move |_| Some(if *answer.lock().expect("not poisoned") { 410 } else { 200 })));
+    let (status, created) =
+        call(address, "POST", "/webhooks", json!({"url": receiver.url(), "types": ["order.placed"]}));
+    assert_eq!(status, 201, "{created}");
+    let id = created["webhook"]["id"].as_str().expect("an id").to_owned();
+    buy(address, "MOUSE");
+    wait_until("the subscription is disabled", || {
+        let (_, hook) = call(address, "GET", &format!("/webhooks/{id}"), json!({}));
+        hook["enabled"] == false
+    });
+    let (_, hook) = call(address, "GET", &format!("/webhooks/{id}"), json!({}));
+    assert!(hook["disabled_reason"].as_str().is_some_and(|r| r.contains("410")), "{hook}");
+    buy(address, "MOUSE");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(receiver.received().len(), 1, "nothing more is sent to a disabled subscription");
+
+    *gone.lock().expect("not poisoned") = false;
+    let (status, hook) = call(address, "PATCH", &format!("/webhooks/{id}"), json!({"enabled": true}));
+    assert_eq!((status, &hook["enabled"]), (200, &json!(true)), "{hook}");
+    wait_until("both orders are delivered", || receiver.received().iter().filter(|r| r.answered == 200).count() >= 2);
+
+    for (body, code) in [
+        (json!({"url": "ftp://example.com/x"}), "invalid_url"),
+        (json!({"url": "not a url"}), "invalid_url"),
+        (json!({"url": receiver.url(), "types": ["order.nope"]}), "unknown_event_type"),
+    ] {
+        let (status, refused) = call(address, "POST", "/webhooks", body);
+        assert_eq!((status, &refused["code"]), (422, &json!(code)), "{refused}");
+    }
+    let (status, refused) = call(address, "GET", "/webhooks/wh_nope", json!({}));
+    assert_eq!((status, &refused["code"]), (404, &json!("unknown_webhook")), "{refused}");
+    let (status, _) = call(address, "DELETE", &format!("/webhooks/{id}"), json!({}));
+    assert_eq!(status, 204);
+    let (status, listed) = call(address, "GET", "/webhooks", json!({}));
+    assert_eq!((status, listed["webhooks"].as_array().map(Vec::len)), (200, Some(0)), "{listed}");
+    drop(served);
+}
