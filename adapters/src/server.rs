@@ -453,6 +453,7 @@ fn recover(
     let (mut outbox, events) = open_events(args, Arc::new(by_code))?;
     let (tap, tapped) = crossbeam_channel::unbounded();
     let (log, recovered, fresh) = open_log(args, store, tap, &mut outbox)?;
+    outbox.export_gauges();
     let outbox = std::thread::Builder::new()
         .name("mercato-events".into())
         .spawn(move || outbox.run(tapped))

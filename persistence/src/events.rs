@@ -37,8 +37,8 @@ pub struct EventBatch {
     pub events: Vec<(String, Position, Vec<u8>)>,
     /// Sequences moved: key, new value.
     pub sequences: Vec<(Vec<u8>, u64)>,
-    /// Notes written: key, bytes.
-    pub notes: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Notes written (key, bytes) or removed (key, none).
+    pub notes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     /// The last log record this batch covers.
     pub through: Lsn,
 }
@@ -149,10 +149,32 @@ impl EventStore {
             out.insert(tagged(SEQUENCE, &key), value.to_be_bytes().to_vec());
         }
         for (key, bytes) in batch.notes {
-            out.insert(tagged(NOTE, &key), bytes);
+            match bytes {
+                Some(bytes) => out.insert(tagged(NOTE, &key), bytes),
+                None => out.remove(tagged(NOTE, &key)),
+            }
         }
         out.insert(THROUGH, batch.through.to_be_bytes().to_vec());
         self.events.apply_batch(out).map_err(sled_error)
+    }
+
+    /// Notes whose key starts with `prefix`, from `from` on (inclusive; the prefix's start
+    /// when none), at most `limit`, in key order: (key without the note tag, bytes).
+    pub fn notes(&self, prefix: &[u8], from: Option<&[u8]>, limit: usize) -> Result<Vec<Entry>, PersistenceError> {
+        let tagged_prefix = tagged(NOTE, prefix);
+        let mut start = tagged(NOTE, from.unwrap_or(prefix));
+        if start < tagged_prefix {
+            start = tagged_prefix.clone();
+        }
+        let mut out = Vec::new();
+        for entry in self.events.range(start..) {
+            let (key, value) = entry.map_err(sled_error)?;
+            if !key.starts_with(&tagged_prefix) || out.len() >= limit {
+                break;
+            }
+            out.push((key[1..].to_vec(), value.to_vec()));
+        }
+        Ok(out)
     }
 
     /// A commerce's events after `after`, in order: at most `limit` that `keep` keeps,

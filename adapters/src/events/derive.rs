@@ -31,6 +31,7 @@ pub struct Draft {
 
 /// What derivation remembers of an order between its records.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct OrderNote {
     pub merchants: Vec<String>,
     pub currency: String,
@@ -38,12 +39,33 @@ pub struct OrderNote {
     pub cancelled: u32,
     /// Each shipment's carrier rank: 0 before it leaves, 1 sent, 2 delivered or returned.
     pub shipments: Vec<(String, u8)>,
+    pub channel: String,
+    /// The day it was placed (UTC, `YYYY-MM-DD`).
+    pub day: String,
+    /// Each line's merchant ("" for the commerce's own).
+    pub lines: Vec<(String, String)>,
+    /// Each shipment's units not cancelled.
+    pub open: Vec<(String, u32)>,
+    /// Each return's lines and units asked for.
+    pub returns: Vec<(String, Vec<(String, u32)>)>,
 }
 
-/// Where derivation keeps its notes.
+impl OrderNote {
+    /// The merchant of a line ("" for the commerce's own).
+    pub fn merchant_of(&self, line: &str) -> &str {
+        self.lines.iter().find(|(id, _)| id == line).map_or("", |(_, m)| m.as_str())
+    }
+}
+
+/// Where derivation keeps what it remembers between records (its notes: orders, the live
+/// reports and to-do queues), by key; `None` removes.
 pub trait Notes {
-    fn order(&mut self, commerce: &str, order: &str) -> Option<OrderNote>;
-    fn set_order(&mut self, commerce: &str, order: &str, note: OrderNote);
+    fn get(&mut self, key: &str) -> Option<Vec<u8>>;
+    fn set(&mut self, key: &str, bytes: Option<Vec<u8>>);
+}
+
+fn order_key(commerce: &str, order: &str) -> String {
+    format!("order\u{1f}{commerce}\u{1f}{order}")
 }
 
 /// The events of one record. `now` dates the events of records that carry no time of
@@ -71,18 +93,25 @@ fn merchants_of(order: &Order, commerce: &Commerce) -> Vec<String> {
 }
 
 fn placed_note(order: &Order, commerce: &Commerce) -> OrderNote {
+    let merchant = |sku: &str| commerce.product(sku).and_then(|p| p.merchant.clone()).unwrap_or_default();
     OrderNote {
         merchants: merchants_of(order, commerce),
         currency: order.context.currency.clone(),
         units: order.lines.iter().map(|l| l.amount.quantity).sum(),
         cancelled: order.lines.iter().map(|l| l.cancelled).sum(),
         shipments: order.shipments.iter().map(|s| (s.id.clone(), s.status.carrier_rank())).collect(),
+        channel: order.context.channel.clone(),
+        day: super::reports::day(order.placed_at),
+        lines: order.lines.iter().map(|l| (l.id.clone(), merchant(&l.sku))).collect(),
+        open: order.shipments.iter().map(|s| (s.id.clone(), s.items.iter().map(|i| i.quantity).sum())).collect(),
+        returns: Vec::new(),
     }
 }
 
 /// The events an order's record stands for.
 fn order_events(entry: &OrderEntry, commerce: &Commerce, notes: &mut dyn Notes) -> Vec<Draft> {
-    let mut note = notes.order(&entry.commerce, &entry.order).unwrap_or_default();
+    let key = order_key(&entry.commerce, &entry.order);
+    let mut note: OrderNote = notes.get(&key).and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
     let mut out = Vec::new();
     for event in &entry.events {
         if let OrderEvent::Placed { order } = event {
@@ -90,6 +119,7 @@ fn order_events(entry: &OrderEntry, commerce: &Commerce, notes: &mut dyn Notes) 
         }
         let units = minor_units(commerce, &note.currency);
         let drafted = order_event(&entry.order, event, &mut note, commerce, units);
+        super::reports::fold(&entry.commerce, &entry.order, entry.at, event, &mut note, notes);
         out.extend(drafted.into_iter().map(|(kind, shipment, data)| Draft {
             kind,
             aggregate: match shipment {
@@ -101,7 +131,7 @@ fn order_events(entry: &OrderEntry, commerce: &Commerce, notes: &mut dyn Notes) 
             data,
         }));
     }
-    notes.set_order(&entry.commerce, &entry.order, note);
+    notes.set(&key, Some(serde_json::to_vec(&note).unwrap_or_default()));
     out
 }
 

@@ -9,12 +9,14 @@
 //! - `outbox.rs`: the thread that takes durable records from the log's tap (and from
 //!   recovery), derives their events and writes them with their sequences.
 //! - `envelope.rs`: an event as stored and as answered.
+//! - `reports.rs`: live reports and to-do queues, folded from the same records.
 //! - `webhooks/`: subscriptions and their delivery.
 
 pub mod catalogue;
 pub mod derive;
 pub mod envelope;
 pub mod outbox;
+pub mod reports;
 pub mod webhooks;
 
 use std::collections::HashMap;

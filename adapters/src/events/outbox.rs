@@ -17,7 +17,7 @@ use mercato_persistence::log::{Durable, Lsn};
 use mercato_persistence::PersistenceError;
 use tokio::sync::watch;
 
-use super::derive::{derive, Notes, OrderNote};
+use super::derive::{derive, Notes};
 use super::envelope::{self, AggregateDto, EventPosition, PublishedEventDto};
 use super::{Commerces, Events};
 use crate::http::routes::carts::timestamp;
@@ -34,10 +34,6 @@ fn sequence_key(commerce: &str, aggregate: &str, id: &str) -> Vec<u8> {
     format!("{commerce}\u{1f}{aggregate}\u{1f}{id}").into_bytes()
 }
 
-fn note_key(commerce: &str, order: &str) -> Vec<u8> {
-    format!("order\u{1f}{commerce}\u{1f}{order}").into_bytes()
-}
-
 fn commerce_of(record: &Record) -> &str {
     match record {
         Record::Warehouse(e) => &e.commerce,
@@ -46,40 +42,51 @@ fn commerce_of(record: &Record) -> &str {
     }
 }
 
+/// A to-do queue's size as a gauge (`mercato_todo_items{commerce, queue}`), for a note
+/// that counts one.
+fn gauge_queue(key: &[u8], value: Option<&[u8]>) {
+    let Ok(key) = std::str::from_utf8(key) else { return };
+    let mut parts = key.split('\u{1f}');
+    let (Some("count"), Some(commerce), Some(queue)) = (parts.next(), parts.next(), parts.next()) else { return };
+    let count = value.and_then(|v| serde_json::from_slice::<u64>(v).ok()).unwrap_or(0);
+    metrics::gauge!("mercato_todo_items", "commerce" => commerce.to_owned(), "queue" => queue.to_owned())
+        .set(count as f64);
+}
+
 /// The outbox's state between writes.
 pub struct Outbox {
     store: Arc<EventStore>,
     commerces: Commerces,
     sequences: HashMap<Vec<u8>, u64>,
-    notes: HashMap<Vec<u8>, OrderNote>,
+    /// Notes read or written, by key (none: removed).
+    notes: HashMap<String, Option<Vec<u8>>>,
     /// What the next write holds.
     batch: EventBatch,
     dirty_sequences: HashMap<Vec<u8>, u64>,
-    dirty_notes: HashMap<Vec<u8>, OrderNote>,
+    dirty_notes: HashMap<String, Option<Vec<u8>>>,
     head: watch::Sender<Lsn>,
 }
 
 /// Notes read through the outbox's cache, changes kept for the next write.
 struct Noted<'a> {
     store: &'a EventStore,
-    cache: &'a mut HashMap<Vec<u8>, OrderNote>,
-    dirty: &'a mut HashMap<Vec<u8>, OrderNote>,
+    cache: &'a mut HashMap<String, Option<Vec<u8>>>,
+    dirty: &'a mut HashMap<String, Option<Vec<u8>>>,
 }
 
 impl Notes for Noted<'_> {
-    fn order(&mut self, commerce: &str, order: &str) -> Option<OrderNote> {
-        let key = note_key(commerce, order);
-        if let Some(note) = self.cache.get(&key) {
-            return Some(note.clone());
+    fn get(&mut self, key: &str) -> Option<Vec<u8>> {
+        if let Some(cached) = self.cache.get(key) {
+            return cached.clone();
         }
-        let stored = self.store.note(&key).ok().flatten()?;
-        serde_json::from_slice(&stored).ok()
+        let stored = self.store.note(key.as_bytes()).ok().flatten();
+        self.cache.insert(key.to_owned(), stored.clone());
+        stored
     }
 
-    fn set_order(&mut self, commerce: &str, order: &str, note: OrderNote) {
-        let key = note_key(commerce, order);
-        self.cache.insert(key.clone(), note.clone());
-        self.dirty.insert(key, note);
+    fn set(&mut self, key: &str, bytes: Option<Vec<u8>>) {
+        self.cache.insert(key.to_owned(), bytes.clone());
+        self.dirty.insert(key.to_owned(), bytes);
     }
 }
 
@@ -101,6 +108,13 @@ impl Outbox {
             head,
         };
         Ok((outbox, events))
+    }
+
+    /// Sets the to-do queues' gauges from what the store holds (at start).
+    pub fn export_gauges(&self) {
+        for (key, value) in self.store.notes(b"count\x1f", None, usize::MAX).unwrap_or_default() {
+            gauge_queue(&key, Some(&value));
+        }
     }
 
     /// The last record whose events are written or waiting to be.
@@ -163,8 +177,7 @@ impl Outbox {
         }
         let mut batch = std::mem::take(&mut self.batch);
         batch.sequences = self.dirty_sequences.iter().map(|(k, v)| (k.clone(), *v)).collect();
-        batch.notes =
-            self.dirty_notes.iter().map(|(k, v)| (k.clone(), serde_json::to_vec(v).unwrap_or_default())).collect();
+        batch.notes = self.dirty_notes.iter().map(|(k, v)| (k.clone().into_bytes(), v.clone())).collect();
         let events = batch.events.clone();
         if let Err(error) = self.store.write(batch) {
             self.batch = EventBatch { events, through, ..EventBatch::default() };
@@ -172,7 +185,9 @@ impl Outbox {
         }
         self.batch = EventBatch { through, ..EventBatch::default() };
         self.dirty_sequences.clear();
-        self.dirty_notes.clear();
+        for (key, value) in self.dirty_notes.drain() {
+            gauge_queue(key.as_bytes(), value.as_deref());
+        }
         if self.sequences.len() > CACHE_ENTRIES_MAX {
             self.sequences.clear();
         }

@@ -8,6 +8,7 @@ mod health;
 pub mod openapi;
 pub(crate) mod orders;
 mod products;
+pub mod reports;
 mod stock_dto;
 pub mod warehouses;
 pub mod webhooks;
@@ -59,6 +60,9 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(webhooks::rotate_secret)
         .service(webhooks::list_attempts)
         .service(webhooks::redeliver)
+        .service(reports::sales_report)
+        .service(reports::refunds_report)
+        .service(reports::todo_queue)
         .service(products::list_products)
         .service(feed::channel_feed)
         .service(products::get_translations)

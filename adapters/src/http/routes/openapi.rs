@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{carts, context, events, feed, health, orders, products, warehouses, webhooks};
+use super::{carts, context, events, feed, health, orders, products, reports, warehouses, webhooks};
 use crate::http::idempotency::IDEMPOTENCY_HEADER;
 use crate::http::problem::Problem;
 
@@ -92,6 +92,9 @@ impl Modify for Bearer {
         webhooks::rotate_secret,
         webhooks::list_attempts,
         webhooks::redeliver,
+        reports::sales_report,
+        reports::refunds_report,
+        reports::todo_queue,
     ),
     components(schemas(Problem, feed::FeedItem, feed::FeedFormat, orders::OrderStatusDto)),
     modifiers(&Bearer),
@@ -105,6 +108,7 @@ impl Modify for Bearer {
         (name = "orders", description = "Orders, their documents and payments."),
         (name = "fulfilment", description = "After checkout: shipping, carriers' reports, cancellations and refunds."),
         (name = "stock", description = "Warehouses and stock (admin, or a merchant for its own)."),
+        (name = "reports", description = "Live reports and to-do queues, kept as events happen (admin; a merchant, its own sales)."),
         (name = "events", description = "Events out of the log: pages, a server-sent-event stream and webhooks (admin; a merchant, its own).")
     )
 )]
