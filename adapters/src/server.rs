@@ -400,7 +400,8 @@ fn open_log(
         Durability::Sync => SyncMode::Sync,
         Durability::Async => SyncMode::Async { interval: Duration::from_millis(args.sync_interval_ms) },
     };
-    let options = LogOptions { mode, tap: Some(tap), ..LogOptions::new(&dir) };
+    let segment_bytes = args.log_segment_mb * 1024 * 1024;
+    let options = LogOptions { mode, tap: Some(tap), segment_bytes, ..LogOptions::new(&dir) };
     let started = Instant::now();
     let snapshot_error =
         |error| ServerError::Recovery { path: args.data.join("snapshots").display().to_string(), error };
@@ -415,7 +416,19 @@ fn open_log(
     };
     // The log is read from where the snapshot or the event store stops, whichever is
     // earlier: each takes only the records it lacks.
-    let derived = outbox.through();
+    // An event store behind the log's oldest record (new, or lost) takes the events of
+    // the records the log still holds; those of older ones are gone with their segments.
+    let oldest = mercato_persistence::log::oldest_record(&OsStorage, &dir)
+        .map_err(|error| ServerError::Recovery { path: dir.display().to_string(), error })?;
+    let mut derived = outbox.through();
+    if let Some(oldest) = oldest.filter(|&oldest| oldest > derived + 1) {
+        tracing::warn!(
+            derived,
+            oldest,
+            "events: the event store is behind the log; events before record {oldest} are not derived"
+        );
+        derived = oldest - 1;
+    }
     let visit = |record: mercato_persistence::log::Replayed<'_>| {
         if record.lsn > derived {
             outbox.recover(record.lsn, record.format, record.kind, record.payload)?;

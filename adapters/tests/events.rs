@@ -237,3 +237,55 @@ fn a_stream_resumes_after_the_last_event_id() {
     assert!(first.iter().chain(rest.iter()).all(|(id, e)| e["position"] == id.as_str()), "ids are positions");
     drop(served);
 }
+
+// Proves a node whose log was pruned by snapshots still starts when its event store is
+// lost (or new, as after an upgrade): it derives the events of the records the log still
+// holds, and numbering goes on.
+#[test]
+fn a_lost_event_store_is_rebuilt_from_what_the_log_still_holds() {
+    let dir = temp_dir("events-pruned");
+    let data = dir.join("data");
+    let address = free_port();
+    let start_small = |address| {
+        serve(address, |command| {
+            command.args(["--listen", &address.to_string(), "--data", data.to_str().expect("utf-8")]);
+            command.args(["--log-segment-mb", "1", "--snapshot-interval-ms", "200"]);
+            command.env_remove("MERCATO_CONFIG");
+        })
+    };
+    let served = start_small(address);
+    let receipt = json!({"sku": "USB-CABLE", "quantity": 100_000});
+    assert_eq!(call(address, "POST", "/warehouses/wh-madrid/receipts", ADMIN, receipt).0, 201);
+    let first_segment = || {
+        let mut names: Vec<String> = std::fs::read_dir(data.join("wal"))
+            .expect("the log")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".wal"))
+            .collect();
+        names.sort();
+        names.first().and_then(|n| n.trim_end_matches(".wal").parse::<u64>().ok()).unwrap_or(1)
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while first_segment() == 1 {
+        assert!(Instant::now() < deadline, "the log was never pruned");
+        for _ in 0..20 {
+            buy(address, "USB-CABLE", 1);
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let oldest = first_segment();
+    let mut served = served;
+    served.0.kill().expect("SIGKILL");
+    let _ = served.0.wait();
+    std::fs::remove_dir_all(data.join("events")).expect("the event store removed");
+    let served = start_small(address);
+    let events = all_events(address, ADMIN, 1000, 1);
+    assert!(!events.is_empty(), "the records the log holds are told again");
+    let first: u64 =
+        events[0]["position"].as_str().and_then(|p| p.split('.').next()?.parse().ok()).expect("a position");
+    assert!(first >= oldest, "nothing older than the log's oldest record ({first} < {oldest})");
+    let order = buy(address, "MOUSE", 1);
+    let after = all_events(address, ADMIN, 1000, events.len() + 3);
+    assert_eq!(kinds_of(&after, &order), ["order.placed", "order.paid", "invoice.issued"]);
+    drop(served);
+}

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use tokio::sync::{oneshot, watch};
 
-pub use recovery::{recover, Recovered, Replayed, TruncatedTail};
+pub use recovery::{oldest_record, recover, Recovered, Replayed, TruncatedTail};
 use segment::{encode_frame, segment_header, segment_name, FRAME_HEADER_BYTES};
 pub use segment::{Lsn, Record};
 

@@ -162,6 +162,16 @@ fn replay_segment(
     Ok((lsn, offset))
 }
 
+/// The first record the log still holds (its oldest segment's first), or none for an
+/// empty log.
+pub fn oldest_record(storage: &dyn Storage, dir: &Path) -> Result<Option<Lsn>, PersistenceError> {
+    match storage.list(dir) {
+        Ok(names) => Ok(names.iter().filter_map(|name| parse_segment_name(name)).min()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
 /// Reads every record after `after` (the LSN the recovered state already includes) in
 /// order, handing each to `visit` with its segment's format version; cuts off a torn tail. Segments
 /// wholly at or below `after` are skipped unread.
