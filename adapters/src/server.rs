@@ -43,6 +43,9 @@ pub enum ServerError {
     LogFailed(String),
 }
 
+/// How long a stopping node waits for the outbox to write its last events.
+const OUTBOX_STOP_WAIT: Duration = Duration::from_secs(10);
+
 /// The event store's page cache.
 const EVENT_STORE_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -148,10 +151,22 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
     // Whatever is queued is written and synced before the process ends, and its events
     // derived.
     log.close();
-    if outbox.join().is_err() {
+    wait_for_outbox(outbox);
+    outcome
+}
+
+/// Waits for the outbox to write what the log handed it last; a store that keeps failing
+/// is not waited for past a bound (the next start derives those events again).
+fn wait_for_outbox(outbox: std::thread::JoinHandle<()>) {
+    let deadline = Instant::now() + OUTBOX_STOP_WAIT;
+    while !outbox.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if !outbox.is_finished() {
+        tracing::error!("events: the outbox did not finish in time; the next start derives its last events again");
+    } else if outbox.join().is_err() {
         tracing::error!("events: the outbox thread panicked; the next start derives its events again");
     }
-    outcome
 }
 
 /// Recovery is done and the actors hold its state: reservations whose time passed while

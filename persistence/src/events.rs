@@ -220,6 +220,29 @@ impl EventStore {
         }
     }
 
+    /// Writes rows of the subscriptions' and cursors' tables at once (one transaction),
+    /// then makes them durable.
+    pub fn put_all(&self, rows: &[(Table, Vec<u8>, Vec<u8>)]) -> Result<(), PersistenceError> {
+        use sled::Transactional;
+        let written: sled::transaction::TransactionResult<(), ()> = (&self.hooks, &self.cursors, &self.attempts)
+            .transaction(|(hooks, cursors, attempts)| {
+                for (table, key, value) in rows {
+                    let tree = match table {
+                        Table::Hooks => hooks,
+                        Table::Cursors => cursors,
+                        Table::Attempts => attempts,
+                    };
+                    tree.insert(key.as_slice(), value.as_slice())?;
+                }
+                Ok(())
+            });
+        written.map_err(|error| match error {
+            sled::transaction::TransactionError::Storage(error) => sled_error(error),
+            sled::transaction::TransactionError::Abort(()) => PersistenceError::Codec("a transaction aborted".into()),
+        })?;
+        self.flush()
+    }
+
     pub fn put(&self, table: Table, key: &[u8], value: &[u8]) -> Result<(), PersistenceError> {
         self.table(table).insert(key, value).map(|_| ()).map_err(sled_error)
     }

@@ -72,6 +72,8 @@ struct Noted<'a> {
     store: &'a EventStore,
     cache: &'a mut HashMap<String, Option<Vec<u8>>>,
     dirty: &'a mut HashMap<String, Option<Vec<u8>>>,
+    /// A read the store failed: what was derived must not be written.
+    failed: Option<PersistenceError>,
 }
 
 impl Notes for Noted<'_> {
@@ -79,9 +81,16 @@ impl Notes for Noted<'_> {
         if let Some(cached) = self.cache.get(key) {
             return cached.clone();
         }
-        let stored = self.store.note(key.as_bytes()).ok().flatten();
-        self.cache.insert(key.to_owned(), stored.clone());
-        stored
+        match self.store.note(key.as_bytes()) {
+            Ok(stored) => {
+                self.cache.insert(key.to_owned(), stored.clone());
+                stored
+            }
+            Err(error) => {
+                self.failed.get_or_insert(error);
+                None
+            }
+        }
     }
 
     fn set(&mut self, key: &str, bytes: Option<Vec<u8>>) {
@@ -122,31 +131,49 @@ impl Outbox {
         self.batch.through
     }
 
-    fn next_sequence(&mut self, key: Vec<u8>) -> u64 {
+    fn next_sequence(&mut self, key: Vec<u8>) -> Result<u64, PersistenceError> {
         let current = match self.sequences.get(&key) {
             Some(&value) => value,
-            None => self.store.sequence(&key).unwrap_or(0),
+            None => self.store.sequence(&key)?,
         };
         let next = current + 1;
         self.sequences.insert(key.clone(), next);
         self.dirty_sequences.insert(key, next);
-        next
+        Ok(next)
+    }
+
+    /// Forgets everything derived and not written (after a failure): the records are
+    /// derived again from what the store holds.
+    fn reset(&mut self) {
+        self.batch = EventBatch { through: *self.head.borrow(), ..EventBatch::default() };
+        self.sequences.clear();
+        self.notes.clear();
+        self.dirty_sequences.clear();
+        self.dirty_notes.clear();
     }
 
     /// Derives one record's events into the next write. A record at or below what the
     /// store holds is skipped.
-    pub fn take(&mut self, lsn: Lsn, record: &Record, now: Timestamp) {
+    pub fn take(&mut self, lsn: Lsn, record: &Record, now: Timestamp) -> Result<(), PersistenceError> {
         if lsn <= self.batch.through {
-            return;
+            return Ok(());
         }
-        let mut notes = Noted { store: &self.store, cache: &mut self.notes, dirty: &mut self.dirty_notes };
+        let mut notes =
+            Noted { store: &self.store, cache: &mut self.notes, dirty: &mut self.dirty_notes, failed: None };
         let drafts = derive(record, &self.commerces, &mut notes, now);
+        if let Some(error) = notes.failed {
+            return Err(error);
+        }
         let commerce = commerce_of(record).to_owned();
+        metrics::counter!("mercato_events_derived_total").increment(drafts.len() as u64);
         for (index, draft) in drafts.into_iter().enumerate() {
-            let Ok(index) = u16::try_from(index) else { break };
+            let Ok(index) = u16::try_from(index) else {
+                tracing::error!(lsn, "events: a record stands for more than 65536 events; the rest are passed over");
+                break;
+            };
             let position = Position { lsn, index };
             let (aggregate, id) = draft.aggregate;
-            let sequence = self.next_sequence(sequence_key(&commerce, aggregate, &id));
+            let sequence = self.next_sequence(sequence_key(&commerce, aggregate, &id))?;
             let dto = PublishedEventDto {
                 id: format!("{commerce}:{}", EventPosition(position)),
                 position: EventPosition(position).to_string(),
@@ -160,8 +187,8 @@ impl Outbox {
             let json = serde_json::to_vec(&dto).unwrap_or_default();
             self.batch.events.push((commerce.clone(), position, envelope::encode(draft.kind, &draft.merchants, &json)));
         }
-        metrics::counter!("mercato_events_derived_total").increment(self.batch.events.len() as u64);
         self.batch.through = lsn;
+        Ok(())
     }
 
     /// A record that could not be read: passed over, so the outbox goes on.
@@ -178,9 +205,9 @@ impl Outbox {
         let mut batch = std::mem::take(&mut self.batch);
         batch.sequences = self.dirty_sequences.iter().map(|(k, v)| (k.clone(), *v)).collect();
         batch.notes = self.dirty_notes.iter().map(|(k, v)| (k.clone().into_bytes(), v.clone())).collect();
-        let events = batch.events.clone();
         if let Err(error) = self.store.write(batch) {
-            self.batch = EventBatch { events, through, ..EventBatch::default() };
+            // Derived again from the records by the caller.
+            self.reset();
             return Err(error);
         }
         self.batch = EventBatch { through, ..EventBatch::default() };
@@ -202,7 +229,7 @@ impl Outbox {
     /// position), writing every `RECOVERY_BATCH_RECORDS`.
     pub fn recover(&mut self, lsn: Lsn, format: u8, kind: u8, payload: &[u8]) -> Result<(), PersistenceError> {
         match stored::decode_record(format, kind, payload) {
-            Ok(record) => self.take(lsn, &record, mercato_actors::Clock::system().now()),
+            Ok(record) => self.take(lsn, &record, mercato_actors::Clock::system().now())?,
             Err(error) => {
                 tracing::error!(lsn, %error, "events: a record could not be read; its events are passed over");
                 self.pass(lsn);
@@ -210,6 +237,20 @@ impl Outbox {
         }
         if self.batch.events.len() >= RECOVERY_BATCH_RECORDS {
             self.write()?;
+        }
+        Ok(())
+    }
+
+    /// Derives a run of durable records.
+    fn take_all(&mut self, records: &[Durable], now: Timestamp) -> Result<(), PersistenceError> {
+        for durable in records {
+            match stored::decode_record(FORMAT_VERSION, durable.kind, &durable.payload) {
+                Ok(record) => self.take(durable.lsn, &record, now)?,
+                Err(error) => {
+                    tracing::error!(lsn = durable.lsn, %error, "events: a record could not be read; passed over");
+                    self.pass(durable.lsn);
+                }
+            }
         }
         Ok(())
     }
@@ -226,17 +267,12 @@ impl Outbox {
                 }
             }
             let now = mercato_actors::Clock::system().now();
-            for durable in &records {
-                match stored::decode_record(FORMAT_VERSION, durable.kind, &durable.payload) {
-                    Ok(record) => self.take(durable.lsn, &record, now),
-                    Err(error) => {
-                        tracing::error!(lsn = durable.lsn, %error, "events: a record could not be read; passed over");
-                        self.pass(durable.lsn);
-                    }
-                }
-            }
-            while let Err(error) = self.write() {
-                tracing::error!(%error, "events: writing to the event store failed; retrying");
+            let mut failures = 0;
+            while let Err(error) = self.take_all(&records, now).and_then(|()| self.write()) {
+                // Nothing of it was written: derived again from the store's position.
+                self.reset();
+                failures += 1;
+                tracing::error!(%error, failures, "events: deriving or writing failed; retrying");
                 std::thread::sleep(RETRY_WRITE_AFTER);
             }
         }

@@ -1,19 +1,32 @@
-//! One subscription's dispatcher: a window of events read after its cursor, each
-//! aggregate's earliest one in flight at a time, retried with backoff and jitter until it
-//! is delivered or given up, the cursor written after each outcome, every attempt logged.
+//! One subscription's dispatcher. Events of its types are read after its cursor into a
+//! lane per aggregate; each lane sends its first event and nothing after it until that one
+//! is delivered or given up (order per aggregate), lanes run in parallel. Only a lane's
+//! first event is held in memory, the rest are positions, so one receiver failing one
+//! aggregate for days holds up neither the other aggregates nor memory. Where delivery
+//! stands (the position read, the events pending) is written after changes, at most every
+//! `CURSOR_SAVE_EVERY`: a crash sends again what was pending or delivered in that moment.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mercato_persistence::events::{EventStore, Position, Table};
 use mercato_persistence::log::Lsn;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
 
 use super::subscription::{self, Cursor, Subscription};
 use super::{hook_key, DeliveryOptions};
 use crate::events::envelope::{Envelope, EventPosition};
+
+/// How often at most a dispatcher writes its cursor.
+const CURSOR_SAVE_EVERY: Duration = Duration::from_millis(200);
+/// Events a dispatcher reads from the store at a time, and looks at at most per read.
+const READ_EVENTS: usize = 1_000;
+const READ_BUDGET: usize = 10_000;
+/// How long a dispatcher waits before reading its cursor again after the store failed.
+const STORE_RETRY: Duration = Duration::from_secs(1);
 
 /// What a dispatcher shares with the others.
 #[derive(Clone)]
@@ -23,12 +36,6 @@ pub struct Context {
     pub client: reqwest::Client,
     pub permits: Arc<Semaphore>,
     pub options: DeliveryOptions,
-}
-
-/// What a dispatcher is told.
-#[derive(Debug)]
-pub enum Order {
-    Stop,
 }
 
 /// An attempt as the delivery log keeps it.
@@ -55,51 +62,28 @@ fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)).unwrap_or(0)
 }
 
-/// The position just before `position` (reading strictly after it reads `position`).
-fn before(position: Position) -> Position {
-    match position.index {
-        0 => Position { lsn: position.lsn.saturating_sub(1), index: u16::MAX },
-        index => Position { lsn: position.lsn, index: index - 1 },
-    }
-}
-
-/// The first position after `position`.
-fn next(position: Position) -> Position {
-    match position.index {
-        u16::MAX => Position { lsn: position.lsn.saturating_add(1), index: 0 },
-        index => Position { lsn: position.lsn, index: index + 1 },
-    }
-}
-
 /// An attempt's number in the delivery log: microseconds since the epoch, made strictly
 /// increasing within the process, so attempts list in the order they were made and a
 /// manual redelivery never takes a dispatcher's number.
 fn attempt_number() -> u64 {
-    static LAST: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
-        .unwrap_or(0);
-    let mut last = LAST.load(std::sync::atomic::Ordering::Relaxed);
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now =
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+    let mut last = LAST.load(Ordering::Relaxed);
     loop {
-        let number = now.max(last + 1);
-        match LAST.compare_exchange_weak(
-            last,
-            number,
-            std::sync::atomic::Ordering::Relaxed,
-            std::sync::atomic::Ordering::Relaxed,
-        ) {
+        let number = now.max(last.saturating_add(1));
+        match LAST.compare_exchange_weak(last, number, Ordering::Relaxed, Ordering::Relaxed) {
             Ok(_) => return number,
             Err(seen) => last = seen,
         }
     }
 }
 
-/// An event the dispatcher holds.
+/// An event about to be sent.
 struct Held {
     id: String,
     kind: String,
-    aggregate: String,
     json: Arc<Vec<u8>>,
     attempts: u32,
     first_at: Option<Instant>,
@@ -107,8 +91,35 @@ struct Held {
     in_flight: bool,
 }
 
+impl Held {
+    /// The event stored at a position, read: its aggregate and the event.
+    fn read(bytes: &[u8]) -> Option<(String, Held)> {
+        let envelope = Envelope::parse(bytes)?;
+        let parsed: serde_json::Value = serde_json::from_slice(envelope.json).ok()?;
+        let aggregate = format!("{}/{}", parsed["aggregate"]["type"], parsed["aggregate"]["id"]);
+        let held = Held {
+            id: parsed["id"].as_str().unwrap_or_default().to_owned(),
+            kind: envelope.kind.to_owned(),
+            json: Arc::new(envelope.json.to_vec()),
+            attempts: 0,
+            first_at: None,
+            due: Instant::now(),
+            in_flight: false,
+        };
+        Some((aggregate, held))
+    }
+}
+
+/// One aggregate's events to send: the first held, the rest as positions.
+#[derive(Default)]
+struct Lane {
+    queue: VecDeque<Position>,
+    head: Option<Held>,
+}
+
 /// What one call gave.
 struct Called {
+    aggregate: String,
     position: Position,
     status: Option<u16>,
     error: Option<String>,
@@ -120,110 +131,138 @@ struct Dispatcher {
     context: Context,
     hook: Subscription,
     cursor: Cursor,
-    done: BTreeSet<Position>,
-    window: BTreeMap<Position, Held>,
-    /// The last position read into the window.
+    lanes: HashMap<String, Lane>,
+    pending: BTreeSet<Position>,
+    /// The last position read from the store.
     read: Position,
-    outcomes: mpsc::UnboundedSender<Called>,
+    saved_at: Instant,
+    dirty: bool,
 }
 
-/// Starts a subscription's dispatcher; answers how to stop it.
-pub fn spawn(context: Context, hook: Subscription) -> mpsc::UnboundedSender<Order> {
-    let (orders, mut stop) = mpsc::unbounded_channel();
-    let (outcomes, mut called) = mpsc::unbounded_channel();
-    let cursor = subscription::cursor(&context.store, &hook.commerce, &hook.id);
-    let done = cursor.done.iter().map(|&(lsn, index)| Position { lsn, index }).collect();
-    let read = cursor.after();
-    let mut dispatcher = Dispatcher { context, hook, cursor, done, window: BTreeMap::new(), read, outcomes };
-    tokio::spawn(async move {
-        let mut head = dispatcher.context.head.clone();
-        loop {
-            head.borrow_and_update();
-            dispatcher.fill();
-            let wake = dispatcher.start_due();
-            let sleep =
-                tokio::time::sleep_until(wake.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600)).into());
-            tokio::select! {
-                Some(called) = called.recv() => {
-                    if !dispatcher.settle(called) {
-                        return;
-                    }
-                }
-                changed = head.changed() => if changed.is_err() { return },
-                () = sleep => {}
-                _ = stop.recv() => return,
+/// Runs a subscription's dispatcher until its task is aborted (the subscription changed,
+/// was disabled or deleted: the calls it has in flight are aborted with it) or a 410
+/// disables it.
+pub async fn run(context: Context, hook: Subscription) {
+    let cursor = loop {
+        match subscription::cursor(&context.store, &hook.commerce, &hook.id) {
+            Ok(Some(cursor)) => break cursor,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::error!(%error, webhook = %hook.id, "webhooks: the cursor could not be read; retrying");
+                tokio::time::sleep(STORE_RETRY).await;
             }
         }
-    });
-    orders
+    };
+    let read = cursor.after();
+    let mut dispatcher = Dispatcher {
+        context,
+        hook,
+        cursor,
+        lanes: HashMap::new(),
+        pending: BTreeSet::new(),
+        read,
+        saved_at: Instant::now(),
+        dirty: false,
+    };
+    dispatcher.reload();
+    let mut calls: JoinSet<Called> = JoinSet::new();
+    let mut head = dispatcher.context.head.clone();
+    loop {
+        head.borrow_and_update();
+        let more = dispatcher.fill();
+        let wake = dispatcher.start_due(&mut calls);
+        if more {
+            tokio::task::yield_now().await;
+            continue;
+        }
+        let save_at = dispatcher.dirty.then(|| dispatcher.saved_at + CURSOR_SAVE_EVERY);
+        let until =
+            [wake, save_at].into_iter().flatten().min().unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            biased;
+            Some(Ok(called)) = calls.join_next(), if !calls.is_empty() => {
+                if !dispatcher.settle(called) {
+                    return;
+                }
+            }
+            changed = head.changed() => if changed.is_err() { return },
+            () = tokio::time::sleep_until(until.into()) => {}
+        }
+        if dispatcher.dirty && dispatcher.saved_at.elapsed() >= CURSOR_SAVE_EVERY {
+            dispatcher.save_cursor();
+        }
+    }
 }
 
 impl Dispatcher {
-    /// Reads events after the window into it, up to the window's size.
-    fn fill(&mut self) {
-        let room = self.context.options.window.saturating_sub(self.window.len());
-        if room == 0 {
-            return;
+    /// Puts an event in its aggregate's lane (held when it is the lane's first).
+    fn enqueue(&mut self, position: Position, aggregate: String, held: Option<Held>) {
+        let lane = self.lanes.entry(aggregate).or_default();
+        if lane.head.is_none() && lane.queue.is_empty() {
+            lane.head = held;
         }
-        let hook = &self.hook;
-        let read = self.context.store.read(&hook.commerce, self.read, room, 10_000, |bytes| {
-            Envelope::parse(bytes).is_some_and(|e| hook.wants(e.kind))
-        });
-        let Ok((events, last)) = read else { return };
-        for event in events {
-            if self.done.contains(&event.position) {
-                continue;
-            }
-            let Some(envelope) = Envelope::parse(&event.bytes) else { continue };
-            let parsed: serde_json::Value = serde_json::from_slice(envelope.json).unwrap_or_default();
-            let aggregate = format!("{}/{}", parsed["aggregate"]["type"], parsed["aggregate"]["id"]);
-            let held = Held {
-                id: parsed["id"].as_str().unwrap_or_default().to_owned(),
-                kind: envelope.kind.to_owned(),
-                aggregate,
-                json: Arc::new(envelope.json.to_vec()),
-                attempts: 0,
-                first_at: None,
-                due: Instant::now(),
-                in_flight: false,
-            };
-            self.window.insert(event.position, held);
-        }
-        if let Some(last) = last {
-            self.read = last;
-            if self.window.is_empty() {
-                self.advance();
-            }
+        lane.queue.push_back(position);
+        self.pending.insert(position);
+    }
+
+    /// The events pending at the last save, back in their lanes (a restart).
+    fn reload(&mut self) {
+        let pending: Vec<(u64, u16)> = self.cursor.pending.clone();
+        for (lsn, index) in pending {
+            let position = Position { lsn, index };
+            let Ok(Some(bytes)) = self.context.store.get(&self.hook.commerce, position) else { continue };
+            let Some((aggregate, held)) = Held::read(&bytes) else { continue };
+            self.enqueue(position, aggregate, Some(held));
         }
     }
 
-    /// Starts a call for each aggregate's earliest event that is due and not in flight;
-    /// answers when the next retry falls due.
-    fn start_due(&mut self) -> Option<Instant> {
-        let now = Instant::now();
-        let mut seen: HashSet<String> = HashSet::new();
-        let mut wake: Option<Instant> = None;
-        let mut start = Vec::new();
-        for (position, held) in &self.window {
-            if !seen.insert(held.aggregate.clone()) || held.in_flight {
-                continue;
-            }
-            if held.due <= now {
-                start.push(*position);
-            } else {
-                wake = Some(wake.map_or(held.due, |w| w.min(held.due)));
+    /// Reads the next events of its types into their lanes, up to the pending bound;
+    /// answers whether it read anything (then it reads again at once: the read may have
+    /// stopped at its budget).
+    fn fill(&mut self) -> bool {
+        let room = self.context.options.window.saturating_sub(self.pending.len()).min(READ_EVENTS);
+        if room == 0 {
+            return false;
+        }
+        let hook = &self.hook;
+        let read = self.context.store.read(&hook.commerce, self.read, room, READ_BUDGET, |bytes| {
+            Envelope::parse(bytes).is_some_and(|e| hook.wants(e.kind))
+        });
+        let Ok((events, last)) = read else { return false };
+        let Some(last) = last else { return false };
+        for event in events {
+            if let Some((aggregate, held)) = Held::read(&event.bytes) {
+                self.enqueue(event.position, aggregate, Some(held));
             }
         }
-        for position in start {
-            let Some(held) = self.window.get_mut(&position) else { continue };
+        self.read = last;
+        self.dirty = true;
+        // Something was read: the next read says whether more is there.
+        true
+    }
+
+    /// Starts a call for each lane's first event that is due and not in flight; answers
+    /// when the next retry falls due.
+    fn start_due(&mut self, calls: &mut JoinSet<Called>) -> Option<Instant> {
+        let now = Instant::now();
+        let mut wake: Option<Instant> = None;
+        for (aggregate, lane) in &mut self.lanes {
+            let (Some(held), Some(&position)) = (lane.head.as_mut(), lane.queue.front()) else { continue };
+            if held.in_flight {
+                continue;
+            }
+            if held.due > now {
+                wake = Some(wake.map_or(held.due, |w| w.min(held.due)));
+                continue;
+            }
             held.in_flight = true;
             held.attempts += 1;
             held.first_at.get_or_insert(now);
             let call = call(self.context.clone(), self.hook.clone(), held.id.clone(), Arc::clone(&held.json));
-            let outcomes = self.outcomes.clone();
-            tokio::spawn(async move {
+            let aggregate = aggregate.clone();
+            calls.spawn(async move {
                 let (status, error, took, at) = call.await;
-                let _ = outcomes.send(Called { position, status, error, took, at });
+                Called { aggregate, position, status, error, took, at }
             });
         }
         wake
@@ -232,7 +271,8 @@ impl Dispatcher {
     /// Takes a call's outcome: delivered, retried later, given up, or the subscription
     /// disabled (410: answers false, the dispatcher ends).
     fn settle(&mut self, called: Called) -> bool {
-        let Some(held) = self.window.get_mut(&called.position) else { return true };
+        let Some(lane) = self.lanes.get_mut(&called.aggregate) else { return true };
+        let Some(held) = lane.head.as_mut() else { return true };
         held.in_flight = false;
         let options = self.context.options;
         let outcome = match called.status {
@@ -254,18 +294,13 @@ impl Dispatcher {
             outcome: outcome.to_owned(),
         };
         self.cursor.attempts += 1;
+        self.dirty = true;
         log_attempt(&self.context.store, &self.hook, &attempt);
         metrics::counter!("mercato_webhook_attempts_total", "outcome" => outcome).increment(1);
         match outcome {
-            "retrying" => {
-                held.due = Instant::now() + backoff(&options, held.attempts, called.position);
-            }
+            "retrying" => held.due = Instant::now() + backoff(&options, held.attempts, called.position),
             "disabled" => {
-                self.hook.enabled = false;
-                self.hook.disabled_reason = Some("the receiver answered 410 Gone".to_owned());
-                if let Err(error) = super::save(&self.context.store, &self.hook) {
-                    tracing::error!(%error, "webhooks: a subscription disabled by 410 could not be saved");
-                }
+                super::disable(&self.context.store, &self.hook, "the receiver answered 410 Gone");
                 self.save_cursor();
                 return false;
             }
@@ -275,32 +310,45 @@ impl Dispatcher {
                 } else {
                     self.cursor.given_up += 1;
                 }
-                self.window.remove(&called.position);
-                self.done.insert(called.position);
-                self.advance();
+                self.next_in_lane(&called.aggregate);
             }
         }
         true
     }
 
-    /// Moves the cursor up to the first event still held, and writes it.
-    fn advance(&mut self) {
-        let after = match self.window.keys().next() {
-            Some(&first) => before(first),
-            None => self.read,
-        };
-        self.done = self.done.split_off(&next(after));
-        self.cursor.after = (after.lsn, after.index);
-        self.cursor.done = self.done.iter().map(|p| (p.lsn, p.index)).collect();
-        self.save_cursor();
+    /// A lane's first event is done: the next one is read and held, or the lane goes.
+    fn next_in_lane(&mut self, aggregate: &str) {
+        let Some(lane) = self.lanes.get_mut(aggregate) else { return };
+        if let Some(done) = lane.queue.pop_front() {
+            self.pending.remove(&done);
+        }
+        lane.head = None;
+        while let Some(&next) = lane.queue.front() {
+            let read = self.context.store.get(&self.hook.commerce, next).ok().flatten();
+            if let Some((_, held)) = read.as_deref().and_then(Held::read) {
+                lane.head = Some(held);
+                break;
+            }
+            // An event that no longer reads (a damaged store) is passed over.
+            lane.queue.pop_front();
+            self.pending.remove(&next);
+        }
+        if lane.queue.is_empty() {
+            self.lanes.remove(aggregate);
+        }
     }
 
-    fn save_cursor(&self) {
+    fn save_cursor(&mut self) {
+        self.cursor.after = (self.read.lsn, self.read.index);
+        self.cursor.pending = self.pending.iter().map(|p| (p.lsn, p.index)).collect();
         let bytes = serde_json::to_vec(&self.cursor).unwrap_or_default();
-        if let Err(error) =
-            self.context.store.put(Table::Cursors, &hook_key(&self.hook.commerce, &self.hook.id), &bytes)
-        {
-            tracing::error!(%error, "webhooks: a cursor could not be written; those events may be sent again");
+        let key = hook_key(&self.hook.commerce, &self.hook.id);
+        match self.context.store.put(Table::Cursors, &key, &bytes) {
+            Ok(()) => {
+                self.dirty = false;
+                self.saved_at = Instant::now();
+            }
+            Err(error) => tracing::error!(%error, "webhooks: a cursor could not be written; retrying"),
         }
     }
 }
@@ -373,27 +421,25 @@ async fn call(
 }
 
 /// Sends one event to a subscription once more, outside its order; the attempt is logged.
-pub fn redeliver(context: Context, hook: Subscription, position: Position) {
-    tokio::spawn(async move {
-        let Ok(Some(bytes)) = context.store.get(&hook.commerce, position) else { return };
-        let Some(envelope) = Envelope::parse(&bytes) else { return };
-        let id = format!("{}:{}", hook.commerce, EventPosition(position));
-        let kind = envelope.kind.to_owned();
-        let json = Arc::new(envelope.json.to_vec());
-        let (status, error, took, at) = call(context.clone(), hook.clone(), id.clone(), json).await;
-        let delivered = matches!(status, Some(200..=299));
-        let attempt = Attempt {
-            number: attempt_number(),
-            event: id,
-            position: EventPosition(position).to_string(),
-            kind,
-            attempt: 1,
-            at,
-            status,
-            error,
-            took_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
-            outcome: if delivered { "redelivered" } else { "failed" }.to_owned(),
-        };
-        log_attempt(&context.store, &hook, &attempt);
-    });
+pub async fn redeliver(context: Context, hook: Subscription, position: Position) {
+    let Ok(Some(bytes)) = context.store.get(&hook.commerce, position) else { return };
+    let Some(envelope) = Envelope::parse(&bytes) else { return };
+    let id = format!("{}:{}", hook.commerce, EventPosition(position));
+    let kind = envelope.kind.to_owned();
+    let json = Arc::new(envelope.json.to_vec());
+    let (status, error, took, at) = call(context.clone(), hook.clone(), id.clone(), json).await;
+    let delivered = matches!(status, Some(200..=299));
+    let attempt = Attempt {
+        number: attempt_number(),
+        event: id,
+        position: EventPosition(position).to_string(),
+        kind,
+        attempt: 1,
+        at,
+        status,
+        error,
+        took_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+        outcome: if delivered { "redelivered" } else { "failed" }.to_owned(),
+    };
+    log_attempt(&context.store, &hook, &attempt);
 }

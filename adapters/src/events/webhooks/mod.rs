@@ -57,10 +57,10 @@ impl Default for DeliveryOptions {
 /// What the webhook thread is told.
 #[derive(Debug)]
 pub enum Control {
-    /// A subscription was created or changed: its dispatcher (re)starts, or stops when
-    /// disabled.
-    Changed(Box<Subscription>),
-    /// A subscription was deleted.
+    /// A subscription was created or changed: its dispatcher stops (its calls in flight
+    /// are aborted) and starts again from its cursor, unless it is disabled.
+    Changed { commerce: String, id: String },
+    /// A subscription was deleted: its dispatcher stops and its cursor goes.
     Removed { commerce: String, id: String },
     /// Send this event to the subscription once more, outside its order.
     Redeliver { commerce: String, id: String, position: Position },
@@ -112,42 +112,73 @@ async fn manage(
             return;
         }
     };
-    let context = dispatch::Context {
-        store: Arc::clone(&store),
-        head,
-        client,
-        permits: Arc::new(Semaphore::new(options.calls_max)),
-        options,
-    };
-    let mut running: HashMap<(String, String), mpsc::UnboundedSender<dispatch::Order>> = HashMap::new();
+    let permits = Arc::new(Semaphore::new(options.calls_max));
+    let context = dispatch::Context { store: Arc::clone(&store), head, client, permits, options };
+    let mut running: HashMap<(String, String), tokio::task::JoinHandle<()>> = HashMap::new();
     for subscription in subscription::all(&store) {
         if subscription.enabled {
             let key = (subscription.commerce.clone(), subscription.id.clone());
-            running.insert(key, dispatch::spawn(context.clone(), subscription));
+            running.insert(key, tokio::spawn(dispatch::run(context.clone(), subscription)));
         }
     }
     while let Some(command) = commands.recv().await {
         match command {
-            Control::Changed(subscription) => {
-                let key = (subscription.commerce.clone(), subscription.id.clone());
-                if let Some(old) = running.remove(&key) {
-                    let _ = old.send(dispatch::Order::Stop);
-                }
-                if subscription.enabled {
-                    running.insert(key, dispatch::spawn(context.clone(), *subscription));
+            Control::Changed { commerce, id } => {
+                let key = (commerce, id);
+                stop(&mut running, &key).await;
+                if let Some(subscription) = subscription::load(&store, &key.0, &key.1).filter(|s| s.enabled) {
+                    running.insert(key, tokio::spawn(dispatch::run(context.clone(), subscription)));
                 }
             }
             Control::Removed { commerce, id } => {
-                if let Some(old) = running.remove(&(commerce, id)) {
-                    let _ = old.send(dispatch::Order::Stop);
+                let key = (commerce, id);
+                stop(&mut running, &key).await;
+                if let Err(error) = store.remove(Table::Cursors, &hook_key(&key.0, &key.1)) {
+                    tracing::error!(%error, "webhooks: a deleted subscription's cursor could not be removed");
                 }
             }
             Control::Redeliver { commerce, id, position } => {
                 if let Some(subscription) = subscription::load(&store, &commerce, &id) {
-                    dispatch::redeliver(context.clone(), subscription, position);
+                    tokio::spawn(dispatch::redeliver(context.clone(), subscription, position));
                 }
             }
         }
+    }
+}
+
+/// Stops a dispatcher and waits until it has: its calls in flight are aborted with it, and
+/// it writes nothing after.
+async fn stop(running: &mut HashMap<(String, String), tokio::task::JoinHandle<()>>, key: &(String, String)) {
+    if let Some(task) = running.remove(key) {
+        task.abort();
+        let _ = task.await;
+    }
+}
+
+/// Changes a subscription as it is in the store now, one change at a time across the node,
+/// and makes it durable: the changed subscription, or none when it is gone.
+pub fn update(
+    store: &EventStore,
+    commerce: &str,
+    id: &str,
+    change: impl FnOnce(&mut Subscription),
+) -> Result<Option<Subscription>, mercato_persistence::PersistenceError> {
+    static WRITES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = WRITES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(mut subscription) = subscription::load(store, commerce, id) else { return Ok(None) };
+    change(&mut subscription);
+    save(store, &subscription)?;
+    Ok(Some(subscription))
+}
+
+/// Disables a subscription (a 410), keeping whatever else changed meanwhile.
+pub fn disable(store: &EventStore, hook: &Subscription, reason: &str) {
+    let disabled = update(store, &hook.commerce, &hook.id, |s| {
+        s.enabled = false;
+        s.disabled_reason = Some(reason.to_owned());
+    });
+    if let Err(error) = disabled {
+        tracing::error!(%error, "webhooks: a subscription disabled by 410 could not be saved");
     }
 }
 

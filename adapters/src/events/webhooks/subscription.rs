@@ -44,13 +44,14 @@ impl Subscription {
 }
 
 /// Where a subscription's delivery stands: every event at or before `after` is done
-/// (delivered, given up, or not of its types), and so is each of `done` (delivered ahead
-/// of an earlier event of another aggregate).
+/// (delivered, given up, or not of its types) except those in `pending` (waiting, in
+/// flight or retrying: sent again after a restart).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Cursor {
     pub after: (u64, u16),
-    pub done: Vec<(u64, u16)>,
-    /// Attempts made so far (the next attempt's number in the log).
+    pub pending: Vec<(u64, u16)>,
+    /// Attempts made so far.
     pub attempts: u64,
     /// Events delivered and given up so far.
     pub delivered: u64,
@@ -80,11 +81,9 @@ pub fn all(store: &EventStore) -> Vec<Subscription> {
     rows.into_iter().filter_map(|(_, v)| serde_json::from_slice(&v).ok()).collect()
 }
 
-pub fn cursor(store: &EventStore, commerce: &str, id: &str) -> Cursor {
-    store
-        .fetch(Table::Cursors, &hook_key(commerce, id))
-        .ok()
-        .flatten()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .unwrap_or_default()
+/// A subscription's cursor; none when it has none (deleted), an error when the store
+/// could not be read.
+pub fn cursor(store: &EventStore, commerce: &str, id: &str) -> Result<Option<Cursor>, String> {
+    let bytes = store.fetch(Table::Cursors, &hook_key(commerce, id)).map_err(|e| e.to_string())?;
+    bytes.map(|b| serde_json::from_slice(&b).map_err(|e| e.to_string())).transpose()
 }

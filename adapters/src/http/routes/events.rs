@@ -145,10 +145,9 @@ pub async fn list_events(
     let after = query.after.as_deref().map(|a| position("after", a)).transpose()?.unwrap_or_default();
     let filter = EventFilter { types: event_types(query.types.as_deref())?, merchant };
     let events = events_of(&state)?;
-    let (page, last) = events
-        .store
-        .read(&code, after, limit, EVENT_SCAN_BUDGET, |bytes| filter.keeps(bytes))
-        .map_err(|error| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", error.to_string()))?;
+    let (page, last) = read(events, code.clone(), after, limit, filter).await.ok_or_else(|| {
+        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the event store could not be read")
+    })?;
     // The events are answered as they were written, without parsing them again.
     let mut body = Vec::with_capacity(page.iter().map(|e| e.bytes.len()).sum::<usize>() + 64);
     body.extend_from_slice(b"{\"events\":[");
@@ -200,6 +199,20 @@ pub async fn stream_events(
     Ok(sse::Sse::from_infallible_receiver(receiver).with_keep_alive(STREAM_KEEP_ALIVE))
 }
 
+/// Reads events off the worker's thread (the store's reads may touch the disk): the
+/// events kept and the last position looked at; none when the store failed.
+async fn read(
+    events: &Events,
+    commerce: String,
+    after: Position,
+    limit: usize,
+    filter: EventFilter,
+) -> Option<(Vec<mercato_persistence::events::StoredEvent>, Option<Position>)> {
+    let store = std::sync::Arc::clone(&events.store);
+    let read = web::block(move || store.read(&commerce, after, limit, EVENT_SCAN_BUDGET, |b| filter.keeps(b)));
+    read.await.ok()?.ok()
+}
+
 /// Sends a stream its events from `after` on, then each new one as the store gets it,
 /// until the client goes.
 async fn feed(
@@ -212,8 +225,9 @@ async fn feed(
     let mut head = events.head.clone();
     loop {
         head.borrow_and_update();
-        let read = events.store.read(&commerce, after, STREAM_READ, EVENT_SCAN_BUDGET, |b| filter.keeps(b));
-        let Ok((page, last)) = read else { return };
+        let Some((page, last)) = read(&events, commerce.clone(), after, STREAM_READ, filter.clone()).await else {
+            return;
+        };
         for event in &page {
             let Some(envelope) = Envelope::parse(&event.bytes) else { continue };
             let data = String::from_utf8_lossy(envelope.json).into_owned();

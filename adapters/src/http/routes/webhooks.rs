@@ -3,6 +3,7 @@
 //! (re-enable after a 410), delete, rotate its secret (the old one still signs for 24
 //! hours), read its delivery log, and send an event to it once more.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::http::StatusCode;
@@ -57,6 +58,8 @@ pub struct WebhookPatch {
 pub struct WebhookDeliveryDto {
     /// Every event at or before this position is delivered, given up or not of its types.
     pub after: String,
+    /// Events read and not yet delivered or given up.
+    pub pending: usize,
     pub delivered: u64,
     pub given_up: u64,
     pub attempts: u64,
@@ -214,7 +217,11 @@ fn check_description(description: Option<&String>) -> Result<(), Problem> {
 }
 
 fn dto(webhooks: &Webhooks, hook: &Subscription) -> WebhookDto {
-    let cursor = subscription::cursor(&webhooks.store, &hook.commerce, &hook.id);
+    let cursor = subscription::cursor(&webhooks.store, &hook.commerce, &hook.id).ok().flatten().unwrap_or_default();
+    dto_with(hook, &cursor)
+}
+
+fn dto_with(hook: &Subscription, cursor: &subscription::Cursor) -> WebhookDto {
     WebhookDto {
         id: hook.id.clone(),
         url: hook.url.clone(),
@@ -226,6 +233,7 @@ fn dto(webhooks: &Webhooks, hook: &Subscription) -> WebhookDto {
         created_by: hook.created_by.clone(),
         delivery: WebhookDeliveryDto {
             after: format!("{}.{}", cursor.after.0, cursor.after.1),
+            pending: cursor.pending.len(),
             delivered: cursor.delivered,
             given_up: cursor.given_up,
             attempts: cursor.attempts,
@@ -233,14 +241,13 @@ fn dto(webhooks: &Webhooks, hook: &Subscription) -> WebhookDto {
     }
 }
 
+fn unknown_webhook(id: &str) -> Problem {
+    let detail = format!("webhook \"{id}\" is not a webhook of this commerce");
+    Problem::new(StatusCode::NOT_FOUND, "unknown_webhook", detail)
+}
+
 fn found(webhooks: &Webhooks, code: &str, id: &str) -> Result<Subscription, Problem> {
-    subscription::load(&webhooks.store, code, id).ok_or_else(|| {
-        Problem::new(
-            StatusCode::NOT_FOUND,
-            "unknown_webhook",
-            format!("webhook \"{id}\" is not a webhook of this commerce"),
-        )
-    })
+    subscription::load(&webhooks.store, code, id).ok_or_else(|| unknown_webhook(id))
 }
 
 /// The answer kept under an `Idempotency-Key` of a creation.
@@ -323,18 +330,23 @@ pub async fn create_webhook(
     // Deliveries start with the next event.
     let start = *events.head.borrow();
     let cursor = subscription::Cursor { after: (start, u16::MAX), ..Default::default() };
-    let cursor = serde_json::to_vec(&cursor).unwrap_or_default();
-    webhooks.store.put(Table::Cursors, &hook_key(&code, &hook.id), &cursor).map_err(unavailable)?;
-    hooks::save(&webhooks.store, &hook).map_err(unavailable)?;
-    let answer = WebhookSecretDto { webhook: dto(webhooks, &hook), secret: hook.secrets[0].secret.clone() };
+    let answer = WebhookSecretDto {
+        webhook: dto_with(&hook, &cursor),
+        secret: hook.secrets.first().map(|s| s.secret.clone()).unwrap_or_default(),
+    };
     let answer = serde_json::to_string(&answer).unwrap_or_default();
+    let mut rows = vec![
+        (Table::Cursors, hook_key(&code, &hook.id), serde_json::to_vec(&cursor).unwrap_or_default()),
+        (Table::Hooks, hook_key(&code, &hook.id), serde_json::to_vec(&hook).unwrap_or_default()),
+    ];
     if let Some(stamp) = &stamp {
-        let kept =
-            serde_json::to_vec(&KeptCreation { request: request_digest, body: answer.clone() }).unwrap_or_default();
-        webhooks.store.put(Table::Hooks, &idempotency_row(stamp), &kept).map_err(unavailable)?;
-        webhooks.store.flush().map_err(unavailable)?;
+        let kept = KeptCreation { request: request_digest, body: answer.clone() };
+        rows.push((Table::Hooks, idempotency_row(stamp), serde_json::to_vec(&kept).unwrap_or_default()));
     }
-    webhooks.tell(Control::Changed(Box::new(hook)));
+    // One transaction, made durable off the worker's thread: a crash keeps all or nothing.
+    let store = Arc::clone(&webhooks.store);
+    web::block(move || store.put_all(&rows)).await.map_err(unavailable)?.map_err(unavailable)?;
+    webhooks.tell(Control::Changed { commerce: code, id: hook.id.clone() });
     Ok(HttpResponse::Created().content_type("application/json").body(answer))
 }
 
@@ -391,32 +403,56 @@ pub async fn patch_webhook(
     let (code, id) = path.into_inner();
     let webhooks = admin(&state, &principal, &code)?;
     let body = body.read()?;
-    let mut hook = found(webhooks, &code, &id)?;
+    found(webhooks, &code, &id)?;
     if let Some(url) = &body.url {
         check_url(url)?;
-        hook.url = url.clone();
     }
-    if body.types.is_some() {
-        hook.types = check_types(body.types.as_deref())?;
-    }
+    let types = body.types.is_some().then(|| check_types(body.types.as_deref())).transpose()?;
     check_description(body.description.as_ref())?;
-    if let Some(description) = body.description {
-        hook.description = Some(description);
-    }
-    match body.enabled {
-        Some(true) => {
-            hook.enabled = true;
-            hook.disabled_reason = None;
+    let by = principal.name.to_string();
+    let hook = change(webhooks, &code, &id, move |hook| {
+        if let Some(url) = body.url {
+            hook.url = url;
         }
-        Some(false) => {
-            hook.enabled = false;
-            hook.disabled_reason = Some(format!("disabled by {}", principal.name));
+        if let Some(types) = types {
+            hook.types = types;
         }
-        None => {}
-    }
-    hooks::save(&webhooks.store, &hook).map_err(unavailable)?;
-    webhooks.tell(Control::Changed(Box::new(hook.clone())));
+        if let Some(description) = body.description {
+            hook.description = Some(description);
+        }
+        match body.enabled {
+            Some(true) => {
+                hook.enabled = true;
+                hook.disabled_reason = None;
+            }
+            Some(false) => {
+                hook.enabled = false;
+                hook.disabled_reason = Some(format!("disabled by {by}"));
+            }
+            None => {}
+        }
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(dto(webhooks, &hook)))
+}
+
+/// Changes a subscription as the store holds it now (one change at a time, made durable
+/// off the worker's thread), then restarts its deliveries.
+async fn change(
+    webhooks: &Webhooks,
+    code: &str,
+    id: &str,
+    apply: impl FnOnce(&mut Subscription) + Send + 'static,
+) -> Result<Subscription, Problem> {
+    let store = Arc::clone(&webhooks.store);
+    let (commerce, hook_id) = (code.to_owned(), id.to_owned());
+    let changed = web::block(move || hooks::update(&store, &commerce, &hook_id, apply))
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)?;
+    let hook = changed.ok_or_else(|| unknown_webhook(id))?;
+    webhooks.tell(Control::Changed { commerce: code.to_owned(), id: id.to_owned() });
+    Ok(hook)
 }
 
 #[utoipa::path(
@@ -434,9 +470,11 @@ pub async fn delete_webhook(
     let (code, id) = path.into_inner();
     let webhooks = admin(&state, &principal, &code)?;
     found(webhooks, &code, &id)?;
-    webhooks.store.remove(Table::Hooks, &hook_key(&code, &id)).map_err(unavailable)?;
-    webhooks.store.remove(Table::Cursors, &hook_key(&code, &id)).map_err(unavailable)?;
-    webhooks.store.flush().map_err(unavailable)?;
+    let store = Arc::clone(&webhooks.store);
+    let key = hook_key(&code, &id);
+    let removed = web::block(move || store.remove(Table::Hooks, &key).and_then(|()| store.flush()));
+    removed.await.map_err(unavailable)?.map_err(unavailable)?;
+    // The deliveries stop, then the cursor goes (after the dispatcher, which writes it).
     webhooks.tell(Control::Removed { commerce: code, id });
     Ok(HttpResponse::NoContent().finish())
 }
@@ -455,16 +493,18 @@ pub async fn rotate_secret(
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
     let webhooks = admin(&state, &principal, &code)?;
-    let mut hook = found(webhooks, &code, &id)?;
-    let now = now_ms();
-    hook.secrets.retain(|s| s.expires_at.is_none_or(|at| at > now));
-    for secret in &mut hook.secrets {
-        secret.expires_at.get_or_insert(now + SECRET_OVERLAP_MS);
-    }
+    found(webhooks, &code, &id)?;
     let secret = new_secret()?;
-    hook.secrets.insert(0, Secret { secret: secret.clone(), expires_at: None });
-    hooks::save(&webhooks.store, &hook).map_err(unavailable)?;
-    webhooks.tell(Control::Changed(Box::new(hook.clone())));
+    let fresh = secret.clone();
+    let hook = change(webhooks, &code, &id, move |hook| {
+        let now = now_ms();
+        hook.secrets.retain(|s| s.expires_at.is_none_or(|at| at > now));
+        for secret in &mut hook.secrets {
+            secret.expires_at.get_or_insert(now + SECRET_OVERLAP_MS);
+        }
+        hook.secrets.insert(0, Secret { secret: fresh, expires_at: None });
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(WebhookSecretDto { webhook: dto(webhooks, &hook), secret }))
 }
 
