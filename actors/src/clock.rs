@@ -13,6 +13,8 @@ use mercato_engine::inventory::Timestamp;
 pub struct Clock {
     origin: Timestamp,
     started: Instant,
+    /// A replay's clock: it reads `origin` always, and nothing expires by it.
+    frozen: bool,
 }
 
 impl Clock {
@@ -26,10 +28,24 @@ impl Clock {
 
     /// A clock that reads `origin` now and advances with the runtime's time.
     pub fn starting_at(origin: Timestamp) -> Self {
-        Self { origin, started: Instant::now() }
+        Self { origin, started: Instant::now(), frozen: false }
+    }
+
+    /// A clock stopped at `at`: an audit replay answers as of then, and its actors let
+    /// nothing expire (whatever expired by then is in the log).
+    pub fn frozen_at(at: Timestamp) -> Self {
+        Self { origin: at, started: Instant::now(), frozen: true }
+    }
+
+    /// Whether time stands still (a replay): timers that change state do nothing.
+    pub fn is_frozen(&self) -> bool {
+        self.frozen
     }
 
     pub fn now(&self) -> Timestamp {
+        if self.frozen {
+            return self.origin;
+        }
         let elapsed = i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX);
         Timestamp(self.origin.0.saturating_add(elapsed))
     }

@@ -31,6 +31,17 @@ pub enum Command {
         #[arg(long)]
         markdown: bool,
     },
+    /// Audit replay: rebuild the node in `--data` as of a moment, from its snapshots and
+    /// its log, without changing the folder, and serve the reads it answered then on
+    /// `--listen` (every other request is refused). Run it on a stopped node's folder or a
+    /// copy.
+    Replay {
+        /// The moment: a log position (`{lsn}` or an event's `{lsn}.{index}`: every
+        /// record up to that one), or an RFC 3339 time (every record up to the last one
+        /// stamped at or before it; order changes carry their time).
+        #[arg(long)]
+        until: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -76,6 +87,10 @@ pub struct ServeArgs {
     /// One webhook call's limit, connection included.
     #[arg(long, env = "MERCATO_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=60_000), global = true)]
     pub webhook_timeout_ms: u64,
+    /// Keep every log segment (snapshots still make starts fast): `mercato replay` then
+    /// reaches any moment since the data folder began. The log grows with history.
+    #[arg(long, env = "MERCATO_KEEP_LOG", global = true)]
+    pub keep_log: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -20,6 +20,7 @@ pub mod cli;
 pub mod configs;
 pub mod events;
 pub mod http;
+pub mod replay;
 pub mod server;
 
 /// The demo configuration, embedded so that `mercato` runs from any folder.

@@ -1,5 +1,6 @@
 //! The `mercato` binary: `mercato` serves (the embedded demo by default), `mercato check
-//! FILE...` validates configuration, `mercato config-schema` prints its format.
+//! FILE...` validates configuration, `mercato config-schema` prints its format, `mercato
+//! replay --until MOMENT` serves a node's reads as of a past moment.
 
 use std::process::ExitCode;
 
@@ -25,6 +26,16 @@ fn main() -> ExitCode {
                 println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
             }
             ExitCode::SUCCESS
+        }
+        Some(Command::Replay { until }) => {
+            server::init_tracing();
+            match mercato_adapters::replay::run(&cli.serve, &until) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("mercato replay: {error}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Some(Command::Serve) | None => {
             server::init_tracing();

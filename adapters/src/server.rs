@@ -75,11 +75,23 @@ pub fn build_durable_state(
     events: Option<Events>,
     webhooks: Option<Webhooks>,
 ) -> Result<web::Data<AppState>, ServerError> {
+    assemble(commerces, mercato_actors::Clock::system(), journal, recovered, events, webhooks)
+}
+
+/// The shared state over actors started on `clock`; a frozen clock (an audit replay)
+/// makes the node read only.
+pub(crate) fn assemble(
+    commerces: Vec<mercato_engine::Commerce>,
+    clock: mercato_actors::Clock,
+    journal: &Journal,
+    recovered: &mut Recovered,
+    events: Option<Events>,
+    webhooks: Option<Webhooks>,
+) -> Result<web::Data<AppState>, ServerError> {
     let keys = KeyTable::build(commerces.iter()).map_err(ServerError::Start)?;
     let idempotency = Idempotency::default();
-    let registry =
-        Registry::start_durable(commerces, mercato_actors::Clock::system(), journal, recovered, &idempotency)
-            .map_err(|e| ServerError::Start(e.to_string()))?;
+    let registry = Registry::start_durable(commerces, clock, journal, recovered, &idempotency)
+        .map_err(|e| ServerError::Start(e.to_string()))?;
     Ok(web::Data::new(AppState {
         registry,
         idempotency,
@@ -88,6 +100,7 @@ pub fn build_durable_state(
         metrics: http::metrics::handle(),
         events,
         webhooks,
+        read_only: clock.is_frozen(),
     }))
 }
 
@@ -132,6 +145,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
             store: Arc::clone(&store),
             orphans,
             events: event_store,
+            keep_log: args.keep_log,
         };
         let snapshots =
             actix_web::rt::spawn(snapshot_loop(snapshotter.clone(), state.idempotency.clone(), snapshot_every));
@@ -261,6 +275,8 @@ struct Snapshotter {
     orphans: Arc<Vec<WarehouseSnapshot>>,
     /// The event store: the log keeps every record whose events it has not made durable.
     events: Arc<EventStore>,
+    /// `--keep-log`: no segment is deleted.
+    keep_log: bool,
 }
 
 impl Snapshotter {
@@ -320,7 +336,7 @@ fn write_generation(
 /// durable, writes the generation (on a blocking thread), verifies it by loading, prunes
 /// old generations and deletes the log segments the previous generation no longer needs.
 async fn take_snapshot(snapshotter: &Snapshotter) -> Result<u64, String> {
-    let Snapshotter { registry, log, store, orphans, events } = snapshotter;
+    let Snapshotter { registry, log, store, orphans, events, keep_log } = snapshotter;
     let started = Instant::now();
     let mut states = Vec::new();
     let mut covers_max = 0;
@@ -362,7 +378,8 @@ async fn take_snapshot(snapshotter: &Snapshotter) -> Result<u64, String> {
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| format!("syncing the event store: {e}"))?;
-    let log_from = log_from.min(derived + 1);
+    // With `--keep-log`, nothing is deleted (an audit replay reaches every moment).
+    let log_from = if *keep_log { 0 } else { log_from.min(derived + 1) };
     let deleted = match log.retain_from(log_from) {
         Ok(answer) => answer.await.map_err(|e| e.to_string())?.unwrap_or_else(|reason| {
             tracing::warn!(%reason, "old log segments not deleted; retried after the next snapshot");
@@ -502,7 +519,7 @@ fn start_webhooks(args: &ServeArgs, events: &Events) -> Result<Webhooks, ServerE
 }
 
 /// The HTTP server, bound and running (it answers 503 on `/readyz` until ready).
-fn listen(args: &ServeArgs, state: &web::Data<AppState>) -> Result<actix_web::dev::Server, ServerError> {
+pub(crate) fn listen(args: &ServeArgs, state: &web::Data<AppState>) -> Result<actix_web::dev::Server, ServerError> {
     let factory_state = state.clone();
     let mut server = HttpServer::new(move || http::app(factory_state.clone()));
     if args.http_workers > 0 {

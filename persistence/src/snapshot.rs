@@ -359,6 +359,24 @@ impl SnapshotStore {
         Ok(Some(Loaded { generation, parts, skipped, log_from, format }))
     }
 
+    /// Every whole generation, newest first, each with its parts (an audit replay picks
+    /// the newest one that covers nothing after the moment it rebuilds). A generation of
+    /// another format version is refused, as `load` refuses it.
+    pub fn whole(&self) -> Result<Vec<Loaded>, PersistenceError> {
+        let mut found = Vec::new();
+        for generation in self.generations()?.into_iter().rev() {
+            match self.read(generation) {
+                Ok((parts, format)) => {
+                    let log_from = parts.values().map(|p| p.lsn).min().unwrap_or(0) + 1;
+                    found.push(Loaded { generation, parts, skipped: Vec::new(), log_from, format });
+                }
+                Err(Unreadable::Format(version)) => return Err(self.other_format(generation, version)),
+                Err(Unreadable::Damaged(_)) => {}
+            }
+        }
+        Ok(found)
+    }
+
     /// Deletes every generation but the newest `SNAPSHOT_GENERATIONS_KEPT` whole ones, and
     /// any unfinished one older than the newest whole one.
     pub fn prune(&self) -> Result<usize, PersistenceError> {

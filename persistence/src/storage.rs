@@ -170,3 +170,60 @@ impl Storage for OsStorage {
         File::open(dir)?.sync_all()
     }
 }
+
+/// The machine's file system, read only: reads pass through, and every change (a torn
+/// tail cut off, a segment rewritten) is dropped, so a reader such as an audit replay sees
+/// the log as recovery would and leaves the folder exactly as it found it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadOnlyStorage;
+
+/// A file whose writes go nowhere.
+struct Discarded;
+
+impl AppendFile for Discarded {
+    fn write_all(&mut self, _: &[u8]) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn sync_data(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn preallocate(&mut self, _: u64) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Storage for ReadOnlyStorage {
+    fn create_dir(&self, _: &Path) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn create(&self, _: &Path, _: &str) -> io::Result<Box<dyn AppendFile>> {
+        Ok(Box::new(Discarded))
+    }
+
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        OsStorage.list(dir)
+    }
+
+    fn read(&self, dir: &Path, name: &str) -> io::Result<Vec<u8>> {
+        OsStorage.read(dir, name)
+    }
+
+    fn rename(&self, _: &Path, _: &str, _: &str) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn truncate(&self, _: &Path, _: &str, _: u64) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn remove(&self, _: &Path, _: &str) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn sync_dir(&self, _: &Path) -> io::Result<()> {
+        Ok(())
+    }
+}

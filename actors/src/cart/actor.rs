@@ -29,6 +29,9 @@ pub(super) async fn settle(
 
 impl CartActor {
     pub(super) fn schedule_expiry(&self, ctx: &mut Context<Self>) {
+        if self.shared.clock.is_frozen() {
+            return;
+        }
         let left = self.cart.expires_at.0.saturating_sub(self.shared.clock.now().0).max(0);
         let wait = Duration::from_millis(u64::try_from(left).unwrap_or(0));
         ctx.run_later(wait, |actor, ctx| actor.expire_if_due(ctx));

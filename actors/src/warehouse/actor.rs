@@ -212,6 +212,9 @@ impl WarehouseActor {
     }
 
     pub(super) fn expire_due(&mut self) {
+        if self.clock.is_frozen() {
+            return;
+        }
         let now = self.clock.now();
         while self.remembered.front().is_some_and(|r| r.expired(now)) {
             self.remembered.pop_front();

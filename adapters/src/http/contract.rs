@@ -95,6 +95,15 @@ pub async fn enforce(
             return Ok(request.into_response(problem.error_response()));
         }
     }
+    let read_only = request.app_data::<actix_web::web::Data<crate::http::AppState>>().is_some_and(|s| s.read_only);
+    if read_only && !matches!(*request.method(), Method::GET | Method::HEAD) {
+        let problem = Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "read_only",
+            format!("this node is an audit replay and answers reads only; {} is refused", request.method()),
+        );
+        return Ok(request.into_response(problem.error_response()));
+    }
     if request.method() == Method::HEAD && allowed(request.path()).is_some_and(|m| m.contains(&"GET")) {
         // The server still knows the request was HEAD: it sends the GET's headers and
         // length, and no body.

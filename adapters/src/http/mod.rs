@@ -42,6 +42,8 @@ pub struct AppState {
     pub events: Option<crate::events::Events>,
     /// Webhook subscriptions and their deliveries (none in memory).
     pub webhooks: Option<crate::events::webhooks::Webhooks>,
+    /// An audit replay: every request but a read is refused (`read_only`).
+    pub read_only: bool,
 }
 
 impl AppState {

@@ -85,9 +85,14 @@ impl Webhooks {
         let (control, commands) = mpsc::unbounded_channel();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let shared = Arc::clone(&store);
-        std::thread::Builder::new()
-            .name("mercato-webhooks".into())
-            .spawn(move || runtime.block_on(manage(shared, head, options, commands)))?;
+        std::thread::Builder::new().name("mercato-webhooks".into()).spawn(move || {
+            // Deliveries are background work: under load the order path gets the
+            // cores first, and deliveries catch up when it leaves them time.
+            if let Err(error) = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min) {
+                tracing::warn!(?error, "webhooks: the delivery thread's priority could not be lowered");
+            }
+            runtime.block_on(manage(shared, head, options, commands));
+        })?;
         Ok(Self { store, control, creating: Arc::default() })
     }
 
