@@ -91,6 +91,14 @@ pub struct ServeArgs {
     /// reaches any moment since the data folder began. The log grows with history.
     #[arg(long, env = "MERCATO_KEEP_LOG", global = true)]
     pub keep_log: bool,
+    /// The SMTP server notification rules send e-mail through: `smtp://host:port`
+    /// (plain), `smtp://host:port?tls=required` (STARTTLS) or `smtps://user:pass@host`.
+    /// None: rules by e-mail are refused.
+    #[arg(long, env = "MERCATO_SMTP_URL", global = true)]
+    pub smtp_url: Option<String>,
+    /// The address notification e-mails come from.
+    #[arg(long, env = "MERCATO_SMTP_FROM", default_value = "Mercato <mercato@localhost>", global = true)]
+    pub smtp_from: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

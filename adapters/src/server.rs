@@ -20,6 +20,7 @@ use mercato_persistence::storage::OsStorage;
 use crate::cli::{Durability, ServeArgs};
 use crate::configs::{load_all, LoadError};
 use crate::events::outbox::Outbox;
+use crate::events::webhooks::notify::SmtpSettings;
 use crate::events::webhooks::{DeliveryOptions, Webhooks};
 use crate::events::{Commerces, Events};
 use crate::http::auth::KeyTable;
@@ -514,7 +515,11 @@ fn start_webhooks(args: &ServeArgs, events: &Events) -> Result<Webhooks, ServerE
         timeout: Duration::from_millis(args.webhook_timeout_ms),
         ..DeliveryOptions::default()
     };
-    Webhooks::start(Arc::clone(&events.store), events.head.clone(), options)
+    let smtp = args.smtp_url.as_ref().map(|url| SmtpSettings { url: url.clone(), from: args.smtp_from.clone() });
+    if let Some(smtp) = &smtp {
+        smtp.check().map_err(ServerError::Start)?;
+    }
+    Webhooks::start(Arc::clone(&events.store), events.head.clone(), options, smtp)
         .map_err(|error| ServerError::Start(format!("the webhooks thread: {error}")))
 }
 

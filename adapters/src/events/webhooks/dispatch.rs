@@ -36,6 +36,8 @@ pub struct Context {
     pub client: reqwest::Client,
     pub permits: Arc<Semaphore>,
     pub options: DeliveryOptions,
+    /// The node's SMTP connection, for notification rules by e-mail.
+    pub mailer: Option<super::notify::Mailer>,
 }
 
 /// An attempt as the delivery log keeps it.
@@ -387,6 +389,31 @@ async fn call(
         return (None, Some("the node is stopping".into()), Duration::ZERO, now_ms());
     };
     let at = now_ms();
+    let json = match &hook.notify {
+        None => json,
+        Some(notify) => {
+            let started = Instant::now();
+            let event: serde_json::Value = serde_json::from_slice(&json).unwrap_or_default();
+            let body = match notify.channel {
+                super::notify::Channel::Webhook => super::notify::chat_body(notify, &event),
+                super::notify::Channel::Email => {
+                    let Some(mailer) = context.mailer.as_ref() else {
+                        return (None, Some("the node sends no e-mail (no --smtp-url)".into()), Duration::ZERO, at);
+                    };
+                    let sent = tokio::time::timeout(context.options.timeout, mailer.send(notify, &event)).await;
+                    let outcome = sent.unwrap_or_else(|_| Err("smtp: timed out".into()));
+                    return match outcome {
+                        Ok(code) => (Some(code), None, started.elapsed(), at),
+                        Err(error) => (None, Some(error), started.elapsed(), at),
+                    };
+                }
+            };
+            match body {
+                Ok(body) => Arc::new(body),
+                Err(error) => return (None, Some(error), started.elapsed(), at),
+            }
+        }
+    };
     let timestamp = at / 1000;
     let signatures: Vec<String> = hook
         .signing(at)

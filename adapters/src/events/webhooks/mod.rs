@@ -13,6 +13,7 @@
 //! was in flight or delivered in the store's last unflushed moment.
 
 pub mod dispatch;
+pub mod notify;
 pub mod subscription;
 
 use std::collections::HashMap;
@@ -70,6 +71,8 @@ pub enum Control {
 #[derive(Clone)]
 pub struct Webhooks {
     pub store: Arc<EventStore>,
+    /// Whether the node sends e-mail (`--smtp-url`): notification rules by e-mail need it.
+    pub mails: bool,
     control: mpsc::UnboundedSender<Control>,
     /// Creations one at a time, so a key's retry finds what the first made.
     pub creating: Arc<tokio::sync::Mutex<()>>,
@@ -81,9 +84,20 @@ impl Webhooks {
         store: Arc<EventStore>,
         head: watch::Receiver<Lsn>,
         options: DeliveryOptions,
+        smtp: Option<notify::SmtpSettings>,
     ) -> std::io::Result<Self> {
         let (control, commands) = mpsc::unbounded_channel();
+        let mails = smtp.is_some();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        // The SMTP pool belongs to the deliveries' runtime.
+        let mailer = match smtp {
+            Some(smtp) => Some(
+                runtime
+                    .block_on(async { notify::Mailer::new(&smtp, options.timeout) })
+                    .map_err(std::io::Error::other)?,
+            ),
+            None => None,
+        };
         let shared = Arc::clone(&store);
         std::thread::Builder::new().name("mercato-webhooks".into()).spawn(move || {
             // Deliveries are background work: under load the order path gets the
@@ -91,9 +105,9 @@ impl Webhooks {
             if let Err(error) = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min) {
                 tracing::warn!(?error, "webhooks: the delivery thread's priority could not be lowered");
             }
-            runtime.block_on(manage(shared, head, options, commands));
+            runtime.block_on(manage(shared, head, (options, mailer), commands));
         })?;
-        Ok(Self { store, control, creating: Arc::default() })
+        Ok(Self { store, mails, control, creating: Arc::default() })
     }
 
     /// Tells the deliveries of a change.
@@ -107,7 +121,7 @@ impl Webhooks {
 async fn manage(
     store: Arc<EventStore>,
     head: watch::Receiver<Lsn>,
-    options: DeliveryOptions,
+    (options, mailer): (DeliveryOptions, Option<notify::Mailer>),
     mut commands: mpsc::UnboundedReceiver<Control>,
 ) {
     let client = match reqwest::Client::builder().timeout(options.timeout).connect_timeout(options.timeout).build() {
@@ -118,7 +132,7 @@ async fn manage(
         }
     };
     let permits = Arc::new(Semaphore::new(options.calls_max));
-    let context = dispatch::Context { store: Arc::clone(&store), head, client, permits, options };
+    let context = dispatch::Context { store: Arc::clone(&store), head, client, permits, options, mailer };
     let mut running: HashMap<(String, String), tokio::task::JoinHandle<()>> = HashMap::new();
     for subscription in subscription::all(&store) {
         if subscription.enabled {

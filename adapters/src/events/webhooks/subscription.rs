@@ -29,6 +29,9 @@ pub struct Subscription {
     /// Milliseconds since the Unix epoch.
     pub created_at: i64,
     pub created_by: String,
+    /// Set for a notification rule: its channel, recipients and templates (`notify.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<super::notify::Notify>,
 }
 
 impl Subscription {

@@ -3,23 +3,26 @@
 //! (re-enable after a 410), delete, rotate its secret (the old one still signs for 24
 //! hours), read its delivery log, and send an event to it once more.
 
+pub mod notifications;
+mod shared;
+
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
-use base64::Engine as _;
-use mercato_engine::commerce::model::ApiRole;
 use mercato_persistence::events::Table;
 use serde::{Deserialize, Serialize};
 
-use super::events::{event_types, events_of, position};
-use crate::events::webhooks::dispatch::Attempt;
+use super::events::{events_of, position};
 use crate::events::webhooks::subscription::{self, Secret, Subscription};
-use crate::events::webhooks::{self as hooks, hook_key, Control, Webhooks};
+use crate::events::webhooks::{hook_key, Control, Webhooks};
 use crate::http::auth::Principal;
 use crate::http::problem::{Problem, Refusals};
 use crate::http::AppState;
+use shared::{
+    admin, attempts_page, change, check_description, check_types, check_url, dto_delivery, new_secret,
+    next_event_cursor, now_ms, of_kind, random_hex, remove, rfc3339, unavailable,
+};
 
 /// Subscriptions a commerce may have.
 pub const WEBHOOKS_MAX: usize = 1_000;
@@ -142,80 +145,6 @@ pub struct RedeliveryDto {
     pub queued: bool,
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)).unwrap_or(0)
-}
-
-fn rfc3339(ms: i64) -> String {
-    super::carts::timestamp(mercato_engine::inventory::Timestamp(ms))
-}
-
-fn unavailable(error: impl std::fmt::Display) -> Problem {
-    Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", format!("the event store failed: {error}"))
-}
-
-fn random_hex(bytes: usize) -> Result<String, Problem> {
-    let mut buffer = vec![0u8; bytes];
-    getrandom::fill(&mut buffer).map_err(unavailable)?;
-    Ok(buffer.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-fn new_secret() -> Result<String, Problem> {
-    let mut key = [0u8; 32];
-    getrandom::fill(&mut key).map_err(unavailable)?;
-    Ok(format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key)))
-}
-
-/// The webhooks, for the administrator of the commerce.
-fn admin<'a>(state: &'a AppState, principal: &Principal, code: &str) -> Result<&'a Webhooks, Problem> {
-    principal.authorize(code, &[ApiRole::Admin])?;
-    state.registry.get(code).ok_or_else(|| Problem::commerce_not_found(code))?;
-    events_of(state)?;
-    state.webhooks.as_ref().ok_or_else(|| {
-        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "events_unavailable", "this node delivers no webhooks")
-    })
-}
-
-fn check_url(url: &str) -> Result<(), Problem> {
-    let refused = |why: &str| {
-        let shown: String = url.chars().take(200).collect();
-        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_url", format!("url \"{shown}\" {why}"))
-    };
-    if url.len() > WEBHOOK_URL_BYTES_MAX {
-        return Err(refused("is longer than 2048 bytes"));
-    }
-    let parsed = reqwest::Url::parse(url).map_err(|e| refused(&format!("is not a URL ({e})")))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
-        return Err(refused("must be an absolute http or https URL"));
-    }
-    Ok(())
-}
-
-fn check_types(types: Option<&[String]>) -> Result<Vec<String>, Problem> {
-    let Some(types) = types else { return Ok(Vec::new()) };
-    let joined = types.join(",");
-    if types.iter().any(|t| t.contains(',') || t.trim().is_empty()) {
-        let detail = format!("types {types:?} must each name one event type");
-        return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_event_type", detail));
-    }
-    let mut found: Vec<String> =
-        event_types(Some(&joined))?.unwrap_or_default().into_iter().map(str::to_owned).collect();
-    found.sort();
-    found.dedup();
-    Ok(found)
-}
-
-fn check_description(description: Option<&String>) -> Result<(), Problem> {
-    match description {
-        Some(d) if d.chars().count() > 500 => Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_description",
-            format!("description of {} characters is longer than 500", d.chars().count()),
-        )),
-        _ => Ok(()),
-    }
-}
-
 fn dto(webhooks: &Webhooks, hook: &Subscription) -> WebhookDto {
     let cursor = subscription::cursor(&webhooks.store, &hook.commerce, &hook.id).ok().flatten().unwrap_or_default();
     dto_with(hook, &cursor)
@@ -231,13 +160,7 @@ fn dto_with(hook: &Subscription, cursor: &subscription::Cursor) -> WebhookDto {
         disabled_reason: hook.disabled_reason.clone(),
         created_at: rfc3339(hook.created_at),
         created_by: hook.created_by.clone(),
-        delivery: WebhookDeliveryDto {
-            after: format!("{}.{}", cursor.after.0, cursor.after.1),
-            pending: cursor.pending.len(),
-            delivered: cursor.delivered,
-            given_up: cursor.given_up,
-            attempts: cursor.attempts,
-        },
+        delivery: dto_delivery(cursor),
     }
 }
 
@@ -246,8 +169,9 @@ fn unknown_webhook(id: &str) -> Problem {
     Problem::new(StatusCode::NOT_FOUND, "unknown_webhook", detail)
 }
 
+/// A webhook (a notification rule is not one).
 fn found(webhooks: &Webhooks, code: &str, id: &str) -> Result<Subscription, Problem> {
-    subscription::load(&webhooks.store, code, id).ok_or_else(|| unknown_webhook(id))
+    subscription::load(&webhooks.store, code, id).filter(|h| h.notify.is_none()).ok_or_else(|| unknown_webhook(id))
 }
 
 /// The answer kept under an `Idempotency-Key` of a creation.
@@ -310,7 +234,7 @@ pub async fn create_webhook(
     if let Some(kept) = kept_creation(webhooks, stamp.as_ref(), &request_digest)? {
         return Ok(HttpResponse::Created().content_type("application/json").body(kept));
     }
-    if subscription::of_commerce(&webhooks.store, &code).len() >= WEBHOOKS_MAX {
+    if of_kind(webhooks, &code, false).len() >= WEBHOOKS_MAX {
         let detail = format!("the commerce has {WEBHOOKS_MAX} webhooks, the most it may have");
         return Err(Problem::new(StatusCode::CONFLICT, "too_many_webhooks", detail));
     }
@@ -326,10 +250,9 @@ pub async fn create_webhook(
         secrets: vec![Secret { secret: new_secret()?, expires_at: None }],
         created_at: now_ms(),
         created_by: principal.name.to_string(),
+        notify: None,
     };
-    // Deliveries start with the next event.
-    let start = *events.head.borrow();
-    let cursor = subscription::Cursor { after: (start, u16::MAX), ..Default::default() };
+    let cursor = next_event_cursor(events);
     let answer = WebhookSecretDto {
         webhook: dto_with(&hook, &cursor),
         secret: hook.secrets.first().map(|s| s.secret.clone()).unwrap_or_default(),
@@ -364,7 +287,7 @@ pub async fn list_webhooks(
 ) -> Result<HttpResponse, Problem> {
     let code = path.into_inner();
     let webhooks = admin(&state, &principal, &code)?;
-    let list = subscription::of_commerce(&webhooks.store, &code).iter().map(|h| dto(webhooks, h)).collect();
+    let list = of_kind(webhooks, &code, false).iter().map(|h| dto(webhooks, h)).collect();
     Ok(HttpResponse::Ok().json(WebhookListDto { webhooks: list }))
 }
 
@@ -410,49 +333,35 @@ pub async fn patch_webhook(
     let types = body.types.is_some().then(|| check_types(body.types.as_deref())).transpose()?;
     check_description(body.description.as_ref())?;
     let by = principal.name.to_string();
-    let hook = change(webhooks, &code, &id, move |hook| {
-        if let Some(url) = body.url {
-            hook.url = url;
-        }
-        if let Some(types) = types {
-            hook.types = types;
-        }
-        if let Some(description) = body.description {
-            hook.description = Some(description);
-        }
-        match body.enabled {
-            Some(true) => {
-                hook.enabled = true;
-                hook.disabled_reason = None;
+    let hook = change(
+        webhooks,
+        &code,
+        &id,
+        (unknown_webhook, move |hook| {
+            if let Some(url) = body.url {
+                hook.url = url;
             }
-            Some(false) => {
-                hook.enabled = false;
-                hook.disabled_reason = Some(format!("disabled by {by}"));
+            if let Some(types) = types {
+                hook.types = types;
             }
-            None => {}
-        }
-    })
+            if let Some(description) = body.description {
+                hook.description = Some(description);
+            }
+            match body.enabled {
+                Some(true) => {
+                    hook.enabled = true;
+                    hook.disabled_reason = None;
+                }
+                Some(false) => {
+                    hook.enabled = false;
+                    hook.disabled_reason = Some(format!("disabled by {by}"));
+                }
+                None => {}
+            }
+        }),
+    )
     .await?;
     Ok(HttpResponse::Ok().json(dto(webhooks, &hook)))
-}
-
-/// Changes a subscription as the store holds it now (one change at a time, made durable
-/// off the worker's thread), then restarts its deliveries.
-async fn change(
-    webhooks: &Webhooks,
-    code: &str,
-    id: &str,
-    apply: impl FnOnce(&mut Subscription) + Send + 'static,
-) -> Result<Subscription, Problem> {
-    let store = Arc::clone(&webhooks.store);
-    let (commerce, hook_id) = (code.to_owned(), id.to_owned());
-    let changed = web::block(move || hooks::update(&store, &commerce, &hook_id, apply))
-        .await
-        .map_err(unavailable)?
-        .map_err(unavailable)?;
-    let hook = changed.ok_or_else(|| unknown_webhook(id))?;
-    webhooks.tell(Control::Changed { commerce: code.to_owned(), id: id.to_owned() });
-    Ok(hook)
 }
 
 #[utoipa::path(
@@ -470,12 +379,7 @@ pub async fn delete_webhook(
     let (code, id) = path.into_inner();
     let webhooks = admin(&state, &principal, &code)?;
     found(webhooks, &code, &id)?;
-    let store = Arc::clone(&webhooks.store);
-    let key = hook_key(&code, &id);
-    let removed = web::block(move || store.remove(Table::Hooks, &key).and_then(|()| store.flush()));
-    removed.await.map_err(unavailable)?.map_err(unavailable)?;
-    // The deliveries stop, then the cursor goes (after the dispatcher, which writes it).
-    webhooks.tell(Control::Removed { commerce: code, id });
+    remove(webhooks, &code, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -496,14 +400,19 @@ pub async fn rotate_secret(
     found(webhooks, &code, &id)?;
     let secret = new_secret()?;
     let fresh = secret.clone();
-    let hook = change(webhooks, &code, &id, move |hook| {
-        let now = now_ms();
-        hook.secrets.retain(|s| s.expires_at.is_none_or(|at| at > now));
-        for secret in &mut hook.secrets {
-            secret.expires_at.get_or_insert(now + SECRET_OVERLAP_MS);
-        }
-        hook.secrets.insert(0, Secret { secret: fresh, expires_at: None });
-    })
+    let hook = change(
+        webhooks,
+        &code,
+        &id,
+        (unknown_webhook, move |hook| {
+            let now = now_ms();
+            hook.secrets.retain(|s| s.expires_at.is_none_or(|at| at > now));
+            for secret in &mut hook.secrets {
+                secret.expires_at.get_or_insert(now + SECRET_OVERLAP_MS);
+            }
+            hook.secrets.insert(0, Secret { secret: fresh, expires_at: None });
+        }),
+    )
     .await?;
     Ok(HttpResponse::Ok().json(WebhookSecretDto { webhook: dto(webhooks, &hook), secret }))
 }
@@ -525,42 +434,7 @@ pub async fn list_attempts(
     let webhooks = admin(&state, &principal, &code)?;
     let query = query.read()?;
     found(webhooks, &code, &id)?;
-    let limit = match query.limit {
-        None => 100,
-        Some(limit @ 1..=ATTEMPT_PAGE_MAX) => usize::try_from(limit).unwrap_or(100),
-        Some(limit) => {
-            let detail = format!("limit {limit} must be 1 to {ATTEMPT_PAGE_MAX}");
-            return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_limit", detail));
-        }
-    };
-    let mut prefix = hook_key(&code, &id);
-    prefix.push(0x1f);
-    let after = query.after.map(|n| {
-        let mut key = prefix.clone();
-        key.extend_from_slice(&n.to_be_bytes());
-        key
-    });
-    let rows = webhooks.store.scan(Table::Attempts, &prefix, after.as_deref(), limit + 1).map_err(unavailable)?;
-    let more = rows.len() > limit;
-    let attempts: Vec<AttemptDto> = rows
-        .into_iter()
-        .take(limit)
-        .filter_map(|(_, v)| serde_json::from_slice::<Attempt>(&v).ok())
-        .map(|a| AttemptDto {
-            number: a.number,
-            event: a.event,
-            position: a.position,
-            kind: a.kind,
-            attempt: a.attempt,
-            at: rfc3339(a.at),
-            status: a.status,
-            error: a.error,
-            took_ms: a.took_ms,
-            outcome: a.outcome,
-        })
-        .collect();
-    let next_after = if more { attempts.last().map(|a| a.number) } else { None };
-    Ok(HttpResponse::Ok().json(AttemptPageDto { attempts, next_after }))
+    Ok(HttpResponse::Ok().json(attempts_page(webhooks, &code, &id, &query)?))
 }
 
 #[utoipa::path(
