@@ -14,8 +14,8 @@
 #    round's figures and the ratio with/without per round and over the rounds' medians.
 #    Deliveries run at the lowest thread priority: under a saturating load they wait.
 # 3. Deliveries, each run until every one has arrived: 100 subscriptions over a sale of
-#    1,000 purchases; one subscription over the full load; one subscription with 4
-#    connections buying (a load the node keeps up with). For each: events received, their
+#    1,000 purchases; one subscription over the full load; one subscription with one
+#    connection buying (a load the node keeps up with). For each: events received, their
 #    rate (overall, and once the load stopped: the backlog's drain) and their delay from
 #    durable change to arrival, p50/p99.
 #
@@ -158,10 +158,10 @@ awk '
 # Deliveries: 100 subscriptions over a sale of 1,000 purchases (each event sent 100
 # times), then one subscription over the whole load; both until every delivery arrived
 # (`rate_since_mark`: events/s once the load stopped, the backlog's drain). Then the
-# delay at a load the node keeps up with: one subscription, 4 connections buying.
+# delay at a load the node keeps up with: one subscription, one connection buying.
 run hundred 100 order 1000 drain
 run one 1 checkout,order 20000 drain
-run light 1 order 5000 drain 4
+run light 1 order 2000 drain 1
 echo "== 100 subscriptions, 1,000 purchases: $(head -1 "$WORK/hundred.stats")"
 echo "== one subscription, full load: $(head -1 "$WORK/one.stats")"
-echo "== one subscription, 4 connections: $(head -1 "$WORK/light.stats")"
+echo "== one subscription, 1 connection buying: $(head -1 "$WORK/light.stats")"

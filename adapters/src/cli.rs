@@ -94,7 +94,7 @@ pub struct ServeArgs {
     /// The SMTP server notification rules send e-mail through: `smtp://host:port`
     /// (plain), `smtp://host:port?tls=required` (STARTTLS) or `smtps://user:pass@host`.
     /// None: rules by e-mail are refused.
-    #[arg(long, env = "MERCATO_SMTP_URL", global = true)]
+    #[arg(long, env = "MERCATO_SMTP_URL", hide_env_values = true, global = true)]
     pub smtp_url: Option<String>,
     /// The address notification e-mails come from.
     #[arg(long, env = "MERCATO_SMTP_FROM", default_value = "Mercato <mercato@localhost>", global = true)]

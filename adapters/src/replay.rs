@@ -10,6 +10,7 @@
 //! expires; every request but a read answers 405 `read_only`. The event store's events
 //! of stock records are dated when derived, so theirs carry the replay's own time.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -134,7 +135,10 @@ fn scratch_folder() -> Result<Scratch, ServerError> {
     getrandom::fill(&mut random).map_err(|e| ServerError::Start(format!("randomness: {e}")))?;
     let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
     let path = std::env::temp_dir().join(format!("mercato-replay-{name}"));
-    std::fs::create_dir_all(&path)
+    // It holds a copy of the commerce's data: readable by this user only.
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&path)
         .map_err(|error| ServerError::DataFolder { path: path.display().to_string(), error })?;
     Ok(Scratch(path))
 }
@@ -212,6 +216,10 @@ fn rebuild(
         events = Some(read);
     } else {
         tracing::warn!(oldest, "replay: the log no longer holds its first records; events and reports are not served");
+    }
+    if outbox.is_none() && moment.through <= after {
+        // The snapshot is the moment: no record is read.
+        return Ok((recovered, events));
     }
     let from = if outbox.is_some() { 0 } else { after };
     log::recover(&ReadOnlyStorage, &wal, from, |record| {

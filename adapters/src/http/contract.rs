@@ -102,7 +102,9 @@ pub async fn enforce(
             "read_only",
             format!("this node is an audit replay and answers reads only; {} is refused", request.method()),
         );
-        return Ok(request.into_response(problem.error_response()));
+        let mut response = problem.error_response();
+        response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
+        return Ok(request.into_response(response));
     }
     if request.method() == Method::HEAD && allowed(request.path()).is_some_and(|m| m.contains(&"GET")) {
         // The server still knows the request was HEAD: it sends the GET's headers and

@@ -134,8 +134,17 @@ async fn manage(
     let permits = Arc::new(Semaphore::new(options.calls_max));
     let context = dispatch::Context { store: Arc::clone(&store), head, client, permits, options, mailer };
     let mut running: HashMap<(String, String), tokio::task::JoinHandle<()>> = HashMap::new();
+    // An e-mail rule on a node without SMTP waits where it stands (nothing is lost): it
+    // goes on when the node is started with `--smtp-url`.
+    let runs = |s: &Subscription| {
+        let parked = s.notify.as_ref().is_some_and(|n| n.channel == notify::Channel::Email) && context.mailer.is_none();
+        if parked && s.enabled {
+            tracing::warn!(rule = %s.id, "notifications: an e-mail rule waits: this node has no --smtp-url");
+        }
+        s.enabled && !parked
+    };
     for subscription in subscription::all(&store) {
-        if subscription.enabled {
+        if runs(&subscription) {
             let key = (subscription.commerce.clone(), subscription.id.clone());
             running.insert(key, tokio::spawn(dispatch::run(context.clone(), subscription)));
         }
@@ -145,7 +154,7 @@ async fn manage(
             Control::Changed { commerce, id } => {
                 let key = (commerce, id);
                 stop(&mut running, &key).await;
-                if let Some(subscription) = subscription::load(&store, &key.0, &key.1).filter(|s| s.enabled) {
+                if let Some(subscription) = subscription::load(&store, &key.0, &key.1).filter(|s| runs(s)) {
                     running.insert(key, tokio::spawn(dispatch::run(context.clone(), subscription)));
                 }
             }

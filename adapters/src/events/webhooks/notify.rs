@@ -25,7 +25,8 @@ pub enum Channel {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Recipient {
-    #[schema(max_length = 254)]
+    /// An e-mail address, at most 254 bytes.
+    #[schema(max_length = 254, format = "email")]
     pub address: String,
     #[schema(max_length = 35)]
     pub language: Option<String>,
@@ -35,7 +36,8 @@ pub struct Recipient {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Template {
-    #[schema(max_length = 500)]
+    /// Not blank.
+    #[schema(min_length = 1, max_length = 500)]
     pub subject: String,
     #[schema(max_length = 20000)]
     pub body: String,
@@ -57,10 +59,18 @@ pub struct Notify {
 pub const SUBJECT_CHARS_MAX: usize = 500;
 pub const BODY_CHARS_MAX: usize = 20_000;
 
+/// The most a template may compute (MiniJinja's fuel: about one unit per instruction) and
+/// write, so a rule's template can neither spin nor fill memory on the delivery thread.
+const RENDER_FUEL: u64 = 100_000;
+const RENDER_BYTES_MAX: usize = 64 * 1024;
+
 fn environment() -> minijinja::Environment<'static> {
     let mut environment = minijinja::Environment::new();
     // A message is text, never HTML: nothing is escaped.
     environment.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    // A field an event type lacks renders empty, as does anything under it.
+    environment.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    environment.set_fuel(Some(RENDER_FUEL));
     environment
 }
 
@@ -81,11 +91,39 @@ pub fn check(language: &str, template: &Template) -> Result<(), String> {
     Ok(())
 }
 
+/// A writer that refuses to go past `RENDER_BYTES_MAX`.
+struct Bounded(Vec<u8>);
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + bytes.len() > RENDER_BYTES_MAX {
+            return Err(std::io::Error::other(format!("the text is longer than {RENDER_BYTES_MAX} bytes")));
+        }
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn render_one(
+    environment: &minijinja::Environment<'_>,
+    text: &str,
+    event: &serde_json::Value,
+) -> Result<String, String> {
+    let template = environment.template_from_str(text).map_err(|e| e.to_string())?;
+    let mut out = Bounded(Vec::new());
+    template.render_captured_to(event, &mut out).map_err(|e| e.to_string())?;
+    Ok(String::from_utf8_lossy(&out.0).into_owned())
+}
+
 /// The subject and body of `template` for an event, one line of subject.
 pub fn render(template: &Template, event: &serde_json::Value) -> Result<(String, String), String> {
     let environment = environment();
-    let subject = environment.render_str(&template.subject, event).map_err(|e| format!("the subject: {e}"))?;
-    let body = environment.render_str(&template.body, event).map_err(|e| format!("the body: {e}"))?;
+    let subject = render_one(&environment, &template.subject, event).map_err(|e| format!("the subject: {e}"))?;
+    let body = render_one(&environment, &template.body, event).map_err(|e| format!("the body: {e}"))?;
     let subject = subject.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
     Ok((subject, body))
 }
@@ -150,20 +188,36 @@ impl Mailer {
         Ok(Self { transport, from })
     }
 
-    /// Sends one message per language group; the first failure stops (the attempt is
-    /// retried whole, so a recipient may get a message twice: at least once).
+    /// Renders every language's message first (a template that fails sends nothing),
+    /// then sends each recipient its own message (no one sees the others' addresses). A
+    /// recipient the server refuses for good (a 5xx) is logged and passed over; any other
+    /// failure fails the attempt, which is retried whole: a recipient may get a message
+    /// twice, never none.
     pub async fn send(&self, notify: &Notify, event: &serde_json::Value) -> Result<u16, String> {
+        let mut messages = Vec::new();
         for (language, addresses) in notify.by_language() {
             let template = notify.template(Some(language)).ok_or("the rule has no template")?;
             let (subject, body) = render(template, event)?;
-            let mut message =
-                Message::builder().from(self.from.clone()).subject(subject).header(ContentType::TEXT_PLAIN);
             for address in addresses {
                 let to: Mailbox = address.parse().map_err(|e| format!("recipient \"{address}\": {e}"))?;
-                message = message.to(to);
+                let message = Message::builder()
+                    .from(self.from.clone())
+                    .to(to)
+                    .subject(subject.clone())
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(body.clone())
+                    .map_err(|e| format!("the message: {e}"))?;
+                messages.push((address, message));
             }
-            let message = message.body(body).map_err(|e| format!("the message: {e}"))?;
-            self.transport.send(message).await.map_err(|e| format!("smtp: {e}"))?;
+        }
+        for (address, message) in messages {
+            match self.transport.send(message).await {
+                Ok(_) => {}
+                Err(error) if error.is_permanent() => {
+                    tracing::warn!(recipient = address, %error, "notifications: a recipient refused for good; passed over");
+                }
+                Err(error) => return Err(format!("smtp, to {address}: {error}")),
+            }
         }
         Ok(250)
     }
@@ -210,6 +264,22 @@ mod tests {
         assert_eq!(groups["en"], vec!["ops@example.com", "lager@example.com"], "no German template: the default");
         assert_eq!(groups["es"], vec!["almacen@example.com"]);
         assert_eq!(render(notify.template(Some("es")).expect("es"), &event).expect("renders").0, "Pedido o1");
+    }
+
+    #[test]
+    fn a_template_can_neither_spin_nor_fill_memory() {
+        let event = serde_json::json!({"type": "order.paid"});
+        let spin = Template {
+            subject: "x".into(),
+            body: "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}".into(),
+        };
+        assert!(render(&spin, &event).expect_err("out of fuel").contains("fuel"));
+        let huge =
+            Template { subject: "x".into(), body: "{% for a in range(1000) %}{{ 'x' * 1000 }}{% endfor %}".into() };
+        let error = render(&huge, &event).expect_err("too long");
+        assert!(error.contains("write") || error.contains("longer than"), "{error}");
+        let missing = Template { subject: "{{ data.total.amount }}!".into(), body: "{{ nothing.at.all }}".into() };
+        assert_eq!(render(&missing, &event).expect("renders"), ("!".to_owned(), String::new()));
     }
 
     #[test]

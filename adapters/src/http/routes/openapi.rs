@@ -215,6 +215,25 @@ fn state_body_rules(schemas: &mut serde_json::Map<String, Value>) {
         tracking["items"] = json!({ "type": "string", "pattern": crate::http::wire::ID_PATTERN });
         tracking["uniqueItems"] = json!(true);
     }
+    // 422 invalid_template: 1 to 20 languages; invalid_notification: a webhook rule takes
+    // a url and no recipients, an e-mail rule recipients and no url.
+    for name in ["NotificationBody", "NotificationPatch"] {
+        if let Some(templates) = schemas.get_mut(name).and_then(|s| s.pointer_mut("/properties/templates")) {
+            templates["minProperties"] = json!(1);
+            templates["maxProperties"] = json!(20);
+        }
+    }
+    if let Some(body) = schemas.get_mut("NotificationBody").and_then(Value::as_object_mut) {
+        body.insert(
+            "oneOf".to_owned(),
+            json!([
+                { "required": ["url"], "properties": { "channel": { "const": "webhook" }, "url": { "type": "string" },
+                  "recipients": { "type": "null" } } },
+                { "required": ["recipients"], "properties": { "channel": { "const": "email" },
+                  "recipients": { "type": "array" }, "url": { "type": "null" } } }
+            ]),
+        );
+    }
     let mut rule = |name: &str, key: &str, rule: Value| {
         if let Some(schema) = schemas.get_mut(name).and_then(Value::as_object_mut) {
             schema.insert(key.to_owned(), rule);

@@ -20,8 +20,8 @@ use crate::http::auth::Principal;
 use crate::http::problem::{Problem, Refusals};
 use crate::http::AppState;
 use shared::{
-    admin, attempts_page, change, check_description, check_types, check_url, dto_delivery, new_secret,
-    next_event_cursor, now_ms, of_kind, random_hex, remove, rfc3339, unavailable,
+    admin, apply_common, attempts_page, change, check_description, check_types, check_url, dto_delivery, new_secret,
+    next_event_cursor, now_ms, of_kind, random_hex, remove, rfc3339, unavailable, CommonChange,
 };
 
 /// Subscriptions a commerce may have.
@@ -176,18 +176,18 @@ fn found(webhooks: &Webhooks, code: &str, id: &str) -> Result<Subscription, Prob
 
 /// The answer kept under an `Idempotency-Key` of a creation.
 #[derive(Debug, Serialize, Deserialize)]
-struct KeptCreation {
-    request: String,
-    body: String,
+pub(super) struct KeptCreation {
+    pub(super) request: String,
+    pub(super) body: String,
 }
 
-fn idempotency_row(stamp: &mercato_actors::idempotency::Stamp) -> Vec<u8> {
+pub(super) fn idempotency_row(stamp: &mercato_actors::idempotency::Stamp) -> Vec<u8> {
     format!("\u{0}idem\u{1f}{}\u{1f}{}", stamp.scope, stamp.key).into_bytes()
 }
 
 /// The answer a creation under the same key gave (the same request), or the refusal of
 /// another request under it.
-fn kept_creation(
+pub(super) fn kept_creation(
     webhooks: &Webhooks,
     stamp: Option<&mercato_actors::idempotency::Stamp>,
     digest: &str,
@@ -338,26 +338,9 @@ pub async fn patch_webhook(
         &code,
         &id,
         (unknown_webhook, move |hook| {
-            if let Some(url) = body.url {
-                hook.url = url;
-            }
-            if let Some(types) = types {
-                hook.types = types;
-            }
-            if let Some(description) = body.description {
-                hook.description = Some(description);
-            }
-            match body.enabled {
-                Some(true) => {
-                    hook.enabled = true;
-                    hook.disabled_reason = None;
-                }
-                Some(false) => {
-                    hook.enabled = false;
-                    hook.disabled_reason = Some(format!("disabled by {by}"));
-                }
-                None => {}
-            }
+            let common =
+                CommonChange { url: body.url, types, description: body.description, enabled: body.enabled, by };
+            apply_common(hook, common);
         }),
     )
     .await?;

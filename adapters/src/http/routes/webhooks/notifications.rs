@@ -6,14 +6,14 @@
 use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{delete, get, patch, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use mercato_engine::Commerce;
 use mercato_persistence::events::Table;
 use serde::{Deserialize, Serialize};
 
 use super::shared::{
-    admin, attempts_page, change, check_description, check_types, check_url, dto_delivery, new_secret,
-    next_event_cursor, now_ms, of_kind, random_hex, remove, rfc3339, unavailable,
+    admin, apply_common, attempts_page, change, check_description, check_types, check_url, dto_delivery, new_secret,
+    next_event_cursor, now_ms, of_kind, random_hex, remove, rfc3339, unavailable, CommonChange,
 };
 use super::{AttemptPageDto, AttemptsQuery, WebhookDeliveryDto};
 use crate::events::webhooks::notify::{self, Channel, Notify, Recipient, Template};
@@ -38,6 +38,7 @@ pub struct NotificationBody {
     /// The event types it routes (each one of the catalogue's); every type when empty.
     pub types: Option<Vec<String>>,
     /// E-mail recipients (1 to 50; only for `email`).
+    #[schema(min_items = 1, max_items = 50)]
     pub recipients: Option<Vec<Recipient>>,
     /// The webhook's URL (only for `webhook`).
     #[schema(max_length = 2048)]
@@ -56,7 +57,9 @@ pub struct NotificationBody {
 #[serde(deny_unknown_fields)]
 pub struct NotificationPatch {
     pub types: Option<Vec<String>>,
+    #[schema(min_items = 1, max_items = 50)]
     pub recipients: Option<Vec<Recipient>>,
+    /// Only for a `webhook` rule.
     #[schema(max_length = 2048)]
     pub url: Option<String>,
     pub templates: Option<BTreeMap<String, Template>>,
@@ -82,6 +85,9 @@ pub struct NotificationDto {
     pub created_at: String,
     pub created_by: String,
     pub delivery: WebhookDeliveryDto,
+    /// A webhook rule's signing secret: in the creation's answer only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -111,6 +117,7 @@ fn dto(webhooks: &Webhooks, hook: &Subscription) -> NotificationDto {
         created_at: rfc3339(hook.created_at),
         created_by: hook.created_by.clone(),
         delivery: dto_delivery(&cursor),
+        secret: None,
     }
 }
 
@@ -190,12 +197,16 @@ fn commerce_of(state: &AppState, code: &str) -> Result<std::sync::Arc<Commerce>,
 #[utoipa::path(
     tag = "events",
     summary = "Routes event types to people (admin): e-mail in each recipient's language, or a chat-style webhook.",
-    params(("commerce" = String, Path, description = "The commerce code.")),
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body answer the same rule.")
+    ),
     request_body = NotificationBody,
-    responses((status = 201, description = "Created; notifications start with the next event", body = NotificationDto), Refusals)
+    responses((status = 201, description = "Created; notifications start with the next event (a webhook rule's signing secret is shown only here)", body = NotificationDto), Refusals)
 )]
 #[post("/v1/commerces/{commerce}/notifications")]
 pub async fn create_notification(
+    request: HttpRequest,
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<String>,
@@ -204,6 +215,7 @@ pub async fn create_notification(
     let code = path.into_inner();
     let webhooks = admin(&state, &principal, &code)?;
     let body = body.read()?;
+    let stamp = crate::http::idempotency::stamp(&request, &principal, &body)?;
     let commerce = commerce_of(&state, &code)?;
     if let Some(url) = &body.url {
         check_url(url)?;
@@ -218,8 +230,12 @@ pub async fn create_notification(
     };
     check_rule(&commerce, &notify, body.url.as_deref(), webhooks.mails)?;
     let _one_at_a_time = webhooks.creating.lock().await;
-    let rules = of_kind(webhooks, &code, true).len();
-    if rules >= NOTIFICATIONS_MAX {
+    let digest: String =
+        stamp.as_ref().map(|s| s.request.iter().map(|b| format!("{b:02x}")).collect()).unwrap_or_default();
+    if let Some(kept) = super::kept_creation(webhooks, stamp.as_ref(), &digest)? {
+        return Ok(HttpResponse::Created().content_type("application/json").body(kept));
+    }
+    if of_kind(webhooks, &code, true).len() >= NOTIFICATIONS_MAX {
         let detail = format!("the commerce has {NOTIFICATIONS_MAX} notification rules, the most it may have");
         return Err(Problem::new(StatusCode::CONFLICT, "too_many_notifications", detail));
     }
@@ -237,14 +253,39 @@ pub async fn create_notification(
         created_by: principal.name.to_string(),
         notify: Some(notify),
     };
-    let rows = vec![
-        (Table::Cursors, hook_key(&code, &hook.id), serde_json::to_vec(&cursor).unwrap_or_default()),
-        (Table::Hooks, hook_key(&code, &hook.id), serde_json::to_vec(&hook).unwrap_or_default()),
-    ];
+    let answer = serde_json::to_string(&NotificationDto { secret: secret_shown(&hook), ..dto(webhooks, &hook) });
+    let answer = answer.unwrap_or_default();
+    let rows = creation_rows(&hook, &cursor, stamp.as_ref().map(|stamp| (stamp, digest, answer.clone())));
     let store = std::sync::Arc::clone(&webhooks.store);
     web::block(move || store.put_all(&rows)).await.map_err(unavailable)?.map_err(unavailable)?;
     webhooks.tell(Control::Changed { commerce: code, id: hook.id.clone() });
-    Ok(HttpResponse::Created().json(dto(webhooks, &hook)))
+    Ok(HttpResponse::Created().content_type("application/json").body(answer))
+}
+
+/// A new rule's rows, written in one transaction: the rule, its cursor, and the answer
+/// kept under its `Idempotency-Key`.
+fn creation_rows(
+    hook: &Subscription,
+    cursor: &subscription::Cursor,
+    kept: Option<(&mercato_actors::idempotency::Stamp, String, String)>,
+) -> Vec<(Table, Vec<u8>, Vec<u8>)> {
+    let key = hook_key(&hook.commerce, &hook.id);
+    let mut rows = vec![
+        (Table::Cursors, key.clone(), serde_json::to_vec(cursor).unwrap_or_default()),
+        (Table::Hooks, key, serde_json::to_vec(hook).unwrap_or_default()),
+    ];
+    if let Some((stamp, request, body)) = kept {
+        let kept = super::KeptCreation { request, body };
+        rows.push((Table::Hooks, super::idempotency_row(stamp), serde_json::to_vec(&kept).unwrap_or_default()));
+    }
+    rows
+}
+
+/// A webhook rule's signing secret, shown on creation only (its receiver checks the
+/// Standard Webhooks signature with it); an e-mail rule has none to show.
+fn secret_shown(hook: &Subscription) -> Option<String> {
+    let webhook = hook.notify.as_ref().is_some_and(|n| n.channel == Channel::Webhook);
+    webhook.then(|| hook.secrets.first().map(|s| s.secret.clone())).flatten()
 }
 
 #[utoipa::path(
@@ -300,48 +341,44 @@ pub async fn patch_notification(
     let webhooks = admin(&state, &principal, &code)?;
     let body = body.read()?;
     let commerce = commerce_of(&state, &code)?;
-    let mut hook = found(webhooks, &code, &id)?;
+    let hook = found(webhooks, &code, &id)?;
     let mut notify = hook.notify.clone().ok_or_else(|| unknown_rule(&id))?;
     if let Some(url) = &body.url {
+        if notify.channel == Channel::Email {
+            return Err(invalid("invalid_notification", "an email rule takes recipients, not a url".into()));
+        }
         check_url(url)?;
-        hook.url.clone_from(url);
     }
     let types = body.types.is_some().then(|| check_types(body.types.as_deref())).transpose()?;
     check_description(body.description.as_ref())?;
-    notify.recipients = body.recipients.unwrap_or(notify.recipients);
-    notify.templates = body.templates.unwrap_or(notify.templates);
-    notify.default_language = body.default_language.unwrap_or(notify.default_language);
-    let url = (notify.channel == Channel::Webhook).then_some(hook.url.as_str());
-    check_rule(&commerce, &notify, url, webhooks.mails || notify.channel == Channel::Webhook)?;
-    let (new_url, by) = (hook.url.clone(), principal.name.to_string());
-    let hook = change(
-        webhooks,
-        &code,
-        &id,
-        (unknown_rule, move |hook| {
-            hook.url = new_url;
-            hook.notify = Some(notify);
-            if let Some(types) = types {
-                hook.types = types;
-            }
-            if let Some(description) = body.description {
-                hook.description = Some(description);
-            }
-            match body.enabled {
-                Some(true) => {
-                    hook.enabled = true;
-                    hook.disabled_reason = None;
-                }
-                Some(false) => {
-                    hook.enabled = false;
-                    hook.disabled_reason = Some(format!("disabled by {by}"));
-                }
-                None => {}
-            }
-        }),
-    )
-    .await?;
+    // The rule as it would be, checked whole (a node without SMTP still lets an e-mail
+    // rule be changed or disabled).
+    notify.recipients = body.recipients.clone().unwrap_or(notify.recipients);
+    notify.templates = body.templates.clone().unwrap_or(notify.templates);
+    notify.default_language = body.default_language.clone().unwrap_or(notify.default_language);
+    let url = (notify.channel == Channel::Webhook).then(|| body.url.as_deref().unwrap_or(&hook.url));
+    check_rule(&commerce, &notify, url, true)?;
+    let by = principal.name.to_string();
+    // Only the fields given change, on the rule as stored now.
+    let hook = change(webhooks, &code, &id, (unknown_rule, move |hook| patch_rule(hook, body, types, &by))).await?;
     Ok(HttpResponse::Ok().json(dto(webhooks, &hook)))
+}
+
+fn patch_rule(hook: &mut Subscription, body: NotificationPatch, types: Option<Vec<String>>, by: &str) {
+    if let Some(notify) = hook.notify.as_mut() {
+        if let Some(recipients) = body.recipients {
+            notify.recipients = recipients;
+        }
+        if let Some(templates) = body.templates {
+            notify.templates = templates;
+        }
+        if let Some(language) = body.default_language {
+            notify.default_language = language;
+        }
+    }
+    let common =
+        CommonChange { url: body.url, types, description: body.description, enabled: body.enabled, by: by.to_owned() };
+    apply_common(hook, common);
 }
 
 #[utoipa::path(

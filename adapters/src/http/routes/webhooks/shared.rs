@@ -188,3 +188,37 @@ pub(crate) fn of_kind(webhooks: &Webhooks, code: &str, rules: bool) -> Vec<Subsc
 pub(crate) fn next_event_cursor(events: &crate::events::Events) -> subscription::Cursor {
     subscription::Cursor { after: (*events.head.borrow(), u16::MAX), ..Default::default() }
 }
+
+/// What a change to a webhook or a rule may set on both: its URL, types, description,
+/// and whether it runs (with who stopped it).
+pub(crate) struct CommonChange {
+    pub url: Option<String>,
+    pub types: Option<Vec<String>>,
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+    pub by: String,
+}
+
+/// Applies the fields given, on the subscription as stored now.
+pub(crate) fn apply_common(hook: &mut Subscription, change: CommonChange) {
+    if let Some(url) = change.url {
+        hook.url = url;
+    }
+    if let Some(types) = change.types {
+        hook.types = types;
+    }
+    if let Some(description) = change.description {
+        hook.description = Some(description);
+    }
+    match change.enabled {
+        Some(true) => {
+            hook.enabled = true;
+            hook.disabled_reason = None;
+        }
+        Some(false) => {
+            hook.enabled = false;
+            hook.disabled_reason = Some(format!("disabled by {}", change.by));
+        }
+        None => {}
+    }
+}
