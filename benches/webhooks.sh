@@ -3,6 +3,7 @@
 # soon events reach a receiver.
 #
 #   benches/webhooks.sh [seconds per phase, default 10] [connections, default 64] [rounds, default 2]
+#                       [carts and sale units per round, default 20000]
 #
 # 1. Builds the server, the load generator and a webhook receiver (`mercato-webhook-sink`,
 #    which answers 200 at once and measures each event's delay from its `time`, when its
@@ -25,6 +26,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_PHASE="${1:-10}"
 CONNECTIONS="${2:-64}"
 ROUNDS="${3:-2}"
+UNITS="${4:-20000}"
 WORK="$(mktemp -d /tmp/mercato-webhooks.XXXXXX)"
 PORT=18091
 SINK_PORT=19091
@@ -104,7 +106,7 @@ run() {
   subscribe "$hooks"
   curl -s -X POST "$SINK/reset" >/dev/null
   ./target/release/mercato-e2e --host "http://127.0.0.1:$PORT" --seconds "$SECONDS_PER_PHASE" \
-    --connections "$connections" --carts 20000 --flash-units "$units" --phases "$phases" \
+    --connections "$connections" --carts "$UNITS" --flash-units "$units" --phases "$phases" \
     >"$WORK/$label.txt"
   curl -s -X POST "$SINK/mark" >/dev/null
   echo "-- $label ($hooks subscriptions)"
@@ -130,8 +132,8 @@ figures() {
 
 : >"$WORK/rounds.txt"
 for round in $(seq 1 "$ROUNDS"); do
-  run "without-$round" 0 checkout,order 20000
-  run "with-$round" 100 checkout,order 20000
+  run "without-$round" 0 checkout,order "$UNITS"
+  run "with-$round" 100 checkout,order "$UNITS"
   echo "$round $(figures "$WORK/without-$round.txt") $(figures "$WORK/with-$round.txt")" >>"$WORK/rounds.txt"
 done
 echo "== with 100 subscriptions against none, $ROUNDS rounds"
