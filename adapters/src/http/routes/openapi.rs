@@ -102,7 +102,14 @@ impl Modify for Bearer {
         reports::refunds_report,
         reports::todo_queue,
     ),
-    components(schemas(Problem, feed::FeedItem, feed::FeedFormat, orders::OrderStatusDto)),
+    components(schemas(
+        Problem,
+        feed::FeedItem,
+        feed::FeedFormat,
+        orders::OrderStatusDto,
+        reports::ReportFormat,
+        reports::TodoQueue
+    )),
     modifiers(&Bearer),
     security(("bearer" = [])),
     tags(
