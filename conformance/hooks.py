@@ -9,6 +9,24 @@ enforces: this check fails the run on each one.
 """
 
 import schemathesis
+from hypothesis.internal import lambda_sources as _lambda_sources
+
+# Hypothesis names a filter's lambda by parsing the source file it sits in, only to print
+# a strategy. On CPython 3.11.7, parsing schemathesis's largest module deep in the stack
+# fails with "AST constructor recursion depth mismatch" (a bug of that CPython), which
+# schemathesis reports as a runtime error of whatever operation it was generating for. A
+# name in a repr is not worth a failed run: the lambda keeps a plain one.
+_describe_lambda = _lambda_sources.lambda_description
+
+
+def _lambda_description(function):
+    try:
+        return _describe_lambda(function)
+    except (SystemError, RecursionError):
+        return "lambda: ..."
+
+
+_lambda_sources.lambda_description = _lambda_description
 
 # Codes that refuse a value's shape: the document states each bound behind them, so a
 # request generated as valid must never receive one.
