@@ -133,25 +133,6 @@ async fn the_document_names_every_route() {
     for field in ["type", "title", "status", "detail", "code"] {
         assert!(document["components"]["schemas"]["Problem"]["properties"][field].is_object(), "Problem.{field}");
     }
-    // Every reference resolves: a fuzzer refuses a document with a dangling one.
-    fn references(value: &Value, out: &mut Vec<String>) {
-        match value {
-            Value::Object(map) => {
-                if let Some(Value::String(reference)) = map.get("$ref") {
-                    out.push(reference.clone());
-                }
-                map.values().for_each(|v| references(v, out));
-            }
-            Value::Array(items) => items.iter().for_each(|v| references(v, out)),
-            _ => {}
-        }
-    }
-    let mut found = Vec::new();
-    references(&document, &mut found);
-    for reference in found {
-        let pointer = reference.strip_prefix('#').expect("a local reference");
-        assert!(document.pointer(pointer).is_some(), "{reference} does not resolve");
-    }
     let mut listed = Vec::new();
     for (path, item) in document["paths"].as_object().expect("paths") {
         for method in item.as_object().expect("methods").keys() {
