@@ -84,6 +84,10 @@ pub struct ServeArgs {
     /// How long an event is retried before it is given up (default three days).
     #[arg(long, env = "MERCATO_WEBHOOK_RETRY_FOR_S", default_value_t = 259_200, value_parser = clap::value_parser!(u64).range(1..=2_592_000), global = true)]
     pub webhook_retry_for_s: u64,
+    /// How long the delivery log of webhooks and notification rules keeps an attempt
+    /// (default 30 days).
+    #[arg(long, env = "MERCATO_WEBHOOK_LOG_KEEP_S", default_value_t = 2_592_000, value_parser = clap::value_parser!(u64).range(1..=31_536_000), global = true)]
+    pub webhook_log_keep_s: u64,
     /// One webhook call's limit, connection included.
     #[arg(long, env = "MERCATO_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=60_000), global = true)]
     pub webhook_timeout_ms: u64,

@@ -513,6 +513,7 @@ fn start_webhooks(args: &ServeArgs, events: &Events) -> Result<Webhooks, ServerE
         retry_base: Duration::from_millis(args.webhook_retry_base_ms),
         retry_for: Duration::from_secs(args.webhook_retry_for_s),
         timeout: Duration::from_millis(args.webhook_timeout_ms),
+        log_kept_for: Duration::from_secs(args.webhook_log_keep_s),
         ..DeliveryOptions::default()
     };
     let smtp = args.smtp_url.as_ref().map(|url| SmtpSettings { url: url.clone(), from: args.smtp_from.clone() });

@@ -315,3 +315,36 @@ fn bad_rules_are_refused_naming_the_value() {
     let (status, changed) = call(address, "PATCH", &format!("/notifications/{id}"), ADMIN, json!({"enabled": false}));
     assert_eq!(status, 200, "{changed}");
 }
+
+// Proves the delivery log keeps an attempt as long as it is told, then drops it.
+#[test]
+fn the_delivery_log_forgets_old_attempts() {
+    let dir = temp_dir("notifications-log");
+    let (chat, posted) = chat_receiver();
+    let address = free_port();
+    let _served = serve(address, |command| {
+        command.args(["--listen", &address.to_string(), "--data", dir.join("data").to_str().expect("utf-8")]);
+        command.args(["--webhook-log-keep-s", "1"]);
+        command.env_remove("MERCATO_CONFIG");
+    });
+    let rule = json!({"channel": "webhook", "url": format!("http://{chat}/ops"), "types": ["order.placed"],
+                      "templates": {"en": {"subject": "New order", "body": "{{ data.id }}"}}});
+    let (status, rule) = call(address, "POST", "/notifications", ADMIN, rule);
+    assert_eq!(status, 201, "{rule}");
+    let attempts = |address| {
+        let path = format!("/notifications/{}/attempts", rule["id"].as_str().expect("id"));
+        let (_, page) = call(address, "GET", &path, ADMIN, json!({}));
+        page["attempts"].as_array().expect("attempts").iter().map(|a| a["event"].clone()).collect::<Vec<_>>()
+    };
+    buy(address);
+    wait_for(&posted, 1);
+    let first = attempts(address);
+    assert_eq!(first.len(), 1, "{first:?}");
+    std::thread::sleep(Duration::from_millis(1_500));
+    buy(address);
+    wait_for(&posted, 2);
+    std::thread::sleep(Duration::from_millis(200));
+    let later = attempts(address);
+    assert_eq!(later.len(), 1, "the first attempt is gone, the second kept: {later:?}");
+    assert_ne!(later[0], first[0]);
+}

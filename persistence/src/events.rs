@@ -257,6 +257,28 @@ impl EventStore {
 
     /// Entries whose key starts with `prefix` and comes after `after` (all of them for
     /// none), at most `limit`.
+    /// Removes the entries whose key starts with `prefix` and sorts before `below`, at most
+    /// `limit` of them, oldest key first: how many went.
+    pub fn remove_before(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        below: &[u8],
+        limit: usize,
+    ) -> Result<usize, PersistenceError> {
+        let tree = self.table(table);
+        let mut removed = 0;
+        for key in tree.range(prefix.to_vec()..below.to_vec()).keys() {
+            let key = key.map_err(sled_error)?;
+            if removed >= limit || !key.starts_with(prefix) {
+                break;
+            }
+            tree.remove(key).map_err(sled_error)?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
     pub fn scan(
         &self,
         table: Table,

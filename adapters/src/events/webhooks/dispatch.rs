@@ -25,6 +25,9 @@ const CURSOR_SAVE_EVERY: Duration = Duration::from_millis(200);
 /// Events a dispatcher reads from the store at a time, and looks at at most per read.
 const READ_EVENTS: usize = 1_000;
 const READ_BUDGET: usize = 10_000;
+/// How often at most a dispatcher deletes its log's old attempts, and how many at a time.
+const PRUNE_EVERY: Duration = Duration::from_secs(10);
+const PRUNE_ROWS_MAX: usize = 50_000;
 /// How long a dispatcher waits before reading its cursor again after the store failed.
 const STORE_RETRY: Duration = Duration::from_secs(1);
 
@@ -139,6 +142,8 @@ struct Dispatcher {
     read: Position,
     saved_at: Instant,
     dirty: bool,
+    /// When the delivery log was last pruned.
+    pruned_at: Option<Instant>,
 }
 
 /// Runs a subscription's dispatcher until its task is aborted (the subscription changed,
@@ -165,6 +170,7 @@ pub async fn run(context: Context, hook: Subscription) {
         read,
         saved_at: Instant::now(),
         dirty: false,
+        pruned_at: None,
     };
     dispatcher.reload();
     let mut calls: JoinSet<Called> = JoinSet::new();
@@ -193,6 +199,7 @@ pub async fn run(context: Context, hook: Subscription) {
         if dispatcher.dirty && dispatcher.saved_at.elapsed() >= CURSOR_SAVE_EVERY {
             dispatcher.save_cursor();
         }
+        dispatcher.prune_log();
     }
 }
 
@@ -337,6 +344,26 @@ impl Dispatcher {
         }
         if lane.queue.is_empty() {
             self.lanes.remove(aggregate);
+        }
+    }
+
+    /// Drops the delivery log's attempts older than it keeps them, at most every
+    /// `PRUNE_EVERY` (or half the time kept, when shorter) and `PRUNE_ROWS_MAX` rows a time.
+    fn prune_log(&mut self) {
+        let kept_for = self.context.options.log_kept_for;
+        let every = PRUNE_EVERY.min(kept_for / 2);
+        if self.pruned_at.is_some_and(|at| at.elapsed() < every) {
+            return;
+        }
+        self.pruned_at = Some(Instant::now());
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let cutoff = u64::try_from(now.saturating_sub(kept_for).as_micros()).unwrap_or(u64::MAX);
+        let mut prefix = hook_key(&self.hook.commerce, &self.hook.id);
+        prefix.push(0x1f);
+        let mut below = prefix.clone();
+        below.extend_from_slice(&cutoff.to_be_bytes());
+        if let Err(error) = self.context.store.remove_before(Table::Attempts, &prefix, &below, PRUNE_ROWS_MAX) {
+            tracing::error!(%error, webhook = %self.hook.id, "webhooks: old attempts could not be deleted");
         }
     }
 

@@ -40,6 +40,8 @@ pub struct DeliveryOptions {
     pub calls_max: usize,
     /// Events a dispatcher holds at once (waiting, in flight or retrying).
     pub window: usize,
+    /// How long the delivery log keeps an attempt.
+    pub log_kept_for: Duration,
 }
 
 impl Default for DeliveryOptions {
@@ -51,6 +53,7 @@ impl Default for DeliveryOptions {
             timeout: Duration::from_secs(10),
             calls_max: 64,
             window: 1_000,
+            log_kept_for: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }
