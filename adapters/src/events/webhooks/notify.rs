@@ -25,7 +25,7 @@ pub enum Channel {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Recipient {
-    /// An e-mail address, at most 254 bytes.
+    /// An e-mail address, at most 254 characters.
     #[schema(max_length = 254, format = "email")]
     pub address: String,
     #[schema(max_length = 35)]

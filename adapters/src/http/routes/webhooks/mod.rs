@@ -185,6 +185,35 @@ pub(super) fn idempotency_row(stamp: &mercato_actors::idempotency::Stamp) -> Vec
     format!("\u{0}idem\u{1f}{}\u{1f}{}", stamp.scope, stamp.key).into_bytes()
 }
 
+/// The digest of a keyed creation's request, kept with its answer.
+pub(super) fn digest(stamp: Option<&mercato_actors::idempotency::Stamp>) -> String {
+    stamp.map(|s| s.request.iter().map(|b| format!("{b:02x}")).collect()).unwrap_or_default()
+}
+
+/// Writes a new subscription or rule, its cursor and the answer kept under its
+/// `Idempotency-Key` in one transaction, made durable off the worker's thread (a crash
+/// keeps all or nothing), then starts its deliveries.
+pub(super) async fn store_created(
+    webhooks: &Webhooks,
+    hook: &Subscription,
+    cursor: &subscription::Cursor,
+    kept: Option<(&mercato_actors::idempotency::Stamp, String, String)>,
+) -> Result<(), Problem> {
+    let key = hook_key(&hook.commerce, &hook.id);
+    let mut rows = vec![
+        (Table::Cursors, key.clone(), serde_json::to_vec(cursor).unwrap_or_default()),
+        (Table::Hooks, key, serde_json::to_vec(hook).unwrap_or_default()),
+    ];
+    if let Some((stamp, request, body)) = kept {
+        let kept = KeptCreation { request, body };
+        rows.push((Table::Hooks, idempotency_row(stamp), serde_json::to_vec(&kept).unwrap_or_default()));
+    }
+    let store = Arc::clone(&webhooks.store);
+    web::block(move || store.put_all(&rows)).await.map_err(unavailable)?.map_err(unavailable)?;
+    webhooks.tell(Control::Changed { commerce: hook.commerce.clone(), id: hook.id.clone() });
+    Ok(())
+}
+
 /// The answer a creation under the same key gave (the same request), or the refusal of
 /// another request under it.
 pub(super) fn kept_creation(
@@ -229,8 +258,7 @@ pub async fn create_webhook(
     let types = check_types(body.types.as_deref())?;
     check_description(body.description.as_ref())?;
     let _one_at_a_time = webhooks.creating.lock().await;
-    let request_digest: String =
-        stamp.as_ref().map(|s| s.request.iter().map(|b| format!("{b:02x}")).collect()).unwrap_or_default();
+    let request_digest = digest(stamp.as_ref());
     if let Some(kept) = kept_creation(webhooks, stamp.as_ref(), &request_digest)? {
         return Ok(HttpResponse::Created().content_type("application/json").body(kept));
     }
@@ -258,18 +286,8 @@ pub async fn create_webhook(
         secret: hook.secrets.first().map(|s| s.secret.clone()).unwrap_or_default(),
     };
     let answer = serde_json::to_string(&answer).unwrap_or_default();
-    let mut rows = vec![
-        (Table::Cursors, hook_key(&code, &hook.id), serde_json::to_vec(&cursor).unwrap_or_default()),
-        (Table::Hooks, hook_key(&code, &hook.id), serde_json::to_vec(&hook).unwrap_or_default()),
-    ];
-    if let Some(stamp) = &stamp {
-        let kept = KeptCreation { request: request_digest, body: answer.clone() };
-        rows.push((Table::Hooks, idempotency_row(stamp), serde_json::to_vec(&kept).unwrap_or_default()));
-    }
-    // One transaction, made durable off the worker's thread: a crash keeps all or nothing.
-    let store = Arc::clone(&webhooks.store);
-    web::block(move || store.put_all(&rows)).await.map_err(unavailable)?.map_err(unavailable)?;
-    webhooks.tell(Control::Changed { commerce: code, id: hook.id.clone() });
+    store_created(webhooks, &hook, &cursor, stamp.as_ref().map(|stamp| (stamp, request_digest, answer.clone())))
+        .await?;
     Ok(HttpResponse::Created().content_type("application/json").body(answer))
 }
 

@@ -8,17 +8,16 @@ use std::collections::BTreeMap;
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use mercato_engine::Commerce;
-use mercato_persistence::events::Table;
 use serde::{Deserialize, Serialize};
 
 use super::shared::{
     admin, apply_common, attempts_page, change, check_description, check_types, check_url, dto_delivery, new_secret,
-    next_event_cursor, now_ms, of_kind, random_hex, remove, rfc3339, unavailable, CommonChange,
+    next_event_cursor, now_ms, of_kind, random_hex, remove, rfc3339, CommonChange,
 };
 use super::{AttemptPageDto, AttemptsQuery, WebhookDeliveryDto};
 use crate::events::webhooks::notify::{self, Channel, Notify, Recipient, Template};
 use crate::events::webhooks::subscription::{self, Subscription};
-use crate::events::webhooks::{hook_key, Control, Webhooks};
+use crate::events::webhooks::Webhooks;
 use crate::http::auth::Principal;
 use crate::http::problem::{Problem, Refusals};
 use crate::http::AppState;
@@ -158,7 +157,7 @@ fn check_rule(commerce: &Commerce, notify: &Notify, url: Option<&str>, mails: bo
         }
     }
     for recipient in &notify.recipients {
-        if recipient.address.len() > 254 || recipient.address.parse::<lettre::Address>().is_err() {
+        if recipient.address.chars().count() > 254 || recipient.address.parse::<lettre::Address>().is_err() {
             let shown: String = recipient.address.chars().take(254).collect();
             return Err(invalid("invalid_recipients", format!("recipient \"{shown}\" is not an e-mail address")));
         }
@@ -230,8 +229,7 @@ pub async fn create_notification(
     };
     check_rule(&commerce, &notify, body.url.as_deref(), webhooks.mails)?;
     let _one_at_a_time = webhooks.creating.lock().await;
-    let digest: String =
-        stamp.as_ref().map(|s| s.request.iter().map(|b| format!("{b:02x}")).collect()).unwrap_or_default();
+    let digest = super::digest(stamp.as_ref());
     if let Some(kept) = super::kept_creation(webhooks, stamp.as_ref(), &digest)? {
         return Ok(HttpResponse::Created().content_type("application/json").body(kept));
     }
@@ -255,30 +253,8 @@ pub async fn create_notification(
     };
     let answer = serde_json::to_string(&NotificationDto { secret: secret_shown(&hook), ..dto(webhooks, &hook) });
     let answer = answer.unwrap_or_default();
-    let rows = creation_rows(&hook, &cursor, stamp.as_ref().map(|stamp| (stamp, digest, answer.clone())));
-    let store = std::sync::Arc::clone(&webhooks.store);
-    web::block(move || store.put_all(&rows)).await.map_err(unavailable)?.map_err(unavailable)?;
-    webhooks.tell(Control::Changed { commerce: code, id: hook.id.clone() });
+    super::store_created(webhooks, &hook, &cursor, stamp.as_ref().map(|stamp| (stamp, digest, answer.clone()))).await?;
     Ok(HttpResponse::Created().content_type("application/json").body(answer))
-}
-
-/// A new rule's rows, written in one transaction: the rule, its cursor, and the answer
-/// kept under its `Idempotency-Key`.
-fn creation_rows(
-    hook: &Subscription,
-    cursor: &subscription::Cursor,
-    kept: Option<(&mercato_actors::idempotency::Stamp, String, String)>,
-) -> Vec<(Table, Vec<u8>, Vec<u8>)> {
-    let key = hook_key(&hook.commerce, &hook.id);
-    let mut rows = vec![
-        (Table::Cursors, key.clone(), serde_json::to_vec(cursor).unwrap_or_default()),
-        (Table::Hooks, key, serde_json::to_vec(hook).unwrap_or_default()),
-    ];
-    if let Some((stamp, request, body)) = kept {
-        let kept = super::KeptCreation { request, body };
-        rows.push((Table::Hooks, super::idempotency_row(stamp), serde_json::to_vec(&kept).unwrap_or_default()));
-    }
-    rows
 }
 
 /// A webhook rule's signing secret, shown on creation only (its receiver checks the
