@@ -201,6 +201,13 @@ fn deliveries_survive_failures_timeouts_and_a_crash() {
 
     let orders: Vec<Value> = (0..3).map(|_| buy_order(address, "MOUSE")).collect();
     ship_and_deliver(address, &orders[0], "T0");
+    // The failed calls are in the delivery log (kept by the store, made durable within
+    // its flush interval) before the crash, which comes while deliveries are retrying.
+    wait_until("the failures are logged", || {
+        let (_, log) = call(address, "GET", &format!("/webhooks/{id}/attempts?limit=500"), json!({}));
+        log["attempts"].as_array().is_some_and(|a| a.iter().filter(|a| a["status"] == 500).count() >= 2)
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
     let mut served = served;
     served.0.kill().expect("SIGKILL");
     let _ = served.0.wait();

@@ -5,25 +5,28 @@
 //! aggregate for days holds up neither the other aggregates nor memory. Where delivery
 //! stands (the position read, the events pending) is written after changes, at most every
 //! `CURSOR_SAVE_EVERY`: a crash sends again what was pending or delivered in that moment.
+//! New events come from the shared feed (`feed.rs`); a dispatcher reads the store itself
+//! only to catch up (at start, after lagging or with its window full).
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mercato_persistence::events::{EventStore, Position, Table};
-use mercato_persistence::log::Lsn;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{broadcast, Semaphore};
 use tokio::task::JoinSet;
 
+use super::feed::{Batch, Fed, Feed, READ_EVENTS};
 use super::subscription::{self, Cursor, Subscription};
 use super::{hook_key, DeliveryOptions};
 use crate::events::envelope::{Envelope, EventPosition};
 
-/// How often at most a dispatcher writes its cursor.
+/// How often at most a dispatcher writes its cursor when its pending events changed, and
+/// when it only read past events it does not want (read past again after a crash).
 const CURSOR_SAVE_EVERY: Duration = Duration::from_millis(200);
-/// Events a dispatcher reads from the store at a time, and looks at at most per read.
-const READ_EVENTS: usize = 1_000;
+const CURSOR_MOVE_SAVE_EVERY: Duration = Duration::from_secs(5);
+/// Events a dispatcher looks at at most per read of the store.
 const READ_BUDGET: usize = 10_000;
 /// How often at most a dispatcher deletes its log's old attempts, and how many at a time.
 const PRUNE_EVERY: Duration = Duration::from_secs(10);
@@ -35,7 +38,7 @@ const STORE_RETRY: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct Context {
     pub store: Arc<EventStore>,
-    pub head: watch::Receiver<Lsn>,
+    pub feed: Feed,
     pub client: reqwest::Client,
     pub permits: Arc<Semaphore>,
     pub options: DeliveryOptions,
@@ -97,21 +100,23 @@ struct Held {
 }
 
 impl Held {
-    /// The event stored at a position, read: its aggregate and the event.
-    fn read(bytes: &[u8]) -> Option<(String, Held)> {
-        let envelope = Envelope::parse(bytes)?;
-        let parsed: serde_json::Value = serde_json::from_slice(envelope.json).ok()?;
-        let aggregate = format!("{}/{}", parsed["aggregate"]["type"], parsed["aggregate"]["id"]);
-        let held = Held {
-            id: parsed["id"].as_str().unwrap_or_default().to_owned(),
-            kind: envelope.kind.to_owned(),
-            json: Arc::new(envelope.json.to_vec()),
+    fn new(fed: &Fed) -> Held {
+        Held {
+            id: fed.id.clone(),
+            kind: fed.kind.clone(),
+            json: Arc::clone(&fed.json),
             attempts: 0,
             first_at: None,
             due: Instant::now(),
             in_flight: false,
-        };
-        Some((aggregate, held))
+        }
+    }
+
+    /// The event stored at a position, read: its aggregate and the event.
+    fn read(position: Position, bytes: &[u8]) -> Option<(String, Held)> {
+        let fed = Fed::parse(position, bytes)?;
+        let held = Held::new(&fed);
+        Some((fed.aggregate, held))
     }
 }
 
@@ -138,10 +143,14 @@ struct Dispatcher {
     cursor: Cursor,
     lanes: HashMap<String, Lane>,
     pending: BTreeSet<Position>,
-    /// The last position read from the store.
+    /// The last position read (from the store or the feed).
     read: Position,
+    /// Whether it must read the store to catch up before it takes the feed's batches.
+    behind: bool,
     saved_at: Instant,
+    /// The pending events changed since the cursor was saved; or only `read` moved.
     dirty: bool,
+    moved: bool,
     /// When the delivery log was last pruned.
     pruned_at: Option<Instant>,
 }
@@ -168,24 +177,28 @@ pub async fn run(context: Context, hook: Subscription) {
         lanes: HashMap::new(),
         pending: BTreeSet::new(),
         read,
+        behind: true,
         saved_at: Instant::now(),
         dirty: false,
+        moved: false,
         pruned_at: None,
     };
+    // Listening before the first read of the store: nothing falls between the two.
+    let mut feed = dispatcher.context.feed.subscribe(&dispatcher.hook.commerce);
     dispatcher.reload();
     let mut calls: JoinSet<Called> = JoinSet::new();
-    let mut head = dispatcher.context.head.clone();
     loop {
-        head.borrow_and_update();
-        let more = dispatcher.fill();
+        let more = dispatcher.behind && dispatcher.fill();
         let wake = dispatcher.start_due(&mut calls);
         if more {
             tokio::task::yield_now().await;
             continue;
         }
-        let save_at = dispatcher.dirty.then(|| dispatcher.saved_at + CURSOR_SAVE_EVERY);
-        let until =
-            [wake, save_at].into_iter().flatten().min().unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        let until = [wake, dispatcher.save_at(), dispatcher.behind.then(|| Instant::now() + STORE_RETRY)]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
             biased;
             Some(Ok(called)) = calls.join_next(), if !calls.is_empty() => {
@@ -193,10 +206,14 @@ pub async fn run(context: Context, hook: Subscription) {
                     return;
                 }
             }
-            changed = head.changed() => if changed.is_err() { return },
+            batch = feed.recv() => match batch {
+                Ok(batch) => dispatcher.take(&batch),
+                Err(broadcast::error::RecvError::Lagged(_)) => dispatcher.behind = true,
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
             () = tokio::time::sleep_until(until.into()) => {}
         }
-        if dispatcher.dirty && dispatcher.saved_at.elapsed() >= CURSOR_SAVE_EVERY {
+        if dispatcher.save_at().is_some_and(|at| at <= Instant::now()) {
             dispatcher.save_cursor();
         }
         dispatcher.prune_log();
@@ -212,6 +229,7 @@ impl Dispatcher {
         }
         lane.queue.push_back(position);
         self.pending.insert(position);
+        self.dirty = true;
     }
 
     /// The events pending at the last save, back in their lanes (a restart).
@@ -220,14 +238,23 @@ impl Dispatcher {
         for (lsn, index) in pending {
             let position = Position { lsn, index };
             let Ok(Some(bytes)) = self.context.store.get(&self.hook.commerce, position) else { continue };
-            let Some((aggregate, held)) = Held::read(&bytes) else { continue };
+            let Some((aggregate, held)) = Held::read(position, &bytes) else { continue };
             self.enqueue(position, aggregate, Some(held));
         }
     }
 
-    /// Reads the next events of its types into their lanes, up to the pending bound;
-    /// answers whether it read anything (then it reads again at once: the read may have
-    /// stopped at its budget).
+    /// When the cursor is next due to be written, if it must be.
+    fn save_at(&self) -> Option<Instant> {
+        if self.dirty {
+            Some(self.saved_at + CURSOR_SAVE_EVERY)
+        } else {
+            self.moved.then(|| self.saved_at + CURSOR_MOVE_SAVE_EVERY)
+        }
+    }
+
+    /// Reads the store's next events of its types into their lanes, up to the pending
+    /// bound; answers whether it read anything (then it reads again at once: the read may
+    /// have stopped at its budget). Once a read finds nothing more, it is no longer behind.
     fn fill(&mut self) -> bool {
         let room = self.context.options.window.saturating_sub(self.pending.len()).min(READ_EVENTS);
         if room == 0 {
@@ -238,16 +265,45 @@ impl Dispatcher {
             Envelope::parse(bytes).is_some_and(|e| hook.wants(e.kind))
         });
         let Ok((events, last)) = read else { return false };
-        let Some(last) = last else { return false };
+        let Some(last) = last else {
+            self.behind = false;
+            return false;
+        };
         for event in events {
-            if let Some((aggregate, held)) = Held::read(&event.bytes) {
+            if let Some((aggregate, held)) = Held::read(event.position, &event.bytes) {
                 self.enqueue(event.position, aggregate, Some(held));
             }
         }
         self.read = last;
-        self.dirty = true;
+        self.moved = true;
         // Something was read: the next read says whether more is there.
         true
+    }
+
+    /// Takes the feed's batch when it follows on from where the dispatcher stands;
+    /// otherwise, or when its window fills, the dispatcher is behind and reads the store.
+    fn take(&mut self, batch: &Batch) {
+        if self.behind || batch.last <= self.read {
+            return;
+        }
+        if batch.after > self.read {
+            self.behind = true;
+            return;
+        }
+        let from = self.read;
+        for fed in batch.events.iter().filter(|fed| fed.position > from) {
+            if self.hook.wants(&fed.kind) {
+                if self.pending.len() >= self.context.options.window {
+                    self.behind = true;
+                    return;
+                }
+                self.enqueue(fed.position, fed.aggregate.clone(), Some(Held::new(fed)));
+            }
+            self.read = fed.position;
+            self.moved = true;
+        }
+        self.read = batch.last;
+        self.moved = true;
     }
 
     /// Starts a call for each lane's first event that is due and not in flight; answers
@@ -334,7 +390,7 @@ impl Dispatcher {
         lane.head = None;
         while let Some(&next) = lane.queue.front() {
             let read = self.context.store.get(&self.hook.commerce, next).ok().flatten();
-            if let Some((_, held)) = read.as_deref().and_then(Held::read) {
+            if let Some((_, held)) = read.as_deref().and_then(|bytes| Held::read(next, bytes)) {
                 lane.head = Some(held);
                 break;
             }
@@ -375,6 +431,7 @@ impl Dispatcher {
         match self.context.store.put(Table::Cursors, &key, &bytes) {
             Ok(()) => {
                 self.dirty = false;
+                self.moved = false;
                 self.saved_at = Instant::now();
             }
             Err(error) => tracing::error!(%error, "webhooks: a cursor could not be written; retrying"),
@@ -497,3 +554,7 @@ pub async fn redeliver(context: Context, hook: Subscription, position: Position)
     };
     log_attempt(&context.store, &hook, &attempt);
 }
+
+#[cfg(test)]
+#[path = "dispatch_tests.rs"]
+mod tests;

@@ -1,6 +1,6 @@
 //! Webhooks: subscriptions per commerce (a URL, the event types it wants, its secrets),
-//! and their delivery. Each subscription has a dispatcher (`dispatch.rs`) that reads the
-//! event store after its durable cursor and posts each event signed per the Standard
+//! and their delivery. Each subscription has a dispatcher (`dispatch.rs`) that takes the
+//! events after its durable cursor (from one shared reader of the store, `feed.rs`) and posts each event signed per the Standard
 //! Webhooks specification, in order per aggregate and in parallel across aggregates,
 //! retrying with exponential backoff and jitter, disabling itself on 410, and logging
 //! every attempt. Dispatchers and their calls run on a thread and runtime of their own
@@ -13,6 +13,7 @@
 //! was in flight or delivered in the store's last unflushed moment.
 
 pub mod dispatch;
+pub mod feed;
 pub mod notify;
 pub mod subscription;
 
@@ -135,7 +136,9 @@ async fn manage(
         }
     };
     let permits = Arc::new(Semaphore::new(options.calls_max));
-    let context = dispatch::Context { store: Arc::clone(&store), head, client, permits, options, mailer };
+    let feed = feed::Feed::new(head);
+    tokio::spawn(feed.clone().run(Arc::clone(&store)));
+    let context = dispatch::Context { store: Arc::clone(&store), feed, client, permits, options, mailer };
     let mut running: HashMap<(String, String), tokio::task::JoinHandle<()>> = HashMap::new();
     // An e-mail rule on a node without SMTP waits where it stands (nothing is lost): it
     // goes on when the node is started with `--smtp-url`.
