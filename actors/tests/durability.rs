@@ -116,7 +116,9 @@ fn a_record_that_does_not_apply_refuses_the_start() {
     use mercato_engine::inventory::InventoryEvent;
 
     let ghost = [InventoryEvent::ReservationReleased { reservation: "ghost".into() }];
-    let ghost = stored::warehouse_record("demo", "wh-madrid", &ghost, None).expect("encodes");
+    let ghost =
+        stored::warehouse_record(("demo", "wh-madrid"), mercato_engine::inventory::Timestamp(0), &ghost, &[], None)
+            .expect("encodes");
     let error = recover_records(&[(RECORD_WAREHOUSE, ghost)]);
     assert!(error.contains("record 1 does not apply to warehouse wh-madrid"), "{error}");
 

@@ -36,7 +36,7 @@ pub enum Until {
     /// Every record up to and including this one.
     Position(Lsn),
     /// Every record up to the last one stamped at or before this time (milliseconds):
-    /// order changes carry their time, and a record without one counts when a stamped
+    /// order and warehouse changes carry their time, and a record without one counts when a stamped
     /// record after it is at or before the time. Nothing made after it is included.
     Time(i64),
 }
@@ -60,10 +60,12 @@ impl Until {
     }
 }
 
-/// The time a record carries, where it carries one (an order's change).
+/// The time a record carries, where it carries one (an order's change; a warehouse's,
+/// from format 4).
 fn stamp_of(record: &Replayed<'_>) -> Option<i64> {
     match stored::decode_record(record.format, record.kind, record.payload) {
         Ok(Record::Order(entry)) => Some(entry.at.0),
+        Ok(Record::Warehouse(entry)) => entry.at.map(|at| at.0),
         _ => None,
     }
 }

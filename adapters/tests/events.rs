@@ -31,15 +31,7 @@ fn call(address: SocketAddr, method: &str, path: &str, key: &str, body: Value) -
 }
 
 fn buy(address: SocketAddr, sku: &str, qty: u32) -> String {
-    let purchase = json!({
-        "cart": {"country": "ES", "lines": [{"sku": sku, "qty": qty}],
-                 "address": {"name": "Ana García", "line": "Gran Vía 1", "city": "Madrid",
-                             "postal_code": "28013", "country": "ES"},
-                 "delivery": {"method": "home"}},
-        "checkout": {"payment_system": "card", "payment_token": "tok_visa"}});
-    let (status, order) = call(address, "POST", "/orders", "demo-storefront", purchase);
-    assert_eq!(status, 201, "{order}");
-    order["id"].as_str().expect("an id").to_owned()
+    support::buy_demo(address, sku, qty)["id"].as_str().expect("an id").to_owned()
 }
 
 /// Every event the key may see, page by page (`limit` a page), waiting until at least

@@ -129,17 +129,7 @@ fn ship_and_deliver(address: SocketAddr, order: &Value, tracking: &str) {
 }
 
 fn buy_order(address: SocketAddr, sku: &str) -> Value {
-    let purchase = json!({
-        "cart": {"country": "ES", "lines": [{"sku": sku, "qty": 1}],
-                 "address": {"name": "Ana García", "line": "Gran Vía 1", "city": "Madrid",
-                             "postal_code": "28013", "country": "ES"},
-                 "delivery": {"method": "home"}},
-        "checkout": {"payment_system": "card", "payment_token": "tok_visa"}});
-    let (status, text) =
-        http(address, "POST", &format!("{BASE}/orders"), Some("demo-storefront"), &purchase.to_string())
-            .expect("answer");
-    assert_eq!(status, 201, "{text}");
-    serde_json::from_str::<Value>(&text).expect("JSON")
+    support::buy_demo(address, sku, 1)
 }
 
 fn events_of(address: SocketAddr, types: &str) -> Vec<Value> {

@@ -88,10 +88,34 @@ impl Journal {
         record: impl Fn(Option<&Remembered>) -> Result<Option<Vec<u8>>, NotDurable>,
         apply: impl FnOnce() -> (T, Option<Remembered>),
     ) -> Result<Committed<T>, Uncommitted<T>> {
+        self.commit_encoding(kind, record, apply, false)
+    }
+
+    /// `commit` for a change whose record also states what applying it left (a
+    /// warehouse's stock levels, read by `record` from what `apply` leaves): the record is
+    /// encoded again after `apply`. The first encoding, which checks the size, must state
+    /// the largest values the second can, so the second is never larger.
+    pub fn commit_restated<T>(
+        &self,
+        kind: u8,
+        record: impl Fn(Option<&Remembered>) -> Result<Option<Vec<u8>>, NotDurable>,
+        apply: impl FnOnce() -> (T, Option<Remembered>),
+    ) -> Result<Committed<T>, Uncommitted<T>> {
+        self.commit_encoding(kind, record, apply, true)
+    }
+
+    fn commit_encoding<T>(
+        &self,
+        kind: u8,
+        record: impl Fn(Option<&Remembered>) -> Result<Option<Vec<u8>>, NotDurable>,
+        apply: impl FnOnce() -> (T, Option<Remembered>),
+        restate: bool,
+    ) -> Result<Committed<T>, Uncommitted<T>> {
         let bare = record(None)?;
         let slot = self.slot()?;
         let (applied, mut remembered) = apply();
         let payload = match remembered.as_mut() {
+            None if restate => record(None),
             None => Ok(bare),
             Some(remembered) => record(Some(remembered)).or_else(|_| {
                 remembered.answer.body = ANSWER_TOO_LARGE.to_vec();

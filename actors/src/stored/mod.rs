@@ -4,7 +4,7 @@
 //! The engine's types change as features come (an order gains invoices, a shipment its
 //! tracking); the bytes in a data folder do not. So nothing the engine holds is encoded as
 //! it is: every record and part is converted to the stored types of the current format
-//! (`v3` today) and encoded with them, and read back with the types of the version its
+//! (`v4` today) and encoded with them, and read back with the types of the version its
 //! segment or snapshot states (`Replayed::format`, `Loaded::format`), then converted to
 //! the engine's types. Each stored type is declared field by field next to the engine type
 //! it keeps (`convert::stored_struct!`), so a field added to the engine type fails to
@@ -15,7 +15,8 @@
 //! `mercato_persistence::codec::FORMAT_VERSION` (and the event-codec test's digest), keep
 //! `v2`'s reading conversions (filling what format 2 did not hold) and its fixtures in
 //! `actors/tests/fixtures/format-2/`, and add fixtures of format 3. `FORMAT_OLDEST` moves
-//! only when a version is no longer read.
+//! only when a version is no longer read. Format 4 (a warehouse record's time and stock
+//! levels) was made the same way.
 //!
 //! The in-memory side of records and parts (`WarehouseEntry`, `CartsSnapshot`, ...) holds
 //! engine types and is what the actors and recovery use.
@@ -23,6 +24,7 @@
 pub(crate) mod convert;
 pub mod v2;
 pub mod v3;
+pub mod v4;
 
 use mercato_engine::cart::{Cart, CartEvent};
 use mercato_engine::inventory::{InventoryEvent, Timestamp, WarehouseStock};
@@ -33,7 +35,7 @@ use mercato_persistence::PersistenceError;
 
 use crate::idempotency::Remembered;
 use convert::Convert;
-use v3 as current;
+use v4 as current;
 
 const _: () = assert!(current::VERSION == FORMAT_VERSION, "the current stored types are not the log's format");
 
@@ -50,8 +52,21 @@ pub const RECORD_ORDER: u8 = 3;
 pub struct WarehouseEntry {
     pub commerce: String,
     pub warehouse: String,
+    /// When the change was made (none in records of formats 2 and 3).
+    pub at: Option<Timestamp>,
     pub events: Vec<InventoryEvent>,
+    /// The units on hand nobody holds of each SKU the change touched, before and after it
+    /// (none in records of formats 2 and 3): what stock alerts are derived from.
+    pub levels: Vec<StockLevel>,
     pub remembered: Option<Remembered>,
+}
+
+/// A SKU's units on hand nobody holds in a warehouse, before and after one change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockLevel {
+    pub sku: String,
+    pub before: u32,
+    pub after: u32,
 }
 
 /// One cart's change: its events, and the answer kept under an idempotency key.
@@ -185,6 +200,7 @@ pub fn decode_record(format: u8, kind: u8, payload: &[u8]) -> Result<Record, Per
     match format {
         2 => v2::decode_record(kind, payload),
         3 => v3::decode_record(kind, payload),
+        4 => v4::decode_record(kind, payload),
         other => Err(unread(other)),
     }
 }
@@ -194,7 +210,7 @@ pub fn decode_part(format: u8, key: &str, bytes: &[u8]) -> Result<PartOf, Persis
     let kind = PartKind::of(key).ok_or_else(|| PersistenceError::Codec("a part of no known kind".into()))?;
     let part = match format {
         2 => v2::decode_part(kind, bytes)?,
-        3 => v3::decode_part(kind, bytes)?,
+        3 | 4 => v3::decode_part(kind, bytes)?,
         other => return Err(unread(other)),
     };
     if part.key() != key {
@@ -218,17 +234,21 @@ pub fn orders_part(part: &OrdersSnapshot) -> Result<Vec<u8>, PersistenceError> {
     codec::encode_part(&current::OrdersPart::from_engine(part))
 }
 
-/// A warehouse's change as a record of the current format.
+/// A warehouse's change made at `at` as a record of the current format, with the stock
+/// levels it moved.
 pub fn warehouse_record(
-    commerce: &str,
-    warehouse: &str,
+    (commerce, warehouse): (&str, &str),
+    at: Timestamp,
     events: &[InventoryEvent],
+    levels: &[StockLevel],
     remembered: Option<&Remembered>,
 ) -> Result<Vec<u8>, PersistenceError> {
     codec::encode(&current::WarehouseRecord {
         commerce: commerce.to_owned(),
         warehouse: warehouse.to_owned(),
+        at: Some(at.0),
         events: events.iter().map(Convert::from_engine).collect(),
+        levels: levels.iter().map(Convert::from_engine).collect(),
         remembered: remembered.map(Convert::from_engine),
     })
 }

@@ -137,30 +137,27 @@ impl WarehouseActor {
         let touched = caps::touched(&self.stock, &events);
         let journal = std::mem::take(&mut self.journal);
         let warehouse = self.stock.warehouse.clone();
+        // The record states each touched SKU's level before and after: the size is checked
+        // with the largest level (`commit_restated`), the record written with the real one.
+        let levels = std::cell::RefCell::new(levels_before(&self.stock, &touched));
         let record = |remembered: Option<&Remembered>| {
-            journal.encode(|| stored::warehouse_record(commerce.code(), &warehouse, &events, remembered))
+            let levels = levels.borrow();
+            journal
+                .encode(|| stored::warehouse_record((commerce.code(), &warehouse), now, &events, &levels, remembered))
         };
-        let committed = journal.commit(RECORD_WAREHOUSE, record, || {
+        let committed = journal.commit_restated(RECORD_WAREHOUSE, record, || {
             for event in &events {
                 self.stock.apply(event);
+            }
+            for moved in levels.borrow_mut().iter_mut() {
+                moved.after = level(&self.stock, &moved.sku);
             }
             ((), remember(self, &events))
         });
         self.journal = journal;
         let Committed { receipt, remembered, .. } = match committed {
             Ok(committed) => committed,
-            Err(Uncommitted { error, applied: Some(()) }) => {
-                // Applied in place without its record (the log stopped, or the record
-                // could not be made): the log stops for good, so the node stops and
-                // recovers without the change, and no snapshot keeps it; every later
-                // answer waits for a record that will never come, so each is refused.
-                self.journal.stop(format!(
-                    "warehouse {}: a change applied without its record: {}",
-                    self.stock.warehouse, error.reason
-                ));
-                self.last_lsn = mercato_persistence::log::Lsn::MAX;
-                return Err(NotDurable::unknown(error.reason).into());
-            }
+            Err(Uncommitted { error, applied: Some(()) }) => return Err(self.applied_without_record(error)),
             Err(Uncommitted { error, applied: None }) => return Err(error.into()),
         };
         if let Some(receipt) = &receipt {
@@ -173,6 +170,17 @@ impl WarehouseActor {
         self.meters.count(&events, &self.stock);
         self.tell_orders(&events);
         Ok((events, receipt, remembered))
+    }
+
+    /// A change applied in place without its record (the log stopped, or the record could
+    /// not be made): the log stops for good, so the node stops and recovers without the
+    /// change, and no snapshot keeps it; every later answer waits for a record that will
+    /// never come, so each is refused.
+    fn applied_without_record(&mut self, error: NotDurable) -> ActorError {
+        self.journal
+            .stop(format!("warehouse {}: a change applied without its record: {}", self.stock.warehouse, error.reason));
+        self.last_lsn = mercato_persistence::log::Lsn::MAX;
+        NotDurable::unknown(error.reason).into()
     }
 
     /// Tells the orders of the order lines whose units these events served or moved (they
@@ -241,4 +249,18 @@ impl WarehouseActor {
             .filter_map(|sku| self.stock.availability_shared(&sku, &commerce, today, &elsewhere).map(|a| (sku, a)))
             .collect()
     }
+}
+
+/// A SKU's units on hand nobody holds in this warehouse.
+fn level(stock: &mercato_engine::inventory::WarehouseStock, sku: &str) -> u32 {
+    stock.record(sku).map_or(0, mercato_engine::inventory::StockRecord::available)
+}
+
+/// The touched SKUs' levels before a change, with `after` at its largest until the change
+/// is applied.
+fn levels_before(stock: &mercato_engine::inventory::WarehouseStock, touched: &[Arc<str>]) -> Vec<stored::StockLevel> {
+    touched
+        .iter()
+        .map(|sku| stored::StockLevel { sku: sku.to_string(), before: level(stock, sku), after: u32::MAX })
+        .collect()
 }

@@ -42,6 +42,17 @@ pub const CATALOGUE: &[EventType] = &[
     event("stock.adjusted", "stock", "A warehouse's count was corrected (damage, loss, found, count)."),
     event("stock.batch_announced", "stock", "An inbound batch was announced with its expected date."),
     event("stock.batch_changed", "stock", "An inbound batch's quantity or date changed."),
+    event(
+        "stock.low",
+        "stock",
+        "A SKU's units on hand nobody holds in a warehouse fell to 5 or below (`available`, `before`, `low_at`).",
+    ),
+    event("stock.out", "stock", "A SKU's units on hand nobody holds in a warehouse reached 0 (`available`, `before`)."),
+    event(
+        "stock.back_in_stock",
+        "stock",
+        "A SKU's units on hand nobody holds in a warehouse rose from 0 (`available`, `before`).",
+    ),
 ];
 
 /// The type named `name`.

@@ -3,7 +3,8 @@
 //! derivation keeps itself (its merchants, currency, units and cancelled units, and how
 //! far each shipment has gone), so the same log always gives the same events.
 
-use mercato_actors::stored::{OrderEntry, Record, WarehouseEntry};
+use mercato_actors::stored::{OrderEntry, Record, StockLevel, WarehouseEntry};
+use mercato_engine::cart::LOW_STOCK_UNITS;
 use mercato_engine::inventory::{InventoryEvent, Timestamp};
 use mercato_engine::order::{Order, OrderEvent};
 use mercato_engine::pricing::minor_units;
@@ -69,7 +70,7 @@ fn order_key(commerce: &str, order: &str) -> String {
 }
 
 /// The events of one record. `now` dates the events of records that carry no time of
-/// their own (a warehouse's).
+/// their own (a warehouse's, written before format 4).
 pub fn derive(record: &Record, commerces: &Commerces, notes: &mut dyn Notes, now: Timestamp) -> Vec<Draft> {
     match record {
         Record::Order(entry) => {
@@ -255,17 +256,41 @@ fn shipment_event(order: &str, event: &OrderEvent, note: &mut OrderNote) -> Vec<
     vec![(kind, Some(shipment.clone()), data)]
 }
 
+/// The alert a SKU's level crossing stands for, if any: out of stock when its units on
+/// hand nobody holds reach 0, low when they fall to `LOW_STOCK_UNITS` or below, back in
+/// stock when they rise from 0.
+fn level_alert(level: &StockLevel) -> Option<&'static str> {
+    let (before, after) = (level.before, level.after);
+    if after == 0 && before > 0 {
+        Some("stock.out")
+    } else if after > 0 && after <= LOW_STOCK_UNITS && before > LOW_STOCK_UNITS {
+        Some("stock.low")
+    } else if before == 0 && after > 0 {
+        Some("stock.back_in_stock")
+    } else {
+        None
+    }
+}
+
 /// The events a warehouse's record stands for: stock received, adjusted, batches
-/// announced or changed (reservations and allocations are the orders' and carts' own).
+/// announced or changed (reservations and allocations are the orders' and carts' own),
+/// then the alerts of the levels it moved.
 fn stock_events(entry: &WarehouseEntry, commerce: &Commerce, now: Timestamp) -> Vec<Draft> {
     let warehouse = &entry.warehouse;
+    let time = entry.at.unwrap_or(now);
     let draft = |kind, sku: &str, data| Draft {
         kind,
         aggregate: ("stock", format!("{warehouse}/{sku}")),
-        time: now,
+        time,
         merchants: commerce.product(sku).and_then(|p| p.merchant.clone()).into_iter().collect(),
         data,
     };
+    let alerts = entry.levels.iter().filter_map(|level| {
+        let kind = level_alert(level)?;
+        let data = json!({ "warehouse": warehouse, "sku": level.sku, "available": level.after,
+                           "before": level.before, "low_at": LOW_STOCK_UNITS });
+        Some(draft(kind, &level.sku, data))
+    });
     entry
         .events
         .iter()
@@ -292,5 +317,6 @@ fn stock_events(entry: &WarehouseEntry, commerce: &Commerce, now: Timestamp) -> 
             )),
             _ => None,
         })
+        .chain(alerts)
         .collect()
 }

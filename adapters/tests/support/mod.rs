@@ -102,3 +102,19 @@ pub fn wait_ready(address: SocketAddr) {
     }
     panic!("server on {address} not ready in time");
 }
+
+/// A storefront's purchase in one request (`POST …/orders`: a cart created whole, sent to
+/// Madrid by home delivery, checked out by card) of `qty` units of `sku` in the demo
+/// commerce: the order it made (201), or a panic naming the answer.
+pub fn buy_demo(address: SocketAddr, sku: &str, qty: u32) -> serde_json::Value {
+    let purchase = serde_json::json!({
+        "cart": {"country": "ES", "lines": [{"sku": sku, "qty": qty}],
+                 "address": {"name": "Ana García", "line": "Gran Vía 1", "city": "Madrid",
+                             "postal_code": "28013", "country": "ES"},
+                 "delivery": {"method": "home"}},
+        "checkout": {"payment_system": "card", "payment_token": "tok_visa"}});
+    let answer = http(address, "POST", "/v1/commerces/demo/orders", Some("demo-storefront"), &purchase.to_string());
+    let (status, text) = answer.expect("an answer");
+    assert_eq!(status, 201, "{text}");
+    serde_json::from_str(&text).expect("an order")
+}

@@ -41,6 +41,7 @@ stored_struct! {
         events: Vec<InventoryEvent>,
         remembered: Option<Remembered>,
     }
+    fill { at: None, levels: Vec::new() }
 }
 
 stored_struct! {
