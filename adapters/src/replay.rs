@@ -7,8 +7,9 @@
 //! and reports are derived again, from the log's first record, into a scratch store that
 //! is deleted at exit: they are exact when the log reaches back to record 1 (a node that
 //! ran with `--keep-log`, or a young one). The clock stands at the moment and nothing
-//! expires; every request but a read answers 405 `read_only`. The event store's events
-//! of stock records are dated when derived, so theirs carry the replay's own time.
+//! expires; every request but a read answers 405 `read_only`. Stock events of warehouse
+//! records written before format 4 (which carry no time) are dated when derived, so a
+//! replay dates those with its own time.
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
