@@ -290,6 +290,7 @@ impl Dispatcher {
             self.behind = true;
             return;
         }
+        self.moved = true;
         let from = self.read;
         for fed in batch.events.iter().filter(|fed| fed.position > from) {
             if self.hook.wants(&fed.kind) {
@@ -300,10 +301,8 @@ impl Dispatcher {
                 self.enqueue(fed.position, fed.aggregate.clone(), Some(Held::new(fed)));
             }
             self.read = fed.position;
-            self.moved = true;
         }
         self.read = batch.last;
-        self.moved = true;
     }
 
     /// Starts a call for each lane's first event that is due and not in flight; answers
