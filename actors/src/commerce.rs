@@ -27,7 +27,11 @@ use crate::warehouse::{Execute, FindUnplaced, Unplaced, WarehouseActor, Warehous
 pub const COMMERCE_MAILBOX_CAPACITY_MAX: usize = 256;
 
 pub struct CommerceActor {
-    published: Arc<ArcSwap<Commerce>>,
+    pub(crate) published: Arc<ArcSwap<Commerce>>,
+    pub(crate) journal: Journal,
+    pub(crate) clock: Clock,
+    /// The LSN of its last record: a refusal waits until it is durable.
+    pub(crate) last: mercato_persistence::log::Lsn,
 }
 
 impl Actor for CommerceActor {
@@ -48,6 +52,8 @@ pub struct CurrentConfig;
 pub enum ReplaceError {
     #[error("configuration for commerce \"{given}\" cannot replace commerce \"{current}\"")]
     WrongCommerce { current: String, given: String },
+    #[error("the settings would orphan {} product rule(s): {}", violations.len(), violations.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("; "))]
+    OrphanedData { violations: Vec<mercato_engine::Violation> },
 }
 
 impl Handler<ReplaceConfig> for CommerceActor {
@@ -61,8 +67,15 @@ impl Handler<ReplaceConfig> for CommerceActor {
                 given: message.0.code().to_owned(),
             });
         }
+        // The settings change; the data (the catalogue) stays, and must keep every rule
+        // of the new settings.
+        let next = message.0.with_catalog(current.catalog().clone());
+        let violations = next.check_catalog();
+        if !violations.is_empty() {
+            return Err(ReplaceError::OrphanedData { violations });
+        }
         tracing::info!(commerce = current.code(), "configuration replaced");
-        self.published.store(Arc::new(message.0));
+        self.published.store(Arc::new(next));
         Ok(())
     }
 }
@@ -85,6 +98,8 @@ pub struct CommerceHandle {
     carts: Carts,
     orders: Orders,
     clock: Clock,
+    /// Whether the catalogue is still to be seeded through the log.
+    seed: bool,
 }
 
 impl CommerceHandle {
@@ -121,7 +136,8 @@ impl CommerceHandle {
         // The capacity is set before the actor runs, so it bounds the very first messages.
         let mut context = Context::new();
         context.set_mailbox_capacity(COMMERCE_MAILBOX_CAPACITY_MAX);
-        let addr = context.run(CommerceActor { published: Arc::clone(&published) });
+        let addr =
+            context.run(CommerceActor { published: Arc::clone(&published), journal: journal.clone(), clock, last: 0 });
         // The caps a product's warehouses share: one budget for the commerce.
         let caps = Arc::new(crate::warehouse::CapLedger::default());
         let warehouses = codes
@@ -160,7 +176,39 @@ impl CommerceHandle {
             recovered: open,
             answers,
         });
-        Self { addr, published, warehouses, carts, orders, clock }
+        Self { addr, published, warehouses, carts, orders, clock, seed: false }
+    }
+
+    /// Marks the commerce's catalogue as still to be seeded through the log (no snapshot
+    /// or record held it).
+    pub fn seeding(mut self, seed: bool) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Seeds the catalogue from the file's products through the log, when no snapshot or
+    /// record held it (a fresh data folder, or one from before catalogues were kept): the
+    /// products seeded.
+    pub async fn seed_catalog(&self) -> Result<usize, ActorError> {
+        if !self.seed {
+            return Ok(0);
+        }
+        self.addr.send(crate::catalog::SeedCatalog).await.map_err(|_| ActorError::Stopped("the commerce".into()))?
+    }
+
+    /// A copy of the catalogue for a snapshot, with the LSN it covers.
+    pub async fn catalog_snapshot(&self) -> Result<(crate::stored::CatalogSnapshot, u64), ActorError> {
+        self.addr.send(crate::catalog::CopyCatalog).await.map_err(|_| ActorError::Stopped("the commerce".into()))
+    }
+
+    /// Asks for a catalogue change, answered once durable.
+    pub async fn change_catalog(
+        &self,
+        command: mercato_engine::catalog::CatalogCommand,
+        by: &str,
+    ) -> Result<Vec<mercato_engine::catalog::CatalogEvent>, ActorError> {
+        let change = crate::catalog::ChangeCatalog { command, by: by.to_owned() };
+        self.addr.send(change).await.map_err(|_| ActorError::Stopped("the commerce".into()))?
     }
 
     pub fn carts(&self) -> &Carts {

@@ -30,6 +30,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cart;
+pub mod catalog;
 pub mod clock;
 pub mod commerce;
 pub mod error;

@@ -16,6 +16,10 @@ pub enum RegistryError {
     DuplicateCommerce { code: String },
     #[error("no commerce is configured")]
     Empty,
+    /// The configuration's settings would orphan data the log holds (a product naming a
+    /// tax class no longer defined): the start is refused, naming every such product.
+    #[error("commerce \"{code}\": the settings would orphan {} product rule(s):\n{}", violations.len(), violations.iter().map(|v| format!("  {v}")).collect::<Vec<_>>().join("\n"))]
+    OrphanedData { code: String, violations: Vec<mercato_engine::Violation> },
 }
 
 /// The commerces this node owns, by code.
@@ -43,13 +47,25 @@ impl Registry {
         idempotency: &Idempotency,
     ) -> Result<Self, RegistryError> {
         Self::check(commerces.iter().map(Commerce::code))?;
-        let commerces = commerces
-            .into_iter()
-            .map(|commerce| {
-                let code = commerce.code().to_owned();
-                (code, CommerceHandle::start_durable(commerce, clock, journal, recovered, idempotency))
-            })
-            .collect();
+        let mut started = BTreeMap::new();
+        for commerce in commerces {
+            let code = commerce.code().to_owned();
+            // The data the log holds replaces the file's: the file seeds a fresh folder only.
+            let (commerce, seed) = match recovered.take_catalog(&code) {
+                Some((catalog, _)) => {
+                    let commerce = commerce.with_catalog(catalog);
+                    let violations = commerce.check_catalog();
+                    if !violations.is_empty() {
+                        return Err(RegistryError::OrphanedData { code, violations });
+                    }
+                    (commerce, false)
+                }
+                None => (commerce, matches!(journal, Journal::Log(_))),
+            };
+            let handle = CommerceHandle::start_durable(commerce, clock, journal, recovered, idempotency);
+            started.insert(code, handle.seeding(seed));
+        }
+        let commerces = started;
         for (commerce, warehouse) in recovered.warehouses.keys() {
             tracing::warn!(%commerce, %warehouse, "recovered stock of a warehouse no longer configured; kept, not served");
         }

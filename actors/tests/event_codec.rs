@@ -9,10 +9,12 @@ mod codec_values;
 use codec_values::*;
 use mercato_actors::idempotency::Remembered;
 use mercato_actors::stored::{
-    self, CartCopy, CartEntry, CartsSnapshot, OrderEntry, OrdersSnapshot, PartOf, Record, StockLevel, WarehouseEntry,
-    WarehouseSnapshot, RECORD_CART, RECORD_ORDER, RECORD_WAREHOUSE,
+    self, CartCopy, CartEntry, CartsSnapshot, CatalogEntry, CatalogSnapshot, OrderEntry, OrdersSnapshot, PartOf,
+    Record, StockLevel, WarehouseEntry, WarehouseSnapshot, RECORD_CART, RECORD_CATALOG, RECORD_ORDER, RECORD_WAREHOUSE,
 };
 use mercato_engine::cart::{Cart, CartEvent};
+use mercato_engine::catalog::{Catalog, CatalogEvent, ProductVersion};
+use mercato_engine::commerce::model::{Media, MediaKind, Product, QuantityRules, StockPolicyConfig, StockPolicyKind};
 use mercato_engine::inventory::{InventoryEvent, Reservation, Source, SupplyPart, Timestamp};
 use mercato_engine::order::OrderEvent;
 use mercato_persistence::codec::FORMAT_VERSION;
@@ -42,6 +44,87 @@ fn cart_bytes(entry: &CartEntry) -> Vec<u8> {
 fn order_bytes(entry: &OrderEntry) -> Vec<u8> {
     stored::order_record(&entry.commerce, &entry.order, (entry.at, &entry.by), &entry.events, entry.remembered.as_ref())
         .expect("encodes")
+}
+
+fn catalog_bytes(entry: &CatalogEntry) -> Vec<u8> {
+    stored::catalog_record(&entry.commerce, (entry.at, &entry.by), &entry.events, entry.remembered.as_ref())
+        .expect("encodes")
+}
+
+/// A product with every field set, the values serde codecs get wrong among them (a price,
+/// a date).
+fn full_product(sku: &str) -> Product {
+    let text = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    Product {
+        sku: sku.into(),
+        names: text(&[("en", "Mouse"), ("es", "Ratón")]),
+        descriptions: text(&[("en", "A mouse with three buttons.")]),
+        attributes: text(&[("colour", "black"), ("dpi", "1600")]),
+        tax_class: "standard".into(),
+        weight_grams: Some(95),
+        weight: None,
+        family: Some("peripherals".into()),
+        shipping_class: "small".into(),
+        merchant: Some("acme".into()),
+        prices: [
+            ("EUR".to_string(), "19.90".parse().expect("a price")),
+            ("USD".into(), "21.5".parse().expect("a price")),
+        ]
+        .into(),
+        stock_policy: Some(StockPolicyConfig {
+            kind: Some(StockPolicyKind::Preorder),
+            days: None,
+            cap: Some(500),
+            release_date: Some(date()),
+        }),
+        stock_policy_overrides: [(
+            "wh-madrid".to_string(),
+            StockPolicyConfig {
+                kind: Some(StockPolicyKind::BackorderLeadTime),
+                days: Some(7),
+                cap: None,
+                release_date: None,
+            },
+        )]
+        .into(),
+        quantity: QuantityRules { min: 2, max: Some(10), multiple_of: 2 },
+        related: vec!["KEYBOARD".into()],
+        media: vec![
+            Media {
+                url: "https://cdn.example/m.jpg".into(),
+                kind: Some(MediaKind::Image),
+                alt: text(&[("en", "Top")]),
+            },
+            Media { url: "https://cdn.example/m.mp4".into(), kind: Some(MediaKind::Video), alt: Default::default() },
+            Media { url: "https://cdn.example/m.glb".into(), kind: Some(MediaKind::Model3d), alt: Default::default() },
+        ],
+    }
+}
+
+/// What format 5 added: a catalogue record (a product made, then retired) and a
+/// catalogue part (a product with two versions, an answer kept).
+fn catalog_5(remembered: Remembered) -> (CatalogEntry, CatalogSnapshot) {
+    let product = std::sync::Arc::new(full_product("MOUSE"));
+    let entry = CatalogEntry {
+        commerce: "demo".into(),
+        at: Timestamp(1_795_000_000_007),
+        by: "demo admin".into(),
+        events: vec![
+            CatalogEvent::Saved { version: 1, retired: false, product: product.clone() },
+            CatalogEvent::Saved { version: 2, retired: true, product: product.clone() },
+        ],
+        remembered: Some(remembered.clone()),
+    };
+    let version = |version, at, retired| ProductVersion {
+        version,
+        at: Timestamp(at),
+        by: "demo admin".into(),
+        retired,
+        product: product.clone(),
+    };
+    let catalog = Catalog::restore([vec![version(1, 1_795_000_000_008, false), version(2, 1_795_000_000_009, true)]])
+        .expect("a catalogue");
+    (entry, CatalogSnapshot { commerce: "demo".into(), catalog, remembered: vec![remembered] })
 }
 
 // Proves each inventory event variant decodes to exactly what was encoded.
@@ -193,19 +276,26 @@ struct Stored {
     warehouse_snapshot: WarehouseSnapshot,
     carts_snapshot: CartsSnapshot,
     orders_snapshot: OrdersSnapshot,
+    /// A catalogue record and part (format 5 on).
+    catalog: Option<(CatalogEntry, CatalogSnapshot)>,
 }
 
 impl Stored {
     /// Each record and part as this build writes it, in the order of the fields.
-    fn encoded(&self) -> [Vec<u8>; 6] {
-        [
+    fn encoded(&self) -> Vec<Vec<u8>> {
+        let mut encoded = vec![
             warehouse_bytes(&self.warehouse_entry),
             cart_bytes(&self.cart_entry),
             order_bytes(&self.order_entry),
             stored::warehouse_part(&self.warehouse_snapshot).expect("encodes"),
             stored::carts_part(&self.carts_snapshot).expect("encodes"),
             stored::orders_part(&self.orders_snapshot).expect("encodes"),
-        ]
+        ];
+        if let Some((entry, snapshot)) = &self.catalog {
+            encoded.push(catalog_bytes(entry));
+            encoded.push(stored::catalog_part(snapshot).expect("encodes"));
+        }
+        encoded
     }
 }
 
@@ -287,6 +377,7 @@ fn stored() -> Stored {
             remembered: vec![remembered.clone()],
         },
         orders_snapshot: OrdersSnapshot { commerce, orders: vec![order()], remembered: vec![remembered] },
+        catalog: None,
     }
 }
 
@@ -299,9 +390,17 @@ fn stored() -> Stored {
 // differently) needs no new version.
 #[test]
 fn the_encoding_is_the_format_versions() {
-    let bytes: Vec<u8> = stored_4().encoded().concat();
+    let bytes: Vec<u8> = stored_5().encoded().concat();
     let digest = format!("format {FORMAT_VERSION}: {} bytes, crc32c {:08x}", bytes.len(), crc32c::crc32c(&bytes));
-    expect_test::expect!["format 4: 5464 bytes, crc32c 8a6fb063"].assert_eq(&digest);
+    expect_test::expect!["format 5: 6841 bytes, crc32c f85a54fa"].assert_eq(&digest);
+}
+
+/// What format 5 added: the catalogue's record and part.
+fn stored_5() -> Stored {
+    let mut now = stored_4();
+    let remembered = now.orders_snapshot.remembered[0].clone();
+    now.catalog = Some(catalog_5(remembered));
+    now
 }
 
 /// What format 4 added: a warehouse record's time and the stock levels it moved.
@@ -372,11 +471,27 @@ fn records_and_parts_of_format_4_still_decode() {
     decode_fixtures(4, stored_4());
 }
 
+// Proves data folders written by format 5 stay readable: its fixtures in
+// `tests/fixtures/format-5/` (the catalogue's record and part among them), read with
+// format 5's stored types.
+#[test]
+fn records_and_parts_of_format_5_still_decode() {
+    decode_fixtures(5, stored_5());
+}
+
 /// Reads the fixtures of format `version` and compares them with what they were written
 /// from.
 fn decode_fixtures(version: u8, stored: Stored) {
-    let names =
-        ["warehouse-entry", "cart-entry", "order-entry", "warehouse-snapshot", "carts-snapshot", "orders-snapshot"];
+    let names = [
+        "warehouse-entry",
+        "cart-entry",
+        "order-entry",
+        "warehouse-snapshot",
+        "carts-snapshot",
+        "orders-snapshot",
+        "catalog-entry",
+        "catalog-snapshot",
+    ];
     let bytes: Vec<Vec<u8>> = names
         .iter()
         .zip(stored.encoded())
@@ -397,6 +512,10 @@ fn decode_fixtures(version: u8, stored: Stored) {
     assert_eq!(part(key, 3), PartOf::Warehouse(stored.warehouse_snapshot));
     assert_eq!(part(stored::carts_part_key("demo"), 4), PartOf::Carts(stored.carts_snapshot));
     assert_eq!(part(stored::orders_part_key("demo"), 5), PartOf::Orders(stored.orders_snapshot));
+    if let Some((entry, snapshot)) = stored.catalog {
+        assert_eq!(record(RECORD_CATALOG, 6), Record::Catalog(entry));
+        assert_eq!(part(stored::catalog_part_key("demo"), 7), PartOf::Catalog(snapshot));
+    }
 }
 
 // Proves stored bytes that do not make a state are refused with a message, never read
@@ -405,11 +524,11 @@ fn decode_fixtures(version: u8, stored: Stored) {
 #[test]
 fn stored_bytes_that_make_no_state_are_refused() {
     let stored = stored();
-    let [warehouse, _, _, part, carts, _] = stored.encoded();
+    let [warehouse, _, _, part, carts, _] = <[Vec<u8>; 6]>::try_from(stored.encoded()).expect("six");
     fn refused<T>(result: Result<T, mercato_persistence::PersistenceError>) -> String {
         result.map(|_| ()).expect_err("refused").to_string()
     }
-    assert!(refused(stored::decode_record(5, RECORD_WAREHOUSE, &warehouse)).contains("format 5"));
+    assert!(refused(stored::decode_record(6, RECORD_WAREHOUSE, &warehouse)).contains("format 6"));
     assert!(refused(stored::decode_record(FORMAT_VERSION, 9, &warehouse)).contains("kind 9"));
     let error = refused(stored::decode_part(FORMAT_VERSION, &stored::carts_part_key("other"), &carts));
     assert!(error.contains("holds the part") && error.contains("demo"), "{error}");

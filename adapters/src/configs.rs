@@ -85,6 +85,6 @@ pub fn summary(commerce: &Commerce) -> String {
         c.payment_systems.len(),
         c.carriers.len(),
         c.physical_locations.len(),
-        c.products.len(),
+        commerce.catalog().len(),
     )
 }

@@ -132,6 +132,12 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
         )?;
         // Warehouses no longer configured keep their stock in every snapshot.
         let orphans = Arc::new(recovered.into_orphans());
+        for (code, commerce) in state.registry.iter() {
+            let seeded = commerce.seed_catalog().await.map_err(|e| ServerError::Start(format!("{code}: {e}")))?;
+            if seeded > 0 {
+                tracing::info!(commerce = code, seeded, "catalogue seeded from the configuration file");
+            }
+        }
         if fresh {
             let seeded = seed_opening_stock(&state.registry).await?;
             tracing::info!(seeded, "opening stock received into a fresh data folder");
@@ -292,6 +298,7 @@ struct Copies {
     states: Vec<(String, String, SnapshotCopy)>,
     carts: Vec<(CartsSnapshot, u64)>,
     orders: Vec<(OrdersSnapshot, u64)>,
+    catalogs: Vec<(stored::CatalogSnapshot, u64)>,
     covers_max: u64,
 }
 
@@ -303,7 +310,7 @@ fn write_generation(
     orphans: &[WarehouseSnapshot],
     copies: Copies,
 ) -> Result<(u64, u64), String> {
-    let Copies { states, carts, orders, covers_max } = copies;
+    let Copies { states, carts, orders, catalogs, covers_max } = copies;
     let mut parts = std::collections::BTreeMap::new();
     for orphan in orphans {
         let bytes = stored::warehouse_part(orphan).map_err(|e| e.to_string())?;
@@ -322,6 +329,10 @@ fn write_generation(
     for (placed, covers) in orders {
         let bytes = stored::orders_part(&placed).map_err(|e| e.to_string())?;
         parts.insert(orders_part_key(&placed.commerce), Part { lsn: covers, bytes });
+    }
+    for (catalog, covers) in catalogs {
+        let bytes = stored::catalog_part(&catalog).map_err(|e| e.to_string())?;
+        parts.insert(stored::catalog_part_key(&catalog.commerce), Part { lsn: covers, bytes });
     }
     let generation = writer.write(&parts).map_err(|e| e.to_string())?;
     let loaded = writer.load().map_err(|e| e.to_string())?.ok_or("the snapshot just written does not load")?;
@@ -343,7 +354,11 @@ async fn take_snapshot(snapshotter: &Snapshotter) -> Result<u64, String> {
     let mut covers_max = 0;
     let mut carts = Vec::new();
     let mut orders = Vec::new();
+    let mut catalogs = Vec::new();
     for (commerce, handle) in registry.iter() {
+        let (catalog, covers) = handle.catalog_snapshot().await.map_err(|e| format!("catalogue of {commerce}: {e}"))?;
+        covers_max = covers_max.max(covers);
+        catalogs.push((catalog, covers));
         for (warehouse, addr) in handle.warehouses().iter() {
             let copy = addr.send(TakeSnapshot).await.map_err(|e| format!("warehouse {warehouse}: {e}"))?;
             covers_max = covers_max.max(copy.covers);
@@ -365,7 +380,7 @@ async fn take_snapshot(snapshotter: &Snapshotter) -> Result<u64, String> {
         return Err(format!("the log has stopped ({reason}); no snapshot is taken"));
     }
     log.reached(covers_max, true).await.map_err(|failure| failure.to_string())?;
-    let copies = Copies { states, carts, orders, covers_max };
+    let copies = Copies { states, carts, orders, catalogs, covers_max };
     let writer = Arc::clone(store);
     let orphans = Arc::clone(orphans);
     let written = actix_web::rt::task::spawn_blocking(move || write_generation(&writer, &orphans, copies))

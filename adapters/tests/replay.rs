@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::{free_port, http, serve, temp_dir, Served};
+use support::{free_port, http, serve, stop_cleanly, temp_dir, Served};
 
 const ADMIN: &str = "demo-admin";
 const BASE: &str = "/v1/commerces/demo";
@@ -119,19 +119,6 @@ fn listing(dir: &Path) -> BTreeMap<String, (u64, u32)> {
         }
     }
     files
-}
-
-fn stop_cleanly(mut served: Served) {
-    let pid = served.0.id().to_string();
-    let _ = Command::new("kill").args(["-TERM", &pid]).status();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = served.0.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("the server did not stop on SIGTERM");
 }
 
 fn now_rfc3339() -> String {

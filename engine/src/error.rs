@@ -181,6 +181,16 @@ pub enum DomainError {
     WarehouseRequired,
     #[error("warehouse \"{code}\" is not a warehouse of this commerce")]
     UnknownWarehouse { code: String },
+    #[error("product \"{sku}\" is retired: it is no longer sold")]
+    ProductRetired { sku: String },
+    #[error("product \"{sku}\" breaks {} rule(s): {}", violations.len(), violations.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("; "))]
+    InvalidProduct { sku: String, violations: Vec<Violation> },
+    #[error("product \"{sku}\" is at version {current}, not {expected}")]
+    VersionConflict { sku: String, expected: u32, current: u32 },
+    #[error("product \"{sku}\" has no version {version}")]
+    UnknownProductVersion { sku: String, version: u32 },
+    #[error("product \"{sku}\" did not exist at {at} (milliseconds since the epoch)")]
+    NoProductVersionAt { sku: String, at: i64 },
 }
 
 impl DomainError {
@@ -265,6 +275,11 @@ impl DomainError {
             DomainError::ReturnDecided { .. } => "return_decided",
             DomainError::WarehouseRequired => "warehouse_required",
             DomainError::UnknownWarehouse { .. } => "unknown_warehouse",
+            DomainError::ProductRetired { .. } => "product_retired",
+            DomainError::InvalidProduct { .. } => "invalid_product",
+            DomainError::VersionConflict { .. } => "version_conflict",
+            DomainError::UnknownProductVersion { .. } => "unknown_version",
+            DomainError::NoProductVersionAt { .. } => "no_version_at",
         }
     }
 
@@ -347,6 +362,10 @@ impl DomainError {
             | DomainError::WarehouseRequired
             | DomainError::UnknownWarehouse { .. } => ErrorKind::Invalid,
             DomainError::ReturnWindowClosed { .. } | DomainError::ReturnDecided { .. } => ErrorKind::Conflict,
+            DomainError::ProductRetired { .. } | DomainError::VersionConflict { .. } => ErrorKind::Conflict,
+            DomainError::InvalidProduct { .. }
+            | DomainError::UnknownProductVersion { .. }
+            | DomainError::NoProductVersionAt { .. } => ErrorKind::Invalid,
         }
     }
 }
@@ -368,4 +387,21 @@ pub fn client_id(field: &'static str, value: &str) -> Result<(), DomainError> {
         shown.push('…');
     }
     Err(DomainError::InvalidId { field, value: shown })
+}
+
+/// One broken rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The entity at fault, as `kind "code"` (`channel "web"`), or `commerce` for the
+    /// document itself.
+    pub entity: String,
+    /// A stable machine code for the rule (`missing`, `undefined_reference`, ...).
+    pub rule: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {} [{}]", self.entity, self.message, self.rule)
+    }
 }

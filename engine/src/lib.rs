@@ -33,8 +33,10 @@ pub mod inventory;
 pub mod order;
 pub mod pricing;
 pub mod resolution;
+pub mod time;
 pub mod workflow;
 
+pub use commerce::catalog;
 pub use commerce::{Commerce, ConfigError, Violation};
 pub use error::{DomainError, ErrorKind};
 

@@ -11,7 +11,11 @@ use mercato_persistence::snapshot::Part;
 use mercato_persistence::PersistenceError;
 
 use crate::idempotency::Remembered;
-use crate::stored::{self, CartCopy, CartEntry, OrderEntry, PartOf, Record, WarehouseEntry, WarehouseSnapshot};
+use mercato_engine::catalog::Catalog;
+
+use crate::stored::{
+    self, CartCopy, CartEntry, CatalogEntry, OrderEntry, PartOf, Record, WarehouseEntry, WarehouseSnapshot,
+};
 
 /// Whether `event` confirms the payment `order` already shows confirmed, with the same
 /// reference.
@@ -55,6 +59,12 @@ pub struct Recovered {
     pub order_answers: BTreeMap<String, Vec<Remembered>>,
     /// Per commerce, the LSN its orders part covers.
     pub(super) orders_covered: BTreeMap<String, Lsn>,
+    /// Per commerce, its catalogue, when a snapshot part or a record held one.
+    pub catalogs: BTreeMap<String, Catalog>,
+    /// Per commerce, the answers its catalogue changes gave under idempotency keys.
+    pub catalog_answers: BTreeMap<String, Vec<Remembered>>,
+    /// Per commerce, the LSN its catalogue part covers.
+    pub(super) catalogs_covered: BTreeMap<String, Lsn>,
 }
 
 impl Recovered {
@@ -88,6 +98,11 @@ impl Recovered {
                 }
                 self.order_answers.insert(snapshot.commerce, snapshot.remembered);
             }
+            PartOf::Catalog(snapshot) => {
+                self.catalogs_covered.insert(snapshot.commerce.clone(), lsn);
+                self.catalog_answers.insert(snapshot.commerce.clone(), snapshot.remembered);
+                self.catalogs.insert(snapshot.commerce, snapshot.catalog);
+            }
             PartOf::Warehouse(snapshot) => {
                 let id = (snapshot.commerce, snapshot.warehouse);
                 self.covered.insert(id.clone(), lsn);
@@ -114,7 +129,34 @@ impl Recovered {
                 let order = entry.order.clone();
                 refuse_unfit(lsn, &order, || self.apply_order(lsn, entry))
             }
+            Record::Catalog(entry) => {
+                let commerce = format!("the catalogue of {}", entry.commerce);
+                refuse_unfit(lsn, &commerce, || self.apply_catalog(lsn, entry))
+            }
         }
+    }
+
+    /// Folds a catalogue change in, unless the catalogue's part holds it already.
+    pub(super) fn apply_catalog(&mut self, lsn: Lsn, entry: CatalogEntry) {
+        if self.catalogs_covered.get(&entry.commerce).is_some_and(|&covered| lsn <= covered) {
+            return;
+        }
+        if let Some(remembered) = entry.remembered {
+            self.catalog_answers.entry(entry.commerce.clone()).or_default().push(remembered);
+        }
+        let by: std::sync::Arc<str> = entry.by.into();
+        let catalog = self.catalogs.entry(entry.commerce).or_default();
+        for event in &entry.events {
+            catalog.apply(event, entry.at, &by);
+        }
+    }
+
+    /// A commerce's catalogue as a snapshot and the log left it, with the answers its
+    /// changes keep, taken out; none when neither ever held it (a fresh data folder, or
+    /// one written before catalogues were kept: seeded from the file).
+    pub fn take_catalog(&mut self, commerce: &str) -> Option<(Catalog, Vec<Remembered>)> {
+        let catalog = self.catalogs.remove(commerce)?;
+        Some((catalog, self.catalog_answers.remove(commerce).unwrap_or_default()))
     }
 
     /// Folds a warehouse's record in, unless its snapshot part holds it already.

@@ -4,7 +4,7 @@
 //! The engine's types change as features come (an order gains invoices, a shipment its
 //! tracking); the bytes in a data folder do not. So nothing the engine holds is encoded as
 //! it is: every record and part is converted to the stored types of the current format
-//! (`v4` today) and encoded with them, and read back with the types of the version its
+//! (`v5` today) and encoded with them, and read back with the types of the version its
 //! segment or snapshot states (`Replayed::format`, `Loaded::format`), then converted to
 //! the engine's types. Each stored type is declared field by field next to the engine type
 //! it keeps (`convert::stored_struct!`), so a field added to the engine type fails to
@@ -15,8 +15,9 @@
 //! `mercato_persistence::codec::FORMAT_VERSION` (and the event-codec test's digest), keep
 //! `v2`'s reading conversions (filling what format 2 did not hold) and its fixtures in
 //! `actors/tests/fixtures/format-2/`, and add fixtures of format 3. `FORMAT_OLDEST` moves
-//! only when a version is no longer read. Format 4 (a warehouse record's time and stock
-//! levels) was made the same way.
+//! only when a version is no longer read. Formats 4 (a warehouse record's time and stock
+//! levels) and 5 (the live catalogue: a record kind and a part kind of its own) were made
+//! the same way.
 //!
 //! The in-memory side of records and parts (`WarehouseEntry`, `CartsSnapshot`, ...) holds
 //! engine types and is what the actors and recovery use.
@@ -25,8 +26,10 @@ pub(crate) mod convert;
 pub mod v2;
 pub mod v3;
 pub mod v4;
+pub mod v5;
 
 use mercato_engine::cart::{Cart, CartEvent};
+use mercato_engine::catalog::{Catalog, CatalogEvent};
 use mercato_engine::inventory::{InventoryEvent, Timestamp, WarehouseStock};
 use mercato_engine::order::{Order, OrderEvent};
 use mercato_persistence::codec::{self, FORMAT_OLDEST, FORMAT_VERSION};
@@ -35,7 +38,7 @@ use mercato_persistence::PersistenceError;
 
 use crate::idempotency::Remembered;
 use convert::Convert;
-use v4 as current;
+use v5 as current;
 
 const _: () = assert!(current::VERSION == FORMAT_VERSION, "the current stored types are not the log's format");
 
@@ -45,6 +48,8 @@ pub const RECORD_WAREHOUSE: u8 = 1;
 pub const RECORD_CART: u8 = 2;
 /// The record kind of an order's change (its placement ends its cart).
 pub const RECORD_ORDER: u8 = 3;
+/// The record kind of a catalogue change (format 5 on).
+pub const RECORD_CATALOG: u8 = 4;
 
 /// One warehouse's change: the events of one command, and the answer it gave when the
 /// request carried an idempotency key.
@@ -90,12 +95,33 @@ pub struct OrderEntry {
     pub remembered: Option<Remembered>,
 }
 
+/// A catalogue change: the product versions it made, when and by whom (the key's
+/// principal, or `configuration` for a fresh folder's seed), and the answer kept for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogEntry {
+    pub commerce: String,
+    pub at: Timestamp,
+    pub by: String,
+    pub events: Vec<CatalogEvent>,
+    pub remembered: Option<Remembered>,
+}
+
 /// A log record, read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
     Warehouse(WarehouseEntry),
     Cart(CartEntry),
     Order(OrderEntry),
+    Catalog(CatalogEntry),
+}
+
+/// A commerce's catalogue as a snapshot part holds it: every product with its versions,
+/// and the answers its changes gave under idempotency keys, still kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogSnapshot {
+    pub commerce: String,
+    pub catalog: Catalog,
+    pub remembered: Vec<Remembered>,
 }
 
 /// A warehouse's state as a snapshot part holds it.
@@ -140,6 +166,7 @@ pub enum PartOf {
     Warehouse(WarehouseSnapshot),
     Carts(CartsSnapshot),
     Orders(OrdersSnapshot),
+    Catalog(CatalogSnapshot),
 }
 
 /// What a snapshot part holds, as its key says.
@@ -148,6 +175,7 @@ pub enum PartKind {
     Warehouse,
     Carts,
     Orders,
+    Catalog,
 }
 
 impl PartKind {
@@ -158,6 +186,7 @@ impl PartKind {
             "warehouse" => Some(PartKind::Warehouse),
             "carts" => Some(PartKind::Carts),
             "orders" => Some(PartKind::Orders),
+            "catalog" => Some(PartKind::Catalog),
             _ => None,
         }
     }
@@ -170,6 +199,7 @@ impl PartOf {
             PartOf::Warehouse(part) => warehouse_part_key(&part.commerce, &part.warehouse),
             PartOf::Carts(part) => carts_part_key(&part.commerce),
             PartOf::Orders(part) => orders_part_key(&part.commerce),
+            PartOf::Catalog(part) => catalog_part_key(&part.commerce),
         }
     }
 }
@@ -189,6 +219,11 @@ pub fn orders_part_key(commerce: &str) -> String {
     format!("orders\u{1f}{commerce}")
 }
 
+/// The snapshot part key of a commerce's catalogue.
+pub fn catalog_part_key(commerce: &str) -> String {
+    format!("catalog\u{1f}{commerce}")
+}
+
 fn unread(format: u8) -> PersistenceError {
     PersistenceError::Codec(format!(
         "format {format} is not one this build reads ({FORMAT_OLDEST} to {FORMAT_VERSION})"
@@ -201,6 +236,7 @@ pub fn decode_record(format: u8, kind: u8, payload: &[u8]) -> Result<Record, Per
         2 => v2::decode_record(kind, payload),
         3 => v3::decode_record(kind, payload),
         4 => v4::decode_record(kind, payload),
+        5 => v5::decode_record(kind, payload),
         other => Err(unread(other)),
     }
 }
@@ -211,6 +247,7 @@ pub fn decode_part(format: u8, key: &str, bytes: &[u8]) -> Result<PartOf, Persis
     let part = match format {
         2 => v2::decode_part(kind, bytes)?,
         3 | 4 => v3::decode_part(kind, bytes)?,
+        5 => v5::decode_part(kind, bytes)?,
         other => return Err(unread(other)),
     };
     if part.key() != key {
@@ -227,6 +264,27 @@ pub fn warehouse_part(part: &WarehouseSnapshot) -> Result<Vec<u8>, PersistenceEr
 /// A commerce's carts as a snapshot part in the current format.
 pub fn carts_part(part: &CartsSnapshot) -> Result<Vec<u8>, PersistenceError> {
     codec::encode_part(&current::CartsPart::from_engine(part))
+}
+
+/// A commerce's catalogue as a snapshot part in the current format.
+pub fn catalog_part(part: &CatalogSnapshot) -> Result<Vec<u8>, PersistenceError> {
+    current::catalog_part(part)
+}
+
+/// A catalogue change made at `at` by `by` as a record of the current format.
+pub fn catalog_record(
+    commerce: &str,
+    (at, by): (Timestamp, &str),
+    events: &[CatalogEvent],
+    remembered: Option<&Remembered>,
+) -> Result<Vec<u8>, PersistenceError> {
+    codec::encode(&current::CatalogRecord {
+        commerce: commerce.to_owned(),
+        at: at.0,
+        by: by.to_owned(),
+        events: events.iter().map(Convert::from_engine).collect(),
+        remembered: remembered.map(Convert::from_engine),
+    })
 }
 
 /// A commerce's orders as a snapshot part in the current format.

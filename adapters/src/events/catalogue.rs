@@ -6,7 +6,7 @@
 #[derive(Debug, Clone, Copy)]
 pub struct EventType {
     pub name: &'static str,
-    /// `order`, `shipment` or `stock`.
+    /// `order`, `shipment`, `stock` or `product`.
     pub aggregate: &'static str,
     pub summary: &'static str,
 }
@@ -53,6 +53,17 @@ pub const CATALOGUE: &[EventType] = &[
         "stock",
         "A SKU's units on hand nobody holds in a warehouse rose from 0 (`available`, `before`).",
     ),
+    event(
+        "product.created",
+        "product",
+        "A product's first version (`sku`, `version`, `retired`, `by`, and `product` as `PUT …/products/{sku}` takes it).",
+    ),
+    event(
+        "product.changed",
+        "product",
+        "A product's new version: replaced, patched, reverted or put again after retirement (the same fields).",
+    ),
+    event("product.retired", "product", "A product was retired: no longer sold, its history kept (the same fields)."),
 ];
 
 /// The type named `name`.

@@ -3,8 +3,9 @@
 //! derivation keeps itself (its merchants, currency, units and cancelled units, and how
 //! far each shipment has gone), so the same log always gives the same events.
 
-use mercato_actors::stored::{OrderEntry, Record, StockLevel, WarehouseEntry};
+use mercato_actors::stored::{CatalogEntry, OrderEntry, Record, StockLevel, WarehouseEntry};
 use mercato_engine::cart::LOW_STOCK_UNITS;
+use mercato_engine::catalog::CatalogEvent;
 use mercato_engine::inventory::{InventoryEvent, Timestamp};
 use mercato_engine::order::{Order, OrderEvent};
 use mercato_engine::pricing::minor_units;
@@ -82,7 +83,39 @@ pub fn derive(record: &Record, commerces: &Commerces, notes: &mut dyn Notes, now
             stock_events(entry, commerce, now)
         }
         Record::Cart(_) => Vec::new(),
+        Record::Catalog(entry) => product_events(entry),
     }
+}
+
+/// A catalogue record's events: `product.created` for a first version, `product.retired`
+/// for a retirement, `product.changed` for any other version (a retired product put again
+/// is changed, its `retired` false); each with the whole product as `PUT` takes it.
+fn product_events(entry: &CatalogEntry) -> Vec<Draft> {
+    entry
+        .events
+        .iter()
+        .map(|event| {
+            let CatalogEvent::Saved { version, retired, product } = event;
+            let kind = match (*version, *retired) {
+                (_, true) => "product.retired",
+                (1, false) => "product.created",
+                _ => "product.changed",
+            };
+            Draft {
+                kind,
+                aggregate: ("product", product.sku.clone()),
+                time: entry.at,
+                merchants: product.merchant.clone().into_iter().collect(),
+                data: json!({
+                    "sku": product.sku,
+                    "version": version,
+                    "retired": retired,
+                    "by": entry.by,
+                    "product": serde_json::to_value(product.as_ref()).unwrap_or(Value::Null),
+                }),
+            }
+        })
+        .collect()
 }
 
 fn merchants_of(order: &Order, commerce: &Commerce) -> Vec<String> {

@@ -39,6 +39,7 @@ fn commerce_of(record: &Record) -> &str {
         Record::Warehouse(e) => &e.commerce,
         Record::Cart(e) => &e.commerce,
         Record::Order(e) => &e.commerce,
+        Record::Catalog(e) => &e.commerce,
     }
 }
 

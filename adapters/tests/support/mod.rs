@@ -118,3 +118,18 @@ pub fn buy_demo(address: SocketAddr, sku: &str, qty: u32) -> serde_json::Value {
     assert_eq!(status, 201, "{text}");
     serde_json::from_str(&text).expect("an order")
 }
+
+/// Stops a served process with SIGTERM (a clean stop: the shutdown snapshot is taken) and
+/// waits for it to end.
+pub fn stop_cleanly(mut served: Served) {
+    let pid = served.0.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = served.0.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the server did not stop on SIGTERM");
+}

@@ -381,7 +381,7 @@ impl Cart {
                 if self.lines.len() >= CART_LINES_MAX {
                     return Err(DomainError::CartLinesExceeded { max: CART_LINES_MAX });
                 }
-                let product = commerce.product(sku).ok_or_else(|| DomainError::UnknownSku { sku: sku.clone() })?;
+                let product = commerce.sellable(sku)?;
                 product.quantity.check(sku, *quantity)
             }
             CartCommand::ChangeLine { line, quantity, .. } => {

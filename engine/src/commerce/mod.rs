@@ -3,6 +3,8 @@
 //! form every other part of the engine reads.
 
 pub mod area;
+pub mod catalog;
+mod live;
 pub mod model;
 pub mod schema;
 mod validate;
@@ -13,7 +15,7 @@ use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 
 pub(crate) use validate::is_country_code;
-pub use validate::Violation;
+pub use validate::{ProductRules, Violation};
 
 use area::qualified_members;
 pub use area::QualifiedMembers;
@@ -21,6 +23,11 @@ use model::{
     Area, Channel, CommerceConfig, Country, Currency, Domain, Language, LogisticCenter, Place, Product, StockPolicy,
     Warehouse,
 };
+use std::sync::Arc;
+
+use crate::time::Timestamp;
+use crate::DomainError;
+use catalog::{Catalog, ProductHistory};
 
 /// Why a configuration document was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,10 +51,19 @@ impl fmt::Display for ViolationList<'_> {
     }
 }
 
-/// A validated commerce with lookup indexes and, per channel, the members its area of
-/// influence qualifies. Immutable: a configuration change builds a new one.
+/// A validated commerce: its settings with lookup indexes and, per channel, the members
+/// its area of influence qualifies (shared, rebuilt only when the settings change), and its
+/// catalogue (a persistent map: a product's change copies O(log n) of it). Immutable: a
+/// change makes a new one, which shares what it did not change.
 #[derive(Debug, Clone)]
 pub struct Commerce {
+    settings: Arc<Settings>,
+    catalog: Catalog,
+}
+
+#[derive(Debug)]
+struct Settings {
+    /// The configuration; its `products` are moved into the catalogue.
     config: CommerceConfig,
     languages: HashMap<String, usize>,
     currencies: HashMap<String, usize>,
@@ -56,11 +72,6 @@ pub struct Commerce {
     areas: HashMap<String, usize>,
     channels: HashMap<String, usize>,
     warehouses: HashMap<String, usize>,
-    products: HashMap<String, usize>,
-    /// Each product's stock policy when no warehouse overrides it, resolved at load (by
-    /// the same index as `products`): the reserve path reads this small array instead of
-    /// the product itself.
-    product_policies: Vec<Option<StockPolicy>>,
     qualified: Vec<QualifiedMembers>,
     default_channel: usize,
 }
@@ -112,7 +123,7 @@ impl Commerce {
         let deserializer =
             toml::Deserializer::parse(text).map_err(|error| ConfigError::Syntax { message: error.to_string() })?;
         let mut unknown = Vec::new();
-        let config: CommerceConfig = serde_ignored::deserialize(deserializer, |path| {
+        let mut config: CommerceConfig = serde_ignored::deserialize(deserializer, |path| {
             unknown.push(path.to_string());
         })
         .map_err(|error| ConfigError::Syntax { message: error.to_string() })?;
@@ -125,6 +136,12 @@ impl Commerce {
                 Violation { entity, rule: "unknown_field", message: format!("unknown field \"{field}\"") }
             })
             .collect();
+        for product in &mut config.products {
+            if let Err(message) = product.normalize_weight() {
+                let entity = format!("product \"{}\"", product.sku);
+                violations.push(Violation { entity, rule: "invalid_value", message });
+            }
+        }
         violations.extend(validate::validate(&config, known_gateways));
         if violations.is_empty() {
             Ok(Self::index(config))
@@ -133,9 +150,11 @@ impl Commerce {
         }
     }
 
-    /// Builds the indexes of a document that passed validation.
-    fn index(config: CommerceConfig) -> Self {
-        let mut commerce = Commerce {
+    /// Builds the indexes of a document that passed validation; its products become the
+    /// catalogue, each at version 1.
+    fn index(mut config: CommerceConfig) -> Self {
+        let products = std::mem::take(&mut config.products);
+        let mut settings = Settings {
             languages: index(&config.languages, |x| &x.code),
             currencies: index(&config.currencies, |x| &x.code),
             countries: index(&config.countries, |x| &x.code),
@@ -143,74 +162,84 @@ impl Commerce {
             areas: index(&config.areas, |x| &x.code),
             channels: index(&config.channels, |x| &x.code),
             warehouses: index(&config.warehouses, |x| &x.code),
-            products: index(&config.products, |x| &x.sku),
-            product_policies: config
-                .products
-                .iter()
-                .map(|p| {
-                    p.stock_policy_overrides
-                        .is_empty()
-                        .then(|| p.stock_policy.as_ref().and_then(|c| c.policy().ok()).unwrap_or_default())
-                })
-                .collect(),
             qualified: Vec::new(),
             // Validation guarantees exactly one default channel.
             default_channel: config.channels.iter().position(|ch| ch.default).unwrap_or(0),
             config,
         };
-        commerce.qualified =
-            commerce.config.channels.iter().map(|ch| qualified_members(&commerce.config, ch)).collect();
-        commerce
+        settings.qualified =
+            settings.config.channels.iter().map(|ch| qualified_members(&settings.config, ch)).collect();
+        Commerce { settings: Arc::new(settings), catalog: Catalog::seeded(products, Timestamp(0)) }
     }
 
     pub fn config(&self) -> &CommerceConfig {
-        &self.config
+        &self.settings.config
     }
 
     pub fn code(&self) -> &str {
-        &self.config.code
+        &self.settings.config.code
     }
 
     pub fn language(&self, code: &str) -> Option<&Language> {
-        self.languages.get(code).map(|&i| &self.config.languages[i])
+        self.settings.languages.get(code).map(|&i| &self.settings.config.languages[i])
     }
 
     pub fn currency(&self, code: &str) -> Option<&Currency> {
-        self.currencies.get(code).map(|&i| &self.config.currencies[i])
+        self.settings.currencies.get(code).map(|&i| &self.settings.config.currencies[i])
     }
 
     pub fn country(&self, code: &str) -> Option<&Country> {
-        self.countries.get(code).map(|&i| &self.config.countries[i])
+        self.settings.countries.get(code).map(|&i| &self.settings.config.countries[i])
     }
 
     pub fn domain(&self, host: &str) -> Option<&Domain> {
-        self.domains.get(host).map(|&i| &self.config.domains[i])
+        self.settings.domains.get(host).map(|&i| &self.settings.config.domains[i])
     }
 
     pub fn area(&self, code: &str) -> Option<&Area> {
-        self.areas.get(code).map(|&i| &self.config.areas[i])
+        self.settings.areas.get(code).map(|&i| &self.settings.config.areas[i])
     }
 
     pub fn channel(&self, code: &str) -> Option<&Channel> {
-        self.channels.get(code).map(|&i| &self.config.channels[i])
+        self.settings.channels.get(code).map(|&i| &self.settings.config.channels[i])
     }
 
     pub fn warehouse(&self, code: &str) -> Option<&Warehouse> {
-        self.warehouses.get(code).map(|&i| &self.config.warehouses[i])
+        self.settings.warehouses.get(code).map(|&i| &self.settings.config.warehouses[i])
     }
 
+    /// A product as it is now, retired or not.
     pub fn product(&self, sku: &str) -> Option<&Product> {
-        self.products.get(sku).map(|&i| &self.config.products[i])
+        self.catalog.get(sku).map(ProductHistory::product)
+    }
+
+    /// A product that may be sold: known and not retired.
+    pub fn sellable(&self, sku: &str) -> Result<&Product, DomainError> {
+        match self.catalog.get(sku) {
+            None => Err(DomainError::UnknownSku { sku: sku.to_owned() }),
+            Some(history) if history.retired() => Err(DomainError::ProductRetired { sku: sku.to_owned() }),
+            Some(history) => Ok(history.product()),
+        }
+    }
+
+    /// The products with their histories.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Every product as it is now (retired ones too), by SKU.
+    pub fn products(&self) -> impl Iterator<Item = &Product> {
+        self.catalog.iter().map(ProductHistory::product)
     }
 
     /// The stock policy of a product in a warehouse: the warehouse's override if there is
     /// one, else the product's own, else `stock_only`.
     pub fn stock_policy(&self, sku: &str, warehouse: &str) -> Option<StockPolicy> {
-        let index = *self.products.get(sku)?;
-        if let Some(policy) = self.product_policies.get(index).copied().flatten() {
+        let history = self.catalog.get(sku)?;
+        if let Some(policy) = history.policy() {
             return Some(policy);
         }
-        let product = &self.config.products[index];
+        let product = history.product();
         let config = product.stock_policy_overrides.get(warehouse).or(product.stock_policy.as_ref());
         // Validation refused every table that describes no policy.
         Some(config.and_then(|c| c.policy().ok()).unwrap_or_default())
@@ -220,15 +249,15 @@ impl Commerce {
     /// warehouse without an override of its own (DESIGN.md section 4): a capped preorder or
     /// lead-time policy the warehouse does not override.
     pub fn shares_cap(&self, sku: &str, warehouse: &str) -> bool {
-        let Some(&index) = self.products.get(sku) else { return false };
+        let Some(history) = self.catalog.get(sku) else { return false };
         let capped = |policy: StockPolicy| {
             matches!(policy, StockPolicy::Preorder { .. } | StockPolicy::BackorderLeadTime { cap: Some(_), .. })
         };
-        // Resolved at load for a product no warehouse overrides: the reserve path's case.
-        if let Some(policy) = self.product_policies.get(index).copied().flatten() {
+        // Resolved when saved for a product no warehouse overrides: the reserve path's case.
+        if let Some(policy) = history.policy() {
             return capped(policy);
         }
-        let product = &self.config.products[index];
+        let product = history.product();
         if product.stock_policy_overrides.contains_key(warehouse) {
             return false;
         }
@@ -236,7 +265,7 @@ impl Commerce {
     }
 
     pub fn logistic_center(&self, code: &str) -> Option<&LogisticCenter> {
-        self.config.logistic_centers.iter().find(|lc| lc.code == code)
+        self.settings.config.logistic_centers.iter().find(|lc| lc.code == code)
     }
 
     /// Whether a logistic center delivers to `place`. A place known only by its country is
@@ -252,27 +281,27 @@ impl Commerce {
 
     /// The members of a channel that its area of influence qualifies.
     pub fn qualified(&self, channel_code: &str) -> Option<&QualifiedMembers> {
-        self.channels.get(channel_code).map(|&i| &self.qualified[i])
+        self.settings.channels.get(channel_code).map(|&i| &self.settings.qualified[i])
     }
 
     /// The domain a language is linked to, if any (the language determines the domain).
     pub fn domain_of_language(&self, language: &str) -> Option<&Domain> {
-        self.config.domains.iter().find(|d| d.language.as_deref() == Some(language))
+        self.settings.config.domains.iter().find(|d| d.language.as_deref() == Some(language))
     }
 
     /// The domain a country is linked to, if any.
     pub fn domain_of_country(&self, country: &str) -> Option<&Domain> {
-        self.config.domains.iter().find(|d| d.country.as_deref() == Some(country))
+        self.settings.config.domains.iter().find(|d| d.country.as_deref() == Some(country))
     }
 
     /// The default channel; validation guarantees exactly one.
     pub fn default_channel(&self) -> &Channel {
-        &self.config.channels[self.default_channel]
+        &self.settings.config.channels[self.settings.default_channel]
     }
 
     /// The countries the commerce sells to.
     pub fn sales_countries(&self) -> impl Iterator<Item = &str> {
-        self.config.countries.iter().filter(|c| c.sales_area).map(|c| c.code.as_str())
+        self.settings.config.countries.iter().filter(|c| c.sales_area).map(|c| c.code.as_str())
     }
 
     /// The countries the version of the commerce seen through `domain` sells to: the

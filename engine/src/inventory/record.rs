@@ -5,10 +5,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use smallvec::SmallVec;
 
-/// Milliseconds since the Unix epoch. The engine never reads a clock: the actor passes the
-/// current time in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
-pub struct Timestamp(pub i64);
+pub use crate::time::Timestamp;
 
 /// Units held against a source of supply that is not on hand yet: a batch, the lead-time
 /// backlog or the preorder allowance. `reserved` is for carts (expiring), `promised` for

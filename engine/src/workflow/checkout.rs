@@ -187,6 +187,10 @@ impl Checkout {
         today: chrono::NaiveDate,
     ) -> Result<(Self, Option<Authorisation>), DomainError> {
         let cart_events = cart.decide(&CartCommand::CheckOut { order: request.order.clone() }, commerce, now)?;
+        // A product retired since it was added is no longer sold.
+        for line in cart.lines.values() {
+            commerce.sellable(&line.sku)?;
+        }
         let quote = quote(commerce, cart, today)?;
         let total = quote.totals.total;
         if let Some(expected) = request.expected_total.filter(|e| *e != total) {

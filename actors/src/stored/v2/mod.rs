@@ -114,5 +114,6 @@ pub(super) fn decode_part(kind: PartKind, bytes: &[u8]) -> Result<PartOf, Persis
         }
         PartKind::Carts => PartOf::Carts(codec::decode_part::<CartsPart>(bytes)?.into_engine()),
         PartKind::Orders => PartOf::Orders(codec::decode_part::<OrdersPart>(bytes)?.into_engine()),
+        PartKind::Catalog => return Err(PersistenceError::Codec(format!("format {VERSION} holds no catalogue part"))),
     })
 }

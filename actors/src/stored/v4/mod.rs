@@ -43,8 +43,3 @@ pub(super) fn decode_record(kind: u8, payload: &[u8]) -> Result<Record, Persiste
         other => return Err(PersistenceError::Codec(format!("unknown record kind {other}"))),
     })
 }
-
-/// A warehouse's snapshot part in this format (format 3's).
-pub(super) fn warehouse_part(part: &memory::WarehouseSnapshot) -> Result<Vec<u8>, PersistenceError> {
-    super::v3::warehouse_part(part)
-}

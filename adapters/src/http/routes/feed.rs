@@ -113,15 +113,15 @@ pub async fn channel_feed(
     let today = handle.clock().today();
 
     // Each warehouse serving the destination answers for every product at once.
-    let skus: Vec<String> = config.products.iter().map(|p| p.sku.clone()).collect();
+    // A retired product is sold nowhere: the feed leaves it out.
+    let products: Vec<&Product> = commerce.catalog().iter().filter(|h| !h.retired()).map(|h| h.product()).collect();
+    let skus: Vec<String> = products.iter().map(|p| p.sku.clone()).collect();
     let mut found: Vec<(String, BTreeMap<String, Availability>)> = Vec::new();
     for (warehouse, _) in candidate_warehouses(&commerce, &listed.code, &destination) {
         let Some(addr) = handle.warehouses().handle(&warehouse) else { continue };
         found.push((warehouse, ask(addr, GetAvailability { skus: skus.clone() }).await?));
     }
     let feed = Feed { commerce: &commerce, channel: &listed.code, language, currency, destination, today };
-    let mut products: Vec<&Product> = config.products.iter().collect();
-    products.sort_by(|a, b| a.sku.cmp(&b.sku));
     let items: Vec<FeedItem> = products.into_iter().map(|product| feed.item(product, &found)).collect();
     let format = query.format.unwrap_or_default();
     let chunks: Vec<Result<Bytes, Infallible>> = match format {

@@ -51,7 +51,13 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(orders::decide_return)
         .service(orders::receive_return)
         .service(events::list_events)
-        .service(events::stream_events)
+        .service(events::stream_events);
+    back_office(config);
+}
+
+/// The back office's routes, after the storefront's (tried in this order).
+fn back_office(config: &mut web::ServiceConfig) {
+    config
         .service(webhooks::create_webhook)
         .service(webhooks::list_webhooks)
         .service(webhooks::get_webhook)
@@ -73,6 +79,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(feed::channel_feed)
         .service(products::get_translations)
         .service(products::get_product)
+        .service(products::put_product)
+        .service(products::patch_product)
+        .service(products::delete_product)
+        .service(products::product_history)
+        .service(products::revert_product)
         .service(warehouses::get_stock)
         .service(warehouses::post_receipt)
         .service(warehouses::post_batch)

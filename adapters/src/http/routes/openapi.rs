@@ -46,6 +46,11 @@ impl Modify for Bearer {
         feed::channel_feed,
         products::get_translations,
         products::get_product,
+        products::put_product,
+        products::patch_product,
+        products::delete_product,
+        products::product_history,
+        products::revert_product,
         products::get_availability,
         products::get_price,
         carts::create_cart,
@@ -184,6 +189,32 @@ fn state_rules(document: &mut Value) {
     state_parameters(document);
     let Some(schemas) = document.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else { return };
     state_body_rules(schemas);
+    state_catalog_rules(schemas);
+}
+
+/// The rules that tie a catalogue body's fields together.
+fn state_catalog_rules(schemas: &mut serde_json::Map<String, Value>) {
+    let mut rule = |name: &str, key: &str, rule: Value| {
+        if let Some(schema) = schemas.get_mut(name).and_then(Value::as_object_mut) {
+            schema.insert(key.to_owned(), rule);
+        }
+    };
+    // 422 invalid_revert: a version or a moment, one of them.
+    rule(
+        "RevertBody",
+        "oneOf",
+        json!([
+            { "required": ["version"], "properties": { "version": { "type": "integer" }, "at": { "type": "null" } } },
+            { "required": ["at"], "properties": { "at": { "type": "string" }, "version": { "type": "null" } } }
+        ]),
+    );
+    // 422 invalid_product: a weight in grams or in a unit of its own, not both.
+    rule(
+        "ProductBody",
+        "not",
+        json!({ "required": ["weight", "weight_grams"],
+                "properties": { "weight": { "type": "object" }, "weight_grams": { "type": "integer" } } }),
+    );
 }
 
 /// Query parameters are texts, never null; the `Idempotency-Key`'s shape.

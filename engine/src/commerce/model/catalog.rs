@@ -25,10 +25,23 @@ pub struct Product {
     /// `tax_classes`.
     #[schemars(extend("x-required" = true))]
     pub tax_class: String,
-    /// Weight of one unit, in grams. Required; 0 for goods that weigh nothing (gift cards,
-    /// downloads).
-    #[schemars(extend("x-required" = true))]
+    /// Weight of one unit, in grams. Required unless `weight` gives it in another unit; 0
+    /// for goods that weigh nothing (gift cards, downloads).
     pub weight_grams: Option<u32>,
+    /// The weight of one unit in a unit of its own (`{ value = "1.2", unit = "kg" }`),
+    /// converted to `weight_grams` when read (rounded to the nearest gram); not kept
+    /// apart. Not together with `weight_grams`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<Weight>,
+    /// Description per language code; none by default. Each key a language code of the
+    /// commerce, each text 1 to 20,000 characters.
+    pub descriptions: BTreeMap<String, String>,
+    /// Attributes (`colour = "red"`), by code; none by default. Each code 1 to 64 of a-z,
+    /// 0-9, '_', '-', each value 1 to 1,000 characters; at most 100.
+    pub attributes: BTreeMap<String, String>,
+    /// Media references, in display order (the assets stay in the DAM); none by default.
+    /// At most 50.
+    pub media: Vec<Media>,
     /// The family it belongs to, which price rules and discounts can target; none by
     /// default. When set, must be one of the commerce's `families`.
     pub family: Option<String>,
@@ -60,7 +73,84 @@ pub struct Product {
     pub related: Vec<String>,
 }
 
+/// A weight as given, in a unit of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Weight {
+    /// The weight, a decimal string (`"1.25"`), not negative.
+    pub value: Decimal,
+    /// Its unit.
+    pub unit: WeightUnit,
+}
+
+/// A unit of weight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WeightUnit {
+    G,
+    Kg,
+    Lb,
+    Oz,
+}
+
+impl Weight {
+    /// The weight in whole grams (half a gram rounds up), or none when it is negative or
+    /// does not fit.
+    pub fn grams(&self) -> Option<u32> {
+        use rust_decimal::prelude::ToPrimitive;
+        let per_unit = match self.unit {
+            WeightUnit::G => Decimal::ONE,
+            WeightUnit::Kg => Decimal::from(1000),
+            WeightUnit::Lb => Decimal::new(45_359_237, 5),
+            WeightUnit::Oz => Decimal::new(28_349_523_125, 9),
+        };
+        if self.value.is_sign_negative() {
+            return None;
+        }
+        let grams = self.value.checked_mul(per_unit)?;
+        grams.round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero).to_u32()
+    }
+}
+
+/// A media reference: where the asset is, what it is, and its alternative text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(default)]
+pub struct Media {
+    /// The asset's address, `https://` or `http://`, at most 2,048 characters. Required.
+    #[schemars(extend("x-required" = true))]
+    pub url: String,
+    /// What the asset is. Required.
+    #[schemars(extend("x-required" = true))]
+    pub kind: Option<MediaKind>,
+    /// Alternative text per language code; each key a language code of the commerce, each
+    /// text 1 to 1,000 characters.
+    pub alt: BTreeMap<String, String>,
+}
+
+/// The kind of a media asset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub enum MediaKind {
+    #[serde(rename = "image")]
+    Image,
+    #[serde(rename = "video")]
+    Video,
+    #[serde(rename = "3d")]
+    Model3d,
+}
+
 impl Product {
+    /// Turns a `weight` given in a unit of its own into `weight_grams`; the refusal says
+    /// why it cannot be (given together with `weight_grams`, negative, or too large).
+    pub fn normalize_weight(&mut self) -> Result<(), String> {
+        let Some(weight) = self.weight.take() else { return Ok(()) };
+        if self.weight_grams.is_some() {
+            return Err("weight and weight_grams cannot both be given".into());
+        }
+        let grams = weight.grams().ok_or_else(|| format!("weight {} is negative or too large", weight.value))?;
+        self.weight_grams = Some(grams);
+        Ok(())
+    }
+
     /// The product's name in `language`, or in `default_language` when it has none there
     /// yet: the language the name is in, and the name.
     pub fn name_in<'a>(&'a self, language: &'a str, default_language: &'a str) -> Option<(&'a str, &'a str)> {

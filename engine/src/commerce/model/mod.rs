@@ -7,7 +7,9 @@ mod operations;
 mod organisation;
 mod pricing;
 
-pub use catalog::{Product, QuantityRules, StockPolicy, StockPolicyConfig, StockPolicyKind};
+pub use catalog::{
+    Media, MediaKind, Product, QuantityRules, StockPolicy, StockPolicyConfig, StockPolicyKind, Weight, WeightUnit,
+};
 pub use geography::{
     Address, Area, AreaMember, CommerceVersion, Country, Currency, Domain, Language, OutOfArea, OutOfAreaBehaviour,
     OutOfAreaFallback, Place,

@@ -8,14 +8,40 @@ use crate::commerce::model::{CommerceConfig, Product, StockPolicy, StockPolicyCo
 /// Ten years: a lead time or longer is a typo, not a supplier.
 const LEAD_TIME_DAYS_MAX: u32 = 3_650;
 
+/// Most attributes one product has.
+pub const PRODUCT_ATTRIBUTES_MAX: usize = 100;
+/// Most media references one product has.
+pub const PRODUCT_MEDIA_MAX: usize = 50;
+const DESCRIPTION_CHARS_MAX: usize = 20_000;
+const TEXT_CHARS_MAX: usize = 1_000;
+const NAME_CHARS_MAX: usize = 500;
+const URL_CHARS_MAX: usize = 2_048;
+
 pub(super) fn check(c: &CommerceConfig, d: &Declared, report: &mut Report) {
     for product in &c.products {
+        check_product(c, d, product, &|sku| d.products.contains(sku), report);
+    }
+}
+
+/// Every rule one product must keep against the commerce's settings; `known` tells which
+/// SKUs are products of the commerce (its related products must be).
+pub(super) fn check_product(
+    c: &CommerceConfig,
+    d: &Declared,
+    product: &Product,
+    known: &dyn Fn(&str) -> bool,
+    report: &mut Report,
+) {
+    {
         let at = entity("product", &product.sku);
         if !is_sku(&product.sku) {
             let message = format!("sku \"{}\" must be 1 to 64 of A-Z, a-z, 0-9, '-', '_', '.'", product.sku);
             report.push(&at, "invalid_format", message);
         }
         names(c, product, &at, report);
+        if product.weight.is_some() {
+            report.push(&at, "invalid_value", "weight was not converted to weight_grams".into());
+        }
         report.required(&at, "weight_grams", &product.weight_grams);
         report.refs(&at, "tax class", [&product.tax_class], &d.tax_classes);
         report.refs(&at, "shipping class", [&product.shipping_class], &d.shipping_classes);
@@ -35,10 +61,86 @@ pub(super) fn check(c: &CommerceConfig, d: &Declared, report: &mut Report) {
             stock_policy(policy, &at, &format!("stock policy override for \"{warehouse}\""), report);
         }
         quantity(product, &at, report);
-        report.refs(&at, "related product", &product.related, &d.products);
+        for related in product.related.iter().filter(|sku| **sku != product.sku) {
+            if !known(related) {
+                report.push(&at, "undefined_reference", format!("related product \"{related}\" is not defined"));
+            }
+        }
         report.no_repeats(&at, "related product", &product.related);
         if product.related.contains(&product.sku) {
             report.push(&at, "conflict", "a product cannot be related to itself".into());
+        }
+        texts(d, product, &at, report);
+        media(d, product, &at, report);
+    }
+}
+
+fn too_long(text: &str, max: usize) -> bool {
+    text.chars().count() > max
+}
+
+/// Descriptions in the commerce's languages, attributes by code, none blank or too long.
+fn texts(d: &Declared, product: &Product, at: &str, report: &mut Report) {
+    for (language, text) in &product.descriptions {
+        if !d.languages.contains(language.as_str()) {
+            report.push(at, "undefined_reference", format!("description language \"{language}\" is not defined"));
+        }
+        if text.trim().is_empty() || too_long(text, DESCRIPTION_CHARS_MAX) {
+            let message = format!("description in \"{language}\" must be 1 to {DESCRIPTION_CHARS_MAX} characters");
+            report.push(at, "invalid_value", message);
+        }
+    }
+    if product.attributes.len() > PRODUCT_ATTRIBUTES_MAX {
+        let message = format!("{} attributes: at most {PRODUCT_ATTRIBUTES_MAX}", product.attributes.len());
+        report.push(at, "invalid_value", message);
+    }
+    for (code, value) in &product.attributes {
+        let valid = !code.is_empty()
+            && code.len() <= 64
+            && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !valid {
+            let message = format!("attribute \"{code}\" must be 1 to 64 of a-z, 0-9, '_', '-'");
+            report.push(at, "invalid_format", message);
+        }
+        if value.trim().is_empty() || too_long(value, TEXT_CHARS_MAX) {
+            let message = format!("attribute \"{code}\": value must be 1 to {TEXT_CHARS_MAX} characters");
+            report.push(at, "invalid_value", message);
+        }
+    }
+}
+
+/// Media references: a web address and a kind each, alternative texts in the commerce's
+/// languages.
+fn media(d: &Declared, product: &Product, at: &str, report: &mut Report) {
+    if product.media.len() > PRODUCT_MEDIA_MAX {
+        report.push(at, "invalid_value", format!("{} media: at most {PRODUCT_MEDIA_MAX}", product.media.len()));
+    }
+    for (position, media) in product.media.iter().enumerate() {
+        let web = media.url.starts_with("https://") || media.url.starts_with("http://");
+        if !web
+            || media.url.len() <= "https://".len()
+            || too_long(&media.url, URL_CHARS_MAX)
+            || media.url.contains(char::is_whitespace)
+        {
+            let message = format!(
+                "media {position}: url \"{}\" must be an http(s) address of at most {URL_CHARS_MAX} characters",
+                media.url
+            );
+            report.push(at, "invalid_value", message);
+        }
+        if media.kind.is_none() {
+            report.push(at, "missing", format!("media {position}: kind is required"));
+        }
+        for (language, text) in &media.alt {
+            if !d.languages.contains(language.as_str()) {
+                let message = format!("media {position}: alt text language \"{language}\" is not defined");
+                report.push(at, "undefined_reference", message);
+            }
+            if text.trim().is_empty() || too_long(text, TEXT_CHARS_MAX) {
+                let message =
+                    format!("media {position}: alt text in \"{language}\" must be 1 to {TEXT_CHARS_MAX} characters");
+                report.push(at, "invalid_value", message);
+            }
         }
     }
 }
@@ -72,6 +174,10 @@ fn names(c: &CommerceConfig, product: &Product, at: &str, report: &mut Report) {
             report.push(at, "undefined_reference", format!("language \"{language}\" is not defined"));
         } else if name.trim().is_empty() {
             report.push(at, "missing", format!("name in language \"{language}\" is blank"));
+        }
+        if too_long(name, NAME_CHARS_MAX) {
+            let message = format!("name in language \"{language}\" is longer than {NAME_CHARS_MAX} characters");
+            report.push(at, "invalid_value", message);
         }
     }
 }

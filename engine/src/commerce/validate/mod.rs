@@ -9,26 +9,10 @@ mod organisation;
 mod pricing;
 
 use std::collections::HashSet;
-use std::fmt;
 
 use super::model::{CommerceConfig, CART_LIFETIME_SECONDS_MAX, CART_LIFETIME_SECONDS_MIN};
 
-/// One broken rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    /// The entity at fault, as `kind "code"` (`channel "web"`), or `commerce` for the
-    /// document itself.
-    pub entity: String,
-    /// A stable machine code for the rule (`missing`, `undefined_reference`, ...).
-    pub rule: &'static str,
-    pub message: String,
-}
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} [{}]", self.entity, self.message, self.rule)
-    }
-}
+pub use crate::error::Violation;
 
 /// Collects violations while the rules run.
 #[derive(Default)]
@@ -145,6 +129,30 @@ impl<'a> Declared<'a> {
             shipping_classes: declare(report, "shipping class", strs(&c.shipping_classes)),
             families: declare(report, "family", strs(&c.families)),
         }
+    }
+}
+
+/// The rules one product keeps against a commerce's settings, collected once for any
+/// number of products (an import's rows).
+pub struct ProductRules<'a> {
+    config: &'a CommerceConfig,
+    declared: Declared<'a>,
+}
+
+impl<'a> ProductRules<'a> {
+    /// The rules of `config`'s settings (its own `products` are not looked at).
+    pub fn new(config: &'a CommerceConfig) -> Self {
+        let mut scratch = Report::default();
+        let declared = Declared::collect(config, &mut scratch);
+        Self { config, declared }
+    }
+
+    /// Every rule `product` breaks; `known` tells which SKUs are the commerce's products
+    /// (its related products must be).
+    pub fn check(&self, product: &super::model::Product, known: &dyn Fn(&str) -> bool) -> Vec<Violation> {
+        let mut report = Report::default();
+        catalog::check_product(self.config, &self.declared, product, known, &mut report);
+        report.violations
     }
 }
 

@@ -3,19 +3,26 @@
 //! (per warehouse and in total, now and by date), and its price for a shopper
 //! (`price.rs`).
 
+mod body;
 mod price;
 mod read;
+mod write;
 
+pub use body::*;
 pub use price::*;
 pub use read::*;
+pub use write::*;
 
 use std::collections::BTreeMap;
 
 use actix_web::{get, web, HttpResponse};
 use mercato_actors::warehouse::GetAvailability;
+use mercato_engine::catalog::{ProductHistory, ProductVersion};
 use mercato_engine::commerce::model::{ApiRole, Place, Product};
+use mercato_engine::inventory::Timestamp;
 use mercato_engine::inventory::{candidate_warehouses, Across, Availability};
 use mercato_engine::resolution::normalize_country;
+use mercato_engine::Commerce;
 use mercato_engine::DomainError;
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +30,7 @@ use super::stock_dto::{AvailabilityDto, PolicyDto};
 use super::warehouses::ask;
 use crate::http::auth::Principal;
 use crate::http::problem::{Problem, Refusals};
+use crate::http::routes::carts::timestamp;
 use crate::http::AppState;
 
 /// The most products one listing page returns.
@@ -51,6 +59,10 @@ pub struct QuantityRulesDto {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProductDto {
     pub sku: String,
+    /// The product's version: 1 when made, one more at each change.
+    pub version: u32,
+    /// Whether it is retired: no longer sold (a storefront never sees it).
+    pub retired: bool,
     pub name: Option<String>,
     pub family: Option<String>,
     pub merchant: Option<String>,
@@ -68,10 +80,17 @@ pub struct ProductPage {
     pub next_after: Option<String>,
 }
 
-fn product_dto(product: &Product, language: &str, default_language: &str) -> ProductDto {
+fn product_dto(history: &ProductHistory, language: &str, default_language: &str) -> ProductDto {
+    version_dto(history.current(), language, default_language)
+}
+
+fn version_dto(version: &ProductVersion, language: &str, default_language: &str) -> ProductDto {
+    let product = version.product.as_ref();
     let policy = product.stock_policy.as_ref().and_then(|c| c.policy().ok()).unwrap_or_default();
     ProductDto {
         sku: product.sku.clone(),
+        version: version.version,
+        retired: version.retired,
         name: product.name_in(language, default_language).map(|(_, name)| name.to_owned()),
         family: product.family.clone(),
         merchant: product.merchant.clone(),
@@ -126,19 +145,23 @@ pub async fn list_products(
         }
         None => commerce.config().default_language.clone(),
     };
-    let mut visible: Vec<&Product> = commerce
-        .config()
-        .products
-        .iter()
-        .filter(|p| principal.role != ApiRole::Merchant || p.merchant.as_deref() == principal.merchant.as_deref())
-        .filter(|p| query.after.as_ref().is_none_or(|after| p.sku.as_str() > after.as_str()))
+    // The catalogue is kept by SKU: a page reads only its own products and the one after.
+    // A storefront sees what is sold; the administrator and a merchant see retired
+    // products too.
+    let mut visible: Vec<&ProductHistory> = commerce
+        .catalog()
+        .after(query.after.as_deref())
+        .filter(|h| principal.role != ApiRole::Storefront || !h.retired())
+        .filter(|h| {
+            principal.role != ApiRole::Merchant || h.product().merchant.as_deref() == principal.merchant.as_deref()
+        })
+        .take(limit + 1)
         .collect();
-    visible.sort_by(|a, b| a.sku.cmp(&b.sku));
     let more = visible.len() > limit;
     visible.truncate(limit);
-    let next_after = if more { visible.last().map(|p| p.sku.clone()) } else { None };
+    let next_after = if more { visible.last().map(|h| h.product().sku.clone()) } else { None };
     let default_language = &commerce.config().default_language;
-    let products = visible.into_iter().map(|p| product_dto(p, &language, default_language)).collect();
+    let products = visible.into_iter().map(|h| product_dto(h, &language, default_language)).collect();
     Ok(HttpResponse::Ok().json(ProductPage { products, next_after }))
 }
 

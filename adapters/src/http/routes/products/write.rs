@@ -1,0 +1,299 @@
+//! Catalogue changes while the node runs (DESIGN.md section 12): `PUT …/products/{sku}`
+//! creates or replaces a product, `PATCH` merges a JSON merge patch (RFC 7396) into it,
+//! `DELETE` retires it, `POST …/revert` makes a past version (or the one in force at a
+//! moment) its next one, and `GET …/history` lists its versions with the fields each
+//! changed. Every change is checked by the same rules as the configuration file (all
+//! violations at once), recorded in the log with the key's principal, and answered once
+//! durable. The administrator changes any product; a merchant only its own, whose
+//! `merchant` is itself.
+
+use actix_web::http::StatusCode;
+use actix_web::{delete, patch, post, put};
+use mercato_engine::catalog::{changes, CatalogCommand, CatalogEvent, RevertTo};
+use serde_json::Value;
+
+use super::*;
+
+/// How often a `PATCH` without `if_version` is tried again when another change came first.
+const PATCH_ATTEMPTS_MAX: usize = 3;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct WriteQuery {
+    /// The version the product must be at for the change to be made (0: it must not exist
+    /// yet); otherwise 409 `version_conflict`.
+    #[param(minimum = 0, maximum = 4_294_967_295_i64)]
+    pub if_version: Option<u32>,
+}
+
+/// Who may change `sku`: the administrator, or the merchant whose product it is (another
+/// merchant's is answered as one that does not exist).
+fn writer<'a>(
+    state: &'a AppState,
+    principal: &Principal,
+    code: &str,
+    sku: &str,
+) -> Result<&'a mercato_actors::CommerceHandle, Problem> {
+    principal.authorize(code, &[ApiRole::Admin, ApiRole::Merchant])?;
+    let handle = state.registry.get(code).ok_or_else(|| Problem::commerce_not_found(code))?;
+    if principal.role == ApiRole::Merchant {
+        let commerce = handle.snapshot();
+        if let Some(history) = commerce.catalog().get(sku) {
+            if history.product().merchant.as_deref() != principal.merchant.as_deref() {
+                return Err(Problem::unknown_sku(sku));
+            }
+        }
+    }
+    Ok(handle)
+}
+
+/// The product a body describes under the path's SKU; a merchant's is its own.
+fn product_of(body: ProductBody, sku: &str, principal: &Principal) -> Result<Product, Problem> {
+    if let Some(given) = body.sku.as_deref().filter(|given| *given != sku) {
+        let detail = format!("sku \"{given}\" is not the path's \"{sku}\"");
+        return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "sku_mismatch", detail));
+    }
+    let mut product = body.into_product(sku);
+    if principal.role == ApiRole::Merchant {
+        let own = principal.merchant.as_deref().unwrap_or_default();
+        match product.merchant.as_deref() {
+            None => product.merchant = Some(own.to_owned()),
+            Some(merchant) if merchant == own => {}
+            Some(merchant) => {
+                let detail = format!("merchant \"{merchant}\": a merchant key puts its own products only");
+                return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_merchant", detail));
+            }
+        }
+    }
+    Ok(product)
+}
+
+/// The product after a change, whole, with 201 when the change made it.
+fn changed(handle: &mercato_actors::CommerceHandle, sku: &str, events: &[CatalogEvent]) -> HttpResponse {
+    let commerce = handle.snapshot();
+    let default_language = commerce.config().default_language.as_str();
+    let created = matches!(events.first(), Some(CatalogEvent::Saved { version: 1, .. }));
+    let Some(history) = commerce.catalog().get(sku) else { return HttpResponse::NoContent().finish() };
+    let dto = read_dto(history.current(), default_language, default_language, true);
+    if created {
+        HttpResponse::Created().json(dto)
+    } else {
+        HttpResponse::Ok().json(dto)
+    }
+}
+
+#[utoipa::path(
+    tag = "catalog",
+    summary = "Creates or replaces a product (admin; a merchant, its own). A retired product put again is sold again.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("sku" = String, Path, description = "The SKU."),
+        WriteQuery
+    ),
+    request_body = ProductBody,
+    responses(
+        (status = 200, description = "Replaced (or unchanged)", body = ProductReadDto),
+        (status = 201, description = "Created", body = ProductReadDto),
+        Refusals
+    )
+)]
+#[put("/v1/commerces/{commerce}/products/{sku}")]
+pub async fn put_product(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    query: crate::http::query::Query<WriteQuery>,
+    body: crate::http::body::Json<ProductBody>,
+) -> Result<HttpResponse, Problem> {
+    let (code, sku) = path.into_inner();
+    let handle = writer(&state, &principal, &code, &sku)?;
+    let query = query.read()?;
+    let product = product_of(body.read()?, &sku, &principal)?;
+    let command = CatalogCommand::Put { product: Box::new(product), if_version: query.if_version };
+    let events = handle.change_catalog(command, &principal.name).await?;
+    Ok(changed(handle, &sku, &events))
+}
+
+#[utoipa::path(
+    tag = "catalog",
+    summary = "Changes a product by a JSON merge patch (RFC 7396) of its document (admin; a merchant, its own).",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("sku" = String, Path, description = "The SKU."),
+        WriteQuery
+    ),
+    request_body(content = Object, content_type = "application/merge-patch+json",
+        description = "Fields of the product's `document` to set; null removes one."),
+    responses((status = 200, description = "Changed (or unchanged)", body = ProductReadDto), Refusals)
+)]
+#[patch("/v1/commerces/{commerce}/products/{sku}")]
+pub async fn patch_product(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    query: crate::http::query::Query<WriteQuery>,
+    body: crate::http::body::Json<serde_json::Map<String, Value>>,
+) -> Result<HttpResponse, Problem> {
+    let (code, sku) = path.into_inner();
+    let handle = writer(&state, &principal, &code, &sku)?;
+    let query = query.read()?;
+    let patch = Value::Object(body.read()?);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let commerce = handle.snapshot();
+        let history = visible(&commerce, &principal, &sku)?;
+        let current = history.current().version;
+        let mut document = serde_json::to_value(ProductBody::of(history.product()))
+            .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+        json_patch::merge(&mut document, &patch);
+        let body: ProductBody = serde_json::from_value(document).map_err(|error| {
+            Problem::new(StatusCode::BAD_REQUEST, "invalid_body", format!("the patched product does not read: {error}"))
+        })?;
+        let product = product_of(body, &sku, &principal)?;
+        // Patched from version `current`: made only if nothing changed it meanwhile.
+        let if_version = Some(query.if_version.unwrap_or(current));
+        match handle
+            .change_catalog(CatalogCommand::Put { product: Box::new(product), if_version }, &principal.name)
+            .await
+        {
+            Err(mercato_actors::ActorError::Refused(DomainError::VersionConflict { .. }))
+                if query.if_version.is_none() && attempt < PATCH_ATTEMPTS_MAX => {}
+            outcome => return Ok(changed(handle, &sku, &outcome?)),
+        }
+    }
+}
+
+#[utoipa::path(
+    tag = "catalog",
+    summary = "Retires a product (admin; a merchant, its own): no longer sold, its history kept.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("sku" = String, Path, description = "The SKU."),
+        WriteQuery
+    ),
+    responses((status = 200, description = "Retired (or already)", body = ProductReadDto), Refusals)
+)]
+#[delete("/v1/commerces/{commerce}/products/{sku}")]
+pub async fn delete_product(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    query: crate::http::query::Query<WriteQuery>,
+) -> Result<HttpResponse, Problem> {
+    let (code, sku) = path.into_inner();
+    let handle = writer(&state, &principal, &code, &sku)?;
+    let query = query.read()?;
+    let command = CatalogCommand::Retire { sku: sku.clone(), if_version: query.if_version };
+    let events = handle.change_catalog(command, &principal.name).await?;
+    Ok(changed(handle, &sku, &events))
+}
+
+/// A revert's target: a version, or a moment.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevertBody {
+    /// The version to make the next one (not with `at`).
+    #[schema(minimum = 1, maximum = 4_294_967_295_i64)]
+    pub version: Option<u32>,
+    /// The moment whose version to make the next one, RFC 3339 (not with `version`).
+    #[schema(format = DateTime)]
+    pub at: Option<String>,
+}
+
+#[utoipa::path(
+    tag = "catalog",
+    summary = "Reverts a product to a version or a moment (admin; a merchant, its own): a new version.",
+    params(("commerce" = String, Path, description = "The commerce code."), ("sku" = String, Path, description = "The SKU.")),
+    request_body = RevertBody,
+    responses((status = 200, description = "Reverted (or already so)", body = ProductReadDto), Refusals)
+)]
+#[post("/v1/commerces/{commerce}/products/{sku}/revert")]
+pub async fn revert_product(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    body: crate::http::body::Json<RevertBody>,
+) -> Result<HttpResponse, Problem> {
+    let (code, sku) = path.into_inner();
+    let handle = writer(&state, &principal, &code, &sku)?;
+    visible(&handle.snapshot(), &principal, &sku)?;
+    let body = body.read()?;
+    let to = match (body.version, body.at.as_deref()) {
+        (Some(version), None) => RevertTo::Version(version),
+        (None, Some(at)) => RevertTo::At(moment("at", at)?),
+        _ => {
+            let detail = "give exactly one of version and at";
+            return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_revert", detail));
+        }
+    };
+    let events = handle.change_catalog(CatalogCommand::Revert { sku: sku.clone(), to }, &principal.name).await?;
+    Ok(changed(handle, &sku, &events))
+}
+
+/// One field a version changed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FieldChangeDto {
+    /// The field of the product's `document` (or `retired`).
+    pub field: String,
+    /// Its value before (null for a first version or a field that was unset).
+    pub old: Value,
+    pub new: Value,
+}
+
+/// One version of a product.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProductVersionDto {
+    pub version: u32,
+    /// When it was made (RFC 3339) and by whom (a key's principal, or `configuration` for
+    /// the seed from the file).
+    pub at: String,
+    pub by: String,
+    pub retired: bool,
+    pub changes: Vec<FieldChangeDto>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProductHistoryDto {
+    pub sku: String,
+    /// Oldest first.
+    pub versions: Vec<ProductVersionDto>,
+}
+
+#[utoipa::path(
+    tag = "catalog",
+    summary = "A product's versions: who changed it, when, and which fields from what to what (admin; a merchant, its own).",
+    params(("commerce" = String, Path, description = "The commerce code."), ("sku" = String, Path, description = "The SKU.")),
+    responses((status = 200, description = "Success", body = ProductHistoryDto), Refusals)
+)]
+#[get("/v1/commerces/{commerce}/products/{sku}/history")]
+pub async fn product_history(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let (code, sku) = path.into_inner();
+    principal.authorize(&code, &[ApiRole::Admin, ApiRole::Merchant])?;
+    let commerce = state.registry.get(&code).ok_or_else(|| Problem::commerce_not_found(&code))?.snapshot();
+    let history = visible(&commerce, &principal, &sku)?;
+    let mut before = None;
+    let versions = history
+        .versions()
+        .iter()
+        .map(|version| {
+            let dto = ProductVersionDto {
+                version: version.version,
+                at: timestamp(version.at),
+                by: version.by.to_string(),
+                retired: version.retired,
+                changes: changes(before, version)
+                    .into_iter()
+                    .map(|c| FieldChangeDto { field: c.field, old: c.old, new: c.new })
+                    .collect(),
+            };
+            before = Some(version);
+            dto
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(ProductHistoryDto { sku, versions }))
+}

@@ -1,0 +1,238 @@
+//! The live catalogue over HTTP, in process, on a commerce of two languages and two
+//! merchants (`data/atelier.toml`): products created, replaced, patched, retired and
+//! reverted while the node runs, each change checked by the file's rules with every
+//! violation at once, its history readable field by field, a product readable as of a
+//! version or a moment, a retired product no longer sold, and each merchant reaching only
+//! its own products.
+
+use std::sync::atomic::Ordering;
+
+use actix_web::http::StatusCode;
+use actix_web::test::{self, TestRequest};
+use mercato_adapters::server::build_state;
+use mercato_engine::{Commerce, KNOWN_GATEWAYS};
+use serde_json::{json, Value};
+
+const CONFIG: &str = include_str!("data/atelier.toml");
+const ADMIN: &str = "atelier-admin";
+const STOREFRONT: &str = "atelier-storefront";
+const LOOM: &str = "atelier-loom";
+const KILN: &str = "atelier-kiln";
+
+macro_rules! app {
+    () => {{
+        let commerce = Commerce::from_toml(CONFIG, KNOWN_GATEWAYS).expect("the test commerce is valid");
+        let state = build_state(vec![commerce]).expect("state builds");
+        state.ready.store(true, Ordering::Release);
+        test::init_service(mercato_adapters::http::app(state)).await
+    }};
+}
+
+macro_rules! call {
+    ($app:expr, $key:expr, $method:ident, $path:expr) => {
+        call!($app, $key, $method, $path, Value::Null)
+    };
+    ($app:expr, $key:expr, $method:ident, $path:expr, $body:expr) => {{
+        let mut request = TestRequest::$method()
+            .uri(&format!("/v1/commerces/atelier{}", $path))
+            .insert_header(("Authorization", format!("Bearer {}", $key)));
+        let body: Value = $body;
+        if !body.is_null() {
+            request = request.set_json(body);
+        }
+        let response = test::call_service(&$app, request.to_request()).await;
+        let status = response.status();
+        let bytes = test::read_body(response).await;
+        (status, serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null))
+    }};
+}
+
+fn lamp() -> Value {
+    json!({
+        "names": {"en": "Desk lamp", "de": "Schreibtischlampe"},
+        "descriptions": {"en": "A brass desk lamp."},
+        "attributes": {"material": "brass"},
+        "tax_class": "standard",
+        "weight": {"value": "2.5", "unit": "lb"},
+        "shipping_class": "parcel",
+        "prices": {"EUR": "89.00"},
+        "media": [{"url": "https://cdn.example/lamp.jpg", "kind": "image", "alt": {"en": "The lamp, lit"}}],
+        "related": ["P-1"]
+    })
+}
+
+// Proves a product is created, replaced, patched and read while the node runs: 201 then
+// 200, the weight converted to grams, an unchanged PUT making no version, a merge patch
+// setting and removing fields, a stale `if_version` refused, and the storefront reading
+// the description and media in its language with the default as fallback.
+#[actix_rt::test]
+async fn a_product_is_made_and_changed_while_the_node_runs() {
+    let app = app!();
+    let (status, made) = call!(app, ADMIN, put, "/products/LAMP", lamp());
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert_eq!((made["version"].as_u64(), made["weight_grams"].as_u64()), (Some(1), Some(1134)), "{made}");
+    assert_eq!(made["changed_by"], "back office");
+    let (status, again) = call!(app, ADMIN, put, "/products/LAMP", lamp());
+    assert_eq!((status, again["version"].as_u64()), (StatusCode::OK, Some(1)), "the same product makes no version");
+
+    let patch = json!({"names": {"de": "Tischlampe"}, "descriptions": null, "prices": {"EUR": "79.00"}});
+    let (status, patched) = call!(app, ADMIN, patch, "/products/LAMP", patch);
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["version"], 2);
+    assert_eq!(patched["names"], json!({"en": "Desk lamp", "de": "Tischlampe"}));
+    assert_eq!(patched["prices"], json!({"EUR": "79.00"}));
+    assert_eq!(patched["document"]["descriptions"], json!({}));
+    assert_eq!(patched["document"]["weight_grams"], 1134);
+
+    let (status, stale) = call!(app, ADMIN, put, "/products/LAMP?if_version=1", lamp());
+    assert_eq!((status, stale["code"].as_str()), (StatusCode::CONFLICT, Some("version_conflict")), "{stale}");
+    let (status, fresh) = call!(app, ADMIN, put, "/products/NEW?if_version=0", lamp());
+    assert_eq!(status, StatusCode::CREATED, "{fresh}");
+
+    let (status, shown) = call!(app, STOREFRONT, get, "/products/LAMP?language=de");
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    assert_eq!((&shown["name"], &shown["language"]), (&json!("Tischlampe"), &json!("de")));
+    assert_eq!(shown["media"][0]["alt"], "The lamp, lit", "alt text falls back to the default language");
+    assert_eq!((&shown["document"], &shown["names"]), (&Value::Null, &Value::Null), "a storefront reads one language");
+    let (status, received) =
+        call!(app, ADMIN, post, "/warehouses/wh-1/receipts", json!({"sku": "LAMP", "quantity": 3}));
+    assert!(status.is_success(), "a warehouse takes stock of a product made by the API: {received}");
+    let (_, cart) = call!(app, STOREFRONT, post, "/carts", json!({"lines": [{"sku": "LAMP", "qty": 1}]}));
+    assert_eq!(cart["totals"]["lines"][0]["unit_price"], "79.00", "a cart prices the product as it is now: {cart}");
+}
+
+// Proves a bad product is refused with every violation at once, naming each field and
+// value, and changes nothing; unknown fields and a SKU that is not the path's are refused
+// too.
+#[actix_rt::test]
+async fn a_bad_product_is_refused_with_every_violation() {
+    let app = app!();
+    let bad = json!({
+        "names": {"fr": "Lampe"},
+        "tax_class": "luxury",
+        "weight_grams": 10,
+        "weight": {"value": "1", "unit": "kg"},
+        "shipping_class": "parcel",
+        "prices": {"EUR": "-1"},
+        "related": ["NOPE"],
+        "media": [{"url": "ftp://x", "kind": "image"}]
+    });
+    let (status, refused) = call!(app, ADMIN, put, "/products/LAMP", bad);
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_product")));
+    let detail = refused["detail"].as_str().expect("a detail");
+    for named in [
+        "\"en\" is required",
+        "\"fr\" is not defined",
+        "\"luxury\"",
+        "weight and weight_grams",
+        "-1",
+        "\"NOPE\"",
+        "ftp://x",
+    ] {
+        assert!(detail.contains(named), "{named} is not named in: {detail}");
+    }
+    let (status, _) = call!(app, ADMIN, get, "/products/LAMP");
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing was made");
+    let mut unknown = lamp();
+    unknown["colour"] = json!("red");
+    let (status, refused) = call!(app, ADMIN, put, "/products/LAMP", unknown);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(refused["detail"].as_str().is_some_and(|d| d.contains("colour")), "{refused}");
+    let mut other = lamp();
+    other["sku"] = json!("OTHER");
+    let (status, refused) = call!(app, ADMIN, put, "/products/LAMP", other);
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("sku_mismatch")));
+    let (status, refused) = call!(app, ADMIN, patch, "/products/P-1", json!({"quantity": {"min": 0}}));
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_product")));
+    let (_, p1) = call!(app, ADMIN, get, "/products/P-1");
+    assert_eq!(p1["version"], 1, "a refused patch makes no version");
+}
+
+// Proves a retired product is no longer sold (the storefront does not see it, a cart
+// refuses it naming it) while its history stays, and a revert to a version or a moment
+// is a new version equal to that one; the history names who changed which field from
+// what to what.
+#[actix_rt::test]
+async fn retire_revert_and_history() {
+    let app = app!();
+    let (_, made) = call!(app, ADMIN, put, "/products/LAMP", lamp());
+    let first = made["changed_at"].as_str().expect("when it was made").to_owned();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    call!(app, ADMIN, patch, "/products/LAMP", json!({"prices": {"EUR": "99.00"}}));
+    let (status, retired) = call!(app, ADMIN, delete, "/products/LAMP");
+    assert_eq!(
+        (status, retired["retired"].as_bool(), retired["version"].as_u64()),
+        (StatusCode::OK, Some(true), Some(3))
+    );
+    let (status, _) = call!(app, STOREFRONT, get, "/products/LAMP");
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, page) = call!(app, STOREFRONT, get, "/products");
+    assert!(!page.to_string().contains("LAMP"), "a storefront lists what is sold: {page}");
+    let (_, page) = call!(app, ADMIN, get, "/products");
+    assert!(page["products"].as_array().expect("products").iter().any(|p| p["sku"] == "LAMP" && p["retired"] == true));
+    let (status, refused) = call!(app, STOREFRONT, post, "/carts", json!({"lines": [{"sku": "LAMP", "qty": 1}]}));
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::CONFLICT, Some("product_retired")), "{refused}");
+    assert!(refused["detail"].as_str().is_some_and(|d| d.contains("LAMP")));
+
+    let (status, reverted) = call!(app, ADMIN, post, "/products/LAMP/revert", json!({"version": 1}));
+    assert_eq!(status, StatusCode::OK, "{reverted}");
+    assert_eq!((reverted["version"].as_u64(), reverted["retired"].as_bool()), (Some(4), Some(false)));
+    assert_eq!(reverted["prices"]["EUR"], "89.00");
+    let (status, as_then) = call!(app, ADMIN, get, &format!("/products/LAMP?at={first}"));
+    assert_eq!((status, as_then["version"].as_u64()), (StatusCode::OK, Some(1)), "{as_then}");
+    let (_, v2) = call!(app, ADMIN, get, "/products/LAMP?version=2");
+    assert_eq!(v2["prices"]["EUR"], "99.00");
+    let (status, refused) = call!(app, ADMIN, post, "/products/LAMP/revert", json!({"version": 9}));
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_version")));
+    let (status, refused) = call!(app, ADMIN, post, "/products/LAMP/revert", json!({"at": "2001-01-01T00:00:00Z"}));
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("no_version_at")));
+
+    let (status, history) = call!(app, ADMIN, get, "/products/LAMP/history");
+    assert_eq!(status, StatusCode::OK, "{history}");
+    let versions = history["versions"].as_array().expect("versions");
+    assert_eq!(versions.len(), 4);
+    assert!(versions.iter().all(|v| v["by"] == "back office"));
+    let change = |v: usize, field: &str| {
+        versions[v]["changes"].as_array().expect("changes").iter().find(|c| c["field"] == field).cloned()
+    };
+    assert_eq!(change(1, "prices"), Some(json!({"field": "prices", "old": {"EUR": "89.00"}, "new": {"EUR": "99.00"}})));
+    assert_eq!(versions[1]["changes"].as_array().map(Vec::len), Some(1), "only the price changed: {history}");
+    assert_eq!(change(2, "retired"), Some(json!({"field": "retired", "old": false, "new": true})));
+    assert!(change(3, "prices").is_some() && change(3, "retired").is_some());
+    assert!(change(0, "names").is_some(), "a first version states what it set");
+}
+
+// Proves each merchant reaches only its own products: another's answers exactly as a
+// missing one, for reads, changes, history and revert; a merchant's new product is its
+// own, and one naming another merchant is refused.
+#[actix_rt::test]
+async fn a_merchant_changes_only_its_own_products() {
+    let app = app!();
+    let (status, made) = call!(app, LOOM, put, "/products/RUG", lamp());
+    assert_eq!((status, made["merchant"].as_str()), (StatusCode::CREATED, Some("loom")), "{made}");
+    let (status, _) = call!(app, LOOM, patch, "/products/SCARF", json!({"prices": {"EUR": "50.00"}}));
+    assert_eq!(status, StatusCode::OK);
+    for (method, path) in
+        [("get", "/products/SCARF"), ("get", "/products/SCARF/history"), ("delete", "/products/SCARF")]
+    {
+        let (status, refused) = match method {
+            "get" => call!(app, KILN, get, path),
+            _ => call!(app, KILN, delete, path),
+        };
+        assert_eq!((status, refused["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_sku")), "{method} {path}");
+    }
+    let (status, _) = call!(app, KILN, put, "/products/SCARF", lamp());
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call!(app, KILN, post, "/products/SCARF/revert", json!({"version": 1}));
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call!(app, KILN, patch, "/products/P-1", json!({"prices": {"EUR": "1.00"}}));
+    assert_eq!(status, StatusCode::NOT_FOUND, "the commerce's own products are not a merchant's");
+    let mut theirs = lamp();
+    theirs["merchant"] = json!("loom");
+    let (status, refused) = call!(app, KILN, put, "/products/VASE", theirs);
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_merchant")));
+    let (status, _) = call!(app, STOREFRONT, put, "/products/VASE", lamp());
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, scarf) = call!(app, ADMIN, get, "/products/SCARF");
+    assert_eq!((scarf["version"].as_u64(), scarf["prices"]["EUR"].as_str()), (Some(2), Some("50.00")));
+}
