@@ -9,14 +9,15 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 use mercato_engine::catalog::{CatalogCommand, CatalogEvent, SEED_AUTHOR};
+use mercato_engine::commerce::model::Product;
 use mercato_engine::inventory::Timestamp;
-use mercato_engine::Commerce;
+use mercato_engine::{Commerce, DomainError, ProductRules};
 use mercato_persistence::log::{Lsn, Receipt};
 
 use crate::commerce::CommerceActor;
 use crate::error::ActorError;
 use crate::journal::NotDurable;
-use crate::stored::{self, CatalogSnapshot, RECORD_CATALOG};
+use crate::stored::{self, CatalogSnapshot, ImportMark, ImportProgress, RowRefusal, RECORD_CATALOG};
 
 /// Products per record when a fresh folder's catalogue is seeded.
 pub const SEED_PRODUCTS_PER_RECORD: usize = 500;
@@ -53,6 +54,7 @@ impl Handler<CopyCatalog> for CommerceActor {
             commerce: commerce.code().to_owned(),
             catalog: commerce.catalog().clone(),
             remembered: Vec::new(),
+            imports: self.imports.values().cloned().collect(),
         };
         MessageResult((copy, self.journal.covers()))
     }
@@ -66,7 +68,7 @@ impl Handler<ChangeCatalog> for CommerceActor {
         let outcome = match decided {
             Ok(events) if !events.is_empty() => {
                 let now = self.clock.now();
-                match self.record(&events, now, &message.by) {
+                match self.record(&events, now, &message.by, None) {
                     Ok(receipt) => return Box::pin(durable(events, receipt)),
                     Err(error) => Err(ActorError::NotDurable(error)),
                 }
@@ -100,7 +102,7 @@ impl Handler<SeedCatalog> for CommerceActor {
                 .iter()
                 .map(|product| CatalogEvent::Saved { version: 1, retired: false, product: Arc::clone(product) })
                 .collect();
-            match self.record(&events, now, SEED_AUTHOR) {
+            match self.record(&events, now, SEED_AUTHOR, None) {
                 Ok(receipt) => last = receipt.or(last),
                 Err(error) => return Box::pin(async move { Err(ActorError::NotDurable(error)) }),
             }
@@ -113,30 +115,178 @@ impl Handler<SeedCatalog> for CommerceActor {
 impl CommerceActor {
     /// Records catalogue events and publishes the commerce they leave; the record's
     /// receipt (none in memory).
-    fn record(&mut self, events: &[CatalogEvent], at: Timestamp, by: &str) -> Result<Option<Receipt>, NotDurable> {
+    fn record(
+        &mut self,
+        events: &[CatalogEvent],
+        at: Timestamp,
+        by: &str,
+        import: Option<&ImportMark>,
+    ) -> Result<Option<Receipt>, NotDurable> {
         let current: Arc<Commerce> = self.published.load_full();
+        self.record_onto(&current, events, (at, by), import, |next| {
+            let by: Arc<str> = Arc::from(by);
+            for event in events {
+                next.apply_catalog(event, at, &by);
+            }
+        })
+    }
+
+    /// Records catalogue events already applied to `next` by `apply` (or applied by it now)
+    /// and publishes what it leaves; the receipt.
+    fn record_onto(
+        &mut self,
+        current: &Commerce,
+        events: &[CatalogEvent],
+        (at, by): (Timestamp, &str),
+        import: Option<&ImportMark>,
+        apply: impl FnOnce(&mut Commerce),
+    ) -> Result<Option<Receipt>, NotDurable> {
         let code = current.code().to_owned();
         let journal = self.journal.clone();
         let record = |remembered: Option<&crate::idempotency::Remembered>| {
-            journal.encode(|| stored::catalog_record(&code, (at, by), events, remembered))
+            journal.encode(|| stored::catalog_record(&code, (at, by), events, (remembered, import)))
         };
         let committed = self
             .journal
             .commit(RECORD_CATALOG, record, || {
-                let mut next = (*current).clone();
-                let by: Arc<str> = Arc::from(by);
-                for event in events {
-                    next.apply_catalog(event, at, &by);
-                }
+                let mut next = current.clone();
+                apply(&mut next);
                 (next, None)
             })
             .map_err(|uncommitted| uncommitted.error)?;
+        if let Some(mark) = import {
+            self.imports.entry(mark.job.clone()).or_default().fold(mark);
+        }
         self.published.store(Arc::new(committed.applied));
         if let Some(receipt) = &committed.receipt {
             self.last = receipt.lsn();
         }
         Ok(committed.receipt)
     }
+}
+
+/// One row of an import: its number and the product it reads as, or why it reads as none.
+#[derive(Debug, Clone)]
+pub struct ImportRow {
+    pub row: u64,
+    pub sku: String,
+    pub product: Result<Product, Vec<String>>,
+}
+
+/// Applies one batch of an import job: each row a put (checked by the same rules, every
+/// violation kept as the row's refusal), the batch one record with the job's mark, so a
+/// batch is applied whole or not at all, and once: a batch the job's progress has passed
+/// already (a job resumed after a crash) changes nothing. Answers with the job's progress
+/// once durable.
+#[derive(Message)]
+#[rtype(result = "Result<ImportProgress, ActorError>")]
+pub struct ImportBatch {
+    pub job: String,
+    pub by: String,
+    /// A merchant's import: its own products only.
+    pub merchant: Option<String>,
+    pub rows: Vec<ImportRow>,
+    /// The last row of the batch (rows read so far).
+    pub through_row: u64,
+    /// Whether it is the job's last batch.
+    pub done: bool,
+}
+
+/// An import job's progress; none for a job the commerce never applied a batch of.
+#[derive(Message)]
+#[rtype(result = "Option<ImportProgress>")]
+pub struct ImportStatus(pub String);
+
+impl Handler<ImportStatus> for CommerceActor {
+    type Result = MessageResult<ImportStatus>;
+
+    fn handle(&mut self, message: ImportStatus, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.imports.get(&message.0).cloned())
+    }
+}
+
+impl Handler<ImportBatch> for CommerceActor {
+    type Result = ResponseFuture<Result<ImportProgress, ActorError>>;
+
+    fn handle(&mut self, batch: ImportBatch, _: &mut Self::Context) -> Self::Result {
+        // A batch the job's records passed already (a job resumed after a crash) changes
+        // nothing; only the mark of its end is still to be made when it was not.
+        let done_before = self.imports.get(&batch.job).filter(|p| {
+            p.through_row >= batch.through_row
+                && batch.through_row > 0
+                && (p.done || !batch.done || !batch.rows.is_empty())
+        });
+        if let Some(progress) = done_before.cloned() {
+            let unsettled = self.journal.unsettled(self.last);
+            return Box::pin(async move {
+                if let Some(unsettled) = unsettled {
+                    unsettled.await.map_err(|failure| NotDurable::unknown(failure.reason))?;
+                }
+                Ok(progress)
+            });
+        }
+        let now = self.clock.now();
+        let base: Arc<Commerce> = self.published.load_full();
+        let (working, events, mark) = import_batch(&base, &batch, now);
+        let recorded = self.record_onto(&base, &events, (now, &batch.by), Some(&mark), move |next| *next = working);
+        let progress = self.imports.get(&batch.job).cloned().unwrap_or_default();
+        match recorded {
+            Ok(receipt) => Box::pin(durable(progress, receipt)),
+            Err(error) => Box::pin(async move { Err(ActorError::NotDurable(error)) }),
+        }
+    }
+}
+
+/// Decides a batch's rows one after another on a copy of the commerce (a row sees the
+/// rows before it), applying each put that changes something: the copy, the events and
+/// the batch's mark.
+fn import_batch(base: &Commerce, batch: &ImportBatch, now: Timestamp) -> (Commerce, Vec<CatalogEvent>, ImportMark) {
+    let rules = ProductRules::new(base.config());
+    let mut working = base.clone();
+    let by: Arc<str> = Arc::from(batch.by.as_str());
+    let mut events = Vec::new();
+    let mut mark = ImportMark {
+        job: batch.job.clone(),
+        through_row: batch.through_row,
+        applied: 0,
+        unchanged: 0,
+        refused: Vec::new(),
+        done: batch.done,
+    };
+    for row in &batch.rows {
+        let refuse = |problems: Vec<String>| RowRefusal { row: row.row, sku: row.sku.clone(), problems };
+        let mut product = match &row.product {
+            Ok(product) => product.clone(),
+            Err(problems) => {
+                mark.refused.push(refuse(problems.clone()));
+                continue;
+            }
+        };
+        if let Some(merchant) = &batch.merchant {
+            let owner = working.product(&product.sku).map(|p| p.merchant.as_deref() == Some(merchant.as_str()));
+            if owner == Some(false) || product.merchant.as_ref().is_some_and(|m| m != merchant) {
+                let problem = format!("product \"{}\": a merchant imports its own products only", product.sku);
+                mark.refused.push(refuse(vec![problem]));
+                continue;
+            }
+            product.merchant = Some(merchant.clone());
+        }
+        match working.decide_put(&rules, product, None) {
+            Ok(made) if made.is_empty() => mark.unchanged += 1,
+            Ok(made) => {
+                for event in &made {
+                    working.apply_catalog(event, now, &by);
+                }
+                mark.applied += 1;
+                events.extend(made);
+            }
+            Err(DomainError::InvalidProduct { violations, .. }) => {
+                mark.refused.push(refuse(violations.iter().map(|v| format!("{} [{}]", v.message, v.rule)).collect()));
+            }
+            Err(error) => mark.refused.push(refuse(vec![error.to_string()])),
+        }
+    }
+    (working, events, mark)
 }
 
 async fn durable<T>(value: T, receipt: Option<Receipt>) -> Result<T, ActorError> {

@@ -32,6 +32,8 @@ pub struct CommerceActor {
     pub(crate) clock: Clock,
     /// The LSN of its last record: a refusal waits until it is durable.
     pub(crate) last: mercato_persistence::log::Lsn,
+    /// The import jobs' progress, by job.
+    pub(crate) imports: std::collections::BTreeMap<String, crate::stored::ImportProgress>,
 }
 
 impl Actor for CommerceActor {
@@ -136,8 +138,10 @@ impl CommerceHandle {
         // The capacity is set before the actor runs, so it bounds the very first messages.
         let mut context = Context::new();
         context.set_mailbox_capacity(COMMERCE_MAILBOX_CAPACITY_MAX);
-        let addr =
-            context.run(CommerceActor { published: Arc::clone(&published), journal: journal.clone(), clock, last: 0 });
+        let imports = recovered.take_imports(&commerce_code).into_iter().map(|p| (p.job.clone(), p)).collect();
+        let actor =
+            CommerceActor { published: Arc::clone(&published), journal: journal.clone(), clock, last: 0, imports };
+        let addr = context.run(actor);
         // The caps a product's warehouses share: one budget for the commerce.
         let caps = Arc::new(crate::warehouse::CapLedger::default());
         let warehouses = codes
@@ -199,6 +203,20 @@ impl CommerceHandle {
     /// A copy of the catalogue for a snapshot, with the LSN it covers.
     pub async fn catalog_snapshot(&self) -> Result<(crate::stored::CatalogSnapshot, u64), ActorError> {
         self.addr.send(crate::catalog::CopyCatalog).await.map_err(|_| ActorError::Stopped("the commerce".into()))
+    }
+
+    /// Applies a batch of an import job, answered once durable with the job's progress.
+    pub async fn import_batch(
+        &self,
+        batch: crate::catalog::ImportBatch,
+    ) -> Result<crate::stored::ImportProgress, ActorError> {
+        self.addr.send(batch).await.map_err(|_| ActorError::Stopped("the commerce".into()))?
+    }
+
+    /// An import job's progress (none before its first batch).
+    pub async fn import_status(&self, job: &str) -> Result<Option<crate::stored::ImportProgress>, ActorError> {
+        let status = crate::catalog::ImportStatus(job.to_owned());
+        self.addr.send(status).await.map_err(|_| ActorError::Stopped("the commerce".into()))
     }
 
     /// Asks for a catalogue change, answered once durable.

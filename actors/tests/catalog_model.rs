@@ -104,7 +104,7 @@ impl Kept {
     /// Records a change and applies it.
     fn record(&mut self, commerce: &mut Commerce, events: Vec<CatalogEvent>, at: Timestamp) {
         self.lsn += 1;
-        let bytes = stored::catalog_record("mini", (at, "model"), &events, None).expect("encodes");
+        let bytes = stored::catalog_record("mini", (at, "model"), &events, (None, None)).expect("encodes");
         self.records.push((self.lsn, bytes));
         let by: Arc<str> = Arc::from("model");
         for event in &events {
@@ -151,6 +151,7 @@ fn run(steps: Vec<Step>) {
                     commerce: "mini".into(),
                     catalog: commerce.catalog().clone(),
                     remembered: Vec::new(),
+                    imports: Vec::new(),
                 };
                 kept.snapshot = Some((kept.lsn, stored::catalog_part(&part).expect("encodes")));
                 continue;

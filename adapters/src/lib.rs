@@ -20,7 +20,9 @@ pub mod cli;
 pub mod configs;
 pub mod events;
 pub mod http;
+pub mod imports;
 pub mod replay;
+mod seed;
 pub mod server;
 
 /// The demo configuration, embedded so that `mercato` runs from any folder.

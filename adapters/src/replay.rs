@@ -258,7 +258,8 @@ pub fn run(args: &ServeArgs, until: &str) -> Result<(), ServerError> {
     let _ = crate::http::metrics::handle();
     let outcome = actix_web::rt::System::new().block_on(async move {
         let clock = Clock::frozen_at(Timestamp(moment.at));
-        let state = crate::server::assemble(commerces, clock, &Journal::Memory, &mut recovered, events, None)?;
+        let services = (events, None, crate::imports::Imports::default());
+        let state = crate::server::assemble(commerces, clock, &Journal::Memory, &mut recovered, services)?;
         let server = crate::server::listen(args, &state)?;
         state.ready.store(true, Ordering::Release);
         let time = crate::http::routes::carts::timestamp(Timestamp(moment.at));

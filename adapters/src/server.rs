@@ -11,7 +11,6 @@ use mercato_actors::stored::{
 };
 use mercato_actors::warehouse::{SnapshotCopy, TakeSnapshot};
 use mercato_actors::{Journal, Recovered, Registry};
-use mercato_engine::inventory::InventoryCommand;
 use mercato_persistence::events::EventStore;
 use mercato_persistence::log::{Log, LogHandle, LogOptions, SyncMode, Tap};
 use mercato_persistence::snapshot::{Part, SnapshotOptions, SnapshotStore};
@@ -25,6 +24,7 @@ use crate::events::webhooks::{DeliveryOptions, Webhooks};
 use crate::events::{Commerces, Events};
 use crate::http::auth::KeyTable;
 use crate::http::{self, AppState};
+use crate::imports::Imports;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -64,7 +64,7 @@ pub fn init_tracing() {
 /// Builds the shared state: starts one actor per commerce on the current arbiter, in
 /// memory only.
 pub fn build_state(commerces: Vec<mercato_engine::Commerce>) -> Result<web::Data<AppState>, ServerError> {
-    build_durable_state(commerces, &Journal::Memory, &mut Recovered::default(), None, None)
+    build_durable_state(commerces, &Journal::Memory, &mut Recovered::default(), (None, None), Imports::default())
 }
 
 /// As `build_state`, with the actors starting from the recovered state and logging every
@@ -73,10 +73,10 @@ pub fn build_durable_state(
     commerces: Vec<mercato_engine::Commerce>,
     journal: &Journal,
     recovered: &mut Recovered,
-    events: Option<Events>,
-    webhooks: Option<Webhooks>,
+    (events, webhooks): (Option<Events>, Option<Webhooks>),
+    imports: Imports,
 ) -> Result<web::Data<AppState>, ServerError> {
-    assemble(commerces, mercato_actors::Clock::system(), journal, recovered, events, webhooks)
+    assemble(commerces, mercato_actors::Clock::system(), journal, recovered, (events, webhooks, imports))
 }
 
 /// The shared state over actors started on `clock`; a frozen clock (an audit replay)
@@ -86,8 +86,7 @@ pub(crate) fn assemble(
     clock: mercato_actors::Clock,
     journal: &Journal,
     recovered: &mut Recovered,
-    events: Option<Events>,
-    webhooks: Option<Webhooks>,
+    (events, webhooks, imports): (Option<Events>, Option<Webhooks>, Imports),
 ) -> Result<web::Data<AppState>, ServerError> {
     let keys = KeyTable::build(commerces.iter()).map_err(ServerError::Start)?;
     let idempotency = Idempotency::default();
@@ -102,6 +101,7 @@ pub(crate) fn assemble(
         events,
         webhooks,
         read_only: clock.is_frozen(),
+        imports,
     }))
 }
 
@@ -123,25 +123,20 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
     let webhooks = start_webhooks(&args, &events)?;
     let snapshot_every = Duration::from_millis(args.snapshot_interval_ms);
     let outcome = actix_web::rt::System::new().block_on(async move {
+        let imports = Imports::in_folder(args.data.join("imports")).map_err(|error| ServerError::DataFolder {
+            path: args.data.join("imports").display().to_string(),
+            error,
+        })?;
         let state = build_durable_state(
             commerces,
             &Journal::Log(handle.clone()),
             &mut recovered,
-            Some(events),
-            Some(webhooks),
+            (Some(events), Some(webhooks)),
+            imports,
         )?;
         // Warehouses no longer configured keep their stock in every snapshot.
         let orphans = Arc::new(recovered.into_orphans());
-        for (code, commerce) in state.registry.iter() {
-            let seeded = commerce.seed_catalog().await.map_err(|e| ServerError::Start(format!("{code}: {e}")))?;
-            if seeded > 0 {
-                tracing::info!(commerce = code, seeded, "catalogue seeded from the configuration file");
-            }
-        }
-        if fresh {
-            let seeded = seed_opening_stock(&state.registry).await?;
-            tracing::info!(seeded, "opening stock received into a fresh data folder");
-        }
+        crate::seed::seed_and_resume(&state, fresh).await?;
         let server = listen(&args, &state)?;
         let watch = watch_log(handle.clone(), server.handle());
         finish_recovery(&state.registry).await?;
@@ -411,28 +406,6 @@ async fn take_snapshot(snapshotter: &Snapshotter) -> Result<u64, String> {
         "snapshot taken"
     );
     Ok(generation)
-}
-
-/// Receives each commerce's opening stock (`opening_stock` in its file), durably, as the
-/// receipts it stands for: only into a fresh data folder, so it is seeded once. The
-/// entries received.
-async fn seed_opening_stock(registry: &Registry) -> Result<usize, ServerError> {
-    let mut seeded = 0;
-    for (code, commerce) in registry.iter() {
-        let config = commerce.snapshot();
-        for entry in &config.config().opening_stock {
-            let failed = |error: String| ServerError::Start(format!("{code}: opening stock of {}: {error}", entry.sku));
-            let warehouse = commerce.warehouses().get(&entry.warehouse).ok_or_else(|| failed("no warehouse".into()))?;
-            let receipt = InventoryCommand::ReceiveStock { sku: entry.sku.clone(), quantity: entry.quantity };
-            warehouse
-                .send(mercato_actors::Execute(receipt))
-                .await
-                .map_err(|error| failed(error.to_string()))?
-                .map_err(|error| failed(error.to_string()))?;
-            seeded += 1;
-        }
-    }
-    Ok(seeded)
 }
 
 /// Recovers the node: the newest whole snapshot generation, then the log after it; and

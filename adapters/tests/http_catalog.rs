@@ -236,3 +236,100 @@ async fn a_merchant_changes_only_its_own_products() {
     let (_, scarf) = call!(app, ADMIN, get, "/products/SCARF");
     assert_eq!((scarf["version"].as_u64(), scarf["prices"]["EUR"].as_str()), (Some(2), Some("50.00")));
 }
+
+/// Posts an import's file and waits for its job to end: the job as it ended.
+macro_rules! import {
+    ($app:expr, $key:expr, $content_type:expr, $body:expr) => {{
+        let request = TestRequest::post()
+            .uri("/v1/commerces/atelier/imports")
+            .insert_header(("Authorization", format!("Bearer {}", $key)))
+            .insert_header(("Content-Type", $content_type))
+            .set_payload($body);
+        let response = test::call_service(&$app, request.to_request()).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let job: Value = test::read_body_json(response).await;
+        let path = format!("/imports/{}", job["id"].as_str().expect("an id"));
+        let mut waited = 0;
+        loop {
+            let (status, job) = call!($app, $key, get, &path);
+            assert_eq!(status, StatusCode::OK, "{job}");
+            if job["status"] == "done" || waited > 200 {
+                break job;
+            }
+            waited += 1;
+            actix_rt::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }};
+}
+
+// Proves an import applies exactly its good rows and reports every bad one by row with
+// every problem, in NDJSON and in CSV; a row that changes nothing is counted unchanged;
+// a merchant's import makes its own products and refuses another's.
+#[actix_rt::test]
+async fn an_import_applies_exactly_its_good_rows() {
+    let app = app!();
+    let good = |sku: &str, price: &str| {
+        json!({"sku": sku, "names": {"en": format!("Item {sku}")}, "tax_class": "standard",
+               "weight_grams": 100, "shipping_class": "parcel", "prices": {"EUR": price}})
+        .to_string()
+    };
+    let file = [
+        good("N-1", "1.00"),
+        "{\"sku\": \"N-2\", \"tax_class\": \"luxury\", \"shipping_class\": \"parcel\"}".into(),
+        String::new(),
+        good("N-3", "3.00"),
+        "not json".into(),
+        good("P-1", "10.00"),
+        json!({"names": {"en": "No sku"}}).to_string(),
+    ]
+    .join("\n");
+    let job = import!(app, ADMIN, "application/x-ndjson", file.clone());
+    assert_eq!(
+        (job["applied"].as_u64(), job["refused"].as_u64(), job["rows_read"].as_u64()),
+        (Some(3), Some(3), Some(7)),
+        "{job}"
+    );
+    let refusals = job["refusals"].as_array().expect("refusals");
+    assert_eq!(refusals.iter().map(|r| r["row"].as_u64().unwrap_or(0)).collect::<Vec<_>>(), vec![2, 5, 7]);
+    let problems = refusals[0]["problems"].to_string();
+    assert!(
+        problems.contains("luxury") && problems.contains("weight_grams") && problems.contains("default language"),
+        "{problems}"
+    );
+    assert_eq!(refusals[0]["sku"], "N-2");
+    let (_, n3) = call!(app, ADMIN, get, "/products/N-3");
+    assert_eq!((n3["version"].as_u64(), n3["changed_by"].as_str()), (Some(1), Some("back office")));
+    let (status, _) = call!(app, ADMIN, get, "/products/N-2");
+    assert_eq!(status, StatusCode::NOT_FOUND, "a refused row makes nothing");
+    let (_, p1) = call!(app, ADMIN, get, "/products/P-1");
+    assert_eq!(p1["version"], 2, "a row replaces the product it names");
+    let again = import!(app, ADMIN, "application/x-ndjson", file);
+    assert_eq!((again["applied"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(3)), "{again}");
+
+    let csv = "sku,name.en,name.de,tax_class,shipping_class,weight,price.EUR,attribute.colour,related\n\
+               C-1,Cup,Tasse,reduced,parcel,0.3 kg,4.50,white,N-1|N-3\n\
+               C-2,Bowl,,standard,parcel,12 stone,5.00,,\n\
+               C-3,Plate,,standard,parcel,200 g,abc,,\n";
+    let job = import!(app, KILN, "text/csv", csv);
+    assert_eq!((job["applied"].as_u64(), job["refused"].as_u64()), (Some(1), Some(2)), "{job}");
+    let rows: Vec<u64> =
+        job["refusals"].as_array().expect("refusals").iter().map(|r| r["row"].as_u64().unwrap_or(0)).collect();
+    assert_eq!(rows, vec![3, 4], "a CSV row is its line: {job}");
+    assert!(job["refusals"].to_string().contains("stone") && job["refusals"].to_string().contains("abc"), "{job}");
+    let (_, cup) = call!(app, ADMIN, get, "/products/C-1");
+    assert_eq!((cup["merchant"].as_str(), cup["weight_grams"].as_u64()), (Some("kiln"), Some(300)), "{cup}");
+    assert_eq!(cup["attributes"], json!({"colour": "white"}));
+    let theirs =
+        "sku,name.en,tax_class,shipping_class,weight_grams,price.EUR\nSCARF,Mine now,standard,parcel,10,1.00\n";
+    let job = import!(app, KILN, "text/csv", theirs);
+    assert_eq!((job["applied"].as_u64(), job["refused"].as_u64()), (Some(0), Some(1)), "{job}");
+    let (_, scarf) = call!(app, ADMIN, get, "/products/SCARF");
+    assert_eq!(scarf["merchant"], "loom", "a merchant's import leaves another's product alone");
+    let request = TestRequest::post()
+        .uri("/v1/commerces/atelier/imports")
+        .insert_header(("Authorization", format!("Bearer {ADMIN}")))
+        .insert_header(("Content-Type", "text/csv"))
+        .set_payload("sku,colour\nX,red\n");
+    let response = test::call_service(&app, request.to_request()).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "an unknown column is refused at once");
+}

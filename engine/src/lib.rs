@@ -37,7 +37,7 @@ pub mod time;
 pub mod workflow;
 
 pub use commerce::catalog;
-pub use commerce::{Commerce, ConfigError, Violation};
+pub use commerce::{Commerce, ConfigError, ProductRules, Violation};
 pub use error::{DomainError, ErrorKind};
 
 /// The online payment gateway plugins this build provides; configuration naming another

@@ -14,7 +14,8 @@ use crate::idempotency::Remembered;
 use mercato_engine::catalog::Catalog;
 
 use crate::stored::{
-    self, CartCopy, CartEntry, CatalogEntry, OrderEntry, PartOf, Record, WarehouseEntry, WarehouseSnapshot,
+    self, CartCopy, CartEntry, CatalogEntry, ImportProgress, OrderEntry, PartOf, Record, WarehouseEntry,
+    WarehouseSnapshot,
 };
 
 /// Whether `event` confirms the payment `order` already shows confirmed, with the same
@@ -65,6 +66,8 @@ pub struct Recovered {
     pub catalog_answers: BTreeMap<String, Vec<Remembered>>,
     /// Per commerce, the LSN its catalogue part covers.
     pub(super) catalogs_covered: BTreeMap<String, Lsn>,
+    /// Per commerce, its import jobs' progress, by job.
+    pub imports: BTreeMap<String, BTreeMap<String, ImportProgress>>,
 }
 
 impl Recovered {
@@ -101,6 +104,8 @@ impl Recovered {
             PartOf::Catalog(snapshot) => {
                 self.catalogs_covered.insert(snapshot.commerce.clone(), lsn);
                 self.catalog_answers.insert(snapshot.commerce.clone(), snapshot.remembered);
+                let imports = snapshot.imports.into_iter().map(|p| (p.job.clone(), p)).collect();
+                self.imports.insert(snapshot.commerce.clone(), imports);
                 self.catalogs.insert(snapshot.commerce, snapshot.catalog);
             }
             PartOf::Warehouse(snapshot) => {
@@ -144,11 +149,20 @@ impl Recovered {
         if let Some(remembered) = entry.remembered {
             self.catalog_answers.entry(entry.commerce.clone()).or_default().push(remembered);
         }
+        if let Some(mark) = &entry.import {
+            let jobs = self.imports.entry(entry.commerce.clone()).or_default();
+            jobs.entry(mark.job.clone()).or_default().fold(mark);
+        }
         let by: std::sync::Arc<str> = entry.by.into();
         let catalog = self.catalogs.entry(entry.commerce).or_default();
         for event in &entry.events {
             catalog.apply(event, entry.at, &by);
         }
+    }
+
+    /// A commerce's import jobs' progress, taken out.
+    pub fn take_imports(&mut self, commerce: &str) -> Vec<ImportProgress> {
+        self.imports.remove(commerce).map(|jobs| jobs.into_values().collect()).unwrap_or_default()
     }
 
     /// A commerce's catalogue as a snapshot and the log left it, with the answers its

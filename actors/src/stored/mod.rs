@@ -96,7 +96,8 @@ pub struct OrderEntry {
 }
 
 /// A catalogue change: the product versions it made, when and by whom (the key's
-/// principal, or `configuration` for a fresh folder's seed), and the answer kept for it.
+/// principal, or `configuration` for a fresh folder's seed), the answer kept for it, and,
+/// for a batch of an import job, how far the job got with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogEntry {
     pub commerce: String,
@@ -104,6 +105,59 @@ pub struct CatalogEntry {
     pub by: String,
     pub events: Vec<CatalogEvent>,
     pub remembered: Option<Remembered>,
+    pub import: Option<ImportMark>,
+}
+
+/// A row an import refused: its number (the file's first row of products is 1) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowRefusal {
+    pub row: u64,
+    pub sku: String,
+    pub problems: Vec<String>,
+}
+
+/// One batch of an import job, in the record that applies it: the last row it covers,
+/// what it applied, what it found unchanged and what it refused, and whether it ended
+/// the job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportMark {
+    pub job: String,
+    pub through_row: u64,
+    pub applied: u64,
+    pub unchanged: u64,
+    pub refused: Vec<RowRefusal>,
+    pub done: bool,
+}
+
+/// The most refusals an import job keeps to show (it counts them all).
+pub const IMPORT_REFUSALS_KEPT: usize = 10_000;
+
+/// An import job's progress, folded from its batches' marks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportProgress {
+    pub job: String,
+    /// Every row up to this one is applied or refused.
+    pub through_row: u64,
+    pub applied: u64,
+    pub unchanged: u64,
+    pub refused: u64,
+    /// The first `IMPORT_REFUSALS_KEPT` refusals, by row.
+    pub refusals: Vec<RowRefusal>,
+    pub done: bool,
+}
+
+impl ImportProgress {
+    /// The progress after one more batch.
+    pub fn fold(&mut self, mark: &ImportMark) {
+        self.job.clone_from(&mark.job);
+        self.through_row = self.through_row.max(mark.through_row);
+        self.applied += mark.applied;
+        self.unchanged += mark.unchanged;
+        self.refused += mark.refused.len() as u64;
+        let room = IMPORT_REFUSALS_KEPT.saturating_sub(self.refusals.len());
+        self.refusals.extend(mark.refused.iter().take(room).cloned());
+        self.done |= mark.done;
+    }
 }
 
 /// A log record, read.
@@ -122,6 +176,8 @@ pub struct CatalogSnapshot {
     pub commerce: String,
     pub catalog: Catalog,
     pub remembered: Vec<Remembered>,
+    /// The import jobs' progress, by job.
+    pub imports: Vec<ImportProgress>,
 }
 
 /// A warehouse's state as a snapshot part holds it.
@@ -271,12 +327,13 @@ pub fn catalog_part(part: &CatalogSnapshot) -> Result<Vec<u8>, PersistenceError>
     current::catalog_part(part)
 }
 
-/// A catalogue change made at `at` by `by` as a record of the current format.
+/// A catalogue change made at `at` by `by` as a record of the current format, with the
+/// mark of the import batch it applies.
 pub fn catalog_record(
     commerce: &str,
     (at, by): (Timestamp, &str),
     events: &[CatalogEvent],
-    remembered: Option<&Remembered>,
+    (remembered, import): (Option<&Remembered>, Option<&ImportMark>),
 ) -> Result<Vec<u8>, PersistenceError> {
     codec::encode(&current::CatalogRecord {
         commerce: commerce.to_owned(),
@@ -284,6 +341,7 @@ pub fn catalog_record(
         by: by.to_owned(),
         events: events.iter().map(Convert::from_engine).collect(),
         remembered: remembered.map(Convert::from_engine),
+        import: import.map(Convert::from_engine),
     })
 }
 

@@ -12,6 +12,11 @@ use mercato_engine::order::{
 };
 use mercato_engine::{Commerce, KNOWN_GATEWAYS};
 
+use mercato_actors::idempotency::Remembered;
+use mercato_actors::stored::{CatalogEntry, CatalogSnapshot, ImportMark, ImportProgress, RowRefusal};
+use mercato_engine::catalog::{Catalog, CatalogEvent, ProductVersion};
+use mercato_engine::commerce::model::{Media, MediaKind, Product, QuantityRules, StockPolicyConfig, StockPolicyKind};
+
 pub fn every_inventory_event() -> Vec<InventoryEvent> {
     let date = NaiveDate::from_ymd_opt(2027, 3, 15).expect("a date");
     let reservation = Reservation {
@@ -357,4 +362,93 @@ pub fn every_order_event() -> Vec<OrderEvent> {
         },
         OrderEvent::ReturnRestocked { receipt: "order-1-RT1-1".into() },
     ]
+}
+
+/// A product with every field set, the values serde codecs get wrong among them (a price,
+/// a date).
+pub fn full_product(sku: &str) -> Product {
+    let text = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    Product {
+        sku: sku.into(),
+        names: text(&[("en", "Mouse"), ("es", "Ratón")]),
+        descriptions: text(&[("en", "A mouse with three buttons.")]),
+        attributes: text(&[("colour", "black"), ("dpi", "1600")]),
+        tax_class: "standard".into(),
+        weight_grams: Some(95),
+        weight: None,
+        family: Some("peripherals".into()),
+        shipping_class: "small".into(),
+        merchant: Some("acme".into()),
+        prices: [
+            ("EUR".to_string(), "19.90".parse().expect("a price")),
+            ("USD".into(), "21.5".parse().expect("a price")),
+        ]
+        .into(),
+        stock_policy: Some(StockPolicyConfig {
+            kind: Some(StockPolicyKind::Preorder),
+            days: None,
+            cap: Some(500),
+            release_date: Some(date()),
+        }),
+        stock_policy_overrides: [(
+            "wh-madrid".to_string(),
+            StockPolicyConfig {
+                kind: Some(StockPolicyKind::BackorderLeadTime),
+                days: Some(7),
+                cap: None,
+                release_date: None,
+            },
+        )]
+        .into(),
+        quantity: QuantityRules { min: 2, max: Some(10), multiple_of: 2 },
+        related: vec!["KEYBOARD".into()],
+        media: vec![
+            Media {
+                url: "https://cdn.example/m.jpg".into(),
+                kind: Some(MediaKind::Image),
+                alt: text(&[("en", "Top")]),
+            },
+            Media { url: "https://cdn.example/m.mp4".into(), kind: Some(MediaKind::Video), alt: Default::default() },
+            Media { url: "https://cdn.example/m.glb".into(), kind: Some(MediaKind::Model3d), alt: Default::default() },
+        ],
+    }
+}
+
+/// What format 5 added: a catalogue record (a product made, then retired) and a
+/// catalogue part (a product with two versions, an answer kept).
+pub fn catalog_5(remembered: Remembered) -> (CatalogEntry, CatalogSnapshot) {
+    let product = std::sync::Arc::new(full_product("MOUSE"));
+    let refusal = RowRefusal { row: 7, sku: "BAD".into(), problems: vec!["tax class \"x\" is not defined".into()] };
+    let mark = ImportMark {
+        job: "imp-1".into(),
+        through_row: 1000,
+        applied: 990,
+        unchanged: 9,
+        refused: vec![refusal],
+        done: true,
+    };
+    let entry = CatalogEntry {
+        commerce: "demo".into(),
+        at: Timestamp(1_795_000_000_007),
+        by: "demo admin".into(),
+        events: vec![
+            CatalogEvent::Saved { version: 1, retired: false, product: product.clone() },
+            CatalogEvent::Saved { version: 2, retired: true, product: product.clone() },
+        ],
+        remembered: Some(remembered.clone()),
+        import: Some(mark.clone()),
+    };
+    let version = |version, at, retired| ProductVersion {
+        version,
+        at: Timestamp(at),
+        by: "demo admin".into(),
+        retired,
+        product: product.clone(),
+    };
+    let catalog = Catalog::restore([vec![version(1, 1_795_000_000_008, false), version(2, 1_795_000_000_009, true)]])
+        .expect("a catalogue");
+    let mut progress = ImportProgress::default();
+    progress.fold(&mark);
+    let imports = vec![progress];
+    (entry, CatalogSnapshot { commerce: "demo".into(), catalog, remembered: vec![remembered], imports })
 }

@@ -56,21 +56,29 @@ fn routes() -> &'static [Route] {
 pub fn allowed(path: &str) -> Option<Vec<&'static str>> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let mut methods: Vec<&'static str> = Vec::new();
-    let mut known = false;
+    // Of the patterns a path matches, only those with the most literal segments count
+    // (`…/products/translations` is not the product `translations`), as the router
+    // tries them first.
+    let mut best: Option<usize> = None;
     for (pattern, route_methods) in routes() {
         let matches = pattern.len() == segments.len()
             && pattern.iter().zip(&segments).all(|(want, got)| match want {
                 Some(literal) => literal == got,
                 None => !got.is_empty(),
             });
-        if matches {
-            known = true;
+        if !matches {
+            continue;
+        }
+        let literals = pattern.iter().filter(|segment| segment.is_some()).count();
+        if best.is_none_or(|best| literals > best) {
+            best = Some(literals);
+            methods.clear();
+        }
+        if best == Some(literals) {
             methods.extend(route_methods);
         }
     }
-    if !known {
-        return None;
-    }
+    best?;
     if methods.contains(&"GET") {
         methods.push("HEAD");
     }

@@ -44,6 +44,8 @@ pub struct AppState {
     pub webhooks: Option<crate::events::webhooks::Webhooks>,
     /// An audit replay: every request but a read is refused (`read_only`).
     pub read_only: bool,
+    /// Import jobs and the folder their files are kept in.
+    pub imports: crate::imports::Imports,
 }
 
 impl AppState {

@@ -27,14 +27,20 @@ impl Commerce {
 
     /// Every rule `product` breaks as a product of this commerce, after its `weight` is
     /// converted; the product as it would be kept.
-    pub fn check_product(&self, mut product: Product) -> Result<Product, DomainError> {
+    pub fn check_product(&self, product: Product) -> Result<Product, DomainError> {
+        self.check_product_with(&ProductRules::new(self.config()), product)
+    }
+
+    /// `check_product` with the settings' rules collected once (an import's batch): `rules`
+    /// must be this commerce's settings'.
+    pub fn check_product_with(&self, rules: &ProductRules, mut product: Product) -> Result<Product, DomainError> {
         let mut violations = Vec::new();
         if let Err(message) = product.normalize_weight() {
             let entity = format!("product \"{}\"", product.sku);
             violations.push(Violation { entity, rule: "invalid_value", message });
         }
         let known = |sku: &str| sku == product.sku || self.catalog.contains(sku);
-        violations.extend(ProductRules::new(self.config()).check(&product, &known));
+        violations.extend(rules.check(&product, &known));
         if violations.is_empty() {
             Ok(product)
         } else {
@@ -47,17 +53,7 @@ impl Commerce {
     pub fn decide_catalog(&self, command: CatalogCommand) -> Result<Vec<CatalogEvent>, DomainError> {
         match command {
             CatalogCommand::Put { product, if_version } => {
-                let current = self.catalog.get(&product.sku);
-                expect_version(&product.sku, current.map(|h| h.current().version), if_version)?;
-                let product = self.check_product(*product)?;
-                match current {
-                    Some(history) if !history.retired() && *history.product() == product => Ok(Vec::new()),
-                    _ => Ok(vec![CatalogEvent::Saved {
-                        version: current.map_or(1, |h| h.current().version + 1),
-                        retired: false,
-                        product: Arc::new(product),
-                    }]),
-                }
+                self.decide_put(&ProductRules::new(self.config()), *product, if_version)
             }
             CatalogCommand::Retire { sku, if_version } => {
                 let history = self.catalog.get(&sku).ok_or_else(|| DomainError::UnknownSku { sku: sku.clone() })?;
@@ -92,6 +88,27 @@ impl Commerce {
                     product: Arc::new(product),
                 }])
             }
+        }
+    }
+
+    /// The events a put makes (`CatalogCommand::Put`), with the settings' rules collected
+    /// once: `rules` must be this commerce's settings'.
+    pub fn decide_put(
+        &self,
+        rules: &ProductRules,
+        product: Product,
+        if_version: Option<u32>,
+    ) -> Result<Vec<CatalogEvent>, DomainError> {
+        let current = self.catalog.get(&product.sku);
+        expect_version(&product.sku, current.map(|h| h.current().version), if_version)?;
+        let product = self.check_product_with(rules, product)?;
+        match current {
+            Some(history) if !history.retired() && *history.product() == product => Ok(Vec::new()),
+            _ => Ok(vec![CatalogEvent::Saved {
+                version: current.map_or(1, |h| h.current().version + 1),
+                retired: false,
+                product: Arc::new(product),
+            }]),
         }
     }
 

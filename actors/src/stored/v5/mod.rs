@@ -102,13 +102,45 @@ stored_enum! {
 }
 
 stored_struct! {
-    /// A catalogue change: when, by whom, the versions it made and the answer kept for it.
+    /// A row an import refused.
+    RowRefusal => memory::RowRefusal { row: u64, sku: String, problems: Vec<String> }
+}
+
+stored_struct! {
+    /// An import batch's mark.
+    ImportMark => memory::ImportMark {
+        job: String,
+        through_row: u64,
+        applied: u64,
+        unchanged: u64,
+        refused: Vec<RowRefusal>,
+        done: bool,
+    }
+}
+
+stored_struct! {
+    /// An import job's progress.
+    ImportProgress => memory::ImportProgress {
+        job: String,
+        through_row: u64,
+        applied: u64,
+        unchanged: u64,
+        refused: u64,
+        refusals: Vec<RowRefusal>,
+        done: bool,
+    }
+}
+
+stored_struct! {
+    /// A catalogue change: when, by whom, the versions it made, the answer kept for it and
+    /// the mark of the import batch it applies.
     CatalogRecord => memory::CatalogEntry {
         commerce: String,
         at: i64,
         by: String,
         events: Vec<CatalogEvent>,
         remembered: Option<Remembered>,
+        import: Option<ImportMark>,
     }
 }
 
@@ -129,6 +161,7 @@ pub struct CatalogPart {
     pub commerce: String,
     pub products: Vec<Vec<ProductVersion>>,
     pub remembered: Vec<Remembered>,
+    pub imports: Vec<ImportProgress>,
 }
 
 /// A log record of format 5, read.
@@ -151,6 +184,7 @@ pub(super) fn decode_part(kind: PartKind, bytes: &[u8]) -> Result<PartOf, Persis
                 commerce: part.commerce,
                 catalog,
                 remembered: part.remembered.into_engine(),
+                imports: part.imports.into_engine(),
             }))
         }
         other => super::v3::decode_part(other, bytes),
@@ -167,6 +201,7 @@ pub(super) fn catalog_part(part: &memory::CatalogSnapshot) -> Result<Vec<u8>, Pe
             .map(|history| history.versions().iter().map(ProductVersion::from_engine).collect())
             .collect(),
         remembered: Convert::from_engine(&part.remembered),
+        imports: Convert::from_engine(&part.imports),
     })
 }
 

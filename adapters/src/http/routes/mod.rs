@@ -5,9 +5,10 @@ mod context;
 pub mod events;
 mod feed;
 mod health;
+mod imports;
 pub mod openapi;
 pub(crate) mod orders;
-mod products;
+pub(crate) mod products;
 pub mod reports;
 mod stock_dto;
 pub mod warehouses;
@@ -84,6 +85,8 @@ fn back_office(config: &mut web::ServiceConfig) {
         .service(products::delete_product)
         .service(products::product_history)
         .service(products::revert_product)
+        .service(imports::post_import)
+        .service(imports::get_import)
         .service(warehouses::get_stock)
         .service(warehouses::post_receipt)
         .service(warehouses::post_batch)

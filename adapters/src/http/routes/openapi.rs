@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{carts, context, events, feed, health, orders, products, reports, warehouses, webhooks};
+use super::{carts, context, events, feed, health, imports, orders, products, reports, warehouses, webhooks};
 use crate::http::idempotency::IDEMPOTENCY_HEADER;
 use crate::http::problem::Problem;
 
@@ -51,6 +51,8 @@ impl Modify for Bearer {
         products::delete_product,
         products::product_history,
         products::revert_product,
+        imports::post_import,
+        imports::get_import,
         products::get_availability,
         products::get_price,
         carts::create_cart,
@@ -192,8 +194,48 @@ fn state_rules(document: &mut Value) {
     state_catalog_rules(schemas);
 }
 
+/// A schema as a JSON merge patch (RFC 7396) of it may state it: every member of an
+/// object may also be null (it removes the member), objects (and the structs they refer
+/// to) are patches themselves with nothing required, arrays and texts are whole values.
+fn patch_of(schema: &Value, schemas: &serde_json::Map<String, Value>, depth: usize) -> Value {
+    let referred = schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/components/schemas/"));
+    if let (Some(name), true) = (referred, depth < 4) {
+        return schemas.get(name).map_or_else(|| schema.clone(), |s| patch_of(s, schemas, depth + 1));
+    }
+    let mut patched = schema.clone();
+    for key in ["oneOf", "anyOf"] {
+        if let Some(members) = schema.get(key).and_then(Value::as_array) {
+            patched[key] = Value::Array(members.iter().map(|m| patch_of(m, schemas, depth + 1)).collect());
+        }
+    }
+    if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+        let nullable = properties
+            .iter()
+            .map(|(name, p)| (name.clone(), json!({ "anyOf": [patch_of(p, schemas, depth + 1), { "type": "null" }] })))
+            .collect();
+        patched["properties"] = Value::Object(nullable);
+        if let Some(object) = patched.as_object_mut() {
+            object.remove("required");
+        }
+    }
+    if let Some(values) = schema.get("additionalProperties").filter(|v| v.is_object()) {
+        patched["additionalProperties"] =
+            json!({ "anyOf": [patch_of(values, schemas, depth + 1), { "type": "null" }] });
+    }
+    patched
+}
+
 /// The rules that tie a catalogue body's fields together.
 fn state_catalog_rules(schemas: &mut serde_json::Map<String, Value>) {
+    // 422 invalid_product: a price is a decimal string.
+    if let Some(prices) = schemas.get_mut("ProductBody").and_then(|s| s.pointer_mut("/properties/prices")) {
+        prices["additionalProperties"] = json!({ "type": "string", "pattern": crate::http::wire::AMOUNT_PATTERN });
+    }
+    // A product's merge patch: its document's members, each nullable.
+    if let Some(body) = schemas.get("ProductBody").cloned() {
+        let patch = patch_of(&body, schemas, 0);
+        schemas.insert("ProductPatch".to_owned(), patch);
+    }
     let mut rule = |name: &str, key: &str, rule: Value| {
         if let Some(schema) = schemas.get_mut(name).and_then(Value::as_object_mut) {
             schema.insert(key.to_owned(), rule);

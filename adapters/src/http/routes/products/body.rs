@@ -38,8 +38,7 @@ pub struct ProductBody {
     pub merchant: Option<String>,
     /// Base price per currency code, a decimal string before tax; the main currency's is
     /// required.
-    #[schema(value_type = BTreeMap<String, String>)]
-    pub prices: BTreeMap<String, Decimal>,
+    pub prices: BTreeMap<String, String>,
     pub stock_policy: Option<StockPolicyBody>,
     /// Per-warehouse overrides of `stock_policy`, by warehouse code.
     pub stock_policy_overrides: BTreeMap<String, StockPolicyBody>,
@@ -51,12 +50,12 @@ pub struct ProductBody {
 }
 
 /// A weight in a unit of its own.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WeightBody {
     /// A decimal string, not negative.
-    #[schema(value_type = String)]
-    pub value: Decimal,
+    #[schema(pattern = r"^[0-9]{1,18}(\.[0-9]{1,10})?$")]
+    pub value: String,
     pub unit: WeightUnitBody,
 }
 
@@ -70,7 +69,7 @@ pub enum WeightUnitBody {
 }
 
 /// A stock policy: `kind` and the fields that kind takes.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct StockPolicyBody {
     pub kind: Option<StockPolicyKindBody>,
@@ -78,8 +77,8 @@ pub struct StockPolicyBody {
     pub days: Option<u32>,
     #[schema(minimum = 1, maximum = 4_294_967_295_i64)]
     pub cap: Option<u32>,
-    #[schema(value_type = Option<String>, format = Date)]
-    pub release_date: Option<NaiveDate>,
+    #[schema(format = Date, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    pub release_date: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, utoipa::ToSchema)]
@@ -140,8 +139,15 @@ pub fn media_kind(kind: model::MediaKind) -> MediaKindBody {
     }
 }
 
-fn policy(body: StockPolicyBody) -> model::StockPolicyConfig {
-    model::StockPolicyConfig {
+fn policy(body: StockPolicyBody, what: &str) -> Result<model::StockPolicyConfig, String> {
+    let release_date = body
+        .release_date
+        .map(|date| {
+            NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+                .map_err(|_| format!("{what}: release_date \"{date}\" is not a date (YYYY-MM-DD)"))
+        })
+        .transpose()?;
+    Ok(model::StockPolicyConfig {
         kind: body.kind.map(|kind| match kind {
             StockPolicyKindBody::StockOnly => model::StockPolicyKind::StockOnly,
             StockPolicyKindBody::BackorderIncoming => model::StockPolicyKind::BackorderIncoming,
@@ -150,8 +156,17 @@ fn policy(body: StockPolicyBody) -> model::StockPolicyConfig {
         }),
         days: body.days,
         cap: body.cap,
-        release_date: body.release_date,
-    }
+        release_date,
+    })
+}
+
+/// The value of `result`, or none with its problem kept.
+fn keep<T>(problems: &mut Vec<String>, result: Result<T, String>) -> Option<T> {
+    result.map_err(|problem| problems.push(problem)).ok()
+}
+
+fn decimal(text: &str, what: &str) -> Result<Decimal, String> {
+    text.parse::<Decimal>().map_err(|_| format!("{what} \"{text}\" is not a decimal number"))
 }
 
 fn policy_body(config: &model::StockPolicyConfig) -> StockPolicyBody {
@@ -164,23 +179,47 @@ fn policy_body(config: &model::StockPolicyConfig) -> StockPolicyBody {
         }),
         days: config.days,
         cap: config.cap,
-        release_date: config.release_date,
+        release_date: config.release_date.map(|d| d.to_string()),
     }
 }
 
 impl ProductBody {
-    /// The product this body describes, under `sku`.
-    pub fn into_product(self, sku: &str) -> model::Product {
-        model::Product {
+    /// The product this body describes, under `sku`; every value that does not read
+    /// (a price, a weight or a date) is named in the refusal.
+    pub fn into_product(self, sku: &str) -> Result<model::Product, Vec<String>> {
+        let mut problems = Vec::new();
+        let prices: BTreeMap<String, Decimal> = self
+            .prices
+            .iter()
+            .filter_map(|(currency, price)| {
+                keep(&mut problems, decimal(price, &format!("price in {currency}")))
+                    .map(|price| (currency.clone(), price))
+            })
+            .collect();
+        let weight = self
+            .weight
+            .and_then(|w| keep(&mut problems, decimal(&w.value, "weight value")).map(|value| (value, w.unit)));
+        let stock_policy = self.stock_policy.and_then(|p| keep(&mut problems, policy(p, "stock_policy")));
+        let overrides: BTreeMap<String, model::StockPolicyConfig> = self
+            .stock_policy_overrides
+            .into_iter()
+            .filter_map(|(w, p)| {
+                keep(&mut problems, policy(p, &format!("stock policy override for \"{w}\""))).map(|p| (w, p))
+            })
+            .collect();
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(model::Product {
             sku: sku.to_owned(),
             names: self.names,
             descriptions: self.descriptions,
             attributes: self.attributes,
             tax_class: self.tax_class,
             weight_grams: self.weight_grams,
-            weight: self.weight.map(|w| model::Weight {
-                value: w.value,
-                unit: match w.unit {
+            weight: weight.map(|(value, unit)| model::Weight {
+                value,
+                unit: match unit {
                     WeightUnitBody::G => model::WeightUnit::G,
                     WeightUnitBody::Kg => model::WeightUnit::Kg,
                     WeightUnitBody::Lb => model::WeightUnit::Lb,
@@ -190,9 +229,9 @@ impl ProductBody {
             family: self.family,
             shipping_class: self.shipping_class,
             merchant: self.merchant,
-            prices: self.prices,
-            stock_policy: self.stock_policy.map(policy),
-            stock_policy_overrides: self.stock_policy_overrides.into_iter().map(|(w, p)| (w, policy(p))).collect(),
+            prices,
+            stock_policy,
+            stock_policy_overrides: overrides,
             quantity: model::QuantityRules {
                 min: self.quantity.min,
                 max: self.quantity.max,
@@ -212,7 +251,7 @@ impl ProductBody {
                     alt: m.alt,
                 })
                 .collect(),
-        }
+        })
     }
 
     /// The body that describes `product` (what a `PATCH` merges into).
@@ -228,7 +267,7 @@ impl ProductBody {
             family: product.family.clone(),
             shipping_class: product.shipping_class.clone(),
             merchant: product.merchant.clone(),
-            prices: product.prices.clone(),
+            prices: product.prices.iter().map(|(c, p)| (c.clone(), p.to_string())).collect(),
             stock_policy: product.stock_policy.as_ref().map(policy_body),
             stock_policy_overrides: product
                 .stock_policy_overrides

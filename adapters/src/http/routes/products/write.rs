@@ -14,6 +14,9 @@ use serde_json::Value;
 
 use super::*;
 
+/// The path segment of the translations report, which no product can take as its SKU.
+const TRANSLATIONS: &str = "translations";
+
 /// How often a `PATCH` without `if_version` is tried again when another change came first.
 const PATCH_ATTEMPTS_MAX: usize = 3;
 
@@ -26,6 +29,21 @@ pub struct WriteQuery {
     pub if_version: Option<u32>,
 }
 
+/// The answer to a change of `…/products/translations`, the translations report (read
+/// only): 405 with `Allow`, as for any path asked with a method it does not take.
+fn reserved(sku: &str, method: &str) -> Option<HttpResponse> {
+    if sku != TRANSLATIONS {
+        return None;
+    }
+    let detail = format!("{method} …/products/{TRANSLATIONS} is not a route; this path takes GET, HEAD");
+    let problem = Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", detail);
+    let mut response = actix_web::ResponseError::error_response(&problem);
+    response
+        .headers_mut()
+        .insert(actix_web::http::header::ALLOW, actix_web::http::header::HeaderValue::from_static("GET, HEAD"));
+    Some(response)
+}
+
 /// Who may change `sku`: the administrator, or the merchant whose product it is (another
 /// merchant's is answered as one that does not exist).
 fn writer<'a>(
@@ -36,6 +54,7 @@ fn writer<'a>(
 ) -> Result<&'a mercato_actors::CommerceHandle, Problem> {
     principal.authorize(code, &[ApiRole::Admin, ApiRole::Merchant])?;
     let handle = state.registry.get(code).ok_or_else(|| Problem::commerce_not_found(code))?;
+
     if principal.role == ApiRole::Merchant {
         let commerce = handle.snapshot();
         if let Some(history) = commerce.catalog().get(sku) {
@@ -53,7 +72,10 @@ fn product_of(body: ProductBody, sku: &str, principal: &Principal) -> Result<Pro
         let detail = format!("sku \"{given}\" is not the path's \"{sku}\"");
         return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "sku_mismatch", detail));
     }
-    let mut product = body.into_product(sku);
+    let mut product = body.into_product(sku).map_err(|problems| {
+        let detail = format!("product \"{sku}\": {}", problems.join("; "));
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_product", detail)
+    })?;
     if principal.role == ApiRole::Merchant {
         let own = principal.merchant.as_deref().unwrap_or_default();
         match product.merchant.as_deref() {
@@ -106,6 +128,9 @@ pub async fn put_product(
     body: crate::http::body::Json<ProductBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, sku) = path.into_inner();
+    if let Some(answer) = reserved(&sku, "PUT") {
+        return Ok(answer);
+    }
     let handle = writer(&state, &principal, &code, &sku)?;
     let query = query.read()?;
     let product = product_of(body.read()?, &sku, &principal)?;
@@ -122,8 +147,8 @@ pub async fn put_product(
         ("sku" = String, Path, description = "The SKU."),
         WriteQuery
     ),
-    request_body(content = Object, content_type = "application/merge-patch+json",
-        description = "Fields of the product's `document` to set; null removes one."),
+    request_body(content = ProductPatch, content_type = "application/merge-patch+json",
+        description = "Members of the product's `document` to set; null removes one."),
     responses((status = 200, description = "Changed (or unchanged)", body = ProductReadDto), Refusals)
 )]
 #[patch("/v1/commerces/{commerce}/products/{sku}")]
@@ -135,6 +160,9 @@ pub async fn patch_product(
     body: crate::http::body::Json<serde_json::Map<String, Value>>,
 ) -> Result<HttpResponse, Problem> {
     let (code, sku) = path.into_inner();
+    if let Some(answer) = reserved(&sku, "PATCH") {
+        return Ok(answer);
+    }
     let handle = writer(&state, &principal, &code, &sku)?;
     let query = query.read()?;
     let patch = Value::Object(body.read()?);
@@ -147,8 +175,11 @@ pub async fn patch_product(
         let mut document = serde_json::to_value(ProductBody::of(history.product()))
             .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
         json_patch::merge(&mut document, &patch);
+        // The patch read as a JSON object; a document it leaves unreadable (a member it
+        // starts half) is a product that breaks its rules.
         let body: ProductBody = serde_json::from_value(document).map_err(|error| {
-            Problem::new(StatusCode::BAD_REQUEST, "invalid_body", format!("the patched product does not read: {error}"))
+            let detail = format!("product \"{sku}\": the patched document does not read: {error}");
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_product", detail)
         })?;
         let product = product_of(body, &sku, &principal)?;
         // Patched from version `current`: made only if nothing changed it meanwhile.
@@ -182,12 +213,21 @@ pub async fn delete_product(
     query: crate::http::query::Query<WriteQuery>,
 ) -> Result<HttpResponse, Problem> {
     let (code, sku) = path.into_inner();
+    if let Some(answer) = reserved(&sku, "DELETE") {
+        return Ok(answer);
+    }
     let handle = writer(&state, &principal, &code, &sku)?;
     let query = query.read()?;
     let command = CatalogCommand::Retire { sku: sku.clone(), if_version: query.if_version };
     let events = handle.change_catalog(command, &principal.name).await?;
     Ok(changed(handle, &sku, &events))
 }
+
+/// A JSON merge patch (RFC 7396) of a product's `document`: any of its members, each
+/// nullable (null removes it); the document's schema gives the rest (the OpenAPI document
+/// states it in full).
+#[derive(Debug, utoipa::ToSchema)]
+pub struct ProductPatch {}
 
 /// A revert's target: a version, or a moment.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -1,0 +1,246 @@
+//! Bulk imports of products (DESIGN.md section 12): an NDJSON or CSV file of products,
+//! uploaded whole (kept in the data folder, made durable, before the job is answered),
+//! run as a job on a thread of its own that reads it row by row, turns each row into a
+//! product (or the problems that keep it from being one) and hands them to the commerce
+//! actor in batches of `IMPORT_BATCH_ROWS`: each batch is one log record that applies its
+//! good rows and keeps its refusals and the last row it covers (`ImportMark`), so a batch
+//! is applied whole or not at all, and once. A job a stop or crash cut short resumes at
+//! start after the last row its records reached. Reads of the catalogue never wait for it
+//! (they read the published commerce).
+
+mod rows;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use mercato_actors::catalog::ImportBatch;
+use mercato_actors::CommerceHandle;
+use serde::{Deserialize, Serialize};
+
+pub use rows::{check_header, Rows};
+
+/// The largest file an import takes.
+pub const IMPORT_BYTES_MAX: u64 = 1 << 30;
+/// Rows per batch (one log record each).
+pub const IMPORT_BATCH_ROWS: usize = 1_000;
+
+/// The format of an import's file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportFormat {
+    /// One product per line, as `PUT …/products/{sku}` takes it, with its `sku`.
+    Ndjson,
+    /// A header row naming the columns, then one product per row.
+    Csv,
+}
+
+/// What a job is, as kept beside its file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobHeader {
+    pub job: String,
+    pub commerce: String,
+    /// Who uploaded it (the key's principal) and, for a merchant key, its merchant.
+    pub by: String,
+    pub merchant: Option<String>,
+    pub format: ImportFormat,
+    pub bytes: u64,
+    /// SHA-256 of the file, in hex: the same key with another file is refused.
+    pub digest: String,
+    /// Milliseconds since the epoch.
+    pub created_at: i64,
+}
+
+/// A job as the node runs it.
+pub struct Job {
+    pub header: JobHeader,
+    /// Rows read so far (the last row number handed to the commerce).
+    pub rows_read: AtomicU64,
+    pub finished: AtomicBool,
+    /// Why it stopped short (a restart resumes it).
+    pub failure: Mutex<Option<String>>,
+    /// The file, for a node without a data folder.
+    data: Option<Arc<Vec<u8>>>,
+}
+
+/// The node's import jobs, and the folder their files are kept in (none in memory).
+#[derive(Clone, Default)]
+pub struct Imports {
+    folder: Option<PathBuf>,
+    jobs: Arc<Mutex<HashMap<String, Arc<Job>>>>,
+}
+
+impl Imports {
+    /// Jobs kept in `folder`, which is made if missing.
+    pub fn in_folder(folder: PathBuf) -> std::io::Result<Self> {
+        std::fs::create_dir_all(&folder)?;
+        Ok(Self { folder: Some(folder), jobs: Arc::default() })
+    }
+
+    pub fn get(&self, job: &str) -> Option<Arc<Job>> {
+        self.jobs.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(job).cloned()
+    }
+
+    fn data_path(&self, job: &str) -> Option<PathBuf> {
+        self.folder.as_ref().map(|folder| folder.join(format!("{job}.data")))
+    }
+
+    fn header_path(&self, job: &str) -> Option<PathBuf> {
+        self.folder.as_ref().map(|folder| folder.join(format!("{job}.job.json")))
+    }
+
+    /// Where an upload is written while it arrives (none in memory).
+    pub fn partial_path(&self, job: &str) -> Option<PathBuf> {
+        self.folder.as_ref().map(|folder| folder.join(format!("{job}.part")))
+    }
+
+    /// Keeps a job whose file arrived whole (`partial` on disk, or `data` in memory):
+    /// the file and then its header are made durable before the job starts.
+    pub fn keep(&self, header: JobHeader, data: Option<Vec<u8>>) -> std::io::Result<Arc<Job>> {
+        if let (Some(folder), Some(partial), Some(path), Some(header_path)) = (
+            self.folder.as_ref(),
+            self.partial_path(&header.job),
+            self.data_path(&header.job),
+            self.header_path(&header.job),
+        ) {
+            std::fs::File::open(&partial)?.sync_all()?;
+            std::fs::rename(&partial, &path)?;
+            let temporary = folder.join(format!("{}.job.tmp", header.job));
+            let mut file = std::fs::File::create(&temporary)?;
+            file.write_all(&serde_json::to_vec(&header).map_err(std::io::Error::other)?)?;
+            file.sync_all()?;
+            std::fs::rename(&temporary, &header_path)?;
+            std::fs::File::open(folder)?.sync_all()?;
+        }
+        let job = Arc::new(Job {
+            header,
+            rows_read: AtomicU64::new(0),
+            finished: AtomicBool::new(false),
+            failure: Mutex::new(None),
+            data: data.map(Arc::new),
+        });
+        self.jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(job.header.job.clone(), Arc::clone(&job));
+        Ok(job)
+    }
+
+    /// Runs `job` on a thread of its own, from the row after `after`.
+    pub fn start(&self, job: Arc<Job>, commerce: CommerceHandle, after: u64) {
+        let path = self.data_path(&job.header.job);
+        let name = format!("mercato-import-{}", job.header.job);
+        let spawned = std::thread::Builder::new().name(name).spawn(move || run(&job, &commerce, path, after));
+        if let Err(error) = spawned {
+            tracing::error!(%error, "an import job could not start; it resumes at the next start");
+        }
+    }
+
+    /// The jobs kept in the folder, to resume at start: each header that reads.
+    pub fn kept(&self) -> Vec<JobHeader> {
+        let Some(folder) = &self.folder else { return Vec::new() };
+        let Ok(entries) = std::fs::read_dir(folder) else { return Vec::new() };
+        entries
+            .filter_map(Result::ok)
+            .filter(|entry| entry.file_name().to_string_lossy().ends_with(".job.json"))
+            .filter_map(|entry| {
+                let bytes = std::fs::read(entry.path()).ok()?;
+                serde_json::from_slice::<JobHeader>(&bytes)
+                    .map_err(|error| tracing::warn!(%error, path = %entry.path().display(), "an import job's header does not read"))
+                    .ok()
+            })
+            .collect()
+    }
+
+    /// Registers a job found at start and resumes it unless its records say it is done.
+    pub async fn resume(&self, header: JobHeader, commerce: CommerceHandle) {
+        let progress = commerce.import_status(&header.job).await.ok().flatten();
+        let job = Arc::new(Job {
+            rows_read: AtomicU64::new(progress.as_ref().map_or(0, |p| p.through_row)),
+            finished: AtomicBool::new(progress.as_ref().is_some_and(|p| p.done)),
+            failure: Mutex::new(None),
+            data: None,
+            header,
+        });
+        self.jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(job.header.job.clone(), Arc::clone(&job));
+        if !job.finished.load(Ordering::Acquire) {
+            let after = job.rows_read.load(Ordering::Acquire);
+            tracing::info!(job = %job.header.job, after, "an import job resumes");
+            self.start(job, commerce, after);
+        }
+    }
+}
+
+/// Reads the job's file and hands its rows to the commerce, a batch at a time, waiting for
+/// each to be durable; rows up to `after` were applied before (a resumed job).
+fn run(job: &Job, commerce: &CommerceHandle, path: Option<PathBuf>, after: u64) {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(job, format!("no runtime: {error}")),
+    };
+    let reader: Box<dyn std::io::Read> = match (&job.data, &path) {
+        (Some(data), _) => Box::new(std::io::Cursor::new(Arc::clone(data).as_ref().clone())),
+        (None, Some(path)) => match std::fs::File::open(path) {
+            Ok(file) => Box::new(std::io::BufReader::with_capacity(1 << 20, file)),
+            Err(error) => return fail(job, format!("its file {}: {error}", path.display())),
+        },
+        (None, None) => return fail(job, "its file is gone".into()),
+    };
+    let mut rows = match Rows::new(job.header.format, reader) {
+        Ok(rows) => rows,
+        Err(error) => return fail(job, error),
+    };
+    loop {
+        let (batch, through_row, done) = rows.next_batch(IMPORT_BATCH_ROWS, after);
+        if batch.is_empty() && !done {
+            continue;
+        }
+        let message = ImportBatch {
+            job: job.header.job.clone(),
+            by: job.header.by.clone(),
+            merchant: job.header.merchant.clone(),
+            rows: batch,
+            through_row: through_row.max(after),
+            done,
+        };
+        match runtime.block_on(commerce.import_batch(message)) {
+            Ok(progress) => job.rows_read.store(progress.through_row, Ordering::Release),
+            Err(error) => return fail(job, error.to_string()),
+        }
+        if done {
+            job.finished.store(true, Ordering::Release);
+            return;
+        }
+    }
+}
+
+fn fail(job: &Job, reason: String) {
+    tracing::warn!(job = %job.header.job, %reason, "an import job stopped; it resumes at the next start");
+    *job.failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(reason);
+}
+
+/// A job's id: from the key's scope and its `Idempotency-Key` (so the same key names the
+/// same job), or random.
+pub fn job_id(scope: &str, key: Option<&str>) -> String {
+    use sha2::{Digest, Sha256};
+    let seed = match key {
+        Some(key) => format!("{scope}\u{1f}{key}"),
+        None => {
+            let mut random = [0u8; 16];
+            let _ = getrandom::fill(&mut random);
+            format!("{random:?}")
+        }
+    };
+    let digest = Sha256::digest(seed.as_bytes());
+    format!("imp-{}", digest.iter().take(10).map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// Whether `path` is a file this module wrote for a job (for tests that look).
+pub fn is_job_file(path: &Path) -> bool {
+    path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("imp-"))
+}
