@@ -12,7 +12,8 @@
 #    while the job runs, until it is done: import rows/s, and the p99 during against before.
 # 3. Resident memory before and after, per product.
 # 4. Start-up with N products: after SIGKILL (the newest snapshot plus the log after it),
-#    then after a clean stop (the shutdown snapshot), each timed to `/readyz`.
+#    then after a clean stop (the shutdown snapshot), each timed to `/readyz`, and the
+#    resident memory at rest after the second.
 # 5. PostgreSQL (a fresh cluster on loopback, synchronous_commit on): `COPY` of the same
 #    file into a table keyed by SKU (the product as jsonb), rows/s, and the ratio.
 set -euo pipefail
@@ -81,7 +82,7 @@ FINISHED=$(date +%s.%N)
 touch "$WORK/done"
 wait "$PROBE_PID"; PROBE_PID=
 cat "$WORK/during.txt"
-echo "$STATUS" | python3 -c 'import json,sys; j=json.load(sys.stdin); print(f"== job: applied {j[\"applied\"]}, refused {j[\"refused\"]}, rows {j[\"rows_read\"]}")'
+echo "$STATUS" | python3 -c 'import json,sys; j=json.load(sys.stdin); print("== job: applied", j["applied"], "refused", j["refused"], "rows", j["rows_read"])'
 ELAPSED=$(echo "$FINISHED - $STARTED" | bc -l)
 UPLOAD=$(echo "$UPLOADED - $STARTED" | bc -l)
 RATE=$(echo "$COUNT / $ELAPSED" | bc -l)
@@ -98,6 +99,10 @@ printf '== start-up after SIGKILL (snapshot + log): %.2f s\n' "$READY_S"
 kill "$MERCATO_PID"; wait "$MERCATO_PID" 2>/dev/null || true
 start
 printf '== start-up after a clean stop (the shutdown snapshot): %.2f s\n' "$READY_S"
+sleep 2
+RSS_REST=$(rss_kb)
+printf '== resident memory after that start, at rest: %d MiB: %.0f bytes per product over the empty node\n' \
+  $((RSS_REST / 1024)) "$(echo "($RSS_REST - $RSS_BEFORE) * 1024 / $COUNT" | bc -l)"
 kill "$MERCATO_PID"; wait "$MERCATO_PID" 2>/dev/null || true; MERCATO_PID=
 du -sh "$WORK/data" | awk '{print "== data folder: " $1}'
 

@@ -46,7 +46,7 @@ def main():
         status, data = call("POST", f"/carts/{cart}/lines", {"sku": "MOUSE", "qty": 1})
         adds.append((time.perf_counter() - started) * 1000)
         if status == 201 or status == 200:
-            line = json.loads(data)["lines"][-1]["id"]
+            line = json.loads(data)["line"]
             call("DELETE", f"/carts/{cart}/lines/{line}")
         elif status == 409:
             status, data = call("POST", "/carts", {})

@@ -186,7 +186,12 @@ fn plan(case: &Case) -> Result<Vec<PlannedShipment>, DomainError> {
     }
     let unit_values: BTreeMap<String, Decimal> = lines
         .iter()
-        .map(|(line, sku, _)| (line.clone(), commerce.product(sku).expect("a demo product").prices["EUR"]))
+        .map(|(line, sku, _)| {
+            (
+                line.clone(),
+                commerce.product(sku).expect("a demo product").prices.get("EUR").copied().expect("a price in EUR"),
+            )
+        })
         .collect();
     let request = HomeDelivery {
         commerce: &commerce,

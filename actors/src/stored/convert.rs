@@ -95,6 +95,16 @@ impl<S: Convert<E>, E> Convert<BTreeMap<String, E>> for BTreeMap<String, S> {
     }
 }
 
+/// A small map the engine keeps as a sorted vector is stored as the map it is.
+impl<S: Convert<E>, E> Convert<litemap::LiteMap<String, E>> for BTreeMap<String, S> {
+    fn from_engine(value: &litemap::LiteMap<String, E>) -> Self {
+        value.iter().map(|(key, value)| (key.clone(), S::from_engine(value))).collect()
+    }
+    fn into_engine(self) -> litemap::LiteMap<String, E> {
+        self.into_iter().map(|(key, value)| (key, value.into_engine())).collect()
+    }
+}
+
 /// Declares a stored struct, field by field, with its conversions to and from the engine
 /// struct of the same fields. An older format, only read, names after `fill` the engine
 /// fields it did not hold and what they are when read (writing leaves them out).

@@ -383,7 +383,8 @@ pub fn full_product(sku: &str) -> Product {
             ("EUR".to_string(), "19.90".parse().expect("a price")),
             ("USD".into(), "21.5".parse().expect("a price")),
         ]
-        .into(),
+        .into_iter()
+        .collect(),
         stock_policy: Some(StockPolicyConfig {
             kind: Some(StockPolicyKind::Preorder),
             days: None,
@@ -399,7 +400,8 @@ pub fn full_product(sku: &str) -> Product {
                 release_date: None,
             },
         )]
-        .into(),
+        .into_iter()
+        .collect(),
         quantity: QuantityRules { min: 2, max: Some(10), multiple_of: 2 },
         related: vec!["KEYBOARD".into()],
         media: vec![

@@ -35,6 +35,7 @@ impl Commerce {
     /// must be this commerce's settings'.
     pub fn check_product_with(&self, rules: &ProductRules, mut product: Product) -> Result<Product, DomainError> {
         let mut violations = Vec::new();
+        product.compact();
         if let Err(message) = product.normalize_weight() {
             let entity = format!("product \"{}\"", product.sku);
             violations.push(Violation { entity, rule: "invalid_value", message });

@@ -89,14 +89,14 @@ pub fn to_main(commerce: &Commerce, amount: Decimal, currency: &str) -> Result<D
 /// A price list in `currency`: its own entry, else the main currency's converted.
 fn priced_in(
     commerce: &Commerce,
-    prices: &std::collections::BTreeMap<String, Decimal>,
+    prices: impl Fn(&str) -> Option<Decimal>,
     currency: &str,
 ) -> Result<Option<(Decimal, bool)>, DomainError> {
-    if let Some(price) = prices.get(currency) {
-        return Ok(Some((*price, false)));
+    if let Some(price) = prices(currency) {
+        return Ok(Some((price, false)));
     }
-    match prices.get(&commerce.config().main_currency) {
-        Some(main) => Ok(Some((from_main(commerce, *main, currency)?, true))),
+    match prices(&commerce.config().main_currency) {
+        Some(main) => Ok(Some((from_main(commerce, main, currency)?, true))),
         None => Ok(None),
     }
 }
@@ -165,7 +165,7 @@ pub fn unit_price(
     if commerce.currency(currency).is_none() {
         return Err(DomainError::UnknownCurrency { code: currency.to_owned() });
     }
-    let (base, base_converted) = priced_in(commerce, &product.prices, currency)?
+    let (base, base_converted) = priced_in(commerce, |c| product.prices.get(c).copied(), currency)?
         .ok_or_else(|| DomainError::NoPrice { sku: sku.to_owned(), currency: currency.to_owned() })?;
     // Ranked by (specificity, priority, tier, by SKU).
     type Rank = (u8, i32, u32, bool);
@@ -194,7 +194,7 @@ pub fn unit_price(
             let factor = Decimal::ONE + percent / Decimal::ONE_HUNDRED;
             (base.checked_mul(factor).ok_or(DomainError::AmountTooLarge)?.max(Decimal::ZERO), base_converted)
         }
-        None => priced_in(commerce, &rule.prices, currency)?.unwrap_or((base, base_converted)),
+        None => priced_in(commerce, |c| rule.prices.get(c).copied(), currency)?.unwrap_or((base, base_converted)),
     };
     Ok(UnitPrice { currency: currency.to_owned(), base, unit, rule: Some(rule.code.clone()), converted })
 }

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use litemap::LiteMap;
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -20,7 +22,9 @@ pub struct Product {
     /// translations` lists what is missing). Each name is non-blank and each key a language
     /// code of the commerce.
     #[schemars(extend("x-required" = true))]
-    pub names: BTreeMap<String, String>,
+    #[serde(serialize_with = "map")]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub names: LiteMap<String, String>,
     /// The tax class its lines are taxed as. Required; must be one of the commerce's
     /// `tax_classes`.
     #[schemars(extend("x-required" = true))]
@@ -35,10 +39,14 @@ pub struct Product {
     pub weight: Option<Weight>,
     /// Description per language code; none by default. Each key a language code of the
     /// commerce, each text 1 to 20,000 characters.
-    pub descriptions: BTreeMap<String, String>,
+    #[serde(serialize_with = "map")]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub descriptions: LiteMap<String, String>,
     /// Attributes (`colour = "red"`), by code; none by default. Each code 1 to 64 of a-z,
     /// 0-9, '_', '-', each value 1 to 1,000 characters; at most 100.
-    pub attributes: BTreeMap<String, String>,
+    #[serde(serialize_with = "map")]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub attributes: LiteMap<String, String>,
     /// Media references, in display order (the assets stay in the DAM); none by default.
     /// At most 50.
     pub media: Vec<Media>,
@@ -58,19 +66,28 @@ pub struct Product {
     /// must be a currency of the commerce. A currency without a price converts from the main
     /// currency's at its rate.
     #[schemars(extend("x-required" = true))]
-    pub prices: BTreeMap<String, Decimal>,
+    #[serde(serialize_with = "map")]
+    #[schemars(with = "BTreeMap<String, Decimal>")]
+    pub prices: LiteMap<String, Decimal>,
     /// How it sells beyond what is on hand, in every warehouse without an override; none
     /// means `stock_only`. A cap set here is one budget shared by all those warehouses.
     pub stock_policy: Option<StockPolicyConfig>,
     /// Per-warehouse overrides of `stock_policy`, by warehouse code; none by default. Each
     /// key must be a warehouse code of the commerce; an override's cap is that warehouse's
     /// alone.
-    pub stock_policy_overrides: BTreeMap<String, StockPolicyConfig>,
+    #[serde(serialize_with = "map")]
+    #[schemars(with = "BTreeMap<String, StockPolicyConfig>")]
+    pub stock_policy_overrides: LiteMap<String, StockPolicyConfig>,
     /// The quantities a cart line of it may hold; by default any quantity from 1.
     pub quantity: QuantityRules,
     /// Related products, by SKU; none by default. Each must be a product of the commerce,
     /// listed once, and not this product itself.
     pub related: Vec<String>,
+}
+
+/// A small map written as the map it is (an empty one too: `{}`, not `[]`).
+fn map<V: Serialize, S: serde::Serializer>(map: &LiteMap<String, V>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(map.iter())
 }
 
 /// A weight as given, in a unit of its own.
@@ -124,7 +141,9 @@ pub struct Media {
     pub kind: Option<MediaKind>,
     /// Alternative text per language code; each key a language code of the commerce, each
     /// text 1 to 1,000 characters.
-    pub alt: BTreeMap<String, String>,
+    #[serde(serialize_with = "map")]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub alt: LiteMap<String, String>,
 }
 
 /// The kind of a media asset.
@@ -141,6 +160,25 @@ pub enum MediaKind {
 impl Product {
     /// Turns a `weight` given in a unit of its own into `weight_grams`; the refusal says
     /// why it cannot be (given together with `weight_grams`, negative, or too large).
+    /// Gives back what its maps and lists hold beyond their entries (a catalogue keeps
+    /// millions of products).
+    pub fn compact(&mut self) {
+        fn tight<V>(map: &mut LiteMap<String, V>) {
+            let entries = std::mem::take(map);
+            *map = entries.into_iter().collect();
+        }
+        tight(&mut self.names);
+        tight(&mut self.descriptions);
+        tight(&mut self.attributes);
+        tight(&mut self.prices);
+        tight(&mut self.stock_policy_overrides);
+        self.related.shrink_to_fit();
+        self.media.shrink_to_fit();
+        for media in &mut self.media {
+            tight(&mut media.alt);
+        }
+    }
+
     pub fn normalize_weight(&mut self) -> Result<(), String> {
         let Some(weight) = self.weight.take() else { return Ok(()) };
         if self.weight_grams.is_some() {

@@ -160,6 +160,11 @@ fn policy(body: StockPolicyBody, what: &str) -> Result<model::StockPolicyConfig,
     })
 }
 
+/// A small map as a B-tree, for the document.
+fn copy<V: Clone>(map: &litemap::LiteMap<String, V>) -> BTreeMap<String, V> {
+    map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
 /// The value of `result`, or none with its problem kept.
 fn keep<T>(problems: &mut Vec<String>, result: Result<T, String>) -> Option<T> {
     result.map_err(|problem| problems.push(problem)).ok()
@@ -212,9 +217,9 @@ impl ProductBody {
         }
         Ok(model::Product {
             sku: sku.to_owned(),
-            names: self.names,
-            descriptions: self.descriptions,
-            attributes: self.attributes,
+            names: self.names.into_iter().collect(),
+            descriptions: self.descriptions.into_iter().collect(),
+            attributes: self.attributes.into_iter().collect(),
             tax_class: self.tax_class,
             weight_grams: self.weight_grams,
             weight: weight.map(|(value, unit)| model::Weight {
@@ -229,9 +234,9 @@ impl ProductBody {
             family: self.family,
             shipping_class: self.shipping_class,
             merchant: self.merchant,
-            prices,
+            prices: prices.into_iter().collect(),
             stock_policy,
-            stock_policy_overrides: overrides,
+            stock_policy_overrides: overrides.into_iter().collect(),
             quantity: model::QuantityRules {
                 min: self.quantity.min,
                 max: self.quantity.max,
@@ -248,7 +253,7 @@ impl ProductBody {
                         MediaKindBody::Video => model::MediaKind::Video,
                         MediaKindBody::Model3d => model::MediaKind::Model3d,
                     }),
-                    alt: m.alt,
+                    alt: m.alt.into_iter().collect(),
                 })
                 .collect(),
         })
@@ -258,9 +263,9 @@ impl ProductBody {
     pub fn of(product: &model::Product) -> Self {
         ProductBody {
             sku: Some(product.sku.clone()),
-            names: product.names.clone(),
-            descriptions: product.descriptions.clone(),
-            attributes: product.attributes.clone(),
+            names: copy(&product.names),
+            descriptions: copy(&product.descriptions),
+            attributes: copy(&product.attributes),
             tax_class: product.tax_class.clone(),
             weight_grams: product.weight_grams,
             weight: None,
@@ -283,7 +288,7 @@ impl ProductBody {
             media: product
                 .media
                 .iter()
-                .map(|m| MediaBody { url: m.url.clone(), kind: m.kind.map(media_kind), alt: m.alt.clone() })
+                .map(|m| MediaBody { url: m.url.clone(), kind: m.kind.map(media_kind), alt: copy(&m.alt) })
                 .collect(),
         }
     }

@@ -70,19 +70,19 @@ pub(super) fn read_dto(
         policies.map(|(w, c)| (w.clone(), c.policy().unwrap_or_default().into())).collect()
     };
     let in_language =
-        |texts: &BTreeMap<String, String>| texts.get(language).or_else(|| texts.get(default_language)).cloned();
+        |texts: &litemap::LiteMap<String, String>| texts.get(language).or_else(|| texts.get(default_language)).cloned();
     ProductReadDto {
         product: version_dto(version, language, default_language),
         language: product.name_in(language, default_language).map(|(used, _)| used.to_owned()),
         related: product.related.clone(),
         description: in_language(&product.descriptions),
-        attributes: product.attributes.clone(),
+        attributes: product.attributes.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         media: product
             .media
             .iter()
             .map(|m| MediaReadDto { url: m.url.clone(), kind: m.kind.map(media_kind), alt: in_language(&m.alt) })
             .collect(),
-        names: whole.then(|| product.names.clone()),
+        names: whole.then(|| product.names.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
         prices: whole.then(|| product.prices.iter().map(|(c, p)| (c.clone(), p.to_string())).collect()),
         stock_policy_overrides: whole.then(overrides),
         changed_at: whole.then(|| timestamp(version.at)),
