@@ -174,7 +174,7 @@ async fn retire_revert_and_history() {
     assert_eq!((status, refused["code"].as_str()), (StatusCode::CONFLICT, Some("product_retired")), "{refused}");
     assert!(refused["detail"].as_str().is_some_and(|d| d.contains("LAMP")));
 
-    let (status, reverted) = call!(app, ADMIN, post, "/products/LAMP/revert", json!({"version": 1}));
+    let (status, reverted) = call!(app, ADMIN, post, "/products/LAMP/revert", json!({"version": 1.0}));
     assert_eq!(status, StatusCode::OK, "{reverted}");
     assert_eq!((reverted["version"].as_u64(), reverted["retired"].as_bool()), (Some(4), Some(false)));
     assert_eq!(reverted["prices"]["EUR"], "89.00");
@@ -270,7 +270,7 @@ async fn an_import_applies_exactly_its_good_rows() {
     let app = app!();
     let good = |sku: &str, price: &str| {
         json!({"sku": sku, "names": {"en": format!("Item {sku}")}, "tax_class": "standard",
-               "weight_grams": 100, "shipping_class": "parcel", "prices": {"EUR": price}})
+               "weight_grams": 100.0, "shipping_class": "parcel", "prices": {"EUR": price}})
         .to_string()
     };
     let file = [

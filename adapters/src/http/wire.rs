@@ -53,6 +53,23 @@ pub fn whole<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error
     deserializer.deserialize_any(WholeVisitor)
 }
 
+/// A JSON number with no fractional part from 0 to 4294967295 (`241` or `241.0`).
+pub fn whole_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let value = whole(deserializer)?;
+    u32::try_from(value).map_err(|_| D::Error::custom(format!("{value} is not a whole number from 0 to 4294967295")))
+}
+
+/// `whole_u32`, or null.
+pub fn whole_u32_or_null<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    struct Whole(u32);
+    impl<'de> serde::Deserialize<'de> for Whole {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            whole_u32(deserializer).map(Whole)
+        }
+    }
+    Ok(<Option<Whole> as serde::Deserialize>::deserialize(deserializer)?.map(|whole| whole.0))
+}
+
 struct WholeVisitor;
 
 impl<'de> Visitor<'de> for WholeVisitor {

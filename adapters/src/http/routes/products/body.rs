@@ -27,6 +27,7 @@ pub struct ProductBody {
     pub tax_class: String,
     /// Weight of one unit in grams; required unless `weight` gives it.
     #[schema(minimum = 0, maximum = 4_294_967_295_i64)]
+    #[serde(deserialize_with = "crate::http::wire::whole_u32_or_null")]
     pub weight_grams: Option<u32>,
     /// Weight in a unit of its own, converted to grams (not with `weight_grams`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -74,8 +75,10 @@ pub enum WeightUnitBody {
 pub struct StockPolicyBody {
     pub kind: Option<StockPolicyKindBody>,
     #[schema(minimum = 1, maximum = 3650)]
+    #[serde(deserialize_with = "crate::http::wire::whole_u32_or_null")]
     pub days: Option<u32>,
     #[schema(minimum = 1, maximum = 4_294_967_295_i64)]
+    #[serde(deserialize_with = "crate::http::wire::whole_u32_or_null")]
     pub cap: Option<u32>,
     #[schema(format = Date, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub release_date: Option<String>,
@@ -95,10 +98,13 @@ pub enum StockPolicyKindBody {
 #[serde(deny_unknown_fields, default)]
 pub struct QuantityBody {
     #[schema(minimum = 1, maximum = 4_294_967_295_i64)]
+    #[serde(deserialize_with = "crate::http::wire::whole_u32")]
     pub min: u32,
     #[schema(minimum = 1, maximum = 4_294_967_295_i64)]
+    #[serde(deserialize_with = "crate::http::wire::whole_u32_or_null")]
     pub max: Option<u32>,
     #[schema(minimum = 1, maximum = 4_294_967_295_i64)]
+    #[serde(deserialize_with = "crate::http::wire::whole_u32")]
     pub multiple_of: u32,
 }
 

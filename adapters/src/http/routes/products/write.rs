@@ -235,6 +235,7 @@ pub struct ProductPatch {}
 pub struct RevertBody {
     /// The version to make the next one (not with `at`).
     #[schema(minimum = 1, maximum = 4_294_967_295_i64)]
+    #[serde(default, deserialize_with = "crate::http::wire::whole_u32_or_null")]
     pub version: Option<u32>,
     /// The moment whose version to make the next one, RFC 3339 (not with `version`).
     #[schema(format = DateTime)]
