@@ -43,7 +43,9 @@ pub fn stamp(request: &HttpRequest, principal: &Principal, command: &impl Serial
     }))
 }
 
-fn valid(key: &str) -> bool {
+/// Whether `key` is a key the API takes: 1 to `IDEMPOTENCY_KEY_BYTES_MAX` visible ASCII
+/// characters.
+pub(crate) fn valid(key: &str) -> bool {
     !key.is_empty() && key.len() <= IDEMPOTENCY_KEY_BYTES_MAX && key.bytes().all(|b| b.is_ascii_graphic())
 }
 

@@ -12,7 +12,7 @@ mod rows;
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -66,6 +66,15 @@ pub struct Job {
     pub failure: Mutex<Option<String>>,
     /// The file, for a node without a data folder.
     data: Option<Arc<Vec<u8>>>,
+}
+
+/// A file kept in memory, read without a copy.
+struct Shared(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for Shared {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 /// The node's import jobs, and the folder their files are kept in (none in memory).
@@ -187,7 +196,7 @@ fn run(job: &Job, commerce: &CommerceHandle, path: Option<PathBuf>, after: u64) 
         Err(error) => return fail(job, format!("no runtime: {error}")),
     };
     let reader: Box<dyn std::io::Read> = match (&job.data, &path) {
-        (Some(data), _) => Box::new(std::io::Cursor::new(Arc::clone(data).as_ref().clone())),
+        (Some(data), _) => Box::new(std::io::Cursor::new(Shared(Arc::clone(data)))),
         (None, Some(path)) => match std::fs::File::open(path) {
             Ok(file) => Box::new(std::io::BufReader::with_capacity(1 << 20, file)),
             Err(error) => return fail(job, format!("its file {}: {error}", path.display())),
@@ -241,9 +250,4 @@ pub fn job_id(scope: &str, key: Option<&str>) -> String {
     };
     let digest = Sha256::digest(seed.as_bytes());
     format!("imp-{}", digest.iter().take(10).map(|b| format!("{b:02x}")).collect::<String>())
-}
-
-/// Whether `path` is a file this module wrote for a job (for tests that look).
-pub fn is_job_file(path: &Path) -> bool {
-    path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("imp-"))
 }

@@ -18,6 +18,7 @@ use crate::http::idempotency::IDEMPOTENCY_HEADER;
 use crate::http::problem::{Problem, Refusals};
 use crate::http::AppState;
 use crate::imports::{check_header, job_id, ImportFormat, Job, JobHeader, IMPORT_BYTES_MAX};
+use mercato_actors::idempotency::IDEMPOTENCY_KEY_BYTES_MAX;
 
 /// The most refusals one answer lists (every one is counted).
 const REFUSALS_SHOWN: usize = 1_000;
@@ -108,17 +109,16 @@ fn io_failed(error: &std::io::Error) -> Problem {
     Problem::unavailable(&format!("the import's file could not be kept: {error}"))
 }
 
-/// The request's `Idempotency-Key`, if it has one.
+/// The request's `Idempotency-Key`, if it has one (the same shape every route takes).
 fn idempotency_key(request: &HttpRequest) -> Result<Option<String>, Problem> {
     let Some(value) = request.headers().get(IDEMPOTENCY_HEADER) else { return Ok(None) };
-    let key = value
-        .to_str()
-        .ok()
-        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..=0x7e).contains(&b)))
-        .ok_or_else(|| {
-            let detail = "the Idempotency-Key must be 1 to 255 visible ASCII characters";
-            Problem::new(StatusCode::BAD_REQUEST, "invalid_idempotency_key", detail)
-        })?;
+    let key = value.to_str().ok().filter(|k| crate::http::idempotency::valid(k)).ok_or_else(|| {
+        let detail = format!(
+            "{IDEMPOTENCY_HEADER} {:?} must be 1 to {IDEMPOTENCY_KEY_BYTES_MAX} visible ASCII characters",
+            String::from_utf8_lossy(value.as_bytes())
+        );
+        Problem::new(StatusCode::BAD_REQUEST, "invalid_idempotency_key", detail)
+    })?;
     Ok(Some(key.to_owned()))
 }
 
