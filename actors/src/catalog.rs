@@ -55,6 +55,7 @@ impl Handler<CopyCatalog> for CommerceActor {
             catalog: commerce.catalog().clone(),
             remembered: Vec::new(),
             imports: self.imports.values().cloned().collect(),
+            settings: Some(Box::new(commerce.config().clone())),
         };
         MessageResult((copy, self.journal.covers()))
     }
@@ -76,8 +77,14 @@ impl Handler<ChangeCatalog> for CommerceActor {
             Ok(events) => Ok(events),
             Err(error) => Err(ActorError::Refused(error)),
         };
-        // A refusal, or a change that changed nothing, was decided against changes that
-        // may not be durable yet: it waits for them.
+        self.settled(outcome)
+    }
+}
+
+impl CommerceActor {
+    /// Answers `outcome` (a refusal, or a change that changed nothing) once the changes it
+    /// was decided against are durable.
+    pub(crate) fn settled<T: 'static>(&self, outcome: Result<T, ActorError>) -> ResponseFuture<Result<T, ActorError>> {
         let unsettled = self.journal.unsettled(self.last);
         Box::pin(async move {
             if let Some(unsettled) = unsettled {
@@ -289,7 +296,7 @@ fn import_batch(base: &Commerce, batch: &ImportBatch, now: Timestamp) -> (Commer
     (working, events, mark)
 }
 
-async fn durable<T>(value: T, receipt: Option<Receipt>) -> Result<T, ActorError> {
+pub(crate) async fn durable<T>(value: T, receipt: Option<Receipt>) -> Result<T, ActorError> {
     if let Some(receipt) = receipt {
         receipt.await.map_err(|failure| NotDurable::unknown(failure.reason))?;
     }

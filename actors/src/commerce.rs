@@ -54,13 +54,19 @@ pub struct CurrentConfig;
 pub enum ReplaceError {
     #[error("configuration for commerce \"{given}\" cannot replace commerce \"{current}\"")]
     WrongCommerce { current: String, given: String },
-    #[error("the settings would orphan {} product rule(s): {}", violations.len(), violations.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("; "))]
+    /// The new settings would orphan data (a product, a price rule, a key...) or break a
+    /// rule of their own: every such rule.
+    #[error("the settings would break {} rule(s): {}", violations.len(), violations.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("; "))]
     OrphanedData { violations: Vec<mercato_engine::Violation> },
+    #[error("the reload is not durable: {0}")]
+    NotDurable(String),
 }
 
 impl Handler<ReplaceConfig> for CommerceActor {
     type Result = Result<(), ReplaceError>;
 
+    /// Checks on the actor's thread (`CommerceHandle::reload_settings` checks off it) and
+    /// records the reload; answers before it is durable.
     fn handle(&mut self, message: ReplaceConfig, _: &mut Self::Context) -> Self::Result {
         let current = self.published.load();
         if current.code() != message.0.code() {
@@ -69,15 +75,15 @@ impl Handler<ReplaceConfig> for CommerceActor {
                 given: message.0.code().to_owned(),
             });
         }
-        // The settings change; the data (the catalogue) stays, and must keep every rule
-        // of the new settings.
-        let next = message.0.with_catalog(current.catalog().clone());
-        let violations = next.check_catalog();
-        if !violations.is_empty() {
-            return Err(ReplaceError::OrphanedData { violations });
-        }
+        // The settings change; the data (the catalogue, price rules, keys...) stays, and
+        // must keep every rule of the new settings.
+        let document = message.0.config().settings_only();
+        let next =
+            current.with_settings_of(&document).map_err(|violations| ReplaceError::OrphanedData { violations })?;
+        let change = crate::stored::SettingsChange::Reload(Box::new(document));
+        self.record_settings(change, mercato_engine::catalog::SEED_AUTHOR, next)
+            .map_err(|error| ReplaceError::NotDurable(error.to_string()))?;
         tracing::info!(commerce = current.code(), "configuration replaced");
-        self.published.store(Arc::new(next));
         Ok(())
     }
 }
@@ -102,6 +108,8 @@ pub struct CommerceHandle {
     clock: Clock,
     /// Whether the catalogue is still to be seeded through the log.
     seed: bool,
+    /// What the start records about the settings before the node answers.
+    start_settings: Option<crate::stored::SettingsChange>,
 }
 
 impl CommerceHandle {
@@ -180,7 +188,7 @@ impl CommerceHandle {
             recovered: open,
             answers,
         });
-        Self { addr, published, warehouses, carts, orders, clock, seed: false }
+        Self { addr, published, warehouses, carts, orders, clock, seed: false, start_settings: None }
     }
 
     /// Marks the commerce's catalogue as still to be seeded through the log (no snapshot
@@ -188,6 +196,16 @@ impl CommerceHandle {
     pub fn seeding(mut self, seed: bool) -> Self {
         self.seed = seed;
         self
+    }
+
+    /// Marks what the start records about the settings (a seed, or the file's settings).
+    pub(crate) fn settling(mut self, change: Option<crate::stored::SettingsChange>) -> Self {
+        self.start_settings = change;
+        self
+    }
+
+    pub(crate) fn start_settings(&self) -> Option<crate::stored::SettingsChange> {
+        self.start_settings.clone()
     }
 
     /// Seeds the catalogue from the file's products through the log, when no snapshot or

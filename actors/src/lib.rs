@@ -39,6 +39,7 @@ pub mod journal;
 pub mod order;
 pub mod payment;
 pub mod registry;
+pub mod settings;
 pub mod stored;
 pub mod warehouse;
 

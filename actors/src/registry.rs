@@ -18,7 +18,7 @@ pub enum RegistryError {
     Empty,
     /// The configuration's settings would orphan data the log holds (a product naming a
     /// tax class no longer defined): the start is refused, naming every such product.
-    #[error("commerce \"{code}\": the settings would orphan {} product rule(s):\n{}", violations.len(), violations.iter().map(|v| format!("  {v}")).collect::<Vec<_>>().join("\n"))]
+    #[error("commerce \"{code}\": the settings would orphan data, {} rule(s) broken:\n{}", violations.len(), violations.iter().map(|v| format!("  {v}")).collect::<Vec<_>>().join("\n"))]
     OrphanedData { code: String, violations: Vec<mercato_engine::Violation> },
 }
 
@@ -50,20 +50,31 @@ impl Registry {
         let mut started = BTreeMap::new();
         for commerce in commerces {
             let code = commerce.code().to_owned();
-            // The data the log holds replaces the file's: the file seeds a fresh folder only.
-            let (commerce, seed) = match recovered.take_catalog(&code) {
-                Some((catalog, _)) => {
-                    let commerce = commerce.with_catalog(catalog);
-                    let violations = commerce.check_catalog();
-                    if !violations.is_empty() {
-                        return Err(RegistryError::OrphanedData { code, violations });
-                    }
-                    (commerce, false)
-                }
-                None => (commerce, matches!(journal, Journal::Log(_))),
+            let durable = matches!(journal, Journal::Log(_));
+            // The data the log holds replaces the file's: the file seeds a fresh folder
+            // only, and gives the settings.
+            let recorded = recovered.take_settings(&code);
+            let settling =
+                durable.then(|| crate::settings::start_change(commerce.config(), recorded.as_ref())).flatten();
+            let commerce = match &recorded {
+                Some(data) => Commerce::from_recorded(commerce.config().clone().with_data_of(data))
+                    .with_catalog(commerce.catalog().clone()),
+                None => commerce,
             };
+            let (commerce, seed) = match recovered.take_catalog(&code) {
+                Some((catalog, _)) => (commerce.with_catalog(catalog), false),
+                None => (commerce, durable),
+            };
+            let mut violations =
+                if recorded.is_some() { commerce.check_document(commerce.config()) } else { Vec::new() };
+            if violations.is_empty() && !seed {
+                violations = commerce.check_catalog();
+            }
+            if !violations.is_empty() {
+                return Err(RegistryError::OrphanedData { code, violations });
+            }
             let handle = CommerceHandle::start_durable(commerce, clock, journal, recovered, idempotency);
-            started.insert(code, handle.seeding(seed));
+            started.insert(code, handle.seeding(seed).settling(settling));
         }
         let commerces = started;
         for (commerce, warehouse) in recovered.warehouses.keys() {

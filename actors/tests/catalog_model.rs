@@ -152,6 +152,7 @@ fn run(steps: Vec<Step>) {
                     catalog: commerce.catalog().clone(),
                     remembered: Vec::new(),
                     imports: Vec::new(),
+                    settings: Some(Box::new(commerce.config().clone())),
                 };
                 kept.snapshot = Some((kept.lsn, stored::catalog_part(&part).expect("encodes")));
                 continue;

@@ -10,7 +10,8 @@ use codec_values::*;
 use mercato_actors::idempotency::Remembered;
 use mercato_actors::stored::{
     self, CartCopy, CartEntry, CartsSnapshot, CatalogEntry, CatalogSnapshot, OrderEntry, OrdersSnapshot, PartOf,
-    Record, StockLevel, WarehouseEntry, WarehouseSnapshot, RECORD_CART, RECORD_CATALOG, RECORD_ORDER, RECORD_WAREHOUSE,
+    Record, SettingsEntry, StockLevel, WarehouseEntry, WarehouseSnapshot, RECORD_CART, RECORD_CATALOG, RECORD_ORDER,
+    RECORD_SETTINGS, RECORD_WAREHOUSE,
 };
 use mercato_engine::cart::{Cart, CartEvent};
 use mercato_engine::inventory::{InventoryEvent, Reservation, Source, SupplyPart, Timestamp};
@@ -200,6 +201,8 @@ struct Stored {
     orders_snapshot: OrdersSnapshot,
     /// A catalogue record and part (format 5 on).
     catalog: Option<(CatalogEntry, CatalogSnapshot)>,
+    /// Settings records (format 6 on).
+    settings: Vec<SettingsEntry>,
 }
 
 impl Stored {
@@ -216,6 +219,9 @@ impl Stored {
         if let Some((entry, snapshot)) = &self.catalog {
             encoded.push(catalog_bytes(entry));
             encoded.push(stored::catalog_part(snapshot).expect("encodes"));
+        }
+        for entry in &self.settings {
+            encoded.push(stored::settings_record(entry).expect("encodes"));
         }
         encoded
     }
@@ -300,6 +306,7 @@ fn stored() -> Stored {
         },
         orders_snapshot: OrdersSnapshot { commerce, orders: vec![order()], remembered: vec![remembered] },
         catalog: None,
+        settings: Vec::new(),
     }
 }
 
@@ -312,9 +319,21 @@ fn stored() -> Stored {
 // differently) needs no new version.
 #[test]
 fn the_encoding_is_the_format_versions() {
-    let bytes: Vec<u8> = stored_5().encoded().concat();
+    let bytes: Vec<u8> = stored_6().encoded().concat();
     let digest = format!("format {FORMAT_VERSION}: {} bytes, crc32c {:08x}", bytes.len(), crc32c::crc32c(&bytes));
-    expect_test::expect!["format 5: 6944 bytes, crc32c 56ad4029"].assert_eq(&digest);
+    expect_test::expect!["format 6: 39574 bytes, crc32c eeb705e6"].assert_eq(&digest);
+}
+
+/// What format 6 added: settings records of each kind, and the document a catalogue part
+/// holds.
+fn stored_6() -> Stored {
+    let mut now = stored_5();
+    let (entries, document) = settings_6();
+    if let Some((_, part)) = now.catalog.as_mut() {
+        part.settings = Some(Box::new(document));
+    }
+    now.settings = entries;
+    now
 }
 
 /// What format 5 added: the catalogue's record and part.
@@ -401,6 +420,14 @@ fn records_and_parts_of_format_5_still_decode() {
     decode_fixtures(5, stored_5());
 }
 
+// Proves data folders written by format 6 stay readable: its fixtures in
+// `tests/fixtures/format-6/` (settings records of every kind, and a catalogue part with
+// its document), read with format 6's stored types.
+#[test]
+fn records_and_parts_of_format_6_still_decode() {
+    decode_fixtures(6, stored_6());
+}
+
 /// Reads the fixtures of format `version` and compares them with what they were written
 /// from.
 fn decode_fixtures(version: u8, stored: Stored) {
@@ -414,6 +441,8 @@ fn decode_fixtures(version: u8, stored: Stored) {
         "catalog-entry",
         "catalog-snapshot",
     ];
+    let settings: Vec<String> = (0..stored.settings.len()).map(|at| format!("settings-{at}")).collect();
+    let names: Vec<&str> = names.iter().copied().chain(settings.iter().map(String::as_str)).collect();
     let bytes: Vec<Vec<u8>> = names
         .iter()
         .zip(stored.encoded())
@@ -438,6 +467,9 @@ fn decode_fixtures(version: u8, stored: Stored) {
         assert_eq!(record(RECORD_CATALOG, 6), Record::Catalog(entry));
         assert_eq!(part(stored::catalog_part_key("demo"), 7), PartOf::Catalog(snapshot));
     }
+    for (at, entry) in stored.settings.into_iter().enumerate() {
+        assert_eq!(record(RECORD_SETTINGS, 8 + at), Record::Settings(entry));
+    }
 }
 
 // Proves stored bytes that do not make a state are refused with a message, never read
@@ -450,7 +482,7 @@ fn stored_bytes_that_make_no_state_are_refused() {
     fn refused<T>(result: Result<T, mercato_persistence::PersistenceError>) -> String {
         result.map(|_| ()).expect_err("refused").to_string()
     }
-    assert!(refused(stored::decode_record(6, RECORD_WAREHOUSE, &warehouse)).contains("format 6"));
+    assert!(refused(stored::decode_record(7, RECORD_WAREHOUSE, &warehouse)).contains("format 7"));
     assert!(refused(stored::decode_record(FORMAT_VERSION, 9, &warehouse)).contains("kind 9"));
     let error = refused(stored::decode_part(FORMAT_VERSION, &stored::carts_part_key("other"), &carts));
     assert!(error.contains("holds the part") && error.contains("demo"), "{error}");

@@ -255,6 +255,16 @@ pub fn run(args: &ServeArgs, until: &str) -> Result<(), ServerError> {
     let moment = resolve(&wal, until)?;
     let scratch = scratch_folder()?;
     let (mut recovered, events) = rebuild(args, moment, &commerces, &scratch.0)?;
+    // The settings and data in force then are the log's, not the file's of today.
+    let commerces = commerces
+        .into_iter()
+        .map(|file| match recovered.settings.get(file.code()) {
+            Some(recorded) => {
+                mercato_engine::Commerce::from_recorded(recorded.clone()).with_catalog(file.catalog().clone())
+            }
+            None => file,
+        })
+        .collect();
     let _ = crate::http::metrics::handle();
     let outcome = actix_web::rt::System::new().block_on(async move {
         let clock = Clock::frozen_at(Timestamp(moment.at));

@@ -1,5 +1,7 @@
 //! What a start does before it opens the port, once the state is recovered: seeds each
-//! catalogue no snapshot or record held from the file's products (through the log), a
+//! commerce's settings and data no snapshot or record held from its file (or its settings
+//! when the file's differ from the log's), each catalogue no snapshot or record held from
+//! the file's products (through the log), a
 //! fresh data folder's opening stock, and resumes the import jobs a stop cut short.
 
 use mercato_actors::Registry;
@@ -11,6 +13,7 @@ use crate::server::ServerError;
 /// Seeds what is to be seeded and resumes unfinished imports.
 pub(crate) async fn seed_and_resume(state: &AppState, fresh: bool) -> Result<(), ServerError> {
     for (code, commerce) in state.registry.iter() {
+        commerce.record_start_settings().await.map_err(|e| ServerError::Start(format!("{code}: settings: {e}")))?;
         let seeded = commerce.seed_catalog().await.map_err(|e| ServerError::Start(format!("{code}: {e}")))?;
         if seeded > 0 {
             tracing::info!(commerce = code, seeded, "catalogue seeded from the configuration file");

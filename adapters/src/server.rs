@@ -88,10 +88,12 @@ pub(crate) fn assemble(
     recovered: &mut Recovered,
     (events, webhooks, imports): (Option<Events>, Option<Webhooks>, Imports),
 ) -> Result<web::Data<AppState>, ServerError> {
-    let keys = KeyTable::build(commerces.iter()).map_err(ServerError::Start)?;
     let idempotency = Idempotency::default();
     let registry = Registry::start_durable(commerces, clock, journal, recovered, &idempotency)
         .map_err(|e| ServerError::Start(e.to_string()))?;
+    // The keys in force are the log's (data), not necessarily the file's.
+    let published: Vec<_> = registry.iter().map(|(_, handle)| handle.snapshot()).collect();
+    let keys = KeyTable::build(published.iter().map(AsRef::as_ref)).map_err(ServerError::Start)?;
     Ok(web::Data::new(AppState {
         registry,
         idempotency,
@@ -102,6 +104,7 @@ pub(crate) fn assemble(
         webhooks,
         read_only: clock.is_frozen(),
         imports,
+        sources: std::sync::OnceLock::new(),
     }))
 }
 
@@ -113,6 +116,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
     }
     std::fs::create_dir_all(&args.data)
         .map_err(|error| ServerError::DataFolder { path: args.data.display().to_string(), error })?;
+    let sources = loaded.iter().map(|(source, commerce)| (commerce.code().to_owned(), source.clone())).collect();
     let commerces: Vec<mercato_engine::Commerce> = loaded.into_iter().map(|(_, commerce)| commerce).collect();
     // The recorder is installed before recovery, so its figures are kept.
     let _ = http::metrics::handle();
@@ -134,13 +138,16 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
             (Some(events), Some(webhooks)),
             imports,
         )?;
+        let _ = state.sources.set(sources);
         // Warehouses no longer configured keep their stock in every snapshot.
         let orphans = Arc::new(recovered.into_orphans());
         crate::seed::seed_and_resume(&state, fresh).await?;
         let server = listen(&args, &state)?;
         let watch = watch_log(handle.clone(), server.handle());
         finish_recovery(&state.registry).await?;
+        state.keys.refresh(&state.registry);
         state.ready.store(true, Ordering::Release);
+        let hangups = actix_web::rt::spawn(crate::reload::on_hangup(state.clone()));
         let snapshotter = Snapshotter {
             registry: state.registry.clone(),
             log: handle.clone(),
@@ -153,6 +160,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
             actix_web::rt::spawn(snapshot_loop(snapshotter.clone(), state.idempotency.clone(), snapshot_every));
         let (served, failure) = futures_join(server, watch).await;
         snapshots.abort();
+        hangups.abort();
         match failure {
             Some(reason) => Err(ServerError::LogFailed(reason)),
             None => {

@@ -1,6 +1,8 @@
 //! The engine's business rejections. Each has a stable machine code, a kind the shell
 //! maps to a status, and a lowercase message naming the offending value.
 
+use crate::commerce::model::DataKind;
+
 /// What sort of rejection an error is, for the shell to choose a status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -191,6 +193,12 @@ pub enum DomainError {
     UnknownProductVersion { sku: String, version: u32 },
     #[error("product \"{sku}\" did not exist at {at} (milliseconds since the epoch)")]
     NoProductVersionAt { sku: String, at: i64 },
+    #[error("{} \"{code}\" is not defined", kind.noun())]
+    UnknownData { kind: DataKind, code: String },
+    #[error("{} \"{code}\" would break {} rule(s): {}", kind.noun(), violations.len(), violations.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("; "))]
+    InvalidData { kind: DataKind, code: String, violations: Vec<Violation> },
+    #[error("{} \"{code}\" exists already", kind.noun())]
+    DataExists { kind: DataKind, code: String },
 }
 
 impl DomainError {
@@ -280,6 +288,15 @@ impl DomainError {
             DomainError::VersionConflict { .. } => "version_conflict",
             DomainError::UnknownProductVersion { .. } => "unknown_version",
             DomainError::NoProductVersionAt { .. } => "no_version_at",
+            DomainError::UnknownData { kind, .. } => match kind {
+                DataKind::PriceRule => "unknown_price_rule",
+                DataKind::Discount => "unknown_discount",
+                DataKind::User => "unknown_user",
+                DataKind::UserGroup => "unknown_user_group",
+                DataKind::ApiKey => "unknown_api_key",
+            },
+            DomainError::InvalidData { .. } => "invalid_data",
+            DomainError::DataExists { .. } => "already_exists",
         }
     }
 
@@ -365,7 +382,10 @@ impl DomainError {
             DomainError::ProductRetired { .. } | DomainError::VersionConflict { .. } => ErrorKind::Conflict,
             DomainError::InvalidProduct { .. }
             | DomainError::UnknownProductVersion { .. }
-            | DomainError::NoProductVersionAt { .. } => ErrorKind::Invalid,
+            | DomainError::NoProductVersionAt { .. }
+            | DomainError::InvalidData { .. } => ErrorKind::Invalid,
+            DomainError::UnknownData { .. } => ErrorKind::NotFound,
+            DomainError::DataExists { .. } => ErrorKind::Conflict,
         }
     }
 }

@@ -57,9 +57,12 @@ fn demo_is_valid() {
     assert!(products.iter().any(|p| p.quantity.min > 1));
     assert!(products.iter().any(|p| p.quantity.max.is_some()));
     assert!(products.iter().any(|p| p.quantity.multiple_of > 1));
+    // Plain keys are held as their digests only.
+    let digest = mercato_engine::commerce::data::key_digest;
     let keys: Vec<(&str, &str)> =
-        c.api_keys.iter().filter_map(|k| Some((k.key.as_deref()?, k.role?.as_str()))).collect();
-    assert!(keys.contains(&("demo-admin", "admin")) && keys.contains(&("demo-storefront", "storefront")));
+        c.api_keys.iter().filter_map(|k| Some((k.key_sha256.as_deref()?, k.role?.as_str()))).collect();
+    let (admin, storefront) = (digest("demo-admin"), digest("demo-storefront"));
+    assert!(keys.contains(&(admin.as_str(), "admin")) && keys.contains(&(storefront.as_str(), "storefront")));
 }
 
 // Proves the minimal fixture the rule cases start from is itself valid.

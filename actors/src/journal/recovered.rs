@@ -12,10 +12,11 @@ use mercato_persistence::PersistenceError;
 
 use crate::idempotency::Remembered;
 use mercato_engine::catalog::Catalog;
+use mercato_engine::commerce::model::CommerceConfig;
 
 use crate::stored::{
-    self, CartCopy, CartEntry, CatalogEntry, ImportProgress, OrderEntry, PartOf, Record, WarehouseEntry,
-    WarehouseSnapshot,
+    self, CartCopy, CartEntry, CatalogEntry, ImportProgress, OrderEntry, PartOf, Record, SettingsChange, SettingsEntry,
+    WarehouseEntry, WarehouseSnapshot,
 };
 
 /// Whether `event` confirms the payment `order` already shows confirmed, with the same
@@ -68,6 +69,9 @@ pub struct Recovered {
     pub(super) catalogs_covered: BTreeMap<String, Lsn>,
     /// Per commerce, its import jobs' progress, by job.
     pub imports: BTreeMap<String, BTreeMap<String, ImportProgress>>,
+    /// Per commerce, its settings and back-office data as recorded (its catalogue part's
+    /// LSN covers them too), with who changed them last and when.
+    pub settings: BTreeMap<String, CommerceConfig>,
 }
 
 impl Recovered {
@@ -106,6 +110,9 @@ impl Recovered {
                 self.catalog_answers.insert(snapshot.commerce.clone(), snapshot.remembered);
                 let imports = snapshot.imports.into_iter().map(|p| (p.job.clone(), p)).collect();
                 self.imports.insert(snapshot.commerce.clone(), imports);
+                if let Some(settings) = snapshot.settings {
+                    self.settings.insert(snapshot.commerce.clone(), *settings);
+                }
                 self.catalogs.insert(snapshot.commerce, snapshot.catalog);
             }
             PartOf::Warehouse(snapshot) => {
@@ -138,7 +145,34 @@ impl Recovered {
                 let commerce = format!("the catalogue of {}", entry.commerce);
                 refuse_unfit(lsn, &commerce, || self.apply_catalog(lsn, entry))
             }
+            Record::Settings(entry) => {
+                self.apply_settings(lsn, entry);
+                Ok(())
+            }
         }
+    }
+
+    /// Folds a settings change in, unless the catalogue's part holds it already. A reload
+    /// or a data change before any seed (a folder of format 5) starts from an empty
+    /// document: the start refuses what does not validate.
+    pub(super) fn apply_settings(&mut self, lsn: Lsn, entry: SettingsEntry) {
+        if self.catalogs_covered.get(&entry.commerce).is_some_and(|&covered| lsn <= covered) {
+            return;
+        }
+        let document = self.settings.entry(entry.commerce).or_default();
+        match entry.change {
+            SettingsChange::Seed(config) => *document = *config,
+            SettingsChange::Reload(config) => *document = config.with_data_of(document),
+            SettingsChange::Data(change) => {
+                document.apply_data(&change);
+            }
+        }
+    }
+
+    /// A commerce's settings and data as the log recorded them, taken out; none when no
+    /// record or part held them (a fresh folder, or one of format 5: seeded from the file).
+    pub fn take_settings(&mut self, commerce: &str) -> Option<CommerceConfig> {
+        self.settings.remove(commerce)
     }
 
     /// Folds a catalogue change in, unless the catalogue's part holds it already.

@@ -27,9 +27,12 @@ pub mod v2;
 pub mod v3;
 pub mod v4;
 pub mod v5;
+pub mod v6;
 
 use mercato_engine::cart::{Cart, CartEvent};
 use mercato_engine::catalog::{Catalog, CatalogEvent};
+use mercato_engine::commerce::data::DataChange;
+use mercato_engine::commerce::model::CommerceConfig;
 use mercato_engine::inventory::{InventoryEvent, Timestamp, WarehouseStock};
 use mercato_engine::order::{Order, OrderEvent};
 use mercato_persistence::codec::{self, FORMAT_OLDEST, FORMAT_VERSION};
@@ -38,7 +41,7 @@ use mercato_persistence::PersistenceError;
 
 use crate::idempotency::Remembered;
 use convert::Convert;
-use v5 as current;
+use v6 as current;
 
 const _: () = assert!(current::VERSION == FORMAT_VERSION, "the current stored types are not the log's format");
 
@@ -50,6 +53,8 @@ pub const RECORD_CART: u8 = 2;
 pub const RECORD_ORDER: u8 = 3;
 /// The record kind of a catalogue change (format 5 on).
 pub const RECORD_CATALOG: u8 = 4;
+/// The record kind of a settings reload or a change of back-office data (format 6 on).
+pub const RECORD_SETTINGS: u8 = 5;
 
 /// One warehouse's change: the events of one command, and the answer it gave when the
 /// request carried an idempotency key.
@@ -108,6 +113,27 @@ pub struct CatalogEntry {
     pub import: Option<ImportMark>,
 }
 
+/// A change of a commerce's settings or back-office data, when and by whom (the key's
+/// principal, or `configuration` for a seed or a reload from the file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingsEntry {
+    pub commerce: String,
+    pub at: Timestamp,
+    pub by: String,
+    pub change: SettingsChange,
+}
+
+/// What a settings record changes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SettingsChange {
+    /// A fresh folder's seed: the file's whole document (settings and data, no product).
+    Seed(Box<CommerceConfig>),
+    /// A reload: the file's settings; the data stays.
+    Reload(Box<CommerceConfig>),
+    /// One item of data put or removed.
+    Data(DataChange),
+}
+
 /// A row an import refused: its number (the file's first row of products is 1) and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowRefusal {
@@ -161,23 +187,26 @@ impl ImportProgress {
 }
 
 /// A log record, read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Record {
     Warehouse(WarehouseEntry),
     Cart(CartEntry),
     Order(OrderEntry),
     Catalog(CatalogEntry),
+    Settings(SettingsEntry),
 }
 
 /// A commerce's catalogue as a snapshot part holds it: every product with its versions,
 /// and the answers its changes gave under idempotency keys, still kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CatalogSnapshot {
     pub commerce: String,
     pub catalog: Catalog,
     pub remembered: Vec<Remembered>,
     /// The import jobs' progress, by job.
     pub imports: Vec<ImportProgress>,
+    /// The settings and back-office data in force (none in parts of format 5).
+    pub settings: Option<Box<CommerceConfig>>,
 }
 
 /// A warehouse's state as a snapshot part holds it.
@@ -217,7 +246,7 @@ pub struct OrdersSnapshot {
 }
 
 /// A snapshot part, read or to be written.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum PartOf {
     Warehouse(WarehouseSnapshot),
     Carts(CartsSnapshot),
@@ -293,6 +322,7 @@ pub fn decode_record(format: u8, kind: u8, payload: &[u8]) -> Result<Record, Per
         3 => v3::decode_record(kind, payload),
         4 => v4::decode_record(kind, payload),
         5 => v5::decode_record(kind, payload),
+        6 => v6::decode_record(kind, payload),
         other => Err(unread(other)),
     }
 }
@@ -304,6 +334,7 @@ pub fn decode_part(format: u8, key: &str, bytes: &[u8]) -> Result<PartOf, Persis
         2 => v2::decode_part(kind, bytes)?,
         3 | 4 => v3::decode_part(kind, bytes)?,
         5 => v5::decode_part(kind, bytes)?,
+        6 => v6::decode_part(kind, bytes)?,
         other => return Err(unread(other)),
     };
     if part.key() != key {
@@ -343,6 +374,11 @@ pub fn catalog_record(
         remembered: remembered.map(Convert::from_engine),
         import: import.map(Convert::from_engine),
     })
+}
+
+/// A settings change as a record of the current format.
+pub fn settings_record(entry: &SettingsEntry) -> Result<Vec<u8>, PersistenceError> {
+    codec::encode(&current::settings_record(entry)?)
 }
 
 /// A commerce's orders as a snapshot part in the current format.

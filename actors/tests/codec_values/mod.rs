@@ -452,5 +452,67 @@ pub fn catalog_5(remembered: Remembered) -> (CatalogEntry, CatalogSnapshot) {
     let mut progress = ImportProgress::default();
     progress.fold(&mark);
     let imports = vec![progress];
-    (entry, CatalogSnapshot { commerce: "demo".into(), catalog, remembered: vec![remembered], imports })
+    (entry, CatalogSnapshot { commerce: "demo".into(), catalog, remembered: vec![remembered], imports, settings: None })
+}
+
+/// A settings record of each kind (format 6 on): a seed, a reload, an item put (a price
+/// rule with decimals, a discount with dates, a user, a user group, an API key) and one
+/// removed; and the document a catalogue part holds.
+pub fn settings_6() -> (Vec<mercato_actors::stored::SettingsEntry>, mercato_engine::commerce::model::CommerceConfig) {
+    use mercato_actors::stored::{SettingsChange, SettingsEntry};
+    use mercato_engine::commerce::data::{DataChange, DataItem, DataKind};
+    use mercato_engine::commerce::model::{
+        ApiKey, ApiRole, Discount, DiscountKind, PriceRule, User, UserGroup, UserRole,
+    };
+    let document = Commerce::from_toml(include_str!("../../../config/demo.toml"), KNOWN_GATEWAYS).expect("demo");
+    let document = document.config().clone();
+    let mut settings = document.settings_only();
+    settings.name = "Demo, renamed".into();
+    let rule = PriceRule {
+        code: "vip".into(),
+        sku: Some("MOUSE".into()),
+        prices: [("EUR".to_owned(), "19.990".parse().expect("a decimal"))].into(),
+        min_quantity: 3,
+        group: Some("wholesale".into()),
+        priority: -2,
+        ..PriceRule::default()
+    };
+    let discount = Discount {
+        code: "winter".into(),
+        name: "Winter".into(),
+        kind: Some(DiscountKind::Cart),
+        percent: Some("12.5".parse().expect("a decimal")),
+        starts: NaiveDate::from_ymd_opt(2026, 12, 1),
+        ends: NaiveDate::from_ymd_opt(2027, 2, 28),
+        min_subtotal: Some("100".parse().expect("a decimal")),
+        promo_code: Some("WINTER".into()),
+        ..Discount::default()
+    };
+    let user = User {
+        id: "u-9".into(),
+        email: "nine@example.com".into(),
+        role: Some(UserRole::Customer),
+        groups: vec!["wholesale".into()],
+    };
+    let key = ApiKey {
+        name: "erp".into(),
+        key: None,
+        key_sha256: Some(mercato_engine::commerce::data::key_digest("a secret")),
+        role: Some(ApiRole::Admin),
+        merchant: None,
+    };
+    let at = |ms: i64| Timestamp(1_795_000_000_010 + ms);
+    let entry = |ms, by: &str, change| SettingsEntry { commerce: "demo".into(), at: at(ms), by: by.into(), change };
+    let put = |item| SettingsChange::Data(DataChange::Put(Box::new(item)));
+    let entries = vec![
+        entry(0, "configuration", SettingsChange::Seed(Box::new(document.clone()))),
+        entry(1, "SIGHUP", SettingsChange::Reload(Box::new(settings))),
+        entry(2, "demo admin", put(DataItem::PriceRule(rule))),
+        entry(3, "demo admin", put(DataItem::Discount(discount))),
+        entry(4, "demo admin", put(DataItem::User(user))),
+        entry(5, "demo admin", put(DataItem::UserGroup(UserGroup { code: "staff".into(), name: "Staff".into() }))),
+        entry(6, "demo admin", put(DataItem::ApiKey(key))),
+        entry(7, "demo admin", SettingsChange::Data(DataChange::Remove { kind: DataKind::User, code: "u-9".into() })),
+    ];
+    (entries, document)
 }

@@ -6,7 +6,8 @@
 #[derive(Debug, Clone, Copy)]
 pub struct EventType {
     pub name: &'static str,
-    /// `order`, `shipment`, `stock` or `product`.
+    /// `order`, `shipment`, `stock`, `product`, `settings`, or the kind of data changed
+    /// (`price_rule`, `discount`, `user`, `user_group`, `api_key`).
     pub aggregate: &'static str,
     pub summary: &'static str,
 }
@@ -64,6 +65,21 @@ pub const CATALOGUE: &[EventType] = &[
         "A product's new version: replaced, patched, reverted or put again after retirement (the same fields).",
     ),
     event("product.retired", "product", "A product was retired: no longer sold, its history kept (the same fields)."),
+    event("settings.reloaded", "settings", "The commerce's settings were reloaded from its file (`by`)."),
+    event("price_rule.changed", "price_rule", "A price rule was created or replaced (`code`, `by`, `item` as `PUT` takes it)."),
+    event("price_rule.removed", "price_rule", "A price rule was removed (`code`, `by`)."),
+    event("discount.changed", "discount", "A discount was created or replaced (`code`, `by`, `item`)."),
+    event("discount.removed", "discount", "A discount was removed (`code`, `by`)."),
+    event("user.changed", "user", "A user was created or replaced (`code`, `by`, `item`)."),
+    event("user.removed", "user", "A user was removed (`code`, `by`)."),
+    event("user_group.changed", "user_group", "A user group was created or replaced (`code`, `by`, `item`)."),
+    event("user_group.removed", "user_group", "A user group was removed (`code`, `by`)."),
+    event(
+        "api_key.changed",
+        "api_key",
+        "An API key was created or rotated (`code` its name, `by`, `item`: its role and merchant, never the key).",
+    ),
+    event("api_key.revoked", "api_key", "An API key was revoked: it fails at once (`code`, `by`)."),
 ];
 
 /// The type named `name`.

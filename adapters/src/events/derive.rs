@@ -3,9 +3,12 @@
 //! derivation keeps itself (its merchants, currency, units and cancelled units, and how
 //! far each shipment has gone), so the same log always gives the same events.
 
-use mercato_actors::stored::{CatalogEntry, OrderEntry, Record, StockLevel, WarehouseEntry};
+use mercato_actors::stored::{
+    CatalogEntry, OrderEntry, Record, SettingsChange, SettingsEntry, StockLevel, WarehouseEntry,
+};
 use mercato_engine::cart::LOW_STOCK_UNITS;
 use mercato_engine::catalog::CatalogEvent;
+use mercato_engine::commerce::data::{DataChange, DataItem, DataKind};
 use mercato_engine::inventory::{InventoryEvent, Timestamp};
 use mercato_engine::order::{Order, OrderEvent};
 use mercato_engine::pricing::minor_units;
@@ -84,6 +87,58 @@ pub fn derive(record: &Record, commerces: &Commerces, notes: &mut dyn Notes, now
         }
         Record::Cart(_) => Vec::new(),
         Record::Catalog(entry) => product_events(entry),
+        Record::Settings(entry) => settings_events(entry),
+    }
+}
+
+/// A settings record's event: a reload, or an item of data put or removed (a seed tells
+/// nothing: the file's data were there from the start). An API key's item never holds a
+/// key: only its name, role and merchant.
+fn settings_events(entry: &SettingsEntry) -> Vec<Draft> {
+    let (kind, aggregate, data) = match &entry.change {
+        SettingsChange::Seed(_) => return Vec::new(),
+        SettingsChange::Reload(_) => {
+            ("settings.reloaded", ("settings", entry.commerce.clone()), json!({ "by": entry.by }))
+        }
+        SettingsChange::Data(DataChange::Put(item)) => {
+            let value = match item.as_ref() {
+                DataItem::PriceRule(x) => serde_json::to_value(x),
+                DataItem::Discount(x) => serde_json::to_value(x),
+                DataItem::User(x) => serde_json::to_value(x),
+                DataItem::UserGroup(x) => serde_json::to_value(x),
+                DataItem::ApiKey(x) => Ok(json!({ "name": x.name, "role": x.role, "merchant": x.merchant })),
+            };
+            let (name, _) = data_names(item.kind());
+            let code = item.code().to_owned();
+            let data = json!({ "code": code, "by": entry.by, "item": value.unwrap_or(Value::Null) });
+            (name, (data_aggregate(item.kind()), code), data)
+        }
+        SettingsChange::Data(DataChange::Remove { kind, code }) => {
+            let (_, name) = data_names(*kind);
+            (name, (data_aggregate(*kind), code.clone()), json!({ "code": code, "by": entry.by }))
+        }
+    };
+    vec![Draft { kind, aggregate, time: entry.at, merchants: Vec::new(), data }]
+}
+
+fn data_aggregate(kind: DataKind) -> &'static str {
+    match kind {
+        DataKind::PriceRule => "price_rule",
+        DataKind::Discount => "discount",
+        DataKind::User => "user",
+        DataKind::UserGroup => "user_group",
+        DataKind::ApiKey => "api_key",
+    }
+}
+
+/// The event types of a kind of data: put, removed.
+fn data_names(kind: DataKind) -> (&'static str, &'static str) {
+    match kind {
+        DataKind::PriceRule => ("price_rule.changed", "price_rule.removed"),
+        DataKind::Discount => ("discount.changed", "discount.removed"),
+        DataKind::User => ("user.changed", "user.removed"),
+        DataKind::UserGroup => ("user_group.changed", "user_group.removed"),
+        DataKind::ApiKey => ("api_key.changed", "api_key.revoked"),
     }
 }
 

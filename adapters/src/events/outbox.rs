@@ -40,6 +40,7 @@ fn commerce_of(record: &Record) -> &str {
         Record::Cart(e) => &e.commerce,
         Record::Order(e) => &e.commerce,
         Record::Catalog(e) => &e.commerce,
+        Record::Settings(e) => &e.commerce,
     }
 }
 

@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 use std::future::{ready, Ready};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
 
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use mercato_engine::commerce::model::ApiRole;
@@ -24,10 +26,15 @@ pub struct Principal {
     pub merchant: Option<Arc<str>>,
 }
 
-/// Every key of every commerce on the node, by SHA-256 digest.
-#[derive(Debug, Clone, Default)]
+/// Every key of every commerce on the node, by SHA-256 digest. Keys are data: created,
+/// rotated and revoked through the API, so the table is rebuilt from the commerces as
+/// published after each such change (`refresh`) and swapped in whole; a lookup never
+/// waits.
+#[derive(Default)]
 pub struct KeyTable {
-    by_digest: HashMap<[u8; 32], Principal>,
+    by_digest: ArcSwap<HashMap<[u8; 32], Principal>>,
+    /// One rebuild at a time, so the last to finish is built from the latest keys.
+    rebuilding: Mutex<()>,
 }
 
 fn sha256(secret: &str) -> [u8; 32] {
@@ -48,42 +55,60 @@ fn digest_from_hex(hex: &str) -> Option<[u8; 32]> {
     Some(digest)
 }
 
-impl KeyTable {
-    /// Builds the table; the same key configured for two commerces is an error, since a
-    /// key must name exactly one tenant.
-    pub fn build<'a>(commerces: impl Iterator<Item = &'a Commerce>) -> Result<Self, String> {
-        let mut by_digest = HashMap::new();
-        for commerce in commerces {
-            for key in &commerce.config().api_keys {
-                let digest = match (&key.key, &key.key_sha256) {
-                    (Some(plain), _) => sha256(plain),
-                    (None, Some(hex)) => digest_from_hex(hex)
-                        .ok_or_else(|| format!("key \"{}\": key_sha256 is not 64 hex digits", key.name))?,
-                    (None, None) => continue,
-                };
-                // Validation refused keys without a role.
-                let Some(role) = key.role else { continue };
-                let principal = Principal {
-                    name: key.name.as_str().into(),
-                    role,
-                    commerce: commerce.code().into(),
-                    merchant: key.merchant.as_deref().map(Arc::from),
-                };
-                if let Some(other) = by_digest.insert(digest, principal) {
-                    return Err(format!(
-                        "api key \"{}\" of commerce \"{}\" is also configured for commerce \"{}\"",
-                        key.name,
-                        commerce.code(),
-                        other.commerce
-                    ));
-                }
+/// Every key of `commerces` by digest; the same key configured for two commerces is an
+/// error, since a key must name exactly one tenant.
+fn table<'a>(commerces: impl Iterator<Item = &'a Commerce>) -> Result<HashMap<[u8; 32], Principal>, String> {
+    let mut by_digest = HashMap::new();
+    for commerce in commerces {
+        for key in &commerce.config().api_keys {
+            let digest = match (&key.key, &key.key_sha256) {
+                (Some(plain), _) => sha256(plain),
+                (None, Some(hex)) => digest_from_hex(hex)
+                    .ok_or_else(|| format!("key \"{}\": key_sha256 is not 64 hex digits", key.name))?,
+                (None, None) => continue,
+            };
+            // Validation refused keys without a role.
+            let Some(role) = key.role else { continue };
+            let principal = Principal {
+                name: key.name.as_str().into(),
+                role,
+                commerce: commerce.code().into(),
+                merchant: key.merchant.as_deref().map(Arc::from),
+            };
+            if let Some(other) = by_digest.insert(digest, principal) {
+                return Err(format!(
+                    "api key \"{}\" of commerce \"{}\" is also configured for commerce \"{}\"",
+                    key.name,
+                    commerce.code(),
+                    other.commerce
+                ));
             }
         }
-        Ok(Self { by_digest })
+    }
+    Ok(by_digest)
+}
+
+impl KeyTable {
+    /// Builds the table (`table`'s rule: a key names one tenant).
+    pub fn build<'a>(commerces: impl Iterator<Item = &'a Commerce>) -> Result<Self, String> {
+        Ok(Self { by_digest: ArcSwap::from_pointee(table(commerces)?), rebuilding: Mutex::new(()) })
     }
 
-    pub fn lookup(&self, presented: &str) -> Option<&Principal> {
-        self.by_digest.get(&sha256(presented))
+    /// Rebuilds the table from the commerces as `registry` publishes them now. A key the
+    /// API made is random, so no two tenants share one; were they to, the table keeps the
+    /// last one built and says so.
+    pub fn refresh(&self, registry: &mercato_actors::Registry) {
+        let _one = self.rebuilding.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let commerces: Vec<Arc<Commerce>> = registry.iter().map(|(_, handle)| handle.snapshot()).collect();
+        match table(commerces.iter().map(Arc::as_ref)) {
+            Ok(by_digest) => self.by_digest.store(Arc::new(by_digest)),
+            Err(reason) => tracing::error!(%reason, "the key table was not rebuilt"),
+        }
+    }
+
+    /// The principal of a presented key, if any.
+    pub fn lookup(&self, presented: &str) -> Option<Principal> {
+        self.by_digest.load().get(&sha256(presented)).cloned()
     }
 }
 
@@ -120,8 +145,7 @@ fn principal_of(request: &HttpRequest) -> Result<Principal, Problem> {
     let state = request
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| Problem::unauthenticated("no key table is configured"))?;
-    let principal =
-        state.keys.lookup(token).cloned().ok_or_else(|| Problem::unauthenticated("the API key is not known"))?;
+    let principal = state.keys.lookup(token).ok_or_else(|| Problem::unauthenticated("the API key is not known"))?;
     // Tenant scoping happens here, before any body is read: another tenant's commerce
     // answers 404 whatever the request carries.
     if let Some(commerce) = request.match_info().get("commerce") {

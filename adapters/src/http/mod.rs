@@ -46,6 +46,9 @@ pub struct AppState {
     pub read_only: bool,
     /// Import jobs and the folder their files are kept in.
     pub imports: crate::imports::Imports,
+    /// Where each commerce's configuration came from, for a settings reload (unset when
+    /// the node was built from configurations in memory).
+    pub sources: std::sync::OnceLock<std::collections::BTreeMap<String, crate::configs::Source>>,
 }
 
 impl AppState {

@@ -70,6 +70,20 @@ pub fn whole_u32_or_null<'de, D: Deserializer<'de>>(deserializer: D) -> Result<O
     Ok(<Option<Whole> as serde::Deserialize>::deserialize(deserializer)?.map(|whole| whole.0))
 }
 
+/// A JSON number with no fractional part from -2147483648 to 2147483647, or null.
+pub fn whole_i32_or_null<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i32>, D::Error> {
+    struct Whole(i32);
+    impl<'de> serde::Deserialize<'de> for Whole {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            let value = whole(deserializer)?;
+            i32::try_from(value)
+                .map(Whole)
+                .map_err(|_| D::Error::custom(format!("{value} is not a whole number from -2147483648 to 2147483647")))
+        }
+    }
+    Ok(<Option<Whole> as serde::Deserialize>::deserialize(deserializer)?.map(|whole| whole.0))
+}
+
 struct WholeVisitor;
 
 impl<'de> Visitor<'de> for WholeVisitor {

@@ -4,6 +4,7 @@
 
 pub mod area;
 pub mod catalog;
+pub mod data;
 mod live;
 pub mod model;
 pub mod schema;
@@ -154,6 +155,7 @@ impl Commerce {
     /// catalogue, each at version 1.
     fn index(mut config: CommerceConfig) -> Self {
         let products = std::mem::take(&mut config.products);
+        config.digest_keys();
         let mut settings = Settings {
             languages: index(&config.languages, |x| &x.code),
             currencies: index(&config.currencies, |x| &x.code),

@@ -176,24 +176,27 @@ pub(super) fn decode_record(kind: u8, payload: &[u8]) -> Result<Record, Persiste
 /// A snapshot part of format 5, read; `kind` is what its key says it holds.
 pub(super) fn decode_part(kind: PartKind, bytes: &[u8]) -> Result<PartOf, PersistenceError> {
     match kind {
-        PartKind::Catalog => {
-            let part: CatalogPart = codec::decode_part(bytes)?;
-            let histories = part.products.into_iter().map(Convert::into_engine);
-            let catalog = engine_catalog::Catalog::restore(histories).map_err(PersistenceError::Codec)?;
-            Ok(PartOf::Catalog(memory::CatalogSnapshot {
-                commerce: part.commerce,
-                catalog,
-                remembered: part.remembered.into_engine(),
-                imports: part.imports.into_engine(),
-            }))
-        }
+        PartKind::Catalog => catalog_of(codec::decode_part(bytes)?),
         other => super::v3::decode_part(other, bytes),
     }
 }
 
-/// A commerce's catalogue as a snapshot part in this format.
-pub(super) fn catalog_part(part: &memory::CatalogSnapshot) -> Result<Vec<u8>, PersistenceError> {
-    codec::encode_part(&CatalogPart {
+/// A catalogue part read into the engine's types (no document: format 5 held none).
+pub(super) fn catalog_of(part: CatalogPart) -> Result<PartOf, PersistenceError> {
+    let histories = part.products.into_iter().map(Convert::into_engine);
+    let catalog = engine_catalog::Catalog::restore(histories).map_err(PersistenceError::Codec)?;
+    Ok(PartOf::Catalog(memory::CatalogSnapshot {
+        commerce: part.commerce,
+        catalog,
+        remembered: part.remembered.into_engine(),
+        imports: part.imports.into_engine(),
+        settings: None,
+    }))
+}
+
+/// A commerce's catalogue in this format's types.
+pub(super) fn catalog_part_of(part: &memory::CatalogSnapshot) -> CatalogPart {
+    CatalogPart {
         commerce: part.commerce.clone(),
         products: part
             .catalog
@@ -202,7 +205,7 @@ pub(super) fn catalog_part(part: &memory::CatalogSnapshot) -> Result<Vec<u8>, Pe
             .collect(),
         remembered: Convert::from_engine(&part.remembered),
         imports: Convert::from_engine(&part.imports),
-    })
+    }
 }
 
 /// A warehouse's snapshot part in this format (format 3's).

@@ -2,6 +2,7 @@
 
 pub(crate) mod carts;
 mod context;
+pub mod data;
 pub mod events;
 mod feed;
 mod health;
@@ -85,6 +86,27 @@ fn back_office(config: &mut web::ServiceConfig) {
         .service(products::delete_product)
         .service(products::product_history)
         .service(products::revert_product)
+        .service(data::list_price_rules)
+        .service(data::get_price_rule)
+        .service(data::put_price_rule)
+        .service(data::delete_price_rule)
+        .service(data::list_discounts)
+        .service(data::get_discount)
+        .service(data::put_discount)
+        .service(data::delete_discount)
+        .service(data::list_users)
+        .service(data::get_user)
+        .service(data::put_user)
+        .service(data::delete_user)
+        .service(data::list_user_groups)
+        .service(data::get_user_group)
+        .service(data::put_user_group)
+        .service(data::delete_user_group)
+        .service(data::keys::list_keys)
+        .service(data::keys::create_key)
+        .service(data::keys::rotate_key)
+        .service(data::keys::revoke_key)
+        .service(data::reload_settings)
         .service(imports::post_import)
         .service(imports::get_import)
         .service(warehouses::get_stock)

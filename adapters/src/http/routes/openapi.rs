@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{carts, context, events, feed, health, imports, orders, products, reports, warehouses, webhooks};
+use super::{carts, context, data, events, feed, health, imports, orders, products, reports, warehouses, webhooks};
 use crate::http::idempotency::IDEMPOTENCY_HEADER;
 use crate::http::problem::Problem;
 
@@ -53,6 +53,27 @@ impl Modify for Bearer {
         products::revert_product,
         imports::post_import,
         imports::get_import,
+        data::list_price_rules,
+        data::get_price_rule,
+        data::put_price_rule,
+        data::delete_price_rule,
+        data::list_discounts,
+        data::get_discount,
+        data::put_discount,
+        data::delete_discount,
+        data::list_users,
+        data::get_user,
+        data::put_user,
+        data::delete_user,
+        data::list_user_groups,
+        data::get_user_group,
+        data::put_user_group,
+        data::delete_user_group,
+        data::keys::list_keys,
+        data::keys::create_key,
+        data::keys::rotate_key,
+        data::keys::revoke_key,
+        data::reload_settings,
         products::get_availability,
         products::get_price,
         carts::create_cart,
@@ -123,6 +144,8 @@ impl Modify for Bearer {
         (name = "operations", description = "Health, readiness, metrics and this document; no key."),
         (name = "storefront", description = "A visit's context."),
         (name = "catalog", description = "Products, availability and prices."),
+        (name = "pricing", description = "Price rules and discounts, changed while the node runs (admin)."),
+        (name = "back office", description = "Users, user groups, API keys and settings reloads (admin)."),
         (name = "carts", description = "Carts and their lines (each line reserves stock)."),
         (name = "checkout", description = "Address, promo code, delivery, payment systems, checkout."),
         (name = "orders", description = "Orders, their documents and payments."),

@@ -27,6 +27,29 @@ pub use pricing::{Discount, DiscountKind, PriceRule};
 
 use serde::{Deserialize, Serialize};
 
+/// The kinds of back-office data, each changed item by item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DataKind {
+    PriceRule,
+    Discount,
+    User,
+    UserGroup,
+    ApiKey,
+}
+
+impl DataKind {
+    /// How a refusal names one: `price rule "vip"`.
+    pub fn noun(self) -> &'static str {
+        match self {
+            DataKind::PriceRule => "price rule",
+            DataKind::Discount => "discount",
+            DataKind::User => "user",
+            DataKind::UserGroup => "user group",
+            DataKind::ApiKey => "api key",
+        }
+    }
+}
+
 /// One commerce: the principal entity and everything it relates to. A commerce needs at
 /// least one language, currency, country (one of them in the sales areas), domain,
 /// channel, invoicing company, warehouse, logistic center, payment system, carrier,

@@ -19,7 +19,7 @@ const URL_CHARS_MAX: usize = 2_048;
 
 pub(super) fn check(c: &CommerceConfig, d: &Declared, report: &mut Report) {
     for product in &c.products {
-        check_product(c, d, product, &|sku| d.products.contains(sku), report);
+        check_product(c, d, product, &|sku| d.has_product(sku), report);
     }
 }
 

@@ -81,6 +81,8 @@ pub(crate) struct Declared<'a> {
     pub(crate) tax_classes: HashSet<&'a str>,
     pub(crate) shipping_classes: HashSet<&'a str>,
     pub(crate) families: HashSet<&'a str>,
+    /// A live commerce's catalogue, which the document's `products` no longer hold.
+    pub(crate) catalog: Option<&'a dyn Fn(&str) -> bool>,
 }
 
 /// Collects the codes of one kind, reporting empty and repeated ones.
@@ -128,6 +130,25 @@ impl<'a> Declared<'a> {
             tax_classes: declare(report, "tax class", strs(&c.tax_classes)),
             shipping_classes: declare(report, "shipping class", strs(&c.shipping_classes)),
             families: declare(report, "family", strs(&c.families)),
+            catalog: None,
+        }
+    }
+
+    /// Whether `sku` is a product of the commerce: of its catalogue when live, else of the
+    /// document.
+    pub(crate) fn has_product(&self, sku: &str) -> bool {
+        match self.catalog {
+            Some(known) => known(sku),
+            None => self.products.contains(sku),
+        }
+    }
+
+    /// Records `missing` for an empty SKU, `undefined_reference` for one that is no product.
+    pub(crate) fn product_ref(&self, report: &mut Report, at: &str, sku: &str) {
+        if sku.is_empty() {
+            report.push(at, "missing", "product is required".into());
+        } else if !self.has_product(sku) {
+            report.push(at, "undefined_reference", format!("product \"{sku}\" is not defined"));
         }
     }
 }
@@ -159,9 +180,28 @@ impl<'a> ProductRules<'a> {
 /// Runs every rule over the document. `known_gateways` are the online payment gateway
 /// plugins this build provides.
 pub fn validate(config: &CommerceConfig, known_gateways: &[&str]) -> Vec<Violation> {
+    run(config, known_gateways, None)
+}
+
+/// Runs every rule over a live commerce's settings and data, whose products are its
+/// catalogue's (`has_product`), not the document's.
+pub(crate) fn validate_live(
+    config: &CommerceConfig,
+    known_gateways: &[&str],
+    has_product: &dyn Fn(&str) -> bool,
+) -> Vec<Violation> {
+    run(config, known_gateways, Some(has_product))
+}
+
+fn run<'a>(
+    config: &'a CommerceConfig,
+    known_gateways: &[&str],
+    catalog: Option<&'a dyn Fn(&str) -> bool>,
+) -> Vec<Violation> {
     let mut report = Report::default();
-    required_kinds(config, &mut report);
-    let declared = Declared::collect(config, &mut report);
+    required_kinds(config, catalog.is_none(), &mut report);
+    let mut declared = Declared::collect(config, &mut report);
+    declared.catalog = catalog;
     commerce_fields(config, &declared, &mut report);
     geography::check(config, &declared, &mut report);
     organisation::check(config, &declared, &mut report);
@@ -173,7 +213,8 @@ pub fn validate(config: &CommerceConfig, known_gateways: &[&str]) -> Vec<Violati
 
 /// The seed's minimum: at least one of each entity kind, a super-administrator and a
 /// product.
-fn required_kinds(c: &CommerceConfig, report: &mut Report) {
+/// A live commerce's products are its catalogue's (`with_products` false).
+fn required_kinds(c: &CommerceConfig, with_products: bool, report: &mut Report) {
     let kinds: [(&str, bool); 12] = [
         ("language", c.languages.is_empty()),
         ("currency", c.currencies.is_empty()),
@@ -185,7 +226,7 @@ fn required_kinds(c: &CommerceConfig, report: &mut Report) {
         ("logistic center", c.logistic_centers.is_empty()),
         ("payment system", c.payment_systems.is_empty()),
         ("carrier", c.carriers.is_empty()),
-        ("product", c.products.is_empty()),
+        ("product", with_products && c.products.is_empty()),
         ("tax class", c.tax_classes.is_empty()),
     ];
     for (kind, missing) in kinds {

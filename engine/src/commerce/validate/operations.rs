@@ -28,7 +28,7 @@ fn opening_stock(c: &CommerceConfig, d: &Declared, report: &mut Report) {
     for entry in &c.opening_stock {
         let at = format!("opening stock \"{}\" in \"{}\"", entry.sku, entry.warehouse);
         report.refs(&at, "warehouse", [&entry.warehouse], &d.warehouses);
-        report.refs(&at, "product", [&entry.sku], &d.products);
+        d.product_ref(report, &at, &entry.sku);
         if !(1..=OPENING_STOCK_UNITS_MAX).contains(&entry.quantity) {
             let message = format!("quantity {} must be between 1 and {OPENING_STOCK_UNITS_MAX}", entry.quantity);
             report.push(&at, "invalid_value", message);

@@ -32,7 +32,7 @@ pub(super) fn check(c: &CommerceConfig, d: &Declared, report: &mut Report) {
 /// Exactly one of `sku` and `family`, each defined.
 fn target(d: &Declared, sku: &Option<String>, family: &Option<String>, at: &str, report: &mut Report) {
     match (sku, family) {
-        (Some(sku), None) => report.refs(at, "product", [sku], &d.products),
+        (Some(sku), None) => d.product_ref(report, at, sku),
         (None, Some(family)) => report.refs(at, "family", [family], &d.families),
         _ => report.push(at, "conflict", "exactly one of sku and family is required".into()),
     }

@@ -1,0 +1,209 @@
+//! The commerce actor's settings and back-office data (DESIGN.md section 12): a data
+//! change (a price rule, a discount, a user, a user group or an API key put or removed) is
+//! decided by the engine against the whole document, recorded as one log record
+//! (`RECORD_SETTINGS`) with who made it, published at once and answered once durable. A
+//! settings reload is checked off the actor's thread against the commerce as published
+//! (the catalogue may hold a million products), then installed by the actor, which checks
+//! again only if something changed in between. A fresh folder's seed, or a start whose
+//! file's settings differ from those recorded, is recorded before the node answers.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use mercato_engine::commerce::data::DataChange;
+use mercato_engine::commerce::model::CommerceConfig;
+use mercato_engine::{Commerce, DomainError, Violation};
+use mercato_persistence::log::Receipt;
+
+use crate::catalog::durable;
+use crate::commerce::{CommerceActor, CommerceHandle, ReplaceError};
+use crate::error::ActorError;
+use crate::journal::NotDurable;
+use crate::stored::{self, SettingsChange, SettingsEntry, RECORD_SETTINGS};
+
+/// Puts or removes one item of data; answers whether it changed anything, once durable.
+#[derive(Message)]
+#[rtype(result = "Result<bool, ActorError>")]
+pub struct ChangeData {
+    pub change: DataChange,
+    /// Who asks: the key's principal.
+    pub by: String,
+    /// A creation: refused (`already_exists`) when the item exists.
+    pub create_only: bool,
+}
+
+/// Installs settings checked against `checked` (the commerce as published then) into
+/// `next`, recording `document` (the file's settings) as a reload.
+#[derive(Message)]
+#[rtype(result = "Result<(), ReplaceError>")]
+pub(crate) struct InstallSettings {
+    pub(crate) checked: Arc<Commerce>,
+    pub(crate) next: Commerce,
+    pub(crate) document: CommerceConfig,
+    pub(crate) by: String,
+}
+
+/// Records a change the start decided (a seed, or the file's settings when they differ
+/// from the log's), already in force.
+#[derive(Message)]
+#[rtype(result = "Result<(), ActorError>")]
+pub(crate) struct RecordSettings(pub(crate) SettingsChange);
+
+impl CommerceActor {
+    /// Records a settings change, publishes `next` and returns the receipt.
+    pub(crate) fn record_settings(
+        &mut self,
+        change: SettingsChange,
+        by: &str,
+        next: Commerce,
+    ) -> Result<Option<Receipt>, NotDurable> {
+        let entry = SettingsEntry { commerce: next.code().to_owned(), at: self.clock.now(), by: by.to_owned(), change };
+        let journal = self.journal.clone();
+        let record = |_: Option<&crate::idempotency::Remembered>| journal.encode(|| stored::settings_record(&entry));
+        let committed =
+            self.journal.commit(RECORD_SETTINGS, record, || (next, None)).map_err(|uncommitted| uncommitted.error)?;
+        self.published.store(Arc::new(committed.applied));
+        if let Some(receipt) = &committed.receipt {
+            self.last = receipt.lsn();
+        }
+        Ok(committed.receipt)
+    }
+}
+
+impl Handler<ChangeData> for CommerceActor {
+    type Result = ResponseFuture<Result<bool, ActorError>>;
+
+    fn handle(&mut self, message: ChangeData, _: &mut Self::Context) -> Self::Result {
+        let current = self.published.load_full();
+        let exists = current.config().data_item(message.change.kind(), message.change.code()).is_some();
+        let decided = if message.create_only && exists {
+            let (kind, code) = (message.change.kind(), message.change.code().to_owned());
+            Err(DomainError::DataExists { kind, code })
+        } else {
+            current.decide_data(&message.change)
+        };
+        let outcome = match decided {
+            Ok(Some(next)) => match self.record_settings(SettingsChange::Data(message.change), &message.by, next) {
+                Ok(receipt) => return Box::pin(durable(true, receipt)),
+                Err(error) => Err(ActorError::NotDurable(error)),
+            },
+            Ok(None) => Ok(false),
+            Err(error) => Err(ActorError::Refused(error)),
+        };
+        self.settled(outcome)
+    }
+}
+
+impl Handler<InstallSettings> for CommerceActor {
+    type Result = ResponseFuture<Result<(), ReplaceError>>;
+
+    fn handle(&mut self, message: InstallSettings, _: &mut Self::Context) -> Self::Result {
+        let current = self.published.load_full();
+        // Changed since it was checked (a product or an item of data): checked again here.
+        let next = if Arc::ptr_eq(&current, &message.checked) {
+            Ok(message.next)
+        } else {
+            current.with_settings_of(&message.document).map_err(|violations| ReplaceError::OrphanedData { violations })
+        };
+        let recorded = next.and_then(|next| {
+            self.record_settings(SettingsChange::Reload(Box::new(message.document)), &message.by, next)
+                .map_err(|error| ReplaceError::NotDurable(error.to_string()))
+        });
+        Box::pin(async move {
+            if let Some(receipt) = recorded? {
+                receipt.await.map_err(|failure| ReplaceError::NotDurable(failure.reason))?;
+            }
+            Ok(())
+        })
+    }
+}
+
+impl Handler<RecordSettings> for CommerceActor {
+    type Result = ResponseFuture<Result<(), ActorError>>;
+
+    fn handle(&mut self, message: RecordSettings, _: &mut Self::Context) -> Self::Result {
+        let current = self.published.load_full().as_ref().clone();
+        let by = mercato_engine::catalog::SEED_AUTHOR;
+        match self.record_settings(message.0, by, current) {
+            Ok(receipt) => Box::pin(durable((), receipt)),
+            Err(error) => Box::pin(async move { Err(ActorError::NotDurable(error)) }),
+        }
+    }
+}
+
+/// The rules a reload must keep that the engine's document rules do not: the warehouses
+/// are the ones the node started with (each has its own actor, started at start).
+fn same_warehouses(current: &Commerce, file: &CommerceConfig) -> Vec<Violation> {
+    let codes = |config: &CommerceConfig| config.warehouses.iter().map(|w| w.code.clone()).collect::<Vec<_>>();
+    let (before, after) = (codes(current.config()), codes(file));
+    let added = after.iter().filter(|code| !before.contains(code)).map(|code| (code, "added"));
+    let removed = before.iter().filter(|code| !after.contains(code)).map(|code| (code, "removed"));
+    added
+        .chain(removed)
+        .map(|(code, what)| Violation {
+            entity: format!("warehouse \"{code}\""),
+            rule: "restart_required",
+            message: format!("a warehouse {what} takes a restart, not a reload"),
+        })
+        .collect()
+}
+
+impl CommerceHandle {
+    /// Puts or removes one item of data, answered once durable: whether it changed.
+    pub async fn change_data(&self, change: DataChange, by: &str, create_only: bool) -> Result<bool, ActorError> {
+        let message = ChangeData { change, by: by.to_owned(), create_only };
+        self.addr().send(message).await.map_err(|_| ActorError::Stopped("the commerce".into()))?
+    }
+
+    /// Reloads the settings from `file` (a configuration file read and validated again),
+    /// keeping the data and the catalogue: checked whole off the actor's thread, then
+    /// installed and recorded, answered once durable. False when the file's settings are
+    /// those in force (nothing is recorded).
+    pub async fn reload_settings(&self, file: &Commerce, by: &str) -> Result<bool, ReplaceError> {
+        let current = self.snapshot();
+        if current.code() != file.code() {
+            let (current, given) = (current.code().to_owned(), file.code().to_owned());
+            return Err(ReplaceError::WrongCommerce { current, given });
+        }
+        let document = file.config().settings_only();
+        if document == current.config().settings_only() {
+            return Ok(false);
+        }
+        let violations = same_warehouses(&current, &document);
+        if !violations.is_empty() {
+            return Err(ReplaceError::OrphanedData { violations });
+        }
+        let checked = Arc::clone(&current);
+        let checking = document.clone();
+        let next = tokio::task::spawn_blocking(move || checked.with_settings_of(&checking))
+            .await
+            .map_err(|error| ReplaceError::NotDurable(error.to_string()))?
+            .map_err(|violations| ReplaceError::OrphanedData { violations })?;
+        let install = InstallSettings { checked: current, next, document, by: by.to_owned() };
+        self.addr().send(install).await.map_err(|_| ReplaceError::NotDurable("the commerce has stopped".into()))??;
+        Ok(true)
+    }
+
+    /// Records what the start decided about the settings (none: nothing to record).
+    pub async fn record_start_settings(&self) -> Result<(), ActorError> {
+        let Some(change) = self.start_settings() else { return Ok(()) };
+        self.addr().send(RecordSettings(change)).await.map_err(|_| ActorError::Stopped("the commerce".into()))?
+    }
+}
+
+/// What a start records about a commerce's settings: the file's whole document into a
+/// folder that holds none (a seed), or the file's settings when they differ from those
+/// the log holds (a reload at start); nothing otherwise.
+pub(crate) fn start_change(file: &CommerceConfig, recorded: Option<&CommerceConfig>) -> Option<SettingsChange> {
+    match recorded {
+        None => {
+            let mut seed = file.clone();
+            seed.products.clear();
+            Some(SettingsChange::Seed(Box::new(seed)))
+        }
+        Some(recorded) if recorded.settings_only() != file.settings_only() => {
+            Some(SettingsChange::Reload(Box::new(file.settings_only())))
+        }
+        Some(_) => None,
+    }
+}

@@ -1,0 +1,293 @@
+//! Back-office data as `PUT …/price-rules/{code}`, `…/discounts/{code}`, `…/users/{id}`
+//! and `…/user-groups/{code}` take it and answer it: the configuration file's tables in
+//! JSON, decimals as strings. A value that does not read (a decimal, a date) is named in
+//! the refusal; every other rule is the file's, checked by the engine against the whole
+//! document (`invalid_data`, every violation at once). Unknown fields are refused naming
+//! the field.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use mercato_engine::commerce::model;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// A price rule, whole. Exactly one of `sku` and `family`; exactly one of `prices` and
+/// `percent`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct PriceRuleBody {
+    /// The path's code (given here, it must be the same).
+    pub code: Option<String>,
+    /// The product it prices.
+    pub sku: Option<String>,
+    /// The family it prices.
+    pub family: Option<String>,
+    /// Fixed unit prices per currency code, decimal strings before tax; the main
+    /// currency's is required when any is given.
+    pub prices: BTreeMap<String, String>,
+    /// Change over the base price, percent, above -100 (`"-15"` is 15 % off).
+    #[schema(pattern = r"^-?[0-9]{1,18}(\.[0-9]{1,10})?$")]
+    pub percent: Option<String>,
+    /// From this many units of the line; at least 1 (1 when absent).
+    #[schema(minimum = 0, maximum = 4_294_967_295_i64)]
+    #[serde(deserialize_with = "crate::http::wire::whole_u32_or_null")]
+    pub min_quantity: Option<u32>,
+    /// Only this user (a user id of the commerce).
+    pub user: Option<String>,
+    /// Only this user group.
+    pub group: Option<String>,
+    /// Only shoppers inside this area.
+    pub area: Option<String>,
+    /// Only shoppers in this country.
+    pub country: Option<String>,
+    /// Among rules as specific, the higher wins (0 when absent).
+    #[schema(minimum = -2_147_483_648_i64, maximum = 2_147_483_647_i64)]
+    #[serde(deserialize_with = "crate::http::wire::whole_i32_or_null")]
+    pub priority: Option<i32>,
+}
+
+/// A discount, whole: a product discount (`sku` or `family`, `percent` or `amount`) or a
+/// cart discount (`percent`, `amount` or `free_shipping`, with an optional threshold and
+/// promo code).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiscountBody {
+    /// The path's code (given here, it must be the same).
+    pub code: Option<String>,
+    /// A label for people.
+    pub name: String,
+    /// `product` or `cart`. Required.
+    pub kind: Option<DiscountKindBody>,
+    pub sku: Option<String>,
+    pub family: Option<String>,
+    /// Percent off, above 0 and at most 100.
+    #[schema(pattern = r"^[0-9]{1,18}(\.[0-9]{1,10})?$")]
+    pub percent: Option<String>,
+    /// An amount off in the main currency, before tax.
+    #[schema(pattern = r"^[0-9]{1,18}(\.[0-9]{1,10})?$")]
+    pub amount: Option<String>,
+    /// First day it applies, `YYYY-MM-DD`.
+    #[schema(format = Date)]
+    pub starts: Option<String>,
+    /// Last day it applies, `YYYY-MM-DD`.
+    #[schema(format = Date)]
+    pub ends: Option<String>,
+    /// Cart discounts: the subtotal it needs, main currency, before tax.
+    #[schema(pattern = r"^[0-9]{1,18}(\.[0-9]{1,10})?$")]
+    pub min_subtotal: Option<String>,
+    /// Cart discounts: the code a shopper enters.
+    pub promo_code: Option<String>,
+    /// Cart discounts: shipping costs nothing.
+    pub free_shipping: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscountKindBody {
+    Product,
+    Cart,
+}
+
+/// A user account, whole.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct UserBody {
+    /// The path's id (given here, it must be the same).
+    pub id: Option<String>,
+    /// Its email address; must contain '@'.
+    pub email: String,
+    /// What the account is. Required.
+    pub role: Option<UserRoleBody>,
+    /// The user groups it belongs to.
+    pub groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UserRoleBody {
+    SuperAdmin,
+    Admin,
+    Customer,
+}
+
+/// A user group, whole.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct UserGroupBody {
+    /// The path's code (given here, it must be the same).
+    pub code: Option<String>,
+    /// Display name.
+    pub name: String,
+}
+
+fn decimal(text: &str, what: &str, problems: &mut Vec<String>) -> Option<Decimal> {
+    let read = text.parse::<Decimal>().ok().filter(|_| text.trim() == text && !text.contains(['e', 'E']));
+    if read.is_none() {
+        problems.push(format!("{what} \"{text}\" is not a decimal number"));
+    }
+    read
+}
+
+fn date(text: &str, what: &str, problems: &mut Vec<String>) -> Option<NaiveDate> {
+    let read = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().filter(|_| crate::http::wire::is_date_shaped(text));
+    if read.is_none() {
+        problems.push(format!("{what} \"{text}\" is not a date (YYYY-MM-DD)"));
+    }
+    read
+}
+
+/// Refuses a body's own code when it is not the path's.
+pub fn same_code(given: Option<&str>, path: &str, field: &str) -> Result<(), String> {
+    match given {
+        Some(given) if given != path => Err(format!("{field} \"{given}\" is not the path's \"{path}\"")),
+        _ => Ok(()),
+    }
+}
+
+impl PriceRuleBody {
+    pub fn into_rule(self, code: &str) -> Result<model::PriceRule, Vec<String>> {
+        let mut problems = Vec::new();
+        if let Err(problem) = same_code(self.code.as_deref(), code, "code") {
+            problems.push(problem);
+        }
+        let mut prices = BTreeMap::new();
+        for (currency, text) in &self.prices {
+            if let Some(price) = decimal(text, &format!("price in {currency}"), &mut problems) {
+                prices.insert(currency.clone(), price);
+            }
+        }
+        let percent = self.percent.as_deref().and_then(|text| decimal(text, "percent", &mut problems));
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(model::PriceRule {
+            code: code.to_owned(),
+            sku: self.sku,
+            family: self.family,
+            prices,
+            percent,
+            min_quantity: self.min_quantity.unwrap_or(1),
+            user: self.user,
+            group: self.group,
+            area: self.area,
+            country: self.country,
+            priority: self.priority.unwrap_or(0),
+        })
+    }
+
+    pub fn of(rule: &model::PriceRule) -> Self {
+        PriceRuleBody {
+            code: Some(rule.code.clone()),
+            sku: rule.sku.clone(),
+            family: rule.family.clone(),
+            prices: rule.prices.iter().map(|(c, p)| (c.clone(), p.to_string())).collect(),
+            percent: rule.percent.map(|p| p.to_string()),
+            min_quantity: Some(rule.min_quantity),
+            user: rule.user.clone(),
+            group: rule.group.clone(),
+            area: rule.area.clone(),
+            country: rule.country.clone(),
+            priority: Some(rule.priority),
+        }
+    }
+}
+
+impl DiscountBody {
+    pub fn into_discount(self, code: &str) -> Result<model::Discount, Vec<String>> {
+        let mut problems = Vec::new();
+        if let Err(problem) = same_code(self.code.as_deref(), code, "code") {
+            problems.push(problem);
+        }
+        let mut amount =
+            |text: &Option<String>, what: &str| text.as_deref().and_then(|t| decimal(t, what, &mut problems));
+        let (percent, off, min_subtotal) = (
+            amount(&self.percent, "percent"),
+            amount(&self.amount, "amount"),
+            amount(&self.min_subtotal, "min_subtotal"),
+        );
+        let starts = self.starts.as_deref().and_then(|t| date(t, "starts", &mut problems));
+        let ends = self.ends.as_deref().and_then(|t| date(t, "ends", &mut problems));
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(model::Discount {
+            code: code.to_owned(),
+            name: self.name,
+            kind: self.kind.map(|kind| match kind {
+                DiscountKindBody::Product => model::DiscountKind::Product,
+                DiscountKindBody::Cart => model::DiscountKind::Cart,
+            }),
+            sku: self.sku,
+            family: self.family,
+            percent,
+            amount: off,
+            starts,
+            ends,
+            min_subtotal,
+            promo_code: self.promo_code,
+            free_shipping: self.free_shipping,
+        })
+    }
+
+    pub fn of(discount: &model::Discount) -> Self {
+        let text = |value: Option<Decimal>| value.map(|v| v.to_string());
+        DiscountBody {
+            code: Some(discount.code.clone()),
+            name: discount.name.clone(),
+            kind: discount.kind.map(|kind| match kind {
+                model::DiscountKind::Product => DiscountKindBody::Product,
+                model::DiscountKind::Cart => DiscountKindBody::Cart,
+            }),
+            sku: discount.sku.clone(),
+            family: discount.family.clone(),
+            percent: text(discount.percent),
+            amount: text(discount.amount),
+            starts: discount.starts.map(|d| d.to_string()),
+            ends: discount.ends.map(|d| d.to_string()),
+            min_subtotal: text(discount.min_subtotal),
+            promo_code: discount.promo_code.clone(),
+            free_shipping: discount.free_shipping,
+        }
+    }
+}
+
+impl UserBody {
+    pub fn into_user(self, id: &str) -> Result<model::User, Vec<String>> {
+        same_code(self.id.as_deref(), id, "id").map_err(|problem| vec![problem])?;
+        Ok(model::User {
+            id: id.to_owned(),
+            email: self.email,
+            role: self.role.map(|role| match role {
+                UserRoleBody::SuperAdmin => model::UserRole::SuperAdmin,
+                UserRoleBody::Admin => model::UserRole::Admin,
+                UserRoleBody::Customer => model::UserRole::Customer,
+            }),
+            groups: self.groups,
+        })
+    }
+
+    pub fn of(user: &model::User) -> Self {
+        UserBody {
+            id: Some(user.id.clone()),
+            email: user.email.clone(),
+            role: user.role.map(|role| match role {
+                model::UserRole::SuperAdmin => UserRoleBody::SuperAdmin,
+                model::UserRole::Admin => UserRoleBody::Admin,
+                model::UserRole::Customer => UserRoleBody::Customer,
+            }),
+            groups: user.groups.clone(),
+        }
+    }
+}
+
+impl UserGroupBody {
+    pub fn into_group(self, code: &str) -> Result<model::UserGroup, Vec<String>> {
+        same_code(self.code.as_deref(), code, "code").map_err(|problem| vec![problem])?;
+        Ok(model::UserGroup { code: code.to_owned(), name: self.name })
+    }
+
+    pub fn of(group: &model::UserGroup) -> Self {
+        UserGroupBody { code: Some(group.code.clone()), name: group.name.clone() }
+    }
+}

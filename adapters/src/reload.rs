@@ -1,0 +1,88 @@
+//! Settings reloads while the node runs (DESIGN.md section 12): `SIGHUP` reloads every
+//! commerce's file, `POST …/settings/reload` one commerce's. The file is read and
+//! validated whole off the workers' threads (every violation listed), its settings checked
+//! against the data and the catalogue in force (a reload that would orphan data is
+//! refused naming it), then swapped in atomically and recorded in the log, so a replay sees
+//! the settings in force at each moment. The file's data sections (products, price rules,
+//! discounts, users, groups, keys) are not read again: they seeded a fresh folder only.
+
+use actix_web::http::StatusCode;
+use mercato_actors::{CommerceHandle, ReplaceError};
+use mercato_engine::{Commerce, KNOWN_GATEWAYS};
+
+use crate::configs::{load_file, Source};
+use crate::http::problem::Problem;
+use crate::http::AppState;
+
+/// Who a `SIGHUP` reload is recorded as made by.
+pub const SIGNAL_AUTHOR: &str = "SIGHUP";
+
+fn invalid(detail: String) -> Problem {
+    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_settings", detail)
+}
+
+/// Reads and validates the commerce's file, off the caller's thread.
+async fn read(source: Source) -> Result<Commerce, Problem> {
+    let read = actix_web::rt::task::spawn_blocking(move || match &source {
+        Source::EmbeddedDemo => Commerce::from_toml(crate::DEMO_CONFIG, KNOWN_GATEWAYS).map_err(|e| e.to_string()),
+        Source::File(path) => load_file(path).map_err(|e| e.to_string()),
+    });
+    read.await.map_err(|e| Problem::unavailable(&e.to_string()))?.map_err(invalid)
+}
+
+/// Reloads one commerce's settings from its file: whether they changed.
+pub(crate) async fn reload_one(
+    state: &AppState,
+    code: &str,
+    handle: &CommerceHandle,
+    by: &str,
+) -> Result<bool, Problem> {
+    if state.read_only {
+        return Err(Problem::new(StatusCode::CONFLICT, "read_only", "an audit replay changes nothing"));
+    }
+    let Some(source) = state.sources.get().and_then(|sources| sources.get(code)).cloned() else {
+        let detail = format!("commerce \"{code}\" was not started from a configuration file");
+        return Err(Problem::new(StatusCode::CONFLICT, "no_configuration_file", detail));
+    };
+    let file = read(source.clone()).await?;
+    let reloaded = handle.reload_settings(&file, by).await.map_err(|error| match error {
+        ReplaceError::WrongCommerce { given, .. } => {
+            invalid(format!("{source}: it configures commerce \"{given}\", not \"{code}\""))
+        }
+        ReplaceError::OrphanedData { violations } => {
+            let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
+            let detail = format!("{source}: the settings would break {} rule(s): {}", list.len(), list.join("; "));
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "orphaned_data", detail)
+        }
+        ReplaceError::NotDurable(reason) => Problem::unavailable(&reason),
+    })?;
+    if reloaded {
+        state.keys.refresh(&state.registry);
+        tracing::info!(commerce = code, %source, by, "settings reloaded");
+    }
+    Ok(reloaded)
+}
+
+/// Reloads every commerce (a `SIGHUP`), logging what each did.
+pub(crate) async fn reload_all(state: &AppState) {
+    for (code, handle) in state.registry.iter() {
+        match reload_one(state, code, handle, SIGNAL_AUTHOR).await {
+            Ok(true) => {}
+            Ok(false) => tracing::info!(commerce = code, "SIGHUP: the file's settings are those in force"),
+            Err(problem) => {
+                tracing::error!(commerce = code, code = %problem.code, detail = %problem.detail, "SIGHUP: reload refused")
+            }
+        }
+    }
+}
+
+/// Reloads on every `SIGHUP` until the node stops.
+pub(crate) async fn on_hangup(state: actix_web::web::Data<AppState>) {
+    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        tracing::warn!("SIGHUP cannot be listened to; reload through POST …/settings/reload");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        reload_all(&state).await;
+    }
+}
