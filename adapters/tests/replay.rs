@@ -89,6 +89,10 @@ fn reads(address: SocketAddr, orders: &[String]) -> BTreeMap<String, Value> {
         paths.push(format!("/reports/{report}"));
     }
     paths.push("/reports/sales?format=csv".to_owned());
+    // Back-office data in force then (a price rule put at the second moment, removed at
+    // the third) and the price it makes.
+    paths.push("/price-rules".to_owned());
+    paths.push("/products/MOUSE/price?currency=EUR&qty=1&country=ES".to_owned());
     for path in paths {
         let (status, body) = call(address, "GET", &path, ADMIN, json!({}));
         reads.insert(path, json!({"status": status, "body": body}));
@@ -155,6 +159,8 @@ fn a_replay_answers_what_the_node_answered_then() {
     assert_eq!(call(address, "POST", &ship, ADMIN, json!({"tracking": ["R1"]})).0, 200);
     let delivered = json!({"id": "d1", "tracking": "R1", "code": "delivered", "at": now_rfc3339()});
     assert_eq!(call(address, "POST", "/carriers/iberpost/events", ADMIN, delivered).0, 200);
+    let rule = json!({"sku": "MOUSE", "prices": {"EUR": "1.00"}});
+    assert_eq!(call(address, "PUT", "/price-rules/replayed", ADMIN, rule).0, 201);
     assert_eq!(call(address, "POST", &format!("/orders/{}/cancellations", orders[1]), ADMIN, json!({})).0, 200);
     let second = reads(address, &orders);
     std::thread::sleep(Duration::from_millis(20));
@@ -165,6 +171,7 @@ fn a_replay_answers_what_the_node_answered_then() {
     // received, another order.
     stop_cleanly(served);
     let served = start(address, &data, &["--keep-log"]);
+    assert_eq!(call(address, "DELETE", "/price-rules/replayed", ADMIN, json!({})).0, 204);
     let line = mouse["lines"][0]["id"].as_str().expect("a line");
     let ask = json!({"lines": [{"line": line, "quantity": 2, "reason": "too loud"}]});
     let (status, asked) = call(address, "POST", &format!("/orders/{}/returns", orders[0]), "demo-storefront", ask);
