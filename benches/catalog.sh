@@ -4,6 +4,9 @@
 #
 #   benches/catalog.sh [products, default 1000000]
 #
+# MERCATO_BIN names another server binary to measure (a previous revision's, to compare
+# builds in one run); by default the script builds this revision's.
+#
 # 1. Builds the server in release mode; writes N products as NDJSON (two languages, a
 #    price, a weight and an attribute each: benches/catalog/generate.py).
 # 2. Starts `mercato` on a fresh data folder (log in sync mode) and probes a storefront's
@@ -41,14 +44,18 @@ fi
 BASE="http://127.0.0.1:$PORT/v1/commerces/demo"
 ADMIN='Authorization: Bearer demo-admin'
 
-echo "== building (release)"
-cargo build --release -q -p mercato-adapters
+MERCATO_BIN="${MERCATO_BIN:-}"
+if [ -z "$MERCATO_BIN" ]; then
+  echo "== building (release)"
+  cargo build --release -q -p mercato-adapters
+  MERCATO_BIN=./target/release/mercato
+fi
 echo "== writing $COUNT products as NDJSON"
 python3 benches/catalog/generate.py "$COUNT" >"$WORK/products.ndjson"
 ls -l "$WORK/products.ndjson" | awk '{print "== file: " $5 " bytes"}'
 
 start() {
-  ./target/release/mercato --listen "127.0.0.1:$PORT" --data "$WORK/data" >>"$WORK/mercato.log" 2>&1 &
+  "$MERCATO_BIN" --listen "127.0.0.1:$PORT" --data "$WORK/data" >>"$WORK/mercato.log" 2>&1 &
   MERCATO_PID=$!
   local started; started=$(date +%s.%N)
   for _ in $(seq 1 6000); do

@@ -130,7 +130,7 @@ impl CommerceActor {
         import: Option<&ImportMark>,
     ) -> Result<Option<Receipt>, NotDurable> {
         let current: Arc<Commerce> = self.published.load_full();
-        self.record_onto(&current, events, (at, by), import, |next| {
+        self.record_onto(&current, events, (at, by), (import, None), |next| {
             let by: Arc<str> = Arc::from(by);
             for event in events {
                 next.apply_catalog(event, at, &by);
@@ -145,13 +145,17 @@ impl CommerceActor {
         current: &Commerce,
         events: &[CatalogEvent],
         (at, by): (Timestamp, &str),
-        import: Option<&ImportMark>,
+        (import, encoded): (Option<&ImportMark>, Option<&[u8]>),
         apply: impl FnOnce(&mut Commerce),
     ) -> Result<Option<Receipt>, NotDurable> {
         let code = current.code().to_owned();
         let journal = self.journal.clone();
         let record = |remembered: Option<&crate::idempotency::Remembered>| {
-            journal.encode(|| stored::catalog_record(&code, (at, by), events, (remembered, import)))
+            journal.encode(|| match (encoded, remembered) {
+                // Encoded off the actor's thread, with no answer to keep (an import's batch).
+                (Some(bytes), None) => Ok(bytes.to_vec()),
+                _ => stored::catalog_record(&code, (at, by), events, (remembered, import)),
+            })
         };
         let committed = self
             .journal
@@ -197,6 +201,33 @@ pub struct ImportBatch {
     pub through_row: u64,
     /// Whether it is the job's last batch.
     pub done: bool,
+    /// The batch decided off the actor's thread (`CommerceHandle::import_batch` does it on
+    /// the caller's), which the actor records as it is while the commerce it was decided
+    /// against is still the one published.
+    pub prepared: Option<Prepared>,
+}
+
+/// An import batch decided against `base`: the commerce it leaves, its events, its mark
+/// and its record, encoded.
+pub struct Prepared {
+    base: Arc<Commerce>,
+    now: Timestamp,
+    working: Commerce,
+    events: Vec<CatalogEvent>,
+    mark: ImportMark,
+    encoded: Option<Vec<u8>>,
+}
+
+impl Prepared {
+    /// Decides `batch` against the commerce `base` at `now` and encodes its record, on the
+    /// caller's thread.
+    pub fn new(base: Arc<Commerce>, batch: &ImportBatch, now: Timestamp, durable: bool) -> Self {
+        let (working, events, mark) = import_batch(&base, batch, now);
+        let encoded = durable
+            .then(|| stored::catalog_record(base.code(), (now, &batch.by), &events, (None, Some(&mark))).ok())
+            .flatten();
+        Prepared { base, now, working, events, mark, encoded }
+    }
 }
 
 /// An import job's progress; none for a job the commerce never applied a batch of.
@@ -215,7 +246,7 @@ impl Handler<ImportStatus> for CommerceActor {
 impl Handler<ImportBatch> for CommerceActor {
     type Result = ResponseFuture<Result<ImportProgress, ActorError>>;
 
-    fn handle(&mut self, batch: ImportBatch, _: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, mut batch: ImportBatch, _: &mut Self::Context) -> Self::Result {
         // A batch the job's records passed already (a job resumed after a crash) changes
         // nothing; only the mark of its end is still to be made when it was not.
         let done_before = self.imports.get(&batch.job).filter(|p| {
@@ -232,10 +263,22 @@ impl Handler<ImportBatch> for CommerceActor {
                 Ok(progress)
             });
         }
-        let now = self.clock.now();
         let base: Arc<Commerce> = self.published.load_full();
-        let (working, events, mark) = import_batch(&base, &batch, now);
-        let recorded = self.record_onto(&base, &events, (now, &batch.by), Some(&mark), move |next| *next = working);
+        // Prepared against the commerce still published: only recorded and installed here.
+        // Otherwise (a change came in between) decided again on the actor's thread.
+        let prepared = batch.prepared.take().filter(|prepared| Arc::ptr_eq(&prepared.base, &base));
+        let (now, working, events, mark, encoded) = match prepared {
+            Some(Prepared { now, working, events, mark, encoded, .. }) => (now, working, events, mark, encoded),
+            None => {
+                let now = self.clock.now();
+                let (working, events, mark) = import_batch(&base, &batch, now);
+                (now, working, events, mark, None)
+            }
+        };
+        let recorded =
+            self.record_onto(&base, &events, (now, &batch.by), (Some(&mark), encoded.as_deref()), move |next| {
+                *next = working
+            });
         let progress = self.imports.get(&batch.job).cloned().unwrap_or_default();
         match recorded {
             Ok(receipt) => Box::pin(durable(progress, receipt)),

@@ -110,6 +110,8 @@ pub struct CommerceHandle {
     seed: bool,
     /// What the start records about the settings before the node answers.
     start_settings: Option<crate::stored::SettingsChange>,
+    /// Whether changes go to the log (an import's batch is encoded before it is sent).
+    durable: bool,
 }
 
 impl CommerceHandle {
@@ -188,7 +190,8 @@ impl CommerceHandle {
             recovered: open,
             answers,
         });
-        Self { addr, published, warehouses, carts, orders, clock, seed: false, start_settings: None }
+        let durable = matches!(journal, Journal::Log(_));
+        Self { addr, published, warehouses, carts, orders, clock, seed: false, start_settings: None, durable }
     }
 
     /// Marks the commerce's catalogue as still to be seeded through the log (no snapshot
@@ -224,10 +227,16 @@ impl CommerceHandle {
     }
 
     /// Applies a batch of an import job, answered once durable with the job's progress.
+    /// The batch is decided (each row checked, the puts applied to a copy) and its record
+    /// encoded here, on the caller's thread (an import's own), against the commerce as
+    /// published; the actor only records and installs it, unless the commerce changed in
+    /// between, when it decides the batch again itself.
     pub async fn import_batch(
         &self,
-        batch: crate::catalog::ImportBatch,
+        mut batch: crate::catalog::ImportBatch,
     ) -> Result<crate::stored::ImportProgress, ActorError> {
+        let base = self.published.load_full();
+        batch.prepared = Some(crate::catalog::Prepared::new(base, &batch, self.clock.now(), self.durable));
         self.addr.send(batch).await.map_err(|_| ActorError::Stopped("the commerce".into()))?
     }
 

@@ -63,6 +63,11 @@ pub struct ServeArgs {
     /// In `async` mode, the longest time between two syncs of the log.
     #[arg(long, env = "MERCATO_SYNC_INTERVAL_MS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60_000), global = true)]
     pub sync_interval_ms: u64,
+    /// How far the node's background work yields the cores to requests: the nice value of
+    /// import jobs' threads, the events thread and snapshot writing, 0 (an equal share) to
+    /// 19 (only what requests leave idle). Linux only (each thread has its own).
+    #[arg(long, env = "MERCATO_BACKGROUND_NICE", default_value_t = 10, value_parser = clap::value_parser!(i32).range(0..=19), global = true)]
+    pub background_nice: i32,
     /// How often every actor's state is written to the snapshot store (and the log before
     /// the previous snapshot deleted). A snapshot is also taken at a clean shutdown.
     #[arg(long, env = "MERCATO_SNAPSHOT_INTERVAL_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(100..=86_400_000), global = true)]

@@ -127,10 +127,9 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
     let webhooks = start_webhooks(&args, &events)?;
     let snapshot_every = Duration::from_millis(args.snapshot_interval_ms);
     let outcome = actix_web::rt::System::new().block_on(async move {
-        let imports = Imports::in_folder(args.data.join("imports")).map_err(|error| ServerError::DataFolder {
-            path: args.data.join("imports").display().to_string(),
-            error,
-        })?;
+        let imports = Imports::in_folder(args.data.join("imports"))
+            .map_err(|error| ServerError::DataFolder { path: args.data.join("imports").display().to_string(), error })?
+            .yielding(args.background_nice);
         let state = build_durable_state(
             commerces,
             &Journal::Log(handle.clone()),
@@ -155,6 +154,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
             orphans,
             events: event_store,
             keep_log: args.keep_log,
+            nice: args.background_nice,
         };
         let snapshots =
             actix_web::rt::spawn(snapshot_loop(snapshotter.clone(), state.idempotency.clone(), snapshot_every));
@@ -287,6 +287,8 @@ struct Snapshotter {
     events: Arc<EventStore>,
     /// `--keep-log`: no segment is deleted.
     keep_log: bool,
+    /// `--background-nice`: snapshots are written at this nice value.
+    nice: i32,
 }
 
 impl Snapshotter {
@@ -351,7 +353,7 @@ fn write_generation(
 /// durable, writes the generation (on a blocking thread), verifies it by loading, prunes
 /// old generations and deletes the log segments the previous generation no longer needs.
 async fn take_snapshot(snapshotter: &Snapshotter) -> Result<u64, String> {
-    let Snapshotter { registry, log, store, orphans, events, keep_log } = snapshotter;
+    let Snapshotter { registry, log, store, orphans, events, keep_log, nice } = snapshotter;
     let started = Instant::now();
     let mut states = Vec::new();
     let mut covers_max = 0;
@@ -386,9 +388,7 @@ async fn take_snapshot(snapshotter: &Snapshotter) -> Result<u64, String> {
     let copies = Copies { states, carts, orders, catalogs, covers_max };
     let writer = Arc::clone(store);
     let orphans = Arc::clone(orphans);
-    let written = actix_web::rt::task::spawn_blocking(move || write_generation(&writer, &orphans, copies))
-        .await
-        .map_err(|e| e.to_string())??;
+    let written = background(*nice, move || write_generation(&writer, &orphans, copies)).await??;
     let (generation, log_from) = written;
     // Records whose events the event store has not made durable stay in the log: a crash
     // derives them again.
@@ -414,6 +414,36 @@ async fn take_snapshot(snapshotter: &Snapshotter) -> Result<u64, String> {
         "snapshot taken"
     );
     Ok(generation)
+}
+
+/// The lowest priority a thread can be given: nice 19.
+pub(crate) const NICE_LOWEST: i32 = 19;
+
+/// Lowers the calling thread's priority to the nice value `nice` (Linux, where each thread
+/// has its own): background work (an import, the events thread, a snapshot's writing)
+/// yields the cores to requests. Where it cannot be done the thread competes as any.
+pub(crate) fn lower_priority(nice: i32) {
+    let nice = nice.clamp(0, NICE_LOWEST);
+    #[cfg(target_os = "linux")]
+    if nice > 0 {
+        if let Err(error) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), nice) {
+            tracing::warn!(%error, "a background thread runs at the usual priority");
+        }
+    }
+}
+
+/// Runs `work` on a thread of its own at the nice value `nice` (not the runtime's blocking
+/// pool, whose threads would keep it).
+async fn background<T: Send + 'static>(nice: i32, work: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
+    let (done, answer) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("mercato-background".into())
+        .spawn(move || {
+            lower_priority(nice);
+            let _ = done.send(work());
+        })
+        .map_err(|error| format!("no thread: {error}"))?;
+    answer.await.map_err(|_| "the background work stopped".to_owned())
 }
 
 /// Recovers the node: the newest whole snapshot generation, then the log after it; and
@@ -496,9 +526,13 @@ fn recover(
     let (tap, tapped) = crossbeam_channel::unbounded();
     let (log, recovered, fresh) = open_log(args, store, tap, &mut outbox)?;
     outbox.export_gauges();
+    let nice = args.background_nice;
     let outbox = std::thread::Builder::new()
         .name("mercato-events".into())
-        .spawn(move || outbox.run(tapped))
+        .spawn(move || {
+            lower_priority(nice);
+            outbox.run(tapped)
+        })
         .map_err(|error| ServerError::Start(format!("the events thread: {error}")))?;
     Ok((log, recovered, fresh, events, outbox))
 }

@@ -24,10 +24,11 @@ pub use rows::{check_header, Rows};
 
 /// The largest file an import takes.
 pub const IMPORT_BYTES_MAX: u64 = 1 << 30;
-/// Rows per batch (one log record each). The commerce actor decides and applies a batch
-/// in one step on the thread its warehouses and carts share: 1,000 rows held it about
-/// 8 ms and made add-to-cart's p99 10 times its idle one during an import, 250 rows about
-/// 4.5 times at the same rate, 100 rows halved the rate (benches/RESULTS.md).
+/// Rows per batch (one log record each). A batch is decided on the job's thread and only
+/// recorded and installed by the commerce actor, whose thread the warehouses and carts
+/// share; 1,000 rows, decided on that thread, held it about 8 ms and made add-to-cart's
+/// p99 10 times its idle one during an import, 100 rows halved the rate
+/// (benches/RESULTS.md).
 pub const IMPORT_BATCH_ROWS: usize = 250;
 
 /// The format of an import's file.
@@ -82,13 +83,21 @@ impl AsRef<[u8]> for Shared {
 pub struct Imports {
     folder: Option<PathBuf>,
     jobs: Arc<Mutex<HashMap<String, Arc<Job>>>>,
+    /// The nice value of a job's thread (`--background-nice`).
+    nice: i32,
 }
 
 impl Imports {
     /// Jobs kept in `folder`, which is made if missing.
     pub fn in_folder(folder: PathBuf) -> std::io::Result<Self> {
         std::fs::create_dir_all(&folder)?;
-        Ok(Self { folder: Some(folder), jobs: Arc::default() })
+        Ok(Self { folder: Some(folder), jobs: Arc::default(), nice: 0 })
+    }
+
+    /// Jobs run at the nice value `nice` (0 to 19).
+    pub fn yielding(mut self, nice: i32) -> Self {
+        self.nice = nice;
+        self
     }
 
     pub fn get(&self, job: &str) -> Option<Arc<Job>> {
@@ -144,7 +153,11 @@ impl Imports {
     pub fn start(&self, job: Arc<Job>, commerce: CommerceHandle, after: u64) {
         let path = self.data_path(&job.header.job);
         let name = format!("mercato-import-{}", job.header.job);
-        let spawned = std::thread::Builder::new().name(name).spawn(move || run(&job, &commerce, path, after));
+        let nice = self.nice;
+        let spawned = std::thread::Builder::new().name(name).spawn(move || {
+            crate::server::lower_priority(nice);
+            run(&job, &commerce, path, after)
+        });
         if let Err(error) = spawned {
             tracing::error!(%error, "an import job could not start; it resumes at the next start");
         }
@@ -219,6 +232,7 @@ fn run(job: &Job, commerce: &CommerceHandle, path: Option<PathBuf>, after: u64) 
             rows: batch,
             through_row: through_row.max(after),
             done,
+            prepared: None,
         };
         match runtime.block_on(commerce.import_batch(message)) {
             Ok(progress) => job.rows_read.store(progress.through_row, Ordering::Release),

@@ -106,9 +106,7 @@ impl Webhooks {
         std::thread::Builder::new().name("mercato-webhooks".into()).spawn(move || {
             // Deliveries are background work: under load the order path gets the
             // cores first, and deliveries catch up when it leaves them time.
-            if let Err(error) = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min) {
-                tracing::warn!(?error, "webhooks: the delivery thread's priority could not be lowered");
-            }
+            crate::server::lower_priority(crate::server::NICE_LOWEST);
             runtime.block_on(manage(shared, head, (options, mailer), commands));
         })?;
         Ok(Self { store, mails, control, creating: Arc::default() })
