@@ -25,6 +25,7 @@ mod reload;
 pub mod replay;
 mod seed;
 pub mod server;
+mod snapshots;
 
 /// The demo configuration, embedded so that `mercato` runs from any folder.
 pub const DEMO_CONFIG: &str = include_str!("../../config/demo.toml");

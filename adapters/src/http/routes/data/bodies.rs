@@ -50,35 +50,46 @@ pub struct PriceRuleBody {
 /// A discount, whole: a product discount (`sku` or `family`, `percent` or `amount`) or a
 /// cart discount (`percent`, `amount` or `free_shipping`, with an optional threshold and
 /// promo code).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DiscountBody {
     /// The path's code (given here, it must be the same).
+    #[serde(default)]
     pub code: Option<String>,
     /// A label for people.
+    #[serde(default)]
     pub name: String,
-    /// `product` or `cart`. Required.
-    pub kind: Option<DiscountKindBody>,
+    /// `product` or `cart`.
+    pub kind: DiscountKindBody,
+    #[serde(default)]
     pub sku: Option<String>,
+    #[serde(default)]
     pub family: Option<String>,
     /// Percent off, above 0 and at most 100.
     #[schema(pattern = r"^[0-9]{1,18}(\.[0-9]{1,10})?$")]
+    #[serde(default)]
     pub percent: Option<String>,
     /// An amount off in the main currency, before tax.
     #[schema(pattern = r"^[0-9]{1,18}(\.[0-9]{1,10})?$")]
+    #[serde(default)]
     pub amount: Option<String>,
     /// First day it applies, `YYYY-MM-DD`.
     #[schema(format = Date)]
+    #[serde(default)]
     pub starts: Option<String>,
     /// Last day it applies, `YYYY-MM-DD`.
     #[schema(format = Date)]
+    #[serde(default)]
     pub ends: Option<String>,
     /// Cart discounts: the subtotal it needs, main currency, before tax.
     #[schema(pattern = r"^[0-9]{1,18}(\.[0-9]{1,10})?$")]
+    #[serde(default)]
     pub min_subtotal: Option<String>,
     /// Cart discounts: the code a shopper enters.
+    #[serde(default)]
     pub promo_code: Option<String>,
     /// Cart discounts: shipping costs nothing.
+    #[serde(default)]
     pub free_shipping: bool,
 }
 
@@ -90,16 +101,19 @@ pub enum DiscountKindBody {
 }
 
 /// A user account, whole.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UserBody {
     /// The path's id (given here, it must be the same).
+    #[serde(default)]
     pub id: Option<String>,
-    /// Its email address; must contain '@'.
+    /// Its email address: it contains '@'.
+    #[schema(pattern = "@")]
     pub email: String,
-    /// What the account is. Required.
-    pub role: Option<UserRoleBody>,
-    /// The user groups it belongs to.
+    /// What the account is.
+    pub role: UserRoleBody,
+    /// The user groups it belongs to (each a user group of the commerce).
+    #[serde(default)]
     pub groups: Vec<String>,
 }
 
@@ -214,7 +228,7 @@ impl DiscountBody {
         Ok(model::Discount {
             code: code.to_owned(),
             name: self.name,
-            kind: self.kind.map(|kind| match kind {
+            kind: Some(match self.kind {
                 DiscountKindBody::Product => model::DiscountKind::Product,
                 DiscountKindBody::Cart => model::DiscountKind::Cart,
             }),
@@ -235,10 +249,11 @@ impl DiscountBody {
         DiscountBody {
             code: Some(discount.code.clone()),
             name: discount.name.clone(),
-            kind: discount.kind.map(|kind| match kind {
-                model::DiscountKind::Product => DiscountKindBody::Product,
-                model::DiscountKind::Cart => DiscountKindBody::Cart,
-            }),
+            kind: match discount.kind {
+                Some(model::DiscountKind::Product) => DiscountKindBody::Product,
+                // Validation requires a kind.
+                Some(model::DiscountKind::Cart) | None => DiscountKindBody::Cart,
+            },
             sku: discount.sku.clone(),
             family: discount.family.clone(),
             percent: text(discount.percent),
@@ -258,7 +273,7 @@ impl UserBody {
         Ok(model::User {
             id: id.to_owned(),
             email: self.email,
-            role: self.role.map(|role| match role {
+            role: Some(match self.role {
                 UserRoleBody::SuperAdmin => model::UserRole::SuperAdmin,
                 UserRoleBody::Admin => model::UserRole::Admin,
                 UserRoleBody::Customer => model::UserRole::Customer,
@@ -271,11 +286,12 @@ impl UserBody {
         UserBody {
             id: Some(user.id.clone()),
             email: user.email.clone(),
-            role: user.role.map(|role| match role {
-                model::UserRole::SuperAdmin => UserRoleBody::SuperAdmin,
-                model::UserRole::Admin => UserRoleBody::Admin,
-                model::UserRole::Customer => UserRoleBody::Customer,
-            }),
+            role: match user.role {
+                Some(model::UserRole::SuperAdmin) => UserRoleBody::SuperAdmin,
+                Some(model::UserRole::Admin) => UserRoleBody::Admin,
+                // Validation requires a role.
+                Some(model::UserRole::Customer) | None => UserRoleBody::Customer,
+            },
             groups: user.groups.clone(),
         }
     }
