@@ -21,27 +21,72 @@ use crate::error::ActorError;
 use crate::journal::NotDurable;
 use crate::stored::{self, SettingsChange, SettingsEntry, RECORD_SETTINGS};
 
+/// Whether the item a change puts must exist first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// Created or replaced.
+    Any,
+    /// A creation: refused (`already_exists`) when the item exists.
+    Absent,
+    /// A replacement (a key rotated): refused (`unknown_…`) when the item is gone, so a
+    /// rotation racing a revocation never brings the key back.
+    Present,
+}
+
+/// Who makes a data change: the name of the key that asks and, when the change comes
+/// through a key, the SHA-256 (hex) it had when the request was let in. The change is
+/// refused (`unauthenticated`) if that key was revoked or rotated meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author {
+    pub name: String,
+    pub key_sha256: Option<String>,
+}
+
 /// Puts or removes one item of data; answers whether it changed anything, once durable.
 #[derive(Message)]
 #[rtype(result = "Result<bool, ActorError>")]
 pub struct ChangeData {
     pub change: DataChange,
-    /// Who asks: the key's principal.
-    pub by: String,
-    /// A creation: refused (`already_exists`) when the item exists.
-    pub create_only: bool,
+    pub by: Author,
+    pub presence: Presence,
+}
+
+/// Whether `change` may be decided at all against `current`: its author's key still
+/// stands and the item is there or not as `presence` asks.
+fn admissible(current: &Commerce, message: &ChangeData) -> Result<(), DomainError> {
+    if let Some(digest) = &message.by.key_sha256 {
+        let keys = &current.config().api_keys;
+        let stands = keys.iter().any(|key| key.name == message.by.name && key.key_sha256.as_ref() == Some(digest));
+        if !stands {
+            return Err(DomainError::KeyRevoked { name: message.by.name.clone() });
+        }
+    }
+    let (kind, code) = (message.change.kind(), message.change.code().to_owned());
+    let exists = current.config().data_item(kind, &code).is_some();
+    match message.presence {
+        Presence::Absent if exists => Err(DomainError::DataExists { kind, code }),
+        Presence::Present if !exists => Err(DomainError::UnknownData { kind, code }),
+        _ => Ok(()),
+    }
 }
 
 /// Installs settings checked against `checked` (the commerce as published then) into
-/// `next`, recording `document` (the file's settings) as a reload.
+/// `next`, recording `document` (the file's settings) as a reload. When the commerce
+/// changed since (an import's batch, an item of data), it answers `false` and installs
+/// nothing, unless `last_try`, when it checks again on its own thread.
 #[derive(Message)]
-#[rtype(result = "Result<(), ReplaceError>")]
+#[rtype(result = "Result<bool, ReplaceError>")]
 pub(crate) struct InstallSettings {
     pub(crate) checked: Arc<Commerce>,
     pub(crate) next: Commerce,
     pub(crate) document: CommerceConfig,
     pub(crate) by: String,
+    pub(crate) last_try: bool,
 }
+
+/// How many times a reload is checked off the actor's thread before the actor checks it
+/// itself (the commerce kept changing under it: an import running).
+const RELOAD_TRIES: usize = 8;
 
 /// Records a change the start decided (a seed, or the file's settings when they differ
 /// from the log's), already in force.
@@ -75,18 +120,14 @@ impl Handler<ChangeData> for CommerceActor {
 
     fn handle(&mut self, message: ChangeData, _: &mut Self::Context) -> Self::Result {
         let current = self.published.load_full();
-        let exists = current.config().data_item(message.change.kind(), message.change.code()).is_some();
-        let decided = if message.create_only && exists {
-            let (kind, code) = (message.change.kind(), message.change.code().to_owned());
-            Err(DomainError::DataExists { kind, code })
-        } else {
-            current.decide_data(&message.change)
-        };
+        let decided = admissible(&current, &message).and_then(|()| current.decide_data(&message.change));
         let outcome = match decided {
-            Ok(Some(next)) => match self.record_settings(SettingsChange::Data(message.change), &message.by, next) {
-                Ok(receipt) => return Box::pin(durable(true, receipt)),
-                Err(error) => Err(ActorError::NotDurable(error)),
-            },
+            Ok(Some(next)) => {
+                match self.record_settings(SettingsChange::Data(message.change), &message.by.name, next) {
+                    Ok(receipt) => return Box::pin(durable(true, receipt)),
+                    Err(error) => Err(ActorError::NotDurable(error)),
+                }
+            }
             Ok(None) => Ok(false),
             Err(error) => Err(ActorError::Refused(error)),
         };
@@ -95,12 +136,16 @@ impl Handler<ChangeData> for CommerceActor {
 }
 
 impl Handler<InstallSettings> for CommerceActor {
-    type Result = ResponseFuture<Result<(), ReplaceError>>;
+    type Result = ResponseFuture<Result<bool, ReplaceError>>;
 
     fn handle(&mut self, message: InstallSettings, _: &mut Self::Context) -> Self::Result {
         let current = self.published.load_full();
-        // Changed since it was checked (a product or an item of data): checked again here.
-        let next = if Arc::ptr_eq(&current, &message.checked) {
+        let unchanged = Arc::ptr_eq(&current, &message.checked);
+        if !unchanged && !message.last_try {
+            return Box::pin(async { Ok(false) });
+        }
+        // Changed since it was checked, again and again: checked here, once.
+        let next = if unchanged {
             Ok(message.next)
         } else {
             current.with_settings_of(&message.document).map_err(|violations| ReplaceError::OrphanedData { violations })
@@ -113,7 +158,7 @@ impl Handler<InstallSettings> for CommerceActor {
             if let Some(receipt) = recorded? {
                 receipt.await.map_err(|failure| ReplaceError::NotDurable(failure.reason))?;
             }
-            Ok(())
+            Ok(true)
         })
     }
 }
@@ -150,8 +195,8 @@ fn same_warehouses(current: &Commerce, file: &CommerceConfig) -> Vec<Violation> 
 
 impl CommerceHandle {
     /// Puts or removes one item of data, answered once durable: whether it changed.
-    pub async fn change_data(&self, change: DataChange, by: &str, create_only: bool) -> Result<bool, ActorError> {
-        let message = ChangeData { change, by: by.to_owned(), create_only };
+    pub async fn change_data(&self, change: DataChange, by: Author, presence: Presence) -> Result<bool, ActorError> {
+        let message = ChangeData { change, by, presence };
         self.addr().send(message).await.map_err(|_| ActorError::Stopped("the commerce".into()))?
     }
 
@@ -173,15 +218,23 @@ impl CommerceHandle {
         if !violations.is_empty() {
             return Err(ReplaceError::OrphanedData { violations });
         }
-        let checked = Arc::clone(&current);
-        let checking = document.clone();
-        let next = tokio::task::spawn_blocking(move || checked.with_settings_of(&checking))
-            .await
-            .map_err(|error| ReplaceError::NotDurable(error.to_string()))?
-            .map_err(|violations| ReplaceError::OrphanedData { violations })?;
-        let install = InstallSettings { checked: current, next, document, by: by.to_owned() };
-        self.addr().send(install).await.map_err(|_| ReplaceError::NotDurable("the commerce has stopped".into()))??;
-        Ok(true)
+        for attempt in 1..=RELOAD_TRIES {
+            let current = self.snapshot();
+            let checked = Arc::clone(&current);
+            let checking = document.clone();
+            let next = tokio::task::spawn_blocking(move || checked.with_settings_of(&checking))
+                .await
+                .map_err(|error| ReplaceError::NotDurable(error.to_string()))?
+                .map_err(|violations| ReplaceError::OrphanedData { violations })?;
+            let last_try = attempt == RELOAD_TRIES;
+            let install =
+                InstallSettings { checked: current, next, document: document.clone(), by: by.to_owned(), last_try };
+            let stopped = |_| ReplaceError::NotDurable("the commerce has stopped".into());
+            if self.addr().send(install).await.map_err(stopped)?? {
+                return Ok(true);
+            }
+        }
+        Err(ReplaceError::NotDurable("the commerce kept changing while the reload was checked".into()))
     }
 
     /// Records what the start decided about the settings (none: nothing to record).
@@ -199,6 +252,8 @@ pub(crate) fn start_change(file: &CommerceConfig, recorded: Option<&CommerceConf
         None => {
             let mut seed = file.clone();
             seed.products.clear();
+            // The opening stock is received once, into this fresh folder; it is not data.
+            seed.opening_stock.clear();
             Some(SettingsChange::Seed(Box::new(seed)))
         }
         Some(recorded) if recorded.settings_only() != file.settings_only() => {

@@ -63,3 +63,41 @@ async fn mailbox_is_bounded() {
     );
     assert!(addr.try_send(CurrentConfig).is_err());
 }
+
+// Proves a data change is refused when the key that asked was revoked or rotated since
+// (checked against a change applied with a stale digest), that a rotation never brings a
+// revoked key back (a replacement of an absent key is refused), and that the commerce's
+// last admin key is never removed.
+#[actix_rt::test]
+async fn a_data_change_needs_its_key_to_stand() {
+    use mercato_actors::settings::{Author, Presence};
+    use mercato_actors::ActorError;
+    use mercato_engine::commerce::data::{DataChange, DataItem, DataKind};
+    use mercato_engine::commerce::model::ApiRole;
+    use mercato_engine::DomainError;
+
+    let registry = Registry::start(vec![demo()], Clock::system()).expect("one commerce");
+    let handle = registry.get("demo").expect("demo is registered");
+    let keys = handle.snapshot().config().api_keys.clone();
+    let admin = keys.iter().find(|key| key.role == Some(ApiRole::Admin)).expect("an admin key").clone();
+    let standing = Author { name: admin.name.clone(), key_sha256: admin.key_sha256.clone() };
+    assert!(standing.key_sha256.is_some(), "plain keys are kept as their digest");
+    let storefront = keys.iter().find(|key| key.role == Some(ApiRole::Storefront)).expect("a storefront key");
+    let remove = |name: &str| DataChange::Remove { kind: DataKind::ApiKey, code: name.to_owned() };
+
+    let stale = Author { name: admin.name.clone(), key_sha256: Some("0".repeat(64)) };
+    let refused = handle.change_data(remove(&storefront.name), stale, Presence::Any).await;
+    assert_eq!(refused, Err(ActorError::Refused(DomainError::KeyRevoked { name: admin.name.clone() })));
+    assert!(handle.snapshot().config().api_keys.iter().any(|key| key.name == storefront.name), "nothing changed");
+
+    assert_eq!(handle.change_data(remove(&storefront.name), standing.clone(), Presence::Any).await, Ok(true));
+    let rotated = DataChange::Put(Box::new(DataItem::ApiKey(storefront.clone())));
+    let refused = handle.change_data(rotated, standing.clone(), Presence::Present).await;
+    let unknown = DomainError::UnknownData { kind: DataKind::ApiKey, code: storefront.name.clone() };
+    assert_eq!(refused, Err(ActorError::Refused(unknown)), "a rotation never brings a revoked key back");
+    assert!(!handle.snapshot().config().api_keys.iter().any(|key| key.name == storefront.name));
+
+    let refused = handle.change_data(remove(&admin.name), standing, Presence::Any).await;
+    assert_eq!(refused, Err(ActorError::Refused(DomainError::LastAdminKey { name: admin.name.clone() })));
+    assert!(handle.snapshot().config().api_keys.iter().any(|key| key.name == admin.name));
+}

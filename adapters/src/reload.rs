@@ -76,12 +76,22 @@ pub(crate) async fn reload_all(state: &AppState) {
     }
 }
 
+/// Takes `SIGHUP` from the process's first moments (its default would end the process): a
+/// hangup during recovery is answered by a reload once the node serves. Called within the
+/// runtime, before recovery.
+pub(crate) fn listen_for_hangups() -> Option<tokio::signal::unix::Signal> {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(hangups) => Some(hangups),
+        Err(error) => {
+            tracing::warn!(%error, "SIGHUP cannot be listened to; reload through POST …/settings/reload");
+            None
+        }
+    }
+}
+
 /// Reloads on every `SIGHUP` until the node stops.
-pub(crate) async fn on_hangup(state: actix_web::web::Data<AppState>) {
-    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
-        tracing::warn!("SIGHUP cannot be listened to; reload through POST …/settings/reload");
-        return;
-    };
+pub(crate) async fn on_hangup(state: actix_web::web::Data<AppState>, hangups: Option<tokio::signal::unix::Signal>) {
+    let Some(mut hangups) = hangups else { return };
     while hangups.recv().await.is_some() {
         reload_all(&state).await;
     }

@@ -255,12 +255,15 @@ pub fn run(args: &ServeArgs, until: &str) -> Result<(), ServerError> {
     let moment = resolve(&wal, until)?;
     let scratch = scratch_folder()?;
     let (mut recovered, events) = rebuild(args, moment, &commerces, &scratch.0)?;
-    // The settings and data in force then are the log's, not the file's of today.
+    // The settings and data in force then are the log's, not the file's of today; the keys
+    // that open the replay are the file's of today (a key revoked since opens nothing).
     let commerces = commerces
         .into_iter()
         .map(|file| match recovered.settings.get(file.code()) {
             Some(recorded) => {
-                mercato_engine::Commerce::from_recorded(recorded.clone()).with_catalog(file.catalog().clone())
+                let mut then = recorded.clone();
+                then.api_keys.clone_from(&file.config().api_keys);
+                mercato_engine::Commerce::from_recorded(then).with_catalog(file.catalog().clone())
             }
             None => file,
         })

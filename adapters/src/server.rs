@@ -107,6 +107,8 @@ pub(crate) fn assemble(
 
 /// Serves until the process is asked to stop (SIGINT or SIGTERM stop it gracefully).
 pub fn run(args: ServeArgs) -> Result<(), ServerError> {
+    let system = actix_web::rt::System::new();
+    let hangups = system.block_on(async { crate::reload::listen_for_hangups() });
     let loaded = load_all(&args.configs)?;
     for (source, commerce) in &loaded {
         tracing::info!(commerce = commerce.code(), %source, "configuration loaded");
@@ -123,7 +125,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
     let event_store = Arc::clone(&events.store);
     let webhooks = start_webhooks(&args, &events)?;
     let snapshot_every = Duration::from_millis(args.snapshot_interval_ms);
-    let outcome = actix_web::rt::System::new().block_on(async move {
+    let outcome = system.block_on(async move {
         let imports = Imports::in_folder(args.data.join("imports"))
             .map_err(|error| ServerError::DataFolder { path: args.data.join("imports").display().to_string(), error })?
             .yielding(args.background_nice);
@@ -143,7 +145,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
         finish_recovery(&state.registry).await?;
         state.keys.refresh(&state.registry);
         state.ready.store(true, Ordering::Release);
-        let hangups = actix_web::rt::spawn(crate::reload::on_hangup(state.clone()));
+        let hangups = actix_web::rt::spawn(crate::reload::on_hangup(state.clone(), hangups));
         let snapshotter = Snapshotter {
             registry: state.registry.clone(),
             log: handle.clone(),

@@ -56,6 +56,38 @@ fn price(address: SocketAddr, group: &str) -> String {
     body["unit_price"].as_str().expect("a price").to_owned()
 }
 
+/// An event stream opened with `key`, its answer's head read.
+fn open_stream(address: SocketAddr, key: &str) -> std::net::TcpStream {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).expect("connects");
+    stream.set_read_timeout(Some(Duration::from_secs(20))).expect("a timeout");
+    let request = format!(
+        "GET /v1/commerces/atelier/events/stream?after=0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).expect("sent");
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).expect("an answer");
+    assert_eq!(&head, b"HTTP/1.1 200", "the stream opens");
+    stream
+}
+
+/// Whether the server ends `stream` within ten seconds (keep-alive comments do not count).
+fn stream_ends(mut stream: std::net::TcpStream) -> bool {
+    use std::io::Read;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    stream.set_read_timeout(Some(Duration::from_millis(200))).expect("a timeout");
+    let mut buffer = [0u8; 4096];
+    while Instant::now() < deadline {
+        match stream.read(&mut buffer) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(error) if matches!(error.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
 fn languages_reported(address: SocketAddr, language: &str) -> u16 {
     call(address, "GET", &format!("/products/translations?language={language}"), ADMIN, Value::Null).0
 }
@@ -154,8 +186,8 @@ fn data_by_api_is_checked_whole_takes_effect_and_survives_restarts() {
 
 // Proves a key the API makes is shown once and works at once; rotating it makes the old
 // secret fail at once; revoking it makes it fail at once; a creation retried under the
-// same name makes no second key; the last admin key cannot be revoked; and a revoked key
-// stays revoked after SIGKILL.
+// same name makes no second key; a key never revokes itself; an event stream opened with
+// a key ends when the key is revoked; and a revoked key stays revoked after SIGKILL.
 #[test]
 fn api_keys_are_created_rotated_and_revoked_with_effect_at_once() {
     let dir = temp_dir("backoffice-keys");
@@ -187,8 +219,11 @@ fn api_keys_are_created_rotated_and_revoked_with_effect_at_once() {
     assert_eq!(call(address, "GET", "/users", &first, Value::Null).0, 401, "the old secret fails at once");
     assert_eq!(call(address, "GET", "/users", &second, Value::Null).0, 200);
 
-    // The file's admin key revoked by the new one: it fails at once, on every route.
+    // The file's admin key revoked by the new one: it fails at once, on every route, and
+    // the stream it opened ends.
+    let stream = open_stream(address, ADMIN);
     assert_eq!(call(address, "DELETE", "/api-keys/back%20office", &second, Value::Null).0, 204);
+    assert!(stream_ends(stream), "a stream opened with a revoked key ends");
     assert_eq!(call(address, "GET", "/users", ADMIN, Value::Null).0, 401);
     assert_eq!(call(address, "GET", "/products/P-1", ADMIN, Value::Null).0, 401);
     let (status, problem) = call(address, "DELETE", "/api-keys/erp", &second, Value::Null);

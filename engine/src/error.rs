@@ -14,6 +14,9 @@ pub enum ErrorKind {
     Conflict,
     /// A payment was declined (402).
     Declined,
+    /// The key that asked no longer stands: revoked or rotated since the request was let
+    /// in (401).
+    Unauthenticated,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -199,6 +202,10 @@ pub enum DomainError {
     InvalidData { kind: DataKind, code: String, violations: Vec<Violation> },
     #[error("{} \"{code}\" exists already", kind.noun())]
     DataExists { kind: DataKind, code: String },
+    #[error("api key \"{name}\" is the commerce's last admin key: create another admin key before revoking it or giving it another role")]
+    LastAdminKey { name: String },
+    #[error("api key \"{name}\" was revoked or rotated while this request waited: nothing changed")]
+    KeyRevoked { name: String },
 }
 
 impl DomainError {
@@ -297,6 +304,8 @@ impl DomainError {
             },
             DomainError::InvalidData { .. } => "invalid_data",
             DomainError::DataExists { .. } => "already_exists",
+            DomainError::LastAdminKey { .. } => "last_admin_key",
+            DomainError::KeyRevoked { .. } => "unauthenticated",
         }
     }
 
@@ -385,7 +394,8 @@ impl DomainError {
             | DomainError::NoProductVersionAt { .. }
             | DomainError::InvalidData { .. } => ErrorKind::Invalid,
             DomainError::UnknownData { .. } => ErrorKind::NotFound,
-            DomainError::DataExists { .. } => ErrorKind::Conflict,
+            DomainError::DataExists { .. } | DomainError::LastAdminKey { .. } => ErrorKind::Conflict,
+            DomainError::KeyRevoked { .. } => ErrorKind::Unauthenticated,
         }
     }
 }

@@ -24,17 +24,23 @@ pub struct Principal {
     pub role: ApiRole,
     pub commerce: Arc<str>,
     pub merchant: Option<Arc<str>>,
+    /// The SHA-256 of the key presented, in hex: a change made with it is refused if the
+    /// key was revoked or rotated while the request waited, and a stream opened with it
+    /// ends when it no longer stands.
+    pub key_sha256: Arc<str>,
 }
 
 /// Every key of every commerce on the node, by SHA-256 digest. Keys are data: created,
 /// rotated and revoked through the API, so the table is rebuilt from the commerces as
 /// published after each such change (`refresh`) and swapped in whole; a lookup never
 /// waits.
-#[derive(Default)]
 pub struct KeyTable {
     by_digest: ArcSwap<HashMap<[u8; 32], Principal>>,
     /// One rebuild at a time, so the last to finish is built from the latest keys.
     rebuilding: Mutex<()>,
+    /// Told of each rebuild: what holds a key beyond one request (an event stream) checks
+    /// again that it stands.
+    rebuilt: tokio::sync::watch::Sender<u64>,
 }
 
 fn sha256(secret: &str) -> [u8; 32] {
@@ -55,10 +61,18 @@ fn digest_from_hex(hex: &str) -> Option<[u8; 32]> {
     Some(digest)
 }
 
-/// Every key of `commerces` by digest; the same key configured for two commerces is an
-/// error, since a key must name exactly one tenant.
-fn table<'a>(commerces: impl Iterator<Item = &'a Commerce>) -> Result<HashMap<[u8; 32], Principal>, String> {
+fn hex(digest: &[u8; 32]) -> String {
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Every key of `commerces` by digest, and the digests two tenants share (a key must name
+/// exactly one tenant, so such a digest opens nothing).
+fn table<'a>(
+    commerces: impl Iterator<Item = &'a Commerce>,
+) -> Result<(HashMap<[u8; 32], Principal>, Vec<String>), String> {
     let mut by_digest = HashMap::new();
+    let mut shared = Vec::new();
+    let mut refused = std::collections::HashSet::new();
     for commerce in commerces {
         for key in &commerce.config().api_keys {
             let digest = match (&key.key, &key.key_sha256) {
@@ -74,41 +88,83 @@ fn table<'a>(commerces: impl Iterator<Item = &'a Commerce>) -> Result<HashMap<[u
                 role,
                 commerce: commerce.code().into(),
                 merchant: key.merchant.as_deref().map(Arc::from),
+                key_sha256: hex(&digest).into(),
             };
+            if refused.contains(&digest) {
+                continue;
+            }
             if let Some(other) = by_digest.insert(digest, principal) {
-                return Err(format!(
+                shared.push(format!(
                     "api key \"{}\" of commerce \"{}\" is also configured for commerce \"{}\"",
                     key.name,
                     commerce.code(),
                     other.commerce
                 ));
+                by_digest.remove(&digest);
+                refused.insert(digest);
             }
         }
     }
-    Ok(by_digest)
+    Ok((by_digest, shared))
 }
 
 impl KeyTable {
-    /// Builds the table (`table`'s rule: a key names one tenant).
+    /// Builds the table; refused when two tenants share a key (`table`'s rule: a key
+    /// names one tenant).
     pub fn build<'a>(commerces: impl Iterator<Item = &'a Commerce>) -> Result<Self, String> {
-        Ok(Self { by_digest: ArcSwap::from_pointee(table(commerces)?), rebuilding: Mutex::new(()) })
+        let (by_digest, shared) = table(commerces)?;
+        if let Some(first) = shared.into_iter().next() {
+            return Err(first);
+        }
+        let rebuilt = tokio::sync::watch::Sender::new(0);
+        Ok(Self { by_digest: ArcSwap::from_pointee(by_digest), rebuilding: Mutex::new(()), rebuilt })
     }
 
-    /// Rebuilds the table from the commerces as `registry` publishes them now. A key the
-    /// API made is random, so no two tenants share one; were they to, the table keeps the
-    /// last one built and says so.
+    /// Rebuilds the table from the commerces as `registry` publishes them now, so a key
+    /// revoked or rotated fails at once. A key the API made is random, so no two tenants
+    /// share one; were they to, that key opens nothing (it is left out and named in the
+    /// log) while every other key is rebuilt: the table never keeps a revoked key.
     pub fn refresh(&self, registry: &mercato_actors::Registry) {
         let _one = self.rebuilding.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let commerces: Vec<Arc<Commerce>> = registry.iter().map(|(_, handle)| handle.snapshot()).collect();
-        match table(commerces.iter().map(Arc::as_ref)) {
-            Ok(by_digest) => self.by_digest.store(Arc::new(by_digest)),
-            Err(reason) => tracing::error!(%reason, "the key table was not rebuilt"),
+        let (by_digest, shared) = match table(commerces.iter().map(Arc::as_ref)) {
+            Ok(built) => built,
+            Err(reason) => {
+                // A digest the node wrote itself is always 64 hex digits; were one not, no
+                // key opens anything rather than a revoked one staying open.
+                tracing::error!(%reason, "the key table is emptied");
+                (HashMap::new(), Vec::new())
+            }
+        };
+        for reason in shared {
+            tracing::error!(%reason, "a key two tenants share opens nothing");
         }
+        self.by_digest.store(Arc::new(by_digest));
+        self.rebuilt.send_modify(|count| *count += 1);
+    }
+
+    /// Changes each time the table is rebuilt.
+    pub fn rebuilds(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.rebuilt.subscribe()
     }
 
     /// The principal of a presented key, if any.
     pub fn lookup(&self, presented: &str) -> Option<Principal> {
         self.by_digest.load().get(&sha256(presented)).cloned()
+    }
+
+    /// Whether the key `principal` was let in with still stands as it was (not revoked,
+    /// not rotated, same role and tenant).
+    pub fn stands(&self, principal: &Principal) -> bool {
+        let Some(digest) = digest_from_hex(&principal.key_sha256) else { return false };
+        self.by_digest.load().get(&digest) == Some(principal)
+    }
+}
+
+impl Principal {
+    /// The author of a change made with this key.
+    pub fn author(&self) -> mercato_actors::settings::Author {
+        mercato_actors::settings::Author { name: self.name.to_string(), key_sha256: Some(self.key_sha256.to_string()) }
     }
 }
 

@@ -90,6 +90,7 @@ impl From<DomainError> for Problem {
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Conflict => StatusCode::CONFLICT,
             ErrorKind::Declined => StatusCode::PAYMENT_REQUIRED,
+            ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
         };
         Problem::new(status, error.code(), error.to_string())
     }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 pub use super::model::DataKind;
-use super::model::{ApiKey, CommerceConfig, Discount, PriceRule, User, UserGroup};
+use super::model::{ApiKey, ApiRole, CommerceConfig, Discount, PriceRule, User, UserGroup};
 use super::{validate, Commerce, Violation};
 use crate::DomainError;
 
@@ -161,6 +161,13 @@ impl CommerceConfig {
     }
 }
 
+/// How many admin keys `config` holds: a change never takes the last one away, so the
+/// back office is never locked out of a commerce that had one.
+fn admin_keys(config: &CommerceConfig) -> usize {
+    let usable = |key: &&ApiKey| key.key.is_some() || key.key_sha256.is_some();
+    config.api_keys.iter().filter(usable).filter(|key| key.role == Some(ApiRole::Admin)).count()
+}
+
 impl Commerce {
     /// A commerce of a document recorded in the log (validated when it was recorded): its
     /// settings and data, with no product; the catalogue is given to it after.
@@ -184,6 +191,9 @@ impl Commerce {
                 DataChange::Put(_) => Ok(None),
                 DataChange::Remove { kind, code } => Err(DomainError::UnknownData { kind: *kind, code: code.clone() }),
             };
+        }
+        if admin_keys(self.config()) > 0 && admin_keys(&config) == 0 {
+            return Err(DomainError::LastAdminKey { name: change.code().to_owned() });
         }
         let violations = self.check_document(&config);
         if !violations.is_empty() {

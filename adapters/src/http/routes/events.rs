@@ -195,7 +195,8 @@ pub async fn stream_events(
         (None, None) => Position { lsn: *events.head.borrow(), index: u16::MAX },
     };
     let (sender, receiver) = tokio::sync::mpsc::channel(STREAM_READ);
-    actix_web::rt::spawn(feed(events, code, filter, after, sender));
+    let reader = Reader { state: state.clone(), principal };
+    actix_web::rt::spawn(feed(events, code, filter, after, sender, reader));
     Ok(sse::Sse::from_infallible_receiver(receiver).with_keep_alive(STREAM_KEEP_ALIVE))
 }
 
@@ -213,18 +214,31 @@ async fn read(
     read.await.ok()?.ok()
 }
 
+/// Who reads a stream: its key is checked again whenever the key table changes.
+struct Reader {
+    state: web::Data<AppState>,
+    principal: Principal,
+}
+
 /// Sends a stream its events from `after` on, then each new one as the store gets it,
-/// until the client goes.
+/// until the client goes or the key it was opened with is revoked or rotated (the
+/// stream ends; a new one needs a key that stands).
 async fn feed(
     events: Events,
     commerce: String,
     filter: EventFilter,
     mut after: Position,
     out: tokio::sync::mpsc::Sender<sse::Event>,
+    reader: Reader,
 ) {
     let mut head = events.head.clone();
+    let mut rebuilds = reader.state.keys.rebuilds();
     loop {
         head.borrow_and_update();
+        rebuilds.borrow_and_update();
+        if !reader.state.keys.stands(&reader.principal) {
+            return;
+        }
         let Some((page, last)) = read(&events, commerce.clone(), after, STREAM_READ, filter.clone()).await else {
             return;
         };
@@ -241,6 +255,7 @@ async fn feed(
             _ => {
                 tokio::select! {
                     changed = head.changed() => if changed.is_err() { return },
+                    changed = rebuilds.changed() => if changed.is_err() { return },
                     () = out.closed() => return,
                 }
             }

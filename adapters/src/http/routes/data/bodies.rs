@@ -30,7 +30,7 @@ pub struct PriceRuleBody {
     #[schema(pattern = r"^-?[0-9]{1,18}(\.[0-9]{1,10})?$")]
     pub percent: Option<String>,
     /// From this many units of the line; at least 1 (1 when absent).
-    #[schema(minimum = 0, maximum = 4_294_967_295_i64)]
+    #[schema(minimum = 1, maximum = 4_294_967_295_i64)]
     #[serde(deserialize_with = "crate::http::wire::whole_u32_or_null")]
     pub min_quantity: Option<u32>,
     /// Only this user (a user id of the commerce).

@@ -4,12 +4,14 @@
 //! at once on every route of the node), `GET …/api-keys` lists them without secrets. A
 //! retried creation of the same name is `409 already_exists`: the secret is never kept to
 //! be shown twice, so a lost answer is recovered by rotating. A key never rotates or
-//! revokes itself (`409 own_key`), so an admin key always remains: the back office is
-//! never locked out.
+//! revokes itself (`409 own_key`), and the last admin key is never revoked or given
+//! another role (`409 last_admin_key`): the back office is never locked out. A change
+//! asked with a key revoked or rotated while the request waited is refused (401).
 
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, post, web, HttpResponse};
 use base64::Engine as _;
+use mercato_actors::settings::Presence;
 use mercato_engine::commerce::data::{key_digest, DataChange, DataItem, DataKind};
 use mercato_engine::commerce::model::{ApiKey, ApiRole};
 use serde::{Deserialize, Serialize};
@@ -124,14 +126,14 @@ async fn put_with_secret(
     principal: &Principal,
     code: &str,
     mut key: ApiKey,
-    create_only: bool,
+    presence: Presence,
 ) -> Result<SecretKeyDto, Problem> {
     let handle = admin(state, principal, code)?;
     let plain = secret()?;
     key.key = None;
     key.key_sha256 = Some(key_digest(&plain));
     let change = DataChange::Put(Box::new(DataItem::ApiKey(key.clone())));
-    handle.change_data(change, &principal.name, create_only).await?;
+    handle.change_data(change, principal.author(), presence).await?;
     state.keys.refresh(&state.registry);
     let KeyDto { name, role, merchant, fingerprint } = listed(&key);
     Ok(SecretKeyDto { name, role, merchant, fingerprint, key: plain })
@@ -176,7 +178,7 @@ pub async fn create_key(
     }
     let key =
         ApiKey { name: body.name, key: None, key_sha256: None, role: Some(body.role.role()), merchant: body.merchant };
-    let made = put_with_secret(&state, &principal, &path, key, true).await?;
+    let made = put_with_secret(&state, &principal, &path, key, Presence::Absent).await?;
     Ok(HttpResponse::Created().json(made))
 }
 
@@ -200,7 +202,7 @@ pub async fn rotate_key(
     not_itself(&principal, &name)?;
     let key = handle.snapshot().config().api_keys.iter().find(|k| k.name == name).cloned();
     let key = key.ok_or_else(|| not_found(DataKind::ApiKey, &name))?;
-    let made = put_with_secret(&state, &principal, &code, key, false).await?;
+    let made = put_with_secret(&state, &principal, &code, key, Presence::Present).await?;
     Ok(HttpResponse::Ok().json(made))
 }
 
@@ -226,7 +228,7 @@ pub async fn revoke_key(
     let keys = &commerce.config().api_keys;
     keys.iter().find(|k| k.name == name).ok_or_else(|| not_found(DataKind::ApiKey, &name))?;
     let change = DataChange::Remove { kind: DataKind::ApiKey, code: name };
-    handle.change_data(change, &principal.name, false).await?;
+    handle.change_data(change, principal.author(), Presence::Any).await?;
     state.keys.refresh(&state.registry);
     Ok(HttpResponse::NoContent().finish())
 }

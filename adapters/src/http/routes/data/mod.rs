@@ -13,6 +13,7 @@ pub use bodies::{DiscountBody, PriceRuleBody, UserBody, UserGroupBody};
 
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, post, put, web, HttpResponse};
+use mercato_actors::settings::Presence;
 use mercato_engine::commerce::data::{DataChange, DataItem, DataKind};
 use mercato_engine::commerce::model::{ApiRole, CommerceConfig};
 use serde::Serialize;
@@ -158,10 +159,11 @@ where
     let handle = admin(state, principal, code)?;
     let made = R::item(body.read()?, item).map_err(|problems| unreadable(R::KIND, item, &problems))?;
     let existed = handle.snapshot().config().data_item(R::KIND, item).is_some();
-    handle.change_data(DataChange::Put(Box::new(made)), &principal.name, false).await?;
-    let now = handle.snapshot().config().data_item(R::KIND, item).ok_or_else(|| not_found(R::KIND, item))?;
+    // The answer is the item as put, even if another request has changed it since.
+    let answer = R::body(&made);
+    handle.change_data(DataChange::Put(Box::new(made)), principal.author(), Presence::Any).await?;
     let status = if existed { StatusCode::OK } else { StatusCode::CREATED };
-    Ok(HttpResponse::build(status).json(R::body(&now)))
+    Ok(HttpResponse::build(status).json(answer))
 }
 
 async fn remove<R: Route>(
@@ -171,7 +173,7 @@ async fn remove<R: Route>(
 ) -> Result<HttpResponse, Problem> {
     let handle = admin(state, principal, code)?;
     let change = DataChange::Remove { kind: R::KIND, code: item.to_owned() };
-    handle.change_data(change, &principal.name, false).await?;
+    handle.change_data(change, principal.author(), Presence::Any).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
