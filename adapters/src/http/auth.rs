@@ -35,7 +35,7 @@ pub struct Principal {
 /// published after each such change (`refresh`) and swapped in whole; a lookup never
 /// waits.
 pub struct KeyTable {
-    by_digest: ArcSwap<HashMap<[u8; 32], Principal>>,
+    by_digest: ArcSwap<ByDigest>,
     /// One rebuild at a time, so the last to finish is built from the latest keys.
     rebuilding: Mutex<()>,
     /// Told of each rebuild: what holds a key beyond one request (an event stream) checks
@@ -65,11 +65,12 @@ fn hex(digest: &[u8; 32]) -> String {
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
+/// Principals by the SHA-256 of their key.
+type ByDigest = HashMap<[u8; 32], Principal>;
+
 /// Every key of `commerces` by digest, and the digests two tenants share (a key must name
 /// exactly one tenant, so such a digest opens nothing).
-fn table<'a>(
-    commerces: impl Iterator<Item = &'a Commerce>,
-) -> Result<(HashMap<[u8; 32], Principal>, Vec<String>), String> {
+fn table<'a>(commerces: impl Iterator<Item = &'a Commerce>) -> Result<(ByDigest, Vec<String>), String> {
     let mut by_digest = HashMap::new();
     let mut shared = Vec::new();
     let mut refused = std::collections::HashSet::new();
