@@ -110,9 +110,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
     let system = actix_web::rt::System::new();
     let hangups = system.block_on(async { crate::reload::listen_for_hangups() });
     let loaded = load_all(&args.configs)?;
-    for (source, commerce) in &loaded {
-        tracing::info!(commerce = commerce.code(), %source, "configuration loaded");
-    }
+    loaded.iter().for_each(|(source, c)| tracing::info!(commerce = c.code(), %source, "configuration loaded"));
     std::fs::create_dir_all(&args.data)
         .map_err(|error| ServerError::DataFolder { path: args.data.display().to_string(), error })?;
     let sources = loaded.iter().map(|(source, commerce)| (commerce.code().to_owned(), source.clone())).collect();
