@@ -10,8 +10,9 @@
 use std::sync::Arc;
 
 use actix::prelude::*;
-use mercato_engine::commerce::data::DataChange;
+use mercato_engine::commerce::data::{DataChange, DataItem};
 use mercato_engine::commerce::model::CommerceConfig;
+use mercato_engine::time::Timestamp;
 use mercato_engine::{Commerce, DomainError, Violation};
 use mercato_persistence::log::Receipt;
 
@@ -51,16 +52,36 @@ pub struct ChangeData {
     pub presence: Presence,
 }
 
+/// How an item of data is decided from the commerce as the actor holds it when it takes
+/// the message, and the time then.
+pub type Decide = Box<dyn FnOnce(&Commerce, Timestamp) -> Result<DataItem, DomainError> + Send>;
+
+/// Puts the item `decide` makes from the commerce as it is when the actor takes it (a
+/// merchant's lifecycle step, which depends on the merchant's status then): answers the
+/// item put, once durable.
+#[derive(Message)]
+#[rtype(result = "Result<DataItem, ActorError>")]
+pub struct DecideData {
+    pub decide: Decide,
+    pub by: Author,
+}
+
+/// Whether the key that asks still stands as it was when its request was let in.
+fn author_stands(current: &Commerce, by: &Author) -> Result<(), DomainError> {
+    if let Some(digest) = &by.key_sha256 {
+        let keys = &current.config().api_keys;
+        let stands = keys.iter().any(|key| key.name == by.name && key.key_sha256.as_ref() == Some(digest));
+        if !stands {
+            return Err(DomainError::KeyRevoked { name: by.name.clone() });
+        }
+    }
+    Ok(())
+}
+
 /// Whether `change` may be decided at all against `current`: its author's key still
 /// stands and the item is there or not as `presence` asks.
 fn admissible(current: &Commerce, message: &ChangeData) -> Result<(), DomainError> {
-    if let Some(digest) = &message.by.key_sha256 {
-        let keys = &current.config().api_keys;
-        let stands = keys.iter().any(|key| key.name == message.by.name && key.key_sha256.as_ref() == Some(digest));
-        if !stands {
-            return Err(DomainError::KeyRevoked { name: message.by.name.clone() });
-        }
-    }
+    author_stands(current, &message.by)?;
     let (kind, code) = (message.change.kind(), message.change.code().to_owned());
     let exists = current.config().data_item(kind, &code).is_some();
     match message.presence {
@@ -135,6 +156,30 @@ impl Handler<ChangeData> for CommerceActor {
     }
 }
 
+impl Handler<DecideData> for CommerceActor {
+    type Result = ResponseFuture<Result<DataItem, ActorError>>;
+
+    fn handle(&mut self, message: DecideData, _: &mut Self::Context) -> Self::Result {
+        let current = self.published.load_full();
+        let now = self.clock.now();
+        let decided = author_stands(&current, &message.by).and_then(|()| (message.decide)(&current, now));
+        let outcome = match decided.and_then(|item| {
+            let change = DataChange::Put(Box::new(item.clone()));
+            current.decide_data(&change).map(|next| (item, change, next))
+        }) {
+            Ok((item, change, Some(next))) => {
+                match self.record_settings(SettingsChange::Data(change), &message.by.name, next) {
+                    Ok(receipt) => return Box::pin(durable(item, receipt)),
+                    Err(error) => Err(ActorError::NotDurable(error)),
+                }
+            }
+            Ok((item, _, None)) => Ok(item),
+            Err(error) => Err(ActorError::Refused(error)),
+        };
+        self.settled(outcome)
+    }
+}
+
 impl Handler<InstallSettings> for CommerceActor {
     type Result = ResponseFuture<Result<bool, ReplaceError>>;
 
@@ -197,6 +242,13 @@ impl CommerceHandle {
     /// Puts or removes one item of data, answered once durable: whether it changed.
     pub async fn change_data(&self, change: DataChange, by: Author, presence: Presence) -> Result<bool, ActorError> {
         let message = ChangeData { change, by, presence };
+        self.addr().send(message).await.map_err(|_| ActorError::Stopped("the commerce".into()))?
+    }
+
+    /// Puts the item `decide` makes from the commerce as the actor holds it then, answered
+    /// once durable with the item put.
+    pub async fn decide_data(&self, decide: Decide, by: Author) -> Result<DataItem, ActorError> {
+        let message = DecideData { decide, by };
         self.addr().send(message).await.map_err(|_| ActorError::Stopped("the commerce".into()))?
     }
 

@@ -206,6 +206,18 @@ pub enum DomainError {
     LastAdminKey { name: String },
     #[error("api key \"{name}\" was revoked or rotated while this request waited: nothing changed")]
     KeyRevoked { name: String },
+    #[error("product \"{sku}\" is sold by merchant \"{merchant}\", which is {status}: it cannot be added to a cart")]
+    MerchantNotTrading { sku: String, merchant: String, status: &'static str },
+    #[error("the cart holds products of merchants not trading: {}", lines.join("; "))]
+    MerchantLinesNotTrading { lines: Vec<String> },
+    #[error("merchant \"{merchant}\" is {status}: it cannot be {action}")]
+    MerchantState { merchant: String, status: &'static str, action: &'static str },
+    #[error("the invitation token does not open merchant \"{merchant}\"")]
+    InvalidInvitation { merchant: String },
+    #[error("the invitation of merchant \"{merchant}\" expired at {at} (milliseconds since the epoch): ask the commerce for a new one")]
+    InvitationExpired { merchant: String, at: i64 },
+    #[error("{}", match current { Some(current) => format!("terms version \"{given}\" is not the version in force (\"{current}\")"), None => "the commerce states no merchant terms (merchant_terms_version): merchants cannot onboard through the API".to_owned() })]
+    TermsOutdated { given: String, current: Option<String> },
 }
 
 impl DomainError {
@@ -301,11 +313,19 @@ impl DomainError {
                 DataKind::User => "unknown_user",
                 DataKind::UserGroup => "unknown_user_group",
                 DataKind::ApiKey => "unknown_api_key",
+                DataKind::Merchant => "unknown_merchant",
             },
             DomainError::InvalidData { .. } => "invalid_data",
             DomainError::DataExists { .. } => "already_exists",
             DomainError::LastAdminKey { .. } => "last_admin_key",
             DomainError::KeyRevoked { .. } => "unauthenticated",
+            DomainError::MerchantNotTrading { status: "blocked", .. } => "merchant_blocked",
+            DomainError::MerchantNotTrading { .. } => "merchant_not_active",
+            DomainError::MerchantLinesNotTrading { .. } => "merchant_blocked",
+            DomainError::MerchantState { .. } => "merchant_state",
+            DomainError::InvalidInvitation { .. } => "invalid_invitation",
+            DomainError::InvitationExpired { .. } => "invitation_expired",
+            DomainError::TermsOutdated { .. } => "terms_outdated",
         }
     }
 
@@ -395,7 +415,12 @@ impl DomainError {
             | DomainError::InvalidData { .. } => ErrorKind::Invalid,
             DomainError::UnknownData { .. } => ErrorKind::NotFound,
             DomainError::DataExists { .. } | DomainError::LastAdminKey { .. } => ErrorKind::Conflict,
-            DomainError::KeyRevoked { .. } => ErrorKind::Unauthenticated,
+            DomainError::KeyRevoked { .. } | DomainError::InvalidInvitation { .. } => ErrorKind::Unauthenticated,
+            DomainError::MerchantNotTrading { .. }
+            | DomainError::MerchantLinesNotTrading { .. }
+            | DomainError::MerchantState { .. }
+            | DomainError::InvitationExpired { .. }
+            | DomainError::TermsOutdated { .. } => ErrorKind::Conflict,
         }
     }
 }

@@ -465,8 +465,12 @@ pub fn settings_6() -> (Vec<mercato_actors::stored::SettingsEntry>, mercato_engi
         ApiKey, ApiRole, Discount, DiscountKind, PriceRule, User, UserGroup, UserRole,
     };
     let document = Commerce::from_toml(include_str!("../../../config/demo.toml"), KNOWN_GATEWAYS).expect("demo");
-    let document = document.config().clone();
+    let mut document = document.config().clone();
+    // The demo as format 6's fixtures were written: without terms for merchants, whose
+    // merchants were then settings (a reload's document held them).
+    document.merchant_terms_version = None;
     let mut settings = document.settings_only();
+    settings.merchants.clone_from(&document.merchants);
     settings.name = "Demo, renamed".into();
     let rule = PriceRule {
         code: "vip".into(),

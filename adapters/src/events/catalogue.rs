@@ -7,7 +7,7 @@
 pub struct EventType {
     pub name: &'static str,
     /// `order`, `shipment`, `stock`, `product`, `settings`, or the kind of data changed
-    /// (`price_rule`, `discount`, `user`, `user_group`, `api_key`).
+    /// (`price_rule`, `discount`, `user`, `user_group`, `api_key`, `merchant`).
     pub aggregate: &'static str,
     pub summary: &'static str,
 }
@@ -80,6 +80,19 @@ pub const CATALOGUE: &[EventType] = &[
         "An API key was created or rotated (`code` its name, `by`, `item`: its role and merchant, never the key).",
     ),
     event("api_key.revoked", "api_key", "An API key was revoked: it fails at once (`code`, `by`)."),
+    event(
+        "merchant.invited",
+        "merchant",
+        "A merchant was invited, or invited again (`code`, `by`, `from`, `to`, `reason`, `merchant` as `GET …/merchants/{m}` answers it).",
+    ),
+    event("merchant.onboarded", "merchant", "A merchant accepted the terms and gave its legal data (the same fields)."),
+    event("merchant.approved", "merchant", "A merchant was approved: its products are sold (the same fields)."),
+    event(
+        "merchant.blocked",
+        "merchant",
+        "A merchant was blocked, with its reason: its products are not sold (the same fields).",
+    ),
+    event("merchant.unblocked", "merchant", "A merchant's block was lifted (the same fields)."),
 ];
 
 /// The type named `name`.

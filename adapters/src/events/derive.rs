@@ -9,6 +9,7 @@ use mercato_actors::stored::{
 use mercato_engine::cart::LOW_STOCK_UNITS;
 use mercato_engine::catalog::CatalogEvent;
 use mercato_engine::commerce::data::{DataChange, DataItem, DataKind};
+use mercato_engine::commerce::model::MerchantAction;
 use mercato_engine::inventory::{InventoryEvent, Timestamp};
 use mercato_engine::order::{Order, OrderEvent};
 use mercato_engine::pricing::minor_units;
@@ -100,6 +101,9 @@ fn settings_events(entry: &SettingsEntry) -> Vec<Draft> {
         SettingsChange::Reload(_) => {
             ("settings.reloaded", ("settings", entry.commerce.clone()), json!({ "by": entry.by }))
         }
+        SettingsChange::Data(DataChange::Put(item)) if item.kind() == DataKind::Merchant => {
+            return merchant_events(entry, item);
+        }
         SettingsChange::Data(DataChange::Put(item)) => {
             let value = match item.as_ref() {
                 DataItem::PriceRule(x) => serde_json::to_value(x),
@@ -107,6 +111,7 @@ fn settings_events(entry: &SettingsEntry) -> Vec<Draft> {
                 DataItem::User(x) => serde_json::to_value(x),
                 DataItem::UserGroup(x) => serde_json::to_value(x),
                 DataItem::ApiKey(x) => Ok(json!({ "name": x.name, "role": x.role, "merchant": x.merchant })),
+                DataItem::Merchant(_) => Ok(Value::Null),
             };
             let (name, _) = data_names(item.kind());
             let code = item.code().to_owned();
@@ -128,7 +133,34 @@ fn data_aggregate(kind: DataKind) -> &'static str {
         DataKind::User => "user",
         DataKind::UserGroup => "user_group",
         DataKind::ApiKey => "api_key",
+        DataKind::Merchant => "merchant",
     }
+}
+
+/// A merchant's lifecycle step: `merchant.{action}` (invited, onboarded, approved, blocked,
+/// unblocked) with who, when, from and to which status, why, and the merchant as
+/// `GET …/merchants/{m}` answers it; the merchant reads its own. A merchant put without a
+/// step (none does today) makes no event.
+fn merchant_events(entry: &SettingsEntry, item: &DataItem) -> Vec<Draft> {
+    let DataItem::Merchant(merchant) = item else { return Vec::new() };
+    let Some(step) = merchant.history.last() else { return Vec::new() };
+    let kind = match step.action {
+        MerchantAction::Invited => "merchant.invited",
+        MerchantAction::Onboarded => "merchant.onboarded",
+        MerchantAction::Approved => "merchant.approved",
+        MerchantAction::Blocked => "merchant.blocked",
+        MerchantAction::Unblocked => "merchant.unblocked",
+    };
+    let data = json!({
+        "code": merchant.code,
+        "by": entry.by,
+        "from": step.from.map(|s| s.as_str()),
+        "to": step.to.as_str(),
+        "reason": step.reason,
+        "merchant": crate::http::routes::merchants::MerchantDto::of(merchant),
+    });
+    let aggregate = ("merchant", merchant.code.clone());
+    vec![Draft { kind, aggregate, time: entry.at, merchants: vec![merchant.code.clone()], data }]
 }
 
 /// The event types of a kind of data: put, removed.
@@ -139,6 +171,7 @@ fn data_names(kind: DataKind) -> (&'static str, &'static str) {
         DataKind::User => ("user.changed", "user.removed"),
         DataKind::UserGroup => ("user_group.changed", "user_group.removed"),
         DataKind::ApiKey => ("api_key.changed", "api_key.revoked"),
+        DataKind::Merchant => ("merchant.changed", "merchant.removed"),
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 pub use super::model::DataKind;
-use super::model::{ApiKey, ApiRole, CommerceConfig, Discount, PriceRule, User, UserGroup};
+use super::model::{ApiKey, ApiRole, CommerceConfig, Discount, Merchant, PriceRule, User, UserGroup};
 use super::{validate, Commerce, Violation};
 use crate::DomainError;
 
@@ -23,6 +23,7 @@ pub enum DataItem {
     User(User),
     UserGroup(UserGroup),
     ApiKey(ApiKey),
+    Merchant(Merchant),
 }
 
 impl DataItem {
@@ -33,6 +34,7 @@ impl DataItem {
             DataItem::User(_) => DataKind::User,
             DataItem::UserGroup(_) => DataKind::UserGroup,
             DataItem::ApiKey(_) => DataKind::ApiKey,
+            DataItem::Merchant(_) => DataKind::Merchant,
         }
     }
 
@@ -44,6 +46,7 @@ impl DataItem {
             DataItem::User(user) => &user.id,
             DataItem::UserGroup(group) => &group.code,
             DataItem::ApiKey(key) => &key.name,
+            DataItem::Merchant(merchant) => &merchant.code,
         }
     }
 }
@@ -109,6 +112,7 @@ impl CommerceConfig {
                 DataItem::User(user) => put(&mut self.users, user, |x| &x.id),
                 DataItem::UserGroup(group) => put(&mut self.user_groups, group, |x| &x.code),
                 DataItem::ApiKey(key) => put(&mut self.api_keys, key, |x| &x.name),
+                DataItem::Merchant(merchant) => put(&mut self.merchants, merchant, |x| &x.code),
             },
             DataChange::Remove { kind, code } => match kind {
                 DataKind::PriceRule => remove(&mut self.price_rules, code, |x| &x.code),
@@ -116,6 +120,7 @@ impl CommerceConfig {
                 DataKind::User => remove(&mut self.users, code, |x| &x.id),
                 DataKind::UserGroup => remove(&mut self.user_groups, code, |x| &x.code),
                 DataKind::ApiKey => remove(&mut self.api_keys, code, |x| &x.name),
+                DataKind::Merchant => remove(&mut self.merchants, code, |x| &x.code),
             },
         }
     }
@@ -128,17 +133,19 @@ impl CommerceConfig {
             DataKind::User => self.users.iter().find(|x| x.id == code).cloned().map(DataItem::User),
             DataKind::UserGroup => self.user_groups.iter().find(|x| x.code == code).cloned().map(DataItem::UserGroup),
             DataKind::ApiKey => self.api_keys.iter().find(|x| x.name == code).cloned().map(DataItem::ApiKey),
+            DataKind::Merchant => self.merchants.iter().find(|x| x.code == code).cloned().map(DataItem::Merchant),
         }
     }
 
     /// These settings with `data`'s back-office data (its price rules, discounts, users,
-    /// user groups and API keys) in place of this document's.
+    /// user groups, API keys and merchants) in place of this document's.
     pub fn with_data_of(mut self, data: &CommerceConfig) -> CommerceConfig {
         self.price_rules.clone_from(&data.price_rules);
         self.discounts.clone_from(&data.discounts);
         self.users.clone_from(&data.users);
         self.user_groups.clone_from(&data.user_groups);
         self.api_keys.clone_from(&data.api_keys);
+        self.merchants.clone_from(&data.merchants);
         self
     }
 

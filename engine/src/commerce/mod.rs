@@ -6,6 +6,7 @@ pub mod area;
 pub mod catalog;
 pub mod data;
 mod live;
+pub mod merchants;
 pub mod model;
 pub mod schema;
 mod validate;
@@ -21,8 +22,8 @@ pub use validate::{ProductRules, Violation};
 use area::qualified_members;
 pub use area::QualifiedMembers;
 use model::{
-    Area, Channel, CommerceConfig, Country, Currency, Domain, Language, LogisticCenter, Place, Product, StockPolicy,
-    Warehouse,
+    Area, Channel, CommerceConfig, Country, Currency, Domain, Language, LogisticCenter, Merchant, Place, Product,
+    StockPolicy, Warehouse,
 };
 use std::sync::Arc;
 
@@ -73,6 +74,7 @@ struct Settings {
     areas: HashMap<String, usize>,
     channels: HashMap<String, usize>,
     warehouses: HashMap<String, usize>,
+    merchants: HashMap<String, usize>,
     qualified: Vec<QualifiedMembers>,
     default_channel: usize,
 }
@@ -164,6 +166,7 @@ impl Commerce {
             areas: index(&config.areas, |x| &x.code),
             channels: index(&config.channels, |x| &x.code),
             warehouses: index(&config.warehouses, |x| &x.code),
+            merchants: index(&config.merchants, |x| &x.code),
             qualified: Vec::new(),
             // Validation guarantees exactly one default channel.
             default_channel: config.channels.iter().position(|ch| ch.default).unwrap_or(0),
@@ -210,17 +213,31 @@ impl Commerce {
         self.settings.warehouses.get(code).map(|&i| &self.settings.config.warehouses[i])
     }
 
+    pub fn merchant(&self, code: &str) -> Option<&Merchant> {
+        self.settings.merchants.get(code).map(|&i| &self.settings.config.merchants[i])
+    }
+
     /// A product as it is now, retired or not.
     pub fn product(&self, sku: &str) -> Option<&Product> {
         self.catalog.get(sku).map(ProductHistory::product)
     }
 
-    /// A product that may be sold: known and not retired.
+    /// A product that may be sold: known, not retired, and of no merchant or of one that
+    /// trades (not invited, onboarding or blocked).
     pub fn sellable(&self, sku: &str) -> Result<&Product, DomainError> {
         match self.catalog.get(sku) {
             None => Err(DomainError::UnknownSku { sku: sku.to_owned() }),
             Some(history) if history.retired() => Err(DomainError::ProductRetired { sku: sku.to_owned() }),
-            Some(history) => Ok(history.product()),
+            Some(history) => {
+                let product = history.product();
+                if let Some(merchant) = &product.merchant {
+                    if let Some(status) = self.merchant_not_trading(merchant) {
+                        let (sku, merchant) = (sku.to_owned(), merchant.clone());
+                        return Err(DomainError::MerchantNotTrading { sku, merchant, status: status.as_str() });
+                    }
+                }
+                Ok(product)
+            }
         }
     }
 

@@ -187,7 +187,21 @@ impl Checkout {
         today: chrono::NaiveDate,
     ) -> Result<(Self, Option<Authorisation>), DomainError> {
         let cart_events = cart.decide(&CartCommand::CheckOut { order: request.order.clone() }, commerce, now)?;
-        // A product retired since it was added is no longer sold.
+        // Lines of merchants no longer trading (blocked since they were added) are named,
+        // all of them; a product retired since it was added is no longer sold.
+        let not_trading: Vec<String> = cart
+            .lines
+            .iter()
+            .filter_map(|(id, line)| match commerce.sellable(&line.sku) {
+                Err(DomainError::MerchantNotTrading { sku, merchant, status }) => {
+                    Some(format!("line \"{id}\" ({sku}: merchant \"{merchant}\" is {status})"))
+                }
+                _ => None,
+            })
+            .collect();
+        if !not_trading.is_empty() {
+            return Err(DomainError::MerchantLinesNotTrading { lines: not_trading });
+        }
         for line in cart.lines.values() {
             commerce.sellable(&line.sku)?;
         }

@@ -1,7 +1,7 @@
 //! Format 6: settings and back-office data in the log. A settings record holds a fresh
 //! folder's seed (the file's whole document), a settings reload (the file's settings), or
 //! one item of data put or removed (a price rule, a discount, a user, a user group, an
-//! API key), each with who made it and when; the catalogue part also holds the document
+//! API key, a merchant), each with who made it and when; the catalogue part also holds the document
 //! in force. Documents and items are kept as JSON in the configuration's own shapes
 //! (decimals as strings): they are the back office's, changed rarely, and the same shapes
 //! the API and the file use. Every other type is format 5's. Frozen once released: a
@@ -27,7 +27,7 @@ use crate::stored::{
 pub const VERSION: u8 = 6;
 
 stored_enum! {
-    DataKind => engine_data::DataKind { PriceRule, Discount, User, UserGroup, ApiKey }
+    DataKind => engine_data::DataKind { PriceRule, Discount, User, UserGroup, ApiKey, Merchant }
 }
 
 /// A change of the settings or the data.
@@ -82,6 +82,7 @@ fn item_to_json(item: &engine_data::DataItem) -> Result<String, PersistenceError
         I::User(x) => to_json(x),
         I::UserGroup(x) => to_json(x),
         I::ApiKey(x) => to_json(x),
+        I::Merchant(x) => to_json(x),
     }
 }
 
@@ -93,6 +94,7 @@ fn item_from_json(kind: engine_data::DataKind, text: &str) -> Result<engine_data
         K::User => I::User(from_json(text)?),
         K::UserGroup => I::UserGroup(from_json(text)?),
         K::ApiKey => I::ApiKey(from_json(text)?),
+        K::Merchant => I::Merchant(from_json(text)?),
     })
 }
 

@@ -7,6 +7,7 @@ pub mod events;
 mod feed;
 mod health;
 mod imports;
+pub mod merchants;
 pub mod openapi;
 pub(crate) mod orders;
 pub(crate) mod products;
@@ -107,6 +108,13 @@ fn back_office(config: &mut web::ServiceConfig) {
         .service(data::keys::rotate_key)
         .service(data::keys::revoke_key)
         .service(data::reload_settings)
+        .service(merchants::list_merchants)
+        .service(merchants::invite_merchant)
+        .service(merchants::get_merchant)
+        .service(merchants::onboard_merchant)
+        .service(merchants::approve_merchant)
+        .service(merchants::block_merchant)
+        .service(merchants::unblock_merchant)
         .service(imports::post_import)
         .service(imports::get_import)
         .service(warehouses::get_stock)

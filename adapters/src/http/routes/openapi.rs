@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{carts, context, data, events, feed, health, imports, orders, products, reports, warehouses, webhooks};
+use super::{
+    carts, context, data, events, feed, health, imports, merchants, orders, products, reports, warehouses, webhooks,
+};
 use crate::http::idempotency::IDEMPOTENCY_HEADER;
 use crate::http::problem::Problem;
 
@@ -24,6 +26,11 @@ impl Modify for Bearer {
             .description(Some("An API key of the commerce; its role (admin, storefront, merchant) decides the routes."))
             .build();
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+        let invitation = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some("A merchant's invitation token, from the answer that invited it (onboarding only)."))
+            .build();
+        components.add_security_scheme("invitation", SecurityScheme::Http(invitation));
     }
 }
 
@@ -74,6 +81,13 @@ impl Modify for Bearer {
         data::keys::rotate_key,
         data::keys::revoke_key,
         data::reload_settings,
+        merchants::list_merchants,
+        merchants::get_merchant,
+        merchants::invite_merchant,
+        merchants::onboard_merchant,
+        merchants::approve_merchant,
+        merchants::block_merchant,
+        merchants::unblock_merchant,
         products::get_availability,
         products::get_price,
         carts::create_cart,
@@ -146,6 +160,7 @@ impl Modify for Bearer {
         (name = "catalog", description = "Products, availability and prices."),
         (name = "pricing", description = "Price rules and discounts, changed while the node runs (admin)."),
         (name = "back office", description = "Users, user groups, API keys and settings reloads (admin)."),
+        (name = "merchants", description = "A marketplace's merchants: invited, onboarded with their invitation, approved, blocked and unblocked (admin; a merchant reads its own)."),
         (name = "carts", description = "Carts and their lines (each line reserves stock)."),
         (name = "checkout", description = "Address, promo code, delivery, payment systems, checkout."),
         (name = "orders", description = "Orders, their documents and payments."),

@@ -20,8 +20,8 @@ pub use operations::{
     OPENING_STOCK_UNITS_MAX,
 };
 pub use organisation::{
-    ApiKey, ApiRole, Channel, ChannelCriteria, Device, InvoiceSeries, InvoicingCompany, Merchant, MerchantStatus,
-    TaxRate, User, UserGroup, UserRole,
+    ApiKey, ApiRole, Channel, ChannelCriteria, Device, InvoiceSeries, InvoicingCompany, Merchant, MerchantAction,
+    MerchantLegal, MerchantStatus, MerchantTransition, TaxRate, User, UserGroup, UserRole, MERCHANT_HISTORY_MAX,
 };
 pub use pricing::{Discount, DiscountKind, PriceRule};
 
@@ -35,6 +35,7 @@ pub enum DataKind {
     User,
     UserGroup,
     ApiKey,
+    Merchant,
 }
 
 impl DataKind {
@@ -46,6 +47,7 @@ impl DataKind {
             DataKind::User => "user",
             DataKind::UserGroup => "user group",
             DataKind::ApiKey => "api key",
+            DataKind::Merchant => "merchant",
         }
     }
 }
@@ -167,7 +169,21 @@ pub struct CommerceConfig {
     /// Stock seeded into a fresh data folder only, once (see `OpeningStock`). Defaults to
     /// none.
     pub opening_stock: Vec<OpeningStock>,
+    /// The version of the terms a merchant accepts at onboarding (a marketplace's
+    /// contract with its sellers): onboarding with another version is refused. None (the
+    /// default) means merchants cannot onboard through the API.
+    #[schemars(length(min = 1, max = 64))]
+    pub merchant_terms_version: Option<String>,
+    /// How long an invitation to a merchant lasts, in hours, 1 to 2160 (90 days); none
+    /// (the default) means 168 (a week).
+    #[schemars(range(min = 1, max = 2160))]
+    pub merchant_invitation_hours: Option<u32>,
 }
+
+/// How long an invitation lasts when the commerce does not say: a week.
+pub const MERCHANT_INVITATION_HOURS_DEFAULT: u32 = 7 * 24;
+/// The longest invitation a commerce may set: 90 days.
+pub const MERCHANT_INVITATION_HOURS_MAX: u32 = 90 * 24;
 
 /// A cart's lifetime when the commerce does not set one: 15 minutes.
 pub const CART_LIFETIME_SECONDS_DEFAULT: u32 = 15 * 60;
@@ -177,6 +193,11 @@ pub const CART_LIFETIME_SECONDS_MIN: u32 = 5;
 pub const CART_LIFETIME_SECONDS_MAX: u32 = 24 * 60 * 60;
 
 impl CommerceConfig {
+    /// How long an invitation to a merchant lasts, in milliseconds.
+    pub fn merchant_invitation_ms(&self) -> i64 {
+        i64::from(self.merchant_invitation_hours.unwrap_or(MERCHANT_INVITATION_HOURS_DEFAULT)) * 3_600_000
+    }
+
     /// How long a cart lives without activity, in milliseconds.
     pub fn cart_lifetime_ms(&self) -> i64 {
         i64::from(self.cart_lifetime_seconds.unwrap_or(CART_LIFETIME_SECONDS_DEFAULT)) * 1000

@@ -219,7 +219,10 @@ pub struct UserGroup {
     pub name: String,
 }
 
-/// A seller on a marketplace commerce.
+/// A seller on a marketplace commerce. A file declares a merchant with its code, name,
+/// status and commission; the node keeps the rest as the merchant goes through its
+/// lifecycle (invited, onboarding, active, blocked): the invitation's digest and expiry,
+/// the terms accepted, the legal data and every transition with who and when.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct Merchant {
@@ -229,6 +232,8 @@ pub struct Merchant {
     pub code: String,
     /// Display name. Defaults to empty.
     pub name: String,
+    /// The address the commerce writes to. Defaults to none; an invitation needs one.
+    pub email: String,
     /// Where the merchant stands with the commerce. Required.
     #[schemars(extend("x-required" = true))]
     pub status: Option<MerchantStatus>,
@@ -236,19 +241,109 @@ pub struct Merchant {
     /// "12" means 12 %. Required; 0 to 100.
     #[schemars(extend("x-required" = true), range(min = 0, max = 100))]
     pub commission_percent: Option<Decimal>,
+    /// Why the merchant is blocked; only with status `blocked`. Defaults to none.
+    pub block_reason: Option<String>,
+    /// The version of the commerce's merchant terms the merchant accepted. Defaults to
+    /// none.
+    pub terms_version: Option<String>,
+    /// The merchant's legal data, given at onboarding. Defaults to none.
+    pub legal: Option<MerchantLegal>,
+    /// Kept by the node: the SHA-256 (hex) of the open invitation's token.
+    #[schemars(skip)]
+    pub invitation_sha256: Option<String>,
+    /// Kept by the node: when the open invitation expires (milliseconds since the epoch).
+    #[schemars(skip)]
+    pub invitation_expires_at: Option<i64>,
+    /// Kept by the node: every transition of the merchant's status, oldest first (the
+    /// last `MERCHANT_HISTORY_MAX`).
+    #[schemars(skip)]
+    pub history: Vec<MerchantTransition>,
+}
+
+/// The most transitions a merchant keeps in its history.
+pub const MERCHANT_HISTORY_MAX: usize = 200;
+
+/// A merchant's legal data, as it gives it at onboarding.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(default)]
+pub struct MerchantLegal {
+    /// The registered name. Required: 1 to 200 characters.
+    pub legal_name: String,
+    /// The tax or company registration number. Required: 1 to 64 characters.
+    pub tax_id: String,
+    /// The country of registration, ISO 3166-1 alpha-2. Required.
+    pub country: String,
+    /// The registered address. Required: 1 to 500 characters.
+    pub address: String,
+}
+
+/// One step of a merchant's lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MerchantAction {
+    /// Invited by the back office (or invited again: a new token).
+    Invited,
+    /// The merchant accepted the terms and gave its legal data.
+    Onboarded,
+    /// The back office approved it: it trades.
+    Approved,
+    /// The back office blocked it, with a reason.
+    Blocked,
+    /// The back office lifted a block.
+    Unblocked,
+}
+
+impl MerchantAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MerchantAction::Invited => "invited",
+            MerchantAction::Onboarded => "onboarded",
+            MerchantAction::Approved => "approved",
+            MerchantAction::Blocked => "blocked",
+            MerchantAction::Unblocked => "unblocked",
+        }
+    }
+}
+
+/// A transition of a merchant's status: what, from and to which status, when, by whom,
+/// and why (a block's reason).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct MerchantTransition {
+    pub action: MerchantAction,
+    pub from: Option<MerchantStatus>,
+    pub to: MerchantStatus,
+    /// Milliseconds since the epoch.
+    pub at: i64,
+    /// The key (or invitation) that made it.
+    pub by: String,
+    pub reason: Option<String>,
 }
 
 /// Where a merchant stands with the commerce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MerchantStatus {
-    /// Being set up.
+    /// Invited; it has not yet accepted the terms. Its products are not sold.
+    Invited,
+    /// It accepted the terms and gave its legal data; it loads its products, which are
+    /// not sold until it is approved.
     Onboarding,
     /// Trading.
     Active,
-    /// Blocked by the commerce: its products are not to be sold. Recorded only; the engine
-    /// does not yet act on it.
+    /// Blocked by the commerce: its products cannot be added to carts and checkout
+    /// refuses carts holding them; orders already placed go on.
     Blocked,
+}
+
+impl MerchantStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MerchantStatus::Invited => "invited",
+            MerchantStatus::Onboarding => "onboarding",
+            MerchantStatus::Active => "active",
+            MerchantStatus::Blocked => "blocked",
+        }
+    }
 }
 
 /// A bearer key and what it may do. Either the key itself (`key`, fine for demos) or its

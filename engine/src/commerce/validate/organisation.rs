@@ -6,7 +6,11 @@ use rust_decimal::Decimal;
 
 use super::{entity, is_code, Declared, Report};
 use crate::commerce::area::qualified_members;
-use crate::commerce::model::{ApiRole, Channel, ChannelCriteria, CommerceConfig, InvoicingCompany};
+use crate::commerce::merchants::BLOCK_REASON_CHARS_MAX;
+use crate::commerce::model::{
+    ApiRole, Channel, ChannelCriteria, CommerceConfig, InvoicingCompany, Merchant, MerchantStatus,
+    MERCHANT_INVITATION_HOURS_MAX,
+};
 
 /// The shortest bearer key accepted: 8 characters keeps a typo or a placeholder from being
 /// a working key.
@@ -16,6 +20,7 @@ pub(super) fn check(c: &CommerceConfig, d: &Declared, report: &mut Report) {
     channels(c, d, report);
     invoicing_companies(c, d, report);
     users_and_merchants(c, d, report);
+    marketplace_settings(c, report);
     api_keys(c, d, report);
 }
 
@@ -208,14 +213,89 @@ fn users_and_merchants(c: &CommerceConfig, d: &Declared, report: &mut Report) {
             let message = format!("code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'", merchant.code);
             report.push(&at, "invalid_format", message);
         }
-        report.required(&at, "status", &merchant.status);
+        let status = report.required(&at, "status", &merchant.status).copied();
         if let Some(commission) = report.required(&at, "commission_percent", &merchant.commission_percent) {
             if *commission < Decimal::ZERO || *commission > Decimal::ONE_HUNDRED {
                 let message = format!("commission_percent {commission} must be between 0 and 100");
                 report.push(&at, "invalid_value", message);
             }
         }
+        merchant_lifecycle(merchant, status, d, &at, report);
     }
+}
+
+/// A merchant's contact, legal data and block reason; the fields the node keeps (its
+/// invitation and history) are never given by a file.
+fn merchant_lifecycle(
+    merchant: &Merchant,
+    status: Option<MerchantStatus>,
+    d: &Declared,
+    at: &str,
+    report: &mut Report,
+) {
+    let email = &merchant.email;
+    if (!email.is_empty() || status == Some(MerchantStatus::Invited)) && !is_email(email) {
+        report.push(at, "invalid_format", format!("email \"{email}\" is not an address"));
+    }
+    if merchant.name.chars().count() > TEXT_CHARS_MAX {
+        report.push(at, "invalid_value", format!("name must be at most {TEXT_CHARS_MAX} characters"));
+    }
+    if let Some(legal) = &merchant.legal {
+        let fields = [
+            ("legal_name", &legal.legal_name, TEXT_CHARS_MAX),
+            ("tax_id", &legal.tax_id, 64),
+            ("address", &legal.address, 500),
+        ];
+        for (field, value, most) in fields {
+            let count = value.trim().chars().count();
+            if count == 0 || count > most {
+                report.push(at, "invalid_value", format!("legal.{field} \"{value}\" must be 1 to {most} characters"));
+            }
+        }
+        if !super::geography::is_country_code(&legal.country) {
+            let message = format!("legal.country \"{}\" is not an ISO 3166-1 alpha-2 code", legal.country);
+            report.push(at, "invalid_format", message);
+        }
+    }
+    if let Some(reason) = &merchant.block_reason {
+        if reason.trim().is_empty() || reason.chars().count() > BLOCK_REASON_CHARS_MAX {
+            let message = format!("block_reason must be 1 to {BLOCK_REASON_CHARS_MAX} characters");
+            report.push(at, "invalid_value", message);
+        }
+        if status != Some(MerchantStatus::Blocked) {
+            report.push(at, "conflict", "a block_reason is only for a blocked merchant".into());
+        }
+    }
+    let kept = merchant.invitation_sha256.is_some() || merchant.invitation_expires_at.is_some();
+    if d.catalog.is_none() && (kept || !merchant.history.is_empty()) {
+        let message = "invitation_sha256, invitation_expires_at and history are kept by the node, not given";
+        report.push(at, "unknown_field", message.into());
+    }
+}
+
+/// The terms merchants accept and how long an invitation lasts.
+fn marketplace_settings(c: &CommerceConfig, report: &mut Report) {
+    if let Some(version) = &c.merchant_terms_version {
+        let count = version.chars().count();
+        if count == 0 || count > 64 || version.chars().any(char::is_control) {
+            let message = format!("merchant_terms_version \"{version}\" must be 1 to 64 characters, none a control");
+            report.push("commerce", "invalid_value", message);
+        }
+    }
+    if let Some(hours) = c.merchant_invitation_hours {
+        if !(1..=MERCHANT_INVITATION_HOURS_MAX).contains(&hours) {
+            let message =
+                format!("merchant_invitation_hours {hours} must be between 1 and {MERCHANT_INVITATION_HOURS_MAX}");
+            report.push("commerce", "invalid_value", message);
+        }
+    }
+}
+
+/// The longest name a merchant or its legal data may have, in characters.
+const TEXT_CHARS_MAX: usize = 200;
+
+fn is_email(text: &str) -> bool {
+    matches!(text.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !text.chars().any(char::is_whitespace))
 }
 
 fn api_keys(c: &CommerceConfig, d: &Declared, report: &mut Report) {

@@ -98,11 +98,18 @@ fn listed(key: &ApiKey) -> KeyDto {
     }
 }
 
-/// A new secret: `mk_` and 32 random bytes in URL-safe base64.
-fn secret() -> Result<String, Problem> {
+/// A new secret: `prefix` and 32 random bytes in URL-safe base64 (`mk_` for a key, `mi_`
+/// for a merchant's invitation).
+pub(crate) fn random_secret(prefix: &str) -> Result<String, Problem> {
     let mut bytes = [0u8; KEY_BYTES];
     getrandom::fill(&mut bytes).map_err(|e| Problem::unavailable(&format!("no randomness: {e}")))?;
-    Ok(format!("mk_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)))
+    Ok(format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)))
+}
+
+/// A key with its secret, as shown once.
+pub(crate) fn with_secret(key: &ApiKey, plain: String) -> SecretKeyDto {
+    let KeyDto { name, role, merchant, fingerprint } = listed(key);
+    SecretKeyDto { name, role, merchant, fingerprint, key: plain }
 }
 
 fn is_name(name: &str) -> bool {
@@ -129,14 +136,13 @@ async fn put_with_secret(
     presence: Presence,
 ) -> Result<SecretKeyDto, Problem> {
     let handle = admin(state, principal, code)?;
-    let plain = secret()?;
+    let plain = random_secret("mk_")?;
     key.key = None;
     key.key_sha256 = Some(key_digest(&plain));
     let change = DataChange::Put(Box::new(DataItem::ApiKey(key.clone())));
     handle.change_data(change, principal.author(), presence).await?;
     state.keys.refresh(&state.registry);
-    let KeyDto { name, role, merchant, fingerprint } = listed(&key);
-    Ok(SecretKeyDto { name, role, merchant, fingerprint, key: plain })
+    Ok(with_secret(&key, plain))
 }
 
 #[utoipa::path(

@@ -1,0 +1,317 @@
+//! Merchants' lifecycle (DESIGN.md section 7): the back office invites a merchant
+//! (`POST …/merchants`: its invitation token is in that answer only, the node keeps its
+//! SHA-256, and it expires); the merchant onboards with that token as its bearer
+//! (`POST …/merchants/{m}/onboarding`: the terms in force accepted by version, its legal
+//! data given; the answer holds its API key, shown once, to load its products); the back
+//! office approves, blocks with a reason and unblocks. Each step is decided by the
+//! commerce actor against the merchant as it stands then, recorded in the log with who
+//! made it, and an event (`merchant.invited`, …). A merchant key reads its own merchant
+//! only: another's answers 404, exactly as one that does not exist.
+
+mod dto;
+
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use mercato_actors::settings::Author;
+use mercato_engine::commerce::data::{key_digest, DataItem, DataKind};
+use mercato_engine::commerce::merchants::MerchantStep;
+use mercato_engine::commerce::model::{ApiKey, ApiRole, Merchant};
+use mercato_engine::time::Timestamp;
+use mercato_engine::DomainError;
+use serde::Deserialize;
+
+pub use dto::{
+    ActionDto, BlockBody, InvitationDto, InviteBody, InvitedDto, LegalDto, MerchantDto, OnboardedDto, OnboardingBody,
+    StatusDto, TransitionDto,
+};
+
+use super::carts::timestamp;
+use super::data::keys::{random_secret, with_secret};
+use super::data::unreadable;
+use crate::http::auth::Principal;
+use crate::http::body::Json;
+use crate::http::problem::{Problem, Refusals};
+use crate::http::AppState;
+
+/// The commerce, for its administrator only (the role and tenant check comes first).
+fn admin<'a>(
+    state: &'a AppState,
+    principal: &Principal,
+    code: &str,
+) -> Result<&'a mercato_actors::CommerceHandle, Problem> {
+    principal.authorize(code, &[ApiRole::Admin])?;
+    state.registry.get(code).ok_or_else(|| Problem::commerce_not_found(code))
+}
+
+fn unknown(code: &str) -> Problem {
+    DomainError::UnknownData { kind: DataKind::Merchant, code: code.to_owned() }.into()
+}
+
+fn merchant_of(item: DataItem) -> Result<Merchant, Problem> {
+    match item {
+        DataItem::Merchant(merchant) => Ok(merchant),
+        other => Err(Problem::unavailable(&format!("a merchant step answered {:?}", other.kind()))),
+    }
+}
+
+/// Decides `step` for merchant `code` on the commerce actor, as `by`; the merchant after it.
+async fn step(
+    handle: &mercato_actors::CommerceHandle,
+    code: &str,
+    step: MerchantStep,
+    by: Author,
+) -> Result<Merchant, Problem> {
+    let (merchant, name) = (code.to_owned(), by.name.clone());
+    let decide = Box::new(move |commerce: &mercato_engine::Commerce, now: Timestamp| {
+        commerce.decide_merchant(&merchant, step, &name, now).map(DataItem::Merchant)
+    });
+    merchant_of(handle.decide_data(decide, by).await?)
+}
+
+/// Listing filter.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MerchantsQuery {
+    /// Only merchants in this status: invited, onboarding, active or blocked.
+    pub status: Option<String>,
+}
+
+#[utoipa::path(
+    tag = "merchants",
+    summary = "Lists the commerce's merchants (admin), optionally of one status.",
+    params(("commerce" = String, Path, description = "The commerce code."), MerchantsQuery),
+    responses((status = 200, description = "The merchants, by code", body = Vec<MerchantDto>), Refusals)
+)]
+#[get("/v1/commerces/{commerce}/merchants")]
+pub async fn list_merchants(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+    query: crate::http::query::Query<MerchantsQuery>,
+) -> Result<HttpResponse, Problem> {
+    let handle = admin(&state, &principal, &path)?;
+    let status = query.read()?.status;
+    const STATUSES: [&str; 4] = ["invited", "onboarding", "active", "blocked"];
+    if let Some(status) = status.as_deref().filter(|s| !STATUSES.contains(s)) {
+        let detail = format!("status \"{status}\" is not one of {}", STATUSES.join(", "));
+        return Err(Problem::new(actix_web::http::StatusCode::BAD_REQUEST, "invalid_query", detail));
+    }
+    let commerce = handle.snapshot();
+    let mut merchants: Vec<&Merchant> = commerce
+        .config()
+        .merchants
+        .iter()
+        .filter(|m| status.as_deref().is_none_or(|s| m.status.map(|x| x.as_str()) == Some(s)))
+        .collect();
+    merchants.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(HttpResponse::Ok().json(merchants.into_iter().map(MerchantDto::of).collect::<Vec<_>>()))
+}
+
+#[utoipa::path(
+    tag = "merchants",
+    summary = "A merchant with its status, legal data and history (admin; a merchant key, its own).",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("merchant" = String, Path, description = "The merchant's code.")
+    ),
+    responses((status = 200, description = "The merchant", body = MerchantDto), Refusals)
+)]
+#[get("/v1/commerces/{commerce}/merchants/{merchant}")]
+pub async fn get_merchant(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let (code, merchant) = path.into_inner();
+    principal.authorize(&code, &[ApiRole::Admin, ApiRole::Merchant])?;
+    // Another merchant's answers exactly as one that does not exist.
+    if principal.role == ApiRole::Merchant && principal.merchant.as_deref() != Some(merchant.as_str()) {
+        return Err(unknown(&merchant));
+    }
+    let handle = state.registry.get(&code).ok_or_else(|| Problem::commerce_not_found(&code))?;
+    let commerce = handle.snapshot();
+    let found = commerce.merchant(&merchant).ok_or_else(|| unknown(&merchant))?;
+    Ok(HttpResponse::Ok().json(MerchantDto::of(found)))
+}
+
+#[utoipa::path(
+    tag = "merchants",
+    summary = "Invites a merchant (admin), or invites again one that has not onboarded: the token is in this answer only.",
+    params(("commerce" = String, Path, description = "The commerce code.")),
+    request_body = InviteBody,
+    responses(
+        (status = 201, description = "Invited", body = InvitedDto),
+        (status = 200, description = "Invited again: a new token, the old one fails", body = InvitedDto),
+        Refusals
+    )
+)]
+#[post("/v1/commerces/{commerce}/merchants")]
+pub async fn invite_merchant(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+    body: Json<InviteBody>,
+) -> Result<HttpResponse, Problem> {
+    let handle = admin(&state, &principal, &path)?;
+    let body = body.read()?;
+    let Ok(commission_percent) = body.commission_percent.parse::<rust_decimal::Decimal>() else {
+        let detail = format!("commission_percent \"{}\" is not a decimal number", body.commission_percent);
+        return Err(unreadable(DataKind::Merchant, &body.code, &[detail]));
+    };
+    let existed = handle.snapshot().merchant(&body.code).is_some();
+    let token = random_secret("mi_")?;
+    let invite = MerchantStep::Invite {
+        name: body.name,
+        email: body.email,
+        commission_percent,
+        token_sha256: key_digest(&token),
+    };
+    let merchant = step(handle, &body.code, invite, principal.author()).await?;
+    let expires_at = merchant.invitation_expires_at.map(|at| timestamp(Timestamp(at))).unwrap_or_default();
+    let answer = InvitedDto { merchant: MerchantDto::of(&merchant), invitation: InvitationDto { token, expires_at } };
+    let status = if existed { actix_web::http::StatusCode::OK } else { actix_web::http::StatusCode::CREATED };
+    Ok(HttpResponse::build(status).json(answer))
+}
+
+/// The invitation token presented as the bearer: the SHA-256 (hex) of the token.
+fn invitation(request: &HttpRequest) -> Result<String, Problem> {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| Problem::unauthenticated("an Authorization: Bearer <invitation token> header is required"))?;
+    let value = value.to_str().map_err(|_| Problem::unauthenticated("the Authorization header is not text"))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(key_digest(token.trim()))
+        }
+        _ => Err(Problem::unauthenticated("the Authorization header must be \"Bearer <invitation token>\"")),
+    }
+}
+
+#[utoipa::path(
+    tag = "merchants",
+    summary = "Onboards a merchant with its invitation token as the bearer: the terms accepted by version, its legal data; the answer holds its API key, shown once.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("merchant" = String, Path, description = "The merchant's code.")
+    ),
+    request_body = OnboardingBody,
+    security(("invitation" = [])),
+    responses((status = 200, description = "Onboarded: waiting for approval", body = OnboardedDto), Refusals)
+)]
+#[post("/v1/commerces/{commerce}/merchants/{merchant}/onboarding")]
+pub async fn onboard_merchant(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: Json<OnboardingBody>,
+) -> Result<HttpResponse, Problem> {
+    let (code, merchant) = path.into_inner();
+    // The invitation is the credential: checked before anything the body says. An unknown
+    // merchant answers as a wrong token.
+    let digest = invitation(&request)?;
+    let handle = state.registry.get(&code).ok_or_else(|| Problem::commerce_not_found(&code))?;
+    let opens = handle.snapshot().merchant(&merchant).is_some_and(|m| m.invitation_sha256.as_deref() == Some(&digest));
+    if !opens {
+        return Err(DomainError::InvalidInvitation { merchant }.into());
+    }
+    let body = body.read()?;
+    let by = Author { name: format!("invitation of merchant {merchant}"), key_sha256: None };
+    let onboard =
+        MerchantStep::Onboard { token_sha256: digest, terms_version: body.terms_version, legal: body.legal.legal() };
+    let onboarded = step(handle, &merchant, onboard, by.clone()).await?;
+    // Its key: made at the first onboarding, given a new secret at a repeated one (the
+    // answer with the first may have been lost).
+    let plain = random_secret("mk_")?;
+    let name = format!("merchant-{merchant}");
+    let key = ApiKey {
+        name: name.clone(),
+        key: None,
+        key_sha256: Some(key_digest(&plain)),
+        role: Some(ApiRole::Merchant),
+        merchant: Some(merchant.clone()),
+    };
+    let (put, owner) = (key.clone(), merchant.clone());
+    let decide = Box::new(move |commerce: &mercato_engine::Commerce, _: Timestamp| {
+        let other = commerce.config().api_keys.iter().find(|k| k.name == put.name);
+        match other {
+            Some(k) if k.role != Some(ApiRole::Merchant) || k.merchant.as_deref() != Some(owner.as_str()) => {
+                Err(DomainError::DataExists { kind: DataKind::ApiKey, code: put.name.clone() })
+            }
+            _ => Ok(DataItem::ApiKey(put)),
+        }
+    });
+    handle.decide_data(decide, by).await?;
+    state.keys.refresh(&state.registry);
+    Ok(HttpResponse::Ok().json(OnboardedDto { merchant: MerchantDto::of(&onboarded), key: with_secret(&key, plain) }))
+}
+
+async fn admin_step(
+    state: &AppState,
+    principal: &Principal,
+    (code, merchant): (String, String),
+    make: MerchantStep,
+) -> Result<HttpResponse, Problem> {
+    let handle = admin(state, principal, &code)?;
+    let merchant = step(handle, &merchant, make, principal.author()).await?;
+    Ok(HttpResponse::Ok().json(MerchantDto::of(&merchant)))
+}
+
+#[utoipa::path(
+    tag = "merchants",
+    summary = "Approves an onboarded merchant (admin): its products are sold.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("merchant" = String, Path, description = "The merchant's code.")
+    ),
+    responses((status = 200, description = "Active", body = MerchantDto), Refusals)
+)]
+#[post("/v1/commerces/{commerce}/merchants/{merchant}/approve")]
+pub async fn approve_merchant(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    admin_step(&state, &principal, path.into_inner(), MerchantStep::Approve).await
+}
+
+#[utoipa::path(
+    tag = "merchants",
+    summary = "Blocks a merchant with a reason (admin): its products cannot be added to carts, checkout refuses carts holding them; orders placed go on.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("merchant" = String, Path, description = "The merchant's code.")
+    ),
+    request_body = BlockBody,
+    responses((status = 200, description = "Blocked", body = MerchantDto), Refusals)
+)]
+#[post("/v1/commerces/{commerce}/merchants/{merchant}/block")]
+pub async fn block_merchant(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    body: Json<BlockBody>,
+) -> Result<HttpResponse, Problem> {
+    let path = path.into_inner();
+    admin(&state, &principal, &path.0)?;
+    let reason = body.read()?.reason;
+    admin_step(&state, &principal, path, MerchantStep::Block { reason }).await
+}
+
+#[utoipa::path(
+    tag = "merchants",
+    summary = "Lifts a merchant's block (admin): it is back where it was before.",
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("merchant" = String, Path, description = "The merchant's code.")
+    ),
+    responses((status = 200, description = "Unblocked", body = MerchantDto), Refusals)
+)]
+#[post("/v1/commerces/{commerce}/merchants/{merchant}/unblock")]
+pub async fn unblock_merchant(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    admin_step(&state, &principal, path.into_inner(), MerchantStep::Unblock).await
+}
