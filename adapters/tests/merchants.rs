@@ -42,14 +42,21 @@ fn refused(answer: (u16, Value)) -> (u16, String, String) {
 /// A storefront cart holding `sku` (and P-1), ready for checkout: its id, or the refusal
 /// of the line holding `sku`.
 fn cart_with(address: SocketAddr, sku: &str) -> Result<String, (u16, String, String)> {
+    cart_of(address, &[sku])
+}
+
+/// A storefront cart holding P-1 and `skus`, ready for checkout, or the first refusal.
+fn cart_of(address: SocketAddr, skus: &[&str]) -> Result<String, (u16, String, String)> {
     let (status, cart) = call(address, "POST", "/carts", STOREFRONT, json!({"country": "ES"}));
     assert_eq!(status, 201, "{cart}");
     let path = format!("/carts/{}", cart["id"].as_str().expect("an id"));
     let (status, body) = call(address, "POST", &format!("{path}/lines"), STOREFRONT, json!({"sku": "P-1", "qty": 1}));
     assert_eq!(status, 201, "{body}");
-    let line = call(address, "POST", &format!("{path}/lines"), STOREFRONT, json!({"sku": sku, "qty": 1}));
-    if line.0 != 201 {
-        return Err(refused(line));
+    for sku in skus {
+        let line = call(address, "POST", &format!("{path}/lines"), STOREFRONT, json!({"sku": sku, "qty": 1}));
+        if line.0 != 201 {
+            return Err(refused(line));
+        }
     }
     let to = json!({"name": "Ana", "line": "Gran Vía 1", "city": "Madrid", "region": "MD", "postal_code": "28013", "country": "ES"});
     for (method, step, body) in [("PUT", "address", to), ("PUT", "delivery", json!({"method": "home"}))] {
@@ -152,7 +159,7 @@ fn a_merchant_is_invited_onboarded_approved_blocked_and_unblocked() {
                      "shipping_class": "parcel", "prices": {"EUR": "60.00"}, "merchant": "weave"});
     let (status, body) = call(address, "PUT", "/products/RUG", &weave, rug);
     assert_eq!(status, 201, "{body}");
-    for sku in ["RUG", "P-1"] {
+    for sku in ["RUG", "P-1", "SCARF"] {
         let receipt = json!({"sku": sku, "quantity": 10});
         assert_eq!(call(address, "POST", "/warehouses/wh-1/receipts", ADMIN, receipt).0, 201);
     }
@@ -201,5 +208,51 @@ fn a_merchant_is_invited_onboarded_approved_blocked_and_unblocked() {
     assert_eq!((status, unblocked["status"].as_str()), (200, Some("active")), "back where it was: {unblocked}");
     let held = cart_with(address, "RUG").expect("sold again");
     assert_eq!(checkout(address, &held).0, 201);
+    split_order_parts(address, &weave);
     drop(served);
+}
+
+/// Proves an order of three sellers (the commerce, weave, loom) splits into shipments that
+/// never mix them, each merchant reads only its part (its lines, its shipments, its own
+/// status) and ships only its own shipments.
+fn split_order_parts(address: SocketAddr, weave: &str) {
+    let cart = cart_of(address, &["RUG", "SCARF"]).expect("a cart of three sellers");
+    let (status, order) = checkout(address, &cart);
+    assert_eq!(status, 201, "{order}");
+    let id = order["id"].as_str().expect("an id").to_owned();
+    let sellers: Vec<Value> =
+        order["shipments"].as_array().expect("shipments").iter().map(|s| s["merchant"].clone()).collect();
+    assert_eq!(sellers.len(), 3, "one shipment per seller: {order}");
+    for seller in [Value::Null, json!("weave"), json!("loom")] {
+        assert!(sellers.contains(&seller), "{seller} in {sellers:?}");
+    }
+    let (status, page) = call(address, "GET", "/merchants/weave/orders", weave, Value::Null);
+    assert_eq!(status, 200, "{page}");
+    let part =
+        page["orders"].as_array().and_then(|o| o.iter().find(|p| p["order"] == id.as_str())).expect("its part").clone();
+    let skus: Vec<&str> = part["lines"].as_array().expect("lines").iter().filter_map(|l| l["sku"].as_str()).collect();
+    assert_eq!(skus, ["RUG"], "its lines only: {part}");
+    let shipments = part["shipments"].as_array().expect("shipments").clone();
+    assert_eq!(shipments.len(), 1, "its shipment only: {part}");
+    assert_eq!(part["status"], "ready", "{part}");
+    assert_eq!(refused(call(address, "GET", "/merchants/weave/orders", LOOM, Value::Null)).1, "unknown_merchant");
+    let path = |merchant: &str, shipment: &str| format!("/merchants/{merchant}/orders/{id}/shipments/{shipment}/ship");
+    let loom_shipment =
+        order["shipments"].as_array().expect("shipments").iter().find(|s| s["merchant"] == "loom").expect("loom's")
+            ["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+    let tracking = json!({"tracking": ["TRK-1"]});
+    let theirs = refused(call(address, "POST", &path("weave", &loom_shipment), weave, tracking.clone()));
+    let none = refused(call(address, "POST", &path("weave", "s99"), weave, tracking.clone()));
+    assert_eq!((theirs.0, theirs.1.as_str()), (none.0, "unknown_shipment"), "not its own: as one that does not exist");
+    let own = shipments[0]["id"].as_str().expect("id");
+    let (status, sent) = call(address, "POST", &path("weave", own), weave, tracking);
+    assert_eq!((status, sent["status"].as_str()), (200, Some("sent")), "{sent}");
+    assert!(sent["lines"].as_array().is_some_and(|l| l.len() == 1), "the answer is its part: {sent}");
+    let (_, loom) = call(address, "GET", &format!("/merchants/loom/orders/{id}"), LOOM, Value::Null);
+    assert_eq!(loom["status"], "ready", "loom's part moves on its own: {loom}");
+    let (status, code, _) = refused(call(address, "GET", &format!("/merchants/kiln/orders/{id}"), ADMIN, Value::Null));
+    assert_eq!((status, code.as_str()), (404, "unknown_order"), "an order without kiln's goods");
 }

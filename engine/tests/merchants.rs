@@ -135,11 +135,12 @@ fn only_a_trading_merchants_products_are_sold() {
 // Proves a merchant keeps at most `MERCHANT_HISTORY_MAX` transitions, the newest.
 #[test]
 fn the_history_is_bounded() {
+    let most = i64::try_from(MERCHANT_HISTORY_MAX).expect("small");
     let mut commerce = after(&demo(), "weave", invite("t0"), 0).expect("invited");
-    for at in 1..=MERCHANT_HISTORY_MAX as i64 {
+    for at in 1..=most {
         commerce = after(&commerce, "weave", invite(&format!("t{at}")), at).expect("invited again");
     }
     let history = &commerce.merchant("weave").expect("there").history;
     assert_eq!(history.len(), MERCHANT_HISTORY_MAX);
-    assert_eq!(history.last().map(|t| t.at), Some(MERCHANT_HISTORY_MAX as i64));
+    assert_eq!(history.last().map(|t| t.at), Some(most));
 }

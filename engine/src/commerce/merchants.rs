@@ -8,7 +8,9 @@
 
 use rust_decimal::Decimal;
 
-use super::model::{Merchant, MerchantAction, MerchantLegal, MerchantStatus, MerchantTransition, MERCHANT_HISTORY_MAX};
+use super::model::{
+    Merchant, MerchantAction, MerchantLegal, MerchantStatus, MerchantTransition, ShipmentStatus, MERCHANT_HISTORY_MAX,
+};
 use super::Commerce;
 use crate::time::Timestamp;
 use crate::DomainError;
@@ -149,6 +151,12 @@ impl Commerce {
         }
     }
 
+    /// The merchant that sells `sku`; none for the commerce's own products. A shipment's
+    /// merchant is its first item's: a shipment never mixes merchants.
+    pub fn seller(&self, sku: &str) -> Option<&str> {
+        self.product(sku).and_then(|p| p.merchant.as_deref())
+    }
+
     /// Whether the products of `merchant` may be sold now: its status when not.
     pub fn merchant_not_trading(&self, merchant: &str) -> Option<MerchantStatus> {
         let status = self.merchant(merchant).and_then(|m| m.status);
@@ -174,4 +182,29 @@ fn invite(
     merchant.commission_percent = Some(commission_percent);
     merchant.invitation_sha256 = Some(token_sha256);
     merchant.invitation_expires_at = Some(now.0.saturating_add(commerce.config().merchant_invitation_ms()));
+}
+
+/// A merchant's own status in an order, derived from its shipments (a shipment never mixes
+/// merchants): `cancelled` when every one was cancelled, `delivered` when every other one
+/// is delivered, `returned` when every other one came back, `sent` when every other one
+/// left, `partially_sent` when some did, `ready` when all can leave, else `awaiting_stock`.
+pub fn part_status(statuses: &[ShipmentStatus]) -> &'static str {
+    let live: Vec<ShipmentStatus> = statuses.iter().copied().filter(|s| *s != ShipmentStatus::Cancelled).collect();
+    let all = |wanted: &[ShipmentStatus]| live.iter().all(|s| wanted.contains(s));
+    let left = [ShipmentStatus::Sent, ShipmentStatus::Delivered, ShipmentStatus::Returned];
+    if live.is_empty() {
+        "cancelled"
+    } else if all(&[ShipmentStatus::Returned]) {
+        "returned"
+    } else if all(&[ShipmentStatus::Delivered, ShipmentStatus::Returned]) {
+        "delivered"
+    } else if all(&left) {
+        "sent"
+    } else if live.iter().any(|s| left.contains(s)) {
+        "partially_sent"
+    } else if all(&[ShipmentStatus::Ready]) {
+        "ready"
+    } else {
+        "awaiting_stock"
+    }
 }

@@ -3,12 +3,14 @@
 //! can carry it, their price and delivery date; pick-up points are the channel's physical
 //! locations near the customer; payment systems are the channel's.
 //!
-//! With multi-shipment on, units split by ready date, shipping class and source (logistic
-//! center), and each shipment lists the shipping types that accept its class: the
-//! customer picks one per shipment. `as_available` ships each part on its own date;
-//! `fewest_shipments` regroups parts with the same source and class into one shipment
-//! dated by its latest part. With multi-shipment off there is one shipment from one
-//! logistic center, carried by a shipping type that accepts every class in it.
+//! A shipment never mixes merchants: units split by merchant first (the commerce's own
+//! products are one more seller). With multi-shipment on, each merchant's units split by
+//! ready date, shipping class and source (logistic center), and each shipment lists the
+//! shipping types that accept its class: the customer picks one per shipment.
+//! `as_available` ships each part on its own date; `fewest_shipments` regroups parts with
+//! the same source and class into one shipment dated by its latest part. With
+//! multi-shipment off there is one shipment per merchant, from one logistic center,
+//! carried by a shipping type that accepts every class in it.
 
 use std::collections::BTreeMap;
 
@@ -129,9 +131,9 @@ fn class_of<'c>(commerce: &'c Commerce, sku: &str) -> &'c str {
     commerce.product(sku).map_or("", |p| p.shipping_class.as_str())
 }
 
-/// How units group into a shipment: ready date (unless regrouped), center, class rank
+/// How units group into a shipment: merchant, ready date (unless regrouped), center, class rank
 /// (unless all classes travel together).
-type GroupKey = (Option<NaiveDate>, String, Option<usize>);
+type GroupKey = (Option<String>, Option<NaiveDate>, String, Option<usize>);
 
 /// One shipment of a group's units: an item per line and ready date, its classes in the
 /// commerce's order, ready when its last item is. Its id and options come later.
@@ -169,33 +171,31 @@ fn shipment_of(
 pub fn plan_home(request: &HomeDelivery<'_>, units: &[Sourced]) -> Result<Vec<PlannedShipment>, DomainError> {
     let commerce = request.commerce;
     let multi = commerce.config().multi_shipment.enabled;
+    let merchant_of = |sku: &str| commerce.product(sku).and_then(|p| p.merchant.clone());
     if !multi {
-        let mut centers: Vec<&str> = units.iter().map(|u| u.center.as_str()).collect();
-        centers.dedup();
-        centers.sort_unstable();
-        centers.dedup();
-        if centers.len() > 1 {
-            let lines = describe_by_center(units);
-            return Err(DomainError::SingleShipmentImpossible { lines });
-        }
+        one_center_per_merchant(units, &merchant_of)?;
     }
-    // Groups keyed by (ready date or none, center, class or none), in that order.
+    // Groups keyed by (merchant, ready date or none, center, class or none), in that
+    // order: a shipment never mixes merchants, whatever the preference.
     let class_rank = |class: &str| commerce.config().shipping_classes.iter().position(|c| c == class).unwrap_or(0);
     let mut groups: BTreeMap<GroupKey, (usize, Vec<&Sourced>)> = BTreeMap::new();
     for (position, unit) in units.iter().enumerate() {
         let class = class_of(commerce, &unit.sku);
+        let merchant = merchant_of(&unit.sku);
         let key = match (multi, request.preference) {
-            (false, _) => (None, unit.center.clone(), None),
+            (false, _) => (merchant, None, unit.center.clone(), None),
             (true, ShipmentPreference::AsAvailable) => {
-                (Some(unit.ready_date), unit.center.clone(), Some(class_rank(class)))
+                (merchant, Some(unit.ready_date), unit.center.clone(), Some(class_rank(class)))
             }
-            (true, ShipmentPreference::FewestShipments) => (None, unit.center.clone(), Some(class_rank(class))),
+            (true, ShipmentPreference::FewestShipments) => {
+                (merchant, None, unit.center.clone(), Some(class_rank(class)))
+            }
         };
         groups.entry(key).or_insert((position, Vec::new())).1.push(unit);
     }
     let mut shipments: Vec<(usize, PlannedShipment)> = groups
         .into_iter()
-        .map(|((_, center, _), (first, members))| (first, shipment_of(request, center, &members, &class_rank)))
+        .map(|((_, _, center, _), (first, members))| (first, shipment_of(request, center, &members, &class_rank)))
         .collect();
     // By ready date, then in the cart's order.
     shipments.sort_by(|(a_first, a), (b_first, b)| a.ready_date.cmp(&b.ready_date).then(a_first.cmp(b_first)));
@@ -225,6 +225,24 @@ pub fn plan_home(request: &HomeDelivery<'_>, units: &[Sourced]) -> Result<Vec<Pl
         }
     }
     Ok(shipments)
+}
+
+/// With multi-shipment off: one shipment per merchant (or the commerce itself), each
+/// from one center; else the units of the first merchant held in several centers.
+fn one_center_per_merchant(units: &[Sourced], merchant_of: &dyn Fn(&str) -> Option<String>) -> Result<(), DomainError> {
+    let mut centers: BTreeMap<Option<String>, Vec<&str>> = BTreeMap::new();
+    for unit in units {
+        let seen = centers.entry(merchant_of(&unit.sku)).or_default();
+        if !seen.contains(&unit.center.as_str()) {
+            seen.push(&unit.center);
+        }
+    }
+    if let Some((merchant, _)) = centers.iter().find(|(_, seen)| seen.len() > 1) {
+        let split: Vec<Sourced> = units.iter().filter(|u| merchant_of(&u.sku) == *merchant).cloned().collect();
+        let lines = describe_by_center(&split);
+        return Err(DomainError::SingleShipmentImpossible { lines });
+    }
+    Ok(())
 }
 
 /// "line l1 (MOUSE) from lc-iberia; line l2 (…) from lc-france": where each line's units are.

@@ -56,6 +56,22 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(events::list_events)
         .service(events::stream_events);
     back_office(config);
+    marketplace(config);
+}
+
+/// A marketplace's merchants: their lifecycle and their part of the orders.
+fn marketplace(config: &mut web::ServiceConfig) {
+    config
+        .service(merchants::list_merchants)
+        .service(merchants::invite_merchant)
+        .service(merchants::get_merchant)
+        .service(merchants::onboard_merchant)
+        .service(merchants::approve_merchant)
+        .service(merchants::block_merchant)
+        .service(merchants::unblock_merchant)
+        .service(merchants::list_merchant_orders)
+        .service(merchants::get_merchant_order)
+        .service(merchants::ship_merchant_shipment);
 }
 
 /// The back office's routes, after the storefront's (tried in this order).
@@ -108,13 +124,6 @@ fn back_office(config: &mut web::ServiceConfig) {
         .service(data::keys::rotate_key)
         .service(data::keys::revoke_key)
         .service(data::reload_settings)
-        .service(merchants::list_merchants)
-        .service(merchants::invite_merchant)
-        .service(merchants::get_merchant)
-        .service(merchants::onboard_merchant)
-        .service(merchants::approve_merchant)
-        .service(merchants::block_merchant)
-        .service(merchants::unblock_merchant)
         .service(imports::post_import)
         .service(imports::get_import)
         .service(warehouses::get_stock)

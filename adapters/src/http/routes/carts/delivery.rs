@@ -51,6 +51,9 @@ pub struct ShipmentItemDto {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PlannedShipmentDto {
     pub id: String,
+    /// The merchant whose goods it carries; none for the commerce's own. A shipment never
+    /// mixes merchants.
+    pub merchant: Option<String>,
     pub logistic_center: String,
     pub shipping_classes: Vec<String>,
     pub ready_date: String,
@@ -83,9 +86,10 @@ pub(crate) fn item_dto(i: &mercato_engine::delivery::ShipmentItem) -> ShipmentIt
     }
 }
 
-pub(crate) fn planned_dto(s: &PlannedShipment, units: u32) -> PlannedShipmentDto {
+pub(crate) fn planned_dto(s: &PlannedShipment, units: u32, commerce: &mercato_engine::Commerce) -> PlannedShipmentDto {
     PlannedShipmentDto {
         id: s.id.clone(),
+        merchant: s.items.first().and_then(|i| commerce.seller(&i.sku)).map(str::to_owned),
         logistic_center: s.center.clone(),
         shipping_classes: s.shipping_classes.clone(),
         ready_date: s.ready_date.to_string(),
@@ -128,10 +132,11 @@ pub async fn delivery_options(
     let handle = commerce_of(&state, &principal, &code)?;
     let view =
         ask(&cart_of(handle, &id)?, DeliveryOptions { preference: query.read()?.preference.map(Into::into) }).await??;
-    let units = minor_units(&handle.snapshot(), &view.cart.context.currency);
+    let commerce = handle.snapshot();
+    let units = minor_units(&commerce, &view.cart.context.currency);
     // Home delivery that cannot be planned is the answer unless a pick-up point is offered.
     let shipments = match view.home {
-        Ok(shipments) => shipments.iter().map(|s| planned_dto(s, units)).collect(),
+        Ok(shipments) => shipments.iter().map(|s| planned_dto(s, units, &commerce)).collect(),
         Err(error) if view.pickup.is_empty() => return Err(error.into()),
         Err(_) => Vec::new(),
     };

@@ -9,6 +9,7 @@
 //! only: another's answers 404, exactly as one that does not exist.
 
 mod dto;
+pub mod orders;
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
@@ -24,6 +25,7 @@ pub use dto::{
     ActionDto, BlockBody, InvitationDto, InviteBody, InvitedDto, LegalDto, MerchantDto, OnboardedDto, OnboardingBody,
     StatusDto, TransitionDto,
 };
+pub use orders::*;
 
 use super::carts::timestamp;
 use super::data::keys::{random_secret, with_secret};

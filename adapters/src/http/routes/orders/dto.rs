@@ -28,6 +28,9 @@ pub struct OrderLineDto {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrderShipmentDto {
     pub id: String,
+    /// The merchant whose goods it carries; none for the commerce's own. A shipment never
+    /// mixes merchants.
+    pub merchant: Option<String>,
     pub logistic_center: String,
     pub carrier: Option<String>,
     pub shipping_type: Option<String>,
@@ -117,6 +120,26 @@ pub(crate) fn shipment_status(status: mercato_engine::commerce::model::ShipmentS
     serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
+pub(crate) fn order_line_dto(l: &mercato_engine::order::OrderLine) -> OrderLineDto {
+    OrderLineDto {
+        id: l.id.clone(),
+        sku: l.sku.clone(),
+        name: l.name.clone(),
+        quantity: l.amount.quantity,
+        unit_price: l.amount.unit_price.to_string(),
+        discount: l.amount.discount.to_string(),
+        amount: l.amount.amount.to_string(),
+        tax_rate: l.amount.tax_rate.normalize().to_string(),
+        allocations: l
+            .allocations
+            .iter()
+            .map(|a| AllocationDto { warehouse: a.warehouse.clone(), quantity: a.quantity })
+            .collect(),
+        cancelled: l.cancelled,
+        returned: l.returned,
+    }
+}
+
 pub fn order_dto(order: &Order, commerce: &Commerce) -> OrderDto {
     let units = minor_units(commerce, &order.context.currency);
     OrderDto {
@@ -129,28 +152,8 @@ pub fn order_dto(order: &Order, commerce: &Commerce) -> OrderDto {
         currency: order.context.currency.clone(),
         address: address_dto(&order.address),
         delivery: delivery_dto(&order.delivery),
-        lines: order
-            .lines
-            .iter()
-            .map(|l| OrderLineDto {
-                id: l.id.clone(),
-                sku: l.sku.clone(),
-                name: l.name.clone(),
-                quantity: l.amount.quantity,
-                unit_price: l.amount.unit_price.to_string(),
-                discount: l.amount.discount.to_string(),
-                amount: l.amount.amount.to_string(),
-                tax_rate: l.amount.tax_rate.normalize().to_string(),
-                allocations: l
-                    .allocations
-                    .iter()
-                    .map(|a| AllocationDto { warehouse: a.warehouse.clone(), quantity: a.quantity })
-                    .collect(),
-                cancelled: l.cancelled,
-                returned: l.returned,
-            })
-            .collect(),
-        shipments: order.shipments.iter().map(|s| shipment_dto(s, units)).collect(),
+        lines: order.lines.iter().map(order_line_dto).collect(),
+        shipments: order.shipments.iter().map(|s| shipment_dto(s, units, commerce)).collect(),
         totals: totals_dto(&order.totals),
         payment: PaymentDto {
             system: order.payment.system.clone(),
@@ -168,9 +171,14 @@ pub fn order_dto(order: &Order, commerce: &Commerce) -> OrderDto {
     }
 }
 
-fn shipment_dto(s: &mercato_engine::order::OrderShipment, units: u32) -> OrderShipmentDto {
+pub(crate) fn shipment_dto(
+    s: &mercato_engine::order::OrderShipment,
+    units: u32,
+    commerce: &Commerce,
+) -> OrderShipmentDto {
     OrderShipmentDto {
         id: s.id.clone(),
+        merchant: s.items.first().and_then(|i| commerce.seller(&i.sku)).map(str::to_owned),
         logistic_center: s.center.clone(),
         carrier: s.carrier.clone(),
         shipping_type: s.shipping_type.clone(),

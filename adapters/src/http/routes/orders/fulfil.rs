@@ -14,12 +14,12 @@ use mercato_engine::DomainError;
 use super::*;
 
 /// How a route's answer is built from the order a change left and its events.
-pub(super) type Respond =
+pub(crate) type Respond =
     Arc<dyn Fn(&Order, &[OrderEvent], &Commerce) -> (StatusCode, serde_json::Value) + Send + Sync>;
 
 /// Starts a change under the request's key: a replay or a refusal when the key was used,
 /// else the request to run with the answer it keeps.
-pub(super) fn begin_change(
+pub(crate) fn begin_change(
     state: &AppState,
     handle: &mercato_actors::CommerceHandle,
     stamp: Option<Stamp>,
@@ -48,7 +48,7 @@ pub(super) fn begin_change(
 
 /// Answers a change: the kept answer once recorded, the key freed when it was refused, and
 /// left in flight when the outcome is unknown (a retry must not run it twice).
-pub(super) fn end_change(
+pub(crate) fn end_change(
     state: &AppState,
     commerce: &Commerce,
     stamp: Option<&Stamp>,
