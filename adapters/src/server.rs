@@ -273,6 +273,8 @@ fn open_log(
         }
         None => (Recovered::default(), 0),
     };
+    // The outbox follows the commerces from the snapshot on, as the log changes them.
+    outbox.start_from(&recovered);
     // The log is read from where the snapshot or the event store stops, whichever is
     // earlier: each takes only the records it lacks.
     // An event store behind the log's oldest record (new, or lost) takes the events of
@@ -291,6 +293,8 @@ fn open_log(
     let visit = |record: mercato_persistence::log::Replayed<'_>| {
         if record.lsn > derived {
             outbox.recover(record.lsn, record.format, record.kind, record.payload)?;
+        } else if record.lsn > after {
+            outbox.follow_only(record.format, record.kind, record.payload);
         }
         if record.lsn > after {
             recovered.apply(record)?;

@@ -255,4 +255,16 @@ fn split_order_parts(address: SocketAddr, weave: &str) {
     assert_eq!(loom["status"], "ready", "loom's part moves on its own: {loom}");
     let (status, code, _) = refused(call(address, "GET", &format!("/merchants/kiln/orders/{id}"), ADMIN, Value::Null));
     assert_eq!((status, code.as_str()), (404, "unknown_order"), "an order without kiln's goods");
+    // The events follow the log's catalogue and merchants: an order of a product the API
+    // made, of a merchant the API invited, is that merchant's to read.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let sees = |key: &str| {
+        let (_, page) = call(address, "GET", "/events?types=order.placed&limit=100", key, Value::Null);
+        page["events"].as_array().is_some_and(|e| e.iter().any(|e| e["aggregate"]["id"] == id.as_str()))
+    };
+    while !sees(weave) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(sees(weave), "weave reads the order holding its product");
+    assert!(!sees("atelier-kiln"), "kiln does not");
 }

@@ -17,7 +17,6 @@ use mercato_engine::Commerce;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::Commerces;
 use crate::http::routes::carts::{money, timestamp};
 use crate::http::routes::orders::{
     delivery_note_dto, invoice_dto, order_dto, receipt_dto, refund_dto, return_dto, CarrierEventDto,
@@ -76,7 +75,12 @@ fn order_key(commerce: &str, order: &str) -> String {
 
 /// The events of one record. `now` dates the events of records that carry no time of
 /// their own (a warehouse's, written before format 4).
-pub fn derive(record: &Record, commerces: &Commerces, notes: &mut dyn Notes, now: Timestamp) -> Vec<Draft> {
+pub fn derive(
+    record: &Record,
+    commerces: &std::collections::HashMap<String, std::sync::Arc<Commerce>>,
+    notes: &mut dyn Notes,
+    now: Timestamp,
+) -> Vec<Draft> {
     match record {
         Record::Order(entry) => {
             let Some(commerce) = commerces.get(&entry.commerce) else { return Vec::new() };

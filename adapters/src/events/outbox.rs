@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
-use mercato_actors::stored::{self, Record};
+use mercato_actors::stored::{self, Record, SettingsChange};
 use mercato_engine::inventory::Timestamp;
+use mercato_engine::Commerce;
 use mercato_persistence::codec::FORMAT_VERSION;
 use mercato_persistence::events::{EventBatch, EventStore, Position};
 use mercato_persistence::log::{Durable, Lsn};
@@ -58,7 +59,8 @@ fn gauge_queue(key: &[u8], value: Option<&[u8]>) {
 /// The outbox's state between writes.
 pub struct Outbox {
     store: Arc<EventStore>,
-    commerces: Commerces,
+    /// Each commerce as the log has made it so far (`follow`).
+    commerces: HashMap<String, Arc<Commerce>>,
     sequences: HashMap<Vec<u8>, u64>,
     /// Notes read or written, by key (none: removed).
     notes: HashMap<String, Option<Vec<u8>>>,
@@ -110,7 +112,7 @@ impl Outbox {
         let batch = EventBatch { through, ..EventBatch::default() };
         let outbox = Outbox {
             store,
-            commerces,
+            commerces: commerces.as_ref().clone(),
             sequences: HashMap::new(),
             notes: HashMap::new(),
             batch,
@@ -160,6 +162,7 @@ impl Outbox {
         if lsn <= self.batch.through {
             return Ok(());
         }
+        self.follow(record);
         let mut notes =
             Noted { store: &self.store, cache: &mut self.notes, dirty: &mut self.dirty_notes, failed: None };
         let drafts = derive(record, &self.commerces, &mut notes, now);
@@ -191,6 +194,63 @@ impl Outbox {
         }
         self.batch.through = lsn;
         Ok(())
+    }
+
+    /// Starts each commerce from what a snapshot held (its settings and data, its
+    /// catalogue), the records after it being followed one by one.
+    pub fn start_from(&mut self, recovered: &mercato_actors::Recovered) {
+        for (code, commerce) in &mut self.commerces {
+            let mut now = match recovered.settings.get(code) {
+                Some(recorded) => Commerce::from_recorded(commerce.config().clone().with_data_of(recorded))
+                    .with_catalog(commerce.catalog().clone()),
+                None => commerce.as_ref().clone(),
+            };
+            if let Some(catalog) = recovered.catalogs.get(code) {
+                now = now.with_catalog(catalog.clone());
+            }
+            *commerce = Arc::new(now);
+        }
+    }
+
+    /// Follows a record whose events the store holds already (recovery replays it for the
+    /// state): only a catalogue's or the settings' change moves the commerces.
+    pub fn follow_only(&mut self, format: u8, kind: u8, payload: &[u8]) {
+        if kind != stored::RECORD_CATALOG && kind != stored::RECORD_SETTINGS {
+            return;
+        }
+        if let Ok(record) = stored::decode_record(format, kind, payload) {
+            self.follow(&record);
+        }
+    }
+
+    /// Keeps each commerce as the log makes it: a catalogue record's product versions, a
+    /// settings record's change. A record's events then name the products, merchants and
+    /// settings in force when it was written, whether the API or the file made them.
+    fn follow(&mut self, record: &Record) {
+        match record {
+            Record::Catalog(entry) => {
+                let Some(commerce) = self.commerces.get_mut(&entry.commerce) else { return };
+                let mut catalog = commerce.catalog().clone();
+                let by: Arc<str> = entry.by.as_str().into();
+                for event in &entry.events {
+                    catalog.catch_up(event, entry.at, &by);
+                }
+                *commerce = Arc::new(commerce.with_catalog(catalog));
+            }
+            Record::Settings(entry) => {
+                let Some(commerce) = self.commerces.get_mut(&entry.commerce) else { return };
+                let catalog = commerce.catalog().clone();
+                let next = match &entry.change {
+                    SettingsChange::Seed(document) => Commerce::from_recorded(document.as_ref().clone()),
+                    SettingsChange::Reload(document) => {
+                        Commerce::from_recorded(document.as_ref().clone().with_data_of(commerce.config()))
+                    }
+                    SettingsChange::Data(change) => commerce.apply_data(change),
+                };
+                *commerce = Arc::new(next.with_catalog(catalog));
+            }
+            _ => {}
+        }
     }
 
     /// A record that could not be read: passed over, so the outbox goes on.

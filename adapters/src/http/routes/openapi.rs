@@ -153,7 +153,8 @@ impl Modify for Bearer {
         feed::FeedFormat,
         orders::OrderStatusDto,
         reports::ReportFormat,
-        reports::TodoQueue
+        reports::TodoQueue,
+        merchants::StatusFilter
     )),
     modifiers(&Bearer),
     security(("bearer" = [])),

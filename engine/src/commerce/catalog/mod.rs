@@ -181,6 +181,24 @@ impl Catalog {
         });
     }
 
+    /// Applies a catalogue event from a log this catalogue may already hold part of (a
+    /// reader that started from the file's products or an older snapshot): a version it
+    /// holds already is passed over, any later one is saved. Never panics.
+    pub fn catch_up(&mut self, event: &CatalogEvent, at: Timestamp, by: &Arc<str>) {
+        let CatalogEvent::Saved { version, retired, product } = event;
+        let last = self.get(&product.sku).map_or(0, |h| h.current().version);
+        if *version <= last {
+            return;
+        }
+        self.save(ProductVersion {
+            version: *version,
+            at,
+            by: Arc::clone(by),
+            retired: *retired,
+            product: Arc::clone(product),
+        });
+    }
+
     /// Adds a product's next version (its first makes it).
     pub(crate) fn save(&mut self, version: ProductVersion) {
         let sku = version.product.sku.clone();

@@ -74,8 +74,30 @@ async fn step(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct MerchantsQuery {
-    /// Only merchants in this status: invited, onboarding, active or blocked.
-    pub status: Option<String>,
+    /// Only merchants in this status.
+    pub status: Option<StatusFilter>,
+}
+
+/// A merchant's status, as a filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusFilter {
+    Invited,
+    Onboarding,
+    Active,
+    Blocked,
+}
+
+impl StatusFilter {
+    fn status(self) -> mercato_engine::commerce::model::MerchantStatus {
+        use mercato_engine::commerce::model::MerchantStatus as S;
+        match self {
+            StatusFilter::Invited => S::Invited,
+            StatusFilter::Onboarding => S::Onboarding,
+            StatusFilter::Active => S::Active,
+            StatusFilter::Blocked => S::Blocked,
+        }
+    }
 }
 
 #[utoipa::path(
@@ -92,19 +114,10 @@ pub async fn list_merchants(
     query: crate::http::query::Query<MerchantsQuery>,
 ) -> Result<HttpResponse, Problem> {
     let handle = admin(&state, &principal, &path)?;
-    let status = query.read()?.status;
-    const STATUSES: [&str; 4] = ["invited", "onboarding", "active", "blocked"];
-    if let Some(status) = status.as_deref().filter(|s| !STATUSES.contains(s)) {
-        let detail = format!("status \"{status}\" is not one of {}", STATUSES.join(", "));
-        return Err(Problem::new(actix_web::http::StatusCode::BAD_REQUEST, "invalid_query", detail));
-    }
+    let status = query.read()?.status.map(StatusFilter::status);
     let commerce = handle.snapshot();
-    let mut merchants: Vec<&Merchant> = commerce
-        .config()
-        .merchants
-        .iter()
-        .filter(|m| status.as_deref().is_none_or(|s| m.status.map(|x| x.as_str()) == Some(s)))
-        .collect();
+    let mut merchants: Vec<&Merchant> =
+        commerce.config().merchants.iter().filter(|m| status.is_none_or(|s| m.status == Some(s))).collect();
     merchants.sort_by(|a, b| a.code.cmp(&b.code));
     Ok(HttpResponse::Ok().json(merchants.into_iter().map(MerchantDto::of).collect::<Vec<_>>()))
 }
