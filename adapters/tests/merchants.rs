@@ -267,4 +267,24 @@ fn split_order_parts(address: SocketAddr, weave: &str) {
     }
     assert!(sees(weave), "weave reads the order holding its product");
     assert!(!sees("atelier-kiln"), "kiln does not");
+    // Loom's scarf line (l3) cancelled: a quarter of loom's rating is its cancelled share.
+    let cancel = json!({"lines": [{"line": "l3", "quantity": 1}]});
+    let (status, body) = call(address, "POST", &format!("/orders/{id}/cancellations"), ADMIN, cancel);
+    assert_eq!(status, 200, "{body}");
+    let rated = |key: &str, merchant: &str, cancelled: u64| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (_, read) = call(address, "GET", &format!("/merchants/{merchant}"), key, Value::Null);
+            if read["rating"]["cancelled"]["count"] == cancelled || Instant::now() > deadline {
+                return read["rating"].clone();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let loom = rated(LOOM, "loom", 1);
+    assert_eq!(loom["units_sold"], 1, "{loom}");
+    assert_eq!((loom["score"].as_str(), loom["cancelled"]["share"].as_str()), (Some("75.0"), Some("1")), "{loom}");
+    let weave_rating = rated(weave, "weave", 0);
+    let sold = (weave_rating["units_sold"].as_u64(), weave_rating["score"].as_str());
+    assert_eq!(sold, (Some(2), Some("100.0")), "two rugs sold, none cancelled: {weave_rating}");
 }

@@ -171,5 +171,41 @@ fn reports_follow_orders_and_survive_a_crash() {
     let served = start(address, &data);
     assert_eq!(report(address, "/reports/sales", ADMIN, |r| r == &sales), sales, "derived again, the same");
     assert_eq!(report(address, "/reports/refunds", ADMIN, |r| r == &refunds), refunds);
+
+    // A merchant's delivery after its promised day counts against its rating, kept as
+    // events happen and the same once derived again.
+    let receipt = json!({"sku": "CERAMIC-MUG", "quantity": 5});
+    assert_eq!(call(address, "POST", "/warehouses/wh-dropship/receipts", ADMIN, receipt).0, 201);
+    let late = buy(address, "CERAMIC-MUG", 1);
+    let (order, shipment) = (late["id"].as_str().expect("id"), &late["shipments"][0]);
+    let (promised, carrier) =
+        (shipment["delivery_date"].as_str().expect("a date"), shipment["carrier"].as_str().expect("a carrier"));
+    let path = format!("/orders/{order}/shipments/{}/ship", shipment["id"].as_str().expect("an id"));
+    let (status, body) = call(address, "POST", &path, ADMIN, json!({"tracking": ["R9"]}));
+    assert_eq!(status, 200, "{body}");
+    let after = chrono::NaiveDate::parse_from_str(promised, "%Y-%m-%d").expect("a date") + chrono::Days::new(2);
+    let delivered = json!({"id": "d9", "tracking": "R9", "code": "delivered", "at": format!("{after}T12:00:00Z")});
+    let (status, body) = call(address, "POST", &format!("/carriers/{carrier}/events"), ADMIN, delivered);
+    assert_eq!(status, 200, "{body}");
+    let rated = |ready: &dyn Fn(&Value) -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (_, merchant) = call(address, "GET", "/merchants/artisan-co", ADMIN, json!({}));
+            if ready(&merchant["rating"]) || std::time::Instant::now() > deadline {
+                return merchant["rating"].clone();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let rating = rated(&|r| r["late"]["count"] == 1);
+    assert_eq!((&rating["shipments_delivered"], &rating["late"]["share"]), (&json!(1), &json!("1")), "{rating}");
+    // Late 1 of 1 (weight 50), cancelled 1 of 2 units (25): 100 × (1 − (50 + 12.5) / 100).
+    assert_eq!(rating["score"], "37.5", "{rating}");
+    let mut served = served;
+    served.0.kill().expect("SIGKILL");
+    let _ = served.0.wait();
+    std::fs::remove_dir_all(data.join("events")).expect("the event store removed");
+    let served = start(address, &data);
+    assert_eq!(rated(&|r| r == &rating), rating, "derived again, the same");
     drop(served);
 }

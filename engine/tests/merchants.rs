@@ -144,3 +144,34 @@ fn the_history_is_bounded() {
     assert_eq!(history.len(), MERCHANT_HISTORY_MAX);
     assert_eq!(history.last().map(|t| t.at), Some(most));
 }
+
+// Proves a rating is 100 less 100 times the weighted mean of its shares, each share capped
+// at 1, 100 when nothing happened or every weight is 0, and rounded to one decimal.
+#[test]
+fn a_rating_weighs_its_shares() {
+    use mercato_engine::commerce::merchants::RatingCounts;
+    use mercato_engine::commerce::model::MerchantRatingRules;
+    let decimal = |text: &str| text.parse::<rust_decimal::Decimal>().expect("decimal");
+    let rules = MerchantRatingRules::default();
+    let counts = RatingCounts { units: 10, delivered: 4, late: 1, cancelled_units: 1, returned_units: 2 };
+    let rating = rules.rate(counts);
+    // (0.25 × 50 + 0.1 × 25 + 0.2 × 25) / 100 = 0.2.
+    assert_eq!(rating.score, decimal("80"));
+    assert_eq!(
+        (rating.late.0, rating.cancelled.0, rating.returned.0),
+        (decimal("0.25"), decimal("0.1"), decimal("0.2"))
+    );
+    assert_eq!(rating.window_days, 90);
+    assert_eq!(rules.rate(RatingCounts::default()).score, decimal("100"), "nothing happened");
+    let thirds = RatingCounts { units: 3, delivered: 3, late: 1, ..RatingCounts::default() };
+    assert_eq!(rules.rate(thirds).score, decimal("83.3"), "rounded: 100 × (1 − 0.3333 × 50 / 100)");
+    let silent = MerchantRatingRules {
+        late_weight: Some(decimal("0")),
+        cancel_weight: Some(decimal("0")),
+        return_weight: Some(decimal("0")),
+        ..MerchantRatingRules::default()
+    };
+    assert_eq!(silent.rate(counts).score, decimal("100"), "no weight, no penalty");
+    let capped = RatingCounts { units: 1, returned_units: 5, ..RatingCounts::default() };
+    assert_eq!(rules.rate(capped).returned.0, decimal("1"), "a share never passes 1");
+}

@@ -53,6 +53,19 @@ pub struct OrderNote {
     pub open: Vec<(String, u32)>,
     /// Each return's lines and units asked for.
     pub returns: Vec<(String, Vec<(String, u32)>)>,
+    /// Each shipment's seller and promised delivery day, for the merchants' ratings.
+    pub promises: Vec<Promise>,
+}
+
+/// A shipment's seller ("" for the commerce's own), its promised delivery day
+/// (`YYYY-MM-DD`) and whether its delivery was counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Promise {
+    pub shipment: String,
+    pub merchant: String,
+    pub date: String,
+    pub counted: bool,
 }
 
 impl OrderNote {
@@ -231,6 +244,16 @@ fn placed_note(order: &Order, commerce: &Commerce) -> OrderNote {
         lines: order.lines.iter().map(|l| (l.id.clone(), merchant(&l.sku))).collect(),
         open: order.shipments.iter().map(|s| (s.id.clone(), s.items.iter().map(|i| i.quantity).sum())).collect(),
         returns: Vec::new(),
+        promises: order
+            .shipments
+            .iter()
+            .map(|s| Promise {
+                shipment: s.id.clone(),
+                merchant: s.items.first().map(|i| merchant(&i.sku)).unwrap_or_default(),
+                date: s.delivery_date.to_string(),
+                counted: false,
+            })
+            .collect(),
     }
 }
 

@@ -46,6 +46,23 @@ pub struct RefundRow {
     pub refunded: Decimal,
 }
 
+/// One merchant's day, for its rating: units sold, shipments delivered and those delivered
+/// after their promised day, units cancelled and units returned.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MerchantDay {
+    pub units: u64,
+    pub delivered: u64,
+    pub late: u64,
+    pub cancelled_units: u64,
+    pub returned_units: u64,
+}
+
+/// The key prefix of a merchant's days.
+pub fn merchant_days_prefix(commerce: &str, merchant: &str) -> String {
+    format!("report\u{1f}merchant\u{1f}{commerce}\u{1f}{merchant}\u{1f}")
+}
+
 /// The day (UTC) of a time, `YYYY-MM-DD`.
 pub fn day(at: Timestamp) -> String {
     chrono::DateTime::from_timestamp_millis(at.0).map(|t| t.date_naive().to_string()).unwrap_or_default()
@@ -110,6 +127,15 @@ impl Fold<'_> {
         update(self.notes, &key, change);
     }
 
+    /// A merchant's day row (none for the commerce's own goods).
+    fn merchant_day(&mut self, merchant: &str, change: impl FnOnce(&mut MerchantDay)) {
+        if merchant.is_empty() {
+            return;
+        }
+        let key = format!("{}{}", merchant_days_prefix(self.commerce, merchant), self.day);
+        update(self.notes, &key, change);
+    }
+
     fn refund(&mut self, note: &OrderNote, amount: Decimal) {
         let key = format!("{}{}\u{1f}{}\u{1f}{}", refunds_prefix(self.commerce), self.day, note.channel, note.currency);
         update(self.notes, &key, |row: &mut RefundRow| {
@@ -145,6 +171,7 @@ fn placed(fold: &mut Fold<'_>, order: &Order, note: &OrderNote) {
             row.units += u64::from(line.amount.quantity);
             row.sales += line.amount.amount;
         });
+        fold.merchant_day(&merchant, |day| day.units += u64::from(line.amount.quantity));
         if first {
             merchants.push(note.merchant_of(&line.id));
         }
@@ -176,13 +203,18 @@ pub fn fold(
     match event {
         OrderEvent::Placed { order } => placed(&mut fold, order, note),
         OrderEvent::ShipmentSent { .. } => fold.settle_to_ship(note),
-        OrderEvent::CarrierReported { shipment, .. }
+        OrderEvent::CarrierReported { shipment, report }
             if note.shipments.iter().any(|(id, rank)| id == shipment && *rank >= 2) =>
         {
             let member = fold.shipment(shipment);
             queue_remove(fold.notes, commerce, OPEN_SHIPMENTS, &member);
+            delivered(&mut fold, shipment, report, note);
         }
+        OrderEvent::CarrierReported { shipment, report } => delivered(&mut fold, shipment, report, note),
         OrderEvent::PromiseChanged { shipment, delivery_date, .. } => {
+            if let Some(promise) = note.promises.iter_mut().find(|p| p.shipment == *shipment) {
+                promise.date = delivery_date.to_string();
+            }
             let member = fold.shipment(shipment);
             let value = json!({ "order": order, "shipment": shipment, "delivery_date": delivery_date.to_string() });
             queue_put(fold.notes, commerce, OPEN_SHIPMENTS, &member, &value);
@@ -209,11 +241,28 @@ pub fn fold(
     }
 }
 
+/// A carrier's report of a delivery, counted once per shipment for its merchant's rating:
+/// late when the carrier's day is after the promised one.
+fn delivered(fold: &mut Fold<'_>, shipment: &str, report: &mercato_engine::order::CarrierReport, note: &mut OrderNote) {
+    if report.status != Some(mercato_engine::commerce::model::ShipmentStatus::Delivered) {
+        return;
+    }
+    let Some(promise) = note.promises.iter_mut().find(|p| p.shipment == shipment && !p.counted) else { return };
+    promise.counted = true;
+    let late = day(report.at) > promise.date;
+    let merchant = promise.merchant.clone();
+    fold.merchant_day(&merchant, |day| {
+        day.delivered += 1;
+        day.late += u64::from(late);
+    });
+}
+
 /// Units cancelled: per merchant, the shipments they emptied, the refund.
 fn cancelled(fold: &mut Fold<'_>, cancellation: &mercato_engine::order::Cancellation, note: &mut OrderNote) {
     for (line, units) in &cancellation.lines {
         let merchant = note.merchant_of(line).to_owned();
         fold.sales(note, &merchant, |row| row.cancelled_units += u64::from(*units));
+        fold.merchant_day(&merchant, |day| day.cancelled_units += u64::from(*units));
     }
     for cut in &cancellation.cuts {
         if let Some((_, open)) = note.open.iter_mut().find(|(id, _)| *id == cut.shipment) {
@@ -235,6 +284,7 @@ fn return_received(fold: &mut Fold<'_>, id: &str, receipt: &mercato_engine::orde
     for units in &receipt.units {
         let merchant = note.merchant_of(&units.line).to_owned();
         fold.sales(note, &merchant, |row| row.returned_units += u64::from(units.quantity));
+        fold.merchant_day(&merchant, |day| day.returned_units += u64::from(units.quantity));
     }
     let merchant = receipt.units.first().map(|u| note.merchant_of(&u.line).to_owned()).unwrap_or_default();
     fold.sales(note, &merchant, |row| row.returns += 1);

@@ -6,10 +6,11 @@
 //! is put as data (`DataChange::Put`), so it is checked against the whole document,
 //! recorded and replayed like any other item.
 
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::model::{
-    Merchant, MerchantAction, MerchantLegal, MerchantStatus, MerchantTransition, ShipmentStatus, MERCHANT_HISTORY_MAX,
+    Merchant, MerchantAction, MerchantLegal, MerchantRatingRules, MerchantStatus, MerchantTransition, ShipmentStatus,
+    MERCHANT_HISTORY_MAX,
 };
 use super::Commerce;
 use crate::time::Timestamp;
@@ -206,5 +207,64 @@ pub fn part_status(statuses: &[ShipmentStatus]) -> &'static str {
         "ready"
     } else {
         "awaiting_stock"
+    }
+}
+
+/// The default rating window, in days.
+pub const RATING_WINDOW_DAYS_DEFAULT: u32 = 90;
+
+/// What a merchant did in a rating's window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RatingCounts {
+    pub units: u64,
+    pub delivered: u64,
+    pub late: u64,
+    pub cancelled_units: u64,
+    pub returned_units: u64,
+}
+
+/// A merchant's rating with its components: each share (0 to 1, four decimals) and its
+/// weight, and the score, 0 to 100.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rating {
+    pub score: Decimal,
+    pub window_days: u32,
+    pub counts: RatingCounts,
+    /// (share, weight) of late deliveries, cancelled units, returned units.
+    pub late: (Decimal, Decimal),
+    pub cancelled: (Decimal, Decimal),
+    pub returned: (Decimal, Decimal),
+}
+
+impl MerchantRatingRules {
+    pub fn window(&self) -> u32 {
+        self.window_days.unwrap_or(RATING_WINDOW_DAYS_DEFAULT)
+    }
+
+    /// The rating `counts` make: 100 less 100 times the weighted mean of the shares (100
+    /// when every weight is 0 or nothing happened).
+    pub fn rate(&self, counts: RatingCounts) -> Rating {
+        let share = |part: u64, whole: u64| {
+            if whole == 0 {
+                Decimal::ZERO
+            } else {
+                (Decimal::from(part.min(whole)) / Decimal::from(whole))
+                    .round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero)
+            }
+        };
+        let weight = |given: Option<Decimal>, default: i64| given.unwrap_or(Decimal::from(default));
+        let late = (share(counts.late, counts.delivered), weight(self.late_weight, 50));
+        let cancelled = (share(counts.cancelled_units, counts.units), weight(self.cancel_weight, 25));
+        let returned = (share(counts.returned_units, counts.units), weight(self.return_weight, 25));
+        let weights = late.1 + cancelled.1 + returned.1;
+        let score = if weights.is_zero() {
+            Decimal::ONE_HUNDRED
+        } else {
+            let penalty = (late.0 * late.1 + cancelled.0 * cancelled.1 + returned.0 * returned.1) / weights;
+            (Decimal::ONE_HUNDRED * (Decimal::ONE - penalty))
+                .round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero)
+                .max(Decimal::ZERO)
+        };
+        Rating { score, window_days: self.window(), counts, late, cancelled, returned }
     }
 }

@@ -21,7 +21,8 @@ pub use operations::{
 };
 pub use organisation::{
     ApiKey, ApiRole, Channel, ChannelCriteria, Device, InvoiceSeries, InvoicingCompany, Merchant, MerchantAction,
-    MerchantLegal, MerchantStatus, MerchantTransition, TaxRate, User, UserGroup, UserRole, MERCHANT_HISTORY_MAX,
+    MerchantLegal, MerchantRatingRules, MerchantStatus, MerchantTransition, TaxRate, User, UserGroup, UserRole,
+    MERCHANT_HISTORY_MAX,
 };
 pub use pricing::{Discount, DiscountKind, PriceRule};
 
@@ -178,6 +179,9 @@ pub struct CommerceConfig {
     /// (the default) means 168 (a week).
     #[schemars(range(min = 1, max = 2160))]
     pub merchant_invitation_hours: Option<u32>,
+    /// How merchants are rated (`[merchant_rating]`). Defaults to a 90-day window with
+    /// weights 50 (late deliveries), 25 (cancellations) and 25 (returns).
+    pub merchant_rating: MerchantRatingRules,
 }
 
 /// How long an invitation lasts when the commerce does not say: a week.

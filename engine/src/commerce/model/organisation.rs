@@ -260,6 +260,26 @@ pub struct Merchant {
     pub history: Vec<MerchantTransition>,
 }
 
+/// How merchants are rated: over the last `window_days` days, 100 less the weighted mean
+/// of three shares (deliveries after the promised day among delivered shipments, units
+/// cancelled and units returned among units sold), rounded to one decimal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(default)]
+pub struct MerchantRatingRules {
+    /// The window, in days, 1 to 365; none (the default) means 90.
+    #[schemars(range(min = 1, max = 365))]
+    pub window_days: Option<u32>,
+    /// The weight of late deliveries, 0 to 100 as a decimal string; none means 50.
+    #[schemars(range(min = 0, max = 100))]
+    pub late_weight: Option<Decimal>,
+    /// The weight of cancelled units, 0 to 100; none means 25.
+    #[schemars(range(min = 0, max = 100))]
+    pub cancel_weight: Option<Decimal>,
+    /// The weight of returned units, 0 to 100; none means 25.
+    #[schemars(range(min = 0, max = 100))]
+    pub return_weight: Option<Decimal>,
+}
+
 /// The most transitions a merchant keeps in its history.
 pub const MERCHANT_HISTORY_MAX: usize = 200;
 

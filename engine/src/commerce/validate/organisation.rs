@@ -282,6 +282,25 @@ fn marketplace_settings(c: &CommerceConfig, report: &mut Report) {
             report.push("commerce", "invalid_value", message);
         }
     }
+    let rating = &c.merchant_rating;
+    if rating.window_days.is_some_and(|days| !(1..=365).contains(&days)) {
+        let message = format!("merchant_rating.window_days {} must be between 1 and 365", rating.window());
+        report.push("commerce", "invalid_value", message);
+    }
+    let weights = [
+        ("late_weight", rating.late_weight),
+        ("cancel_weight", rating.cancel_weight),
+        ("return_weight", rating.return_weight),
+    ];
+    for (field, weight) in weights {
+        if let Some(weight) = weight.filter(|w| *w < Decimal::ZERO || *w > Decimal::ONE_HUNDRED) {
+            report.push(
+                "commerce",
+                "invalid_value",
+                format!("merchant_rating.{field} {weight} must be between 0 and 100"),
+            );
+        }
+    }
     if let Some(hours) = c.merchant_invitation_hours {
         if !(1..=MERCHANT_INVITATION_HOURS_MAX).contains(&hours) {
             let message =

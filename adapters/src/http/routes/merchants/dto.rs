@@ -25,6 +25,51 @@ pub struct MerchantDto {
     pub invitation_expires_at: Option<String>,
     /// Every transition, oldest first.
     pub history: Vec<TransitionDto>,
+    /// Its rating by the commerce's rules, with its components; null in events and on a
+    /// node that keeps no log.
+    pub rating: Option<RatingDto>,
+}
+
+/// A merchant's rating: 100 less 100 times the weighted mean of its shares of late
+/// deliveries, cancelled units and returned units over the window.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RatingDto {
+    /// 0 to 100, one decimal.
+    pub score: String,
+    pub window_days: u32,
+    pub units_sold: u64,
+    pub shipments_delivered: u64,
+    pub late: RatingPartDto,
+    pub cancelled: RatingPartDto,
+    pub returned: RatingPartDto,
+}
+
+/// One component: how many, its share (0 to 1) and its weight.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RatingPartDto {
+    pub count: u64,
+    pub share: String,
+    pub weight: String,
+}
+
+impl RatingDto {
+    pub fn of(rating: &mercato_engine::commerce::merchants::Rating) -> Self {
+        let part = |count: u64, (share, weight): (rust_decimal::Decimal, rust_decimal::Decimal)| RatingPartDto {
+            count,
+            share: share.normalize().to_string(),
+            weight: weight.normalize().to_string(),
+        };
+        let c = rating.counts;
+        RatingDto {
+            score: format!("{:.1}", rating.score),
+            window_days: rating.window_days,
+            units_sold: c.units,
+            shipments_delivered: c.delivered,
+            late: part(c.late, rating.late),
+            cancelled: part(c.cancelled_units, rating.cancelled),
+            returned: part(c.returned_units, rating.returned),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
@@ -133,6 +178,7 @@ impl MerchantDto {
             }),
             invitation_expires_at: m.invitation_expires_at.map(|at| timestamp(Timestamp(at))),
             history: m.history.iter().map(transition).collect(),
+            rating: None,
         }
     }
 }

@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 pub use dto::{
     ActionDto, BlockBody, InvitationDto, InviteBody, InvitedDto, LegalDto, MerchantDto, OnboardedDto, OnboardingBody,
-    StatusDto, TransitionDto,
+    RatingDto, RatingPartDto, StatusDto, TransitionDto,
 };
 pub use orders::*;
 
@@ -68,6 +68,43 @@ async fn step(
         commerce.decide_merchant(&merchant, step, &name, now).map(DataItem::Merchant)
     });
     merchant_of(handle.decide_data(decide, by).await?)
+}
+
+/// The most days a rating reads (the longest window).
+const RATING_DAYS_MAX: usize = 366;
+
+/// `merchant`'s rating now, from the days the events kept; none on a node without a log.
+fn rating(
+    state: &AppState,
+    commerce: &mercato_engine::Commerce,
+    merchant: &str,
+    today: chrono::NaiveDate,
+) -> Option<RatingDto> {
+    let store = &state.events.as_ref()?.store;
+    let rules = &commerce.config().merchant_rating;
+    let first = today.checked_sub_days(chrono::Days::new(u64::from(rules.window().saturating_sub(1))))?;
+    let prefix = crate::events::reports::merchant_days_prefix(commerce.code(), merchant);
+    let start = format!("{prefix}{first}");
+    let rows = store.notes(prefix.as_bytes(), Some(start.as_bytes()), RATING_DAYS_MAX).ok()?;
+    let mut counts = mercato_engine::commerce::merchants::RatingCounts::default();
+    for (_, bytes) in rows {
+        let Ok(day) = serde_json::from_slice::<crate::events::reports::MerchantDay>(&bytes) else { continue };
+        counts.units += day.units;
+        counts.delivered += day.delivered;
+        counts.late += day.late;
+        counts.cancelled_units += day.cancelled_units;
+        counts.returned_units += day.returned_units;
+    }
+    Some(RatingDto::of(&rules.rate(counts)))
+}
+
+/// A merchant as read, with its rating.
+fn read_dto(state: &AppState, handle: &mercato_actors::CommerceHandle, merchant: &Merchant) -> MerchantDto {
+    let commerce = handle.snapshot();
+    MerchantDto {
+        rating: rating(state, &commerce, &merchant.code, handle.clock().today()),
+        ..MerchantDto::of(merchant)
+    }
 }
 
 /// Listing filter.
@@ -119,7 +156,8 @@ pub async fn list_merchants(
     let mut merchants: Vec<&Merchant> =
         commerce.config().merchants.iter().filter(|m| status.is_none_or(|s| m.status == Some(s))).collect();
     merchants.sort_by(|a, b| a.code.cmp(&b.code));
-    Ok(HttpResponse::Ok().json(merchants.into_iter().map(MerchantDto::of).collect::<Vec<_>>()))
+    let listed: Vec<MerchantDto> = merchants.into_iter().map(|m| read_dto(&state, handle, m)).collect();
+    Ok(HttpResponse::Ok().json(listed))
 }
 
 #[utoipa::path(
@@ -146,7 +184,7 @@ pub async fn get_merchant(
     let handle = state.registry.get(&code).ok_or_else(|| Problem::commerce_not_found(&code))?;
     let commerce = handle.snapshot();
     let found = commerce.merchant(&merchant).ok_or_else(|| unknown(&merchant))?;
-    Ok(HttpResponse::Ok().json(MerchantDto::of(found)))
+    Ok(HttpResponse::Ok().json(read_dto(&state, handle, found)))
 }
 
 #[utoipa::path(
