@@ -383,3 +383,38 @@ async fn a_purchase_refused_in_one_request_holds_nothing() {
     let stock = api.stock("wh-madrid", "MOUSE").await;
     assert_eq!((&stock["reserved"], &stock["allocated"]), (&json!(0), &json!(2)), "only the placed order's units");
 }
+
+// Proves a pick-up order's parcels never mix merchants: the commerce's mouse and
+// artisan-co's mug leave the same logistic center as two parcels, each naming its seller.
+#[actix_rt::test]
+async fn a_pickup_parcel_never_mixes_merchants() {
+    let api = api!();
+    api.receive("wh-madrid", "MOUSE", 3).await;
+    api.receive("wh-dropship", "CERAMIC-MUG", 3).await;
+    let (status, cart) = api.post(STOREFRONT, "/carts", json!({"country": "ES"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{cart}");
+    let id = cart["id"].as_str().expect("an id").to_owned();
+    for sku in ["MOUSE", "CERAMIC-MUG"] {
+        let (status, body) = api.post(STOREFRONT, &format!("/carts/{id}/lines"), json!({"sku": sku, "qty": 1})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    assert_eq!(api.put(STOREFRONT, &format!("/carts/{id}/address"), madrid()).await.0, StatusCode::OK);
+    let pickup = json!({"method": "pickup", "location": "store-madrid"});
+    assert_eq!(api.put(STOREFRONT, &format!("/carts/{id}/delivery"), pickup).await.0, StatusCode::OK);
+    let (status, order) =
+        api.post(STOREFRONT, &format!("/carts/{id}/checkout"), json!({"payment_system": "bank-transfer"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    let parcels: Vec<(Value, Vec<Value>)> = order["shipments"]
+        .as_array()
+        .expect("shipments")
+        .iter()
+        .map(|s| {
+            (s["merchant"].clone(), s["items"].as_array().expect("items").iter().map(|i| i["sku"].clone()).collect())
+        })
+        .collect();
+    assert_eq!(
+        parcels,
+        vec![(Value::Null, vec![json!("MOUSE")]), (json!("artisan-co"), vec![json!("CERAMIC-MUG")])],
+        "{order}"
+    );
+}

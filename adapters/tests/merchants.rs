@@ -153,6 +153,12 @@ fn a_merchant_is_invited_onboarded_approved_blocked_and_unblocked() {
     assert_eq!(status, 200, "{onboarded}");
     assert_eq!(onboarded["merchant"]["status"], "onboarding");
     let weave = onboarded["key"]["key"].as_str().expect("its key, once").to_owned();
+    let (status, again) = onboard(address, &token, TERMS, "PT");
+    assert_eq!((status, &again["key"]), (200, &Value::Null), "data corrected, no second key: {again}");
+    assert_eq!(again["merchant"]["legal"]["country"], "PT");
+    assert_eq!(call(address, "GET", "/merchants/weave", &weave, Value::Null).0, 200, "its key still works");
+    let elsewhere = http(address, "POST", "/v1/commerces/nowhere/merchants/weave/onboarding", Some(&token), "{}");
+    assert_eq!(elsewhere.map(|(status, _)| status), Some(401), "an unknown commerce answers as a wrong token");
 
     // The merchant loads a product with its key; it is not sold until approval.
     let rug = json!({"names": {"en": "Rug"}, "tax_class": "standard", "weight_grams": 900,
@@ -190,12 +196,18 @@ fn a_merchant_is_invited_onboarded_approved_blocked_and_unblocked() {
         Some(vec![json!("weave")])
     );
 
-    let expected =
-        ["merchant.invited", "merchant.invited", "merchant.onboarded", "merchant.approved", "merchant.blocked"];
+    let expected = [
+        "merchant.invited",
+        "merchant.invited",
+        "merchant.onboarded",
+        "merchant.onboarded",
+        "merchant.approved",
+        "merchant.blocked",
+    ];
     let seen = merchant_events(address, ADMIN, expected.len());
     assert_eq!(seen.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(), expected);
     assert_eq!(seen[2].1, "invitation of merchant weave", "who onboarded");
-    assert_eq!(seen[4].1, "back office", "who blocked: the admin key's name");
+    assert_eq!(seen[5].1, "back office", "who blocked: the admin key's name");
     assert_eq!(merchant_events(address, &weave, expected.len()).len(), expected.len(), "its own events");
     assert!(merchant_events(address, LOOM, 1).is_empty(), "not another merchant's");
     drop(served); // SIGKILL
@@ -203,7 +215,7 @@ fn a_merchant_is_invited_onboarded_approved_blocked_and_unblocked() {
     let served = start(address, &config, &folder);
     let (status, after) = call(address, "GET", "/merchants/weave", &weave, Value::Null);
     assert_eq!((status, after["status"].as_str()), (200, Some("blocked")), "{after}");
-    assert_eq!(after["history"].as_array().map(Vec::len), Some(5), "{after}");
+    assert_eq!(after["history"].as_array().map(Vec::len), Some(6), "{after}");
     let (status, unblocked) = call(address, "POST", "/merchants/weave/unblock", ADMIN, Value::Null);
     assert_eq!((status, unblocked["status"].as_str()), (200, Some("active")), "back where it was: {unblocked}");
     let held = cart_with(address, "RUG").expect("sold again");

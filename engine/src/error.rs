@@ -209,7 +209,7 @@ pub enum DomainError {
     #[error("product \"{sku}\" is sold by merchant \"{merchant}\", which is {status}: it cannot be added to a cart")]
     MerchantNotTrading { sku: String, merchant: String, status: &'static str },
     #[error("the cart holds products of merchants not trading: {}", lines.join("; "))]
-    MerchantLinesNotTrading { lines: Vec<String> },
+    MerchantLinesNotTrading { lines: Vec<String>, blocked: bool },
     #[error("merchant \"{merchant}\" is {status}: it cannot be {action}")]
     MerchantState { merchant: String, status: &'static str, action: &'static str },
     #[error("the invitation token does not open merchant \"{merchant}\"")]
@@ -321,7 +321,8 @@ impl DomainError {
             DomainError::KeyRevoked { .. } => "unauthenticated",
             DomainError::MerchantNotTrading { status: "blocked", .. } => "merchant_blocked",
             DomainError::MerchantNotTrading { .. } => "merchant_not_active",
-            DomainError::MerchantLinesNotTrading { .. } => "merchant_blocked",
+            DomainError::MerchantLinesNotTrading { blocked: true, .. } => "merchant_blocked",
+            DomainError::MerchantLinesNotTrading { .. } => "merchant_not_active",
             DomainError::MerchantState { .. } => "merchant_state",
             DomainError::InvalidInvitation { .. } => "invalid_invitation",
             DomainError::InvitationExpired { .. } => "invitation_expired",

@@ -130,6 +130,9 @@ fn only_a_trading_merchants_products_are_sold() {
     assert_eq!(blocked.sellable("CERAMIC-MUG").err().map(|e| e.code()), Some("merchant_blocked"));
     let unblocked = after(&blocked, "artisan-co", MerchantStep::Unblock, 2).expect("unblocked");
     assert!(unblocked.sellable("CERAMIC-MUG").is_ok(), "back to active");
+    // Blocked by the file, with no history: back through approval, not straight to trade.
+    let lifted = after(&commerce, "banned-goods", MerchantStep::Unblock, 3).expect("unblocked");
+    assert_eq!(status(&lifted, "banned-goods"), Some(MerchantStatus::Onboarding));
 }
 
 // Proves a merchant keeps at most `MERCHANT_HISTORY_MAX` transitions, the newest.

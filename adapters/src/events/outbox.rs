@@ -61,6 +61,9 @@ pub struct Outbox {
     store: Arc<EventStore>,
     /// Each commerce as the log has made it so far (`follow`).
     commerces: HashMap<String, Arc<Commerce>>,
+    /// The commerces as of the last write: a failed write starts again from them, so a
+    /// record is never derived against a state later records made.
+    written: HashMap<String, Arc<Commerce>>,
     sequences: HashMap<Vec<u8>, u64>,
     /// Notes read or written, by key (none: removed).
     notes: HashMap<String, Option<Vec<u8>>>,
@@ -113,6 +116,7 @@ impl Outbox {
         let outbox = Outbox {
             store,
             commerces: commerces.as_ref().clone(),
+            written: commerces.as_ref().clone(),
             sequences: HashMap::new(),
             notes: HashMap::new(),
             batch,
@@ -150,6 +154,7 @@ impl Outbox {
     /// derived again from what the store holds.
     fn reset(&mut self) {
         self.batch = EventBatch { through: *self.head.borrow(), ..EventBatch::default() };
+        self.commerces.clone_from(&self.written);
         self.sequences.clear();
         self.notes.clear();
         self.dirty_sequences.clear();
@@ -210,6 +215,7 @@ impl Outbox {
             }
             *commerce = Arc::new(now);
         }
+        self.written.clone_from(&self.commerces);
     }
 
     /// Follows a record whose events the store holds already (recovery replays it for the
@@ -273,6 +279,7 @@ impl Outbox {
             return Err(error);
         }
         self.batch = EventBatch { through, ..EventBatch::default() };
+        self.written.clone_from(&self.commerces);
         self.dirty_sequences.clear();
         for (key, value) in self.dirty_notes.drain() {
             gauge_queue(key.as_bytes(), value.as_deref());

@@ -147,7 +147,9 @@ impl Commerce {
                 }
                 merchant.block_reason = None;
                 let before = merchant.history.iter().rev().find(|t| t.action == MerchantAction::Blocked);
-                Ok((before.and_then(|t| t.from).unwrap_or(MerchantStatus::Active), None))
+                // A merchant blocked by the file has no history: it goes back through
+                // approval rather than trade unchecked.
+                Ok((before.and_then(|t| t.from).unwrap_or(MerchantStatus::Onboarding), None))
             }
         }
     }

@@ -189,18 +189,20 @@ impl Checkout {
         let cart_events = cart.decide(&CartCommand::CheckOut { order: request.order.clone() }, commerce, now)?;
         // Lines of merchants no longer trading (blocked since they were added) are named,
         // all of them; a product retired since it was added is no longer sold.
+        let mut blocked = false;
         let not_trading: Vec<String> = cart
             .lines
             .iter()
             .filter_map(|(id, line)| match commerce.sellable(&line.sku) {
                 Err(DomainError::MerchantNotTrading { sku, merchant, status }) => {
+                    blocked |= status == "blocked";
                     Some(format!("line \"{id}\" ({sku}: merchant \"{merchant}\" is {status})"))
                 }
                 _ => None,
             })
             .collect();
         if !not_trading.is_empty() {
-            return Err(DomainError::MerchantLinesNotTrading { lines: not_trading });
+            return Err(DomainError::MerchantLinesNotTrading { lines: not_trading, blocked });
         }
         for line in cart.lines.values() {
             commerce.sellable(&line.sku)?;
@@ -425,13 +427,27 @@ fn build_order(
         delivery,
         invoicing_company: company,
         totals: quote.totals.clone(),
-        shipments: shipments_of(quoted, &units),
+        shipments: shipments_of(quoted, &units, commerce),
         allocations,
         payment,
         names: &names,
         shipping_tax_rate: quote.priced.shipping_tax.as_ref().map(|(_, rate)| *rate),
         by: request.by.clone(),
     }))
+}
+
+/// A pick-up's parcels: each (merchant, center) the units come from, in the centers' order.
+fn parcels<'a>(centers: &'a [String], units: &[Sourced], commerce: &'a Commerce) -> Vec<(Option<&'a str>, &'a String)> {
+    let mut parcels = Vec::new();
+    for center in centers {
+        for unit in units.iter().filter(|u| u.center == *center) {
+            let parcel = (commerce.seller(&unit.sku), center);
+            if !parcels.contains(&parcel) {
+                parcels.push(parcel);
+            }
+        }
+    }
+    parcels
 }
 
 fn shipment_status(awaiting: bool) -> ShipmentStatus {
@@ -443,8 +459,9 @@ fn shipment_status(awaiting: bool) -> ShipmentStatus {
 }
 
 /// The order's shipments from the quoted delivery: one per planned home shipment, or for
-/// a pick-up, one parcel per logistic center the units leave from.
-fn shipments_of(delivery: &QuotedDelivery, units: &[Sourced]) -> Vec<OrderShipment> {
+/// a pick-up, one parcel per merchant and logistic center the units leave from (a
+/// shipment never mixes merchants).
+fn shipments_of(delivery: &QuotedDelivery, units: &[Sourced], commerce: &Commerce) -> Vec<OrderShipment> {
     match delivery {
         QuotedDelivery::Home(quoted) => quoted
             .iter()
@@ -465,13 +482,13 @@ fn shipments_of(delivery: &QuotedDelivery, units: &[Sourced]) -> Vec<OrderShipme
                 carrier_events: Vec::new(),
             })
             .collect(),
-        QuotedDelivery::Pickup { location, date, centers } => centers
-            .iter()
+        QuotedDelivery::Pickup { location, date, centers } => parcels(centers, units, commerce)
+            .into_iter()
             .enumerate()
-            .map(|(index, center)| {
+            .map(|(index, (seller, center))| {
                 let items: Vec<ShipmentItem> = units
                     .iter()
-                    .filter(|u| u.center == *center)
+                    .filter(|u| u.center == *center && commerce.seller(&u.sku) == seller)
                     .map(|u| ShipmentItem {
                         line: u.line.clone(),
                         sku: u.sku.clone(),

@@ -313,8 +313,12 @@ fn marketplace_settings(c: &CommerceConfig, report: &mut Report) {
 /// The longest name a merchant or its legal data may have, in characters.
 const TEXT_CHARS_MAX: usize = 200;
 
+/// `local@domain`, as the API's document states it: one '@', no whitespace, a '.' inside
+/// the domain.
 fn is_email(text: &str) -> bool {
-    matches!(text.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !text.chars().any(char::is_whitespace))
+    let Some((local, domain)) = text.split_once('@') else { return false };
+    let dotted = domain.char_indices().any(|(at, c)| c == '.' && at > 0 && at + 1 < domain.len());
+    !local.is_empty() && dotted && !domain.contains('@') && !text.chars().any(char::is_whitespace)
 }
 
 fn api_keys(c: &CommerceConfig, d: &Declared, report: &mut Report) {

@@ -118,17 +118,17 @@ pub struct TransitionDto {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LegalDto {
-    /// The registered name: 1 to 200 characters.
-    #[schema(min_length = 1, max_length = 200)]
+    /// The registered name: 1 to 200 characters, not all blank.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub legal_name: String,
-    /// The tax or company registration number: 1 to 64 characters.
-    #[schema(min_length = 1, max_length = 64)]
+    /// The tax or company registration number: 1 to 64 characters, not all blank.
+    #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
     pub tax_id: String,
     /// The country of registration, ISO 3166-1 alpha-2.
     #[schema(pattern = "^[A-Z]{2}$")]
     pub country: String,
-    /// The registered address: 1 to 500 characters.
-    #[schema(min_length = 1, max_length = 500)]
+    /// The registered address: 1 to 500 characters, not all blank.
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub address: String,
 }
 
@@ -226,19 +226,20 @@ pub struct OnboardingBody {
     pub legal: LegalDto,
 }
 
-/// An onboarded merchant and its API key (`merchant-{code}`), shown this once: with it the
-/// merchant loads its products while it waits for approval.
+/// An onboarded merchant and, at its first onboarding, its API key (`merchant-{code}`),
+/// shown this once: with it the merchant loads its products while it waits for approval.
+/// A repeated onboarding (legal data corrected) makes no key: null.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OnboardedDto {
     pub merchant: MerchantDto,
-    pub key: SecretKeyDto,
+    pub key: Option<SecretKeyDto>,
 }
 
 /// Why a merchant is blocked.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BlockBody {
-    /// 1 to 500 characters.
-    #[schema(min_length = 1, max_length = 500)]
+    /// 1 to 500 characters, not all blank.
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub reason: String,
 }

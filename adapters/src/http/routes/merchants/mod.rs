@@ -16,7 +16,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use mercato_actors::settings::Author;
 use mercato_engine::commerce::data::{key_digest, DataItem, DataKind};
 use mercato_engine::commerce::merchants::MerchantStep;
-use mercato_engine::commerce::model::{ApiKey, ApiRole, Merchant};
+use mercato_engine::commerce::model::{ApiKey, ApiRole, Merchant, MerchantAction};
 use mercato_engine::time::Timestamp;
 use mercato_engine::DomainError;
 use serde::Deserialize;
@@ -263,20 +263,25 @@ pub async fn onboard_merchant(
     // The invitation is the credential: checked before anything the body says. An unknown
     // merchant answers as a wrong token.
     let digest = invitation(&request)?;
-    let handle = state.registry.get(&code).ok_or_else(|| Problem::commerce_not_found(&code))?;
-    let opens = handle.snapshot().merchant(&merchant).is_some_and(|m| m.invitation_sha256.as_deref() == Some(&digest));
-    if !opens {
+    // An unknown commerce answers as a wrong token: the route takes no API key, so it
+    // tells nothing of which commerces a node holds.
+    let handle = state.registry.get(&code);
+    let opens = handle.is_some_and(|h| {
+        h.snapshot().merchant(&merchant).is_some_and(|m| m.invitation_sha256.as_deref() == Some(&digest))
+    });
+    let Some(handle) = handle.filter(|_| opens) else {
         return Err(DomainError::InvalidInvitation { merchant }.into());
-    }
+    };
     let body = body.read()?;
     let by = Author { name: format!("invitation of merchant {merchant}"), key_sha256: None };
     let onboard =
         MerchantStep::Onboard { token_sha256: digest, terms_version: body.terms_version, legal: body.legal.legal() };
     let onboarded = step(handle, &merchant, onboard, by.clone()).await?;
-    // Its key: made at the first onboarding, given a new secret at a repeated one (the
-    // answer with the first may have been lost).
-    let plain = random_secret("mk_")?;
+    // Its key: made at the first onboarding only. A repeated onboarding (to correct the
+    // legal data) makes none, so a key the back office revoked stays revoked; a lost first
+    // answer is recovered by the back office rotating the key.
     let name = format!("merchant-{merchant}");
+    let plain = random_secret("mk_")?;
     let key = ApiKey {
         name: name.clone(),
         key: None,
@@ -284,19 +289,22 @@ pub async fn onboard_merchant(
         role: Some(ApiRole::Merchant),
         merchant: Some(merchant.clone()),
     };
-    let (put, owner) = (key.clone(), merchant.clone());
+    if onboarded.history.iter().filter(|t| t.action == MerchantAction::Onboarded).count() > 1
+        || handle.snapshot().config().api_keys.iter().any(|k| k.name == name)
+    {
+        return Ok(HttpResponse::Ok().json(OnboardedDto { merchant: MerchantDto::of(&onboarded), key: None }));
+    }
+    let put = key.clone();
     let decide = Box::new(move |commerce: &mercato_engine::Commerce, _: Timestamp| {
-        let other = commerce.config().api_keys.iter().find(|k| k.name == put.name);
-        match other {
-            Some(k) if k.role != Some(ApiRole::Merchant) || k.merchant.as_deref() != Some(owner.as_str()) => {
-                Err(DomainError::DataExists { kind: DataKind::ApiKey, code: put.name.clone() })
-            }
-            _ => Ok(DataItem::ApiKey(put)),
+        if commerce.config().api_keys.iter().any(|k| k.name == put.name) {
+            return Err(DomainError::DataExists { kind: DataKind::ApiKey, code: put.name.clone() });
         }
+        Ok(DataItem::ApiKey(put))
     });
     handle.decide_data(decide, by).await?;
     state.keys.refresh(&state.registry);
-    Ok(HttpResponse::Ok().json(OnboardedDto { merchant: MerchantDto::of(&onboarded), key: with_secret(&key, plain) }))
+    let key = Some(with_secret(&key, plain));
+    Ok(HttpResponse::Ok().json(OnboardedDto { merchant: MerchantDto::of(&onboarded), key }))
 }
 
 async fn admin_step(

@@ -172,7 +172,8 @@ pub async fn get_merchant_order(
         ("commerce" = String, Path, description = "The commerce code."),
         ("merchant" = String, Path, description = "The merchant's code."),
         ("order" = String, Path, description = "The order id."),
-        ("shipment" = String, Path, description = "The shipment id.")
+        ("shipment" = String, Path, description = "The shipment id."),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first answer; 24 hours, per API key.")
     ),
     request_body = ShipBody,
     responses((status = 200, description = "Sent: its part as it left it", body = MerchantOrderDto), Refusals)
@@ -189,6 +190,10 @@ pub async fn ship_merchant_shipment(
     let handle = scope(&state, &principal, &code, &merchant)?;
     let order = handle.orders().read(&id).await?;
     let commerce = handle.snapshot();
+    // An order without its goods answers as one that does not exist.
+    if part(&order, &commerce, &merchant).is_none() {
+        return Err(unknown_order(&id));
+    }
     let own = order
         .shipments
         .iter()

@@ -103,7 +103,8 @@ pub struct ShipBody {
     params(
         ("commerce" = String, Path, description = "The commerce code."),
         ("order" = String, Path, description = "The order id."),
-        ("shipment" = String, Path, description = "The shipment id.")
+        ("shipment" = String, Path, description = "The shipment id."),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first answer; 24 hours, per API key.")
     ),
     request_body = ShipBody,
     responses(
