@@ -314,6 +314,7 @@ impl DomainError {
                 DataKind::UserGroup => "unknown_user_group",
                 DataKind::ApiKey => "unknown_api_key",
                 DataKind::Merchant => "unknown_merchant",
+                DataKind::CommissionRule => "unknown_commission_rule",
             },
             DomainError::InvalidData { .. } => "invalid_data",
             DomainError::DataExists { .. } => "already_exists",

@@ -178,3 +178,62 @@ fn a_rating_weighs_its_shares() {
     let capped = RatingCounts { units: 1, returned_units: 5, ..RatingCounts::default() };
     assert_eq!(rules.rate(capped).returned.0, decimal("1"), "a share never passes 1");
 }
+
+// Proves a line pays the most specific commission rule that matches it (product, then
+// family, then merchant, then none; then priority), its merchant's own percent when none
+// does, nothing for the commerce's own goods; and that a rule is checked by the document's
+// rules (a target, a percent in range, known currencies), every violation at once.
+#[test]
+fn a_line_pays_the_most_specific_commission_rule() {
+    use mercato_engine::commerce::model::CommissionRule;
+    let decimal = |text: &str| text.parse::<rust_decimal::Decimal>().expect("decimal");
+    let put = |commerce: &Commerce, rule: CommissionRule| {
+        commerce
+            .decide_data(&DataChange::Put(Box::new(DataItem::CommissionRule(rule))))
+            .expect("valid")
+            .expect("a change")
+    };
+    let commerce = demo();
+    let own = commerce.commission("CERAMIC-MUG", "EUR").expect("a merchant's product");
+    assert_eq!((own.rule, own.percent), (None, decimal("12")), "the merchant's own percent");
+    assert_eq!(commerce.commission("MOUSE", "EUR"), None, "the commerce's own goods pay none");
+    let rule =
+        |code: &str| CommissionRule { code: code.into(), percent: Some(decimal("1")), ..CommissionRule::default() };
+    let everyone = put(&commerce, CommissionRule { percent: Some(decimal("9")), ..rule("everyone") });
+    let merchant = put(&everyone, CommissionRule { merchant: Some("artisan-co".into()), ..rule("artisan") });
+    let family = put(&merchant, CommissionRule { family: Some("furniture".into()), ..rule("furniture") });
+    let fixed = [("EUR".to_owned(), decimal("0.50"))].into();
+    let product = CommissionRule { sku: Some("CERAMIC-MUG".into()), fixed_per_unit: fixed, ..rule("mugs") };
+    let product = put(&family, product);
+    let winner = |c: &Commerce, sku: &str| c.commission(sku, "EUR").and_then(|x| x.rule);
+    assert_eq!(winner(&everyone, "CERAMIC-MUG").as_deref(), Some("everyone"));
+    assert_eq!(winner(&merchant, "CERAMIC-MUG").as_deref(), Some("artisan"));
+    assert_eq!(winner(&family, "CERAMIC-MUG").as_deref(), Some("furniture"));
+    assert_eq!(winner(&product, "CERAMIC-MUG").as_deref(), Some("mugs"));
+    assert_eq!(winner(&product, "CERAMIC-BOWL").as_deref(), Some("furniture"), "the product rule is the mug's only");
+    let outranked =
+        put(&family, CommissionRule { family: Some("furniture".into()), priority: 5, ..rule("furniture-2") });
+    assert_eq!(winner(&outranked, "CERAMIC-BOWL").as_deref(), Some("furniture-2"), "then priority");
+    // 1 % of 32.00 plus 0.50 a unit for two units.
+    let mugs = product.commission("CERAMIC-MUG", "EUR").expect("a commission");
+    assert_eq!(mugs.on(decimal("32.00"), 2, 2), decimal("1.32"));
+    assert_eq!(product.commission("CERAMIC-MUG", "USD").expect("one").on(decimal("32.00"), 2, 2), decimal("0.32"));
+
+    let bad = CommissionRule {
+        code: "bad".into(),
+        sku: Some("NO-SUCH".into()),
+        family: Some("toys".into()),
+        percent: Some(decimal("101")),
+        fixed_per_unit: [("XXX".to_owned(), decimal("-1"))].into(),
+        ..CommissionRule::default()
+    };
+    let Err(DomainError::InvalidData { violations, .. }) =
+        commerce.decide_data(&DataChange::Put(Box::new(DataItem::CommissionRule(bad))))
+    else {
+        panic!("refused")
+    };
+    let text = violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+    for expected in ["NO-SUCH", "at most one", "101", "XXX", "-1"] {
+        assert!(text.contains(expected), "{expected} in {text}");
+    }
+}

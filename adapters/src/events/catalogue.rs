@@ -68,6 +68,12 @@ pub const CATALOGUE: &[EventType] = &[
     event("settings.reloaded", "settings", "The commerce's settings were reloaded from its file (`by`)."),
     event("price_rule.changed", "price_rule", "A price rule was created or replaced (`code`, `by`, `item` as `PUT` takes it)."),
     event("price_rule.removed", "price_rule", "A price rule was removed (`code`, `by`)."),
+    event(
+        "commission_rule.changed",
+        "commission_rule",
+        "A commission rule was created or replaced (`code`, `by`, `item` as `PUT` takes it).",
+    ),
+    event("commission_rule.removed", "commission_rule", "A commission rule was removed (`code`, `by`)."),
     event("discount.changed", "discount", "A discount was created or replaced (`code`, `by`, `item`)."),
     event("discount.removed", "discount", "A discount was removed (`code`, `by`)."),
     event("user.changed", "user", "A user was created or replaced (`code`, `by`, `item`)."),

@@ -129,6 +129,7 @@ fn settings_events(entry: &SettingsEntry) -> Vec<Draft> {
                 DataItem::UserGroup(x) => serde_json::to_value(x),
                 DataItem::ApiKey(x) => Ok(json!({ "name": x.name, "role": x.role, "merchant": x.merchant })),
                 DataItem::Merchant(_) => Ok(Value::Null),
+                DataItem::CommissionRule(x) => serde_json::to_value(x),
             };
             let (name, _) = data_names(item.kind());
             let code = item.code().to_owned();
@@ -151,6 +152,7 @@ fn data_aggregate(kind: DataKind) -> &'static str {
         DataKind::UserGroup => "user_group",
         DataKind::ApiKey => "api_key",
         DataKind::Merchant => "merchant",
+        DataKind::CommissionRule => "commission_rule",
     }
 }
 
@@ -189,6 +191,7 @@ fn data_names(kind: DataKind) -> (&'static str, &'static str) {
         DataKind::UserGroup => ("user_group.changed", "user_group.removed"),
         DataKind::ApiKey => ("api_key.changed", "api_key.revoked"),
         DataKind::Merchant => ("merchant.changed", "merchant.removed"),
+        DataKind::CommissionRule => ("commission_rule.changed", "commission_rule.removed"),
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 pub use super::model::DataKind;
-use super::model::{ApiKey, ApiRole, CommerceConfig, Discount, Merchant, PriceRule, User, UserGroup};
+use super::model::{ApiKey, ApiRole, CommerceConfig, CommissionRule, Discount, Merchant, PriceRule, User, UserGroup};
 use super::{validate, Commerce, Violation};
 use crate::DomainError;
 
@@ -24,6 +24,7 @@ pub enum DataItem {
     UserGroup(UserGroup),
     ApiKey(ApiKey),
     Merchant(Merchant),
+    CommissionRule(CommissionRule),
 }
 
 impl DataItem {
@@ -35,6 +36,7 @@ impl DataItem {
             DataItem::UserGroup(_) => DataKind::UserGroup,
             DataItem::ApiKey(_) => DataKind::ApiKey,
             DataItem::Merchant(_) => DataKind::Merchant,
+            DataItem::CommissionRule(_) => DataKind::CommissionRule,
         }
     }
 
@@ -47,6 +49,7 @@ impl DataItem {
             DataItem::UserGroup(group) => &group.code,
             DataItem::ApiKey(key) => &key.name,
             DataItem::Merchant(merchant) => &merchant.code,
+            DataItem::CommissionRule(rule) => &rule.code,
         }
     }
 }
@@ -113,6 +116,7 @@ impl CommerceConfig {
                 DataItem::UserGroup(group) => put(&mut self.user_groups, group, |x| &x.code),
                 DataItem::ApiKey(key) => put(&mut self.api_keys, key, |x| &x.name),
                 DataItem::Merchant(merchant) => put(&mut self.merchants, merchant, |x| &x.code),
+                DataItem::CommissionRule(rule) => put(&mut self.commission_rules, rule, |x| &x.code),
             },
             DataChange::Remove { kind, code } => match kind {
                 DataKind::PriceRule => remove(&mut self.price_rules, code, |x| &x.code),
@@ -121,6 +125,7 @@ impl CommerceConfig {
                 DataKind::UserGroup => remove(&mut self.user_groups, code, |x| &x.code),
                 DataKind::ApiKey => remove(&mut self.api_keys, code, |x| &x.name),
                 DataKind::Merchant => remove(&mut self.merchants, code, |x| &x.code),
+                DataKind::CommissionRule => remove(&mut self.commission_rules, code, |x| &x.code),
             },
         }
     }
@@ -134,6 +139,9 @@ impl CommerceConfig {
             DataKind::UserGroup => self.user_groups.iter().find(|x| x.code == code).cloned().map(DataItem::UserGroup),
             DataKind::ApiKey => self.api_keys.iter().find(|x| x.name == code).cloned().map(DataItem::ApiKey),
             DataKind::Merchant => self.merchants.iter().find(|x| x.code == code).cloned().map(DataItem::Merchant),
+            DataKind::CommissionRule => {
+                self.commission_rules.iter().find(|x| x.code == code).cloned().map(DataItem::CommissionRule)
+            }
         }
     }
 
@@ -146,6 +154,7 @@ impl CommerceConfig {
         self.user_groups.clone_from(&data.user_groups);
         self.api_keys.clone_from(&data.api_keys);
         self.merchants.clone_from(&data.merchants);
+        self.commission_rules.clone_from(&data.commission_rules);
         self
     }
 

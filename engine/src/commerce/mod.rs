@@ -4,6 +4,7 @@
 
 pub mod area;
 pub mod catalog;
+pub mod commissions;
 pub mod data;
 mod live;
 pub mod merchants;

@@ -27,7 +27,7 @@ use crate::stored::{
 pub const VERSION: u8 = 6;
 
 stored_enum! {
-    DataKind => engine_data::DataKind { PriceRule, Discount, User, UserGroup, ApiKey, Merchant }
+    DataKind => engine_data::DataKind { PriceRule, Discount, User, UserGroup, ApiKey, Merchant, CommissionRule }
 }
 
 /// A change of the settings or the data.
@@ -83,6 +83,7 @@ fn item_to_json(item: &engine_data::DataItem) -> Result<String, PersistenceError
         I::UserGroup(x) => to_json(x),
         I::ApiKey(x) => to_json(x),
         I::Merchant(x) => to_json(x),
+        I::CommissionRule(x) => to_json(x),
     }
 }
 
@@ -95,6 +96,7 @@ fn item_from_json(kind: engine_data::DataKind, text: &str) -> Result<engine_data
         K::UserGroup => I::UserGroup(from_json(text)?),
         K::ApiKey => I::ApiKey(from_json(text)?),
         K::Merchant => I::Merchant(from_json(text)?),
+        K::CommissionRule => I::CommissionRule(from_json(text)?),
     })
 }
 

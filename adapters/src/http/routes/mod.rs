@@ -62,6 +62,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
 /// A marketplace's merchants: their lifecycle and their part of the orders.
 fn marketplace(config: &mut web::ServiceConfig) {
     config
+        .service(data::preview_commission_rule)
+        .service(data::list_commission_rules)
+        .service(data::get_commission_rule)
+        .service(data::put_commission_rule)
+        .service(data::delete_commission_rule)
         .service(merchants::list_merchants)
         .service(merchants::invite_merchant)
         .service(merchants::get_merchant)

@@ -24,7 +24,7 @@ pub use organisation::{
     MerchantLegal, MerchantRatingRules, MerchantStatus, MerchantTransition, TaxRate, User, UserGroup, UserRole,
     MERCHANT_HISTORY_MAX,
 };
-pub use pricing::{Discount, DiscountKind, PriceRule};
+pub use pricing::{CommissionRule, Discount, DiscountKind, PriceRule};
 
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +37,7 @@ pub enum DataKind {
     UserGroup,
     ApiKey,
     Merchant,
+    CommissionRule,
 }
 
 impl DataKind {
@@ -49,6 +50,7 @@ impl DataKind {
             DataKind::UserGroup => "user group",
             DataKind::ApiKey => "api key",
             DataKind::Merchant => "merchant",
+            DataKind::CommissionRule => "commission rule",
         }
     }
 }
@@ -155,6 +157,9 @@ pub struct CommerceConfig {
     pub price_rules: Vec<PriceRule>,
     /// Product and cart discounts. Defaults to none.
     pub discounts: Vec<Discount>,
+    /// The commissions charged on merchants' sales (see `CommissionRule`). Defaults to
+    /// none: each merchant's `commission_percent`.
+    pub commission_rules: Vec<CommissionRule>,
     /// The tax class shipping is taxed as, at the invoicing company's rate for the
     /// destination; none (the default) leaves shipping untaxed. Must be a defined tax
     /// class.

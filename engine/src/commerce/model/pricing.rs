@@ -129,3 +129,31 @@ impl Discount {
         self.starts.is_none_or(|d| d <= today) && self.ends.is_none_or(|d| today <= d)
     }
 }
+
+/// A commission the commerce charges on a merchant's sales: a percent of a line's amount,
+/// a fixed amount per unit (per currency), or both. It targets one product (`sku`), one
+/// family or one merchant, or with none of them every merchant's sale. For a line, the
+/// most specific rule that matches wins (product, then family, then merchant, then none),
+/// then the highest `priority`, then the first code; a line no rule matches pays its
+/// merchant's `commission_percent`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(default)]
+pub struct CommissionRule {
+    /// 1 to 64 of a-z, 0-9, '-', '_'. Required; unique among the commission rules.
+    #[schemars(extend("x-required" = true), regex(pattern = r"^[a-z0-9_-]{1,64}$"))]
+    pub code: String,
+    /// The product it applies to. At most one of `sku`, `family` and `merchant`.
+    pub sku: Option<String>,
+    /// The family it applies to.
+    pub family: Option<String>,
+    /// The merchant it applies to.
+    pub merchant: Option<String>,
+    /// Percent of the line's amount (before tax), 0 to 100, as a decimal string.
+    #[schemars(range(min = 0, max = 100))]
+    pub percent: Option<Decimal>,
+    /// A fixed amount per unit, by currency (each a currency of the commerce, at least 0).
+    /// At least one of `percent` and `fixed_per_unit`.
+    pub fixed_per_unit: BTreeMap<String, Decimal>,
+    /// Among rules as specific, the higher wins. Defaults to 0.
+    pub priority: i32,
+}

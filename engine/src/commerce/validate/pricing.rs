@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use rust_decimal::Decimal;
 
 use super::{declare, entity, Declared, Report};
-use crate::commerce::model::{CommerceConfig, Discount, DiscountKind, PriceRule};
+use crate::commerce::model::{CommerceConfig, CommissionRule, Discount, DiscountKind, PriceRule};
 
 pub(super) fn check(c: &CommerceConfig, d: &Declared, report: &mut Report) {
     declare(report, "price rule", c.price_rules.iter().map(|r| r.code.as_str()));
@@ -23,6 +23,10 @@ pub(super) fn check(c: &CommerceConfig, d: &Declared, report: &mut Report) {
             }
         }
         self::discount(d, discount, &at, report);
+    }
+    declare(report, "commission rule", c.commission_rules.iter().map(|r| r.code.as_str()));
+    for rule in &c.commission_rules {
+        commission_rule(d, rule, report);
     }
     if let Some(class) = &c.shipping_tax_class {
         report.refs("commerce", "shipping_tax_class", [class], &d.tax_classes);
@@ -127,6 +131,40 @@ fn discount(d: &Declared, discount: &Discount, at: &str, report: &mut Report) {
             if discount.promo_code.as_ref().is_some_and(|code| code.trim().is_empty() || code.len() > 64) {
                 report.push(at, "invalid_value", "promo_code must be 1 to 64 characters".into());
             }
+        }
+    }
+}
+
+/// At most one target, each defined; a percent from 0 to 100 or fixed amounts of the
+/// commerce's currencies, at least 0; at least one of the two.
+fn commission_rule(d: &Declared, rule: &CommissionRule, report: &mut Report) {
+    let at = entity("commission rule", &rule.code);
+    if !super::is_code(&rule.code) {
+        report.push(&at, "invalid_format", format!("code \"{}\" must be 1 to 64 of a-z, 0-9, '-', '_'", rule.code));
+    }
+    let targets = [rule.sku.is_some(), rule.family.is_some(), rule.merchant.is_some()];
+    if targets.iter().filter(|t| **t).count() > 1 {
+        report.push(&at, "conflict", "at most one of sku, family and merchant".into());
+    }
+    if let Some(sku) = &rule.sku {
+        d.product_ref(report, &at, sku);
+    }
+    if let Some(family) = &rule.family {
+        report.refs(&at, "family", [family], &d.families);
+    }
+    if let Some(merchant) = &rule.merchant {
+        report.refs(&at, "merchant", [merchant], &d.merchants);
+    }
+    if rule.percent.is_none() && rule.fixed_per_unit.is_empty() {
+        report.push(&at, "missing", "a percent or a fixed_per_unit is required".into());
+    }
+    if let Some(percent) = rule.percent.filter(|p| *p < Decimal::ZERO || *p > Decimal::ONE_HUNDRED) {
+        report.push(&at, "invalid_value", format!("percent {percent} must be between 0 and 100"));
+    }
+    for (currency, amount) in &rule.fixed_per_unit {
+        report.refs(&at, "currency", [currency], &d.currencies);
+        if *amount < Decimal::ZERO {
+            report.push(&at, "invalid_value", format!("fixed_per_unit {amount} {currency} is negative"));
         }
     }
 }

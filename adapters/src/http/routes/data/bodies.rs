@@ -135,7 +135,7 @@ pub struct UserGroupBody {
     pub name: String,
 }
 
-fn decimal(text: &str, what: &str, problems: &mut Vec<String>) -> Option<Decimal> {
+pub(crate) fn decimal(text: &str, what: &str, problems: &mut Vec<String>) -> Option<Decimal> {
     let read = text.parse::<Decimal>().ok().filter(|_| text.trim() == text && !text.contains(['e', 'E']));
     if read.is_none() {
         problems.push(format!("{what} \"{text}\" is not a decimal number"));

@@ -7,9 +7,12 @@
 //! its file (`keys` holds the API keys' routes).
 
 mod bodies;
+pub mod commissions;
 pub mod keys;
 
 pub use bodies::{DiscountBody, PriceRuleBody, UserBody, UserGroupBody};
+use commissions::CommissionRules;
+pub use commissions::*;
 
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, post, put, web, HttpResponse};
@@ -266,6 +269,18 @@ data_routes!(
     get_price_rule,
     put_price_rule,
     delete_price_rule
+);
+data_routes!(
+    CommissionRules,
+    CommissionRuleBody,
+    "pricing",
+    "commission rule",
+    "/v1/commerces/{commerce}/commission-rules",
+    "/v1/commerces/{commerce}/commission-rules/{code}",
+    list_commission_rules,
+    get_commission_rule,
+    put_commission_rule,
+    delete_commission_rule
 );
 data_routes!(
     Discounts,
