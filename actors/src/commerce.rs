@@ -112,6 +112,7 @@ pub struct CommerceHandle {
     start_settings: Option<crate::stored::SettingsChange>,
     /// Whether changes go to the log (an import's batch is encoded before it is sent).
     durable: bool,
+    journal: Journal,
 }
 
 impl CommerceHandle {
@@ -191,7 +192,8 @@ impl CommerceHandle {
             answers,
         });
         let durable = matches!(journal, Journal::Log(_));
-        Self { addr, published, warehouses, carts, orders, clock, seed: false, start_settings: None, durable }
+        let journal = journal.clone();
+        Self { addr, published, warehouses, carts, orders, clock, seed: false, start_settings: None, durable, journal }
     }
 
     /// Marks the commerce's catalogue as still to be seeded through the log (no snapshot
@@ -262,6 +264,12 @@ impl CommerceHandle {
 
     pub fn orders(&self) -> &Orders {
         &self.orders
+    }
+
+    /// The last log position handed out to any change of the node (0 in memory): every
+    /// change made so far is at or below it.
+    pub fn log_covers(&self) -> mercato_persistence::log::Lsn {
+        self.journal.covers()
     }
 
     pub fn addr(&self) -> &Addr<CommerceActor> {

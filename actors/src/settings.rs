@@ -238,7 +238,43 @@ fn same_warehouses(current: &Commerce, file: &CommerceConfig) -> Vec<Violation> 
         .collect()
 }
 
+/// Records money paid out to merchants (decided by the caller from their ledgers, which
+/// the events' fold keeps): the settings stay as they are. Answered once durable, with the
+/// record's log position (0 in memory).
+#[derive(Message)]
+#[rtype(result = "Result<mercato_persistence::log::Lsn, ActorError>")]
+pub(crate) struct RecordPayouts {
+    pub(crate) batch: crate::stored::PayoutBatch,
+    pub(crate) by: String,
+}
+
+impl Handler<RecordPayouts> for CommerceActor {
+    type Result = ResponseFuture<Result<mercato_persistence::log::Lsn, ActorError>>;
+
+    fn handle(&mut self, message: RecordPayouts, _: &mut Self::Context) -> Self::Result {
+        let current = self.published.load_full().as_ref().clone();
+        let change = SettingsChange::Payouts(Box::new(message.batch));
+        match self.record_settings(change, &message.by, current) {
+            Ok(receipt) => {
+                let lsn = receipt.as_ref().map_or(0, |r| r.lsn());
+                Box::pin(durable(lsn, receipt))
+            }
+            Err(error) => Box::pin(async move { Err(ActorError::NotDurable(error)) }),
+        }
+    }
+}
+
 impl CommerceHandle {
+    /// Records a batch of payouts, answered once durable with its log position.
+    pub async fn record_payouts(
+        &self,
+        batch: crate::stored::PayoutBatch,
+        by: &str,
+    ) -> Result<mercato_persistence::log::Lsn, ActorError> {
+        let message = RecordPayouts { batch, by: by.to_owned() };
+        self.addr().send(message).await.map_err(|_| ActorError::Stopped("the commerce".into()))?
+    }
+
     /// Puts or removes one item of data, answered once durable: whether it changed.
     pub async fn change_data(&self, change: DataChange, by: Author, presence: Presence) -> Result<bool, ActorError> {
         let message = ChangeData { change, by, presence };

@@ -1,8 +1,7 @@
 //! Every engine event survives the log's stored format unchanged: written with the stored
 //! types of the current format (`mercato_actors::stored`), read back with the types of the
 //! version it was written in. Dates and money are the values serde codecs get wrong, so
-//! every variant is encoded and decoded. Format 2's and format 3's fixtures prove old
-//! bytes still read.
+//! every variant is encoded and decoded. Each format's fixtures prove old bytes still read.
 
 mod codec_values;
 
@@ -321,9 +320,57 @@ fn stored() -> Stored {
 // no new version.
 #[test]
 fn the_encoding_is_the_format_versions() {
-    let bytes: Vec<u8> = stored_6().encoded().concat();
+    let bytes: Vec<u8> = stored_7().encoded().concat();
     let digest = format!("format {FORMAT_VERSION}: {} bytes, crc32c {:08x}", bytes.len(), crc32c::crc32c(&bytes));
-    expect_test::expect!["format 6: 41317 bytes, crc32c 49c23299"].assert_eq(&digest);
+    expect_test::expect!["format 7: 41621 bytes, crc32c cc28eace"].assert_eq(&digest);
+}
+
+/// What format 7 added: a line's seller and commission, and payouts in settings records.
+fn stored_7() -> Stored {
+    use mercato_actors::idempotency::Stamp;
+    use mercato_actors::stored::{Payout, PayoutBatch, SettingsChange};
+    use mercato_engine::commerce::commissions::Commission;
+    use mercato_engine::order::Seller;
+
+    let mut now = stored_6();
+    let seller = Seller {
+        merchant: "artisan-co".into(),
+        commission: Commission {
+            rule: Some("mugs".into()),
+            percent: "12.5".parse().expect("a decimal"),
+            fixed_per_unit: "0.005".parse().expect("a decimal"),
+        },
+    };
+    let sold = |order: &mut mercato_engine::order::Order| order.lines[0].seller = Some(seller.clone());
+    for event in &mut now.order_entry.events {
+        if let OrderEvent::Placed { order } = event {
+            sold(order);
+        }
+    }
+    now.orders_snapshot.orders.iter_mut().for_each(sold);
+    let payout = |n: u32, amount: &str| Payout {
+        id: format!("PO-1-{n}"),
+        merchant: "artisan-co".into(),
+        currency: if n == 1 { "EUR".into() } else { "USD".into() },
+        amount: amount.parse().expect("a decimal"),
+    };
+    let batches = [
+        PayoutBatch {
+            id: "PO-1".into(),
+            payouts: vec![payout(1, "42.24"), payout(2, "-0.01")],
+            stamp: Some(Stamp { scope: "demo/demo admin".into(), key: "p-1".into(), request: [9; 32] }),
+        },
+        PayoutBatch { id: "PO-2".into(), payouts: Vec::new(), stamp: None },
+    ];
+    for (n, batch) in batches.into_iter().enumerate() {
+        now.settings.push(SettingsEntry {
+            commerce: "demo".into(),
+            at: Timestamp(1_795_000_000_100 + i64::try_from(n).expect("small")),
+            by: "demo admin".into(),
+            change: SettingsChange::Payouts(Box::new(batch)),
+        });
+    }
+    now
 }
 
 /// What format 6 added: settings records of each kind, and the document a catalogue part
@@ -430,6 +477,12 @@ fn records_and_parts_of_format_6_still_decode() {
     decode_fixtures(6, stored_6());
 }
 
+// Proves data folders of format 7 stay readable (`tests/fixtures/format-7/`).
+#[test]
+fn records_and_parts_of_format_7_still_decode() {
+    decode_fixtures(7, stored_7());
+}
+
 /// Reads the fixtures of format `version` and compares them with what they were written
 /// from.
 fn decode_fixtures(version: u8, stored: Stored) {
@@ -484,7 +537,7 @@ fn stored_bytes_that_make_no_state_are_refused() {
     fn refused<T>(result: Result<T, mercato_persistence::PersistenceError>) -> String {
         result.map(|_| ()).expect_err("refused").to_string()
     }
-    assert!(refused(stored::decode_record(7, RECORD_WAREHOUSE, &warehouse)).contains("format 7"));
+    assert!(refused(stored::decode_record(8, RECORD_WAREHOUSE, &warehouse)).contains("format 8"));
     assert!(refused(stored::decode_record(FORMAT_VERSION, 9, &warehouse)).contains("kind 9"));
     let error = refused(stored::decode_part(FORMAT_VERSION, &stored::carts_part_key("other"), &carts));
     assert!(error.contains("holds the part") && error.contains("demo"), "{error}");

@@ -28,7 +28,10 @@ async fn commission_rules_are_data_and_a_change_is_previewed() {
     let (status, order) = api.post(STOREFRONT, "/orders", purchase).await;
     assert_eq!(status, StatusCode::CREATED, "{order}");
     let mug = order["lines"].as_array().expect("lines").iter().find(|l| l["sku"] == "CERAMIC-MUG").expect("the mug");
-    let line = amount(&mug["amount"]);
+    // Commissions are on the line's sale: its amount less the tax in it (the demo's prices
+    // include tax).
+    let (gross, rate) = (amount(&mug["amount"]), amount(&mug["tax_rate"]));
+    let line = gross - (gross * rate / (Decimal::ONE_HUNDRED + rate)).round_dp(2);
 
     let rule = json!({"sku": "CERAMIC-MUG", "percent": "20", "fixed_per_unit": {"EUR": "0.50"}});
     let preview =

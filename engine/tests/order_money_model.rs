@@ -15,19 +15,23 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
+use mercato_engine::commerce::commissions::Commission;
 use mercato_engine::commerce::model::ShipmentStatus;
 use mercato_engine::delivery::ShipmentItem;
 use mercato_engine::inventory::{
     check_invariants, Alone, InventoryCommand, InventoryCtx, InventoryEvent, Timestamp, WarehouseStock,
 };
+use mercato_engine::order::settlement::{OrderSales, PostingKind};
 use mercato_engine::order::{
     documents, Allocation, CarrierReport, KeyStock, Order, OrderCommand, OrderCtx, OrderEvent, OrderLine,
-    OrderShipment, OrderStatus, Payment,
+    OrderShipment, OrderStatus, Payment, Seller,
 };
 use mercato_engine::pricing::totals::{LineAmount, TaxAmount, Totals};
 use mercato_engine::{Commerce, KNOWN_GATEWAYS};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
+
+mod settlement_model;
 
 const DEMO: &str = include_str!("../../config/demo.toml");
 const SKUS: [&str; 3] = ["MOUSE", "KEYBOARD", "USB-CABLE"];
@@ -39,6 +43,8 @@ struct LineSpec {
     cents: i64,
     rate: u32,
     shipment: usize,
+    /// Its merchant (none: the commerce's own), commission percent and fixed cents per unit.
+    seller: Option<(u8, u32, i64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +61,8 @@ enum Op {
     Pay,
     Ship(usize),
     Report(usize, usize),
+    /// A shipment sent and reported delivered at once.
+    Deliver(usize),
     Cancel(usize, u32),
     CancelAll,
     /// A unit of a line asked back, accepted and received (resellable or damaged).
@@ -63,8 +71,9 @@ enum Op {
 }
 
 fn order_spec() -> impl Strategy<Value = OrderSpec> {
-    let line = (1u32..=5, 1i64..=20_000, prop::sample::select(vec![21u32, 10, 4]), 0usize..3)
-        .prop_map(|(quantity, cents, rate, shipment)| LineSpec { quantity, cents, rate, shipment });
+    let seller = prop::option::of((0u8..2, 0u32..=30, 0i64..=99));
+    let line = (1u32..=5, 1i64..=20_000, prop::sample::select(vec![21u32, 10, 4]), 0usize..3, seller)
+        .prop_map(|(quantity, cents, rate, shipment, seller)| LineSpec { quantity, cents, rate, shipment, seller });
     (
         prop::collection::vec(line, 1..=3),
         prop::collection::vec(0i64..=1_500, 3),
@@ -86,6 +95,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::Pay),
         3 => (0usize..3).prop_map(Op::Ship),
         2 => (0usize..3, 0usize..4).prop_map(|(s, c)| Op::Report(s, c)),
+        3 => (0usize..3).prop_map(Op::Deliver),
         3 => (0usize..3, 1u32..=4).prop_map(|(l, q)| Op::Cancel(l, q)),
         1 => Just(Op::CancelAll),
         2 => (0usize..3, any::<bool>()).prop_map(|(l, r)| Op::Return(l, r)),
@@ -165,6 +175,10 @@ fn placed(spec: &OrderSpec, commerce: &Commerce) -> (Order, WarehouseStock, Vec<
             }],
             cancelled: 0,
             returned: 0,
+            seller: line.seller.map(|(merchant, percent, fixed)| Seller {
+                merchant: format!("m{merchant}"),
+                commission: Commission { rule: None, percent: Decimal::from(percent), fixed_per_unit: cents(fixed) },
+            }),
         });
         items[line.shipment].push(ShipmentItem {
             line: id,
@@ -296,6 +310,10 @@ struct World<'c> {
     series: HashMap<String, u32>,
     now: i64,
     captured_at_payment: Option<Decimal>,
+    /// The merchants' lines as their ledgers fold them, and each merchant's postings:
+    /// (sales less reversals, commissions less reversals).
+    sales: OrderSales,
+    ledgers: HashMap<String, (Decimal, Decimal)>,
 }
 
 impl<'c> World<'c> {
@@ -311,7 +329,10 @@ impl<'c> World<'c> {
             series: HashMap::new(),
             now: 2_000,
             captured_at_payment: None,
+            sales: OrderSales::default(),
+            ledgers: HashMap::new(),
         };
+        world.sales = OrderSales::of(&world.order, commerce);
         if spec.online {
             world.captured_at_payment = Some(world.order.payment.amount);
             let next = |series: &str| world.series.get(series).copied().unwrap_or(0) + 1;
@@ -337,6 +358,13 @@ impl<'c> World<'c> {
         let at = Timestamp(self.now);
         for event in &events {
             self.order.apply(event, at, "model");
+            for posting in self.sales.apply(event) {
+                let ledger = self.ledgers.entry(posting.merchant.clone()).or_default();
+                match posting.kind {
+                    PostingKind::Sale | PostingKind::SaleReversed => ledger.0 += posting.amount,
+                    PostingKind::Commission | PostingKind::CommissionReversed => ledger.1 -= posting.amount,
+                }
+            }
             if let OrderEvent::InvoiceIssued { invoice } = event {
                 let (series, seq) = documents::parse_number(&invoice.number).expect("a number");
                 let last = self.series.entry(series.to_owned()).or_insert(0);
@@ -394,8 +422,9 @@ impl<'c> World<'c> {
         let broken = check_invariants(&self.stock, self.commerce);
         assert!(broken.is_empty(), "{broken:?}");
         assert_eq!(self.order.status, self.order.derived_status());
+        settlement_model::check_money(&self.order, &self.ledgers);
         if let Some(captured) = self.captured_at_payment {
-            let naive = self.naive_worth();
+            let naive = settlement_model::naive_worth(&self.order);
             let tolerance =
                 Decimal::new(1, 2) * Decimal::from(self.order.lines.len() + self.order.totals.taxes.len() + 2);
             let refunded = balance.refunded;
@@ -408,40 +437,6 @@ impl<'c> World<'c> {
                 assert_eq!(balance.credited, balance.invoiced);
             }
         }
-    }
-
-    /// What the units kept are worth, computed naively: each line and the shipping shared
-    /// out by what is kept, taxes (when added) in proportion to the amounts kept.
-    fn naive_worth(&self) -> Decimal {
-        let totals = &self.order.totals;
-        let mut kept = Decimal::ZERO;
-        let mut by_rate: HashMap<Decimal, (Decimal, Decimal)> = HashMap::new();
-        for line in &self.order.lines {
-            let share = line.amount.amount * Decimal::from(line.kept()) / Decimal::from(line.amount.quantity);
-            kept += share;
-            let row = by_rate.entry(line.amount.tax_rate).or_default();
-            row.0 += share;
-            row.1 += line.amount.amount;
-        }
-        let all: Decimal = self.order.shipments.iter().map(|s| s.price).sum();
-        let live: Decimal =
-            self.order.shipments.iter().filter(|s| s.status != ShipmentStatus::Cancelled).map(|s| s.price).sum();
-        let shipping = if all.is_zero() { Decimal::ZERO } else { totals.shipping * live / all };
-        kept += shipping;
-        if let Some(rate) = self.order.shipping_tax_rate {
-            let row = by_rate.entry(rate).or_default();
-            row.0 += shipping;
-            row.1 += totals.shipping;
-        }
-        if !totals.tax_inclusive {
-            for tax in &totals.taxes {
-                let (part, whole) = by_rate.get(&tax.rate).copied().unwrap_or_default();
-                if !whole.is_zero() {
-                    kept += tax.tax * part / whole;
-                }
-            }
-        }
-        kept
     }
 
     /// One unit of a line asked back, accepted, received; resellable units go back on hand
@@ -510,6 +505,12 @@ impl<'c> World<'c> {
                 };
                 self.run(OrderCommand::CarrierReport { shipment, report })
             }
+            Op::Deliver(index) => {
+                self.step(&Op::Pay);
+                self.step(&Op::Ship(*index));
+                self.step(&Op::Report(*index, 1));
+                return;
+            }
             Op::Cancel(index, quantity) => {
                 let Some(line) = self.order.lines.get(*index).map(|l| l.id.clone()) else { return };
                 self.run(OrderCommand::Cancel { lines: Some(vec![(line, *quantity)]) })
@@ -551,7 +552,7 @@ proptest! {
 fn returns_close_with_their_window() {
     let commerce = Commerce::from_toml(DEMO, KNOWN_GATEWAYS).expect("the demo");
     let spec = OrderSpec {
-        lines: vec![LineSpec { quantity: 2, cents: 1_000, rate: 21, shipment: 0 }],
+        lines: vec![LineSpec { quantity: 2, cents: 1_000, rate: 21, shipment: 0, seller: Some((0, 12, 5)) }],
         shipping_cents: vec![300, 0, 0],
         inclusive: true,
         shipping_taxed: true,

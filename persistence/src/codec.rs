@@ -17,7 +17,7 @@ use crate::error::PersistenceError;
 /// with a new set of stored types that still read the old ones. Version 1 stands for every
 /// file written before versions were kept (segments already said `MRCTWAL1`; manifests had
 /// no marker): their encodings vary, so they are refused.
-pub const FORMAT_VERSION: u8 = 6;
+pub const FORMAT_VERSION: u8 = 7;
 
 /// The oldest format version this build still reads.
 pub const FORMAT_OLDEST: u8 = 2;

@@ -371,16 +371,16 @@ fn a_segment_of_another_format_version_refuses_to_start() {
     log.close();
     let path = dir.join("00000000000000000001.wal");
     let mut bytes = std::fs::read(&path).expect("the segment");
-    assert_eq!(&bytes[..8], b"MRCTWAL6");
+    assert_eq!(&bytes[..8], b"MRCTWAL7");
     // As the builds before format versions wrote it.
     restamp(&mut bytes, b'1');
     std::fs::write(&path, &bytes).expect("rewritten");
     let error = open(Arc::new(OsStorage), &options, 0).map(|_| ()).expect_err("refused");
     assert!(
-        matches!(&error, PersistenceError::Format { file, found: 1, oldest: 2, newest: 6 } if file == "00000000000000000001.wal"),
+        matches!(&error, PersistenceError::Format { file, found: 1, oldest: 2, newest: 7 } if file == "00000000000000000001.wal"),
         "{error}"
     );
-    assert!(error.to_string().contains("format version 1; this build reads versions 2 to 6"), "{error}");
+    assert!(error.to_string().contains("format version 1; this build reads versions 2 to 7"), "{error}");
     // A newest segment holding only a header is not deleted as torn when it is whole and
     // of another version: it is refused too.
     std::fs::remove_dir_all(&dir).expect("cleaned");
@@ -388,11 +388,11 @@ fn a_segment_of_another_format_version_refuses_to_start() {
     log.close();
     let mut empty = std::fs::read(&path).expect("the segment");
     assert_eq!(empty.len() as u64, 20 + LOG_PREALLOCATE_STEP, "a header and the zeros ahead");
-    restamp(&mut empty, b'7');
+    restamp(&mut empty, b'8');
     for len in [empty.len(), 20] {
         std::fs::write(&path, &empty[..len]).expect("rewritten");
         let error = open(Arc::new(OsStorage), &options, 0).map(|_| ()).expect_err("refused");
-        assert!(matches!(&error, PersistenceError::Format { found: 7, .. }), "{error}");
+        assert!(matches!(&error, PersistenceError::Format { found: 8, .. }), "{error}");
         assert!(path.exists(), "kept");
     }
     std::fs::remove_dir_all(&dir).expect("cleaned");

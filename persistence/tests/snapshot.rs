@@ -72,10 +72,10 @@ fn a_generation_of_another_format_version_is_refused() {
     let store = SnapshotStore::open(&options).expect("opens");
     store.write(&parts(&[("demo/wh-a", 10)])).expect("written");
     store.write(&parts(&[("demo/wh-a", 30)])).expect("written");
-    store.stamp_format(2, Some(7)).expect("restamped");
+    store.stamp_format(2, Some(8)).expect("restamped");
     let error = store.load().map(|_| ()).expect_err("refused");
-    let named = |error: &PersistenceError, version: u8, generation: &str| matches!(error, PersistenceError::Format { found, newest: 6, file, .. } if *found == version && file.contains(generation));
-    assert!(named(&error, 7, "generation 2"), "{error}");
+    let named = |error: &PersistenceError, version: u8, generation: &str| matches!(error, PersistenceError::Format { found, newest: 7, file, .. } if *found == version && file.contains(generation));
+    assert!(named(&error, 8, "generation 2"), "{error}");
     // As the builds before format versions wrote it: no marker, version 1.
     store.stamp_format(2, None).expect("restamped");
     let error = store.load().map(|_| ()).expect_err("refused");
@@ -83,9 +83,9 @@ fn a_generation_of_another_format_version_is_refused() {
     // An older generation of another version is refused too (the log kept for it would
     // be counted from it), and pruning does not delete it.
     store.stamp_format(2, Some(2)).expect("restamped");
-    store.stamp_format(1, Some(7)).expect("restamped");
+    store.stamp_format(1, Some(8)).expect("restamped");
     let error = store.load().map(|_| ()).expect_err("refused");
-    assert!(named(&error, 7, "generation 1"), "{error}");
+    assert!(named(&error, 8, "generation 1"), "{error}");
     store.write(&parts(&[("demo/wh-a", 40)])).expect("written");
     store.write(&parts(&[("demo/wh-a", 50)])).expect("written");
     store.prune().expect("pruned");
@@ -93,7 +93,7 @@ fn a_generation_of_another_format_version_is_refused() {
         store.damage(generation, "demo/wh-a").expect("damaged");
     }
     let error = store.load().map(|_| ()).expect_err("refused");
-    assert!(named(&error, 7, "generation 1"), "{error}");
+    assert!(named(&error, 8, "generation 1"), "{error}");
     drop(store);
     cleanup(options.dir);
 }

@@ -159,6 +159,10 @@ impl Recovered {
         if self.catalogs_covered.get(&entry.commerce).is_some_and(|&covered| lsn <= covered) {
             return;
         }
+        // Payouts are the events' fold's (the merchants' ledgers): the settings stay.
+        if let SettingsChange::Payouts(_) = entry.change {
+            return;
+        }
         let document = self.settings.entry(entry.commerce).or_default();
         match entry.change {
             SettingsChange::Seed(config) => *document = *config,
@@ -166,6 +170,7 @@ impl Recovered {
             SettingsChange::Data(change) => {
                 document.apply_data(&change);
             }
+            SettingsChange::Payouts(_) => {}
         }
     }
 

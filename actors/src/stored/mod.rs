@@ -4,7 +4,7 @@
 //! The engine's types change as features come (an order gains invoices, a shipment its
 //! tracking); the bytes in a data folder do not. So nothing the engine holds is encoded as
 //! it is: every record and part is converted to the stored types of the current format
-//! (`v5` today) and encoded with them, and read back with the types of the version its
+//! (`v7` today) and encoded with them, and read back with the types of the version its
 //! segment or snapshot states (`Replayed::format`, `Loaded::format`), then converted to
 //! the engine's types. Each stored type is declared field by field next to the engine type
 //! it keeps (`convert::stored_struct!`), so a field added to the engine type fails to
@@ -28,6 +28,7 @@ pub mod v3;
 pub mod v4;
 pub mod v5;
 pub mod v6;
+pub mod v7;
 
 use mercato_engine::cart::{Cart, CartEvent};
 use mercato_engine::catalog::{Catalog, CatalogEvent};
@@ -41,7 +42,7 @@ use mercato_persistence::PersistenceError;
 
 use crate::idempotency::Remembered;
 use convert::Convert;
-use v6 as current;
+use v7 as current;
 
 const _: () = assert!(current::VERSION == FORMAT_VERSION, "the current stored types are not the log's format");
 
@@ -132,6 +133,27 @@ pub enum SettingsChange {
     Reload(Box<CommerceConfig>),
     /// One item of data put or removed.
     Data(DataChange),
+    /// Money paid out to merchants (format 7 on): the settings stay as they are.
+    Payouts(Box<PayoutBatch>),
+}
+
+/// One `POST …/payouts`: each merchant's payout in each currency it was decided for (what
+/// its ledger had available then), and the request's stamp when it carried an idempotency
+/// key, so a retry finds what it made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutBatch {
+    pub id: String,
+    pub payouts: Vec<Payout>,
+    pub stamp: Option<crate::idempotency::Stamp>,
+}
+
+/// Money paid to one merchant in one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payout {
+    pub id: String,
+    pub merchant: String,
+    pub currency: String,
+    pub amount: rust_decimal::Decimal,
 }
 
 /// A row an import refused: its number (the file's first row of products is 1) and why.
@@ -323,6 +345,7 @@ pub fn decode_record(format: u8, kind: u8, payload: &[u8]) -> Result<Record, Per
         4 => v4::decode_record(kind, payload),
         5 => v5::decode_record(kind, payload),
         6 => v6::decode_record(kind, payload),
+        7 => v7::decode_record(kind, payload),
         other => Err(unread(other)),
     }
 }
@@ -335,6 +358,7 @@ pub fn decode_part(format: u8, key: &str, bytes: &[u8]) -> Result<PartOf, Persis
         3 | 4 => v3::decode_part(kind, bytes)?,
         5 => v5::decode_part(kind, bytes)?,
         6 => v6::decode_part(kind, bytes)?,
+        7 => v7::decode_part(kind, bytes)?,
         other => return Err(unread(other)),
     };
     if part.key() != key {

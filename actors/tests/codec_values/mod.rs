@@ -228,6 +228,7 @@ pub fn order() -> Order {
         },
         names: &names,
         // What format 2 did not hold is as format 2's orders read.
+        sellers: &|_| None,
         shipping_tax_rate: None,
         by: String::new(),
     })

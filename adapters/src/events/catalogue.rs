@@ -99,6 +99,11 @@ pub const CATALOGUE: &[EventType] = &[
         "A merchant was blocked, with its reason: its products are not sold (the same fields).",
     ),
     event("merchant.unblocked", "merchant", "A merchant's block was lifted (the same fields)."),
+    event(
+        "payout.made",
+        "merchant",
+        "Money was paid out to a merchant from its ledger (`payout`, `batch`, `merchant`, `currency`, `amount`, `by`).",
+    ),
 ];
 
 /// The type named `name`.

@@ -55,6 +55,8 @@ pub struct OrderNote {
     pub returns: Vec<(String, Vec<(String, u32)>)>,
     /// Each shipment's seller and promised delivery day, for the merchants' ratings.
     pub promises: Vec<Promise>,
+    /// Its merchant lines, for the merchants' ledgers.
+    pub sales: mercato_engine::order::settlement::OrderSales,
 }
 
 /// A shipment's seller ("" for the commerce's own), its promised delivery day
@@ -105,7 +107,13 @@ pub fn derive(
         }
         Record::Cart(_) => Vec::new(),
         Record::Catalog(entry) => product_events(entry),
-        Record::Settings(entry) => settings_events(entry),
+        Record::Settings(entry) => match &entry.change {
+            SettingsChange::Payouts(batch) => {
+                let hold = commerces.get(&entry.commerce).map_or(0, |c| c.config().payout_hold_days());
+                payout_events(entry, batch, hold, notes)
+            }
+            _ => settings_events(entry),
+        },
     }
 }
 
@@ -114,7 +122,7 @@ pub fn derive(
 /// key: only its name, role and merchant.
 fn settings_events(entry: &SettingsEntry) -> Vec<Draft> {
     let (kind, aggregate, data) = match &entry.change {
-        SettingsChange::Seed(_) => return Vec::new(),
+        SettingsChange::Seed(_) | SettingsChange::Payouts(_) => return Vec::new(),
         SettingsChange::Reload(_) => {
             ("settings.reloaded", ("settings", entry.commerce.clone()), json!({ "by": entry.by }))
         }
@@ -182,6 +190,35 @@ fn merchant_events(entry: &SettingsEntry, item: &DataItem) -> Vec<Draft> {
     vec![Draft { kind, aggregate, time: entry.at, merchants: vec![merchant.code.clone()], data }]
 }
 
+/// A payout batch's events, one `payout.made` per merchant and currency paid, in its
+/// merchant's sequence; the ledgers take them.
+fn payout_events(
+    entry: &SettingsEntry,
+    batch: &mercato_actors::stored::PayoutBatch,
+    hold_days: u32,
+    notes: &mut dyn Notes,
+) -> Vec<Draft> {
+    super::ledger::payouts((&entry.commerce, hold_days), (entry.at, &entry.by), batch, notes);
+    batch
+        .payouts
+        .iter()
+        .map(|payout| Draft {
+            kind: "payout.made",
+            aggregate: ("merchant", payout.merchant.clone()),
+            time: entry.at,
+            merchants: vec![payout.merchant.clone()],
+            data: json!({
+                "payout": payout.id,
+                "batch": batch.id,
+                "merchant": payout.merchant,
+                "currency": payout.currency,
+                "amount": payout.amount.to_string(),
+                "by": entry.by,
+            }),
+        })
+        .collect()
+}
+
 /// The event types of a kind of data: put, removed.
 fn data_names(kind: DataKind) -> (&'static str, &'static str) {
     match kind {
@@ -227,8 +264,14 @@ fn product_events(entry: &CatalogEntry) -> Vec<Draft> {
 }
 
 fn merchants_of(order: &Order, commerce: &Commerce) -> Vec<String> {
-    let mut merchants: Vec<String> =
-        order.lines.iter().filter_map(|l| commerce.product(&l.sku).and_then(|p| p.merchant.clone())).collect();
+    let mut merchants: Vec<String> = order
+        .lines
+        .iter()
+        .filter_map(|l| match &l.seller {
+            Some(seller) => Some(seller.merchant.clone()),
+            None => commerce.product(&l.sku).and_then(|p| p.merchant.clone()),
+        })
+        .collect();
     merchants.sort();
     merchants.dedup();
     merchants
@@ -236,6 +279,10 @@ fn merchants_of(order: &Order, commerce: &Commerce) -> Vec<String> {
 
 fn placed_note(order: &Order, commerce: &Commerce) -> OrderNote {
     let merchant = |sku: &str| commerce.product(sku).and_then(|p| p.merchant.clone()).unwrap_or_default();
+    let seller = |line: &mercato_engine::order::OrderLine| match &line.seller {
+        Some(seller) => seller.merchant.clone(),
+        None => merchant(&line.sku),
+    };
     OrderNote {
         merchants: merchants_of(order, commerce),
         currency: order.context.currency.clone(),
@@ -244,7 +291,7 @@ fn placed_note(order: &Order, commerce: &Commerce) -> OrderNote {
         shipments: order.shipments.iter().map(|s| (s.id.clone(), s.status.carrier_rank())).collect(),
         channel: order.context.channel.clone(),
         day: super::reports::day(order.placed_at),
-        lines: order.lines.iter().map(|l| (l.id.clone(), merchant(&l.sku))).collect(),
+        lines: order.lines.iter().map(|l| (l.id.clone(), seller(l))).collect(),
         open: order.shipments.iter().map(|s| (s.id.clone(), s.items.iter().map(|i| i.quantity).sum())).collect(),
         returns: Vec::new(),
         promises: order
@@ -252,11 +299,16 @@ fn placed_note(order: &Order, commerce: &Commerce) -> OrderNote {
             .iter()
             .map(|s| Promise {
                 shipment: s.id.clone(),
-                merchant: s.items.first().map(|i| merchant(&i.sku)).unwrap_or_default(),
+                merchant: s
+                    .items
+                    .first()
+                    .map(|i| order.lines.iter().find(|l| l.id == i.line).map_or_else(|| merchant(&i.sku), seller))
+                    .unwrap_or_default(),
                 date: s.delivery_date.to_string(),
                 counted: false,
             })
             .collect(),
+        sales: mercato_engine::order::settlement::OrderSales::of(order, commerce),
     }
 }
 
@@ -272,6 +324,8 @@ fn order_events(entry: &OrderEntry, commerce: &Commerce, notes: &mut dyn Notes) 
         let units = minor_units(commerce, &note.currency);
         let drafted = order_event(&entry.order, event, &mut note, commerce, units);
         super::reports::fold(&entry.commerce, &entry.order, entry.at, event, &mut note, notes);
+        let hold = commerce.config().payout_hold_days();
+        super::ledger::fold((&entry.commerce, hold), &entry.order, entry.at, event, &mut note, notes);
         out.extend(drafted.into_iter().map(|(kind, shipment, data)| Draft {
             kind,
             aggregate: match shipment {

@@ -10,11 +10,14 @@
 //!   recovery), derives their events and writes them with their sequences.
 //! - `envelope.rs`: an event as stored and as answered.
 //! - `reports.rs`: live reports and to-do queues, folded from the same records.
+//! - `ledger.rs`: merchants' ledgers (sales earned, commissions, reversals, payouts),
+//!   folded from the same records.
 //! - `webhooks/`: subscriptions and their delivery.
 
 pub mod catalogue;
 pub mod derive;
 pub mod envelope;
+pub mod ledger;
 pub mod outbox;
 pub mod reports;
 pub mod webhooks;

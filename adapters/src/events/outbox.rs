@@ -252,6 +252,7 @@ impl Outbox {
                         Commerce::from_recorded(document.as_ref().clone().with_data_of(commerce.config()))
                     }
                     SettingsChange::Data(change) => commerce.apply_data(change),
+                    SettingsChange::Payouts(_) => return,
                 };
                 *commerce = Arc::new(next.with_catalog(catalog));
             }

@@ -1,17 +1,16 @@
 //! Commissions on merchants' sales (DESIGN.md section 7): which rule a line pays (the most
 //! specific that matches: product, then family, then merchant, then none; then priority,
 //! then code; none matching, the merchant's own `commission_percent`), what it comes to
-//! (a percent of the line's amount plus a fixed amount per unit, in the order's currency,
-//! rounded to its minor units), and a change previewed over orders before it is made.
-
-use std::collections::BTreeMap;
+//! (a percent of the line's sale plus a fixed amount per unit, in the order's currency,
+//! rounded to its minor units), and a line's sale to its seller (`sale`: its amount less
+//! the tax in it). A change is previewed over orders by `order::settlement::preview`.
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::model::CommissionRule;
 use super::Commerce;
-use crate::order::Order;
-use crate::pricing::minor_units;
+use crate::pricing::round;
+use crate::pricing::totals::LineAmount;
 
 /// What a line pays: the rule that matched (none: the merchant's own percent), its
 /// percent and its fixed amount per unit in the line's currency.
@@ -27,6 +26,33 @@ impl Commission {
     pub fn on(&self, amount: Decimal, quantity: u32, minor: u32) -> Decimal {
         let due = amount * self.percent / Decimal::ONE_HUNDRED + self.fixed_per_unit * Decimal::from(quantity);
         due.round_dp_with_strategy(minor, RoundingStrategy::MidpointAwayFromZero)
+    }
+}
+
+/// A merchant line's sale for `units` of its `quantity` units: its share of the line's
+/// amount (as an order's worth shares it, rounded once), less the tax in it when the
+/// channel's prices include tax, in `minor` digits. It is what the seller's ledger earns;
+/// the tax is the commerce's, which invoices it. Shares of growing unit counts never
+/// shrink, and all the units give the whole line.
+pub fn sale(line: &LineAmount, units: u32, tax_inclusive: bool, minor: u32) -> Decimal {
+    let gross = if units >= line.quantity {
+        line.amount
+    } else if units == 0 || line.quantity == 0 {
+        Decimal::ZERO
+    } else {
+        round(line.amount * (Decimal::from(units) / Decimal::from(line.quantity)), minor)
+    };
+    if !tax_inclusive || line.tax_rate.is_zero() {
+        return round(gross, minor);
+    }
+    let tax = round(gross * line.tax_rate / (Decimal::ONE_HUNDRED + line.tax_rate), minor);
+    round(gross - tax, minor)
+}
+
+impl Commission {
+    /// The commission on `units` units of a line, on their sale (`sale`).
+    pub fn for_units(&self, line: &LineAmount, units: u32, tax_inclusive: bool, minor: u32) -> Decimal {
+        round(self.on(sale(line, units, tax_inclusive, minor), units, minor), minor)
     }
 }
 
@@ -63,47 +89,4 @@ impl Commerce {
             },
         })
     }
-}
-
-/// One merchant's commissions in one currency over the previewed orders: as the rules
-/// are and as the change would make them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PreviewRow {
-    pub orders: u64,
-    pub lines: u64,
-    pub before: Decimal,
-    pub after: Decimal,
-}
-
-/// What a change of the commission rules (`after`, against `before`) would move over
-/// `orders`, per merchant and currency: every merchant line's commission both ways.
-pub fn preview<'a>(
-    orders: impl Iterator<Item = &'a Order>,
-    before: &Commerce,
-    after: &Commerce,
-) -> BTreeMap<(String, String), PreviewRow> {
-    let mut rows: BTreeMap<(String, String), PreviewRow> = BTreeMap::new();
-    for order in orders {
-        let currency = &order.context.currency;
-        let minor = minor_units(before, currency);
-        let mut seen: Vec<String> = Vec::new();
-        for line in &order.lines {
-            let Some(merchant) = before.seller(&line.sku).map(str::to_owned) else { continue };
-            let (Some(was), Some(will)) =
-                (before.commission(&line.sku, currency), after.commission(&line.sku, currency))
-            else {
-                continue;
-            };
-            let row = rows.entry((merchant.clone(), currency.clone())).or_default();
-            let (amount, quantity) = (line.amount.amount, line.amount.quantity);
-            row.lines += 1;
-            row.before += was.on(amount, quantity, minor);
-            row.after += will.on(amount, quantity, minor);
-            if !seen.contains(&merchant) {
-                row.orders += 1;
-                seen.push(merchant);
-            }
-        }
-    }
-    rows
 }

@@ -16,6 +16,7 @@
 //! - `ready.rs`: shipments waiting for stock becoming ready, promised dates following it.
 //! - `returns.rs`: returns requested, decided and received.
 //! - `place.rs`: the order a checkout places.
+//! - `settlement.rs`: what an order owes its merchants, event by event.
 //! - `quote.rs`: a cart's prices, delivery and totals; `listing.rs`: the back office's list.
 
 pub mod cancel;
@@ -27,11 +28,13 @@ mod place;
 pub mod quote;
 mod ready;
 pub mod returns;
+pub mod settlement;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::cart::{CartContext, DeliveryChoice, ShippingAddress};
+use crate::commerce::commissions::Commission;
 use crate::commerce::model::ShipmentStatus;
 use crate::commerce::Commerce;
 use crate::delivery::ShipmentItem;
@@ -105,9 +108,30 @@ pub struct OrderLine {
     pub cancelled: u32,
     /// Units returned and received back.
     pub returned: u32,
+    /// Its merchant and the commission it pays, fixed when it was placed (none for the
+    /// commerce's own goods, and for lines placed before format 7, whose seller is the
+    /// product's merchant as it is now).
+    pub seller: Option<Seller>,
+}
+
+/// Who sells an order line and what it pays the commerce, as they were when it was placed:
+/// a rule changed later never changes what an order already owes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seller {
+    pub merchant: String,
+    pub commission: Commission,
 }
 
 impl OrderLine {
+    /// Its merchant: the one it was placed with (for a line placed before sellers were
+    /// kept, the product's merchant now); none for the commerce's own goods.
+    pub fn merchant<'a>(&'a self, commerce: &'a Commerce) -> Option<&'a str> {
+        match &self.seller {
+            Some(seller) => Some(&seller.merchant),
+            None => commerce.seller(&self.sku),
+        }
+    }
+
     /// Units the customer keeps (ordered less cancelled and returned).
     pub fn kept(&self) -> u32 {
         self.amount.quantity.saturating_sub(self.cancelled).saturating_sub(self.returned)
@@ -143,6 +167,16 @@ pub struct OrderShipment {
 }
 
 impl OrderShipment {
+    /// The merchant whose goods it carries (a shipment never mixes merchants); none for
+    /// the commerce's own.
+    pub fn merchant<'a>(&'a self, order: &'a Order, commerce: &'a Commerce) -> Option<&'a str> {
+        let item = self.items.first()?;
+        match order.lines.iter().find(|l| l.id == item.line) {
+            Some(line) => line.merchant(commerce),
+            None => commerce.seller(&item.sku),
+        }
+    }
+
     pub fn units(&self) -> u32 {
         self.items.iter().map(|i| i.quantity).sum()
     }

@@ -22,6 +22,8 @@ pub struct Checkout<'a> {
     /// Approved already (online gateway) when it carries a reference.
     pub payment: Payment,
     pub names: &'a dyn Fn(&str) -> String,
+    /// The seller of a SKU in the order's currency and the commission it pays.
+    pub sellers: &'a dyn Fn(&str) -> Option<super::Seller>,
     /// The tax rate shipping is taxed at, when it is.
     pub shipping_tax_rate: Option<Decimal>,
     /// Who places it (the key's principal).
@@ -47,6 +49,7 @@ pub fn place(checkout: Checkout<'_>) -> Order {
                 .collect(),
             cancelled: 0,
             returned: 0,
+            seller: (checkout.sellers)(&amount.sku),
         })
         .collect();
     let document = OrderDocument {

@@ -431,6 +431,11 @@ fn build_order(
         allocations,
         payment,
         names: &names,
+        sellers: &|sku: &str| {
+            let merchant = commerce.seller(sku)?.to_owned();
+            let commission = commerce.commission(sku, &cart.context.currency)?;
+            Some(crate::order::Seller { merchant, commission })
+        },
         shipping_tax_rate: quote.priced.shipping_tax.as_ref().map(|(_, rate)| *rate),
         by: request.by.clone(),
     }))

@@ -77,7 +77,7 @@ stored_struct! {
         amount: LineAmount,
         allocations: Vec<Allocation>,
     }
-    fill { cancelled: 0, returned: 0 }
+    fill { cancelled: 0, returned: 0, seller: None }
 }
 
 stored_enum! {

@@ -31,6 +31,7 @@ stored_struct! {
         cancelled: u32,
         returned: u32,
     }
+    fill { seller: None }
 }
 
 stored_enum! {

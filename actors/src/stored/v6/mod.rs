@@ -111,11 +111,14 @@ pub(super) fn settings_record(entry: &memory::SettingsEntry) -> Result<SettingsR
         memory::SettingsChange::Data(engine_data::DataChange::Remove { kind, code }) => {
             SettingsChange::Remove { kind: DataKind::from_engine(kind), code: code.clone() }
         }
+        memory::SettingsChange::Payouts(_) => {
+            return Err(PersistenceError::Codec(format!("format {VERSION} holds no payouts")))
+        }
     };
     Ok(SettingsRecord { commerce: entry.commerce.clone(), at: entry.at.0, by: entry.by.clone(), change })
 }
 
-fn settings_entry(record: SettingsRecord) -> Result<memory::SettingsEntry, PersistenceError> {
+pub(super) fn settings_entry(record: SettingsRecord) -> Result<memory::SettingsEntry, PersistenceError> {
     let change = match record.change {
         SettingsChange::Seed { document } => memory::SettingsChange::Seed(Box::new(from_json(&document)?)),
         SettingsChange::Reload { document } => memory::SettingsChange::Reload(Box::new(from_json(&document)?)),

@@ -76,7 +76,12 @@ fn marketplace(config: &mut web::ServiceConfig) {
         .service(merchants::unblock_merchant)
         .service(merchants::list_merchant_orders)
         .service(merchants::get_merchant_order)
-        .service(merchants::ship_merchant_shipment);
+        .service(merchants::ship_merchant_shipment)
+        .service(merchants::read_ledger)
+        .service(merchants::list_ledger_entries)
+        .service(merchants::read_statement)
+        .service(merchants::list_low_balances)
+        .service(merchants::make_payouts);
 }
 
 /// The back office's routes, after the storefront's (tried in this order).

@@ -184,6 +184,10 @@ pub struct CommerceConfig {
     /// (the default) means 168 (a week).
     #[schemars(range(min = 1, max = 2160))]
     pub merchant_invitation_hours: Option<u32>,
+    /// How many days a merchant's earnings wait before a payout may take them (refunds and
+    /// returns come in that time), 0 to 365; none (the default) means 14.
+    #[schemars(range(max = 365))]
+    pub payout_hold_days: Option<u32>,
     /// How merchants are rated (`[merchant_rating]`). Defaults to a 90-day window with
     /// weights 50 (late deliveries), 25 (cancellations) and 25 (returns).
     pub merchant_rating: MerchantRatingRules,
@@ -193,6 +197,11 @@ pub struct CommerceConfig {
 pub const MERCHANT_INVITATION_HOURS_DEFAULT: u32 = 7 * 24;
 /// The longest invitation a commerce may set: 90 days.
 pub const MERCHANT_INVITATION_HOURS_MAX: u32 = 90 * 24;
+
+/// How long earnings wait for a payout when the commerce does not say: two weeks.
+pub const PAYOUT_HOLD_DAYS_DEFAULT: u32 = 14;
+/// The longest payout hold a commerce may set: a year.
+pub const PAYOUT_HOLD_DAYS_MAX: u32 = 365;
 
 /// A cart's lifetime when the commerce does not set one: 15 minutes.
 pub const CART_LIFETIME_SECONDS_DEFAULT: u32 = 15 * 60;
@@ -205,6 +214,11 @@ impl CommerceConfig {
     /// How long an invitation to a merchant lasts, in milliseconds.
     pub fn merchant_invitation_ms(&self) -> i64 {
         i64::from(self.merchant_invitation_hours.unwrap_or(MERCHANT_INVITATION_HOURS_DEFAULT)) * 3_600_000
+    }
+
+    /// How long earnings wait before a payout may take them, in days.
+    pub fn payout_hold_days(&self) -> u32 {
+        self.payout_hold_days.unwrap_or(PAYOUT_HOLD_DAYS_DEFAULT)
     }
 
     /// How long a cart lives without activity, in milliseconds.

@@ -9,7 +9,7 @@ use crate::commerce::area::qualified_members;
 use crate::commerce::merchants::BLOCK_REASON_CHARS_MAX;
 use crate::commerce::model::{
     ApiRole, Channel, ChannelCriteria, CommerceConfig, InvoicingCompany, Merchant, MerchantStatus,
-    MERCHANT_INVITATION_HOURS_MAX,
+    MERCHANT_INVITATION_HOURS_MAX, PAYOUT_HOLD_DAYS_MAX,
 };
 
 /// The shortest bearer key accepted: 8 characters keeps a typo or a placeholder from being
@@ -307,6 +307,10 @@ fn marketplace_settings(c: &CommerceConfig, report: &mut Report) {
                 format!("merchant_invitation_hours {hours} must be between 1 and {MERCHANT_INVITATION_HOURS_MAX}");
             report.push("commerce", "invalid_value", message);
         }
+    }
+    if let Some(days) = c.payout_hold_days.filter(|d| *d > PAYOUT_HOLD_DAYS_MAX) {
+        let message = format!("payout_hold_days {days} must be between 0 and {PAYOUT_HOLD_DAYS_MAX}");
+        report.push("commerce", "invalid_value", message);
     }
 }
 

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use actix_web::{post, web, HttpResponse};
 use mercato_actors::order::ListOrders;
-use mercato_engine::commerce::commissions::preview;
 use mercato_engine::commerce::data::{DataChange, DataItem, DataKind};
 use mercato_engine::commerce::model::{self, CommerceConfig};
 use mercato_engine::order::listing::OrderFilter;
+use mercato_engine::order::settlement::preview;
 use mercato_engine::DomainError;
 use serde::{Deserialize, Serialize};
 

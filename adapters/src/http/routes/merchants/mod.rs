@@ -9,6 +9,7 @@
 //! only: another's answers 404, exactly as one that does not exist.
 
 mod dto;
+pub mod ledger;
 pub mod orders;
 
 use actix_web::http::header;
@@ -25,6 +26,7 @@ pub use dto::{
     ActionDto, BlockBody, InvitationDto, InviteBody, InvitedDto, LegalDto, MerchantDto, OnboardedDto, OnboardingBody,
     RatingDto, RatingPartDto, StatusDto, TransitionDto,
 };
+pub use ledger::*;
 pub use orders::*;
 
 use super::carts::timestamp;

@@ -65,13 +65,17 @@ pub struct MerchantOrdersQuery {
 
 /// `merchant`'s part of `order`; none when the order holds none of its products.
 pub(crate) fn part(order: &Order, commerce: &Commerce, merchant: &str) -> Option<MerchantOrderDto> {
-    let mine = |sku: &str| commerce.seller(sku) == Some(merchant);
-    let lines: Vec<OrderLineDto> = order.lines.iter().filter(|l| mine(&l.sku)).map(order_line_dto).collect();
+    let lines: Vec<OrderLineDto> = order
+        .lines
+        .iter()
+        .filter(|l| l.merchant(commerce) == Some(merchant))
+        .map(|l| order_line_dto(order, l, commerce))
+        .collect();
     if lines.is_empty() {
         return None;
     }
     let units = minor_units(commerce, &order.context.currency);
-    let shipments: Vec<_> = order.shipments.iter().filter(|s| s.items.first().is_some_and(|i| mine(&i.sku))).collect();
+    let shipments: Vec<_> = order.shipments.iter().filter(|s| s.merchant(order, commerce) == Some(merchant)).collect();
     let statuses: Vec<_> = shipments.iter().map(|s| s.status).collect();
     Some(MerchantOrderDto {
         order: order.id.clone(),
@@ -81,13 +85,13 @@ pub(crate) fn part(order: &Order, commerce: &Commerce, merchant: &str) -> Option
         status: part_status(&statuses),
         address: address_dto(&order.address),
         lines,
-        shipments: shipments.into_iter().map(|s| shipment_dto(s, units, commerce)).collect(),
+        shipments: shipments.into_iter().map(|s| shipment_dto(order, s, units, commerce)).collect(),
     })
 }
 
 /// The commerce, for its administrator or merchant `merchant`'s own key (the role and
 /// tenant check comes first; another merchant's answers as one that does not exist).
-fn scope<'a>(
+pub(crate) fn scope<'a>(
     state: &'a AppState,
     principal: &Principal,
     code: &str,
@@ -198,7 +202,7 @@ pub async fn ship_merchant_shipment(
         .shipments
         .iter()
         .find(|s| s.id == shipment)
-        .is_some_and(|s| s.items.first().is_some_and(|i| commerce.seller(&i.sku) == Some(merchant.as_str())));
+        .is_some_and(|s| s.merchant(&order, &commerce) == Some(merchant.as_str()));
     if !own {
         return Err(DomainError::UnknownShipment { id: shipment }.into());
     }

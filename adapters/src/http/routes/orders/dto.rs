@@ -23,6 +23,22 @@ pub struct OrderLineDto {
     pub cancelled: u32,
     /// Units returned and received back.
     pub returned: u32,
+    /// The merchant who sells it, fixed when the order was placed; none for the
+    /// commerce's own goods.
+    pub merchant: Option<String>,
+    /// What the line pays the commerce, fixed when the order was placed; none for the
+    /// commerce's own goods.
+    pub commission: Option<LineCommissionDto>,
+}
+
+/// A line's commission: the rule that matched (none: the merchant's own percent), its
+/// terms, and what they come to on the whole line's sale (its amount less the tax in it).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LineCommissionDto {
+    pub rule: Option<String>,
+    pub percent: String,
+    pub fixed_per_unit: String,
+    pub amount: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -120,7 +136,17 @@ pub(crate) fn shipment_status(status: mercato_engine::commerce::model::ShipmentS
     serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
-pub(crate) fn order_line_dto(l: &mercato_engine::order::OrderLine) -> OrderLineDto {
+pub(crate) fn order_line_dto(order: &Order, l: &mercato_engine::order::OrderLine, commerce: &Commerce) -> OrderLineDto {
+    let units = minor_units(commerce, &order.context.currency);
+    let commission = l.seller.as_ref().map(|seller| LineCommissionDto {
+        rule: seller.commission.rule.clone(),
+        percent: seller.commission.percent.normalize().to_string(),
+        fixed_per_unit: seller.commission.fixed_per_unit.to_string(),
+        amount: seller
+            .commission
+            .for_units(&l.amount, l.amount.quantity, order.totals.tax_inclusive, units)
+            .to_string(),
+    });
     OrderLineDto {
         id: l.id.clone(),
         sku: l.sku.clone(),
@@ -137,6 +163,8 @@ pub(crate) fn order_line_dto(l: &mercato_engine::order::OrderLine) -> OrderLineD
             .collect(),
         cancelled: l.cancelled,
         returned: l.returned,
+        merchant: l.merchant(commerce).map(str::to_owned),
+        commission,
     }
 }
 
@@ -152,8 +180,8 @@ pub fn order_dto(order: &Order, commerce: &Commerce) -> OrderDto {
         currency: order.context.currency.clone(),
         address: address_dto(&order.address),
         delivery: delivery_dto(&order.delivery),
-        lines: order.lines.iter().map(order_line_dto).collect(),
-        shipments: order.shipments.iter().map(|s| shipment_dto(s, units, commerce)).collect(),
+        lines: order.lines.iter().map(|l| order_line_dto(order, l, commerce)).collect(),
+        shipments: order.shipments.iter().map(|s| shipment_dto(order, s, units, commerce)).collect(),
         totals: totals_dto(&order.totals),
         payment: PaymentDto {
             system: order.payment.system.clone(),
@@ -172,13 +200,14 @@ pub fn order_dto(order: &Order, commerce: &Commerce) -> OrderDto {
 }
 
 pub(crate) fn shipment_dto(
+    order: &Order,
     s: &mercato_engine::order::OrderShipment,
     units: u32,
     commerce: &Commerce,
 ) -> OrderShipmentDto {
     OrderShipmentDto {
         id: s.id.clone(),
-        merchant: s.items.first().and_then(|i| commerce.seller(&i.sku)).map(str::to_owned),
+        merchant: s.merchant(order, commerce).map(str::to_owned),
         logistic_center: s.center.clone(),
         carrier: s.carrier.clone(),
         shipping_type: s.shipping_type.clone(),
