@@ -84,8 +84,9 @@ fn now() -> String {
         .to_string()
 }
 
-/// Returns `units` of the order's `line`: asked, accepted, received.
-fn give_back(address: std::net::SocketAddr, order: &str, line: &str, units: u32) {
+/// Returns `units` of the order's `line`: asked, accepted, received (by the back office,
+/// or by the merchant from its returns to receive).
+fn give_back(address: std::net::SocketAddr, order: &str, line: &str, units: u32, by_merchant: bool) {
     let ask = json!({"lines": [{"line": line, "quantity": units, "reason": "chipped"}]});
     let (status, asked) = call(address, "POST", &format!("/orders/{order}/returns"), "demo-storefront", ask);
     assert_eq!(status, 201, "{asked}");
@@ -93,11 +94,36 @@ fn give_back(address: std::net::SocketAddr, order: &str, line: &str, units: u32)
         asked["returns"].as_array().and_then(|r| r.last()).expect("a return")["id"].as_str().expect("an id").to_owned();
     let accept = json!({"lines": [{"line": line, "accept": true}]});
     assert_eq!(call(address, "POST", &format!("/orders/{order}/returns/{request}/decisions"), ADMIN, accept).0, 200);
-    let receive =
-        json!({"lines": [{"line": line, "quantity": units, "condition": "resellable"}], "warehouse": "wh-dropship"});
-    let (status, received) =
-        call(address, "POST", &format!("/orders/{order}/returns/{request}/receipts"), ADMIN, receive);
-    assert_eq!(status, 200, "{received}");
+    let receive = |warehouse: &str| json!({"lines": [{"line": line, "quantity": units, "condition": "resellable"}], "warehouse": warehouse});
+    if !by_merchant {
+        let path = format!("/orders/{order}/returns/{request}/receipts");
+        let (status, received) = call(address, "POST", &path, ADMIN, receive("wh-dropship"));
+        assert_eq!(status, 200, "{received}");
+        return;
+    }
+    // The list follows the to-do queue, which follows the log.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mine = loop {
+        let (status, waiting) = call(address, "GET", "/merchants/artisan-co/returns", MERCHANT, json!({}));
+        assert_eq!(status, 200, "{waiting}");
+        let mine = waiting["returns"].as_array().and_then(|r| r.iter().find(|x| x["id"] == request.as_str())).cloned();
+        if mine.is_some() || std::time::Instant::now() > deadline {
+            break mine;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(mine.as_ref().map(|r| &r["lines"][0]["to_receive"]), Some(&json!(units)), "{mine:?}");
+    let path = format!("/merchants/artisan-co/orders/{order}/returns/{request}/receipts");
+    let (status, refused) = call(address, "POST", &path, MERCHANT, receive("wh-madrid"));
+    assert_eq!((status, &refused["code"]), (422, &json!("unknown_warehouse")), "not its warehouse: {refused}");
+    let (status, part) = call(address, "POST", &path, MERCHANT, receive("wh-dropship"));
+    assert_eq!(status, 200, "{part}");
+    assert_eq!(part["returns"][1]["lines"][0]["received"], json!(units), "{part}");
+    let empty = (0..200).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        call(address, "GET", "/merchants/artisan-co/returns", MERCHANT, json!({})).1["returns"] == json!([])
+    });
+    assert!(empty, "nothing left to receive");
 }
 
 fn marketplace(inclusive: bool) {
@@ -154,7 +180,7 @@ fn marketplace(inclusive: bool) {
     assert_eq!(dec(&earned["available"]), dec(&earned["balance"]), "no hold: {earned}");
 
     // One mug back: both reversed in proportion.
-    give_back(address, &id, &line_id, 1);
+    give_back(address, &id, &line_id, 1, false);
     let reversed = account(address, |a| a["entries"] == 4);
     assert_eq!(dec(&reversed["sales_reversed"]), sale3 - sale2, "{reversed}");
     assert_eq!(dec(&reversed["commissions_reversed"]), commission(sale3) - commission(sale2), "{reversed}");
@@ -179,7 +205,7 @@ fn marketplace(inclusive: bool) {
     assert_eq!((dec(&after["balance"]), dec(&after["paid_out"])), (Decimal::ZERO, balance), "{after}");
 
     // Another mug back after the payout: the balance goes below zero, and is listed.
-    give_back(address, &id, &line_id, 1);
+    give_back(address, &id, &line_id, 1, true);
     let negative = account(address, |a| a["entries"] == 7);
     let owed = -(sale2 - commission(sale2) - (sale1 - commission(sale1)));
     assert_eq!(dec(&negative["balance"]), owed, "{negative}");

@@ -58,7 +58,8 @@ impl Turns {
 
 // Proves no tenant sees or changes another's data: 3,000 random requests from each
 // merchant at the other's merchant record, order part, shipments, product (read, history,
-// replace, retire), stock and events, and at the back office's routes, and from the
+// replace, retire), stock, events, ledger, statement and returns, and at the back
+// office's routes (payouts and balances among them), and from the
 // storefront at the merchants' and back office's routes (it reads the catalogue and the
 // orders it placed); a leak is a success that shows the other tenant's code or product,
 // or any change to it. Counted: 0.
@@ -111,7 +112,8 @@ async fn random_requests_across_tenants_leak_nothing() {
         let tracking = Some(json!({"tracking": []}));
         let product = Some(json!({"names": {"en": "Mine now"}, "tax_class": "standard", "weight_grams": 1,
                                   "shipping_class": "parcel", "prices": {"EUR": "1.00"}, "merchant": me.1}));
-        let (method, path, body): (&str, String, Option<Value>) = match turns.pick(16) {
+        let receipt = Some(json!({"lines": [{"line": "l1", "quantity": 1, "condition": "damaged"}]}));
+        let (method, path, body): (&str, String, Option<Value>) = match turns.pick(22) {
             0 => ("GET", format!("/merchants/{m}"), None),
             1 => ("GET", format!("/merchants/{m}/orders"), None),
             2 => ("GET", format!("/merchants/{m}/orders/{id}"), None),
@@ -127,6 +129,12 @@ async fn random_requests_across_tenants_leak_nothing() {
             12 => ("POST", format!("/merchants/{m}/block"), Some(json!({"reason": "rival"}))),
             13 => ("GET", "/api-keys".to_owned(), None),
             14 => ("GET", format!("/products?merchant={m}"), None),
+            16 => ("GET", format!("/merchants/{m}/ledger"), None),
+            17 => ("GET", format!("/merchants/{m}/statement?currency=EUR&from=2026-01-01&to=2026-12-31"), None),
+            18 => ("GET", format!("/merchants/{m}/returns"), None),
+            19 => ("POST", format!("/merchants/{m}/orders/{id}/returns/{id}-RT1/receipts"), receipt),
+            20 => ("POST", "/payouts".to_owned(), Some(json!({"merchant": m}))),
+            21 => ("GET", "/merchant-balances".to_owned(), None),
             _ => ("GET", format!("/products/{sku}"), None),
         };
         let (status, answer) = call(&api, key, method, &path, body).await;

@@ -59,6 +59,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/commerces/{commerce}/merchants/{merchant}/statement"),
     ("get", "/v1/commerces/{commerce}/merchant-balances"),
     ("post", "/v1/commerces/{commerce}/payouts"),
+    ("get", "/v1/commerces/{commerce}/merchants/{merchant}/returns"),
+    ("post", "/v1/commerces/{commerce}/merchants/{merchant}/orders/{order}/returns/{return}/receipts"),
     ("get", "/v1/commerces/{commerce}/products/{sku}/availability"),
     ("get", "/v1/commerces/{commerce}/products/{sku}/price"),
     ("post", "/v1/commerces/{commerce}/carts"),

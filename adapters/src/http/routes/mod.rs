@@ -81,7 +81,9 @@ fn marketplace(config: &mut web::ServiceConfig) {
         .service(merchants::list_ledger_entries)
         .service(merchants::read_statement)
         .service(merchants::list_low_balances)
-        .service(merchants::make_payouts);
+        .service(merchants::make_payouts)
+        .service(merchants::list_merchant_returns)
+        .service(merchants::receive_merchant_return);
 }
 
 /// The back office's routes, after the storefront's (tried in this order).

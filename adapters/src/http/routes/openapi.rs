@@ -101,6 +101,8 @@ impl Modify for Bearer {
         merchants::read_statement,
         merchants::list_low_balances,
         merchants::make_payouts,
+        merchants::list_merchant_returns,
+        merchants::receive_merchant_return,
         products::get_availability,
         products::get_price,
         carts::create_cart,

@@ -11,6 +11,7 @@
 mod dto;
 pub mod ledger;
 pub mod orders;
+pub mod returns;
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
@@ -28,6 +29,7 @@ pub use dto::{
 };
 pub use ledger::*;
 pub use orders::*;
+pub use returns::*;
 
 use super::carts::timestamp;
 use super::data::keys::{random_secret, with_secret};

@@ -43,6 +43,8 @@ pub struct MerchantOrderDto {
     pub lines: Vec<OrderLineDto>,
     /// Its shipments only.
     pub shipments: Vec<OrderShipmentDto>,
+    /// The returns of its lines, its lines only.
+    pub returns: Vec<super::MerchantReturnDto>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -86,6 +88,7 @@ pub(crate) fn part(order: &Order, commerce: &Commerce, merchant: &str) -> Option
         address: address_dto(&order.address),
         lines,
         shipments: shipments.into_iter().map(|s| shipment_dto(order, s, units, commerce)).collect(),
+        returns: order.returns.iter().filter_map(|r| super::merchant_return(order, r, commerce, merchant)).collect(),
     })
 }
 
