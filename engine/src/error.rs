@@ -212,6 +212,8 @@ pub enum DomainError {
     MerchantLinesNotTrading { lines: Vec<String>, blocked: bool },
     #[error("merchant \"{merchant}\" is {status}: it cannot be {action}")]
     MerchantState { merchant: String, status: &'static str, action: &'static str },
+    #[error("product proposal \"{code}\" is already {status}")]
+    ProposalDecided { code: String, status: &'static str },
     #[error("the invitation token does not open merchant \"{merchant}\"")]
     InvalidInvitation { merchant: String },
     #[error("the invitation of merchant \"{merchant}\" expired at {at} (milliseconds since the epoch): ask the commerce for a new one")]
@@ -315,7 +317,9 @@ impl DomainError {
                 DataKind::ApiKey => "unknown_api_key",
                 DataKind::Merchant => "unknown_merchant",
                 DataKind::CommissionRule => "unknown_commission_rule",
+                DataKind::ProductProposal => "unknown_product_proposal",
             },
+            DomainError::ProposalDecided { .. } => "proposal_decided",
             DomainError::InvalidData { .. } => "invalid_data",
             DomainError::DataExists { .. } => "already_exists",
             DomainError::LastAdminKey { .. } => "last_admin_key",
@@ -421,6 +425,7 @@ impl DomainError {
             DomainError::MerchantNotTrading { .. }
             | DomainError::MerchantLinesNotTrading { .. }
             | DomainError::MerchantState { .. }
+            | DomainError::ProposalDecided { .. }
             | DomainError::InvitationExpired { .. }
             | DomainError::TermsOutdated { .. } => ErrorKind::Conflict,
         }

@@ -74,6 +74,12 @@ pub const CATALOGUE: &[EventType] = &[
         "A commission rule was created or replaced (`code`, `by`, `item` as `PUT` takes it).",
     ),
     event("commission_rule.removed", "commission_rule", "A commission rule was removed (`code`, `by`)."),
+    event(
+        "product_proposal.changed",
+        "product_proposal",
+        "A merchant proposed a product change, or the back office accepted or rejected one (`code`, `by`, `item`: the proposal, its `status` and `product`); its merchant reads it.",
+    ),
+    event("product_proposal.removed", "product_proposal", "A product proposal was removed (`code`, `by`)."),
     event("discount.changed", "discount", "A discount was created or replaced (`code`, `by`, `item`)."),
     event("discount.removed", "discount", "A discount was removed (`code`, `by`)."),
     event("user.changed", "user", "A user was created or replaced (`code`, `by`, `item`)."),

@@ -138,6 +138,7 @@ fn settings_events(entry: &SettingsEntry) -> Vec<Draft> {
                 DataItem::ApiKey(x) => Ok(json!({ "name": x.name, "role": x.role, "merchant": x.merchant })),
                 DataItem::Merchant(_) => Ok(Value::Null),
                 DataItem::CommissionRule(x) => serde_json::to_value(x),
+                DataItem::ProductProposal(x) => serde_json::to_value(x),
             };
             let (name, _) = data_names(item.kind());
             let code = item.code().to_owned();
@@ -149,7 +150,15 @@ fn settings_events(entry: &SettingsEntry) -> Vec<Draft> {
             (name, (data_aggregate(*kind), code.clone()), json!({ "code": code, "by": entry.by }))
         }
     };
-    vec![Draft { kind, aggregate, time: entry.at, merchants: Vec::new(), data }]
+    // A merchant reads the events of its own proposals.
+    let merchants = match &entry.change {
+        SettingsChange::Data(DataChange::Put(item)) => match item.as_ref() {
+            DataItem::ProductProposal(proposal) => vec![proposal.merchant.clone()],
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    vec![Draft { kind, aggregate, time: entry.at, merchants, data }]
 }
 
 fn data_aggregate(kind: DataKind) -> &'static str {
@@ -161,6 +170,7 @@ fn data_aggregate(kind: DataKind) -> &'static str {
         DataKind::ApiKey => "api_key",
         DataKind::Merchant => "merchant",
         DataKind::CommissionRule => "commission_rule",
+        DataKind::ProductProposal => "product_proposal",
     }
 }
 
@@ -229,6 +239,7 @@ fn data_names(kind: DataKind) -> (&'static str, &'static str) {
         DataKind::ApiKey => ("api_key.changed", "api_key.revoked"),
         DataKind::Merchant => ("merchant.changed", "merchant.removed"),
         DataKind::CommissionRule => ("commission_rule.changed", "commission_rule.removed"),
+        DataKind::ProductProposal => ("product_proposal.changed", "product_proposal.removed"),
     }
 }
 

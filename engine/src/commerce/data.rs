@@ -25,6 +25,7 @@ pub enum DataItem {
     ApiKey(ApiKey),
     Merchant(Merchant),
     CommissionRule(CommissionRule),
+    ProductProposal(super::proposals::ProductProposal),
 }
 
 impl DataItem {
@@ -37,6 +38,7 @@ impl DataItem {
             DataItem::ApiKey(_) => DataKind::ApiKey,
             DataItem::Merchant(_) => DataKind::Merchant,
             DataItem::CommissionRule(_) => DataKind::CommissionRule,
+            DataItem::ProductProposal(_) => DataKind::ProductProposal,
         }
     }
 
@@ -50,6 +52,7 @@ impl DataItem {
             DataItem::ApiKey(key) => &key.name,
             DataItem::Merchant(merchant) => &merchant.code,
             DataItem::CommissionRule(rule) => &rule.code,
+            DataItem::ProductProposal(proposal) => &proposal.code,
         }
     }
 }
@@ -117,6 +120,7 @@ impl CommerceConfig {
                 DataItem::ApiKey(key) => put(&mut self.api_keys, key, |x| &x.name),
                 DataItem::Merchant(merchant) => put(&mut self.merchants, merchant, |x| &x.code),
                 DataItem::CommissionRule(rule) => put(&mut self.commission_rules, rule, |x| &x.code),
+                DataItem::ProductProposal(proposal) => put(&mut self.product_proposals, proposal, |x| &x.code),
             },
             DataChange::Remove { kind, code } => match kind {
                 DataKind::PriceRule => remove(&mut self.price_rules, code, |x| &x.code),
@@ -126,6 +130,7 @@ impl CommerceConfig {
                 DataKind::ApiKey => remove(&mut self.api_keys, code, |x| &x.name),
                 DataKind::Merchant => remove(&mut self.merchants, code, |x| &x.code),
                 DataKind::CommissionRule => remove(&mut self.commission_rules, code, |x| &x.code),
+                DataKind::ProductProposal => remove(&mut self.product_proposals, code, |x| &x.code),
             },
         }
     }
@@ -142,6 +147,9 @@ impl CommerceConfig {
             DataKind::CommissionRule => {
                 self.commission_rules.iter().find(|x| x.code == code).cloned().map(DataItem::CommissionRule)
             }
+            DataKind::ProductProposal => {
+                self.product_proposals.iter().find(|x| x.code == code).cloned().map(DataItem::ProductProposal)
+            }
         }
     }
 
@@ -155,6 +163,7 @@ impl CommerceConfig {
         self.api_keys.clone_from(&data.api_keys);
         self.merchants.clone_from(&data.merchants);
         self.commission_rules.clone_from(&data.commission_rules);
+        self.product_proposals.clone_from(&data.product_proposals);
         self
     }
 

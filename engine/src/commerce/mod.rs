@@ -9,6 +9,7 @@ pub mod data;
 mod live;
 pub mod merchants;
 pub mod model;
+pub mod proposals;
 pub mod schema;
 mod validate;
 

@@ -27,7 +27,9 @@ use crate::stored::{
 pub const VERSION: u8 = 6;
 
 stored_enum! {
-    DataKind => engine_data::DataKind { PriceRule, Discount, User, UserGroup, ApiKey, Merchant, CommissionRule }
+    DataKind => engine_data::DataKind {
+        PriceRule, Discount, User, UserGroup, ApiKey, Merchant, CommissionRule, ProductProposal,
+    }
 }
 
 /// A change of the settings or the data.
@@ -84,6 +86,7 @@ fn item_to_json(item: &engine_data::DataItem) -> Result<String, PersistenceError
         I::ApiKey(x) => to_json(x),
         I::Merchant(x) => to_json(x),
         I::CommissionRule(x) => to_json(x),
+        I::ProductProposal(x) => to_json(x),
     }
 }
 
@@ -97,6 +100,7 @@ fn item_from_json(kind: engine_data::DataKind, text: &str) -> Result<engine_data
         K::ApiKey => I::ApiKey(from_json(text)?),
         K::Merchant => I::Merchant(from_json(text)?),
         K::CommissionRule => I::CommissionRule(from_json(text)?),
+        K::ProductProposal => I::ProductProposal(from_json(text)?),
     })
 }
 

@@ -82,6 +82,10 @@ fn marketplace(config: &mut web::ServiceConfig) {
         .service(merchants::read_statement)
         .service(merchants::list_low_balances)
         .service(merchants::make_payouts)
+        .service(products::list_proposals)
+        .service(products::get_proposal)
+        .service(products::accept_proposal)
+        .service(products::reject_proposal)
         .service(merchants::list_merchant_returns)
         .service(merchants::receive_merchant_return);
 }

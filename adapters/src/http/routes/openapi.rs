@@ -102,6 +102,10 @@ impl Modify for Bearer {
         merchants::list_low_balances,
         merchants::make_payouts,
         merchants::list_merchant_returns,
+        products::list_proposals,
+        products::get_proposal,
+        products::accept_proposal,
+        products::reject_proposal,
         merchants::receive_merchant_return,
         products::get_availability,
         products::get_price,
@@ -166,7 +170,8 @@ impl Modify for Bearer {
         orders::OrderStatusDto,
         reports::ReportFormat,
         reports::TodoQueue,
-        merchants::StatusFilter
+        merchants::StatusFilter,
+        products::ProposalStatusFilter
     )),
     modifiers(&Bearer),
     security(("bearer" = [])),

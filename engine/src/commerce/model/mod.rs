@@ -38,6 +38,7 @@ pub enum DataKind {
     ApiKey,
     Merchant,
     CommissionRule,
+    ProductProposal,
 }
 
 impl DataKind {
@@ -51,6 +52,7 @@ impl DataKind {
             DataKind::ApiKey => "api key",
             DataKind::Merchant => "merchant",
             DataKind::CommissionRule => "commission rule",
+            DataKind::ProductProposal => "product proposal",
         }
     }
 }
@@ -160,6 +162,12 @@ pub struct CommerceConfig {
     /// The commissions charged on merchants' sales (see `CommissionRule`). Defaults to
     /// none: each merchant's `commission_percent`.
     pub commission_rules: Vec<CommissionRule>,
+    /// Merchants' product changes waiting for (or decided by) the back office, made
+    /// through the API when `merchant_product_review` is set. Defaults to none.
+    pub product_proposals: Vec<crate::commerce::proposals::ProductProposal>,
+    /// Whether a merchant's product changes wait as proposals the back office accepts or
+    /// rejects; none (the default) means they go live at once.
+    pub merchant_product_review: Option<bool>,
     /// The tax class shipping is taxed as, at the invoicing company's rate for the
     /// destination; none (the default) leaves shipping untaxed. Must be a defined tax
     /// class.

@@ -28,6 +28,7 @@ pub(super) fn check(c: &CommerceConfig, d: &Declared, report: &mut Report) {
     for rule in &c.commission_rules {
         commission_rule(d, rule, report);
     }
+    crate::commerce::proposals::check(c, &d.merchants, report);
     if let Some(class) = &c.shipping_tax_class {
         report.refs("commerce", "shipping_tax_class", [class], &d.tax_classes);
     }

@@ -5,11 +5,13 @@
 
 mod body;
 mod price;
+mod proposals;
 mod read;
 mod write;
 
 pub use body::*;
 pub use price::*;
+pub use proposals::*;
 pub use read::*;
 pub use write::*;
 

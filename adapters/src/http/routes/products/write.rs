@@ -116,6 +116,7 @@ fn changed(handle: &mercato_actors::CommerceHandle, sku: &str, events: &[Catalog
     responses(
         (status = 200, description = "Replaced (or unchanged)", body = ProductReadDto),
         (status = 201, description = "Created", body = ProductReadDto),
+        (status = 202, description = "A merchant key where the commerce reviews merchants' changes: a proposal, waiting for the back office", body = ProposalDto),
         Refusals
     )
 )]
@@ -134,6 +135,9 @@ pub async fn put_product(
     let handle = writer(&state, &principal, &code, &sku)?;
     let query = query.read()?;
     let product = product_of(body.read()?, &sku, &principal)?;
+    if let Some(answer) = super::proposed(handle, &principal, &sku, Some(product.clone())).await? {
+        return Ok(answer);
+    }
     let command = CatalogCommand::Put { product: Box::new(product), if_version: query.if_version };
     let events = handle.change_catalog(command, &principal.name).await?;
     Ok(changed(handle, &sku, &events))
@@ -149,7 +153,11 @@ pub async fn put_product(
     ),
     request_body(content = ProductPatch, content_type = "application/merge-patch+json",
         description = "Members of the product's `document` to set; null removes one."),
-    responses((status = 200, description = "Changed (or unchanged)", body = ProductReadDto), Refusals)
+    responses(
+        (status = 200, description = "Changed (or unchanged)", body = ProductReadDto),
+        (status = 202, description = "A merchant key where the commerce reviews merchants' changes: a proposal, waiting for the back office", body = ProposalDto),
+        Refusals
+    )
 )]
 #[patch("/v1/commerces/{commerce}/products/{sku}")]
 pub async fn patch_product(
@@ -182,6 +190,9 @@ pub async fn patch_product(
             Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_product", detail)
         })?;
         let product = product_of(body, &sku, &principal)?;
+        if let Some(answer) = super::proposed(handle, &principal, &sku, Some(product.clone())).await? {
+            return Ok(answer);
+        }
         // Patched from version `current`: made only if nothing changed it meanwhile.
         let if_version = Some(query.if_version.unwrap_or(current));
         match handle
@@ -203,7 +214,11 @@ pub async fn patch_product(
         ("sku" = String, Path, description = "The SKU."),
         WriteQuery
     ),
-    responses((status = 200, description = "Retired (or already)", body = ProductReadDto), Refusals)
+    responses(
+        (status = 200, description = "Retired (or already)", body = ProductReadDto),
+        (status = 202, description = "A merchant key where the commerce reviews merchants' changes: a proposal, waiting for the back office", body = ProposalDto),
+        Refusals
+    )
 )]
 #[delete("/v1/commerces/{commerce}/products/{sku}")]
 pub async fn delete_product(
@@ -218,6 +233,9 @@ pub async fn delete_product(
     }
     let handle = writer(&state, &principal, &code, &sku)?;
     let query = query.read()?;
+    if let Some(answer) = super::proposed(handle, &principal, &sku, None).await? {
+        return Ok(answer);
+    }
     let command = CatalogCommand::Retire { sku: sku.clone(), if_version: query.if_version };
     let events = handle.change_catalog(command, &principal.name).await?;
     Ok(changed(handle, &sku, &events))
