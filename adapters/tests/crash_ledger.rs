@@ -4,7 +4,9 @@
 //! its own `Idempotency-Key` (a carrier's report by its own id), snapshots every 100 ms,
 //! and is killed at a random moment, again and again. After each restart the request left
 //! without an answer is retried with its key, and then the merchant's ledger must be
-//! exactly what the orders and the acknowledged payouts say: its sales and commissions are
+//! exactly what the orders and the acknowledged payouts say, and another merchant's
+//! lifecycle (approved, then blocked and unblocked by turns) what its acknowledged steps
+//! say: its sales and commissions are
 //! those of the units delivered and not returned (each order line's frozen commission), its
 //! payouts those acknowledged (a payout retried after a kill is made once), and its balance
 //! their difference. Nothing lost, nothing applied twice.
@@ -44,6 +46,8 @@ enum Step {
     Accept(usize),
     Receive(usize),
     Payout,
+    /// A lifecycle step of merchant `newcomer`, to the status named.
+    Merchant(&'static str),
 }
 
 /// What the model knows of one order of a mug.
@@ -71,6 +75,10 @@ struct Model {
     payout_next: bool,
     /// Requests retried after a kill, and payouts among them.
     retried: (usize, usize),
+    /// Merchant `newcomer`'s status as acknowledged (`onboarding` in the demo).
+    newcomer: &'static str,
+    /// Its lifecycle steps acknowledged.
+    steps: usize,
 }
 
 fn dec(value: &Value) -> Decimal {
@@ -89,6 +97,14 @@ impl Model {
             idempotency: idempotency.clone(),
             step,
         };
+        if self.turn.is_multiple_of(5) && !self.payout_next {
+            let (action, to, body) = match self.newcomer {
+                "onboarding" => ("approve", "active", json!({})),
+                "active" => ("block", "blocked", json!({"reason": "crash test"})),
+                _ => ("unblock", "active", json!({})),
+            };
+            return admin(format!("/merchants/newcomer/{action}"), body, Step::Merchant(to));
+        }
         if self.turn.is_multiple_of(7) || self.payout_next {
             self.payout_next = false;
             return admin("/payouts".into(), json!({"merchant": "artisan-co"}), Step::Payout);
@@ -168,6 +184,10 @@ impl Model {
             }
             Step::Accept(at) => self.orders[at].accepted = true,
             Step::Receive(at) => self.orders[at].received = true,
+            Step::Merchant(to) => {
+                self.newcomer = to;
+                self.steps += 1;
+            }
             Step::Payout => {
                 self.paid_out +=
                     answer["payouts"].as_array().into_iter().flatten().map(|p| dec(&p["amount"])).sum::<Decimal>();
@@ -255,7 +275,7 @@ fn a_merchants_ledger_survives_sigkill_and_payouts_apply_once() {
     let cycles: usize = std::env::var("MERCATO_CRASH_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(8);
     let dir = temp_dir("crash-ledger");
     let (data, config) = (dir.join("data"), config(&dir));
-    let mut model = Model::default();
+    let mut model = Model { newcomer: "onboarding", ..Model::default() };
     let mut open: Option<Request> = None;
     let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
     for cycle in 0..=cycles {
@@ -270,9 +290,19 @@ fn a_merchants_ledger_survives_sigkill_and_payouts_apply_once() {
             model.retried.0 += 1;
             model.retried.1 += usize::from(request.step == Step::Payout);
             let (status, answer) = send(address, &request).expect("the retry is answered");
-            assert!(matches!(status, 200 | 201), "{request:?} retried: {status} {answer}");
+            // A lifecycle step takes no key: made before the kill, its retry finds the
+            // merchant where it took it (409 merchant_state), never a step further.
+            let made = matches!(request.step, Step::Merchant(_)) && status == 409 && answer["code"] == "merchant_state";
+            assert!(matches!(status, 200 | 201) || made, "{request:?} retried: {status} {answer}");
             model.take(&request, &answer);
         }
+        let (_, text) =
+            http(address, "GET", &format!("{BASE}/merchants/newcomer"), Some("demo-admin"), "").expect("an answer");
+        let merchant: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        assert_eq!(
+            merchant["status"], model.newcomer,
+            "cycle {cycle}: the merchant's lifecycle is what was acknowledged"
+        );
         let want = model.owed();
         let got = account(address, want);
         assert_eq!((got.0, got.1, got.2), want, "cycle {cycle}: the ledger is what the model says");
@@ -315,7 +345,9 @@ fn a_merchants_ledger_survives_sigkill_and_payouts_apply_once() {
             let who = request.key;
             let flight =
                 std::thread::spawn(move || http_keyed(address_copy, "POST", &path, Some(who), Some(&key), &body));
-            std::thread::sleep(Duration::from_micros(seed % 3_000));
+            // A payout answers once the ledgers hold it, some milliseconds after it is
+            // durable: the kill lands anywhere in 10 ms, often in that window.
+            std::thread::sleep(Duration::from_micros(seed % 10_000));
             served.0.kill().expect("SIGKILL");
             let _ = flight.join();
             open = Some(request);
@@ -327,10 +359,11 @@ fn a_merchants_ledger_survives_sigkill_and_payouts_apply_once() {
     }
     let received = model.orders.iter().filter(|o| o.received).count();
     println!(
-        "{} orders, {} delivered, {received} returned, {} paid out; {} requests retried after a kill, {} of them payouts",
+        "{} orders, {} delivered, {received} returned, {} paid out, {} merchant steps; {} requests retried after a kill, {} of them payouts",
         model.orders.len(),
         model.orders.iter().filter(|o| o.delivered).count(),
         model.paid_out,
+        model.steps,
         model.retried.0,
         model.retried.1
     );
