@@ -77,6 +77,8 @@ async fn a_merchants_changes_wait_for_the_back_office() {
     assert_eq!((&diff[0]["field"], &diff[0]["new"]["EUR"]), (&json!("prices"), &json!("49.00")), "{proposal}");
     assert_eq!(call(&api, ADMIN, "GET", "/products/SCARF", None).await.1, before, "nothing is live yet");
     let first = proposal["code"].as_str().expect("a code").to_owned();
+    let (status, again) = call(&api, LOOM, "PATCH", "/products/SCARF", Some(json!({"prices": {"EUR": "49.00"}}))).await;
+    assert_eq!((status, &again["code"]), (StatusCode::ACCEPTED, &json!(first)), "the same change asked again: {again}");
 
     // Listed for the administrator and its merchant; another merchant sees none of it.
     let (_, listed) = call(&api, ADMIN, "GET", "/product-proposals?status=pending", None).await;

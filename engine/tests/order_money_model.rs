@@ -180,13 +180,21 @@ fn placed(spec: &OrderSpec, commerce: &Commerce) -> (Order, WarehouseStock, Vec<
                 commission: Commission { rule: None, percent: Decimal::from(percent), fixed_per_unit: cents(fixed) },
             }),
         });
-        items[line.shipment].push(ShipmentItem {
-            line: id,
+        // A line of several units in an even place comes as two items of one shipment (as
+        // checkout makes one item per line and ready date): its last unit a day later.
+        let split = line.quantity >= 2 && index % 2 == 0;
+        let first = if split { line.quantity - 1 } else { line.quantity };
+        let item = |quantity, ready_date| ShipmentItem {
+            line: id.clone(),
             sku: sku.into(),
-            quantity: line.quantity,
-            ready_date: day,
+            quantity,
+            ready_date,
             awaiting_stock: false,
-        });
+        };
+        items[line.shipment].push(item(first, day));
+        if split {
+            items[line.shipment].push(item(1, day.succ_opt().unwrap_or(day)));
+        }
     }
     // Checkout makes no shipment without units.
     let shipments: Vec<OrderShipment> = items

@@ -45,12 +45,17 @@ impl Account {
     }
 
     /// What a payout may take at `now` with a hold of `hold_days`: the balance less the
-    /// earnings the hold still covers (an hour's earnings count from its last one), never
-    /// below zero.
+    /// earnings the hold still covers (an hour's earnings count from its last one; an hour
+    /// whose commissions came to more than its sales holds nothing back), never below zero
+    /// and never above the balance.
     pub fn available(&self, now: Timestamp, hold_days: u32) -> Decimal {
-        let held: Decimal =
-            self.pending.iter().filter(|(at, _)| at + hold_ms(hold_days) > now.0).map(|(_, amount)| *amount).sum();
-        (self.balance() - held).max(Decimal::ZERO)
+        let held: Decimal = self
+            .pending
+            .iter()
+            .filter(|(at, amount)| at + hold_ms(hold_days) > now.0 && *amount > Decimal::ZERO)
+            .map(|(_, amount)| *amount)
+            .sum();
+        (self.balance() - held).max(Decimal::ZERO).min(self.balance().max(Decimal::ZERO))
     }
 }
 
@@ -348,5 +353,18 @@ mod tests {
         let last: Entry = read(&mut notes, &format!("{}{:020}", entries_prefix("c", "m", "EUR"), 6));
         assert_eq!((last.kind.as_str(), last.balance), ("sale_reversed", Decimal::new(-500, 2)));
         assert!(account.pending.is_empty(), "held earnings past the hold are let go");
+    }
+
+    // Proves an hour whose commissions came to more than its sales (a fixed commission on
+    // a free line) holds nothing back: what is available never exceeds the balance.
+    #[test]
+    fn a_commission_above_its_sale_never_makes_more_available() {
+        let mut notes = Memory::default();
+        let hold = 2;
+        post(&mut notes, posting(0, "sale", 10_000, hold));
+        post(&mut notes, posting(3 * DAY_MS, "commission", -200, hold));
+        let account: Account = read(&mut notes, &account_key("c", "m", "EUR"));
+        assert_eq!(account.balance(), Decimal::new(9_800, 2));
+        assert_eq!(account.available(Timestamp(3 * DAY_MS), hold), Decimal::new(9_800, 2), "not 100.00");
     }
 }

@@ -84,7 +84,22 @@ impl Commerce {
             None if current.is_none() => return Err(DomainError::UnknownSku { sku: sku.to_owned() }),
             None => None,
         };
-        let number = self.config().product_proposals.len() + 1;
+        // The same change asked again (a retried request) is the proposal already waiting.
+        let waiting = self.config().product_proposals.iter().find(|p| {
+            p.status == ProposalStatus::Pending && p.sku == sku && p.merchant == merchant && p.product == product
+        });
+        if let Some(waiting) = waiting {
+            return Ok(DataItem::ProductProposal(waiting.clone()));
+        }
+        // After the highest number given, whatever the file seeded.
+        let number = self
+            .config()
+            .product_proposals
+            .iter()
+            .filter_map(|p| p.code.strip_prefix("PP-")?.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0)
+            + 1;
         Ok(DataItem::ProductProposal(ProductProposal {
             code: format!("PP-{number}"),
             sku: sku.to_owned(),

@@ -72,7 +72,8 @@ pub struct OrderSales {
     pub tax_inclusive: bool,
     pub minor: u32,
     pub lines: Vec<SaleLine>,
-    /// Each shipment's units per line: (shipment, line, units), less what was cancelled.
+    /// Each shipment's units per line, all its items of the line together: (shipment,
+    /// line, units), less what was cancelled.
     pub items: Vec<(String, String, u32)>,
     pub delivered: Vec<String>,
     /// The shipments a carrier returned to the commerce before any delivery: never earned.
@@ -137,11 +138,17 @@ impl OrderSales {
                 })
             })
             .collect();
-        let items = order
-            .shipments
-            .iter()
-            .flat_map(|s| s.items.iter().map(move |i| (s.id.clone(), i.line.clone(), i.quantity)))
-            .collect();
+        // One total per shipment and line (a shipment holds one item per line and ready
+        // date): a cancellation's cut names the shipment and line, not the item.
+        let mut items: Vec<(String, String, u32)> = Vec::new();
+        for shipment in &order.shipments {
+            for item in &shipment.items {
+                match items.iter_mut().find(|(s, l, _)| *s == shipment.id && *l == item.line) {
+                    Some(total) => total.2 += item.quantity,
+                    None => items.push((shipment.id.clone(), item.line.clone(), item.quantity)),
+                }
+            }
+        }
         OrderSales {
             tax_inclusive: order.totals.tax_inclusive,
             minor: crate::pricing::minor_units(commerce, currency),

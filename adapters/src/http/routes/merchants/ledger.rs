@@ -384,9 +384,18 @@ pub async fn read_statement(
     let end = to.succ_opt().and_then(|d| d.and_hms_opt(0, 0, 0)).map_or(i64::MAX, |t| t.and_utc().timestamp_millis());
     let prefix = ledger::entries_prefix(&code, &merchant, &query.currency);
     let all = entries(events, &prefix, 0, usize::MAX)?;
-    let opening = all.iter().take_while(|e| e.at < start).last().map_or(Decimal::ZERO, |e| e.balance);
-    let period: Vec<Entry> =
-        all.into_iter().filter(|e| e.at >= start && e.at < end).take(STATEMENT_ENTRIES_MAX).collect();
+    // The balance after the last entry made before the period, looked for over them all.
+    let opening = all.iter().filter(|e| e.at < start).max_by_key(|e| e.number).map_or(Decimal::ZERO, |e| e.balance);
+    let period: Vec<Entry> = all.into_iter().filter(|e| e.at >= start && e.at < end).collect();
+    if period.len() > STATEMENT_ENTRIES_MAX {
+        let detail = format!(
+            "the period {} to {} holds {} entries, more than {STATEMENT_ENTRIES_MAX}: ask for a shorter one, or page …/ledger/entries",
+            query.from,
+            query.to,
+            period.len()
+        );
+        return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "period_too_large", detail));
+    }
     let sum = |kind: &str| -> Decimal { period.iter().filter(|e| e.kind == kind).map(|e| e.amount.abs()).sum() };
     let totals = StatementTotalsDto {
         sales: sum("sale").to_string(),
@@ -453,8 +462,9 @@ fn made_before(
 ) -> Result<Option<HttpResponse>, Problem> {
     let Some(stamp) = stamp else { return Ok(None) };
     let key = ledger::request_key(code, &stamp.scope, &stamp.key);
-    let made = events.store.note(key.as_bytes()).ok().flatten().and_then(|b| String::from_utf8(b).ok());
-    let Some(batch) = made else { return Ok(None) };
+    // A note that cannot be read is not a request never made: refused, not paid again.
+    let made = events.store.note(key.as_bytes()).map_err(|e| Problem::unavailable(&e.to_string()))?;
+    let Some(batch) = made.and_then(|b| String::from_utf8(b).ok()) else { return Ok(None) };
     let note: BatchNote = note(events, &ledger::batch_key(code, &batch))?.unwrap_or_default();
     if note.request.as_deref() != Some(ledger::hex(&stamp.request).as_str()) {
         return Err(idempotency::mismatch(&stamp.key));

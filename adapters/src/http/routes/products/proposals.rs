@@ -67,8 +67,18 @@ pub struct RejectBody {
     pub reason: String,
 }
 
+/// One decision at a time: an accept checks the proposal, makes the catalogue change and
+/// marks it, with no reject in between.
+static DECISIONS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn dto(proposal: &ProductProposal, commerce: &Commerce) -> ProposalDto {
-    let current = commerce.catalog().get(&proposal.sku).map(|h| h.current().clone());
+    // The product now, when it is the proposing merchant's (another's is none of its
+    // business: the diff then shows every field as new).
+    let current = commerce
+        .catalog()
+        .get(&proposal.sku)
+        .map(|h| h.current().clone())
+        .filter(|c| c.product.merchant.as_deref() == Some(proposal.merchant.as_str()));
     let shown = match (&proposal.product, &current) {
         _ if proposal.status == ProposalStatus::Accepted => None,
         (Some(product), _) => Some(product.as_ref().clone()),
@@ -234,6 +244,7 @@ pub async fn accept_proposal(
 ) -> Result<HttpResponse, Problem> {
     let (code, wanted) = path.into_inner();
     let handle = admin(&state, &principal, &code)?;
+    let _turn = DECISIONS.lock().await;
     let commerce = handle.snapshot();
     let proposal = commerce.proposal(&wanted)?.clone();
     if proposal.status != ProposalStatus::Pending {
@@ -289,6 +300,7 @@ pub async fn reject_proposal(
         return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_reason", detail));
     }
     let by = principal.name.to_string();
+    let _turn = DECISIONS.lock().await;
     let decide: mercato_actors::settings::Decide =
         Box::new(move |commerce: &Commerce, now| commerce.decide_proposal(&wanted, false, Some(reason), (&by, now)));
     let decided = proposal_of(handle.decide_data(decide, principal.author()).await?)?;
