@@ -1,5 +1,5 @@
 //! Audit replay through the binary: reads taken live at several moments (orders, stock,
-//! events, reports and to-do queues) are answered the same by `mercato replay --until`
+//! events, reports and to-do queues, a merchant's ledger) are answered the same by `mercato replay --until`
 //! at each moment's position, across snapshots, a clean restart and a SIGKILL; a time
 //! gives the same answers as the position it falls after; the replay refuses writes and
 //! leaves the folder as it found it; a moment the pruned log no longer holds is refused
@@ -92,6 +92,9 @@ fn reads(address: SocketAddr, orders: &[String]) -> BTreeMap<String, Value> {
     // Back-office data in force then (a price rule put at the second moment, removed at
     // the third) and the price it makes.
     paths.push("/price-rules".to_owned());
+    // A merchant's balance: its ledger and its entries.
+    paths.push("/merchants/artisan-co/ledger".to_owned());
+    paths.push("/merchants/artisan-co/ledger/entries?currency=EUR".to_owned());
     paths.push("/products/MOUSE/price?currency=EUR&qty=1&country=ES".to_owned());
     for path in paths {
         let (status, body) = call(address, "GET", &path, ADMIN, json!({}));
@@ -191,9 +194,21 @@ fn a_replay_answers_what_the_node_answered_then() {
     let after_receipt = now_rfc3339();
     std::thread::sleep(Duration::from_millis(20));
     orders.push(id(&buy(address, "MOUSE", 1)));
+    // A merchant's sale earned: a mug bought, shipped and delivered.
+    let mug = buy(address, "CERAMIC-MUG", 2);
+    let (shipment, carrier) = (&mug["shipments"][0]["id"], &mug["shipments"][0]["carrier"]);
+    let ship = format!("/orders/{}/shipments/{}/ship", id(&mug), shipment.as_str().expect("a shipment"));
+    let (status, shipped) = call(address, "POST", &ship, ADMIN, json!({"tracking": ["R9"]}));
+    assert_eq!(status, 200, "{shipped}");
+    let delivered = json!({"id": "d9", "tracking": "R9", "code": "delivered", "at": now_rfc3339()});
+    let path = format!("/carriers/{}/events", carrier.as_str().expect("a carrier"));
+    assert_eq!(call(address, "POST", &path, ADMIN, delivered).0, 200);
+    orders.push(id(&mug));
     // A snapshot or two after the last change, then SIGKILL.
     std::thread::sleep(Duration::from_millis(500));
     let third = reads(address, &orders);
+    let ledger = &third["/merchants/artisan-co/ledger"]["body"]["accounts"][0];
+    assert_eq!(ledger["entries"], json!(2), "the mug's sale and its commission: {ledger}");
     drop(served);
 
     let before = listing(&data);
