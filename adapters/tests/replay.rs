@@ -96,6 +96,8 @@ fn reads(address: SocketAddr, orders: &[String]) -> BTreeMap<String, Value> {
     paths.push("/merchants/artisan-co/ledger".to_owned());
     paths.push("/merchants/artisan-co/ledger/entries?currency=EUR".to_owned());
     paths.push("/products/MOUSE/price?currency=EUR&qty=1&country=ES".to_owned());
+    paths.push("/products/MOUSE".to_owned());
+    paths.push("/products/MOUSE/history".to_owned());
     for path in paths {
         let (status, body) = call(address, "GET", &path, ADMIN, json!({}));
         reads.insert(path, json!({"status": status, "body": body}));
