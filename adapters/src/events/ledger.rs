@@ -6,7 +6,6 @@
 //! entries, written in the same batch as them, with the net earnings the payout hold still
 //! covers, per hour: what is available is the balance less those, never below zero.
 
-use chrono::DateTime;
 use mercato_actors::stored::PayoutBatch;
 use mercato_engine::inventory::Timestamp;
 use mercato_engine::order::OrderEvent;
@@ -281,13 +280,6 @@ pub fn payouts(
 /// Bytes as lowercase hexadecimal.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A time as the API shows it.
-pub fn time(at: i64) -> String {
-    DateTime::from_timestamp_millis(at)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

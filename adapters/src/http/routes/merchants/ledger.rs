@@ -16,6 +16,7 @@ use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use mercato_actors::stored::{Payout, PayoutBatch};
 use mercato_engine::commerce::model::ApiRole;
+use mercato_engine::inventory::Timestamp;
 use mercato_engine::DomainError;
 use mercato_persistence::log::Lsn;
 use rust_decimal::Decimal;
@@ -28,6 +29,7 @@ use crate::http::auth::Principal;
 use crate::http::body::Json;
 use crate::http::idempotency;
 use crate::http::problem::{Problem, Refusals};
+use crate::http::routes::carts::timestamp;
 use crate::http::routes::events::events_of;
 use crate::http::routes::orders::query_day;
 use crate::http::AppState;
@@ -104,7 +106,7 @@ impl EntryDto {
     fn of(entry: Entry) -> Self {
         EntryDto {
             number: entry.number,
-            at: ledger::time(entry.at),
+            at: timestamp(Timestamp(entry.at)),
             kind: entry.kind,
             order: entry.order,
             line: entry.line,
@@ -236,7 +238,7 @@ impl PayoutBatchDto {
     fn of(note: &BatchNote) -> Self {
         PayoutBatchDto {
             id: note.id.clone(),
-            at: ledger::time(note.at),
+            at: timestamp(Timestamp(note.at)),
             by: note.by.clone(),
             payouts: note
                 .payouts
@@ -356,6 +358,7 @@ pub async fn list_ledger_entries(
 #[utoipa::path(
     tag = "merchants",
     summary = "A merchant's statement for a period in one currency: its opening and closing balances, each kind's total and the entries (admin; a merchant key, its own).",
+    description = "`to` must be on or after `from` (422 `invalid_period`); a period holding more than 100,000 entries is refused (422 `period_too_large`): page `…/ledger/entries` instead.",
     params(
         ("commerce" = String, Path, description = "The commerce code."),
         ("merchant" = String, Path, description = "The merchant's code."),
