@@ -60,8 +60,8 @@ pub struct MerchantOrderPageDto {
 pub struct MerchantOrdersQuery {
     /// The last order id of the previous page.
     pub after: Option<String>,
-    /// 1 to 100 (50 when not given).
-    #[param(minimum = 1, maximum = 100)]
+    /// 1 to 500 (50 when not given), as the order list takes it.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
