@@ -175,9 +175,15 @@ impl CommerceHandle {
         for answer in &order_answers {
             idempotency.remember(answer.clone());
         }
-        let orders =
-            Orders::start(&commerce_code, journal.clone(), clock, Arc::clone(&published), (placed, order_answers))
-                .reaching(warehouses.clone(), gateways.clone(), idempotency.clone(), clock);
+        let orders = Orders::start(
+            &commerce_code,
+            journal.clone(),
+            clock,
+            Arc::clone(&published),
+            (placed, order_answers),
+            (recovered.archive.clone(), recovered.archive_through(&commerce_code)),
+        )
+        .reaching(warehouses.clone(), gateways.clone(), idempotency.clone(), clock);
         let (open, answers) = recovered.take_carts(&commerce_code);
         let carts = Carts::start(CartsSetup {
             commerce: commerce_code,

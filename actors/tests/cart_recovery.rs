@@ -94,7 +94,10 @@ async fn orders_survive_a_crash_and_their_carts_stay_checked_out() {
         ),
         (
             orders_part_key("demo"),
-            Part { lsn: orders_cover, bytes: mercato_actors::stored::orders_part(&orders).expect("encodes") },
+            Part {
+                lsn: orders_cover,
+                bytes: mercato_actors::stored::orders_part(&orders.into_snapshot()).expect("encodes"),
+            },
         ),
         (
             warehouse_part_key("demo", "wh-madrid"),

@@ -75,6 +75,10 @@ pub struct ServeArgs {
     /// The snapshot store's page cache (sled), in MiB. sled may use several times this.
     #[arg(long, env = "MERCATO_SNAPSHOT_CACHE_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65_536), global = true)]
     pub snapshot_cache_mb: u64,
+    /// The archive of finished orders' page cache (sled), in MiB: what stays in memory of
+    /// the orders that left it.
+    #[arg(long, env = "MERCATO_ARCHIVE_CACHE_MB", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=65_536), global = true)]
+    pub archive_cache_mb: u64,
     /// HTTP worker threads (each its own event loop). The node's actors run on one more
     /// thread and the log writer on another; 0 means one per core.
     #[arg(long, env = "MERCATO_HTTP_WORKERS", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=256), global = true)]

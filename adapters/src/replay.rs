@@ -173,6 +173,23 @@ fn snapshot_before(data: &Path, through: Lsn, cache_mb: u64, scratch: &Path) -> 
     Ok((Recovered::default(), 0))
 }
 
+/// A copy of the archive of finished orders, when the folder has one.
+fn archive_copy(
+    data: &Path,
+    scratch: &Path,
+) -> Result<Option<Arc<mercato_persistence::archive::Archive>>, ServerError> {
+    let original = data.join("archive");
+    if !original.is_dir() {
+        return Ok(None);
+    }
+    let dir = scratch.join("archive");
+    copy_folder(&original, &dir)
+        .map_err(|error| ServerError::DataFolder { path: original.display().to_string(), error })?;
+    let archive = mercato_persistence::archive::Archive::open(&dir, 16 * 1024 * 1024)
+        .map_err(|error| ServerError::Recovery { path: original.display().to_string(), error })?;
+    Ok(Some(Arc::new(archive)))
+}
+
 /// Copies a folder's files (one level of sub-folders and below).
 fn copy_folder(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
@@ -255,6 +272,8 @@ pub fn run(args: &ServeArgs, until: &str) -> Result<(), ServerError> {
     let moment = resolve(&wal, until)?;
     let scratch = scratch_folder()?;
     let (mut recovered, events) = rebuild(args, moment, &commerces, &scratch.0)?;
+    recovered.archive = archive_copy(&args.data, &scratch.0)?;
+    recovered.archive_replay = true;
     // The settings and data in force then are the log's, not the file's of today; the keys
     // that open the replay are the file's of today (a key revoked since opens nothing).
     let commerces = commerces

@@ -204,6 +204,13 @@ async fn finish_recovery(registry: &Registry) -> Result<(), ServerError> {
     if finished > 0 {
         tracing::warn!(finished, "shipments, cancellations and refunds a crash cut short finished");
     }
+    let mut swept = 0;
+    for (_, commerce) in registry.iter() {
+        swept += commerce.orders().sweep_spent_lines().await;
+    }
+    if swept > 0 {
+        tracing::info!(swept, "warehouse lines of archived orders let go of");
+    }
     Ok(())
 }
 
@@ -238,6 +245,13 @@ async fn repair_order_stock(registry: &Registry) -> Result<usize, ServerError> {
         finished += commerce.orders().repair_stock().await.map_err(|e| ServerError::Start(format!("{code}: {e}")))?;
     }
     Ok(finished)
+}
+
+/// The archive of finished orders, in `DIR/archive`.
+fn open_archive(args: &ServeArgs) -> Result<mercato_persistence::archive::Archive, ServerError> {
+    let dir = args.data.join("archive");
+    mercato_persistence::archive::Archive::open(&dir, args.archive_cache_mb * 1024 * 1024)
+        .map_err(|error| ServerError::Recovery { path: dir.display().to_string(), error })
 }
 
 fn open_snapshots(args: &ServeArgs) -> Result<SnapshotStore, ServerError> {
@@ -328,7 +342,8 @@ fn recover(
     let by_code = commerces.iter().map(|c| (c.code().to_owned(), Arc::new(c.clone()))).collect();
     let (mut outbox, events) = open_events(args, Arc::new(by_code))?;
     let (tap, tapped) = crossbeam_channel::unbounded();
-    let (log, recovered, fresh) = open_log(args, store, tap, &mut outbox)?;
+    let (log, mut recovered, fresh) = open_log(args, store, tap, &mut outbox)?;
+    recovered.archive = Some(Arc::new(open_archive(args)?));
     outbox.export_gauges();
     let nice = args.background_nice;
     let outbox = std::thread::Builder::new()

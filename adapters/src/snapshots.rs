@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mercato_actors::idempotency::Idempotency;
+use mercato_actors::order::OrdersCopy;
 use mercato_actors::stored::{
-    self, carts_part_key, orders_part_key, warehouse_part_key, CartsSnapshot, OrdersSnapshot, WarehouseSnapshot,
+    self, carts_part_key, orders_part_key, warehouse_part_key, CartsSnapshot, WarehouseSnapshot,
 };
 use mercato_actors::warehouse::{SnapshotCopy, TakeSnapshot};
 use mercato_actors::Registry;
@@ -28,8 +29,9 @@ pub(crate) async fn snapshot_loop(snapshotter: Snapshotter, idempotency: Idempot
             return;
         }
         idempotency.purge(mercato_actors::Clock::system().now());
-        // Nothing was logged since the last snapshot: it still stands.
-        if taken_at == Some(log.last_assigned()) {
+        let archived = archive_finished(&snapshotter.registry).await;
+        // Nothing was logged or archived since the last snapshot: it still stands.
+        if taken_at == Some(log.last_assigned()) && archived == 0 {
             continue;
         }
         let covers = log.last_assigned();
@@ -38,6 +40,22 @@ pub(crate) async fn snapshot_loop(snapshotter: Snapshotter, idempotency: Idempot
             Err(reason) => tracing::warn!(%reason, "snapshot failed; the log keeps everything until the next one"),
         }
     }
+}
+
+/// Moves every commerce's finished orders to the archive; how many left memory. A
+/// failure is logged: the orders stay in memory until the next turn.
+pub(crate) async fn archive_finished(registry: &Registry) -> usize {
+    let mut moved = 0;
+    for (commerce, handle) in registry.iter() {
+        match handle.orders().archive_finished().await {
+            Ok(count) => moved += count,
+            Err(reason) => tracing::warn!(commerce, %reason, "finished orders not archived; retried at the next turn"),
+        }
+    }
+    if moved > 0 {
+        tracing::info!(moved, "finished orders archived");
+    }
+    moved
 }
 
 /// What taking a snapshot needs.
@@ -68,7 +86,7 @@ impl Snapshotter {
 struct Copies {
     states: Vec<(String, String, SnapshotCopy)>,
     carts: Vec<(CartsSnapshot, u64)>,
-    orders: Vec<(OrdersSnapshot, u64)>,
+    orders: Vec<(OrdersCopy, u64)>,
     catalogs: Vec<(stored::CatalogSnapshot, u64)>,
     covers_max: u64,
 }
@@ -98,6 +116,7 @@ fn write_generation(
         parts.insert(carts_part_key(&open.commerce), Part { lsn: covers, bytes });
     }
     for (placed, covers) in orders {
+        let placed = placed.into_snapshot();
         let bytes = stored::orders_part(&placed).map_err(|e| e.to_string())?;
         parts.insert(orders_part_key(&placed.commerce), Part { lsn: covers, bytes });
     }

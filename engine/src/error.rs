@@ -168,6 +168,8 @@ pub enum DomainError {
     NotAllocated { id: String, line: String, needed: u32, allocated: u32 },
     #[error("order \"{id}\" is busy with another change to its stock; retry")]
     OrderBusy { id: String },
+    #[error("order \"{id}\" is finished and archived: it takes no more changes")]
+    OrderArchived { id: String },
     #[error("nothing to cancel: the request names no units")]
     NothingToCancel,
     #[error("order \"{order}\" has no return \"{id}\"")]
@@ -295,6 +297,7 @@ impl DomainError {
             DomainError::UnknownInvoice { .. } => "unknown_invoice",
             DomainError::NotAllocated { .. } => "stock_not_allocated",
             DomainError::OrderBusy { .. } => "order_busy",
+            DomainError::OrderArchived { .. } => "order_archived",
             DomainError::NothingToCancel => "nothing_to_cancel",
             DomainError::UnknownReturn { .. } => "unknown_return",
             DomainError::NothingToReturn => "nothing_to_return",
@@ -406,7 +409,8 @@ impl DomainError {
             | DomainError::DuplicateTracking { .. }
             | DomainError::RefundSettled { .. }
             | DomainError::NotAllocated { .. }
-            | DomainError::OrderBusy { .. } => ErrorKind::Conflict,
+            | DomainError::OrderBusy { .. }
+            | DomainError::OrderArchived { .. } => ErrorKind::Conflict,
             DomainError::UnknownReturn { .. } => ErrorKind::NotFound,
             DomainError::NothingToReturn
             | DomainError::UnknownReturnPoint { .. }

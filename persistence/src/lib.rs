@@ -15,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod archive;
 pub mod codec;
 pub mod error;
 pub mod events;

@@ -25,6 +25,10 @@ use crate::log::Lsn;
 /// How long `open` waits for a lock the previous holder has not released yet.
 pub const SNAPSHOT_OPEN_WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// The largest value a part is written as: a larger part is cut into chunks of this size,
+/// so no state is too large to snapshot.
+pub const SNAPSHOT_CHUNK_BYTES: usize = 16 * 1024 * 1024;
+
 /// Generations kept: the newest and the one before it, to fall back on.
 pub const SNAPSHOT_GENERATIONS_KEPT: usize = 2;
 
@@ -105,6 +109,8 @@ pub struct SnapshotStore {
     writing: Mutex<()>,
     /// sled failed an i/o: its last handle must not be dropped (see [`Drop`]).
     broken: AtomicBool,
+    /// The largest value a part is written as (`SNAPSHOT_CHUNK_BYTES`, smaller in tests).
+    chunk_bytes: usize,
 }
 
 /// sled 0.34 flushes when its last handle drops, and after an i/o error has left its
@@ -134,6 +140,11 @@ fn prefix(generation: u64) -> String {
 
 fn part_key(generation: u64, actor: &str) -> String {
     format!("{}p/{actor}", prefix(generation))
+}
+
+/// The key of a part's chunk after its first (which is at `part_key`).
+fn chunk_key(part_key: &str, chunk: usize) -> String {
+    format!("{part_key}\u{0}{chunk:08}")
 }
 
 fn manifest_key(generation: u64) -> String {
@@ -209,7 +220,14 @@ impl SnapshotStore {
             fail_at: Mutex::new(None),
             writing: Mutex::new(()),
             broken: AtomicBool::new(false),
+            chunk_bytes: SNAPSHOT_CHUNK_BYTES,
         })
+    }
+
+    /// Writes parts in chunks of at most `bytes` (tests: a state larger than a chunk).
+    pub fn with_chunk_bytes(mut self, bytes: usize) -> Self {
+        self.chunk_bytes = bytes.max(1);
+        self
     }
 
     /// Makes the next write fail at `step` (tests).
@@ -268,7 +286,11 @@ impl SnapshotStore {
             let framed = frame(part.lsn, &part.bytes);
             bytes += framed.len() as u64;
             let crc = u32::from_le_bytes([framed[0], framed[1], framed[2], framed[3]]);
-            self.db.insert(part_key(generation, actor), framed).map_err(sled_error)?;
+            let key = part_key(generation, actor);
+            for (n, chunk) in framed.chunks(self.chunk_bytes).enumerate() {
+                let at = if n == 0 { key.clone() } else { chunk_key(&key, n) };
+                self.db.insert(at, chunk).map_err(sled_error)?;
+            }
             manifest.parts.push((actor.clone(), part.lsn, crc));
         }
         self.step(SnapshotStep::Manifest)?;
@@ -305,11 +327,8 @@ impl SnapshotStore {
         let manifest: Manifest = codec::decode(encoded).map_err(|e| format!("manifest: {e}"))?;
         let mut parts = BTreeMap::new();
         for (actor, lsn, crc) in manifest.parts {
-            let framed = self
-                .db
-                .get(part_key(generation, &actor))
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("part {actor} is missing"))?;
+            let framed =
+                self.read_chunks(&part_key(generation, &actor))?.ok_or_else(|| format!("part {actor} is missing"))?;
             let (found, part) = unframe(&framed).map_err(|reason| format!("part {actor}: {reason}"))?;
             if found != crc || part.lsn != lsn {
                 return Err(format!("part {actor} is not the one the manifest names").into());
@@ -317,6 +336,19 @@ impl SnapshotStore {
             parts.insert(actor, part);
         }
         Ok((parts, version))
+    }
+
+    /// A part's bytes, its chunks put back together (none when its first is missing).
+    fn read_chunks(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        let Some(first) = self.db.get(key).map_err(|e| e.to_string())? else { return Ok(None) };
+        let mut framed = first.to_vec();
+        for n in 1.. {
+            match self.db.get(chunk_key(key, n)).map_err(|e| e.to_string())? {
+                Some(chunk) => framed.extend_from_slice(&chunk),
+                None => break,
+            }
+        }
+        Ok(Some(framed))
     }
 
     /// The newest generation that reads whole, falling back on older ones; none when no
@@ -432,6 +464,12 @@ impl SnapshotStore {
         }
         bytes.extend_from_slice(encoded);
         self.db.insert(key, frame(0, &bytes)).map_err(sled_error)?;
+        Ok(())
+    }
+
+    /// Removes one chunk after a part's first (tests: a part cut short).
+    pub fn drop_chunk(&self, generation: u64, actor: &str, chunk: usize) -> Result<(), PersistenceError> {
+        self.db.remove(chunk_key(&part_key(generation, actor), chunk.max(1))).map_err(sled_error)?;
         Ok(())
     }
 

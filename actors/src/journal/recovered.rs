@@ -57,6 +57,12 @@ pub struct Recovered {
     pub(super) carts_covered: BTreeMap<String, Lsn>,
     /// Orders by (commerce, order id).
     pub orders: BTreeMap<(String, String), Order>,
+    /// Where finished orders go and are read from (none: they stay in memory).
+    pub archive: Option<std::sync::Arc<mercato_persistence::archive::Archive>>,
+    /// An audit replay: each commerce shows only the orders archived at or before the LSN
+    /// its orders' snapshot part covers (none without one); the later ones its snapshot
+    /// still held, or its log replays.
+    pub archive_replay: bool,
     /// Per commerce, the answers its orders gave under idempotency keys.
     pub order_answers: BTreeMap<String, Vec<Remembered>>,
     /// Per commerce, the LSN its orders part covers.
@@ -304,6 +310,12 @@ impl Recovered {
     }
 
     /// A commerce's orders and the answers they remember, taken out.
+    /// The archived orders a commerce shows: those archived at or before this LSN (an
+    /// audit replay), or every one (none).
+    pub fn archive_through(&self, commerce: &str) -> Option<Lsn> {
+        self.archive_replay.then(|| self.orders_covered.get(commerce).copied().unwrap_or(0))
+    }
+
     pub fn take_orders(&mut self, commerce: &str) -> (Vec<Order>, Vec<Remembered>) {
         let ids: Vec<(String, String)> = self
             .orders

@@ -21,8 +21,13 @@ pub struct OrderActor {
     pub(super) commerce: String,
     pub(super) journal: Journal,
     pub(super) clock: Clock,
-    /// Shared with the replies that carry them: placing an order copies no order.
-    pub(super) orders: HashMap<String, Listed>,
+    /// Shared with the replies that carry them: placing an order copies no order. A
+    /// persistent map, so a snapshot's copy of it costs O(1), not a copy of every order.
+    pub(super) orders: imbl::OrdMap<String, Listed>,
+    /// The orders with no open work, by the moment they are finished (`Order::finished_at`
+    /// with the return window as it was when the order last changed): what the archive
+    /// takes next.
+    pub(super) finishing: BTreeSet<(mercato_engine::inventory::Timestamp, String)>,
     /// Every order's place in the back office's list (`order::listing::list_key`):
     /// placement time, then id, the same before and after a restart.
     pub(super) listed: BTreeSet<ListKey>,
@@ -38,6 +43,8 @@ pub struct OrderActor {
     pub(super) invoices: std::collections::BTreeMap<String, String>,
     /// Sent shipments by (carrier, tracking number): (order id, shipment id).
     pub(super) tracking: HashMap<(String, String), (String, String)>,
+    /// Where finished orders go (for the handles this actor makes of itself).
+    pub(super) archive: Option<super::Archived>,
     /// What the orders reach beyond them, once the commerce has started its warehouses.
     pub(super) reach: Option<super::flows::Reach>,
     /// Orders with a change to their stock under way (a shipment leaving, units
@@ -52,16 +59,12 @@ impl Actor for OrderActor {
 pub(super) use mercato_engine::order::listing::ListKey;
 
 /// An order in the table, with the LSN of its last record (0 when nothing is logged): a
-/// read waits for that record before it shows the order.
+/// read waits for that record before it shows the order. And when it is finished.
+#[derive(Clone)]
 pub(super) struct Listed {
     pub(super) order: Arc<Order>,
     pub(super) lsn: Lsn,
-}
-
-impl Listed {
-    pub(super) fn new(order: Arc<Order>, receipt: Option<&Receipt>) -> Self {
-        Self { order, lsn: receipt.map_or(0, Receipt::lsn) }
-    }
+    pub(super) finished: Option<mercato_engine::inventory::Timestamp>,
 }
 
 impl OrderActor {
@@ -83,8 +86,6 @@ impl OrderActor {
             }
             note_tracking(&mut tracking, order);
         }
-        let orders =
-            recovered.into_iter().map(|order| (order.id.clone(), Listed::new(Arc::new(order), None))).collect();
         let now = clock.now();
         let mut answers: Vec<Remembered> = answers.into_iter().filter(|r| !r.expired(now)).collect();
         answers.sort_by_key(|r| r.at);
@@ -92,7 +93,8 @@ impl OrderActor {
             commerce: commerce.to_owned(),
             journal,
             clock,
-            orders,
+            orders: imbl::OrdMap::new(),
+            finishing: BTreeSet::new(),
             listed,
             remembered: answers.into(),
             placed: metrics::counter!("mercato_orders_placed_total", "commerce" => commerce.to_owned()),
@@ -101,8 +103,32 @@ impl OrderActor {
             invoices,
             tracking,
             reach: None,
+            archive: None,
             busy: HashSet::new(),
         }
+        .filing(recovered)
+    }
+
+    fn filing(mut self, recovered: Vec<Order>) -> Self {
+        for order in recovered {
+            self.file(Arc::new(order), None);
+        }
+        self
+    }
+
+    /// Puts an order as it now is in the table, with the LSN of its last record, and
+    /// takes note of when it is finished.
+    pub(super) fn file(&mut self, order: Arc<Order>, receipt: Option<&Receipt>) {
+        let window = self.published.load().config().return_window_days;
+        let finished = order.finished_at(window);
+        let id = order.id.clone();
+        if let Some(before) = self.orders.get(&id).and_then(|l| l.finished) {
+            self.finishing.remove(&(before, id.clone()));
+        }
+        if let Some(at) = finished {
+            self.finishing.insert((at, id.clone()));
+        }
+        self.orders.insert(id, Listed { order, lsn: receipt.map_or(0, Receipt::lsn), finished });
     }
 
     /// A handle on this actor for work it starts outside itself (a refresh).
@@ -113,7 +139,16 @@ impl OrderActor {
             journal: self.journal.clone(),
             published: Arc::clone(&self.published),
             reach: Some(reach),
+            archive: self.archive.clone(),
         })
+    }
+
+    /// Raises each series' last number to at least the one given.
+    pub(super) fn raise_series(&mut self, series: Vec<(String, u32)>) {
+        for (name, last) in series {
+            let at = self.series.entry(name).or_insert(0);
+            *at = (*at).max(last);
+        }
     }
 
     /// The next number of an invoice series.

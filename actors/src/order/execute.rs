@@ -12,7 +12,7 @@ use mercato_engine::order::{CarrierReport, Order, OrderCommand, OrderCtx, OrderE
 use mercato_engine::DomainError;
 use mercato_persistence::log::{Lsn, Receipt};
 
-use super::actor::{Listed, OrderActor};
+use super::actor::OrderActor;
 use super::place::PlaceRemember;
 use crate::error::ActorError;
 use crate::idempotency::Remembered;
@@ -146,7 +146,7 @@ impl OrderActor {
             self.remembered.push_back(remembered.clone());
         }
         // The order keeps its place in the list: its placement time and id do not change.
-        self.orders.insert(id, Listed::new(Arc::clone(&changed), receipt.as_ref()));
+        self.file(Arc::clone(&changed), receipt.as_ref());
         Ok(Executed { order: changed, events, receipt, before, remembered })
     }
 }

@@ -24,6 +24,8 @@
 //! - `flows.rs`: the steps of a shipment, a cancellation and the start-up repair.
 
 mod actor;
+mod archive;
+mod archived_reads;
 mod copy;
 mod execute;
 mod flows;
@@ -40,7 +42,7 @@ use mercato_engine::Commerce;
 use mercato_persistence::log::Lsn;
 
 pub use actor::OrderActor;
-pub use copy::CopyOrders;
+pub use copy::{CopyOrders, OrdersCopy};
 pub use execute::{ExecuteOrder, Executed, Release, ReportByTracking};
 pub use flows::{Done, Request};
 pub use place::{PlaceOrder, PlaceRemember, Placed};
@@ -50,7 +52,6 @@ use crate::clock::Clock;
 use crate::error::ActorError;
 use crate::idempotency::Remembered;
 use crate::journal::{Journal, NotDurable};
-use crate::stored::OrdersSnapshot;
 
 /// Messages the order actor may queue: checkouts handing orders over and back-office
 /// commands, with room for a flash sale's burst of checkouts on one commerce.
@@ -64,6 +65,18 @@ pub struct Orders {
     published: Arc<ArcSwap<Commerce>>,
     /// What the orders' changes reach beyond them: warehouses and gateways.
     reach: Option<flows::Reach>,
+    /// Where finished orders go, and are read from once they have left memory.
+    archive: Option<Archived>,
+}
+
+/// A commerce's part of the archive.
+#[derive(Clone)]
+pub(crate) struct Archived {
+    store: Arc<mercato_persistence::archive::Archive>,
+    commerce: String,
+    /// An audit replay shows only the orders archived at or before this LSN (those its
+    /// snapshot no longer held); none: every one.
+    through: Option<Lsn>,
 }
 
 impl Orders {
@@ -75,12 +88,22 @@ impl Orders {
         clock: Clock,
         published: Arc<ArcSwap<Commerce>>,
         recovered: (Vec<Order>, Vec<Remembered>),
+        (archive, through): (Option<Arc<mercato_persistence::archive::Archive>>, Option<Lsn>),
     ) -> Self {
-        let actor = OrderActor::new(commerce, journal.clone(), clock, Arc::clone(&published), recovered);
+        let mut actor = OrderActor::new(commerce, journal.clone(), clock, Arc::clone(&published), recovered);
+        let archive = archive.map(|store| Archived { store, commerce: commerce.to_owned(), through });
+        if let Some(archive) = &archive {
+            // The series continue after the numbers of orders that left memory.
+            match archive.store.series(commerce) {
+                Ok(series) => actor.raise_series(series),
+                Err(error) => tracing::error!(%error, commerce, "the archive's invoice series were not read"),
+            }
+        }
+        actor.archive = archive.clone();
         let mut context = Context::new();
         context.set_mailbox_capacity(ORDERS_MAILBOX_CAPACITY_MAX);
         let addr = context.run(actor);
-        Self { addr, journal, published, reach: None }
+        Self { addr, journal, published, reach: None, archive }
     }
 
     /// These orders, reaching the commerce's warehouses and payment gateways.
@@ -101,13 +124,6 @@ impl Orders {
         self
     }
 
-    /// Invoices and credit notes by number, or a page of them.
-    pub async fn invoices(&self, find: FindInvoices) -> Result<InvoicePage, ActorError> {
-        let page = self.ask(find).await??;
-        self.acknowledged(page.lsn).await?;
-        Ok(page)
-    }
-
     /// Records a placed order (with its invoice when paid, and the answer kept under the
     /// checkout's key) and lists it. The receipt resolves once the record is durable.
     pub async fn place(&self, order: Order, remember: Option<PlaceRemember>) -> Result<Placed, NotDurable> {
@@ -115,22 +131,6 @@ impl Orders {
             .send(PlaceOrder { order, remember })
             .await
             .map_err(|_| NotDurable::unknown("the order actor stopped before it answered".into()))?
-    }
-
-    /// The order once the log has acknowledged its last record (durable in `sync` mode,
-    /// written in `async`), or refused as not durable when the log failed first: no client
-    /// may see an order, or a change to one, the log could still lose.
-    pub async fn read(&self, id: &str) -> Result<Arc<Order>, ActorError> {
-        let (order, lsn) = self.ask(ReadOrder { id: id.to_owned() }).await??;
-        self.acknowledged(lsn).await?;
-        Ok(order)
-    }
-
-    /// A page of the order list once the log has acknowledged every record it shows.
-    pub async fn list(&self, list: ListOrders) -> Result<OrderPage, ActorError> {
-        let page = self.ask(list).await??;
-        self.acknowledged(page.lsn).await?;
-        Ok(page)
     }
 
     /// The order as it is in memory, its last change possibly not yet durable: for the
@@ -188,13 +188,14 @@ impl Orders {
             }
             Err((refused, before)) => {
                 self.acknowledged(before).await?;
-                Err(refused)
+                Err(self.archived_refusal(refused).await)
             }
         }
     }
 
-    /// Every order for a snapshot, with the LSN the part covers.
-    pub async fn snapshot(&self) -> Result<(OrdersSnapshot, Lsn), ActorError> {
+    /// Every order for a snapshot (a copy that costs the actor O(1)), with the LSN the
+    /// part covers.
+    pub async fn snapshot(&self) -> Result<(OrdersCopy, Lsn), ActorError> {
         self.ask(CopyOrders).await
     }
 

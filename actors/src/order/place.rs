@@ -10,7 +10,7 @@ use mercato_engine::inventory::Timestamp;
 use mercato_engine::order::{documents, Order, OrderCtx, OrderEvent};
 use mercato_persistence::log::Receipt;
 
-use super::actor::{Listed, OrderActor};
+use super::actor::OrderActor;
 use crate::idempotency::{Answer, Remembered, Stamp};
 use crate::journal::{Committed, NotDurable};
 use crate::stored::{self, RECORD_ORDER};
@@ -57,7 +57,7 @@ impl Handler<PlaceOrder> for OrderActor {
         let Committed { receipt, remembered, .. } = committed.map_err(|refused| refused.error)?;
         self.noted(&order, &after);
         self.listed.insert(mercato_engine::order::listing::list_key(&order));
-        self.orders.insert(order.id.clone(), Listed::new(Arc::clone(&order), receipt.as_ref()));
+        self.file(Arc::clone(&order), receipt.as_ref());
         if let Some(remembered) = &remembered {
             self.forget_expired(remembered.at);
             self.remembered.push_back(remembered.clone());

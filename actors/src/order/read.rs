@@ -7,7 +7,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use actix::prelude::*;
-use mercato_engine::order::listing::{list_key, OrderFilter};
+use mercato_engine::order::listing::{list_key, ListKey, OrderFilter};
 use mercato_engine::order::Order;
 use mercato_engine::{Commerce, DomainError};
 use mercato_persistence::log::Lsn;
@@ -68,32 +68,50 @@ pub struct OrderPage {
     pub next_after: Option<String>,
 }
 
-impl Handler<ListOrders> for OrderActor {
-    type Result = Result<OrderPage, DomainError>;
+/// A page of the orders in memory, newest first, below `upper` (the place of the order
+/// the page continues after, wherever that order is now), as `ListOrders` says, with the
+/// place of the last order it looked at when it stopped before the end.
+#[derive(Message)]
+#[rtype(result = "MemoryPage")]
+pub(super) struct ListPage {
+    pub(super) filter: OrderFilter,
+    pub(super) commerce: Arc<Commerce>,
+    pub(super) upper: Option<ListKey>,
+    pub(super) limit: usize,
+}
 
-    fn handle(&mut self, message: ListOrders, _: &mut Self::Context) -> Self::Result {
-        let ListOrders { filter, commerce, after, limit } = message;
+pub(super) struct MemoryPage {
+    pub(super) orders: Vec<Arc<Order>>,
+    pub(super) lsn: Lsn,
+    pub(super) stopped_at: Option<ListKey>,
+}
+
+/// The list's upper bound: below the cursor's place, and below the end of the `to` day.
+pub(super) fn upper_bound(filter: &OrderFilter, after: Option<ListKey>) -> Bound<ListKey> {
+    let mut upper = after.map_or(Bound::Unbounded, Bound::Excluded);
+    if let Some(end) = filter.placed_before() {
+        let end = (end, String::new());
+        let earlier = match &upper {
+            Bound::Excluded(key) => *key > end,
+            _ => true,
+        };
+        if earlier {
+            upper = Bound::Excluded(end);
+        }
+    }
+    upper
+}
+
+impl Handler<ListPage> for OrderActor {
+    type Result = MessageResult<ListPage>;
+
+    fn handle(&mut self, message: ListPage, _: &mut Self::Context) -> Self::Result {
+        let ListPage { filter, commerce, upper, limit } = message;
         // Newest first, from the cursor or the end of the `to` day, whichever comes first,
         // down to the start of the `from` day.
-        let mut upper = match after {
-            Some(id) => {
-                let listed = self.orders.get(&id).ok_or(DomainError::UnknownOrder { id })?;
-                Bound::Excluded(list_key(&listed.order))
-            }
-            None => Bound::Unbounded,
-        };
-        if let Some(end) = filter.placed_before() {
-            let end = (end, String::new());
-            let earlier = match &upper {
-                Bound::Excluded(key) => *key > end,
-                _ => true,
-            };
-            if earlier {
-                upper = Bound::Excluded(end);
-            }
-        }
+        let upper = upper_bound(&filter, upper);
         let from = filter.placed_from();
-        let mut page = OrderPage { orders: Vec::new(), lsn: 0, next_after: None };
+        let mut page = MemoryPage { orders: Vec::new(), lsn: 0, stopped_at: None };
         let mut budget = limit.saturating_mul(ORDERS_EXAMINED_PER_SHOWN);
         let examined = self
             .listed
@@ -105,19 +123,32 @@ impl Handler<ListOrders> for OrderActor {
         for listed in examined {
             if page.orders.len() == limit || budget == 0 {
                 // More follow: after the last shown, or the last looked at.
-                page.next_after = last_examined;
+                page.stopped_at = last_examined;
                 break;
             }
             budget -= 1;
             // What the page shows and what it leaves out were both decided on this
             // order's state: the page waits for its last record either way.
             page.lsn = page.lsn.max(listed.lsn);
-            last_examined = Some(listed.order.id.clone());
+            last_examined = Some(list_key(&listed.order));
             if filter.keeps(&listed.order, &commerce) {
                 page.orders.push(Arc::clone(&listed.order));
             }
         }
-        Ok(page)
+        MessageResult(page)
+    }
+}
+
+/// The place in the list of the order `id` while it is in memory.
+#[derive(Message)]
+#[rtype(result = "Option<ListKey>")]
+pub(super) struct PlaceOf(pub(super) String);
+
+impl Handler<PlaceOf> for OrderActor {
+    type Result = Option<ListKey>;
+
+    fn handle(&mut self, message: PlaceOf, _: &mut Self::Context) -> Self::Result {
+        self.orders.get(&message.0).map(|l| list_key(&l.order))
     }
 }
 

@@ -480,3 +480,20 @@ pub fn order_placed_record(
         remembered: remembered.map(Convert::from_engine),
     })
 }
+
+/// A finished order as the archive keeps it: the format's version, then the order in the
+/// current format.
+pub fn archived_order(order: &Order) -> Result<Vec<u8>, PersistenceError> {
+    let mut bytes = vec![FORMAT_VERSION];
+    bytes.extend(codec::encode_part(&current::Order::from_engine(order))?);
+    Ok(bytes)
+}
+
+/// An archived order read back with the types of the format it was written in.
+pub fn decode_archived_order(bytes: &[u8]) -> Result<Order, PersistenceError> {
+    match bytes.split_first() {
+        Some((7, rest)) => Ok(codec::decode_part::<v7::Order>(rest)?.into_engine()),
+        Some((other, _)) => Err(unread(*other)),
+        None => Err(PersistenceError::Codec("an archived order of no bytes".into())),
+    }
+}

@@ -20,7 +20,8 @@ pub use execute::{Execute, ExecuteAll, ExecuteQueued, ExpireNow, Queued};
 pub use handle::{Gated, ReserveRequest, Ticket, WarehouseHandle, Warehouses};
 pub use meters::{HOT_SKUS, HOT_SKU_SERIES_MAX, HOT_SKU_WINDOW_TICKS};
 pub use read::{
-    CopyState, GetAvailability, GetOrderLines, GetStock, PeekAvailability, SnapshotCopy, StockView, TakeSnapshot,
+    CopyState, ForgetSpentLines, GetAvailability, GetOrderLines, GetStock, PeekAvailability, SnapshotCopy, SpentLines,
+    StockView, TakeSnapshot,
 };
 pub use repair::{FindUnplaced, Unplaced};
 pub use view::{ExecuteAndView, Remember, Respond, Viewed};

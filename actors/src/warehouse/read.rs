@@ -128,3 +128,33 @@ impl Handler<TakeSnapshot> for WarehouseActor {
         })
     }
 }
+
+/// Lets go of the order lines under `keys` that hold nothing any more (their orders left
+/// for the archive); how many. Not logged: a line that comes back with an older state
+/// after a crash is let go again by the sweep at start.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct ForgetSpentLines {
+    pub keys: Vec<String>,
+}
+
+impl Handler<ForgetSpentLines> for WarehouseActor {
+    type Result = usize;
+
+    fn handle(&mut self, message: ForgetSpentLines, _: &mut Self::Context) -> Self::Result {
+        self.stock.forget_spent(&message.keys)
+    }
+}
+
+/// The keys of the order lines that hold nothing any more (the sweep at start).
+#[derive(Message)]
+#[rtype(result = "Vec<String>")]
+pub struct SpentLines;
+
+impl Handler<SpentLines> for WarehouseActor {
+    type Result = MessageResult<SpentLines>;
+
+    fn handle(&mut self, _: SpentLines, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.stock.spent_lines())
+    }
+}

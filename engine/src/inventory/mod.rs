@@ -509,4 +509,22 @@ impl WarehouseStock {
     pub fn order_lines(&self) -> impl Iterator<Item = &OrderLineStock> {
         self.order_lines.values()
     }
+
+    /// Lets go of the order lines under `keys` that hold nothing any more (every unit
+    /// shipped or released): their orders are finished and archived, so no command will
+    /// name them again. A line still holding units is kept. How many were let go.
+    pub fn forget_spent(&mut self, keys: &[String]) -> usize {
+        let before = self.order_lines.len();
+        for key in keys {
+            if self.order_lines.get(key).is_some_and(|line| line.held() == 0) {
+                self.order_lines.remove(key);
+            }
+        }
+        before - self.order_lines.len()
+    }
+
+    /// The keys of the order lines that hold nothing any more.
+    pub fn spent_lines(&self) -> Vec<String> {
+        self.order_lines.values().filter(|line| line.held() == 0).map(|line| line.order_line.clone()).collect()
+    }
 }

@@ -27,6 +27,7 @@ pub mod money;
 mod place;
 pub mod quote;
 mod ready;
+pub mod retention;
 pub mod returns;
 pub mod settlement;
 
