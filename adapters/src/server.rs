@@ -21,7 +21,7 @@ use crate::events::{Commerces, Events};
 use crate::http::auth::KeyTable;
 use crate::http::{self, AppState};
 use crate::imports::Imports;
-use crate::snapshots::{lower_priority, snapshot_loop, Snapshotter};
+use crate::snapshots::{archive_loop, lower_priority, snapshot_loop, Snapshotter};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -119,14 +119,12 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
     let _ = http::metrics::handle();
     let store = Arc::new(open_snapshots(&args)?);
     let (log, mut recovered, fresh, events, outbox) = recover(&args, &commerces, &store)?;
-    let handle = log.handle();
-    let event_store = Arc::clone(&events.store);
+    let (handle, event_store) = (log.handle(), Arc::clone(&events.store));
     let webhooks = start_webhooks(&args, &events)?;
-    let snapshot_every = Duration::from_millis(args.snapshot_interval_ms);
+    let (snapshot_every, archive_every) =
+        (Duration::from_millis(args.snapshot_interval_ms), Duration::from_millis(args.archive_interval_ms));
     let outcome = system.block_on(async move {
-        let imports = Imports::in_folder(args.data.join("imports"))
-            .map_err(|error| ServerError::DataFolder { path: args.data.join("imports").display().to_string(), error })?
-            .yielding(args.background_nice);
+        let imports = imports_in(&args)?;
         let state = build_durable_state(
             commerces,
             &Journal::Log(handle.clone()),
@@ -153,11 +151,13 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
             keep_log: args.keep_log,
             nice: args.background_nice,
         };
-        let snapshots =
-            actix_web::rt::spawn(snapshot_loop(snapshotter.clone(), state.idempotency.clone(), snapshot_every));
+        let loops = [
+            actix_web::rt::spawn(snapshot_loop(snapshotter.clone(), state.idempotency.clone(), snapshot_every)),
+            actix_web::rt::spawn(archive_loop(state.registry.clone(), handle.clone(), archive_every)),
+            hangups,
+        ];
         let (served, failure) = futures_join(server, watch).await;
-        snapshots.abort();
-        hangups.abort();
+        loops.iter().for_each(tokio::task::JoinHandle::abort);
         match failure {
             Some(reason) => Err(ServerError::LogFailed(reason)),
             None => {
@@ -174,6 +174,14 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
     log.close();
     wait_for_outbox(outbox);
     outcome
+}
+
+/// The import jobs' folder, `DIR/imports`.
+fn imports_in(args: &ServeArgs) -> Result<Imports, ServerError> {
+    let dir = args.data.join("imports");
+    let imports = Imports::in_folder(dir.clone())
+        .map_err(|error| ServerError::DataFolder { path: dir.display().to_string(), error })?;
+    Ok(imports.yielding(args.background_nice))
 }
 
 /// Waits for the outbox to write what the log handed it last; a store that keeps failing

@@ -29,9 +29,9 @@ pub(crate) async fn snapshot_loop(snapshotter: Snapshotter, idempotency: Idempot
             return;
         }
         idempotency.purge(mercato_actors::Clock::system().now());
-        let archived = archive_finished(&snapshotter.registry).await;
-        // Nothing was logged or archived since the last snapshot: it still stands.
-        if taken_at == Some(log.last_assigned()) && archived == 0 {
+        // Nothing was logged since the last snapshot: it still stands (an order archived
+        // since is still in it, and archived again after a restart).
+        if taken_at == Some(log.last_assigned()) {
             continue;
         }
         let covers = log.last_assigned();
@@ -39,6 +39,19 @@ pub(crate) async fn snapshot_loop(snapshotter: Snapshotter, idempotency: Idempot
             Ok(_) => taken_at = Some(covers),
             Err(reason) => tracing::warn!(%reason, "snapshot failed; the log keeps everything until the next one"),
         }
+    }
+}
+
+/// Moves finished orders to the archive every `every` while the node runs.
+pub(crate) async fn archive_loop(registry: Registry, log: LogHandle, every: Duration) {
+    let mut tick = actix_web::rt::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if log.failure().is_some() {
+            return;
+        }
+        archive_finished(&registry).await;
     }
 }
 

@@ -9,7 +9,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{buy_demo, free_port, http, serve, stop_cleanly, temp_dir, Served};
+use support::{archived_total, buy_demo, demo_with, free_port, http, serve, stop_cleanly, temp_dir, Served};
 
 const ADMIN: &str = "demo-admin";
 const BASE: &str = "/v1/commerces/demo";
@@ -61,16 +61,6 @@ fn deliver(address: std::net::SocketAddr, order: &Value, tracking: &str) {
     }
 }
 
-/// The archive's figure in the node's metrics: orders archived since it started.
-fn archived_total(address: std::net::SocketAddr) -> u64 {
-    let (_, text) = http(address, "GET", "/metrics", None, "").expect("metrics");
-    text.lines()
-        .find(|l| l.starts_with("mercato_archive_orders_total"))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|n| n.parse::<u64>().ok())
-        .unwrap_or(0)
-}
-
 fn wait_archived(address: std::net::SocketAddr, at_least: u64) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while archived_total(address) < at_least {
@@ -104,14 +94,7 @@ fn invoice_number(order: &Value) -> String {
 #[test]
 fn finished_orders_leave_memory_and_read_the_same() {
     let dir = temp_dir("archive");
-    let demo = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/demo.toml")).expect("the demo");
-    let config = demo.replacen(
-        "merchant_terms_version = \"2026-01\"",
-        "merchant_terms_version = \"2026-01\"\nreturn_window_days = 0",
-        1,
-    );
-    let file = dir.join("archive.toml");
-    std::fs::write(&file, config).expect("written");
+    let file = demo_with(&dir, "archive.toml", "return_window_days = 0");
     let data = dir.join("data");
     let address = free_port();
     let served = start(address, &file, &data);

@@ -41,6 +41,8 @@ pub struct ArchivedOrder {
 pub struct Archive {
     db: sled::Db,
     dir: PathBuf,
+    /// The next `put` fails before it writes anything (tests).
+    fail_next: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Archive {
@@ -98,13 +100,16 @@ impl Archive {
             .flush_every_ms(None)
             .open()
             .map_err(sled_error)?;
-        Ok(Self { db, dir: dir.to_owned() })
+        Ok(Self { db, dir: dir.to_owned(), fail_next: std::sync::atomic::AtomicBool::new(false) })
     }
 
     /// Writes `orders` of `commerce` in one atomic batch and makes it durable.
     pub fn put(&self, commerce: &str, orders: &[ArchivedOrder]) -> Result<(), PersistenceError> {
         if orders.is_empty() {
             return Ok(());
+        }
+        if self.fail_next.swap(false, std::sync::atomic::Ordering::AcqRel) {
+            return Err(PersistenceError::Io(std::io::Error::other("injected fault: the archive's write")));
         }
         let started = Instant::now();
         let mut batch = sled::Batch::default();
@@ -133,6 +138,11 @@ impl Archive {
     fn last_number(&self, commerce: &str, series: &str) -> Result<Option<u32>, PersistenceError> {
         let found = self.db.get(key('s', commerce, series)).map_err(sled_error)?;
         Ok(found.and_then(|v| v.as_ref().try_into().ok()).map(u32::from_le_bytes))
+    }
+
+    /// Makes the next `put` fail, writing nothing (tests).
+    pub fn fail_next_put(&self) {
+        self.fail_next.store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// The order `id` of `commerce`, as its owner encoded it, with the LSN it was

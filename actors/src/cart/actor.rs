@@ -70,13 +70,26 @@ impl CartActor {
                 self.shared.meters.expired.increment(1);
                 tracing::debug!(cart = %self.cart.id, holds = holds.len(), "cart expired");
                 actix::spawn(send_all(self.shared.warehouses.clone(), releases(&holds)));
-                self.expire_if_due(ctx);
+                self.leave_later(ctx);
             }
             Err(error) => {
                 tracing::warn!(cart = %self.cart.id, %error, "cart expiry not recorded; retried");
                 ctx.run_later(CART_EXPIRY_RETRY, |actor, ctx| actor.expire_if_due(ctx));
             }
         }
+    }
+
+    /// An ended cart (checked out or expired) answers a little longer, for a read or a
+    /// retry right after its end, then leaves memory: `ENDED_CART_KEPT`, or its lifetime
+    /// when that is shorter. A request for it after that is refused `unknown_cart`.
+    pub(super) fn leave_later(&self, ctx: &mut Context<Self>) {
+        let lifetime = self.shared.published.load().config().cart_lifetime_ms();
+        let lifetime = Duration::from_millis(u64::try_from(lifetime).unwrap_or(0));
+        ctx.run_later(ENDED_CART_KEPT.min(lifetime), |actor, ctx| {
+            if actor.cart.status != CartStatus::Open {
+                ctx.stop();
+            }
+        });
     }
 
     /// The time the cart is renewed to by a change at `now`, when it is due.

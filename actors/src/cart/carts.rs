@@ -63,7 +63,8 @@ impl Carts {
         let carts = Self { shared };
         let lifetime = carts.shared.published.load().config().cart_lifetime_ms();
         for copy in setup.recovered {
-            // An ended cart whose time is over is not kept (its holds are gone already).
+            // An ended cart whose time is over is not kept (its holds are gone already);
+            // one that ended lately answers for `ENDED_CART_KEPT` more, then leaves.
             if copy.cart.status == CartStatus::Open || kept_until(&copy.cart, lifetime) > now {
                 carts.run(Arc::new(copy.cart), copy.covers);
             }

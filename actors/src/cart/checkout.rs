@@ -103,10 +103,11 @@ impl CartActor {
         });
         let orders = self.shared.orders.clone();
         let placing = async move { orders.place(order, remember).await };
-        Box::pin(wrap_future::<_, Self>(placing).then(move |placed, actor, _| {
+        Box::pin(wrap_future::<_, Self>(placing).then(move |placed, actor, ctx| {
             let (outcome, recorded) = match placed {
                 Ok((order, receipt, remembered)) => {
                     actor.cart = changed;
+                    actor.leave_later(ctx);
                     if let Some(receipt) = &receipt {
                         actor.last_lsn = receipt.lsn();
                     }

@@ -16,8 +16,9 @@
 //! Activity keeps a cart: when less than two thirds of its time is left, a change renews
 //! it (and every hold) for the commerce's cart lifetime (`cart_lifetime_seconds`, 15
 //! minutes unless set). When its time comes the cart records its expiry and releases its
-//! holds. An ended cart (checked out or expired) still answers until `kept_until`, then
-//! stops.
+//! holds. An ended cart (checked out or expired) still answers for `ENDED_CART_KEPT` (or
+//! until `kept_until`, when sooner), then stops and leaves memory; one a restart brings
+//! back answers for as long again.
 
 mod abandon;
 mod actor;
@@ -112,6 +113,9 @@ pub fn kept_until(cart: &Cart, lifetime_ms: i64) -> Timestamp {
         CartStatus::Open | CartStatus::CheckedOut => cart.expires_at,
     }
 }
+/// How long an ended cart stays in memory to answer (at most its lifetime).
+pub const ENDED_CART_KEPT: Duration = Duration::from_secs(60);
+
 /// Messages a cart may queue: one shopper's requests, with room for a burst of retries.
 pub const CART_MAILBOX_CAPACITY_MAX: usize = 64;
 /// How long a cart waits for a warehouse's answer.
@@ -280,6 +284,9 @@ impl Actor for CartActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.schedule_expiry(ctx);
+        if self.cart.status != CartStatus::Open {
+            self.leave_later(ctx);
+        }
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {

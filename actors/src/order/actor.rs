@@ -34,6 +34,8 @@ pub struct OrderActor {
     /// Answers kept under checkouts' keys, oldest first, for the snapshot.
     pub(super) remembered: VecDeque<Remembered>,
     pub(super) placed: metrics::Counter,
+    /// How many orders are in memory (the archive holds the rest).
+    pub(super) in_memory: metrics::Gauge,
     pub(super) published: Arc<ArcSwap<Commerce>>,
     /// The last number of each invoice series (`{prefix}-{year}`) of the commerce. This
     /// actor is the series' one writer, and a number is in the record of its invoice, so
@@ -98,6 +100,7 @@ impl OrderActor {
             listed,
             remembered: answers.into(),
             placed: metrics::counter!("mercato_orders_placed_total", "commerce" => commerce.to_owned()),
+            in_memory: metrics::gauge!("mercato_orders_in_memory", "commerce" => commerce.to_owned()),
             published,
             series,
             invoices,
@@ -129,6 +132,7 @@ impl OrderActor {
             self.finishing.insert((at, id.clone()));
         }
         self.orders.insert(id, Listed { order, lsn: receipt.map_or(0, Receipt::lsn), finished });
+        self.in_memory.set(self.orders.len() as f64);
     }
 
     /// A handle on this actor for work it starts outside itself (a refresh).

@@ -99,6 +99,7 @@ impl Handler<Forget> for OrderActor {
             }
             left.push(listed.order);
         }
+        self.in_memory.set(self.orders.len() as f64);
         MessageResult(left)
     }
 }

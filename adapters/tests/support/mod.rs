@@ -144,3 +144,23 @@ pub fn stop_cleanly(mut served: Served) {
     }
     panic!("the server did not stop on SIGTERM");
 }
+
+/// The demo's configuration with `line` added after its `merchant_terms_version`, written
+/// to `name` in `dir`: a commerce setting of a test's own.
+pub fn demo_with(dir: &std::path::Path, name: &str, line: &str) -> PathBuf {
+    let demo = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/demo.toml")).expect("the demo");
+    let anchor = "merchant_terms_version = \"2026-01\"";
+    let file = dir.join(name);
+    std::fs::write(&file, demo.replacen(anchor, &format!("{anchor}\n{line}"), 1)).expect("written");
+    file
+}
+
+/// Orders archived since the node on `address` started (its metrics).
+pub fn archived_total(address: SocketAddr) -> u64 {
+    let (_, text) = http(address, "GET", "/metrics", None, "").expect("metrics");
+    text.lines()
+        .find(|l| l.starts_with("mercato_archive_orders_total"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0)
+}

@@ -26,7 +26,6 @@ mod selection;
 mod supply;
 mod table;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -333,7 +332,9 @@ pub struct WarehouseStock {
     /// Hashed, not ordered: reserve and release are the hottest path. Whatever iterates it
     /// and emits events sorts first, so decisions stay deterministic.
     reservations: ReservationTable,
-    order_lines: BTreeMap<String, OrderLineStock>,
+    /// A persistent map: a snapshot's copy of the warehouse costs O(1) for its lines,
+    /// however many orders are open.
+    order_lines: imbl::OrdMap<String, OrderLineStock>,
 }
 
 /// The events a command causes, or why it is refused.
