@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Requests during a snapshot against outside one, with ORDERS orders (default 1,000,000)
 # open in the node: the orders are bought and left open (mercato-soak --open), then a
-# shopper after another adds to a cart and checks out for SECONDS (default 90) while the
-# node snapshots every 10 s; the probe sorts each request by whether a snapshot was
+# shopper after another adds to a cart and checks out for SECONDS (default 150) while the
+# node snapshots every 60 s (a snapshot of a million open orders takes about a minute); the probe sorts each request by whether a snapshot was
 # running when it was answered (from the node's "snapshot taken" log lines) and prints
 # p50/p99 of each and the p99 ratio.
 #
@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ORDERS="${1:-1000000}"
-SECONDS_PROBED="${2:-90}"
+SECONDS_PROBED="${2:-150}"
 WORK="$(mktemp -d /tmp/mercato-stall.XXXXXX)"
 PORT=18097
 cleanup() {
@@ -20,7 +20,7 @@ cleanup() {
 trap cleanup EXIT
 
 cargo build --release --locked -p mercato-adapters --bin mercato -p mercato-loadtests --bin mercato-soak
-target/release/mercato --listen "127.0.0.1:$PORT" --data "$WORK/data" --snapshot-interval-ms 10000 \
+target/release/mercato --listen "127.0.0.1:$PORT" --data "$WORK/data" --snapshot-interval-ms 60000 \
   >"$WORK/mercato.log" 2>&1 &
 MERCATO_PID=$!
 for _ in $(seq 1 600); do

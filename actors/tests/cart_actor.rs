@@ -154,7 +154,7 @@ async fn idle_carts_expire_and_used_carts_are_renewed() {
     assert_eq!(status(&handle, &used).await, Some(CartStatus::Open), "the used cart lives on");
     assert_eq!(held(&handle, "wh-madrid", "KEYBOARD").await, (4, 2));
 
-    // An ended cart answers for a minute more (`ENDED_CART_KEPT`), then leaves memory.
+    // An ended cart answers for ten seconds more (`ENDED_CART_KEPT`), then leaves memory.
     tokio::time::sleep(Duration::from_secs(60)).await;
     assert_eq!(status(&handle, &idle).await, None, "the idle cart is forgotten");
     assert_eq!(status(&handle, &used).await, Some(CartStatus::Open));

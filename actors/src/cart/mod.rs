@@ -114,7 +114,7 @@ pub fn kept_until(cart: &Cart, lifetime_ms: i64) -> Timestamp {
     }
 }
 /// How long an ended cart stays in memory to answer (at most its lifetime).
-pub const ENDED_CART_KEPT: Duration = Duration::from_secs(60);
+pub const ENDED_CART_KEPT: Duration = Duration::from_secs(10);
 
 /// Messages a cart may queue: one shopper's requests, with room for a burst of retries.
 pub const CART_MAILBOX_CAPACITY_MAX: usize = 64;
