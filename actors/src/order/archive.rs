@@ -54,10 +54,17 @@ impl Handler<TakeFinished> for OrderActor {
             if self.busy.contains(&id) {
                 continue;
             }
-            // The return window may have changed since: the order is filed again by it.
+            // The return window may have changed since: the order is filed again by it,
+            // keeping the LSN of its last record.
             match listed.order.finished_at(window) {
                 Some(finished) if finished <= now => taken.push((listed.order, listed.lsn)),
-                _ => self.file(listed.order, None),
+                finished => {
+                    self.finishing.remove(&(at, id.clone()));
+                    if let Some(later) = finished {
+                        self.finishing.insert((later, id.clone()));
+                    }
+                    self.orders.insert(id, super::actor::Listed { finished, ..listed });
+                }
             }
         }
         MessageResult((taken, self.journal.covers()))
