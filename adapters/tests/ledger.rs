@@ -226,6 +226,10 @@ fn marketplace(inclusive: bool) {
     let (status, page) =
         call(address, "GET", "/merchants/artisan-co/ledger/entries?currency=EUR&limit=2", MERCHANT, json!({}));
     assert_eq!((status, &page["next"]), (200, &json!(2)), "{page}");
+    for blank in ["/ledger/entries?currency=", "/statement?currency=%20&from=2026-01-01&to=2026-01-02"] {
+        let (status, refused) = call(address, "GET", &format!("/merchants/artisan-co{blank}"), MERCHANT, json!({}));
+        assert_eq!((status, &refused["code"]), (422, &json!("unknown_currency")), "a blank currency: {refused}");
+    }
     assert_eq!(call(address, "GET", "/merchants/newcomer/ledger", MERCHANT, json!({})).0, 404);
 
     // The same after SIGKILL, and once derived again from the log.

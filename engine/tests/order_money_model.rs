@@ -31,6 +31,7 @@ use mercato_engine::{Commerce, KNOWN_GATEWAYS};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
+mod finished_model;
 mod settlement_model;
 
 const DEMO: &str = include_str!("../../config/demo.toml");
@@ -438,6 +439,7 @@ impl<'c> World<'c> {
             let refunded = balance.refunded;
             assert!((captured - refunded - naive).abs() <= tolerance, "kept {} vs naive {naive}", captured - refunded);
         }
+        finished_model::check_finished(self);
         let returned = self.order.lines.iter().any(|l| l.returned > 0);
         if self.order.lines.iter().all(|l| l.kept() == 0) && self.order.is_paid() && !returned {
             assert_eq!(balance.refunded, balance.captured, "cancelling everything refunds everything");

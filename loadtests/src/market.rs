@@ -19,10 +19,11 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use demo::{now, percentile, Api};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
-use wire::Connection;
 
+mod demo;
 mod wire;
 
 const ADMIN: &str = "demo-admin";
@@ -41,23 +42,6 @@ struct Options {
     units: u32,
     #[arg(long, default_value_t = 64)]
     connections: usize,
-}
-
-struct Api(Connection);
-
-impl Api {
-    async fn open(address: &str) -> Self {
-        Api(Connection::open(address).await.unwrap_or_else(|e| panic!("connecting to {address}: {e}")))
-    }
-
-    async fn call(&mut self, method: &str, path: &str, key: &str, body: Option<&Value>) -> (u16, Value) {
-        let path = format!("/v1/commerces/demo{path}");
-        let bytes = body.map(|b| b.to_string().into_bytes());
-        match self.0.send(method, &path, key, bytes.as_deref()).await {
-            Ok(answer) => (answer.status, answer.json()),
-            Err(error) => panic!("{method} {path}: {error}"),
-        }
-    }
 }
 
 fn sku(merchant: usize) -> String {
@@ -138,7 +122,7 @@ async fn buyer(address: String, queue: Arc<Mutex<VecDeque<Vec<usize>>>>) -> (Vec
 async fn fulfiller(address: String, queue: Arc<Mutex<Vec<Placed>>>) -> usize {
     let mut api = Api::open(&address).await;
     let mut requests = 0;
-    let now = chrono_now();
+    let now = now();
     loop {
         let Some((order, shipments)) = queue.lock().map(|mut q| q.pop()).ok().flatten() else { return requests };
         for (shipment, carrier) in shipments {
@@ -152,18 +136,6 @@ async fn fulfiller(address: String, queue: Arc<Mutex<Vec<Placed>>>) -> usize {
             requests += 2;
         }
     }
-}
-
-fn chrono_now() -> String {
-    let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    chrono::DateTime::from_timestamp(i64::try_from(seconds).unwrap_or(0), 0)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
-}
-
-fn percentile(sorted: &[Duration], per_mille: usize) -> f64 {
-    let at = sorted.len().saturating_sub(1) * per_mille / 1000;
-    sorted.get(at).map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
 
 /// The merchants whose ledger differs from what their orders say: (merchant, what the

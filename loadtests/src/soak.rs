@@ -18,9 +18,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use demo::{now, percentile, Api};
 use serde_json::{json, Value};
-use wire::Connection;
 
+mod demo;
 mod wire;
 
 const ADMIN: &str = "demo-admin";
@@ -50,23 +51,6 @@ struct Options {
     open: bool,
 }
 
-struct Api(Connection);
-
-impl Api {
-    async fn open(address: &str) -> Self {
-        Api(Connection::open(address).await.unwrap_or_else(|e| panic!("connecting to {address}: {e}")))
-    }
-
-    async fn call(&mut self, method: &str, path: &str, key: &str, body: Option<&Value>) -> (u16, Value) {
-        let path = format!("/v1/commerces/demo{path}");
-        let bytes = body.map(|b| b.to_string().into_bytes());
-        match self.0.send(method, &path, key, bytes.as_deref()).await {
-            Ok(answer) => (answer.status, answer.json()),
-            Err(error) => panic!("{method} {path}: {error}"),
-        }
-    }
-}
-
 fn purchase() -> Value {
     json!({
         "cart": {"country": "ES", "lines": [{"sku": SKU, "qty": 1}],
@@ -74,13 +58,6 @@ fn purchase() -> Value {
                              "postal_code": "28013", "country": "ES"},
                  "delivery": {"method": "home"}},
         "checkout": {"payment_system": "card", "payment_token": "tok_visa"}})
-}
-
-fn now() -> String {
-    let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    chrono::DateTime::from_timestamp(i64::try_from(seconds).unwrap_or(0), 0)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
 }
 
 /// Latencies of one interval, shared by the workers.
@@ -126,11 +103,6 @@ async fn worker(address: String, next: Arc<AtomicU64>, (total, open): (u64, bool
     }
 }
 
-fn percentile(sorted: &[Duration], per_mille: usize) -> f64 {
-    let at = sorted.len().saturating_sub(1) * per_mille / 1000;
-    sorted.get(at).map_or(0.0, |d| d.as_secs_f64() * 1e3)
-}
-
 /// The node's resident memory in MiB.
 fn resident_mib(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -156,8 +128,8 @@ fn size_of(dir: &std::path::Path) -> u64 {
         .sum()
 }
 
-/// A figure from the node's metrics text: the first line starting with `name` (and its
-/// labels), summed over every match.
+/// A figure from the node's metrics text: the value of every line of `name` (with any
+/// labels), summed.
 fn metric(text: &str, name: &str) -> f64 {
     text.lines()
         .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))

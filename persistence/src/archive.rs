@@ -240,11 +240,6 @@ impl Archive {
     pub fn count(&self, commerce: &str) -> usize {
         self.db.scan_prefix(key('o', commerce, "")).count()
     }
-
-    /// The bytes the archive takes on disk.
-    pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
-    }
 }
 
 #[cfg(test)]

@@ -150,9 +150,11 @@ impl Orders {
             Err(DomainError::UnknownInvoice { .. }) if self.archive.is_some() => None,
             Err(refused) => return Err(refused.into()),
         };
-        if by_number.is_some() && memory.is_some() {
-            return Ok(memory.unwrap_or_else(|| unreachable!("just matched")));
-        }
+        // An invoice asked by number and found in memory is the answer.
+        let memory = match (by_number.is_some(), memory) {
+            (true, Some(page)) => return Ok(page),
+            (_, memory) => memory,
+        };
         let limit = again.limit;
         let Some(archived) = self.in_archive(move |archive| archived_invoices(archive, &again)).await? else {
             return memory.ok_or_else(|| DomainError::UnknownInvoice { number: by_number.unwrap_or_default() }.into());

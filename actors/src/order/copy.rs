@@ -23,20 +23,6 @@ pub struct OrdersCopy {
 }
 
 impl OrdersCopy {
-    /// The commerce whose orders these are.
-    pub fn commerce(&self) -> &str {
-        &self.commerce
-    }
-
-    /// How many orders the copy holds.
-    pub fn len(&self) -> usize {
-        self.orders.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.orders.is_empty()
-    }
-
     /// The snapshot part: every order (by id) and kept answer. Copies each order: run it
     /// off the actors' thread.
     pub fn into_snapshot(self) -> OrdersSnapshot {

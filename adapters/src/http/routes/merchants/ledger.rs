@@ -259,6 +259,15 @@ fn note<T: Default + serde::de::DeserializeOwned>(events: &Events, key: &str) ->
     Ok(bytes.map(|b| serde_json::from_slice(&b).unwrap_or_default()))
 }
 
+/// The currency a query names, refused (`unknown_currency`, naming it) when blank: the
+/// document states it as at least one character that is not a space.
+fn named_currency(currency: &str) -> Result<&str, Problem> {
+    if currency.trim().is_empty() {
+        return Err(DomainError::UnknownCurrency { code: currency.to_owned() }.into());
+    }
+    Ok(currency)
+}
+
 /// Every account of the commerce: (merchant, currency, account).
 fn accounts(events: &Events, commerce: &str) -> Result<Vec<(String, String, Account)>, Problem> {
     let prefix = ledger::accounts_prefix(commerce);
@@ -348,7 +357,7 @@ pub async fn list_ledger_entries(
             return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_limit", detail));
         }
     };
-    let prefix = ledger::entries_prefix(&code, &merchant, &query.currency);
+    let prefix = ledger::entries_prefix(&code, &merchant, named_currency(&query.currency)?);
     let mut page = entries(events, &prefix, query.after.unwrap_or(0), limit + 1)?;
     let next = (page.len() > limit).then(|| page[limit - 1].number);
     page.truncate(limit);
@@ -385,7 +394,7 @@ pub async fn read_statement(
     }
     let start = from.and_hms_opt(0, 0, 0).map_or(0, |t| t.and_utc().timestamp_millis());
     let end = to.succ_opt().and_then(|d| d.and_hms_opt(0, 0, 0)).map_or(i64::MAX, |t| t.and_utc().timestamp_millis());
-    let prefix = ledger::entries_prefix(&code, &merchant, &query.currency);
+    let prefix = ledger::entries_prefix(&code, &merchant, named_currency(&query.currency)?);
     let all = entries(events, &prefix, 0, usize::MAX)?;
     // The balance after the last entry made before the period, looked for over them all.
     let opening = all.iter().filter(|e| e.at < start).max_by_key(|e| e.number).map_or(Decimal::ZERO, |e| e.balance);
