@@ -2,7 +2,7 @@
 //! latency with 1, 64 and 1,024 writers in flight (sync mode: each acknowledged after its
 //! batch's `fdatasync`), the same with every `fdatasync` slowed to at least 4 ms,
 //! recovery time for a million records, and a snapshot of a million stock records written
-//! to and loaded from sled.
+//! to and loaded from the snapshot store.
 //!
 //! Run: `cargo bench -p mercato-benches --bench log`. Figures go to RESULTS.md. Data goes
 //! under cargo's target folder (the project's disk, not a tmpfs).

@@ -72,13 +72,13 @@ pub struct ServeArgs {
     /// the previous snapshot deleted). A snapshot is also taken at a clean shutdown.
     #[arg(long, env = "MERCATO_SNAPSHOT_INTERVAL_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(100..=86_400_000), global = true)]
     pub snapshot_interval_ms: u64,
-    /// The snapshot store's page cache (sled), in MiB. sled may use several times this.
+    /// The snapshot store's page cache, in MiB.
     #[arg(long, env = "MERCATO_SNAPSHOT_CACHE_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65_536), global = true)]
     pub snapshot_cache_mb: u64,
     /// How often finished orders move from memory to the archive.
     #[arg(long, env = "MERCATO_ARCHIVE_INTERVAL_MS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(10..=86_400_000), global = true)]
     pub archive_interval_ms: u64,
-    /// The archive of finished orders' page cache (sled), in MiB: what stays in memory of
+    /// The archive of finished orders' page cache, in MiB: what stays in memory of
     /// the orders that left it.
     #[arg(long, env = "MERCATO_ARCHIVE_CACHE_MB", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=65_536), global = true)]
     pub archive_cache_mb: u64,

@@ -148,8 +148,8 @@ fn scratch_folder() -> Result<Scratch, ServerError> {
 
 /// The newest whole snapshot generation holding nothing after `through`: its state and
 /// the LSN the log is read after.
-/// The store is opened on a copy in `scratch`: sled writes to its files when it opens
-/// them, and a replay leaves the folder as it found it.
+/// The store is opened on a copy in `scratch`: a store writes to its file when it opens
+/// it, and a replay leaves the folder as it found it.
 fn snapshot_before(data: &Path, through: Lsn, cache_mb: u64, scratch: &Path) -> Result<(Recovered, Lsn), ServerError> {
     let original = data.join("snapshots");
     if !original.is_dir() {

@@ -16,6 +16,7 @@ const FORBIDDEN_UNDER_ENGINE: &[&str] = &[
     "futures",
     "futures-util",
     "sled",
+    "redb",
     "bincode",
     "crossbeam-channel",
     "metrics",

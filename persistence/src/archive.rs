@@ -1,11 +1,10 @@
-//! The archive of finished orders (sled): bytes by commerce and order id, with the
+//! The archive of finished orders (`kv`, one table): bytes by commerce and order id, with the
 //! indexes the reads need, apart from the snapshots and the log.
 //!
 //! An order is written here once nothing can change it any more, and only then leaves
 //! memory; the next snapshot no longer holds it and the log segments that did are
-//! trimmed. A batch of orders is one atomic sled batch (the order, its place in the list,
-//! its invoices, its series' last numbers), made durable like a snapshot: sled's `flush`
-//! and then an `fsync` of every file. Writing the same order again (a crash came between
+//! trimmed. A batch of orders is one durable transaction (the order, its place in the
+//! list, its invoices, its series' last numbers). Writing the same order again (a crash came between
 //! the archive's write and the order leaving memory) puts the same keys: nothing is
 //! duplicated.
 //!
@@ -16,11 +15,14 @@
 //! - `i` invoice number → order id;
 //! - `s` series → its last number (little-endian `u32`), only ever raised.
 
-use std::path::{Path, PathBuf};
+use std::ops::Bound;
+use std::path::Path;
 use std::time::Instant;
 
 use crate::error::PersistenceError;
-use crate::snapshot::sync_tree;
+use crate::kv::Kv;
+
+const TABLE: &str = "archive";
 
 /// One finished order as the archive takes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,23 +41,18 @@ pub struct ArchivedOrder {
 }
 
 pub struct Archive {
-    db: sled::Db,
-    dir: PathBuf,
+    kv: Kv,
     /// The next `put` fails before it writes anything (tests).
     fail_next: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Archive {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Archive").field("dir", &self.dir).finish()
+        f.debug_struct("Archive").field("dir", &self.kv.dir()).finish()
     }
 }
 
 const SEP: char = '\u{1f}';
-
-fn sled_error(error: sled::Error) -> PersistenceError {
-    PersistenceError::Io(std::io::Error::other(error.to_string()))
-}
 
 fn key(kind: char, commerce: &str, rest: &str) -> Vec<u8> {
     format!("{kind}{SEP}{commerce}{SEP}{rest}").into_bytes()
@@ -94,13 +91,8 @@ fn unframe(id: &str, framed: &[u8]) -> Result<(u64, Vec<u8>), PersistenceError> 
 impl Archive {
     /// Opens (or creates) the archive in `dir`, with a page cache of `cache_bytes`.
     pub fn open(dir: &Path, cache_bytes: u64) -> Result<Self, PersistenceError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_bytes)
-            .flush_every_ms(None)
-            .open()
-            .map_err(sled_error)?;
-        Ok(Self { db, dir: dir.to_owned(), fail_next: std::sync::atomic::AtomicBool::new(false) })
+        let kv = Kv::open(dir, &[TABLE], cache_bytes)?;
+        Ok(Self { kv, fail_next: std::sync::atomic::AtomicBool::new(false) })
     }
 
     /// Writes `orders` of `commerce` in one atomic batch and makes it durable.
@@ -112,32 +104,28 @@ impl Archive {
             return Err(PersistenceError::Io(std::io::Error::other("injected fault: the archive's write")));
         }
         let started = Instant::now();
-        let mut batch = sled::Batch::default();
-        let mut series: std::collections::BTreeMap<&str, u32> = std::collections::BTreeMap::new();
-        for order in orders {
-            batch.insert(key('o', commerce, &order.id), frame(order.lsn, &order.bytes));
-            batch.insert(key('l', commerce, &format!("{}{SEP}{}", placed_digits(order.placed_at), order.id)), &[]);
-            for (number, name, seq) in &order.invoices {
-                batch.insert(key('i', commerce, number), order.id.as_bytes());
-                let last = series.entry(name).or_insert(0);
-                *last = (*last).max(*seq);
+        self.kv.write(true, |batch| {
+            let mut series: std::collections::BTreeMap<&str, u32> = std::collections::BTreeMap::new();
+            for order in orders {
+                batch.insert(TABLE, &key('o', commerce, &order.id), &frame(order.lsn, &order.bytes))?;
+                let place = format!("{}{SEP}{}", placed_digits(order.placed_at), order.id);
+                batch.insert(TABLE, &key('l', commerce, &place), &[])?;
+                for (number, name, seq) in &order.invoices {
+                    batch.insert(TABLE, &key('i', commerce, number), order.id.as_bytes())?;
+                    let last = series.entry(name).or_insert(0);
+                    *last = (*last).max(*seq);
+                }
             }
-        }
-        for (name, seq) in series {
-            let last = self.last_number(commerce, name)?.unwrap_or(0).max(seq);
-            batch.insert(key('s', commerce, name), &last.to_le_bytes());
-        }
-        self.db.apply_batch(batch).map_err(sled_error)?;
-        self.db.flush().map_err(sled_error)?;
-        sync_tree(&self.dir)?;
+            for (name, seq) in series {
+                let stored = batch.get(TABLE, &key('s', commerce, name))?;
+                let last = stored.and_then(|v| <[u8; 4]>::try_from(v.as_slice()).ok()).map_or(0, u32::from_le_bytes);
+                batch.insert(TABLE, &key('s', commerce, name), &last.max(seq).to_le_bytes())?;
+            }
+            Ok(())
+        })?;
         metrics::histogram!("mercato_archive_write_seconds").record(started.elapsed().as_secs_f64());
         metrics::counter!("mercato_archive_orders_total").increment(orders.len() as u64);
         Ok(())
-    }
-
-    fn last_number(&self, commerce: &str, series: &str) -> Result<Option<u32>, PersistenceError> {
-        let found = self.db.get(key('s', commerce, series)).map_err(sled_error)?;
-        Ok(found.and_then(|v| v.as_ref().try_into().ok()).map(u32::from_le_bytes))
     }
 
     /// Makes the next `put` fail, writing nothing (tests).
@@ -148,7 +136,7 @@ impl Archive {
     /// The order `id` of `commerce`, as its owner encoded it, with the LSN it was
     /// archived at.
     pub fn get(&self, commerce: &str, id: &str) -> Result<Option<(u64, Vec<u8>)>, PersistenceError> {
-        match self.db.get(key('o', commerce, id)).map_err(sled_error)? {
+        match self.kv.get(TABLE, &key('o', commerce, id))? {
             Some(framed) => unframe(id, &framed).map(Some),
             None => Ok(None),
         }
@@ -156,7 +144,7 @@ impl Archive {
 
     /// Whether the order `id` of `commerce` is archived.
     pub fn contains(&self, commerce: &str, id: &str) -> Result<bool, PersistenceError> {
-        self.db.contains_key(key('o', commerce, id)).map_err(sled_error)
+        Ok(self.kv.get(TABLE, &key('o', commerce, id))?.is_some())
     }
 
     /// The archived orders' places in the list (placement time, id), newest first, below
@@ -177,11 +165,10 @@ impl Archive {
             }
         };
         let prefix = start.len();
-        self.db
-            .range(start..end)
+        entries(self.kv.range(TABLE, Bound::Included(&start), Bound::Excluded(&end)))
             .rev()
             .map(move |entry| {
-                let (k, _) = entry.map_err(sled_error)?;
+                let (k, _) = entry?;
                 let rest = std::str::from_utf8(&k[prefix..]).ok();
                 let parsed =
                     rest.and_then(|r| r.split_once(SEP)).and_then(|(d, id)| Some((unplaced(d)?, id.to_owned())));
@@ -195,7 +182,7 @@ impl Archive {
 
     /// The order an invoice or credit note of `commerce` is in.
     pub fn invoice(&self, commerce: &str, number: &str) -> Result<Option<String>, PersistenceError> {
-        let found = self.db.get(key('i', commerce, number)).map_err(sled_error)?;
+        let found = self.kv.get(TABLE, &key('i', commerce, number))?;
         Ok(found.map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
@@ -211,10 +198,9 @@ impl Archive {
         let head = key('i', commerce, "").len();
         let from = key('i', commerce, start);
         let within = key('i', commerce, prefix);
-        self.db
-            .range(from.clone()..)
+        entries(self.kv.range(TABLE, Bound::Included(&from), Bound::Unbounded))
             .map(move |entry| {
-                let (k, v) = entry.map_err(sled_error)?;
+                let (k, v) = entry?;
                 Ok((k, String::from_utf8_lossy(&v).into_owned()))
             })
             .skip_while(move |entry| exclusive && matches!(entry, Ok((k, _)) if *k == from))
@@ -226,8 +212,8 @@ impl Archive {
     pub fn series(&self, commerce: &str) -> Result<Vec<(String, u32)>, PersistenceError> {
         let prefix = key('s', commerce, "");
         let mut out = Vec::new();
-        for entry in self.db.scan_prefix(&prefix) {
-            let (k, v) = entry.map_err(sled_error)?;
+        for entry in self.kv.prefixed(TABLE, &prefix)? {
+            let (k, v) = entry?;
             let name = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
             if let Ok(bytes) = <[u8; 4]>::try_from(v.as_ref()) {
                 out.push((name, u32::from_le_bytes(bytes)));
@@ -238,8 +224,13 @@ impl Archive {
 
     /// How many orders of `commerce` are archived (a scan: tests and benchmarks).
     pub fn count(&self, commerce: &str) -> usize {
-        self.db.scan_prefix(key('o', commerce, "")).count()
+        self.kv.prefixed(TABLE, &key('o', commerce, "")).map_or(0, Iterator::count)
     }
+}
+
+/// A range's entries, or its one error when it could not be opened.
+fn entries(range: Result<crate::kv::Entries, PersistenceError>) -> crate::kv::Entries {
+    range.unwrap_or_else(|error| Box::new(std::iter::once(Err(error))))
 }
 
 #[cfg(test)]

@@ -1,18 +1,20 @@
-//! The event store: the events the node derived from its durable log records, kept in
-//! sled by commerce and log position, with what deriving them needs to carry on (a
+//! The event store: the events the node derived from its durable log records, kept (`kv`)
+//! by commerce and log position, with what deriving them needs to carry on (a
 //! sequence per aggregate, small notes) and how far it got; beside them, tables for
 //! whoever delivers the events (webhook subscriptions, their cursors, their attempts).
 //!
 //! Bytes only: the shell decides what an event holds. One batch of events, the sequences
-//! and notes it moved and the position it reached are written together (one sled batch,
-//! atomic), so after a crash the store is at some position and everything it holds is
-//! what deriving up to that position made; the log's records after it are derived again.
-//! sled's own flush is not durable (it ends in `sync_file_range`), so `sync` also
-//! `fsync`s the store's files: the log keeps every record after the position last synced.
+//! and notes it moved and the position it reached are written together (one transaction,
+//! atomic but not yet durable), so after a crash the store is at some position and
+//! everything it holds is what deriving up to that position made; the log's records after
+//! it are derived again. `sync` makes every batch so far durable: the log keeps every
+//! record after the position last synced.
 
-use std::path::{Path, PathBuf};
+use std::ops::Bound;
+use std::path::Path;
 
 use crate::error::PersistenceError;
+use crate::kv::Kv;
 use crate::log::Lsn;
 
 /// Where an event is: the log record it came from and its place among that record's
@@ -62,9 +64,14 @@ const SEQUENCE: u8 = b's';
 const NOTE: u8 = b'n';
 const THROUGH: &[u8] = b"w";
 
-fn sled_error(error: sled::Error) -> PersistenceError {
-    PersistenceError::Io(std::io::Error::other(error.to_string()))
-}
+/// Writes that are not durable yet (events, delivery cursors and attempts) are made so
+/// on this timer too: a crash loses at most this much of the delivery log.
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+const EVENTS: &str = "events";
+const HOOKS: &str = "hooks";
+const CURSORS: &str = "cursors";
+const ATTEMPTS: &str = "attempts";
 
 fn event_key(commerce: &str, position: Position) -> Vec<u8> {
     let mut key = Vec::with_capacity(commerce.len() + 12);
@@ -96,66 +103,48 @@ fn read_u64(bytes: &[u8]) -> u64 {
 
 /// The store (see the module's documentation).
 pub struct EventStore {
-    db: sled::Db,
-    dir: PathBuf,
-    events: sled::Tree,
-    hooks: sled::Tree,
-    cursors: sled::Tree,
-    attempts: sled::Tree,
+    kv: Kv,
 }
 
 impl EventStore {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path, cache_capacity_bytes: u64) -> Result<Self, PersistenceError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_capacity_bytes)
-            .flush_every_ms(Some(100))
-            .open()
-            .map_err(sled_error)?;
-        let tree = |name: &str| db.open_tree(name).map_err(sled_error);
-        Ok(Self {
-            events: tree("events")?,
-            hooks: tree("hooks")?,
-            cursors: tree("cursors")?,
-            attempts: tree("attempts")?,
-            dir: dir.to_owned(),
-            db,
-        })
+        let kv = Kv::open(dir, &[EVENTS, HOOKS, CURSORS, ATTEMPTS], cache_capacity_bytes)?;
+        Ok(Self { kv: kv.flushing_every(FLUSH_EVERY) })
     }
 
     /// The last log record whose events the store holds (0 for none).
     pub fn through(&self) -> Result<Lsn, PersistenceError> {
-        Ok(self.events.get(THROUGH).map_err(sled_error)?.map(|v| read_u64(&v)).unwrap_or(0))
+        Ok(self.kv.get(EVENTS, THROUGH)?.map(|v| read_u64(&v)).unwrap_or(0))
     }
 
     /// A sequence's value (0 when it never moved).
     pub fn sequence(&self, key: &[u8]) -> Result<u64, PersistenceError> {
-        Ok(self.events.get(tagged(SEQUENCE, key)).map_err(sled_error)?.map(|v| read_u64(&v)).unwrap_or(0))
+        Ok(self.kv.get(EVENTS, &tagged(SEQUENCE, key))?.map(|v| read_u64(&v)).unwrap_or(0))
     }
 
     /// A note's bytes.
     pub fn note(&self, key: &[u8]) -> Result<Option<Vec<u8>>, PersistenceError> {
-        Ok(self.events.get(tagged(NOTE, key)).map_err(sled_error)?.map(|v| v.to_vec()))
+        self.kv.get(EVENTS, &tagged(NOTE, key))
     }
 
-    /// Writes a batch at once (atomic in sled).
+    /// Writes a batch at once (atomic; durable at the next `sync`).
     pub fn write(&self, batch: EventBatch) -> Result<(), PersistenceError> {
-        let mut out = sled::Batch::default();
-        for (commerce, position, bytes) in batch.events {
-            out.insert(event_key(&commerce, position), bytes);
-        }
-        for (key, value) in batch.sequences {
-            out.insert(tagged(SEQUENCE, &key), value.to_be_bytes().to_vec());
-        }
-        for (key, bytes) in batch.notes {
-            match bytes {
-                Some(bytes) => out.insert(tagged(NOTE, &key), bytes),
-                None => out.remove(tagged(NOTE, &key)),
+        self.kv.write(false, |out| {
+            for (commerce, position, bytes) in &batch.events {
+                out.insert(EVENTS, &event_key(commerce, *position), bytes)?;
             }
-        }
-        out.insert(THROUGH, batch.through.to_be_bytes().to_vec());
-        self.events.apply_batch(out).map_err(sled_error)
+            for (key, value) in &batch.sequences {
+                out.insert(EVENTS, &tagged(SEQUENCE, key), &value.to_be_bytes())?;
+            }
+            for (key, bytes) in &batch.notes {
+                match bytes {
+                    Some(bytes) => out.insert(EVENTS, &tagged(NOTE, key), bytes)?,
+                    None => out.remove(EVENTS, &tagged(NOTE, key))?,
+                }
+            }
+            out.insert(EVENTS, THROUGH, &batch.through.to_be_bytes())
+        })
     }
 
     /// Notes whose key starts with `prefix`, from `from` on (inclusive; the prefix's start
@@ -167,12 +156,12 @@ impl EventStore {
             start = tagged_prefix.clone();
         }
         let mut out = Vec::new();
-        for entry in self.events.range(start..) {
-            let (key, value) = entry.map_err(sled_error)?;
+        for entry in self.kv.range(EVENTS, Bound::Included(&start), Bound::Unbounded)? {
+            let (key, value) = entry?;
             if !key.starts_with(&tagged_prefix) || out.len() >= limit {
                 break;
             }
-            out.push((key[1..].to_vec(), value.to_vec()));
+            out.push((key[1..].to_vec(), value));
         }
         Ok(out)
     }
@@ -193,15 +182,15 @@ impl EventStore {
         let end = event_key(commerce, Position { lsn: u64::MAX, index: u16::MAX });
         let mut found = Vec::new();
         let mut last = None;
-        for (looked, entry) in self.events.range(start..=end).enumerate() {
+        for (looked, entry) in self.kv.range(EVENTS, Bound::Included(&start), Bound::Included(&end))?.enumerate() {
             if found.len() >= limit || looked >= budget {
                 break;
             }
-            let (key, value) = entry.map_err(sled_error)?;
+            let (key, value) = entry?;
             let Some(position) = position_of(&key) else { continue };
             last = Some(position);
             if keep(&value) {
-                found.push(StoredEvent { position, bytes: value.to_vec() });
+                found.push(StoredEvent { position, bytes: value });
             }
         }
         Ok((found, last))
@@ -209,54 +198,34 @@ impl EventStore {
 
     /// One event.
     pub fn get(&self, commerce: &str, position: Position) -> Result<Option<Vec<u8>>, PersistenceError> {
-        Ok(self.events.get(event_key(commerce, position)).map_err(sled_error)?.map(|v| v.to_vec()))
-    }
-
-    fn table(&self, table: Table) -> &sled::Tree {
-        match table {
-            Table::Hooks => &self.hooks,
-            Table::Cursors => &self.cursors,
-            Table::Attempts => &self.attempts,
-        }
+        self.kv.get(EVENTS, &event_key(commerce, position))
     }
 
     /// Writes rows of the subscriptions' and cursors' tables at once (one transaction),
-    /// then makes them durable.
+    /// durable when this returns.
     pub fn put_all(&self, rows: &[(Table, Vec<u8>, Vec<u8>)]) -> Result<(), PersistenceError> {
-        use sled::Transactional;
-        let written: sled::transaction::TransactionResult<(), ()> = (&self.hooks, &self.cursors, &self.attempts)
-            .transaction(|(hooks, cursors, attempts)| {
-                for (table, key, value) in rows {
-                    let tree = match table {
-                        Table::Hooks => hooks,
-                        Table::Cursors => cursors,
-                        Table::Attempts => attempts,
-                    };
-                    tree.insert(key.as_slice(), value.as_slice())?;
-                }
-                Ok(())
-            });
-        written.map_err(|error| match error {
-            sled::transaction::TransactionError::Storage(error) => sled_error(error),
-            sled::transaction::TransactionError::Abort(()) => PersistenceError::Codec("a transaction aborted".into()),
-        })?;
-        self.flush()
+        self.kv.write(true, |out| {
+            for (table, key, value) in rows {
+                out.insert(table.name(), key, value)?;
+            }
+            Ok(())
+        })
     }
 
+    /// Writes one row (durable at the next `sync`).
     pub fn put(&self, table: Table, key: &[u8], value: &[u8]) -> Result<(), PersistenceError> {
-        self.table(table).insert(key, value).map(|_| ()).map_err(sled_error)
+        self.kv.write(false, |out| out.insert(table.name(), key, value))
     }
 
     pub fn fetch(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, PersistenceError> {
-        Ok(self.table(table).get(key).map_err(sled_error)?.map(|v| v.to_vec()))
+        self.kv.get(table.name(), key)
     }
 
+    /// Removes one row (durable at the next `sync`).
     pub fn remove(&self, table: Table, key: &[u8]) -> Result<(), PersistenceError> {
-        self.table(table).remove(key).map(|_| ()).map_err(sled_error)
+        self.kv.write(false, |out| out.remove(table.name(), key))
     }
 
-    /// Entries whose key starts with `prefix` and comes after `after` (all of them for
-    /// none), at most `limit`.
     /// Removes the entries whose key starts with `prefix` and sorts before `below`, at most
     /// `limit` of them, oldest key first: how many went.
     pub fn remove_before(
@@ -266,19 +235,22 @@ impl EventStore {
         below: &[u8],
         limit: usize,
     ) -> Result<usize, PersistenceError> {
-        let tree = self.table(table);
-        let mut removed = 0;
-        for key in tree.range(prefix.to_vec()..below.to_vec()).keys() {
-            let key = key.map_err(sled_error)?;
-            if removed >= limit || !key.starts_with(prefix) {
+        let mut doomed = Vec::new();
+        for entry in self.kv.range(table.name(), Bound::Included(prefix), Bound::Excluded(below))? {
+            let (key, _) = entry?;
+            if doomed.len() >= limit || !key.starts_with(prefix) {
                 break;
             }
-            tree.remove(key).map_err(sled_error)?;
-            removed += 1;
+            doomed.push(key);
         }
-        Ok(removed)
+        if !doomed.is_empty() {
+            self.kv.write(false, |out| doomed.iter().try_for_each(|key| out.remove(table.name(), key)))?;
+        }
+        Ok(doomed.len())
     }
 
+    /// Entries whose key starts with `prefix` and comes after `after` (all of them for
+    /// none), at most `limit`.
     pub fn scan(
         &self,
         table: Table,
@@ -286,33 +258,40 @@ impl EventStore {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<Entry>, PersistenceError> {
-        let mut start = after.map_or_else(|| prefix.to_vec(), <[u8]>::to_vec);
-        if after.is_some() {
-            start.push(0); // strictly after
-        }
+        let lower = match after {
+            Some(after) if after >= prefix => Bound::Excluded(after),
+            _ => Bound::Included(prefix),
+        };
         let mut out = Vec::new();
-        for entry in self.table(table).range(start..) {
-            let (key, value) = entry.map_err(sled_error)?;
+        for entry in self.kv.range(table.name(), lower, Bound::Unbounded)? {
+            let (key, value) = entry?;
             if !key.starts_with(prefix) || out.len() >= limit {
                 break;
             }
-            out.push((key.to_vec(), value.to_vec()));
+            out.push((key, value));
         }
         Ok(out)
     }
 
-    /// Makes everything written so far durable (sled's flush, then `fsync` of its files):
-    /// answers the position it covers.
+    /// Makes everything written so far durable: answers the position it covers.
     pub fn sync(&self) -> Result<Lsn, PersistenceError> {
         let through = self.through()?;
-        self.flush()?;
+        self.kv.sync()?;
         Ok(through)
     }
 
     /// Makes everything written so far durable.
     pub fn flush(&self) -> Result<(), PersistenceError> {
-        self.db.flush().map_err(sled_error)?;
-        crate::snapshot::sync_tree(&self.dir)?;
-        Ok(())
+        self.kv.sync()
+    }
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Hooks => HOOKS,
+            Table::Cursors => CURSORS,
+            Table::Attempts => ATTEMPTS,
+        }
     }
 }

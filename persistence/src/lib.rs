@@ -19,6 +19,7 @@ pub mod archive;
 pub mod codec;
 pub mod error;
 pub mod events;
+pub mod kv;
 pub mod log;
 pub mod sim;
 pub mod snapshot;

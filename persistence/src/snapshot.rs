@@ -1,18 +1,16 @@
-//! Snapshots in sled: each actor's state as bytes, with the LSN of the last log record it
+//! Snapshots in the store's `kv` file: each actor's state as bytes, with the LSN of the last log record it
 //! includes, taken together as one generation.
 //!
 //! A generation is written part by part (`g{generation}/p/{actor}`: CRC32C, LSN, bytes),
 //! then its manifest (`g{generation}/m`: every part's actor, LSN and CRC, itself checked),
-//! and only then made durable. sled 0.34's `flush` ends in `sync_file_range`, which does
-//! not make data durable, so after it every file of the store and its folder are
-//! `fsync`ed. A generation without a manifest (a crash while writing) or with a part that
+//! each chunk in a transaction of its own, and only then made durable (one durable
+//! transaction, `fsync`). A generation without a manifest (a crash while writing) or with a part that
 //! fails its check is skipped at load, which falls back to the generation before it; the
 //! log is therefore kept back to the previous generation (see [`Loaded::log_from`]).
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::ops::Bound;
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -20,10 +18,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::{self, FORMAT_VERSION};
 use crate::error::PersistenceError;
+use crate::kv::Kv;
 use crate::log::Lsn;
 
-/// How long `open` waits for a lock the previous holder has not released yet.
-pub const SNAPSHOT_OPEN_WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(2);
+const TABLE: &str = "snapshots";
 
 /// The largest value a part is written as: a larger part is cut into chunks of this size,
 /// so no state is too large to snapshot.
@@ -35,7 +33,7 @@ pub const SNAPSHOT_GENERATIONS_KEPT: usize = 2;
 #[derive(Debug, Clone)]
 pub struct SnapshotOptions {
     pub dir: PathBuf,
-    /// sled's page cache, in bytes. Its memory use can grow to several times this.
+    /// The store's page cache, in bytes.
     pub cache_capacity_bytes: u64,
 }
 
@@ -102,37 +100,17 @@ impl From<&str> for Unreadable {
 }
 
 pub struct SnapshotStore {
-    db: sled::Db,
+    kv: Kv,
     dir: PathBuf,
     fail_at: Mutex<Option<SnapshotStep>>,
     /// One write or prune at a time: two writers would pick the same generation number.
     writing: Mutex<()>,
-    /// sled failed an i/o: its last handle must not be dropped (see [`Drop`]).
-    broken: AtomicBool,
     /// The largest value a part is written as (`SNAPSHOT_CHUNK_BYTES`, smaller in tests).
     chunk_bytes: usize,
 }
 
-/// sled 0.34 flushes when its last handle drops, and after an i/o error has left its
-/// buffers unstable that flush waits for ever. A store whose sled failed therefore keeps
-/// one handle alive until the process ends rather than hang the node's shutdown: nothing
-/// is lost by it, since a generation counts only once it is explicitly synced and
-/// verified, and the log is kept back to the last one that was.
-impl Drop for SnapshotStore {
-    fn drop(&mut self) {
-        if self.broken.load(Ordering::Acquire) {
-            tracing::warn!("snapshot store: left unflushed after an i/o failure; the next start loads the last verified generation");
-            std::mem::forget(self.db.clone());
-        }
-    }
-}
-
-/// How a fault a test injected begins (the store is not broken by it).
+/// How a fault a test injected begins.
 const INJECTED: &str = "injected fault";
-
-fn sled_error(error: sled::Error) -> PersistenceError {
-    PersistenceError::Io(std::io::Error::other(error.to_string()))
-}
 
 fn prefix(generation: u64) -> String {
     format!("g{generation:020}/")
@@ -175,51 +153,14 @@ fn unframe(framed: &[u8]) -> Result<(u32, Part), String> {
     Ok((crc, Part { lsn: u64::from_le_bytes(lsn), bytes: framed[12..].to_vec() }))
 }
 
-/// `fsync`s every file under `dir`, then `dir` and its subfolders.
-pub(crate) fn sync_tree(dir: &Path) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let path = entry.path();
-        if entry.file_type()?.is_dir() {
-            sync_tree(&path)?;
-        } else {
-            File::open(&path)?.sync_all()?;
-        }
-    }
-    File::open(dir)?.sync_all()
-}
-
 impl SnapshotStore {
-    /// Opens (or creates) the store. sled releases its file lock from a background thread
-    /// after a store is dropped, so a lock still held is waited for, up to
-    /// `SNAPSHOT_OPEN_WAIT_MAX`.
+    /// Opens (or creates) the store.
     pub fn open(options: &SnapshotOptions) -> Result<Self, PersistenceError> {
-        let config = sled::Config::new()
-            .path(&options.dir)
-            .cache_capacity(options.cache_capacity_bytes)
-            // Durability comes from `write`'s own flush and fsync, not from a timer.
-            .flush_every_ms(None);
-        let deadline = Instant::now() + SNAPSHOT_OPEN_WAIT_MAX;
-        let db = loop {
-            match config.open() {
-                Ok(db) => break db,
-                // sled reports a held lock as an `Other` error whose message names it.
-                Err(sled::Error::Io(error))
-                    if (error.kind() == std::io::ErrorKind::WouldBlock
-                        || error.to_string().contains("could not acquire lock"))
-                        && Instant::now() < deadline =>
-                {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                Err(error) => return Err(sled_error(error)),
-            }
-        };
         Ok(Self {
-            db,
+            kv: Kv::open(&options.dir, &[TABLE], options.cache_capacity_bytes)?,
             dir: options.dir.clone(),
             fail_at: Mutex::new(None),
             writing: Mutex::new(()),
-            broken: AtomicBool::new(false),
             chunk_bytes: SNAPSHOT_CHUNK_BYTES,
         })
     }
@@ -247,8 +188,8 @@ impl SnapshotStore {
     /// Generations present, complete or not, oldest first.
     fn generations(&self) -> Result<Vec<u64>, PersistenceError> {
         let mut found = Vec::new();
-        for key in self.db.iter().keys() {
-            let key = key.map_err(sled_error)?;
+        for entry in self.kv.range(TABLE, Bound::Unbounded, Bound::Unbounded)? {
+            let (key, _) = entry?;
             let generation = std::str::from_utf8(&key)
                 .ok()
                 .and_then(|k| k.strip_prefix('g'))
@@ -266,16 +207,6 @@ impl SnapshotStore {
     /// Writes a new generation and makes it durable; returns its number. On error the
     /// generation is incomplete and loading skips it.
     pub fn write(&self, parts: &BTreeMap<String, Part>) -> Result<u64, PersistenceError> {
-        let written = self.write_generation(parts);
-        if let Err(PersistenceError::Io(error)) = &written {
-            if !error.to_string().starts_with(INJECTED) {
-                self.broken.store(true, Ordering::Release);
-            }
-        }
-        written
-    }
-
-    fn write_generation(&self, parts: &BTreeMap<String, Part>) -> Result<u64, PersistenceError> {
         let _writing = self.writing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let started = Instant::now();
         let generation = self.generations()?.last().map_or(1, |g| g + 1);
@@ -289,7 +220,7 @@ impl SnapshotStore {
             let key = part_key(generation, actor);
             for (n, chunk) in framed.chunks(self.chunk_bytes).enumerate() {
                 let at = if n == 0 { key.clone() } else { chunk_key(&key, n) };
-                self.db.insert(at, chunk).map_err(sled_error)?;
+                self.kv.write(false, |batch| batch.insert(TABLE, at.as_bytes(), chunk))?;
             }
             manifest.parts.push((actor.clone(), part.lsn, crc));
         }
@@ -297,11 +228,10 @@ impl SnapshotStore {
         let mut encoded = MANIFEST_MAGIC.to_vec();
         encoded.push(b'0' + FORMAT_VERSION);
         encoded.extend(codec::encode(&manifest)?);
-        self.db.insert(manifest_key(generation), frame(0, &encoded)).map_err(sled_error)?;
+        self.kv.write(false, |batch| batch.insert(TABLE, manifest_key(generation).as_bytes(), &frame(0, &encoded)))?;
         self.step(SnapshotStep::Flush)?;
-        self.db.flush().map_err(sled_error)?;
+        self.kv.sync()?;
         self.step(SnapshotStep::Fsync)?;
-        sync_tree(&self.dir)?;
         metrics::histogram!("mercato_snapshot_write_seconds").record(started.elapsed().as_secs_f64());
         metrics::gauge!("mercato_snapshot_bytes").set(bytes as f64);
         Ok(generation)
@@ -311,8 +241,8 @@ impl SnapshotStore {
     /// it cannot be used.
     fn read(&self, generation: u64) -> Result<(BTreeMap<String, Part>, u8), Unreadable> {
         let manifest = self
-            .db
-            .get(manifest_key(generation))
+            .kv
+            .get(TABLE, manifest_key(generation).as_bytes())
             .map_err(|e| e.to_string())?
             .ok_or("it has no manifest (it was never finished)")?;
         let (_, manifest) = unframe(&manifest).map_err(|reason| format!("manifest: {reason}"))?;
@@ -340,10 +270,9 @@ impl SnapshotStore {
 
     /// A part's bytes, its chunks put back together (none when its first is missing).
     fn read_chunks(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        let Some(first) = self.db.get(key).map_err(|e| e.to_string())? else { return Ok(None) };
-        let mut framed = first.to_vec();
+        let Some(mut framed) = self.kv.get(TABLE, key.as_bytes()).map_err(|e| e.to_string())? else { return Ok(None) };
         for n in 1.. {
-            match self.db.get(chunk_key(key, n)).map_err(|e| e.to_string())? {
+            match self.kv.get(TABLE, chunk_key(key, n).as_bytes()).map_err(|e| e.to_string())? {
                 Some(chunk) => framed.extend_from_slice(&chunk),
                 None => break,
             }
@@ -412,14 +341,6 @@ impl SnapshotStore {
     /// Deletes every generation but the newest `SNAPSHOT_GENERATIONS_KEPT` whole ones, and
     /// any unfinished one older than the newest whole one.
     pub fn prune(&self) -> Result<usize, PersistenceError> {
-        let pruned = self.prune_generations();
-        if pruned.is_err() {
-            self.broken.store(true, Ordering::Release);
-        }
-        pruned
-    }
-
-    fn prune_generations(&self) -> Result<usize, PersistenceError> {
         let _writing = self.writing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         // Each generation is read once: whole, damaged, or of another version.
         let read: Vec<(u64, Result<(), Unreadable>)> =
@@ -434,9 +355,12 @@ impl SnapshotStore {
             {
                 continue;
             }
-            for key in self.db.scan_prefix(prefix(generation)).keys() {
-                self.db.remove(key.map_err(sled_error)?).map_err(sled_error)?;
-            }
+            let keys: Vec<Vec<u8>> = self
+                .kv
+                .prefixed(TABLE, prefix(generation).as_bytes())?
+                .map(|e| e.map(|(k, _)| k))
+                .collect::<Result<_, _>>()?;
+            self.kv.write(false, |batch| keys.iter().try_for_each(|key| batch.remove(TABLE, key)))?;
             removed += 1;
         }
         Ok(removed)
@@ -452,7 +376,7 @@ impl SnapshotStore {
     /// valid checksums).
     pub fn stamp_format(&self, generation: u64, version: Option<u8>) -> Result<(), PersistenceError> {
         let key = manifest_key(generation);
-        let stored = self.db.get(&key).map_err(sled_error)?;
+        let stored = self.kv.get(TABLE, key.as_bytes())?;
         let framed =
             stored.ok_or_else(|| PersistenceError::Codec(format!("no manifest for generation {generation}")))?;
         let (_, manifest) = unframe(&framed).map_err(PersistenceError::Codec)?;
@@ -463,19 +387,17 @@ impl SnapshotStore {
             bytes.push(b'0' + version);
         }
         bytes.extend_from_slice(encoded);
-        self.db.insert(key, frame(0, &bytes)).map_err(sled_error)?;
-        Ok(())
+        self.kv.write(true, |batch| batch.insert(TABLE, key.as_bytes(), &frame(0, &bytes)))
     }
 
     /// Removes one chunk after a part's first (tests: a part cut short).
     pub fn drop_chunk(&self, generation: u64, actor: &str, chunk: usize) -> Result<(), PersistenceError> {
-        self.db.remove(chunk_key(&part_key(generation, actor), chunk.max(1))).map_err(sled_error)?;
-        Ok(())
+        let key = chunk_key(&part_key(generation, actor), chunk.max(1));
+        self.kv.write(true, |batch| batch.remove(TABLE, key.as_bytes()))
     }
 
     /// Overwrites a part's stored bytes (tests: a damaged snapshot).
     pub fn damage(&self, generation: u64, actor: &str) -> Result<(), PersistenceError> {
-        self.db.insert(part_key(generation, actor), b"damaged".to_vec()).map_err(sled_error)?;
-        Ok(())
+        self.kv.write(true, |batch| batch.insert(TABLE, part_key(generation, actor).as_bytes(), b"damaged"))
     }
 }

@@ -269,9 +269,9 @@ mod model {
     }
 }
 
-// Proves the store closes in bounded time after sled's i/o failed: sled 0.34 flushes when
-// its last handle drops and, once an i/o error has left its buffers unstable, waits for
-// ever there, which hung the node's shutdown after a failed snapshot.
+// Proves the store closes in bounded time with its folder pulled from under it (the sled
+// store of earlier versions flushed when its last handle dropped and, after an i/o error,
+// waited there for ever, which hung the node's shutdown after a failed snapshot).
 #[test]
 fn the_store_closes_after_an_io_failure() {
     let options = options("io-failure");
@@ -279,7 +279,8 @@ fn the_store_closes_after_an_io_failure() {
     store.write(&parts(&[("demo/wh-a", 10)])).expect("written");
     std::fs::remove_dir_all(&options.dir).expect("the folder removed under the store");
     let big = BTreeMap::from([("demo/wh-a".to_owned(), Part { lsn: 20, bytes: vec![7; 1 << 20] })]);
-    assert!(store.write(&big).is_err(), "a write into a removed folder fails");
+    // The file is still open: the write may land in it or fail, but must return.
+    let _ = store.write(&big);
     let (closed, done) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         drop(store);

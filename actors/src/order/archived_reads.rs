@@ -1,6 +1,6 @@
 //! Reads that reach the archive as well as memory: an order by id, a page of the order
 //! list, invoices by number or series. Memory is asked first (on the actor), the archive
-//! after (sled, on a blocking thread); an order in both (a crash came between its archive
+//! after (on a blocking thread); an order in both (a crash came between its archive
 //! write and its leaving memory) is shown once, as memory holds it. A command on an
 //! archived order is refused as `order_archived`.
 
