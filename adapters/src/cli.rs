@@ -65,7 +65,8 @@ pub struct ServeArgs {
     pub sync_interval_ms: u64,
     /// How far the node's background work yields the cores to requests: the nice value of
     /// import jobs' threads, the events thread and snapshot writing, 0 (an equal share) to
-    /// 19 (only what requests leave idle). Linux only (each thread has its own).
+    /// 19 (the idle class, `SCHED_IDLE`: only what requests leave idle, and a request's
+    /// thread takes the core back at once). Linux only (each thread has its own).
     #[arg(long, env = "MERCATO_BACKGROUND_NICE", default_value_t = 10, value_parser = clap::value_parser!(i32).range(0..=19), global = true)]
     pub background_nice: i32,
     /// How often every actor's state is written to the snapshot store (and the log before
