@@ -29,6 +29,16 @@ pub trait Storage: Send + Sync + 'static {
     /// The names of the files in `dir`, in no particular order.
     fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
     fn read(&self, dir: &Path, name: &str) -> io::Result<Vec<u8>>;
+    /// Up to `len` bytes of a file from `offset` (fewer where the file ends first).
+    fn read_range(&self, dir: &Path, name: &str, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        let whole = self.read(dir, name)?;
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(whole.len());
+        Ok(whole[start..start.saturating_add(len).min(whole.len())].to_vec())
+    }
+    /// A file's length in bytes.
+    fn size(&self, dir: &Path, name: &str) -> io::Result<u64> {
+        Ok(self.read(dir, name)?.len() as u64)
+    }
     /// Renames a file over another (atomic); durable once the folder is synced.
     fn rename(&self, dir: &Path, from: &str, to: &str) -> io::Result<()>;
     /// Cuts a file to `len` bytes and makes the cut durable.
@@ -152,6 +162,19 @@ impl Storage for OsStorage {
         fs::read(path(dir, name))
     }
 
+    fn read_range(&self, dir: &Path, name: &str, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = fs::File::open(path(dir, name))?;
+        file.seek(SeekFrom::Start(offset))?;
+        let mut out = Vec::with_capacity(len.min(16 * 1024 * 1024));
+        file.take(len as u64).read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    fn size(&self, dir: &Path, name: &str) -> io::Result<u64> {
+        Ok(fs::metadata(path(dir, name))?.len())
+    }
+
     fn rename(&self, dir: &Path, from: &str, to: &str) -> io::Result<()> {
         fs::rename(path(dir, from), path(dir, to))
     }
@@ -209,6 +232,14 @@ impl Storage for ReadOnlyStorage {
 
     fn read(&self, dir: &Path, name: &str) -> io::Result<Vec<u8>> {
         OsStorage.read(dir, name)
+    }
+
+    fn read_range(&self, dir: &Path, name: &str, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        OsStorage.read_range(dir, name, offset, len)
+    }
+
+    fn size(&self, dir: &Path, name: &str) -> io::Result<u64> {
+        OsStorage.size(dir, name)
     }
 
     fn rename(&self, _: &Path, _: &str, _: &str) -> io::Result<()> {

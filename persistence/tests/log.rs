@@ -81,6 +81,45 @@ fn round_trip_through_files_across_segments() {
     std::fs::remove_dir_all(&dir).expect("cleaned");
 }
 
+// Proves a segment several times larger than what recovery reads at once comes back whole
+// through real files: records cross the pieces' edges, one is larger than a piece, and a
+// torn tail after them is cut off at the right offset.
+#[test]
+fn segments_larger_than_a_read_piece_recover_whole() {
+    let dir = temp_dir("pieces");
+    let options = LogOptions { segment_bytes: 64 * 1024 * 1024, ..LogOptions::new(&dir) };
+    let sized = |i: u64| -> Vec<u8> {
+        let len = if i == 40 { 1_500_000 } else { 30_000 + usize::try_from(i * 977 % 50_000).expect("small") };
+        (0..len).map(|n| u8::try_from((n as u64 + i) % 251).expect("a byte")).collect()
+    };
+    let (log, _, _) = open(Arc::new(OsStorage), &options, 0).expect("opens");
+    let handle = log.handle();
+    for i in 1..=120 {
+        handle.append(1, sized(i)).expect("queued").wait().expect("durable");
+    }
+    log.close();
+    let names = segments(&dir);
+    assert_eq!(names.len(), 1, "one segment: {names:?}");
+    let file = dir.join(&names[0]);
+    // Where the records end: the segment's header, then each frame's header and payload.
+    let used: u64 = 20 + (1..=120).map(|i| 25 + sized(i).len() as u64).sum::<u64>();
+    assert!(used > 5 * 1024 * 1024, "several read pieces: {used} bytes");
+    // A torn tail: after the records and the space zeroed ahead of them, garbage.
+    {
+        use std::io::Write;
+        let mut tail = std::fs::OpenOptions::new().append(true).open(&file).expect("opens");
+        tail.write_all(&[0xAB; 3_000]).expect("written");
+    }
+    let (_, recovered, replayed) = open(Arc::new(OsStorage), &options, 0).expect("reopens after a tear");
+    assert_eq!(replayed.len(), 120);
+    for (lsn, kind, bytes) in &replayed {
+        assert_eq!((*kind, bytes), (1, &sized(*lsn)), "record {lsn}");
+    }
+    let torn = recovered.truncated.expect("the torn tail is cut");
+    assert_eq!(torn.offset, used);
+    std::fs::remove_dir_all(&dir).expect("cleaned");
+}
+
 // Proves retention deletes only segments wholly below the point, keeps the newest, and
 // recovery from that point still finds every later record.
 #[test]

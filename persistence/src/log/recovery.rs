@@ -52,6 +52,57 @@ fn all_zero(bytes: &[u8]) -> bool {
     bytes.iter().all(|&b| b == 0)
 }
 
+/// How much of a segment recovery holds in memory at a time (more only for a frame that
+/// is larger): a start never reads a whole segment into memory, whose pages the allocator
+/// would keep after it is dropped.
+const READ_PIECE_BYTES: usize = 1024 * 1024;
+
+/// One segment, read in pieces.
+struct Window<'s> {
+    storage: &'s dyn Storage,
+    dir: &'s Path,
+    name: &'s str,
+    size: usize,
+    /// Where in the segment `piece` starts.
+    start: usize,
+    piece: Vec<u8>,
+}
+
+impl<'s> Window<'s> {
+    fn open(storage: &'s dyn Storage, dir: &'s Path, name: &'s str) -> std::io::Result<Self> {
+        let size = usize::try_from(storage.size(dir, name)?).unwrap_or(usize::MAX);
+        Ok(Self { storage, dir, name, size, start: 0, piece: Vec::new() })
+    }
+
+    /// The segment's bytes from `offset` on, at least `want` of them where the segment
+    /// has them.
+    fn at(&mut self, offset: usize, want: usize) -> std::io::Result<&[u8]> {
+        let end = offset.saturating_add(want).min(self.size);
+        if offset < self.start || end > self.start + self.piece.len() {
+            let len = want.max(READ_PIECE_BYTES).min(self.size.saturating_sub(offset));
+            self.piece = self.storage.read_range(self.dir, self.name, offset as u64, len)?;
+            self.start = offset;
+        }
+        Ok(&self.piece[offset - self.start..])
+    }
+
+    /// Whether everything from `offset` to the end is zeros (read a piece at a time).
+    fn zeros_from(&mut self, offset: usize) -> std::io::Result<bool> {
+        let mut at = offset;
+        while at < self.size {
+            let piece = self.at(at, READ_PIECE_BYTES)?;
+            if piece.is_empty() {
+                break;
+            }
+            if !all_zero(piece) {
+                return Ok(false);
+            }
+            at += piece.len();
+        }
+        Ok(true)
+    }
+}
+
 fn corruption(segment: &str, offset: usize, reason: impl Into<String>) -> PersistenceError {
     PersistenceError::Corruption { file: segment.to_owned(), offset: offset as u64, reason: reason.into() }
 }
@@ -59,7 +110,10 @@ fn corruption(segment: &str, offset: usize, reason: impl Into<String>) -> Persis
 /// Whether an intact frame after `from` says record `lsn` was already synced when it was
 /// written. Only frames numbered after `lsn` (and not absurdly far) are tried.
 fn synced_later(bytes: &[u8], from: usize, lsn: Lsn) -> bool {
-    let last_start = bytes.len().saturating_sub(FRAME_HEADER_BYTES);
+    if bytes.len() < from.saturating_add(FRAME_HEADER_BYTES) {
+        return false;
+    }
+    let last_start = bytes.len() - FRAME_HEADER_BYTES;
     (from..=last_start).any(|at| {
         // A frame `k` records past `lsn` starts at least `k - 1` headers further on: a
         // claim beyond that is not tried, which keeps a crafted tail from costing a
@@ -81,14 +135,23 @@ fn synced_later(bytes: &[u8], from: usize, lsn: Lsn) -> bool {
 /// of the newest segment may be a failed run's unsynced pages, which a new `fdatasync` of
 /// the same file can report as done without writing them; a new file's pages are written
 /// for certain, so nothing is built on bytes that are not on disk.
-fn rewrite(storage: &dyn Storage, dir: &Path, name: &str, bytes: &[u8]) -> Result<(), PersistenceError> {
+fn rewrite(storage: &dyn Storage, dir: &Path, name: &str, window: &mut Window<'_>, len: usize) -> Result<(), PersistenceError> {
     let temporary = format!("{name}.rewrite");
     // A leftover of a crash during the last rewrite.
     if storage.list(dir)?.contains(&temporary) {
         storage.remove(dir, &temporary)?;
     }
     let mut file = storage.create(dir, &temporary)?;
-    file.write_all(bytes)?;
+    let mut at = 0;
+    while at < len {
+        let piece = window.at(at, READ_PIECE_BYTES.min(len - at))?;
+        let piece = &piece[..piece.len().min(len - at)];
+        if piece.is_empty() {
+            return Err(corruption(name, at, "the segment ended while it was rewritten"));
+        }
+        file.write_all(piece)?;
+        at += piece.len();
+    }
     file.sync_data()?;
     storage.rename(dir, &temporary, name)?;
     storage.sync_dir(dir)?;
@@ -123,17 +186,19 @@ fn check_sequence(
 /// the last record read and the offset where reading stopped.
 fn replay_segment(
     storage: &dyn Storage,
-    dir: &Path,
-    name: &str,
-    bytes: &[u8],
+    window: &mut Window<'_>,
     (first, newest, after, format): (Lsn, bool, Lsn, u8),
     visit: &mut impl FnMut(Replayed<'_>) -> Result<(), PersistenceError>,
     recovered: &mut Recovered,
 ) -> Result<(Lsn, usize), PersistenceError> {
+    let (dir, name) = (window.dir, window.name);
     let mut lsn = first;
     let mut offset = SEGMENT_HEADER_BYTES;
-    while offset < bytes.len() {
-        let damage = match decode_frame(&bytes[offset..]) {
+    while offset < window.size {
+        let head = window.at(offset, FRAME_HEADER_BYTES)?;
+        let length = head.first_chunk::<4>().map_or(0, |l| u32::from_le_bytes(*l) as usize);
+        let want = FRAME_HEADER_BYTES + length.min(RECORD_PAYLOAD_BYTES_MAX);
+        let found = match decode_frame(window.at(offset, want)?) {
             Ok(frame) if frame.lsn == lsn => {
                 if lsn > after {
                     visit(Replayed { lsn, format, kind: frame.kind, payload: frame.payload })?;
@@ -143,20 +208,24 @@ fn replay_segment(
                 offset += frame.len;
                 continue;
             }
-            Ok(frame) => format!("record {} found where record {lsn} belongs", frame.lsn),
-            // Space zeroed ahead and never written: the log ends here.
-            Err(_) if newest && all_zero(&bytes[offset..]) => break,
-            Err(reason) => reason.to_owned(),
+            Ok(frame) => Err(format!("record {} found where record {lsn} belongs", frame.lsn)),
+            Err(reason) => Ok(reason),
         };
-        if !newest || synced_later(bytes, offset, lsn) {
+        let damage = match found {
+            // Space zeroed ahead and never written: the log ends here.
+            Ok(_) if newest && window.zeros_from(offset)? => break,
+            Ok(reason) => reason.to_owned(),
+            Err(damage) => damage,
+        };
+        // Damage: the rest of the segment is read at once (a tail, or a refusal to start).
+        let rest = window.at(offset, window.size - offset)?;
+        if !newest || synced_later(rest, 0, lsn) {
             return Err(corruption(name, offset, damage));
         }
+        let tail = rest.len();
         storage.truncate(dir, name, offset as u64)?;
-        recovered.truncated = Some(TruncatedTail {
-            segment: name.to_owned(),
-            offset: offset as u64,
-            bytes: (bytes.len() - offset) as u64,
-        });
+        recovered.truncated =
+            Some(TruncatedTail { segment: name.to_owned(), offset: offset as u64, bytes: tail as u64 });
         break;
     }
     Ok((lsn, offset))
@@ -193,18 +262,19 @@ pub fn recover(
     for (index, &first) in firsts.iter().enumerate().skip(start) {
         let name = super::segment::segment_name(first);
         let newest = index + 1 == firsts.len();
-        let bytes = storage.read(dir, &name)?;
-        let (stated, format) = match read_segment_header(&bytes) {
+        let mut window = Window::open(storage, dir, &name)?;
+        let size = window.size;
+        let (stated, format) = match read_segment_header(window.at(0, SEGMENT_HEADER_BYTES)?) {
             Ok(header) => header,
             // A segment is created, its header synced and its name made durable before any
             // record goes in: a newest segment no longer than a header and without a valid
             // one holds nothing. A longer one held records, or was zeroed ahead after its
             // header was synced: its header is damaged.
-            Err(HeaderError::Damaged(_)) if newest && bytes.len() <= SEGMENT_HEADER_BYTES => {
+            Err(HeaderError::Damaged(_)) if newest && size <= SEGMENT_HEADER_BYTES => {
                 storage.remove(dir, &name)?;
                 storage.sync_dir(dir)?;
-                if !bytes.is_empty() {
-                    recovered.truncated = Some(TruncatedTail { segment: name, offset: 0, bytes: bytes.len() as u64 });
+                if size > 0 {
+                    recovered.truncated = Some(TruncatedTail { segment: name.clone(), offset: 0, bytes: size as u64 });
                 }
                 break;
             }
@@ -215,14 +285,14 @@ pub fn recover(
         };
         check_sequence(&name, first, stated, expected, after)?;
         let (lsn, offset) =
-            replay_segment(storage, dir, &name, &bytes, (first, newest, after, format), &mut visit, &mut recovered)?;
+            replay_segment(storage, &mut window, (first, newest, after, format), &mut visit, &mut recovered)?;
         if lsn == first && newest {
             // Nothing in it: the writer starts a fresh segment with this name.
             storage.remove(dir, &name)?;
             storage.sync_dir(dir)?;
         } else {
             if newest {
-                rewrite(storage, dir, &name, &bytes[..offset])?;
+                rewrite(storage, dir, &name, &mut window, offset)?;
             }
             recovered.segments.push(first);
         }
