@@ -135,7 +135,13 @@ fn synced_later(bytes: &[u8], from: usize, lsn: Lsn) -> bool {
 /// of the newest segment may be a failed run's unsynced pages, which a new `fdatasync` of
 /// the same file can report as done without writing them; a new file's pages are written
 /// for certain, so nothing is built on bytes that are not on disk.
-fn rewrite(storage: &dyn Storage, dir: &Path, name: &str, window: &mut Window<'_>, len: usize) -> Result<(), PersistenceError> {
+fn rewrite(
+    storage: &dyn Storage,
+    dir: &Path,
+    name: &str,
+    window: &mut Window<'_>,
+    len: usize,
+) -> Result<(), PersistenceError> {
     let temporary = format!("{name}.rewrite");
     // A leftover of a crash during the last rewrite.
     if storage.list(dir)?.contains(&temporary) {
