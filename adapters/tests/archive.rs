@@ -9,24 +9,13 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{archived_total, buy_demo, demo_with, free_port, http, serve, stop_cleanly, temp_dir, Served};
+use support::{archived_total, buy_demo, demo_with, free_port, http, serve_on, stop_cleanly, temp_dir, Served};
 
 const ADMIN: &str = "demo-admin";
 const BASE: &str = "/v1/commerces/demo";
 
 fn start(address: std::net::SocketAddr, config: &std::path::Path, data: &std::path::Path) -> Served {
-    serve(address, |command| {
-        command.args([
-            "--config",
-            config.to_str().expect("utf-8"),
-            "--listen",
-            &address.to_string(),
-            "--data",
-            data.to_str().expect("utf-8"),
-            "--snapshot-interval-ms",
-            "200",
-        ]);
-    })
+    serve_on(address, config, data, &["--snapshot-interval-ms", "200"])
 }
 
 fn raw(address: std::net::SocketAddr, method: &str, path: &str, body: Value) -> (u16, String) {

@@ -17,26 +17,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::{archived_total, demo_with, free_port, http, serve, temp_dir, Served};
+use support::{archived_total, demo_with, free_port, http, serve_on, temp_dir, Served};
 
 const ADMIN: &str = "demo-admin";
 const BASE: &str = "/v1/commerces/demo";
 
 fn start(address: SocketAddr, config: &std::path::Path, data: &std::path::Path) -> Served {
-    serve(address, |command| {
-        command.args([
-            "--config",
-            config.to_str().expect("utf-8"),
-            "--listen",
-            &address.to_string(),
-            "--data",
-            data.to_str().expect("utf-8"),
-            "--snapshot-interval-ms",
-            "150",
-            "--archive-interval-ms",
-            "20",
-        ]);
-    })
+    serve_on(address, config, data, &["--snapshot-interval-ms", "150", "--archive-interval-ms", "20"])
 }
 
 fn call(address: SocketAddr, method: &str, path: &str, key: &str, body: &Value) -> Option<(u16, Value)> {

@@ -10,23 +10,14 @@ mod support;
 
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
-use support::{free_port, http, http_keyed, serve, temp_dir, Served};
+use support::{free_port, http, http_keyed, serve_on, temp_dir, Served};
 
 const ADMIN: &str = "demo-admin";
 const MERCHANT: &str = "demo-merchant-artisan";
 const BASE: &str = "/v1/commerces/demo";
 
 fn start(address: std::net::SocketAddr, config: &std::path::Path, data: &std::path::Path) -> Served {
-    serve(address, |command| {
-        command.args([
-            "--config",
-            config.to_str().expect("utf-8"),
-            "--listen",
-            &address.to_string(),
-            "--data",
-            data.to_str().expect("utf-8"),
-        ]);
-    })
+    serve_on(address, config, data, &[])
 }
 
 fn call(address: std::net::SocketAddr, method: &str, path: &str, key: &str, body: Value) -> (u16, Value) {

@@ -103,6 +103,15 @@ pub fn serve(address: SocketAddr, configure: impl FnOnce(&mut Command)) -> Serve
     served
 }
 
+/// Starts `mercato` on one configuration file and data folder, with `extra` arguments
+/// after them, and waits until it is ready.
+pub fn serve_on(address: SocketAddr, config: &std::path::Path, data: &std::path::Path, extra: &[&str]) -> Served {
+    serve(address, |command| {
+        command.arg("--config").arg(config).arg("--listen").arg(address.to_string()).arg("--data").arg(data);
+        command.args(extra);
+    })
+}
+
 pub fn wait_ready(address: SocketAddr) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
