@@ -193,10 +193,10 @@ fn compare(commerce: &Commerce, reference: &Reference) {
     for (sku, versions) in reference {
         let history = commerce.catalog().get(sku).expect("the product");
         let got: Vec<_> =
-            history.versions().iter().map(|v| (v.version, v.product.as_ref().clone(), v.retired, v.at)).collect();
+            history.versions().map(|v| (v.version, v.product.as_ref().clone(), v.retired, v.at)).collect();
         let want: Vec<_> = (1..).zip(versions).map(|(n, (p, r, at))| (n, p.clone(), *r, *at)).collect();
         assert_eq!(got, want, "product {sku}");
-        assert!(history.versions().iter().all(|v| &*v.by == "model"));
+        assert!(history.versions().all(|v| &*v.by == "model"));
         assert_eq!(commerce.sellable(sku).is_ok(), !versions.last().expect("a version").1);
     }
 }

@@ -110,3 +110,31 @@ fn plain_keys_are_held_as_digests() {
         assert_eq!(key.key_sha256.as_deref().map(str::len), Some(64), "{}", key.name);
     }
 }
+
+// Proves a product as kept holds no spare room in its small maps (a catalogue keeps
+// millions): maps built up entry by entry, as a JSON or CSV row's are, leave capacity
+// behind, and a checked product gives it back. Fails if `Product::compact` keeps capacity.
+#[test]
+fn a_checked_product_keeps_no_spare_room_in_its_maps() {
+    let commerce = demo();
+    let mut product: mercato_engine::commerce::model::Product = serde_json::from_value(serde_json::json!({
+        "sku": "ROOMY-1",
+        "names": { "en": "Roomy", "es": "Amplio" },
+        "tax_class": "standard",
+        "weight_grams": 100,
+        "shipping_class": "small",
+        "prices": { "EUR": "1.00" },
+        "attributes": { "colour": "red" },
+    }))
+    .expect("a product");
+    product.names.reserve(10);
+    product.attributes.reserve(10);
+    let mut kept = commerce.check_product(product).expect("a valid product");
+    let names = std::mem::take(&mut kept.names).into_tuple_vec();
+    let attributes = std::mem::take(&mut kept.attributes).into_tuple_vec();
+    let prices = std::mem::take(&mut kept.prices).into_tuple_vec();
+    assert_eq!((names.len(), names.capacity()), (2, 2));
+    assert_eq!((attributes.len(), attributes.capacity()), (1, 1));
+    assert_eq!((prices.len(), prices.capacity()), (1, 1));
+    assert_eq!(names[1], ("es".to_owned(), "Amplio".to_owned()));
+}

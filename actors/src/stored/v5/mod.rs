@@ -201,7 +201,7 @@ pub(super) fn catalog_part_of(part: &memory::CatalogSnapshot) -> CatalogPart {
         products: part
             .catalog
             .iter()
-            .map(|history| history.versions().iter().map(ProductVersion::from_engine).collect())
+            .map(|history| history.versions().map(ProductVersion::from_engine).collect())
             .collect(),
         remembered: Convert::from_engine(&part.remembered),
         imports: Convert::from_engine(&part.imports),

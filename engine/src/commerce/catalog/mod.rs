@@ -12,6 +12,7 @@ pub use history::{changes, FieldChange};
 
 use std::sync::Arc;
 
+use compact_str::CompactString;
 use imbl::OrdMap;
 
 use crate::commerce::model::{Product, StockPolicy};
@@ -32,58 +33,66 @@ pub struct ProductVersion {
     pub product: Arc<Product>,
 }
 
-/// A product's versions, oldest first (never empty; the last is the product now), and its
-/// stock policy resolved for the reserve path.
+/// A product's versions, oldest first (the last is the product now), and its stock policy
+/// resolved for the reserve path. The product now is held inline: most products have one
+/// version, and a catalogue holds millions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProductHistory {
-    versions: Vec<ProductVersion>,
+    /// Every version before `current`, oldest first.
+    earlier: Vec<ProductVersion>,
+    current: ProductVersion,
     /// The policy of every warehouse when no warehouse overrides it (none when one does).
     policy: Option<StockPolicy>,
 }
 
+/// The policy of every warehouse when no warehouse overrides `product`'s.
+fn policy_of(product: &Product) -> Option<StockPolicy> {
+    product
+        .stock_policy_overrides
+        .is_empty()
+        .then(|| product.stock_policy.as_ref().and_then(|c| c.policy().ok()).unwrap_or_default())
+}
+
 impl ProductHistory {
     fn new(first: ProductVersion) -> Self {
-        let mut history = Self { versions: Vec::with_capacity(1), policy: None };
-        history.push(first);
-        history
+        Self { earlier: Vec::new(), policy: policy_of(&first.product), current: first }
     }
 
     fn push(&mut self, version: ProductVersion) {
-        let product = &version.product;
-        self.policy = product
-            .stock_policy_overrides
-            .is_empty()
-            .then(|| product.stock_policy.as_ref().and_then(|c| c.policy().ok()).unwrap_or_default());
-        self.versions.push(version);
+        self.policy = policy_of(&version.product);
+        let before = std::mem::replace(&mut self.current, version);
+        self.earlier.push(before);
     }
 
     /// The product's latest version.
     pub fn current(&self) -> &ProductVersion {
-        // Never empty: built with its first version, only ever pushed to.
-        &self.versions[self.versions.len() - 1]
+        &self.current
     }
 
     pub fn product(&self) -> &Product {
-        &self.current().product
+        &self.current.product
     }
 
     pub fn retired(&self) -> bool {
-        self.current().retired
+        self.current.retired
     }
 
     /// Every version, oldest first.
-    pub fn versions(&self) -> &[ProductVersion] {
-        &self.versions
+    pub fn versions(&self) -> impl DoubleEndedIterator<Item = &ProductVersion> {
+        self.earlier.iter().chain(std::iter::once(&self.current))
     }
 
     pub fn version(&self, version: u32) -> Option<&ProductVersion> {
+        if version == self.current.version {
+            return Some(&self.current);
+        }
         let index = usize::try_from(version).ok()?.checked_sub(1)?;
-        self.versions.get(index).filter(|v| v.version == version)
+        self.earlier.get(index).filter(|v| v.version == version)
     }
 
     /// The version in force at `at`: the last made at or before it.
     pub fn as_of(&self, at: Timestamp) -> Option<&ProductVersion> {
-        self.versions.iter().rev().find(|v| v.at <= at)
+        self.versions().rev().find(|v| v.at <= at)
     }
 
     pub(crate) fn policy(&self) -> Option<StockPolicy> {
@@ -95,7 +104,7 @@ impl ProductHistory {
 /// only the path to the product it changes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Catalog {
-    products: OrdMap<String, Arc<ProductHistory>>,
+    products: OrdMap<CompactString, Arc<ProductHistory>>,
 }
 
 impl Catalog {
@@ -201,7 +210,7 @@ impl Catalog {
 
     /// Adds a product's next version (its first makes it).
     pub(crate) fn save(&mut self, version: ProductVersion) {
-        let sku = version.product.sku.clone();
+        let sku = CompactString::from(version.product.sku.as_str());
         match self.products.get_mut(&sku) {
             Some(history) => Arc::make_mut(history).push(version),
             None => {

@@ -164,8 +164,10 @@ impl Product {
     /// millions of products).
     pub fn compact(&mut self) {
         fn tight<V>(map: &mut LiteMap<String, V>) {
-            let entries = std::mem::take(map);
-            *map = entries.into_iter().collect();
+            let mut entries = std::mem::take(map).into_tuple_vec();
+            entries.shrink_to_fit();
+            // Taken from a map: sorted and without duplicates already.
+            *map = LiteMap::from_sorted_store_unchecked(entries);
         }
         tight(&mut self.names);
         tight(&mut self.descriptions);

@@ -338,7 +338,6 @@ pub async fn product_history(
     let mut before = None;
     let versions = history
         .versions()
-        .iter()
         .map(|version| {
             let dto = ProductVersionDto {
                 version: version.version,
