@@ -59,6 +59,21 @@ fn all_events(address: SocketAddr, key: &str, limit: usize, least: usize) -> Vec
     }
 }
 
+/// Every event, once the outbox has caught up: read until two reads in a row agree (the
+/// events of the last changes may still be on their way).
+fn settled_events(address: SocketAddr, key: &str) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last = all_events(address, key, 1000, 1);
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = all_events(address, key, 1000, last.len());
+        if now == last || Instant::now() > deadline {
+            return now;
+        }
+        last = now;
+    }
+}
+
 fn kinds_of(events: &[Value], aggregate: &str) -> Vec<String> {
     events
         .iter()
@@ -113,7 +128,7 @@ fn an_order_life_is_told_as_events_that_survive_a_crash() {
         assert_eq!(call(address, "POST", "/carriers/iberpost/events", ADMIN, report).0, 200);
     }
 
-    let everything = all_events(address, ADMIN, 1000, 1);
+    let everything = settled_events(address, ADMIN);
     let events = all_events(address, ADMIN, 3, everything.len());
     assert_eq!(events, everything, "pages of three cover every event once");
     assert_ordered_without_gaps(&events);

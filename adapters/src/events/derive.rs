@@ -17,6 +17,7 @@ use mercato_engine::Commerce;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::envelope::EventData;
 use crate::http::routes::carts::{money, timestamp};
 use crate::http::routes::orders::{
     delivery_note_dto, invoice_dto, order_dto, receipt_dto, refund_dto, return_dto, CarrierEventDto,
@@ -31,7 +32,7 @@ pub struct Draft {
     pub time: Timestamp,
     /// The merchants it concerns (none for the commerce's own).
     pub merchants: Vec<String>,
-    pub data: Value,
+    pub data: EventData,
 }
 
 /// What derivation remembers of an order between its records.
@@ -158,7 +159,7 @@ fn settings_events(entry: &SettingsEntry) -> Vec<Draft> {
         },
         _ => Vec::new(),
     };
-    vec![Draft { kind, aggregate, time: entry.at, merchants, data }]
+    vec![Draft { kind, aggregate, time: entry.at, merchants, data: data.into() }]
 }
 
 fn data_aggregate(kind: DataKind) -> &'static str {
@@ -197,7 +198,7 @@ fn merchant_events(entry: &SettingsEntry, item: &DataItem) -> Vec<Draft> {
         "merchant": crate::http::routes::merchants::MerchantDto::of(merchant),
     });
     let aggregate = ("merchant", merchant.code.clone());
-    vec![Draft { kind, aggregate, time: entry.at, merchants: vec![merchant.code.clone()], data }]
+    vec![Draft { kind, aggregate, time: entry.at, merchants: vec![merchant.code.clone()], data: data.into() }]
 }
 
 /// A payout batch's events, one `payout.made` per merchant and currency paid, in its
@@ -224,7 +225,8 @@ fn payout_events(
                 "currency": payout.currency,
                 "amount": payout.amount.to_string(),
                 "by": entry.by,
-            }),
+            })
+            .into(),
         })
         .collect()
 }
@@ -241,6 +243,16 @@ fn data_names(kind: DataKind) -> (&'static str, &'static str) {
         DataKind::CommissionRule => ("commission_rule.changed", "commission_rule.removed"),
         DataKind::ProductProposal => ("product_proposal.changed", "product_proposal.removed"),
     }
+}
+
+/// A product event's `data`, written straight from the product.
+#[derive(Serialize)]
+struct ProductEventData<'a> {
+    by: &'a str,
+    product: &'a mercato_engine::commerce::model::Product,
+    retired: bool,
+    sku: &'a str,
+    version: u32,
 }
 
 /// A catalogue record's events: `product.created` for a first version, `product.retired`
@@ -262,12 +274,12 @@ fn product_events(entry: &CatalogEntry) -> Vec<Draft> {
                 aggregate: ("product", product.sku.clone()),
                 time: entry.at,
                 merchants: product.merchant.clone().into_iter().collect(),
-                data: json!({
-                    "sku": product.sku,
-                    "version": version,
-                    "retired": retired,
-                    "by": entry.by,
-                    "product": serde_json::to_value(product.as_ref()).unwrap_or(Value::Null),
+                data: EventData::text(&ProductEventData {
+                    by: &entry.by,
+                    product: product.as_ref(),
+                    retired: *retired,
+                    sku: &product.sku,
+                    version: *version,
                 }),
             }
         })
@@ -353,11 +365,11 @@ fn order_events(entry: &OrderEntry, commerce: &Commerce, notes: &mut dyn Notes) 
 }
 
 /// An event's type, the shipment it belongs to (none: the order) and its data.
-type Drafted = (&'static str, Option<String>, Value);
+type Drafted = (&'static str, Option<String>, EventData);
 
 fn order_event(order: &str, event: &OrderEvent, note: &mut OrderNote, commerce: &Commerce, units: u32) -> Vec<Drafted> {
     let currency = note.currency.clone();
-    let one = |kind, data| vec![(kind, None, data)];
+    let one = |kind, data: Value| vec![(kind, None, EventData::from(data))];
     match event {
         OrderEvent::Placed { order: placed } => placed_events(placed, commerce),
         OrderEvent::PaymentConfirmed { reference } => {
@@ -405,13 +417,13 @@ fn order_event(order: &str, event: &OrderEvent, note: &mut OrderNote, commerce: 
 
 /// An order placed, and what came with it: a payment approved at checkout, its invoices.
 fn placed_events(order: &Order, commerce: &Commerce) -> Vec<Drafted> {
-    let mut out = vec![("order.placed", None, serde_json::to_value(order_dto(order, commerce)).unwrap_or_default())];
+    let mut out = vec![("order.placed", None, EventData::text(&order_dto(order, commerce)))];
     if let Some(reference) = &order.payment.reference {
-        out.push(("order.paid", None, json!({ "order": order.id, "reference": reference })));
+        out.push(("order.paid", None, json!({ "order": order.id, "reference": reference }).into()));
     }
     for invoice in &order.invoices {
         let data = json!({ "order": order.id, "invoice": invoice_dto(invoice, &order.id, &order.context.currency) });
-        out.push(("invoice.issued", None, data));
+        out.push(("invoice.issued", None, data.into()));
     }
     out
 }
@@ -469,7 +481,7 @@ fn shipment_event(order: &str, event: &OrderEvent, note: &mut OrderNote) -> Vec<
         }
         _ => return Vec::new(),
     };
-    vec![(kind, Some(shipment.clone()), data)]
+    vec![(kind, Some(shipment.clone()), data.into())]
 }
 
 /// The alert a SKU's level crossing stands for, if any: out of stock when its units on
@@ -494,12 +506,12 @@ fn level_alert(level: &StockLevel) -> Option<&'static str> {
 fn stock_events(entry: &WarehouseEntry, commerce: &Commerce, now: Timestamp) -> Vec<Draft> {
     let warehouse = &entry.warehouse;
     let time = entry.at.unwrap_or(now);
-    let draft = |kind, sku: &str, data| Draft {
+    let draft = |kind, sku: &str, data: Value| Draft {
         kind,
         aggregate: ("stock", format!("{warehouse}/{sku}")),
         time,
         merchants: commerce.product(sku).and_then(|p| p.merchant.clone()).into_iter().collect(),
-        data,
+        data: data.into(),
     };
     let alerts = entry.levels.iter().filter_map(|level| {
         let kind = level_alert(level)?;
