@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The soak benchmark: ORDERS orders (default 1,000,000) placed, shipped and delivered over
 # HTTP on the demo with a return window of 0 days (an order delivered is finished at once:
-# the accelerated clock), snapshots every 10 s. mercato-soak prints a line of figures every
+# the accelerated clock, which also keeps events 5 minutes instead of 30 days), snapshots
+# every 10 s. mercato-soak prints a line of figures every
 # EVERY orders (default 100,000): resident memory, orders archived, snapshot size and
 # write time, log and archive size on disk, p50/p99 of purchases and p99 of product reads.
 # Then the node is stopped cleanly and started again (start-up time, resident memory at
@@ -9,6 +10,9 @@
 # a fresh node on a new folder is started and measured at rest first.
 #
 #   benches/soak.sh [ORDERS] [EVERY] [CONNECTIONS, default 32]
+#
+# MERCATO_BIN_DIR names a folder holding `mercato` and `mercato-soak` already built (to
+# measure them while the tree is rebuilt); by default this revision's are built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ORDERS="${1:-1000000}"
@@ -22,15 +26,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release --locked -p mercato-adapters --bin mercato -p mercato-loadtests --bin mercato-soak
+BIN="${MERCATO_BIN_DIR:-}"
+if [ -z "$BIN" ]; then
+  cargo build --release --locked -p mercato-adapters --bin mercato -p mercato-loadtests --bin mercato-soak
+  BIN=target/release
+fi
 sed 's/^merchant_terms_version = "2026-01"/merchant_terms_version = "2026-01"\nreturn_window_days = 0/' \
   config/demo.toml >"$WORK/soak.toml"
 
 start() { # data folder; sets MERCATO_PID and STARTUP (seconds to ready)
   local began
   began=$(date +%s.%N)
-  target/release/mercato --config "$WORK/soak.toml" --listen "127.0.0.1:$PORT" --data "$1" \
-    --snapshot-interval-ms 10000 >>"$WORK/mercato.log" 2>&1 &
+  "$BIN/mercato" --config "$WORK/soak.toml" --listen "127.0.0.1:$PORT" --data "$1" \
+    --snapshot-interval-ms 10000 --event-keep-s 300 >>"$WORK/mercato.log" 2>&1 &
   MERCATO_PID=$!
   for _ in $(seq 1 6000); do
     if curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; then break; fi
@@ -51,7 +59,7 @@ stop
 
 echo "== the soak: $ORDERS orders, figures every $EVERY, $CONNECTIONS connections"
 start "$WORK/data"
-target/release/mercato-soak --host "http://127.0.0.1:$PORT" --pid "$MERCATO_PID" --data "$WORK/data" \
+"$BIN/mercato-soak" --host "http://127.0.0.1:$PORT" --pid "$MERCATO_PID" --data "$WORK/data" \
   --orders "$ORDERS" --every "$EVERY" --connections "$CONNECTIONS"
 sleep 12 # the last orders archived and a snapshot taken
 echo "after the run: resident $(rss) MiB"

@@ -101,6 +101,11 @@ pub struct ServeArgs {
     /// (default 30 days).
     #[arg(long, env = "MERCATO_WEBHOOK_LOG_KEEP_S", default_value_t = 2_592_000, value_parser = clap::value_parser!(u64).range(1..=31_536_000), global = true)]
     pub webhook_log_keep_s: u64,
+    /// How long the event store keeps an event after its change was made (default 30
+    /// days): older events leave `GET …/events`, its stream and the webhooks' queues. The
+    /// log, the snapshots and the archive keep the changes themselves.
+    #[arg(long, env = "MERCATO_EVENT_KEEP_S", default_value_t = 2_592_000, value_parser = clap::value_parser!(u64).range(1..=315_360_000), global = true)]
+    pub event_keep_s: u64,
     /// One webhook call's limit, connection included.
     #[arg(long, env = "MERCATO_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=60_000), global = true)]
     pub webhook_timeout_ms: u64,

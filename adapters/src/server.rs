@@ -401,7 +401,8 @@ fn open_events(args: &ServeArgs, commerces: Commerces) -> Result<(Outbox, Events
     let dir = args.data.join("events");
     let failed = |error| ServerError::Recovery { path: dir.display().to_string(), error };
     let store = EventStore::open(&dir, EVENT_STORE_CACHE_BYTES).map_err(failed)?;
-    Outbox::open(Arc::new(store), commerces).map_err(failed)
+    let (outbox, events) = Outbox::open(Arc::new(store), commerces).map_err(failed)?;
+    Ok((outbox.keeping(Duration::from_secs(args.event_keep_s)), events))
 }
 
 /// Stops the server when the log stops: the node must not go on answering from a state

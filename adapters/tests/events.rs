@@ -296,3 +296,36 @@ fn a_lost_event_store_is_rebuilt_from_what_the_log_still_holds() {
     assert_eq!(kinds_of(&after, &order), ["order.placed", "order.paid", "invoice.issued"]);
     drop(served);
 }
+
+// Proves the event store keeps an event only as long as `--event-keep-s` says: an order's
+// events leave the pages once older than that, while a later order's stay, in order. Fails
+// if old events are never removed, or if removing them takes newer ones along.
+#[test]
+fn events_older_than_the_store_keeps_them_leave_it() {
+    let dir = temp_dir("events-kept");
+    let data = dir.join("data");
+    let address = free_port();
+    let _served = serve(address, |command| {
+        command.args(["--listen", &address.to_string(), "--data", data.to_str().expect("utf-8")]);
+        command.args(["--event-keep-s", "2"]);
+        command.env_remove("MERCATO_CONFIG");
+    });
+    let old = buy(address, "MOUSE", 1);
+    let before = all_events(address, ADMIN, 1000, 3);
+    assert!(kinds_of(&before, &old).contains(&"order.placed".to_owned()), "{before:?}");
+    std::thread::sleep(Duration::from_millis(2_500));
+    let new = buy(address, "CERAMIC-MUG", 1);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let after = loop {
+        let events = settled_events(address, ADMIN);
+        let gone = kinds_of(&events, &old).is_empty();
+        if (gone && !kinds_of(&events, &new).is_empty()) || Instant::now() > deadline {
+            break events;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(kinds_of(&after, &old).is_empty(), "the old order's events are gone: {after:?}");
+    assert_eq!(kinds_of(&after, &new), ["order.placed", "order.paid", "invoice.issued"]);
+    let kept: Vec<Value> = after.iter().filter(|e| e["aggregate"]["id"] == new.as_str()).cloned().collect();
+    assert_ordered_without_gaps(&kept);
+}

@@ -196,6 +196,31 @@ impl EventStore {
         Ok((found, last))
     }
 
+    /// Removes a commerce's oldest events while `expired` says so, oldest first, at most
+    /// `limit` of them: how many went (durable at the next `sync`). Stops at the first event
+    /// kept: events are in log order, which is the order of their times.
+    pub fn remove_expired(
+        &self,
+        commerce: &str,
+        limit: usize,
+        mut expired: impl FnMut(&[u8]) -> bool,
+    ) -> Result<usize, PersistenceError> {
+        let start = event_key(commerce, Position::default());
+        let end = event_key(commerce, Position { lsn: u64::MAX, index: u16::MAX });
+        let mut doomed = Vec::new();
+        for entry in self.kv.range(EVENTS, Bound::Included(&start), Bound::Included(&end))? {
+            let (key, value) = entry?;
+            if doomed.len() >= limit || !expired(&value) {
+                break;
+            }
+            doomed.push(key);
+        }
+        if !doomed.is_empty() {
+            self.kv.write(false, |out| doomed.iter().try_for_each(|key| out.remove(EVENTS, key)))?;
+        }
+        Ok(doomed.len())
+    }
+
     /// One event.
     pub fn get(&self, commerce: &str, position: Position) -> Result<Option<Vec<u8>>, PersistenceError> {
         self.kv.get(EVENTS, &event_key(commerce, position))
@@ -293,5 +318,42 @@ impl Table {
             Table::Cursors => CURSORS,
             Table::Attempts => ATTEMPTS,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{EventBatch, EventStore, Position};
+
+    // Proves expired events leave oldest first, at most the limit a time, stopping at the
+    // first one kept, and only the commerce's own: another commerce's stay.
+    #[test]
+    fn expired_events_leave_oldest_first_and_stop_at_the_first_kept() {
+        let dir = std::env::temp_dir().join(format!("mercato-events-expired-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = EventStore::open(&dir, 1 << 20).expect("a store");
+        let event = |commerce: &str, lsn: u64, age: u8| (commerce.to_owned(), Position { lsn, index: 0 }, vec![age]);
+        // The byte is the event's age: 1 is old, 0 is new; an old one after a new one stays.
+        let events = vec![
+            event("a", 1, 1),
+            event("a", 2, 1),
+            event("a", 3, 1),
+            event("a", 4, 0),
+            event("a", 5, 1),
+            event("b", 1, 1),
+        ];
+        store.write(EventBatch { events, through: 5, ..EventBatch::default() }).expect("written");
+        let old = |bytes: &[u8]| bytes == [1];
+        assert_eq!(store.remove_expired("a", 2, old).expect("removed"), 2);
+        assert_eq!(store.remove_expired("a", 10, old).expect("removed"), 1);
+        assert_eq!(store.remove_expired("a", 10, old).expect("removed"), 0);
+        let left = |commerce: &str| {
+            let (found, _) = store.read(commerce, Position::default(), 10, 10, |_| true).expect("read");
+            found.iter().map(|e| e.position.lsn).collect::<Vec<_>>()
+        };
+        assert_eq!(left("a"), [4, 5]);
+        assert_eq!(left("b"), [1]);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

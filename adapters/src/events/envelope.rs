@@ -134,6 +134,29 @@ pub fn encode(kind: &str, merchants: &[String], json: &[u8]) -> Vec<u8> {
     out
 }
 
+/// When a stored event's change was made (its JSON's `time`); none when it does not read.
+pub fn time_of(bytes: &[u8]) -> Option<chrono::DateTime<chrono::Utc>> {
+    const FIELD: &[u8] = b"\"time\":\"";
+    let json = Envelope::parse(bytes)?.json;
+    // Written before `data` in every event: found in the head without reading the rest.
+    let head = &json[..json.len().min(512)];
+    let text = match head.windows(FIELD.len()).position(|w| w == FIELD) {
+        Some(at) => {
+            let rest = &head[at + FIELD.len()..];
+            let end = rest.iter().position(|&b| b == b'"')?;
+            std::str::from_utf8(&rest[..end]).ok()?.to_owned()
+        }
+        None => {
+            #[derive(serde::Deserialize)]
+            struct Timed {
+                time: String,
+            }
+            serde_json::from_slice::<Timed>(json).ok()?.time
+        }
+    };
+    chrono::DateTime::parse_from_rfc3339(&text).ok().map(|t| t.with_timezone(&chrono::Utc))
+}
+
 /// A stored event read: its type, the merchants it concerns (comma-separated) and its
 /// JSON.
 #[derive(Debug, Clone, Copy)]
@@ -156,5 +179,23 @@ impl<'a> Envelope<'a> {
     /// merchant's).
     pub fn concerns(&self, merchant: &str) -> bool {
         self.merchants.split(',').any(|m| m == merchant)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{encode, time_of};
+
+    // Proves an event's time is read from its JSON, from the head or, when the head does
+    // not hold it, from the whole; an event that does not read has none.
+    #[test]
+    fn an_events_time_reads_from_its_json() {
+        let json = br#"{"id":"demo:7.0","position":"7.0","commerce":"demo","type":"order.paid","time":"2026-12-04T10:00:00.250Z","data":{}}"#;
+        let time = time_of(&encode("order.paid", &[], json)).expect("a time");
+        assert_eq!(time.timestamp_millis(), 1_796_378_400_250);
+        let late = format!(r#"{{"data":{{"pad":"{}"}},"time":"2026-12-04T10:00:00.250Z"}}"#, "x".repeat(600));
+        assert_eq!(time_of(&encode("order.paid", &[], late.as_bytes())), Some(time));
+        assert_eq!(time_of(&encode("order.paid", &[], b"{}")), None);
+        assert_eq!(time_of(b"no separator"), None);
     }
 }

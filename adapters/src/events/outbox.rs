@@ -30,6 +30,10 @@ const CACHE_ENTRIES_MAX: usize = 200_000;
 const RECOVERY_BATCH_RECORDS: usize = 2_000;
 /// How long a failed write waits before it is tried again.
 const RETRY_WRITE_AFTER: Duration = Duration::from_secs(1);
+/// How often events older than the store keeps them are looked for, and how many go at
+/// most each time per commerce (a day of a busy node's events goes in a few passes).
+const TRIM_EVERY: Duration = Duration::from_secs(1);
+const TRIM_ROWS_MAX: usize = 20_000;
 
 fn sequence_key(commerce: &str, aggregate: &str, id: &str) -> Vec<u8> {
     format!("{commerce}\u{1f}{aggregate}\u{1f}{id}").into_bytes()
@@ -72,6 +76,9 @@ pub struct Outbox {
     dirty_sequences: HashMap<Vec<u8>, u64>,
     dirty_notes: HashMap<String, Option<Vec<u8>>>,
     head: watch::Sender<Lsn>,
+    /// How long an event is kept (none: for ever), and when they were last trimmed.
+    keep: Option<Duration>,
+    trimmed_at: Option<std::time::Instant>,
 }
 
 /// Notes read through the outbox's cache, changes kept for the next write.
@@ -123,6 +130,8 @@ impl Outbox {
             dirty_sequences: HashMap::new(),
             dirty_notes: HashMap::new(),
             head,
+            keep: None,
+            trimmed_at: None,
         };
         Ok((outbox, events))
     }
@@ -312,6 +321,34 @@ impl Outbox {
     }
 
     /// Derives a run of durable records.
+    /// Keeps each event for `keep` after its change was made; older ones are removed as the
+    /// outbox runs (`--event-keep-s`).
+    pub fn keeping(mut self, keep: Duration) -> Self {
+        self.keep = Some(keep);
+        self
+    }
+
+    /// Removes the events older than the store keeps them, at most every `TRIM_EVERY` and
+    /// `TRIM_ROWS_MAX` per commerce a time. An event whose time does not read goes too.
+    fn trim(&mut self) {
+        let Some(keep) = self.keep else { return };
+        if self.trimmed_at.is_some_and(|at| at.elapsed() < TRIM_EVERY) {
+            return;
+        }
+        self.trimmed_at = Some(std::time::Instant::now());
+        let now = mercato_actors::Clock::system().now().0;
+        let keep = i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
+        let Some(cutoff) = chrono::DateTime::from_timestamp_millis(now.saturating_sub(keep)) else { return };
+        for commerce in self.commerces.keys() {
+            let expired = |bytes: &[u8]| envelope::time_of(bytes).is_none_or(|time| time < cutoff);
+            match self.store.remove_expired(commerce, TRIM_ROWS_MAX, expired) {
+                Ok(0) => {}
+                Ok(removed) => metrics::counter!("mercato_events_trimmed_total").increment(removed as u64),
+                Err(error) => tracing::error!(%error, commerce, "events: old events could not be removed"),
+            }
+        }
+    }
+
     fn take_all(&mut self, records: &[Durable], now: Timestamp) -> Result<(), PersistenceError> {
         for durable in records {
             match stored::decode_record(FORMAT_VERSION, durable.kind, &durable.payload) {
@@ -328,7 +365,13 @@ impl Outbox {
     /// Runs until the log's tap closes: each batch of durable records is derived and
     /// written; a write that fails is tried again (the log keeps the records meanwhile).
     pub fn run(mut self, tap: Receiver<Vec<Durable>>) {
-        while let Ok(first) = tap.recv() {
+        loop {
+            self.trim();
+            let first = match tap.recv_timeout(TRIM_EVERY) {
+                Ok(first) => first,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+            };
             let mut records = first;
             while let Ok(more) = tap.try_recv() {
                 records.extend(more);

@@ -118,6 +118,7 @@ fn reader(state: &AppState, principal: &Principal, code: &str) -> Result<Option<
 #[utoipa::path(
     tag = "events",
     summary = "Lists a commerce's events after a position (admin; a merchant, its own).",
+    description = "Events are kept for `--event-keep-s` after their change (30 days by default); a position before the oldest kept goes on from it.",
     params(("commerce" = String, Path, description = "The commerce code."), EventsQuery),
     responses(
         (status = 200, description = "Success", body = EventPageDto),
