@@ -102,8 +102,8 @@ pub struct ServeArgs {
     #[arg(long, env = "MERCATO_WEBHOOK_LOG_KEEP_S", default_value_t = 2_592_000, value_parser = clap::value_parser!(u64).range(1..=31_536_000), global = true)]
     pub webhook_log_keep_s: u64,
     /// How long the event store keeps an event after its change was made (default 30
-    /// days): older events leave `GET …/events`, its stream and the webhooks' queues. The
-    /// log, the snapshots and the archive keep the changes themselves.
+    /// days), at least `--webhook-retry-for-s`: older events leave `GET …/events` and its
+    /// stream. The state they told of stays (in memory, the snapshots and the archive).
     #[arg(long, env = "MERCATO_EVENT_KEEP_S", default_value_t = 2_592_000, value_parser = clap::value_parser!(u64).range(1..=315_360_000), global = true)]
     pub event_keep_s: u64,
     /// One webhook call's limit, connection included.

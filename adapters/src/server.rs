@@ -398,6 +398,12 @@ pub(crate) fn listen(args: &ServeArgs, state: &web::Data<AppState>) -> Result<ac
 
 /// Opens the event store and the outbox over it.
 fn open_events(args: &ServeArgs, commerces: Commerces) -> Result<(Outbox, Events), ServerError> {
+    if args.event_keep_s < args.webhook_retry_for_s {
+        return Err(ServerError::Start(format!(
+            "--event-keep-s {} is shorter than --webhook-retry-for-s {}: an event must be kept at least as long as webhooks retry it",
+            args.event_keep_s, args.webhook_retry_for_s
+        )));
+    }
     let dir = args.data.join("events");
     let failed = |error| ServerError::Recovery { path: dir.display().to_string(), error };
     let store = EventStore::open(&dir, EVENT_STORE_CACHE_BYTES).map_err(failed)?;

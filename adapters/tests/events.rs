@@ -302,36 +302,51 @@ fn a_lost_event_store_is_rebuilt_from_what_the_log_still_holds() {
 // if old events are never removed, or if removing them takes newer ones along.
 #[test]
 fn events_older_than_the_store_keeps_them_leave_it() {
+    const KEEP_S: u64 = 6;
     let dir = temp_dir("events-kept");
     let data = dir.join("data");
     let address = free_port();
     let _served = serve(address, |command| {
         command.args(["--listen", &address.to_string(), "--data", data.to_str().expect("utf-8")]);
-        command.args(["--event-keep-s", "2"]);
+        command.args(["--event-keep-s", &KEEP_S.to_string(), "--webhook-retry-for-s", &KEEP_S.to_string()]);
         command.env_remove("MERCATO_CONFIG");
     });
-    let old = buy(address, "MOUSE", 1);
     let placed = |events: &[Value], order: &str| kinds_of(events, order).contains(&"order.placed".to_owned());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut before = all_events(address, ADMIN, 1000, 1);
-    while !placed(&before, &old) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-        before = all_events(address, ADMIN, 1000, 1);
-    }
-    assert!(placed(&before, &old), "the old order's events were written: {before:?}");
-    std::thread::sleep(Duration::from_millis(2_500));
-    let new = buy(address, "CERAMIC-MUG", 1);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let after = loop {
-        let events = settled_events(address, ADMIN);
-        let gone = kinds_of(&events, &old).is_empty();
-        if (gone && !kinds_of(&events, &new).is_empty()) || Instant::now() > deadline {
-            break events;
+    let until = |seconds: u64, done: &dyn Fn(&[Value]) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        loop {
+            let events = all_events(address, ADMIN, 1000, 1);
+            if done(&events) || Instant::now() > deadline {
+                return events;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
-        std::thread::sleep(Duration::from_millis(200));
     };
+    let old = buy(address, "MOUSE", 1);
+    let before = until(5, &|events| placed(events, &old));
+    assert!(placed(&before, &old), "the old order's events were written: {before:?}");
+    std::thread::sleep(Duration::from_millis(KEEP_S * 1000 + 1_500));
+    let new = buy(address, "CERAMIC-MUG", 1);
+    // The new order's events are young for KEEP_S seconds: looked for well within that.
+    let after = until(3, &|events| kinds_of(events, &old).is_empty() && placed(events, &new));
     assert!(kinds_of(&after, &old).is_empty(), "the old order's events are gone: {after:?}");
     assert_eq!(kinds_of(&after, &new), ["order.placed", "order.paid", "invoice.issued"]);
     let kept: Vec<Value> = after.iter().filter(|e| e["aggregate"]["id"] == new.as_str()).cloned().collect();
     assert_ordered_without_gaps(&kept);
+}
+
+// Proves the node refuses to keep events for less time than webhooks retry them (an event
+// would leave while a receiver still waits for it), naming both flags.
+#[test]
+fn a_retention_shorter_than_the_retries_is_refused() {
+    let dir = temp_dir("events-short");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mercato"))
+        .args(["--listen", "127.0.0.1:0", "--data", dir.join("data").to_str().expect("utf-8")])
+        .args(["--event-keep-s", "60", "--webhook-retry-for-s", "120"])
+        .env_remove("MERCATO_CONFIG")
+        .output()
+        .expect("the binary runs");
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("--event-keep-s 60") && said.contains("--webhook-retry-for-s 120"), "{said}");
 }

@@ -320,7 +320,6 @@ impl Outbox {
         Ok(())
     }
 
-    /// Derives a run of durable records.
     /// Keeps each event for `keep` after its change was made; older ones are removed as the
     /// outbox runs (`--event-keep-s`).
     pub fn keeping(mut self, keep: Duration) -> Self {
@@ -349,6 +348,7 @@ impl Outbox {
         }
     }
 
+    /// Derives a run of durable records.
     fn take_all(&mut self, records: &[Durable], now: Timestamp) -> Result<(), PersistenceError> {
         for durable in records {
             match stored::decode_record(FORMAT_VERSION, durable.kind, &durable.payload) {

@@ -393,7 +393,10 @@ impl Dispatcher {
                 lane.head = Some(held);
                 break;
             }
-            // An event that no longer reads (a damaged store) is passed over.
+            // An event that no longer reads (older than the store keeps events, which is
+            // never shorter than the retries, or a damaged store) is passed over.
+            metrics::counter!("mercato_webhook_events_passed_over_total").increment(1);
+            tracing::warn!(webhook = %self.hook.id, lsn = next.lsn, index = next.index, "webhooks: a queued event is gone from the store; passed over");
             lane.queue.pop_front();
             self.pending.remove(&next);
         }
