@@ -38,7 +38,7 @@ start() { # data folder; sets MERCATO_PID and STARTUP (seconds to ready)
   local began
   began=$(date +%s.%N)
   "$BIN/mercato" --config "$WORK/soak.toml" --listen "127.0.0.1:$PORT" --data "$1" \
-    --snapshot-interval-ms 10000 --event-keep-s 300 >>"$WORK/mercato.log" 2>&1 &
+    --snapshot-interval-ms 10000 --event-keep-s 300 --webhook-retry-for-s 300 >>"$WORK/mercato.log" 2>&1 &
   MERCATO_PID=$!
   for _ in $(seq 1 6000); do
     if curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; then break; fi
