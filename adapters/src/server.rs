@@ -118,18 +118,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
     // The recorder is installed before recovery, so its figures are kept.
     let _ = http::metrics::handle();
     let store = Arc::new(open_snapshots(&args)?);
-    // Recovery runs on a thread of its own that ends with it: the allocator gives back the
-    // pages that decoding the snapshot and replaying the log left free only when the thread
-    // that freed them allocates again or ends, and the main thread goes on to wait on the
-    // server (benches/RESULTS.md: a catalogue's memory at rest after a restart halved).
-    let recovering = std::thread::scope(|scope| {
-        let recovery = std::thread::Builder::new()
-            .name("mercato-recovery".into())
-            .spawn_scoped(scope, || recover(&args, &commerces, &store))
-            .map_err(|error| ServerError::Start(format!("the recovery thread: {error}")))?;
-        recovery.join().map_err(|_| ServerError::Start("recovery panicked".into()))
-    });
-    let (log, mut recovered, fresh, events, outbox) = recovering??;
+    let (log, mut recovered, fresh, events, outbox) = recover_on_a_thread(&args, &commerces, &store)?;
     let (handle, event_store) = (log.handle(), Arc::clone(&events.store));
     let webhooks = start_webhooks(&args, &events)?;
     let (snapshot_every, archive_every) =
@@ -347,6 +336,25 @@ fn open_log(
     );
     let fresh = !snapshot_found && report.next_lsn == 1;
     Ok((log, recovered, fresh))
+}
+
+/// `recover` on a thread of its own that ends with it: the allocator gives back the pages
+/// that decoding the snapshot and replaying the log left free only when the thread that
+/// freed them allocates again or ends, and the main thread goes on to wait on the server
+/// (benches/RESULTS.md: a catalogue's memory at rest after a restart halved).
+#[allow(clippy::type_complexity)]
+fn recover_on_a_thread(
+    args: &ServeArgs,
+    commerces: &[mercato_engine::Commerce],
+    store: &SnapshotStore,
+) -> Result<(Log, Recovered, bool, Events, std::thread::JoinHandle<()>), ServerError> {
+    std::thread::scope(|scope| {
+        let recovery = std::thread::Builder::new()
+            .name("mercato-recovery".into())
+            .spawn_scoped(scope, || recover(args, commerces, store))
+            .map_err(|error| ServerError::Start(format!("the recovery thread: {error}")))?;
+        recovery.join().map_err(|_| ServerError::Start("recovery panicked".into()))?
+    })
 }
 
 /// Recovers the node's state and its events from the snapshot, the event store and the
