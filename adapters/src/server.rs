@@ -338,16 +338,19 @@ fn open_log(
     Ok((log, recovered, fresh))
 }
 
+/// What recovery hands the server: the log, the recovered state, whether the data folder
+/// was fresh, the events and the outbox's thread.
+type Recovery = (Log, Recovered, bool, Events, std::thread::JoinHandle<()>);
+
 /// `recover` on a thread of its own that ends with it: the allocator gives back the pages
 /// that decoding the snapshot and replaying the log left free only when the thread that
 /// freed them allocates again or ends, and the main thread goes on to wait on the server
 /// (benches/RESULTS.md: a catalogue's memory at rest after a restart halved).
-#[allow(clippy::type_complexity)]
 fn recover_on_a_thread(
     args: &ServeArgs,
     commerces: &[mercato_engine::Commerce],
     store: &SnapshotStore,
-) -> Result<(Log, Recovered, bool, Events, std::thread::JoinHandle<()>), ServerError> {
+) -> Result<Recovery, ServerError> {
     std::thread::scope(|scope| {
         let recovery = std::thread::Builder::new()
             .name("mercato-recovery".into())
@@ -360,12 +363,11 @@ fn recover_on_a_thread(
 /// Recovers the node's state and its events from the snapshot, the event store and the
 /// log, and starts the outbox on its thread: the log, the recovered state, whether the
 /// data folder was fresh, the events and the outbox's thread.
-#[allow(clippy::type_complexity)]
 fn recover(
     args: &ServeArgs,
     commerces: &[mercato_engine::Commerce],
     store: &SnapshotStore,
-) -> Result<(Log, Recovered, bool, Events, std::thread::JoinHandle<()>), ServerError> {
+) -> Result<Recovery, ServerError> {
     let by_code = commerces.iter().map(|c| (c.code().to_owned(), Arc::new(c.clone()))).collect();
     let (mut outbox, events) = open_events(args, Arc::new(by_code))?;
     let (tap, tapped) = crossbeam_channel::unbounded();
