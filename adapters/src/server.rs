@@ -369,10 +369,14 @@ fn recover(
     store: &SnapshotStore,
 ) -> Result<Recovery, ServerError> {
     let by_code = commerces.iter().map(|c| (c.code().to_owned(), Arc::new(c.clone()))).collect();
-    let (mut outbox, events) = open_events(args, Arc::new(by_code))?;
+    let (outbox, events) = open_events(args, Arc::new(by_code))?;
+    // The archive tells the outbox of the orders it takes: their notes leave the event store.
+    let (tell, told) = crossbeam_channel::unbounded();
+    let archive = Arc::new(open_archive(args)?.telling(tell));
+    let mut outbox = outbox.forgetting(Arc::clone(&archive), told);
     let (tap, tapped) = crossbeam_channel::unbounded();
     let (log, mut recovered, fresh) = open_log(args, store, tap, &mut outbox)?;
-    recovered.archive = Some(Arc::new(open_archive(args)?));
+    recovered.archive = Some(archive);
     outbox.export_gauges();
     let nice = args.background_nice;
     let outbox = std::thread::Builder::new()

@@ -143,3 +143,80 @@ fn finished_orders_leave_memory_and_read_the_same() {
     assert!(number(&invoice_number(&next)) > highest, "the series goes on after archived numbers: {next}");
     stop_cleanly(served);
 }
+
+/// A counter of the node's metrics (0 when it has not moved).
+fn counter(address: std::net::SocketAddr, name: &str) -> u64 {
+    let (_, text) = support::http(address, "GET", "/metrics", None, "").expect("metrics");
+    text.lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0)
+}
+
+fn wait_let_go(address: std::net::SocketAddr, at_least: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while counter(address, "mercato_events_orders_let_go_total") < at_least {
+        assert!(std::time::Instant::now() < deadline, "archived orders not let go of by the outbox in time");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// What the event store keeps to derive `order`'s events: its note and its order's and
+/// shipments' sequences (0: none).
+fn kept_for(store: &mercato_persistence::events::EventStore, order: &Value) -> (bool, Vec<u64>) {
+    let id = order["id"].as_str().expect("an id");
+    let note = store.note(format!("order\u{1f}demo\u{1f}{id}").as_bytes()).expect("reads").is_some();
+    let shipments = order["shipments"].as_array().expect("shipments").iter();
+    let aggregates = std::iter::once(format!("order\u{1f}{id}"))
+        .chain(shipments.map(|s| format!("shipment\u{1f}{id}/{}", s["id"].as_str().expect("an id"))));
+    let sequences = aggregates.map(|a| store.sequence(format!("demo\u{1f}{a}").as_bytes()).expect("reads")).collect();
+    (note, sequences)
+}
+
+/// The event store follows open orders, not history: an archived order's note and
+/// sequences leave it once its records are derived, an open order's stay; and a note the
+/// outbox was never told to let go of (a crash came first) goes at the next start.
+#[test]
+fn archived_orders_leave_the_event_store() {
+    let dir = temp_dir("archive-events");
+    let file = demo_with(&dir, "archive.toml", "return_window_days = 0");
+    let data = dir.join("data");
+    let address = free_port();
+    let served = start(address, &file, &data);
+    let orders: Vec<Value> = (0..3).map(|_| buy_demo(address, "MOUSE", 1)).collect();
+    for (n, order) in orders.iter().enumerate().take(2) {
+        deliver(address, order, &format!("EV{n}"));
+    }
+    wait_archived(address, 2);
+    wait_let_go(address, 2);
+    stop_cleanly(served);
+
+    let events = data.join("events");
+    let store = mercato_persistence::events::EventStore::open(&events, 1 << 20).expect("opens");
+    for order in &orders[..2] {
+        let (note, sequences) = kept_for(&store, order);
+        assert!(!note && sequences.iter().all(|&s| s == 0), "archived, still kept: {note} {sequences:?}");
+    }
+    let (note, sequences) = kept_for(&store, &orders[2]);
+    assert!(note && sequences[0] > 0, "the open order's note and sequence stay: {note} {sequences:?}");
+
+    // A crash between the archive and the outbox's removal: the note is back in the store.
+    let through = store.through().expect("reads");
+    let id = orders[0]["id"].as_str().expect("an id");
+    let key = format!("order\u{1f}demo\u{1f}{id}").into_bytes();
+    let batch = mercato_persistence::events::EventBatch {
+        notes: vec![(key, Some(b"{}".to_vec()))],
+        through,
+        ..Default::default()
+    };
+    store.write(batch).expect("written");
+    store.sync().expect("synced");
+    drop(store);
+    let served = start(address, &file, &data);
+    wait_let_go(address, 1);
+    stop_cleanly(served);
+    let store = mercato_persistence::events::EventStore::open(&events, 1 << 20).expect("opens");
+    assert!(!kept_for(&store, &orders[0]).0, "the start's sweep lets go of an archived order's note");
+    assert!(kept_for(&store, &orders[2]).0, "and keeps the open order's");
+}

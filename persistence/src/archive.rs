@@ -40,8 +40,15 @@ pub struct ArchivedOrder {
     pub lsn: u64,
 }
 
+/// An order a `put` took, as the archive tells whoever follows it: its commerce, its id
+/// and the LSN it was taken at (every record of it is at or below).
+pub type Left = (String, String, u64);
+
 pub struct Archive {
     kv: Kv,
+    /// Told of every order a `put` took, once it is durable (the outbox, which then lets
+    /// go of what it kept to derive the order's events).
+    tell: Option<crossbeam_channel::Sender<Vec<Left>>>,
     /// The next `put` fails before it writes anything (tests).
     fail_next: std::sync::atomic::AtomicBool,
 }
@@ -92,7 +99,15 @@ impl Archive {
     /// Opens (or creates) the archive in `dir`, with a page cache of `cache_bytes`.
     pub fn open(dir: &Path, cache_bytes: u64) -> Result<Self, PersistenceError> {
         let kv = Kv::open(dir, &[TABLE], cache_bytes)?;
-        Ok(Self { kv, fail_next: std::sync::atomic::AtomicBool::new(false) })
+        Ok(Self { kv, tell: None, fail_next: std::sync::atomic::AtomicBool::new(false) })
+    }
+
+    /// The archive, telling `to` of the orders each `put` took once they are durable. A
+    /// receiver gone is ignored.
+    #[must_use]
+    pub fn telling(mut self, to: crossbeam_channel::Sender<Vec<Left>>) -> Self {
+        self.tell = Some(to);
+        self
     }
 
     /// Writes `orders` of `commerce` in one atomic batch and makes it durable.
@@ -125,6 +140,10 @@ impl Archive {
         })?;
         metrics::histogram!("mercato_archive_write_seconds").record(started.elapsed().as_secs_f64());
         metrics::counter!("mercato_archive_orders_total").increment(orders.len() as u64);
+        if let Some(tell) = &self.tell {
+            let left = orders.iter().map(|o| (commerce.to_owned(), o.id.clone(), o.lsn)).collect();
+            let _ = tell.send(left);
+        }
         Ok(())
     }
 

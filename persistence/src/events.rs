@@ -37,7 +37,7 @@ pub struct StoredEvent {
 pub struct EventBatch {
     /// (commerce, position, bytes), in position order.
     pub events: Vec<(String, Position, Vec<u8>)>,
-    /// Sequences moved: key, new value.
+    /// Sequences moved: key, new value (0 removes the sequence: it reads as never moved).
     pub sequences: Vec<(Vec<u8>, u64)>,
     /// Notes written (key, bytes) or removed (key, none).
     pub notes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
@@ -135,7 +135,10 @@ impl EventStore {
                 out.insert(EVENTS, &event_key(commerce, *position), bytes)?;
             }
             for (key, value) in &batch.sequences {
-                out.insert(EVENTS, &tagged(SEQUENCE, key), &value.to_be_bytes())?;
+                match value {
+                    0 => out.remove(EVENTS, &tagged(SEQUENCE, key))?,
+                    _ => out.insert(EVENTS, &tagged(SEQUENCE, key), &value.to_be_bytes())?,
+                }
             }
             for (key, bytes) in &batch.notes {
                 match bytes {

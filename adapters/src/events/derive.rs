@@ -89,6 +89,24 @@ fn order_key(commerce: &str, order: &str) -> String {
     format!("order\u{1f}{commerce}\u{1f}{order}")
 }
 
+/// Where the orders' notes start (`order_key`'s prefix).
+pub const ORDER_NOTES: &str = "order\u{1f}";
+
+/// The commerce and order a note's key names, when it is an order's.
+pub fn order_of_key(key: &str) -> Option<(&str, &str)> {
+    key.strip_prefix(ORDER_NOTES)?.split_once('\u{1f}')
+}
+
+/// Lets go of an order that takes no more records (archived): removes its note and
+/// answers the aggregates whose sequences go with it (the order's and its shipments').
+pub fn forget_order(commerce: &str, order: &str, notes: &mut dyn Notes) -> Vec<(&'static str, String)> {
+    let key = order_key(commerce, order);
+    let note: OrderNote = notes.get(&key).and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    notes.set(&key, None);
+    let shipments = note.shipments.iter().map(|(shipment, _)| ("shipment", format!("{order}/{shipment}")));
+    std::iter::once(("order", order.to_owned())).chain(shipments).collect()
+}
+
 /// The events of one record. `now` dates the events of records that carry no time of
 /// their own (a warehouse's, written before format 4).
 pub fn derive(

@@ -23,6 +23,8 @@ use super::envelope::{self, AggregateDto, EventPosition, PublishedEventDto};
 use super::{Commerces, Events};
 use crate::http::routes::carts::timestamp;
 
+mod forget;
+
 /// Cached sequences and notes beyond this many are dropped after a write (they are read
 /// back from the store when next needed), so the outbox's memory stays bounded.
 const CACHE_ENTRIES_MAX: usize = 200_000;
@@ -79,6 +81,8 @@ pub struct Outbox {
     /// How long an event is kept (none: for ever), and when they were last trimmed.
     keep: Option<Duration>,
     trimmed_at: Option<std::time::Instant>,
+    /// Archived orders let go of (none: every order's note is kept).
+    forgetting: Option<forget::Forgetting>,
 }
 
 /// Notes read through the outbox's cache, changes kept for the next write.
@@ -132,6 +136,7 @@ impl Outbox {
             head,
             keep: None,
             trimmed_at: None,
+            forgetting: None,
         };
         Ok((outbox, events))
     }
@@ -277,7 +282,11 @@ impl Outbox {
     /// Writes what was derived since the last write, and moves the head.
     pub fn write(&mut self) -> Result<(), PersistenceError> {
         let through = self.batch.through;
-        if self.batch.events.is_empty() && self.dirty_sequences.is_empty() && through == *self.head.borrow() {
+        if self.batch.events.is_empty()
+            && self.dirty_sequences.is_empty()
+            && self.dirty_notes.is_empty()
+            && through == *self.head.borrow()
+        {
             return Ok(());
         }
         let mut batch = std::mem::take(&mut self.batch);
@@ -348,6 +357,15 @@ impl Outbox {
         }
     }
 
+    /// Lets go of the archived orders whose records are all derived, and writes it. A
+    /// failure is logged and forgotten: the next start's sweep finds those orders again.
+    fn let_go(&mut self) {
+        if let Err(error) = self.forget().and_then(|()| self.write()) {
+            self.reset();
+            tracing::error!(%error, "events: archived orders could not be let go of; the next start finds them");
+        }
+    }
+
     /// Derives a run of durable records.
     fn take_all(&mut self, records: &[Durable], now: Timestamp) -> Result<(), PersistenceError> {
         for durable in records {
@@ -367,7 +385,10 @@ impl Outbox {
     pub fn run(mut self, tap: Receiver<Vec<Durable>>) {
         loop {
             self.trim();
-            let first = match tap.recv_timeout(TRIM_EVERY) {
+            self.let_go();
+            // While the start's sweep of archived orders goes on, it goes on between batches.
+            let wait = if self.sweeping() { Duration::ZERO } else { TRIM_EVERY };
+            let first = match tap.recv_timeout(wait) {
                 Ok(first) => first,
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
