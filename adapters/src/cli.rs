@@ -83,6 +83,10 @@ pub struct ServeArgs {
     /// the orders that left it.
     #[arg(long, env = "MERCATO_ARCHIVE_CACHE_MB", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=65_536), global = true)]
     pub archive_cache_mb: u64,
+    /// The event store's page cache, in MiB: the events' tail, the open orders' notes
+    /// and the pages removing old events reads.
+    #[arg(long, env = "MERCATO_EVENT_CACHE_MB", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=65_536), global = true)]
+    pub event_cache_mb: u64,
     /// HTTP worker threads (each its own event loop). The node's actors run on one more
     /// thread and the log writer on another; 0 means one per core.
     #[arg(long, env = "MERCATO_HTTP_WORKERS", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=256), global = true)]

@@ -44,9 +44,6 @@ pub enum ServerError {
 /// How long a stopping node waits for the outbox to write its last events.
 const OUTBOX_STOP_WAIT: Duration = Duration::from_secs(10);
 
-/// The event store's page cache.
-const EVENT_STORE_CACHE_BYTES: u64 = 64 * 1024 * 1024;
-
 /// How often the node checks that its log still runs.
 const LOG_WATCH_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -431,7 +428,7 @@ fn open_events(args: &ServeArgs, commerces: Commerces) -> Result<(Outbox, Events
     }
     let dir = args.data.join("events");
     let failed = |error| ServerError::Recovery { path: dir.display().to_string(), error };
-    let store = EventStore::open(&dir, EVENT_STORE_CACHE_BYTES).map_err(failed)?;
+    let store = EventStore::open(&dir, args.event_cache_mb * 1024 * 1024).map_err(failed)?;
     let (outbox, events) = Outbox::open(Arc::new(store), commerces).map_err(failed)?;
     Ok((outbox.keeping(Duration::from_secs(args.event_keep_s)), events))
 }
