@@ -26,8 +26,9 @@ use crate::http::routes::carts::timestamp;
 mod forget;
 
 /// Cached sequences and notes beyond this many are dropped after a write (they are read
-/// back from the store when next needed), so the outbox's memory stays bounded.
-const CACHE_ENTRIES_MAX: usize = 200_000;
+/// back from the store when next needed), so the outbox's memory stays bounded: an order's
+/// note is about 1 KB. They are dropped too whenever no record came for a while.
+const CACHE_ENTRIES_MAX: usize = 20_000;
 /// Records of recovery derived before their events are written.
 const RECOVERY_BATCH_RECORDS: usize = 2_000;
 /// How long a failed write waits before it is tried again.
@@ -162,6 +163,14 @@ impl Outbox {
         self.sequences.insert(key.clone(), next);
         self.dirty_sequences.insert(key, next);
         Ok(next)
+    }
+
+    /// Drops the cached sequences and notes, with the room they took.
+    fn let_caches_go(&mut self) {
+        if !self.sequences.is_empty() || !self.notes.is_empty() {
+            self.sequences = HashMap::new();
+            self.notes = HashMap::new();
+        }
     }
 
     /// Forgets everything derived and not written (after a failure): the records are
@@ -303,11 +312,8 @@ impl Outbox {
         for (key, value) in self.dirty_notes.drain() {
             gauge_queue(key.as_bytes(), value.as_deref());
         }
-        if self.sequences.len() > CACHE_ENTRIES_MAX {
-            self.sequences.clear();
-        }
-        if self.notes.len() > CACHE_ENTRIES_MAX {
-            self.notes.clear();
+        if self.sequences.len() > CACHE_ENTRIES_MAX || self.notes.len() > CACHE_ENTRIES_MAX {
+            self.let_caches_go();
         }
         self.head.send_replace(through);
         Ok(())
@@ -390,7 +396,11 @@ impl Outbox {
             let wait = if self.sweeping() { Duration::ZERO } else { TRIM_EVERY };
             let first = match tap.recv_timeout(wait) {
                 Ok(first) => first,
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    // Nothing came for a while: what was cached for the last records goes.
+                    self.let_caches_go();
+                    continue;
+                }
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
             };
             let mut records = first;
