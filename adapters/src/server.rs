@@ -21,7 +21,7 @@ use crate::events::{Commerces, Events};
 use crate::http::auth::KeyTable;
 use crate::http::{self, AppState};
 use crate::imports::Imports;
-use crate::snapshots::{archive_loop, lower_priority, snapshot_loop, Snapshotter};
+use crate::snapshots::{archive_loop, lower_priority, snapshot_loop, SnapshotTurns, Snapshotter};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -115,7 +115,8 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
     // The recorder is installed before recovery, so its figures are kept.
     let _ = http::metrics::handle();
     let store = Arc::new(open_snapshots(&args)?);
-    let (log, mut recovered, fresh, events, outbox) = recover_on_a_thread(&args, &commerces, &store)?;
+    let turns = Arc::new(SnapshotTurns::default());
+    let (log, mut recovered, fresh, events, outbox) = recover_on_a_thread(&args, &commerces, &store, &turns)?;
     let (handle, event_store) = (log.handle(), Arc::clone(&events.store));
     let webhooks = start_webhooks(&args, &events)?;
     let (snapshot_every, archive_every) =
@@ -147,10 +148,11 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
             events: event_store,
             keep_log: args.keep_log,
             nice: args.background_nice,
+            turns: Arc::clone(&turns),
         };
         let loops = [
             actix_web::rt::spawn(snapshot_loop(snapshotter.clone(), state.idempotency.clone(), snapshot_every)),
-            actix_web::rt::spawn(archive_loop(state.registry.clone(), handle.clone(), archive_every)),
+            actix_web::rt::spawn(archive_loop(state.registry.clone(), handle.clone(), turns, archive_every)),
             hangups,
         ];
         let (served, failure) = futures_join(server, watch).await;
@@ -347,11 +349,12 @@ fn recover_on_a_thread(
     args: &ServeArgs,
     commerces: &[mercato_engine::Commerce],
     store: &SnapshotStore,
+    turns: &Arc<SnapshotTurns>,
 ) -> Result<Recovery, ServerError> {
     std::thread::scope(|scope| {
         let recovery = std::thread::Builder::new()
             .name("mercato-recovery".into())
-            .spawn_scoped(scope, || recover(args, commerces, store))
+            .spawn_scoped(scope, || recover(args, commerces, store, turns))
             .map_err(|error| ServerError::Start(format!("the recovery thread: {error}")))?;
         recovery.join().map_err(|_| ServerError::Start("recovery panicked".into()))?
     })
@@ -364,15 +367,17 @@ fn recover(
     args: &ServeArgs,
     commerces: &[mercato_engine::Commerce],
     store: &SnapshotStore,
+    turns: &Arc<SnapshotTurns>,
 ) -> Result<Recovery, ServerError> {
     let by_code = commerces.iter().map(|c| (c.code().to_owned(), Arc::new(c.clone()))).collect();
     let (outbox, events) = open_events(args, Arc::new(by_code))?;
     // The archive tells the outbox of the orders it takes: their notes leave the event store.
     let (tell, told) = crossbeam_channel::unbounded();
     let archive = Arc::new(open_archive(args)?.telling(tell));
-    let mut outbox = outbox.forgetting(Arc::clone(&archive), told);
+    let mut outbox = outbox.forgetting(Arc::clone(&archive), told, Arc::clone(turns));
     let (tap, tapped) = crossbeam_channel::unbounded();
     let (log, mut recovered, fresh) = open_log(args, store, tap, &mut outbox)?;
+    outbox.holding(recovered.orders.keys().cloned().collect());
     recovered.archive = Some(archive);
     outbox.export_gauges();
     let nice = args.background_nice;

@@ -2,6 +2,7 @@
 //! thread of its own at the background priority, verified by loading, old generations and
 //! log segments pruned.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,45 @@ use mercato_persistence::events::EventStore;
 use mercato_persistence::log::LogHandle;
 use mercato_persistence::snapshot::{Part, SnapshotStore};
 
+/// The snapshots begun and the last one written, counted from the node's start, and
+/// whether orders left memory since the last one began. The outbox lets go of an archived
+/// order only once a snapshot begun after it left memory is written: until then a crash
+/// brings the order back from the previous snapshot, open to records again.
+#[derive(Debug, Default)]
+pub struct SnapshotTurns {
+    begun: AtomicU64,
+    written: AtomicU64,
+    wanted: AtomicBool,
+}
+
+impl SnapshotTurns {
+    /// The last snapshot begun.
+    pub fn begun(&self) -> u64 {
+        self.begun.load(Ordering::Acquire)
+    }
+
+    /// The last snapshot written whole.
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Acquire)
+    }
+
+    /// Orders left memory: the next turn takes a snapshot even if nothing was logged.
+    pub fn want(&self) {
+        self.wanted.store(true, Ordering::Release);
+    }
+
+    /// A snapshot begins: its turn.
+    pub(crate) fn begin(&self) -> u64 {
+        self.wanted.store(false, Ordering::Release);
+        self.begun.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// The snapshot of `turn` is written whole.
+    pub(crate) fn mark_written(&self, turn: u64) {
+        self.written.fetch_max(turn, Ordering::AcqRel);
+    }
+}
+
 /// Takes a snapshot every `every` while the node runs. A failed snapshot is logged and
 /// retried at the next turn: the log still holds everything.
 pub(crate) async fn snapshot_loop(snapshotter: Snapshotter, idempotency: Idempotency, every: Duration) {
@@ -29,9 +69,9 @@ pub(crate) async fn snapshot_loop(snapshotter: Snapshotter, idempotency: Idempot
             return;
         }
         idempotency.purge(mercato_actors::Clock::system().now());
-        // Nothing was logged since the last snapshot: it still stands (an order archived
-        // since is still in it, and archived again after a restart).
-        if taken_at == Some(log.last_assigned()) {
+        // Nothing was logged and no order left memory since the last snapshot: it still
+        // stands.
+        if taken_at == Some(log.last_assigned()) && !snapshotter.turns.wanted.load(Ordering::Acquire) {
             continue;
         }
         let covers = log.last_assigned();
@@ -43,7 +83,7 @@ pub(crate) async fn snapshot_loop(snapshotter: Snapshotter, idempotency: Idempot
 }
 
 /// Moves finished orders to the archive every `every` while the node runs.
-pub(crate) async fn archive_loop(registry: Registry, log: LogHandle, every: Duration) {
+pub(crate) async fn archive_loop(registry: Registry, log: LogHandle, turns: Arc<SnapshotTurns>, every: Duration) {
     let mut tick = actix_web::rt::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -51,7 +91,9 @@ pub(crate) async fn archive_loop(registry: Registry, log: LogHandle, every: Dura
         if log.failure().is_some() {
             return;
         }
-        archive_finished(&registry).await;
+        if archive_finished(&registry).await > 0 {
+            turns.want();
+        }
     }
 }
 
@@ -86,11 +128,17 @@ pub(crate) struct Snapshotter {
     pub(crate) keep_log: bool,
     /// `--background-nice`: snapshots are written at this nice value.
     pub(crate) nice: i32,
+    pub(crate) turns: Arc<SnapshotTurns>,
 }
 
 impl Snapshotter {
     pub(crate) async fn take(&self) -> Result<u64, String> {
-        take_snapshot(self).await
+        let turn = self.turns.begin();
+        let taken = take_snapshot(self).await;
+        if taken.is_ok() {
+            self.turns.mark_written(turn);
+        }
+        taken
     }
 }
 
@@ -151,7 +199,7 @@ fn write_generation(
 /// durable, writes the generation (on a blocking thread), verifies it by loading, prunes
 /// old generations and deletes the log segments the previous generation no longer needs.
 async fn take_snapshot(snapshotter: &Snapshotter) -> Result<u64, String> {
-    let Snapshotter { registry, log, store, orphans, events, keep_log, nice } = snapshotter;
+    let Snapshotter { registry, log, store, orphans, events, keep_log, nice, .. } = snapshotter;
     let started = Instant::now();
     let mut states = Vec::new();
     let mut covers_max = 0;

@@ -40,14 +40,14 @@ pub struct ArchivedOrder {
     pub lsn: u64,
 }
 
-/// An order a `put` took, as the archive tells whoever follows it: its commerce, its id
-/// and the LSN it was taken at (every record of it is at or below).
+/// An order that left memory for the archive, as the archive tells whoever follows it:
+/// its commerce, its id and its last record's LSN (it takes no record after).
 pub type Left = (String, String, u64);
 
 pub struct Archive {
     kv: Kv,
-    /// Told of every order a `put` took, once it is durable (the outbox, which then lets
-    /// go of what it kept to derive the order's events).
+    /// Told of every order that left memory for the archive (`tell_left`): the outbox,
+    /// which then lets go of what it kept to derive the order's events.
     tell: Option<crossbeam_channel::Sender<Vec<Left>>>,
     /// The next `put` fails before it writes anything (tests).
     fail_next: std::sync::atomic::AtomicBool,
@@ -102,7 +102,7 @@ impl Archive {
         Ok(Self { kv, tell: None, fail_next: std::sync::atomic::AtomicBool::new(false) })
     }
 
-    /// The archive, telling `to` of the orders each `put` took once they are durable. A
+    /// The archive, telling `to` of the orders that leave memory for it (`tell_left`). A
     /// receiver gone is ignored.
     #[must_use]
     pub fn telling(mut self, to: crossbeam_channel::Sender<Vec<Left>>) -> Self {
@@ -140,11 +140,15 @@ impl Archive {
         })?;
         metrics::histogram!("mercato_archive_write_seconds").record(started.elapsed().as_secs_f64());
         metrics::counter!("mercato_archive_orders_total").increment(orders.len() as u64);
-        if let Some(tell) = &self.tell {
-            let left = orders.iter().map(|o| (commerce.to_owned(), o.id.clone(), o.lsn)).collect();
-            let _ = tell.send(left);
-        }
         Ok(())
+    }
+
+    /// Tells whoever follows the archive that these orders of `commerce` (id, last record's
+    /// LSN), archived, left memory.
+    pub fn tell_left(&self, commerce: &str, left: impl IntoIterator<Item = (String, u64)>) {
+        if let Some(tell) = &self.tell {
+            let _ = tell.send(left.into_iter().map(|(id, lsn)| (commerce.to_owned(), id, lsn)).collect());
+        }
     }
 
     /// Makes the next `put` fail, writing nothing (tests).

@@ -15,7 +15,7 @@
 //! from an older snapshot with it; one whose order left memory for good is let go of by
 //! the sweep at start (`sweep_spent_lines`).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -156,14 +156,17 @@ impl Orders {
             self.acknowledged(last).await.map_err(|e| e.to_string())?;
             let named: Vec<(String, Lsn)> = taken.iter().map(|(o, lsn)| (o.id.clone(), *lsn)).collect();
             let count = taken.len();
-            let archive = archive.clone();
+            let writing = archive.clone();
             let write = move || -> Result<(), String> {
                 let orders = taken.iter().map(|(o, _)| archived(o, at)).collect::<Result<Vec<_>, _>>()?;
-                archive.store.put(&archive.commerce, &orders).map_err(|e| e.to_string())
+                writing.store.put(&writing.commerce, &orders).map_err(|e| e.to_string())
             };
             tokio::task::spawn_blocking(write).await.map_err(|e| e.to_string())??;
+            let lsn_of: HashMap<String, Lsn> = named.iter().cloned().collect();
             let left = self.ask(Forget { orders: named }).await.map_err(|e| e.to_string())?;
             moved += left.len();
+            let told = left.iter().map(|o| (o.id.clone(), lsn_of.get(&o.id).copied().unwrap_or_default()));
+            archive.store.tell_left(&archive.commerce, told.collect::<Vec<_>>());
             self.let_go_of_lines(&left).await;
             if count < ARCHIVE_BATCH_MAX {
                 return Ok(moved);

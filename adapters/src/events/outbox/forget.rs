@@ -1,12 +1,14 @@
-//! Archived orders leave the event store. An order the archive took takes no more records,
-//! so what the outbox kept to derive its events (its note, its order's and shipments'
-//! sequences) goes once every record of it is derived: the archive tells the outbox of
-//! each order it took with the LSN it was taken at, and the outbox removes them when its
-//! position reaches that LSN. A removal a crash cut short (the archive's word is not
+//! Archived orders leave the event store. An order that left memory for the archive takes
+//! no more records, so what the outbox kept to derive its events (its note, its order's
+//! and shipments' sequences) goes once every record of it is derived and a snapshot begun
+//! after it left is written (before that, a crash would bring it back from the previous
+//! snapshot, open to records again): the archive tells the outbox of each order that left
+//! with its last record's LSN. A removal a crash cut short (the archive's word is not
 //! durable) is found at the next start: the outbox sweeps the orders' notes a piece at a
-//! time and lets go of those the archive holds. So the store follows open orders, not
-//! history.
+//! time and lets go of those the archive holds and memory does not. So the store follows
+//! open orders, not history.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use crossbeam_channel::Receiver;
@@ -15,6 +17,7 @@ use mercato_persistence::PersistenceError;
 
 use super::{sequence_key, Noted, Outbox};
 use crate::events::derive::{forget_order, order_of_key, ORDER_NOTES};
+use crate::snapshots::SnapshotTurns;
 
 /// Order notes the start's sweep looks at per turn of the outbox.
 const SWEEP_NOTES: usize = 1_000;
@@ -23,20 +26,33 @@ const SWEEP_NOTES: usize = 1_000;
 pub(super) struct Forgetting {
     archive: Arc<Archive>,
     told: Receiver<Vec<Left>>,
-    /// Orders archived whose records are not all derived yet.
-    waiting: Vec<Left>,
+    turns: Arc<SnapshotTurns>,
+    /// Orders archived, each with the last snapshot begun when the outbox heard of it
+    /// (none: found by the sweep, out of memory since the start), not let go of yet.
+    waiting: Vec<(Left, Option<u64>)>,
     /// Where the sweep of the orders' notes goes on from (none: done).
     sweep: Option<Vec<u8>>,
+    /// The orders in memory at the start (commerce, id): the sweep passes them over.
+    held: HashSet<(String, String)>,
 }
 
 impl Outbox {
-    /// The outbox, letting go of the orders `archive` takes (it tells `told`) and, at
-    /// first, of any it holds already.
+    /// The outbox, letting go of the orders that leave memory for `archive` (it tells
+    /// `told`) once `turns` says a later snapshot is written, and, at first, of the orders
+    /// the archive holds already.
     #[must_use]
-    pub fn forgetting(mut self, archive: Arc<Archive>, told: Receiver<Vec<Left>>) -> Self {
+    pub fn forgetting(mut self, archive: Arc<Archive>, told: Receiver<Vec<Left>>, turns: Arc<SnapshotTurns>) -> Self {
         let sweep = Some(ORDER_NOTES.as_bytes().to_vec());
-        self.forgetting = Some(Forgetting { archive, told, waiting: Vec::new(), sweep });
+        let held = HashSet::new();
+        self.forgetting = Some(Forgetting { archive, told, turns, waiting: Vec::new(), sweep, held });
         self
+    }
+
+    /// The orders in memory at the start (commerce, id): the sweep leaves their notes.
+    pub fn holding(&mut self, held: HashSet<(String, String)>) {
+        if let Some(forgetting) = &mut self.forgetting {
+            forgetting.held = held;
+        }
     }
 
     /// Whether the start's sweep still has notes to look at.
@@ -49,13 +65,15 @@ impl Outbox {
     pub(super) fn forget(&mut self) -> Result<(), PersistenceError> {
         let Some(forgetting) = &mut self.forgetting else { return Ok(()) };
         while let Ok(left) = forgetting.told.try_recv() {
-            forgetting.waiting.extend(left);
+            let begun = forgetting.turns.begun();
+            forgetting.waiting.extend(left.into_iter().map(|left| (left, Some(begun))));
         }
         sweep_piece(&self.store, forgetting)?;
-        let through = self.batch.through;
-        let (done, waiting): (Vec<Left>, Vec<Left>) =
-            std::mem::take(&mut forgetting.waiting).into_iter().partition(|(_, _, lsn)| *lsn <= through);
+        let (through, written) = (self.batch.through, forgetting.turns.written());
+        let ready = |((_, _, lsn), begun): &(Left, Option<u64>)| *lsn <= through && begun.is_none_or(|b| written > b);
+        let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut forgetting.waiting).into_iter().partition(ready);
         forgetting.waiting = waiting;
+        let done: Vec<Left> = done.into_iter().map(|(left, _)| left).collect();
         if done.is_empty() {
             return Ok(());
         }
@@ -88,8 +106,11 @@ fn sweep_piece(
     let notes = store.notes(ORDER_NOTES.as_bytes(), Some(from), SWEEP_NOTES + 1)?;
     for (key, _) in notes.iter().take(SWEEP_NOTES) {
         let Some((commerce, order)) = std::str::from_utf8(key).ok().and_then(order_of_key) else { continue };
+        if forgetting.held.contains(&(commerce.to_owned(), order.to_owned())) {
+            continue;
+        }
         match forgetting.archive.get(commerce, order) {
-            Ok(Some((lsn, _))) => forgetting.waiting.push((commerce.to_owned(), order.to_owned(), lsn)),
+            Ok(Some((lsn, _))) => forgetting.waiting.push(((commerce.to_owned(), order.to_owned(), lsn), None)),
             Ok(None) => {}
             Err(error) => {
                 tracing::warn!(%error, commerce, order, "events: the archive could not be read; the order's note stays")
@@ -113,9 +134,11 @@ mod tests {
     }
 
     /// An archived order is let go of only once the outbox has derived every record of
-    /// it: before, its later records would be derived without its note.
+    /// it (before, its later records would be derived without its note) and a snapshot
+    /// begun after it left memory is written (before, a crash brings it back from the
+    /// previous one, open to records again).
     #[test]
-    fn an_archived_order_waits_for_its_records_to_be_derived() {
+    fn an_archived_order_waits_for_its_records_and_a_later_snapshot() {
         let dir = std::env::temp_dir().join(format!("mercato-forget-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let store = Arc::new(EventStore::open(&dir.join("events"), 1 << 20).expect("opens"));
@@ -127,10 +150,22 @@ mod tests {
             .expect("written");
         let archive = Arc::new(Archive::open(&dir.join("archive"), 1 << 20).expect("opens"));
         let (tell, told) = crossbeam_channel::unbounded();
+        let turns = Arc::new(SnapshotTurns::default());
         let (outbox, _) = Outbox::open(Arc::clone(&store), Arc::new(HashMap::new())).expect("opens");
-        let mut outbox = outbox.forgetting(archive, told);
+        let mut outbox = outbox.forgetting(archive, told, Arc::clone(&turns));
+        // A snapshot begun before the orders left memory holds them.
+        let before = turns.begin();
 
         tell.send(vec![("demo".into(), "early".into(), 5), ("demo".into(), "late".into(), 9)]).expect("sent");
+        outbox.let_go();
+        turns.mark_written(before);
+        outbox.let_go();
+        assert!(note_of(&store, "early").is_some(), "no snapshot begun after it left is written: the note stays");
+
+        let after = turns.begin();
+        outbox.let_go();
+        assert!(note_of(&store, "early").is_some(), "the later snapshot is not written yet");
+        turns.mark_written(after);
         outbox.let_go();
         assert_eq!(note_of(&store, "early"), None);
         assert_eq!(store.sequence(b"demo\x1forder\x1fearly").expect("reads"), 0);
@@ -141,6 +176,38 @@ mod tests {
         outbox.let_go();
         assert_eq!(note_of(&store, "late"), None);
         assert_eq!(store.sequence(b"demo\x1forder\x1flate").expect("reads"), 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The start's sweep lets go of an archived order's note, and passes over an order in
+    /// memory (a crash brought it back from a snapshot: it may still take records).
+    #[test]
+    fn the_sweep_passes_over_orders_in_memory() {
+        let dir = std::env::temp_dir().join(format!("mercato-sweep-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Arc::new(EventStore::open(&dir.join("events"), 1 << 20).expect("opens"));
+        let notes =
+            ["gone", "back"].map(|o| (format!("{ORDER_NOTES}demo\u{1f}{o}").into_bytes(), Some(b"{}".to_vec())));
+        store.write(EventBatch { notes: notes.to_vec(), through: 5, ..EventBatch::default() }).expect("written");
+        let archive = Archive::open(&dir.join("archive"), 1 << 20).expect("opens");
+        let archived = |id: &str| mercato_persistence::archive::ArchivedOrder {
+            id: id.into(),
+            placed_at: 0,
+            invoices: Vec::new(),
+            bytes: Vec::new(),
+            lsn: 4,
+        };
+        archive.put("demo", &[archived("gone"), archived("back")]).expect("archived");
+        let (_tell, told) = crossbeam_channel::unbounded();
+        let (outbox, _) = Outbox::open(Arc::clone(&store), Arc::new(HashMap::new())).expect("opens");
+        let mut outbox = outbox.forgetting(Arc::new(archive), told, Arc::new(SnapshotTurns::default()));
+        outbox.holding([("demo".to_owned(), "back".to_owned())].into());
+        while outbox.sweeping() {
+            outbox.let_go();
+        }
+        outbox.let_go();
+        assert_eq!(note_of(&store, "gone"), None);
+        assert!(note_of(&store, "back").is_some());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
