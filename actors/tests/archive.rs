@@ -22,12 +22,14 @@ async fn placed(handle: &mercato_actors::CommerceHandle) -> String {
 }
 
 // Proves an order leaves memory only once the archive holds it: a failed write keeps it
-// in memory as it was, and a read after the move answers it the same.
+// in memory as it was, and a read after the move answers it the same. The archive tells
+// whoever follows it (the outbox) of the orders that left memory, and of those only.
 #[actix_rt::test]
 async fn an_order_leaves_memory_only_once_archived() {
     let dir = std::env::temp_dir().join(format!("mercato-archive-actors-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let archive = Arc::new(Archive::open(&dir, 1 << 20).expect("opens"));
+    let (tell, told) = crossbeam_channel::unbounded();
+    let archive = Arc::new(Archive::open(&dir, 1 << 20).expect("opens").telling(tell));
     let mut recovered = Recovered::default();
     recovered.archive = Some(Arc::clone(&archive));
     let handle = start(&Journal::Memory, &mut recovered);
@@ -43,8 +45,12 @@ async fn an_order_leaves_memory_only_once_archived() {
     assert!(orders.archive_finished().await.is_err(), "the write failed");
     assert_eq!(orders.get(&finished).await.as_deref(), Some(&*cancelled), "still in memory, whole");
     assert_eq!(archive.count("demo"), 0);
+    assert!(told.try_recv().is_err(), "nothing left memory: nothing told");
 
     assert_eq!(orders.archive_finished().await, Ok(1), "the next pass moves it");
+    let left = told.try_recv().expect("told");
+    let named: Vec<(&str, &str)> = left.iter().map(|(c, id, _)| (c.as_str(), id.as_str())).collect();
+    assert_eq!(named, [("demo", finished.as_str())], "the order that left, and only it");
     assert!(orders.get(&finished).await.is_none(), "memory no longer holds it");
     assert_eq!(archive.count("demo"), 1);
     assert_eq!(orders.read(&finished).await.expect("read from the archive").as_ref(), &*cancelled);

@@ -102,16 +102,25 @@ pub(crate) fn assemble(
     }))
 }
 
-/// Serves until the process is asked to stop (SIGINT or SIGTERM stop it gracefully).
-pub fn run(args: ServeArgs) -> Result<(), ServerError> {
-    let system = actix_web::rt::System::new();
-    let hangups = system.block_on(async { crate::reload::listen_for_hangups() });
+/// Each commerce's configuration source, by code.
+type Sources = std::collections::BTreeMap<String, crate::configs::Source>;
+
+/// Loads every commerce's configuration and makes the data folder: each commerce's
+/// source, and the commerces.
+fn load_commerces(args: &ServeArgs) -> Result<(Sources, Vec<mercato_engine::Commerce>), ServerError> {
     let loaded = load_all(&args.configs)?;
     loaded.iter().for_each(|(source, c)| tracing::info!(commerce = c.code(), %source, "configuration loaded"));
     std::fs::create_dir_all(&args.data)
         .map_err(|error| ServerError::DataFolder { path: args.data.display().to_string(), error })?;
     let sources = loaded.iter().map(|(source, commerce)| (commerce.code().to_owned(), source.clone())).collect();
-    let commerces: Vec<mercato_engine::Commerce> = loaded.into_iter().map(|(_, commerce)| commerce).collect();
+    Ok((sources, loaded.into_iter().map(|(_, commerce)| commerce).collect()))
+}
+
+/// Serves until the process is asked to stop (SIGINT or SIGTERM stop it gracefully).
+pub fn run(args: ServeArgs) -> Result<(), ServerError> {
+    let system = actix_web::rt::System::new();
+    let hangups = system.block_on(async { crate::reload::listen_for_hangups() });
+    let (sources, commerces) = load_commerces(&args)?;
     // The recorder is installed before recovery, so its figures are kept.
     let _ = http::metrics::handle();
     let store = Arc::new(open_snapshots(&args)?);
