@@ -48,7 +48,8 @@ async fn an_order_leaves_memory_only_once_archived() {
     assert!(told.try_recv().is_err(), "nothing left memory: nothing told");
 
     assert_eq!(orders.archive_finished().await, Ok(1), "the next pass moves it");
-    let left = told.try_recv().expect("told");
+    let (number, left) = told.try_recv().expect("told");
+    assert_eq!((number, archive.told()), (1, 1), "the first tell");
     let named: Vec<(&str, &str)> = left.iter().map(|(c, id, _)| (c.as_str(), id.as_str())).collect();
     assert_eq!(named, [("demo", finished.as_str())], "the order that left, and only it");
     assert!(orders.get(&finished).await.is_none(), "memory no longer holds it");

@@ -383,6 +383,7 @@ fn recover(
     // The archive tells the outbox of the orders it takes: their notes leave the event store.
     let (tell, told) = crossbeam_channel::unbounded();
     let archive = Arc::new(open_archive(args)?.telling(tell));
+    turns.follow(Arc::clone(&archive));
     let mut outbox = outbox.forgetting(Arc::clone(&archive), told, Arc::clone(turns));
     let (tap, tapped) = crossbeam_channel::unbounded();
     let (log, mut recovered, fresh) = open_log(args, store, tap, &mut outbox)?;

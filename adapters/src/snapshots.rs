@@ -3,7 +3,7 @@
 //! log segments pruned.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use mercato_actors::idempotency::Idempotency;
@@ -13,28 +13,31 @@ use mercato_actors::stored::{
 };
 use mercato_actors::warehouse::{SnapshotCopy, TakeSnapshot};
 use mercato_actors::Registry;
+use mercato_persistence::archive::Archive;
 use mercato_persistence::events::EventStore;
 use mercato_persistence::log::LogHandle;
 use mercato_persistence::snapshot::{Part, SnapshotStore};
 
-/// The snapshots begun and the last one written, counted from the node's start, and
-/// whether orders left memory since the last one began. The outbox lets go of an archived
-/// order only once a snapshot begun after it left memory is written: until then a crash
-/// brings the order back from the previous snapshot, open to records again.
+/// What the written snapshots no longer hold of the orders that left memory for the
+/// archive: the archive's tells (`Archive::tell_left`) each snapshot began after. The
+/// outbox lets go of an archived order only once a snapshot begun after it left is written:
+/// until then a crash brings the order back from the previous snapshot, open to records
+/// again. Also whether orders left memory since the last snapshot began.
 #[derive(Debug, Default)]
 pub struct SnapshotTurns {
-    begun: AtomicU64,
+    archive: OnceLock<Arc<Archive>>,
     written: AtomicU64,
     wanted: AtomicBool,
 }
 
 impl SnapshotTurns {
-    /// The last snapshot begun.
-    pub fn begun(&self) -> u64 {
-        self.begun.load(Ordering::Acquire)
+    /// Follows `archive`'s tells.
+    pub fn follow(&self, archive: Arc<Archive>) {
+        let _ = self.archive.set(archive);
     }
 
-    /// The last snapshot written whole.
+    /// The archive's tells a written snapshot began after (the orders they name are in
+    /// no snapshot the node would start from).
     pub fn written(&self) -> u64 {
         self.written.load(Ordering::Acquire)
     }
@@ -44,15 +47,15 @@ impl SnapshotTurns {
         self.wanted.store(true, Ordering::Release);
     }
 
-    /// A snapshot begins: its turn.
+    /// A snapshot begins, before it copies anything: the archive's tells so far.
     pub(crate) fn begin(&self) -> u64 {
         self.wanted.store(false, Ordering::Release);
-        self.begun.fetch_add(1, Ordering::AcqRel) + 1
+        self.archive.get().map_or(0, |archive| archive.told())
     }
 
-    /// The snapshot of `turn` is written whole.
-    pub(crate) fn mark_written(&self, turn: u64) {
-        self.written.fetch_max(turn, Ordering::AcqRel);
+    /// The snapshot begun after `told` tells is written whole.
+    pub(crate) fn mark_written(&self, told: u64) {
+        self.written.fetch_max(told, Ordering::AcqRel);
     }
 }
 

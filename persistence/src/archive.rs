@@ -44,11 +44,17 @@ pub struct ArchivedOrder {
 /// its commerce, its id and its last record's LSN (it takes no record after).
 pub type Left = (String, String, u64);
 
+/// What the archive tells: the tell's number (from 1, counted from the start) and the
+/// orders that left memory.
+pub type Told = (u64, Vec<Left>);
+
 pub struct Archive {
     kv: Kv,
     /// Told of every order that left memory for the archive (`tell_left`): the outbox,
     /// which then lets go of what it kept to derive the order's events.
-    tell: Option<crossbeam_channel::Sender<Vec<Left>>>,
+    tell: Option<crossbeam_channel::Sender<Told>>,
+    /// How many tells so far.
+    told: std::sync::atomic::AtomicU64,
     /// The next `put` fails before it writes anything (tests).
     fail_next: std::sync::atomic::AtomicBool,
 }
@@ -99,13 +105,18 @@ impl Archive {
     /// Opens (or creates) the archive in `dir`, with a page cache of `cache_bytes`.
     pub fn open(dir: &Path, cache_bytes: u64) -> Result<Self, PersistenceError> {
         let kv = Kv::open(dir, &[TABLE], cache_bytes)?;
-        Ok(Self { kv, tell: None, fail_next: std::sync::atomic::AtomicBool::new(false) })
+        Ok(Self {
+            kv,
+            tell: None,
+            told: std::sync::atomic::AtomicU64::new(0),
+            fail_next: std::sync::atomic::AtomicBool::new(false),
+        })
     }
 
     /// The archive, telling `to` of the orders that leave memory for it (`tell_left`). A
     /// receiver gone is ignored.
     #[must_use]
-    pub fn telling(mut self, to: crossbeam_channel::Sender<Vec<Left>>) -> Self {
+    pub fn telling(mut self, to: crossbeam_channel::Sender<Told>) -> Self {
         self.tell = Some(to);
         self
     }
@@ -145,10 +156,18 @@ impl Archive {
 
     /// Tells whoever follows the archive that these orders of `commerce` (id, last record's
     /// LSN), archived, left memory.
+    /// The tell is numbered after the orders left: whatever starts after `told` answers
+    /// that number saw memory without them.
     pub fn tell_left(&self, commerce: &str, left: impl IntoIterator<Item = (String, u64)>) {
+        let number = self.told.fetch_add(1, std::sync::atomic::Ordering::AcqRel) + 1;
         if let Some(tell) = &self.tell {
-            let _ = tell.send(left.into_iter().map(|(id, lsn)| (commerce.to_owned(), id, lsn)).collect());
+            let _ = tell.send((number, left.into_iter().map(|(id, lsn)| (commerce.to_owned(), id, lsn)).collect()));
         }
+    }
+
+    /// How many tells so far (`tell_left`).
+    pub fn told(&self) -> u64 {
+        self.told.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Makes the next `put` fail, writing nothing (tests).

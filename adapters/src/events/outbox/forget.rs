@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use crossbeam_channel::Receiver;
-use mercato_persistence::archive::{Archive, Left};
+use mercato_persistence::archive::{Archive, Left, Told};
 use mercato_persistence::PersistenceError;
 
 use super::{sequence_key, Noted, Outbox};
@@ -25,10 +25,10 @@ const SWEEP_NOTES: usize = 1_000;
 /// What the outbox needs to let go of archived orders.
 pub(super) struct Forgetting {
     archive: Arc<Archive>,
-    told: Receiver<Vec<Left>>,
+    told: Receiver<Told>,
     turns: Arc<SnapshotTurns>,
-    /// Orders archived, each with the last snapshot begun when the outbox heard of it
-    /// (none: found by the sweep, out of memory since the start), not let go of yet.
+    /// Orders archived, each with the number of the archive's tell that named it (none:
+    /// found by the sweep, out of memory since the start), not let go of yet.
     waiting: Vec<(Left, Option<u64>)>,
     /// Where the sweep of the orders' notes goes on from (none: done).
     sweep: Option<Vec<u8>>,
@@ -41,7 +41,7 @@ impl Outbox {
     /// `told`) once `turns` says a later snapshot is written, and, at first, of the orders
     /// the archive holds already.
     #[must_use]
-    pub fn forgetting(mut self, archive: Arc<Archive>, told: Receiver<Vec<Left>>, turns: Arc<SnapshotTurns>) -> Self {
+    pub fn forgetting(mut self, archive: Arc<Archive>, told: Receiver<Told>, turns: Arc<SnapshotTurns>) -> Self {
         let sweep = Some(ORDER_NOTES.as_bytes().to_vec());
         let held = HashSet::new();
         self.forgetting = Some(Forgetting { archive, told, turns, waiting: Vec::new(), sweep, held });
@@ -64,13 +64,12 @@ impl Outbox {
     /// order whose records are all derived (written with the next batch).
     pub(super) fn forget(&mut self) -> Result<(), PersistenceError> {
         let Some(forgetting) = &mut self.forgetting else { return Ok(()) };
-        while let Ok(left) = forgetting.told.try_recv() {
-            let begun = forgetting.turns.begun();
-            forgetting.waiting.extend(left.into_iter().map(|left| (left, Some(begun))));
+        while let Ok((number, left)) = forgetting.told.try_recv() {
+            forgetting.waiting.extend(left.into_iter().map(|left| (left, Some(number))));
         }
         sweep_piece(&self.store, forgetting)?;
         let (through, written) = (self.batch.through, forgetting.turns.written());
-        let ready = |((_, _, lsn), begun): &(Left, Option<u64>)| *lsn <= through && begun.is_none_or(|b| written > b);
+        let ready = |((_, _, lsn), told): &(Left, Option<u64>)| *lsn <= through && told.is_none_or(|t| written >= t);
         let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut forgetting.waiting).into_iter().partition(ready);
         forgetting.waiting = waiting;
         let done: Vec<Left> = done.into_iter().map(|(left, _)| left).collect();
@@ -148,15 +147,16 @@ mod tests {
         store
             .write(EventBatch { notes: notes.to_vec(), sequences, through: 5, ..EventBatch::default() })
             .expect("written");
-        let archive = Arc::new(Archive::open(&dir.join("archive"), 1 << 20).expect("opens"));
         let (tell, told) = crossbeam_channel::unbounded();
+        let archive = Arc::new(Archive::open(&dir.join("archive"), 1 << 20).expect("opens").telling(tell));
         let turns = Arc::new(SnapshotTurns::default());
+        turns.follow(Arc::clone(&archive));
         let (outbox, _) = Outbox::open(Arc::clone(&store), Arc::new(HashMap::new())).expect("opens");
-        let mut outbox = outbox.forgetting(archive, told, Arc::clone(&turns));
+        let mut outbox = outbox.forgetting(Arc::clone(&archive), told, Arc::clone(&turns));
         // A snapshot begun before the orders left memory holds them.
         let before = turns.begin();
 
-        tell.send(vec![("demo".into(), "early".into(), 5), ("demo".into(), "late".into(), 9)]).expect("sent");
+        archive.tell_left("demo", [("early".to_owned(), 5), ("late".to_owned(), 9)]);
         outbox.let_go();
         turns.mark_written(before);
         outbox.let_go();
