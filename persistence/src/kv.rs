@@ -129,6 +129,25 @@ impl Kv {
         Ok(kv)
     }
 
+    /// Opens the store in `dir`, which must exist, without creating any table (nothing is
+    /// written unless a crash left the file to repair).
+    pub fn open_existing(dir: &Path, cache_bytes: u64) -> Result<Self, PersistenceError> {
+        let file = dir.join(FILE);
+        if !file.exists() {
+            return Err(PersistenceError::Io(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("no store in {}", dir.display()),
+            )));
+        }
+        let db = builder(cache_bytes).create(&file).map_err(failed)?;
+        Ok(Self { db: Arc::new(db), dir: dir.to_owned(), dirty: Arc::new(AtomicBool::new(false)), flusher: None })
+    }
+
+    /// The size of the store's file on disk.
+    pub fn file_bytes(&self) -> u64 {
+        std::fs::metadata(self.dir.join(FILE)).map_or(0, |m| m.len())
+    }
+
     /// Makes the writes that were not durable so far durable every `every` (sled's flush
     /// timer, which the event store's delivery tables counted on: a crash loses at most
     /// that much of them).
