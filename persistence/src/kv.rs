@@ -216,6 +216,18 @@ impl Kv {
         Ok(found)
     }
 
+    /// The first of `keys` found, in one read (which of them, and its value).
+    pub fn get_first(&self, table: &'static str, keys: &[&[u8]]) -> Result<Option<(usize, Vec<u8>)>, PersistenceError> {
+        let tx = self.db.begin_read().map_err(failed)?;
+        let table = tx.open_table(def(table)).map_err(failed)?;
+        for (at, key) in keys.iter().enumerate() {
+            if let Some(value) = table.get(*key).map_err(failed)? {
+                return Ok(Some((at, value.value().to_vec())));
+            }
+        }
+        Ok(None)
+    }
+
     /// The entries between two bounds, in key order (reversible).
     pub fn range(
         &self,

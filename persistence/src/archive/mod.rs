@@ -225,8 +225,10 @@ impl Archive {
     /// archived at.
     pub fn get(&self, commerce: &str, id: &str) -> Result<Option<(u64, Vec<u8>)>, PersistenceError> {
         let order = key('o', commerce, id);
-        let framed = match self.kv.get(TABLE, &key('p', commerce, id))? {
-            Some(at) => {
+        // Both keys in one read: an order archived before the segments and written again
+        // moves from `o` to `p` in one transaction.
+        let framed = match self.kv.get_first(TABLE, &[&key('p', commerce, id), &order])? {
+            Some((0, at)) => {
                 let number = <[u8; 4]>::try_from(at.as_slice()).map(u32::from_le_bytes).map_err(|_| {
                     PersistenceError::Codec(format!("the archived order {id} has a segment number of no known shape"))
                 })?;
@@ -235,15 +237,15 @@ impl Archive {
                     PersistenceError::Codec(format!("the archived order {id} is missing from segment {number}"))
                 })?)
             }
-            None => self.kv.get(TABLE, &order)?,
+            Some((_, framed)) => Some(framed),
+            None => None,
         };
         framed.map(|framed| unframe(id, &framed)).transpose()
     }
 
     /// Whether the order `id` of `commerce` is archived.
     pub fn contains(&self, commerce: &str, id: &str) -> Result<bool, PersistenceError> {
-        Ok(self.kv.get(TABLE, &key('p', commerce, id))?.is_some()
-            || self.kv.get(TABLE, &key('o', commerce, id))?.is_some())
+        Ok(self.kv.get_first(TABLE, &[&key('p', commerce, id), &key('o', commerce, id)])?.is_some())
     }
 
     /// The archived orders' places in the list (placement time, id), newest first, below
@@ -481,6 +483,88 @@ mod tests {
         assert_eq!(archive.get("c", "b").unwrap(), Some((5, b"old b".to_vec())));
         assert_eq!(archive.count("c"), 2);
         assert_eq!(archive.listed_before("c", None, None).count(), 2);
+        drop(archive);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn sized(id: &str, text: &str) -> ArchivedOrder {
+        let mut order = order(id, 1, &[]);
+        order.bytes = format!("{text} ").repeat(200).into_bytes();
+        order
+    }
+
+    // Proves readers of older segments never fail while the writer starts new segments
+    // and the ones read longest ago are closed (a file opened twice, or while it closes,
+    // would fail a read), and an order written again after a new segment began is read
+    // from the newer one, counted once.
+    #[test]
+    fn segments_roll_and_close_under_readers() {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let dir = scratch("readers");
+        let archive = std::sync::Arc::new(Archive::open_sized(&dir, 1 << 20, 64 * 1024).unwrap());
+        let written = std::sync::Arc::new(AtomicUsize::new(0));
+        let done = std::sync::Arc::new(AtomicBool::new(false));
+        let readers: Vec<_> = (0..4)
+            .map(|reader| {
+                let (archive, written, done) = (archive.clone(), written.clone(), done.clone());
+                std::thread::spawn(move || {
+                    let mut reads = 0usize;
+                    let mut at = reader * 7;
+                    while !done.load(Ordering::Acquire) || reads < 50 {
+                        let upto = written.load(Ordering::Acquire);
+                        if upto == 0 {
+                            std::thread::yield_now();
+                            continue;
+                        }
+                        at = (at * 31 + 17) % upto;
+                        let id = format!("r{at:04}");
+                        let found = archive.get("c", &id).unwrap_or_else(|e| panic!("{id}: {e}"));
+                        assert_eq!(found, Some((7, sized(&id, &id).bytes)), "{id}");
+                        reads += 1;
+                    }
+                })
+            })
+            .collect();
+        for batch in 0..60 {
+            let orders: Vec<_> = (0..10)
+                .map(|n| sized(&format!("r{:04}", batch * 10 + n), &format!("r{:04}", batch * 10 + n)))
+                .collect();
+            archive.put("c", &orders).unwrap();
+            written.store((batch + 1) * 10, Ordering::Release);
+        }
+        done.store(true, Ordering::Release);
+        for reader in readers {
+            reader.join().unwrap();
+        }
+        assert!(archive.segments().0 >= 8, "{} segments", archive.segments().0);
+        archive.put("c", &[sized("r0000", "again")]).unwrap();
+        assert_eq!(archive.get("c", "r0000").unwrap(), Some((7, sized("r0000", "again").bytes)));
+        assert_eq!(archive.count("c"), 600);
+        drop(archive);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    // Proves a segment that cannot be started fails no write: the orders are durable in
+    // the full one, read back, and the next segment is started once it can be.
+    #[test]
+    fn a_segment_that_cannot_start_fails_no_write() {
+        let dir = scratch("no-next");
+        let archive = Archive::open_sized(&dir, 1 << 20, 64 * 1024).unwrap();
+        let blocker = dir.join("segments").join("00000002");
+        std::fs::write(&blocker, b"in the way").unwrap();
+        for batch in 0..10 {
+            let orders: Vec<_> = (0..10).map(|n| sized(&format!("n{batch}-{n}"), "x")).collect();
+            archive.put("c", &orders).unwrap();
+        }
+        assert_eq!(archive.segments().0, 1);
+        assert_eq!(archive.get("c", "n9-9").unwrap(), Some((7, sized("n9-9", "x").bytes)));
+        std::fs::remove_file(&blocker).unwrap();
+        archive.put("c", &[sized("after", "x")]).unwrap();
+        assert_eq!(archive.segments().0, 2);
+        archive.put("c", &[sized("later", "x")]).unwrap();
+        assert_eq!(archive.get("c", "n0-0").unwrap(), Some((7, sized("n0-0", "x").bytes)));
+        assert_eq!(archive.get("c", "later").unwrap(), Some((7, sized("later", "x").bytes)));
+        assert_eq!(archive.count("c"), 102);
         drop(archive);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -12,7 +12,7 @@
 //! behind is removed at open).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::error::PersistenceError;
 use crate::kv::{Batch, Kv};
@@ -40,47 +40,44 @@ pub(super) struct Segments {
     limit: u64,
     /// The segment taking writes, with its number.
     active: RwLock<(u32, Arc<Kv>)>,
-    /// Older segments open for reads, the one read last at the end, and those let go of
-    /// that a reader may still hold (a file is opened once at a time).
-    sealed: Mutex<Sealed>,
+    /// Older segments open for reads, the one read last at the end. A segment is closed
+    /// only here, under this lock, and only once no reader holds it: a file is never
+    /// opened while another handle on it is still open or closing.
+    sealed: Mutex<Vec<(u32, Arc<Kv>)>>,
     /// One write at a time (a write may start the next segment).
     writing: Mutex<()>,
 }
 
-#[derive(Default)]
-struct Sealed {
-    open: Vec<(u32, Arc<Kv>)>,
-    let_go: Vec<(u32, Weak<Kv>)>,
+/// Moves segment `number` to the end of the open ones, if open.
+fn touch(sealed: &mut Vec<(u32, Arc<Kv>)>, number: u32) -> Option<Arc<Kv>> {
+    let at = sealed.iter().position(|(n, _)| *n == number)?;
+    let found = sealed.remove(at);
+    let kv = Arc::clone(&found.1);
+    sealed.push(found);
+    Some(kv)
 }
 
-impl Sealed {
-    fn find(&mut self, number: u32) -> Option<Arc<Kv>> {
-        self.let_go.retain(|(_, kv)| kv.strong_count() > 0);
-        if let Some(at) = self.open.iter().position(|(n, _)| *n == number) {
-            let found = self.open.remove(at);
-            let kv = Arc::clone(&found.1);
-            self.open.push(found);
-            return Some(kv);
-        }
-        let kv = self.let_go.iter().find(|(n, _)| *n == number).and_then(|(_, kv)| kv.upgrade())?;
-        self.keep(number, Arc::clone(&kv));
-        Some(kv)
-    }
-
-    fn keep(&mut self, number: u32, kv: Arc<Kv>) {
-        self.let_go.retain(|(n, _)| *n != number);
-        self.open.push((number, kv));
-        if self.open.len() > OPEN_SEALED {
-            let (number, kv) = self.open.remove(0);
-            self.let_go.push((number, Arc::downgrade(&kv)));
-        }
-    }
+/// Adds a segment to the open ones and closes those read longest ago beyond
+/// `OPEN_SEALED` that no reader holds (one a reader holds is closed at a later turn).
+fn keep(sealed: &mut Vec<(u32, Arc<Kv>)>, number: u32, kv: Arc<Kv>) {
+    sealed.push((number, kv));
+    let mut over = sealed.len().saturating_sub(OPEN_SEALED);
+    sealed.retain(|(_, kv)| {
+        let close = over > 0 && Arc::strong_count(kv) == 1;
+        over -= usize::from(close);
+        !close
+    });
 }
 
 impl Segments {
     /// Opens the segments in `dir` (creating the first), the newest taking writes.
     pub(super) fn open(dir: &Path, cache_bytes: u64, limit: u64) -> Result<Self, PersistenceError> {
-        std::fs::create_dir_all(dir)?;
+        if !dir.is_dir() {
+            std::fs::create_dir_all(dir)?;
+            if let Some(parent) = dir.parent() {
+                std::fs::File::open(parent)?.sync_all()?;
+            }
+        }
         let mut newest = 0;
         for entry in std::fs::read_dir(dir)? {
             let entry = entry?;
@@ -102,7 +99,7 @@ impl Segments {
             cache_bytes,
             limit: limit.max(1),
             active: RwLock::new((newest.max(1), Arc::new(active))),
-            sealed: Mutex::new(Sealed::default()),
+            sealed: Mutex::new(Vec::new()),
             writing: Mutex::new(()),
         })
     }
@@ -120,13 +117,27 @@ impl Segments {
         };
         kv.write(true, writes)?;
         if kv.file_bytes() >= self.limit {
-            let next = create(&self.dir, number + 1, self.cache_bytes)?;
-            let old =
-                std::mem::replace(&mut *self.active.write().map_err(|_| poisoned())?, (number + 1, Arc::new(next)));
-            self.sealed.lock().map_err(|_| poisoned())?.keep(old.0, old.1);
-            metrics::counter!("mercato_archive_segments_started_total").increment(1);
+            // The orders are durable in this segment whatever becomes of the next: a
+            // segment that could not be started is tried again at the next write.
+            if let Err(error) = self.start_next(number) {
+                tracing::error!(%error, segment = number + 1, "the archive could not start its next segment");
+            }
         }
         Ok(number)
+    }
+
+    /// Starts segment `number + 1`; the old one joins the open older ones in the same
+    /// turn of the `sealed` lock, so a reader finds it either active or there.
+    fn start_next(&self, number: u32) -> Result<(), PersistenceError> {
+        let next = number
+            .checked_add(1)
+            .ok_or_else(|| PersistenceError::Codec(format!("the archive has no segment after {number}")))?;
+        let kv = Arc::new(create(&self.dir, next, self.cache_bytes)?);
+        let mut sealed = self.sealed.lock().map_err(|_| poisoned())?;
+        let old = std::mem::replace(&mut *self.active.write().map_err(|_| poisoned())?, (next, kv));
+        keep(&mut sealed, old.0, old.1);
+        metrics::counter!("mercato_archive_segments_started_total").increment(1);
+        Ok(())
     }
 
     /// A value of segment `number`.
@@ -141,7 +152,7 @@ impl Segments {
 
     /// How many older segments are open now.
     pub(super) fn open_sealed(&self) -> usize {
-        self.sealed.lock().map_or(0, |sealed| sealed.open.len())
+        self.sealed.lock().map_or(0, |sealed| sealed.len())
     }
 
     fn segment(&self, number: u32) -> Result<Arc<Kv>, PersistenceError> {
@@ -155,24 +166,64 @@ impl Segments {
             }
         }
         let mut sealed = self.sealed.lock().map_err(|_| poisoned())?;
-        if let Some(kv) = sealed.find(number) {
+        if let Some(kv) = touch(&mut sealed, number) {
             return Ok(kv);
         }
-        // Opened under the lock: a store's file is opened once at a time.
+        // Opened under the lock, which every close is made under too.
         let kv = Arc::new(Kv::open_existing(&self.dir.join(name(number)), self.cache_bytes)?);
-        sealed.keep(number, Arc::clone(&kv));
+        keep(&mut sealed, number, Arc::clone(&kv));
         Ok(kv)
     }
 }
 
 /// Makes segment `number` in `NNNNNNNN.new`, durable, then renames it into place.
 fn create(dir: &Path, number: u32, cache_bytes: u64) -> Result<Kv, PersistenceError> {
+    let placed = dir.join(name(number));
+    if placed.is_dir() {
+        // Put in place by an attempt that failed after its rename.
+        return Kv::open(&placed, &[ORDERS], cache_bytes);
+    }
     let fresh = dir.join(format!("{}.new", name(number)));
     let _ = std::fs::remove_dir_all(&fresh);
     drop(Kv::open(&fresh, &[ORDERS], cache_bytes)?);
     std::fs::File::open(&fresh)?.sync_all()?;
-    let placed = dir.join(name(number));
     std::fs::rename(&fresh, &placed)?;
     std::fs::File::open(dir)?.sync_all()?;
     Kv::open(&placed, &[ORDERS], cache_bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Proves a segment a reader still holds is not closed when others are opened past
+    // the limit, so asking for it again finds the same handle (a second open of its file
+    // would be refused), and it is closed once let go of and others are opened.
+    #[test]
+    fn a_segment_held_by_a_reader_stays_open() {
+        let dir = std::env::temp_dir().join(format!("mercato-segments-held-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let segments = Segments::open(&dir, 1 << 20, 1).unwrap();
+        for n in 0..8u8 {
+            segments.write(|batch| batch.insert(ORDERS, &[n], &[n])).unwrap();
+        }
+        assert_eq!(segments.count(), 9);
+        let held = segments.segment(1).unwrap();
+        for number in 2..=7 {
+            let value = u8::try_from(number - 1).unwrap();
+            assert_eq!(segments.get(number, &[value]).unwrap(), Some(vec![value]));
+        }
+        let again = segments.segment(1).unwrap();
+        assert!(Arc::ptr_eq(&held, &again));
+        assert_eq!(held.get(ORDERS, &[0]).unwrap(), Some(vec![0]));
+        drop((held, again));
+        for number in 2..=7 {
+            segments.get(number, &[0]).unwrap();
+        }
+        assert!(!segments.sealed.lock().unwrap().iter().any(|(n, _)| *n == 1));
+        assert_eq!(segments.open_sealed(), OPEN_SEALED);
+        assert_eq!(segments.get(1, &[0]).unwrap(), Some(vec![0]));
+        drop(segments);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
