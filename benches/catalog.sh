@@ -11,7 +11,7 @@
 #    price, a weight and an attribute each: benches/catalog/generate.py).
 # 2. Starts `mercato` on a fresh data folder (log in sync mode) and probes a storefront's
 #    latency for 10 s before the import (benches/catalog/probe.py: a product read and an
-#    add-to-cart, p50 and p99), then posts the file (`POST …/imports`) and probes the same
+#    add-to-cart, p50 and p99, each after an empty request as the control), then posts the file (`POST …/imports`) and probes the same
 #    while the job runs, until it is done: import rows/s, and the p99 during against before.
 # 3. Resident memory before and after, per product.
 # 4. Start-up with N products: after SIGKILL (the newest snapshot plus the log after it),
@@ -45,6 +45,9 @@ BASE="http://127.0.0.1:$PORT/v1/commerces/demo"
 ADMIN='Authorization: Bearer demo-admin'
 
 MERCATO_BIN="${MERCATO_BIN:-}"
+# PROBE_NICE runs the probe at that nice value (say -10: the probe then measures the node
+# rather than its own wait for one of the cores the node's import keeps busy).
+PROBE="nice -n ${PROBE_NICE:-0}"
 if [ -z "$MERCATO_BIN" ]; then
   echo "== building (release)"
   cargo build --release -q -p mercato-adapters
@@ -70,10 +73,10 @@ rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$MERCATO_PID/status"; }
 start
 sleep 1
 RSS_BEFORE=$(rss_kb)
-python3 benches/catalog/probe.py --port "$PORT" --seconds 10 --label "before the import" | tee "$WORK/before.txt"
+$PROBE python3 benches/catalog/probe.py --port "$PORT" --seconds 10 --label "before the import" | tee "$WORK/before.txt"
 
 echo "== importing"
-python3 benches/catalog/probe.py --port "$PORT" --seconds 3600 --until "$WORK/done" --label "during the import" \
+$PROBE python3 benches/catalog/probe.py --port "$PORT" --seconds 3600 --until "$WORK/done" --label "during the import" \
   >"$WORK/during.txt" &
 PROBE_PID=$!
 STARTED=$(date +%s.%N)

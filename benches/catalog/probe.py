@@ -1,7 +1,9 @@
 """Latency probe for benches/catalog.sh: over one keep-alive connection, alternates a
 storefront's product read (GET …/products/MOUSE) with an add-to-cart (POST a line to a
 cart, then DELETE it, so the stock is the same afterwards: only the POST is timed), until
-the file named by --until exists or --seconds pass. Prints p50 and p99 of each, in ms."""
+the file named by --until exists or --seconds pass, each pair after an empty request
+(GET /healthz: what the machine and this client add to any request, the control). Prints
+p50 and p99 of each, in ms."""
 
 import argparse
 import http.client
@@ -28,17 +30,20 @@ def main():
     base = "/v1/commerces/demo"
     headers = {"Authorization": "Bearer demo-storefront", "Content-Type": "application/json"}
 
-    def call(method, path, body=None):
-        connection.request(method, base + path, body=json.dumps(body) if body is not None else None, headers=headers)
+    def call(method, path, body=None, root=False):
+        connection.request(method, (path if root else base + path), body=json.dumps(body) if body is not None else None, headers=headers)
         response = connection.getresponse()
         data = response.read()
         return response.status, data
 
     status, data = call("POST", "/carts", {})
     cart = json.loads(data)["id"]
-    reads, adds = [], []
+    empties, reads, adds = [], [], []
     deadline = time.monotonic() + args.seconds
     while time.monotonic() < deadline and not (args.until and os.path.exists(args.until)):
+        started = time.perf_counter()
+        call("GET", "/healthz", root=True)
+        empties.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
         status, _ = call("GET", "/products/MOUSE")
         reads.append((time.perf_counter() - started) * 1000)
@@ -53,7 +58,8 @@ def main():
             cart = json.loads(data)["id"]
     print(
         f"probe {args.label}: {len(reads)} reads p50 {percentile(reads, 0.5):.3f} ms p99 {percentile(reads, 0.99):.3f} ms; "
-        f"{len(adds)} adds p50 {percentile(adds, 0.5):.3f} ms p99 {percentile(adds, 0.99):.3f} ms"
+        f"{len(adds)} adds p50 {percentile(adds, 0.5):.3f} ms p99 {percentile(adds, 0.99):.3f} ms; "
+        f"{len(empties)} empty p50 {percentile(empties, 0.5):.3f} ms p99 {percentile(empties, 0.99):.3f} ms"
     )
 
 
