@@ -187,10 +187,11 @@ pub struct ImportRow {
 /// Applies one batch of an import job: each row a put (checked by the same rules, every
 /// violation kept as the row's refusal), the batch one record with the job's mark, so a
 /// batch is applied whole or not at all, and once: a batch the job's progress has passed
-/// already (a job resumed after a crash) changes nothing. Answers with the job's progress
-/// once durable.
+/// already (a job resumed after a crash) changes nothing. Answers once the batch is
+/// installed with what answers the job's progress once it is durable, so that the job can
+/// decide its next batch against this one meanwhile.
 #[derive(Message)]
-#[rtype(result = "Result<ImportProgress, ActorError>")]
+#[rtype(result = "Result<PendingImport, ActorError>")]
 pub struct ImportBatch {
     pub job: String,
     pub by: String,
@@ -206,6 +207,10 @@ pub struct ImportBatch {
     /// against is still the one published.
     pub prepared: Option<Prepared>,
 }
+
+/// An import batch installed, answering the job's progress once durable.
+pub type PendingImport =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<ImportProgress, ActorError>> + Send>>;
 
 /// An import batch decided against `base`: the commerce it leaves, its events, its mark
 /// and its record, encoded.
@@ -244,7 +249,7 @@ impl Handler<ImportStatus> for CommerceActor {
 }
 
 impl Handler<ImportBatch> for CommerceActor {
-    type Result = ResponseFuture<Result<ImportProgress, ActorError>>;
+    type Result = Result<PendingImport, ActorError>;
 
     fn handle(&mut self, mut batch: ImportBatch, _: &mut Self::Context) -> Self::Result {
         // A batch the job's records passed already (a job resumed after a crash) changes
@@ -256,12 +261,12 @@ impl Handler<ImportBatch> for CommerceActor {
         });
         if let Some(progress) = done_before.cloned() {
             let unsettled = self.journal.unsettled(self.last);
-            return Box::pin(async move {
+            return Ok(Box::pin(async move {
                 if let Some(unsettled) = unsettled {
                     unsettled.await.map_err(|failure| NotDurable::unknown(failure.reason))?;
                 }
                 Ok(progress)
-            });
+            }));
         }
         let base: Arc<Commerce> = self.published.load_full();
         // Prepared against the commerce still published: only recorded and installed here.
@@ -281,8 +286,8 @@ impl Handler<ImportBatch> for CommerceActor {
             });
         let progress = self.imports.get(&batch.job).cloned().unwrap_or_default();
         match recorded {
-            Ok(receipt) => Box::pin(durable(progress, receipt)),
-            Err(error) => Box::pin(async move { Err(ActorError::NotDurable(error)) }),
+            Ok(receipt) => Ok(Box::pin(durable(progress, receipt))),
+            Err(error) => Err(ActorError::NotDurable(error)),
         }
     }
 }

@@ -234,7 +234,8 @@ impl CommerceHandle {
         self.addr.send(crate::catalog::CopyCatalog).await.map_err(|_| ActorError::Stopped("the commerce".into()))
     }
 
-    /// Applies a batch of an import job, answered once durable with the job's progress.
+    /// Applies a batch of an import job, answered once installed (the next batch decided
+    /// after this sees it) with what answers the job's progress once the batch is durable.
     /// The batch is decided (each row checked, the puts applied to a copy) and its record
     /// encoded here, on the caller's thread (an import's own), against the commerce as
     /// published; the actor only records and installs it, unless the commerce changed in
@@ -242,7 +243,7 @@ impl CommerceHandle {
     pub async fn import_batch(
         &self,
         mut batch: crate::catalog::ImportBatch,
-    ) -> Result<crate::stored::ImportProgress, ActorError> {
+    ) -> Result<crate::catalog::PendingImport, ActorError> {
         let base = self.published.load_full();
         batch.prepared = Some(crate::catalog::Prepared::new(base, &batch, self.clock.now(), self.durable));
         self.addr.send(batch).await.map_err(|_| ActorError::Stopped("the commerce".into()))?

@@ -30,6 +30,9 @@ pub const IMPORT_BYTES_MAX: u64 = 1 << 30;
 /// p99 10 times its idle one during an import, 100 rows halved the rate
 /// (benches/RESULTS.md).
 pub const IMPORT_BATCH_ROWS: usize = 250;
+/// Batches installed and not yet known durable at most: the log's group commit then makes
+/// several durable in one sync, rather than one sync for each while the job waits.
+pub const IMPORT_BATCHES_IN_FLIGHT: usize = 4;
 
 /// The format of an import's file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -201,8 +204,10 @@ impl Imports {
     }
 }
 
-/// Reads the job's file and hands its rows to the commerce, a batch at a time, waiting for
-/// each to be durable; rows up to `after` were applied before (a resumed job).
+/// Reads the job's file and hands its rows to the commerce, a batch at a time, each
+/// decided once the one before is installed, with up to `IMPORT_BATCHES_IN_FLIGHT` not yet
+/// durable; the job's progress counts a batch once durable, and it is finished once the
+/// last is. Rows up to `after` were applied before (a resumed job).
 fn run(job: &Job, commerce: &CommerceHandle, path: Option<PathBuf>, after: u64) {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -220,6 +225,8 @@ fn run(job: &Job, commerce: &CommerceHandle, path: Option<PathBuf>, after: u64) 
         Ok(rows) => rows,
         Err(error) => return fail(job, error),
     };
+    let mut pending: std::collections::VecDeque<mercato_actors::catalog::PendingImport> =
+        std::collections::VecDeque::new();
     loop {
         let (batch, through_row, done) = rows.next_batch(IMPORT_BATCH_ROWS, after);
         if batch.is_empty() && !done {
@@ -235,8 +242,15 @@ fn run(job: &Job, commerce: &CommerceHandle, path: Option<PathBuf>, after: u64) 
             prepared: None,
         };
         match runtime.block_on(commerce.import_batch(message)) {
-            Ok(progress) => job.rows_read.store(progress.through_row, Ordering::Release),
+            Ok(installed) => pending.push_back(installed),
             Err(error) => return fail(job, error.to_string()),
+        }
+        while pending.len() >= IMPORT_BATCHES_IN_FLIGHT || (done && !pending.is_empty()) {
+            let Some(oldest) = pending.pop_front() else { break };
+            match runtime.block_on(oldest) {
+                Ok(progress) => job.rows_read.store(progress.through_row, Ordering::Release),
+                Err(error) => return fail(job, error.to_string()),
+            }
         }
         if done {
             job.finished.store(true, Ordering::Release);
