@@ -13,7 +13,8 @@
 //! order leaving memory) puts the same keys: nothing is duplicated.
 //!
 //! Keys, each after its commerce and a unit separator:
-//! - `p` id → the segment holding it (little-endian `u32`); in that segment, `o` id → the
+//! - `p` id → the segment holding it (little-endian `u32`) and the LSN it was archived at
+//!   (little-endian `u64`); in that segment, `o` id → the
 //!   LSN it was archived at and the order's bytes, framed with their CRC32C;
 //! - `o` id → the same frame, in the index itself: orders archived before the segments,
 //!   read as before;
@@ -167,7 +168,9 @@ impl Archive {
         self.kv.write(true, |batch| {
             let mut series: std::collections::BTreeMap<&str, u32> = std::collections::BTreeMap::new();
             for order in orders {
-                batch.insert(TABLE, &key('p', commerce, &order.id), &segment.to_le_bytes())?;
+                let mut at = segment.to_le_bytes().to_vec();
+                at.extend_from_slice(&order.lsn.to_le_bytes());
+                batch.insert(TABLE, &key('p', commerce, &order.id), &at)?;
                 batch.remove(TABLE, &key('o', commerce, &order.id))?;
                 let place = format!("{}{SEP}{}", placed_digits(order.placed_at), order.id);
                 batch.insert(TABLE, &key('l', commerce, &place), &[])?;
@@ -229,7 +232,7 @@ impl Archive {
         // moves from `o` to `p` in one transaction.
         let framed = match self.kv.get_first(TABLE, &[&key('p', commerce, id), &order])? {
             Some((0, at)) => {
-                let number = <[u8; 4]>::try_from(at.as_slice()).map(u32::from_le_bytes).map_err(|_| {
+                let number = at.first_chunk::<4>().map(|n| u32::from_le_bytes(*n)).ok_or_else(|| {
                     PersistenceError::Codec(format!("the archived order {id} has a segment number of no known shape"))
                 })?;
                 let found = self.segments.get(number, &order)?;
@@ -241,6 +244,19 @@ impl Archive {
             None => None,
         };
         framed.map(|framed| unframe(id, &framed)).transpose()
+    }
+
+    /// The LSN the order `id` of `commerce` was archived at, if archived, read from the
+    /// index alone (no segment is opened).
+    pub fn lsn(&self, commerce: &str, id: &str) -> Result<Option<u64>, PersistenceError> {
+        match self.kv.get_first(TABLE, &[&key('p', commerce, id), &key('o', commerce, id)])? {
+            Some((0, at)) => match at.get(4..).and_then(|lsn| <[u8; 8]>::try_from(lsn).ok()) {
+                Some(lsn) => Ok(Some(u64::from_le_bytes(lsn))),
+                None => Err(PersistenceError::Codec(format!("the archived order {id} has a place of no known shape"))),
+            },
+            Some((_, framed)) => unframe(id, &framed).map(|(lsn, _)| Some(lsn)),
+            None => Ok(None),
+        }
     }
 
     /// Whether the order `id` of `commerce` is archived.
@@ -419,6 +435,7 @@ mod tests {
         for order in written.iter().rev().chain(&written) {
             assert_eq!(archive.get("c", &order.id).unwrap(), Some((7, order.bytes.clone())), "{}", order.id);
             assert!(archive.contains("c", &order.id).unwrap());
+            assert_eq!(archive.lsn("c", &order.id).unwrap(), Some(7));
         }
         assert!(archive.segments().1 <= 4);
         assert_eq!(archive.count("c"), 400);
@@ -476,6 +493,8 @@ mod tests {
         }
         let archive = Archive::open(&dir, 1 << 20).unwrap();
         assert_eq!(archive.get("c", "a").unwrap(), Some((5, b"old a".to_vec())));
+        assert_eq!(archive.lsn("c", "a").unwrap(), Some(5));
+        assert_eq!(archive.lsn("c", "z").unwrap(), None);
         assert!(archive.contains("c", "b").unwrap());
         assert_eq!(archive.count("c"), 2);
         archive.put("c", &[order("a", 1, &[])]).unwrap();

@@ -108,8 +108,8 @@ fn sweep_piece(
         if forgetting.held.contains(&(commerce.to_owned(), order.to_owned())) {
             continue;
         }
-        match forgetting.archive.get(commerce, order) {
-            Ok(Some((lsn, _))) => forgetting.waiting.push(((commerce.to_owned(), order.to_owned(), lsn), None)),
+        match forgetting.archive.lsn(commerce, order) {
+            Ok(Some(lsn)) => forgetting.waiting.push(((commerce.to_owned(), order.to_owned(), lsn), None)),
             Ok(None) => {}
             Err(error) => {
                 tracing::warn!(%error, commerce, order, "events: the archive could not be read; the order's note stays")
