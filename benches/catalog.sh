@@ -12,7 +12,8 @@
 # 2. Starts `mercato` on a fresh data folder (log in sync mode) and probes a storefront's
 #    latency for 10 s before the import (benches/catalog/probe.py: a product read and an
 #    add-to-cart, p50 and p99, each after an empty request as the control), then posts the file (`POST …/imports`) and probes the same
-#    while the job runs, until it is done: import rows/s, and the p99 during against before.
+#    while the job runs, until it is done: import rows/s, the p99 during against before,
+#    and how many of the log's batches during the import waited over 1 ms for its writer.
 # 3. Resident memory before and after, per product.
 # 4. Start-up with N products: after SIGKILL (the newest snapshot plus the log after it),
 #    then after a clean stop (the shutdown snapshot), each timed to `/readyz`, and the
@@ -69,6 +70,14 @@ start() {
   READY_S=$(echo "$(date +%s.%N) - $started" | bc -l)
 }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$MERCATO_PID/status"; }
+# The log's batches so far and those whose oldest record waited at most 1 ms for the
+# writer (`mercato_log_queue_seconds`; absent from builds before it: 0 0).
+log_waits() {
+  curl -sf "http://127.0.0.1:$PORT/metrics" | awk '
+    /^mercato_log_queue_seconds_bucket\{le="0.001"\}/ {fast = $2}
+    /^mercato_log_queue_seconds_count/ {all = $2}
+    END {print all + 0, fast + 0}'
+}
 
 start
 sleep 1
@@ -76,6 +85,7 @@ RSS_BEFORE=$(rss_kb)
 $PROBE python3 benches/catalog/probe.py --port "$PORT" --seconds 10 --label "before the import" | tee "$WORK/before.txt"
 
 echo "== importing"
+read -r WAITS_ALL WAITS_FAST < <(log_waits)
 $PROBE python3 benches/catalog/probe.py --port "$PORT" --seconds 3600 --until "$WORK/done" --label "during the import" \
   >"$WORK/during.txt" &
 PROBE_PID=$!
@@ -97,6 +107,9 @@ ELAPSED=$(echo "$FINISHED - $STARTED" | bc -l)
 UPLOAD=$(echo "$UPLOADED - $STARTED" | bc -l)
 RATE=$(echo "$COUNT / $ELAPSED" | bc -l)
 printf '== import: %d rows in %.1f s (upload %.1f s): %.0f rows/s\n' "$COUNT" "$ELAPSED" "$UPLOAD" "$RATE"
+read -r ALL FAST < <(log_waits)
+printf '== log batches during the import: %d, %d whose oldest record waited over 1 ms for the writer\n' \
+  $((ALL - WAITS_ALL)) $(((ALL - WAITS_ALL) - (FAST - WAITS_FAST)))
 sleep 2
 RSS_AFTER=$(rss_kb)
 printf '== resident memory: %d MiB before, %d MiB after: %.0f bytes per product\n' \

@@ -91,8 +91,9 @@ pub struct ServeArgs {
     /// thread and the log writer on another; 0 means one per core.
     #[arg(long, env = "MERCATO_HTTP_WORKERS", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=256), global = true)]
     pub http_workers: u16,
-    /// A log segment is closed and a new one started at this size; whole segments a
-    /// snapshot covers are deleted.
+    /// A log segment is closed and a new one started at this size (the first after a start
+    /// sooner, once the next is ready); whole segments a snapshot covers are deleted. The
+    /// next segment is made ahead, zeroed to this size (`next.spare` beside the segments).
     #[arg(long, env = "MERCATO_LOG_SEGMENT_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1_024), global = true)]
     pub log_segment_mb: u64,
     /// A webhook's first retry waits this long; each later one twice as long, at most 6 h.

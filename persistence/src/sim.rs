@@ -34,6 +34,8 @@ struct FileState {
     bytes: Vec<u8>,
     /// Bytes `[..synced]` survive a crash.
     synced: usize,
+    /// Which file this is (an open file follows it through renames, as an inode would).
+    id: u64,
 }
 
 #[derive(Debug, Default)]
@@ -47,9 +49,22 @@ struct Disk {
     faults: BTreeMap<FaultPoint, u32>,
     /// Crashes so far: a file opened before the last crash belongs to a dead process.
     epoch: u64,
+    /// The last file id given.
+    ids: u64,
 }
 
 impl Disk {
+    /// The live file `id`, under whatever name it has now (`key` first: its name when
+    /// opened).
+    fn file_mut(&mut self, key: &Key, id: u64) -> io::Result<&mut FileState> {
+        let renamed = match self.live.get(key) {
+            Some(state) if state.id == id => None,
+            _ => self.live.iter().find(|(_, state)| state.id == id).map(|(key, _)| key.clone()),
+        };
+        let key = renamed.as_ref().unwrap_or(key);
+        self.live.get_mut(key).filter(|state| state.id == id).ok_or_else(|| not_found(&key.1))
+    }
+
     fn check(&mut self, point: FaultPoint) -> io::Result<()> {
         match self.faults.get_mut(&point) {
             Some(0) => {
@@ -109,7 +124,7 @@ impl SimStorage {
             let mut bytes = state.bytes[..state.synced].to_vec();
             bytes.extend(torn(&name.1, &state.bytes[state.synced..]));
             let synced = bytes.len();
-            after.insert(name, FileState { bytes, synced });
+            after.insert(name, FileState { bytes, synced, id: state.id });
         }
         disk.live = after;
         disk.faults.clear();
@@ -132,6 +147,7 @@ impl SimStorage {
 struct SimFile {
     storage: SimStorage,
     key: Key,
+    id: u64,
     epoch: u64,
 }
 
@@ -150,7 +166,7 @@ impl AppendFile for SimFile {
         let mut disk = self.storage.disk();
         self.alive(&disk)?;
         let failed = disk.check(FaultPoint::Write);
-        let state = disk.live.get_mut(&self.key).ok_or_else(|| not_found(&self.key.1))?;
+        let state = disk.file_mut(&self.key, self.id)?;
         match failed {
             Ok(()) => {
                 state.bytes.extend_from_slice(bytes);
@@ -167,7 +183,7 @@ impl AppendFile for SimFile {
         let mut disk = self.storage.disk();
         self.alive(&disk)?;
         disk.check(FaultPoint::Sync)?;
-        let state = disk.live.get_mut(&self.key).ok_or_else(|| not_found(&self.key.1))?;
+        let state = disk.file_mut(&self.key, self.id)?;
         state.synced = state.bytes.len();
         Ok(())
     }
@@ -195,8 +211,10 @@ impl Storage for SimStorage {
             return Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("{name} exists")));
         }
         disk.removed.remove(&key);
-        disk.live.insert(key.clone(), FileState::default());
-        Ok(Box::new(SimFile { storage: self.clone(), key, epoch: disk.epoch }))
+        disk.ids += 1;
+        let id = disk.ids;
+        disk.live.insert(key.clone(), FileState { id, ..FileState::default() });
+        Ok(Box::new(SimFile { storage: self.clone(), key, id, epoch: disk.epoch }))
     }
 
     fn list(&self, dir: &Path) -> io::Result<Vec<String>> {

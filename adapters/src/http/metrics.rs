@@ -61,6 +61,11 @@ fn describe() {
     metrics::describe_histogram!("mercato_log_batch_records", "Records per group-commit batch");
     metrics::describe_histogram!("mercato_log_fsync_seconds", metrics::Unit::Seconds, "Time of each log fdatasync");
     metrics::describe_histogram!(
+        "mercato_log_queue_seconds",
+        metrics::Unit::Seconds,
+        "How long each log batch's oldest record waited for the writer to take it"
+    );
+    metrics::describe_histogram!(
         "mercato_log_recovery_seconds",
         metrics::Unit::Seconds,
         "Time to recover the log at start"

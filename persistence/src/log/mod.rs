@@ -12,6 +12,7 @@
 //! never retried.
 
 mod recovery;
+mod spare;
 mod writer;
 
 use writer::{start_segment, Writer};
@@ -19,9 +20,10 @@ mod segment;
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::path::PathBuf;
+use std::io;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::thread::JoinHandle;
@@ -158,16 +160,13 @@ enum Request {
         kind: u8,
         payload: Vec<u8>,
         ack: oneshot::Sender<Result<Lsn, LogFailure>>,
+        /// When it was queued (the writer reports how long a batch's oldest waited).
+        queued_at: Instant,
     },
     /// Delete segments whose records are all below `below`.
-    Retain {
-        below: Lsn,
-        ack: oneshot::Sender<Result<usize, String>>,
-    },
+    Retain { below: Lsn, ack: oneshot::Sender<Result<usize, String>> },
     /// Make everything written so far durable, then answer (any mode).
-    Sync {
-        ack: oneshot::Sender<Result<Lsn, LogFailure>>,
-    },
+    Sync { ack: oneshot::Sender<Result<Lsn, LogFailure>> },
     /// Write and sync what came before, then stop.
     Close,
 }
@@ -327,7 +326,7 @@ impl Slot {
         let Some(after) = lsn.checked_add(1) else {
             return Err(AppendError::Stopped { reason: "the log has run out of record numbers".to_owned() });
         };
-        self.log.send(Request::Append { lsn, kind, payload, ack })?;
+        self.log.send(Request::Append { lsn, kind, payload, ack, queued_at: Instant::now() })?;
         // The writer gives the place back when it takes the record.
         self.taken = false;
         *next = after;
@@ -376,6 +375,7 @@ impl Log {
             progress: watch::Sender::new(Progress { acknowledged: next - 1, durable: next - 1, failed: false }),
         });
         let mut segments: VecDeque<Lsn> = recovered.segments.iter().copied().collect();
+        spare::remove_leftover(storage.as_ref(), &options.dir)?;
         let (file, allocated) = start_segment(storage.as_ref(), &options, next)?;
         segments.push_back(next);
         let (queue, requests) = crossbeam_channel::unbounded();
@@ -393,6 +393,7 @@ impl Log {
             last_batch: 0,
             last_sync_took: Duration::ZERO,
             tapped: Vec::new(),
+            spare: None,
             shared: Arc::clone(&shared),
         };
         let watched = Arc::clone(&shared);

@@ -54,6 +54,8 @@ pub(super) struct Writer {
     pub(super) last_sync_took: Duration,
     /// Records written and not yet durable, for the tap (only when there is one).
     pub(super) tapped: Vec<Durable>,
+    /// The next segment, being made ahead once this one needed zeroing.
+    pub(super) spare: Option<spare::Spare>,
     pub(super) shared: Arc<Shared>,
 }
 
@@ -128,6 +130,11 @@ impl Writer {
     /// A clean stop: sync what was written, then refuse everything after (waiters on
     /// records that will never be written learn it at once).
     pub(super) fn finish(&mut self, requests: &Receiver<Request>) {
+        if let Some(spare) = self.spare.take() {
+            // Stopped and removed: a clean stop leaves segments only.
+            drop(spare);
+            let _ = self.storage.remove(&self.options.dir, spare::SPARE_NAME);
+        }
         match self.sync() {
             Ok(()) => {
                 tracing::info!("log: closed, everything written is durable");
@@ -150,7 +157,12 @@ impl Writer {
         let mut retains: Vec<(Lsn, oneshot::Sender<Result<usize, String>>)> = Vec::new();
         for request in batch.drain(..) {
             match request {
-                Request::Append { lsn, kind, payload, ack } => {
+                Request::Append { lsn, kind, payload, ack, queued_at } => {
+                    if acks.is_empty() {
+                        // The batch's oldest: what a stall of the writer (a long sync, a
+                        // segment started) cost the records queued behind it.
+                        metrics::histogram!("mercato_log_queue_seconds").record(queued_at.elapsed().as_secs_f64());
+                    }
                     self.frame(frames, Durable { lsn, kind, payload });
                     acks.push((ack, lsn));
                 }
@@ -191,8 +203,7 @@ impl Writer {
         for ack in syncs {
             let _ = ack.send(Ok(self.synced_lsn));
         }
-        let holds_records = self.next_lsn > *self.segments.back().expect("the current segment is listed");
-        if self.segment_len >= self.options.segment_bytes && holds_records {
+        if self.rotation_due() {
             if let Err(reason) = self.rotate() {
                 self.fail(reason, Vec::new(), requests);
                 return Err(Stopped);
@@ -202,6 +213,17 @@ impl Writer {
             let _ = ack.send(self.retain(below));
         }
         Ok(())
+    }
+
+    /// Whether the segment, holding records, is full, or short of zeros with a spare made
+    /// ahead ready: it is started early then, rather than zeroing more of this one on the
+    /// writer's thread.
+    fn rotation_due(&self) -> bool {
+        let holds_records = self.next_lsn > *self.segments.back().expect("the current segment is listed");
+        let short_of_zeros = self.segment_len.saturating_add(LOG_PREALLOCATE_STEP / 2) > self.allocated
+            && self.allocated < self.options.segment_bytes
+            && self.spare.as_ref().is_some_and(spare::Spare::is_ready);
+        (self.segment_len >= self.options.segment_bytes || short_of_zeros) && holds_records
     }
 
     /// Frames one record at the end of `frames` (and keeps it for the tap).
@@ -223,6 +245,10 @@ impl Writer {
     fn write_frames(&mut self, frames: &[u8], records: usize) -> Result<(), String> {
         let wanted = preallocation(self.allocated, self.segment_len + frames.len() as u64, self.options.segment_bytes);
         if wanted > self.allocated {
+            if self.spare.is_none() {
+                let dir = self.options.dir.clone();
+                self.spare = spare::Spare::start(Arc::clone(&self.storage), dir, self.options.segment_bytes);
+            }
             self.file
                 .preallocate(wanted)
                 .map_err(|error| format!("zeroing segment {} ahead: {error}", self.current_name()))?;
@@ -269,8 +295,32 @@ impl Writer {
     /// Closes the full segment (synced) and starts the next.
     pub(super) fn rotate(&mut self) -> Result<(), String> {
         self.sync()?;
-        let (file, allocated) = start_segment(self.storage.as_ref(), &self.options, self.next_lsn)
-            .map_err(|error| format!("starting segment {}: {error}", segment_name(self.next_lsn)))?;
+        if self.allocated > self.segment_len {
+            // Left early for a spare: its zeros are cut off, durably, before any record goes
+            // to the next (recovery reads zeros as the log's end in the newest segment only).
+            let name = self.current_name();
+            self.storage
+                .truncate(&self.options.dir, &name, self.segment_len)
+                .map_err(|error| format!("cutting the zeros after segment {name}: {error}"))?;
+        }
+        // A spare not yet made is left to finish (for the segment after): never waited for.
+        let ready = self.spare.as_ref().is_some_and(spare::Spare::is_ready);
+        let made = ready
+            .then(|| self.spare.take())
+            .flatten()
+            .and_then(|spare| spare.take(self.storage.as_ref(), &self.options.dir));
+        let adopted = made.is_some();
+        let started = match made {
+            Some(file) => spare::adopt(self.storage.as_ref(), &self.options, file, self.next_lsn),
+            None => start_segment(self.storage.as_ref(), &self.options, self.next_lsn),
+        };
+        let (file, allocated) =
+            started.map_err(|error| format!("starting segment {}: {error}", segment_name(self.next_lsn)))?;
+        if adopted {
+            // Made whole ahead: the one after it is made meanwhile.
+            let dir = self.options.dir.clone();
+            self.spare = spare::Spare::start(Arc::clone(&self.storage), dir, self.options.segment_bytes);
+        }
         self.file = file;
         self.segments.push_back(self.next_lsn);
         self.segment_len = segment::SEGMENT_HEADER_BYTES as u64;
