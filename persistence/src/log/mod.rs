@@ -375,7 +375,7 @@ impl Log {
             progress: watch::Sender::new(Progress { acknowledged: next - 1, durable: next - 1, failed: false }),
         });
         let mut segments: VecDeque<Lsn> = recovered.segments.iter().copied().collect();
-        spare::remove_leftover(storage.as_ref(), &options.dir)?;
+        spare::remove_leftover(storage.as_ref(), &options.dir);
         let (file, allocated) = start_segment(storage.as_ref(), &options, next)?;
         segments.push_back(next);
         let (queue, requests) = crossbeam_channel::unbounded();

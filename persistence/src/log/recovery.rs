@@ -86,6 +86,24 @@ impl<'s> Window<'s> {
         Ok(&self.piece[offset - self.start..])
     }
 
+    /// Where the bytes after `offset` that can matter end: past the last byte that is not
+    /// zero (read a piece at a time from the end), by as much as one frame can reach from
+    /// it. A segment made ahead is zeros up to its full size: a damaged frame near its
+    /// start must not bring the whole of it into memory.
+    fn end_of_data(&mut self, offset: usize) -> std::io::Result<usize> {
+        let mut end = self.size;
+        while end > offset {
+            let from = end.saturating_sub(READ_PIECE_BYTES).max(offset);
+            let piece = self.storage.read_range(self.dir, self.name, from as u64, end - from)?;
+            if let Some(last) = piece.iter().rposition(|&b| b != 0) {
+                let reach = FRAME_HEADER_BYTES + RECORD_PAYLOAD_BYTES_MAX;
+                return Ok((from + last + 1).saturating_add(reach).min(self.size));
+            }
+            end = from;
+        }
+        Ok(offset)
+    }
+
     /// Whether everything from `offset` to the end is zeros (read a piece at a time).
     fn zeros_from(&mut self, offset: usize) -> std::io::Result<bool> {
         let mut at = offset;
@@ -223,12 +241,15 @@ fn replay_segment(
             Ok(reason) => reason.to_owned(),
             Err(damage) => damage,
         };
-        // Damage: the rest of the segment is read at once (a tail, or a refusal to start).
-        let rest = window.at(offset, window.size - offset)?;
+        // Damage: the rest of the segment is read at once (a tail, or a refusal to start), as
+        // far as a frame can reach past its last byte that is not zero.
+        let end = window.end_of_data(offset)?;
+        let rest = window.at(offset, end - offset)?;
+        let rest = &rest[..rest.len().min(end - offset)];
         if !newest || synced_later(rest, 0, lsn) {
             return Err(corruption(name, offset, damage));
         }
-        let tail = rest.len();
+        let tail = window.size - offset;
         storage.truncate(dir, name, offset as u64)?;
         recovered.truncated =
             Some(TruncatedTail { segment: name.to_owned(), offset: offset as u64, bytes: tail as u64 });

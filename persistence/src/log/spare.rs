@@ -11,33 +11,43 @@ use super::*;
 /// The spare's file name (not a segment name: recovery passes over it).
 pub(super) const SPARE_NAME: &str = "next.spare";
 
-/// A spare being made (or made) on its own thread.
+/// A spare being made on its own thread, or made.
 pub(super) struct Spare {
     thread: Option<JoinHandle<io::Result<Box<dyn AppendFile>>>>,
+    made: Option<Box<dyn AppendFile>>,
     cancel: Arc<AtomicBool>,
 }
 
+/// Creates the spare and zeros it a step at a time, each step synced (a spare never queues
+/// a large write ahead of the log's syncs), stopping between steps when cancelled.
+fn make(storage: &dyn Storage, dir: &Path, len: u64, cancel: &AtomicBool) -> io::Result<Box<dyn AppendFile>> {
+    let mut file = storage.create(dir, SPARE_NAME)?;
+    let mut zeroed = 0;
+    while zeroed < len {
+        if cancel.load(Ordering::Acquire) {
+            return Err(io::Error::other("cancelled"));
+        }
+        zeroed = zeroed.saturating_add(LOG_PREALLOCATE_STEP).min(len);
+        file.preallocate(zeroed)?;
+    }
+    Ok(file)
+}
+
 impl Spare {
-    /// Starts making a spare of `len` bytes in `dir`: created, zeroed a step at a time
-    /// (each step synced, so a spare never queues a large write ahead of the log's syncs),
-    /// stopped between steps when cancelled.
+    /// Starts making a spare of `len` bytes in `dir`; one that fails or is cancelled
+    /// removes its file itself.
     pub(super) fn start(storage: Arc<dyn Storage>, dir: PathBuf, len: u64) -> Option<Spare> {
         let cancel = Arc::new(AtomicBool::new(false));
         let stop = Arc::clone(&cancel);
         let spawned = std::thread::Builder::new().name("mercato-log-spare".into()).spawn(move || {
-            let mut file = storage.create(&dir, SPARE_NAME)?;
-            let mut zeroed = 0;
-            while zeroed < len {
-                if stop.load(Ordering::Acquire) {
-                    return Err(io::Error::other("cancelled"));
-                }
-                zeroed = zeroed.saturating_add(LOG_PREALLOCATE_STEP).min(len);
-                file.preallocate(zeroed)?;
+            let made = make(storage.as_ref(), &dir, len, &stop);
+            if made.is_err() {
+                let _ = storage.remove(&dir, SPARE_NAME);
             }
-            Ok(file)
+            made
         });
         match spawned {
-            Ok(thread) => Some(Spare { thread: Some(thread), cancel }),
+            Ok(thread) => Some(Spare { thread: Some(thread), made: None, cancel }),
             Err(error) => {
                 tracing::warn!(%error, "log: the next segment cannot be made ahead; zeroing on the writer");
                 None
@@ -45,25 +55,29 @@ impl Spare {
         }
     }
 
-    pub(super) fn is_ready(&self) -> bool {
-        self.thread.as_ref().is_some_and(JoinHandle::is_finished)
-    }
-
-    /// The spare made, once ready; none (and the file removed) when making it failed.
-    pub(super) fn take(mut self, storage: &dyn Storage, dir: &Path) -> Option<Box<dyn AppendFile>> {
-        let made = self.thread.take()?.join();
-        match made {
-            Ok(Ok(file)) => Some(file),
-            Ok(Err(error)) => {
-                tracing::warn!(%error, "log: the next segment could not be made ahead; zeroing on the writer");
-                let _ = storage.remove(dir, SPARE_NAME);
-                None
-            }
-            Err(_) => {
-                let _ = storage.remove(dir, SPARE_NAME);
-                None
+    /// Whether the spare is made (its thread joined once it has finished, never before).
+    pub(super) fn ready(&mut self) -> bool {
+        if self.thread.as_ref().is_some_and(JoinHandle::is_finished) {
+            match self.thread.take().map(JoinHandle::join) {
+                Some(Ok(Ok(file))) => self.made = Some(file),
+                Some(Ok(Err(error))) => {
+                    tracing::warn!(%error, "log: the next segment could not be made ahead; zeroing on the writer");
+                }
+                _ => tracing::warn!("log: the thread making the next segment ahead panicked; zeroing on the writer"),
             }
         }
+        self.made.is_some()
+    }
+
+    /// Whether making it failed: the writer zeroes on its own until its next segment.
+    pub(super) fn failed(&self) -> bool {
+        self.thread.is_none() && self.made.is_none()
+    }
+
+    /// The spare, when made.
+    pub(super) fn take(mut self) -> Option<Box<dyn AppendFile>> {
+        self.ready();
+        self.made.take()
     }
 }
 
@@ -95,10 +109,12 @@ pub(super) fn adopt(
     Ok((file, options.segment_bytes.max(segment::SEGMENT_HEADER_BYTES as u64)))
 }
 
-/// Removes a spare a crash left (recovery never reads it).
-pub(super) fn remove_leftover(storage: &dyn Storage, dir: &Path) -> Result<(), PersistenceError> {
-    if storage.list(dir)?.iter().any(|name| name == SPARE_NAME) {
-        storage.remove(dir, SPARE_NAME)?;
+/// Removes a spare a crash left (recovery never reads it). One that cannot be removed is
+/// no reason to refuse the start: the next spare then fails to be made, and the writer
+/// zeroes on its own.
+pub(super) fn remove_leftover(storage: &dyn Storage, dir: &Path) {
+    let listed = storage.list(dir).map(|names| names.iter().any(|name| name == SPARE_NAME));
+    if let Err(error) = listed.and_then(|found| if found { storage.remove(dir, SPARE_NAME) } else { Ok(()) }) {
+        tracing::warn!(%error, "log: a spare segment left by a crash could not be removed");
     }
-    Ok(())
 }

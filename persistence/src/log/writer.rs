@@ -130,13 +130,14 @@ impl Writer {
     /// A clean stop: sync what was written, then refuse everything after (waiters on
     /// records that will never be written learn it at once).
     pub(super) fn finish(&mut self, requests: &Receiver<Request>) {
-        if let Some(spare) = self.spare.take() {
-            // Stopped and removed: a clean stop leaves segments only.
-            drop(spare);
-            let _ = self.storage.remove(&self.options.dir, spare::SPARE_NAME);
-        }
         match self.sync() {
             Ok(()) => {
+                if let Some(spare) = self.spare.take() {
+                    // Stopped (one made removes no file of its own): a clean stop leaves
+                    // segments only.
+                    drop(spare);
+                    let _ = self.storage.remove(&self.options.dir, spare::SPARE_NAME);
+                }
                 tracing::info!("log: closed, everything written is durable");
                 self.refuse_after(CLOSED.to_owned(), Vec::new(), requests);
             }
@@ -218,11 +219,11 @@ impl Writer {
     /// Whether the segment, holding records, is full, or short of zeros with a spare made
     /// ahead ready: it is started early then, rather than zeroing more of this one on the
     /// writer's thread.
-    fn rotation_due(&self) -> bool {
+    fn rotation_due(&mut self) -> bool {
         let holds_records = self.next_lsn > *self.segments.back().expect("the current segment is listed");
         let short_of_zeros = self.segment_len.saturating_add(LOG_PREALLOCATE_STEP / 2) > self.allocated
             && self.allocated < self.options.segment_bytes
-            && self.spare.as_ref().is_some_and(spare::Spare::is_ready);
+            && self.spare.as_mut().is_some_and(spare::Spare::ready);
         (self.segment_len >= self.options.segment_bytes || short_of_zeros) && holds_records
     }
 
@@ -304,11 +305,12 @@ impl Writer {
                 .map_err(|error| format!("cutting the zeros after segment {name}: {error}"))?;
         }
         // A spare not yet made is left to finish (for the segment after): never waited for.
-        let ready = self.spare.as_ref().is_some_and(spare::Spare::is_ready);
-        let made = ready
-            .then(|| self.spare.take())
-            .flatten()
-            .and_then(|spare| spare.take(self.storage.as_ref(), &self.options.dir));
+        // One that failed is let go: the next segment may try again.
+        let ready = self.spare.as_mut().is_some_and(spare::Spare::ready);
+        if self.spare.as_ref().is_some_and(spare::Spare::failed) {
+            self.spare = None;
+        }
+        let made = ready.then(|| self.spare.take()).flatten().and_then(spare::Spare::take);
         let adopted = made.is_some();
         let started = match made {
             Some(file) => spare::adopt(self.storage.as_ref(), &self.options, file, self.next_lsn),
