@@ -293,7 +293,8 @@ impl Writer {
         Ok(())
     }
 
-    /// Closes the full segment (synced) and starts the next.
+    /// Closes the segment (synced; cut to its records when left early for a spare) and
+    /// starts the next: the spare when made, else a new file zeroed a step ahead.
     pub(super) fn rotate(&mut self) -> Result<(), String> {
         self.sync()?;
         if self.allocated > self.segment_len {
