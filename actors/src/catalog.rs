@@ -227,7 +227,7 @@ impl Prepared {
     /// Decides `batch` against the commerce `base` at `now` and encodes its record, on the
     /// caller's thread.
     pub fn new(base: Arc<Commerce>, batch: &ImportBatch, now: Timestamp, durable: bool) -> Self {
-        let (working, events, mark) = import_batch(&base, batch, now);
+        let (working, events, mark) = import_batch(&base, batch, &batch.rows, now);
         let encoded = durable
             .then(|| stored::catalog_record(base.code(), (now, &batch.by), &events, (None, Some(&mark))).ok())
             .flatten();
@@ -259,9 +259,14 @@ impl Handler<ImportBatch> for CommerceActor {
                 && batch.through_row > 0
                 && (p.done || !batch.done || !batch.rows.is_empty())
         });
+        // The rows, a thousand products, go back with the answer: they are freed where the
+        // job awaits it, on the import's thread, not here, where every cart waits behind
+        // this handler.
+        let rows = std::mem::take(&mut batch.rows);
         if let Some(progress) = done_before.cloned() {
             let unsettled = self.journal.unsettled(self.last);
             return Ok(Box::pin(async move {
+                drop(rows);
                 if let Some(unsettled) = unsettled {
                     unsettled.await.map_err(|failure| NotDurable::unknown(failure.reason))?;
                 }
@@ -276,7 +281,7 @@ impl Handler<ImportBatch> for CommerceActor {
             Some(Prepared { now, working, events, mark, encoded, .. }) => (now, working, events, mark, encoded),
             None => {
                 let now = self.clock.now();
-                let (working, events, mark) = import_batch(&base, &batch, now);
+                let (working, events, mark) = import_batch(&base, &batch, &rows, now);
                 (now, working, events, mark, None)
             }
         };
@@ -286,7 +291,10 @@ impl Handler<ImportBatch> for CommerceActor {
             });
         let progress = self.imports.get(&batch.job).cloned().unwrap_or_default();
         match recorded {
-            Ok(receipt) => Ok(Box::pin(durable(progress, receipt))),
+            Ok(receipt) => Ok(Box::pin(async move {
+                drop(rows);
+                durable(progress, receipt).await
+            })),
             Err(error) => Err(ActorError::NotDurable(error)),
         }
     }
@@ -295,7 +303,12 @@ impl Handler<ImportBatch> for CommerceActor {
 /// Decides a batch's rows one after another on a copy of the commerce (a row sees the
 /// rows before it), applying each put that changes something: the copy, the events and
 /// the batch's mark.
-fn import_batch(base: &Commerce, batch: &ImportBatch, now: Timestamp) -> (Commerce, Vec<CatalogEvent>, ImportMark) {
+fn import_batch(
+    base: &Commerce,
+    batch: &ImportBatch,
+    rows: &[ImportRow],
+    now: Timestamp,
+) -> (Commerce, Vec<CatalogEvent>, ImportMark) {
     let rules = ProductRules::new(base.config());
     let mut working = base.clone();
     let by: Arc<str> = Arc::from(batch.by.as_str());
@@ -308,7 +321,7 @@ fn import_batch(base: &Commerce, batch: &ImportBatch, now: Timestamp) -> (Commer
         refused: Vec::new(),
         done: batch.done,
     };
-    for row in &batch.rows {
+    for row in rows {
         let refuse = |problems: Vec<String>| RowRefusal { row: row.row, sku: row.sku.clone(), problems };
         let mut product = match &row.product {
             Ok(product) => product.clone(),
