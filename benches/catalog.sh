@@ -5,7 +5,9 @@
 #   benches/catalog.sh [products, default 1000000]
 #
 # MERCATO_BIN names another server binary to measure (a previous revision's, to compare
-# builds in one run); by default the script builds this revision's.
+# builds in one run); by default the script builds this revision's. The server reads its
+# other flags from the environment: MERCATO_BACKGROUND_NICE=19 puts background work in the
+# idle class, MERCATO_REALTIME_REQUESTS=true the request threads in the real-time class.
 #
 # 1. Builds the server in release mode; writes N products as NDJSON (two languages, a
 #    price, a weight and an attribute each: benches/catalog/generate.py).
@@ -47,8 +49,13 @@ ADMIN='Authorization: Bearer demo-admin'
 
 MERCATO_BIN="${MERCATO_BIN:-}"
 # PROBE_NICE runs the probe at that nice value (say -10: the probe then measures the node
-# rather than its own wait for one of the cores the node's import keeps busy).
+# rather than its own wait for one of the cores the node's import keeps busy). PROBE_RT=1
+# runs it in the real-time class above the node's (`chrt -f 2`, as root): a storefront on
+# a machine of its own never waits for a core behind the node.
 PROBE="nice -n ${PROBE_NICE:-0}"
+if [ "${PROBE_RT:-0}" = 1 ]; then
+  PROBE="chrt -f 2"
+fi
 if [ -z "$MERCATO_BIN" ]; then
   echo "== building (release)"
   cargo build --release -q -p mercato-adapters

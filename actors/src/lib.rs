@@ -49,3 +49,56 @@ pub use error::ActorError;
 pub use journal::{Journal, NotDurable, Recovered};
 pub use registry::{Registry, RegistryError};
 pub use warehouse::{Execute, ReserveRequest, WarehouseActor, Warehouses};
+
+/// Run first on the thread of every blocking task the actors start (set once by the node:
+/// a thread the blocking pool starts inherits the class of the thread that started it,
+/// which may be a request thread in the real-time class).
+static BLOCKING_START: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Sets what runs first in every blocking task the actors start; the first setting holds.
+pub fn on_blocking_start(start: fn()) {
+    let _ = BLOCKING_START.set(start);
+}
+
+/// `tokio::task::spawn_blocking`, with what `on_blocking_start` set run first.
+pub(crate) fn spawn_blocking<R: Send + 'static>(
+    work: impl FnOnce() -> R + Send + 'static,
+) -> tokio::task::JoinHandle<R> {
+    tokio::task::spawn_blocking(move || {
+        if let Some(start) = BLOCKING_START.get() {
+            start();
+        }
+        work()
+    })
+}
+
+#[cfg(test)]
+mod blocking_tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static STARTS: AtomicUsize = AtomicUsize::new(0);
+
+    thread_local! {
+        static STARTED_HERE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    fn note() {
+        STARTS.fetch_add(1, Ordering::AcqRel);
+        STARTED_HERE.with(|here| here.set(true));
+    }
+
+    // Proves what `on_blocking_start` sets runs first, on the blocking task's own thread
+    // (fails when the actors' blocking tasks skip it, or run it on the caller's thread).
+    #[test]
+    fn blocking_tasks_run_the_start_first_on_their_thread() {
+        super::on_blocking_start(note);
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
+        let (ran_here, started_there) = runtime.block_on(async {
+            let there = super::spawn_blocking(|| STARTED_HERE.with(std::cell::Cell::get)).await.expect("ran");
+            (STARTED_HERE.with(std::cell::Cell::get), there)
+        });
+        assert!(started_there, "the start ran on the blocking task's thread");
+        assert!(!ran_here, "not on the caller's");
+        assert!(STARTS.load(Ordering::Acquire) >= 1);
+    }
+}

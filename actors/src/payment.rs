@@ -147,7 +147,7 @@ impl Gateways {
             return Authorised::Failed(ActorError::Gateway(name));
         };
         let approving = Arc::clone(&plugin);
-        let mut call = tokio::task::spawn_blocking(move || {
+        let mut call = crate::spawn_blocking(move || {
             let _permit = permit;
             let Authorisation { order, amount, currency, token, .. } = authorisation;
             approving.authorize(&order, amount, &currency, &token)
@@ -195,7 +195,7 @@ impl Gateways {
         let Ok(Ok(permit)) = tokio::time::timeout_at(deadline, Arc::clone(&self.calls).acquire_owned()).await else {
             return Err("no place among the gateway calls in time".into());
         };
-        let call = tokio::task::spawn_blocking(move || {
+        let call = crate::spawn_blocking(move || {
             let _permit = permit;
             plugin.refund(&refund.reference, &refund.refund, refund.amount, &refund.currency)
         });
@@ -207,7 +207,7 @@ impl Gateways {
     }
 
     async fn void_on(plugin: Arc<dyn Gateway>, reference: String) {
-        if let Err(error) = tokio::task::spawn_blocking(move || plugin.void(&reference)).await {
+        if let Err(error) = crate::spawn_blocking(move || plugin.void(&reference)).await {
             tracing::error!(%error, "a payment gateway's void failed");
         }
     }

@@ -310,7 +310,7 @@ impl CommerceHandle {
             let current = self.snapshot();
             let checked = Arc::clone(&current);
             let checking = document.clone();
-            let next = tokio::task::spawn_blocking(move || checked.with_settings_of(&checking))
+            let next = crate::spawn_blocking(move || checked.with_settings_of(&checking))
                 .await
                 .map_err(|error| ReplaceError::NotDurable(error.to_string()))?
                 .map_err(|violations| ReplaceError::OrphanedData { violations })?;

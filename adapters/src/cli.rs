@@ -69,6 +69,14 @@ pub struct ServeArgs {
     /// thread takes the core back at once). Linux only (each thread has its own).
     #[arg(long, env = "MERCATO_BACKGROUND_NICE", default_value_t = 10, value_parser = clap::value_parser!(i32).range(0..=19), global = true)]
     pub background_nice: i32,
+    /// Runs the threads every request passes through (the HTTP workers, the actors' thread,
+    /// the log's writer) in the real-time class (`SCHED_FIFO` 1): a woken request's thread
+    /// then takes a core at once, where the usual scheduler may leave it waiting up to a
+    /// tick (1 to 4 ms) behind other work, an import's included. Needs root or
+    /// `CAP_SYS_NICE` (where refused: a warning, and the usual class); the kernel still
+    /// keeps 5% of each second for other threads. Linux only.
+    #[arg(long, env = "MERCATO_REALTIME_REQUESTS", global = true)]
+    pub realtime_requests: bool,
     /// How often every actor's state is written to the snapshot store (and the log before
     /// the previous snapshot deleted). A snapshot is also taken at a clean shutdown.
     #[arg(long, env = "MERCATO_SNAPSHOT_INTERVAL_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(100..=86_400_000), global = true)]

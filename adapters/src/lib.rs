@@ -21,6 +21,7 @@ pub mod configs;
 pub mod events;
 pub mod http;
 pub mod imports;
+mod priority;
 mod reload;
 pub mod replay;
 mod seed;

@@ -8,7 +8,7 @@ use actix_web::{web, HttpServer};
 use mercato_actors::idempotency::Idempotency;
 use mercato_actors::{Journal, Recovered, Registry};
 use mercato_persistence::events::EventStore;
-use mercato_persistence::log::{Log, LogHandle, LogOptions, SyncMode, Tap};
+use mercato_persistence::log::{Log, LogHandle, LogOptions, LogThread, SyncMode, Tap};
 use mercato_persistence::snapshot::{SnapshotOptions, SnapshotStore};
 use mercato_persistence::storage::OsStorage;
 
@@ -21,7 +21,8 @@ use crate::events::{Commerces, Events};
 use crate::http::auth::KeyTable;
 use crate::http::{self, AppState};
 use crate::imports::Imports;
-use crate::snapshots::{archive_loop, lower_priority, snapshot_loop, SnapshotTurns, Snapshotter};
+use crate::priority::lower_priority;
+use crate::snapshots::{archive_loop, snapshot_loop, SnapshotTurns, Snapshotter};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -118,7 +119,8 @@ fn load_commerces(args: &ServeArgs) -> Result<(Sources, Vec<mercato_engine::Comm
 
 /// Serves until the process is asked to stop (SIGINT or SIGTERM stop it gracefully).
 pub fn run(args: ServeArgs) -> Result<(), ServerError> {
-    let system = actix_web::rt::System::new();
+    crate::priority::configure(args.realtime_requests, args.background_nice);
+    let system = system();
     let hangups = system.block_on(async { crate::reload::listen_for_hangups() });
     let (sources, commerces) = load_commerces(&args)?;
     // The recorder is installed before recovery, so its figures are kept.
@@ -144,6 +146,8 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
         let orphans = Arc::new(recovered.into_orphans());
         crate::seed::seed_and_resume(&state, fresh).await?;
         let server = listen(&args, &state)?;
+        // The actors' thread, once the threads started at start-up are running.
+        crate::priority::raise_request_thread();
         let watch = watch_log(handle.clone(), server.handle());
         finish_recovery(&state.registry).await?;
         state.keys.refresh(&state.registry);
@@ -182,6 +186,15 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
     log.close();
     wait_for_outbox(outbox);
     outcome
+}
+
+/// The actors' runtime; blocking tasks run on threads it starts, in the usual class.
+fn system() -> actix_web::rt::SystemRunner {
+    actix_web::rt::System::with_tokio_rt(|| {
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_all().on_thread_start(crate::priority::usual).build();
+        runtime.unwrap_or_else(|error| panic!("the node's runtime cannot start: {error}"))
+    })
 }
 
 /// The import jobs' folder, `DIR/imports`.
@@ -290,7 +303,8 @@ fn open_log(
         Durability::Async => SyncMode::Async { interval: Duration::from_millis(args.sync_interval_ms) },
     };
     let segment_bytes = args.log_segment_mb * 1024 * 1024;
-    let options = LogOptions { mode, tap: Some(tap), segment_bytes, ..LogOptions::new(&dir) };
+    let thread_start = Some(crate::priority::log_thread as fn(LogThread));
+    let options = LogOptions { mode, tap: Some(tap), segment_bytes, thread_start, ..LogOptions::new(&dir) };
     let started = Instant::now();
     let snapshot_error =
         |error| ServerError::Recovery { path: args.data.join("snapshots").display().to_string(), error };
@@ -421,7 +435,11 @@ fn start_webhooks(args: &ServeArgs, events: &Events) -> Result<Webhooks, ServerE
 /// The HTTP server, bound and running (it answers 503 on `/readyz` until ready).
 pub(crate) fn listen(args: &ServeArgs, state: &web::Data<AppState>) -> Result<actix_web::dev::Server, ServerError> {
     let factory_state = state.clone();
-    let mut server = HttpServer::new(move || http::app(factory_state.clone()));
+    // The factory runs on each worker's thread as it starts.
+    let mut server = HttpServer::new(move || {
+        crate::priority::raise_request_thread();
+        http::app(factory_state.clone())
+    });
     if args.http_workers > 0 {
         server = server.workers(usize::from(args.http_workers));
     }

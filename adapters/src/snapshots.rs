@@ -265,39 +265,6 @@ async fn take_snapshot(snapshotter: &Snapshotter) -> Result<u64, String> {
     Ok(generation)
 }
 
-/// The lowest priority a thread can be given: nice 19.
-pub(crate) const NICE_LOWEST: i32 = 19;
-
-/// Lowers the calling thread's priority to the nice value `nice` (Linux, where each thread
-/// has its own): background work (an import, the events thread, a snapshot's writing)
-/// yields the cores to requests. At `NICE_LOWEST` the thread is put in the idle class
-/// (`SCHED_IDLE`): it runs only on a core nothing else wants, and any request's thread
-/// that wakes takes the core from it at once (a nice value only lowers its share, and the
-/// scheduler may let it finish its slice first). Where it cannot be done the thread
-/// competes as any.
-pub(crate) fn lower_priority(nice: i32) {
-    let nice = nice.clamp(0, NICE_LOWEST);
-    #[cfg(target_os = "linux")]
-    if nice == NICE_LOWEST {
-        use thread_priority::{NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy};
-        let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
-        match thread_priority::set_thread_priority_and_policy(
-            thread_priority::thread_native_id(),
-            ThreadPriority::Min,
-            idle,
-        ) {
-            Ok(()) => return,
-            Err(error) => tracing::warn!(?error, "a background thread could not be put in the idle class"),
-        }
-    }
-    #[cfg(target_os = "linux")]
-    if nice > 0 {
-        if let Err(error) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), nice) {
-            tracing::warn!(%error, "a background thread runs at the usual priority");
-        }
-    }
-}
-
 /// Runs `work` on a thread of its own at the nice value `nice` (not the runtime's blocking
 /// pool, whose threads would keep it).
 async fn background<T: Send + 'static>(nice: i32, work: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
@@ -305,7 +272,7 @@ async fn background<T: Send + 'static>(nice: i32, work: impl FnOnce() -> T + Sen
     std::thread::Builder::new()
         .name("mercato-background".into())
         .spawn(move || {
-            lower_priority(nice);
+            crate::priority::lower_priority(nice);
             let _ = done.send(work());
         })
         .map_err(|error| format!("no thread: {error}"))?;

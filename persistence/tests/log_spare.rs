@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use mercato_persistence::log::{Log, LogOptions, Lsn, Recovered, LOG_PREALLOCATE_STEP};
+use mercato_persistence::log::{Log, LogOptions, LogThread, Lsn, Recovered, LOG_PREALLOCATE_STEP};
 use mercato_persistence::sim::{FaultPoint, SimStorage};
 use mercato_persistence::storage::{OsStorage, Storage};
 use mercato_persistence::PersistenceError;
@@ -212,4 +212,36 @@ fn a_segment_left_for_the_spare_ends_with_its_records() {
     let torn = recovered.truncated.expect("the torn frame is cut");
     assert_eq!((torn.segment.as_str(), torn.offset), (newest.as_str(), ends));
     std::fs::remove_dir_all(&dir).expect("cleaned");
+}
+
+/// The threads `thread_start` was run on: what it was told and the thread's name.
+static STARTED: std::sync::Mutex<Vec<(LogThread, String)>> = std::sync::Mutex::new(Vec::new());
+
+fn note_start(thread: LogThread) {
+    let name = std::thread::current().name().unwrap_or_default().to_owned();
+    STARTED.lock().expect("the list").push((thread, name));
+}
+
+// Proves the hook the node sets priorities with runs first on each of the log's threads,
+// told which: the writer's at open, the spare's once a segment first needs more zeros
+// (fails when either thread is started without it, or told the other's name).
+#[test]
+fn thread_start_runs_on_the_writer_and_on_the_spare() {
+    let options = LogOptions {
+        segment_bytes: 4 * LOG_PREALLOCATE_STEP,
+        thread_start: Some(note_start),
+        ..LogOptions::new("/wal")
+    };
+    let sim = SimStorage::default();
+    let (log, _) = open(Arc::new(sim.clone()), &options).expect("opens");
+    let acked = append(&log, 1, 120);
+    assert_eq!(acked.len(), 120);
+    log.close();
+    let started = STARTED.lock().expect("the list").clone();
+    assert!(started.contains(&(LogThread::Writer, "mercato-log".to_owned())), "{started:?}");
+    assert!(started.contains(&(LogThread::Spare, "mercato-log-spare".to_owned())), "{started:?}");
+    assert!(started.iter().all(|(thread, name)| match thread {
+        LogThread::Writer => name == "mercato-log",
+        LogThread::Spare => name == "mercato-log-spare",
+    }));
 }

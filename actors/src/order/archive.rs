@@ -161,7 +161,7 @@ impl Orders {
                 let orders = taken.iter().map(|(o, _)| archived(o, at)).collect::<Result<Vec<_>, _>>()?;
                 writing.store.put(&writing.commerce, &orders).map_err(|e| e.to_string())
             };
-            tokio::task::spawn_blocking(write).await.map_err(|e| e.to_string())??;
+            crate::spawn_blocking(write).await.map_err(|e| e.to_string())??;
             let lsn_of: HashMap<String, Lsn> = named.iter().cloned().collect();
             let left = self.ask(Forget { orders: named }).await.map_err(|e| e.to_string())?;
             moved += left.len();

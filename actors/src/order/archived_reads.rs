@@ -63,7 +63,7 @@ impl Orders {
         read: impl FnOnce(&Archived) -> Result<T, String> + Send + 'static,
     ) -> Result<Option<T>, ActorError> {
         let Some(archive) = self.archive.clone() else { return Ok(None) };
-        let found = tokio::task::spawn_blocking(move || read(&archive)).await.map_err(failed)?;
+        let found = crate::spawn_blocking(move || read(&archive)).await.map_err(failed)?;
         found.map(Some).map_err(failed)
     }
 

@@ -158,7 +158,7 @@ impl Imports {
         let name = format!("mercato-import-{}", job.header.job);
         let nice = self.nice;
         let spawned = std::thread::Builder::new().name(name).spawn(move || {
-            crate::snapshots::lower_priority(nice);
+            crate::priority::lower_priority(nice);
             run(&job, &commerce, path, after)
         });
         if let Err(error) = spawned {

@@ -79,6 +79,18 @@ pub struct LogOptions {
     /// node's outbox reads its events from them). Never blocks the writer: the channel is
     /// unbounded, and a receiver gone is ignored.
     pub tap: Option<Tap>,
+    /// Run first on each thread the log starts (the node sets their priorities there: the
+    /// writer is on every change's path, the spare's zeroing is background work).
+    pub thread_start: Option<fn(LogThread)>,
+}
+
+/// The threads a log runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogThread {
+    /// The writer: every append waits for it.
+    Writer,
+    /// Makes the next segment ahead (`spare`): zeroes a file, nothing waits for it.
+    Spare,
 }
 
 /// A record made durable, as the tap hands it on.
@@ -100,6 +112,7 @@ impl LogOptions {
             mode: SyncMode::Sync,
             queue_capacity: 65_536,
             tap: None,
+            thread_start: None,
         }
     }
 }
@@ -379,6 +392,7 @@ impl Log {
         let (file, allocated) = start_segment(storage.as_ref(), &options, next)?;
         segments.push_back(next);
         let (queue, requests) = crossbeam_channel::unbounded();
+        let thread_start = options.thread_start;
         let writer = Writer {
             storage,
             options,
@@ -398,6 +412,9 @@ impl Log {
         };
         let watched = Arc::clone(&shared);
         let thread = std::thread::Builder::new().name("mercato-log".into()).spawn(move || {
+            if let Some(start) = thread_start {
+                start(LogThread::Writer);
+            }
             // A panic in the writer is a failure like any other: later appends are refused
             // and the node's watch stops it.
             let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| writer.run(&requests)));

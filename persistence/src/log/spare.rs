@@ -34,12 +34,20 @@ fn make(storage: &dyn Storage, dir: &Path, len: u64, cancel: &AtomicBool) -> io:
 }
 
 impl Spare {
-    /// Starts making a spare of `len` bytes in `dir`; one that fails or is cancelled
-    /// removes its file itself.
-    pub(super) fn start(storage: Arc<dyn Storage>, dir: PathBuf, len: u64) -> Option<Spare> {
+    /// Starts making a spare of `len` bytes in `dir` (`thread_start` run first on its
+    /// thread); one that fails or is cancelled removes its file itself.
+    pub(super) fn start(
+        storage: Arc<dyn Storage>,
+        dir: PathBuf,
+        len: u64,
+        thread_start: Option<fn(LogThread)>,
+    ) -> Option<Spare> {
         let cancel = Arc::new(AtomicBool::new(false));
         let stop = Arc::clone(&cancel);
         let spawned = std::thread::Builder::new().name("mercato-log-spare".into()).spawn(move || {
+            if let Some(start) = thread_start {
+                start(LogThread::Spare);
+            }
             let made = make(storage.as_ref(), &dir, len, &stop);
             if made.is_err() {
                 let _ = storage.remove(&dir, SPARE_NAME);

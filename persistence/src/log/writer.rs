@@ -248,7 +248,12 @@ impl Writer {
         if wanted > self.allocated {
             if self.spare.is_none() {
                 let dir = self.options.dir.clone();
-                self.spare = spare::Spare::start(Arc::clone(&self.storage), dir, self.options.segment_bytes);
+                self.spare = spare::Spare::start(
+                    Arc::clone(&self.storage),
+                    dir,
+                    self.options.segment_bytes,
+                    self.options.thread_start,
+                );
             }
             self.file
                 .preallocate(wanted)
@@ -322,7 +327,12 @@ impl Writer {
         if adopted {
             // Made whole ahead: the one after it is made meanwhile.
             let dir = self.options.dir.clone();
-            self.spare = spare::Spare::start(Arc::clone(&self.storage), dir, self.options.segment_bytes);
+            self.spare = spare::Spare::start(
+                Arc::clone(&self.storage),
+                dir,
+                self.options.segment_bytes,
+                self.options.thread_start,
+            );
         }
         self.file = file;
         self.segments.push_back(self.next_lsn);

@@ -106,7 +106,7 @@ impl Webhooks {
         std::thread::Builder::new().name("mercato-webhooks".into()).spawn(move || {
             // Deliveries are background work: under load the order path gets the
             // cores first, and deliveries catch up when it leaves them time.
-            crate::snapshots::lower_priority(crate::snapshots::NICE_LOWEST);
+            crate::priority::lower_priority(crate::priority::NICE_LOWEST);
             runtime.block_on(manage(shared, head, (options, mailer), commands));
         })?;
         Ok(Self { store, mails, control, creating: Arc::default() })
