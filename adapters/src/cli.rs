@@ -71,10 +71,10 @@ pub struct ServeArgs {
     pub background_nice: i32,
     /// Runs the threads every request passes through (the HTTP workers, the actors' thread,
     /// the log's writer) in the real-time class (`SCHED_FIFO` 1): a woken request's thread
-    /// then takes a core at once, where the usual scheduler may leave it waiting up to a
-    /// tick (1 to 4 ms) behind other work, an import's included. Needs root or
-    /// `CAP_SYS_NICE` (where refused: a warning, and the usual class); the kernel still
-    /// keeps 5% of each second for other threads. Linux only.
+    /// then takes a core at once, where a kernel that preempts lazily may leave it waiting
+    /// up to a tick (1 to 4 ms) behind other work, an import's included. Needs root,
+    /// `CAP_SYS_NICE` or an `RLIMIT_RTPRIO` (where refused: a warning, and the usual class);
+    /// the kernel still keeps 5% of each second for other threads. Linux only.
     #[arg(long, env = "MERCATO_REALTIME_REQUESTS", global = true)]
     pub realtime_requests: bool,
     /// How often every actor's state is written to the snapshot store (and the log before

@@ -4,7 +4,7 @@
 //! workers, the actors' thread, the log's writer) run in the real-time class, so that a
 //! woken request's thread takes a core at once. Linux only (each thread has its own).
 
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The lowest priority a thread can be given: nice 19.
 pub(crate) const NICE_LOWEST: i32 = 19;
@@ -12,23 +12,21 @@ pub(crate) const NICE_LOWEST: i32 = 19;
 /// Whether request threads run in the real-time class (`--realtime-requests`).
 static REALTIME: AtomicBool = AtomicBool::new(false);
 
-/// `--background-nice`, for threads started where the value is not at hand (the log's).
-static BACKGROUND_NICE: AtomicI32 = AtomicI32::new(10);
-
 /// Sets the node's choices, before any thread they apply to starts.
-pub(crate) fn configure(realtime: bool, background_nice: i32) {
+pub(crate) fn configure(realtime: bool) {
     REALTIME.store(realtime, Ordering::Release);
-    BACKGROUND_NICE.store(background_nice, Ordering::Release);
     mercato_actors::on_blocking_start(usual);
 }
 
 /// Puts the calling thread, one every request passes through, in the real-time class
-/// (`SCHED_FIFO` at its lowest priority, 1) when `--realtime-requests` asks for it. The
-/// usual scheduler lets the thread running on a core finish its slice, up to a scheduler
-/// tick (1 to 4 ms), before a woken thread of the same class runs, even one from the idle
-/// class; a real-time thread takes the core at once. Needs root or `CAP_SYS_NICE`: where
-/// refused, a warning, and the thread runs as any. Threads it starts inherit the class:
-/// each of them calls [`usual`] or [`lower_priority`] first.
+/// (`SCHED_FIFO` at its lowest priority, 1) when `--realtime-requests` asks for it. On a
+/// kernel that preempts lazily (6.18 measured, benches/RESULTS.md) a woken thread of the
+/// usual classes waits for the running one's slice to end at a tick (1 to 4 ms), even when
+/// that one is in the idle class; a real-time thread takes the core at once. Needs root,
+/// `CAP_SYS_NICE` or an `RLIMIT_RTPRIO`: where refused, a warning, and the thread runs as
+/// any. Threads it starts inherit the class: each of them calls [`usual`] or
+/// [`lower_priority`] first, but for the HTTP workers' own blocking threads, which decode
+/// a compressed request body (bounded by the route's limit) in it, as request work.
 pub(crate) fn raise_request_thread() {
     when_realtime(realtime, "a request thread could not be put in the real-time class; it runs as any");
 }
@@ -63,23 +61,28 @@ pub(crate) fn usual() {
     when_realtime(ordinary, "a thread could not leave the real-time class");
 }
 
-/// The calling thread in the usual class, at nice 0, when it is in the real-time one (a
-/// thread that is not is left as it is: where the class was refused, so is raising nice).
+/// The calling thread in the usual class when it is in the real-time one, at the nice
+/// value it kept there (the node's, 0 unless the node was started under `nice`); a thread
+/// that is not is left as it is. Lowering a nice value can need a privilege the real-time
+/// class did not (an `RLIMIT_RTPRIO` without an `RLIMIT_NICE`): the value is never lowered.
 fn ordinary() -> Result<(), String> {
     #[cfg(target_os = "linux")]
     {
-        use thread_priority::{NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy};
+        use thread_priority::{NormalThreadSchedulePolicy, ThreadPriority, ThreadPriorityValue, ThreadSchedulePolicy};
         if !matches!(thread_priority::thread_schedule_policy(), Ok(ThreadSchedulePolicy::Realtime(_))) {
             return Ok(());
         }
         let other = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other);
-        let native = thread_priority::thread_native_id();
-        // The usual class at nice 0 (the crate maps its lowest priority to nice 19 there).
-        thread_priority::set_thread_priority_and_policy(native, ThreadPriority::Min, other)
+        let kept = rustix::process::getpriority_process(Some(rustix::thread::gettid())).map_err(|e| e.to_string())?;
+        // The crate sets a normal thread's nice value from its own 0-99 scale: the step of
+        // that scale that gives the value kept.
+        let same = (0..=99u8)
+            .filter_map(|step| ThreadPriorityValue::try_from(step).ok())
+            .map(ThreadPriority::Crossplatform)
+            .find(|priority| priority.to_posix(other) == Ok(kept))
+            .ok_or_else(|| format!("no priority of the usual class keeps nice {kept}"))?;
+        thread_priority::set_thread_priority_and_policy(thread_priority::thread_native_id(), same, other)
             .map_err(|error| format!("{error:?}"))
-            .and_then(|()| {
-                rustix::process::setpriority_process(Some(rustix::thread::gettid()), 0).map_err(|e| e.to_string())
-            })
     }
     #[cfg(not(target_os = "linux"))]
     Ok(())
@@ -98,7 +101,17 @@ pub(crate) fn as_usual<T>(work: impl FnOnce() -> T) -> T {
 /// it finish its slice before a woken request's thread runs). Where it cannot be done the
 /// thread competes as any.
 pub(crate) fn lower_priority(nice: i32) {
-    usual();
+    lower(nice, REALTIME.load(Ordering::Acquire));
+}
+
+/// `lower_priority`, leaving the real-time class first when `realtime` (a background
+/// thread a request thread started inherited it).
+fn lower(nice: i32, realtime: bool) {
+    if realtime {
+        if let Err(error) = ordinary() {
+            tracing::warn!(%error, "a background thread could not leave the real-time class");
+        }
+    }
     let nice = nice.clamp(0, NICE_LOWEST);
     #[cfg(target_os = "linux")]
     if nice == NICE_LOWEST {
@@ -121,12 +134,13 @@ pub(crate) fn lower_priority(nice: i32) {
     }
 }
 
-/// What the log runs first on each of its threads: the writer is on every change's path,
-/// the next segment's zeroing is background work.
+/// What the log runs first on each of its threads: the writer is on every change's path;
+/// the spare maker, which the writer starts, leaves the real-time class (it zeroes a file
+/// nothing waits for, in the usual class as before, so that it is ready in time).
 pub(crate) fn log_thread(thread: mercato_persistence::log::LogThread) {
     match thread {
         mercato_persistence::log::LogThread::Writer => raise_request_thread(),
-        mercato_persistence::log::LogThread::Spare => lower_priority(BACKGROUND_NICE.load(Ordering::Acquire)),
+        mercato_persistence::log::LogThread::Spare => usual(),
     }
 }
 
@@ -144,11 +158,14 @@ mod tests {
     }
 
     /// A real-time request thread's children inherit its class: one that asks for the
-    /// usual class gets it back at nice 0, and a background one the idle class. Skipped
-    /// where the real-time class is refused (no `CAP_SYS_NICE`).
+    /// usual class gets it back at the nice value it kept (not the crate's nice 19, not 0),
+    /// and a background one leaves it for its nice value, which alone would not. Skipped
+    /// where the real-time class is refused (no root, `CAP_SYS_NICE` or `RLIMIT_RTPRIO`).
     #[test]
     fn threads_started_by_a_realtime_thread_leave_its_class() {
         let checked = std::thread::spawn(|| {
+            // Raising a nice value needs no privilege: the value a child must keep.
+            rustix::process::setpriority_process(Some(rustix::thread::gettid()), 3).expect("nice 3");
             if let Err(error) = realtime() {
                 eprintln!("skipped: the real-time class is refused here: {error}");
                 return;
@@ -163,15 +180,18 @@ mod tests {
             let (inherited, after, niceness) = child.join().expect("the child ran");
             assert_eq!(inherited, fifo, "a thread inherits its starter's class");
             assert_eq!(after, ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other));
-            assert_eq!(niceness, 0, "the usual class at nice 0, not the crate's lowest priority");
+            assert_eq!(niceness, 3, "the nice value kept");
+            let other = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other);
             let background = std::thread::spawn(|| {
-                // `lower_priority` leaves the real-time class only when the node asked for
-                // it; the idle class is set either way.
-                lower_priority(NICE_LOWEST);
+                lower(10, true);
+                (policy(), nice())
+            });
+            assert_eq!(background.join().expect("the background thread ran"), (other, 10));
+            let stays = std::thread::spawn(|| {
+                lower(10, false);
                 policy()
             });
-            let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
-            assert_eq!(background.join().expect("the background thread ran"), idle);
+            assert_eq!(stays.join().expect("the thread ran"), fifo, "a nice value alone leaves the class as it is");
         });
         checked.join().expect("the checks passed");
     }

@@ -119,7 +119,7 @@ fn load_commerces(args: &ServeArgs) -> Result<(Sources, Vec<mercato_engine::Comm
 
 /// Serves until the process is asked to stop (SIGINT or SIGTERM stop it gracefully).
 pub fn run(args: ServeArgs) -> Result<(), ServerError> {
-    crate::priority::configure(args.realtime_requests, args.background_nice);
+    crate::priority::configure(args.realtime_requests);
     let system = system();
     let hangups = system.block_on(async { crate::reload::listen_for_hangups() });
     let (sources, commerces) = load_commerces(&args)?;
@@ -146,7 +146,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServerError> {
         let orphans = Arc::new(recovered.into_orphans());
         crate::seed::seed_and_resume(&state, fresh).await?;
         let server = listen(&args, &state)?;
-        // The actors' thread, once the threads started at start-up are running.
+        // The actors' thread; the acceptor and HTTP workers it starts next inherit the class.
         crate::priority::raise_request_thread();
         let watch = watch_log(handle.clone(), server.handle());
         finish_recovery(&state.registry).await?;
