@@ -34,14 +34,11 @@ fn make(storage: &dyn Storage, dir: &Path, len: u64, cancel: &AtomicBool) -> io:
 }
 
 impl Spare {
-    /// Starts making a spare of `len` bytes in `dir` (`thread_start` run first on its
-    /// thread); one that fails or is cancelled removes its file itself.
-    pub(super) fn start(
-        storage: Arc<dyn Storage>,
-        dir: PathBuf,
-        len: u64,
-        thread_start: Option<fn(LogThread)>,
-    ) -> Option<Spare> {
+    /// Starts making a spare of the segment size in the log's folder (its `thread_start`
+    /// run first on the spare's thread); one that fails or is cancelled removes its file
+    /// itself.
+    pub(super) fn start(storage: Arc<dyn Storage>, options: &LogOptions) -> Option<Spare> {
+        let (dir, len, thread_start) = (options.dir.clone(), options.segment_bytes, options.thread_start);
         let cancel = Arc::new(AtomicBool::new(false));
         let stop = Arc::clone(&cancel);
         let spawned = std::thread::Builder::new().name("mercato-log-spare".into()).spawn(move || {

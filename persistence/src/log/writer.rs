@@ -247,13 +247,7 @@ impl Writer {
         let wanted = preallocation(self.allocated, self.segment_len + frames.len() as u64, self.options.segment_bytes);
         if wanted > self.allocated {
             if self.spare.is_none() {
-                let dir = self.options.dir.clone();
-                self.spare = spare::Spare::start(
-                    Arc::clone(&self.storage),
-                    dir,
-                    self.options.segment_bytes,
-                    self.options.thread_start,
-                );
+                self.spare = spare::Spare::start(Arc::clone(&self.storage), &self.options);
             }
             self.file
                 .preallocate(wanted)
@@ -326,13 +320,7 @@ impl Writer {
             started.map_err(|error| format!("starting segment {}: {error}", segment_name(self.next_lsn)))?;
         if adopted {
             // Made whole ahead: the one after it is made meanwhile.
-            let dir = self.options.dir.clone();
-            self.spare = spare::Spare::start(
-                Arc::clone(&self.storage),
-                dir,
-                self.options.segment_bytes,
-                self.options.thread_start,
-            );
+            self.spare = spare::Spare::start(Arc::clone(&self.storage), &self.options);
         }
         self.file = file;
         self.segments.push_back(self.next_lsn);
