@@ -88,11 +88,16 @@ fn ordinary() -> Result<(), String> {
     Ok(())
 }
 
-/// Runs `work` with the usual class (it runs on a blocking thread a request thread may
-/// have started).
-pub(crate) fn as_usual<T>(work: impl FnOnce() -> T) -> T {
-    usual();
-    work()
+/// `web::block` for a request's handler: `work` runs on the HTTP worker's blocking pool,
+/// whose threads the worker starts and so inherit its class, in the usual class.
+pub(crate) async fn block<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, actix_web::error::BlockingError> {
+    actix_web::web::block(move || {
+        usual();
+        work()
+    })
+    .await
 }
 
 /// Lowers the calling thread's priority to the nice value `nice`: background work yields

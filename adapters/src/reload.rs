@@ -23,11 +23,9 @@ fn invalid(detail: String) -> Problem {
 
 /// Reads and validates the commerce's file, off the caller's thread.
 async fn read(source: Source) -> Result<Commerce, Problem> {
-    let read = actix_web::rt::task::spawn_blocking(move || {
-        crate::priority::as_usual(|| match &source {
-            Source::EmbeddedDemo => Commerce::from_toml(crate::DEMO_CONFIG, KNOWN_GATEWAYS).map_err(|e| e.to_string()),
-            Source::File(path) => load_file(path).map_err(|e| e.to_string()),
-        })
+    let read = crate::priority::block(move || match &source {
+        Source::EmbeddedDemo => Commerce::from_toml(crate::DEMO_CONFIG, KNOWN_GATEWAYS).map_err(|e| e.to_string()),
+        Source::File(path) => load_file(path).map_err(|e| e.to_string()),
     });
     read.await.map_err(|e| Problem::unavailable(&e.to_string()))?.map_err(invalid)
 }

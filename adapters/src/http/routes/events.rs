@@ -211,9 +211,8 @@ async fn read(
     filter: EventFilter,
 ) -> Option<(Vec<mercato_persistence::events::StoredEvent>, Option<Position>)> {
     let store = std::sync::Arc::clone(&events.store);
-    let read = web::block(move || {
-        crate::priority::as_usual(|| store.read(&commerce, after, limit, EVENT_SCAN_BUDGET, |b| filter.keeps(b)))
-    });
+    let read =
+        crate::priority::block(move || store.read(&commerce, after, limit, EVENT_SCAN_BUDGET, |b| filter.keeps(b)));
     read.await.ok()?.ok()
 }
 

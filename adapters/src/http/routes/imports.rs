@@ -227,7 +227,7 @@ pub async fn post_import(
     };
     let in_memory = imports.partial_path(&header.job).is_none().then_some(kept);
     let keeper = imports.clone();
-    let job = web::block(move || crate::priority::as_usual(|| keeper.keep(header, in_memory)))
+    let job = crate::priority::block(move || keeper.keep(header, in_memory))
         .await
         .map_err(|e| Problem::unavailable(&e.to_string()))?
         .map_err(|e| io_failed(&e))?;

@@ -209,10 +209,7 @@ pub(super) async fn store_created(
         rows.push((Table::Hooks, idempotency_row(stamp), serde_json::to_vec(&kept).unwrap_or_default()));
     }
     let store = Arc::clone(&webhooks.store);
-    web::block(move || crate::priority::as_usual(|| store.put_all(&rows)))
-        .await
-        .map_err(unavailable)?
-        .map_err(unavailable)?;
+    crate::priority::block(move || store.put_all(&rows)).await.map_err(unavailable)?.map_err(unavailable)?;
     webhooks.tell(Control::Changed { commerce: hook.commerce.clone(), id: hook.id.clone() });
     Ok(())
 }

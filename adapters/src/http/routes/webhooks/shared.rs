@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::http::StatusCode;
-use actix_web::web;
 use base64::Engine as _;
 use mercato_engine::commerce::model::ApiRole;
 use mercato_persistence::events::Table;
@@ -114,7 +113,7 @@ pub(crate) async fn change(
 ) -> Result<Subscription, Problem> {
     let store = Arc::clone(&webhooks.store);
     let (commerce, hook_id) = (code.to_owned(), id.to_owned());
-    let changed = web::block(move || crate::priority::as_usual(|| hooks::update(&store, &commerce, &hook_id, apply)))
+    let changed = crate::priority::block(move || hooks::update(&store, &commerce, &hook_id, apply))
         .await
         .map_err(unavailable)?
         .map_err(unavailable)?;
@@ -128,8 +127,7 @@ pub(crate) async fn change(
 pub(crate) async fn remove(webhooks: &Webhooks, code: &str, id: &str) -> Result<(), Problem> {
     let store = Arc::clone(&webhooks.store);
     let key = hook_key(code, id);
-    let removed =
-        web::block(move || crate::priority::as_usual(|| store.remove(Table::Hooks, &key).and_then(|()| store.flush())));
+    let removed = crate::priority::block(move || store.remove(Table::Hooks, &key).and_then(|()| store.flush()));
     removed.await.map_err(unavailable)?.map_err(unavailable)?;
     webhooks.tell(Control::Removed { commerce: code.to_owned(), id: id.to_owned() });
     Ok(())
