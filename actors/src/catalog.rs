@@ -182,6 +182,9 @@ pub struct ImportRow {
     pub row: u64,
     pub sku: String,
     pub product: Result<Product, Vec<String>>,
+    /// A row whose values did not all read: the product with a stand-in for each, checked
+    /// by the rules too, so that its refusal names every violation at once.
+    pub stand_in: Option<Box<Product>>,
 }
 
 /// Applies one batch of an import job: each row a put (checked by the same rules, every
@@ -326,7 +329,13 @@ fn import_batch(
         let mut product = match &row.product {
             Ok(product) => product.clone(),
             Err(problems) => {
-                mark.refused.push(refuse(problems.clone()));
+                let mut problems = problems.clone();
+                let checked =
+                    row.stand_in.as_ref().map(|stand_in| working.check_product_with(&rules, (**stand_in).clone()));
+                if let Some(Err(DomainError::InvalidProduct { violations, .. })) = checked {
+                    problems.extend(violations.iter().map(|v| format!("{} [{}]", v.message, v.rule)));
+                }
+                mark.refused.push(refuse(problems));
                 continue;
             }
         };

@@ -133,6 +133,21 @@ async fn a_bad_product_is_refused_with_every_violation() {
     }
     let (status, _) = call!(app, ADMIN, get, "/products/LAMP");
     assert_eq!(status, StatusCode::NOT_FOUND, "nothing was made");
+    // Amounts read only in the document's shape (no exponent, sign or underscore, at most
+    // 18 digits and 10 decimals), and one that does not read hides no other violation.
+    for price in ["1e3", "+1", "1_000", ".5", "79228162514264337593543950335", "1.12345678901"] {
+        let mut bad = lamp();
+        bad["prices"] = json!({"EUR": price});
+        bad["tax_class"] = json!("luxury");
+        bad["weight"] = json!({"value": "1E2", "unit": "g"});
+        let (status, refused) = call!(app, ADMIN, put, "/products/LAMP", bad);
+        assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_product")));
+        let detail = refused["detail"].as_str().expect("a detail");
+        for named in [format!("\"{price}\""), "\"1E2\"".into(), "\"luxury\"".into()] {
+            assert!(detail.contains(&named), "{named} is not named in: {detail}");
+        }
+        assert!(!detail.contains("required"), "no stand-in makes a false violation: {detail}");
+    }
     let mut unknown = lamp();
     unknown["colour"] = json!("red");
     let (status, refused) = call!(app, ADMIN, put, "/products/LAMP", unknown);
@@ -309,13 +324,17 @@ async fn an_import_applies_exactly_its_good_rows() {
     let csv = "sku,name.en,name.de,tax_class,shipping_class,weight,price.EUR,attribute.colour,related\n\
                C-1,Cup,Tasse,reduced,parcel,0.3 kg,4.50,white,N-1|N-3\n\
                C-2,Bowl,,standard,parcel,12 stone,5.00,,\n\
-               C-3,Plate,,standard,parcel,200 g,abc,,\n";
+               C-3,Plate,,luxury,parcel,200 g,abc,,\n";
     let job = import!(app, KILN, "text/csv", csv);
     assert_eq!((job["applied"].as_u64(), job["refused"].as_u64()), (Some(1), Some(2)), "{job}");
     let rows: Vec<u64> =
         job["refusals"].as_array().expect("refusals").iter().map(|r| r["row"].as_u64().unwrap_or(0)).collect();
     assert_eq!(rows, vec![3, 4], "a CSV row is its line: {job}");
     assert!(job["refusals"].to_string().contains("stone") && job["refusals"].to_string().contains("abc"), "{job}");
+    assert!(
+        job["refusals"][1].to_string().contains("luxury"),
+        "a price that does not read hides no other violation: {job}"
+    );
     let (_, cup) = call!(app, ADMIN, get, "/products/C-1");
     assert_eq!((cup["merchant"].as_str(), cup["weight_grams"].as_u64()), (Some("kiln"), Some(300)), "{cup}");
     assert_eq!(cup["attributes"], json!({"colour": "white"}));

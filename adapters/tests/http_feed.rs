@@ -49,7 +49,8 @@ async fn a_channel_feed_lists_prices_and_availability() {
         Some("sku,name,language,family,merchant,currency,price,tax_inclusive,available_now,earliest_date")
     );
     let mouse = lines.find(|l| l.starts_with("MOUSE,")).expect("the mouse's row");
-    assert!(mouse.starts_with("MOUSE,Wireless mouse,en,electronics,,EUR,25.00,false,7,"), "{mouse}");
+    // No language asked: the destination country's (Spain's Spanish).
+    assert!(mouse.starts_with("MOUSE,Ratón inalámbrico,es,electronics,,EUR,25.00,false,7,"), "{mouse}");
     assert_eq!(csv.lines().count(), products + 1, "a header and the same rows");
 
     for (key, path, status, code) in [
@@ -63,4 +64,48 @@ async fn a_channel_feed_lists_prices_and_availability() {
         let (got, problem) = api.get(key, path).await;
         assert_eq!((got, problem["code"].as_str()), (status, Some(code)), "{path}: {problem}");
     }
+}
+
+/// The feed's rows, read as NDJSON.
+async fn feed_rows<S, B>(api: &support::api::Api<S>, path: &str) -> Vec<Value>
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let request = TestRequest::get()
+        .uri(&format!("/v1/commerces/demo{path}"))
+        .insert_header(("Authorization", format!("Bearer {ADMIN}")))
+        .to_request();
+    let response = test::call_service(&api.service, request).await;
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    let body = String::from_utf8(test::read_body(response).await.to_vec()).expect("utf-8");
+    body.lines().map(|line| serde_json::from_str(line).expect("a JSON line")).collect()
+}
+
+// Proves the feed holds only what a cart would take: no retired product, none of a merchant
+// still onboarding (SOAP-SET) or blocked (MYSTERY-BOX); and that a channel's feed asked
+// with no query is for a country the channel sells in (France's for the France channel,
+// whose area leaves the commerce's default Spain out), in its language: priced, not null.
+#[actix_rt::test]
+async fn a_feed_holds_only_what_is_sold_for_the_channels_own_country() {
+    let api = api!();
+    let (status, body) = api.delete(ADMIN, "/products/MOUSE").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let rows = feed_rows(&api, "/channels/web/feed").await;
+    let skus: Vec<&str> = rows.iter().filter_map(|r| r["sku"].as_str()).collect();
+    for unsold in ["MOUSE", "SOAP-SET", "MYSTERY-BOX"] {
+        assert!(!skus.contains(&unsold), "{unsold} is not sold: {skus:?}");
+    }
+    assert!(skus.contains(&"CERAMIC-MUG"), "an active merchant's product is: {skus:?}");
+
+    let rows = feed_rows(&api, "/channels/france/feed").await;
+    let keyboard = rows.iter().find(|r| r["sku"] == "KEYBOARD").expect("the keyboard");
+    assert_eq!((&keyboard["name"], &keyboard["language"]), (&json!("Clavier mécanique"), &json!("fr")), "{keyboard}");
+    assert!(keyboard["price"].is_string(), "priced for France: {keyboard}");
+    let unpriced: Vec<&Value> = rows.iter().filter(|r| !r["price"].is_string()).collect();
+    assert!(unpriced.is_empty(), "every row priced: {unpriced:?}");
 }

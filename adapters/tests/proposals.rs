@@ -136,3 +136,45 @@ async fn without_review_a_merchants_change_is_live() {
     assert_eq!((status, &changed["prices"]["EUR"]), (StatusCode::OK, &json!("49.00")), "{changed}");
     assert_eq!(call(&api, ADMIN, "GET", "/product-proposals", None).await.1["proposals"], json!([]));
 }
+
+// Proves a merchant's revert is a change like any other: under review it waits as a
+// proposal of the old version (202, nothing live), and without review it may only bring
+// back a version that was the merchant's own (a version of another merchant's, or of no
+// merchant's, is refused naming it, and nothing changes).
+#[actix_rt::test]
+async fn a_merchants_revert_is_reviewed_and_keeps_to_its_own_versions() {
+    let state = build_state(vec![Commerce::from_toml(&config(true), KNOWN_GATEWAYS).expect("valid")]).expect("state");
+    state.ready.store(true, Ordering::Release);
+    let api = Api { service: test::init_service(mercato_adapters::http::app(state)).await };
+    let (status, _) = call(&api, ADMIN, "PATCH", "/products/SCARF", Some(json!({"prices": {"EUR": "49.00"}}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, before) = call(&api, ADMIN, "GET", "/products/SCARF", None).await;
+    let (status, proposal) = call(&api, LOOM, "POST", "/products/SCARF/revert", Some(json!({"version": 1}))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{proposal}");
+    assert_eq!((&proposal["status"], &proposal["action"]), (&json!("pending"), &json!("put")), "{proposal}");
+    assert_eq!(call(&api, ADMIN, "GET", "/products/SCARF", None).await.1, before, "nothing is live yet");
+
+    let state = build_state(vec![Commerce::from_toml(&config(false), KNOWN_GATEWAYS).expect("valid")]).expect("state");
+    state.ready.store(true, Ordering::Release);
+    let api = Api { service: test::init_service(mercato_adapters::http::app(state)).await };
+    // Version 1 is the commerce's own, version 2 kiln's, version 3 loom's.
+    let body = json!({"names": {"en": "Vase"}, "tax_class": "standard", "shipping_class": "parcel",
+        "weight_grams": 900, "prices": {"EUR": "30.00"}});
+    assert_eq!(call(&api, ADMIN, "PUT", "/products/VASE", Some(body)).await.0, StatusCode::CREATED);
+    for merchant in ["kiln", "loom"] {
+        let (status, _) = call(&api, ADMIN, "PATCH", "/products/VASE", Some(json!({"merchant": merchant}))).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (_, before) = call(&api, ADMIN, "GET", "/products/VASE", None).await;
+    for (version, owner) in [(1, "a product of no merchant"), (2, "merchant \"kiln\"'s product")] {
+        let (status, problem) =
+            call(&api, LOOM, "POST", "/products/VASE/revert", Some(json!({"version": version}))).await;
+        assert_eq!((status, &problem["code"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("invalid_merchant")));
+        assert!(problem["detail"].as_str().is_some_and(|d| d.contains(owner)), "{problem}");
+    }
+    assert_eq!(call(&api, ADMIN, "GET", "/products/VASE", None).await.1, before, "nothing changed");
+    let (_, history) = call(&api, ADMIN, "GET", "/products/VASE/history", None).await;
+    assert_eq!(history["versions"].as_array().map(Vec::len), Some(3), "{history}");
+    let (status, same) = call(&api, LOOM, "POST", "/products/VASE/revert", Some(json!({"version": 3}))).await;
+    assert_eq!((status, &same), (StatusCode::OK, &before), "its own version: already so");
+}

@@ -41,6 +41,20 @@ pub fn is_amount(text: &str) -> bool {
     digits(whole, 18) && fraction.is_none_or(|f| digits(f, 10))
 }
 
+/// The decimal `text` holds when it has the shape `AMOUNT_PATTERN` states (no sign, no
+/// exponent, no underscore, at most 18 digits before the point and 10 after).
+pub fn amount(text: &str) -> Option<rust_decimal::Decimal> {
+    is_amount(text).then(|| text.parse().ok()).flatten()
+}
+
+/// `amount`, or its negation after a `-` (`^-?` and `AMOUNT_PATTERN`'s rest).
+pub fn signed_amount(text: &str) -> Option<rust_decimal::Decimal> {
+    match text.strip_prefix('-') {
+        Some(magnitude) => amount(magnitude).map(|m| -m),
+        None => amount(text),
+    }
+}
+
 /// Whether `text` holds the shape `DATE_PATTERN` states.
 pub fn is_date_shaped(text: &str) -> bool {
     let bytes = text.as_bytes();

@@ -178,14 +178,17 @@ impl Rows {
 }
 
 fn refused(row: u64, sku: String, problems: Vec<String>) -> ImportRow {
-    ImportRow { row, sku, product: Err(problems) }
+    ImportRow { row, sku, product: Err(problems), stand_in: None }
 }
 
 fn with_sku(row: u64, body: ProductBody) -> ImportRow {
     let Some(sku) = body.sku.clone().filter(|sku| !sku.is_empty()) else {
         return refused(row, String::new(), vec!["sku is required".into()]);
     };
-    ImportRow { row, sku: sku.clone(), product: body.into_product(&sku) }
+    match body.read(&sku) {
+        (product, problems) if problems.is_empty() => ImportRow { row, sku, product: Ok(product), stand_in: None },
+        (stand_in, problems) => ImportRow { row, sku, product: Err(problems), stand_in: Some(Box::new(stand_in)) },
+    }
 }
 
 fn ndjson_row(row: u64, text: &str) -> ImportRow {

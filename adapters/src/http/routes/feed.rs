@@ -11,7 +11,7 @@ use actix_web::web::Bytes;
 use actix_web::{get, web, HttpResponse};
 use chrono::NaiveDate;
 use mercato_actors::warehouse::GetAvailability;
-use mercato_engine::commerce::model::{ApiRole, Place, Product};
+use mercato_engine::commerce::model::{ApiRole, Channel, Place, Product};
 use mercato_engine::inventory::{candidate_warehouses, Across, Availability};
 use mercato_engine::pricing::totals::{invoicing_company, tax_rate};
 use mercato_engine::pricing::{minor_units, round, unit_price, Shopper};
@@ -43,13 +43,16 @@ pub enum FeedFormat {
 pub struct FeedQuery {
     /// `ndjson` (default) or `csv`.
     pub format: Option<FeedFormat>,
-    /// The language of the names (default: the commerce's); a product without a name in it
-    /// gives its default-language name, and `language` says which.
+    /// The language of the names (default: the destination country's default language,
+    /// else the commerce's); a product without a name in it gives its default-language
+    /// name, and `language` says which.
     pub language: Option<String>,
-    /// The currency of the prices (default: the commerce's main currency).
+    /// The currency of the prices (default: the destination country's default currency,
+    /// else the commerce's main currency).
     pub currency: Option<String>,
     /// The destination country availability and taxes are for (default: the commerce's
-    /// default country), ISO 3166-1 alpha-2, either case.
+    /// default country where the channel sells there, else the first country the channel
+    /// is chosen for, else the first of its area), ISO 3166-1 alpha-2, either case.
     #[param(pattern = "^[A-Za-z]{2}$")]
     pub country: Option<String>,
 }
@@ -103,18 +106,31 @@ pub async fn channel_feed(
         return Err(Problem::new(actix_web::http::StatusCode::NOT_FOUND, "unknown_channel", detail));
     };
     let query = query.read()?;
-    let config = commerce.config();
-    let language = query.language.unwrap_or_else(|| config.default_language.clone());
-    commerce.language(&language).ok_or(DomainError::UnknownLanguage { code: language.clone() })?;
-    let currency = query.currency.unwrap_or_else(|| config.main_currency.clone());
-    commerce.currency(&currency).ok_or(DomainError::UnknownCurrency { code: currency.clone() })?;
-    let country = query.country.or_else(|| config.default_country.clone()).ok_or(DomainError::CountryRequired)?;
+    let country = match query.country {
+        Some(country) => country,
+        None => channel_country(&commerce, listed).ok_or(DomainError::CountryRequired)?,
+    };
     let destination = Place { country: normalize_country(&country)?, region: None, postal_code: None };
+    let known = commerce.country(&destination.country);
+    let config = commerce.config();
+    let language = query
+        .language
+        .or_else(|| known.and_then(|c| c.default_language.clone()))
+        .unwrap_or_else(|| config.default_language.clone());
+    commerce.language(&language).ok_or(DomainError::UnknownLanguage { code: language.clone() })?;
+    let currency = query
+        .currency
+        .or_else(|| known.and_then(|c| c.default_currency.clone()))
+        .unwrap_or_else(|| config.main_currency.clone());
+    commerce.currency(&currency).ok_or(DomainError::UnknownCurrency { code: currency.clone() })?;
     let today = handle.clock().today();
 
     // Each warehouse serving the destination answers for every product at once.
-    // A retired product is sold nowhere: the feed leaves it out.
-    let products: Vec<&Product> = commerce.catalog().iter().filter(|h| !h.retired()).map(|h| h.product()).collect();
+    // A retired product, or one of a merchant not trading, is sold nowhere: the feed
+    // leaves it out.
+    let trades = |p: &Product| p.merchant.as_deref().is_none_or(|m| commerce.merchant_not_trading(m).is_none());
+    let products: Vec<&Product> =
+        commerce.catalog().iter().filter(|h| !h.retired()).map(|h| h.product()).filter(|p| trades(p)).collect();
     let skus: Vec<String> = products.iter().map(|p| p.sku.clone()).collect();
     let mut found: Vec<(String, BTreeMap<String, Availability>)> = Vec::new();
     for (warehouse, _) in candidate_warehouses(&commerce, &listed.code, &destination) {
@@ -136,6 +152,18 @@ pub async fn channel_feed(
         FeedFormat::Csv => "text/csv; charset=utf-8",
     };
     Ok(HttpResponse::Ok().content_type(content_type).streaming(futures_util::stream::iter(chunks)))
+}
+
+/// The country a channel's feed is for when the request names none: the commerce's
+/// default country when the channel sells there, else the first country the channel is
+/// chosen for, else the first of its area.
+fn channel_country(commerce: &Commerce, channel: &Channel) -> Option<String> {
+    let area = channel.area.as_deref().and_then(|code| commerce.area(code));
+    let sells_in = |country: &str| area.is_none_or(|area| area.touches_country(country));
+    let default = commerce.config().default_country.clone().filter(|country| sells_in(country));
+    default
+        .or_else(|| channel.criteria.countries.iter().find(|country| sells_in(country)).cloned())
+        .or_else(|| area.and_then(|area| area.members.first()).map(|member| member.country.clone()))
 }
 
 /// What every row of one feed shares.
@@ -184,7 +212,9 @@ impl Feed<'_> {
         let shown = if tax_inclusive {
             let company = invoicing_company(self.commerce, self.channel, &self.destination)?;
             let (_, rate) = tax_rate(company, &product.tax_class, &self.destination.country)?;
-            unit + unit * rate / Decimal::ONE_HUNDRED
+            // A price near Decimal's bound would overflow: no price rather than a panic.
+            let tax = unit.checked_mul(rate).and_then(|t| t.checked_div(Decimal::ONE_HUNDRED));
+            tax.and_then(|tax| unit.checked_add(tax)).ok_or(DomainError::AmountTooLarge)?
         } else {
             unit
         };

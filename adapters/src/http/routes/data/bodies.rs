@@ -135,10 +135,22 @@ pub struct UserGroupBody {
     pub name: String,
 }
 
+/// A decimal of the shape the document states (`wire::AMOUNT_PATTERN`), or none with the
+/// problem kept.
 pub(crate) fn decimal(text: &str, what: &str, problems: &mut Vec<String>) -> Option<Decimal> {
-    let read = text.parse::<Decimal>().ok().filter(|_| text.trim() == text && !text.contains(['e', 'E']));
+    let read = crate::http::wire::amount(text);
     if read.is_none() {
-        problems.push(format!("{what} \"{text}\" is not a decimal number"));
+        problems
+            .push(format!("{what} \"{text}\" is not a decimal number of up to 18 digits, a point and up to 10 more"));
+    }
+    read
+}
+
+/// `decimal`, or its negation after a `-` (a change in percent).
+fn signed_decimal(text: &str, what: &str, problems: &mut Vec<String>) -> Option<Decimal> {
+    let read = crate::http::wire::signed_amount(text);
+    if read.is_none() {
+        problems.push(format!("{what} \"{text}\" is not a decimal number of up to 18 digits, a point and up to 10 more, with or without a '-' before"));
     }
     read
 }
@@ -171,7 +183,7 @@ impl PriceRuleBody {
                 prices.insert(currency.clone(), price);
             }
         }
-        let percent = self.percent.as_deref().and_then(|text| decimal(text, "percent", &mut problems));
+        let percent = self.percent.as_deref().and_then(|text| signed_decimal(text, "percent", &mut problems));
         if !problems.is_empty() {
             return Err(problems);
         }

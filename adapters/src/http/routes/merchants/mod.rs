@@ -211,8 +211,13 @@ pub async fn invite_merchant(
 ) -> Result<HttpResponse, Problem> {
     let handle = admin(&state, &principal, &path)?;
     let body = body.read()?;
-    let Ok(commission_percent) = body.commission_percent.parse::<rust_decimal::Decimal>() else {
-        let detail = format!("commission_percent \"{}\" is not a decimal number", body.commission_percent);
+    // The document's shape: up to 3 digits, a point and up to 10 more.
+    let text = body.commission_percent.as_str();
+    let whole_digits = text.split('.').next().map_or(0, str::len);
+    let Some(commission_percent) = crate::http::wire::amount(text).filter(|_| whole_digits <= 3) else {
+        let detail = format!(
+            "commission_percent \"{text}\" is not a decimal number of up to 3 digits, a point and up to 10 more"
+        );
         return Err(unreadable(DataKind::Merchant, &body.code, &[detail]));
     };
     let existed = handle.snapshot().merchant(&body.code).is_some();

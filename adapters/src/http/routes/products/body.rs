@@ -145,15 +145,19 @@ pub fn media_kind(kind: model::MediaKind) -> MediaKindBody {
     }
 }
 
-fn policy(body: StockPolicyBody, what: &str) -> Result<model::StockPolicyConfig, String> {
-    let release_date = body
-        .release_date
-        .map(|date| {
-            NaiveDate::parse_from_str(&date, "%Y-%m-%d")
-                .map_err(|_| format!("{what}: release_date \"{date}\" is not a date (YYYY-MM-DD)"))
-        })
-        .transpose()?;
-    Ok(model::StockPolicyConfig {
+/// The policy `body` describes; a release date that does not read is named in `problems`
+/// and stands in as `STAND_IN_DATE`.
+fn policy(body: StockPolicyBody, what: &str, problems: &mut Vec<String>) -> model::StockPolicyConfig {
+    let release_date = body.release_date.map(|date| {
+        NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+            .ok()
+            .filter(|_| crate::http::wire::is_date_shaped(&date))
+            .unwrap_or_else(|| {
+                problems.push(format!("{what}: release_date \"{date}\" is not a date (YYYY-MM-DD)"));
+                STAND_IN_DATE
+            })
+    });
+    model::StockPolicyConfig {
         kind: body.kind.map(|kind| match kind {
             StockPolicyKindBody::StockOnly => model::StockPolicyKind::StockOnly,
             StockPolicyKindBody::BackorderIncoming => model::StockPolicyKind::BackorderIncoming,
@@ -163,21 +167,31 @@ fn policy(body: StockPolicyBody, what: &str) -> Result<model::StockPolicyConfig,
         days: body.days,
         cap: body.cap,
         release_date,
-    })
+    }
 }
+
+/// What stands in for a value that does not read while the rest is checked by the rules
+/// (so a refusal names every violation at once, not only the unreadable value).
+const STAND_IN_AMOUNT: Decimal = Decimal::ONE;
+const STAND_IN_DATE: NaiveDate = NaiveDate::from_ymd_opt(2000, 1, 1).expect("a date");
 
 /// A small map as a B-tree, for the document.
 fn copy<V: Clone>(map: &litemap::LiteMap<String, V>) -> BTreeMap<String, V> {
     map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
-/// The value of `result`, or none with its problem kept.
-fn keep<T>(problems: &mut Vec<String>, result: Result<T, String>) -> Option<T> {
-    result.map_err(|problem| problems.push(problem)).ok()
+/// `STAND_IN_AMOUNT`, with `problem` kept.
+fn stand_in(problems: &mut Vec<String>, problem: String) -> Decimal {
+    problems.push(problem);
+    STAND_IN_AMOUNT
 }
 
+/// A decimal of the shape the document states (`wire::AMOUNT_PATTERN`: up to 18 digits, a
+/// point and up to 10 more), so no price or weight can overflow what is computed from it.
 fn decimal(text: &str, what: &str) -> Result<Decimal, String> {
-    text.parse::<Decimal>().map_err(|_| format!("{what} \"{text}\" is not a decimal number"))
+    crate::http::wire::amount(text).ok_or_else(|| {
+        format!("{what} \"{text}\" is not a decimal number of up to 18 digits, a point and up to 10 more")
+    })
 }
 
 fn policy_body(config: &model::StockPolicyConfig) -> StockPolicyBody {
@@ -195,33 +209,33 @@ fn policy_body(config: &model::StockPolicyConfig) -> StockPolicyBody {
 }
 
 impl ProductBody {
-    /// The product this body describes, under `sku`; every value that does not read
-    /// (a price, a weight or a date) is named in the refusal.
-    pub fn into_product(self, sku: &str) -> Result<model::Product, Vec<String>> {
+    /// The product this body describes, under `sku`, and the values that do not read (a
+    /// price, a weight or a date), each named, with a stand-in in their place that keeps
+    /// the rules, so that the rules may be checked on the rest.
+    pub fn read(self, sku: &str) -> (model::Product, Vec<String>) {
         let mut problems = Vec::new();
         let prices: BTreeMap<String, Decimal> = self
             .prices
             .iter()
-            .filter_map(|(currency, price)| {
-                keep(&mut problems, decimal(price, &format!("price in {currency}")))
-                    .map(|price| (currency.clone(), price))
+            .map(|(currency, price)| {
+                let read = decimal(price, &format!("price in {currency}"));
+                (currency.clone(), read.unwrap_or_else(|problem| stand_in(&mut problems, problem)))
             })
             .collect();
-        let weight = self
-            .weight
-            .and_then(|w| keep(&mut problems, decimal(&w.value, "weight value")).map(|value| (value, w.unit)));
-        let stock_policy = self.stock_policy.and_then(|p| keep(&mut problems, policy(p, "stock_policy")));
+        let weight = self.weight.map(|w| {
+            let read = decimal(&w.value, "weight value");
+            (read.unwrap_or_else(|problem| stand_in(&mut problems, problem)), w.unit)
+        });
+        let stock_policy = self.stock_policy.map(|p| policy(p, "stock_policy", &mut problems));
         let overrides: BTreeMap<String, model::StockPolicyConfig> = self
             .stock_policy_overrides
             .into_iter()
-            .filter_map(|(w, p)| {
-                keep(&mut problems, policy(p, &format!("stock policy override for \"{w}\""))).map(|p| (w, p))
+            .map(|(w, p)| {
+                let read = policy(p, &format!("stock policy override for \"{w}\""), &mut problems);
+                (w, read)
             })
             .collect();
-        if !problems.is_empty() {
-            return Err(problems);
-        }
-        Ok(model::Product {
+        let product = model::Product {
             sku: sku.to_owned(),
             names: self.names.into_iter().collect(),
             descriptions: self.descriptions.into_iter().collect(),
@@ -262,7 +276,8 @@ impl ProductBody {
                     alt: m.alt.into_iter().collect(),
                 })
                 .collect(),
-        })
+        };
+        (product, problems)
     }
 
     /// The body that describes `product` (what a `PATCH` merges into).

@@ -17,8 +17,9 @@ use super::*;
 /// The path segment of the translations report, which no product can take as its SKU.
 const TRANSLATIONS: &str = "translations";
 
-/// How often a `PATCH` without `if_version` is tried again when another change came first.
-const PATCH_ATTEMPTS_MAX: usize = 3;
+/// How often a `PATCH` without `if_version` is tried when another change comes first each
+/// time (each such miss is another change made: the node as a whole always moves on).
+const PATCH_ATTEMPTS_MAX: usize = 1_000;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -66,16 +67,22 @@ fn writer<'a>(
     Ok(handle)
 }
 
-/// The product a body describes under the path's SKU; a merchant's is its own.
-fn product_of(body: ProductBody, sku: &str, principal: &Principal) -> Result<Product, Problem> {
+/// The product a body describes under the path's SKU; a merchant's is its own. A value
+/// that does not read is refused with every rule the rest of the product breaks in
+/// `commerce`.
+fn product_of(body: ProductBody, sku: &str, principal: &Principal, commerce: &Commerce) -> Result<Product, Problem> {
     if let Some(given) = body.sku.as_deref().filter(|given| *given != sku) {
         let detail = format!("sku \"{given}\" is not the path's \"{sku}\"");
         return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "sku_mismatch", detail));
     }
-    let mut product = body.into_product(sku).map_err(|problems| {
+    let (mut product, mut problems) = body.read(sku);
+    if !problems.is_empty() {
+        if let Err(DomainError::InvalidProduct { violations, .. }) = commerce.check_product(product) {
+            problems.extend(violations.iter().map(ToString::to_string));
+        }
         let detail = format!("product \"{sku}\": {}", problems.join("; "));
-        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_product", detail)
-    })?;
+        return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_product", detail));
+    }
     if principal.role == ApiRole::Merchant {
         let own = principal.merchant.as_deref().unwrap_or_default();
         match product.merchant.as_deref() {
@@ -134,7 +141,7 @@ pub async fn put_product(
     }
     let handle = writer(&state, &principal, &code, &sku)?;
     let query = query.read()?;
-    let product = product_of(body.read()?, &sku, &principal)?;
+    let product = product_of(body.read()?, &sku, &principal, &handle.snapshot())?;
     if let Some(answer) = super::proposed(handle, &principal, &sku, Some(product.clone())).await? {
         return Ok(answer);
     }
@@ -189,7 +196,7 @@ pub async fn patch_product(
             let detail = format!("product \"{sku}\": the patched document does not read: {error}");
             Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_product", detail)
         })?;
-        let product = product_of(body, &sku, &principal)?;
+        let product = product_of(body, &sku, &principal, &commerce)?;
         if let Some(answer) = super::proposed(handle, &principal, &sku, Some(product.clone())).await? {
             return Ok(answer);
         }
@@ -265,7 +272,11 @@ pub struct RevertBody {
     summary = "Reverts a product to a version or a moment (admin; a merchant, its own): a new version.",
     params(("commerce" = String, Path, description = "The commerce code."), ("sku" = String, Path, description = "The SKU.")),
     request_body = RevertBody,
-    responses((status = 200, description = "Reverted (or already so)", body = ProductReadDto), Refusals)
+    responses(
+        (status = 200, description = "Reverted (or already so)", body = ProductReadDto),
+        (status = 202, description = "A merchant key where the commerce reviews merchants' changes: a proposal of the version, waiting for the back office", body = ProposalDto),
+        Refusals
+    )
 )]
 #[post("/v1/commerces/{commerce}/products/{sku}/revert")]
 pub async fn revert_product(
@@ -278,7 +289,7 @@ pub async fn revert_product(
     let handle = writer(&state, &principal, &code, &sku)?;
     visible(&handle.snapshot(), &principal, &sku)?;
     let body = body.read()?;
-    let to = match (body.version, body.at.as_deref()) {
+    let mut to = match (body.version, body.at.as_deref()) {
         (Some(version), None) => RevertTo::Version(version),
         (None, Some(at)) => RevertTo::At(moment("at", at)?),
         _ => {
@@ -286,8 +297,47 @@ pub async fn revert_product(
             return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_revert", detail));
         }
     };
+    if principal.role == ApiRole::Merchant {
+        let (version, product) = merchants_revert(&handle.snapshot(), &principal, &sku, to)?;
+        // Pinned: a moment later than now would otherwise name whatever is current then.
+        to = RevertTo::Version(version);
+        if let Some(answer) = super::proposed(handle, &principal, &sku, product).await? {
+            return Ok(answer);
+        }
+    }
     let events = handle.change_catalog(CatalogCommand::Revert { sku: sku.clone(), to }, &principal.name).await?;
     Ok(changed(handle, &sku, &events))
+}
+
+/// The version a merchant's revert makes the next one, and what it proposes where the
+/// commerce reviews merchants' changes (none: retired): a revert is a change like a `PUT`,
+/// so the version must be the merchant's own product.
+fn merchants_revert(
+    commerce: &Commerce,
+    principal: &Principal,
+    sku: &str,
+    to: RevertTo,
+) -> Result<(u32, Option<Product>), Problem> {
+    let history = commerce.catalog().get(sku).ok_or_else(|| Problem::unknown_sku(sku))?;
+    let target = match to {
+        RevertTo::Version(version) => history
+            .version(version)
+            .ok_or_else(|| DomainError::UnknownProductVersion { sku: sku.to_owned(), version })?,
+        RevertTo::At(at) => {
+            history.as_of(at).ok_or_else(|| DomainError::NoProductVersionAt { sku: sku.to_owned(), at: at.0 })?
+        }
+    };
+    if target.product.merchant.as_deref() != principal.merchant.as_deref() {
+        let owner = match target.product.merchant.as_deref() {
+            Some(merchant) => format!("merchant \"{merchant}\"'s product"),
+            None => "a product of no merchant".to_owned(),
+        };
+        let version = target.version;
+        let detail =
+            format!("version {version} of \"{sku}\" is {owner}: a merchant key reverts to its own versions only");
+        return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_merchant", detail));
+    }
+    Ok((target.version, (!target.retired).then(|| target.product.as_ref().clone())))
 }
 
 /// One field a version changed.
