@@ -352,3 +352,64 @@ async fn an_import_applies_exactly_its_good_rows() {
     let response = test::call_service(&app, request.to_request()).await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "an unknown column is refused at once");
 }
+
+// Proves no product takes a SKU its path could not name (the translations report's
+// segment, a dot segment), by import as by the rules, and that a storefront's product
+// lists as related only products sold now (a retired one left out), where the back
+// office sees the list as it was given.
+#[actix_rt::test]
+async fn reserved_skus_are_refused_and_a_storefront_sees_only_sold_related_products() {
+    let app = app!();
+    let row = |sku: &str| {
+        json!({"sku": sku, "names": {"en": "Item"}, "tax_class": "standard", "weight_grams": 1,
+               "shipping_class": "parcel", "prices": {"EUR": "1.00"}})
+        .to_string()
+    };
+    let file = [row("translations"), row(".."), row("R-1")].join("\n");
+    let job = import!(app, ADMIN, "application/x-ndjson", file);
+    assert_eq!((job["applied"].as_u64(), job["refused"].as_u64()), (Some(1), Some(2)), "{job}");
+    assert!(job["refusals"].to_string().contains("reserved"), "{job}");
+
+    let (status, _) = call!(app, ADMIN, patch, "/products/P-1", json!({"related": ["R-1", "SCARF"]}));
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call!(app, ADMIN, delete, "/products/R-1");
+    assert_eq!(status, StatusCode::OK);
+    let (_, seen) = call!(app, STOREFRONT, get, "/products/P-1");
+    assert_eq!(seen["related"], json!(["SCARF"]), "{seen}");
+    let (_, whole) = call!(app, ADMIN, get, "/products/P-1");
+    assert_eq!(whole["related"], json!(["R-1", "SCARF"]), "{whole}");
+}
+
+// Proves an import row over the 64 KiB a product may take is refused on its own (the rows
+// around it applied; such a row once made its batch's record too large to keep, stopping
+// the job for good), a byte order mark may open an NDJSON file, and a compressed upload
+// is refused naming its encoding rather than read as text.
+#[actix_rt::test]
+async fn an_oversized_row_is_refused_alone_and_an_encoded_upload_is_refused() {
+    let app = app!();
+    let row = |sku: &str, name: &str| {
+        json!({"sku": sku, "names": {"en": name}, "tax_class": "standard", "weight_grams": 1,
+               "shipping_class": "parcel", "prices": {"EUR": "1.00"}})
+        .to_string()
+    };
+    let file = format!("\u{feff}{}\n{}\n{}\n", row("B-1", "One"), row("B-2", &"x".repeat(70_000)), row("B-3", "Three"));
+    let job = import!(app, ADMIN, "application/x-ndjson", file);
+    assert_eq!((job["applied"].as_u64(), job["refused"].as_u64()), (Some(2), Some(1)), "{job}");
+    assert_eq!(job["refusals"][0]["row"], 2, "{job}");
+    assert!(job["refusals"][0]["problems"].to_string().contains("65536"), "{job}");
+    let csv = format!("sku,name.en,tax_class,shipping_class,weight_grams,price.EUR\nC-9,{},standard,parcel,1,1.00\nC-10,Ten,standard,parcel,1,1.00\n", "y".repeat(70_000));
+    let job = import!(app, ADMIN, "text/csv", csv);
+    assert_eq!((job["applied"].as_u64(), job["refused"].as_u64()), (Some(1), Some(1)), "{job}");
+
+    let request = TestRequest::post()
+        .uri("/v1/commerces/atelier/imports")
+        .insert_header(("Authorization", format!("Bearer {ADMIN}")))
+        .insert_header(("Content-Type", "text/csv"))
+        .insert_header(("Content-Encoding", "gzip"))
+        .set_payload(vec![0x1f, 0x8b, 0x08, 0x00]);
+    let response = test::call_service(&app, request.to_request()).await;
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let problem: Value = test::read_body_json(response).await;
+    assert_eq!(problem["code"], "unsupported_encoding", "{problem}");
+    assert!(problem["detail"].as_str().is_some_and(|d| d.contains("gzip")), "{problem}");
+}

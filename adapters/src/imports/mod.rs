@@ -10,7 +10,7 @@
 
 mod rows;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -30,6 +30,9 @@ pub const IMPORT_BYTES_MAX: u64 = 1 << 30;
 /// p99 10 times its idle one during an import, 100 rows halved the rate
 /// (benches/RESULTS.md).
 pub const IMPORT_BATCH_ROWS: usize = 250;
+/// Row bytes per batch at most: a batch is one log record, whose payload is bounded
+/// (16 MiB); 250 rows of the largest a row may be (`IMPORT_ROW_BYTES_MAX`) would not fit.
+pub const IMPORT_BATCH_BYTES: usize = 2 << 20;
 /// Batches installed and not yet known durable at most: the log's group commit then makes
 /// several durable in one sync, rather than one sync for each while the job waits.
 pub const IMPORT_BATCHES_IN_FLIGHT: usize = 4;
@@ -86,15 +89,41 @@ impl AsRef<[u8]> for Shared {
 pub struct Imports {
     folder: Option<PathBuf>,
     jobs: Arc<Mutex<HashMap<String, Arc<Job>>>>,
+    /// Jobs whose file is arriving: a second upload under the same key waits for none of
+    /// them, it is refused (409) while the first is in flight.
+    uploading: Arc<Mutex<HashSet<String>>>,
     /// The nice value of a job's thread (`--background-nice`).
     nice: i32,
 }
 
 impl Imports {
-    /// Jobs kept in `folder`, which is made if missing.
+    /// Jobs kept in `folder`, which is made if missing; uploads a stop cut short (their
+    /// partial files) are removed.
     pub fn in_folder(folder: PathBuf) -> std::io::Result<Self> {
         std::fs::create_dir_all(&folder)?;
-        Ok(Self { folder: Some(folder), jobs: Arc::default(), nice: 0 })
+        for entry in std::fs::read_dir(&folder)?.filter_map(Result::ok) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".part") || name.ends_with(".job.tmp") {
+                if let Err(error) = std::fs::remove_file(entry.path()) {
+                    tracing::warn!(%error, file = %name, "an unfinished upload could not be removed");
+                }
+            }
+        }
+        Ok(Self { folder: Some(folder), jobs: Arc::default(), uploading: Arc::default(), nice: 0 })
+    }
+
+    /// An upload of `job`'s file, or none while another upload of it is in flight.
+    pub fn upload(&self, job: &str) -> Option<Upload> {
+        if !self.uploading.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(job.to_owned()) {
+            return None;
+        }
+        let partial = self.folder.as_ref().map(|folder| {
+            let mut random = [0u8; 8];
+            let _ = getrandom::fill(&mut random);
+            let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+            folder.join(format!("{job}.{suffix}.part"))
+        });
+        Some(Upload { imports: self.clone(), job: job.to_owned(), partial })
     }
 
     /// Jobs run at the nice value `nice` (0 to 19).
@@ -115,22 +144,14 @@ impl Imports {
         self.folder.as_ref().map(|folder| folder.join(format!("{job}.job.json")))
     }
 
-    /// Where an upload is written while it arrives (none in memory).
-    pub fn partial_path(&self, job: &str) -> Option<PathBuf> {
-        self.folder.as_ref().map(|folder| folder.join(format!("{job}.part")))
-    }
-
-    /// Keeps a job whose file arrived whole (`partial` on disk, or `data` in memory):
-    /// the file and then its header are made durable before the job starts.
-    pub fn keep(&self, header: JobHeader, data: Option<Vec<u8>>) -> std::io::Result<Arc<Job>> {
-        if let (Some(folder), Some(partial), Some(path), Some(header_path)) = (
-            self.folder.as_ref(),
-            self.partial_path(&header.job),
-            self.data_path(&header.job),
-            self.header_path(&header.job),
-        ) {
-            std::fs::File::open(&partial)?.sync_all()?;
-            std::fs::rename(&partial, &path)?;
+    /// Keeps a job whose file arrived whole (the upload's partial file on disk, or `data`
+    /// in memory): the file and then its header are made durable before the job starts.
+    pub fn keep(&self, header: JobHeader, upload: &Upload, data: Option<Vec<u8>>) -> std::io::Result<Arc<Job>> {
+        if let (Some(folder), Some(partial), Some(path), Some(header_path)) =
+            (self.folder.as_ref(), upload.partial.as_ref(), self.data_path(&header.job), self.header_path(&header.job))
+        {
+            std::fs::File::open(partial)?.sync_all()?;
+            std::fs::rename(partial, &path)?;
             let temporary = folder.join(format!("{}.job.tmp", header.job));
             let mut file = std::fs::File::create(&temporary)?;
             file.write_all(&serde_json::to_vec(&header).map_err(std::io::Error::other)?)?;
@@ -204,6 +225,24 @@ impl Imports {
     }
 }
 
+/// A job's file arriving: while it lives, another upload of the job is refused; its
+/// partial file (none in memory) is removed when it ends unless kept as the job's file.
+pub struct Upload {
+    imports: Imports,
+    job: String,
+    pub partial: Option<PathBuf>,
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if let Some(partial) = &self.partial {
+            // Gone already once kept (renamed to the job's file).
+            let _ = std::fs::remove_file(partial);
+        }
+        self.imports.uploading.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&self.job);
+    }
+}
+
 /// Reads the job's file and hands its rows to the commerce, a batch at a time, each
 /// decided once the one before is installed, with up to `IMPORT_BATCHES_IN_FLIGHT` not yet
 /// durable; the job's progress counts a batch once durable, and it is finished once the
@@ -228,7 +267,7 @@ fn run(job: &Job, commerce: &CommerceHandle, path: Option<PathBuf>, after: u64) 
     let mut pending: std::collections::VecDeque<mercato_actors::catalog::PendingImport> =
         std::collections::VecDeque::new();
     loop {
-        let (batch, through_row, done) = rows.next_batch(IMPORT_BATCH_ROWS, after);
+        let (batch, through_row, done) = rows.next_batch(IMPORT_BATCH_ROWS, IMPORT_BATCH_BYTES, after);
         if batch.is_empty() && !done {
             continue;
         }
@@ -278,4 +317,35 @@ pub fn job_id(scope: &str, key: Option<&str>) -> String {
     };
     let digest = Sha256::digest(seed.as_bytes());
     format!("imp-{}", digest.iter().take(10).map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Proves a second upload of a job is refused while the first is in flight (two
+    // uploads under one key wrote the same partial file), each upload's partial file is
+    // its own and removed when it ends unkept, and partial files a stop left are removed
+    // when the folder is opened again.
+    #[test]
+    fn one_upload_at_a_time_and_no_partial_file_left() {
+        let folder = std::env::temp_dir().join(format!("mercato-uploads-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&folder);
+        let imports = Imports::in_folder(folder.clone()).expect("a folder");
+        let first = imports.upload("imp-1").expect("the first upload");
+        assert!(imports.upload("imp-1").is_none(), "a second upload of the job waits for none");
+        let other = imports.upload("imp-2").expect("another job's upload");
+        let partial = first.partial.clone().expect("a partial file");
+        std::fs::write(&partial, b"sku\n").expect("written");
+        assert_ne!(Some(&partial), other.partial.as_ref());
+        drop(first);
+        assert!(!partial.exists(), "an upload not kept leaves no file");
+        let again = imports.upload("imp-1").expect("free again");
+        let left = again.partial.clone().expect("a partial file");
+        std::fs::write(&left, b"sku\n").expect("written");
+        std::mem::forget(again);
+        Imports::in_folder(folder.clone()).expect("opened again");
+        assert!(!left.exists(), "a partial file a stop left is removed at start");
+        let _ = std::fs::remove_dir_all(&folder);
+    }
 }

@@ -106,35 +106,105 @@ pub struct Rows {
     last: u64,
 }
 
+/// The most bytes a row may take: what `PUT …/products/{sku}` takes (the body limit of
+/// every JSON route), so a product imported can always be put back. A longer row is
+/// refused whole, and an NDJSON row is skipped without being held in memory.
+pub const IMPORT_ROW_BYTES_MAX: usize = 64 * 1024;
+
 enum Source {
-    Ndjson { lines: std::io::Lines<BufReader<Box<dyn Read>>>, line: u64 },
-    Csv { reader: csv::Reader<Box<dyn Read>>, columns: Vec<Column> },
+    Ndjson { reader: BufReader<Box<dyn Read>>, line: u64 },
+    Csv { reader: csv::Reader<Newlines>, columns: Vec<Column>, lines: LineCount },
+}
+
+/// A reader that notes where each newline it passes is (and whether a carriage return
+/// comes just before it), so that a CSV record's line is counted from its byte offset: the
+/// CSV reader's own count, and its record's offset, pass over blank lines.
+struct Newlines {
+    inner: Box<dyn Read>,
+    offset: u64,
+    last: u8,
+    seen: Seen,
+}
+
+/// Newlines noted: each one's offset, and whether a carriage return is just before it.
+type Seen = std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<(u64, bool)>>>;
+
+impl Read for Newlines {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut before = self.last;
+        for (i, byte) in buf[..read].iter().enumerate() {
+            if *byte == b'\n' {
+                seen.push_back((self.offset + i as u64, before == b'\r'));
+            }
+            before = *byte;
+        }
+        self.last = before;
+        self.offset += read as u64;
+        Ok(read)
+    }
+}
+
+/// The lines before a byte offset, counted from the newlines `Newlines` noted (offsets
+/// asked in order, so those before are let go of).
+struct LineCount {
+    seen: Seen,
+    before: u64,
+}
+
+impl LineCount {
+    /// The line (from 1) of the record the CSV reader says starts at `offset`: blank
+    /// lines there are passed over first.
+    fn line_at(&mut self, mut offset: u64) -> u64 {
+        let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while let Some(&(newline, after_cr)) = seen.front() {
+            if newline < offset {
+                self.before += 1;
+            } else if newline == offset {
+                offset += 1;
+                self.before += 1;
+            } else if newline == offset + 1 && after_cr {
+                offset += 2;
+                self.before += 1;
+            } else {
+                break;
+            }
+            seen.pop_front();
+        }
+        self.before + 1
+    }
 }
 
 impl Rows {
     pub fn new(format: ImportFormat, reader: Box<dyn Read>) -> Result<Self, String> {
         let source = match format {
-            ImportFormat::Ndjson => Source::Ndjson { lines: BufReader::new(reader).lines(), line: 0 },
+            ImportFormat::Ndjson => Source::Ndjson { reader: BufReader::new(reader), line: 0 },
             ImportFormat::Csv => {
-                let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(reader);
+                let seen = std::sync::Arc::default();
+                let counted = Newlines { inner: reader, offset: 0, last: 0, seen: std::sync::Arc::clone(&seen) };
+                let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(counted);
                 let header = reader.headers().map_err(|error| format!("the CSV header does not read: {error}"))?;
                 let columns = columns(header)?;
-                Source::Csv { reader, columns }
+                Source::Csv { reader, columns, lines: LineCount { seen, before: 0 } }
             }
         };
         Ok(Rows { source, last: 0 })
     }
 
-    /// Up to `max` rows after row `after`: the rows, the last row read so far, and
-    /// whether the file ended.
-    pub fn next_batch(&mut self, max: usize, after: u64) -> (Vec<ImportRow>, u64, bool) {
+    /// Up to `max` rows, and rows of `bytes_max` bytes at most together (one log record
+    /// holds them), after row `after`: the rows, the last row read so far, and whether
+    /// the file ended.
+    pub fn next_batch(&mut self, max: usize, bytes_max: usize, after: u64) -> (Vec<ImportRow>, u64, bool) {
         let mut batch = Vec::with_capacity(max);
-        while batch.len() < max {
+        let mut bytes = 0;
+        while batch.len() < max && bytes < bytes_max {
             match self.next_row() {
                 None => return (batch, self.last, true),
-                Some((row, read)) => {
+                Some((row, size, read)) => {
                     self.last = self.last.max(row);
                     if let Some(read) = read.filter(|_| row > after) {
+                        bytes += size;
                         batch.push(read);
                     }
                 }
@@ -143,38 +213,106 @@ impl Rows {
         (batch, self.last, false)
     }
 
-    /// The next row's number and what it reads as (none for a blank line).
-    fn next_row(&mut self) -> Option<(u64, Option<ImportRow>)> {
+    /// The next row's number, its size in bytes and what it reads as (none for a blank
+    /// line).
+    fn next_row(&mut self) -> Option<(u64, usize, Option<ImportRow>)> {
         match &mut self.source {
-            Source::Ndjson { lines, line } => {
-                let text = lines.next()?;
-                *line += 1;
-                let row = *line;
-                let text = match text {
-                    Ok(text) => text,
-                    Err(error) => return Some((row, Some(refused(row, String::new(), vec![error.to_string()])))),
+            Source::Ndjson { reader, line } => {
+                let read = bounded_line(reader, IMPORT_ROW_BYTES_MAX);
+                let row = *line + 1;
+                let (text, size) = match read {
+                    Ok(None) => return None,
+                    Ok(Some(Line::Text(text))) => (text, 0),
+                    Ok(Some(Line::TooLong(size))) => ("".into(), size),
+                    Err(error) => {
+                        *line = row;
+                        return Some((row, 0, Some(refused(row, String::new(), vec![error.to_string()]))));
+                    }
                 };
-                if text.trim().is_empty() {
-                    return Some((row, None));
+                *line = row;
+                if size > 0 {
+                    return Some((row, 0, Some(refused(row, String::new(), vec![too_long(size)]))));
                 }
-                Some((row, Some(ndjson_row(row, &text))))
+                // A byte order mark may open the file.
+                let text = if row == 1 { text.strip_prefix('\u{feff}').unwrap_or(&text) } else { &text };
+                if text.trim().is_empty() {
+                    return Some((row, 0, None));
+                }
+                Some((row, text.len(), Some(ndjson_row(row, text))))
             }
-            Source::Csv { reader, columns } => {
+            Source::Csv { reader, columns, lines } => {
                 let mut record = csv::StringRecord::new();
                 match reader.read_record(&mut record) {
                     Ok(false) => None,
                     Ok(true) => {
-                        let row = record.position().map_or(0, |p| p.line());
-                        Some((row, Some(csv_row(row, columns, &record))))
+                        let row = record.position().map_or(0, |p| lines.line_at(p.byte()));
+                        let size = record.as_slice().len();
+                        if size > IMPORT_ROW_BYTES_MAX {
+                            return Some((row, 0, Some(refused(row, String::new(), vec![too_long(size)]))));
+                        }
+                        Some((row, size, Some(csv_row(row, columns, &record))))
                     }
                     Err(error) => {
-                        let row = error.position().map_or(0, |p| p.line());
-                        Some((row, Some(refused(row, String::new(), vec![error.to_string()]))))
+                        let row = error.position().map_or(0, |p| lines.line_at(p.byte()));
+                        Some((row, 0, Some(refused(row, String::new(), vec![error.to_string()]))))
                     }
                 }
             }
         }
     }
+}
+
+fn too_long(size: usize) -> String {
+    format!("the row is {size} bytes or more, over the {IMPORT_ROW_BYTES_MAX} a product may take")
+}
+
+/// A line of an NDJSON file.
+enum Line {
+    Text(String),
+    /// Over the limit: skipped to its end, and how many bytes were read of it (at least).
+    TooLong(usize),
+}
+
+/// The next line of `reader` (its newline and a carriage return before it taken off),
+/// read up to `max` bytes: a longer one is skipped to its end, never held whole.
+fn bounded_line(reader: &mut BufReader<Box<dyn Read>>, max: usize) -> std::io::Result<Option<Line>> {
+    let mut bytes = Vec::new();
+    let read = reader.by_ref().take(max as u64 + 1).read_until(b'\n', &mut bytes)?;
+    if read == 0 {
+        return Ok(None);
+    }
+    let ended = bytes.last() == Some(&b'\n');
+    if ended {
+        bytes.pop();
+        if bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+    }
+    if bytes.len() > max {
+        let mut skipped = bytes.len();
+        loop {
+            let available = reader.fill_buf()?;
+            if available.is_empty() {
+                break;
+            }
+            match available.iter().position(|b| *b == b'\n') {
+                Some(end) => {
+                    reader.consume(end + 1);
+                    skipped += end;
+                    break;
+                }
+                None => {
+                    let length = available.len();
+                    reader.consume(length);
+                    skipped += length;
+                }
+            }
+        }
+        return Ok(Some(Line::TooLong(skipped)));
+    }
+    String::from_utf8(bytes)
+        .map(|text| Some(Line::Text(text)))
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"))
 }
 
 fn refused(row: u64, sku: String, problems: Vec<String>) -> ImportRow {
@@ -296,4 +434,26 @@ fn media(entry: &str) -> Result<MediaBody, String> {
         other => return Err(format!("media kind \"{other}\" is not image, video or 3d")),
     };
     Ok(MediaBody { url: url.to_owned(), kind: Some(kind), alt: Default::default() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows_of(format: ImportFormat, text: &'static str) -> Vec<u64> {
+        let mut rows = Rows::new(format, Box::new(text.as_bytes())).expect("a header");
+        let (batch, _, done) = rows.next_batch(100, usize::MAX, 0);
+        assert!(done);
+        batch.iter().map(|row| row.row).collect()
+    }
+
+    // Proves a row's number is its line in the file, blank lines and a quoted field over
+    // two lines counted, in CSV as in NDJSON.
+    #[test]
+    fn a_rows_number_is_its_line() {
+        let csv = "sku,name.en\nR2,a\n\nR4,b\r\n\r\nR6,\"two\nlines\"\nR8,c\n";
+        assert_eq!(rows_of(ImportFormat::Csv, csv), vec![2, 4, 6, 8]);
+        let ndjson = "{\"sku\":\"A\"}\n\n{\"sku\":\"B\"}\r\n{\"sku\":\"C\"}";
+        assert_eq!(rows_of(ImportFormat::Ndjson, ndjson), vec![1, 3, 4]);
+    }
 }

@@ -224,6 +224,13 @@ impl Commerce {
         self.catalog.get(sku).map(ProductHistory::product)
     }
 
+    /// `sellable`'s product, or none (without the reason) when it may not be sold.
+    pub fn sold(&self, sku: &str) -> Option<&Product> {
+        let product = self.catalog.get(sku).filter(|history| !history.retired())?.product();
+        let trades = product.merchant.as_deref().is_none_or(|merchant| self.merchant_not_trading(merchant).is_none());
+        trades.then_some(product)
+    }
+
     /// A product that may be sold: known, not retired, and of no merchant or of one that
     /// trades (not invited, onboarding or blocked).
     pub fn sellable(&self, sku: &str) -> Result<&Product, DomainError> {

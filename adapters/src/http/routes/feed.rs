@@ -128,9 +128,7 @@ pub async fn channel_feed(
     // Each warehouse serving the destination answers for every product at once.
     // A retired product, or one of a merchant not trading, is sold nowhere: the feed
     // leaves it out.
-    let trades = |p: &Product| p.merchant.as_deref().is_none_or(|m| commerce.merchant_not_trading(m).is_none());
-    let products: Vec<&Product> =
-        commerce.catalog().iter().filter(|h| !h.retired()).map(|h| h.product()).filter(|p| trades(p)).collect();
+    let products: Vec<&Product> = commerce.catalog().iter().filter_map(|h| commerce.sold(&h.product().sku)).collect();
     let skus: Vec<String> = products.iter().map(|p| p.sku.clone()).collect();
     let mut found: Vec<(String, BTreeMap<String, Availability>)> = Vec::new();
     for (warehouse, _) in candidate_warehouses(&commerce, &listed.code, &destination) {

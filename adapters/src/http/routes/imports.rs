@@ -14,10 +14,11 @@ use sha2::{Digest, Sha256};
 use std::io::Write;
 
 use crate::http::auth::Principal;
+use crate::http::idempotency::in_flight;
 use crate::http::idempotency::IDEMPOTENCY_HEADER;
 use crate::http::problem::{Problem, Refusals};
 use crate::http::AppState;
-use crate::imports::{check_header, job_id, ImportFormat, Job, JobHeader, IMPORT_BYTES_MAX};
+use crate::imports::{check_header, job_id, ImportFormat, Job, JobHeader, Upload, IMPORT_BYTES_MAX};
 use mercato_actors::idempotency::IDEMPOTENCY_KEY_BYTES_MAX;
 
 /// The most refusals one answer lists (every one is counted).
@@ -97,6 +98,21 @@ fn format_of(request: &HttpRequest) -> Result<ImportFormat, Problem> {
     }
 }
 
+/// An import's file is taken as sent: a `Content-Encoding` other than `identity` is
+/// refused naming it (the file is kept and read as the bytes that arrived).
+fn identity_encoding(request: &HttpRequest) -> Result<(), Problem> {
+    let Some(given) = request.headers().get(header::CONTENT_ENCODING) else { return Ok(()) };
+    let text = String::from_utf8_lossy(given.as_bytes());
+    if text.trim().eq_ignore_ascii_case("identity") {
+        return Ok(());
+    }
+    Err(Problem::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_encoding",
+        format!("content encoding \"{text}\" is not taken by imports: send the file as it is (identity)"),
+    ))
+}
+
 fn too_large() -> Problem {
     Problem::new(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -124,16 +140,12 @@ fn idempotency_key(request: &HttpRequest) -> Result<Option<String>, Problem> {
 
 /// Receives the upload into the job's partial file (or memory): its size, its SHA-256 in
 /// hex, and the bytes when kept in memory.
-async fn receive(
-    imports: &crate::imports::Imports,
-    id: &str,
-    payload: &mut web::Payload,
-) -> Result<(u64, String, Vec<u8>), Problem> {
+async fn receive(upload: &Upload, payload: &mut web::Payload) -> Result<(u64, String, Vec<u8>), Problem> {
     let mut digest = Sha256::new();
     let mut bytes: u64 = 0;
     let mut kept: Vec<u8> = Vec::new();
-    let mut file = match imports.partial_path(id) {
-        Some(path) => Some(std::fs::File::create(&path).map_err(|e| io_failed(&e))?),
+    let mut file = match &upload.partial {
+        Some(path) => Some(std::fs::File::create(path).map_err(|e| io_failed(&e))?),
         None => None,
     };
     while let Some(chunk) = payload.next().await {
@@ -153,11 +165,11 @@ async fn receive(
 }
 
 /// Checks the start of an upload (a CSV's header), read from its file or from memory.
-fn check_start(imports: &crate::imports::Imports, id: &str, format: ImportFormat, kept: &[u8]) -> Result<(), String> {
-    let start = match imports.partial_path(id) {
+fn check_start(upload: &Upload, format: ImportFormat, kept: &[u8]) -> Result<(), String> {
+    let start = match &upload.partial {
         Some(path) => {
             let mut head = vec![0u8; 64 * 1024];
-            let file = std::fs::File::open(&path).map_err(|e| e.to_string());
+            let file = std::fs::File::open(path).map_err(|e| e.to_string());
             let read = file.and_then(|mut f| std::io::Read::read(&mut f, &mut head).map_err(|e| e.to_string()))?;
             head.truncate(read);
             head
@@ -194,25 +206,21 @@ pub async fn post_import(
     principal.authorize(&code, &[ApiRole::Admin, ApiRole::Merchant])?;
     let handle = state.registry.get(&code).ok_or_else(|| Problem::commerce_not_found(&code))?.clone();
     let format = format_of(&request)?;
+    identity_encoding(&request)?;
     let key = idempotency_key(&request)?;
     let scope = format!("{}/{}", principal.commerce, principal.name);
     let id = job_id(&scope, key.as_deref());
     let imports = &state.imports;
-    let (bytes, digest, kept) = receive(imports, &id, &mut payload).await?;
+    let upload = imports.upload(&id).ok_or_else(|| in_flight(key.as_deref().unwrap_or_default()))?;
+    let (bytes, digest, kept) = receive(&upload, &mut payload).await?;
     if let Some(job) = imports.get(&id) {
-        if let Some(path) = imports.partial_path(&id) {
-            let _ = std::fs::remove_file(path);
-        }
         if job.header.digest != digest {
             let detail = format!("{IDEMPOTENCY_HEADER} \"{}\" was used for a different file", key.unwrap_or_default());
             return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", detail));
         }
         return Ok(HttpResponse::Ok().json(job_dto(&handle, &job).await?));
     }
-    if let Err(detail) = check_start(imports, &id, format, &kept) {
-        if let Some(path) = imports.partial_path(&id) {
-            let _ = std::fs::remove_file(path);
-        }
+    if let Err(detail) = check_start(&upload, format, &kept) {
         return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_import", detail));
     }
     let header = JobHeader {
@@ -225,9 +233,9 @@ pub async fn post_import(
         digest,
         created_at: handle.clock().now().0,
     };
-    let in_memory = imports.partial_path(&header.job).is_none().then_some(kept);
+    let in_memory = upload.partial.is_none().then_some(kept);
     let keeper = imports.clone();
-    let job = crate::priority::block(move || keeper.keep(header, in_memory))
+    let job = crate::priority::block(move || keeper.keep(header, &upload, in_memory))
         .await
         .map_err(|e| Problem::unavailable(&e.to_string()))?
         .map_err(|e| io_failed(&e))?;

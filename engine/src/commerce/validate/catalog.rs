@@ -25,6 +25,10 @@ pub(super) fn check(c: &CommerceConfig, d: &Declared, report: &mut Report) {
 
 /// Every rule one product must keep against the commerce's settings; `known` tells which
 /// SKUs are products of the commerce (its related products must be).
+/// SKUs a product's path could not name: the translations report's segment, and the
+/// dot segments an HTTP client resolves away.
+const RESERVED_SKUS: [&str; 3] = ["translations", ".", ".."];
+
 pub(super) fn check_product(
     c: &CommerceConfig,
     d: &Declared,
@@ -37,6 +41,12 @@ pub(super) fn check_product(
         if !is_sku(&product.sku) {
             let message = format!("sku \"{}\" must be 1 to 64 of A-Z, a-z, 0-9, '-', '_', '.'", product.sku);
             report.push(&at, "invalid_format", message);
+        } else if RESERVED_SKUS.contains(&product.sku.as_str()) {
+            let message = format!(
+                "sku \"{}\" is a path of its own (`…/products/{}`): no product can take it",
+                product.sku, product.sku
+            );
+            report.push(&at, "reserved", message);
         }
         names(c, product, &at, report);
         if product.weight.is_some() {

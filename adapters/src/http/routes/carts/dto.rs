@@ -194,7 +194,7 @@ pub(crate) fn line_dto<'a>(
         .map(|p| {
             p.related
                 .iter()
-                .filter_map(|sku| commerce.product(sku))
+                .filter_map(|sku| commerce.sold(sku))
                 .map(|r| RelatedDto { sku: &r.sku, name: name_of(r) })
                 .collect()
         })

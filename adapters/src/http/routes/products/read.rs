@@ -38,6 +38,8 @@ pub struct ProductReadDto {
     /// The language `name` is in: the one asked for, or the default one when the product
     /// has no name in it yet.
     pub language: Option<String>,
+    /// Related products by SKU (to a storefront, those sold now: not retired, of no
+    /// merchant or one that trades).
     pub related: Vec<String>,
     /// The description in `language` (or the default language's).
     pub description: Option<String>,
@@ -57,8 +59,9 @@ pub struct ProductReadDto {
 }
 
 /// What a reader sees of one version of a product: whole (administrator, its merchant)
-/// or in `language` (a storefront).
+/// or in `language` (a storefront, whose related products are those `commerce` sells).
 pub(super) fn read_dto(
+    commerce: &Commerce,
     version: &ProductVersion,
     language: &str,
     default_language: &str,
@@ -74,7 +77,11 @@ pub(super) fn read_dto(
     ProductReadDto {
         product: version_dto(version, language, default_language),
         language: product.name_in(language, default_language).map(|(used, _)| used.to_owned()),
-        related: product.related.clone(),
+        related: if whole {
+            product.related.clone()
+        } else {
+            product.related.iter().filter(|sku| commerce.sold(sku).is_some()).cloned().collect()
+        },
         description: in_language(&product.descriptions),
         attributes: product.attributes.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         media: product
@@ -167,7 +174,7 @@ pub async fn get_product(
             history.version(version).ok_or(DomainError::UnknownProductVersion { sku: sku.clone(), version })?
         }
     };
-    Ok(HttpResponse::Ok().json(read_dto(version, language, default_language, whole)))
+    Ok(HttpResponse::Ok().json(read_dto(&commerce, version, language, default_language, whole)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -103,7 +103,7 @@ fn changed(handle: &mercato_actors::CommerceHandle, sku: &str, events: &[Catalog
     let default_language = commerce.config().default_language.as_str();
     let created = matches!(events.first(), Some(CatalogEvent::Saved { version: 1, .. }));
     let Some(history) = commerce.catalog().get(sku) else { return HttpResponse::NoContent().finish() };
-    let dto = read_dto(history.current(), default_language, default_language, true);
+    let dto = read_dto(&commerce, history.current(), default_language, default_language, true);
     if created {
         HttpResponse::Created().json(dto)
     } else {
