@@ -27,7 +27,13 @@ async fn read(source: Source) -> Result<Commerce, Problem> {
         Source::EmbeddedDemo => Commerce::from_toml(crate::DEMO_CONFIG, KNOWN_GATEWAYS).map_err(|e| e.to_string()),
         Source::File(path) => load_file(path).map_err(|e| e.to_string()),
     });
-    read.await.map_err(|e| Problem::unavailable(&e.to_string()))?.map_err(invalid)
+    read.await.map_err(|e| Problem::unavailable(&e.to_string()))?.map_err(|detail| {
+        invalid(format!(
+            "{detail}\nThe file must hold on its own, as a start reads it: data it names (a user group, a \
+             merchant made through the API) must be in its own data sections too, which seed a fresh \
+             data folder only."
+        ))
+    })
 }
 
 /// Reloads one commerce's settings from its file: whether they changed.
@@ -48,6 +54,10 @@ pub(crate) async fn reload_one(
     let reloaded = handle.reload_settings(&file, by).await.map_err(|error| match error {
         ReplaceError::WrongCommerce { given, .. } => {
             invalid(format!("{source}: it configures commerce \"{given}\", not \"{code}\""))
+        }
+        ReplaceError::OrphanedData { violations } if violations.iter().all(|v| v.rule == "restart_required") => {
+            let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "restart_required", format!("{source}: {}", list.join("; ")))
         }
         ReplaceError::OrphanedData { violations } => {
             let list: Vec<String> = violations.iter().map(ToString::to_string).collect();

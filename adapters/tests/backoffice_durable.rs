@@ -272,6 +272,17 @@ fn settings_reload_by_route_and_by_sighup_and_refuse_to_orphan_data() {
     assert_eq!((status, problem["code"].as_str()), (422, Some("invalid_settings")), "{problem}");
     let detail = problem["detail"].as_str().expect("detail");
     assert!(detail.contains("XXX") && detail.contains("99"), "{detail}");
+    assert!(detail.contains("its own data sections"), "says the file holds on its own: {detail}");
+
+    // A warehouse added takes a restart, and says so.
+    let more = CONFIG.replace(
+        "[[payment_systems]]",
+        "[[warehouses]]\ncode = \"wh-2\"\nkind = \"virtual\"\nlogistic_center = \"lc-1\"\n\n[[payment_systems]]",
+    );
+    std::fs::write(&config, more).expect("written");
+    let (status, problem) = reload(address);
+    assert_eq!((status, problem["code"].as_str()), (422, Some("restart_required")), "{problem}");
+    assert!(problem["detail"].as_str().is_some_and(|d| d.contains("wh-2")), "{problem}");
 
     // Settings that would orphan a product the API made (its tax class gone): refused,
     // naming it, though the file's own products keep every rule.

@@ -378,6 +378,8 @@ async fn reserved_skus_are_refused_and_a_storefront_sees_only_sold_related_produ
     assert_eq!(seen["related"], json!(["SCARF"]), "{seen}");
     let (_, whole) = call!(app, ADMIN, get, "/products/P-1");
     assert_eq!(whole["related"], json!(["R-1", "SCARF"]), "{whole}");
+    let (status, problem) = call!(app, ADMIN, delete, "/products/NOPE");
+    assert_eq!((status, &problem["code"]), (StatusCode::NOT_FOUND, &json!("unknown_sku")), "as GET and PATCH answer");
 }
 
 // Proves an import row over the 64 KiB a product may take is refused on its own (the rows

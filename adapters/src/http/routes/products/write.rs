@@ -239,6 +239,7 @@ pub async fn delete_product(
         return Ok(answer);
     }
     let handle = writer(&state, &principal, &code, &sku)?;
+    visible(&handle.snapshot(), &principal, &sku)?;
     let query = query.read()?;
     if let Some(answer) = super::proposed(handle, &principal, &sku, None).await? {
         return Ok(answer);
