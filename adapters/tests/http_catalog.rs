@@ -157,6 +157,12 @@ async fn a_bad_product_is_refused_with_every_violation() {
     other["sku"] = json!("OTHER");
     let (status, refused) = call!(app, ADMIN, put, "/products/LAMP", other);
     assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("sku_mismatch")));
+    let (status, refused) = call!(app, ADMIN, patch, "/products/P-1", json!({"colour": "red"}));
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_body")),
+        "as PUT: {refused}"
+    );
     let (status, refused) = call!(app, ADMIN, patch, "/products/P-1", json!({"quantity": {"min": 0}}));
     assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_product")));
     let (_, p1) = call!(app, ADMIN, get, "/products/P-1");

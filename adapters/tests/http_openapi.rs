@@ -81,6 +81,11 @@ async fn the_document_names_every_route() {
         assert_eq!(body, "#/components/schemas/PublishedEventDto", "{}", event.name);
     }
     assert_eq!(webhooks.len(), mercato_adapters::events::catalogue::CATALOGUE.len());
+    // No int32 with a maximum beyond it (an unsigned 32-bit field is int64 with its bounds).
+    let text = document.to_string();
+    assert!(!text.contains("\"format\":\"int32\",\"maximum\":4294967295"), "an int32 above its range");
+    let grams = &document["components"]["schemas"]["ProductBody"]["properties"]["weight_grams"];
+    assert!(grams.to_string().contains("int64") && grams.to_string().contains("4294967295"), "{grams}");
     assert!(document["components"]["schemas"]["PublishedEventDto"]["properties"]["sequence"].is_object());
     let mut wanted: Vec<(String, String)> = ROUTES.iter().map(|(m, p)| ((*m).to_owned(), (*p).to_owned())).collect();
     wanted.sort();

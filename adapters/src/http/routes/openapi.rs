@@ -200,8 +200,25 @@ pub fn document() -> &'static str {
         let Ok(mut document) = serde_json::to_value(ApiDoc::openapi()) else { return String::new() };
         state_rules(&mut document);
         state_webhooks(&mut document);
+        widen_formats(&mut document);
         serde_json::to_string(&document).unwrap_or_default()
     })
+}
+
+/// An unsigned 32-bit field is generated as `format: int32` with its maximum of
+/// 4294967295, which no int32 holds: such a field is stated as `int64`, its bounds kept.
+fn widen_formats(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            let wide = object.get("maximum").and_then(Value::as_i64).is_some_and(|max| max > i64::from(i32::MAX));
+            if wide && object.get("format").and_then(Value::as_str) == Some("int32") {
+                object.insert("format".to_owned(), Value::from("int64"));
+            }
+            object.values_mut().for_each(widen_formats);
+        }
+        Value::Array(items) => items.iter_mut().for_each(widen_formats),
+        _ => {}
+    }
 }
 
 /// The event catalogue as the document's `webhooks` (OpenAPI 3.1): one operation per
@@ -292,7 +309,10 @@ fn state_catalog_rules(schemas: &mut serde_json::Map<String, Value>) {
     }
     // A product's merge patch: its document's members, each nullable.
     if let Some(body) = schemas.get("ProductBody").cloned() {
-        let patch = patch_of(&body, schemas, 0);
+        let mut patch = patch_of(&body, schemas, 0);
+        patch["description"] = json!(
+            "A JSON merge patch (RFC 7396) of a product's `document`: each member given replaces its value, null removes it, objects merge member by member."
+        );
         schemas.insert("ProductPatch".to_owned(), patch);
     }
     let mut rule = |name: &str, key: &str, rule: Value| {

@@ -158,7 +158,7 @@ pub async fn put_product(
         ("sku" = String, Path, description = "The SKU."),
         WriteQuery
     ),
-    request_body(content = ProductPatch, content_type = "application/merge-patch+json",
+    request_body(content((ProductPatch = "application/merge-patch+json"), (ProductPatch = "application/json")),
         description = "Members of the product's `document` to set; null removes one."),
     responses(
         (status = 200, description = "Changed (or unchanged)", body = ProductReadDto),
@@ -190,11 +190,12 @@ pub async fn patch_product(
         let mut document = serde_json::to_value(ProductBody::of(history.product()))
             .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
         json_patch::merge(&mut document, &patch);
-        // The patch read as a JSON object; a document it leaves unreadable (a member it
-        // starts half) is a product that breaks its rules.
+        // The patch read as a JSON object; a document it leaves unreadable (an unknown
+        // member, a value of the wrong type, a member it starts half) is a malformed body,
+        // as a `PUT` of that document would be.
         let body: ProductBody = serde_json::from_value(document).map_err(|error| {
             let detail = format!("product \"{sku}\": the patched document does not read: {error}");
-            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_product", detail)
+            Problem::new(StatusCode::BAD_REQUEST, "invalid_body", detail)
         })?;
         let product = product_of(body, &sku, &principal, &commerce)?;
         if let Some(answer) = super::proposed(handle, &principal, &sku, Some(product.clone())).await? {
