@@ -223,6 +223,10 @@ async fn bad_back_office_requests_change_nothing() {
         let detail = problem["detail"].as_str().unwrap_or_default();
         assert!(detail.contains(named), "{path} {body}: the detail {detail:?} names {named:?}");
     }
+    // Nor within a body: a cart's line given as an array is refused, not read as a line
+    // of two keyboards.
+    let (got, problem) = api.post(STOREFRONT, "/carts", json!({"lines": [["KEYBOARD", 2]]})).await;
+    assert_eq!((got, problem["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_body")), "{problem}");
     let (status, problem) = api
         .patch(
             ADMIN,

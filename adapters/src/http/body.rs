@@ -1,7 +1,8 @@
 //! `Json<T>`: a request body that must be a JSON object. actix-web's own extractor (with
 //! the app's `JsonConfig`: the size limit, the media type, problem details) reads it, but
-//! through `Object`, which asks serde for a map: serde would otherwise read a JSON array
-//! into a struct field by field (`["KEYBOARD", 2, null]` as a receipt of two keyboards).
+//! through `Object`, which takes a JSON object only and reads it strictly (`strict`): serde
+//! would otherwise read a JSON array into a struct field by field (`["KEYBOARD", 2, null]`
+//! as a receipt of two keyboards), at any depth.
 //! An array, a string or a number is `400 invalid_body`, like any other malformed body.
 //!
 //! A body that does not read is not refused by the extractor: it is kept, and `read` gives
@@ -10,13 +11,12 @@
 //! `REQUEST_BODY_TIMEOUT` to arrive is refused too (408 `body_timeout`).
 
 use std::future::Future;
-use std::marker::PhantomData;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest};
-use serde::de::{DeserializeOwned, MapAccess, Visitor};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
 use super::problem::Problem;
@@ -57,25 +57,23 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
-/// `T`, read only from a JSON object.
+/// `T`, read only from a JSON object, and strictly within it (`strict`: a struct only
+/// from an object at every depth).
 struct Object<T>(T);
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Object<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(ObjectVisitor(PhantomData)).map(Object)
-    }
-}
-
-struct ObjectVisitor<T>(PhantomData<T>);
-
-impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
-    type Value = T;
-
-    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-        formatter.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
-        T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        let value = serde_json::Value::deserialize(deserializer)?;
+        if !value.is_object() {
+            let found = match &value {
+                serde_json::Value::Array(_) => "an array",
+                serde_json::Value::String(_) => "a string",
+                serde_json::Value::Number(_) => "a number",
+                serde_json::Value::Bool(_) => "a boolean",
+                _ => "null",
+            };
+            return Err(serde::de::Error::custom(format!("expected a JSON object, found {found}")));
+        }
+        super::strict::from_value(value).map(Object).map_err(serde::de::Error::custom)
     }
 }

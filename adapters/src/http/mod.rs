@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod problem;
 pub mod query;
 pub mod routes;
+pub mod strict;
 pub mod wire;
 
 use std::sync::atomic::{AtomicBool, Ordering};

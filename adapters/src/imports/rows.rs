@@ -330,7 +330,7 @@ fn with_sku(row: u64, body: ProductBody) -> ImportRow {
 }
 
 fn ndjson_row(row: u64, text: &str) -> ImportRow {
-    match serde_json::from_str::<ProductBody>(text) {
+    match crate::http::strict::from_str::<ProductBody>(text) {
         Ok(body) => with_sku(row, body),
         Err(error) => {
             let sku = serde_json::from_str::<serde_json::Value>(text)

@@ -106,23 +106,8 @@ pub async fn channel_feed(
         return Err(Problem::new(actix_web::http::StatusCode::NOT_FOUND, "unknown_channel", detail));
     };
     let query = query.read()?;
-    let country = match query.country {
-        Some(country) => country,
-        None => channel_country(&commerce, listed).ok_or(DomainError::CountryRequired)?,
-    };
-    let destination = Place { country: normalize_country(&country)?, region: None, postal_code: None };
-    let known = commerce.country(&destination.country);
-    let config = commerce.config();
-    let language = query
-        .language
-        .or_else(|| known.and_then(|c| c.default_language.clone()))
-        .unwrap_or_else(|| config.default_language.clone());
-    commerce.language(&language).ok_or(DomainError::UnknownLanguage { code: language.clone() })?;
-    let currency = query
-        .currency
-        .or_else(|| known.and_then(|c| c.default_currency.clone()))
-        .unwrap_or_else(|| config.main_currency.clone());
-    commerce.currency(&currency).ok_or(DomainError::UnknownCurrency { code: currency.clone() })?;
+    let format = query.format.unwrap_or_default();
+    let (destination, language, currency) = asked(&commerce, listed, query)?;
     let today = handle.clock().today();
 
     // Each warehouse serving the destination answers for every product at once.
@@ -137,7 +122,6 @@ pub async fn channel_feed(
     }
     let feed = Feed { commerce: &commerce, channel: &listed.code, language, currency, destination, today };
     let items: Vec<FeedItem> = products.into_iter().map(|product| feed.item(product, &found)).collect();
-    let format = query.format.unwrap_or_default();
     let chunks: Vec<Result<Bytes, Infallible>> = match format {
         FeedFormat::Ndjson => items.chunks(FEED_CHUNK_PRODUCTS).map(|chunk| Ok(ndjson(chunk))).collect(),
         FeedFormat::Csv => {
@@ -150,6 +134,29 @@ pub async fn channel_feed(
         FeedFormat::Csv => "text/csv; charset=utf-8",
     };
     Ok(HttpResponse::Ok().content_type(content_type).streaming(futures_util::stream::iter(chunks)))
+}
+
+/// The destination, the language and the currency a feed is asked for, each defaulted
+/// from the channel's country when not given.
+fn asked(commerce: &Commerce, channel: &Channel, query: FeedQuery) -> Result<(Place, String, String), DomainError> {
+    let country = match query.country {
+        Some(country) => country,
+        None => channel_country(commerce, channel).ok_or(DomainError::CountryRequired)?,
+    };
+    let destination = Place { country: normalize_country(&country)?, region: None, postal_code: None };
+    let known = commerce.country(&destination.country);
+    let config = commerce.config();
+    let language = query
+        .language
+        .or_else(|| known.and_then(|c| c.default_language.clone()))
+        .unwrap_or_else(|| config.default_language.clone());
+    commerce.language(&language).ok_or(DomainError::UnknownLanguage { code: language.clone() })?;
+    let currency = query
+        .currency
+        .or_else(|| known.and_then(|c| c.default_currency.clone()))
+        .unwrap_or_else(|| config.main_currency.clone());
+    commerce.currency(&currency).ok_or(DomainError::UnknownCurrency { code: currency.clone() })?;
+    Ok((destination, language, currency))
 }
 
 /// The country a channel's feed is for when the request names none: the commerce's

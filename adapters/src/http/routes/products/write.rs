@@ -193,7 +193,7 @@ pub async fn patch_product(
         // The patch read as a JSON object; a document it leaves unreadable (an unknown
         // member, a value of the wrong type, a member it starts half) is a malformed body,
         // as a `PUT` of that document would be.
-        let body: ProductBody = serde_json::from_value(document).map_err(|error| {
+        let body: ProductBody = crate::http::strict::from_value(document).map_err(|error| {
             let detail = format!("product \"{sku}\": the patched document does not read: {error}");
             Problem::new(StatusCode::BAD_REQUEST, "invalid_body", detail)
         })?;
