@@ -163,6 +163,10 @@ async fn a_bad_product_is_refused_with_every_violation() {
         (StatusCode::BAD_REQUEST, Some("invalid_body")),
         "as PUT: {refused}"
     );
+    // A patch of the document's shape that leaves it half is a product breaking its rules.
+    let half = json!({"weight": {"value": "150", "unit": null}});
+    let (status, refused) = call!(app, ADMIN, patch, "/products/P-1", half);
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_product")));
     let (status, refused) = call!(app, ADMIN, patch, "/products/P-1", json!({"quantity": {"min": 0}}));
     assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_product")));
     let (_, p1) = call!(app, ADMIN, get, "/products/P-1");

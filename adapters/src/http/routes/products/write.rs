@@ -190,12 +190,17 @@ pub async fn patch_product(
         let mut document = serde_json::to_value(ProductBody::of(history.product()))
             .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
         json_patch::merge(&mut document, &patch);
-        // The patch read as a JSON object; a document it leaves unreadable (an unknown
-        // member, a value of the wrong type, a member it starts half) is a malformed body,
-        // as a `PUT` of that document would be.
+        // The patch read as a JSON object. A document it leaves unreadable by an unknown
+        // member or a value of the wrong type is a malformed body, as a `PUT` of it would
+        // be; one it leaves half (a member it removes that another needs, `unit` null in a
+        // weight) is a product that breaks its rules.
         let body: ProductBody = crate::http::strict::from_value(document).map_err(|error| {
             let detail = format!("product \"{sku}\": the patched document does not read: {error}");
-            Problem::new(StatusCode::BAD_REQUEST, "invalid_body", detail)
+            if error.to_string().starts_with("missing field") {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_product", detail)
+            } else {
+                Problem::new(StatusCode::BAD_REQUEST, "invalid_body", detail)
+            }
         })?;
         let product = product_of(body, &sku, &principal, &commerce)?;
         if let Some(answer) = super::proposed(handle, &principal, &sku, Some(product.clone())).await? {
