@@ -5,12 +5,13 @@
 //! (a JSON object a line) or CSV (a header, then a row a product), sent in chunks.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
+use std::sync::Arc;
 
 use actix_web::web::Bytes;
 use actix_web::{get, web, HttpResponse};
 use chrono::NaiveDate;
-use mercato_actors::warehouse::GetAvailability;
+use futures_util::StreamExt;
+use mercato_actors::warehouse::{GetAvailability, WarehouseHandle};
 use mercato_engine::commerce::model::{ApiRole, Channel, Place, Product};
 use mercato_engine::inventory::{candidate_warehouses, Across, Availability};
 use mercato_engine::pricing::totals::{invoicing_company, tax_rate};
@@ -28,7 +29,7 @@ use crate::http::AppState;
 /// Products written per chunk of the body.
 const FEED_CHUNK_PRODUCTS: usize = 256;
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FeedFormat {
     /// A JSON object a line (`application/x-ndjson`).
@@ -110,30 +111,36 @@ pub async fn channel_feed(
     let (destination, language, currency) = asked(&commerce, listed, query)?;
     let today = handle.clock().today();
 
-    // Each warehouse serving the destination answers for every product at once.
     // A retired product, or one of a merchant not trading, is sold nowhere: the feed
-    // leaves it out.
-    let products: Vec<&Product> = commerce.catalog().iter().filter_map(|h| commerce.sold(&h.product().sku)).collect();
-    let skus: Vec<String> = products.iter().map(|p| p.sku.clone()).collect();
-    let mut found: Vec<(String, BTreeMap<String, Availability>)> = Vec::new();
-    for (warehouse, _) in candidate_warehouses(&commerce, &listed.code, &destination) {
-        let Some(addr) = handle.warehouses().handle(&warehouse) else { continue };
-        found.push((warehouse, ask(addr, GetAvailability { skus: skus.clone() }).await?));
-    }
-    let feed = Feed { commerce: &commerce, channel: &listed.code, language, currency, destination, today };
-    let items: Vec<FeedItem> = products.into_iter().map(|product| feed.item(product, &found)).collect();
-    let chunks: Vec<Result<Bytes, Infallible>> = match format {
-        FeedFormat::Ndjson => items.chunks(FEED_CHUNK_PRODUCTS).map(|chunk| Ok(ndjson(chunk))).collect(),
-        FeedFormat::Csv => {
-            let header = std::iter::once(Ok(csv_header()));
-            header.chain(items.chunks(FEED_CHUNK_PRODUCTS).map(|chunk| Ok(csv_rows(chunk)))).collect()
+    // leaves it out. The rest is written a chunk at a time, each chunk's availability
+    // asked of the warehouses serving the destination as it is written, so the feed's
+    // memory is one chunk's whatever the catalogue's size.
+    let skus: Vec<String> =
+        commerce.catalog().iter().filter_map(|h| commerce.sold(&h.product().sku)).map(|p| p.sku.clone()).collect();
+    let warehouses = candidate_warehouses(&commerce, &listed.code, &destination)
+        .into_iter()
+        .filter_map(|(code, _)| handle.warehouses().handle(&code).cloned().map(|warehouse| (code, warehouse)))
+        .collect();
+    let channel = listed.code.clone();
+    let feed = Arc::new(Feed { commerce, channel, language, currency, destination, today, format, warehouses });
+    let header = matches!(format, FeedFormat::Csv).then(|| Ok(csv_header()));
+    let rows = futures_util::stream::unfold((feed, skus, 0), |(feed, skus, at)| async move {
+        let end = skus.len().min(at + FEED_CHUNK_PRODUCTS);
+        if at >= end {
+            return None;
         }
-    };
+        let chunk = feed.chunk(&skus[at..end]).await.map_err(|problem| {
+            tracing::warn!(%problem, "a channel feed stopped short");
+            std::io::Error::other(problem.to_string())
+        });
+        Some((chunk, (feed, skus, end)))
+    });
+    let body = futures_util::stream::iter(header).chain(rows);
     let content_type = match format {
         FeedFormat::Ndjson => "application/x-ndjson",
         FeedFormat::Csv => "text/csv; charset=utf-8",
     };
-    Ok(HttpResponse::Ok().content_type(content_type).streaming(futures_util::stream::iter(chunks)))
+    Ok(HttpResponse::Ok().content_type(content_type).streaming(body))
 }
 
 /// The destination, the language and the currency a feed is asked for, each defaulted
@@ -172,16 +179,36 @@ fn channel_country(commerce: &Commerce, channel: &Channel) -> Option<String> {
 }
 
 /// What every row of one feed shares.
-struct Feed<'a> {
-    commerce: &'a Commerce,
-    channel: &'a str,
+struct Feed {
+    commerce: Arc<Commerce>,
+    channel: String,
     language: String,
     currency: String,
     destination: Place,
     today: NaiveDate,
+    format: FeedFormat,
+    /// The warehouses serving the destination.
+    warehouses: Vec<(String, WarehouseHandle)>,
 }
 
-impl Feed<'_> {
+impl Feed {
+    /// The rows of `skus`, written: their availability asked of each warehouse at once.
+    async fn chunk(&self, skus: &[String]) -> Result<Bytes, Problem> {
+        let mut found = Vec::with_capacity(self.warehouses.len());
+        for (code, warehouse) in &self.warehouses {
+            found.push((code.clone(), ask(warehouse, GetAvailability { skus: skus.to_vec() }).await?));
+        }
+        let items: Vec<FeedItem> = skus
+            .iter()
+            .filter_map(|sku| self.commerce.product(sku))
+            .map(|product| self.item(product, &found))
+            .collect();
+        Ok(match self.format {
+            FeedFormat::Ndjson => ndjson(&items),
+            FeedFormat::Csv => csv_rows(&items),
+        })
+    }
+
     fn item(&self, product: &Product, found: &[(String, BTreeMap<String, Availability>)]) -> FeedItem {
         let default_language = &self.commerce.config().default_language;
         let named = product.name_in(&self.language, default_language);
@@ -190,7 +217,7 @@ impl Feed<'_> {
             availability.get(&product.sku).map(|a| (a, shares))
         });
         let across = Across::new(warehouses, self.today);
-        let tax_inclusive = self.commerce.channel(self.channel).is_some_and(|c| c.tax_inclusive);
+        let tax_inclusive = self.commerce.channel(&self.channel).is_some_and(|c| c.tax_inclusive);
         FeedItem {
             sku: product.sku.clone(),
             name: named.map(|(_, name)| name.to_owned()),
@@ -212,10 +239,10 @@ impl Feed<'_> {
     /// One unit's price for an anonymous shopper in the destination country, as the
     /// channel shows it.
     fn price(&self, product: &Product, tax_inclusive: bool) -> Result<String, DomainError> {
-        let shopper = Shopper::of(self.commerce, None, None, Some(&self.destination));
-        let unit = unit_price(self.commerce, &product.sku, 1, &self.currency, &shopper)?.unit;
+        let shopper = Shopper::of(&self.commerce, None, None, Some(&self.destination));
+        let unit = unit_price(&self.commerce, &product.sku, 1, &self.currency, &shopper)?.unit;
         let shown = if tax_inclusive {
-            let company = invoicing_company(self.commerce, self.channel, &self.destination)?;
+            let company = invoicing_company(&self.commerce, &self.channel, &self.destination)?;
             let (_, rate) = tax_rate(company, &product.tax_class, &self.destination.country)?;
             // A price near Decimal's bound would overflow: no price rather than a panic.
             let tax = unit.checked_mul(rate).and_then(|t| t.checked_div(Decimal::ONE_HUNDRED));
@@ -223,7 +250,7 @@ impl Feed<'_> {
         } else {
             unit
         };
-        Ok(round(shown, minor_units(self.commerce, &self.currency)).to_string())
+        Ok(round(shown, minor_units(&self.commerce, &self.currency)).to_string())
     }
 }
 
