@@ -219,6 +219,12 @@ fn an_import_cut_by_a_crash_resumes_and_applies_each_row_once() {
     assert_eq!(refused, (1..=bad).map(|n| n * 100).collect::<Vec<_>>());
     let (_, last) = call(address, "GET", &format!("/products/IMP-{}", rows - 1), ADMIN, Value::Null);
     assert_eq!(last["version"], 1, "{last}");
+    let kept: Vec<String> = std::fs::read_dir(data.join("imports"))
+        .expect("the imports folder")
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(kept.iter().all(|name| name.ends_with(".job.json")), "a finished job keeps its header only: {kept:?}");
     let (status, again) = post_import(address, "bulk-1", &file);
     assert_eq!((status, &again["id"]), (200, &job["id"]), "the same key names the same job");
     let (status, _) = post_import(address, "bulk-1", "{}\n");

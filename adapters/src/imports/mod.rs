@@ -5,7 +5,8 @@
 //! actor in batches of `IMPORT_BATCH_ROWS`: each batch is one log record that applies its
 //! good rows and keeps its refusals and the last row it covers (`ImportMark`), so a batch
 //! is applied whole or not at all, and once. A job a stop or crash cut short resumes at
-//! start after the last row its records reached. Reads of the catalogue never wait for it
+//! start after the last row its records reached; a finished job's file is removed (its
+//! header stays, for a retry under its key). Reads of the catalogue never wait for it
 //! (they read the published commerce).
 
 mod rows;
@@ -217,7 +218,10 @@ impl Imports {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(job.header.job.clone(), Arc::clone(&job));
-        if !job.finished.load(Ordering::Acquire) {
+        if job.finished.load(Ordering::Acquire) {
+            // A stop between its last batch and the file's removal.
+            forget_file(self.data_path(&job.header.job).as_deref());
+        } else {
             let after = job.rows_read.load(Ordering::Acquire);
             tracing::info!(job = %job.header.job, after, "an import job resumes");
             self.start(job, commerce, after);
@@ -293,7 +297,18 @@ fn run(job: &Job, commerce: &CommerceHandle, path: Option<PathBuf>, after: u64) 
         }
         if done {
             job.finished.store(true, Ordering::Release);
+            forget_file(path.as_deref());
             return;
+        }
+    }
+}
+
+/// Removes a finished job's file: its rows are all in the log, and its header (kept)
+/// answers a retry under its key.
+fn forget_file(path: Option<&std::path::Path>) {
+    if let Some(path) = path.filter(|path| path.exists()) {
+        if let Err(error) = std::fs::remove_file(path) {
+            tracing::warn!(%error, path = %path.display(), "a finished import's file could not be removed");
         }
     }
 }

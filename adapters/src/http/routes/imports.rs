@@ -9,7 +9,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use mercato_engine::commerce::model::ApiRole;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Write;
 
@@ -49,12 +49,22 @@ pub struct ImportJobDto {
     /// Rows that were already what they said.
     pub unchanged: u64,
     pub refused: u64,
-    /// The first 1,000 refusals, by row.
+    /// Refusals by row, 1,000 at most: the first, or those after `refusals_after`.
     pub refusals: Vec<RowRefusalDto>,
+    /// Where the next refusals start (`?refusals_after=`), when more are kept.
+    pub next_refusals_after: Option<u64>,
     pub by: String,
 }
 
-async fn job_dto(handle: &mercato_actors::CommerceHandle, job: &Job) -> Result<ImportJobDto, Problem> {
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    /// List the refusals of rows after this one (a previous answer's `next_refusals_after`).
+    #[param(minimum = 0)]
+    pub refusals_after: Option<u64>,
+}
+
+async fn job_dto(handle: &mercato_actors::CommerceHandle, job: &Job, after: u64) -> Result<ImportJobDto, Problem> {
     let progress = handle.import_status(&job.header.job).await?.unwrap_or_default();
     let error = job.failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
     let status = if progress.done {
@@ -64,6 +74,13 @@ async fn job_dto(handle: &mercato_actors::CommerceHandle, job: &Job) -> Result<I
     } else {
         "running"
     };
+    let mut listed = progress.refusals.into_iter().filter(|r| r.row > after);
+    let refusals: Vec<RowRefusalDto> = listed
+        .by_ref()
+        .take(REFUSALS_SHOWN)
+        .map(|r| RowRefusalDto { row: r.row, sku: r.sku, problems: r.problems })
+        .collect();
+    let more = listed.next().is_some();
     Ok(ImportJobDto {
         id: job.header.job.clone(),
         status,
@@ -74,12 +91,8 @@ async fn job_dto(handle: &mercato_actors::CommerceHandle, job: &Job) -> Result<I
         applied: progress.applied,
         unchanged: progress.unchanged,
         refused: progress.refused,
-        refusals: progress
-            .refusals
-            .into_iter()
-            .take(REFUSALS_SHOWN)
-            .map(|r| RowRefusalDto { row: r.row, sku: r.sku, problems: r.problems })
-            .collect(),
+        next_refusals_after: more.then(|| refusals.last().map(|r| r.row)).flatten(),
+        refusals,
         by: job.header.by.clone(),
     })
 }
@@ -218,7 +231,7 @@ pub async fn post_import(
             let detail = format!("{IDEMPOTENCY_HEADER} \"{}\" was used for a different file", key.unwrap_or_default());
             return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", detail));
         }
-        return Ok(HttpResponse::Ok().json(job_dto(&handle, &job).await?));
+        return Ok(HttpResponse::Ok().json(job_dto(&handle, &job, 0).await?));
     }
     if let Err(detail) = check_start(&upload, format, &kept) {
         return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_import", detail));
@@ -240,7 +253,7 @@ pub async fn post_import(
         .map_err(|e| Problem::unavailable(&e.to_string()))?
         .map_err(|e| io_failed(&e))?;
     imports.start(std::sync::Arc::clone(&job), handle.clone(), 0);
-    let dto = job_dto(&handle, &job).await?;
+    let dto = job_dto(&handle, &job, 0).await?;
     let location = format!("/v1/commerces/{}/imports/{}", job.header.commerce, job.header.job);
     Ok(HttpResponse::Accepted().insert_header((header::LOCATION, location)).json(dto))
 }
@@ -248,7 +261,11 @@ pub async fn post_import(
 #[utoipa::path(
     tag = "catalog",
     summary = "An import job: how far it got, and its refusals by row (admin; a merchant, its own jobs).",
-    params(("commerce" = String, Path, description = "The commerce code."), ("job" = String, Path, description = "The job's id.")),
+    params(
+        ("commerce" = String, Path, description = "The commerce code."),
+        ("job" = String, Path, description = "The job's id."),
+        ImportQuery
+    ),
     responses((status = 200, description = "Success", body = ImportJobDto), Refusals)
 )]
 #[get("/v1/commerces/{commerce}/imports/{job}")]
@@ -256,6 +273,7 @@ pub async fn get_import(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<(String, String)>,
+    query: crate::http::query::Query<ImportQuery>,
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
     principal.authorize(&code, &[ApiRole::Admin, ApiRole::Merchant])?;
@@ -270,5 +288,6 @@ pub async fn get_import(
         .ok_or_else(|| {
             Problem::new(StatusCode::NOT_FOUND, "unknown_import", format!("import job \"{id}\" does not exist"))
         })?;
-    Ok(HttpResponse::Ok().json(job_dto(handle, &job).await?))
+    let after = query.read()?.refusals_after.unwrap_or(0);
+    Ok(HttpResponse::Ok().json(job_dto(handle, &job, after).await?))
 }
