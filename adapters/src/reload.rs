@@ -8,9 +8,9 @@
 
 use actix_web::http::StatusCode;
 use mercato_actors::{CommerceHandle, ReplaceError};
-use mercato_engine::{Commerce, KNOWN_GATEWAYS};
+use mercato_engine::{Commerce, ConfigError, KNOWN_GATEWAYS};
 
-use crate::configs::{load_file, Source};
+use crate::configs::{load_file, LoadError, Source};
 use crate::http::problem::Problem;
 use crate::http::AppState;
 
@@ -21,11 +21,33 @@ fn invalid(detail: String) -> Problem {
     Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_settings", detail)
 }
 
+/// The violations listed in a refusal at most (a reload that would orphan a large
+/// catalogue names each product: the answer and the log line stay readable).
+const VIOLATIONS_LISTED: usize = 100;
+
+/// `violations` as a refusal lists them: the first `VIOLATIONS_LISTED`, and how many more.
+fn listed(violations: &[mercato_engine::Violation]) -> String {
+    let mut list: Vec<String> = violations.iter().take(VIOLATIONS_LISTED).map(ToString::to_string).collect();
+    if violations.len() > VIOLATIONS_LISTED {
+        list.push(format!("and {} more", violations.len() - VIOLATIONS_LISTED));
+    }
+    list.join("; ")
+}
+
 /// Reads and validates the commerce's file, off the caller's thread.
 async fn read(source: Source) -> Result<Commerce, Problem> {
-    let read = crate::priority::block(move || match &source {
-        Source::EmbeddedDemo => Commerce::from_toml(crate::DEMO_CONFIG, KNOWN_GATEWAYS).map_err(|e| e.to_string()),
-        Source::File(path) => load_file(path).map_err(|e| e.to_string()),
+    let read = crate::priority::block(move || {
+        let loaded = match &source {
+            Source::EmbeddedDemo => Commerce::from_toml(crate::DEMO_CONFIG, KNOWN_GATEWAYS)
+                .map_err(|error| LoadError::Config { source_name: source.to_string(), error }),
+            Source::File(path) => load_file(path),
+        };
+        loaded.map_err(|error| match error {
+            LoadError::Config { source_name, error: ConfigError::Invalid { violations } } => {
+                format!("{source_name}: {} violation(s): {}", violations.len(), listed(&violations))
+            }
+            other => other.to_string(),
+        })
     });
     read.await.map_err(|e| Problem::unavailable(&e.to_string()))?.map_err(|detail| {
         invalid(format!(
@@ -56,12 +78,15 @@ pub(crate) async fn reload_one(
             invalid(format!("{source}: it configures commerce \"{given}\", not \"{code}\""))
         }
         ReplaceError::OrphanedData { violations } if violations.iter().all(|v| v.rule == "restart_required") => {
-            let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
-            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "restart_required", format!("{source}: {}", list.join("; ")))
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "restart_required",
+                format!("{source}: {}", listed(&violations)),
+            )
         }
         ReplaceError::OrphanedData { violations } => {
-            let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
-            let detail = format!("{source}: the settings would break {} rule(s): {}", list.len(), list.join("; "));
+            let detail =
+                format!("{source}: the settings would break {} rule(s): {}", violations.len(), listed(&violations));
             Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "orphaned_data", detail)
         }
         ReplaceError::NotDurable(reason) => Problem::unavailable(&reason),

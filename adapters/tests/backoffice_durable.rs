@@ -133,9 +133,14 @@ fn data_by_api_is_checked_whole_takes_effect_and_survives_restarts() {
         assert!(detail.contains(named), "{named} in {detail}");
     }
     assert_eq!(data(address), before, "a refusal changes nothing");
-    let (status, problem) = call(address, "PUT", "/price-rules/r", ADMIN, json!({"percent": "ten"}));
+    let (status, problem) =
+        call(address, "PUT", "/price-rules/r", ADMIN, json!({"sku": "P-1", "percent": "ten", "group": "zz"}));
     assert_eq!((status, problem["code"].as_str()), (422, Some("invalid_data")), "{problem}");
-    assert!(problem["detail"].as_str().expect("detail").contains("\"ten\""), "{problem}");
+    let detail = problem["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains("\"ten\"") && detail.contains("zz"),
+        "a value that does not read hides no other: {problem}"
+    );
     assert_eq!(call(address, "PUT", "/price-rules/r", STOREFRONT, json!({"percent": "ten"})).0, 403, "role first");
 
     // A group, a user in it, a rule for it and a cart discount: each created, then in force.

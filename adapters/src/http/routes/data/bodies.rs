@@ -135,6 +135,10 @@ pub struct UserGroupBody {
     pub name: String,
 }
 
+/// What stands in for an amount that does not read while the rest is checked (it keeps
+/// every rule an amount has: above 0, at most 100 percent).
+const STAND_IN: Decimal = Decimal::ONE;
+
 /// A decimal of the shape the document states (`wire::AMOUNT_PATTERN`), or none with the
 /// problem kept.
 pub(crate) fn decimal(text: &str, what: &str, problems: &mut Vec<String>) -> Option<Decimal> {
@@ -172,22 +176,22 @@ pub fn same_code(given: Option<&str>, path: &str, field: &str) -> Result<(), Str
 }
 
 impl PriceRuleBody {
-    pub fn into_rule(self, code: &str) -> Result<model::PriceRule, Vec<String>> {
+    /// The rule this body describes under `code`, and the values that do not read, each
+    /// named, with a stand-in (`STAND_IN`) in their place so that the rules may be checked
+    /// on the rest.
+    pub fn read(self, code: &str) -> (model::PriceRule, Vec<String>) {
         let mut problems = Vec::new();
         if let Err(problem) = same_code(self.code.as_deref(), code, "code") {
             problems.push(problem);
         }
         let mut prices = BTreeMap::new();
         for (currency, text) in &self.prices {
-            if let Some(price) = decimal(text, &format!("price in {currency}"), &mut problems) {
-                prices.insert(currency.clone(), price);
-            }
+            let price = decimal(text, &format!("price in {currency}"), &mut problems);
+            prices.insert(currency.clone(), price.unwrap_or(STAND_IN));
         }
-        let percent = self.percent.as_deref().and_then(|text| signed_decimal(text, "percent", &mut problems));
-        if !problems.is_empty() {
-            return Err(problems);
-        }
-        Ok(model::PriceRule {
+        let percent =
+            self.percent.as_deref().map(|text| signed_decimal(text, "percent", &mut problems).unwrap_or(STAND_IN));
+        let rule = model::PriceRule {
             code: code.to_owned(),
             sku: self.sku,
             family: self.family,
@@ -199,7 +203,8 @@ impl PriceRuleBody {
             area: self.area,
             country: self.country,
             priority: self.priority.unwrap_or(0),
-        })
+        };
+        (rule, problems)
     }
 
     pub fn of(rule: &model::PriceRule) -> Self {
@@ -220,13 +225,17 @@ impl PriceRuleBody {
 }
 
 impl DiscountBody {
-    pub fn into_discount(self, code: &str) -> Result<model::Discount, Vec<String>> {
+    /// The discount this body describes under `code`, and the values that do not read,
+    /// each named, with a stand-in in their place (`STAND_IN`; an unreadable date is left
+    /// out) so that the rules may be checked on the rest.
+    pub fn read(self, code: &str) -> (model::Discount, Vec<String>) {
         let mut problems = Vec::new();
         if let Err(problem) = same_code(self.code.as_deref(), code, "code") {
             problems.push(problem);
         }
-        let mut amount =
-            |text: &Option<String>, what: &str| text.as_deref().and_then(|t| decimal(t, what, &mut problems));
+        let mut amount = |text: &Option<String>, what: &str| {
+            text.as_deref().map(|t| decimal(t, what, &mut problems).unwrap_or(STAND_IN))
+        };
         let (percent, off, min_subtotal) = (
             amount(&self.percent, "percent"),
             amount(&self.amount, "amount"),
@@ -234,10 +243,7 @@ impl DiscountBody {
         );
         let starts = self.starts.as_deref().and_then(|t| date(t, "starts", &mut problems));
         let ends = self.ends.as_deref().and_then(|t| date(t, "ends", &mut problems));
-        if !problems.is_empty() {
-            return Err(problems);
-        }
-        Ok(model::Discount {
+        let discount = model::Discount {
             code: code.to_owned(),
             name: self.name,
             kind: Some(match self.kind {
@@ -253,7 +259,8 @@ impl DiscountBody {
             min_subtotal,
             promo_code: self.promo_code,
             free_shipping: self.free_shipping,
-        })
+        };
+        (discount, problems)
     }
 
     pub fn of(discount: &model::Discount) -> Self {

@@ -91,8 +91,8 @@ pub(super) struct CommissionRules;
 impl Route for CommissionRules {
     const KIND: DataKind = DataKind::CommissionRule;
     type Body = CommissionRuleBody;
-    fn item(body: CommissionRuleBody, code: &str) -> Result<DataItem, Vec<String>> {
-        body.into_rule(code).map(DataItem::CommissionRule)
+    fn item(body: CommissionRuleBody, code: &str) -> (Option<DataItem>, Vec<String>) {
+        super::whole(body.into_rule(code).map(DataItem::CommissionRule))
     }
     fn body(item: &DataItem) -> Option<CommissionRuleBody> {
         match item {

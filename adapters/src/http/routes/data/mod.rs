@@ -19,6 +19,7 @@ use actix_web::{delete, get, post, put, web, HttpResponse};
 use mercato_actors::settings::Presence;
 use mercato_engine::commerce::data::{DataChange, DataItem, DataKind};
 use mercato_engine::commerce::model::{ApiRole, CommerceConfig};
+use mercato_engine::DomainError;
 use serde::Serialize;
 
 use crate::http::auth::Principal;
@@ -30,7 +31,10 @@ use crate::http::AppState;
 trait Route {
     const KIND: DataKind;
     type Body: Serialize;
-    fn item(body: Self::Body, code: &str) -> Result<DataItem, Vec<String>>;
+    /// The item a body describes under `code`, and the values that do not read: with
+    /// problems, the item (if there is one) holds a stand-in for each, so that the rules
+    /// can name every other violation too.
+    fn item(body: Self::Body, code: &str) -> (Option<DataItem>, Vec<String>);
     fn body(item: &DataItem) -> Option<Self::Body>;
     fn codes(config: &CommerceConfig) -> Vec<String>;
 }
@@ -43,8 +47,9 @@ struct UserGroups;
 impl Route for PriceRules {
     const KIND: DataKind = DataKind::PriceRule;
     type Body = PriceRuleBody;
-    fn item(body: PriceRuleBody, code: &str) -> Result<DataItem, Vec<String>> {
-        body.into_rule(code).map(DataItem::PriceRule)
+    fn item(body: PriceRuleBody, code: &str) -> (Option<DataItem>, Vec<String>) {
+        let (rule, problems) = body.read(code);
+        (Some(DataItem::PriceRule(rule)), problems)
     }
     fn body(item: &DataItem) -> Option<PriceRuleBody> {
         match item {
@@ -60,8 +65,9 @@ impl Route for PriceRules {
 impl Route for Discounts {
     const KIND: DataKind = DataKind::Discount;
     type Body = DiscountBody;
-    fn item(body: DiscountBody, code: &str) -> Result<DataItem, Vec<String>> {
-        body.into_discount(code).map(DataItem::Discount)
+    fn item(body: DiscountBody, code: &str) -> (Option<DataItem>, Vec<String>) {
+        let (discount, problems) = body.read(code);
+        (Some(DataItem::Discount(discount)), problems)
     }
     fn body(item: &DataItem) -> Option<DiscountBody> {
         match item {
@@ -77,8 +83,8 @@ impl Route for Discounts {
 impl Route for Users {
     const KIND: DataKind = DataKind::User;
     type Body = UserBody;
-    fn item(body: UserBody, code: &str) -> Result<DataItem, Vec<String>> {
-        body.into_user(code).map(DataItem::User)
+    fn item(body: UserBody, code: &str) -> (Option<DataItem>, Vec<String>) {
+        whole(body.into_user(code).map(DataItem::User))
     }
     fn body(item: &DataItem) -> Option<UserBody> {
         match item {
@@ -94,8 +100,8 @@ impl Route for Users {
 impl Route for UserGroups {
     const KIND: DataKind = DataKind::UserGroup;
     type Body = UserGroupBody;
-    fn item(body: UserGroupBody, code: &str) -> Result<DataItem, Vec<String>> {
-        body.into_group(code).map(DataItem::UserGroup)
+    fn item(body: UserGroupBody, code: &str) -> (Option<DataItem>, Vec<String>) {
+        whole(body.into_group(code).map(DataItem::UserGroup))
     }
     fn body(item: &DataItem) -> Option<UserGroupBody> {
         match item {
@@ -123,6 +129,14 @@ fn not_found(kind: DataKind, code: &str) -> Problem {
 }
 
 /// A body that does not read as an item: 422 `invalid_data`, naming each value.
+/// An item read whole, or only its problems (no stand-in).
+pub(super) fn whole(read: Result<DataItem, Vec<String>>) -> (Option<DataItem>, Vec<String>) {
+    match read {
+        Ok(item) => (Some(item), Vec::new()),
+        Err(problems) => (None, problems),
+    }
+}
+
 pub(crate) fn unreadable(kind: DataKind, code: &str, problems: &[String]) -> Problem {
     let detail = format!("{} \"{code}\": {}", kind.noun(), problems.join("; "));
     Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_data", detail)
@@ -160,7 +174,16 @@ where
     R::Body: serde::de::DeserializeOwned + 'static,
 {
     let handle = admin(state, principal, code)?;
-    let made = R::item(body.read()?, item).map_err(|problems| unreadable(R::KIND, item, &problems))?;
+    let made = match R::item(body.read()?, item) {
+        (Some(made), problems) if problems.is_empty() => made,
+        (stand_in, mut problems) => {
+            let checked = stand_in.map(|stand_in| handle.snapshot().decide_data(&DataChange::Put(Box::new(stand_in))));
+            if let Some(Err(DomainError::InvalidData { violations, .. })) = checked {
+                problems.extend(violations.iter().map(ToString::to_string));
+            }
+            return Err(unreadable(R::KIND, item, &problems));
+        }
+    };
     let existed = handle.snapshot().config().data_item(R::KIND, item).is_some();
     // The answer is the item as put, even if another request has changed it since.
     let answer = R::body(&made);
