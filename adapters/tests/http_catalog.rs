@@ -83,6 +83,8 @@ async fn a_product_is_made_and_changed_while_the_node_runs() {
     assert_eq!(patched["prices"], json!({"EUR": "79.00"}));
     assert_eq!(patched["document"]["descriptions"], json!({}));
     assert_eq!(patched["document"]["weight_grams"], 1134);
+    let (status, weighed) = call!(app, ADMIN, patch, "/products/LAMP", json!({"weight": {"value": "1", "unit": "kg"}}));
+    assert_eq!((status, weighed["document"]["weight_grams"].as_u64()), (StatusCode::OK, Some(1000)), "{weighed}");
 
     let (status, stale) = call!(app, ADMIN, put, "/products/LAMP?if_version=1", lamp());
     assert_eq!((status, stale["code"].as_str()), (StatusCode::CONFLICT, Some("version_conflict")), "{stale}");
@@ -412,6 +414,16 @@ async fn an_oversized_row_is_refused_alone_and_an_encoded_upload_is_refused() {
     let csv = format!("sku,name.en,tax_class,shipping_class,weight_grams,price.EUR\nC-9,{},standard,parcel,1,1.00\nC-10,Ten,standard,parcel,1,1.00\n", "y".repeat(70_000));
     let job = import!(app, ADMIN, "text/csv", csv);
     assert_eq!((job["applied"].as_u64(), job["refused"].as_u64()), (Some(1), Some(1)), "{job}");
+
+    // Every refusal can be read, a page of 1,000 at a time.
+    let job = import!(app, ADMIN, "application/x-ndjson", "{}\n".repeat(1_005));
+    let rows = |job: &Value| job["refusals"].as_array().map(Vec::len);
+    assert_eq!((job["refused"].as_u64(), rows(&job)), (Some(1_005), Some(1_000)), "{}", job["refused"]);
+    assert_eq!(job["next_refusals_after"], 1_000);
+    let (_, rest) =
+        call!(app, ADMIN, get, &format!("/imports/{}?refusals_after=1000", job["id"].as_str().unwrap_or("")));
+    assert_eq!((rows(&rest), &rest["next_refusals_after"]), (Some(5), &Value::Null), "{}", rest["refusals"]);
+    assert_eq!(rest["refusals"][0]["row"], 1_001);
 
     let request = TestRequest::post()
         .uri("/v1/commerces/atelier/imports")

@@ -196,7 +196,7 @@ pub enum DomainError {
     VersionConflict { sku: String, expected: u32, current: u32 },
     #[error("product \"{sku}\" has no version {version}")]
     UnknownProductVersion { sku: String, version: u32 },
-    #[error("product \"{sku}\" did not exist at {at} (milliseconds since the epoch)")]
+    #[error("product \"{sku}\" did not exist at {}", rfc3339(*at))]
     NoProductVersionAt { sku: String, at: i64 },
     #[error("{} \"{code}\" is not defined", kind.noun())]
     UnknownData { kind: DataKind, code: String },
@@ -470,4 +470,12 @@ impl std::fmt::Display for Violation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {} [{}]", self.entity, self.message, self.rule)
     }
+}
+
+/// Milliseconds since the epoch as RFC 3339, for a message.
+fn rfc3339(millis: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(millis).map_or_else(
+        || format!("{millis} ms after the epoch"),
+        |t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    )
 }

@@ -439,3 +439,21 @@ fn a_product_is_named_in_the_default_language() {
         "#]],
     );
 }
+
+// Proves a product's name holds no control character and its price at most 18 digits
+// before the point (what the API's amounts take; a larger one overflowed what is computed
+// from it).
+#[test]
+fn a_products_name_and_price_stay_within_bounds() {
+    check(
+        &[
+            ("names = { en = \"Product one\" }", "names = { en = \"Product\\tone\" }"),
+            ("\"10.00\"", "\"1000000000000000000\""),
+        ],
+        "",
+        expect![[r#"
+            product "P-1": name in language "en" holds a control character (a line break, a tab) [invalid_value]
+            product "P-1": price 1000000000000000000 EUR has more than 18 digits before the point [invalid_value]
+        "#]],
+    );
+}

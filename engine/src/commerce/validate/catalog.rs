@@ -189,8 +189,15 @@ fn names(c: &CommerceConfig, product: &Product, at: &str, report: &mut Report) {
             let message = format!("name in language \"{language}\" is longer than {NAME_CHARS_MAX} characters");
             report.push(at, "invalid_value", message);
         }
+        if name.chars().any(char::is_control) {
+            let message = format!("name in language \"{language}\" holds a control character (a line break, a tab)");
+            report.push(at, "invalid_value", message);
+        }
     }
 }
+
+/// The first price too large: 10^18 (an amount has at most 18 digits before the point).
+const PRICE_BOUND: u64 = 1_000_000_000_000_000_000;
 
 fn prices(c: &CommerceConfig, product: &Product, d: &Declared, at: &str, report: &mut Report) {
     if !c.main_currency.is_empty() && !product.prices.contains_key(&c.main_currency) {
@@ -200,6 +207,13 @@ fn prices(c: &CommerceConfig, product: &Product, d: &Declared, at: &str, report:
         report.refs(at, "currency", [currency], &d.currencies);
         if *price < Decimal::ZERO {
             report.push(at, "invalid_value", format!("price {price} {currency} is negative"));
+        } else if *price >= Decimal::from(PRICE_BOUND) {
+            // What the API's amounts take: 18 digits before the point.
+            report.push(
+                at,
+                "invalid_value",
+                format!("price {price} {currency} has more than 18 digits before the point"),
+            );
         }
     }
 }

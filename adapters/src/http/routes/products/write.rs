@@ -152,7 +152,7 @@ pub async fn put_product(
 
 #[utoipa::path(
     tag = "catalog",
-    summary = "Changes a product by a JSON merge patch (RFC 7396) of its document (admin; a merchant, its own).",
+    summary = "Changes a product by a JSON merge patch (RFC 7396) of its document (admin; a merchant, its own). A retired product patched is sold again.",
     params(
         ("commerce" = String, Path, description = "The commerce code."),
         ("sku" = String, Path, description = "The SKU."),
@@ -187,21 +187,7 @@ pub async fn patch_product(
         let commerce = handle.snapshot();
         let history = visible(&commerce, &principal, &sku)?;
         let current = history.current().version;
-        let mut document = serde_json::to_value(ProductBody::of(history.product()))
-            .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-        json_patch::merge(&mut document, &patch);
-        // The patch read as a JSON object. A document it leaves unreadable by an unknown
-        // member or a value of the wrong type is a malformed body, as a `PUT` of it would
-        // be; one it leaves half (a member it removes that another needs, `unit` null in a
-        // weight) is a product that breaks its rules.
-        let body: ProductBody = crate::http::strict::from_value(document).map_err(|error| {
-            let detail = format!("product \"{sku}\": the patched document does not read: {error}");
-            if error.to_string().starts_with("missing field") {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_product", detail)
-            } else {
-                Problem::new(StatusCode::BAD_REQUEST, "invalid_body", detail)
-            }
-        })?;
+        let body = patched(history.product(), &patch, &sku)?;
         let product = product_of(body, &sku, &principal, &commerce)?;
         if let Some(answer) = super::proposed(handle, &principal, &sku, Some(product.clone())).await? {
             return Ok(answer);
@@ -217,6 +203,29 @@ pub async fn patch_product(
             outcome => return Ok(changed(handle, &sku, &outcome?)),
         }
     }
+}
+
+/// `product`'s document with `patch` merged into it, read as a body. A document left
+/// unreadable by an unknown member or a value of the wrong type is a malformed body, as a
+/// `PUT` of it would be; one left half (a member removed that another needs, `unit` null in
+/// a weight) is a product that breaks its rules.
+fn patched(product: &Product, patch: &Value, sku: &str) -> Result<ProductBody, Problem> {
+    let mut document = serde_json::to_value(ProductBody::of(product))
+        .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    // The document keeps a weight as `weight_grams`: a patch giving `weight` alone replaces
+    // it (else both would be given).
+    if patch.get("weight").is_some_and(|w| !w.is_null()) && patch.get("weight_grams").is_none() {
+        document.as_object_mut().map(|members| members.remove("weight_grams"));
+    }
+    json_patch::merge(&mut document, patch);
+    crate::http::strict::from_value(document).map_err(|error| {
+        let detail = format!("product \"{sku}\": the patched document does not read: {error}");
+        if error.to_string().starts_with("missing field") {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_product", detail)
+        } else {
+            Problem::new(StatusCode::BAD_REQUEST, "invalid_body", detail)
+        }
+    })
 }
 
 #[utoipa::path(
