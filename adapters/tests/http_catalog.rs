@@ -186,6 +186,11 @@ async fn retire_revert_and_history() {
     let first = made["changed_at"].as_str().expect("when it was made").to_owned();
     std::thread::sleep(std::time::Duration::from_millis(5));
     call!(app, ADMIN, patch, "/products/LAMP", json!({"prices": {"EUR": "99.00"}}));
+    let (status, _) = call!(app, ADMIN, post, "/warehouses/wh-1/receipts", json!({"sku": "LAMP", "quantity": 5}));
+    assert!(status.is_success());
+    let (status, cart) = call!(app, STOREFRONT, post, "/carts", json!({"lines": [{"sku": "LAMP", "qty": 2}]}));
+    assert_eq!(status, StatusCode::CREATED, "{cart}");
+    let line = format!("/carts/{}/lines/l1", cart["id"].as_str().expect("an id"));
     let (status, retired) = call!(app, ADMIN, delete, "/products/LAMP");
     assert_eq!(
         (status, retired["retired"].as_bool(), retired["version"].as_u64()),
@@ -200,6 +205,11 @@ async fn retire_revert_and_history() {
     let (status, refused) = call!(app, STOREFRONT, post, "/carts", json!({"lines": [{"sku": "LAMP", "qty": 1}]}));
     assert_eq!((status, refused["code"].as_str()), (StatusCode::CONFLICT, Some("product_retired")), "{refused}");
     assert!(refused["detail"].as_str().is_some_and(|d| d.contains("LAMP")));
+    // An open cart's line of it takes no more units, and may give some back.
+    let (status, refused) = call!(app, STOREFRONT, patch, &line, json!({"qty": 3}));
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::CONFLICT, Some("product_retired")), "{refused}");
+    let (status, fewer) = call!(app, STOREFRONT, patch, &line, json!({"qty": 1}));
+    assert_eq!((status, fewer["cart"]["lines"][0]["quantity"].as_u64()), (StatusCode::OK, Some(1)), "{fewer}");
 
     let (status, reverted) = call!(app, ADMIN, post, "/products/LAMP/revert", json!({"version": 1.0}));
     assert_eq!(status, StatusCode::OK, "{reverted}");

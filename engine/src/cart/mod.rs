@@ -387,9 +387,15 @@ impl Cart {
             CartCommand::ChangeLine { line, quantity, .. } => {
                 self.open(now)?;
                 let current = self.line(line)?;
-                let product = commerce
-                    .product(&current.sku)
-                    .ok_or_else(|| DomainError::UnknownSku { sku: current.sku.clone() })?;
+                // More of a product no longer sold (retired, its merchant not trading) is
+                // refused as adding it would be; less of it is not (it frees the units).
+                let product = if *quantity > current.quantity {
+                    commerce.sellable(&current.sku)?
+                } else {
+                    commerce
+                        .product(&current.sku)
+                        .ok_or_else(|| DomainError::UnknownSku { sku: current.sku.clone() })?
+                };
                 product.quantity.check(&current.sku, *quantity)
             }
             CartCommand::RemoveLine { line } => {
