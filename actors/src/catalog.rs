@@ -324,8 +324,16 @@ fn import_batch(
         refused: Vec::new(),
         done: batch.done,
     };
+    // A merchant's job the back office now reviews (its settings reloaded since it began)
+    // applies nothing: its rows would bypass the review.
+    let reviewed = batch.merchant.is_some() && base.config().reviews_products();
     for row in rows {
         let refuse = |problems: Vec<String>| RowRefusal { row: row.row, sku: row.sku.clone(), problems };
+        if reviewed {
+            let problem = "the commerce reviews merchants' product changes: a merchant's import applies nothing";
+            mark.refused.push(refuse(vec![problem.to_owned()]));
+            continue;
+        }
         let mut product = match &row.product {
             Ok(product) => product.clone(),
             Err(problems) => {

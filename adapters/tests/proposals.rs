@@ -178,3 +178,26 @@ async fn a_merchants_revert_is_reviewed_and_keeps_to_its_own_versions() {
     let (status, same) = call(&api, LOOM, "POST", "/products/VASE/revert", Some(json!({"version": 3}))).await;
     assert_eq!((status, &same), (StatusCode::OK, &before), "its own version: already so");
 }
+
+// Proves a merchant cannot bypass the review by importing: under review its import is
+// refused (403) before anything is read, while the administrator's imports run.
+#[actix_rt::test]
+async fn under_review_a_merchants_import_is_refused() {
+    let state = build_state(vec![Commerce::from_toml(&config(true), KNOWN_GATEWAYS).expect("valid")]).expect("state");
+    state.ready.store(true, Ordering::Release);
+    let api = Api { service: test::init_service(mercato_adapters::http::app(state)).await };
+    let file = "sku,name.en,tax_class,shipping_class,weight_grams,price.EUR\nNEWL,New loom,standard,parcel,100,5.00\n";
+    let import = |key: &str| {
+        TestRequest::post()
+            .uri("/v1/commerces/atelier/imports")
+            .insert_header(("Authorization", format!("Bearer {key}")))
+            .insert_header(("Content-Type", "text/csv"))
+            .set_payload(file)
+            .to_request()
+    };
+    let response = test::call_service(&api.service, import(LOOM)).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = test::call_service(&api.service, import(ADMIN)).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(call(&api, ADMIN, "GET", "/product-proposals", None).await.1["proposals"], json!([]));
+}

@@ -167,3 +167,31 @@ async fn random_requests_across_tenants_leak_nothing() {
     assert!(refused > REQUESTS / 2, "most requests were at another's data: {refused}");
     assert!(leaks.is_empty(), "{} leaks:\n{}", leaks.len(), leaks.join("\n"));
 }
+
+// Proves the role, tenant and warehouse checks are answered before a body is read: a
+// merchant's garbage gets the same refusal as its well-formed request, on the cart's promo
+// code (403) and on the stock changes of a warehouse it may not change or that does not
+// exist, never 400 for the body.
+#[actix_rt::test]
+async fn the_role_and_tenant_come_before_the_body() {
+    let commerce = Commerce::from_toml(CONFIG, KNOWN_GATEWAYS).expect("valid");
+    let state = build_state(vec![commerce]).expect("state");
+    state.ready.store(true, Ordering::Release);
+    let api = Api { service: test::init_service(mercato_adapters::http::app(state)).await };
+    let cases = [
+        ("PUT", "/carts/c1/promo-code", json!({"code": "SPRING"})),
+        ("POST", "/warehouses/nope/adjustments", json!({"sku": "SCARF", "delta": 1, "reason": "count"})),
+        ("POST", "/warehouses/nope/receipts", json!({"sku": "SCARF", "quantity": 1})),
+        (
+            "POST",
+            "/warehouses/nope/batches",
+            json!({"sku": "SCARF", "batch": "b1", "quantity": 1, "expected_date": "2030-01-01"}),
+        ),
+    ];
+    for (method, path, good) in cases {
+        let (wanted, _) = call(&api, LOOM.0, method, path, Some(good)).await;
+        let (got, problem) = call(&api, LOOM.0, method, path, Some(json!("garbage"))).await;
+        assert!(wanted == StatusCode::FORBIDDEN || wanted == StatusCode::NOT_FOUND, "{method} {path}: {wanted}");
+        assert_eq!(got, wanted, "{method} {path}: {problem}");
+    }
+}

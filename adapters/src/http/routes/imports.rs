@@ -218,6 +218,11 @@ pub async fn post_import(
     let code = path.into_inner();
     principal.authorize(&code, &[ApiRole::Admin, ApiRole::Merchant])?;
     let handle = state.registry.get(&code).ok_or_else(|| Problem::commerce_not_found(&code))?.clone();
+    if principal.role == ApiRole::Merchant && handle.snapshot().config().reviews_products() {
+        return Err(Problem::forbidden(
+            "this commerce reviews merchants' product changes: a merchant key sends each product as PUT …/products/{sku} (a proposal for the back office); imports are the administrator's",
+        ));
+    }
     let format = format_of(&request)?;
     identity_encoding(&request)?;
     let key = idempotency_key(&request)?;

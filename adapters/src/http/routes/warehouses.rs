@@ -184,6 +184,14 @@ pub struct ChangeResponse {
     pub stock: StockDto,
 }
 
+/// The role, tenant and warehouse checks of a stock change, made before its body is read:
+/// a key that may not change this warehouse is answered so whatever it sent.
+fn writer(state: &AppState, principal: &Principal, code: &str, warehouse_code: &str) -> Result<(), Problem> {
+    principal.authorize(code, &[ApiRole::Admin, ApiRole::Merchant])?;
+    let handle = commerce_of(state, code)?;
+    warehouse(handle, &handle.snapshot(), principal, warehouse_code).map(|_| ())
+}
+
 /// Runs a back-office command in the addressed warehouse and answers with its events and
 /// the resulting stock.
 #[allow(clippy::too_many_arguments)]
@@ -300,7 +308,7 @@ pub async fn post_receipt(
     body: crate::http::body::Json<ReceiptBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, warehouse_code) = path.into_inner();
-    principal.authorize(&code, &[ApiRole::Admin, ApiRole::Merchant])?;
+    writer(&state, &principal, &code, &warehouse_code)?;
     let body = body.read()?;
     let command = match body.batch {
         // A batch may arrive empty: everything counting on it then moves or is at risk.
@@ -358,7 +366,7 @@ pub async fn post_batch(
     body: crate::http::body::Json<BatchBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, warehouse_code) = path.into_inner();
-    principal.authorize(&code, &[ApiRole::Admin, ApiRole::Merchant])?;
+    writer(&state, &principal, &code, &warehouse_code)?;
     let body = body.read()?;
     let command = InventoryCommand::AnnounceBatch {
         sku: body.sku.clone(),
@@ -407,7 +415,7 @@ pub async fn patch_batch(
     body: crate::http::body::Json<BatchChangeBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, warehouse_code, batch) = path.into_inner();
-    principal.authorize(&code, &[ApiRole::Admin, ApiRole::Merchant])?;
+    writer(&state, &principal, &code, &warehouse_code)?;
     let body = body.read()?;
     let command = InventoryCommand::ChangeBatch {
         sku: body.sku.clone(),
@@ -472,7 +480,7 @@ pub async fn post_adjustment(
     body: crate::http::body::Json<AdjustmentBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, warehouse_code) = path.into_inner();
-    principal.authorize(&code, &[ApiRole::Admin, ApiRole::Merchant])?;
+    writer(&state, &principal, &code, &warehouse_code)?;
     let body = body.read()?;
     if body.delta.unsigned_abs() > crate::http::wire::QTY_MAX.unsigned_abs() {
         let reason = "an adjustment moves at most 4294967295 units";

@@ -88,6 +88,8 @@ pub async fn put_promo_code(
     body: crate::http::body::Json<PromoCodeBody>,
 ) -> Result<HttpResponse, Problem> {
     let (code, id) = path.into_inner();
+    // The role and tenant first: a key that may not use the route is 403 whatever it sent.
+    commerce_of(&state, &principal, &code)?;
     cart_change(&state, &principal, &code, &id, SetPromoCode(Some(body.read()?.code))).await
 }
 
