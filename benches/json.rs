@@ -4,7 +4,9 @@
 //!
 //! `cargo bench -p mercato-benches --bench json`
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
 use serde::Deserialize;
 
 /// The shape of `POST …/carts/{id}/lines`'s body.
