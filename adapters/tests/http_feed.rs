@@ -66,26 +66,6 @@ async fn a_channel_feed_lists_prices_and_availability() {
     }
 }
 
-/// The feed's rows, read as NDJSON.
-async fn feed_rows<S, B>(api: &support::api::Api<S>, path: &str) -> Vec<Value>
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
-    let request = TestRequest::get()
-        .uri(&format!("/v1/commerces/demo{path}"))
-        .insert_header(("Authorization", format!("Bearer {ADMIN}")))
-        .to_request();
-    let response = test::call_service(&api.service, request).await;
-    assert_eq!(response.status(), StatusCode::OK, "{path}");
-    let body = String::from_utf8(test::read_body(response).await.to_vec()).expect("utf-8");
-    body.lines().map(|line| serde_json::from_str(line).expect("a JSON line")).collect()
-}
-
 // Proves the feed holds only what a cart would take: no retired product, none of a merchant
 // still onboarding (SOAP-SET) or blocked (MYSTERY-BOX); and that a channel's feed asked
 // with no query is for a country the channel sells in (France's for the France channel,
@@ -95,17 +75,23 @@ async fn a_feed_holds_only_what_is_sold_for_the_channels_own_country() {
     let api = api!();
     let (status, body) = api.delete(ADMIN, "/products/MOUSE").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let rows = feed_rows(&api, "/channels/web/feed").await;
+    let rows = feed_rows(api.get_text(ADMIN, "/channels/web/feed").await);
     let skus: Vec<&str> = rows.iter().filter_map(|r| r["sku"].as_str()).collect();
     for unsold in ["MOUSE", "SOAP-SET", "MYSTERY-BOX"] {
         assert!(!skus.contains(&unsold), "{unsold} is not sold: {skus:?}");
     }
     assert!(skus.contains(&"CERAMIC-MUG"), "an active merchant's product is: {skus:?}");
 
-    let rows = feed_rows(&api, "/channels/france/feed").await;
+    let rows = feed_rows(api.get_text(ADMIN, "/channels/france/feed").await);
     let keyboard = rows.iter().find(|r| r["sku"] == "KEYBOARD").expect("the keyboard");
     assert_eq!((&keyboard["name"], &keyboard["language"]), (&json!("Clavier mécanique"), &json!("fr")), "{keyboard}");
     assert!(keyboard["price"].is_string(), "priced for France: {keyboard}");
     let unpriced: Vec<&Value> = rows.iter().filter(|r| !r["price"].is_string()).collect();
     assert!(unpriced.is_empty(), "every row priced: {unpriced:?}");
+}
+
+/// A feed's answer read as NDJSON rows.
+fn feed_rows((status, body): (StatusCode, String)) -> Vec<Value> {
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body.lines().map(|line| serde_json::from_str(line).expect("a JSON line")).collect()
 }

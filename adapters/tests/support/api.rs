@@ -57,6 +57,17 @@ where
         self.call(key, TestRequest::get().uri(&format!("/v1/commerces/demo{path}"))).await
     }
 
+    /// A `GET`'s body as text (NDJSON, CSV).
+    pub async fn get_text(&self, key: &str, path: &str) -> (StatusCode, String) {
+        let request = TestRequest::get()
+            .uri(&format!("/v1/commerces/demo{path}"))
+            .insert_header(("Authorization", format!("Bearer {key}")))
+            .to_request();
+        let response = test::call_service(&self.service, request).await;
+        let status = response.status();
+        (status, String::from_utf8_lossy(&test::read_body(response).await).into_owned())
+    }
+
     pub async fn post(&self, key: &str, path: &str, body: Value) -> (StatusCode, Value) {
         self.call(key, TestRequest::post().uri(&format!("/v1/commerces/demo{path}")).set_json(body)).await
     }
