@@ -200,7 +200,7 @@ fn check_start(upload: &Upload, format: ImportFormat, kept: &[u8]) -> Result<(),
         ("Idempotency-Key" = Option<String>, Header, description = "Names the job: the same key and file answer the same job; another file is 422.")
     ),
     request_body(content((String = "application/x-ndjson"), (String = "text/csv")),
-        description = "One product per line (NDJSON, as PUT takes it, with its sku) or per row (CSV with a header), up to 1 GiB."),
+        description = "One product per line (NDJSON, as PUT takes it, with its sku) or per row (CSV with a header), up to 1 GiB, sent as it is (a Content-Encoding other than identity is 415). A row over 65536 bytes is refused on its own; a merchant key where the commerce reviews merchants' changes is 403; a second upload under an Idempotency-Key still arriving is 409."),
     responses(
         (status = 202, description = "The job, started", body = ImportJobDto),
         (status = 200, description = "The job this key named already", body = ImportJobDto),

@@ -17,7 +17,8 @@ pub struct ProductBody {
     /// The SKU: the path's (given here, it must be the same).
     #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     pub sku: Option<String>,
-    /// Name per language code; the default language's is required.
+    /// Name per language code; the default language's is required; no control character
+    /// (a line break, a tab), at most 500 characters.
     pub names: BTreeMap<String, String>,
     /// Description per language code.
     pub descriptions: BTreeMap<String, String>,

@@ -116,7 +116,7 @@ fn changed(handle: &mercato_actors::CommerceHandle, sku: &str, events: &[Catalog
     summary = "Creates or replaces a product (admin; a merchant, its own). A retired product put again is sold again.",
     params(
         ("commerce" = String, Path, description = "The commerce code."),
-        ("sku" = String, Path, description = "The SKU."),
+        ("sku" = String, Path, description = "The SKU: 1 to 64 of A-Z, a-z, 0-9, '.', '_', '-'; not `translations`, `.` or `..` (paths of their own)."),
         WriteQuery
     ),
     request_body = ProductBody,
@@ -155,7 +155,7 @@ pub async fn put_product(
     summary = "Changes a product by a JSON merge patch (RFC 7396) of its document (admin; a merchant, its own). A retired product patched is sold again.",
     params(
         ("commerce" = String, Path, description = "The commerce code."),
-        ("sku" = String, Path, description = "The SKU."),
+        ("sku" = String, Path, description = "The SKU: 1 to 64 of A-Z, a-z, 0-9, '.', '_', '-'; not `translations`, `.` or `..` (paths of their own)."),
         WriteQuery
     ),
     request_body(content((ProductPatch = "application/merge-patch+json"), (ProductPatch = "application/json")),
@@ -233,7 +233,7 @@ fn patched(product: &Product, patch: &Value, sku: &str) -> Result<ProductBody, P
     summary = "Retires a product (admin; a merchant, its own): no longer sold, its history kept.",
     params(
         ("commerce" = String, Path, description = "The commerce code."),
-        ("sku" = String, Path, description = "The SKU."),
+        ("sku" = String, Path, description = "The SKU: 1 to 64 of A-Z, a-z, 0-9, '.', '_', '-'; not `translations`, `.` or `..` (paths of their own)."),
         WriteQuery
     ),
     responses(
